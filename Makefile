@@ -1,0 +1,56 @@
+# The Inter-Centre Hub. `make run` serves it with demo data; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := hub.settings
+
+.PHONY: run test test-core test-services lint bench audit messages clean setup browser
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's chromium for the browser tests (Playwright drives it; no browser download is possible).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests…"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null \
+	      || { echo "chromium could not be installed"; [ "$$CI" != "true" ] || exit 1; }; \
+	  else echo "chromium not found: browser tests will skip (or fail under CI=true)"; fi; \
+	fi
+
+run: $(STAMP)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo --history
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m hub.serve
+
+# Core tests on SQLite + the in-memory layer, then the whole suite on PostgreSQL + Redis.
+test: $(STAMP) browser
+	$(PY) -m ruff check .
+	$(PY) -m tests.run
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+messages: $(STAMP)
+	for app in hub chat alerts requests reports frontend; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+audit: $(STAMP)
+	$(VENV)/bin/pip install --quiet pip-audit && $(VENV)/bin/pip-audit -r requirements.txt
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var .pytest_cache

@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import ApiToken, Centre, User
+
+
+@admin.register(Centre)
+class CentreAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_vi", "name_en", "province", "kind", "is_mou_member")
+    list_filter = ("kind", "is_mou_member")
+    search_fields = ("code", "name_vi", "name_en", "province")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "centre", "role", "is_active", "last_login")
+    list_filter = ("centre", "role", "is_active", "is_superuser")
+    search_fields = ("username", "display_name", "first_name", "last_name", "email")
+    fieldsets = DjangoUserAdmin.fieldsets + ((_("Hub"), {"fields": ("centre", "role", "display_name")}),)
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
+        (_("Hub"), {"fields": ("centre", "role", "display_name")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("user__username", "prefix", "name")
+    readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):  # raw keys are shown once: issue them with the command
+        return False
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,167 @@
+"""The HTTP API (`/api/v1/`): one NinjaAPI instance; each app contributes a router.
+
+django-ninja was chosen over DRF because the schema *is* the code: request and response types are
+pydantic models checked at run time and rendered as the OpenAPI document at `/api/v1/schema`, and
+views stay plain functions that call services (see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Router, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from hub.api_support import AUTH, ERRORS, ApiError
+from hub.models import Centre, WsTicket
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Inter-Centre Hub API",
+    version="1",
+    description="Topic channels, security alerts and cross-centre support requests of the MOU's ICT centres.",
+    urls_namespace="api",
+    auth=AUTH,
+    openapi_url="/schema",
+    docs_url="/docs",
+)
+
+
+def _error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return api.create_response(request, exc.body(), status=exc.status)
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc)
+
+
+def _field_path(loc: list) -> str:
+    # ninja prefixes locations with "body"/"query" and the parameter name; people want the field.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "form", "file"}:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[0] in {"payload", "data", "body", "filters"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [f"{_field_path(e.get('loc', []))}: {e.get('msg', 'invalid')}" for e in exc.errors]
+    fields = [_field_path(e.get("loc", [])) for e in exc.errors]
+    return _error(request, ApiError(400, "; ".join(problems) or "Invalid request.", fields=fields))
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, ApiError(401, "Authentication required: a session or `Authorization: Token <key>`."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, ApiError(exc.status_code, str(exc)))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, ApiError(404, str(exc) or "Not found."))
+
+
+@api.exception_handler(DatabaseError)
+def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    logger.exception("database unavailable while serving %s", request.path)
+    return _error(request, ApiError(503, "The database is unavailable; nothing was changed. Retry shortly."))
+
+
+# --- the hub's own endpoints --------------------------------------------------------------------
+
+router = Router(tags=["people"])
+
+
+class CentreOut(Schema):
+    code: str
+    name_vi: str
+    name_en: str
+    province: str
+    kind: str
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    display_name: str
+    email: str
+    centre: CentreOut | None
+    role: str
+    roles: list[str]
+    language: str
+
+
+class TicketOut(Schema):
+    ticket: str
+    expires_in: int
+
+
+def centre_out(centre: Centre | None) -> dict | None:
+    if centre is None:
+        return None
+    return {
+        "code": centre.code,
+        "name_vi": centre.name_vi,
+        "name_en": centre.name_en,
+        "province": centre.province,
+        "kind": centre.kind,
+    }
+
+
+@router.get("/me", response={200: MeOut, **ERRORS}, summary="The caller, their centre and roles")
+def me(request: HttpRequest):
+    user = request.auth
+    from django.utils.translation import get_language
+
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.get_display_name(),
+        "email": user.email,
+        "centre": centre_out(user.centre),
+        "role": user.role,
+        "roles": user.roles,
+        "language": get_language() or "vi",
+    }
+
+
+@router.get("/centres", response={200: list[CentreOut], **ERRORS}, summary="Every centre and partner")
+def centres(request: HttpRequest):
+    return [centre_out(c) for c in Centre.objects.all()]
+
+
+@router.post("/ws-tickets", response={201: TicketOut, **ERRORS}, summary="A single-use WebSocket ticket")
+def ws_ticket(request: HttpRequest):
+    from django.conf import settings
+
+    return Status(201, {"ticket": WsTicket.issue(request.auth), "expires_in": settings.WS_TICKET_TTL_SECONDS})
+
+
+api.add_router("", router)
+
+
+def _register_app_routers() -> None:
+    """Each domain app owns `<app>/api.py` with a `router`; mounting them here keeps one API."""
+    from importlib import import_module
+
+    for module in ("chat.api", "alerts.api", "requests.api", "reports.api"):
+        try:
+            mod = import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        api.add_router("", mod.router)
+
+
+_register_app_routers()

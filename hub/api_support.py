@@ -1,0 +1,169 @@
+"""The pieces every API router shares: the error shape, authentication, and cursor pagination.
+
+Errors always look like `{"error": {"code": ..., "detail": ...}}` (see ../shared/CONTRACT.md), whatever
+raised them, so routers raise `ApiError` and never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from ninja import Schema
+from ninja.security import APIKeyCookie, APIKeyHeader
+from ninja.utils import check_csrf
+
+from hub.models import ApiToken
+
+ERROR_CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+
+class ApiError(Exception):
+    """Raise from a view or service to answer with the contract's error shape."""
+
+    def __init__(self, status: int, detail: str, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code or ERROR_CODES.get(status, "error")
+        self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "detail": self.detail, **self.extra}}
+
+
+class ErrorBody(Schema):
+    code: str
+    detail: str
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+# Responses every authenticated endpoint may give, for the OpenAPI document.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+class TokenAuth(APIKeyHeader):
+    """`Authorization: Token <key>` for scripts such as a SIEM."""
+
+    param_name = "Authorization"
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        if not key or not key.startswith("Token "):
+            return None
+        user = ApiToken.authenticate(key.removeprefix("Token ").strip())
+        if user is not None:
+            request.user = user  # views and services see one user object whatever the auth
+        return user
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's Django session; CSRF is enforced on unsafe methods.
+
+    Unlike ninja's stock class, an anonymous caller gets 401 rather than a CSRF 403: the CSRF check
+    only matters once a session actually authenticates the request.
+    """
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request):
+            raise ApiError(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
+        return user
+
+
+AUTH = [TokenAuth(), SessionAuth()]
+
+
+# --- cursor pagination ------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    results: list[T]
+    next: str | None
+
+
+def _encode_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fields: list[str]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "Invalid cursor.") from exc
+    if not isinstance(values, list) or len(values) != len(fields):
+        raise ApiError(400, "Invalid cursor.")
+    return values
+
+
+def clamp_limit(limit: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
+    if limit is None:
+        return default
+    if limit < 1 or limit > MAX_PAGE_SIZE:
+        raise ApiError(400, f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+    return limit
+
+
+def keyset_page(qs: QuerySet, order: list[str], cursor: str | None, limit: int | None) -> Page:
+    """Keyset ("seek") pagination over `order` (e.g. ["-updated_at", "-id"]); the last field must
+    be unique. Unlike offsets, a page never repeats or skips rows when rows are added meanwhile."""
+    limit = clamp_limit(limit)
+    qs = qs.order_by(*order)
+    fields = [f.lstrip("-") for f in order]
+    if cursor:
+        values = decode_cursor(cursor, fields)
+        # (a, b) after (x, y) in the sort order == a beyond x OR (a == x AND b beyond y) ...
+        condition = Q()
+        for i, spec in enumerate(order):
+            field = fields[i]
+            op = "lt" if spec.startswith("-") else "gt"
+            step = Q(**{f"{field}__{op}": values[i]})
+            for j in range(i):
+                step &= Q(**{fields[j]: values[j]})
+            condition |= step
+        qs = qs.filter(condition)
+    rows = list(qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more and rows:
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, f) for f in fields])
+    return Page(results=rows, next=next_cursor)

@@ -1,0 +1,46 @@
+"""The hub as one plain ASGI application: HTTP through Django, WebSockets through Channels.
+
+Nothing here knows which server runs it (daphne or uvicorn): limits and timeouts are server flags
+set by hub/serve.py from the same settings.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from hub.routing import websocket_urlpatterns  # noqa: E402
+from hub.ws_auth import ws_auth_stack  # noqa: E402
+
+
+async def _no_such_route(scope, receive, send):
+    from hub.ws_auth import CLOSE_NOT_FOUND, reject
+
+    await reject(receive, send, CLOSE_NOT_FOUND)
+
+
+class _WebsocketRouter:
+    """URLRouter that closes unknown paths with 4404 instead of raising."""
+
+    def __init__(self, patterns):
+        self.router = URLRouter(patterns)
+
+    async def __call__(self, scope, receive, send):
+        try:
+            return await self.router(scope, receive, send)
+        except ValueError as exc:
+            if "No route found" not in str(exc):
+                raise
+            return await _no_such_route(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": ws_auth_stack(_WebsocketRouter(websocket_urlpatterns)),
+    }
+)

@@ -1,0 +1,120 @@
+"""The base every hub WebSocket consumer stands on: parsing, limits, error frames, fan-out.
+
+Subclasses implement `handle_<type>` coroutines (dots in frame types become underscores, so
+`message.send` → `handle_message_send`). Everything a client can get wrong is answered here with the
+contract's `error` frame and the connection stays open; a client that keeps getting it wrong is
+closed with 1008 (policy violation).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from hub.fanout import local_fanout
+from hub.jsonutil import dumps
+from hub.ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class FrameError(Exception):
+    """Raise from a handler to answer with an `error` frame (codes from the contract)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class HubConsumer(AsyncWebsocketConsumer):
+    # No per-socket channel-layer channel: events arrive through hub.fanout instead.
+    channel_layer_alias = "__hub_no_per_socket_channel__"
+    # Frame types that cost a rate-limit token (reads and syncs are cheap and idempotent).
+    rate_limited_types: frozenset[str] = frozenset({"message.send", "typing"})
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        self.user = self.scope["user"]
+        self.groups_joined: set[str] = set()
+        self.strikes = 0
+        self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
+        self.recent_events: OrderedDict[str, None] = OrderedDict()
+        await super().websocket_connect(message)
+
+    # --- fan-out ------------------------------------------------------------------------------
+    async def join(self, group: str) -> None:
+        await local_fanout().join(group, self)
+        self.groups_joined.add(group)
+
+    async def leave_all(self) -> None:
+        fanout = local_fanout()
+        for group in list(self.groups_joined):
+            await fanout.leave(group, self)
+        self.groups_joined.clear()
+
+    async def deliver(self, event: dict[str, Any]) -> None:
+        """Called by the process fan-out for each event of a group this socket joined."""
+        event_id = event.get("event_id")
+        if event_id:
+            # A socket in several groups (its centre and its own user, say) gets each event once.
+            if event_id in self.recent_events:
+                return
+            self.recent_events[event_id] = None
+            if len(self.recent_events) > 256:
+                self.recent_events.popitem(last=False)
+        if not await self.may_receive(event):
+            return
+        await self.send(text_data=event["frame"])
+
+    async def may_receive(self, event: dict[str, Any]) -> bool:
+        """Last check before a frame leaves; subclasses narrow it (TLP, internal comments…)."""
+        return True
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_all()
+
+    # --- frames ---------------------------------------------------------------------------------
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=dumps(content))
+
+    async def send_error(self, code: str, detail: str) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+        self.strikes += 1
+        if self.strikes >= settings.HUB_ABUSE_CLOSE_AFTER:
+            logger.warning("closing socket of %s after %s rejected frames", self.user, self.strikes)
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            return await self.send_error("invalid", "Frames must be JSON text, not binary.")
+        if len(text_data.encode("utf-8", "surrogatepass")) > settings.HUB_MAX_BODY_BYTES + 1024:
+            return await self.send_error(
+                "too_large", f"Frame exceeds {settings.HUB_MAX_BODY_BYTES} bytes of body."
+            )
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return await self.send_error("invalid", "Frame is not valid JSON.")
+        if not isinstance(frame, dict):
+            return await self.send_error("invalid", "Frame must be a JSON object.")
+        frame_type = frame.get("type")
+        if not isinstance(frame_type, str):
+            return await self.send_error("invalid", "Frame needs a string `type`.")
+        handler = getattr(self, "handle_" + frame_type.replace(".", "_"), None)
+        if handler is None or not frame_type.replace(".", "").replace("_", "").isalnum():
+            return await self.send_error("invalid", f"Unknown frame type {frame_type[:40]!r}.")
+        if frame_type in self.rate_limited_types and not self.bucket.take(time.monotonic()):
+            return await self.send_error("rate_limited", "Too many frames; slow down.")
+        try:
+            await handler(frame)
+        except FrameError as exc:
+            return await self.send_error(exc.code, exc.detail)
+        self.strikes = 0

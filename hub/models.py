@@ -1,0 +1,171 @@
+"""Centres, people and the credentials scripts and sockets use.
+
+A user belongs to exactly one centre and has one role; every visibility rule in the hub is phrased in
+terms of (centre, role), so these two fields are the whole of a person's identity for authorisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Centre(models.Model):
+    class Kind(models.TextChoices):
+        PROVINCIAL = "provincial", _("Provincial ICT centre")
+        PARTNER = "partner", _("Partner organisation")
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    name_vi = models.CharField(_("Vietnamese name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200)
+    province = models.CharField(_("province"), max_length=100, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PROVINCIAL)
+    is_mou_member = models.BooleanField(
+        _("MOU member"), default=True, help_text=_("Signatory of the cooperation MOU.")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("centre")
+        verbose_name_plural = _("centres")
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name_vi}"
+
+    @property
+    def name(self) -> str:
+        """The name in the active language (Vietnamese unless the user switched to English)."""
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "vi").startswith("en") else self.name_vi
+
+
+class Role(models.TextChoices):
+    ENGINEER = "engineer", _("Engineer")
+    SECURITY_OFFICER = "security_officer", _("Security officer")
+    MANAGER = "manager", _("Manager")
+    HUB_ADMIN = "hub_admin", _("Hub admin")
+
+
+class User(AbstractUser):
+    centre = models.ForeignKey(
+        Centre, verbose_name=_("centre"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="users",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ENGINEER)
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_display_name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_hub_admin(self) -> bool:
+        return self.is_superuser or self.role == Role.HUB_ADMIN
+
+    @property
+    def roles(self) -> list[str]:
+        """All roles the user acts in; a superuser is a hub admin whatever its centre role."""
+        roles = [self.role]
+        if self.is_superuser and Role.HUB_ADMIN not in roles:
+            roles.append(Role.HUB_ADMIN)
+        return roles
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+def _hash_secret(raw: str) -> str:
+    # Tokens and tickets are 256-bit random strings, so a fast hash is enough: there is nothing to
+    # brute-force, and a stolen database dump still does not yield usable credentials.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A long-lived credential for scripts (`Authorization: Token <key>`). Only its hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: User, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token and return it with the raw key, which is shown once and never stored."""
+        raw = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=raw[:8], key_hash=_hash_secret(raw))
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        token = (
+            cls.objects.select_related("user", "user__centre")
+            .filter(key_hash=_hash_secret(raw), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if token is None:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+
+
+class WsTicket(models.Model):
+    """A single-use, short-lived credential for one WebSocket handshake (`?ticket=`)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def issue(cls, user: User) -> str:
+        raw = secrets.token_urlsafe(32)
+        cls.objects.create(
+            user=user,
+            key_hash=_hash_secret(raw),
+            expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS),
+        )
+        # Housekeeping: expired tickets are worthless; drop them as new ones are made.
+        cls.objects.filter(expires_at__lt=timezone.now() - timedelta(hours=1)).delete()
+        return raw
+
+    @classmethod
+    def redeem(cls, raw: str) -> User | None:
+        """Mark the ticket used and return its user, atomically: of two concurrent redemptions
+        exactly one gets the user, because the UPDATE's WHERE clause is the single-use check."""
+        now = timezone.now()
+        key_hash = _hash_secret(raw)
+        claimed = cls.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
+            used_at=now
+        )
+        if claimed != 1:
+            return None
+        ticket = cls.objects.select_related("user", "user__centre").get(key_hash=key_hash)
+        return ticket.user if ticket.user.is_active else None

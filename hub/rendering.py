@@ -1,0 +1,72 @@
+"""Markdown → safe HTML, for every piece of user text shown as HTML (messages, alerts, tickets).
+
+Markdown's output is never trusted: bleach cleans it against an explicit allow-list of tags,
+attributes and URL schemes, and every link gets `rel="nofollow noopener"` and opens in a new tab.
+Markdown's raw-HTML passthrough is switched off, so HTML typed by the user shows as text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import bleach
+import markdown
+from bleach.linkifier import Linker
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "strong", "em", "b", "i", "code", "pre", "blockquote",
+        "ul", "ol", "li", "a", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+        "table", "thead", "tbody", "tr", "th", "td", "del", "span",
+    }
+)
+ALLOWED_ATTRIBUTES = {
+    "a": ["href", "title", "rel", "target", "class", "data-mention"],
+    "code": ["class"],
+    "span": ["class"],
+    "th": ["align"],
+    "td": ["align"],
+}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+
+_local = threading.local()  # Markdown instances keep state; sync views run in a thread pool
+
+
+def _markdown() -> markdown.Markdown:
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        _local.md = md
+    return md
+
+
+def _link_attrs(attrs: dict, new: bool = False) -> dict:
+    href = attrs.get((None, "href"), "")
+    if href.startswith("/"):  # our own links (mentions) stay in the tab
+        return attrs
+    attrs[(None, "rel")] = "nofollow noopener"
+    attrs[(None, "target")] = "_blank"
+    return attrs
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True
+)
+_linker = Linker(callbacks=[_link_attrs], skip_tags={"pre", "code"})
+
+
+def render_markdown(text: str, preprocess: Callable[[str], str] | None = None) -> str:
+    """Render user Markdown to sanitised HTML.
+
+    `preprocess` runs on the source before Markdown (chat uses it to turn @mentions into Markdown
+    links); whatever it produces is still cleaned by the allow-list.
+    """
+    source = preprocess(text) if preprocess is not None else text
+    md = _markdown()
+    md.reset()
+    rendered = md.convert(source)
+    cleaned = _cleaner.clean(rendered)
+    return _linker.linkify(cleaned)

@@ -1,0 +1,65 @@
+"""Start the hub under the chosen ASGI server with the same limits for both.
+
+`python -m hub.serve` (what `make run` and docker-compose call). `ASGI_SERVER` picks `daphne` (the
+default) or `uvicorn`; `HOST`/`PORT` the address. Both get the same WebSocket limits — maximum
+message and frame size, ping interval and timeout, handshake timeout — and proxy-header handling, so
+switching servers never changes what clients may do. The application itself never imports either.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def limits() -> dict[str, float]:
+    max_message = int(os.environ.get("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024))
+    return {
+        "max_message": max_message,
+        "max_frame": int(os.environ.get("HUB_WS_MAX_FRAME_BYTES", max_message)),
+        "ping_interval": float(os.environ.get("HUB_WS_PING_INTERVAL", 20)),
+        "ping_timeout": float(os.environ.get("HUB_WS_PING_TIMEOUT", 20)),
+        "handshake_timeout": float(os.environ.get("HUB_WS_HANDSHAKE_TIMEOUT", 10)),
+    }
+
+
+def command(server: str, host: str, port: str) -> list[str]:
+    lim = limits()
+    proxy = os.environ.get("HUB_PROXY_HEADERS", "1") not in {"0", "false", "no"}
+    if server == "daphne":
+        cmd = [
+            sys.executable, "-m", "daphne", "-b", host, "-p", port,
+            "--websocket-max-message-size", str(lim["max_message"]),
+            "--websocket-max-frame-size", str(lim["max_frame"]),
+            "--ping-interval", str(int(lim["ping_interval"])),
+            "--ping-timeout", str(int(lim["ping_timeout"])),
+            "--websocket_connect_timeout", str(int(lim["handshake_timeout"])),
+            "--application-close-timeout", "10",
+        ]
+        if proxy:
+            cmd.append("--proxy-headers")
+        return cmd + ["hub.asgi:application"]
+    if server == "uvicorn":
+        cmd = [
+            sys.executable, "-m", "uvicorn", "--host", host, "--port", port,
+            "--loop", "uvloop", "--ws", "websockets-sansio",
+            "--ws-max-size", str(lim["max_message"]),
+            "--ws-ping-interval", str(lim["ping_interval"]),
+            "--ws-ping-timeout", str(lim["ping_timeout"]),
+            "--timeout-graceful-shutdown", "10",
+            "--no-access-log",
+        ]
+        cmd.append("--proxy-headers" if proxy else "--no-proxy-headers")
+        return cmd + ["hub.asgi:application"]
+    raise SystemExit(f"ASGI_SERVER must be 'daphne' or 'uvicorn', not {server!r}")
+
+
+def main() -> None:
+    server = os.environ.get("ASGI_SERVER", "daphne")
+    cmd = command(server, os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()

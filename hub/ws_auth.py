@@ -1,0 +1,97 @@
+"""WebSocket handshake gate: who is connecting, and from which page.
+
+Rules (../shared/CONTRACT.md): a foreign `Origin` is always refused (4403, Cross-Site WebSocket
+Hijacking); a handshake authenticated by the session cookie must carry an allowed `Origin`; one
+authenticated by a `?ticket=` may omit it, since a foreign page cannot obtain a ticket. Anything
+unauthenticated closes with 4401. The socket is accepted and then closed so that browsers and scripts
+see the close code rather than a bare HTTP 403.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http.request import validate_host
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+def origin_allowed(origin: str) -> bool:
+    if origin in settings.WS_ALLOWED_ORIGINS:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return False
+    hostname = parts.hostname
+    if ":" in hostname:  # IPv6 literal, as ALLOWED_HOSTS spells it
+        hostname = f"[{hostname}]"
+    return validate_host(hostname, settings.ALLOWED_HOSTS)
+
+
+async def reject(receive, send, code: int) -> None:
+    """Complete the handshake only to close it with `code`."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code})
+
+
+@database_sync_to_async
+def _redeem_ticket(raw: str):
+    from hub.models import WsTicket
+
+    return WsTicket.redeem(raw)
+
+
+@database_sync_to_async
+def _resolve_session_user(scope):
+    user = scope.get("user")
+    if user is None:
+        return None
+    # Force the lazy object so the consumer never touches the DB for it, and reload the centre.
+    if not user.is_authenticated or not user.is_active:
+        return None
+    from hub.models import User
+
+    return User.objects.select_related("centre").get(pk=user.pk)
+
+
+class WsGate:
+    """Runs after Channels' session/auth middleware; sets scope["user"] and scope["auth_method"]."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and not origin_allowed(origin):
+            return await reject(receive, send, CLOSE_FORBIDDEN)
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        ticket = (query.get("ticket") or [""])[0]
+        if ticket:
+            user = await _redeem_ticket(ticket)
+            if user is None:
+                return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
+            method = "ticket"
+        else:
+            user = await _resolve_session_user(scope)
+            if user is None:
+                return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
+            if not origin:
+                return await reject(receive, send, CLOSE_FORBIDDEN)
+            method = "session"
+        scope = dict(scope, user=user, auth_method=method)
+        return await self.inner(scope, receive, send)
+
+
+def ws_auth_stack(inner):
+    return AuthMiddlewareStack(WsGate(inner))

@@ -1,0 +1,149 @@
+"""HTTP authentication: tokens (hashed, revocable), sessions with CSRF, WebSocket tickets."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from hub.models import ApiToken, WsTicket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_issue_token_prints_the_key_alone_on_the_last_line_and_stores_only_a_hash(make_user):
+    make_user("ht.engineer")
+    out = StringIO()
+    call_command("issue_token", "ht.engineer", stdout=out)
+    key = out.getvalue().strip().splitlines()[-1]
+    assert len(key) >= 40 and " " not in key
+    token = ApiToken.objects.get()
+    assert key not in (token.key_hash, token.prefix) and token.key_hash != key
+    response = Client(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/me")
+    assert response.status_code == 200
+    assert response.json()["username"] == "ht.engineer"
+
+
+def test_me_shows_user_centre_and_roles(make_user, api_client):
+    user = make_user("dn.security", centre="DN", role="security_officer", display_name="Lê Văn Ánh")
+    body = api_client(user).get("/api/v1/me").json()
+    assert body["display_name"] == "Lê Văn Ánh"
+    assert body["centre"]["code"] == "DN"
+    assert body["roles"] == ["security_officer"]
+
+
+def test_centres_lists_every_centre(seeded, make_user, api_client):
+    user = make_user("someone", centre="HT")
+    codes = [c["code"] for c in api_client(user).get("/api/v1/centres").json()]
+    assert "NIA" in codes and "HUE" in codes and codes == sorted(codes)
+
+
+@pytest.mark.parametrize("header", ["", "Token ", "Token not-a-real-key", "Bearer abc", "Basic Zm9vOmJhcg=="])
+def test_missing_or_wrong_credentials_are_401_in_the_contract_shape(header):
+    client = Client(HTTP_AUTHORIZATION=header) if header else Client()
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_revoked_token_and_deactivated_user_are_refused(make_user):
+    user = make_user("qt.manager", centre="QT", role="manager")
+    token, key = ApiToken.issue(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/me").status_code == 200
+    call_command("revoke_tokens", "qt.manager", stdout=StringIO())
+    assert client.get("/api/v1/me").status_code == 401
+    other_key = ApiToken.issue(user)[1]
+    user.is_active = False
+    user.save()
+    assert Client(HTTP_AUTHORIZATION=f"Token {other_key}").get("/api/v1/me").status_code == 401
+
+
+def test_session_posts_need_csrf_but_token_posts_do_not(make_user):
+    user = make_user("na.engineer", centre="NA")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    assert browser.get("/api/v1/me").status_code == 200
+    refused = browser.post("/api/v1/ws-tickets")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["error"]["detail"]
+    browser.get("/accounts/login/")  # sets the csrftoken cookie
+    csrf = browser.cookies["csrftoken"].value
+    assert browser.post("/api/v1/ws-tickets", HTTP_X_CSRFTOKEN=csrf).status_code == 201
+
+
+def test_ws_ticket_is_issued_for_the_token_user(make_user, api_client):
+    user = make_user("th.engineer", centre="TH")
+    response = api_client(user).post("/api/v1/ws-tickets")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["expires_in"] == 60
+    assert WsTicket.redeem(body["ticket"]) == user
+
+
+def test_ws_ticket_is_single_use_and_expires(make_user):
+    user = make_user("qb.engineer", centre="QB")
+    raw = WsTicket.issue(user)
+    assert WsTicket.redeem(raw) == user
+    assert WsTicket.redeem(raw) is None  # reused
+    late = WsTicket.issue(user)
+    WsTicket.objects.filter(used_at__isnull=True).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert WsTicket.redeem(late) is None  # expired
+    assert WsTicket.redeem("made-up") is None
+
+
+def test_ws_ticket_of_a_deactivated_user_is_worthless(make_user):
+    user = make_user("kt.engineer", centre="KT")
+    raw = WsTicket.issue(user)
+    user.is_active = False
+    user.save()
+    assert WsTicket.redeem(raw) is None
+
+
+def test_schema_is_a_generated_openapi_document():
+    response = Client().get("/api/v1/schema")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/api/v1/me", "/api/v1/centres", "/api/v1/ws-tickets"):
+        assert path in doc["paths"], path
+
+
+def test_login_page_uses_django_field_names_and_is_vietnamese_by_default():
+    response = Client().get("/accounts/login/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="username"' in html and 'name="password"' in html
+    assert 'lang="vi"' in html
+    assert "Đăng nhập" in html
+
+
+def test_english_is_available(make_user):
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    html = client.get("/accounts/login/").content.decode()
+    assert 'lang="en"' in html and "Sign in" in html
+
+
+def test_browser_login_and_logout(make_user):
+    make_user("hue.engineer", centre="HUE")
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "hue.engineer", "password": "pw-hue.engineer"})
+    assert response.status_code == 302
+    assert client.get("/api/v1/me").json()["centre"]["code"] == "HUE"
+    client.post("/accounts/logout/")
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_login_brute_force_is_throttled(make_user, settings):
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    make_user("py.engineer", centre="PY")
+    client = Client()
+    for _ in range(3):
+        client.post("/accounts/login/", {"username": "py.engineer", "password": "wrong"})
+    locked = client.post("/accounts/login/", {"username": "py.engineer", "password": "pw-py.engineer"})
+    assert locked.status_code in (403, 429)
+    assert "_auth_user_id" not in client.session
