@@ -17,6 +17,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from hub.audience import Audience
 from hub.fanout import local_fanout
 from hub.jsonutil import dumps
 from hub.ratelimit import TokenBucket
@@ -75,8 +76,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     async def may_receive(self, event: dict[str, Any]) -> bool:
-        """Last check before a frame leaves; subclasses narrow it (TLP, internal comments…)."""
-        return True
+        """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""
+        return Audience.from_meta(event.get("audience")).allows(self.user)
 
     async def disconnect(self, code: int) -> None:
         await self.leave_all()

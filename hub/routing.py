@@ -3,7 +3,7 @@
 from importlib import import_module
 
 websocket_urlpatterns: list = []
-for _module in ("chat.routing", "alerts.routing", "requests.routing"):
+for _module in ("hub.ws_routing", "chat.routing", "alerts.routing", "requests.routing"):
     try:
         websocket_urlpatterns += import_module(_module).websocket_urlpatterns
     except ModuleNotFoundError as exc:

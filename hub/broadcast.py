@@ -1,0 +1,64 @@
+"""Persist, then broadcast: the sending half of every domain action.
+
+Services call `broadcast_on_commit(...)` inside their transaction; the frame is encoded once and
+handed to the channel layer only after the transaction commits, so no client ever sees something the
+database does not have (and a rolled-back action sends nothing). Sending failures are logged, never
+raised: the data is safe, and clients recover it through `sync` / the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from hub.audience import Audience
+from hub.fanout import publish
+from hub.jsonutil import dumps
+
+logger = logging.getLogger(__name__)
+
+# Group names, one place: a socket joins the groups of its identity (see hub/notifications.py).
+ALL = "all"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def centre_group(code: str) -> str:
+    return f"centre.{code}"
+
+
+def role_group(role: str) -> str:
+    return f"role.{role}"
+
+
+def topic_group(slug: str) -> str:
+    return f"topic.{slug}"
+
+
+async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+    text = dumps(frame)
+    event_id = uuid.uuid4().hex
+    meta = audience.as_meta() if audience is not None else None
+    for group in dict.fromkeys(groups):
+        try:
+            await publish(group, text, event_id=event_id, audience=meta)
+        except Exception:
+            logger.exception("broadcast to %s failed (clients will recover through sync)", group)
+
+
+def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+    """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        try:
+            async_to_sync(send_now)(groups, frame, audience)
+        except Exception:
+            logger.exception("broadcast of %s failed", frame.get("type"))
+
+    transaction.on_commit(send, robust=True)

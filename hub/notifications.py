@@ -1,0 +1,35 @@
+"""`/ws/notifications/`: the caller's own stream of alerts, ticket changes and mentions.
+
+The socket joins the groups of its owner's identity — the user, their centre, their role(s) and
+everyone — and relies on `HubConsumer.may_receive` to apply each event's audience, so a frame sent
+to a broad group still only reaches the people allowed to see it. Frame types: `alert`, `ticket`,
+`mention` (see docs/frames.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.broadcast import ALL, centre_group, role_group, user_group
+from hub.consumers import HubConsumer
+
+
+def identity_groups(user) -> list[str]:
+    groups = [ALL, user_group(user.id)]
+    if user.centre_id:
+        groups.append(centre_group(user.centre.code))
+    groups += [role_group(role) for role in user.roles]
+    return groups
+
+
+class NotificationsConsumer(HubConsumer):
+    rate_limited_types = frozenset()
+
+    async def connect(self) -> None:
+        await self.accept()
+        for group in identity_groups(self.user):
+            await self.join(group)
+        await self.send_json({"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)})
+
+    async def handle_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
