@@ -1,0 +1,52 @@
+"""The hub is a plain ASGI application: no project module imports daphne or uvicorn (issue 11).
+
+The servers are started as separate programs by hub/serve.py; ruff's banned-api rule (TID251 in
+pyproject.toml) catches the same thing in editors, this test catches it in `make test`.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ["hub", "chat", "alerts", "requests", "reports", "frontend"]
+FORBIDDEN = {"daphne", "uvicorn", "twisted", "autobahn"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_no_project_module_imports_an_asgi_server():
+    offenders = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            bad = imported_roots(path) & FORBIDDEN
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_settings_do_not_install_the_daphne_app():
+    from django.conf import settings
+
+    assert "daphne" not in settings.INSTALLED_APPS
+
+
+def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
+    from hub.serve import command, limits
+
+    lim = limits()
+    daphne = command("daphne", "127.0.0.1", "8000")
+    uvicorn = command("uvicorn", "127.0.0.1", "8000")
+    assert daphne[daphne.index("--websocket-max-message-size") + 1] == str(lim["max_message"])
+    assert uvicorn[uvicorn.index("--ws-max-size") + 1] == str(lim["max_message"])
+    assert "--proxy-headers" in daphne and "--proxy-headers" in uvicorn
+    assert uvicorn[uvicorn.index("--ws") + 1] == "websockets-sansio"
+    assert uvicorn[uvicorn.index("--loop") + 1] == "uvloop"
