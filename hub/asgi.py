@@ -38,9 +38,21 @@ class _WebsocketRouter:
             return await _no_such_route(scope, receive, send)
 
 
+def _http_app():
+    """Django over HTTP; in development (or HUB_SERVE_STATIC=1) it also serves static files, which
+    a production deployment leaves to the proxy (see docker-compose.yml)."""
+    from django.conf import settings
+
+    if settings.DEBUG or settings.HUB_SERVE_STATIC:
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        return ASGIStaticFilesHandler(django_asgi_app)
+    return django_asgi_app
+
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": _http_app(),
         "websocket": ws_auth_stack(_WebsocketRouter(websocket_urlpatterns)),
     }
 )

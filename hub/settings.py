@@ -208,6 +208,8 @@ LOCALE_PATHS: list = []  # each app ships its own locale/ folder
 # --- Static / media ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Production serves /static/ from the proxy (collectstatic); set this to let the hub serve it itself.
+HUB_SERVE_STATIC = env_bool("HUB_SERVE_STATIC", default=False)
 MEDIA_ROOT = Path(os.environ.get("HUB_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 
