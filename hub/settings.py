@@ -251,3 +251,25 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HUB_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- requests ---------------------------------------------------------------------------------
+# Support requests (requests/): the SLA table (hours from creation to due, by priority) and the
+# attachment limits. Override per priority, e.g. HUB_TICKET_SLA_URGENT_HOURS=4.
+REQUESTS_SLA_HOURS = {
+    "low": env_int("HUB_TICKET_SLA_LOW_HOURS", 10 * 24),
+    "normal": env_int("HUB_TICKET_SLA_NORMAL_HOURS", 5 * 24),
+    "high": env_int("HUB_TICKET_SLA_HIGH_HOURS", 2 * 24),
+    "urgent": env_int("HUB_TICKET_SLA_URGENT_HOURS", 8),
+}
+REQUESTS_ATTACHMENT_MAX_BYTES = env_int("HUB_TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+REQUESTS_ATTACHMENT_TYPES = env_list(
+    "HUB_TICKET_ATTACHMENT_TYPES",
+    [
+        "application/pdf", "text/plain", "text/csv", "image/png", "image/jpeg", "image/gif",
+        "application/zip", "application/json",
+        "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ],
+)
+# --- end requests ------------------------------------------------------------------------------

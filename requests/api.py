@@ -1,3 +1,310 @@
-from ninja import Router
+"""`/api/v1/tickets…`: cross-centre support requests (see docs/tickets.md).
 
-router = Router(tags=["requests"])
+Views are thin: parse, call a selector or service, serialise. `{ident}` in paths is the numeric id or
+the reference (`HT-2026-0042`). Every ticket the caller may not see is a 404, exactly like one that
+does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import FileResponse, HttpRequest
+from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
+from pydantic import Field
+
+from hub.api_support import ERRORS, ApiError, ErrorOut, keyset_page
+from requests import services, workflow
+from requests.models import Attachment, Comment, Ticket, TicketEvent
+from requests.selectors import (
+    TicketFilters,
+    can_see_internal,
+    filter_tickets,
+    get_visible_ticket,
+)
+from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
+
+router = Router(tags=["tickets"])
+
+RESPONSES = {**ERRORS, 409: ErrorOut, 413: ErrorOut}
+
+
+# --- schemas -----------------------------------------------------------------------------------------
+
+
+class PersonOut(Schema):
+    username: str
+    display_name: str
+    centre: str | None
+
+
+class TicketSummaryOut(Schema):
+    id: int
+    reference: str
+    title: str
+    category: str
+    priority: str
+    status: str
+    requesting_centre: str
+    target_centre: str | None
+    requested_by: PersonOut
+    assignee: PersonOut | None
+    due_at: datetime
+    overdue: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    url: str
+    thread: str | None
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    comment: int | None
+    internal: bool
+    uploaded_by: PersonOut
+    created_at: datetime
+    url: str
+
+
+class CommentOut(Schema):
+    id: int
+    author: PersonOut
+    body: str
+    html: str
+    internal: bool
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    field: str | None
+    before: Any = None
+    after: Any = None
+    note: str
+    internal: bool
+    actor: PersonOut
+    created_at: datetime
+
+
+class PermissionsOut(Schema):
+    edit: bool
+    assign: bool
+    comment_internally: bool
+    manage_watchers: bool
+
+
+class TicketDetailOut(TicketSummaryOut):
+    description: str
+    description_html: str
+    watchers: list[PersonOut]
+    comments: list[CommentOut]
+    attachments: list[AttachmentOut]
+    history: list[EventOut]
+    allowed_transitions: list[str]
+    permissions: PermissionsOut
+    thread_url: str | None
+
+
+class TicketPageOut(Schema):
+    results: list[TicketSummaryOut]
+    next: str | None
+
+
+class TicketIn(Schema):
+    title: str = Field(max_length=200)
+    description: str = ""
+    category: str
+    priority: str = "normal"
+    target_centre: str | None = None
+
+
+class TicketPatchIn(Schema):
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    target_centre: str | None = None
+    version: int | None = None
+
+
+class TransitionIn(Schema):
+    to: str
+    note: str = ""
+    version: int | None = None
+
+
+class CommentIn(Schema):
+    body: str
+    internal: bool = False
+
+
+class AssignIn(Schema):
+    assignee: str | None
+    version: int | None = None
+
+
+class WatcherIn(Schema):
+    username: str | None = None
+
+
+class ListQuery(Schema):
+    status: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    centre: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+    q: str | None = None
+    sort: str | None = None
+    limit: int | None = None
+    cursor: str | None = None
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
+    """Everything about one ticket that `user` may see (a constant number of queries)."""
+    internal_ok = can_see_internal(user, ticket)
+    comments = Comment.objects.filter(ticket=ticket).select_related("author__centre")
+    attachments = Attachment.objects.filter(ticket=ticket).select_related("uploaded_by__centre")
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor__centre")
+    if not internal_ok:
+        comments, attachments, events = (qs.filter(internal=False) for qs in (comments, attachments, events))
+    attachments = list(attachments)
+    by_comment: dict[int, list[Attachment]] = {}
+    for attachment in attachments:
+        if attachment.comment_id:
+            by_comment.setdefault(attachment.comment_id, []).append(attachment)
+    body = ticket_summary(ticket)
+    body.update(
+        description=ticket.description,
+        description_html=ticket.description_html,
+        watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
+        comments=[comment_out(c, by_comment.get(c.pk)) for c in comments],
+        attachments=[attachment_out(a) for a in attachments],
+        history=[event_out(e) for e in events],
+        allowed_transitions=workflow.allowed_moves(ticket, user),
+        permissions={
+            "edit": workflow.may_edit(user, ticket),
+            "assign": workflow.may_assign(user, ticket, user) or (
+                ticket.target_centre_id is not None and workflow.may_assign(user, ticket, None)
+            ),
+            "comment_internally": internal_ok,
+            "manage_watchers": workflow.may_manage_watchers(user, ticket),
+        },
+        thread_url=f"/topics/{ticket.thread_slug}/" if ticket.thread_slug else None,
+    )
+    return body
+
+
+def _fresh(user, ticket: Ticket) -> dict[str, Any]:
+    return ticket_detail(get_visible_ticket(user, ticket.pk), user)
+
+
+# --- endpoints ---------------------------------------------------------------------------------------
+
+
+@router.post("/tickets", response={201: TicketDetailOut, **RESPONSES}, summary="Request support from a centre")
+def create(request: HttpRequest, payload: TicketIn):
+    ticket = services.create_ticket(user=request.auth, **payload.dict())
+    return Status(201, _fresh(request.auth, ticket))
+
+
+@router.get("/tickets", response={200: TicketPageOut, **RESPONSES}, summary="Tickets the caller may see")
+def list_tickets(request: HttpRequest, filters: Query[ListQuery]):
+    data = filters.dict()
+    limit, cursor = data.pop("limit"), data.pop("cursor")
+    qs, order = filter_tickets(request.auth, TicketFilters(**data))
+    page = keyset_page(qs, order, cursor, limit)
+    return {"results": [ticket_summary(t) for t in page.results], "next": page.next}
+
+
+@router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
+            summary="One ticket with comments, attachments, history and the caller's allowed moves")
+def detail(request: HttpRequest, ident: str):
+    return ticket_detail(get_visible_ticket(request.auth, ident), request.auth)
+
+
+@router.patch("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
+              summary="Change title, description, category, priority or (while new) the target centre")
+def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    changes = payload.dict(exclude_unset=True)
+    version = changes.pop("version", None)
+    ticket = services.update_ticket(ticket, request.auth, changes, expected_version=version)
+    return _fresh(request.auth, ticket)
+
+
+@router.post("/tickets/{ident}/transition", response={200: TicketDetailOut, **RESPONSES},
+             summary="Move the ticket through the workflow (409 names the moves allowed to the caller)")
+def transition(request: HttpRequest, ident: str, payload: TransitionIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    ticket = services.transition_ticket(ticket, request.auth, payload.to, payload.note,
+                                        expected_version=payload.version)
+    return _fresh(request.auth, ticket)
+
+
+@router.post("/tickets/{ident}/comments", response={201: CommentOut, **RESPONSES},
+             summary="Comment publicly, or (target centre) add an internal note")
+def comment(request: HttpRequest, ident: str, payload: CommentIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    created = services.add_comment(ticket, request.auth, payload.body, internal=payload.internal)
+    return Status(201, comment_out(created))
+
+
+@router.post("/tickets/{ident}/assign", response={200: TicketDetailOut, **RESPONSES},
+             summary="Assign (managers of the target centre) or take (any of its staff) the ticket")
+def assign(request: HttpRequest, ident: str, payload: AssignIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    ticket = services.assign_ticket(ticket, request.auth, payload.assignee, expected_version=payload.version)
+    return _fresh(request.auth, ticket)
+
+
+@router.post("/tickets/{ident}/watchers", response={200: TicketDetailOut, **RESPONSES},
+             summary="Watch the ticket (no username) or add a watcher")
+def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    ticket = services.add_watcher(ticket, request.auth, payload.username)
+    return _fresh(request.auth, ticket)
+
+
+@router.delete("/tickets/{ident}/watchers/{username}", response={200: TicketDetailOut, 204: None, **RESPONSES},
+               summary="Stop watching (`me`) or remove a watcher")
+def remove_watcher(request: HttpRequest, ident: str, username: str):
+    ticket = get_visible_ticket(request.auth, ident)
+    user = request.auth
+    ticket = services.remove_watcher(ticket, user, None if username == "me" else username)
+    try:
+        return _fresh(user, ticket)
+    except ApiError:  # the caller watched a ticket it can no longer see
+        return Status(204, None)
+
+
+@router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES},
+             summary="Attach a file to the ticket or to one of your comments (multipart `file`)")
+def upload(request: HttpRequest, ident: str, file: File[UploadedFile], comment: Form[int | None] = None):
+    ticket = get_visible_ticket(request.auth, ident)
+    attachment = services.add_attachment(ticket, request.auth, file, comment_id=comment)
+    return Status(201, attachment_out(attachment))
+
+
+@router.get("/tickets/{ident}/attachments/{attachment_id}", response={200: None, **RESPONSES},
+            summary="Download an attachment (only for those who may see it and its comment)")
+def download(request: HttpRequest, ident: str, attachment_id: int):
+    user = request.auth
+    ticket = get_visible_ticket(user, ident)
+    attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
+    if attachment is None or (attachment.internal and not can_see_internal(user, ticket)):
+        raise ApiError(404, "No such attachment.")
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+                            content_type=attachment.content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,223 @@
+"""Cross-centre support requests: tickets, their comments, attachments and complete history.
+
+A ticket is asked BY one centre (the requesting centre) OF another centre — or of "any centre", in
+which case the first centre to accept it becomes its target. Its `status` only ever changes through
+`requests.services.transition_ticket`, which consults the one state machine in `requests.workflow`;
+every change of any kind leaves a `TicketEvent` so the history is complete.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import Centre
+
+
+class Category(models.TextChoices):
+    """The MOU's cooperation areas."""
+
+    SECURITY = "security", _("Information security")
+    SOFTWARE = "software", _("Software development")
+    TRAINING = "training", _("Training and certification")
+    CONSULTING = "consulting", _("Project consulting")
+    COMMUNICATIONS = "communications", _("Communications")
+    EVENTS = "events", _("Events and workshops")
+    OTHER = "other", _("Other")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+# Sorting by priority needs an order that is not alphabetical.
+PRIORITY_RANK = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priority.URGENT: 4}
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    ACCEPTED = "accepted", _("Accepted")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_FOR_REQUESTER = "waiting_for_requester", _("Waiting for requester")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    REOPENED = "reopened", _("Reopened")
+
+
+# Final states: nothing changes a ticket there (no comments, edits or assignments either).
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
+# States in which the target centre still owes work — the ones that can be overdue.
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED}
+)
+
+
+class TicketSequence(models.Model):
+    """The last reference number used by one centre in one year.
+
+    References (`HT-2026-0042`) are allocated by locking this row (`select_for_update`) inside the
+    creating transaction, so two tickets created at once by the same centre can never share a number
+    and numbers are not skipped when a creation rolls back.
+    """
+
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["centre", "year"], name="ticket_sequence_centre_year")]
+
+    def __str__(self) -> str:
+        return f"{self.centre_id}/{self.year}: {self.last}"
+
+
+class Ticket(models.Model):
+    reference = models.CharField(_("reference"), max_length=32, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    description_html = models.TextField(editable=False, blank=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    priority_rank = models.PositiveSmallIntegerField(editable=False, default=2)
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices, default=Status.NEW)
+
+    requesting_centre = models.ForeignKey(
+        Centre, verbose_name=_("requesting centre"), on_delete=models.PROTECT, related_name="requested_tickets"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT,
+        related_name="requested_tickets",
+    )
+    target_centre = models.ForeignKey(
+        Centre, verbose_name=_("target centre"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="incoming_tickets", help_text=_("Empty means any centre: the first to accept takes it."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="assigned_tickets",
+    )
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("watchers"), blank=True, related_name="watched_tickets"
+    )
+    # The ticket's discussion thread in the chat app (a `ticket` topic), when chat is installed.
+    thread_slug = models.SlugField(_("discussion thread"), max_length=100, blank=True)
+
+    due_at = models.DateTimeField(_("due"))
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change (optimistic locking)."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now, db_index=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Accent- and case-folded reference + title + description, so "an toan" finds "an toàn".
+    search_text = models.TextField(editable=False, blank=True)
+
+    class Meta:
+        verbose_name = _("support request")
+        verbose_name_plural = _("support requests")
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["requesting_centre", "status"]),
+            models.Index(fields=["target_centre", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return f"/tickets/{self.pk}/"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN_STATUSES and self.due_at < timezone.now()
+
+
+class Comment(models.Model):
+    """A public comment, or an internal note that only the target centre (and hub admins) can read."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"))
+    html = models.TextField(editable=False, blank=True)
+    internal = models.BooleanField(_("internal"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.pk}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name never reuses the uploader's file name (path tricks, collisions); it is kept in
+    # `original_name` and only ever sent back in a Content-Disposition header.
+    import uuid
+    from pathlib import PurePosixPath
+
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"tickets/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A file on a ticket or on one of its comments. Stored through Django's storage API under
+    MEDIA_ROOT but never served from /media/: only the visibility-checking download endpoint reads it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    internal = models.BooleanField(default=False, help_text=_("Attached to an internal comment."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's history: who did what, when, and the value before and after."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        TRANSITION = "transition", _("status changed")
+        FIELD = "field", _("field changed")
+        ASSIGNED = "assigned", _("assigned")
+        COMMENT = "comment", _("commented")
+        ATTACHMENT = "attachment", _("attached a file")
+        WATCHER_ADDED = "watcher_added", _("watcher added")
+        WATCHER_REMOVED = "watcher_removed", _("watcher removed")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    field = models.CharField(max_length=40, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    # Events about internal comments/attachments are part of the internal record, like the comment.
+    internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.field}"

@@ -1,0 +1,146 @@
+"""Reading tickets: who may see what, and the filtered, sorted lists.
+
+`visible_tickets(user)` and `can_view_ticket(user, ticket)` are THE visibility rule, used by the API,
+the pages, search, attachments, exports and the chat thread check. A ticket is seen by:
+the requesting centre, the target centre (or every centre while the target is "any" and the ticket is
+new), its watchers, and hub admins; nobody else. Internal comments (and their attachments and events)
+are seen only by the target centre and hub admins (`can_see_internal`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from hub.api_support import ApiError
+from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
+from requests.workflow import may_comment_internally
+
+# What `requests.serializers.ticket_summary` reads, fetched in the same query as the ticket.
+TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre")
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free text: what search compares, so "an toan" matches "An toàn"."""
+    text = (text or "").replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
+    qs = Ticket.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_hub_admin:
+        return qs
+    watched = Ticket.watchers.through.objects.filter(user_id=user.pk).values("ticket_id")
+    rule = Q(pk__in=watched) | Q(target_centre__isnull=True, status=Status.NEW)
+    if user.centre_id is not None:
+        rule |= Q(requesting_centre_id=user.centre_id) | Q(target_centre_id=user.centre_id)
+    return qs.filter(rule)
+
+
+def can_view_ticket(user, ticket: Ticket) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_hub_admin:
+        return True
+    if ticket.target_centre_id is None and ticket.status == Status.NEW:
+        return True
+    if user.centre_id is not None and user.centre_id in {ticket.requesting_centre_id, ticket.target_centre_id}:
+        return True
+    return ticket.watchers.filter(pk=user.pk).exists()
+
+
+def can_see_internal(user, ticket: Ticket) -> bool:
+    return may_comment_internally(user, ticket)
+
+
+def get_visible_ticket(user, ident: str | int, *, for_update: bool = False) -> Ticket:
+    """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
+    does not exist or the caller may not see it, so ids cannot be probed."""
+    qs = Ticket.objects.select_related(*TICKET_RELATED)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    text = str(ident)
+    lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
+    ticket = qs.filter(**lookup).first()
+    if ticket is None or not can_view_ticket(user, ticket):
+        raise ApiError(404, "No such ticket.")
+    return ticket
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+SORTS: dict[str, list[str]] = {
+    "-updated_at": ["-updated_at", "-id"],
+    "updated_at": ["updated_at", "id"],
+    "-created_at": ["-created_at", "-id"],
+    "created_at": ["created_at", "id"],
+    "due_at": ["due_at", "id"],
+    "-due_at": ["-due_at", "-id"],
+    "-priority": ["-priority_rank", "-id"],
+    "priority": ["priority_rank", "id"],
+}
+DEFAULT_SORT = "-updated_at"
+
+
+@dataclass
+class TicketFilters:
+    status: str | None = None  # one status or a comma-separated list
+    category: str | None = None
+    priority: str | None = None
+    centre: str | None = None  # requesting OR target centre code
+    assignee: str | None = None  # username, "me", or "none"
+    overdue: bool | None = None
+    q: str | None = None
+    sort: str | None = None
+
+
+def _choice_list(raw: str | None, choices, name: str) -> list[str] | None:
+    if not raw:
+        return None
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [v for v in values if v not in choices.values]
+    if bad:
+        raise ApiError(400, f"{name}: unknown value {bad[0]!r}; one of {', '.join(choices.values)}.", fields=[name])
+    return values
+
+
+def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list[str]]:
+    """The caller's visible tickets narrowed by `filters`, with the keyset order to page them by.
+    Invalid filter values are a 400 naming the parameter, never an empty list."""
+    qs = visible_tickets(user)
+    statuses = _choice_list(filters.status, Status, "status")
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    categories = _choice_list(filters.category, Category, "category")
+    if categories:
+        qs = qs.filter(category__in=categories)
+    priorities = _choice_list(filters.priority, Priority, "priority")
+    if priorities:
+        qs = qs.filter(priority__in=priorities)
+    if filters.centre:
+        code = filters.centre.strip().upper()
+        qs = qs.filter(Q(requesting_centre__code=code) | Q(target_centre__code=code))
+    if filters.assignee:
+        if filters.assignee == "me":
+            qs = qs.filter(assignee_id=user.pk)
+        elif filters.assignee == "none":
+            qs = qs.filter(assignee__isnull=True)
+        else:
+            qs = qs.filter(assignee__username=filters.assignee)
+    if filters.overdue is not None:
+        late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        qs = qs.filter(late) if filters.overdue else qs.exclude(late)
+    if filters.q and filters.q.strip():
+        for word in fold(filters.q).split():
+            qs = qs.filter(search_text__contains=word)
+    sort = filters.sort or DEFAULT_SORT
+    if sort not in SORTS:
+        raise ApiError(400, f"sort: one of {', '.join(SORTS)}.", fields=["sort"])
+    qs = qs.select_related(*TICKET_RELATED)
+    return qs, SORTS[sort]

@@ -1,0 +1,86 @@
+"""Tickets as JSON: one shape for the API, the `ticket` frames and the pages' scripts.
+
+Frames and API responses use the same dictionaries so a client can merge a frame into what it
+fetched without translating names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from requests.models import Attachment, Comment, Ticket, TicketEvent
+
+
+def person(user) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    centre = getattr(user, "centre", None)
+    return {
+        "username": user.username,
+        "display_name": user.get_display_name(),
+        "centre": centre.code if centre is not None else None,
+    }
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+    """The list/frame form of a ticket (no comments or history). Needs requesting_centre,
+    target_centre, assignee and requested_by loaded (`select_related`) to cost no queries."""
+    return {
+        "id": ticket.pk,
+        "reference": ticket.reference,
+        "title": ticket.title,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "requesting_centre": ticket.requesting_centre.code,
+        "target_centre": ticket.target_centre.code if ticket.target_centre_id else None,
+        "requested_by": person(ticket.requested_by),
+        "assignee": person(ticket.assignee) if ticket.assignee_id else None,
+        "due_at": ticket.due_at,
+        "overdue": ticket.is_overdue,
+        "version": ticket.version,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "url": ticket.get_absolute_url(),
+        "thread": ticket.thread_slug or None,
+    }
+
+
+def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    return {
+        "id": comment.pk,
+        "author": person(comment.author),
+        "body": comment.body,
+        "html": comment.html,
+        "internal": comment.internal,
+        "created_at": comment.created_at,
+        "attachments": [attachment_out(a) for a in (attachments or [])],
+    }
+
+
+def attachment_out(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "name": attachment.original_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "comment": attachment.comment_id,
+        "internal": attachment.internal,
+        "uploaded_by": person(attachment.uploaded_by),
+        "created_at": attachment.created_at,
+        "url": f"/api/v1/tickets/{attachment.ticket_id}/attachments/{attachment.pk}",
+    }
+
+
+def event_out(event: TicketEvent) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "kind": event.kind,
+        "field": event.field or None,
+        "before": event.before,
+        "after": event.after,
+        "note": event.note,
+        "internal": event.internal,
+        "actor": person(event.actor),
+        "created_at": event.created_at,
+    }
