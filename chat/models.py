@@ -1,0 +1,162 @@
+"""Topics and their messages: the MOU's "online information-exchange channel".
+
+A `Topic` is data (hub admins add more); its `kind` says who decides visibility: `channel` topics
+carry their own role/centre restriction, other kinds (a support request's discussion thread) are
+decided by the app that owns them through `chat.access`. A `Message` may carry its own `audience`
+(e.g. a TLP:AMBER alert summary posted by the alerts app) on top of the topic's restriction.
+
+Messages are never hard-deleted or silently rewritten: every edit and deletion leaves a
+`MessageRevision` with the previous text, for audit.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import Centre
+
+
+class Topic(models.Model):
+    class Kind(models.TextChoices):
+        CHANNEL = "channel", _("Channel")
+        TICKET = "ticket", _("Support request thread")
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name_vi = models.CharField(_("Vietnamese name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200)
+    description = models.TextField(_("description (Vietnamese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.CHANNEL)
+    allowed_roles = models.JSONField(
+        _("allowed roles"), default=list, blank=True,
+        help_text=_("Role values that may see the topic; empty means every role."),
+    )
+    allowed_centres = models.ManyToManyField(
+        Centre, verbose_name=_("allowed centres"), blank=True, related_name="+",
+        help_text=_("Centres that may see the topic; none selected means every centre."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "vi").startswith("en") else self.name_vi
+
+    @property
+    def localized_description(self) -> str:
+        if (get_language() or "vi").startswith("en") and self.description_en:
+            return self.description_en
+        return self.description
+
+
+class Message(models.Model):
+    topic = models.ForeignKey(Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
+    body = models.TextField(_("body"), help_text=_("Markdown exactly as written."))
+    html = models.TextField(_("HTML"), help_text=_("Sanitised rendering of the body."))
+    client_id = models.CharField(_("client id"), max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # Audience.as_meta() or null (= everyone who may see the topic). Canonical form.
+    audience = models.JSONField(_("audience"), null=True, blank=True)
+    # The same audience as ",a,b," strings so both SQLite and PostgreSQL can filter on it in SQL
+    # (JSON containment is not portable). Maintained by `set_audience`, never edited by hand.
+    audience_centres = models.CharField(max_length=500, null=True, blank=True, editable=False)
+    audience_roles = models.CharField(max_length=200, null=True, blank=True, editable=False)
+    audience_users = models.TextField(null=True, blank=True, editable=False)
+    # Body folded to lower case without Vietnamese diacritics (" an toan thong tin "), for the
+    # portable search fallback; PostgreSQL searches `body` itself with unaccent full-text search.
+    search_text = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "client_id"], condition=models.Q(client_id__isnull=False),
+                name="chat_message_unique_client_id_per_author",
+            )
+        ]
+        indexes = [models.Index(fields=["topic", "id"], name="chat_msg_topic_id")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} in {self.topic_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def set_audience(self, meta: dict | None) -> None:
+        def joined(values) -> str | None:
+            return None if values is None else "," + ",".join(str(v) for v in values) + ","
+
+        self.audience = meta or None
+        meta = meta or {}
+        self.audience_centres = joined(meta.get("centres"))
+        self.audience_roles = joined(meta.get("roles"))
+        self.audience_users = joined(meta.get("users"))
+
+
+class MessageRevision(models.Model):
+    """The text a message had before an edit or a deletion (append-only audit trail)."""
+
+    class Action(models.TextChoices):
+        EDIT = "edit", _("Edited")
+        DELETE = "delete", _("Deleted")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    body = models.TextField()
+    html = models.TextField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("message revision")
+        verbose_name_plural = _("message revisions")
+
+
+class Mention(models.Model):
+    """`@username` (user set) or `@CENTRE` (centre set) written in a message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    centre = models.ForeignKey(Centre, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, centre__isnull=True)
+                | models.Q(user__isnull=True, centre__isnull=False),
+                name="chat_mention_user_xor_centre",
+            )
+        ]
+
+
+class ReadMarker(models.Model):
+    """How far a user has read a topic; unread counts are messages after `last_read_id`."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="+")
+    last_read_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "topic"], name="chat_readmarker_unique")]

@@ -1,0 +1,199 @@
+"""Reading topics and messages, always through the caller's visibility.
+
+Two layers decide what a person sees: the topic (`can_view_topic`: a channel's role/centre
+restriction, or the owning app's rule for other kinds) and the message's own `audience` (e.g. a TLP
+restricted alert summary). Every read path — history, sync, search, unread counts — goes through
+`visible_messages`, and every live frame through the socket's audience check, so the two never
+disagree.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.access import access_for
+from chat.models import Message, ReadMarker, Topic
+from chat.text import search_words
+from hub.audience import Audience
+from hub.models import User
+
+
+def _user_ok(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def channel_allows(user: User, topic: Topic) -> bool:
+    """A channel's own restriction: empty lists mean no restriction."""
+    roles = topic.allowed_roles or []
+    if roles and not any(role in roles for role in user.roles):
+        return False
+    centre_codes = topic_centre_codes(topic)
+    if centre_codes and (user.centre_id is None or user.centre.code not in centre_codes):
+        return False
+    return True
+
+
+def topic_centre_codes(topic: Topic) -> set[str]:
+    cache = getattr(topic, "_prefetched_objects_cache", {})
+    if "allowed_centres" in cache:
+        return {c.code for c in cache["allowed_centres"]}
+    return set(topic.allowed_centres.values_list("code", flat=True))
+
+
+def can_view_topic(user: User, topic: Topic) -> bool:
+    if not _user_ok(user):
+        return False
+    if user.is_hub_admin:
+        return True
+    if topic.kind == Topic.Kind.CHANNEL:
+        return channel_allows(user, topic)
+    access = access_for(topic.kind)
+    if access is None:
+        return False
+    return bool(access.check(user, topic))
+
+
+def get_topic(slug: str) -> Topic | None:
+    return Topic.objects.prefetch_related("allowed_centres").filter(slug=slug).first()
+
+
+def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[Topic]:
+    """Topics the user may see (of one kind, or all kinds with kind=None), ordered by slug."""
+    if not _user_ok(user):
+        return []
+    qs = Topic.objects.prefetch_related("allowed_centres").order_by("slug")
+    if kind is not None:
+        qs = qs.filter(kind=kind)
+    if user.is_hub_admin:
+        return list(qs)
+    # Kinds whose owner supplied a bulk filter are narrowed in SQL first.
+    narrowed = Q(kind=Topic.Kind.CHANNEL)
+    kinds = [kind] if kind is not None else list(qs.values_list("kind", flat=True).distinct())
+    for other in kinds:
+        if other == Topic.Kind.CHANNEL:
+            continue
+        access = access_for(other)
+        if access is None:
+            continue
+        narrowed |= Q(kind=other) & access.visible_q(user) if access.visible_q else Q(kind=other)
+    return [topic for topic in qs.filter(narrowed) if can_view_topic(user, topic)]
+
+
+def audience_q(user: User) -> Q:
+    """SQL form of `Audience.allows` over Message's denormalised audience columns."""
+    if user.is_hub_admin:
+        return Q()
+    everyone = Q(audience__isnull=True)
+    named = Q(audience_users__contains=f",{user.id},")
+    centre_ok = Q(audience_centres__isnull=True)
+    if user.centre_id is not None:
+        centre_ok |= Q(audience_centres__contains=f",{user.centre.code},")
+    role_ok = Q(audience_roles__isnull=True)
+    for role in user.roles:
+        role_ok |= Q(audience_roles__contains=f",{role},")
+    only_named = Q(audience_centres__isnull=True, audience_roles__isnull=True)
+    return everyone | named | (centre_ok & role_ok & ~only_named)
+
+
+def message_visible(user: User, message: Message) -> bool:
+    return Audience.from_meta(message.audience).allows(user)
+
+
+def _with_relations(qs: QuerySet) -> QuerySet:
+    return qs.select_related("author", "author__centre", "topic").prefetch_related(
+        "mentions__user", "mentions__centre"
+    )
+
+
+def visible_messages(user: User, topic: Topic) -> QuerySet:
+    """Messages of a topic the user may see (tombstones of deleted ones included, for gap-free ids).
+    The caller has checked `can_view_topic`."""
+    return _with_relations(Message.objects.filter(topic=topic).filter(audience_q(user)))
+
+
+def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
+    """Up to `limit` visible messages with id > after, oldest first (the `sync` read)."""
+    return list(visible_messages(user, topic).filter(id__gt=after).order_by("id")[:limit])
+
+
+def latest_message_id(topic: Topic) -> int:
+    last = Message.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
+    return last or 0
+
+
+def history(user: User, topic: Topic, *, after: int | None, before: int | None, limit: int
+            ) -> tuple[list[Message], bool]:
+    """A page of history, oldest first, and whether more exist in the direction of travel.
+
+    after=ID → the first `limit` after ID; before=ID → the last `limit` before ID; neither → the
+    latest `limit`."""
+    qs = visible_messages(user, topic)
+    if after is not None:
+        rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    return list(reversed(rows[:limit])), more
+
+
+def get_visible_message(user: User, topic: Topic, message_id: int) -> Message | None:
+    return visible_messages(user, topic).filter(id=message_id).first()
+
+
+def unread_counts(user: User, topics: list[Topic]) -> dict[int, int]:
+    """{topic id: messages after the user's read marker, not written by them and not deleted}."""
+    if not topics:
+        return {}
+    marker = ReadMarker.objects.filter(user=user, topic=OuterRef("topic_id")).values("last_read_id")[:1]
+    rows = (
+        Message.objects.filter(topic__in=topics, deleted_at__isnull=True)
+        .filter(audience_q(user))
+        .exclude(author=user)
+        .annotate(read_up_to=Coalesce(Subquery(marker, output_field=IntegerField()), Value(0)))
+        .filter(id__gt=F("read_up_to"))
+        .values("topic_id")
+        .annotate(n=Count("id"))
+    )
+    counts = {t.id: 0 for t in topics}
+    counts.update({row["topic_id"]: row["n"] for row in rows})
+    return counts
+
+
+def read_markers(user: User, topics: list[Topic]) -> dict[int, int]:
+    return dict(
+        ReadMarker.objects.filter(user=user, topic__in=topics).values_list("topic_id", "last_read_id")
+    )
+
+
+def latest_ids(topics: list[Topic]) -> dict[int, int]:
+    rows = Message.objects.filter(topic__in=topics).values("topic_id").annotate(last=Max("id"))
+    return {row["topic_id"]: row["last"] for row in rows}
+
+
+def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet:
+    """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
+
+    PostgreSQL: full-text search over `chat_unaccent(body)` (the unaccent extension, wrapped as an
+    immutable function so it can be indexed) with the 'simple' configuration and prefix queries.
+    Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
+    insensitive to case and Vietnamese diacritics."""
+    words = search_words(q)
+    if not words:
+        return Message.objects.none()
+    topics = [topic] if topic is not None else visible_topics(user, kind=None)
+    qs = Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
+    if settings.IS_POSTGRES:
+        query = " & ".join(f"{word}:*" for word in words)
+        qs = qs.extra(
+            where=["to_tsvector('simple', chat_unaccent(chat_message.body)) @@ "
+                   "to_tsquery('simple', chat_unaccent(%s))"],
+            params=[query],
+        )
+    else:
+        for word in words:
+            qs = qs.filter(search_text__contains=" " + word)
+    return _with_relations(qs).order_by("-id")

@@ -1,0 +1,67 @@
+"""The wire form of topics and messages: one function each, used by HTTP and WebSocket alike, so a
+message looks the same whether it arrived live, by `sync`, from history or from search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chat.models import Message, Topic
+
+
+def author_out(user) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.get_display_name(),
+        "centre": user.centre.code if user.centre_id else None,
+    }
+
+
+def _mentions(message: Message) -> dict[str, list[str]]:
+    users: list[str] = []
+    centres: list[str] = []
+    for mention in message.mentions.all():
+        if mention.user_id:
+            users.append(mention.user.username)
+        elif mention.centre_id:
+            centres.append(mention.centre.code)
+    return {"users": users, "centres": centres}
+
+
+def message_out(message: Message) -> dict[str, Any]:
+    """The contract's message object plus documented extensions (docs/chat.md):
+    `edited_at`, `deleted`, `mentions`, `restricted`. A deleted message keeps its id and place
+    (a tombstone) with empty `body` and `html`, so catch-up stays gap-free."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.id,
+        "topic": message.topic.slug,
+        "author": author_out(message.author),
+        "body": "" if deleted else message.body,
+        "html": "" if deleted else message.html,
+        "created_at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+        "mentions": {"users": [], "centres": []} if deleted else _mentions(message),
+        "restricted": message.audience is not None,
+    }
+
+
+def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id: int = 0) -> dict[str, Any]:
+    centres = sorted(c.code for c in topic.allowed_centres.all())
+    return {
+        "slug": topic.slug,
+        "name": topic.name,
+        "name_vi": topic.name_vi,
+        "name_en": topic.name_en,
+        "description": topic.description,
+        "description_en": topic.description_en,
+        "kind": topic.kind,
+        "allowed_roles": list(topic.allowed_roles or []),
+        "allowed_centres": centres,
+        "restricted": bool(topic.allowed_roles or centres),
+        "unread": unread,
+        "last_read_id": last_read_id,
+        "latest_message_id": latest_id,
+        "created_at": topic.created_at.isoformat(),
+    }

@@ -1,0 +1,267 @@
+"""Every change to topics and messages: validate, store in a transaction, broadcast after commit.
+
+The HTTP API and the WebSocket consumer call these same functions, so a message posted over HTTP is
+broadcast exactly as one sent over a socket, and a client never receives a frame for data the
+database does not hold (`hub.broadcast.broadcast_on_commit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
+from chat.rendering import render_body
+from chat.selectors import can_view_topic, latest_message_id, message_visible
+from chat.serializers import message_out
+from chat.text import search_text
+from hub.audience import Audience
+from hub.broadcast import broadcast_on_commit, topic_group, user_group
+from hub.models import Centre, Role, User
+
+# Error codes (../shared/CONTRACT.md) and the HTTP status each maps to.
+HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "too_large": 413,
+               "rate_limited": 429}
+CLIENT_ID_MAX = 64
+
+
+class ChatError(Exception):
+    """A domain refusal: nothing was stored. `code` is one of HTTP_STATUS's keys."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS.get(self.code, 400)
+
+
+# --- topics -------------------------------------------------------------------------------------
+
+def create_topic(
+    *, slug: str, name_vi: str, name_en: str, kind: str = Topic.Kind.CHANNEL, description: str = "",
+    description_en: str = "", allowed_roles: Iterable[str] = (), allowed_centres: Iterable[Centre | str] = (),
+) -> Topic:
+    """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
+    if not slug or slugify(slug) != slug:
+        raise ChatError("invalid", "slug must be lower-case letters, digits and hyphens.")
+    if kind not in Topic.Kind.values:
+        raise ChatError("invalid", f"kind must be one of {', '.join(Topic.Kind.values)}.")
+    roles = list(dict.fromkeys(allowed_roles))
+    unknown = [r for r in roles if r not in Role.values]
+    if unknown:
+        raise ChatError("invalid", f"unknown role(s): {', '.join(map(str, unknown))}.")
+    codes = [c.code if isinstance(c, Centre) else c for c in allowed_centres]
+    centres = list(Centre.objects.filter(code__in=codes))
+    if len(centres) != len(set(codes)):
+        raise ChatError("invalid", "unknown centre code in allowed_centres.")
+    existing = Topic.objects.filter(slug=slug).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        topic, created = Topic.objects.get_or_create(
+            slug=slug,
+            defaults={"name_vi": name_vi, "name_en": name_en, "kind": kind, "description": description,
+                      "description_en": description_en, "allowed_roles": roles},
+        )
+        if created and centres:
+            topic.allowed_centres.set(centres)
+    return topic
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def validate_body(body: Any) -> str:
+    if not isinstance(body, str):
+        raise ChatError("invalid", "body must be a string.")
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ChatError("invalid", "body is not valid Unicode text.") from exc
+    if size > settings.HUB_MAX_BODY_BYTES:
+        raise ChatError("too_large", f"body is {size} bytes; the limit is {settings.HUB_MAX_BODY_BYTES}.")
+    if "\x00" in body:
+        raise ChatError("invalid", "body may not contain NUL characters.")
+    if not body.strip():
+        raise ChatError("invalid", "body may not be empty.")
+    return body
+
+
+def validate_client_id(client_id: Any) -> str | None:
+    if client_id is None or client_id == "":
+        return None
+    if not isinstance(client_id, str):
+        raise ChatError("invalid", "client_id must be a string.")
+    if len(client_id) > CLIENT_ID_MAX or "\x00" in client_id:
+        raise ChatError("invalid", f"client_id must be at most {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def _require_access(user: User, topic: Topic) -> None:
+    if not can_view_topic(user, topic):
+        raise ChatError("forbidden", "You may not use this topic.")
+
+
+# --- mentions -----------------------------------------------------------------------------------
+
+def _mention_recipients(message: Message, users: list[User], centres: list[Centre]) -> set[int]:
+    """Ids of the people a mention reaches: named users plus the active members of named centres,
+    minus the author and anyone who may not see the topic or the message."""
+    candidates = {u.id: u for u in users}
+    if centres:
+        for member in User.objects.select_related("centre").filter(centre__in=centres, is_active=True):
+            candidates.setdefault(member.id, member)
+    return {
+        uid for uid, person in candidates.items()
+        if uid != message.author_id and person.is_active and can_view_topic(person, message.topic)
+        and message_visible(person, message)
+    }
+
+
+def _store_mentions(message: Message, users: list[User], centres: list[Centre]) -> None:
+    Mention.objects.bulk_create(
+        [Mention(message=message, user=u) for u in users] + [Mention(message=message, centre=c) for c in centres]
+    )
+
+
+def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+    topic = message.topic
+    frame = {"type": "mention", "message": payload,
+             "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
+    for uid in sorted(recipients):
+        broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+def post_message(
+    *, topic: Topic, author: User, body: Any, client_id: Any = None, audience: Audience | None = None
+) -> tuple[Message, bool]:
+    """Store a message and broadcast it after commit. Returns (message, created).
+
+    A `client_id` the author already used returns the stored message with created=False and sends
+    nothing again, so a client may retry after a dropped connection without duplicates."""
+    body = validate_body(body)
+    client_id = validate_client_id(client_id)
+    _require_access(author, topic)
+    if client_id is not None:
+        existing = _existing(author, client_id, topic)
+        if existing is not None:
+            return existing, False
+    meta = audience.as_meta() if audience is not None else None
+    try:
+        with transaction.atomic():
+            # Lock the topic row: ids are then committed in id order within a topic, so a client
+            # that synced "after N" can never later miss a message with an id below a seen one.
+            Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk", flat=True).first()
+            rendered = render_body(body)
+            message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
+                              search_text=search_text(body))
+            message.set_audience(meta)
+            message.save()
+            _store_mentions(message, rendered.users, rendered.centres)
+            payload = message_out(message)
+            broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
+                                Audience.from_meta(meta))
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+    except IntegrityError:
+        # The same client_id raced in from another socket or process: the first one won.
+        existing = _existing(author, client_id, topic) if client_id is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _existing(author: User, client_id: str, topic: Topic) -> Message | None:
+    existing = (
+        Message.objects.select_related("author", "author__centre", "topic")
+        .filter(author=author, client_id=client_id).first()
+    )
+    if existing is not None and existing.topic_id != topic.id:
+        raise ChatError("conflict", "client_id was already used for a message in another topic.")
+    return existing
+
+
+def _may_change(user: User, message: Message) -> bool:
+    return user.is_active and (message.author_id == user.id or user.is_hub_admin)
+
+
+def edit_message(*, message: Message, editor: User, body: Any) -> Message:
+    """Replace a message's text, keeping the previous text as a revision; broadcast `message.updated`.
+    Newly mentioned people are notified; those mentioned before are not notified twice."""
+    body = validate_body(body)
+    if not _may_change(editor, message):
+        raise ChatError("forbidden", "Only the author or a hub admin may edit this message.")
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("topic", "author", "author__centre").get(
+            pk=message.pk
+        )
+        if message.deleted_at is not None:
+            raise ChatError("conflict", "A deleted message cannot be edited.")
+        if body == message.body:
+            return message
+        old = list(message.mentions.select_related("user", "centre"))
+        before = _mention_recipients(message, [m.user for m in old if m.user_id],
+                                     [m.centre for m in old if m.centre_id])
+        MessageRevision.objects.create(message=message, action=MessageRevision.Action.EDIT, body=message.body,
+                                       html=message.html, changed_by=editor)
+        rendered = render_body(body)
+        message.body, message.html, message.search_text = body, rendered.html, search_text(body)
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "html", "search_text", "edited_at"])
+        message.mentions.all().delete()
+        _store_mentions(message, rendered.users, rendered.centres)
+        payload = message_out(message)
+        broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
+                            Audience.from_meta(message.audience))
+        after = _mention_recipients(message, rendered.users, rendered.centres)
+        _notify_mentions(message, after - before, payload)
+    return message
+
+
+def delete_message(*, message: Message, actor: User) -> Message:
+    """Soft-delete: the id stays (a tombstone) so catch-up has no gaps; the text moves to a revision."""
+    if not _may_change(actor, message):
+        raise ChatError("forbidden", "Only the author or a hub admin may delete this message.")
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("topic", "author", "author__centre").get(
+            pk=message.pk
+        )
+        if message.deleted_at is not None:
+            return message
+        MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,
+                                       html=message.html, changed_by=actor)
+        message.deleted_at = timezone.now()
+        message.body, message.html, message.search_text = "", "", ""
+        message.save(update_fields=["deleted_at", "body", "html", "search_text"])
+        broadcast_on_commit([topic_group(message.topic.slug)],
+                            {"type": "message.deleted", "message": message_out(message)},
+                            Audience.from_meta(message.audience))
+    return message
+
+
+# --- read markers -------------------------------------------------------------------------------
+
+def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
+    """Move the user's read marker forward to `up_to` (never backwards, never past the newest id).
+    Returns the marker; the user's other sockets hear of it through their notifications stream."""
+    if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
+        raise ChatError("invalid", "up_to must be a non-negative integer message id.")
+    _require_access(user, topic)
+    up_to = min(up_to, latest_message_id(topic))
+    with transaction.atomic():
+        marker, _ = ReadMarker.objects.get_or_create(user=user, topic=topic)
+        if up_to > marker.last_read_id:
+            ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            broadcast_on_commit([user_group(user.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
+                                Audience(users=frozenset({user.id})))
+        marker.refresh_from_db(fields=["last_read_id"])
+    return marker.last_read_id

@@ -1,0 +1,60 @@
+"""Text helpers shared by rendering and search: mentions and diacritic folding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# @username (letters, digits, . _ -; not ending in punctuation) or @CENTRE. Not preceded by a word
+# character, so e-mail addresses (a@b.vn) are not mentions.
+MENTION_RE = re.compile(r"(?<![\w@/\\\[])@([A-Za-z0-9](?:[A-Za-z0-9._-]{0,148}[A-Za-z0-9])?)")
+# Fenced blocks, then inline code spans: mentions inside code are left as written.
+_CODE_RE = re.compile(r"(^|\n)(```|~~~)[^\n]*\n.*?(\n\2[^\n]*(?=\n|$)|$)|`+[^`\n]*`+", re.S)
+
+
+def split_code(text: str) -> list[tuple[bool, str]]:
+    """[(is_code, chunk), ...] covering `text` in order."""
+    parts: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _CODE_RE.finditer(text):
+        if match.start() > pos:
+            parts.append((False, text[pos:match.start()]))
+        parts.append((True, match.group(0)))
+        pos = match.end()
+    if pos < len(text):
+        parts.append((False, text[pos:]))
+    return parts
+
+
+def mention_tokens(text: str) -> list[str]:
+    """Every distinct @token written outside code, in order of appearance."""
+    seen: dict[str, None] = {}
+    for is_code, chunk in split_code(text):
+        if not is_code:
+            for match in MENTION_RE.finditer(chunk):
+                seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+_EXTRA_FOLD = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "ł": "l", "ø": "o", "ß": "ss"})
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: "Đà Nẵng AN TOÀN" → "da nang an toan"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA_FOLD))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold()
+
+
+_WORD_RE = re.compile(r"\w+")
+
+
+def search_words(text: str) -> list[str]:
+    return _WORD_RE.findall(fold(text))
+
+
+def search_text(text: str) -> str:
+    """The stored form searched by the portable fallback: folded words between single spaces,
+    with a space at each end so " word" matches exactly the words that start with it."""
+    words = search_words(text)
+    return (" " + " ".join(words) + " ") if words else ""
