@@ -196,6 +196,8 @@ HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
 # After this many rejected frames in a row a socket is closed (1008 policy violation).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
+# Live sockets re-check their user, token and access this often (control events act at once).
+HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -251,6 +253,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HUB_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- alerts ---------------------------------------------------------------------------------------
+# An unacknowledged high/critical alert escalates to the pending centre's managers after this delay,
+# and again every further delay up to HUB_ESCALATE_MAX_STEPS times (docs/alerts.md).
+HUB_ESCALATE_HIGH_MINUTES = env_int("HUB_ESCALATE_HIGH_MINUTES", 15)
+HUB_ESCALATE_CRITICAL_MINUTES = env_int("HUB_ESCALATE_CRITICAL_MINUTES", 5)
+HUB_ESCALATE_MAX_STEPS = env_int("HUB_ESCALATE_MAX_STEPS", 3)
+# How often `manage.py run_worker` looks for due escalations.
+HUB_WORKER_INTERVAL_SECONDS = float(os.environ.get("HUB_WORKER_INTERVAL_SECONDS", "30"))
+# Absolute address of the hub, for links in escalation emails.
+HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
 # Support requests (requests/): the SLA table (hours from creation to due, by priority) and the

@@ -1,0 +1,157 @@
+"""Typed indicators of compromise: validation and normalisation, pure functions.
+
+Values are normalised so that the same indicator raised twice compares equal (lower-case domains and
+hashes, upper-case CVE ids, compressed IP addresses), and "defanged" spellings that analysts paste
+from reports (`evil[.]com`, `hxxp://`) are accepted and stored refanged. Anything else that does not
+parse is refused with a reason, which the service turns into a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+MAX_VALUE_LENGTH = 2048
+HASH_ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
+TYPES = ("ipv4", "ipv6", "domain", "url", "hash", "cve", "email")
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_CVE = re.compile(r"^CVE-(\d{4})-(\d{4,7})$")
+_DEFANG = [("[.]", "."), ("(.)", "."), ("[dot]", "."), ("[:]", ":"), ("[@]", "@"), ("[at]", "@")]
+
+
+class InvalidIndicator(ValueError):
+    """The value does not parse as its type; the message says why (shown to the user)."""
+
+
+@dataclass(frozen=True)
+class CleanIndicator:
+    type: str
+    value: str
+    algorithm: str = ""
+
+
+def refang(value: str) -> str:
+    for defanged, plain in _DEFANG:
+        value = value.replace(defanged, plain)
+    return re.sub(r"^hxxp(s?)://", r"http\1://", value, flags=re.IGNORECASE)
+
+
+def _ip(value: str, version: int) -> str:
+    cls_net = ipaddress.IPv4Network if version == 4 else ipaddress.IPv6Network
+    cls_addr = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    try:
+        if "/" in value:
+            return str(cls_net(value, strict=False))
+        return str(cls_addr(value))
+    except ValueError as exc:
+        raise InvalidIndicator(f"not an IPv{version} address or network ({exc})") from None
+
+
+def _domain(value: str) -> str:
+    value = value.rstrip(".").lower()
+    try:
+        ascii_name = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidIndicator("not a valid domain name") from None
+    if len(ascii_name) > 253:
+        raise InvalidIndicator("a domain name has at most 253 characters")
+    labels = ascii_name.split(".")
+    if len(labels) < 2:
+        raise InvalidIndicator("a domain needs at least two labels, e.g. example.vn")
+    if not all(_LABEL.match(label) for label in labels):
+        raise InvalidIndicator("domain labels are letters, digits and inner hyphens, 1–63 characters each")
+    if not _TLD.match(labels[-1]):
+        raise InvalidIndicator("the top-level domain must be letters (or an xn-- label)")
+    return ascii_name
+
+
+def _host(host: str) -> None:
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    _domain(host)
+
+
+def _url(value: str) -> str:
+    if any(ch.isspace() for ch in value):
+        raise InvalidIndicator("a URL contains no spaces")
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise InvalidIndicator("not a valid URL") from None
+    if parts.scheme.lower() not in {"http", "https", "ftp"}:
+        raise InvalidIndicator("a URL must start with http://, https:// or ftp://")
+    if not parts.hostname:
+        raise InvalidIndicator("a URL needs a host")
+    try:
+        _host(parts.hostname)
+    except InvalidIndicator as exc:
+        raise InvalidIndicator(f"the URL's host is invalid: {exc}") from None
+    del port
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+
+
+def _hash(value: str) -> tuple[str, str]:
+    value = value.lower()
+    if not _HEX.match(value):
+        raise InvalidIndicator("a file hash is hexadecimal")
+    algorithm = HASH_ALGORITHMS.get(len(value))
+    if algorithm is None:
+        raise InvalidIndicator("a file hash has 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex digits")
+    return value, algorithm
+
+
+def _cve(value: str) -> str:
+    value = value.upper()
+    match = _CVE.match(value)
+    if not match or int(match.group(1)) < 1999:
+        raise InvalidIndicator("a CVE id looks like CVE-2024-3400 (year from 1999, then 4 to 7 digits)")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidIndicator("not a valid email address") from None
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean(type_: str, value: object) -> CleanIndicator:
+    """Validate and normalise one indicator; raises InvalidIndicator (on the value) or ValueError
+    (on the type: the caller names a different field for each)."""
+    if type_ not in TYPES:
+        raise ValueError(f"unknown indicator type; use one of {', '.join(TYPES)}")
+    if not isinstance(value, str):
+        raise InvalidIndicator("must be a string")
+    value = refang(value.strip())
+    if not value:
+        raise InvalidIndicator("must not be empty")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidIndicator(f"at most {MAX_VALUE_LENGTH} characters")
+    if type_ == "ipv4":
+        return CleanIndicator(type_, _ip(value, 4))
+    if type_ == "ipv6":
+        return CleanIndicator(type_, _ip(value, 6))
+    if type_ == "domain":
+        return CleanIndicator(type_, _domain(value))
+    if type_ == "url":
+        return CleanIndicator(type_, _url(value))
+    if type_ == "hash":
+        digest, algorithm = _hash(value)
+        return CleanIndicator(type_, digest, algorithm)
+    if type_ == "cve":
+        return CleanIndicator(type_, _cve(value))
+    return CleanIndicator(type_, _email(value))

@@ -1,0 +1,175 @@
+"""Security incident alerts: what was raised, to whom it may be shown, who took notice, what escalated.
+
+An alert is a first-class record rather than a chat message because it carries state that a message
+cannot: a TLP marking that decides its audience, typed indicators, a status, one acknowledgement per
+recipient centre and escalation steps. Its summary is still posted to the security topic, so the
+conversation about it happens where people already talk.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hub.models import Centre
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class Tlp(models.TextChoices):
+    """Traffic Light Protocol 2.0 markings (FIRST)."""
+
+    CLEAR = "clear", _("TLP:CLEAR")
+    GREEN = "green", _("TLP:GREEN")
+    AMBER = "amber", _("TLP:AMBER")
+    RED = "red", _("TLP:RED")
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("Open")
+    MITIGATED = "mitigated", _("Mitigated")
+    CLOSED = "closed", _("Closed")
+
+
+class Alert(models.Model):
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
+    description_html = models.TextField(editable=False, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    tlp = models.CharField(_("TLP"), max_length=10, choices=Tlp.choices)
+    affected_systems = models.JSONField(_("affected systems"), default=list, blank=True)
+    recommended_actions = models.TextField(_("recommended actions"), blank=True, help_text=_("Markdown."))
+    recommended_actions_html = models.TextField(editable=False, blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("raised by"), on_delete=models.PROTECT, related_name="alerts_raised"
+    )
+    centre = models.ForeignKey(
+        Centre, verbose_name=_("raising centre"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="alerts_raised",
+    )
+    shared_with = models.ManyToManyField(
+        Centre, verbose_name=_("shared with"), blank=True, related_name="alerts_shared",
+        help_text=_("TLP:RED only: the centres, besides the raising one, that may see the alert."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Title, description, systems and indicators without diacritics, lower case: "an toan" finds "an toàn"
+    # on every database backend.
+    search_text = models.TextField(editable=False, blank=True)
+    created_at = models.DateTimeField(_("raised at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        indexes = [models.Index(fields=["severity", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} [{self.severity}/{self.tlp}] {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return f"/alerts/{self.pk}/"
+
+
+class IndicatorType(models.TextChoices):
+    IPV4 = "ipv4", _("IPv4 address")
+    IPV6 = "ipv6", _("IPv6 address")
+    DOMAIN = "domain", _("Domain")
+    URL = "url", _("URL")
+    HASH = "hash", _("File hash")
+    CVE = "cve", _("CVE id")
+    EMAIL = "email", _("Email address")
+
+
+class Indicator(models.Model):
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="indicators")
+    position = models.PositiveIntegerField(default=0)
+    type = models.CharField(_("type"), max_length=10, choices=IndicatorType.choices)
+    value = models.CharField(_("value"), max_length=2048, help_text=_("Normalised (lower case, refanged)."))
+    # md5/sha1/sha256 for hashes (told apart by length), empty otherwise.
+    algorithm = models.CharField(_("algorithm"), max_length=10, blank=True)
+
+    class Meta:
+        ordering = ["alert", "position"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        indexes = [models.Index(fields=["type", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+class Acknowledgement(models.Model):
+    """One recipient centre has taken notice; by whom and when. At most one per centre."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="acknowledgements")
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="alert_acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("acknowledged at"))
+
+    class Meta:
+        ordering = ["alert", "at"]
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
+        constraints = [models.UniqueConstraint(fields=["alert", "centre"], name="alerts_one_ack_per_centre")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} ← {self.centre.code}"
+
+
+class Escalation(models.Model):
+    """(alert, centre, step) escalated: the unique constraint is what makes it happen exactly once,
+    even with two workers running."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="escalations")
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, related_name="alert_escalations")
+    step = models.PositiveSmallIntegerField()
+    at = models.DateTimeField()
+    notified = models.JSONField(default=list, help_text=_("Usernames of the managers notified."))
+
+    class Meta:
+        ordering = ["alert", "step", "centre"]
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "centre", "step"], name="alerts_escalate_once_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.centre.code} (step {self.step})"
+
+
+class AlertEvent(models.Model):
+    """The alert's history, append-only: every change is a new row, nothing is edited."""
+
+    class Kind(models.TextChoices):
+        RAISED = "raised", _("Raised")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ESCALATED = "escalated", _("Escalated")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text=_("Empty when the hub itself acted (escalation)."),
+    )
+    centre = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    before = models.CharField(max_length=50, blank=True)
+    after = models.CharField(max_length=50, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["alert", "at", "id"]
+        verbose_name = _("alert event")
+        verbose_name_plural = _("alert events")
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.kind} {self.before}→{self.after}"
