@@ -39,7 +39,7 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ("requested_by", "assignee")
     filter_horizontal = ("watchers",)
     readonly_fields = ("reference", "version", "created_at", "updated_at", "accepted_at", "resolved_at",
-                       "closed_at", "thread_slug")
+                       "closed_at", "thread")
     inlines = [CommentInline, AttachmentInline, EventInline]
     date_hierarchy = "created_at"
 

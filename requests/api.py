@@ -200,7 +200,7 @@ def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
             "comment_internally": internal_ok,
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
         },
-        thread_url=f"/topics/{ticket.thread_slug}/" if ticket.thread_slug else None,
+        thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread_id else None,
     )
     return body
 

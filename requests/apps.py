@@ -8,3 +8,11 @@ class RequestsConfig(AppConfig):
     name = "requests"
     label = "support_requests"
     verbose_name = _("Support requests")
+
+    def ready(self) -> None:
+        # A ticket's discussion thread is a chat topic of kind "ticket"; chat asks us who may see it,
+        # and the answer is exactly the ticket's viewers (requests.selectors), nobody else.
+        from chat.access import register_topic_access
+        from requests.selectors import thread_visible_q, user_may_see_thread
+
+        register_topic_access("ticket", user_may_see_thread, thread_visible_q)

@@ -105,8 +105,12 @@ class Ticket(models.Model):
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("watchers"), blank=True, related_name="watched_tickets"
     )
-    # The ticket's discussion thread in the chat app (a `ticket` topic), when chat is installed.
-    thread_slug = models.SlugField(_("discussion thread"), max_length=100, blank=True)
+    # The ticket's discussion thread: a chat topic of kind `ticket` (the chat machinery, reused), whose
+    # visibility `requests.apps` registers as "exactly the ticket's viewers".
+    thread = models.OneToOneField(
+        "chat.Topic", verbose_name=_("discussion thread"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="ticket",
+    )
 
     due_at = models.DateTimeField(_("due"))
     version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change (optimistic locking)."))

@@ -20,7 +20,7 @@ from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
 # What `requests.serializers.ticket_summary` reads, fetched in the same query as the ticket.
-TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre")
+TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre", "thread")
 
 
 def fold(text: str) -> str:
@@ -144,3 +144,17 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
         raise ApiError(400, f"sort: one of {', '.join(SORTS)}.", fields=["sort"])
     qs = qs.select_related(*TICKET_RELATED)
     return qs, SORTS[sort]
+
+
+# --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
+
+
+def user_may_see_thread(user, topic) -> bool:
+    """chat's access check for `ticket` topics: the ticket's viewers, nobody else (no ticket → nobody)."""
+    ticket = Ticket.objects.filter(thread_id=topic.pk).first()
+    return ticket is not None and can_view_ticket(user, ticket)
+
+
+def thread_visible_q(user) -> Q:
+    """The same rule as a filter over chat topics, for chat's lists and search."""
+    return Q(ticket__in=visible_tickets(user).values("pk"))

@@ -42,7 +42,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "created_at": ticket.created_at,
         "updated_at": ticket.updated_at,
         "url": ticket.get_absolute_url(),
-        "thread": ticket.thread_slug or None,
+        "thread": ticket.thread.slug if ticket.thread_id else None,
     }
 
 

@@ -137,27 +137,25 @@ def _centre(code: str | None) -> Centre | None:
     return centre
 
 
-def _ensure_thread(ticket: Ticket, actor: User) -> None:
-    """Give the ticket its discussion thread: a `ticket` topic in the chat app (reused, not a second
-    chat). Chat is optional here: without it the ticket simply has no thread yet."""
-    try:
-        from chat.services import create_topic
-    except ImportError:
-        return
-    slug = f"ticket-{ticket.reference.lower()}"
-    try:
-        create_topic(
-            slug=slug,
-            name_vi=f"Yêu cầu {ticket.reference}: {ticket.title}"[:200],
-            name_en=f"Request {ticket.reference}: {ticket.title}"[:200],
-            kind="ticket",
-        )
-    except TypeError:
-        logger.exception("chat.services.create_topic has an unexpected signature; ticket %s has no thread",
-                         ticket.reference)
-        return
-    ticket.thread_slug = slug
-    ticket.save(update_fields=["thread_slug"])
+def _ensure_thread(ticket: Ticket) -> None:
+    """Give the ticket its discussion thread: a `ticket` topic of the chat app (not a second chat),
+    whose description links back to the ticket. Idempotent: an existing topic is reused."""
+    from chat.services import create_topic
+
+    topic = create_topic(
+        slug=thread_slug(ticket),
+        name_vi=f"{ticket.reference}: {ticket.title}"[:200],
+        name_en=f"{ticket.reference}: {ticket.title}"[:200],
+        kind="ticket",
+        description=f"Trao đổi về yêu cầu hỗ trợ [{ticket.reference}]({ticket.get_absolute_url()}).",
+        description_en=f"Discussion of support request [{ticket.reference}]({ticket.get_absolute_url()}).",
+    )
+    ticket.thread = topic
+    ticket.save(update_fields=["thread"])
+
+
+def thread_slug(ticket: Ticket) -> str:
+    return f"ticket-{ticket.reference.lower()}"
 
 
 # --- creating ----------------------------------------------------------------------------------------
@@ -207,7 +205,7 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
         ticket.search_text = _search_text(ticket)
         ticket.save()
         ticket.watchers.add(user)
-        _ensure_thread(ticket, user)
+        _ensure_thread(ticket)
         event = _event(ticket, user, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
             "target_centre": target.code if target else None,
@@ -240,7 +238,7 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
             raise ApiError(
                 409,
                 f"You cannot move this ticket from {ticket.status} to {to}; allowed for you: {shown}.",
-                allowed=allowed, status=ticket.status,
+                allowed=allowed, current=ticket.status,
             )
         move = workflow.move_for(ticket.status, to)
         if move.note_required and not note:
@@ -253,7 +251,7 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
             if ticket.target_centre_id is None:
                 if user.centre_id is None:
                     raise ApiError(409, "A request for any centre is accepted by a centre's staff.", allowed=allowed,
-                                   status=ticket.status)
+                                   current=ticket.status)
                 ticket.target_centre = user.centre
                 fields.append("target_centre")
                 extra_events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None,
