@@ -1,3 +1,267 @@
-from ninja import Router
+"""HTTP API of topic channels (`/api/v1/topics…`, `/api/v1/search`); views are thin over services."""
 
-router = Router(tags=["chat"])
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema, Status
+
+from chat.models import Message, Topic
+from chat.ratelimit import allow_post
+from chat.selectors import (
+    can_view_topic,
+    get_topic,
+    get_visible_message,
+    history,
+    latest_ids,
+    read_markers,
+    search_messages,
+    unread_counts,
+    visible_topics,
+)
+from chat.serializers import message_out, topic_out
+from chat.services import ChatError, delete_message, edit_message, mark_read, post_message
+from hub.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page
+
+router = Router(tags=["topics"])
+
+SEARCH_MAX_CHARS = 200
+
+
+class AuthorOut(Schema):
+    username: str
+    display_name: str
+    centre: str | None
+
+
+class MentionsOut(Schema):
+    users: list[str]
+    centres: list[str]
+
+
+class MessageOut(Schema):
+    id: int
+    topic: str
+    author: AuthorOut
+    body: str
+    html: str
+    created_at: str
+    client_id: str | None
+    edited_at: str | None
+    deleted: bool
+    mentions: MentionsOut
+    restricted: bool
+
+
+class MessagePage(Schema):
+    results: list[MessageOut]
+    next: str | None
+
+
+class TopicOut(Schema):
+    slug: str
+    name: str
+    name_vi: str
+    name_en: str
+    description: str
+    description_en: str
+    kind: str
+    allowed_roles: list[str]
+    allowed_centres: list[str]
+    restricted: bool
+    unread: int
+    last_read_id: int
+    latest_message_id: int
+    created_at: str
+
+
+class TopicPage(Schema):
+    results: list[TopicOut]
+    next: str | None
+
+
+class MessageIn(Schema):
+    body: str
+    client_id: str | None = None
+
+
+class MessageEditIn(Schema):
+    body: str
+
+
+class ReadIn(Schema):
+    up_to: int
+
+
+class ReadOut(Schema):
+    topic: str
+    up_to: int
+    unread: int
+
+
+class RevisionOut(Schema):
+    action: str
+    body: str
+    html: str
+    changed_by: str
+    changed_at: str
+
+
+def _chat_error(exc: ChatError) -> ApiError:
+    return ApiError(exc.status, exc.detail, code=exc.code)
+
+
+def _topic_for(request: HttpRequest, slug: str) -> Topic:
+    topic = get_topic(slug)
+    if topic is None:
+        raise ApiError(404, f"No topic {slug!r}.")
+    if not can_view_topic(request.auth, topic):
+        raise ApiError(403, "You may not see this topic.")
+    return topic
+
+
+def _message_for(request: HttpRequest, topic: Topic, message_id: int) -> Message:
+    message = get_visible_message(request.auth, topic, message_id)
+    if message is None:
+        raise ApiError(404, f"No message {message_id} in {topic.slug!r}.")
+    return message
+
+
+def _topic_rows(user, topics: list[Topic]) -> list[dict]:
+    unread = unread_counts(user, topics)
+    markers = read_markers(user, topics)
+    latest = latest_ids(topics)
+    return [topic_out(t, unread=unread.get(t.id, 0), last_read_id=markers.get(t.id, 0),
+                      latest_id=latest.get(t.id, 0)) for t in topics]
+
+
+@router.get("/topics", response={200: TopicPage, **ERRORS},
+            summary="Topics the caller may see, with their unread counts")
+def list_topics(request: HttpRequest, kind: str = Topic.Kind.CHANNEL, limit: int | None = None,
+                cursor: str | None = None):
+    if kind not in Topic.Kind.values and kind != "all":
+        raise ApiError(400, f"kind must be one of {', '.join(Topic.Kind.values)} or all.")
+    limit = clamp_limit(limit, default=200)
+    topics = visible_topics(request.auth, kind=None if kind == "all" else kind)
+    if cursor:
+        (after_slug,) = decode_cursor(cursor, ["slug"])
+        topics = [t for t in topics if t.slug > str(after_slug)]
+    page, more = topics[:limit], len(topics) > limit
+    return {"results": _topic_rows(request.auth, page),
+            "next": encode_cursor([page[-1].slug]) if more and page else None}
+
+
+@router.get("/topics/{slug}", response={200: TopicOut, **ERRORS}, summary="One topic")
+def get_one_topic(request: HttpRequest, slug: str):
+    topic = _topic_for(request, slug)
+    return _topic_rows(request.auth, [topic])[0]
+
+
+@router.get("/topics/{slug}/messages", response={200: MessagePage, **ERRORS},
+            summary="History, oldest first: ?after=ID, ?before=ID or the latest; cursor paginated")
+def list_messages(request: HttpRequest, slug: str, after: int | None = None, before: int | None = None,
+                  limit: int | None = None, cursor: str | None = None):
+    topic = _topic_for(request, slug)
+    if cursor:
+        direction, position = decode_cursor(cursor, ["direction", "id"])
+        if direction not in {"after", "before"} or not isinstance(position, int):
+            raise ApiError(400, "Invalid cursor.")
+        after, before = (position, None) if direction == "after" else (None, position)
+    if after is not None and before is not None:
+        raise ApiError(400, "Give either after or before, not both.", fields=["after", "before"])
+    for name, value in (("after", after), ("before", before)):
+        if value is not None and value < 0:
+            raise ApiError(400, f"{name} must be a non-negative message id.", fields=[name])
+    limit = clamp_limit(limit)
+    rows, more = history(request.auth, topic, after=after, before=before, limit=limit)
+    next_cursor = None
+    if more and rows:
+        next_cursor = (encode_cursor(["after", rows[-1].id]) if after is not None
+                       else encode_cursor(["before", rows[0].id]))
+    return {"results": [message_out(m) for m in rows], "next": next_cursor}
+
+
+@router.post("/topics/{slug}/messages", response={201: MessageOut, 409: ERRORS[400], 413: ERRORS[400], **ERRORS},
+             summary="Post a message (broadcast exactly as if sent over the WebSocket)")
+def create_message(request: HttpRequest, response: HttpResponse, slug: str, payload: MessageIn):
+    topic = _topic_for(request, slug)
+    if not allow_post(request.auth.id):
+        raise ApiError(429, "Too many messages; slow down.")
+    try:
+        message, created = post_message(topic=topic, author=request.auth, body=payload.body,
+                                        client_id=payload.client_id)
+    except ChatError as exc:
+        raise _chat_error(exc) from exc
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return Status(201, message_out(message))
+
+
+@router.get("/topics/{slug}/messages/{message_id}", response={200: MessageOut, **ERRORS}, summary="One message")
+def get_message(request: HttpRequest, slug: str, message_id: int):
+    topic = _topic_for(request, slug)
+    return message_out(_message_for(request, topic, message_id))
+
+
+@router.patch("/topics/{slug}/messages/{message_id}", response={200: MessageOut, 409: ERRORS[400],
+                                                                  413: ERRORS[400], **ERRORS},
+              summary="Edit a message (author or hub admin); the previous text is kept")
+def update_message(request: HttpRequest, slug: str, message_id: int, payload: MessageEditIn):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    if not allow_post(request.auth.id):
+        raise ApiError(429, "Too many changes; slow down.")
+    try:
+        message = edit_message(message=message, editor=request.auth, body=payload.body)
+    except ChatError as exc:
+        raise _chat_error(exc) from exc
+    return message_out(message)
+
+
+@router.delete("/topics/{slug}/messages/{message_id}", response={200: MessageOut, **ERRORS},
+               summary="Delete a message (author or hub admin); it stays as a tombstone")
+def remove_message(request: HttpRequest, slug: str, message_id: int):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    try:
+        message = delete_message(message=message, actor=request.auth)
+    except ChatError as exc:
+        raise _chat_error(exc) from exc
+    return message_out(message)
+
+
+@router.get("/topics/{slug}/messages/{message_id}/revisions", response={200: list[RevisionOut], **ERRORS},
+            summary="Previous versions of a message (author or hub admin)")
+def message_revisions(request: HttpRequest, slug: str, message_id: int):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    if message.author_id != request.auth.id and not request.auth.is_hub_admin:
+        raise ApiError(403, "Only the author or a hub admin may read a message's history.")
+    return [
+        {"action": r.action, "body": r.body, "html": r.html, "changed_by": r.changed_by.username,
+         "changed_at": r.changed_at.isoformat()}
+        for r in message.revisions.select_related("changed_by")
+    ]
+
+
+@router.post("/topics/{slug}/read", response={200: ReadOut, **ERRORS},
+             summary="Move the caller's read marker (the HTTP twin of the `read` frame)")
+def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
+    topic = _topic_for(request, slug)
+    try:
+        marker = mark_read(user=request.auth, topic=topic, up_to=payload.up_to)
+    except ChatError as exc:
+        raise _chat_error(exc) from exc
+    return {"topic": topic.slug, "up_to": marker, "unread": unread_counts(request.auth, [topic])[topic.id]}
+
+
+@router.get("/search", response={200: MessagePage, **ERRORS},
+            summary="Search messages the caller may see (case- and diacritic-insensitive), newest first")
+def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | None = None,
+           cursor: str | None = None):
+    if not q.strip():
+        raise ApiError(400, "q may not be empty.", fields=["q"])
+    if len(q) > SEARCH_MAX_CHARS:
+        raise ApiError(400, f"q may be at most {SEARCH_MAX_CHARS} characters.", fields=["q"])
+    scope = _topic_for(request, topic) if topic else None
+    page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
+    return {"results": [message_out(m) for m in page.results], "next": page.next}

@@ -1,0 +1,230 @@
+"""`/ws/topics/{slug}/`: one topic channel (frames in docs/chat.md).
+
+Thin by design: parse the frame, re-check the person's access, call a service, answer. The socket
+joins the topic's group (through the process fan-out) before it accepts any `sync`, so a message
+committed between the database read and the live stream is received live, never lost; clients
+deduplicate by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat import presence
+from chat.models import Topic
+from chat.ratelimit import allow_post
+from chat.selectors import can_view_topic, get_topic, get_visible_message, latest_message_id, message_after
+from chat.serializers import author_out, message_out
+from chat.services import ChatError, delete_message, edit_message, mark_read, post_message
+from hub.broadcast import topic_group
+from hub.consumers import FrameError, HubConsumer
+from hub.fanout import publish
+from hub.jsonutil import dumps
+from hub.models import User
+from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
+
+logger = logging.getLogger(__name__)
+
+TYPING_INTERVAL_SECONDS = float(getattr(settings, "CHAT_TYPING_INTERVAL_SECONDS", 3))
+WS_ERROR_CODES = {"invalid", "too_large", "rate_limited", "forbidden"}
+
+
+CLOSED = object()  # _call's answer when the socket was cut off
+
+
+class AccessLost(Exception):
+    """The user was deactivated or may no longer see the topic: the socket is cut off."""
+
+
+def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FrameError("invalid", f"`{name}` must be a non-negative integer.")
+    return value
+
+
+class TopicConsumer(HubConsumer):
+    # Posting is limited per user in chat.ratelimit (shared by all their sockets and HTTP);
+    # typing is throttled silently, so nothing is charged to the per-socket bucket.
+    rate_limited_types: frozenset[str] = frozenset()
+
+    async def connect(self) -> None:
+        self.topic: Topic | None = None
+        self.member: str | None = None
+        self.heartbeat_task: asyncio.Task | None = None
+        self.socket_id = uuid.uuid4().hex
+        self.last_typing = float("-inf")
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        topic = await database_sync_to_async(get_topic)(slug)
+        if topic is None:
+            await self.accept()
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if not await database_sync_to_async(can_view_topic)(self.user, topic):
+            await self.accept()
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.topic = topic
+        await self.accept()
+        await self.join(topic_group(topic.slug))
+        self.member = presence.entry(self.socket_id, self.user)
+        try:
+            await presence.enter(topic.slug, self.member)
+            await self._announce_presence()
+        except Exception:
+            logger.warning("presence unavailable for %s", topic.slug, exc_info=True)
+        self.heartbeat_task = asyncio.create_task(self._heartbeat())
+
+    async def disconnect(self, code: int) -> None:
+        if self.heartbeat_task is not None:
+            self.heartbeat_task.cancel()
+        await super().disconnect(code)
+        if self.topic is not None and self.member is not None:
+            try:
+                await presence.leave(self.topic.slug, self.member)
+                await self._announce_presence()
+            except Exception:
+                logger.warning("presence update failed on disconnect", exc_info=True)
+
+    async def may_receive(self, event: dict[str, Any]) -> bool:
+        if event.get("origin") == self.socket_id:  # our own typing indicator
+            return False
+        return await super().may_receive(event)
+
+    # --- helpers ----------------------------------------------------------------------------------
+    async def _announce_presence(self) -> None:
+        slug = self.topic.slug
+        await publish(topic_group(slug), dumps(presence.frame(slug, await presence.members(slug))),
+                      event_id=uuid.uuid4().hex)
+
+    def _fresh_access(self) -> User:
+        """Reload the user and topic (runs in a DB thread); raise AccessLost if access is gone."""
+        user = User.objects.select_related("centre").filter(pk=self.user.pk).first()
+        topic = get_topic(self.topic.slug)
+        if user is None or not user.is_active or topic is None or not can_view_topic(user, topic):
+            raise AccessLost()
+        self.user, self.topic = user, topic
+        return user
+
+    async def _call(self, fn, *args, **kwargs):
+        """Run `fn` in a DB thread after re-checking access; ChatError becomes an error frame."""
+
+        def run():
+            self._fresh_access()
+            return fn(*args, **kwargs)
+
+        try:
+            return await database_sync_to_async(run)()
+        except AccessLost:
+            await self.send_json({"type": "error", "code": "forbidden",
+                                  "detail": "You no longer have access to this topic."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return CLOSED
+        except ChatError as exc:
+            code = exc.code if exc.code in WS_ERROR_CODES else "invalid"
+            raise FrameError(code, exc.detail) from None
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await database_sync_to_async(self._fresh_access)()
+            except AccessLost:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            except Exception:
+                logger.warning("access re-check failed", exc_info=True)
+            try:
+                await presence.heartbeat(self.topic.slug, self.member)
+            except Exception:
+                logger.warning("presence heartbeat failed", exc_info=True)
+
+    # --- frames ---------------------------------------------------------------------------------
+    async def handle_message_send(self, frame: dict[str, Any]) -> None:
+        if "body" not in frame:
+            raise FrameError("invalid", "message.send needs a `body`.")
+
+        def send():
+            if not allow_post(self.user.id):
+                raise ChatError("rate_limited", "Too many messages; slow down.")
+            message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
+                                            client_id=frame.get("client_id"))
+            return message_out(message), created
+
+        result = await self._call(send)
+        if result is CLOSED:
+            return
+        payload, created = result
+        if not created:
+            # A retry: nothing is broadcast again, but this sender still gets its message back.
+            await self.send_json({"type": "message", "message": payload})
+
+    async def handle_sync(self, frame: dict[str, Any]) -> None:
+        after = _int_field(frame, "after", required=False) or 0
+        limit = settings.HUB_SYNC_MAX
+
+        def read():
+            rows = message_after(self.user, self.topic, after, limit + 1)
+            return [message_out(m) for m in rows[:limit]], len(rows) > limit, latest_message_id(self.topic)
+
+        result = await self._call(read)
+        if result is CLOSED:
+            return
+        messages, more, latest = result
+        for payload in messages:
+            await self.send_json({"type": "message", "message": payload})
+        if more:
+            # Never a silent partial catch-up: say where to continue (sync again from `after`).
+            await self.send_json({"type": "resync", "after": messages[-1]["id"], "latest": latest})
+        else:
+            await self.send_json({"type": "sync.done", "latest": messages[-1]["id"] if messages else after})
+
+    async def handle_typing(self, frame: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_INTERVAL_SECONDS:
+            return  # throttled: at most one indicator per interval per socket
+        self.last_typing = now
+        out = {"type": "typing", "topic": self.topic.slug, "user": author_out(self.user)}
+        await publish(topic_group(self.topic.slug), dumps(out), event_id=uuid.uuid4().hex, origin=self.socket_id)
+
+    async def handle_read(self, frame: dict[str, Any]) -> None:
+        up_to = _int_field(frame, "up_to")
+        marker = await self._call(lambda: mark_read(user=self.user, topic=self.topic, up_to=up_to))
+        if marker is CLOSED:
+            return
+        await self.send_json({"type": "read", "topic": self.topic.slug, "up_to": marker})
+
+    async def handle_message_edit(self, frame: dict[str, Any]) -> None:
+        message_id = _int_field(frame, "id")
+        if "body" not in frame:
+            raise FrameError("invalid", "message.edit needs a `body`.")
+
+        def edit():
+            message = get_visible_message(self.user, self.topic, message_id)
+            if message is None:
+                raise ChatError("invalid", f"No message {message_id} in this topic.")
+            if not allow_post(self.user.id):
+                raise ChatError("rate_limited", "Too many changes; slow down.")
+            edit_message(message=message, editor=self.user, body=frame["body"])
+
+        await self._call(edit)
+
+    async def handle_message_delete(self, frame: dict[str, Any]) -> None:
+        message_id = _int_field(frame, "id")
+
+        def delete():
+            message = get_visible_message(self.user, self.topic, message_id)
+            if message is None:
+                raise ChatError("invalid", f"No message {message_id} in this topic.")
+            delete_message(message=message, actor=self.user)
+
+        await self._call(delete)

@@ -1,0 +1,106 @@
+"""Who is online in a topic, across every server process.
+
+With `REDIS_URL` each topic has a sorted set in Redis: one member per open socket (its user and
+centre), scored by the socket's last heartbeat. Sockets refresh their score every
+`HEARTBEAT_SECONDS`; readers first drop members older than `TTL_SECONDS`, so a process that died
+without saying goodbye vanishes from presence within a TTL. Without Redis there is one process, and
+a dictionary is the whole truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import Any
+
+from django.conf import settings
+
+from hub.jsonutil import dumps
+
+HEARTBEAT_SECONDS = float(getattr(settings, "CHAT_PRESENCE_HEARTBEAT_SECONDS", 15))
+TTL_SECONDS = float(getattr(settings, "CHAT_PRESENCE_TTL_SECONDS", 45))
+
+_local: dict[str, dict[str, dict[str, Any]]] = {}
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis():
+    """An asyncio Redis client for the running loop (redis-py clients belong to one loop)."""
+    import redis.asyncio as aioredis
+
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = aioredis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3, max_connections=50
+        )
+    return client
+
+
+def _key(slug: str) -> str:
+    return f"{settings.CHANNEL_LAYER_PREFIX}:chat:presence:{slug}"
+
+
+def entry(socket_id: str, user) -> str:
+    """The member string of one socket (stable for its lifetime, so it can be removed exactly)."""
+    return dumps({
+        "s": socket_id, "username": user.username, "display_name": user.get_display_name(),
+        "centre": user.centre.code if user.centre_id else None,
+    })
+
+
+async def _touch(slug: str, member: str) -> None:
+    async with _redis().pipeline(transaction=False) as pipe:
+        pipe.zadd(_key(slug), {member: time.time()})
+        pipe.expire(_key(slug), int(TTL_SECONDS * 2))  # an abandoned topic's set goes away too
+        await pipe.execute()
+
+
+async def enter(slug: str, member: str) -> None:
+    if settings.REDIS_URL:
+        await _touch(slug, member)
+        return
+    _local.setdefault(slug, {})[member] = {}
+
+
+async def heartbeat(slug: str, member: str) -> None:
+    if settings.REDIS_URL:
+        await _touch(slug, member)
+
+
+async def leave(slug: str, member: str) -> None:
+    if settings.REDIS_URL:
+        await _redis().zrem(_key(slug), member)
+        return
+    members = _local.get(slug)
+    if members is not None:
+        members.pop(member, None)
+        if not members:
+            _local.pop(slug, None)
+
+
+async def members(slug: str) -> list[dict[str, Any]]:
+    import orjson
+
+    if settings.REDIS_URL:
+        client = _redis()
+        await client.zremrangebyscore(_key(slug), "-inf", time.time() - TTL_SECONDS)
+        raw = await client.zrange(_key(slug), 0, -1)
+        return [orjson.loads(m) for m in raw]
+    return [orjson.loads(m) for m in _local.get(slug, {})]
+
+
+def frame(slug: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """`{"type": "presence", "topic", "count", "online": [{"centre", "users": [...]}]}` — each person
+    once however many sockets they have, grouped by centre (sorted, people without a centre last)."""
+    by_centre: dict[str | None, dict[str, dict[str, str]]] = {}
+    for item in entries:
+        by_centre.setdefault(item.get("centre"), {})[item["username"]] = {
+            "username": item["username"], "display_name": item.get("display_name") or item["username"],
+        }
+    online = [
+        {"centre": centre, "users": sorted(people.values(), key=lambda p: p["username"])}
+        for centre, people in sorted(by_centre.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+    ]
+    return {"type": "presence", "topic": slug, "count": sum(len(c["users"]) for c in online), "online": online}
