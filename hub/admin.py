@@ -36,6 +36,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
-        from django.utils import timezone
+        from hub.services import revoke_tokens
 
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoke_tokens(queryset)

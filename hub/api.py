@@ -144,7 +144,8 @@ def centres(request: HttpRequest):
 def ws_ticket(request: HttpRequest):
     from django.conf import settings
 
-    return Status(201, {"ticket": WsTicket.issue(request.auth), "expires_in": settings.WS_TICKET_TTL_SECONDS})
+    ticket = WsTicket.issue(request.auth, token=getattr(request, "api_token", None))
+    return Status(201, {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS})
 
 
 api.add_router("", router)

@@ -72,9 +72,12 @@ class TokenAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None):
         if not key or not key.startswith("Token "):
             return None
-        user = ApiToken.authenticate(key.removeprefix("Token ").strip())
-        if user is not None:
-            request.user = user  # views and services see one user object whatever the auth
+        found = ApiToken.authenticate(key.removeprefix("Token ").strip())
+        if found is None:
+            return None
+        token, user = found
+        request.user = user  # views and services see one user object whatever the auth
+        request.api_token = token
         return user
 
 

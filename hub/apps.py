@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class HubConfig(AppConfig):
     name = "hub"
     verbose_name = _("Inter-Centre Hub")
+
+    def ready(self) -> None:
+        from hub import signals  # noqa: F401  (connects the receivers)

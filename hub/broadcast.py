@@ -41,6 +41,11 @@ def topic_group(slug: str) -> str:
     return f"topic.{slug}"
 
 
+def control_group(user_id: int) -> str:
+    """Every socket of a user joins this group, whatever its route (see hub/services.py)."""
+    return f"control.{user_id}"
+
+
 async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
     text = dumps(frame)
     event_id = uuid.uuid4().hex
@@ -60,5 +65,20 @@ def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audi
             async_to_sync(send_now)(groups, frame, audience)
         except Exception:
             logger.exception("broadcast of %s failed", frame.get("type"))
+
+    transaction.on_commit(send, robust=True)
+
+
+def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
+    """Tell every live socket of `user_id` about `action` (e.g. "user_deactivated") after commit."""
+
+    def send() -> None:
+        async def go() -> None:
+            await publish(control_group(user_id), "", event_id=uuid.uuid4().hex, control=action, **meta)
+
+        try:
+            async_to_sync(go)()
+        except Exception:
+            logger.exception("control broadcast %s for user %s failed", action, user_id)
 
     transaction.on_commit(send, robust=True)

@@ -8,16 +8,20 @@ closed with 1008 (policy violation).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections import OrderedDict
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from hub.audience import Audience
+from hub.broadcast import control_group
 from hub.fanout import local_fanout
 from hub.jsonutil import dumps
 from hub.ratelimit import TokenBucket
@@ -25,6 +29,17 @@ from hub.ratelimit import TokenBucket
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+@database_sync_to_async
+def _credentials_still_valid(user_id: int, token_id: int | None) -> bool:
+    from hub.models import ApiToken, User
+
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        return False
+    return token_id is None or ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()
 
 
 class FrameError(Exception):
@@ -44,11 +59,50 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.user = self.scope["user"]
+        # The API token behind a `?ticket=` handshake (None for a session): revoking it cuts us off.
+        self.token_id: int | None = getattr(self.user, "ws_token_id", None)
         self.groups_joined: set[str] = set()
         self.strikes = 0
+        self.closed = False
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
         self.recent_events: OrderedDict[str, None] = OrderedDict()
         await super().websocket_connect(message)
+        if not self.closed:
+            await self.join(control_group(self.user.id))
+            self._revalidator = asyncio.create_task(self._revalidate_loop())
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await super().close(code=code, reason=reason)
+
+    # --- staying authorised -----------------------------------------------------------------------
+    async def still_allowed(self) -> bool:
+        """Whether the user may still use this socket's resource (a restricted topic, say).
+        Subclasses override; checked periodically and whenever they choose (e.g. on each send)."""
+        return True
+
+    async def revalidate(self) -> bool:
+        """Re-check credentials and access now; close the socket (4401/4403) if they are gone."""
+        if not await _credentials_still_valid(self.user.id, self.token_id):
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return False
+        if not await self.still_allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        return True
+
+    async def _revalidate_loop(self) -> None:
+        # The control events of hub/services.py cut sockets off at once; this catches what a
+        # best-effort channel layer may have dropped.
+        while not self.closed:
+            await asyncio.sleep(settings.HUB_WS_REVALIDATE_SECONDS)
+            try:
+                if not await self.revalidate():
+                    return
+            except Exception:
+                logger.warning("periodic re-check failed; will retry", exc_info=True)
 
     # --- fan-out ------------------------------------------------------------------------------
     async def join(self, group: str) -> None:
@@ -63,6 +117,14 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, event: dict[str, Any]) -> None:
         """Called by the process fan-out for each event of a group this socket joined."""
+        if self.closed:
+            return
+        control = event.get("control")
+        if control is not None:
+            if control == "token_revoked" and event.get("token_id") != self.token_id:
+                return
+            await self.revalidate()
+            return
         event_id = event.get("event_id")
         if event_id:
             # A socket in several groups (its centre and its own user, say) gets each event once.
@@ -78,6 +140,15 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def may_receive(self, event: dict[str, Any]) -> bool:
         """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""
         return Audience.from_meta(event.get("audience")).allows(self.user)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self.closed = True
+        revalidator = getattr(self, "_revalidator", None)
+        if revalidator is not None:
+            revalidator.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await revalidator
+        await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
         await self.leave_all()

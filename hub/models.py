@@ -120,7 +120,7 @@ class ApiToken(models.Model):
         return token, raw
 
     @classmethod
-    def authenticate(cls, raw: str) -> User | None:
+    def authenticate(cls, raw: str) -> tuple[ApiToken, User] | None:
         token = (
             cls.objects.select_related("user", "user__centre")
             .filter(key_hash=_hash_secret(raw), revoked_at__isnull=True, user__is_active=True)
@@ -129,26 +129,33 @@ class ApiToken(models.Model):
         if token is None:
             return None
         cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        return token.user
+        return token, token.user
 
     def revoke(self) -> None:
-        self.revoked_at = timezone.now()
-        self.save(update_fields=["revoked_at"])
+        """Revoke and cut off live sockets opened with tickets from this token (hub.services)."""
+        from hub.services import revoke_tokens
+
+        revoke_tokens(ApiToken.objects.filter(pk=self.pk))
+        self.refresh_from_db(fields=["revoked_at"])
 
 
 class WsTicket(models.Model):
     """A single-use, short-lived credential for one WebSocket handshake (`?ticket=`)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The API token the ticket was obtained with (None for a browser session): revoking the token
+    # also closes the sockets it opened.
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     key_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
     @classmethod
-    def issue(cls, user: User) -> str:
+    def issue(cls, user: User, token: ApiToken | None = None) -> str:
         raw = secrets.token_urlsafe(32)
         cls.objects.create(
             user=user,
+            token=token,
             key_hash=_hash_secret(raw),
             expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS),
         )
@@ -159,7 +166,8 @@ class WsTicket(models.Model):
     @classmethod
     def redeem(cls, raw: str) -> User | None:
         """Mark the ticket used and return its user, atomically: of two concurrent redemptions
-        exactly one gets the user, because the UPDATE's WHERE clause is the single-use check."""
+        exactly one gets the user, because the UPDATE's WHERE clause is the single-use check.
+        The user carries `ws_token_id`, the API token behind the ticket (or None)."""
         now = timezone.now()
         key_hash = _hash_secret(raw)
         claimed = cls.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
@@ -167,5 +175,8 @@ class WsTicket(models.Model):
         )
         if claimed != 1:
             return None
-        ticket = cls.objects.select_related("user", "user__centre").get(key_hash=key_hash)
-        return ticket.user if ticket.user.is_active else None
+        ticket = cls.objects.select_related("user", "user__centre", "token").get(key_hash=key_hash)
+        if not ticket.user.is_active or (ticket.token is not None and ticket.token.revoked_at is not None):
+            return None
+        ticket.user.ws_token_id = ticket.token_id
+        return ticket.user

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
 from hub.models import ApiToken
+from hub.services import revoke_tokens
 
 
 class Command(BaseCommand):
@@ -15,5 +15,5 @@ class Command(BaseCommand):
         qs = ApiToken.objects.filter(user__username=username, revoked_at__isnull=True)
         if prefix:
             qs = qs.filter(prefix=prefix)
-        count = qs.update(revoked_at=timezone.now())
+        count = revoke_tokens(qs)
         self.stdout.write(f"Revoked {count} token(s).")
