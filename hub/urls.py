@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The managers' pages come first so that they own /dashboard/ and the exports.
+    path("", include("reports.urls")),
     path("", include("frontend.urls")),
 ]
