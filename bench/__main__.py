@@ -1,0 +1,130 @@
+"""`make bench`: the hub's fan-out measured beside the Channels tutorial design and a raw broadcaster.
+
+    .venv/bin/python -m bench                 # the full run (C=1000, every target), < 10 minutes
+    .venv/bin/python -m bench --quick         # C=100, short phases: proves the harness in seconds
+    .venv/bin/python -m bench --only raw-1,hub-daphne-1 --clients 200
+
+Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and, for the hub, PostgreSQL
+(BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hub_bench — dropped and recreated).
+Prints one table; writes every figure to bench/results/<time>.json and the table to
+bench/results/latest.md. Exits 1 if any run lost or duplicated a message, a client could not connect,
+or a target failed; target misses are reported, not fatal (these are benchmarks, not tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+
+from bench import procstat
+from bench.fanout import Phase, TargetResult, ensure_node_modules, measure
+from bench.report import render
+from bench.targets import ROOT, Context, Target
+
+ALL_TARGETS = [
+    Target("raw-1", "raw", "websockets", 1),
+    Target("raw-2", "raw", "websockets", 2),
+    Target("tutorial-core-1", "tutorial", "daphne", 1, layer="core"),
+    Target("tutorial-pubsub-1", "tutorial", "daphne", 1, layer="pubsub"),
+    Target("hub-daphne-1", "hub", "daphne", 1),
+    Target("hub-daphne-2", "hub", "daphne", 2),
+    Target("hub-uvicorn-1", "hub", "uvicorn", 1),
+    Target("hub-uvicorn-2", "hub", "uvicorn", 2),
+    Target("hub-daphne-core-1", "hub", "daphne", 1, layer="core"),
+    Target("hub-uvicorn-core-1", "hub", "uvicorn", 1, layer="core"),
+]
+
+
+def phases_for(target: Target, clients: int, seconds: float, quick: bool) -> list[Phase]:
+    """5/s and 25/s for `seconds` each, then a saturating burst sized to drain in a few seconds.
+
+    The tutorial design is already saturated at 5 messages/s with 1,000 clients (STACK-NOTES), so it
+    gets a short 5/s phase and no 25/s one: its backlog would only make the run longer.
+    """
+    scale = max(1.0, 1000 / clients)
+    if target.design == "tutorial":
+        low = Phase("5/s", 5, max(5, int(5 * seconds / 2)), drain_s=60)
+        burst = Phase("saturation", 500, int(min(200, 20 * scale)), drain_s=60)
+        return [low, burst]
+    burst_messages = int(min(2000, (50 if quick else 200) * scale))
+    return [
+        Phase("5/s", 5, int(5 * seconds), drain_s=20),
+        Phase("25/s", 25, int(25 * seconds), drain_s=20),
+        Phase("saturation", min(5000, 1000 * scale), burst_messages, drain_s=60),
+    ]
+
+
+async def run(args: argparse.Namespace) -> int:
+    ensure_node_modules()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out_dir = ROOT / "bench" / "results"
+    log_dir = out_dir / f"logs-{stamp}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir)
+    targets = [t for t in ALL_TARGETS if not args.only or t.name in args.only]
+    if args.only and len(targets) != len(args.only):
+        known = ", ".join(t.name for t in ALL_TARGETS)
+        print(f"unknown target in --only; known: {known}", file=sys.stderr)
+        return 2
+    machine = procstat.machine()
+    print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, {machine['memory']}; "
+          f"C={args.clients}, S={args.senders}, generator workers={args.workers}")
+    started = time.monotonic()
+    extras: dict = {}
+    if any(t.design == "hub" for t in targets):
+        print("preparing the hub's bench database…")
+        ctx.prepare_hub_database(users=args.clients)
+    results: list[TargetResult] = []
+    for target in targets:
+        print(f"{target.name}:")
+        phases = phases_for(target, args.clients, args.seconds, args.quick)
+        results.append(await measure(target, ctx, args.clients, args.senders, args.workers, phases,
+                                     args.connect_concurrency))
+    if not args.skip_catchup and any(t.design == "hub" for t in targets):
+        from bench.catchup import measure_catchup
+
+        print("catch-up:")
+        extras["catchup"] = await measure_catchup(ctx, messages=args.catchup_messages)
+    elapsed = time.monotonic() - started
+    table, problems = render(results, extras, machine, args, elapsed)
+    print()
+    print(table)
+    (out_dir / "latest.md").write_text(table + "\n")
+    (out_dir / f"{stamp}.json").write_text(json.dumps(
+        {"machine": machine, "args": vars(args), "elapsed_s": elapsed, "extras": extras,
+         "results": [r.to_dict() for r in results]}, indent=1, default=str))
+    if problems:
+        print("\nFAILED: " + "; ".join(problems))
+        return 1
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=None, help="connected clients (default 1000, quick 100)")
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--seconds", type=float, default=None, help="length of the 5/s and 25/s phases")
+    parser.add_argument("--only", type=lambda s: [x for x in s.split(",") if x], default=None)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--connect-concurrency", type=int, default=0, help="0: every client at once")
+    parser.add_argument("--skip-catchup", action="store_true")
+    parser.add_argument("--catchup-messages", type=int, default=10_000)
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
+                        or "postgres://postgres@127.0.0.1:5432/hub_bench")
+    args = parser.parse_args()
+    if args.clients is None:
+        args.clients = 100 if args.quick else 1000
+    if args.seconds is None:
+        args.seconds = 2 if args.quick else 6
+    sys.exit(asyncio.run(run(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The fan-out measurement: C clients in one room, S senders at a fixed total rate, per target.
+
+The orchestrator (this module) never touches a socket. It starts W node workers (bench/loadgen.js),
+gives each its share of the clients, and tells all of them to start a phase at the same monotonic
+instant. Each worker counts, per client and per message, how often it arrived (so duplicates are
+counted, not only losses) and keeps a mergeable latency histogram; the orchestrator merges them and
+samples the server's and the workers' CPU and RSS from /proc around each phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+from bench import procstat
+from bench.targets import ROOT, Context, Target
+
+LOADGEN = ROOT / "bench" / "loadgen.js"
+
+
+@dataclass
+class Phase:
+    name: str  # "5/s", "25/s", "saturation"
+    rate: float  # messages/s offered (all senders together)
+    messages: int  # messages sent in the phase
+    drain_s: float  # how long after the last send to wait for stragglers before counting losses
+
+
+@dataclass
+class PhaseResult:
+    target: str
+    design: str
+    server: str
+    processes: int
+    layer: str
+    phase: str
+    clients: int
+    rate: float
+    messages: int
+    expected: int = 0
+    delivered: int = 0
+    lost: int = 0
+    dup: int = 0
+    deliveries_per_s: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    server_cpu_pct: float = 0.0
+    server_rss_mib: float = 0.0
+    gen_cpu_pct: float = 0.0
+    max_send_lag_ms: float = 0.0
+    error_frames: dict = field(default_factory=dict)
+    error_sample: str | None = None
+    closes: dict = field(default_factory=dict)
+    send_failures: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return self.lost == 0 and self.dup == 0 and self.send_failures == 0 and not self.error_frames
+
+
+@dataclass
+class TargetResult:
+    target: str
+    design: str
+    server: str
+    processes: int
+    layer: str
+    clients: int
+    connected: int = 0
+    connect_failures: dict = field(default_factory=dict)
+    connect_s: float = 0.0
+    rss_base_mib: float = 0.0
+    rss_idle_mib: float = 0.0
+    rss_per_conn_kib: float = 0.0
+    phases: list[PhaseResult] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+HIST_LIMITS_MS = [(b + 1) * 0.1 for b in range(1000)] + [100 + (b + 1) * 10 for b in range(990)] + [
+    10000 + (b + 1) * 1000 for b in range(111)
+]
+
+
+def percentile(hist: list[int], q: float) -> float:
+    """Upper bound of the histogram bucket holding the q-quantile (0.1 ms resolution below 100 ms)."""
+    total = sum(hist)
+    if total == 0:
+        return 0.0
+    rank = max(1, int(q * total + 0.999999))
+    seen = 0
+    for bucket, count in enumerate(hist):
+        seen += count
+        if seen >= rank:
+            return HIST_LIMITS_MS[bucket]
+    return HIST_LIMITS_MS[-1]
+
+
+class Worker:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.senders: list[list[int]] = []  # [local client index, global sender index]
+
+    async def read(self, timeout: float) -> dict:
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            err = (await self.proc.stderr.read()).decode(errors="replace")[-2000:]
+            raise RuntimeError(f"load generator exited: {err}")
+        return json.loads(line)
+
+    async def command(self, cmd: dict) -> None:
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        await self.proc.stdin.drain()
+
+
+def ensure_node_modules() -> None:
+    import subprocess
+
+    if not (ROOT / "bench" / "node_modules" / "ws").exists():
+        subprocess.run(["npm", "ci", "--prefix", str(ROOT / "bench"), "--no-audit", "--no-fund", "--silent"],
+                       check=True)
+
+
+async def measure(target: Target, ctx: Context, clients: int, senders: int, workers: int,
+                  phases: list[Phase], connect_concurrency: int, log=print) -> TargetResult:
+    result = TargetResult(target.name, target.design, target.server, target.processes, target.layer, clients)
+    target.start(ctx)
+    procs: list[Worker] = []
+    try:
+        time.sleep(0.5)
+        result.rss_base_mib = sum(procstat.rss_kib(p) for p in target.pids) / 1024
+        shares: list[list[dict]] = [[] for _ in range(workers)]
+        sender_of: list[list[list[int]]] = [[] for _ in range(workers)]
+        for i in range(clients):
+            w = i % workers
+            if i < senders:
+                sender_of[w].append([len(shares[w]), i])
+            shares[w].append(target.client(ctx, i))
+        per_worker = max(1, (connect_concurrency or clients) // workers)
+        for w in range(workers):
+            cfg = ctx.log_dir / f"{target.name}-worker{w}.json"
+            cfg.write_text(json.dumps({"clients": shares[w], "handshake_concurrency": per_worker}))
+            proc = await asyncio.create_subprocess_exec(
+                "node", str(LOADGEN), str(cfg), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, limit=1 << 24,
+            )
+            worker = Worker(proc)
+            worker.senders = sender_of[w]
+            procs.append(worker)
+        t0 = time.monotonic()
+        connected = await asyncio.gather(*(w.read(timeout=120) for w in procs))
+        result.connect_s = time.monotonic() - t0
+        result.connected = sum(c["open"] for c in connected)
+        for c in connected:
+            for reason, n in c["failures"].items():
+                result.connect_failures[reason] = result.connect_failures.get(reason, 0) + n
+        log(f"  {target.name}: {result.connected}/{clients} connected in {result.connect_s:.1f}s"
+            + (f", failures {result.connect_failures}" if result.connect_failures else ""))
+        await asyncio.sleep(1.0)
+        result.rss_idle_mib = sum(procstat.rss_kib(p) for p in target.pids) / 1024
+        if result.connected:
+            result.rss_per_conn_kib = (result.rss_idle_mib - result.rss_base_mib) * 1024 / result.connected
+        for number, phase in enumerate(phases, start=1):
+            result.phases.append(await run_phase(target, procs, number, phase, clients, senders))
+            r = result.phases[-1]
+            log(f"  {target.name} {phase.name}: {r.deliveries_per_s:,.0f} deliveries/s, p50 {r.p50_ms:.1f} ms, "
+                f"p99 {r.p99_ms:.1f} ms, max {r.max_ms:.0f} ms, lost {r.lost}, dup {r.dup}, "
+                f"server CPU {r.server_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
+                + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
+                + (f", closes {r.closes}" if r.closes else ""))
+            await asyncio.sleep(0.5)
+    except Exception as exc:  # one broken target must not hide the others' figures
+        result.error = f"{type(exc).__name__}: {exc}"
+        log(f"  {target.name}: ERROR {result.error}")
+    finally:
+        for w in procs:
+            try:
+                await w.command({"cmd": "close"})
+                await asyncio.wait_for(w.proc.wait(), 10)
+            except Exception:
+                w.proc.kill()
+        target.stop()
+    return result
+
+
+async def run_phase(target: Target, procs: list[Worker], number: int, phase: Phase, clients: int,
+                    senders: int) -> PhaseResult:
+    r = PhaseResult(target.name, target.design, target.server, target.processes, target.layer, phase.name,
+                    clients, phase.rate, phase.messages)
+    start_at_us = (time.monotonic_ns() // 1000) + 500_000
+    server_cpu0 = sum(procstat.cpu_seconds(p) for p in target.pids)
+    gen_cpu0 = sum(procstat.cpu_seconds(w.proc.pid) for w in procs)
+    wall0 = time.monotonic()
+    rss_peak = 0.0
+    for w in procs:
+        await w.command({
+            "cmd": "run", "phase": number, "start_at_us": start_at_us, "rate": phase.rate,
+            "total": phase.messages, "senders": w.senders, "S": senders, "drain_ms": phase.drain_s * 1000,
+        })
+    budget = phase.messages / phase.rate + phase.drain_s + 30
+    pending = [asyncio.ensure_future(w.read(timeout=budget)) for w in procs]
+    while not all(p.done() for p in pending):
+        await asyncio.wait(pending, timeout=0.5)
+        rss_peak = max(rss_peak, sum(procstat.rss_kib(p) for p in target.pids) / 1024)
+    outs = [p.result() for p in pending]
+    # CPU over the phase itself: from the common start to the last result, less the workers' settle.
+    wall = max(0.1, time.monotonic() - wall0 - 0.5 - 0.3)
+    r.server_cpu_pct = 100 * (sum(procstat.cpu_seconds(p) for p in target.pids) - server_cpu0) / wall
+    r.gen_cpu_pct = 100 * (sum(procstat.cpu_seconds(w.proc.pid) for w in procs) - gen_cpu0) / wall
+    r.server_rss_mib = rss_peak
+    hist = [0] * len(outs[0]["hist"])
+    last_recv = 0.0
+    for out in outs:
+        if out.get("event") != "result":
+            raise RuntimeError(f"load generator answered {out}")
+        r.expected += out["expected"]
+        r.delivered += out["unique"]
+        r.lost += out["lost"]
+        r.dup += out["dup"]
+        r.send_failures += out["send_failures"]
+        r.max_ms = max(r.max_ms, out["max_ms"])
+        r.max_send_lag_ms = max(r.max_send_lag_ms, out["max_send_lag_ms"])
+        last_recv = max(last_recv, out["last_recv_us"])
+        for code, n in out["error_frames"].items():
+            r.error_frames[code] = r.error_frames.get(code, 0) + n
+        for code, n in out["closes"].items():
+            r.closes[code] = r.closes.get(code, 0) + n
+        r.error_sample = r.error_sample or out["error_sample"]
+        hist = [a + b for a, b in zip(hist, out["hist"], strict=False)]
+    # Connections lost before the phase are losses too: every client was meant to get every message.
+    r.lost += (clients - sum(o["open_at_start"] for o in outs)) * phase.messages
+    r.expected = clients * phase.messages
+    if last_recv > start_at_us:
+        # A fixed-rate phase lasts messages/rate seconds however fast the server is; a burst lasts
+        # until its last delivery, so there this is the throughput the server sustained.
+        span = max(phase.messages / phase.rate, (last_recv - start_at_us) / 1e6)
+        r.deliveries_per_s = r.delivered / span
+    r.p50_ms, r.p95_ms, r.p99_ms = (percentile(hist, q) for q in (0.50, 0.95, 0.99))
+    return r

@@ -1,0 +1,126 @@
+"""The table `make bench` prints (and docs/benchmarks.md quotes), its ratios and the issues' targets."""
+
+from __future__ import annotations
+
+from bench.fanout import PhaseResult, TargetResult
+
+
+def _phase(results: dict[str, TargetResult], target: str, phase: str) -> PhaseResult | None:
+    r = results.get(target)
+    if r is None:
+        return None
+    return next((p for p in r.phases if p.phase == phase), None)
+
+
+def _sat(results, target) -> float | None:
+    p = _phase(results, target, "saturation")
+    return p.deliveries_per_s if p and p.delivered else None
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}×" if a and b else "—"
+
+
+def render(results: list[TargetResult], extras: dict, machine: dict, args, elapsed: float) -> tuple[str, list[str]]:
+    by_name = {r.target: r for r in results}
+    problems: list[str] = []
+    lines = [
+        f"Machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory']} RAM, "
+        f"Linux {machine['kernel']}, Python {machine['python']}. "
+        f"C={args.clients} clients in one topic, S={args.senders} senders, {args.workers} node `ws` generator "
+        f"processes on the same machine; run took {elapsed:.0f} s.",
+        "",
+        "| target | server | proc | layer | phase | offered msg/s | deliveries/s | p50 ms | p95 ms | p99 ms "
+        "| max ms | lost | dup | server CPU % | server RSS MiB | generator CPU % |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        if r.error:
+            problems.append(f"{r.target}: {r.error}")
+        if r.connect_failures or r.connected < r.clients:
+            problems.append(f"{r.target}: {r.clients - r.connected} clients failed to connect {r.connect_failures}")
+        if r.error and not r.phases:
+            lines.append(f"| {r.target} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
+                         f"| ERROR: {r.error[:80]} |" + " |" * 11)
+        for p in r.phases:
+            mark = "" if p.clean else " ⚠"
+            if not p.clean:
+                problems.append(f"{r.target} {p.phase}: lost {p.lost}, duplicated {p.dup}, "
+                                f"send failures {p.send_failures}, error frames {p.error_frames}")
+            rate = f"{p.rate:g}" if p.phase != "saturation" else f"burst of {p.messages}"
+            lines.append(
+                f"| {r.target}{mark} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
+                f"| {p.phase} | {rate} | {p.deliveries_per_s:,.0f} | {p.p50_ms:.1f} | {p.p95_ms:.1f} "
+                f"| {p.p99_ms:.1f} | {p.max_ms:.0f} | {p.lost} | {p.dup} | {p.server_cpu_pct:.0f} "
+                f"| {p.server_rss_mib:.0f} | {p.gen_cpu_pct:.0f} |"
+            )
+    lines += ["", "| target | connect all (s) | RSS before → idle with C clients (MiB) "
+              "| RSS per idle connection (KiB) |", "| --- | --- | --- | --- |"]
+    for r in results:
+        lines.append(f"| {r.target} | {r.connect_s:.1f} | {r.rss_base_mib:.0f} → {r.rss_idle_mib:.0f} "
+                     f"| {r.rss_per_conn_kib:.1f} |")
+
+    # --- ratios ------------------------------------------------------------------------------------
+    lines += ["", "Ratios (saturation = deliveries/s while draining a burst; p99 at the fixed rates):", ""]
+    tut = max(filter(None, [_sat(by_name, "tutorial-core-1"), _sat(by_name, "tutorial-pubsub-1")]), default=None)
+    for hub in ("hub-daphne-1", "hub-uvicorn-1", "hub-daphne-2", "hub-uvicorn-2"):
+        if hub not in by_name:
+            continue
+        parts = [f"saturation {_ratio(_sat(by_name, hub), _sat(by_name, 'tutorial-core-1'))} tutorial (core), "
+                 f"{_ratio(_sat(by_name, hub), _sat(by_name, 'tutorial-pubsub-1'))} tutorial (pubsub), "
+                 f"{_ratio(_sat(by_name, hub), _sat(by_name, 'raw-1' if hub.endswith('1') else 'raw-2'))} raw"]
+        for rate in ("5/s", "25/s"):
+            mine, raw = _phase(by_name, hub, rate), _phase(by_name, "raw-1" if hub.endswith("1") else "raw-2", rate)
+            if mine and raw:
+                parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, raw.p99_ms)} raw's")
+        lines.append(f"- {hub}: " + "; ".join(parts))
+    for one, two in (("raw-1", "raw-2"), ("hub-daphne-1", "hub-daphne-2"), ("hub-uvicorn-1", "hub-uvicorn-2")):
+        if one in by_name and two in by_name:
+            lines.append(f"- scale-out {two} / {one}: {_ratio(_sat(by_name, two), _sat(by_name, one))}")
+    for server in ("daphne", "uvicorn"):
+        core, pubsub = f"hub-{server}-core-1", f"hub-{server}-1"
+        if core in by_name and pubsub in by_name:
+            lines.append(f"- hub under {server}, pubsub layer / core layer saturation: "
+                         f"{_ratio(_sat(by_name, pubsub), _sat(by_name, core))}")
+    if "tutorial-core-1" in by_name and "tutorial-pubsub-1" in by_name:
+        lines.append(f"- tutorial, pubsub layer / core layer saturation: "
+                     f"{_ratio(_sat(by_name, 'tutorial-pubsub-1'), _sat(by_name, 'tutorial-core-1'))}")
+
+    catchup = extras.get("catchup")
+    if catchup:
+        lines += ["", f"Catch-up: {catchup['summary']}"]
+        if catchup.get("error"):
+            problems.append(f"catch-up: {catchup['error']}")
+
+    # --- the issues' targets --------------------------------------------------------------------------
+    checks: list[tuple[str, bool | None]] = []
+
+    def check(label: str, ok: bool | None) -> None:
+        checks.append((label, ok))
+
+    d1, u1 = "hub-daphne-1", "hub-uvicorn-1"
+    p5, p25 = _phase(by_name, d1, "5/s"), _phase(by_name, d1, "25/s")
+    check("#9 hub daphne 1 proc: p99 < 50 ms at 5 msg/s", p5.p99_ms < 50 if p5 else None)
+    check("#9 hub daphne 1 proc: ≥ 25,000 deliveries/s with p99 < 100 ms, 0 lost/dup",
+          (p25.deliveries_per_s >= 0.95 * 25 * args.clients and p25.p99_ms < 100 and p25.clean
+           and args.clients >= 1000) if p25 else None)
+    hub_sat = _sat(by_name, d1)
+    check("#9 hub daphne 1 proc: ≥ 3× tutorial saturation", hub_sat >= 3 * tut if tut and hub_sat else None)
+    check("#11 hub daphne 1 proc: ≥ 10× tutorial saturation", hub_sat >= 10 * tut if tut and hub_sat else None)
+    for one, two in (("hub-daphne-1", "hub-daphne-2"), ("hub-uvicorn-1", "hub-uvicorn-2")):
+        a, b = _sat(by_name, one), _sat(by_name, two)
+        check(f"#9/#11 {two}: ≥ 1.6× {one}", b >= 1.6 * a if a and b else None)
+    idle = by_name.get(d1)
+    check("#9 RSS per idle connection < 50 KiB", idle.rss_per_conn_kib < 50 if idle and idle.connected else None)
+    u5, u25, r5, r25 = (_phase(by_name, t, p) for t in (u1, "raw-1") for p in ("5/s", "25/s"))
+    check("#11 hub uvicorn: p99 at 5/s ≤ 1.5× raw's", u5.p99_ms <= 1.5 * r5.p99_ms if u5 and r5 else None)
+    check("#11 hub uvicorn: 25/s clean and p99 ≤ 2× raw's",
+          (u25.clean and u25.p99_ms <= 2 * r25.p99_ms) if u25 and r25 else None)
+    us, rs = _sat(by_name, u1), _sat(by_name, "raw-1")
+    check("#11 hub uvicorn: saturation ≥ 0.7× raw's", us >= 0.7 * rs if us and rs else None)
+    if catchup and catchup.get("seconds") is not None:
+        check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
+    lines += ["", "Targets (issues 9 and 11; reported, not fatal):", ""]
+    for label, ok in checks:
+        lines.append(f"- {'PASS' if ok else ('MISS' if ok is False else 'n/a ')} {label}")
+    return "\n".join(lines), problems
