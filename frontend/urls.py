@@ -1,10 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from frontend import views
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("", views.home, name="home"),
+    path("topics/<slug:slug>/", views.topic, name="topic"),
+    path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
+    path("tickets/", views.tickets, name="tickets"),
+    path("tickets/new/", views.ticket_new, name="ticket-new"),
+    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("ui/preview", views.markdown_preview, name="markdown-preview"),
 ]

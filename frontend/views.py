@@ -1,7 +1,134 @@
+"""The pages people bookmark. Views stay thin: they check who may see the page and render a shell;
+the live parts (messages, alerts, tickets) are filled by the JavaScript client from the JSON API and
+the WebSockets, so the browser and integration scripts use exactly the same interface.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from hub.models import Role
+from hub.rendering import render_markdown
+
+MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
+ALERT_RAISER_ROLES = (Role.SECURITY_OFFICER, Role.HUB_ADMIN)
+ALERT_ACK_ROLES = (Role.SECURITY_OFFICER, Role.MANAGER)
+
+
+def hub_user(user) -> dict:
+    """What the client needs to know about the viewer (never a secret: it is the viewer's own data)."""
+    return {
+        "username": user.username,
+        "display_name": user.get_display_name(),
+        "centre": user.centre.code if user.centre_id else None,
+        "role": user.role,
+        "roles": user.roles,
+        "can_raise_alerts": user.has_role(*ALERT_RAISER_ROLES),
+        "can_ack_alerts": user.has_role(*ALERT_ACK_ROLES) and bool(user.centre_id),
+        "is_manager": user.has_role(*MANAGER_ROLES),
+        "max_body_bytes": settings.HUB_MAX_BODY_BYTES,
+    }
+
+
+def page(request: HttpRequest, template: str, **context) -> HttpResponse:
+    context.setdefault("hub_user", hub_user(request.user))
+    context.setdefault("is_manager", request.user.has_role(*MANAGER_ROLES))
+    return render(request, template, context)
+
+
+def _topic_or_404(user, slug: str):
+    """The topic if the chat app knows it and the user may see it; 404 otherwise (never reveal
+    that a restricted topic exists)."""
+    try:
+        from chat.models import Topic
+        from chat.selectors import can_view_topic
+    except ImportError:  # chat not installed yet: the socket answers 4404 for unknown topics
+        return None
+    topic = Topic.objects.filter(slug=slug).first()
+    if topic is None or not can_view_topic(user, topic):
+        raise Http404("No such topic.")
+    return topic
 
 
 @login_required
-def home(request):
-    return render(request, "frontend/home.html")
+def home(request: HttpRequest) -> HttpResponse:
+    return page(request, "frontend/home.html")
+
+
+@login_required
+def topic(request: HttpRequest, slug: str) -> HttpResponse:
+    topic_obj = _topic_or_404(request.user, slug)
+    name, description = slug, ""
+    if topic_obj is not None:
+        name, description = topic_obj.name or slug, topic_obj.localized_description
+    return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description)
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    return page(request, "frontend/alerts.html")
+
+
+@login_required
+def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    return page(request, "frontend/alert_detail.html", alert_id=alert_id)
+
+
+@login_required
+def tickets(request: HttpRequest) -> HttpResponse:
+    return page(request, "frontend/tickets.html")
+
+
+@login_required
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    return page(request, "frontend/ticket_new.html")
+
+
+@login_required
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_role(*MANAGER_ROLES):
+        raise PermissionDenied
+    year = date.today().year
+    return page(request, "frontend/dashboard.html", years=[year, year - 1, year - 2])
+
+
+def _render_preview(text: str) -> str:
+    """Render like the chat app renders a message (mentions included) when it offers that, so the
+    preview is exactly what others will see."""
+    try:
+        from chat.rendering import render_body
+    except ImportError:
+        return render_markdown(text)
+    return render_body(text).html
+
+
+@login_required
+@require_POST
+def markdown_preview(request: HttpRequest) -> JsonResponse:
+    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview."""
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse({"error": {"code": "invalid", "detail": "Body must be JSON."}}, status=400)
+    body = payload.get("body") if isinstance(payload, dict) else None
+    if not isinstance(body, str):
+        return JsonResponse({"error": {"code": "invalid", "detail": "body: a string is required."}}, status=400)
+    if len(body.encode()) > settings.HUB_MAX_BODY_BYTES:
+        return JsonResponse(
+            {"error": {"code": "too_large", "detail": f"body exceeds {settings.HUB_MAX_BODY_BYTES} bytes."}},
+            status=413,
+        )
+    return JsonResponse({"html": _render_preview(body)})

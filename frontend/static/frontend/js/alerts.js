@@ -1,0 +1,179 @@
+// Alert list + raising form (/alerts/) and the alert page with its acknowledgement matrix and
+// history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
+
+import {$, api, centreCode, el, fmt, label, me, personName, setHtml, t, timeEl} from "./util.js";
+import {acknowledge} from "./notifications.js";
+
+function resultsOf(data) {
+  if (Array.isArray(data)) return data;
+  return (data && Array.isArray(data.results)) ? data.results : [];
+}
+
+function severityTag(sev) {
+  return el("span", {class: `tag severity-${sev}`}, label(sev));
+}
+
+function tlpTag(tlp) {
+  return el("span", {class: `tag tlp-${tlp}`}, `TLP:${String(tlp || "").toUpperCase()}`);
+}
+
+// --- list ---------------------------------------------------------------------------------------
+export function startAlertList() {
+  const rows = $("#alert-rows");
+  const more = $("#alerts-more");
+  let next = null;
+
+  async function load(append = false) {
+    const url = "/api/v1/alerts?limit=50" + (append && next ? `&cursor=${encodeURIComponent(next)}` : "");
+    const r = await api("GET", url);
+    if (!append) rows.replaceChildren();
+    if (!r.ok) { rows.append(el("tr", {}, el("td", {colspan: 6, class: "error"}, r.error.detail))); return; }
+    const list = resultsOf(r.data);
+    next = r.data && r.data.next;
+    more.hidden = !next;
+    for (const a of list) {
+      rows.append(el("tr", {dataset: {alertId: String(a.id)}},
+        el("td", {}, el("a", {href: `/alerts/${a.id}/`}, a.title)),
+        el("td", {}, severityTag(a.severity)),
+        el("td", {}, tlpTag(a.tlp)),
+        el("td", {}, centreCode(a.centre || a.raising_centre)),
+        el("td", {}, label(a.status)),
+        el("td", {}, timeEl(a.created_at || a.raised_at))));
+    }
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, t("No alerts."))));
+  }
+  more.addEventListener("click", () => load(true));
+  document.addEventListener("hub:alert", () => load());
+  load();
+  bindRaiseForm();
+}
+
+function addIndicatorRow(type = "ipv4", value = "") {
+  const template = $("#indicator-template");
+  const row = template.content.firstElementChild.cloneNode(true);
+  row.querySelector("select").value = type;
+  row.querySelector("input").value = value;
+  row.querySelector(".remove-indicator").addEventListener("click", () => row.remove());
+  $("#indicator-rows").append(row);
+  return row;
+}
+
+function bindRaiseForm() {
+  const form = $("#alert-form");
+  if (!form) return;
+  $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = $("#alert-form-error");
+    error.textContent = "";
+    for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+    const indicators = Array.from(form.querySelectorAll(".indicator-row"), (row) => ({
+      type: row.querySelector("select").value, value: row.querySelector("input").value.trim(),
+    })).filter((i) => i.value);
+    const payload = {
+      title: form.title.value.trim(),
+      severity: form.severity.value,
+      tlp: form.tlp.value,
+      description: form.description.value,
+      affected_systems: form.affected_systems.value,
+      recommended_actions: form.recommended_actions.value,
+      indicators,
+    };
+    if (!payload.title) {
+      form.title.setAttribute("aria-invalid", "true");
+      error.textContent = t("A title is required.");
+      form.title.focus();
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const r = await api("POST", "/api/v1/alerts", payload);
+    button.disabled = false;
+    if (r.ok) {
+      const alert = (r.data && r.data.alert) || r.data;
+      window.location.href = `/alerts/${alert.id}/`;
+      return;
+    }
+    error.textContent = r.error.detail;
+    markInvalidFields(form, r.error.fields || []);
+  });
+}
+
+/** Point at the fields the API named (e.g. "title", "indicators.2.value"). */
+function markInvalidFields(form, fields) {
+  let first = null;
+  for (const field of fields) {
+    let node = null;
+    const m = /^indicators\.(\d+)\.(type|value)$/.exec(field);
+    if (m) {
+      const row = form.querySelectorAll(".indicator-row")[Number(m[1])];
+      node = row && row.querySelector(m[2] === "type" ? "select" : "input");
+    } else if (form.elements[field]) {
+      node = form.elements[field];
+    }
+    if (node) { node.setAttribute("aria-invalid", "true"); first = first || node; }
+  }
+  if (first) first.focus();
+}
+
+// --- detail -------------------------------------------------------------------------------------
+export function startAlertDetail(root) {
+  const id = Number(root.dataset.alertId);
+  const user = me();
+
+  async function load() {
+    const r = await api("GET", `/api/v1/alerts/${id}`);
+    root.setAttribute("aria-busy", "false");
+    if (!r.ok) { $("#alert-error").textContent = r.error.detail; return; }
+    render((r.data && r.data.alert) || r.data);
+  }
+
+  function render(a) {
+    $("#alert-title").textContent = a.title;
+    $("#alert-meta").replaceChildren(severityTag(a.severity), " ", tlpTag(a.tlp), " ",
+      el("span", {}, label(a.status)), " · ",
+      fmt(t("raised by %(who)s (%(centre)s)"), {who: personName(a.raised_by), centre: centreCode(a.centre || a.raising_centre)}),
+      " · ", timeEl(a.created_at || a.raised_at));
+    setHtml($("#alert-description"), a.description_html || a.html || "");
+    $("#alert-affected").textContent = Array.isArray(a.affected_systems) ? a.affected_systems.join(", ") : (a.affected_systems || "—");
+    const actions = $("#alert-actions");
+    if (a.recommended_actions_html) setHtml(actions, a.recommended_actions_html);
+    else actions.textContent = a.recommended_actions || "—";
+    $("#alert-indicators").replaceChildren(...(a.indicators || []).map((i) =>
+      el("tr", {}, el("td", {}, i.type), el("td", {}, el("code", {}, i.value)))));
+    const acks = a.acknowledgements || [];
+    $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
+      el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),
+      el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
+    const history = a.history || a.events || [];
+    $("#alert-history").replaceChildren(...history.map((h) => el("li", {},
+      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || t("system")), " ",
+      label(h.kind || h.event || h.type), h.after ? ` → ${label(h.after)}` : "", h.note ? ` — ${h.note}` : "")));
+    renderAckArea(a);
+  }
+
+  function renderAckArea(a) {
+    const area = $("#alert-ack-area");
+    area.replaceChildren();
+    const mine = (a.acknowledgements || []).find((k) => centreCode(k.centre) === user.centre);
+    if (!user.can_ack_alerts || !mine) return;
+    if (mine.status === "acknowledged") {
+      area.append(el("p", {class: "ok"}, fmt(t("Acknowledged for %(centre)s"), {centre: user.centre})));
+      return;
+    }
+    const button = el("button", {type: "button", class: "ack-button primary"},
+      fmt(t("Acknowledge for %(centre)s"), {centre: user.centre}));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const r = await acknowledge(id);
+      if (!r.ok) { button.disabled = false; $("#alert-error").textContent = r.error.detail; return; }
+      load();
+    });
+    area.append(button);
+  }
+
+  document.addEventListener("hub:alert", (e) => {
+    if (e.detail.alert && Number(e.detail.alert.id) === id) load();
+  });
+  load();
+}

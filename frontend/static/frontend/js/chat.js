@@ -1,0 +1,599 @@
+// The topic page: live messages over /ws/topics/{slug}/, history, composer, presence, typing,
+// mentions, edits, deletes and search.
+//
+// Delivery rules (see docs/ui.md): every message is keyed by its id; `lastId` is the highest id
+// received. On every (re)connect the page sends {"type":"sync","after":lastId} first, so whatever
+// was missed arrives from the database, and then re-sends every message still waiting in the outbox
+// with its original client_id, which the server de-duplicates. Rendering is an ordered insert by id
+// that ignores ids already shown, so a message never appears twice or out of order.
+
+import {$, api, centreCode, centres, el, fmt, me, nt, personName, setHtml, t, timeEl} from "./util.js";
+import {LiveSocket} from "./socket.js";
+
+const PAGE_SIZE = 50;
+const TYPING_SEND_EVERY = 3000;
+const TYPING_SHOW_FOR = 5000;
+
+function newClientId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function resultsOf(data) {
+  if (Array.isArray(data)) return data;
+  return (data && Array.isArray(data.results)) ? data.results : [];
+}
+
+/** The outbox survives a reload: messages typed offline are not lost if the tab is refreshed. */
+class Outbox {
+  constructor(key) {
+    this.key = key;
+    try { this.items = JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { this.items = []; }
+    if (!Array.isArray(this.items)) this.items = [];
+  }
+  save() {
+    try { localStorage.setItem(this.key, JSON.stringify(this.items)); } catch (e) { /* private mode */ }
+  }
+  add(item) { this.items.push(item); this.save(); }
+  remove(clientId) {
+    const before = this.items.length;
+    this.items = this.items.filter((i) => i.client_id !== clientId);
+    if (this.items.length !== before) this.save();
+    return this.items.length !== before;
+  }
+}
+
+export class TopicView {
+  constructor(root) {
+    this.root = root;
+    this.slug = root.dataset.slug;
+    this.user = me();
+    this.maxBytes = this.user.max_body_bytes || 16384;
+    this.list = $("#messages");
+    this.outboxList = $("#outbox");
+    this.scroller = $("#scroller");
+    this.status = $("#conn-status");
+    this.input = $("#composer-input");
+    this.error = $("#composer-error");
+    this.messages = new Map(); // id → message object
+    this.nodes = new Map(); // id → <li>
+    this.lastId = 0;
+    this.oldestId = null;
+    this.historyDone = false;
+    this.loadingHistory = false;
+    this.outbox = new Outbox(`hub.outbox.${this.user.username}.${this.slug}`);
+    this.knownUsers = new Map();
+    this.typers = new Map(); // username → {name, timer}
+    this.lastTypingSent = 0;
+    this.lastReadSent = 0;
+    this.readTimer = null;
+    this.flushRetry = null;
+  }
+
+  async start() {
+    for (const item of this.outbox.items) this.renderPending(item);
+    this.bindComposer();
+    this.bindSearch();
+    this.loadSidebar();
+    setInterval(() => this.loadSidebar(), 30000);
+    window.addEventListener("focus", () => this.loadSidebar());
+    document.addEventListener("visibilitychange", () => this.markRead());
+    await this.loadLatest();
+    this.observeHistory();
+    this.socket = new LiveSocket(`/ws/topics/${encodeURIComponent(this.slug)}/`, {
+      onOpen: () => this.onOpen(),
+      onFrame: (f) => this.onFrame(f),
+      onState: (s, d) => this.showState(s, d),
+    }).start();
+  }
+
+  // --- connection ----------------------------------------------------------------------------
+  onOpen() {
+    this.socket.send({type: "sync", after: this.lastId});
+    this.flushOutbox();
+  }
+
+  flushOutbox() {
+    for (const item of this.outbox.items) {
+      if (!this.socket.send({type: "message.send", body: item.body, client_id: item.client_id})) break;
+      this.setPendingState(item.client_id, t("Sending…"));
+    }
+  }
+
+  showState(state, detail) {
+    const texts = {
+      connecting: t("Connecting…"),
+      live: t("Live"),
+      reconnecting: t("Reconnecting…"),
+      offline: t("Offline: messages you write will be sent when the connection returns."),
+      closed: {
+        4401: t("Your session has ended. Sign in again."),
+        4403: t("You are not allowed to see this topic."),
+        4404: t("This topic does not exist."),
+      }[detail] || t("Disconnected."),
+    };
+    this.status.dataset.state = state;
+    this.status.textContent = texts[state] || state;
+    if (state !== "live") {
+      for (const item of this.outbox.items) this.setPendingState(item.client_id, t("Waiting for the connection…"));
+    }
+  }
+
+  onFrame(frame) {
+    switch (frame.type) {
+      case "message":
+        this.upsert(frame.message, {live: true});
+        break;
+      case "message.updated":
+        this.upsert(frame.message, {live: true, replace: true});
+        break;
+      case "message.deleted":
+        this.markDeleted(frame.message || {id: frame.id});
+        break;
+      case "sync.done":
+        this.markRead();
+        break;
+      case "resync":
+        // More was missed than one sync carries: continue from where this batch ended.
+        this.socket.send({type: "sync", after: Math.max(this.lastId, frame.after || 0)});
+        break;
+      case "presence":
+        this.renderPresence(frame);
+        break;
+      case "typing":
+        this.showTyping(frame);
+        break;
+      case "error":
+        this.onError(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onError(frame) {
+    if (frame.code === "rate_limited") {
+      this.error.textContent = t("You are sending too fast; the rest will follow in a moment.");
+      clearTimeout(this.flushRetry);
+      this.flushRetry = setTimeout(() => this.flushOutbox(), 2000);
+      return;
+    }
+    this.error.textContent = frame.detail || frame.code;
+  }
+
+  // --- messages ------------------------------------------------------------------------------
+  async loadLatest() {
+    const r = await api("GET", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?limit=${PAGE_SIZE}`);
+    if (!r.ok) {
+      $("#history-status").textContent = r.error ? r.error.detail : t("Could not load messages.");
+      return;
+    }
+    const page = resultsOf(r.data);
+    for (const m of page) this.upsert(m);
+    this.historyDone = page.length < PAGE_SIZE;
+    this.scrollToEnd();
+  }
+
+  observeHistory() {
+    const sentinel = $("#history-sentinel");
+    if (!("IntersectionObserver" in window)) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadOlder();
+    }, {root: this.scroller, rootMargin: "200px 0px 0px 0px"});
+    observer.observe(sentinel);
+  }
+
+  async loadOlder() {
+    if (this.loadingHistory || this.historyDone || this.oldestId === null) return;
+    this.loadingHistory = true;
+    const statusNode = $("#history-status");
+    statusNode.textContent = t("Loading older messages…");
+    const r = await api("GET",
+      `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?before=${this.oldestId}&limit=${PAGE_SIZE}`);
+    if (r.ok) {
+      const page = resultsOf(r.data);
+      const oldHeight = this.scroller.scrollHeight;
+      const oldTop = this.scroller.scrollTop;
+      for (const m of page) this.upsert(m);
+      this.scroller.scrollTop = oldTop + (this.scroller.scrollHeight - oldHeight);
+      if (page.length < PAGE_SIZE) this.historyDone = true;
+      statusNode.textContent = this.historyDone ? t("Beginning of the topic.") : "";
+    } else {
+      statusNode.textContent = r.error.detail;
+    }
+    this.loadingHistory = false;
+  }
+
+  nearEnd() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
+  }
+
+  scrollToEnd() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** Insert or replace one message, keeping ids ascending; a known id is only replaced on edit. */
+  upsert(m, {live = false, replace = false} = {}) {
+    if (!m || typeof m.id !== "number") return;
+    if (m.client_id && this.outbox.remove(m.client_id)) this.removePending(m.client_id);
+    if (m.author) this.rememberUser(m.author);
+    const known = this.nodes.get(m.id);
+    if (known) {
+      const current = this.messages.get(m.id);
+      // Replace only with something newer (an edit or a delete), never with a stale copy.
+      if (replace || (m.edited_at && m.edited_at !== (current && current.edited_at)) || (m.deleted && !current.deleted)) {
+        this.messages.set(m.id, m);
+        const fresh = this.renderMessage(m);
+        known.replaceWith(fresh);
+        this.nodes.set(m.id, fresh);
+      }
+      return;
+    }
+    const stick = live && this.nearEnd();
+    const node = this.renderMessage(m);
+    this.messages.set(m.id, m);
+    this.nodes.set(m.id, node);
+    let after = this.list.lastElementChild;
+    while (after && Number(after.dataset.id) > m.id) after = after.previousElementSibling;
+    if (after) after.after(node); else this.list.prepend(node);
+    if (m.id > this.lastId) this.lastId = m.id;
+    if (this.oldestId === null || m.id < this.oldestId) this.oldestId = m.id;
+    if (stick) this.scrollToEnd();
+    if (live) this.markRead();
+  }
+
+  markDeleted(m) {
+    const id = m && m.id;
+    const current = this.messages.get(id);
+    if (!current) return;
+    this.upsert({...current, ...m, deleted: true, html: "", body: ""}, {replace: true});
+  }
+
+  renderMessage(m) {
+    const author = m.author || {};
+    const mine = author.username === this.user.username;
+    const deleted = Boolean(m.deleted || m.deleted_at);
+    const body = el("div", {class: "msg-body rendered"});
+    if (deleted) body.append(el("em", {class: "muted"}, t("This message was deleted.")));
+    else setHtml(body, m.html);
+    const head = el("div", {class: "msg-head"},
+      el("strong", {class: "author"}, personName(author)), " ",
+      el("span", {class: "centre-tag"}, centreCode(author.centre)), " ",
+      timeEl(m.created_at),
+      (m.edited_at && !deleted) ? el("span", {class: "muted edited"}, ` (${t("edited")})`) : null);
+    const li = el("li", {class: `msg${mine ? " mine" : ""}${deleted ? " deleted" : ""}`, id: `m-${m.id}`,
+      dataset: {id: String(m.id)}}, head, body);
+    if (mine && !deleted) {
+      li.append(el("div", {class: "msg-actions"},
+        el("button", {type: "button", class: "link-button", onclick: () => this.startEdit(m.id)}, t("Edit")),
+        el("button", {type: "button", class: "link-button", onclick: () => this.deleteMessage(m.id)}, t("Delete"))));
+    }
+    return li;
+  }
+
+  startEdit(id) {
+    const m = this.messages.get(id);
+    const li = this.nodes.get(id);
+    if (!m || !li) return;
+    const area = el("textarea", {rows: 3, "aria-label": t("Edit message")});
+    area.value = m.body || "";
+    const error = el("p", {class: "error", role: "alert"});
+    const form = el("form", {class: "edit-form"}, area, error,
+      el("button", {type: "submit"}, t("Save")), " ",
+      el("button", {type: "button", onclick: () => li.replaceWith(this.renderAgain(id))}, t("Cancel")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const r = await api("PATCH", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`, {body: area.value});
+      if (!r.ok) { error.textContent = r.error.detail; return; }
+      const updated = (r.data && r.data.message) || r.data;
+      this.upsert(updated, {replace: true});
+    });
+    li.querySelector(".msg-body").replaceWith(form);
+    const actions = li.querySelector(".msg-actions");
+    if (actions) actions.remove();
+    area.focus();
+  }
+
+  renderAgain(id) {
+    const node = this.renderMessage(this.messages.get(id));
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async deleteMessage(id) {
+    if (!window.confirm(t("Delete this message?"))) return;
+    const r = await api("DELETE", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`);
+    if (!r.ok) { this.error.textContent = r.error.detail; return; }
+    this.markDeleted({id});
+  }
+
+  // --- outbox / pending ------------------------------------------------------------------------
+  renderPending(item) {
+    const li = el("li", {class: "msg pending mine", dataset: {clientId: item.client_id}},
+      el("div", {class: "msg-head"}, el("strong", {class: "author"}, this.user.display_name), " ",
+        el("span", {class: "pending-state muted"}, t("Waiting for the connection…")), " ",
+        el("button", {type: "button", class: "link-button", onclick: () => this.discard(item.client_id)}, t("Discard"))),
+      el("div", {class: "msg-body plain"}, item.body));
+    this.outboxList.append(li);
+  }
+
+  setPendingState(clientId, text) {
+    const node = this.outboxList.querySelector(`li[data-client-id="${CSS.escape(clientId)}"] .pending-state`);
+    if (node) node.textContent = text;
+  }
+
+  removePending(clientId) {
+    const node = this.outboxList.querySelector(`li[data-client-id="${CSS.escape(clientId)}"]`);
+    if (node) node.remove();
+  }
+
+  discard(clientId) {
+    this.outbox.remove(clientId);
+    this.removePending(clientId);
+  }
+
+  send() {
+    const body = this.input.value;
+    if (!body.trim()) return;
+    if (new TextEncoder().encode(body).length > this.maxBytes) {
+      this.error.textContent = fmt(t("The message is too long (at most %(max)s bytes)."), {max: this.maxBytes});
+      return;
+    }
+    this.error.textContent = "";
+    const item = {client_id: newClientId(), body};
+    this.outbox.add(item);
+    this.renderPending(item);
+    this.input.value = "";
+    this.updatePreview();
+    if (this.socket && this.socket.send({type: "message.send", body, client_id: item.client_id})) {
+      this.setPendingState(item.client_id, t("Sending…"));
+    }
+    this.scrollToEnd();
+  }
+
+  // --- composer ----------------------------------------------------------------------------
+  bindComposer() {
+    const form = $("#composer");
+    form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); this.input.focus(); });
+    this.input.addEventListener("keydown", (e) => {
+      if (this.mentionKey(e)) return;
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        this.send();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.sendTyping();
+      this.updateMentions();
+      this.schedulePreview();
+    });
+    this.input.addEventListener("blur", () => setTimeout(() => this.closeMentions(), 150));
+    const toggle = $("#preview-toggle");
+    toggle.addEventListener("click", () => {
+      const on = toggle.getAttribute("aria-pressed") !== "true";
+      toggle.setAttribute("aria-pressed", String(on));
+      $("#preview").hidden = !on;
+      this.updatePreview();
+    });
+    centres().then((list) => { this.centreList = list; });
+  }
+
+  sendTyping() {
+    const now = Date.now();
+    if (!this.input.value.trim() || now - this.lastTypingSent < TYPING_SEND_EVERY) return;
+    if (this.socket && this.socket.send({type: "typing"})) this.lastTypingSent = now;
+  }
+
+  schedulePreview() {
+    clearTimeout(this.previewTimer);
+    this.previewTimer = setTimeout(() => this.updatePreview(), 300);
+  }
+
+  async updatePreview() {
+    const pane = $("#preview");
+    if (pane.hidden) return;
+    const body = this.input.value;
+    if (!body.trim()) { pane.replaceChildren(el("em", {class: "muted"}, t("Nothing to preview."))); return; }
+    const r = await api("POST", "/ui/preview", {body});
+    if (r.ok) setHtml(pane, r.data.html);
+    else pane.textContent = r.error.detail;
+  }
+
+  markRead() {
+    if (document.visibilityState !== "visible" || !this.socket || this.lastId <= this.lastReadSent) return;
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      if (this.lastId > this.lastReadSent && this.socket.send({type: "read", up_to: this.lastId})) {
+        this.lastReadSent = this.lastId;
+      }
+    }, 500);
+  }
+
+  // --- typing & presence -------------------------------------------------------------------
+  showTyping(frame) {
+    const who = frame.user || frame.author || {};
+    const username = who.username || frame.username;
+    if (!username || username === this.user.username) return;
+    const old = this.typers.get(username);
+    if (old) clearTimeout(old.timer);
+    const timer = setTimeout(() => { this.typers.delete(username); this.renderTyping(); }, TYPING_SHOW_FOR);
+    this.typers.set(username, {name: personName(who) || username, timer});
+    this.renderTyping();
+  }
+
+  renderTyping() {
+    const names = Array.from(this.typers.values(), (v) => v.name);
+    $("#typing").textContent = names.length
+      ? fmt(nt("%(names)s is typing…", "%(names)s are typing…", names.length), {names: names.join(", ")})
+      : "";
+  }
+
+  /** `{"type":"presence","online":[{"centre","users":[{username,display_name}]}]}` (docs/chat.md). */
+  renderPresence(frame) {
+    const groups = new Map();
+    for (const group of frame.online || []) {
+      const code = centreCode(group.centre) || "—";
+      const users = (group.users || []).map((u) => ({...u, centre: group.centre}));
+      users.forEach((u) => this.rememberUser(u));
+      groups.set(code, users);
+    }
+    const box = $("#presence-list");
+    box.replaceChildren();
+    for (const code of Array.from(groups.keys()).sort()) {
+      const users = groups.get(code);
+      box.append(el("section", {class: "presence-centre"},
+        el("h3", {}, `${code} (${users.length})`),
+        el("ul", {}, users.map((u) => el("li", {}, personName(u))))));
+    }
+    if (!groups.size) box.append(el("p", {class: "muted"}, t("Nobody else is here.")));
+  }
+
+  // --- mentions ------------------------------------------------------------------------------
+  rememberUser(u) {
+    if (u && u.username && !this.knownUsers.has(u.username)) this.knownUsers.set(u.username, u);
+  }
+
+  mentionQuery() {
+    const caret = this.input.selectionStart;
+    const before = this.input.value.slice(0, caret);
+    const match = before.match(/(^|\s)@([\w.\-]*)$/u);
+    return match ? {query: match[2], start: caret - match[2].length - 1, end: caret} : null;
+  }
+
+  updateMentions() {
+    const q = this.mentionQuery();
+    if (!q) { this.closeMentions(); return; }
+    const needle = q.query.toLowerCase();
+    const options = [];
+    for (const c of this.centreList || []) {
+      if (c.code.toLowerCase().startsWith(needle) || (c.name_vi || "").toLowerCase().includes(needle)) {
+        options.push({insert: c.code, label: `@${c.code}`, hint: c.name_vi});
+      }
+    }
+    for (const u of this.knownUsers.values()) {
+      if (u.username.toLowerCase().startsWith(needle) || personName(u).toLowerCase().includes(needle)) {
+        options.push({insert: u.username, label: `@${u.username}`, hint: `${personName(u)} · ${centreCode(u.centre)}`});
+      }
+    }
+    this.mentionOptions = options.slice(0, 8);
+    this.mentionRange = q;
+    this.mentionActive = 0;
+    this.renderMentions();
+  }
+
+  renderMentions() {
+    const list = $("#mention-list");
+    list.replaceChildren();
+    if (!this.mentionOptions || !this.mentionOptions.length) { this.closeMentions(); return; }
+    this.mentionOptions.forEach((o, i) => {
+      const li = el("li", {id: `mention-${i}`, role: "option", "aria-selected": String(i === this.mentionActive),
+        class: i === this.mentionActive ? "active" : ""}, el("strong", {}, o.label), " ", el("span", {class: "muted"}, o.hint));
+      li.addEventListener("mousedown", (e) => { e.preventDefault(); this.pickMention(i); });
+      list.append(li);
+    });
+    list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+    this.input.setAttribute("aria-activedescendant", `mention-${this.mentionActive}`);
+  }
+
+  closeMentions() {
+    const list = $("#mention-list");
+    list.hidden = true;
+    this.mentionOptions = null;
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+  }
+
+  /** Keyboard for the suggestion list; returns true when the key was consumed. */
+  mentionKey(e) {
+    if (!this.mentionOptions || !this.mentionOptions.length) return false;
+    const n = this.mentionOptions.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      this.mentionActive = (this.mentionActive + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      this.renderMentions();
+    } else if (e.key === "Enter" || e.key === "Tab") {
+      this.pickMention(this.mentionActive);
+    } else if (e.key === "Escape") {
+      this.closeMentions();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+
+  pickMention(i) {
+    const o = this.mentionOptions[i];
+    const {start, end} = this.mentionRange;
+    const v = this.input.value;
+    this.input.value = `${v.slice(0, start)}@${o.insert} ${v.slice(end)}`;
+    const caret = start + o.insert.length + 2;
+    this.input.setSelectionRange(caret, caret);
+    this.closeMentions();
+    this.input.focus();
+  }
+
+  // --- sidebar & search ----------------------------------------------------------------------
+  async loadSidebar() {
+    await renderTopicList($("#topic-list"), this.slug);
+  }
+
+  bindSearch() {
+    const form = $("#search-form");
+    const panel = $("#search-results");
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const q = $("#search-q").value.trim();
+      if (!q) return;
+      const list = $("#search-list");
+      list.replaceChildren(el("li", {class: "muted"}, t("Searching…")));
+      panel.hidden = false;
+      const r = await api("GET", `/api/v1/search?q=${encodeURIComponent(q)}&topic=${encodeURIComponent(this.slug)}`);
+      list.replaceChildren();
+      if (!r.ok) { list.append(el("li", {class: "error"}, r.error.detail)); return; }
+      const found = resultsOf(r.data);
+      if (!found.length) list.append(el("li", {class: "muted"}, t("No messages found.")));
+      for (const item of found) {
+        const m = item.message || item;
+        const body = el("div", {class: "rendered"});
+        setHtml(body, m.html);
+        list.append(el("li", {class: "msg"}, el("div", {class: "msg-head"},
+          el("strong", {}, personName(m.author)), " ", el("span", {class: "centre-tag"}, centreCode(m.author && m.author.centre)),
+          " ", timeEl(m.created_at)), body));
+      }
+    });
+    $("#search-close").addEventListener("click", () => { panel.hidden = true; $("#search-q").focus(); });
+  }
+}
+
+/** The topic list with unread badges (home page and topic sidebar). */
+export async function renderTopicList(ul, currentSlug = null) {
+  if (!ul) return;
+  const r = await api("GET", "/api/v1/topics");
+  if (!r.ok) { ul.replaceChildren(el("li", {class: "error"}, r.error.detail)); return; }
+  const en = (document.documentElement.lang || "vi").startsWith("en");
+  ul.replaceChildren();
+  for (const topic of resultsOf(r.data)) {
+    const name = topic.name || (en ? topic.name_en : topic.name_vi) || topic.slug;
+    const unread = topic.slug === currentSlug ? 0 : (topic.unread || topic.unread_count || 0);
+    const link = el("a", {href: `/topics/${encodeURIComponent(topic.slug)}/`,
+      "aria-current": topic.slug === currentSlug ? "page" : null}, name);
+    if (unread) {
+      link.append(" ", el("span", {class: "badge", "aria-label": fmt(nt("%(n)s unread message", "%(n)s unread messages", unread), {n: unread})},
+        String(unread)));
+    }
+    ul.append(el("li", {dataset: {slug: topic.slug}}, link));
+  }
+  if (!ul.children.length) ul.append(el("li", {class: "muted"}, t("No topics yet.")));
+}
+
+export function startTopic(root) {
+  const view = new TopicView(root);
+  view.start();
+  window.hubTopic = view; // for debugging in the console
+  return view;
+}

@@ -1,0 +1,25 @@
+// Entry point of every signed-in page: the notifications stream, then the page's own module
+// (chosen by <body data-page>). Loaded as an ES module from 'self' (CSP script-src 'self').
+
+import {startNotifications} from "./notifications.js";
+
+const PAGES = {
+  home: () => import("./home.js").then((m) => m.startHome()),
+  topic: () => import("./chat.js").then((m) => m.startTopic(document.getElementById("chat"))),
+  alerts: () => import("./alerts.js").then((m) => m.startAlertList()),
+  alert: () => import("./alerts.js").then((m) => m.startAlertDetail(document.getElementById("alert"))),
+  tickets: () => import("./tickets.js").then((m) => m.startTicketList()),
+  "ticket-new": () => import("./tickets.js").then((m) => m.startTicketForm()),
+  ticket: () => import("./tickets.js").then((m) => m.startTicketDetail(document.getElementById("ticket"))),
+};
+
+function bindLanguageSwitch() {
+  // Without JavaScript the "Change" button submits; with it, choosing a language is enough.
+  const select = document.getElementById("lang-select");
+  if (select) select.addEventListener("change", () => select.form.requestSubmit());
+}
+
+bindLanguageSwitch();
+window.hubNotifications = startNotifications();
+const start = PAGES[document.body.dataset.page];
+if (start) start();

@@ -1,0 +1,163 @@
+// The caller's own stream (/ws/notifications/), on every page: the header bell with its unread
+// count, full-width alert banners with an Acknowledge button, browser notifications, and DOM events
+// ("hub:alert", "hub:ticket", "hub:mention") that the alert and ticket pages listen to for live
+// updates, so a page never opens a second notifications socket.
+
+import {$, api, centreCode, el, fmt, label, me, personName, t} from "./util.js";
+import {LiveSocket} from "./socket.js";
+
+const KEEP = 50;
+
+class Bell {
+  constructor(user) {
+    this.key = `hub.notifications.${user.username}`;
+    try { this.items = JSON.parse(localStorage.getItem(this.key) || "[]"); } catch (e) { this.items = []; }
+    if (!Array.isArray(this.items)) this.items = [];
+    this.button = $("#bell");
+    this.panel = $("#bell-panel");
+    this.button.addEventListener("click", () => this.toggle());
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !this.panel.hidden) this.toggle(false); });
+    const permission = $("#notify-permission");
+    if ("Notification" in window && Notification.permission === "default") {
+      permission.hidden = false;
+      permission.addEventListener("click", async () => {
+        await Notification.requestPermission();
+        permission.hidden = Notification.permission !== "default";
+      });
+    }
+    this.render();
+  }
+
+  save() {
+    try { localStorage.setItem(this.key, JSON.stringify(this.items.slice(0, KEEP))); } catch (e) { /* ignore */ }
+  }
+
+  add(item) {
+    if (this.items.some((i) => i.key === item.key)) return;
+    this.items.unshift({...item, read: false});
+    this.items = this.items.slice(0, KEEP);
+    this.save();
+    this.render();
+  }
+
+  toggle(force) {
+    const open = force === undefined ? this.panel.hidden : force;
+    this.panel.hidden = !open;
+    this.button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      this.render();
+      for (const i of this.items) i.read = true;
+      this.save();
+      this.renderCount();
+    }
+  }
+
+  renderCount() {
+    const unread = this.items.filter((i) => !i.read).length;
+    const badge = $("#bell-count");
+    badge.textContent = String(unread);
+    badge.hidden = unread === 0;
+    this.button.setAttribute("aria-label", fmt(t("Notifications (%(n)s unread)"), {n: unread}));
+  }
+
+  render() {
+    const list = $("#bell-list");
+    list.replaceChildren();
+    for (const i of this.items) {
+      list.append(el("li", {class: i.read ? "" : "unread"}, el("a", {href: i.url || "#"}, i.text)));
+    }
+    $("#bell-empty").hidden = this.items.length > 0;
+    this.renderCount();
+  }
+}
+
+function alertText(alert) {
+  const who = alert.raised_by ? personName(alert.raised_by) : "";
+  const centre = centreCode(alert.centre || alert.raising_centre);
+  return `[${label(alert.severity).toUpperCase()}] TLP:${String(alert.tlp || "").toUpperCase()} — ${alert.title}`
+    + (who || centre ? ` (${[who, centre].filter(Boolean).join(", ")})` : "");
+}
+
+function ackedByMyCentre(alert, user) {
+  const acks = alert.acknowledgements || [];
+  return acks.some((a) => centreCode(a.centre) === user.centre && a.status !== "pending");
+}
+
+/** Acknowledge for the viewer's centre; shared by the banner and the alert page. */
+export async function acknowledge(alertId) {
+  return api("POST", `/api/v1/alerts/${alertId}/ack`);
+}
+
+function showBanner(alert, user) {
+  const box = $("#alert-banners");
+  if (!box || box.querySelector(`[data-alert-id="${alert.id}"]`)) return;
+  const actions = el("div", {class: "banner-actions"});
+  const banner = el("section", {class: `alert-banner severity-${alert.severity}`, role: "alert",
+    dataset: {alertId: String(alert.id)}, "aria-label": t("New security alert")},
+  el("p", {class: "banner-text"}, el("strong", {}, t("Security alert")), " ", alertText(alert)), actions);
+  actions.append(el("a", {href: `/alerts/${alert.id}/`, class: "button"}, t("View")));
+  if (user.can_ack_alerts && !ackedByMyCentre(alert, user)) {
+    const status = el("span", {class: "ack-status", role: "status"});
+    const button = el("button", {type: "button", class: "ack-button"}, t("Acknowledge"));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const r = await acknowledge(alert.id);
+      if (r.ok) {
+        button.remove();
+        status.textContent = fmt(t("Acknowledged for %(centre)s"), {centre: user.centre});
+      } else {
+        button.disabled = false;
+        status.textContent = r.error.detail;
+      }
+    });
+    actions.append(button, status);
+  }
+  actions.append(el("button", {type: "button", class: "link-button", onclick: () => banner.remove()}, t("Dismiss")));
+  box.prepend(banner);
+}
+
+function browserNotify(title, body, url) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const n = new Notification(title, {body, tag: url});
+    n.onclick = () => { window.focus(); window.location.href = url; };
+  } catch (e) { /* some browsers only allow notifications from a service worker */ }
+}
+
+export function startNotifications() {
+  const user = me();
+  if (!user || !$("#bell")) return null;
+  const bell = new Bell(user);
+  const onFrame = (frame) => {
+    if (frame.type === "alert" && frame.alert) {
+      const alert = frame.alert;
+      const event = frame.event || "raised";
+      if (event === "raised" || event === "escalated") {
+        const url = `/alerts/${alert.id}/`;
+        bell.add({key: `alert-${alert.id}-${event}`, text: alertText(alert), url});
+        showBanner(alert, user);
+        browserNotify(t("Security alert"), alertText(alert), url);
+      } else if (event === "acknowledged" && ackedByMyCentre(alert, user)) {
+        const banner = document.querySelector(`.alert-banner[data-alert-id="${alert.id}"] .ack-button`);
+        if (banner) banner.remove();
+      }
+      document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
+    } else if (frame.type === "ticket" && frame.ticket) {
+      const ticket = frame.ticket;
+      bell.add({key: `ticket-${ticket.id}-${frame.event || ""}-${ticket.version || ticket.updated_at || ""}`,
+        text: `${ticket.reference || "#" + ticket.id}: ${ticket.title || ""} — ${label(ticket.status)}`,
+        url: `/tickets/${ticket.id}/`});
+      document.dispatchEvent(new CustomEvent("hub:ticket", {detail: frame}));
+    } else if (frame.type === "mention" && frame.message) {
+      const m = frame.message;
+      const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;
+      const text = fmt(t("%(name)s mentioned you in %(topic)s"), {name: personName(m.author), topic: m.topic});
+      bell.add({key: `mention-${m.id}`, text, url});
+      browserNotify(t("Mention"), text, url);
+      document.dispatchEvent(new CustomEvent("hub:mention", {detail: frame}));
+    }
+  };
+  const socket = new LiveSocket("/ws/notifications/", {onFrame});
+  socket.start();
+  return socket;
+}

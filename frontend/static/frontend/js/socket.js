@@ -1,0 +1,139 @@
+// A WebSocket that comes back: exponential backoff with full jitter, immediate retry when the
+// browser says it is online again, and a clear state for the UI. It knows nothing about frames;
+// pages decide what to send on (re)connect (e.g. `sync` from their last message id).
+
+const TERMINAL = new Set([4401, 4403, 4404]); // not authenticated, not allowed, no such topic
+
+export class LiveSocket {
+  /**
+   * @param {string} path  e.g. "/ws/topics/an-toan-thong-tin/"
+   * @param {{onOpen?: Function, onFrame?: Function, onState?: Function}} handlers
+   *   onState(state, detail) with state in "connecting" | "live" | "reconnecting" | "offline" | "closed"
+   */
+  constructor(path, handlers = {}, {baseDelay = 500, maxDelay = 30000} = {}) {
+    this.path = path;
+    this.handlers = handlers;
+    this.baseDelay = baseDelay;
+    this.maxDelay = maxDelay;
+    this.attempt = 0;
+    this.ws = null;
+    this.timer = null;
+    this.stopped = false;
+    this.everOpened = false;
+    window.addEventListener("online", () => this.retryNow());
+    // A dead link can leave a socket looking open for a long time; when the browser knows the
+    // network is gone, drop the socket at once so the page shows it and re-syncs later.
+    window.addEventListener("offline", () => this.drop("offline"));
+  }
+
+  url() {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${window.location.host}${this.path}`;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+    return this;
+  }
+
+  get isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    if (this.handlers.onState) this.handlers.onState(state, detail);
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stopped) return;
+    if (navigator.onLine === false) {
+      this.setState("offline");
+      return; // the "online" event brings us back
+    }
+    this.setState(this.everOpened ? "reconnecting" : "connecting");
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.schedule();
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
+      this.attempt = 0;
+      this.everOpened = true;
+      this.setState("live");
+      if (this.handlers.onOpen) this.handlers.onOpen();
+    });
+    ws.addEventListener("message", (event) => {
+      if (this.ws !== ws) return;
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (this.handlers.onFrame) this.handlers.onFrame(frame);
+    });
+    ws.addEventListener("close", (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (TERMINAL.has(event.code)) {
+        this.stopped = true;
+        this.setState("closed", event.code);
+        return;
+      }
+      this.schedule();
+    });
+  }
+
+  /** Next attempt after base·2^n (capped), scaled by a random factor so that a hundred clients
+   * cut by the same outage do not all come back in the same millisecond. */
+  schedule() {
+    if (this.stopped) return;
+    const ceiling = Math.min(this.maxDelay, this.baseDelay * 2 ** this.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this.attempt = Math.min(this.attempt + 1, 16);
+    this.setState(navigator.onLine === false ? "offline" : "reconnecting", Math.round(delay));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  retryNow() {
+    if (this.stopped || this.isOpen) return;
+    if (this.ws && this.ws.readyState === WebSocket.CONNECTING) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  drop(reason) {
+    if (!this.ws) {
+      if (reason === "offline") this.setState("offline");
+      return;
+    }
+    const ws = this.ws;
+    this.ws = null;
+    try { ws.close(); } catch (e) { /* already closing */ }
+    this.setState(reason === "offline" ? "offline" : "reconnecting");
+    if (reason !== "offline") this.schedule();
+  }
+
+  /** Send a frame if the socket is open; returns whether it was handed to the browser. */
+  send(frame) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.close();
+    }
+    this.setState("closed");
+  }
+}

@@ -1,0 +1,213 @@
+// Support requests: the list with filters and saved views, the create form, and the request page
+// (workflow buttons for the caller's allowed moves only, comments, attachments, history), which
+// refreshes when the notifications stream reports a change to this request.
+
+import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, t, timeEl} from "./util.js";
+
+function resultsOf(data) {
+  if (Array.isArray(data)) return data;
+  return (data && Array.isArray(data.results)) ? data.results : [];
+}
+
+const OPEN_STATUSES = "new,accepted,in_progress,waiting_for_requester,reopened";
+
+/** Saved views are just filter presets, so they are bookmarkable (?view=…). */
+function savedView(name, user) {
+  if (name === "centre-open") return {centre: user.centre || "", status: OPEN_STATUSES};
+  if (name === "overdue") return {overdue: "true"};
+  if (name === "mine") return {assignee: user.username};
+  return {};
+}
+
+// --- list ---------------------------------------------------------------------------------------
+export async function startTicketList() {
+  const user = me();
+  const form = $("#ticket-filters");
+  const rows = $("#ticket-rows");
+  const more = $("#tickets-more");
+  const params = new URLSearchParams(window.location.search);
+  const view = params.get("view") || "";
+  let filters = {...Object.fromEntries(params), ...savedView(view, user)};
+  delete filters.view;
+  for (const a of document.querySelectorAll(".saved-views a")) {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page");
+  }
+  await fillCentreSelects(form);
+  for (const [k, v] of Object.entries(filters)) if (form.elements[k] && !v.includes(",")) form.elements[k].value = v;
+  let next = null;
+
+  async function load(append = false) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+    q.set("limit", "50");
+    if (append && next) q.set("cursor", next);
+    const r = await api("GET", `/api/v1/tickets?${q}`);
+    if (!append) rows.replaceChildren();
+    $("#tickets-error").textContent = r.ok ? "" : r.error.detail;
+    if (!r.ok) return;
+    next = r.data && r.data.next;
+    more.hidden = !next;
+    for (const k of resultsOf(r.data)) {
+      const overdue = k.due_at && new Date(k.due_at) < new Date() && !["resolved", "closed", "rejected"].includes(k.status);
+      rows.append(el("tr", {dataset: {ticketId: String(k.id)}, class: overdue ? "overdue" : ""},
+        el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.reference || `#${k.id}`)),
+        el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.title)),
+        el("td", {}, centreCode(k.requesting_centre || k.centre)),
+        el("td", {}, centreCode(k.target_centre) || t("any")),
+        el("td", {}, label(k.priority)),
+        el("td", {}, label(k.status)),
+        el("td", {}, k.due_at ? timeEl(k.due_at) : "", overdue ? el("span", {class: "tag overdue-tag"}, ` ${t("overdue")}`) : "")));
+    }
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, t("No requests match."))));
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    filters = Object.fromEntries(new FormData(form));
+    load();
+  });
+  more.addEventListener("click", () => load(true));
+  document.addEventListener("hub:ticket", () => load());
+  load();
+}
+
+// --- create -------------------------------------------------------------------------------------
+export async function startTicketForm() {
+  const form = $("#ticket-form");
+  await fillCentreSelects(form);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = $("#ticket-form-error");
+    error.textContent = "";
+    for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+    const payload = {
+      title: form.title.value.trim(),
+      description: form.description.value,
+      category: form.category.value,
+      priority: form.priority.value,
+      target_centre: form.target_centre.value || null,
+    };
+    if (!payload.title) {
+      form.title.setAttribute("aria-invalid", "true");
+      error.textContent = t("A title is required.");
+      form.title.focus();
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const r = await api("POST", "/api/v1/tickets", payload);
+    button.disabled = false;
+    if (r.ok) {
+      const ticket = (r.data && r.data.ticket) || r.data;
+      window.location.href = `/tickets/${ticket.id}/`;
+      return;
+    }
+    error.textContent = r.error.detail;
+    for (const f of r.error.fields || []) if (form.elements[f]) form.elements[f].setAttribute("aria-invalid", "true");
+  });
+}
+
+// --- detail -------------------------------------------------------------------------------------
+const MOVE_LABELS = {
+  accepted: "Accept", in_progress: "Start work", waiting_for_requester: "Ask the requester",
+  resolved: "Mark resolved", closed: "Confirm and close", rejected: "Reject", reopened: "Reopen",
+};
+void [t("Accept"), t("Start work"), t("Ask the requester"), t("Mark resolved"), t("Confirm and close"), t("Reject"), t("Reopen")];
+
+export function startTicketDetail(root) {
+  const id = Number(root.dataset.ticketId);
+  const user = me();
+  let current = null;
+
+  async function load(reason) {
+    const r = await api("GET", `/api/v1/tickets/${id}`);
+    root.setAttribute("aria-busy", "false");
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    current = (r.data && r.data.ticket) || r.data;
+    render(current);
+    if (reason) $("#ticket-live").textContent = reason;
+  }
+
+  function render(k) {
+    $("#ticket-ref").textContent = k.reference || `#${k.id}`;
+    $("#ticket-title").textContent = k.title;
+    $("#ticket-status").textContent = label(k.status);
+    $("#ticket-status").dataset.status = k.status;
+    $("#ticket-meta").replaceChildren(
+      fmt(t("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || t("any centre")}),
+      " · ", label(k.category), " · ", label(k.priority),
+      k.assignee ? ` · ${fmt(t("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
+      k.due_at ? el("span", {}, " · ", t("due"), " ", timeEl(k.due_at)) : "");
+    setHtml($("#ticket-description"), k.description_html || k.html || "");
+    const moves = $("#ticket-moves");
+    moves.replaceChildren();
+    const allowed = (k.allowed_transitions || []).map((m) => (typeof m === "string" ? m : m.to));
+    for (const to of allowed) {
+      const button = el("button", {type: "button", class: to === "rejected" ? "danger" : "primary", dataset: {to}},
+        MOVE_LABELS[to] ? t(MOVE_LABELS[to]) : label(to));
+      button.addEventListener("click", () => move(to, button));
+      moves.append(button);
+    }
+    if (!allowed.length) moves.append(el("p", {class: "muted"}, t("There is nothing for you to do on this request now.")));
+    $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => {
+      const body = el("div", {class: "rendered"});
+      setHtml(body, c.html || c.body_html || "");
+      return el("li", {class: c.internal ? "comment internal" : "comment"},
+        el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
+          el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
+          c.internal ? el("span", {class: "tag internal-tag"}, t("internal")) : ""), body);
+    }));
+    const attachments = k.attachments || [];
+    $("#ticket-attachments").replaceChildren(...attachments.map((a) =>
+      el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "")));
+    const history = k.history || k.events || [];
+    $("#ticket-history").replaceChildren(...history.map((h) => el("li", {},
+      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || t("system")), " ",
+      label(h.kind || h.event || h.field || ""),
+      (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
+    const target = centreCode(k.target_centre);
+    $("#internal-wrap").hidden = !(user.centre && target === user.centre) && !user.roles.includes("hub_admin");
+  }
+
+  async function move(to, button) {
+    button.disabled = true;
+    const note = $("#move-note").value;
+    const body = {to, note};
+    if (current && current.version !== undefined) body.expected_version = current.version;
+    const r = await api("POST", `/api/v1/tickets/${id}/transition`, body);
+    button.disabled = false;
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    $("#ticket-error").textContent = "";
+    $("#move-note").value = "";
+    load();
+  }
+
+  $("#comment-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = $("#comment-body").value;
+    if (!body.trim()) return;
+    const r = await api("POST", `/api/v1/tickets/${id}/comments`, {body, internal: $("#comment-internal").checked});
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    $("#comment-body").value = "";
+    $("#comment-internal").checked = false;
+    load();
+  });
+
+  $("#attach-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const input = $("#attach-file");
+    if (!input.files.length) return;
+    const data = new FormData();
+    data.append("file", input.files[0]);
+    const r = await api("POST", `/api/v1/tickets/${id}/attachments`, data, {form: true});
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    input.value = "";
+    load();
+  });
+
+  document.addEventListener("hub:ticket", (e) => {
+    const k = e.detail.ticket;
+    if (k && Number(k.id) === id) load(fmt(t("Updated just now (%(event)s)."), {event: label(e.detail.event || k.status)}));
+  });
+  load();
+}
