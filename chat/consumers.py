@@ -28,7 +28,7 @@ from hub.consumers import FrameError, HubConsumer
 from hub.fanout import publish
 from hub.jsonutil import dumps
 from hub.models import User
-from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
+from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,11 @@ CLOSED = object()  # _call's answer when the socket was cut off
 
 
 class AccessLost(Exception):
-    """The user was deactivated or may no longer see the topic: the socket is cut off."""
+    """The user was deactivated (4401) or may no longer see the topic (4403): the socket is cut off."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int | None:
@@ -107,13 +111,27 @@ class TopicConsumer(HubConsumer):
                       event_id=uuid.uuid4().hex)
 
     def _fresh_access(self) -> User:
-        """Reload the user and topic (runs in a DB thread); raise AccessLost if access is gone."""
+        """Reload the user and topic (runs in a DB thread); raise AccessLost if access is gone.
+        The reloaded user also makes later audience checks use the current centre and role."""
         user = User.objects.select_related("centre").filter(pk=self.user.pk).first()
+        if user is None or not user.is_active:
+            raise AccessLost(CLOSE_NOT_AUTHENTICATED)
         topic = get_topic(self.topic.slug)
-        if user is None or not user.is_active or topic is None or not can_view_topic(user, topic):
-            raise AccessLost()
+        if topic is None or not can_view_topic(user, topic):
+            raise AccessLost(CLOSE_FORBIDDEN)
         self.user, self.topic = user, topic
         return user
+
+    async def still_allowed(self) -> bool:
+        """HubConsumer re-checks this periodically: a topic restricted after we joined, or a
+        person moved to another centre or role, cuts the socket off (4403)."""
+        if self.topic is None:
+            return True
+        try:
+            await database_sync_to_async(self._fresh_access)()
+        except AccessLost:
+            return False
+        return True
 
     async def _call(self, fn, *args, **kwargs):
         """Run `fn` in a DB thread after re-checking access; ChatError becomes an error frame."""
@@ -124,25 +142,19 @@ class TopicConsumer(HubConsumer):
 
         try:
             return await database_sync_to_async(run)()
-        except AccessLost:
+        except AccessLost as lost:
             await self.send_json({"type": "error", "code": "forbidden",
                                   "detail": "You no longer have access to this topic."})
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.close(code=lost.code)
             return CLOSED
         except ChatError as exc:
             code = exc.code if exc.code in WS_ERROR_CODES else "invalid"
             raise FrameError(code, exc.detail) from None
 
     async def _heartbeat(self) -> None:
-        while True:
+        # Access is re-checked by HubConsumer's own periodic revalidation (still_allowed above).
+        while not self.closed:
             await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            try:
-                await database_sync_to_async(self._fresh_access)()
-            except AccessLost:
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            except Exception:
-                logger.warning("access re-check failed", exc_info=True)
             try:
                 await presence.heartbeat(self.topic.slug, self.member)
             except Exception:
