@@ -173,9 +173,12 @@ def summary_body(alert: Alert) -> str:
 
 
 def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
+    from chat.demo import TOPICS
     from chat.services import create_topic, post_message
 
-    topic = create_topic(slug=SECURITY_TOPIC, name_vi="An toàn thông tin", name_en="Information security")
+    # The topic is normally seeded; creating it here (same definition, idempotent) means an alert is
+    # never lost for want of its discussion place.
+    topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
     post_message(topic=topic, author=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
                  audience=audience)
 
