@@ -1,0 +1,126 @@
+"""Database-side arithmetic the reports need and the ORM does not ship: seconds between two timestamps
+and percentiles, with one implementation per backend.
+
+PostgreSQL computes percentiles with the ordered-set aggregate `percentile_cont`. SQLite has no such
+aggregate, so there the same definition (linear interpolation between the two closest ranks, exactly
+what `percentile_cont` does) is computed with window functions: the database ranks the values of each
+group and returns only the two rows around each wanted rank, so Python never sees more than a few rows
+per group whatever the number of tickets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, F, FloatField, Func, QuerySet
+
+
+class SecondsBetween(Func):
+    """`end - start` in seconds (a float), for two datetime expressions."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def __init__(self, start: Any, end: Any) -> None:
+        super().__init__(F(start) if isinstance(start, str) else start, F(end) if isinstance(end, str) else end)
+
+    def as_sql(self, compiler, connection, **extra):  # pragma: no cover - only PG and SQLite are supported
+        raise NotImplementedError(f"SecondsBetween is not implemented for {connection.vendor}")
+
+    def as_postgresql(self, compiler, connection, **extra):
+        start, end = self.source_expressions
+        start_sql, start_params = compiler.compile(start)
+        end_sql, end_params = compiler.compile(end)
+        return f"EXTRACT(EPOCH FROM ({end_sql} - {start_sql}))::double precision", [*end_params, *start_params]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end = self.source_expressions
+        start_sql, start_params = compiler.compile(start)
+        end_sql, end_params = compiler.compile(end)
+        return f"((julianday({end_sql}) - julianday({start_sql})) * 86400.0)", [*end_params, *start_params]
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    output_field = FloatField()
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def percentiles_by_group(
+    qs: QuerySet, group: str | None, value: str, fractions: tuple[float, ...] = (0.5, 0.9)
+) -> dict[Any, dict[str, Any]]:
+    """{group value: {"count": n, fraction: percentile, ...}} for `value` (an annotation of `qs`)
+    grouped by `group` (a field path; None = one group for the whole set, keyed None).
+
+    Rows whose value is NULL are ignored, as an aggregate would.
+    """
+    qs = qs.filter(**{f"{value}__isnull": False})
+    if connection.vendor == "postgresql":
+        return _percentiles_postgresql(qs, group, value, fractions)
+    return _percentiles_window(qs, group, value, fractions)
+
+
+def _percentiles_postgresql(qs, group, value, fractions):
+    from django.db.models import Count
+
+    aggregates = {f"p{i}": PercentileCont(value, f) for i, f in enumerate(fractions)}
+    if group is None:
+        rows = [qs.aggregate(count=Count("pk"), **aggregates) | {"grp": None}]
+    else:
+        rows = qs.annotate(grp=F(group)).values("grp").annotate(count=Count("pk"), **aggregates).order_by()
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        if not row["count"]:
+            continue
+        entry: dict[str, Any] = {"count": row["count"]}
+        for i, fraction in enumerate(fractions):
+            entry[fraction] = row[f"p{i}"]
+        out[row["grp"]] = entry
+    return out
+
+
+def _percentiles_window(qs, group, value, fractions):
+    """percentile_cont through ROW_NUMBER()/COUNT() windows (SQLite, or any backend without it)."""
+    from django.db.models import CharField, Value
+
+    grp = F(group) if group else Value(None, output_field=CharField())
+    inner = qs.annotate(grp=grp, val=F(value)).values("grp", "val").order_by()
+    inner_sql, params = inner.query.sql_with_params()
+    picks = []
+    pick_params: list[Any] = []
+    for i, fraction in enumerate(fractions):
+        # rank (0-based) of the lower neighbour: floor(fraction * (n - 1)); the upper one is +1 when the
+        # position is not a whole number.
+        pos = "(%s * (n - 1))"
+        lo = f"CAST({pos} AS INTEGER)"
+        picks.append(f"MAX(CASE WHEN rn = {lo} THEN val END) AS lo{i}")
+        picks.append(f"MAX(CASE WHEN rn = {lo} + ({pos} > {lo}) THEN val END) AS hi{i}")
+        pick_params += [fraction] * 4
+    sql = (
+        f"SELECT grp, MAX(n) AS n, {', '.join(picks)} FROM ("
+        "SELECT grp, val, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY val) - 1 AS rn, "
+        "COUNT(*) OVER (PARTITION BY grp) AS n "
+        f"FROM ({inner_sql}) AS v) AS ranked GROUP BY grp"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*pick_params, *params])  # the picks come first in the text
+        rows = cursor.fetchall()
+    out: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        grp, n = row[0], row[1]
+        entry: dict[str, Any] = {"count": n}
+        for i, fraction in enumerate(fractions):
+            lo_val, hi_val = row[2 + 2 * i], row[3 + 2 * i]
+            pos = fraction * (n - 1)
+            entry[fraction] = lo_val + (pos - int(pos)) * (hi_val - lo_val)
+        out[grp] = entry
+    return out

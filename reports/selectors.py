@@ -1,0 +1,448 @@
+"""The managers' figures, computed in the database: every function here returns a handful of grouped
+rows (one per centre, status, topic …), never one per ticket, alert or message.
+
+Visibility (see docs/reports.md):
+- ticket figures are *network aggregates*: counts and durations over every ticket of the network,
+  never a title, comment or other content of a ticket. Lists of tickets (drill-down, export) go through
+  `requests.selectors.filter_tickets`, i.e. only the tickets the viewer may see;
+- alert figures count only the alerts the viewer may see (`alerts.selectors.visible_alerts`): a
+  TLP:RED alert's very existence is restricted, so it is not even counted for other centres;
+- message figures count only messages of channel topics the viewer may see, whose own audience
+  admits the viewer (`chat.selectors.visible_topics`, `audience_q`); deleted messages are not counted.
+
+Definitions of the durations (all measured from the ticket's creation):
+- time to accept: until the ticket's FIRST transition to `accepted` in its history;
+- time to resolve: until its LAST transition to `resolved`, for tickets whose current status is
+  `resolved` or `closed` (a reopened ticket counts again only once it is resolved again, and then
+  from creation to that last resolution).
+A ticket counts in the period in which the event (first acceptance, last resolution) happened.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.models import Acknowledgement, Alert, Tlp
+from alerts.selectors import visible_alerts
+from chat.models import Message
+from chat.selectors import audience_q, visible_topics
+from hub.api_support import ApiError
+from hub.models import Centre
+from reports.aggregates import SecondsBetween, percentiles_by_group
+from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
+
+# Open statuses in workflow order (the columns of the status × centre table).
+OPEN_ORDER = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED]
+RESOLVED_STATUSES = (Status.RESOLVED, Status.CLOSED)
+NO_CENTRE = "—"  # the row of tickets addressed to "any centre" that nobody accepted yet
+DEFAULT_PERIOD_DAYS = 90
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What the dashboard is narrowed to; all of it lives in the URL so a view can be shared."""
+
+    start: date
+    end: date  # inclusive
+    centre: str | None = None
+    category: str | None = None
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[start, end) as aware datetimes: local midnights (the hub's time zone, Asia/Ho_Chi_Minh)."""
+        tz = timezone.get_current_timezone()
+        return (
+            datetime.combine(self.start, time.min, tzinfo=tz),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz),
+        )
+
+    def as_query(self) -> dict[str, str]:
+        query = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        if self.centre:
+            query["centre"] = self.centre
+        if self.category:
+            query["category"] = self.category
+        return query
+
+    def querystring(self) -> str:
+        return urlencode(self.as_query())
+
+
+def _parse_date(raw: str, name: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise ApiError(400, f"{name}: a date as YYYY-MM-DD.", fields=[name]) from exc
+
+
+def parse_filters(params: Mapping[str, str], today: date | None = None) -> DashboardFilters:
+    """The filters from query parameters `from`, `to` (YYYY-MM-DD), `centre` (code) and `category`.
+    Any invalid value is a 400 naming the parameter — never a silently different view."""
+    today = today or timezone.localdate()
+    end = _parse_date(params["to"], "to") if params.get("to") else today
+    start = _parse_date(params["from"], "from") if params.get("from") else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if start > end:
+        raise ApiError(400, "from: the period starts after it ends.", fields=["from"])
+    centre = (params.get("centre") or "").strip().upper() or None
+    if centre and not Centre.objects.filter(code=centre).exists():
+        raise ApiError(400, f"centre: no centre with code {centre!r}.", fields=["centre"])
+    category = (params.get("category") or "").strip() or None
+    if category and category not in Category.values:
+        raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+    return DashboardFilters(start=start, end=end, centre=centre, category=category)
+
+
+# --- tables: what every view (page, JSON, CSV, XLSX, PDF) renders -----------------------------------
+
+
+@dataclass
+class Table:
+    """One table of figures, with optional drill-down links (same shape as rows) and a chart spec."""
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    links: list[list[str | None]] | None = None
+    chart: dict[str, Any] | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "title": self.title, "columns": self.columns, "rows": self.rows,
+                "links": self.links, "chart": self.chart, "note": self.note}
+
+    def cells(self) -> list[list[tuple[Any, str | None]]]:
+        """Rows as (value, link) pairs, for templates."""
+        links = self.links or [[None] * len(row) for row in self.rows]
+        return [list(zip(row, link_row, strict=True)) for row, link_row in zip(self.rows, links, strict=True)]
+
+
+def hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def tickets_link(**params: str) -> str:
+    """The frontend's ticket list with filters: the drill-down of a figure (it lists only what the
+    viewer may see)."""
+    return "/tickets/?" + urlencode({k: v for k, v in params.items() if v})
+
+
+# --- ticket figures ------------------------------------------------------------------------------
+
+
+def _transition_at(status: str, how) -> Subquery:
+    """When the ticket first (how=Min) / last (how=Max) moved to `status`, from its history."""
+    events = (
+        TicketEvent.objects.filter(ticket_id=OuterRef("pk"), kind=TicketEvent.Kind.TRANSITION, after=status)
+        .order_by()
+        .values("ticket_id")
+        .annotate(at=how("created_at"))
+        .values("at")
+    )
+    return Subquery(events[:1])
+
+
+def ticket_base(centre: str | None = None, category: str | None = None) -> QuerySet[Ticket]:
+    """Every ticket of the network (aggregates only!), narrowed like the ticket list: `centre` is the
+    requesting OR the target centre, as `/tickets/?centre=` means."""
+    qs = Ticket.objects.all()
+    if centre:
+        qs = qs.filter(Q(requesting_centre__code=centre) | Q(target_centre__code=centre))
+    if category:
+        qs = qs.filter(category=category)
+    return qs
+
+
+def accepted_in(qs: QuerySet[Ticket], start: datetime, end: datetime) -> QuerySet[Ticket]:
+    """Tickets first accepted in [start, end), with `seconds` = time to accept."""
+    return (
+        qs.annotate(first_accepted=_transition_at(Status.ACCEPTED, Min))
+        .filter(first_accepted__gte=start, first_accepted__lt=end)
+        .annotate(seconds=SecondsBetween("created_at", "first_accepted"))
+    )
+
+
+def resolved_in(qs: QuerySet[Ticket], start: datetime, end: datetime) -> QuerySet[Ticket]:
+    """Tickets now resolved or closed whose last resolution fell in [start, end), with `seconds` =
+    time to resolve."""
+    return (
+        qs.filter(status__in=RESOLVED_STATUSES)
+        .annotate(last_resolved=_transition_at(Status.RESOLVED, Max))
+        .filter(last_resolved__gte=start, last_resolved__lt=end)
+        .annotate(seconds=SecondsBetween("created_at", "last_resolved"))
+    )
+
+
+def response_times(qs: QuerySet[Ticket], start: datetime, end: datetime) -> dict[str, dict[Any, dict]]:
+    """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds."""
+    out: dict[str, dict[Any, dict]] = {}
+    for name, narrowed in (("accept", accepted_in(qs, start, end)), ("resolve", resolved_in(qs, start, end))):
+        by_centre = percentiles_by_group(narrowed, "target_centre__code", "seconds")
+        network = percentiles_by_group(narrowed, None, "seconds").get(None)
+        by_centre.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
+        out[name] = {**by_centre, None: network}
+    return out
+
+
+def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
+    """Open tickets grouped by (target centre, status, category) with how many are overdue: one query,
+    a few dozen rows at most."""
+    return list(
+        qs.filter(status__in=OPEN_STATUSES)
+        .values("target_centre__code", "status", "category")
+        .annotate(n=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .order_by()
+    )
+
+
+# --- alert and message figures ----------------------------------------------------------------------
+
+
+def _count_subquery(qs: QuerySet) -> Subquery:
+    return Subquery(
+        qs.order_by().annotate(n=Func("pk", function="COUNT")).values("n")[:1], output_field=IntegerField()
+    )
+
+
+def alert_figures(user, start: datetime, end: datetime, centre: str | None = None) -> dict[str, Any]:
+    """Per centre: alerts raised, acknowledgements expected / given, and acknowledgement times
+    (from the alert being raised to the centre's acknowledgement), over alerts the viewer may see
+    that were raised in [start, end)."""
+    alerts = visible_alerts(user).filter(created_at__gte=start, created_at__lt=end)
+    alert_ids = alerts.values("pk")
+    raised = dict(
+        alerts.filter(centre__isnull=False).values("centre__code").annotate(n=Count("pk")).order_by()
+        .values_list("centre__code", "n")
+    )
+    # Expected acknowledgements: every recipient centre of each alert (alerts.selectors.recipient_centres):
+    # all centres but the raising one, or for TLP:RED the centres it is shared with.
+    not_raised_here = ~Q(centre_id=OuterRef("pk")) | Q(centre_id__isnull=True)
+    broad = Alert.objects.filter(pk__in=alert_ids).exclude(tlp=Tlp.RED).filter(not_raised_here)
+    red = Alert.objects.filter(pk__in=alert_ids, tlp=Tlp.RED, shared_with=OuterRef("pk")).filter(not_raised_here)
+    centres = Centre.objects.order_by("code")
+    if centre:
+        centres = centres.filter(code=centre)
+    counted = centres.annotate(broad=_count_subquery(broad), red=_count_subquery(red))
+    expected = {row["code"]: (row["broad"] or 0) + (row["red"] or 0) for row in counted.values("code", "broad", "red")}
+    acks = Acknowledgement.objects.filter(alert_id__in=alert_ids).annotate(
+        seconds=SecondsBetween("alert__created_at", "at")
+    )
+    if centre:
+        acks = acks.filter(centre__code=centre)
+    ack_times = percentiles_by_group(acks, "centre__code", "seconds")
+    ack_times[None] = percentiles_by_group(acks, None, "seconds").get(None)
+    total_raised = alerts.count() if not centre else raised.get(centre, 0)
+    if centre:
+        raised = {centre: raised.get(centre, 0)}
+    return {"raised": raised, "expected": expected, "ack_times": ack_times, "total_raised": total_raised}
+
+
+def message_counts(user, start: datetime, end: datetime, centre: str | None = None) -> tuple[list, dict]:
+    """(visible channel topics, {(topic id, author centre code): messages}) for [start, end)."""
+    topics = visible_topics(user)
+    qs = Message.objects.filter(
+        topic_id__in=[t.pk for t in topics], created_at__gte=start, created_at__lt=end, deleted_at__isnull=True
+    ).filter(audience_q(user))
+    if centre:
+        qs = qs.filter(author__centre__code=centre)
+    counts = {
+        (row["topic_id"], row["author__centre__code"]): row["n"]
+        for row in qs.values("topic_id", "author__centre__code").annotate(n=Count("pk")).order_by()
+    }
+    return topics, counts
+
+
+# --- the dashboard -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    filters: DashboardFilters
+    totals: dict[str, Any]
+    tables: list[Table]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "filters": self.filters.as_query(),
+            "totals": self.totals,
+            "tables": [t.as_dict() for t in self.tables],
+            "generated_at": timezone.now().isoformat(),
+        }
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+
+def _centre_label(code: str | None) -> str:
+    return code or NO_CENTRE
+
+
+def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> Dashboard:
+    """Every figure of the managers' dashboard (a bounded number of queries whatever the data size)."""
+    now = now or timezone.now()
+    start, end = filters.bounds
+    base = ticket_base(filters.centre, filters.category)
+    open_rows = open_counts(base, now)
+
+    # Open requests by target centre × status (+ overdue), from the one grouped query.
+    by_centre: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in open_rows:
+        cell = by_centre[row["target_centre__code"]]
+        cell[row["status"]] += row["n"]
+        cell["total"] += row["n"]
+        cell["overdue"] += row["overdue"]
+        cat = by_category[row["category"]]
+        cat["open"] += row["n"]
+        cat["overdue"] += row["overdue"]
+    open_csv = ",".join(OPEN_ORDER)
+    cat_param = filters.category or ""
+    status_table = Table(
+        key="open_by_status_centre",
+        title=_("Open requests by status and target centre"),
+        columns=[_("Target centre"), *[str(Status(s).label) for s in OPEN_ORDER], _("Total"), _("Overdue")],
+        note=_("“—”: addressed to any centre and not accepted yet. Current state, not limited to the period."),
+    )
+    status_table.links = []
+    for code in sorted(by_centre, key=lambda c: (c is None, c or "")):
+        cell = by_centre[code]
+        status_table.rows.append(
+            [_centre_label(code), *[cell[s] for s in OPEN_ORDER], cell["total"], cell["overdue"]]
+        )
+        centre_param = code or ""
+        status_table.links.append([
+            None,
+            *[tickets_link(status=s, centre=centre_param, category=cat_param) for s in OPEN_ORDER],
+            tickets_link(status=open_csv, centre=centre_param, category=cat_param),
+            tickets_link(overdue="true", centre=centre_param, category=cat_param),
+        ])
+    status_table.chart = {
+        "type": "bar", "stacked": True,
+        "labels": [row[0] for row in status_table.rows],
+        "datasets": [
+            {"label": status_table.columns[1 + i], "data": [row[1 + i] for row in status_table.rows]}
+            for i in range(len(OPEN_ORDER))
+        ],
+    }
+
+    category_table = Table(
+        key="open_by_category", title=_("Open requests by category"),
+        columns=[_("Category"), _("Open"), _("Overdue")], links=[],
+    )
+    for value, label in Category.choices:
+        if value not in by_category:
+            continue
+        cat = by_category[value]
+        category_table.rows.append([str(label), cat["open"], cat["overdue"]])
+        category_table.links.append([
+            None,
+            tickets_link(status=open_csv, category=value, centre=filters.centre or ""),
+            tickets_link(overdue="true", category=value, centre=filters.centre or ""),
+        ])
+    category_table.chart = {
+        "type": "doughnut", "labels": [r[0] for r in category_table.rows],
+        "datasets": [{"label": _("Open"), "data": [r[1] for r in category_table.rows]}],
+    }
+
+    # Response and resolution times per target centre over the period.
+    times = response_times(base, start, end)
+    time_table = Table(
+        key="response_times",
+        title=_("Time to accept and to resolve (hours)"),
+        columns=[_("Centre"), _("Accepted"), _("Median to accept"), _("90th percentile to accept"),
+                 _("Resolved"), _("Median to resolve"), _("90th percentile to resolve")],
+        note=_("From creation to the first acceptance / to the last resolution, for tickets accepted / "
+               "resolved in the period."),
+    )
+    codes = sorted({c for part in times.values() for c in part if c is not None})
+    for code in [*codes, None]:
+        acc = times["accept"].get(code) or {}
+        res = times["resolve"].get(code) or {}
+        time_table.rows.append([
+            code or _("Network"),
+            acc.get("count", 0), hours(acc.get(0.5)), hours(acc.get(0.9)),
+            res.get("count", 0), hours(res.get(0.5)), hours(res.get(0.9)),
+        ])
+    time_table.chart = {
+        "type": "bar", "labels": [r[0] for r in time_table.rows],
+        "datasets": [
+            {"label": time_table.columns[2], "data": [r[2] for r in time_table.rows]},
+            {"label": time_table.columns[5], "data": [r[5] for r in time_table.rows]},
+        ],
+    }
+
+    # Alerts.
+    alerts = alert_figures(user, start, end, filters.centre)
+    alert_table = Table(
+        key="alerts_by_centre",
+        title=_("Alerts raised and acknowledged"),
+        columns=[_("Centre"), _("Raised"), _("Acknowledgements expected"), _("Acknowledged"),
+                 _("Not acknowledged"), _("Median time to acknowledge"), _("90th percentile to acknowledge")],
+        note=_("Alerts raised in the period that you may see; times in hours from the alert being raised."),
+    )
+    for code in sorted(alerts["expected"]):
+        ack = alerts["ack_times"].get(code) or {}
+        expected = alerts["expected"][code]
+        raised_n = alerts["raised"].get(code, 0)
+        if not (expected or raised_n or ack):
+            continue
+        acked = ack.get("count", 0)
+        alert_table.rows.append([code, raised_n, expected, acked, max(expected - acked, 0),
+                                 hours(ack.get(0.5)), hours(ack.get(0.9))])
+    network_ack = alerts["ack_times"].get(None) or {}
+    expected_total = sum(alerts["expected"].values())
+    alert_table.rows.append([
+        _("Network"), alerts["total_raised"], expected_total, network_ack.get("count", 0),
+        max(expected_total - network_ack.get("count", 0), 0), hours(network_ack.get(0.5)), hours(network_ack.get(0.9)),
+    ])
+    alert_table.chart = {
+        "type": "bar", "labels": [r[0] for r in alert_table.rows[:-1]],
+        "datasets": [
+            {"label": alert_table.columns[1], "data": [r[1] for r in alert_table.rows[:-1]]},
+            {"label": alert_table.columns[3], "data": [r[3] for r in alert_table.rows[:-1]]},
+            {"label": alert_table.columns[4], "data": [r[4] for r in alert_table.rows[:-1]]},
+        ],
+    }
+
+    # Message activity per topic and centre.
+    topics, counts = message_counts(user, start, end, filters.centre)
+    centre_codes = sorted({code for (_topic, code) in counts if code}) + (
+        [NO_CENTRE] if any(code is None for (_topic, code) in counts) else []
+    )
+    message_table = Table(
+        key="messages_by_topic_centre",
+        title=_("Messages per topic and centre"),
+        columns=[_("Topic"), *centre_codes, _("Total")],
+    )
+    for topic in topics:
+        row = [counts.get((topic.pk, None if code == NO_CENTRE else code), 0) for code in centre_codes]
+        message_table.rows.append([topic.name, *row, sum(row)])
+    message_table.chart = {
+        "type": "bar", "stacked": True, "labels": [r[0] for r in message_table.rows],
+        "datasets": [
+            {"label": code, "data": [r[1 + i] for r in message_table.rows]} for i, code in enumerate(centre_codes)
+        ],
+    }
+
+    totals = {
+        "open": sum(r["n"] for r in open_rows),
+        "overdue": sum(r["overdue"] for r in open_rows),
+        "accepted": (times["accept"].get(None) or {}).get("count", 0),
+        "resolved": (times["resolve"].get(None) or {}).get("count", 0),
+        "alerts_raised": alerts["total_raised"],
+        "messages": sum(counts.values()),
+    }
+    return Dashboard(filters=filters, totals=totals,
+                     tables=[status_table, category_table, time_table, alert_table, message_table])
