@@ -1,0 +1,135 @@
+"""Live `ticket` frames on `/ws/notifications/`: every change is stored, then reaches both centres of
+the ticket and its watchers — and nobody else; internal notes reach only the target centre."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from hub.asgi import application
+from hub.models import WsTicket
+from requests import services
+from requests.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(user) -> WebsocketCommunicator:
+    ticket = await sync_to_async(WsTicket.issue)(user)
+    communicator = WebsocketCommunicator(application, f"/ws/notifications/?ticket={ticket}")
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from(timeout=3))["type"] == "hello"
+    return communicator
+
+
+async def sockets(*users) -> list[WebsocketCommunicator]:
+    return [await connect(u) for u in users]
+
+
+async def close(*communicators) -> None:
+    for c in communicators:
+        await c.disconnect()
+
+
+async def next_frame(communicator) -> dict:
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "ticket"
+    return frame
+
+
+async def test_a_new_ticket_reaches_both_centres_and_not_a_third(people):
+    ht, dn, qb = await sockets(people.ht_manager, people.dn_security, people.qb_engineer)
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Hỗ trợ cấu hình WAF", category="security", priority="high",
+        target_centre="DN")
+    for socket in (ht, dn):
+        frame = await next_frame(socket)
+        assert frame["ticket"]["reference"] == ticket.reference
+        assert frame["ticket"]["status"] == "new"
+        assert frame["event"]["kind"] == "created"
+        # What the frame says is already in the database.
+        assert await sync_to_async(Ticket.objects.filter(pk=frame["ticket"]["id"]).exists)()
+    assert await qb.receive_nothing(timeout=0.5)
+    await close(ht, dn, qb)
+
+
+async def test_every_change_is_a_frame_to_both_sides(people):
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Chia sẻ phần mềm", category="software", target_centre="DN")
+    ht, dn, qb = await sockets(people.ht_engineer, people.dn_engineer, people.qb_manager)
+    steps = [
+        (services.transition_ticket, (ticket, people.dn_engineer, "accepted"), "transition"),
+        (services.assign_ticket, (ticket, people.dn_manager, "dn.security"), "assigned"),
+        (services.update_ticket, (ticket, people.ht_engineer, {"title": "Chia sẻ phần mềm một cửa"}), "field"),
+        (services.add_comment, (ticket, people.ht_engineer, "Đã gửi tài liệu"), "comment"),
+        (services.transition_ticket, (ticket, people.dn_security, "in_progress"), "transition"),
+    ]
+    version = 1
+    for action, args, kind in steps:
+        await sync_to_async(action)(*args)
+        for socket in (ht, dn):
+            frame = await next_frame(socket)
+            assert frame["event"]["kind"] == kind
+            assert frame["ticket"]["version"] > version
+        version = frame["ticket"]["version"]
+    assert frame["ticket"]["status"] == "in_progress"
+    assert frame["ticket"]["assignee"]["username"] == "dn.security"
+    assert await qb.receive_nothing(timeout=0.5)
+    await close(ht, dn, qb)
+
+
+async def test_internal_notes_reach_only_the_target_centre(people):
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Hỏi về đào tạo", category="training", target_centre="DN")
+    ht, dn, qb = await sockets(people.ht_manager, people.dn_manager, people.qb_manager)
+    await sync_to_async(services.add_comment)(ticket, people.dn_engineer, "Nội bộ: chưa đủ giảng viên",
+                                              internal=True)
+    frame = await next_frame(dn)
+    assert frame["comment"]["internal"] is True and frame["event"]["internal"] is True
+    assert await ht.receive_nothing(timeout=0.5)
+    assert await qb.receive_nothing(timeout=0.5)
+    await sync_to_async(services.add_comment)(ticket, people.dn_engineer, "Chúng tôi sẽ trả lời trong tuần")
+    assert (await next_frame(ht))["comment"]["body"] == "Chúng tôi sẽ trả lời trong tuần"
+    assert (await next_frame(dn))["comment"]["internal"] is False
+    await close(ht, dn, qb)
+
+
+async def test_an_any_centre_request_reaches_every_centre_until_one_accepts(people):
+    ht, dn, qb = await sockets(people.ht_engineer, people.dn_engineer, people.qb_engineer)
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Cần chuyên gia tư vấn dự án", category="consulting", target_centre=None)
+    for socket in (ht, dn, qb):
+        assert (await next_frame(socket))["ticket"]["target_centre"] is None
+    await sync_to_async(services.transition_ticket)(ticket, people.qb_engineer, "accepted")
+    for socket in (ht, qb):
+        assert (await next_frame(socket))["ticket"]["target_centre"] == "QB"
+    await sync_to_async(services.add_comment)(ticket, people.qb_engineer, "Đã nhận")
+    await next_frame(ht), await next_frame(qb)
+    assert await dn.receive_nothing(timeout=0.5)  # DN is out of it now
+    await close(ht, dn, qb)
+
+
+async def test_a_watcher_of_another_centre_gets_the_frames(people):
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Hội thảo chuyển đổi số", category="events", target_centre="DN")
+    await sync_to_async(services.add_watcher)(ticket, people.ht_manager, "qb.engineer")
+    qb, qb_other = await sockets(people.qb_engineer, people.qb_manager)
+    await sync_to_async(services.transition_ticket)(ticket, people.dn_engineer, "accepted")
+    assert (await next_frame(qb))["ticket"]["status"] == "accepted"
+    assert await qb_other.receive_nothing(timeout=0.5)  # watching is personal, not for the whole centre
+    await close(qb, qb_other)
+
+
+async def test_a_refused_change_sends_nothing(people):
+    from hub.api_support import ApiError
+
+    ticket = await sync_to_async(services.create_ticket)(
+        user=people.ht_engineer, title="Thử", category="other", target_centre="DN")
+    ht, dn = await sockets(people.ht_engineer, people.dn_engineer)
+    with pytest.raises(ApiError):
+        await sync_to_async(services.transition_ticket)(ticket, people.ht_engineer, "accepted")
+    assert await ht.receive_nothing(timeout=0.5)
+    assert await dn.receive_nothing(timeout=0.5)
+    await close(ht, dn)
