@@ -1,0 +1,137 @@
+"""Who sees a ticket HT → DN: HT, DN, watchers and hub admins — tried here from every path as QB, a
+centre with nothing to do with it. Every answer to QB is the same 404 a missing ticket gets, so QB
+cannot even learn that the ticket exists."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from requests import services
+from requests.models import Comment, Ticket, TicketEvent
+from requests.selectors import can_view_ticket, visible_tickets
+
+pytestmark = pytest.mark.django_db
+
+JSON = "application/json"
+
+
+@pytest.fixture
+def secret(people, new_ticket, media_root):
+    """A ticket HT → DN with a public and an internal comment, each with a file."""
+    ticket = new_ticket(title="Phân tích mã độc trên máy chủ thư điện tử", target="DN")
+    ticket = services.transition_ticket(ticket, people.dn_engineer, "accepted")
+    public = services.add_comment(ticket, people.ht_engineer, "Mẫu mã độc đính kèm")
+    internal = services.add_comment(ticket, people.dn_engineer, "Nội bộ: liên hệ NCSC", internal=True)
+    services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("mau.txt", b"hash"), public.pk)
+    services.add_attachment(ticket, people.dn_engineer, SimpleUploadedFile("noibo.txt", b"ncsc"), internal.pk)
+    return ticket
+
+
+def test_the_selector_lets_in_exactly_the_two_centres_watchers_and_admins(people, secret):
+    seen = {u.username: can_view_ticket(u, secret) for u in vars(people).values() if hasattr(u, "username")}
+    assert seen == {"ht.engineer": True, "ht.manager": True, "dn.engineer": True, "dn.security": True,
+                    "dn.manager": True, "qb.engineer": False, "qb.manager": False, "admin": True}
+    for username, ok in seen.items():
+        user = getattr(people, username.replace(".", "_"))
+        assert visible_tickets(user).filter(pk=secret.pk).exists() is ok, username
+
+
+def test_an_unrelated_centre_sees_nothing_anywhere(people, secret, api_client):
+    qb = api_client(people.qb_manager)
+    attachments = list(secret.attachments.all())
+    counts = (Comment.objects.count(), TicketEvent.objects.count(), secret.attachments.count())
+    requests = [
+        ("get", f"/api/v1/tickets/{secret.pk}", None),
+        ("get", f"/api/v1/tickets/{secret.reference}", None),
+        ("patch", f"/api/v1/tickets/{secret.pk}", {"title": "x"}),
+        ("post", f"/api/v1/tickets/{secret.pk}/transition", {"to": "in_progress"}),
+        ("post", f"/api/v1/tickets/{secret.pk}/comments", {"body": "xin chào"}),
+        ("post", f"/api/v1/tickets/{secret.pk}/comments", {"body": "xin chào", "internal": True}),
+        ("post", f"/api/v1/tickets/{secret.pk}/assign", {"assignee": "qb.manager"}),
+        ("post", f"/api/v1/tickets/{secret.pk}/watchers", {}),
+        ("delete", f"/api/v1/tickets/{secret.pk}/watchers/ht.engineer", None),
+        *[("get", f"/api/v1/tickets/{secret.pk}/attachments/{a.pk}", None) for a in attachments],
+    ]
+    for method, url, body in requests:
+        response = getattr(qb, method)(url, body, content_type=JSON) if body is not None else getattr(qb, method)(url)
+        assert response.status_code == 404, (method, url)
+        assert response.json() == {"error": {"code": "not_found", "detail": "No such ticket."}}, (method, url)
+    upload = qb.post(f"/api/v1/tickets/{secret.pk}/attachments", {"file": SimpleUploadedFile("a.txt", b"a")})
+    assert upload.status_code == 404
+    assert (Comment.objects.count(), TicketEvent.objects.count(), secret.attachments.count()) == counts
+    # Neither the list nor search nor any filter reveals it.
+    for query in ["", "?q=ma doc", f"?q={secret.reference}", "?centre=HT", "?centre=DN", "?status=accepted",
+                  "?category=security"]:
+        assert qb.get(f"/api/v1/tickets{query}").json()["results"] == [], query
+
+
+def test_the_requesting_centre_does_not_see_internal_notes_or_their_files(people, secret, api_client):
+    ht = api_client(people.ht_manager).get(f"/api/v1/tickets/{secret.pk}").json()
+    assert [c["body"] for c in ht["comments"]] == ["Mẫu mã độc đính kèm"]
+    assert [a["name"] for a in ht["attachments"]] == ["mau.txt"]
+    assert not any(e["internal"] for e in ht["history"])
+    assert "NCSC" not in str(ht) and "noibo" not in str(ht)
+    internal_file = secret.attachments.get(internal=True)
+    assert api_client(people.ht_manager).get(
+        f"/api/v1/tickets/{secret.pk}/attachments/{internal_file.pk}").status_code == 404
+    dn = api_client(people.dn_security).get(f"/api/v1/tickets/{secret.pk}").json()
+    assert len(dn["comments"]) == 2 and len(dn["attachments"]) == 2
+    admin = api_client(people.admin).get(f"/api/v1/tickets/{secret.pk}").json()
+    assert len(admin["comments"]) == 2
+
+
+def test_a_watcher_from_another_centre_sees_the_ticket_but_not_internal_notes(people, secret, api_client):
+    services.add_watcher(secret, people.ht_manager, "qb.engineer")
+    qb = api_client(people.qb_engineer)
+    body = qb.get(f"/api/v1/tickets/{secret.pk}").json()
+    assert [c["body"] for c in body["comments"]] == ["Mẫu mã độc đính kèm"]
+    assert [t["id"] for t in qb.get("/api/v1/tickets?q=ma doc").json()["results"]] == [secret.pk]
+    assert body["allowed_transitions"] == []  # watching gives sight, not a say
+    # Their colleague still sees nothing.
+    assert api_client(people.qb_manager).get(f"/api/v1/tickets/{secret.pk}").status_code == 404
+
+
+def test_any_centre_requests_are_public_only_while_new(people, new_ticket, api_client):
+    ticket = new_ticket(target=None)
+    qb, dn = api_client(people.qb_manager), api_client(people.dn_manager)
+    assert qb.get(f"/api/v1/tickets/{ticket.pk}").status_code == 200
+    assert [t["id"] for t in dn.get("/api/v1/tickets").json()["results"]] == [ticket.pk]
+    dn.post(f"/api/v1/tickets/{ticket.pk}/transition", {"to": "accepted"}, content_type=JSON)
+    assert qb.get(f"/api/v1/tickets/{ticket.pk}").status_code == 404
+    assert qb.get("/api/v1/tickets").json()["results"] == []
+
+
+def test_a_user_without_a_centre_sees_only_what_they_watch(people, secret, make_user, api_client):
+    loner = make_user("khach", centre=None)
+    assert api_client(loner).get("/api/v1/tickets").json()["results"] == []
+    services.add_watcher(secret, people.ht_manager, "khach")
+    assert [t["id"] for t in api_client(loner).get("/api/v1/tickets").json()["results"]] == [secret.pk]
+
+
+def test_the_discussion_thread_is_seen_by_exactly_the_tickets_viewers(people, secret, api_client):
+    from chat.selectors import can_view_topic, visible_topics
+
+    topic = secret.thread
+    assert topic.kind == "ticket"
+    for username, ok in [("ht.engineer", True), ("dn.manager", True), ("admin", True), ("qb.manager", False)]:
+        user = getattr(people, username.replace(".", "_"))
+        assert can_view_topic(user, topic) is ok, username
+        assert (topic in visible_topics(user, kind="ticket")) is ok, username
+    denied = api_client(people.qb_manager).get(f"/api/v1/topics/{topic.slug}/messages")
+    assert denied.status_code in (403, 404)
+    allowed = api_client(people.dn_engineer).post(f"/api/v1/topics/{topic.slug}/messages",
+                                                  {"body": "Bàn tiếp ở đây"}, content_type=JSON)
+    assert allowed.status_code == 201
+    # Watching the ticket opens its thread too.
+    services.add_watcher(secret, people.ht_engineer, "qb.manager")
+    assert can_view_topic(people.qb_manager, topic) is True
+
+
+def test_a_ticket_topic_without_a_ticket_is_seen_by_nobody_but_admins(people):
+    from chat.selectors import can_view_topic
+    from chat.services import create_topic
+
+    orphan = create_topic(slug="ticket-khong-ton-tai", name_vi="x", name_en="x", kind="ticket")
+    assert Ticket.objects.filter(thread=orphan).count() == 0
+    assert can_view_topic(people.ht_manager, orphan) is False
