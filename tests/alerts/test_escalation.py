@@ -1,0 +1,156 @@
+"""Escalation with a controlled clock: a high/critical alert a centre has not acknowledged within the
+delay goes to that centre's managers (socket frame + email), once per step, never before the delay."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from asgiref.sync import sync_to_async
+from django.core import mail
+from django.core.management import call_command
+
+from alerts.models import AlertEvent, Escalation
+from alerts.services import acknowledge, change_status, escalate_due
+from tests.alerts.conftest import listen, next_alert_frame, raise_as
+
+pytestmark = pytest.mark.django_db(transaction=True)  # emails and frames leave only after commit
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def at(minutes: float, seconds: int = 0) -> datetime:
+    return T0 + timedelta(minutes=minutes, seconds=seconds)
+
+
+def escalated(done) -> list[tuple[str, int]]:
+    return sorted((e.centre.code, e.step) for e in done)
+
+
+def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_as(cast.ht_security, severity="critical")
+        acknowledge(alert, cast.dn_security)  # DN took notice in time; QB did not
+
+        clock.move_to(at(4, 59))
+        assert escalate_due() == []
+        assert mail.outbox == []
+
+        clock.move_to(at(5))
+        assert escalated(escalate_due()) == [("QB", 1)]
+        assert len(mail.outbox) == 1
+        email = mail.outbox[0]
+        assert email.to == ["qb.manager@example.vn"]
+        assert alert.title in email.subject
+        assert f"/alerts/{alert.pk}/" in email.body
+
+        clock.move_to(at(9, 59))
+        assert escalate_due() == []  # step 1 happened; step 2 is not due yet
+        clock.move_to(at(10))
+        assert escalated(escalate_due()) == [("QB", 2)]
+        assert escalate_due() == []  # the same step never twice
+
+        clock.move_to(at(60))
+        assert escalated(escalate_due()) == [("QB", 3)]  # a late run catches up with one step
+        clock.move_to(at(600))
+        assert escalate_due() == []  # HUB_ESCALATE_MAX_STEPS (3) reached
+    assert len(mail.outbox) == 3
+    assert list(Escalation.objects.values_list("centre__code", "step", "notified")) == [
+        ("QB", 1, ["qb.manager"]), ("QB", 2, ["qb.manager"]), ("QB", 3, ["qb.manager"])]
+    events = AlertEvent.objects.filter(alert=alert, kind="escalated").order_by("at")
+    assert [(e.centre.code, e.after, e.at) for e in events] == [
+        ("QB", "step 1", at(5)), ("QB", "step 2", at(10)), ("QB", "step 3", at(60))]
+
+
+def test_a_high_alert_waits_fifteen_minutes_by_default_and_the_delay_is_configurable(cast, settings):
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_as(cast.ht_security, severity="high")
+        clock.move_to(at(14, 59))
+        assert escalate_due() == []
+        clock.move_to(at(15))
+        assert escalated(escalate_due()) == [("DN", 1), ("QB", 1)]
+
+        settings.HUB_ESCALATE_HIGH_MINUTES = 30
+        clock.move_to(at(59, 59))
+        assert escalate_due() == []  # step 2 now needs 2 × 30 minutes
+        clock.move_to(at(60))
+        assert escalated(escalate_due()) == [("DN", 2), ("QB", 2)]
+    assert sorted(m.to[0] for m in mail.outbox) == ["dn.manager@example.vn", "dn.manager@example.vn",
+                                                    "qb.manager@example.vn", "qb.manager@example.vn"]
+    assert alert.escalations.count() == 4
+
+
+@pytest.mark.parametrize("severity", ["low", "medium"])
+def test_low_and_medium_alerts_never_escalate(cast, severity):
+    with time_machine.travel(T0, tick=False) as clock:
+        raise_as(cast.ht_security, severity=severity)
+        clock.move_to(at(24 * 60))
+        assert escalate_due() == []
+    assert mail.outbox == []
+
+
+def test_closed_alerts_and_acknowledging_centres_stop_escalating(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        closed = raise_as(cast.ht_security, severity="critical", title="Đã xử lý")
+        change_status(closed, cast.ht_security, "closed")
+        open_alert = raise_as(cast.ht_security, severity="critical", title="Đang xử lý")
+        clock.move_to(at(5))
+        assert escalated(escalate_due()) == [("DN", 1), ("QB", 1)]
+        assert all(e.alert_id == open_alert.pk for e in Escalation.objects.all())
+        acknowledge(open_alert, cast.qb_manager)
+        clock.move_to(at(10))
+        assert escalated(escalate_due()) == [("DN", 2)]
+
+
+def test_red_alerts_escalate_only_to_the_named_centres(cast):
+    with time_machine.travel(T0, tick=False) as clock:
+        raise_as(cast.ht_security, severity="critical", tlp="red", shared_with=["QB"])
+        clock.move_to(at(5))
+        assert escalated(escalate_due()) == [("QB", 1)]
+
+
+def test_the_detail_shows_how_far_each_centre_escalated(cast, api_client):
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_as(cast.ht_security, severity="critical")
+        acknowledge(alert, cast.dn_manager)
+        clock.move_to(at(10))
+        escalate_due()
+    detail = api_client(cast.ht_manager).get(f"/api/v1/alerts/{alert.pk}").json()
+    rows = {row["centre"]: row for row in detail["acknowledgements"]}
+    assert rows["QB"]["status"] == "pending" and rows["QB"]["escalation_step"] == 2
+    assert rows["DN"]["status"] == "acknowledged" and rows["DN"]["escalation_step"] == 0
+    assert [h["event"] for h in detail["history"]] == ["raised", "acknowledged", "escalated"]
+
+
+def test_run_worker_once_runs_one_escalation_pass(cast, capsys):
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_as(cast.ht_security, severity="critical", tlp="red", shared_with=["DN"])
+        clock.move_to(at(5))
+        call_command("run_worker", once=True)
+    assert f"escalated alert {alert.pk} to DN (step 1): dn.manager" in capsys.readouterr().out
+    assert Escalation.objects.get().centre.code == "DN"
+    assert mail.outbox[0].to == ["dn.manager@example.vn"]
+
+
+async def test_the_escalation_frame_reaches_the_pending_centres_managers_only(cast):
+    manager = await listen(cast.qb_manager)
+    engineer = await listen(cast.qb_engineer)
+    other_manager = await listen(cast.dn_manager)
+    try:
+        alert = await sync_to_async(raise_as)(cast.ht_security, severity="critical")
+        await sync_to_async(acknowledge)(alert, cast.dn_manager)
+        for socket in (manager, engineer, other_manager):
+            assert (await next_alert_frame(socket))["event"] == "raised"
+            assert (await next_alert_frame(socket))["event"] == "acknowledged"
+        done = await sync_to_async(escalate_due)(alert.created_at + timedelta(minutes=5))
+        assert escalated(done) == [("QB", 1)]
+        frame = await next_alert_frame(manager)
+        assert frame["event"] == "escalated" and frame["alert"]["id"] == alert.pk
+        assert frame["escalation"] == {"centre": "QB", "step": 1, "at": frame["escalation"]["at"],
+                                       "notified": ["qb.manager"]}
+        # The next thing the others hear is a later public alert, not the escalation.
+        public = await sync_to_async(raise_as)(cast.ht_security, severity="low", tlp="clear")
+        for socket in (engineer, other_manager):
+            assert (await next_alert_frame(socket))["alert"]["id"] == public.pk
+    finally:
+        for socket in (manager, engineer, other_manager):
+            await socket.disconnect()
