@@ -1,0 +1,103 @@
+"""Concurrency on PostgreSQL: people acting on the same ticket at the same moment, from threads with
+their own database connections (SQLite serialises whole transactions, so it proves nothing here)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from hub.api_support import ApiError
+from requests import services
+from requests.models import Ticket, TicketEvent
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    from tests.services import require
+
+    require(None if connection.vendor == "postgresql" else "needs PostgreSQL (second pass of make test)")
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions in threads released together; each result is a value or the exception raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(i: int, action) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = action()
+        except Exception as exc:  # noqa: BLE001 — the exception IS the result under test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_two_people_accepting_and_rejecting_at_once_cannot_both_succeed(people, new_ticket):
+    for _ in range(5):
+        ticket = new_ticket(target="DN")
+        results = race(
+            lambda t=ticket: services.transition_ticket(t, people.dn_engineer, "accepted"),
+            lambda t=ticket: services.transition_ticket(t, people.dn_manager, "rejected", "Không thuộc phạm vi"),
+        )
+        winners = [r for r in results if isinstance(r, Ticket)]
+        losers = [r for r in results if isinstance(r, ApiError)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        assert losers[0].status == 409
+        ticket.refresh_from_db()
+        assert ticket.status == winners[0].status
+        assert ticket.version == winners[0].version
+        assert TicketEvent.objects.filter(ticket=ticket, kind="transition").count() == 1
+
+
+def test_many_centres_racing_for_an_any_centre_request_one_takes_it(people, new_ticket, make_user):
+    others = [make_user(f"{code.lower()}.racer", centre=code) for code in ("QT", "TH", "NA", "HUE")]
+    ticket = new_ticket(target=None)
+    racers = [people.dn_engineer, people.qb_engineer, *others]
+    results = race(*[lambda u=u: services.transition_ticket(ticket, u, "accepted") for u in racers])
+    winners = [r for r in results if isinstance(r, Ticket)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, ApiError) and r.status in (404, 409) for r in results if r is not winners[0])
+    ticket.refresh_from_db()
+    assert ticket.target_centre_id == winners[0].target_centre_id
+    assert ticket.assignee.centre_id == ticket.target_centre_id
+
+
+def test_a_stale_version_loses_the_race(people, new_ticket):
+    ticket = new_ticket(target="DN")
+    results = race(
+        lambda: services.update_ticket(ticket, people.ht_engineer, {"title": "Phiên bản A"}, expected_version=1),
+        lambda: services.update_ticket(ticket, people.dn_engineer, {"title": "Phiên bản B"}, expected_version=1),
+    )
+    assert sum(isinstance(r, Ticket) for r in results) == 1, results
+    stale = next(r for r in results if isinstance(r, ApiError))
+    assert (stale.status, stale.code) == (409, "stale")
+    ticket.refresh_from_db()
+    assert ticket.version == 2
+
+
+def test_references_stay_unique_when_a_centre_creates_many_tickets_at_once(people, make_user):
+    creators = [people.ht_engineer, people.ht_manager] + [make_user(f"ht.extra{i}", centre="HT") for i in range(6)]
+    results = race(*[
+        lambda u=u, i=i: services.create_ticket(user=u, title=f"Yêu cầu đồng thời {i}", category="other",
+                                               target_centre="DN")
+        for i, u in enumerate(creators)
+    ])
+    assert all(isinstance(r, Ticket) for r in results), results
+    references = sorted(r.reference for r in results)
+    assert len(set(references)) == len(creators)
+    # No gaps either: the sequence is 1..n for the year.
+    assert [int(ref.rsplit("-", 1)[1]) for ref in references] == list(range(1, len(creators) + 1))
+    assert Ticket.objects.count() == len(creators)
