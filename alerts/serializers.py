@@ -16,10 +16,7 @@ from alerts.selectors import (
 
 
 def indicator_out(indicator) -> dict[str, Any]:
-    out = {"type": indicator.type, "value": indicator.value}
-    if indicator.algorithm:
-        out["algorithm"] = indicator.algorithm
-    return out
+    return {"type": indicator.type, "value": indicator.value, "algorithm": indicator.algorithm or None}
 
 
 def alert_out(alert: Alert) -> dict[str, Any]:
