@@ -1,0 +1,201 @@
+"""The client side of the fault tests: real HTTP and `websockets` clients that count what they get.
+
+A `TopicClient` is one WebSocket on `/ws/topics/<slug>/` that records every message id it receives,
+in order, split into what arrived live and what arrived as the answer to a `sync`, so a test can say
+exactly how many messages were delivered live, recovered by catch-up, lost or duplicated. The ground
+truth is always the database: a message exists when the hub stored it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+# Frames the server sends on its own; they are never counted.
+BACKGROUND = {"presence", "typing", "read"}
+# Posting limits high enough for a load scenario (the default 5/s, burst 20 would refuse most sends).
+LOAD_ENV = {"HUB_RATE_LIMIT_PER_SECOND": "10000", "HUB_RATE_LIMIT_BURST": "10000"}
+
+
+def http(method: str, url: str, token: str | None = None, body: dict | None = None,
+         timeout: float = 10) -> tuple[int, Any]:
+    """One request → (status, decoded JSON or text). A refused/dropped connection is status 0."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read().decode()
+    except (OSError, urllib.error.URLError) as exc:  # connection refused / reset / timed out
+        return 0, repr(exc)
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+async def ahttp(method: str, url: str, token: str | None = None, body: dict | None = None,
+                timeout: float = 10) -> tuple[int, Any]:
+    return await asyncio.to_thread(http, method, url, token, body, timeout)
+
+
+def wait_for_health(http_base: str, wanted: int, timeout: float = 30) -> tuple[float, Any]:
+    """Poll /healthz until it answers `wanted`; return (seconds it took, last body)."""
+    start = time.monotonic()
+    status, body = http("GET", http_base + "/healthz", timeout=3)
+    while status != wanted and time.monotonic() - start < timeout:
+        time.sleep(0.2)
+        status, body = http("GET", http_base + "/healthz", timeout=3)
+    assert status == wanted, f"/healthz stayed {status} {body} for {timeout}s (wanted {wanted})"
+    return time.monotonic() - start, body
+
+
+async def post_message(http_base: str, token: str, slug: str, body: str, client_id: str) -> tuple[int, Any]:
+    return await ahttp("POST", f"{http_base}/api/v1/topics/{slug}/messages", token,
+                       {"body": body, "client_id": client_id})
+
+
+@dataclass
+class TopicClient:
+    """One live socket on a topic (reconnectable to another server), counting message ids."""
+
+    name: str
+    token: str
+    slug: str
+    http_base: str = ""
+    ws_base: str = ""
+    live: list[int] = field(default_factory=list)  # ids of `message` frames outside a sync
+    synced: list[int] = field(default_factory=list)  # ids delivered as the answer to a sync
+    own: dict[str, int] = field(default_factory=dict)  # client_id → id of this socket's acknowledged sends
+    errors: list[dict] = field(default_factory=list)
+    resyncs: list[dict] = field(default_factory=list)  # every `resync` frame, asked for or not
+    close_codes: list[int | None] = field(default_factory=list)
+    connections: int = 0
+    socket: Any = None
+    _reader: asyncio.Task | None = None
+    _sync_answer: asyncio.Queue | None = None
+    _in_sync: bool = False
+    _lost: asyncio.Event | None = None
+
+    # --- connection -------------------------------------------------------------------------------
+    async def connect(self, http_base: str, ws_base: str, *, read: bool = True) -> None:
+        self.http_base, self.ws_base = http_base, ws_base
+        status, answer = await ahttp("POST", http_base + "/api/v1/ws-tickets", self.token)
+        assert status == 201, f"{self.name}: no ticket ({status} {answer})"
+        self.socket = await websockets.connect(
+            f"{ws_base}/ws/topics/{self.slug}/?ticket={answer['ticket']}", open_timeout=10, max_size=2**22,
+        )
+        self.connections += 1
+        self._sync_answer = asyncio.Queue()
+        self._lost = asyncio.Event()
+        self._in_sync = False
+        if read:
+            self._reader = asyncio.create_task(self._read(self.socket), name=f"reader-{self.name}")
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.socket.close(), 5)
+        if self._reader is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._reader, 5)
+
+    @property
+    def is_lost(self) -> bool:
+        return self._lost is not None and self._lost.is_set()
+
+    async def wait_lost(self, timeout: float) -> None:
+        await asyncio.wait_for(self._lost.wait(), timeout)
+
+    async def _read(self, socket) -> None:
+        try:
+            async for raw in socket:
+                frame = json.loads(raw)
+                kind = frame.get("type")
+                if kind == "message":
+                    message = frame["message"]
+                    (self.synced if self._in_sync else self.live).append(message["id"])
+                    if message.get("client_id") and message["author"]["username"] == self.name:
+                        self.own[message["client_id"]] = message["id"]
+                elif kind in {"sync.done", "resync"}:
+                    if kind == "resync":
+                        self.resyncs.append(frame)
+                    if self._in_sync:
+                        await self._sync_answer.put(frame)
+                elif kind == "error":
+                    self.errors.append(frame)
+                    if self._in_sync:
+                        await self._sync_answer.put(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.close_codes.append(socket.close_code)
+            self._lost.set()
+
+    # --- frames -------------------------------------------------------------------------------------
+    async def send(self, body: str, client_id: str) -> None:
+        await self.socket.send(json.dumps({"type": "message.send", "body": body, "client_id": client_id}))
+
+    async def sync(self, after: int, timeout: float = 30) -> dict:
+        """One `sync` round: returns the closing frame (`sync.done`, `resync` or an `error`)."""
+        self._in_sync = True
+        try:
+            await self.socket.send(json.dumps({"type": "sync", "after": after}))
+            return await asyncio.wait_for(self._sync_answer.get(), timeout)
+        finally:
+            self._in_sync = False
+
+    async def catch_up(self, after: int | None = None, max_rounds: int = 50) -> int:
+        """Sync until `sync.done`, following `resync` answers; returns the number of rounds."""
+        after = self.last_seen if after is None else after
+        for rounds in range(1, max_rounds + 1):
+            answer = await self.sync(after)
+            if answer["type"] == "sync.done":
+                return rounds
+            assert answer["type"] == "resync", f"{self.name}: sync answered {answer}"
+            after = answer["after"]
+        raise AssertionError(f"{self.name}: no sync.done after {max_rounds} rounds")
+
+    # --- counting -----------------------------------------------------------------------------------
+    @property
+    def last_seen(self) -> int:
+        return max(self.live + self.synced, default=0)
+
+    def seen(self) -> set[int]:
+        return set(self.live) | set(self.synced)
+
+    def live_duplicates(self) -> int:
+        """Ids the live stream delivered more than once (overlap with a sync answer is not counted:
+        a sync after a reconnect may legitimately repeat what arrived live in between)."""
+        return sum(n - 1 for n in Counter(self.live).values() if n > 1)
+
+
+def report(name: str, **numbers: Any) -> None:
+    """One line per scenario for docs/reliability.md (shown with `pytest -s` or on failure)."""
+    print(f"\n[reliability] {name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()), flush=True)
+
+
+def stored_ids(slug: str) -> dict[str, int]:
+    """client_id → id of every message the database holds for the topic (sync code only)."""
+    from chat.models import Message
+
+    return dict(Message.objects.filter(topic__slug=slug).values_list("client_id", "id"))
+
+
+def stored_count(slug: str) -> int:
+    from chat.models import Message
+
+    return Message.objects.filter(topic__slug=slug).count()
