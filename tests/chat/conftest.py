@@ -15,6 +15,12 @@ BACKGROUND = {"presence", "typing"}
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """make_user hashes a password per person; the slow production hasher adds nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_buckets():
     from chat.ratelimit import reset_local
 

@@ -1,0 +1,239 @@
+"""The topic HTTP API: topics with unread counts, history, posting, edits, search — all through the
+caller's visibility."""
+
+import pytest
+
+from chat.models import Message, MessageRevision
+from chat.services import post_message
+from hub.audience import Audience
+
+pytestmark = pytest.mark.django_db
+
+SLUG = "an-toan-thong-tin"
+JSON = "application/json"
+
+
+@pytest.fixture
+def world(make_user, make_topic):
+    topic = make_topic(SLUG, name_vi="Sự cố an toàn thông tin", name_en="Information security incidents")
+    secret = make_topic("doi-ung-cuu", allowed_roles=["security_officer"])
+    people = {
+        "dn": make_user("dn.engineer", centre="DN"),
+        "ht": make_user("ht.engineer", centre="HT"),
+        "hts": make_user("ht.security", centre="HT", role="security_officer"),
+        "admin": make_user("admin", centre=None, role="hub_admin"),
+    }
+    return {"topic": topic, "secret": secret, **people}
+
+
+def post(topic, author, body, **kw):
+    return post_message(topic=topic, author=author, body=body, **kw)[0]
+
+
+# --- topics -------------------------------------------------------------------------------------------
+
+def test_topics_list_only_visible_topics_with_unread_counts(world, api_client):
+    for i in range(3):
+        post(world["topic"], world["ht"], f"tin {i}")
+    post(world["topic"], world["dn"], "của chính mình")  # own messages are never unread
+    post(world["secret"], world["hts"], "nội bộ đội ứng cứu")
+    body = api_client(world["dn"]).get("/api/v1/topics").json()
+    assert body["next"] is None
+    assert [t["slug"] for t in body["results"]] == [SLUG]
+    topic = body["results"][0]
+    assert topic["unread"] == 3 and topic["name_vi"] == "Sự cố an toàn thông tin"
+    assert topic["latest_message_id"] == Message.objects.filter(topic=world["topic"]).latest("id").id
+    security = api_client(world["hts"]).get("/api/v1/topics").json()["results"]
+    assert {t["slug"]: t["unread"] for t in security} == {SLUG: 4, "doi-ung-cuu": 0}
+
+
+def test_unread_counts_ignore_messages_outside_the_callers_audience(world, api_client):
+    post(world["topic"], world["hts"], "TLP:AMBER", audience=Audience(roles=frozenset({"security_officer"})))
+    post(world["topic"], world["hts"], "công khai")
+    assert api_client(world["dn"]).get("/api/v1/topics").json()["results"][0]["unread"] == 1
+    admin_view = api_client(world["admin"]).get("/api/v1/topics").json()["results"]
+    assert {t["slug"]: t["unread"] for t in admin_view} == {SLUG: 2, "doi-ung-cuu": 0}
+
+
+def test_read_endpoint_moves_the_marker(world, api_client):
+    ids = [post(world["topic"], world["ht"], f"m{i}").id for i in range(3)]
+    client = api_client(world["dn"])
+    response = client.post(f"/api/v1/topics/{SLUG}/read", {"up_to": ids[0]}, content_type=JSON)
+    assert response.json() == {"topic": SLUG, "up_to": ids[0], "unread": 2}
+    assert client.post(f"/api/v1/topics/{SLUG}/read", {"up_to": -3}, content_type=JSON).status_code == 400
+
+
+def test_restricted_and_unknown_topics_answer_403_and_404(world, api_client):
+    client = api_client(world["dn"])
+    for path in ("/api/v1/topics/doi-ung-cuu", "/api/v1/topics/doi-ung-cuu/messages"):
+        response = client.get(path)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    response = client.post("/api/v1/topics/doi-ung-cuu/messages", {"body": "xin vào"}, content_type=JSON)
+    assert response.status_code == 403
+    assert client.get("/api/v1/topics/khong-co/messages").json()["error"]["code"] == "not_found"
+    assert not Message.objects.exists()
+
+
+def test_unauthenticated_calls_get_401(world, client):
+    assert client.get("/api/v1/topics").status_code == 401
+    assert client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "x"}, content_type=JSON).status_code == 401
+
+
+# --- history -----------------------------------------------------------------------------------------
+
+def test_history_after_and_before_walk_every_message_once_in_order(world, api_client):
+    ids = [post(world["topic"], world["ht"], f"m{i}").id for i in range(7)]
+    client = api_client(world["dn"])
+    latest = client.get(f"/api/v1/topics/{SLUG}/messages?limit=3").json()
+    assert [m["id"] for m in latest["results"]] == ids[4:]
+    seen, page = [m["id"] for m in latest["results"]], latest
+    while page["next"]:  # walking back with the cursor
+        page = client.get(f"/api/v1/topics/{SLUG}/messages?limit=3&cursor={page['next']}").json()
+        seen = [m["id"] for m in page["results"]] + seen
+    assert seen == ids
+    forward = client.get(f"/api/v1/topics/{SLUG}/messages?after={ids[1]}&limit=2").json()
+    collected = [m["id"] for m in forward["results"]]
+    while forward["next"]:
+        forward = client.get(f"/api/v1/topics/{SLUG}/messages?limit=2&cursor={forward['next']}").json()
+        collected += [m["id"] for m in forward["results"]]
+    assert collected == ids[2:]
+    before = client.get(f"/api/v1/topics/{SLUG}/messages?before={ids[3]}&limit=10").json()
+    assert [m["id"] for m in before["results"]] == ids[:3] and before["next"] is None
+
+
+@pytest.mark.parametrize("query", ["after=1&before=5", "limit=0", "limit=201", "after=-1", "after=abc",
+                                   "cursor=%%%", "cursor=WyJ4Il0"])
+def test_bad_history_queries_get_400(query, world, api_client):
+    response = api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages?{query}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_history_hides_restricted_messages_and_shows_tombstones(world, api_client):
+    hidden = post(world["topic"], world["hts"], "TLP:RED", audience=Audience(centres=frozenset({"HT"})))
+    gone = post(world["topic"], world["ht"], "sẽ bị xoá")
+    client = api_client(world["ht"])
+    assert client.delete(f"/api/v1/topics/{SLUG}/messages/{gone.id}").status_code == 200
+    results = api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages").json()["results"]
+    assert [(m["id"], m["deleted"], m["body"]) for m in results] == [(gone.id, True, "")]
+    assert api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages/{hidden.id}").status_code == 404
+    assert [m["id"] for m in client.get(f"/api/v1/topics/{SLUG}/messages").json()["results"]] == [hidden.id, gone.id]
+
+
+# --- posting -----------------------------------------------------------------------------------------
+
+def test_post_returns_201_with_the_contracts_message_and_is_idempotent(world, api_client):
+    client = api_client(world["dn"])
+    first = client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "Xin chào _các bạn_", "client_id": "k1"},
+                        content_type=JSON)
+    assert first.status_code == 201
+    message = first.json()
+    assert set(message) >= {"id", "topic", "author", "body", "html", "created_at", "client_id"}
+    assert message["author"] == {"username": "dn.engineer", "display_name": "dn.engineer", "centre": "DN"}
+    assert message["html"] == "<p>Xin chào <em>các bạn</em></p>" and message["client_id"] == "k1"
+    again = client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "Xin chào _các bạn_", "client_id": "k1"},
+                        content_type=JSON)
+    assert again.status_code == 201 and again.json() == message and again["Idempotent-Replayed"] == "true"
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.parametrize("payload, status, code", [
+    ({}, 400, "invalid"),
+    ({"body": ""}, 400, "invalid"),
+    ({"body": "   "}, 400, "invalid"),
+    ({"body": ["x"]}, 400, "invalid"),
+    ({"body": "x", "client_id": "c" * 65}, 400, "invalid"),
+    ({"body": "ư" * 8193}, 413, "too_large"),  # 2 bytes each: one byte over 16 KiB
+])
+def test_bad_posts_get_errors_and_store_nothing(payload, status, code, world, api_client):
+    response = api_client(world["dn"]).post(f"/api/v1/topics/{SLUG}/messages", payload, content_type=JSON)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert not Message.objects.exists()
+
+
+def test_non_json_post_is_400(world, api_client):
+    response = api_client(world["dn"]).post(f"/api/v1/topics/{SLUG}/messages", "{not json", content_type=JSON)
+    assert response.status_code == 400 and not Message.objects.exists()
+
+
+def test_flooding_over_http_gets_429(world, api_client, settings):
+    settings.HUB_RATE_LIMIT_BURST = 2
+    settings.HUB_RATE_LIMIT_PER_SECOND = 0.01
+    client = api_client(world["dn"])
+    statuses = [client.post(f"/api/v1/topics/{SLUG}/messages", {"body": f"m{i}"}, content_type=JSON).status_code
+                for i in range(4)]
+    assert statuses == [201, 201, 429, 429]
+    assert Message.objects.count() == 2
+
+
+# --- edit, delete, revisions ----------------------------------------------------------------------------
+
+def test_edit_by_author_keeps_revisions_others_get_403(world, api_client):
+    message = post(world["topic"], world["dn"], "bản 1")
+    url = f"/api/v1/topics/{SLUG}/messages/{message.id}"
+    assert api_client(world["ht"]).patch(url, {"body": "của tôi"}, content_type=JSON).status_code == 403
+    author = api_client(world["dn"])
+    edited = author.patch(url, {"body": "bản **2**"}, content_type=JSON).json()
+    assert edited["body"] == "bản **2**" and edited["edited_at"] and edited["html"] == "<p>bản <strong>2</strong></p>"
+    assert author.patch(url, {"body": ""}, content_type=JSON).status_code == 400
+    admin = api_client(world["admin"])
+    assert admin.delete(url).json()["deleted"] is True
+    revisions = author.get(url + "/revisions").json()
+    assert [(r["action"], r["body"], r["changed_by"]) for r in revisions] == [
+        ("edit", "bản 1", "dn.engineer"), ("delete", "bản **2**", "admin")]
+    assert api_client(world["ht"]).get(url + "/revisions").status_code == 403
+    assert author.patch(url, {"body": "hồi sinh"}, content_type=JSON).status_code == 409
+    assert MessageRevision.objects.count() == 2
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+def test_search_ignores_case_and_vietnamese_diacritics(world, api_client):
+    hit = post(world["topic"], world["ht"], "Hướng dẫn An Toàn Thông Tin cho Đà Nẵng")
+    post(world["topic"], world["ht"], "Lịch hội thảo tháng 9")
+    client = api_client(world["dn"])
+    for q in ("an toan", "AN TOÀN", "da nang", "Đà Nẵng", "huong dan thong"):
+        results = client.get("/api/v1/search", {"q": q}).json()["results"]
+        assert [m["id"] for m in results] == [hit.id], q
+    assert client.get("/api/v1/search", {"q": "không có gì"}).json()["results"] == []
+
+
+def test_search_covers_only_what_the_caller_may_see(world, api_client):
+    post(world["secret"], world["hts"], "mã độc trong đội ứng cứu")
+    post(world["topic"], world["hts"], "mã độc TLP:AMBER", audience=Audience(roles=frozenset({"security_officer"})))
+    public = post(world["topic"], world["ht"], "mã độc công khai")
+    deleted = post(world["topic"], world["ht"], "mã độc đã xoá")
+    api_client(world["ht"]).delete(f"/api/v1/topics/{SLUG}/messages/{deleted.id}")
+    assert [m["id"] for m in api_client(world["dn"]).get("/api/v1/search", {"q": "ma doc"}).json()["results"]] == [
+        public.id]
+    assert len(api_client(world["hts"]).get("/api/v1/search", {"q": "ma doc"}).json()["results"]) == 3
+
+
+def test_search_by_topic_and_paginated_newest_first(world, api_client):
+    ids = [post(world["topic"], world["ht"], f"sự cố số {i}").id for i in range(5)]
+    client = api_client(world["hts"])
+    post(world["secret"], world["hts"], "sự cố khác")
+    page = client.get("/api/v1/search", {"q": "su co", "topic": SLUG, "limit": 3}).json()
+    assert [m["id"] for m in page["results"]] == ids[:1:-1][:3]
+    rest = client.get("/api/v1/search", {"q": "su co", "topic": SLUG, "limit": 3, "cursor": page["next"]}).json()
+    assert [m["id"] for m in rest["results"]] == [ids[1], ids[0]] and rest["next"] is None
+
+
+@pytest.mark.parametrize("params, status", [({"q": ""}, 400), ({"q": "  "}, 400), ({"q": "x" * 201}, 400),
+                                            ({}, 400), ({"q": "a", "topic": "doi-ung-cuu"}, 403),
+                                            ({"q": "a", "topic": "khong-co"}, 404)])
+def test_bad_searches_get_errors(params, status, world, api_client):
+    assert api_client(world["dn"]).get("/api/v1/search", params).status_code == status
+
+
+def test_search_handles_query_syntax_characters_literally(world, api_client):
+    hit = post(world["topic"], world["ht"], "lỗi CVE-2024-3400 (PAN-OS) & 'quote'")
+    for q in ("CVE-2024-3400", "pan-os & !|", "'quote'", "(PAN"):
+        assert [m["id"] for m in api_client(world["dn"]).get("/api/v1/search", {"q": q}).json()["results"]] == [
+            hit.id], q
+    assert api_client(world["dn"]).get("/api/v1/search", {"q": "!&|"}).status_code == 200
+
+
+def test_openapi_documents_the_topic_endpoints(world, api_client):
+    paths = api_client(world["dn"]).get("/api/v1/schema").json()["paths"]
+    assert {"/api/v1/topics", "/api/v1/topics/{slug}/messages", "/api/v1/search"} <= set(paths)
