@@ -1,0 +1,203 @@
+"""Demo support requests for `manage.py seed_demo --history`: a year of cooperation between centres.
+
+The tickets are written directly (not through the services) because they are back-dated history:
+nothing is broadcast "now" for a request of last spring, and each step of its workflow gets the time
+it happened. Every ticket still follows the state machine (`requests.workflow.MOVES`) step by step,
+gets its discussion thread and a complete event history, so dashboards and reports see realistic data.
+Idempotent: a ticket is identified by (requesting centre, title) and created once.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from hub.models import Centre, User
+from hub.rendering import render_markdown
+from requests import workflow
+from requests.models import PRIORITY_RANK, Comment, Status, Ticket, TicketEvent
+from requests.selectors import fold
+from requests.services import _ensure_thread, next_reference, sla_due
+
+# category → titles (Vietnamese, as the centres write them)
+TITLES = {
+    "security": [
+        "Hỗ trợ rà soát lỗ hổng Cổng dịch vụ công trực tuyến",
+        "Đề nghị phối hợp phân tích mẫu mã độc từ email công vụ",
+        "Kiểm tra cấu hình tường lửa ứng dụng web (WAF)",
+        "Hỗ trợ ứng cứu sự cố tấn công từ chối dịch vụ",
+        "Chia sẻ quy trình giám sát an toàn thông tin (SOC)",
+    ],
+    "software": [
+        "Chia sẻ mã nguồn phần mềm quản lý văn bản điều hành",
+        "Hỗ trợ tích hợp hệ thống một cửa điện tử với LGSP",
+        "Tư vấn kiến trúc ứng dụng di động Công dân số",
+        "Đề nghị hỗ trợ nâng cấp cơ sở dữ liệu PostgreSQL",
+    ],
+    "training": [
+        "Đề nghị cử giảng viên đào tạo chứng chỉ ứng dụng CNTT cơ bản",
+        "Phối hợp tổ chức kỳ sát hạch chuẩn kỹ năng CNTT",
+        "Chia sẻ ngân hàng câu hỏi thi theo Thông tư 03/2014/TT-BTTTT",
+        "Tập huấn an toàn thông tin cho cán bộ cấp xã",
+    ],
+    "consulting": [
+        "Tư vấn lập kế hoạch chuyển đổi số giai đoạn 2026–2030",
+        "Góp ý hồ sơ thiết kế dự án trung tâm dữ liệu tỉnh",
+        "Chia sẻ kinh nghiệm triển khai Trung tâm giám sát điều hành thông minh",
+    ],
+    "communications": [
+        "Phối hợp truyền thông Ngày Chuyển đổi số quốc gia",
+        "Chia sẻ ấn phẩm tuyên truyền kỹ năng số cho người dân",
+    ],
+    "events": [
+        "Phối hợp tổ chức hội thảo hợp tác CNTT-TT khu vực Bắc Trung Bộ",
+        "Đề nghị tham gia trưng bày sản phẩm tại Hội chợ công nghệ",
+        "Chuẩn bị hội nghị sơ kết thỏa thuận hợp tác năm",
+    ],
+    "other": [
+        "Xin ý kiến về quy chế phối hợp giữa các trung tâm",
+        "Đề nghị cung cấp số liệu báo cáo hợp tác năm",
+    ],
+}
+
+# final status → the moves that lead there from "new"
+PATHS = {
+    Status.NEW: [],
+    Status.ACCEPTED: [Status.ACCEPTED],
+    Status.IN_PROGRESS: [Status.ACCEPTED, Status.IN_PROGRESS],
+    Status.WAITING_FOR_REQUESTER: [Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER],
+    Status.RESOLVED: [Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED],
+    Status.CLOSED: [Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED],
+    Status.REJECTED: [Status.REJECTED],
+    Status.REOPENED: [Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED, Status.REOPENED],
+}
+NOTES = {
+    Status.REJECTED: "Nội dung đề nghị ngoài phạm vi thỏa thuận hợp tác; đề nghị liên hệ Sở TT&TT.",
+    Status.WAITING_FOR_REQUESTER: "Đề nghị quý trung tâm cung cấp thêm nhật ký hệ thống và đầu mối liên hệ.",
+    Status.RESOLVED: "Đã hoàn thành, gửi kèm biên bản.",
+    Status.REOPENED: "Vấn đề vẫn tái diễn sau khi áp dụng giải pháp.",
+    Status.CLOSED: "Xác nhận đã hoàn thành. Cảm ơn quý trung tâm!",
+}
+PUBLIC_COMMENTS = [
+    "Chúng tôi đã tiếp nhận, sẽ phản hồi sớm.",
+    "Gửi quý trung tâm tài liệu tham khảo kèm theo.",
+    "Đề nghị hẹn lịch họp trực tuyến để trao đổi chi tiết.",
+]
+INTERNAL_COMMENTS = [
+    "Nội bộ: giao anh Minh phụ trách, ưu tiên trong tuần.",
+    "Nội bộ: cần xin ý kiến lãnh đạo trước khi trả lời.",
+]
+REQUESTERS = ["TH", "NA", "HT", "QB", "QT", "DN", "HUE", "QNA", "DNO"]
+TARGETS = ["DN", "HUE", "HT", "NA", "TH", "QB", "QT", "HCM", "VNPT"]
+COUNT = 110
+
+
+def _plan(rng: random.Random) -> list[dict]:
+    """A deterministic year of requests: who asked whom, what, when, and how far it got."""
+    plans, seen = [], set()
+    categories = list(TITLES)
+    for i in range(COUNT):
+        category = categories[i % len(categories)]
+        title = TITLES[category][(i // len(categories)) % len(TITLES[category])]
+        requester = REQUESTERS[i % len(REQUESTERS)]
+        if (requester, title) in seen:
+            continue
+        seen.add((requester, title))
+        target = None if i % 11 == 0 else rng.choice([c for c in TARGETS if c != requester])
+        days_ago = max(1, int(360 * (COUNT - i) / COUNT) + rng.randint(-3, 3))
+        if days_ago > 45:
+            final = rng.choice([Status.CLOSED] * 6 + [Status.REJECTED, Status.RESOLVED, Status.IN_PROGRESS])
+        else:
+            final = rng.choice(list(PATHS))
+        plans.append({
+            "requester": requester, "target": target, "category": category, "title": title,
+            "priority": rng.choice(["low", "normal", "normal", "normal", "high", "high", "urgent"]),
+            "days_ago": days_ago, "final": final,
+        })
+    return plans
+
+
+def _staff(code: str, suffix: str) -> User | None:
+    return User.objects.filter(username=f"{code.lower()}.{suffix}").first()
+
+
+@transaction.atomic
+def seed(stdout=None, history: bool = False, **kwargs) -> None:
+    if not history:
+        return
+    rng = random.Random(2022)  # the MOU's year: the same history every time
+    now = timezone.now()
+    existing = set(Ticket.objects.values_list("requesting_centre__code", "title"))
+    centres = {c.code: c for c in Centre.objects.all()}
+    created = 0
+    for plan in _plan(rng):
+        if (plan["requester"], plan["title"]) in existing or plan["requester"] not in centres:
+            continue
+        requester = _staff(plan["requester"], rng.choice(["engineer", "security", "manager"]))
+        if requester is None:
+            continue
+        target_code = plan["target"]
+        any_centre = target_code is None
+        if any_centre and plan["final"] != Status.NEW:
+            # An "any centre" request: this is the centre that answered it first.
+            target_code = rng.choice([c for c in TARGETS if c != plan["requester"]])
+        at = now - timedelta(days=plan["days_ago"], hours=rng.randint(0, 8))
+        ticket = Ticket(
+            reference=next_reference(centres[plan["requester"]], timezone.localtime(at).year),
+            title=plan["title"], category=plan["category"], priority=plan["priority"],
+            priority_rank=PRIORITY_RANK[plan["priority"]],
+            description=f"{plan['title']}.\n\nĐầu mối: **{requester.get_display_name()}**.",
+            requesting_centre=requester.centre, requested_by=requester,
+            target_centre=None if any_centre else centres.get(target_code),
+            due_at=sla_due(plan["priority"], at), created_at=at, updated_at=at,
+        )
+        ticket.description_html = render_markdown(ticket.description)
+        ticket.search_text = fold(f"{ticket.reference} {ticket.title} {ticket.description}")
+        ticket.save()
+        ticket.watchers.add(requester)
+        _ensure_thread(ticket)
+        TicketEvent.objects.create(ticket=ticket, actor=requester, kind=TicketEvent.Kind.CREATED, created_at=at,
+                                   after={"status": Status.NEW, "priority": ticket.priority,
+                                          "category": ticket.category, "target_centre": None if any_centre
+                                          else target_code})
+        target_staff = [u for u in (_staff(target_code, s) for s in ("engineer", "security", "manager")) if u]
+        for to in PATHS[plan["final"]]:
+            at = min(now - timedelta(minutes=5), at + timedelta(hours=rng.randint(2, 60)))
+            requester_move = workflow.Party.REQUESTER in workflow.move_for(ticket.status, to).parties
+            actor = requester if requester_move else rng.choice(target_staff)
+            if to == Status.ACCEPTED:
+                if ticket.target_centre_id is None:
+                    ticket.target_centre = centres[target_code]
+                    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.FIELD,
+                                               field="target_centre", after=target_code, created_at=at)
+                ticket.accepted_at, ticket.assignee = at, actor
+                TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.ASSIGNED,
+                                           field="assignee", after=actor.username, created_at=at)
+                reply = Comment.objects.create(ticket=ticket, author=actor, body=PUBLIC_COMMENTS[0],
+                                               html=render_markdown(PUBLIC_COMMENTS[0]), created_at=at)
+                TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.COMMENT,
+                                           after={"comment": reply.pk}, created_at=at)
+                if rng.random() < 0.4:
+                    body = rng.choice(INTERNAL_COMMENTS)
+                    note = Comment.objects.create(ticket=ticket, author=actor, body=body, html=render_markdown(body),
+                                                  internal=True, created_at=at)
+                    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.COMMENT,
+                                               internal=True, after={"comment": note.pk}, created_at=at)
+            elif to == Status.RESOLVED:
+                ticket.resolved_at = at
+            elif to == Status.REOPENED:
+                ticket.resolved_at = None
+            elif to in (Status.CLOSED, Status.REJECTED):
+                ticket.closed_at = at
+            TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.TRANSITION, field="status",
+                                       before=ticket.status, after=to, note=NOTES.get(to, ""), created_at=at)
+            ticket.status = to
+            ticket.version += 1
+            ticket.updated_at = at
+        ticket.save()
+        created += 1
+    if stdout is not None and created:
+        stdout.write(f"Support requests: {created} demo tickets over the past year.")

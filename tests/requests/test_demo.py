@@ -1,0 +1,50 @@
+"""`seed_demo --history`: a realistic, idempotent year of requests in every status."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from requests.models import Status, Ticket, TicketEvent
+from requests.workflow import move_for
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_history():
+    call_command("seed_demo", "--history", stdout=open("/dev/null", "w"))
+
+
+def test_history_covers_every_status_and_is_idempotent(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed_history()
+    count = Ticket.objects.count()
+    assert count >= 80
+    assert set(Ticket.objects.values_list("status", flat=True)) == set(Status.values)
+    # Some were asked of "any centre" and taken by the first centre to accept.
+    assert Ticket.objects.filter(events__kind="field", events__field="target_centre").exists()
+    references = list(Ticket.objects.values_list("reference", flat=True))
+    assert len(set(references)) == len(references)
+    seed_history()
+    assert Ticket.objects.count() == count
+    assert sorted(Ticket.objects.values_list("reference", flat=True)) == sorted(references)
+
+
+def test_every_demo_ticket_followed_the_state_machine(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed_history()
+    for ticket in Ticket.objects.prefetch_related("events"):
+        status = "new"
+        for event in ticket.events.all():
+            if event.kind == TicketEvent.Kind.TRANSITION:
+                assert event.before == status and move_for(status, event.after) is not None, ticket.reference
+                status = event.after
+            assert event.created_at >= ticket.created_at
+        assert status == ticket.status, ticket.reference
+        assert ticket.thread is not None and ticket.thread.kind == "ticket"
+        # Vietnamese titles, and the search text that finds them without accents.
+        assert ticket.search_text and ticket.reference.lower() in ticket.search_text
+
+
+def test_without_history_no_tickets_are_made(seeded):
+    assert Ticket.objects.count() == 0
