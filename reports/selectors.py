@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
-from chat.models import Message
+from chat.models import Message, Topic
 from chat.selectors import audience_q, visible_topics
 from hub.api_support import ApiError
 from hub.models import Centre
@@ -216,11 +216,16 @@ def _count_subquery(qs: QuerySet) -> Subquery:
     )
 
 
+def _alerts_for(user) -> QuerySet[Alert]:
+    """The alerts counted for `user`; None is the hub's own view (the management command): all."""
+    return Alert.objects.all() if user is None else visible_alerts(user)
+
+
 def alert_figures(user, start: datetime, end: datetime, centre: str | None = None) -> dict[str, Any]:
     """Per centre: alerts raised, acknowledgements expected / given, and acknowledgement times
     (from the alert being raised to the centre's acknowledgement), over alerts the viewer may see
     that were raised in [start, end)."""
-    alerts = visible_alerts(user).filter(created_at__gte=start, created_at__lt=end)
+    alerts = _alerts_for(user).filter(created_at__gte=start, created_at__lt=end)
     alert_ids = alerts.values("pk")
     raised = dict(
         alerts.filter(centre__isnull=False).values("centre__code").annotate(n=Count("pk")).order_by()
@@ -251,10 +256,15 @@ def alert_figures(user, start: datetime, end: datetime, centre: str | None = Non
 
 def message_counts(user, start: datetime, end: datetime, centre: str | None = None) -> tuple[list, dict]:
     """(visible channel topics, {(topic id, author centre code): messages}) for [start, end)."""
-    topics = visible_topics(user)
+    if user is None:  # the hub's own view (the management command): every channel and message
+        topics = list(Topic.objects.filter(kind=Topic.Kind.CHANNEL).order_by("slug"))
+    else:
+        topics = visible_topics(user)
     qs = Message.objects.filter(
         topic_id__in=[t.pk for t in topics], created_at__gte=start, created_at__lt=end, deleted_at__isnull=True
-    ).filter(audience_q(user))
+    )
+    if user is not None:
+        qs = qs.filter(audience_q(user))
     if centre:
         qs = qs.filter(author__centre__code=centre)
     counts = {
@@ -446,3 +456,156 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
     }
     return Dashboard(filters=filters, totals=totals,
                      tables=[status_table, category_table, time_table, alert_table, message_table])
+
+
+# --- the yearly cooperation report -----------------------------------------------------------------
+
+
+def year_bounds(year: int) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    return datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
+
+
+@dataclass
+class CooperationReport:
+    """What the MOU's standing office presents at the yearly review: per centre and for the network."""
+
+    year: int
+    centres: list[dict[str, Any]]  # one row per centre: code, name and every figure
+    network: dict[str, Any]
+    previous: dict[str, Any]  # the network figures of year - 1
+    topics: list[Any]
+    participation: dict[tuple[int, str | None], int]  # (topic id, centre code) → messages
+    generated_at: datetime = field(default_factory=timezone.now)
+
+    def tables(self) -> list[Table]:
+        requests_table = Table(
+            key="requests", title=_("Support requests"),
+            columns=[_("Centre"), _("Made"), _("Received"), _("Accepted"), _("Resolved"),
+                     _("Median resolution (h)"), _("90th percentile resolution (h)")],
+            note=_("Received: addressed to the centre (or accepted by it when addressed to any centre). Accepted "
+                   "and resolved: first acceptance / last resolution during the year; resolution times from "
+                   "creation to the last resolution."),
+        )
+        for row in self.centres:
+            requests_table.rows.append([f"{row['code']} — {row['name']}", row["made"], row["received"],
+                                        row["accepted"], row["resolved"], hours(row["resolve_median"]),
+                                        hours(row["resolve_p90"])])
+        requests_table.rows.append([_("No target centre (not accepted)"), None, self.network["unaddressed"],
+                                    None, None, None, None])
+        n = self.network
+        requests_table.rows.append([_("Network"), n["made"], n["received"] + n["unaddressed"], n["accepted"],
+                                    n["resolved"], hours(n["resolve_median"]), hours(n["resolve_p90"])])
+
+        alerts_table = Table(
+            key="alerts", title=_("Security alerts"),
+            columns=[_("Centre"), _("Raised"), _("Acknowledgements expected"), _("Acknowledged"),
+                     _("Median time to acknowledge (h)")],
+        )
+        for row in self.centres:
+            alerts_table.rows.append([f"{row['code']} — {row['name']}", row["alerts_raised"],
+                                      row["acks_expected"], row["acks"], hours(row["ack_median"])])
+        alerts_table.rows.append([_("Network"), n["alerts_raised"], n["acks_expected"], n["acks"],
+                                  hours(n["ack_median"])])
+
+        codes = sorted({code for (_topic, code) in self.participation if code})
+        topics_table = Table(key="participation", title=_("Participation per topic (messages)"),
+                             columns=[_("Topic"), *codes, _("Total")])
+        for topic in self.topics:
+            counts = [self.participation.get((topic.pk, code), 0) for code in codes]
+            topics_table.rows.append([topic.name, *counts, sum(counts)])
+
+        p = self.previous
+        comparison = Table(
+            key="comparison", title=_("Comparison with the previous year"),
+            columns=[_("Figure"), str(self.year - 1), str(self.year), _("Change")],
+        )
+        for label, key, as_hours in (
+            (_("Requests made"), "made", False),
+            (_("Requests accepted"), "accepted", False),
+            (_("Requests resolved"), "resolved", False),
+            (_("Median resolution (h)"), "resolve_median", True),
+            (_("Alerts raised"), "alerts_raised", False),
+            (_("Acknowledgements"), "acks", False),
+            (_("Messages"), "messages", False),
+        ):
+            before, now = p[key], n[key]
+            if as_hours:
+                before, now = hours(before), hours(now)
+            change = None if before is None or now is None else round(now - before, 1)
+            comparison.rows.append([label, before, now, change])
+        return [requests_table, alerts_table, topics_table, comparison]
+
+
+def _network_figures(user, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list, dict]:
+    start, end = year_bounds(year)
+    tickets = Ticket.objects.all()
+    created = tickets.filter(created_at__gte=start, created_at__lt=end)
+    made = dict(created.values("requesting_centre__code").annotate(n=Count("pk")).order_by()
+                .values_list("requesting_centre__code", "n"))
+    received = dict(created.values("target_centre__code").annotate(n=Count("pk")).order_by()
+                    .values_list("target_centre__code", "n"))
+    times = response_times(tickets, start, end)
+    alerts = alert_figures(user, start, end)
+    topics, participation = message_counts(user, start, end)
+    per_centre: dict[str, dict[str, Any]] = defaultdict(dict)
+    for code, count in made.items():
+        per_centre[code]["made"] = count
+    for code, count in received.items():
+        if code is not None:
+            per_centre[code]["received"] = count
+    for code, figures in times["accept"].items():
+        if code is not None:
+            per_centre[code]["accepted"] = figures["count"]
+    for code, figures in times["resolve"].items():
+        if code is not None:
+            per_centre[code].update(resolved=figures["count"], resolve_median=figures[0.5], resolve_p90=figures[0.9])
+    for code, count in alerts["raised"].items():
+        per_centre[code]["alerts_raised"] = count
+    for code, count in alerts["expected"].items():
+        per_centre[code]["acks_expected"] = count
+    for code, figures in alerts["ack_times"].items():
+        if code is not None and figures:
+            per_centre[code].update(acks=figures["count"], ack_median=figures[0.5])
+    accept = times["accept"].get(None) or {}
+    resolve = times["resolve"].get(None) or {}
+    ack = alerts["ack_times"].get(None) or {}
+    network = {
+        "made": sum(made.values()),
+        "received": sum(n for code, n in received.items() if code is not None),
+        "unaddressed": received.get(None, 0),
+        "accepted": accept.get("count", 0),
+        "resolved": resolve.get("count", 0),
+        "resolve_median": resolve.get(0.5),
+        "resolve_p90": resolve.get(0.9),
+        "alerts_raised": alerts["total_raised"],
+        "acks_expected": sum(alerts["expected"].values()),
+        "acks": ack.get("count", 0),
+        "ack_median": ack.get(0.5),
+        "messages": sum(participation.values()),
+    }
+    return network, per_centre, topics, participation
+
+
+CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "acks_expected", "acks")
+
+
+def cooperation_report(year: int, user=None) -> CooperationReport:
+    """The report for `year` as `user` may see it (None: the hub's own, complete view — what the
+    management command prints for the standing office)."""
+    if not 2000 <= year <= 2999:
+        raise ApiError(400, "year: between 2000 and 2999.", fields=["year"])
+    network, per_centre, topics, participation = _network_figures(user, year)
+    previous, _centres, _topics, _participation = _network_figures(user, year - 1)
+    rows = []
+    for centre in Centre.objects.order_by("code"):
+        figures = per_centre.get(centre.code, {})
+        row: dict[str, Any] = {"code": centre.code, "name": centre.name}
+        for key in CENTRE_FIGURES:
+            row[key] = figures.get(key, 0)
+        for key in ("resolve_median", "resolve_p90", "ack_median"):
+            row[key] = figures.get(key)
+        row["messages"] = sum(n for (_topic, code), n in participation.items() if code == centre.code)
+        rows.append(row)
+    return CooperationReport(year=year, centres=rows, network=network, previous=previous, topics=topics,
+                             participation=participation)
