@@ -40,7 +40,7 @@ def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
         assert len(mail.outbox) == 1
         email = mail.outbox[0]
         assert email.to == ["qb.manager@example.vn"]
-        assert alert.title in email.subject
+        assert email.subject == f"[Hub] Cảnh báo mức Nghiêm trọng #{alert.pk} chưa được xác nhận: {alert.title}"
         assert f"/alerts/{alert.pk}/" in email.body
 
         clock.move_to(at(9, 59))

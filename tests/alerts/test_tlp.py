@@ -88,6 +88,7 @@ def test_the_summary_message_in_the_security_topic_follows_the_alert_audience(ca
         if name in EXPECTED[tlp]:
             assert len(summaries) == 1, name
             assert f"/alerts/{alert.pk}/" in summaries[0]["html"]
+            assert summaries[0]["body"].startswith(f"**Cảnh báo ATTT #{alert.pk} · Cao · TLP:{tlp.upper()}**")
             assert [m["id"] for m in found] == [summaries[0]["id"]], name
         else:
             assert summaries == [] and found == [], name
