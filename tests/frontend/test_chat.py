@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -64,3 +66,173 @@ def test_presence_groups_people_by_centre_and_typing_is_shown(two_centres):
     expect(presence.locator("section", has_text="HT")).to_contain_text("Lan (Hà Tĩnh)")
     minh.page.locator("#composer-input").type("đang gõ")
     expect(lan.page.locator("#typing")).to_contain_text("Minh (Đà Nẵng)")
+
+
+def test_network_cut_and_restored_loses_nothing_and_doubles_nothing(two_centres):
+    lan, minh = two_centres
+    send(minh, "trước khi mất mạng")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(1)
+
+    lan.context.set_offline(True)
+    expect(lan.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    for text in ("trong lúc mất mạng 1", "trong lúc mất mạng 2", "trong lúc mất mạng 3"):
+        send(minh, text)
+    expect(minh.page.locator("#messages li.msg")).to_have_count(4)
+    send(lan, "viết khi mất mạng")
+    expect(lan.page.locator("#outbox li")).to_have_count(1)  # queued, shown as waiting
+    assert messages_text(lan.page) == ["trước khi mất mạng"]
+
+    lan.context.set_offline(False)
+    lan.wait_live()
+    expected = ["trước khi mất mạng", "trong lúc mất mạng 1", "trong lúc mất mạng 2", "trong lúc mất mạng 3",
+                "viết khi mất mạng"]
+    for person in (lan, minh):
+        expect(person.page.locator("#messages li.msg")).to_have_count(5)
+        assert messages_text(person.page) == expected
+    expect(lan.page.locator("#outbox li")).to_have_count(0)
+    ids = [int(i) for i in lan.page.locator("#messages li.msg").evaluate_all("els => els.map(e => e.dataset.id)")]
+    assert ids == sorted(set(ids))
+
+    from chat.models import Message
+
+    assert Message.objects.filter(body="viết khi mất mạng").count() == 1
+
+
+def test_a_message_queued_offline_survives_a_page_reload(two_centres):
+    lan, minh = two_centres
+    lan.context.set_offline(True)
+    expect(lan.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    send(lan, "đừng mất tin này")
+    expect(lan.page.locator("#outbox li")).to_have_count(1)
+    lan.context.set_offline(False)
+    lan.page.reload()
+    lan.wait_live()
+    expect(minh.page.locator("#messages li.msg")).to_have_count(1)
+    assert messages_text(minh.page) == ["đừng mất tin này"]
+    expect(lan.page.locator("#outbox li")).to_have_count(0)
+
+
+XSS_PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    "<script>window.__xss=2</script>",
+    "[bấm vào đây](javascript:window.__xss=3)",
+    '<svg onload="window.__xss=4"></svg>',
+    '"><iframe src="javascript:window.__xss=5"></iframe>',
+]
+
+
+def test_hostile_messages_and_names_show_as_text_and_run_nothing(make_user, sign_in, topic):
+    make_user("ht.eng", centre="HT", display_name="Lan")
+    make_user("evil", centre="DN", display_name='<img src=x onerror="window.__xss=9">')
+    lan, evil = sign_in("ht.eng"), sign_in("evil")
+    for person in (lan, evil):
+        person.goto(TOPIC_URL)
+        person.wait_live()
+    for payload in XSS_PAYLOADS:
+        send(evil, payload)
+    evil.page.locator("#composer-input").type("x")  # a typing indicator carrying the hostile name
+    expect(lan.page.locator("#messages li.msg")).to_have_count(len(XSS_PAYLOADS))
+    shown = messages_text(lan.page)
+    assert shown[0] == XSS_PAYLOADS[0] and shown[1] == XSS_PAYLOADS[1]
+    expect(lan.page.locator("#messages li.msg").first.locator(".author")).to_have_text(
+        '<img src=x onerror="window.__xss=9">')
+    for person in (lan, evil):
+        assert person.page.evaluate("window.__xss") is None
+        assert person.page.locator("#messages img, #messages script, #messages svg, #messages iframe").count() == 0
+        assert person.page.locator("#messages a[href^='javascript']").count() == 0
+        assert person.page.locator("#presence-list img, #typing img").count() == 0
+
+
+def test_editing_and_deleting_own_message_updates_everyone(two_centres):
+    lan, minh = two_centres
+    send(lan, "bản nháp")
+    expect(minh.page.locator("#messages li.msg")).to_have_count(1)
+    own = lan.page.locator("#messages li.msg").first
+    expect(minh.page.locator("#messages li.msg .msg-actions")).to_have_count(0)  # not Minh's to change
+    own.locator(".msg-actions button").first.click()
+    editor = own.locator("form.edit-form textarea")
+    editor.fill("bản **chính thức**")
+    own.locator("form.edit-form button[type=submit]").click()
+    expect(minh.page.locator("#messages li.msg .msg-body strong")).to_have_text("chính thức")
+    expect(minh.page.locator("#messages li.msg .edited")).to_have_count(1)
+
+    lan.page.once("dialog", lambda dialog: dialog.accept())
+    lan.page.locator("#messages li.msg .msg-actions button").nth(1).click()
+    expect(minh.page.locator("#messages li.msg.deleted")).to_have_count(1)
+    expect(lan.page.locator("#messages li.msg.deleted")).to_have_count(1)
+    assert "chính thức" not in minh.page.locator("#messages").inner_text()
+
+
+def test_scrolling_up_loads_the_whole_history_in_order(make_user, sign_in, topic):
+    from chat.services import post_message
+
+    author = make_user("qb.eng", centre="QB")
+    for i in range(1, 121):
+        post_message(topic=topic, author=author, body=f"tin số {i}")
+    make_user("ht.eng", centre="HT")
+    lan = sign_in("ht.eng")
+    lan.goto(TOPIC_URL)
+    lan.wait_live()
+    items = lan.page.locator("#messages li.msg")
+    expect(items).to_have_count(50)
+    assert messages_text(lan.page)[-1] == "tin số 120"
+    for expected in (100, 120):
+        lan.page.locator("#scroller").evaluate("el => { el.scrollTop = 0; }")
+        expect(items).to_have_count(expected)
+    assert messages_text(lan.page) == [f"tin số {i}" for i in range(1, 121)]
+
+
+def test_search_finds_vietnamese_text_typed_without_diacritics(two_centres):
+    lan, minh = two_centres
+    send(minh, "Cảnh báo an toàn thông tin ở Đà Nẵng")
+    send(minh, "Lịch đào tạo tháng sau")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(2)
+    lan.page.fill("#search-q", "an toan")
+    lan.page.press("#search-q", "Enter")
+    results = lan.page.locator("#search-list li.msg")
+    expect(results).to_have_count(1)
+    expect(results.first).to_contain_text("Cảnh báo an toàn thông tin ở Đà Nẵng")
+
+
+def test_mentions_autocomplete_centres_and_people_and_ring_the_bell(two_centres):
+    lan, minh = two_centres
+    box = minh.page.locator("#composer-input")
+    box.type("Nhờ @H")
+    options = minh.page.locator("#mention-list li")
+    expect(options.filter(has=minh.page.locator("strong", has_text=re.compile("^@HT$")))).to_have_count(1)
+    while not minh.page.locator("#mention-list li.active strong").inner_text() == "@HT":
+        box.press("ArrowDown")
+    box.press("Enter")  # picks the suggestion, does not send
+    assert box.input_value() == "Nhờ @HT "
+    box.type("và @ht.")
+    expect(options.filter(has=minh.page.locator("strong", has_text=re.compile("^@ht.eng$")))).to_have_count(1)
+    box.press("Tab")
+    assert box.input_value() == "Nhờ @HT và @ht.eng "
+    box.type("xem giúp")
+    box.press("Enter")
+    expect(lan.page.locator("#messages li.msg a[data-mention]")).to_have_count(2)
+    expect(lan.page.locator("#bell-count")).to_have_text("1")
+    lan.page.click("#bell")
+    expect(lan.page.locator("#bell-list li")).to_have_count(1)
+    expect(lan.page.locator("#bell-count")).to_be_hidden()
+
+
+def test_sidebar_shows_unread_counts_of_other_topics(two_centres):
+    from chat.services import create_topic, post_message
+
+    lan, minh = two_centres
+    other = create_topic(slug="dao-tao-chung-chi", name_vi="Đào tạo, chứng chỉ", name_en="Training")
+    from hub.models import User
+
+    for text in ("lịch thi", "đề cương"):
+        post_message(topic=other, author=User.objects.get(username="dn.eng"), body=text)
+    lan.page.reload()
+    badge = lan.page.locator("#topic-list li[data-slug='dao-tao-chung-chi'] .badge")
+    expect(badge).to_have_text("2")
+    lan.page.click("#topic-list li[data-slug='dao-tao-chung-chi'] a")
+    lan.wait_live()
+    expect(lan.page.locator("#messages li.msg")).to_have_count(2)
+    expect(lan.page.locator("#chat")).to_have_attribute("data-read-up-to", re.compile(r"^[1-9]"))
+    lan.page.goto("/")
+    expect(lan.page.locator("#topic-list li[data-slug='dao-tao-chung-chi']")).to_be_visible()
+    expect(lan.page.locator("#topic-list li[data-slug='dao-tao-chung-chi'] .badge")).to_have_count(0)

@@ -134,11 +134,14 @@ export class TopicView {
         this.markDeleted(frame.message || {id: frame.id});
         break;
       case "sync.done":
-        this.markRead();
+        this.markRead(true);
         break;
       case "resync":
         // More was missed than one sync carries: continue from where this batch ended.
         this.socket.send({type: "sync", after: Math.max(this.lastId, frame.after || 0)});
+        break;
+      case "read":
+        this.root.dataset.readUpTo = String(frame.up_to); // the server stored our read marker
         break;
       case "presence":
         this.renderPresence(frame);
@@ -403,14 +406,16 @@ export class TopicView {
     else pane.textContent = r.error.detail;
   }
 
-  markRead() {
+  /** Move the read marker to the newest message shown (at once after a sync, batched while live). */
+  markRead(now = false) {
     if (document.visibilityState !== "visible" || !this.socket || this.lastId <= this.lastReadSent) return;
     clearTimeout(this.readTimer);
-    this.readTimer = setTimeout(() => {
+    const send = () => {
       if (this.lastId > this.lastReadSent && this.socket.send({type: "read", up_to: this.lastId})) {
         this.lastReadSent = this.lastId;
       }
-    }, 500);
+    };
+    if (now) send(); else this.readTimer = setTimeout(send, 500);
   }
 
   // --- typing & presence -------------------------------------------------------------------
