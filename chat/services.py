@@ -190,6 +190,13 @@ def _existing(author: User, client_id: str, topic: Topic) -> Message | None:
     return existing
 
 
+def _locked(pk: int) -> Message:
+    """The message row locked for this transaction (not the joined author/centre rows)."""
+    return Message.objects.select_for_update(of=("self",)).select_related("topic", "author", "author__centre").get(
+        pk=pk
+    )
+
+
 def _may_change(user: User, message: Message) -> bool:
     return user.is_active and (message.author_id == user.id or user.is_hub_admin)
 
@@ -201,9 +208,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
     if not _may_change(editor, message):
         raise ChatError("forbidden", "Only the author or a hub admin may edit this message.")
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("topic", "author", "author__centre").get(
-            pk=message.pk
-        )
+        message = _locked(message.pk)
         if message.deleted_at is not None:
             raise ChatError("conflict", "A deleted message cannot be edited.")
         if body == message.body:
@@ -232,9 +237,7 @@ def delete_message(*, message: Message, actor: User) -> Message:
     if not _may_change(actor, message):
         raise ChatError("forbidden", "Only the author or a hub admin may delete this message.")
     with transaction.atomic():
-        message = Message.objects.select_for_update().select_related("topic", "author", "author__centre").get(
-            pk=message.pk
-        )
+        message = _locked(message.pk)
         if message.deleted_at is not None:
             return message
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,

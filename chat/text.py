@@ -46,7 +46,7 @@ def fold(text: str) -> str:
     return stripped.casefold()
 
 
-_WORD_RE = re.compile(r"\w+")
+_WORD_RE = re.compile(r"[^\W_]+")  # letters and digits; "_" and "-" separate words, as on PostgreSQL
 
 
 def search_words(text: str) -> list[str]:

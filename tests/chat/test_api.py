@@ -237,3 +237,19 @@ def test_search_handles_query_syntax_characters_literally(world, api_client):
 def test_openapi_documents_the_topic_endpoints(world, api_client):
     paths = api_client(world["dn"]).get("/api/v1/schema").json()["paths"]
     assert {"/api/v1/topics", "/api/v1/topics/{slug}/messages", "/api/v1/search"} <= set(paths)
+
+
+def test_postgresql_searches_with_its_full_text_index(world):
+    """On PostgreSQL the search is full-text over unaccent (indexed); elsewhere the folded column."""
+    from django.db import connection
+
+    from chat.selectors import search_messages
+
+    sql = str(search_messages(world["dn"], "an toàn").query)
+    if connection.vendor == "postgresql":
+        assert "chat_search_document" in sql and "to_tsquery" in sql
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chat_message_search_document'")
+            assert "gin" in cursor.fetchone()[0].lower()
+    else:
+        assert "search_text" in sql
