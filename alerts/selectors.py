@@ -22,6 +22,7 @@ from hub.models import Centre, Role
 AMBER_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.MANAGER.value})
 ACK_ROLES = AMBER_ROLES
 RAISE_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.HUB_ADMIN.value})
+MAX_QUERY = 200
 
 
 def fold(text: str) -> str:
@@ -89,6 +90,8 @@ def search_alerts(
     centre: str | None = None,
 ) -> QuerySet[Alert]:
     """Filters of `GET /api/v1/alerts`; `q` matches every word, accents ignored ("an toan" → "an toàn")."""
+    if len(q) > MAX_QUERY:
+        raise ApiError(400, f"q: at most {MAX_QUERY} characters.", fields=["q"])
     qs = visible_alerts(user)
     for name, value, choices in (("status", status, Status), ("severity", severity, Severity), ("tlp", tlp, Tlp)):
         if value:

@@ -147,3 +147,34 @@ async def test_an_acknowledgement_is_broadcast_once_to_the_alert_audience(cast, 
     finally:
         await raiser.disconnect()
         await outsider.disconnect()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_acknowledgements_of_one_centre_record_exactly_one(cast):
+    """Two officers of the same centre press Acknowledge at the same moment (PostgreSQL, real
+    concurrency): the unique constraint lets one win and the other gets that one back."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    from alerts.services import acknowledge
+
+    alert = raise_as(cast.ht_security)
+    barrier = Barrier(2)
+
+    def press(user):
+        try:
+            barrier.wait()
+            ack_row, created = acknowledge(alert, user)
+            return ack_row.pk, created
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(press, [cast.dn_security, cast.dn_manager]))
+    assert sorted(created for _, created in results) == [False, True]
+    assert len({pk for pk, _ in results}) == 1
+    assert Acknowledgement.objects.filter(alert=alert).count() == 1
+    assert AlertEvent.objects.filter(alert=alert, kind="acknowledged").count() == 1
