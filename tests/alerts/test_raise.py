@@ -156,3 +156,12 @@ def test_indicators_are_refanged_and_normalised(kind, value, normalised):
     from alerts.indicators import clean
 
     assert clean(kind, value).value == normalised
+
+
+def test_the_openapi_document_describes_the_alert_endpoints(cast, api_client):
+    schema = api_client(cast.dn_engineer).get("/api/v1/schema").json()
+    paths = schema["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/alerts"])
+    for path in ("/api/v1/alerts/{alert_id}", "/api/v1/alerts/{alert_id}/ack", "/api/v1/alerts/{alert_id}/status"):
+        assert path in paths
+    assert "acknowledgements" in schema["components"]["schemas"]["AlertDetailOut"]["properties"]
