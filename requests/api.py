@@ -160,7 +160,7 @@ class ListQuery(Schema):
     priority: str | None = None
     centre: str | None = None
     assignee: str | None = None
-    overdue: bool | None = None
+    overdue: str | None = Field(None, description="true/false; empty means either")
     q: str | None = None
     sort: str | None = None
     limit: int | None = None

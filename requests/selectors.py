@@ -95,7 +95,7 @@ class TicketFilters:
     priority: str | None = None
     centre: str | None = None  # requesting OR target centre code
     assignee: str | None = None  # username, "me", or "none"
-    overdue: bool | None = None
+    overdue: bool | str | None = None  # true/false/1/0/yes/no; "" or None: either
     q: str | None = None
     sort: str | None = None
 
@@ -108,6 +108,19 @@ def _choice_list(raw: str | None, choices, name: str) -> list[str] | None:
     if bad:
         raise ApiError(400, f"{name}: unknown value {bad[0]!r}; one of {', '.join(choices.values)}.", fields=[name])
     return values
+
+
+def _flag(raw: bool | str | None, name: str) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = raw.strip().lower()
+    if text == "":
+        return None
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise ApiError(400, f"{name}: true or false, not {raw[:20]!r}.", fields=[name])
 
 
 def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list[str]]:
@@ -133,9 +146,10 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
             qs = qs.filter(assignee__isnull=True)
         else:
             qs = qs.filter(assignee__username=filters.assignee)
-    if filters.overdue is not None:
+    overdue = _flag(filters.overdue, "overdue")
+    if overdue is not None:
         late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
-        qs = qs.filter(late) if filters.overdue else qs.exclude(late)
+        qs = qs.filter(late) if overdue else qs.exclude(late)
     if filters.q and filters.q.strip():
         for word in fold(filters.q).split():
             qs = qs.filter(search_text__contains=word)

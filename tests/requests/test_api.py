@@ -358,3 +358,11 @@ def test_the_schema_documents_the_ticket_endpoints(people, api_client):
                  "/api/v1/tickets/{ident}/comments", "/api/v1/tickets/{ident}/assign",
                  "/api/v1/tickets/{ident}/watchers", "/api/v1/tickets/{ident}/attachments"]:
         assert path in paths, path
+
+
+def test_empty_filter_parameters_mean_no_filter(people, api_client):
+    """An HTML filter form submits every field, empty ones included."""
+    tickets = make_many(people, 3)
+    client = api_client(people.ht_engineer)
+    empty = "/api/v1/tickets?status=&category=&priority=&centre=&assignee=&overdue=&q=&sort="
+    assert len(refs(client.get(empty))) == len(tickets)
