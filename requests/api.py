@@ -212,6 +212,47 @@ def _fresh(user, ticket: Ticket) -> dict[str, Any]:
 # --- endpoints ---------------------------------------------------------------------------------------
 
 
+class LabelOut(Schema):
+    value: str
+    label: str
+
+
+class MoveOut(Schema):
+    source: str
+    to: str
+    parties: list[str]
+    note_required: bool
+
+
+class VocabularyOut(Schema):
+    statuses: list[LabelOut]
+    categories: list[LabelOut]
+    priorities: list[LabelOut]
+    moves: list[MoveOut]
+    sla_hours: dict[str, int]
+
+
+@router.get("/ticket-vocabulary", response={200: VocabularyOut, **RESPONSES},
+            summary="Statuses, categories and priorities with labels in the caller's language, and the workflow")
+def vocabulary(request: HttpRequest):
+    """So pages and scripts render the same names and never re-state the state machine."""
+    from django.conf import settings
+
+    from requests.models import Category, Priority, Status
+
+    def labels(choices) -> list[dict[str, str]]:
+        return [{"value": value, "label": str(label)} for value, label in choices.choices]
+
+    return {
+        "statuses": labels(Status),
+        "categories": labels(Category),
+        "priorities": labels(Priority),
+        "moves": [{"source": m.source, "to": m.to, "parties": sorted(p.value for p in m.parties),
+                   "note_required": m.note_required} for m in workflow.MOVES],
+        "sla_hours": dict(settings.REQUESTS_SLA_HOURS),
+    }
+
+
 @router.post("/tickets", response={201: TicketDetailOut, **RESPONSES}, summary="Request support from a centre")
 def create(request: HttpRequest, payload: TicketIn):
     ticket = services.create_ticket(user=request.auth, **payload.dict())
