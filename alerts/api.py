@@ -15,7 +15,8 @@ router = Router(tags=["alerts"])
 
 
 class IndicatorIn(Schema):
-    type: str = Field(description="ipv4, ipv6, domain, url, hash, cve or email")
+    type: str = Field(description="ipv4, ipv6, domain, url, hash, cve or email (aliases: ip, md5, sha1, sha256, "
+                                  "hostname, fqdn, uri, file_hash, cve_id, email_address)")
     value: str = Field(description="Defanged forms (evil[.]com, hxxp://) are accepted and stored refanged.")
 
 

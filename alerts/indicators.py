@@ -19,6 +19,12 @@ from django.core.validators import validate_email
 MAX_VALUE_LENGTH = 2048
 HASH_ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
 TYPES = ("ipv4", "ipv6", "domain", "url", "hash", "cve", "email")
+# Spellings scripts and SIEMs commonly send; each is stored under its canonical type. An algorithm
+# name also pins the hash length ("md5" with 64 digits is refused).
+ALIASES = {
+    "ip": "ip", "hostname": "domain", "fqdn": "domain", "uri": "url", "file_hash": "hash", "filehash": "hash",
+    "md5": "hash", "sha1": "hash", "sha256": "hash", "cve_id": "cve", "email_address": "email",
+}
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
@@ -129,11 +135,17 @@ def _email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def known_type(type_: object) -> bool:
+    return isinstance(type_, str) and (type_.lower() in TYPES or type_.lower() in ALIASES)
+
+
 def clean(type_: str, value: object) -> CleanIndicator:
     """Validate and normalise one indicator; raises InvalidIndicator (on the value) or ValueError
     (on the type: the caller names a different field for each)."""
-    if type_ not in TYPES:
+    if not known_type(type_):
         raise ValueError(f"unknown indicator type; use one of {', '.join(TYPES)}")
+    requested = type_.lower()
+    type_ = ALIASES.get(requested, requested)
     if not isinstance(value, str):
         raise InvalidIndicator("must be a string")
     value = refang(value.strip())
@@ -141,6 +153,8 @@ def clean(type_: str, value: object) -> CleanIndicator:
         raise InvalidIndicator("must not be empty")
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidIndicator(f"at most {MAX_VALUE_LENGTH} characters")
+    if type_ == "ip":
+        type_ = "ipv6" if ":" in value else "ipv4"
     if type_ == "ipv4":
         return CleanIndicator(type_, _ip(value, 4))
     if type_ == "ipv6":
@@ -151,6 +165,8 @@ def clean(type_: str, value: object) -> CleanIndicator:
         return CleanIndicator(type_, _url(value))
     if type_ == "hash":
         digest, algorithm = _hash(value)
+        if requested in HASH_ALGORITHMS.values() and requested != algorithm:
+            raise InvalidIndicator(f"not {requested}: {len(digest)} hex digits is {algorithm}")
         return CleanIndicator(type_, digest, algorithm)
     if type_ == "cve":
         return CleanIndicator(type_, _cve(value))

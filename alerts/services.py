@@ -84,7 +84,7 @@ def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicat
     cleaned = []
     for i, item in enumerate(items):
         type_ = _field(item, "type")
-        if not isinstance(type_, str) or type_ not in indicator_rules.TYPES:
+        if not indicator_rules.known_type(type_):
             raise AlertError(400, f"must be one of {', '.join(indicator_rules.TYPES)}.", field=f"indicators.{i}.type")
         try:
             cleaned.append(indicator_rules.clean(type_, _field(item, "value")))

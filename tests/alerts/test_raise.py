@@ -165,3 +165,26 @@ def test_the_openapi_document_describes_the_alert_endpoints(cast, api_client):
     for path in ("/api/v1/alerts/{alert_id}", "/api/v1/alerts/{alert_id}/ack", "/api/v1/alerts/{alert_id}/status"):
         assert path in paths
     assert "acknowledgements" in schema["components"]["schemas"]["AlertDetailOut"]["properties"]
+
+
+@pytest.mark.parametrize(
+    "kind, value, stored",
+    [
+        ("ip", "203.0.113.9", ("ipv4", "203.0.113.9", None)),
+        ("ip", "2001:db8::9", ("ipv6", "2001:db8::9", None)),
+        ("sha256", "B" * 64, ("hash", "b" * 64, "sha256")),
+        ("MD5", "d41d8cd98f00b204e9800998ecf8427e", ("hash", "d41d8cd98f00b204e9800998ecf8427e", "md5")),
+        ("hostname", "mail.evil.vn", ("domain", "mail.evil.vn", None)),
+    ],
+)
+def test_common_type_spellings_are_stored_under_the_canonical_type(cast, api_client, kind, value, stored):
+    response = post_alert(api_client(cast.ht_security), indicators=[{"type": kind, "value": value}])
+    assert response.status_code == 201, response.content
+    indicator = response.json()["indicators"][0]
+    assert (indicator["type"], indicator["value"], indicator["algorithm"]) == stored
+
+
+def test_an_algorithm_named_as_the_type_must_match_the_length(cast, api_client):
+    response = post_alert(api_client(cast.ht_security), indicators=[{"type": "md5", "value": "a" * 64}])
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == ["indicators.0.value"]
