@@ -71,7 +71,8 @@ class TargetResult:
     layer: str
     clients: int
     connected: int = 0
-    connect_failures: dict = field(default_factory=dict)
+    connect_failures: dict = field(default_factory=dict)  # still failing after the retry rounds
+    storm_failures: dict = field(default_factory=dict)  # refused while every client connected at once
     connect_s: float = 0.0
     rss_base_mib: float = 0.0
     rss_idle_mib: float = 0.0
@@ -128,7 +129,7 @@ def ensure_node_modules() -> None:
 
 
 async def measure(target: Target, ctx: Context, clients: int, senders: int, workers: int,
-                  phases: list[Phase], connect_concurrency: int, log=print) -> TargetResult:
+                  phases: list[Phase], connect_concurrency: int, burst: bool = True, log=print) -> TargetResult:
     result = TargetResult(target.name, target.design, target.server, target.processes, target.layer, clients)
     target.start(ctx)
     procs: list[Worker] = []
@@ -160,12 +161,17 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         for c in connected:
             for reason, n in c["failures"].items():
                 result.connect_failures[reason] = result.connect_failures.get(reason, 0) + n
+            for reason, n in c["storm_failures"].items():
+                result.storm_failures[reason] = result.storm_failures.get(reason, 0) + n
         log(f"  {target.name}: {result.connected}/{clients} connected in {result.connect_s:.1f}s"
+            + (f"; {sum(result.storm_failures.values())} refused in the storm {result.storm_failures}"
+               if result.storm_failures else "")
             + (f", failures {result.connect_failures}" if result.connect_failures else ""))
         await asyncio.sleep(1.0)
         result.rss_idle_mib = sum(procstat.rss_kib(p) for p in target.pids) / 1024
         if result.connected:
             result.rss_per_conn_kib = (result.rss_idle_mib - result.rss_base_mib) * 1024 / result.connected
+        spies = start_py_spy(target, ctx)
         for number, phase in enumerate(phases, start=1):
             result.phases.append(await run_phase(target, procs, number, phase, clients, senders))
             r = result.phases[-1]
@@ -175,6 +181,14 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else ""))
             await asyncio.sleep(0.5)
+        if burst:
+            phase = burst_after(result.phases[-1], clients)
+            result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders))
+            r = result.phases[-1]
+            log(f"  {target.name} {phase.name} ({phase.messages} messages): {r.deliveries_per_s:,.0f} deliveries/s, "
+                f"lost {r.lost}, dup {r.dup}, server CPU {r.server_cpu_pct:.0f}%, "
+                f"generator CPU {r.gen_cpu_pct:.0f}%")
+        stop_py_spy(spies)
     except Exception as exc:  # one broken target must not hide the others' figures
         result.error = f"{type(exc).__name__}: {exc}"
         log(f"  {target.name}: ERROR {result.error}")
@@ -187,6 +201,40 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 w.proc.kill()
         target.stop()
     return result
+
+
+def burst_after(last: PhaseResult, clients: int) -> Phase:
+    """A saturating burst: messages offered far faster than any design fans them out, sized from the
+    previous phase's achieved message rate so that draining it takes roughly 8 seconds whatever the
+    design (a fixed size would take minutes on the slowest and milliseconds on the fastest). Its
+    throughput is the deliveries/s sustained while the backlog drains."""
+    achieved = last.deliveries_per_s / clients if clients else last.rate
+    messages = max(30, min(400, int(8 * achieved)))
+    return Phase("saturation", rate=max(1000.0, 200_000 / clients), messages=messages, drain_s=90)
+
+
+def start_py_spy(target: Target, ctx: Context) -> list:
+    """With BENCH_PY_SPY=<py-spy binary>, sample each server process through the phases (profiling
+    is how a missed target gets explained); collapsed stacks land beside the run's logs."""
+    import os
+    import subprocess
+
+    binary = os.environ.get("BENCH_PY_SPY")
+    if not binary:
+        return []
+    return [subprocess.Popen([binary, "record", "-p", str(pid), "-f", "raw", "-r", "200", "--nonblocking",
+                              "-o", str(ctx.log_dir / f"{target.name}-{i}.pyspy.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for i, pid in enumerate(target.pids)]
+
+
+def stop_py_spy(spies: list) -> None:
+    import signal
+
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+    for spy in spies:
+        spy.wait(30)
 
 
 async def run_phase(target: Target, procs: list[Worker], number: int, phase: Phase, clients: int,

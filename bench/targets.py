@@ -143,6 +143,7 @@ class Context:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     tokens: list[str] = field(default_factory=list)
     rate_limit: int = 100000
+    hub_overrides: dict[str, str] = field(default_factory=dict)  # --hub-env, for experiments
 
     def hub_env(self) -> dict[str, str]:
         # Production-like: DEBUG off (DEBUG keeps every SQL query in memory), real secret, no HTTPS
@@ -158,7 +159,7 @@ class Context:
             "HUB_RATE_LIMIT_PER_SECOND": str(self.rate_limit),
             "HUB_RATE_LIMIT_BURST": str(self.rate_limit),
             "HUB_REDIS_MAX_CONNECTIONS": "1000",
-        }
+        } | self.hub_overrides
 
     # --- the hub's database -----------------------------------------------------------------------
     def prepare_hub_database(self, users: int, fresh: bool = True) -> None:
