@@ -61,9 +61,9 @@ OPEN_STATUSES = frozenset(
 class TicketSequence(models.Model):
     """The last reference number used by one centre in one year.
 
-    References (`HT-2026-0042`) are allocated by locking this row (`select_for_update`) inside the
-    creating transaction, so two tickets created at once by the same centre can never share a number
-    and numbers are not skipped when a creation rolls back.
+    References (`HT-2026-0042`) are allocated by incrementing this row in place inside the creating
+    transaction (the UPDATE holds its lock until commit), so two tickets created at once by the same
+    centre can never share a number and numbers are not skipped when a creation rolls back.
     """
 
     centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="+")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from hub.api_support import ApiError
@@ -162,12 +163,15 @@ def thread_slug(ticket: Ticket) -> str:
 
 
 def next_reference(centre: Centre, year: int) -> str:
-    """Allocate the next `CODE-YEAR-NNNN` for `centre`; call inside the creating transaction."""
+    """Allocate the next `CODE-YEAR-NNNN` for `centre`; call inside the creating transaction.
+
+    The increment is one `UPDATE … SET last = last + 1`: it takes the row's write lock (PostgreSQL
+    row lock, SQLite database lock) and holds it until the creating transaction commits, so concurrent
+    creations queue on it and each reads back its own number — no duplicates, no gaps on rollback."""
     TicketSequence.objects.get_or_create(centre=centre, year=year)
-    seq = TicketSequence.objects.select_for_update().get(centre=centre, year=year)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"{centre.code}-{year}-{seq.last:04d}"
+    TicketSequence.objects.filter(centre=centre, year=year).update(last=F("last") + 1)
+    last = TicketSequence.objects.filter(centre=centre, year=year).values_list("last", flat=True).get()
+    return f"{centre.code}-{year}-{last:04d}"
 
 
 def create_ticket(*, user: User, title: str, description: str = "", category: str,
