@@ -145,31 +145,46 @@ export function startAlertDetail(root) {
     $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
       el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),
       el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
-    const history = a.history || a.events || [];
+    const history = a.history || [];
     $("#alert-history").replaceChildren(...history.map((h) => el("li", {},
-      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || t("system")), " ",
-      label(h.kind || h.event || h.type), h.after ? ` → ${label(h.after)}` : "", h.note ? ` — ${h.note}` : "")));
+      timeEl(h.at), " ", el("strong", {}, personName(h.by) || t("system")), h.centre ? ` (${h.centre})` : "", " ",
+      label(h.event), h.after ? ` → ${label(h.after)}` : "", h.note ? ` — ${h.note}` : "")));
     renderAckArea(a);
   }
 
   function renderAckArea(a) {
     const area = $("#alert-ack-area");
     area.replaceChildren();
-    const mine = (a.acknowledgements || []).find((k) => centreCode(k.centre) === user.centre);
-    if (!user.can_ack_alerts || !mine) return;
-    if (mine.status === "acknowledged") {
+    const viewer = a.viewer || {};
+    if (viewer.acknowledged) {
       area.append(el("p", {class: "ok"}, fmt(t("Acknowledged for %(centre)s"), {centre: user.centre})));
-      return;
+    } else if (viewer.can_acknowledge) {
+      const button = el("button", {type: "button", class: "ack-button primary"},
+        fmt(t("Acknowledge for %(centre)s"), {centre: user.centre}));
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const r = await acknowledge(id);
+        if (!r.ok) { button.disabled = false; $("#alert-error").textContent = r.error.detail; return; }
+        load();
+      });
+      area.append(button);
     }
-    const button = el("button", {type: "button", class: "ack-button primary"},
-      fmt(t("Acknowledge for %(centre)s"), {centre: user.centre}));
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      const r = await acknowledge(id);
-      if (!r.ok) { button.disabled = false; $("#alert-error").textContent = r.error.detail; return; }
-      load();
-    });
-    area.append(button);
+    const statusArea = $("#alert-status-area");
+    statusArea.replaceChildren();
+    if (!viewer.can_change_status) return;
+    for (const to of ["mitigated", "closed"]) {
+      if (to === a.status) continue;
+      const button = el("button", {type: "button", dataset: {to}},
+        to === "mitigated" ? t("Mark mitigated") : t("Close alert"));
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const r = await api("POST", `/api/v1/alerts/${id}/status`, {to, note: ""});
+        button.disabled = false;
+        if (!r.ok) { $("#alert-error").textContent = r.error.detail; return; }
+        load();
+      });
+      statusArea.append(button, " ");
+    }
   }
 
   document.addEventListener("hub:alert", (e) => {

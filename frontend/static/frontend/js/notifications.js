@@ -78,10 +78,6 @@ function alertText(alert) {
     + (who || centre ? ` (${[who, centre].filter(Boolean).join(", ")})` : "");
 }
 
-function ackedByMyCentre(alert, user) {
-  const acks = alert.acknowledgements || [];
-  return acks.some((a) => centreCode(a.centre) === user.centre && a.status !== "pending");
-}
 
 /** Acknowledge for the viewer's centre; shared by the banner and the alert page. */
 export async function acknowledge(alertId) {
@@ -96,7 +92,7 @@ function showBanner(alert, user) {
     dataset: {alertId: String(alert.id)}, "aria-label": t("New security alert")},
   el("p", {class: "banner-text"}, el("strong", {}, t("Security alert")), " ", alertText(alert)), actions);
   actions.append(el("a", {href: `/alerts/${alert.id}/`, class: "button"}, t("View")));
-  if (user.can_ack_alerts && !ackedByMyCentre(alert, user)) {
+  if (user.can_ack_alerts) {
     const status = el("span", {class: "ack-status", role: "status"});
     const button = el("button", {type: "button", class: "ack-button"}, t("Acknowledge"));
     button.addEventListener("click", async () => {
@@ -137,9 +133,13 @@ export function startNotifications() {
         bell.add({key: `alert-${alert.id}-${event}`, text: alertText(alert), url});
         showBanner(alert, user);
         browserNotify(t("Security alert"), alertText(alert), url);
-      } else if (event === "acknowledged" && ackedByMyCentre(alert, user)) {
-        const banner = document.querySelector(`.alert-banner[data-alert-id="${alert.id}"] .ack-button`);
-        if (banner) banner.remove();
+      } else if (event === "acknowledged" && frame.acknowledgement && frame.acknowledgement.centre === user.centre) {
+        // Someone of this centre acknowledged (here or in another tab): the banner's button is done.
+        const banner = document.querySelector(`.alert-banner[data-alert-id="${alert.id}"]`);
+        const button = banner && banner.querySelector(".ack-button");
+        if (button) {
+          button.replaceWith(fmt(t("Acknowledged for %(centre)s"), {centre: user.centre}));
+        }
       }
       document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
     } else if (frame.type === "ticket" && frame.ticket) {
@@ -157,7 +157,8 @@ export function startNotifications() {
       document.dispatchEvent(new CustomEvent("hub:mention", {detail: frame}));
     }
   };
-  const socket = new LiveSocket("/ws/notifications/", {onFrame});
+  const bellButton = $("#bell");
+  const socket = new LiveSocket("/ws/notifications/", {onFrame, onState: (state) => { bellButton.dataset.state = state; }});
   socket.start();
   return socket;
 }

@@ -100,14 +100,15 @@ const LABELS = {
   low: "Low", medium: "Medium", high: "High", critical: "Critical", normal: "Normal", urgent: "Urgent",
   new: "New", accepted: "Accepted", in_progress: "In progress", waiting_for_requester: "Waiting for requester",
   resolved: "Resolved", reopened: "Reopened", closed: "Closed", rejected: "Rejected", open: "Open",
-  mitigated: "Mitigated", pending: "Pending", acknowledged: "Acknowledged",
+  mitigated: "Mitigated", pending: "Pending", acknowledged: "Acknowledged", raised: "Raised",
+  escalated: "Escalated", status_changed: "Status changed",
   security: "Information security", software: "Software development", training: "Training and certification",
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
 };
 // The literal calls let makemessages find the strings.
 void [t("Low"), t("Medium"), t("High"), t("Critical"), t("Normal"), t("Urgent"), t("New"), t("Accepted"),
   t("In progress"), t("Waiting for requester"), t("Resolved"), t("Reopened"), t("Closed"), t("Rejected"),
-  t("Open"), t("Mitigated"), t("Pending"), t("Acknowledged"), t("Information security"),
+  t("Open"), t("Mitigated"), t("Pending"), t("Acknowledged"), t("Raised"), t("Escalated"), t("Status changed"), t("Information security"),
   t("Software development"), t("Training and certification"), t("Project consulting"), t("Communications"),
   t("Events and workshops"), t("Other")];
 
