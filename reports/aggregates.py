@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, F, FloatField, Func, QuerySet
+from django.db.models import CharField, F, FloatField, Func, QuerySet, Value
 
 
 class SecondsBetween(Func):
@@ -41,60 +41,35 @@ class SecondsBetween(Func):
         return f"((julianday({end_sql}) - julianday({start_sql})) * 86400.0)", [*end_params, *start_params]
 
 
-class PercentileCont(Aggregate):
-    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`."""
-
-    function = "percentile_cont"
-    name = "PercentileCont"
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        super().__init__(expression, fraction=float(fraction), **extra)
-
-
 def percentiles_by_group(
     qs: QuerySet, group: str | None, value: str, fractions: tuple[float, ...] = (0.5, 0.9)
 ) -> dict[Any, dict[str, Any]]:
-    """{group value: {"count": n, fraction: percentile, ...}} for `value` (an annotation of `qs`)
-    grouped by `group` (a field path; None = one group for the whole set, keyed None).
+    """{group value: {"count": n, fraction: percentile, ...}} for `value` (a field or annotation of
+    `qs`, which may itself be an aggregate — e.g. a ticket's first acceptance) grouped by `group` (a
+    field path; None = one group for the whole set, keyed None). NULL values are ignored.
 
-    Rows whose value is NULL are ignored, as an aggregate would.
+    `qs` becomes a sub-select of (grp, val) rows and the grouping happens around it, in one query.
     """
-    qs = qs.filter(**{f"{value}__isnull": False})
-    if connection.vendor == "postgresql":
-        return _percentiles_postgresql(qs, group, value, fractions)
-    return _percentiles_window(qs, group, value, fractions)
-
-
-def _percentiles_postgresql(qs, group, value, fractions):
-    from django.db.models import Count
-
-    aggregates = {f"p{i}": PercentileCont(value, f) for i, f in enumerate(fractions)}
-    if group is None:
-        rows = [qs.aggregate(count=Count("pk"), **aggregates) | {"grp": None}]
-    else:
-        rows = qs.annotate(grp=F(group)).values("grp").annotate(count=Count("pk"), **aggregates).order_by()
-    out: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        if not row["count"]:
-            continue
-        entry: dict[str, Any] = {"count": row["count"]}
-        for i, fraction in enumerate(fractions):
-            entry[fraction] = row[f"p{i}"]
-        out[row["grp"]] = entry
-    return out
-
-
-def _percentiles_window(qs, group, value, fractions):
-    """percentile_cont through ROW_NUMBER()/COUNT() windows (SQLite, or any backend without it)."""
-    from django.db.models import CharField, Value
-
     grp = F(group) if group else Value(None, output_field=CharField())
-    inner = qs.annotate(grp=grp, val=F(value)).values("grp", "val").order_by()
+    inner = qs.annotate(grp=grp, val=F(value)).filter(val__isnull=False).values("grp", "val").order_by()
     inner_sql, params = inner.query.sql_with_params()
+    if connection.vendor == "postgresql":
+        return _percentiles_postgresql(inner_sql, params, fractions)
+    return _percentiles_window(inner_sql, params, fractions)
+
+
+def _percentiles_postgresql(inner_sql: str, params, fractions) -> dict[Any, dict[str, Any]]:
+    """The ordered-set aggregate `percentile_cont(f) WITHIN GROUP (ORDER BY val)`."""
+    picks = ", ".join("percentile_cont(%s) WITHIN GROUP (ORDER BY val)" for _ in fractions)
+    sql = f"SELECT grp, COUNT(*) AS n, {picks} FROM ({inner_sql}) AS v GROUP BY grp"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*fractions, *params])
+        rows = cursor.fetchall()
+    return {row[0]: {"count": row[1], **{f: row[2 + i] for i, f in enumerate(fractions)}} for row in rows}
+
+
+def _percentiles_window(inner_sql: str, params, fractions) -> dict[Any, dict[str, Any]]:
+    """percentile_cont through ROW_NUMBER()/COUNT() windows (SQLite, or any backend without it)."""
     picks = []
     pick_params: list[Any] = []
     for i, fraction in enumerate(fractions):

@@ -177,7 +177,7 @@ def test_ticket_export_follows_the_list_filters(network):
     assert [r[0] for r in rows[1:]] == ["DN-2025-T4", "DN-2025-T5"]
     assert rows[1][1] == "Yêu cầu T4 — hỗ trợ an toàn"
     assert rows[2][11] == "có"  # T5 is overdue
-    assert rows[1][-1].endswith("/tickets/%d/" % network.tickets["T4"].pk)
+    assert rows[1][-1].endswith(f"/tickets/{network.tickets['T4'].pk}/")
 
 
 @pytest.mark.parametrize(("query", "name"), [("status=done", "status"), ("overdue=maybe", "overdue"),
