@@ -15,7 +15,7 @@ const OPEN_STATUSES = "new,accepted,in_progress,waiting_for_requester,reopened";
 function savedView(name, user) {
   if (name === "centre-open") return {centre: user.centre || "", status: OPEN_STATUSES};
   if (name === "overdue") return {overdue: "true"};
-  if (name === "mine") return {assignee: user.username};
+  if (name === "mine") return {assignee: "me"};
   return {};
 }
 
@@ -48,7 +48,7 @@ export async function startTicketList() {
     next = r.data && r.data.next;
     more.hidden = !next;
     for (const k of resultsOf(r.data)) {
-      const overdue = k.due_at && new Date(k.due_at) < new Date() && !["resolved", "closed", "rejected"].includes(k.status);
+      const overdue = Boolean(k.overdue);
       rows.append(el("tr", {dataset: {ticketId: String(k.id)}, class: overdue ? "overdue" : ""},
         el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.reference || `#${k.id}`)),
         el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.title)),
@@ -116,7 +116,6 @@ void [t("Accept"), t("Start work"), t("Ask the requester"), t("Mark resolved"), 
 
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
-  const user = me();
   let current = null;
 
   async function load(reason) {
@@ -165,15 +164,16 @@ export function startTicketDetail(root) {
       timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || t("system")), " ",
       label(h.kind || h.event || h.field || ""),
       (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
-    const target = centreCode(k.target_centre);
-    $("#internal-wrap").hidden = !(user.centre && target === user.centre) && !user.roles.includes("hub_admin");
+    $("#internal-wrap").hidden = !(k.permissions && k.permissions.comment_internally);
+    const thread = $("#ticket-thread");
+    if (k.thread_url) { thread.href = k.thread_url; thread.hidden = false; } else thread.hidden = true;
   }
 
   async function move(to, button) {
     button.disabled = true;
     const note = $("#move-note").value;
     const body = {to, note};
-    if (current && current.version !== undefined) body.expected_version = current.version;
+    if (current && current.version !== undefined) body.version = current.version; // refuse a stale move
     const r = await api("POST", `/api/v1/tickets/${id}/transition`, body);
     button.disabled = false;
     if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
