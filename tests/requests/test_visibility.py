@@ -135,3 +135,14 @@ def test_a_ticket_topic_without_a_ticket_is_seen_by_nobody_but_admins(people):
     orphan = create_topic(slug="ticket-khong-ton-tai", name_vi="x", name_en="x", kind="ticket")
     assert Ticket.objects.filter(thread=orphan).count() == 0
     assert can_view_topic(people.ht_manager, orphan) is False
+
+
+def test_messages_of_the_thread_are_not_found_by_an_unrelated_centres_search(people, secret, api_client):
+    from chat.services import post_message
+
+    post_message(topic=secret.thread, author=people.dn_engineer, body="Địa chỉ máy chủ bị nhiễm: mailgw-07")
+    for username, found in [("dn.manager", 1), ("ht.engineer", 1), ("qb.manager", 0), ("qb.engineer", 0)]:
+        client = api_client(getattr(people, username.replace(".", "_")))
+        response = client.get("/api/v1/search?q=may chu bi nhiem")
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == found, username
