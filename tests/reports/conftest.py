@@ -169,6 +169,8 @@ def english():
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Eight users per test: the production hasher would make these tests slow for nothing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_password_hashing(request, settings):
+    """Eight users per test: the production hasher would make these tests slow for nothing. Not for
+    browser tests: their server process must verify the passwords with its own hashers."""
+    if request.node.get_closest_marker("browser") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
