@@ -392,7 +392,11 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 
 
 def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
-    body = _clean_text(body, "body", settings.HUB_MAX_BODY_BYTES)
+    body = _clean_text(body, "body")
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > settings.HUB_MAX_BODY_BYTES:
+        # The same ceiling (in bytes, as on the wire) and answer as a chat message.
+        raise ApiError(413, f"body: {size} bytes; the limit is {settings.HUB_MAX_BODY_BYTES}.", fields=["body"])
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):

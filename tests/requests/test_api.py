@@ -334,13 +334,19 @@ def test_public_and_internal_comments(people, new_ticket, api_client):
     assert "Chỉ nội bộ" not in str(ht_view)
 
 
-@pytest.mark.parametrize("body", [{"body": ""}, {"body": "  \n "}, {"body": "x" * 20000}, {"body": None}, {}])
-def test_bad_comments_are_400_and_store_nothing(body, people, new_ticket, api_client):
+@pytest.mark.parametrize("body, status", [
+    ({"body": ""}, 400), ({"body": "  \n "}, 400), ({"body": None}, 400), ({}, 400), ({"body": "a\x00b"}, 400),
+    ({"body": "x" * (16 * 1024 + 1)}, 413),
+    ({"body": "ệ" * 6000}, 413),  # 6,000 characters but 18,000 bytes: the limit is in bytes
+])
+def test_bad_comments_are_refused_and_store_nothing(body, status, people, new_ticket, api_client, settings):
+    settings.HUB_MAX_BODY_BYTES = 16 * 1024
     ticket = new_ticket()
     response = api_client(people.ht_engineer).post(f"/api/v1/tickets/{ticket.pk}/comments", body,
                                                   content_type=JSON)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert Comment.objects.count() == 0
+    assert not TicketEvent.objects.filter(kind="comment").exists()
 
 
 def test_closed_tickets_take_no_more_comments(people, new_ticket, api_client):
