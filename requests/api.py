@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from ninja import File, Form, Query, Router, Schema, Status, UploadedFile
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from hub.api_support import ERRORS, ApiError, ErrorOut, keyset_page
@@ -329,11 +329,50 @@ def remove_watcher(request: HttpRequest, ident: str, username: str):
         return Status(204, None)
 
 
-@router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES},
-             summary="Attach a file to the ticket or to one of your comments (multipart `file`)")
-def upload(request: HttpRequest, ident: str, file: File[UploadedFile], comment: Form[int | None] = None):
+UPLOAD_SCHEMA = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "comment": {"type": "integer", "description": "id of your comment to attach it to"},
+                    },
+                }
+            }
+        },
+        "required": True,
+    }
+}
+# Multipart framing around the file itself.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+@router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES}, openapi_extra=UPLOAD_SCHEMA,
+             summary="Attach a file to the ticket or to one of your comments (multipart `file`, `comment`)")
+def upload(request: HttpRequest, ident: str):
+    from django.conf import settings
+
+    # Visibility and size are checked before the body is read, so neither a stranger nor an oversized
+    # upload makes the server spool the file.
     ticket = get_visible_ticket(request.auth, ident)
-    attachment = services.add_attachment(ticket, request.auth, file, comment_id=comment)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
+        raise ApiError(413, f"file: the upload is over the limit of {settings.REQUESTS_ATTACHMENT_MAX_BYTES} bytes.",
+                       fields=["file"])
+    file = request.FILES.get("file")
+    if file is None:
+        raise ApiError(400, "file: a multipart field `file` is required.", fields=["file"])
+    raw_comment = request.POST.get("comment") or None
+    if raw_comment is not None and not raw_comment.isdigit():
+        raise ApiError(400, "comment: must be a comment id.", fields=["comment"])
+    attachment = services.add_attachment(ticket, request.auth, file,
+                                         comment_id=int(raw_comment) if raw_comment else None)
     return Status(201, attachment_out(attachment))
 
 

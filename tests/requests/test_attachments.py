@@ -144,3 +144,17 @@ def test_a_failed_save_leaves_no_file_behind(people, new_ticket, media_root, mon
         services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("a.pdf", PDF))
     assert Attachment.objects.count() == 0
     assert stored_files(media_root) == []
+
+
+def test_an_oversized_upload_is_refused_from_its_length_alone(people, new_ticket, api_client, media_root, settings):
+    settings.REQUESTS_ATTACHMENT_MAX_BYTES = 1000
+    ticket = new_ticket()
+    response = upload(api_client(people.ht_engineer), ticket, data=b"z" * 200_000)
+    assert response.status_code == 413
+    assert Attachment.objects.count() == 0 and stored_files(media_root) == []
+
+
+def test_the_schema_describes_the_multipart_upload(people, api_client):
+    schema = api_client(people.ht_engineer).get("/api/v1/schema").json()
+    body = schema["paths"]["/api/v1/tickets/{ident}/attachments"]["post"]["requestBody"]
+    assert body["content"]["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
