@@ -47,8 +47,8 @@ def phases_for(target: Target, seconds: float) -> list[Phase]:
     gets a shorter 5/s phase and no 25/s one: its backlog would only make the run longer.
     """
     if target.design == "tutorial":
-        return [Phase("5/s", 5, max(5, int(5 * seconds / 2)), drain_s=60)]
-    return [Phase("5/s", 5, int(5 * seconds), drain_s=60), Phase("25/s", 25, int(25 * seconds), drain_s=60)]
+        return [Phase("5/s", 5, max(5, int(5 * seconds / 2)), drain_s=45)]
+    return [Phase("5/s", 5, int(5 * seconds), drain_s=45), Phase("25/s", 25, int(25 * seconds), drain_s=45)]
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -146,7 +146,8 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         per_worker = max(1, (connect_concurrency or clients) // workers)
         for w in range(workers):
             cfg = ctx.log_dir / f"{target.name}-worker{w}.json"
-            cfg.write_text(json.dumps({"clients": shares[w], "handshake_concurrency": per_worker}))
+            cfg.write_text(json.dumps({"clients": shares[w], "handshake_concurrency": per_worker,
+                                       "connect_deadline_ms": 120_000}))
             proc = await asyncio.create_subprocess_exec(
                 "node", str(LOADGEN), str(cfg), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, limit=1 << 24,
@@ -173,6 +174,10 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
             result.rss_per_conn_kib = (result.rss_idle_mib - result.rss_base_mib) * 1024 / result.connected
         spies = start_py_spy(target, ctx)
         for number, phase in enumerate(phases, start=1):
+            if result.phases and result.phases[-1].lost:
+                log(f"  {target.name}: {phase.name} skipped, the previous phase did not drain")
+                burst = False
+                break
             result.phases.append(await run_phase(target, procs, number, phase, clients, senders))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name}: {r.deliveries_per_s:,.0f} deliveries/s, p50 {r.p50_ms:.1f} ms, "
@@ -181,7 +186,7 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else ""))
             await asyncio.sleep(0.5)
-        if burst:
+        if burst and result.phases and not result.phases[-1].lost:
             phase = burst_after(result.phases[-1], clients)
             result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders))
             r = result.phases[-1]

@@ -159,7 +159,8 @@ async function connectAll() {
   const stormMs = (nowUs() - t0) / 1000;
   let failed = first.failed;
   let last = first;
-  for (let round = 0; round < 3 && failed.length; round++) {
+  const deadline = t0 + (cfg.connect_deadline_ms || 120000) * 1000;
+  for (let round = 0; round < 3 && failed.length && nowUs() < deadline; round++) {
     await new Promise((r) => setTimeout(r, 1000));
     last = await pass(failed, cfg.retry_concurrency || 10);
     failed = last.failed;

@@ -73,6 +73,8 @@ class Target:
     server: str  # "daphne" | "uvicorn" | "websockets"
     processes: int = 1
     layer: str = "pubsub"
+    # Any other server speaking the same frames: its command line, "{port}" replaced (harness tests).
+    custom: list[str] | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
@@ -110,6 +112,8 @@ class Target:
 
     def command(self, ctx: Context, port: int) -> tuple[list[str], dict[str, str]]:
         env = dict(os.environ, PYTHONUNBUFFERED="1", REDIS_URL=ctx.redis_url)
+        if self.custom:
+            return [part.replace("{port}", str(port)) for part in self.custom], env
         if self.design == "raw":
             return [sys.executable, "-m", "bench.reference.raw", "--port", str(port),
                     "--redis", ctx.redis_url, "--prefix", self.name + "-" + ctx.run_id], env
