@@ -1,0 +1,63 @@
+"""Who sees which topic: channel restrictions, the registry for other kinds, hub admins."""
+
+import pytest
+
+from chat.access import access_for, register_topic_access, unregister_topic_access
+from chat.models import Topic
+from chat.selectors import can_view_topic, visible_topics
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket_access_restored():
+    """Tests replace the `ticket` rule; put back whatever the tickets app registered."""
+    previous = access_for(Topic.Kind.TICKET)
+    yield
+    if previous is None:
+        unregister_topic_access(Topic.Kind.TICKET)
+    else:
+        register_topic_access(Topic.Kind.TICKET, previous.check, previous.visible_q)
+
+
+def test_channel_restricted_by_role_and_centre(make_user, make_topic):
+    ht_security = make_user("ht.security", centre="HT", role="security_officer")
+    dn_manager = make_user("dn.manager", centre="DN", role="manager")
+    topic = make_topic("ung-cuu", allowed_roles=["security_officer", "manager"], allowed_centres=["HT", "DN"])
+    assert can_view_topic(ht_security, topic)
+    assert can_view_topic(dn_manager, topic)
+    assert not can_view_topic(make_user("ht.engineer", centre="HT"), topic)
+    assert not can_view_topic(make_user("qb.security", centre="QB", role="security_officer"), topic)
+    assert not can_view_topic(make_user("nobody", centre=None, role="manager"), topic)
+    assert can_view_topic(make_user("admin", centre=None, role="hub_admin"), topic)
+
+
+def test_unrestricted_channel_is_open_to_every_active_user(make_user, make_topic):
+    topic = make_topic("chung")
+    user = make_user("qt.engineer", centre="QT")
+    assert can_view_topic(user, topic)
+    user.is_active = False
+    assert not can_view_topic(user, topic)
+
+
+def test_other_kinds_are_denied_unless_their_owner_registered_a_rule(make_user, ticket_access_restored):
+    thread = Topic.objects.create(slug="ticket-7", name_vi="Yêu cầu 7", name_en="Request 7", kind=Topic.Kind.TICKET)
+    asker, helper = make_user("ht.engineer", centre="HT"), make_user("dn.engineer", centre="DN")
+    unregister_topic_access(Topic.Kind.TICKET)
+    assert not can_view_topic(asker, thread)
+    assert can_view_topic(make_user("admin", centre=None, role="hub_admin"), thread)
+    register_topic_access(Topic.Kind.TICKET, lambda user, topic: user.centre.code == "HT")
+    assert can_view_topic(asker, thread) and not can_view_topic(helper, thread)
+    assert [t.slug for t in visible_topics(asker, kind=Topic.Kind.TICKET)] == ["ticket-7"]
+    assert visible_topics(helper, kind=Topic.Kind.TICKET) == []
+
+
+def test_a_bulk_filter_narrows_listing_in_sql(make_user, ticket_access_restored):
+    from django.db.models import Q
+
+    for n in (1, 2, 3):
+        Topic.objects.create(slug=f"ticket-{n}", name_vi="y", name_en="r", kind=Topic.Kind.TICKET)
+    register_topic_access(Topic.Kind.TICKET, lambda user, topic: topic.slug != "ticket-3",
+                          visible_q=lambda user: Q(slug__in=["ticket-1", "ticket-3"]))
+    user = make_user("ht.engineer")
+    assert [t.slug for t in visible_topics(user, kind=None)] == ["ticket-1"]  # both rules must agree
