@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from chat.models import Message, Topic
@@ -113,16 +114,16 @@ def _chat_error(exc: ChatError) -> ApiError:
 def _topic_for(request: HttpRequest, slug: str) -> Topic:
     topic = get_topic(slug)
     if topic is None:
-        raise ApiError(404, f"No topic {slug!r}.")
+        raise ApiError(404, _("No topic %(slug)s.") % {"slug": slug})
     if not can_view_topic(request.auth, topic):
-        raise ApiError(403, "You may not see this topic.")
+        raise ApiError(403, _("You may not see this topic."))
     return topic
 
 
 def _message_for(request: HttpRequest, topic: Topic, message_id: int) -> Message:
     message = get_visible_message(request.auth, topic, message_id)
     if message is None:
-        raise ApiError(404, f"No message {message_id} in {topic.slug!r}.")
+        raise ApiError(404, _("No message %(id)s in %(slug)s.") % {"id": message_id, "slug": topic.slug})
     return message
 
 
@@ -139,7 +140,7 @@ def _topic_rows(user, topics: list[Topic]) -> list[dict]:
 def list_topics(request: HttpRequest, kind: str = Topic.Kind.CHANNEL, limit: int | None = None,
                 cursor: str | None = None):
     if kind not in Topic.Kind.values and kind != "all":
-        raise ApiError(400, f"kind must be one of {', '.join(Topic.Kind.values)} or all.")
+        raise ApiError(400, _("kind must be one of %(kinds)s or all.") % {"kinds": ", ".join(Topic.Kind.values)})
     limit = clamp_limit(limit, default=200)
     topics = visible_topics(request.auth, kind=None if kind == "all" else kind)
     if cursor:
@@ -167,10 +168,10 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
             raise ApiError(400, "Invalid cursor.")
         after, before = (position, None) if direction == "after" else (None, position)
     if after is not None and before is not None:
-        raise ApiError(400, "Give either after or before, not both.", fields=["after", "before"])
+        raise ApiError(400, _("Give either after or before, not both."), fields=["after", "before"])
     for name, value in (("after", after), ("before", before)):
         if value is not None and value < 0:
-            raise ApiError(400, f"{name} must be a non-negative message id.", fields=[name])
+            raise ApiError(400, _("%(name)s must be a non-negative message id.") % {"name": name}, fields=[name])
     limit = clamp_limit(limit)
     rows, more = history(request.auth, topic, after=after, before=before, limit=limit)
     next_cursor = None
@@ -185,7 +186,7 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
 def create_message(request: HttpRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
     if not allow_post(request.auth.id):
-        raise ApiError(429, "Too many messages; slow down.")
+        raise ApiError(429, _("Too many messages; slow down."))
     try:
         message, created = post_message(topic=topic, author=request.auth, body=payload.body,
                                         client_id=payload.client_id)
@@ -209,7 +210,7 @@ def update_message(request: HttpRequest, slug: str, message_id: int, payload: Me
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     if not allow_post(request.auth.id):
-        raise ApiError(429, "Too many changes; slow down.")
+        raise ApiError(429, _("Too many changes; slow down."))
     try:
         message = edit_message(message=message, editor=request.auth, body=payload.body)
     except ChatError as exc:
@@ -235,7 +236,7 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     if message.author_id != request.auth.id and not request.auth.is_hub_admin:
-        raise ApiError(403, "Only the author or a hub admin may read a message's history.")
+        raise ApiError(403, _("Only the author or a hub admin may read a message's history."))
     return [
         {"action": r.action, "body": r.body, "html": r.html, "changed_by": r.changed_by.username,
          "changed_at": r.changed_at.isoformat()}
@@ -259,9 +260,9 @@ def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
 def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | None = None,
            cursor: str | None = None):
     if not q.strip():
-        raise ApiError(400, "q may not be empty.", fields=["q"])
+        raise ApiError(400, _("q may not be empty."), fields=["q"])
     if len(q) > SEARCH_MAX_CHARS:
-        raise ApiError(400, f"q may be at most {SEARCH_MAX_CHARS} characters.", fields=["q"])
+        raise ApiError(400, _("q may be at most %(n)s characters.") % {"n": SEARCH_MAX_CHARS}, fields=["q"])
     scope = _topic_for(request, topic) if topic else None
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in page.results], "next": page.next}

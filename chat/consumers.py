@@ -16,6 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from chat import presence
 from chat.models import Topic
@@ -52,7 +53,7 @@ def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int |
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FrameError("invalid", f"`{name}` must be a non-negative integer.")
+        raise FrameError("invalid", _("`%(name)s` must be a non-negative integer.") % {"name": name})
     return value
 
 
@@ -148,7 +149,7 @@ class TopicConsumer(HubConsumer):
             return await database_sync_to_async(run)()
         except AccessLost as lost:
             await self.send_json({"type": "error", "code": "forbidden",
-                                  "detail": "You no longer have access to this topic."})
+                                  "detail": _("You no longer have access to this topic.")})
             await self.close(code=lost.code)
             return CLOSED
         except ChatError as exc:
@@ -167,11 +168,11 @@ class TopicConsumer(HubConsumer):
     # --- frames ---------------------------------------------------------------------------------
     async def handle_message_send(self, frame: dict[str, Any]) -> None:
         if "body" not in frame:
-            raise FrameError("invalid", "message.send needs a `body`.")
+            raise FrameError("invalid", _("message.send needs a `body`."))
 
         def send():
             if not allow_post(self.user.id):
-                raise ChatError("rate_limited", "Too many messages; slow down.")
+                raise ChatError("rate_limited", _("Too many messages; slow down."))
             message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"))
             return message_out(message), created
@@ -222,14 +223,14 @@ class TopicConsumer(HubConsumer):
     async def handle_message_edit(self, frame: dict[str, Any]) -> None:
         message_id = _int_field(frame, "id")
         if "body" not in frame:
-            raise FrameError("invalid", "message.edit needs a `body`.")
+            raise FrameError("invalid", _("message.edit needs a `body`."))
 
         def edit():
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
-                raise ChatError("invalid", f"No message {message_id} in this topic.")
+                raise ChatError("invalid", _("No message %(id)s in this topic.") % {"id": message_id})
             if not allow_post(self.user.id):
-                raise ChatError("rate_limited", "Too many changes; slow down.")
+                raise ChatError("rate_limited", _("Too many changes; slow down."))
             edit_message(message=message, editor=self.user, body=frame["body"])
 
         await self._call(edit)
@@ -240,7 +241,7 @@ class TopicConsumer(HubConsumer):
         def delete():
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
-                raise ChatError("invalid", f"No message {message_id} in this topic.")
+                raise ChatError("invalid", _("No message %(id)s in this topic.") % {"id": message_id})
             delete_message(message=message, actor=self.user)
 
         await self._call(delete)

@@ -81,7 +81,9 @@ def seed(stdout=None, history: bool = False, **options) -> None:
     """Create or update the seeded topics; with `history`, add the sample conversation to topics
     that have no messages yet (so re-running never duplicates it)."""
     for spec in TOPICS:
-        topic, _ = Topic.objects.update_or_create(slug=spec["slug"], defaults={**spec, "kind": Topic.Kind.CHANNEL})
+        Topic.objects.update_or_create(slug=spec["slug"], defaults={**spec, "kind": Topic.Kind.CHANNEL})
+    if stdout is not None:
+        stdout.write(f"Topics: {', '.join(s['slug'] for s in TOPICS)}")
     if not history:
         return
     from chat.services import post_message
@@ -95,5 +97,3 @@ def seed(stdout=None, history: bool = False, **options) -> None:
             continue
         message, _ = post_message(topic=empty[slug], author=users[author], body=body)
         Message.objects.filter(pk=message.pk).update(created_at=start + timedelta(hours=5 * i))
-    if stdout is not None:
-        stdout.write(f"Topics: {', '.join(s['slug'] for s in TOPICS)}")

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
 from chat.rendering import render_body
@@ -51,17 +52,17 @@ def create_topic(
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
-        raise ChatError("invalid", "slug must be lower-case letters, digits and hyphens.")
+        raise ChatError("invalid", _("slug must be lower-case letters, digits and hyphens."))
     if kind not in Topic.Kind.values:
-        raise ChatError("invalid", f"kind must be one of {', '.join(Topic.Kind.values)}.")
+        raise ChatError("invalid", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Topic.Kind.values)})
     roles = list(dict.fromkeys(allowed_roles))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
-        raise ChatError("invalid", f"unknown role(s): {', '.join(map(str, unknown))}.")
+        raise ChatError("invalid", _("unknown role(s): %(roles)s.") % {"roles": ", ".join(map(str, unknown))})
     codes = [c.code if isinstance(c, Centre) else c for c in allowed_centres]
     centres = list(Centre.objects.filter(code__in=codes))
     if len(centres) != len(set(codes)):
-        raise ChatError("invalid", "unknown centre code in allowed_centres.")
+        raise ChatError("invalid", _("unknown centre code in allowed_centres."))
     existing = Topic.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
@@ -80,17 +81,18 @@ def create_topic(
 
 def validate_body(body: Any) -> str:
     if not isinstance(body, str):
-        raise ChatError("invalid", "body must be a string.")
+        raise ChatError("invalid", _("body must be a string."))
     try:
         size = len(body.encode("utf-8"))
     except UnicodeEncodeError as exc:
-        raise ChatError("invalid", "body is not valid Unicode text.") from exc
+        raise ChatError("invalid", _("body is not valid Unicode text.")) from exc
     if size > settings.HUB_MAX_BODY_BYTES:
-        raise ChatError("too_large", f"body is {size} bytes; the limit is {settings.HUB_MAX_BODY_BYTES}.")
+        raise ChatError("too_large", _("body is %(size)s bytes; the limit is %(limit)s.")
+                        % {"size": size, "limit": settings.HUB_MAX_BODY_BYTES})
     if "\x00" in body:
-        raise ChatError("invalid", "body may not contain NUL characters.")
+        raise ChatError("invalid", _("body may not contain NUL characters."))
     if not body.strip():
-        raise ChatError("invalid", "body may not be empty.")
+        raise ChatError("invalid", _("body may not be empty."))
     return body
 
 
@@ -98,15 +100,15 @@ def validate_client_id(client_id: Any) -> str | None:
     if client_id is None or client_id == "":
         return None
     if not isinstance(client_id, str):
-        raise ChatError("invalid", "client_id must be a string.")
+        raise ChatError("invalid", _("client_id must be a string."))
     if len(client_id) > CLIENT_ID_MAX or "\x00" in client_id:
-        raise ChatError("invalid", f"client_id must be at most {CLIENT_ID_MAX} characters.")
+        raise ChatError("invalid", _("client_id must be at most %(n)s characters.") % {"n": CLIENT_ID_MAX})
     return client_id
 
 
 def _require_access(user: User, topic: Topic) -> None:
     if not can_view_topic(user, topic):
-        raise ChatError("forbidden", "You may not use this topic.")
+        raise ChatError("forbidden", _("You may not use this topic."))
 
 
 # --- mentions -----------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ def _existing(author: User, client_id: str, topic: Topic) -> Message | None:
         .filter(author=author, client_id=client_id).first()
     )
     if existing is not None and existing.topic_id != topic.id:
-        raise ChatError("conflict", "client_id was already used for a message in another topic.")
+        raise ChatError("conflict", _("client_id was already used for a message in another topic."))
     return existing
 
 
@@ -206,11 +208,11 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
     Newly mentioned people are notified; those mentioned before are not notified twice."""
     body = validate_body(body)
     if not _may_change(editor, message):
-        raise ChatError("forbidden", "Only the author or a hub admin may edit this message.")
+        raise ChatError("forbidden", _("Only the author or a hub admin may edit this message."))
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
-            raise ChatError("conflict", "A deleted message cannot be edited.")
+            raise ChatError("conflict", _("A deleted message cannot be edited."))
         if body == message.body:
             return message
         old = list(message.mentions.select_related("user", "centre"))
@@ -235,7 +237,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
 def delete_message(*, message: Message, actor: User) -> Message:
     """Soft-delete: the id stays (a tombstone) so catch-up has no gaps; the text moves to a revision."""
     if not _may_change(actor, message):
-        raise ChatError("forbidden", "Only the author or a hub admin may delete this message.")
+        raise ChatError("forbidden", _("Only the author or a hub admin may delete this message."))
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
@@ -257,11 +259,11 @@ def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
     """Move the user's read marker forward to `up_to` (never backwards, never past the newest id).
     Returns the marker; the user's other sockets hear of it through their notifications stream."""
     if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
-        raise ChatError("invalid", "up_to must be a non-negative integer message id.")
+        raise ChatError("invalid", _("up_to must be a non-negative integer message id."))
     _require_access(user, topic)
     up_to = min(up_to, latest_message_id(topic))
     with transaction.atomic():
-        marker, _ = ReadMarker.objects.get_or_create(user=user, topic=topic)
+        marker, _created = ReadMarker.objects.get_or_create(user=user, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
             broadcast_on_commit([user_group(user.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
