@@ -93,11 +93,14 @@ INTERNAL_COMMENTS = [
 REQUESTERS = ["TH", "NA", "HT", "QB", "QT", "DN", "HUE", "QNA", "DNO"]
 TARGETS = ["DN", "HUE", "HT", "NA", "TH", "QB", "QT", "HCM", "VNPT"]
 COUNT = 110
+RECENT_CYCLE = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.NEW,
+                Status.RESOLVED, Status.IN_PROGRESS, Status.REOPENED, Status.ACCEPTED, Status.CLOSED,
+                Status.REJECTED, Status.WAITING_FOR_REQUESTER]
 
 
 def _plan(rng: random.Random) -> list[dict]:
     """A deterministic year of requests: who asked whom, what, when, and how far it got."""
-    plans, seen = [], set()
+    plans, seen, recent = [], set(), 0
     categories = list(TITLES)
     for i in range(COUNT):
         category = categories[i % len(categories)]
@@ -108,10 +111,11 @@ def _plan(rng: random.Random) -> list[dict]:
         seen.add((requester, title))
         target = None if i % 11 == 0 else rng.choice([c for c in TARGETS if c != requester])
         days_ago = max(1, int(360 * (COUNT - i) / COUNT) + rng.randint(-3, 3))
-        if days_ago > 45:
+        if days_ago > 60:
             final = rng.choice([Status.CLOSED] * 6 + [Status.REJECTED, Status.RESOLVED, Status.IN_PROGRESS])
-        else:
-            final = rng.choice(list(PATHS))
+        else:  # recent work is still moving: every status in turn, mostly open ones
+            final = RECENT_CYCLE[recent % len(RECENT_CYCLE)]
+            recent += 1
         plans.append({
             "requester": requester, "target": target, "category": category, "title": title,
             "priority": rng.choice(["low", "normal", "normal", "normal", "high", "high", "urgent"]),

@@ -59,12 +59,10 @@ def can_see_internal(user, ticket: Ticket) -> bool:
     return may_comment_internally(user, ticket)
 
 
-def get_visible_ticket(user, ident: str | int, *, for_update: bool = False) -> Ticket:
+def get_visible_ticket(user, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
     qs = Ticket.objects.select_related(*TICKET_RELATED)
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
     text = str(ident)
     lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
     ticket = qs.filter(**lookup).first()
