@@ -15,6 +15,5 @@ urlpatterns = [
     path("tickets/", views.tickets, name="tickets"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("ui/preview", views.markdown_preview, name="markdown-preview"),
 ]

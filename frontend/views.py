@@ -6,11 +6,9 @@ the WebSockets, so the browser and integration scripts use exactly the same inte
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -40,7 +38,6 @@ def hub_user(user) -> dict:
 
 def page(request: HttpRequest, template: str, **context) -> HttpResponse:
     context.setdefault("hub_user", hub_user(request.user))
-    context.setdefault("is_manager", request.user.has_role(*MANAGER_ROLES))
     return render(request, template, context)
 
 
@@ -95,14 +92,6 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    if not request.user.has_role(*MANAGER_ROLES):
-        raise PermissionDenied
-    year = date.today().year
-    return page(request, "frontend/dashboard.html", years=[year, year - 1, year - 2])
 
 
 def _render_preview(text: str) -> str:

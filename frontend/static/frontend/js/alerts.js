@@ -1,7 +1,7 @@
 // Alert list + raising form (/alerts/) and the alert page with its acknowledgement matrix and
 // history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
 
-import {$, api, centreCode, el, fmt, label, me, personName, setHtml, t, timeEl} from "./util.js";
+import {$, api, centreCode, el, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 import {acknowledge} from "./notifications.js";
 
 function resultsOf(data) {
@@ -40,7 +40,7 @@ export function startAlertList() {
         el("td", {}, label(a.status)),
         el("td", {}, timeEl(a.created_at || a.raised_at))));
     }
-    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, t("No alerts."))));
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, gettext("No alerts."))));
   }
   more.addEventListener("click", () => load(true));
   document.addEventListener("hub:alert", () => load());
@@ -81,7 +81,7 @@ function bindRaiseForm() {
     };
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");
-      error.textContent = t("A title is required.");
+      error.textContent = gettext("A title is required.");
       form.title.focus();
       return;
     }
@@ -132,7 +132,7 @@ export function startAlertDetail(root) {
     $("#alert-title").textContent = a.title;
     $("#alert-meta").replaceChildren(severityTag(a.severity), " ", tlpTag(a.tlp), " ",
       el("span", {}, label(a.status)), " · ",
-      fmt(t("raised by %(who)s (%(centre)s)"), {who: personName(a.raised_by), centre: centreCode(a.centre || a.raising_centre)}),
+      fmt(gettext("raised by %(who)s (%(centre)s)"), {who: personName(a.raised_by), centre: centreCode(a.centre || a.raising_centre)}),
       " · ", timeEl(a.created_at || a.raised_at));
     setHtml($("#alert-description"), a.description_html || a.html || "");
     $("#alert-affected").textContent = Array.isArray(a.affected_systems) ? a.affected_systems.join(", ") : (a.affected_systems || "—");
@@ -147,7 +147,7 @@ export function startAlertDetail(root) {
       el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
     const history = a.history || [];
     $("#alert-history").replaceChildren(...history.map((h) => el("li", {},
-      timeEl(h.at), " ", el("strong", {}, personName(h.by) || t("system")), h.centre ? ` (${h.centre})` : "", " ",
+      timeEl(h.at), " ", el("strong", {}, personName(h.by) || gettext("system")), h.centre ? ` (${h.centre})` : "", " ",
       label(h.event), h.after ? ` → ${label(h.after)}` : "", h.note ? ` — ${h.note}` : "")));
     renderAckArea(a);
   }
@@ -157,10 +157,10 @@ export function startAlertDetail(root) {
     area.replaceChildren();
     const viewer = a.viewer || {};
     if (viewer.acknowledged) {
-      area.append(el("p", {class: "ok"}, fmt(t("Acknowledged for %(centre)s"), {centre: user.centre})));
+      area.append(el("p", {class: "ok"}, fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre})));
     } else if (viewer.can_acknowledge) {
       const button = el("button", {type: "button", class: "ack-button primary"},
-        fmt(t("Acknowledge for %(centre)s"), {centre: user.centre}));
+        fmt(gettext("Acknowledge for %(centre)s"), {centre: user.centre}));
       button.addEventListener("click", async () => {
         button.disabled = true;
         const r = await acknowledge(id);
@@ -175,7 +175,7 @@ export function startAlertDetail(root) {
     for (const to of ["mitigated", "closed"]) {
       if (to === a.status) continue;
       const button = el("button", {type: "button", dataset: {to}},
-        to === "mitigated" ? t("Mark mitigated") : t("Close alert"));
+        to === "mitigated" ? gettext("Mark mitigated") : gettext("Close alert"));
       button.addEventListener("click", async () => {
         button.disabled = true;
         const r = await api("POST", `/api/v1/alerts/${id}/status`, {to, note: ""});

@@ -7,7 +7,7 @@
 // with its original client_id, which the server de-duplicates. Rendering is an ordered insert by id
 // that ignores ids already shown, so a message never appears twice or out of order.
 
-import {$, api, centreCode, centres, el, fmt, me, nt, personName, setHtml, t, timeEl} from "./util.js";
+import {$, api, centreCode, centres, el, fmt, me, ngettext, personName, setHtml, gettext, timeEl} from "./util.js";
 import {LiveSocket} from "./socket.js";
 
 const PAGE_SIZE = 50;
@@ -99,26 +99,26 @@ export class TopicView {
   flushOutbox() {
     for (const item of this.outbox.items) {
       if (!this.socket.send({type: "message.send", body: item.body, client_id: item.client_id})) break;
-      this.setPendingState(item.client_id, t("Sending…"));
+      this.setPendingState(item.client_id, gettext("Sending…"));
     }
   }
 
   showState(state, detail) {
     const texts = {
-      connecting: t("Connecting…"),
-      live: t("Live"),
-      reconnecting: t("Reconnecting…"),
-      offline: t("Offline: messages you write will be sent when the connection returns."),
+      connecting: gettext("Connecting…"),
+      live: gettext("Live"),
+      reconnecting: gettext("Reconnecting…"),
+      offline: gettext("Offline: messages you write will be sent when the connection returns."),
       closed: {
-        4401: t("Your session has ended. Sign in again."),
-        4403: t("You are not allowed to see this topic."),
-        4404: t("This topic does not exist."),
-      }[detail] || t("Disconnected."),
+        4401: gettext("Your session has ended. Sign in again."),
+        4403: gettext("You are not allowed to see this topic."),
+        4404: gettext("This topic does not exist."),
+      }[detail] || gettext("Disconnected."),
     };
     this.status.dataset.state = state;
     this.status.textContent = texts[state] || state;
     if (state !== "live") {
-      for (const item of this.outbox.items) this.setPendingState(item.client_id, t("Waiting for the connection…"));
+      for (const item of this.outbox.items) this.setPendingState(item.client_id, gettext("Waiting for the connection…"));
     }
   }
 
@@ -159,7 +159,7 @@ export class TopicView {
 
   onError(frame) {
     if (frame.code === "rate_limited") {
-      this.error.textContent = t("You are sending too fast; the rest will follow in a moment.");
+      this.error.textContent = gettext("You are sending too fast; the rest will follow in a moment.");
       clearTimeout(this.flushRetry);
       this.flushRetry = setTimeout(() => this.flushOutbox(), 2000);
       return;
@@ -171,7 +171,7 @@ export class TopicView {
   async loadLatest() {
     const r = await api("GET", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?limit=${PAGE_SIZE}`);
     if (!r.ok) {
-      $("#history-status").textContent = r.error ? r.error.detail : t("Could not load messages.");
+      $("#history-status").textContent = r.error ? r.error.detail : gettext("Could not load messages.");
       return;
     }
     const page = resultsOf(r.data);
@@ -193,7 +193,7 @@ export class TopicView {
     if (this.loadingHistory || this.historyDone || this.oldestId === null) return;
     this.loadingHistory = true;
     const statusNode = $("#history-status");
-    statusNode.textContent = t("Loading older messages…");
+    statusNode.textContent = gettext("Loading older messages…");
     const r = await api("GET",
       `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?before=${this.oldestId}&limit=${PAGE_SIZE}`);
     if (r.ok) {
@@ -203,7 +203,7 @@ export class TopicView {
       for (const m of page) this.upsert(m);
       this.scroller.scrollTop = oldTop + (this.scroller.scrollHeight - oldHeight);
       if (page.length < PAGE_SIZE) this.historyDone = true;
-      statusNode.textContent = this.historyDone ? t("Beginning of the topic.") : "";
+      statusNode.textContent = this.historyDone ? gettext("Beginning of the topic.") : "";
     } else {
       statusNode.textContent = r.error.detail;
     }
@@ -261,19 +261,19 @@ export class TopicView {
     const mine = author.username === this.user.username;
     const deleted = Boolean(m.deleted || m.deleted_at);
     const body = el("div", {class: "msg-body rendered"});
-    if (deleted) body.append(el("em", {class: "muted"}, t("This message was deleted.")));
+    if (deleted) body.append(el("em", {class: "muted"}, gettext("This message was deleted.")));
     else setHtml(body, m.html);
     const head = el("div", {class: "msg-head"},
       el("strong", {class: "author"}, personName(author)), " ",
       el("span", {class: "centre-tag"}, centreCode(author.centre)), " ",
       timeEl(m.created_at),
-      (m.edited_at && !deleted) ? el("span", {class: "muted edited"}, ` (${t("edited")})`) : null);
+      (m.edited_at && !deleted) ? el("span", {class: "muted edited"}, ` (${gettext("edited")})`) : null);
     const li = el("li", {class: `msg${mine ? " mine" : ""}${deleted ? " deleted" : ""}`, id: `m-${m.id}`,
       dataset: {id: String(m.id)}}, head, body);
     if (mine && !deleted) {
       li.append(el("div", {class: "msg-actions"},
-        el("button", {type: "button", class: "link-button", onclick: () => this.startEdit(m.id)}, t("Edit")),
-        el("button", {type: "button", class: "link-button", onclick: () => this.deleteMessage(m.id)}, t("Delete"))));
+        el("button", {type: "button", class: "link-button", onclick: () => this.startEdit(m.id)}, gettext("Edit")),
+        el("button", {type: "button", class: "link-button", onclick: () => this.deleteMessage(m.id)}, gettext("Delete"))));
     }
     return li;
   }
@@ -282,12 +282,12 @@ export class TopicView {
     const m = this.messages.get(id);
     const li = this.nodes.get(id);
     if (!m || !li) return;
-    const area = el("textarea", {rows: 3, "aria-label": t("Edit message")});
+    const area = el("textarea", {rows: 3, "aria-label": gettext("Edit message")});
     area.value = m.body || "";
     const error = el("p", {class: "error", role: "alert"});
     const form = el("form", {class: "edit-form"}, area, error,
-      el("button", {type: "submit"}, t("Save")), " ",
-      el("button", {type: "button", onclick: () => li.replaceWith(this.renderAgain(id))}, t("Cancel")));
+      el("button", {type: "submit"}, gettext("Save")), " ",
+      el("button", {type: "button", onclick: () => li.replaceWith(this.renderAgain(id))}, gettext("Cancel")));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const r = await api("PATCH", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`, {body: area.value});
@@ -308,7 +308,7 @@ export class TopicView {
   }
 
   async deleteMessage(id) {
-    if (!window.confirm(t("Delete this message?"))) return;
+    if (!window.confirm(gettext("Delete this message?"))) return;
     const r = await api("DELETE", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`);
     if (!r.ok) { this.error.textContent = r.error.detail; return; }
     this.markDeleted({id});
@@ -318,8 +318,8 @@ export class TopicView {
   renderPending(item) {
     const li = el("li", {class: "msg pending mine", dataset: {clientId: item.client_id}},
       el("div", {class: "msg-head"}, el("strong", {class: "author"}, this.user.display_name), " ",
-        el("span", {class: "pending-state muted"}, t("Waiting for the connection…")), " ",
-        el("button", {type: "button", class: "link-button", onclick: () => this.discard(item.client_id)}, t("Discard"))),
+        el("span", {class: "pending-state muted"}, gettext("Waiting for the connection…")), " ",
+        el("button", {type: "button", class: "link-button", onclick: () => this.discard(item.client_id)}, gettext("Discard"))),
       el("div", {class: "msg-body plain"}, item.body));
     this.outboxList.append(li);
   }
@@ -343,7 +343,7 @@ export class TopicView {
     const body = this.input.value;
     if (!body.trim()) return;
     if (new TextEncoder().encode(body).length > this.maxBytes) {
-      this.error.textContent = fmt(t("The message is too long (at most %(max)s bytes)."), {max: this.maxBytes});
+      this.error.textContent = fmt(gettext("The message is too long (at most %(max)s bytes)."), {max: this.maxBytes});
       return;
     }
     this.error.textContent = "";
@@ -353,7 +353,7 @@ export class TopicView {
     this.input.value = "";
     this.updatePreview();
     if (this.socket && this.socket.send({type: "message.send", body, client_id: item.client_id})) {
-      this.setPendingState(item.client_id, t("Sending…"));
+      this.setPendingState(item.client_id, gettext("Sending…"));
     }
     this.scrollToEnd();
   }
@@ -400,7 +400,7 @@ export class TopicView {
     const pane = $("#preview");
     if (pane.hidden) return;
     const body = this.input.value;
-    if (!body.trim()) { pane.replaceChildren(el("em", {class: "muted"}, t("Nothing to preview."))); return; }
+    if (!body.trim()) { pane.replaceChildren(el("em", {class: "muted"}, gettext("Nothing to preview."))); return; }
     const r = await api("POST", "/ui/preview", {body});
     if (r.ok) setHtml(pane, r.data.html);
     else pane.textContent = r.error.detail;
@@ -433,7 +433,7 @@ export class TopicView {
   renderTyping() {
     const names = Array.from(this.typers.values(), (v) => v.name);
     $("#typing").textContent = names.length
-      ? fmt(nt("%(names)s is typing…", "%(names)s are typing…", names.length), {names: names.join(", ")})
+      ? fmt(ngettext("%(names)s is typing…", "%(names)s are typing…", names.length), {names: names.join(", ")})
       : "";
   }
 
@@ -454,7 +454,7 @@ export class TopicView {
         el("h3", {}, `${code} (${users.length})`),
         el("ul", {}, users.map((u) => el("li", {}, personName(u))))));
     }
-    if (!groups.size) box.append(el("p", {class: "muted"}, t("Nobody else is here.")));
+    if (!groups.size) box.append(el("p", {class: "muted"}, gettext("Nobody else is here.")));
   }
 
   // --- mentions ------------------------------------------------------------------------------
@@ -555,13 +555,13 @@ export class TopicView {
       const q = $("#search-q").value.trim();
       if (!q) return;
       const list = $("#search-list");
-      list.replaceChildren(el("li", {class: "muted"}, t("Searching…")));
+      list.replaceChildren(el("li", {class: "muted"}, gettext("Searching…")));
       panel.hidden = false;
       const r = await api("GET", `/api/v1/search?q=${encodeURIComponent(q)}&topic=${encodeURIComponent(this.slug)}`);
       list.replaceChildren();
       if (!r.ok) { list.append(el("li", {class: "error"}, r.error.detail)); return; }
       const found = resultsOf(r.data);
-      if (!found.length) list.append(el("li", {class: "muted"}, t("No messages found.")));
+      if (!found.length) list.append(el("li", {class: "muted"}, gettext("No messages found.")));
       for (const item of found) {
         const m = item.message || item;
         const body = el("div", {class: "rendered"});
@@ -588,12 +588,12 @@ export async function renderTopicList(ul, currentSlug = null) {
     const link = el("a", {href: `/topics/${encodeURIComponent(topic.slug)}/`,
       "aria-current": topic.slug === currentSlug ? "page" : null}, name);
     if (unread) {
-      link.append(" ", el("span", {class: "badge", "aria-label": fmt(nt("%(n)s unread message", "%(n)s unread messages", unread), {n: unread})},
+      link.append(" ", el("span", {class: "badge", "aria-label": fmt(ngettext("%(n)s unread message", "%(n)s unread messages", unread), {n: unread})},
         String(unread)));
     }
     ul.append(el("li", {dataset: {slug: topic.slug}}, link));
   }
-  if (!ul.children.length) ul.append(el("li", {class: "muted"}, t("No topics yet.")));
+  if (!ul.children.length) ul.append(el("li", {class: "muted"}, gettext("No topics yet.")));
 }
 
 export function startTopic(root) {

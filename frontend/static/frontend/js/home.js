@@ -1,6 +1,6 @@
 // Home: topics with unread badges, open alerts, and the requests of the viewer's centre.
 
-import {$, api, el, label, me, t} from "./util.js";
+import {$, api, el, label, me, gettext} from "./util.js";
 import {renderTopicList} from "./chat.js";
 
 function resultsOf(data) {
@@ -14,7 +14,7 @@ async function fillList(ul, url, render) {
   if (!r.ok) { ul.append(el("li", {class: "muted"}, r.error.detail)); return; }
   const items = resultsOf(r.data);
   for (const item of items) ul.append(render(item));
-  if (!items.length) ul.append(el("li", {class: "muted"}, t("Nothing here.")));
+  if (!items.length) ul.append(el("li", {class: "muted"}, gettext("Nothing here.")));
 }
 
 export function startHome() {

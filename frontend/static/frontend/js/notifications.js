@@ -3,7 +3,7 @@
 // ("hub:alert", "hub:ticket", "hub:mention") that the alert and ticket pages listen to for live
 // updates, so a page never opens a second notifications socket.
 
-import {$, api, centreCode, el, fmt, label, me, personName, t} from "./util.js";
+import {$, api, centreCode, el, fmt, label, me, personName, gettext} from "./util.js";
 import {LiveSocket} from "./socket.js";
 
 const KEEP = 50;
@@ -57,7 +57,7 @@ class Bell {
     const badge = $("#bell-count");
     badge.textContent = String(unread);
     badge.hidden = unread === 0;
-    this.button.setAttribute("aria-label", fmt(t("Notifications (%(n)s unread)"), {n: unread}));
+    this.button.setAttribute("aria-label", fmt(gettext("Notifications (%(n)s unread)"), {n: unread}));
   }
 
   render() {
@@ -89,18 +89,18 @@ function showBanner(alert, user) {
   if (!box || box.querySelector(`[data-alert-id="${alert.id}"]`)) return;
   const actions = el("div", {class: "banner-actions"});
   const banner = el("section", {class: `alert-banner severity-${alert.severity}`, role: "alert",
-    dataset: {alertId: String(alert.id)}, "aria-label": t("New security alert")},
-  el("p", {class: "banner-text"}, el("strong", {}, t("Security alert")), " ", alertText(alert)), actions);
-  actions.append(el("a", {href: `/alerts/${alert.id}/`, class: "button"}, t("View")));
+    dataset: {alertId: String(alert.id)}, "aria-label": gettext("New security alert")},
+  el("p", {class: "banner-text"}, el("strong", {}, gettext("Security alert")), " ", alertText(alert)), actions);
+  actions.append(el("a", {href: `/alerts/${alert.id}/`, class: "button"}, gettext("View")));
   if (user.can_ack_alerts) {
     const status = el("span", {class: "ack-status", role: "status"});
-    const button = el("button", {type: "button", class: "ack-button"}, t("Acknowledge"));
+    const button = el("button", {type: "button", class: "ack-button"}, gettext("Acknowledge"));
     button.addEventListener("click", async () => {
       button.disabled = true;
       const r = await acknowledge(alert.id);
       if (r.ok) {
         button.remove();
-        status.textContent = fmt(t("Acknowledged for %(centre)s"), {centre: user.centre});
+        status.textContent = fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre});
       } else {
         button.disabled = false;
         status.textContent = r.error.detail;
@@ -108,7 +108,7 @@ function showBanner(alert, user) {
     });
     actions.append(button, status);
   }
-  actions.append(el("button", {type: "button", class: "link-button", onclick: () => banner.remove()}, t("Dismiss")));
+  actions.append(el("button", {type: "button", class: "link-button", onclick: () => banner.remove()}, gettext("Dismiss")));
   box.prepend(banner);
 }
 
@@ -132,13 +132,13 @@ export function startNotifications() {
         const url = `/alerts/${alert.id}/`;
         bell.add({key: `alert-${alert.id}-${event}`, text: alertText(alert), url});
         showBanner(alert, user);
-        browserNotify(t("Security alert"), alertText(alert), url);
+        browserNotify(gettext("Security alert"), alertText(alert), url);
       } else if (event === "acknowledged" && frame.acknowledgement && frame.acknowledgement.centre === user.centre) {
         // Someone of this centre acknowledged (here or in another tab): the banner's button is done.
         const banner = document.querySelector(`.alert-banner[data-alert-id="${alert.id}"]`);
         const button = banner && banner.querySelector(".ack-button");
         if (button) {
-          button.replaceWith(fmt(t("Acknowledged for %(centre)s"), {centre: user.centre}));
+          button.replaceWith(fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre}));
         }
       }
       document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
@@ -151,9 +151,9 @@ export function startNotifications() {
     } else if (frame.type === "mention" && frame.message) {
       const m = frame.message;
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;
-      const text = fmt(t("%(name)s mentioned you in %(topic)s"), {name: personName(m.author), topic: m.topic});
+      const text = fmt(gettext("%(name)s mentioned you in %(topic)s"), {name: personName(m.author), topic: m.topic});
       bell.add({key: `mention-${m.id}`, text, url});
-      browserNotify(t("Mention"), text, url);
+      browserNotify(gettext("Mention"), text, url);
       document.dispatchEvent(new CustomEvent("hub:mention", {detail: frame}));
     }
   };

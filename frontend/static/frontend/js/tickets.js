@@ -2,7 +2,7 @@
 // (workflow buttons for the caller's allowed moves only, comments, attachments, history), which
 // refreshes when the notifications stream reports a change to this request.
 
-import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, t, timeEl} from "./util.js";
+import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -53,12 +53,12 @@ export async function startTicketList() {
         el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.reference || `#${k.id}`)),
         el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.title)),
         el("td", {}, centreCode(k.requesting_centre || k.centre)),
-        el("td", {}, centreCode(k.target_centre) || t("any")),
+        el("td", {}, centreCode(k.target_centre) || gettext("any")),
         el("td", {}, label(k.priority)),
         el("td", {}, label(k.status)),
-        el("td", {}, k.due_at ? timeEl(k.due_at) : "", overdue ? el("span", {class: "tag overdue-tag"}, ` ${t("overdue")}`) : "")));
+        el("td", {}, k.due_at ? timeEl(k.due_at) : "", overdue ? el("span", {class: "tag overdue-tag"}, ` ${gettext("overdue")}`) : "")));
     }
-    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, t("No requests match."))));
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No requests match."))));
   }
 
   form.addEventListener("submit", (e) => {
@@ -89,7 +89,7 @@ export async function startTicketForm() {
     };
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");
-      error.textContent = t("A title is required.");
+      error.textContent = gettext("A title is required.");
       form.title.focus();
       return;
     }
@@ -112,7 +112,7 @@ const MOVE_LABELS = {
   accepted: "Accept", in_progress: "Start work", waiting_for_requester: "Ask the requester",
   resolved: "Mark resolved", closed: "Confirm and close", rejected: "Reject", reopened: "Reopen",
 };
-void [t("Accept"), t("Start work"), t("Ask the requester"), t("Mark resolved"), t("Confirm and close"), t("Reject"), t("Reopen")];
+void [gettext("Accept"), gettext("Start work"), gettext("Ask the requester"), gettext("Mark resolved"), gettext("Confirm and close"), gettext("Reject"), gettext("Reopen")];
 
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
@@ -133,35 +133,35 @@ export function startTicketDetail(root) {
     $("#ticket-status").textContent = label(k.status);
     $("#ticket-status").dataset.status = k.status;
     $("#ticket-meta").replaceChildren(
-      fmt(t("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || t("any centre")}),
+      fmt(gettext("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || gettext("any centre")}),
       " · ", label(k.category), " · ", label(k.priority),
-      k.assignee ? ` · ${fmt(t("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
-      k.due_at ? el("span", {}, " · ", t("due"), " ", timeEl(k.due_at)) : "");
+      k.assignee ? ` · ${fmt(gettext("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
+      k.due_at ? el("span", {}, " · ", gettext("due"), " ", timeEl(k.due_at)) : "");
     setHtml($("#ticket-description"), k.description_html || k.html || "");
     const moves = $("#ticket-moves");
     moves.replaceChildren();
     const allowed = (k.allowed_transitions || []).map((m) => (typeof m === "string" ? m : m.to));
     for (const to of allowed) {
       const button = el("button", {type: "button", class: to === "rejected" ? "danger" : "primary", dataset: {to}},
-        MOVE_LABELS[to] ? t(MOVE_LABELS[to]) : label(to));
+        MOVE_LABELS[to] ? gettext(MOVE_LABELS[to]) : label(to));
       button.addEventListener("click", () => move(to, button));
       moves.append(button);
     }
-    if (!allowed.length) moves.append(el("p", {class: "muted"}, t("There is nothing for you to do on this request now.")));
+    if (!allowed.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
     $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => {
       const body = el("div", {class: "rendered"});
       setHtml(body, c.html || c.body_html || "");
       return el("li", {class: c.internal ? "comment internal" : "comment"},
         el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
           el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
-          c.internal ? el("span", {class: "tag internal-tag"}, t("internal")) : ""), body);
+          c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : ""), body);
     }));
     const attachments = k.attachments || [];
     $("#ticket-attachments").replaceChildren(...attachments.map((a) =>
       el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "")));
     const history = k.history || k.events || [];
     $("#ticket-history").replaceChildren(...history.map((h) => el("li", {},
-      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || t("system")), " ",
+      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
       label(h.kind || h.event || h.field || ""),
       (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
     $("#internal-wrap").hidden = !(k.permissions && k.permissions.comment_internally);
@@ -207,7 +207,7 @@ export function startTicketDetail(root) {
 
   document.addEventListener("hub:ticket", (e) => {
     const k = e.detail.ticket;
-    if (k && Number(k.id) === id) load(fmt(t("Updated just now (%(event)s)."), {event: label(e.detail.event || k.status)}));
+    if (k && Number(k.id) === id) load(fmt(gettext("Updated just now (%(event)s)."), {event: label(e.detail.event || k.status)}));
   });
   load();
 }

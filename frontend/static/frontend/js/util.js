@@ -10,8 +10,8 @@ const catalog = window.gettext ? window : {
     : fmt.replace(/%s/g, () => String(obj.shift()))),
 };
 
-export const t = (s) => catalog.gettext(s);
-export const nt = (s, p, n) => catalog.ngettext(s, p, n);
+export const gettext = (s) => catalog.gettext(s);
+export const ngettext = (s, p, n) => catalog.ngettext(s, p, n);
 /** fmt("%(name)s is typing", {name}) — named interpolation of a translated string. */
 export const fmt = (s, values) => catalog.interpolate(s, values, true);
 
@@ -72,7 +72,7 @@ export async function api(method, url, body, {form = false} = {}) {
   try {
     response = await fetch(url, {method, headers, body: payload, credentials: "same-origin"});
   } catch (e) {
-    return {ok: false, status: 0, data: null, error: {code: "network", detail: t("The network is unavailable.")}};
+    return {ok: false, status: 0, data: null, error: {code: "network", detail: gettext("The network is unavailable.")}};
   }
   let data = null;
   try { data = await response.json(); } catch (e) { data = null; }
@@ -106,14 +106,14 @@ const LABELS = {
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
 };
 // The literal calls let makemessages find the strings.
-void [t("Low"), t("Medium"), t("High"), t("Critical"), t("Normal"), t("Urgent"), t("New"), t("Accepted"),
-  t("In progress"), t("Waiting for requester"), t("Resolved"), t("Reopened"), t("Closed"), t("Rejected"),
-  t("Open"), t("Mitigated"), t("Pending"), t("Acknowledged"), t("Raised"), t("Escalated"), t("Status changed"), t("Information security"),
-  t("Software development"), t("Training and certification"), t("Project consulting"), t("Communications"),
-  t("Events and workshops"), t("Other")];
+void [gettext("Low"), gettext("Medium"), gettext("High"), gettext("Critical"), gettext("Normal"), gettext("Urgent"), gettext("New"), gettext("Accepted"),
+  gettext("In progress"), gettext("Waiting for requester"), gettext("Resolved"), gettext("Reopened"), gettext("Closed"), gettext("Rejected"),
+  gettext("Open"), gettext("Mitigated"), gettext("Pending"), gettext("Acknowledged"), gettext("Raised"), gettext("Escalated"), gettext("Status changed"), gettext("Information security"),
+  gettext("Software development"), gettext("Training and certification"), gettext("Project consulting"), gettext("Communications"),
+  gettext("Events and workshops"), gettext("Other")];
 
 export function label(code) {
-  return LABELS[code] ? t(LABELS[code]) : (code || "");
+  return LABELS[code] ? gettext(LABELS[code]) : (code || "");
 }
 
 /** The centre code of a value the API sends either as a code or as a {code, …} object. */
