@@ -278,10 +278,10 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
             fields.append("closed_at")
         ticket.status = to
         _touch(ticket, now, fields)
-        for kind, data in extra_events:
-            _event(ticket, user, kind, at=now, **data)
         event = _event(ticket, user, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
                        note=note, at=now)
+        for kind, data in extra_events:  # what the move brought with it (target centre, assignee)
+            _event(ticket, user, kind, at=now, **data)
         _broadcast(ticket, event)
     return ticket
 
