@@ -172,6 +172,8 @@ def seed(stdout=None, history: bool = False, **kwargs) -> None:
             at = min(now - timedelta(minutes=5), at + timedelta(hours=rng.randint(2, 60)))
             requester_move = workflow.Party.REQUESTER in workflow.move_for(ticket.status, to).parties
             actor = requester if requester_move else rng.choice(target_staff)
+            TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.TRANSITION, field="status",
+                                       before=ticket.status, after=to, note=NOTES.get(to, ""), created_at=at)
             if to == Status.ACCEPTED:
                 if ticket.target_centre_id is None:
                     ticket.target_centre = centres[target_code]
@@ -196,8 +198,6 @@ def seed(stdout=None, history: bool = False, **kwargs) -> None:
                 ticket.resolved_at = None
             elif to in (Status.CLOSED, Status.REJECTED):
                 ticket.closed_at = at
-            TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.TRANSITION, field="status",
-                                       before=ticket.status, after=to, note=NOTES.get(to, ""), created_at=at)
             ticket.status = to
             ticket.version += 1
             ticket.updated_at = at
