@@ -397,3 +397,20 @@ async def test_several_sockets_of_one_person_each_receive_once(people):
         await next_frame(socket, "message")
         assert await nothing_but_background(socket)
     await asyncio.gather(a.disconnect(), b.disconnect())
+
+
+async def test_a_client_that_missed_100_messages_syncs_each_exactly_once_in_order(people):
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "message.send", "body": "trước khi mất mạng"})
+    last_seen = (await next_frame(socket, "message"))["message"]["id"]
+    await socket.disconnect()
+    missed = await sync_to_async(post_many)(SLUG, people["ht"], 100, prefix="tin ")
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "sync", "after": last_seen})
+    received = []
+    while (frame := await next_frame(socket, "message", "sync.done"))["type"] == "message":
+        received.append(frame["message"])
+    assert [m["id"] for m in received] == missed
+    assert [m["body"] for m in received] == [f"tin {i}" for i in range(100)]
+    assert frame["latest"] == missed[-1]
+    await aclose(socket)
