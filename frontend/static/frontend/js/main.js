@@ -16,7 +16,9 @@ const PAGES = {
 function bindLanguageSwitch() {
   // Without JavaScript the "Change" button submits; with it, choosing a language is enough.
   const select = document.getElementById("lang-select");
-  if (select) select.addEventListener("change", () => select.form.requestSubmit());
+  if (!select) return;
+  select.addEventListener("change", () => select.form.requestSubmit());
+  document.documentElement.classList.add("js");
 }
 
 bindLanguageSwitch();
