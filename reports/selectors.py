@@ -82,9 +82,12 @@ class DashboardFilters:
 
 def _parse_date(raw: str, name: str) -> date:
     try:
-        return date.fromisoformat(raw.strip())
+        value = date.fromisoformat(raw.strip())
     except ValueError as exc:
         raise ApiError(400, f"{name}: a date as YYYY-MM-DD.", fields=[name]) from exc
+    if not 2000 <= value.year <= 2999:  # also keeps date arithmetic away from year 1 / 9999
+        raise ApiError(400, f"{name}: a date between the years 2000 and 2999.", fields=[name])
+    return value
 
 
 def parse_filters(params: Mapping[str, str], today: date | None = None) -> DashboardFilters:

@@ -138,6 +138,8 @@ def test_an_empty_period_gives_zeros_not_errors(network, english):
     [
         ({"from": "2025-13-01"}, "from"),
         ({"to": "yesterday"}, "to"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01"}, "from"),
         ({"from": "2025-03-10", "to": "2025-03-01"}, "from"),
         ({"centre": "XX"}, "centre"),
         ({"category": "cooking"}, "category"),

@@ -79,6 +79,12 @@ def test_api_dashboard_returns_the_tables(network, api_client):
                     "messages_by_topic_centre"]
 
 
+def test_the_endpoints_are_in_the_openapi_document(network, api_client):
+    paths = api_client(network.users["admin"]).get("/api/v1/schema").json()["paths"]
+    assert "/api/v1/dashboard" in paths
+    assert "/api/v1/reports/cooperation/{year}" in paths
+
+
 def test_api_cooperation_report(network, api_client):
     data = api_client(network.users["admin"]).get("/api/v1/reports/cooperation/2025").json()
     assert data["network"]["made"] == 10
