@@ -46,13 +46,23 @@ def control_group(user_id: int) -> str:
     return f"control.{user_id}"
 
 
+def cursor_of(frame: dict[str, Any]) -> int | None:
+    """The position of a frame in its stream: a topic message's id (ids grow in commit order within a
+    topic). A receiving process that detects lost events tells sockets to sync from the last cursor
+    it received before the gap (hub/fanout.py)."""
+    message = frame.get("message") if frame.get("type") == "message" else None
+    value = message.get("id") if isinstance(message, dict) else None
+    return value if isinstance(value, int) else None
+
+
 async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
     text = dumps(frame)
     event_id = uuid.uuid4().hex
     meta = audience.as_meta() if audience is not None else None
+    cursor = cursor_of(frame)
     for group in dict.fromkeys(groups):
         try:
-            await publish(group, text, event_id=event_id, audience=meta)
+            await publish(group, text, event_id=event_id, audience=meta, cursor=cursor)
         except Exception:
             logger.exception("broadcast to %s failed (clients will recover through sync)", group)
 

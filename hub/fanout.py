@@ -12,18 +12,64 @@ through `sync`, never from the layer.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import threading
+import uuid
 import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from hub.jsonutil import dumps
 
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "hub.event"
 # channels-redis forgets group membership after `group_expiry`; re-adding well before keeps a
-# long-lived process subscribed (core layer; harmless for the pub/sub layer).
+# long-lived process subscribed (core layer; harmless for the pub/sub layer). At most this often…
 REFRESH_SECONDS = 600
+
+# Gap detection. Every event carries its publisher (one id per process) and a sequence number per
+# group, so a receiving process notices when the layer skipped some (core layer over `capacity`, a
+# Redis restart, a publish that failed) and tells its sockets instead of letting them miss messages
+# silently. Out-of-order arrival within GAP_GRACE_SECONDS is not a gap.
+PUBLISHER_ID = uuid.uuid4().hex
+GAP_GRACE_SECONDS = 1.0
+# Only streams that can catch up (a topic socket's `sync`) are told; for others a gap is logged.
+RESYNC_GROUP_PREFIXES = ("topic.",)
+
+
+
+def resync_frame(after: int | None) -> str:
+    """What those sockets get: the contract's `resync`, unasked, with `after` = the `cursor` (message
+    id) of the last event this process received in order before the gap — sync from there, not from
+    the newest id seen, since newer messages may have arrived after the lost ones. None when no
+    cursor is known (then: sync after the last id you saw)."""
+    return dumps({"type": "resync", "reason": "missed_events", "after": after, "latest": None})
+
+_sequences: dict[str, itertools.count] = {}
+_sequences_lock = threading.Lock()
+
+
+def refresh_seconds() -> float:
+    """How often group memberships are re-added: a third of the layer's `group_expiry`, so even a
+    shortened expiry (tests, or an operator's choice) never drops a live process from a group."""
+    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    expiry = config.get("group_expiry")
+    if not expiry:
+        return REFRESH_SECONDS
+    return max(0.5, min(REFRESH_SECONDS, expiry / 3))
+
+
+def _next_sequence(group: str) -> int:
+    # Publishers run on the event loop and in sync threads (broadcast_on_commit), hence the lock.
+    with _sequences_lock:
+        counter = _sequences.get(group)
+        if counter is None:
+            counter = _sequences[group] = itertools.count(1)
+        return next(counter)
 
 
 class Listener(Protocol):
@@ -37,7 +83,20 @@ def event(group: str, frame_text: str, **meta: Any) -> dict[str, Any]:
 
 async def publish(group: str, frame_text: str, **meta: Any) -> None:
     layer = get_channel_layer()
-    await layer.group_send(group, event(group, frame_text, **meta))
+    # The number is taken even if the send fails: receivers then see the gap and say so.
+    sequence = _next_sequence(group)
+    await layer.group_send(group, event(group, frame_text, publisher=PUBLISHER_ID, seq=sequence, **meta))
+
+
+class _Sequence:
+    """What one process has received from one publisher in one group."""
+
+    __slots__ = ("last", "missing", "cursor")
+
+    def __init__(self, last: int, cursor: int | None) -> None:
+        self.last = last
+        self.missing: set[int] = set()
+        self.cursor = cursor  # the newest `cursor` received with no gap before it
 
 
 class LocalFanout:
@@ -48,6 +107,9 @@ class LocalFanout:
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task | None = None
         self._refresher: asyncio.Task | None = None
+        # group → publisher → _Sequence; reset whenever this process (re)subscribes to the group.
+        self._received: dict[str, dict[str, _Sequence]] = {}
+        self._gap_checks: set[asyncio.Task] = set()
 
     async def _ensure_started(self) -> None:
         if self.channel is None:
@@ -63,6 +125,7 @@ class LocalFanout:
             members = self.groups.get(group)
             if members is None:
                 members = self.groups[group] = set()
+                self._received.pop(group, None)
                 await self.layer.group_add(group, self.channel)
             members.add(listener)
 
@@ -74,6 +137,7 @@ class LocalFanout:
             members.discard(listener)
             if not members:
                 del self.groups[group]
+                self._received.pop(group, None)
                 try:
                     await self.layer.group_discard(group, self.channel)
                 except Exception:  # the layer being down must not break a disconnect
@@ -91,15 +155,53 @@ class LocalFanout:
                 continue
             if message.get("type") != EVENT_TYPE:
                 continue
-            for listener in list(self.groups.get(message.get("group"), ())):
-                try:
-                    await listener.deliver(message)
-                except Exception:
-                    logger.exception("delivery to a local socket failed")
+            group = message.get("group")
+            if group in self.groups:
+                self._note_sequence(group, message.get("publisher"), message.get("seq"), message.get("cursor"))
+            await self._deliver(group, message)
+
+    async def _deliver(self, group: str, message: dict[str, Any]) -> None:
+        for listener in list(self.groups.get(group, ())):
+            try:
+                await listener.deliver(message)
+            except Exception:
+                logger.exception("delivery to a local socket failed")
+
+    def _note_sequence(self, group: str, publisher: Any, seq: Any, cursor: Any) -> None:
+        if not isinstance(publisher, str) or not isinstance(seq, int):
+            return  # an event from an older publisher: nothing to compare
+        publishers = self._received.setdefault(group, {})
+        state = publishers.get(publisher)
+        if state is None:
+            if len(publishers) >= 64:  # publishers come and go (restarts): keep the newest
+                publishers.pop(next(iter(publishers)))
+            publishers[publisher] = _Sequence(seq, cursor)  # the first one seen is the baseline
+            return
+        if seq > state.last + 1:
+            gap = set(range(state.last + 1, seq)) if seq - state.last <= 10_000 else {seq - 1}
+            state.missing |= gap
+            task = asyncio.create_task(self._check_gap(group, state, gap, state.cursor))
+            self._gap_checks.add(task)
+            task.add_done_callback(self._gap_checks.discard)
+        else:
+            state.missing.discard(seq)
+        if not state.missing and isinstance(cursor, int):
+            state.cursor = cursor
+        state.last = max(state.last, seq)
+
+    async def _check_gap(self, group: str, state: _Sequence, gap: set[int], after: int | None) -> None:
+        await asyncio.sleep(GAP_GRACE_SECONDS)
+        lost = gap & state.missing
+        if not lost:
+            return  # they arrived, only out of order
+        state.missing -= lost
+        logger.warning("the channel layer skipped %s event(s) of group %s", len(lost), group)
+        if group.startswith(RESYNC_GROUP_PREFIXES):
+            await self._deliver(group, event(group, resync_frame(after), event_id=uuid.uuid4().hex))
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(refresh_seconds())
             for group in list(self.groups):
                 try:
                     await self.layer.group_add(group, self.channel)

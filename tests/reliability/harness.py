@@ -82,9 +82,14 @@ class TopicClient:
     own: dict[str, int] = field(default_factory=dict)  # client_id → id of this socket's acknowledged sends
     errors: list[dict] = field(default_factory=list)
     resyncs: list[dict] = field(default_factory=list)  # every `resync` frame, asked for or not
+    unsolicited_resyncs: int = 0  # `resync` frames that did not answer a sync of ours
     close_codes: list[int | None] = field(default_factory=list)
     connections: int = 0
+    # What a real client does with a `resync` it did not ask for (the hub noticed that this socket
+    # missed live events): catch up from the last id it saw.
+    auto_catch_up: bool = False
     socket: Any = None
+    _background: set = field(default_factory=set)
     _reader: asyncio.Task | None = None
     _sync_answer: asyncio.Queue | None = None
     _in_sync: bool = False
@@ -130,6 +135,15 @@ class TopicClient:
                     (self.synced if self._in_sync else self.live).append(message["id"])
                     if message.get("client_id") and message["author"]["username"] == self.name:
                         self.own[message["client_id"]] = message["id"]
+                elif kind == "resync" and frame.get("reason") == "missed_events":
+                    # Not an answer: the hub noticed that this socket missed live events, and says
+                    # from where to sync (or, without `after`, from the last id seen).
+                    self.resyncs.append(frame)
+                    self.unsolicited_resyncs += 1
+                    if self.auto_catch_up:
+                        task = asyncio.create_task(self.catch_up(frame.get("after")))
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
                 elif kind in {"sync.done", "resync"}:
                     if kind == "resync":
                         self.resyncs.append(frame)
@@ -160,6 +174,8 @@ class TopicClient:
 
     async def catch_up(self, after: int | None = None, max_rounds: int = 50) -> int:
         """Sync until `sync.done`, following `resync` answers; returns the number of rounds."""
+        while self._in_sync:  # one sync at a time on a socket
+            await asyncio.sleep(0.05)
         after = self.last_seen if after is None else after
         for rounds in range(1, max_rounds + 1):
             answer = await self.sync(after)
