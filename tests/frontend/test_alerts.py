@@ -52,6 +52,7 @@ def test_raised_alert_reaches_another_centre_which_acknowledges_it_live(officer_
     officer, manager = officer_and_manager
     fill_alert(officer.page, "Dò quét cổng dịch vụ công", "203.0.113.7")
     officer.page.wait_for_url(re.compile(r"/alerts/\d+/$"))
+    dn_alert_url = officer.page.url
     expect(officer.page.locator("#alert-indicators")).to_contain_text("203.0.113.7")
     dn_row = officer.page.locator("[data-testid=ack-matrix] tr[data-centre=DN]")
     expect(dn_row).not_to_have_class(re.compile("ack-acknowledged"))
@@ -69,7 +70,11 @@ def test_raised_alert_reaches_another_centre_which_acknowledges_it_live(officer_
     expect(dn_row).to_contain_text("Bình (Quản lý Đà Nẵng)")
     screenshot(officer.page, "alert")
 
-    manager.page.goto(officer.page.url)
+    officer.page.goto("/alerts/")
+    expect(officer.page.locator("#alert-rows tr[data-alert-id]")).to_have_count(1)
+    screenshot(officer.page, "alerts")
+
+    manager.page.goto(dn_alert_url)
     expect(manager.page.locator("#alert-ack-area .ok")).to_contain_text("DN")
     expect(manager.page.locator("#alert-history li")).to_have_count(2)  # raised, acknowledged
 

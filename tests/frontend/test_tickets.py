@@ -4,6 +4,7 @@ request pages updating live as the other side moves it."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -107,3 +108,28 @@ def test_saved_views_and_filters_list_the_right_requests(requester_and_helper):
     lan.page.goto("/tickets/?view=mine")
     expect(lan.page.locator("#ticket-rows td.muted")).to_be_visible()
     expect(rows).to_have_count(0)
+
+
+def test_attachments_and_assignment_show_on_both_sides(requester_and_helper, tmp_path):
+    lan, minh = requester_and_helper
+    from hub.models import User
+    from requests.services import create_ticket
+
+    ticket = create_ticket(user=User.objects.get(username="ht.eng"), title="Nhật ký máy chủ", description="",
+                           category="security", priority="normal", target_centre="DN")
+    lan.page.goto(f"/tickets/{ticket.id}/")
+    minh.page.goto(f"/tickets/{ticket.id}/")
+    log = tmp_path / "nhat-ky.txt"
+    log.write_text("2026-11-25 10:00 đăng nhập bất thường\n", encoding="utf-8")
+    lan.page.set_input_files("#attach-file", str(log))
+    lan.page.click("#attach-form button[type=submit]")
+    for person in (lan, minh):
+        expect(person.page.locator("#ticket-attachments a")).to_have_text("nhat-ky.txt")
+    with minh.page.expect_download() as download:
+        minh.page.click("#ticket-attachments a")
+    assert Path(download.value.path()).read_text(encoding="utf-8") == log.read_text(encoding="utf-8")
+
+    expect(lan.page.locator("#assign-me")).to_have_count(0)  # the requester cannot take it
+    minh.page.click("#assign-me")  # staff of the target centre may take an unassigned request
+    expect(lan.page.locator("#ticket-meta")).to_contain_text("Minh (Đà Nẵng)")
+    expect(minh.page.locator("#assign-me")).to_have_count(0)

@@ -1,7 +1,7 @@
 // Alert list + raising form (/alerts/) and the alert page with its acknowledgement matrix and
 // history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
 
-import {$, api, centreCode, el, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 import {acknowledge} from "./notifications.js";
 
 function resultsOf(data) {
@@ -61,6 +61,10 @@ function addIndicatorRow(type = "ipv4", value = "") {
 function bindRaiseForm() {
   const form = $("#alert-form");
   if (!form) return;
+  fillCentreSelects(form);
+  const showShared = () => { $("#shared-wrap").hidden = form.tlp.value !== "red"; };
+  form.tlp.addEventListener("change", showShared);
+  showShared();
   $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -78,6 +82,7 @@ function bindRaiseForm() {
       affected_systems: form.affected_systems.value,
       recommended_actions: form.recommended_actions.value,
       indicators,
+      shared_with: form.tlp.value === "red" ? Array.from(form.shared_with.selectedOptions, (o) => o.value) : [],
     };
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");

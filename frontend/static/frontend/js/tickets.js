@@ -116,6 +116,7 @@ void [gettext("Accept"), gettext("Start work"), gettext("Ask the requester"), ge
 
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
+  const user = me();
   let current = null;
 
   async function load(reason) {
@@ -147,7 +148,19 @@ export function startTicketDetail(root) {
       button.addEventListener("click", () => move(to, button));
       moves.append(button);
     }
-    if (!allowed.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
+    const mine = k.assignee && k.assignee.username === user.username;
+    if (k.permissions && k.permissions.assign && !mine && !["closed", "rejected"].includes(k.status)) {
+      const take = el("button", {type: "button", id: "assign-me"}, gettext("Assign to me"));
+      take.addEventListener("click", async () => {
+        take.disabled = true;
+        const r = await api("POST", `/api/v1/tickets/${id}/assign`, {assignee: user.username, version: k.version});
+        take.disabled = false;
+        if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+        load();
+      });
+      moves.append(take);
+    }
+    if (!moves.children.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
     $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => {
       const body = el("div", {class: "rendered"});
       setHtml(body, c.html || c.body_html || "");
