@@ -147,7 +147,7 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         for w in range(workers):
             cfg = ctx.log_dir / f"{target.name}-worker{w}.json"
             cfg.write_text(json.dumps({"clients": shares[w], "handshake_concurrency": per_worker,
-                                       "connect_deadline_ms": 120_000}))
+                                       "connect_deadline_ms": 90_000, "retry_concurrency": 20}))
             proc = await asyncio.create_subprocess_exec(
                 "node", str(LOADGEN), str(cfg), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE, limit=1 << 24,
@@ -156,7 +156,7 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
             worker.senders = sender_of[w]
             procs.append(worker)
         t0 = time.monotonic()
-        connected = await asyncio.gather(*(w.read(timeout=120) for w in procs))
+        connected = await asyncio.gather(*(w.read(timeout=150) for w in procs))
         result.connect_s = time.monotonic() - t0
         result.connected = sum(c["open"] for c in connected)
         for c in connected:
@@ -215,7 +215,7 @@ def burst_after(last: PhaseResult, clients: int) -> Phase:
     throughput is the deliveries/s sustained while the backlog drains."""
     achieved = last.deliveries_per_s / clients if clients else last.rate
     messages = max(30, min(400, int(8 * achieved)))
-    return Phase("saturation", rate=max(1000.0, 200_000 / clients), messages=messages, drain_s=90)
+    return Phase("saturation", rate=max(1000.0, 200_000 / clients), messages=messages, drain_s=45)
 
 
 def start_py_spy(target: Target, ctx: Context) -> list:
