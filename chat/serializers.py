@@ -27,10 +27,11 @@ def _mentions(message: Message) -> dict[str, list[str]]:
     return {"users": users, "centres": centres}
 
 
-def message_out(message: Message) -> dict[str, Any]:
+def message_out(message: Message, mentions: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The contract's message object plus documented extensions (docs/chat.md):
     `edited_at`, `deleted`, `mentions`, `restricted`. A deleted message keeps its id and place
-    (a tombstone) with empty `body` and `html`, so catch-up stays gap-free."""
+    (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
+    passed by a caller that already knows them (saves a query on the posting path)."""
     deleted = message.deleted_at is not None
     return {
         "id": message.id,
@@ -42,7 +43,7 @@ def message_out(message: Message) -> dict[str, Any]:
         "client_id": message.client_id,
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
-        "mentions": {"users": [], "centres": []} if deleted else _mentions(message),
+        "mentions": {"users": [], "centres": []} if deleted else (mentions or _mentions(message)),
         "restricted": message.audience is not None,
     }
 

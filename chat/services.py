@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
-from chat.rendering import render_body
+from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
@@ -133,6 +133,10 @@ def _store_mentions(message: Message, users: list[User], centres: list[Centre]) 
     )
 
 
+def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
+    return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
+
+
 def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
     topic = message.topic
     frame = {"type": "mention", "message": payload,
@@ -153,10 +157,8 @@ def post_message(
     body = validate_body(body)
     client_id = validate_client_id(client_id)
     _require_access(author, topic)
-    if client_id is not None:
-        existing = _existing(author, client_id, topic)
-        if existing is not None:
-            return existing, False
+    # No look-up for an existing client_id first: the unique constraint answers retries below,
+    # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
     try:
         with transaction.atomic():
@@ -169,7 +171,7 @@ def post_message(
             message.set_audience(meta)
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
-            payload = message_out(message)
+            payload = message_out(message, _mention_names(rendered))
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
             _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
@@ -226,7 +228,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
         message.save(update_fields=["body", "html", "search_text", "edited_at"])
         message.mentions.all().delete()
         _store_mentions(message, rendered.users, rendered.centres)
-        payload = message_out(message)
+        payload = message_out(message, _mention_names(rendered))
         broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
                             Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
