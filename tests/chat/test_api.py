@@ -253,3 +253,17 @@ def test_postgresql_searches_with_its_full_text_index(world):
             assert "gin" in cursor.fetchone()[0].lower()
     else:
         assert "search_text" in sql
+
+
+def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
+    from chat.models import Topic
+
+    Topic.objects.create(slug="ticket-1", name_vi="Yêu cầu 1", name_en="Request 1", kind=Topic.Kind.TICKET)
+    client = api_client(world["admin"])
+    first = client.get("/api/v1/topics", {"limit": 1}).json()
+    second = client.get("/api/v1/topics", {"limit": 1, "cursor": first["next"]}).json()
+    assert [t["slug"] for t in first["results"] + second["results"]] == [SLUG, "doi-ung-cuu"]
+    assert second["next"] is None
+    assert [t["slug"] for t in client.get("/api/v1/topics", {"kind": "ticket"}).json()["results"]] == ["ticket-1"]
+    assert len(client.get("/api/v1/topics", {"kind": "all"}).json()["results"]) == 3
+    assert client.get("/api/v1/topics", {"kind": "forum"}).status_code == 400

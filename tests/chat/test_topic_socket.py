@@ -414,3 +414,33 @@ async def test_a_client_that_missed_100_messages_syncs_each_exactly_once_in_orde
     assert [m["body"] for m in received] == [f"tin {i}" for i in range(100)]
     assert frame["latest"] == missed[-1]
     await aclose(socket)
+
+
+async def test_a_post_rolled_back_with_its_callers_transaction_is_never_broadcast(people):
+    """Persist, then broadcast: a service call inside a transaction that fails sends nothing."""
+    from django.db import transaction
+
+    from chat.models import Topic
+
+    socket = await open_topic(people["ht"], SLUG)
+
+    def post_then_fail():
+        try:
+            with transaction.atomic():
+                post_message(topic=Topic.objects.get(slug=SLUG), author=people["dn"], body="sẽ bị huỷ")
+                raise RuntimeError("the caller's action failed")
+        except RuntimeError:
+            pass
+
+    await sync_to_async(post_then_fail)()
+    assert await nothing_but_background(socket, timeout=0.5)
+    assert await sync_to_async(Message.objects.count)() == 0
+    await aclose(socket)
+
+
+async def test_binary_frames_are_refused_with_invalid(people):
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_to(bytes_data=b'{"type": "message.send", "body": "nhi phan"}')
+    assert (await next_frame(socket, "error"))["code"] == "invalid"
+    assert await sync_to_async(Message.objects.count)() == 0
+    await aclose(socket)
