@@ -67,8 +67,10 @@ def test_redis_restart_loses_nothing_that_was_acknowledged(topic, people, hubs):
            acknowledged_http=len(run.http_acked),
            acknowledged_ws=sum(len(s.own) for s in run.ws_senders), refused=len(run.http_refused),
            stored=len(stored), ws_unacknowledged_during_outage=run.ws_unacked_during,
+           ws_resent=run.ws_resent,
            live_received_each=[len(set(c.live)) for c in run.receivers],
            recovered_by_sync_each=[len(c.seen() - set(c.live)) for c in run.receivers],
+           resync_notices_each=[c.unsolicited_resyncs for c in run.receivers],
            lost=0, duplicated=0, healthz_503_after_s=round(max(down_a, down_b), 1),
            healthz_200_after_restart_s=round(healthy_after, 1),
            live_delivery_back_after_restart_s=round(run.live_back_at - restarted, 1),
@@ -80,14 +82,17 @@ class _Run:
 
     def __init__(self, slug: str, accounts: list[tuple[str, str]], a, b) -> None:
         self.slug, self.hubs = slug, (a, b)
-        self.receivers = [TopicClient(n, t, slug) for n, t in accounts[:4]]
-        self.ws_senders = [TopicClient(n, t, slug) for n, t in accounts[4:6]]
+        # Receivers act on the hub's unasked `resync` (events lost while Redis was away) and do no
+        # other catch-up: the test shows the hub itself leads them back to every message.
+        self.receivers = [TopicClient(n, t, slug, auto_catch_up=True) for n, t in accounts[:4]]
+        self.ws_senders = [TopicClient(n, t, slug, auto_catch_up=True) for n, t in accounts[4:6]]
         self.http_name, self.http_token = accounts[6]
         self.sent = 0
         self.http_acked: dict[str, int] = {}
         self.http_refused: dict[str, tuple[int, object]] = {}
         self.ws_sent: list[tuple[TopicClient, str]] = []
         self.ws_unacked_during = 0
+        self.ws_resent = 0
         self.live_back_at = 0.0
 
     async def _connect_all(self) -> None:
@@ -147,12 +152,15 @@ class _Run:
                 break
             assert time.monotonic() < deadline, "live delivery did not come back within 30 s"
         await self._phase("after")
-        # The sender's outbox: anything not acknowledged is sent again with the same client_id.
+        # Senders learn of their stored-but-unacknowledged sends through the resync's catch-up; the
+        # outbox re-sends (same client_id) whatever is still unacknowledged after that.
+        await wait_until(lambda: not self._unacknowledged(), 10)
+        self.ws_resent = len(self._unacknowledged())
         for sender, client_id in self._unacknowledged():
             await sender.send(f"retry {client_id}", client_id)
         assert await wait_until(lambda: not self._unacknowledged(), 15), self._unacknowledged()
-        for client in self.receivers:
-            await client.catch_up(0)
+        expected = self.sent - len(self.http_refused)
+        await wait_until(lambda: all(len(c.seen()) >= expected for c in self.receivers), 20)
         for client in self.receivers + self.ws_senders:
             await client.close()
 
