@@ -98,5 +98,6 @@ def test_a_phone_sized_screen_keeps_the_topic_usable(make_user, browser, hub, to
     expect(page.locator("#messages li.msg")).to_have_count(1)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "nothing may force sideways scrolling on a phone"
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "topic-phone")
     context.close()

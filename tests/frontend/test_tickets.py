@@ -48,6 +48,7 @@ def test_a_request_goes_from_creation_to_closure_with_both_pages_live(requester_
     expect(minh.page.locator("#ticket-moves button[data-to=closed]")).to_have_count(0)
     move(minh, "accepted")
     expect(status_of(lan)).to_have_attribute("data-status", "accepted")  # live on the requester's page
+    expect(lan.page.locator("#ticket-live")).to_contain_text("Minh (Đà Nẵng)")
     move(minh, "in_progress")
     expect(status_of(lan)).to_have_attribute("data-status", "in_progress")
 

@@ -144,8 +144,9 @@ export function startNotifications() {
       document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
     } else if (frame.type === "ticket" && frame.ticket) {
       const ticket = frame.ticket;
-      bell.add({key: `ticket-${ticket.id}-${frame.event || ""}-${ticket.version || ticket.updated_at || ""}`,
-        text: `${ticket.reference || "#" + ticket.id}: ${ticket.title || ""} — ${label(ticket.status)}`,
+      const ev = frame.event || {};
+      bell.add({key: `ticket-${ticket.id}-${ev.id || ticket.version || ""}`,
+        text: `${ticket.reference || "#" + ticket.id}: ${ticket.title || ""} — ${personName(ev.actor)} ${label(ev.kind || ticket.status)}`,
         url: `/tickets/${ticket.id}/`});
       document.dispatchEvent(new CustomEvent("hub:ticket", {detail: frame}));
     } else if (frame.type === "mention" && frame.message) {

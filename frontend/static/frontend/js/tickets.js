@@ -220,7 +220,9 @@ export function startTicketDetail(root) {
 
   document.addEventListener("hub:ticket", (e) => {
     const k = e.detail.ticket;
-    if (k && Number(k.id) === id) load(fmt(gettext("Updated just now (%(event)s)."), {event: label(e.detail.event || k.status)}));
+    if (!k || Number(k.id) !== id) return;
+    const ev = e.detail.event || {};
+    load(fmt(gettext("Updated just now: %(who)s %(event)s."), {who: personName(ev.actor), event: label(ev.kind || k.status)}));
   });
   load();
 }

@@ -102,18 +102,24 @@ const LABELS = {
   resolved: "Resolved", reopened: "Reopened", closed: "Closed", rejected: "Rejected", open: "Open",
   mitigated: "Mitigated", pending: "Pending", acknowledged: "Acknowledged", raised: "Raised",
   escalated: "Escalated", status_changed: "Status changed",
+  created: "created", transition: "status changed", field: "field changed", assigned: "assigned",
+  comment: "commented", attachment: "attached a file", watcher_added: "watcher added", watcher_removed: "watcher removed",
   security: "Information security", software: "Software development", training: "Training and certification",
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
 };
 // The literal calls let makemessages find the strings.
 void [gettext("Low"), gettext("Medium"), gettext("High"), gettext("Critical"), gettext("Normal"), gettext("Urgent"), gettext("New"), gettext("Accepted"),
   gettext("In progress"), gettext("Waiting for requester"), gettext("Resolved"), gettext("Reopened"), gettext("Closed"), gettext("Rejected"),
-  gettext("Open"), gettext("Mitigated"), gettext("Pending"), gettext("Acknowledged"), gettext("Raised"), gettext("Escalated"), gettext("Status changed"), gettext("Information security"),
+  gettext("Open"), gettext("Mitigated"), gettext("Pending"), gettext("Acknowledged"), gettext("Raised"), gettext("Escalated"), gettext("Status changed"),
+  gettext("created"), gettext("status changed"), gettext("field changed"), gettext("assigned"), gettext("commented"),
+  gettext("attached a file"), gettext("watcher added"), gettext("watcher removed"), gettext("Information security"),
   gettext("Software development"), gettext("Training and certification"), gettext("Project consulting"), gettext("Communications"),
   gettext("Events and workshops"), gettext("Other")];
 
 export function label(code) {
-  return LABELS[code] ? gettext(LABELS[code]) : (code || "");
+  if (code === null || code === undefined) return "";
+  if (typeof code === "object") return code.display_name || code.username || code.name || JSON.stringify(code);
+  return LABELS[code] ? gettext(LABELS[code]) : String(code);
 }
 
 /** The centre code of a value the API sends either as a code or as a {code, …} object. */
