@@ -54,6 +54,7 @@ def test_a_request_goes_from_creation_to_closure_with_both_pages_live(requester_
 
     minh.page.fill("#comment-body", "Đang kiểm tra cấu hình.")
     minh.page.click("#comment-form button[type=submit]")
+    expect(lan.page.locator("#ticket-comments li")).to_have_count(1)
     minh.page.fill("#comment-body", "Ghi chú nội bộ: cần quyền quản trị.")
     minh.page.check("#comment-internal")
     minh.page.click("#comment-form button[type=submit]")

@@ -197,11 +197,17 @@ export function startTicketDetail(root) {
 
   $("#comment-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const body = $("#comment-body").value;
+    const area = $("#comment-body");
+    const body = area.value;
     if (!body.trim()) return;
+    const button = e.target.querySelector("button[type=submit]");
+    button.disabled = true; // one comment at a time: the text box is cleared only for what was sent
+    area.readOnly = true;
     const r = await api("POST", `/api/v1/tickets/${id}/comments`, {body, internal: $("#comment-internal").checked});
+    button.disabled = false;
+    area.readOnly = false;
     if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
-    $("#comment-body").value = "";
+    area.value = "";
     $("#comment-internal").checked = false;
     load();
   });
