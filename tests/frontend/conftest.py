@@ -47,7 +47,13 @@ def browser():
 
 
 @pytest.fixture
-def hub(transactional_db):
+def hub_extra_env(request) -> dict:
+    """Extra environment for the server; parametrize indirectly to change a setting for one test."""
+    return dict(getattr(request, "param", {}))
+
+
+@pytest.fixture
+def hub(transactional_db, hub_extra_env):
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -59,6 +65,7 @@ def hub(transactional_db):
         "HUB_CHANNEL_PREFIX": f"fe{uuid.uuid4().hex[:10]}",
         "HUB_AXES_ENABLED": "0",
         "DJANGO_ALLOW_ASYNC_UNSAFE": "",
+        **hub_extra_env,
     })
     yield server
     server.stop()

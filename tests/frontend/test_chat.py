@@ -98,6 +98,21 @@ def test_network_cut_and_restored_loses_nothing_and_doubles_nothing(two_centres)
     assert Message.objects.filter(body="viết khi mất mạng").count() == 1
 
 
+@pytest.mark.parametrize("hub_extra_env", [{"HUB_SYNC_MAX": "5"}], indirect=True)
+def test_missing_more_than_one_sync_carries_is_caught_up_in_batches(two_centres):
+    lan, minh = two_centres
+    lan.context.set_offline(True)
+    expect(lan.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    expected = [f"tin {i}" for i in range(1, 13)]
+    for text in expected:
+        send(minh, text)
+    expect(minh.page.locator("#messages li.msg")).to_have_count(12)
+    lan.context.set_offline(False)  # 12 missed, 5 per sync: sync, resync, sync, resync, sync
+    expect(lan.page.locator("#messages li.msg")).to_have_count(12)
+    assert messages_text(lan.page) == expected
+    assert lan.page.locator("#chat").get_attribute("data-resyncs") == "2"
+
+
 def test_a_message_queued_offline_survives_a_page_reload(two_centres):
     lan, minh = two_centres
     lan.context.set_offline(True)

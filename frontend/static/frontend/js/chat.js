@@ -138,6 +138,7 @@ export class TopicView {
         break;
       case "resync":
         // More was missed than one sync carries: continue from where this batch ended.
+        this.root.dataset.resyncs = String(Number(this.root.dataset.resyncs || 0) + 1);
         this.socket.send({type: "sync", after: Math.max(this.lastId, frame.after || 0)});
         break;
       case "read":
