@@ -137,9 +137,11 @@ export class TopicView {
         this.markRead(true);
         break;
       case "resync":
-        // More was missed than one sync carries: continue from where this batch ended.
+        // Either more was missed than one sync carries (continue from where that batch ended), or
+        // the server noticed the live stream skipped events (sync from the last id before the gap,
+        // which may be older than ids received since). Ids already shown are ignored on arrival.
         this.root.dataset.resyncs = String(Number(this.root.dataset.resyncs || 0) + 1);
-        this.socket.send({type: "sync", after: Math.max(this.lastId, frame.after || 0)});
+        this.socket.send({type: "sync", after: typeof frame.after === "number" ? frame.after : this.lastId});
         break;
       case "read":
         this.root.dataset.readUpTo = String(frame.up_to); // the server stored our read marker
