@@ -148,3 +148,12 @@ def test_static_client_files_parse_as_modules_when_node_is_present():
     for path in sorted((FRONTEND / "static" / "frontend" / "js").glob("*.js")):
         result = subprocess.run([node, "--check", str(path)], capture_output=True, text=True)
         assert result.returncode == 0, f"{path.name}: {result.stderr}"
+
+
+def test_other_apps_pages_get_the_same_header(browser_client, topic):
+    """reports/ renders the managers' dashboard with frontend/base.html: the header, the bell and the
+    viewer data come from the template tag, not from the view."""
+    html = browser_client("dn.mgr", centre="DN", role="manager").get("/dashboard/").content.decode()
+    assert 'id="bell"' in html and 'id="hub-user"' in html and 'href="/dashboard/"' in html
+    data = json.loads(re.search(r'<script id="hub-user" type="application/json">(.*?)</script>', html).group(1))
+    assert data["username"] == "dn.mgr" and data["is_manager"] is True
