@@ -22,11 +22,27 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_buckets():
+    """Empty rate buckets and presence for every test: in-process, and in Redis under this run's
+    channel prefix (user ids restart with each new test database, so a bucket left by an earlier
+    run could otherwise belong to a different person now)."""
+    from django.conf import settings
+
     from chat.ratelimit import reset_local
 
-    reset_local()
+    def clear() -> None:
+        reset_local()
+        if settings.REDIS_URL:
+            import redis
+
+            client = redis.Redis.from_url(settings.REDIS_URL)
+            keys = list(client.scan_iter(f"{settings.CHANNEL_LAYER_PREFIX}:chat:*", count=500))
+            if keys:
+                client.delete(*keys)
+            client.close()
+
+    clear()
     yield
-    reset_local()
+    clear()
 
 
 @pytest.fixture
