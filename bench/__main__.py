@@ -90,7 +90,19 @@ async def run(args: argparse.Namespace) -> int:
 
         print("catch-up:")
         extras["catchup"] = await measure_catchup(ctx, messages=args.catchup_messages)
+        if extras["catchup"].get("error"):
+            print(f"  catch-up problem: {extras['catchup']['error']}")
+    if args.http_messages and any(t.design == "hub" for t in targets):
+        from bench.http import measure_http
+
+        if time.monotonic() - started < args.http_after:
+            print("HTTP:")
+            extras["http"] = await measure_http(ctx, messages=args.http_messages, tickets=args.http_tickets)
+        else:
+            print(f"HTTP: skipped, {args.http_after:.0f} s had passed (the whole run must stay under 10 minutes)")
+            extras["http"] = {"skipped": True}
     elapsed = time.monotonic() - started
+    machine["load_average_end"] = procstat.machine()["load_average"]
     table, problems = render(results, extras, machine, args, elapsed)
     print()
     print(table)
@@ -119,6 +131,11 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=330,
                         help="seconds after which remaining targets are skipped (reported, not fatal), so that "
                              "`make bench` ends within 10 minutes even when a design is very slow")
+    parser.add_argument("--http-messages", type=int, default=1_000_000,
+                        help="messages in the history topic for the HTTP benchmark (0: no HTTP benchmark)")
+    parser.add_argument("--http-tickets", type=int, default=100_000)
+    parser.add_argument("--http-after", type=float, default=450,
+                        help="skip the HTTP benchmark if this many seconds have passed before it")
     parser.add_argument("--skip-catchup", action="store_true")
     parser.add_argument("--catchup-messages", type=int, default=10_000)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
@@ -129,6 +146,8 @@ def main() -> None:
         args.clients = 100 if args.quick else 1000
     if args.seconds is None:
         args.seconds = 2 if args.quick else 6
+    if args.quick:
+        args.http_messages, args.http_tickets = min(args.http_messages, 20_000), min(args.http_tickets, 2_000)
     sys.exit(asyncio.run(run(args)))
 
 

@@ -95,10 +95,14 @@ function onFrame(i, data) {
 }
 
 // --- connecting ---------------------------------------------------------------------------------
+// A ticket request or a handshake that has not finished by then counts as refused (and is retried).
+const HANDSHAKE_MS = cfg.handshake_timeout_ms || 15000;
 const sockets = new Array(N).fill(null);
 
 async function ticketFor(c) {
-  const res = await fetch(c.ticket_url, { method: 'POST', headers: { Authorization: 'Token ' + c.token } });
+  const res = await fetch(c.ticket_url, {
+    method: 'POST', headers: { Authorization: 'Token ' + c.token }, signal: AbortSignal.timeout(HANDSHAKE_MS),
+  });
   if (res.status !== 201) throw new Error('ticket: HTTP ' + res.status + ' ' + (await res.text()).slice(0, 200));
   return (await res.json()).ticket;
 }
@@ -108,7 +112,7 @@ async function connectOne(i) {
   let url = c.url;
   if (c.ticket_url) url += (url.includes('?') ? '&' : '?') + 'ticket=' + encodeURIComponent(await ticketFor(c));
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20 });
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20, handshakeTimeout: HANDSHAKE_MS });
     let opened = false;
     ws.on('open', () => {
       opened = true;
@@ -136,6 +140,7 @@ async function connectAll() {
   // causes), then up to three calmer retry rounds for those that failed, so that a server which
   // refuses part of a storm is still measured on fan-out; both counts are reported.
   const t0 = nowUs();
+  const deadline = t0 + (cfg.connect_deadline_ms || 120000) * 1000;
   async function pass(indices, conc) {
     const failures = {};
     const failed = [];
@@ -143,6 +148,11 @@ async function connectAll() {
     async function lane() {
       while (next < indices.length) {
         const i = indices[next++];
+        if (nowUs() > deadline) {
+          failures['not attempted again: connect deadline passed'] = (failures['not attempted again: connect deadline passed'] || 0) + 1;
+          failed.push(i);
+          continue;
+        }
         try {
           await connectOne(i);
         } catch (err) {
@@ -159,7 +169,6 @@ async function connectAll() {
   const stormMs = (nowUs() - t0) / 1000;
   let failed = first.failed;
   let last = first;
-  const deadline = t0 + (cfg.connect_deadline_ms || 120000) * 1000;
   for (let round = 0; round < 3 && failed.length && nowUs() < deadline; round++) {
     await new Promise((r) => setTimeout(r, 1000));
     last = await pass(failed, cfg.retry_concurrency || 10);

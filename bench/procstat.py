@@ -48,7 +48,12 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "unknown"
     return {
+        "load_average": load,
         "cpus": str(os.cpu_count()),
         "cpu_model": model,
         "memory": mem,

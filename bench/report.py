@@ -26,7 +26,8 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     problems: list[str] = []
     lines = [
         f"Machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory']} RAM, "
-        f"Linux {machine['kernel']}, Python {machine['python']}. "
+        f"Linux {machine['kernel']}, Python {machine['python']}; load average (1/5/15 min) at the start "
+        f"{machine['load_average']}, at the end {machine.get('load_average_end', '?')}. "
         f"C={args.clients} clients in one topic, S={args.senders} senders, {args.workers} node `ws` generator "
         f"processes on the same machine; run took {elapsed:.0f} s.",
         "",
@@ -100,6 +101,37 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         if catchup.get("error"):
             problems.append(f"catch-up: {catchup['error']}")
 
+    http = extras.get("http")
+    if http and http.get("skipped"):
+        lines += ["", "HTTP: skipped (time budget)."]
+    elif http:
+        seeded = http["seeded"]
+        lines += ["", f"HTTP at concurrency {http['concurrency']}, one hub process, "
+                  f"{seeded.get('messages', 0):,} messages in the topic and {seeded.get('tickets', 0):,} tickets:", "",
+                  "| server | endpoint | requests/s | p50 ms | p99 ms | max ms | answers | SQL queries per request |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        queries = http.get("queries", {})
+        per_kind = {"history": next((v["queries"] for k, v in queries.items() if "/messages" in k), None),
+                    "tickets": sorted({v["queries"] for k, v in queries.items() if "/tickets" in k} - {None})}
+        for name, r in http["runs"].items():
+            if "error" in r:
+                lines.append(f"| {name} | ERROR {r['error'][:100]} | | | | | | |")
+                problems.append(f"HTTP {name}: {r['error'][:200]}")
+                continue
+            server, kind = name.split(" ", 1)
+            q = per_kind.get(kind)
+            q = ", ".join(map(str, q)) if isinstance(q, list) else q
+            endpoint = "GET /topics/{slug}/messages?before=…&limit=50" if kind == "history" else \
+                "GET /tickets?limit=50 (± status, centre)"
+            answers = ", ".join(f"{n}× {code}" for code, n in sorted(r["statuses"].items()))
+            lines.append(f"| {server} | {endpoint} | {r['per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+                         f"| {r['max_ms']:.0f} | {answers} | {q} |")
+            if kind == "tickets" and server == "daphne":
+                check_http = r["p99_ms"]
+                http_ok = check_http < 50 and set(r["statuses"]) == {"200"}
+                extras.setdefault("_checks", []).append(("#9 ticket list p99 < 50 ms at concurrency 16 (daphne)",
+                                                         http_ok))
+
     # --- the issues' targets --------------------------------------------------------------------------
     checks: list[tuple[str, bool | None]] = []
 
@@ -132,6 +164,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     check("#11 hub uvicorn: saturation ≥ 0.7× raw's", us >= 0.7 * rs if us and rs else None)
     if catchup and catchup.get("seconds") is not None:
         check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
+    checks += extras.pop("_checks", [])
     lines += ["", "Targets (issues 9 and 11; reported, not fatal):", ""]
     for label, ok in checks:
         lines.append(f"- {'PASS' if ok else ('MISS' if ok is False else 'n/a ')} {label}")
