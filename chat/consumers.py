@@ -84,7 +84,7 @@ class TopicConsumer(HubConsumer):
         self.member = presence.entry(self.socket_id, self.user)
         try:
             await presence.enter(topic.slug, self.member)
-            await self._announce_presence(to_self=True)
+            presence.announce(topic.slug)  # reaches this socket too: its first frame
         except Exception:
             logger.warning("presence unavailable for %s", topic.slug, exc_info=True)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
@@ -96,24 +96,16 @@ class TopicConsumer(HubConsumer):
         if self.topic is not None and self.member is not None:
             try:
                 await presence.leave(self.topic.slug, self.member)
-                await self._announce_presence()
+                presence.announce(self.topic.slug)
             except Exception:
                 logger.warning("presence update failed on disconnect", exc_info=True)
 
     async def may_receive(self, event: dict[str, Any]) -> bool:
-        if event.get("origin") == self.socket_id:  # our own typing indicator or joining presence
+        if event.get("origin") == self.socket_id:  # our own typing indicator
             return False
         return await super().may_receive(event)
 
     # --- helpers ----------------------------------------------------------------------------------
-    async def _announce_presence(self, to_self: bool = False) -> None:
-        """Publish the topic's presence to everyone else; with `to_self` also send it straight to
-        this socket, so a newcomer always gets the current list as its first frame."""
-        slug = self.topic.slug
-        text = dumps(presence.frame(slug, await presence.members(slug)))
-        if to_self:
-            await self.send(text_data=text)
-        await publish(topic_group(slug), text, event_id=uuid.uuid4().hex, origin=self.socket_id if to_self else None)
 
     def _fresh_access(self) -> User:
         """Reload the user and topic (runs in a DB thread); raise AccessLost if access is gone.

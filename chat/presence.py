@@ -10,16 +10,25 @@ a dictionary is the whole truth.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import uuid
 import weakref
 from typing import Any
 
 from django.conf import settings
 
+from hub.broadcast import topic_group
+from hub.fanout import publish
 from hub.jsonutil import dumps
 
 HEARTBEAT_SECONDS = float(getattr(settings, "CHAT_PRESENCE_HEARTBEAT_SECONDS", 15))
 TTL_SECONDS = float(getattr(settings, "CHAT_PRESENCE_TTL_SECONDS", 45))
+# Joins and leaves within this window are announced together: when a thousand people connect at
+# once, the topic gets a few presence frames instead of a thousand (each sent to everyone).
+COALESCE_SECONDS = float(getattr(settings, "CHAT_PRESENCE_COALESCE_SECONDS", 0.5))
+
+logger = logging.getLogger(__name__)
 
 _local: dict[str, dict[str, dict[str, Any]]] = {}
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -104,3 +113,37 @@ def frame(slug: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
         for centre, people in sorted(by_centre.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
     ]
     return {"type": "presence", "topic": slug, "count": sum(len(c["users"]) for c in online), "online": online}
+
+
+class _Announcer:
+    """One pending presence broadcast per topic per process (per event loop)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, asyncio.Task] = {}
+
+    def schedule(self, slug: str) -> None:
+        if slug not in self.pending:
+            self.pending[slug] = asyncio.get_running_loop().create_task(self._announce(slug))
+
+    async def _announce(self, slug: str) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        # Forget the pending task before reading: a change from now on schedules a new broadcast,
+        # and every change before is covered by the read below.
+        self.pending.pop(slug, None)
+        try:
+            text = dumps(frame(slug, await members(slug)))
+            await publish(topic_group(slug), text, event_id=uuid.uuid4().hex)
+        except Exception:
+            logger.warning("presence broadcast for %s failed", slug, exc_info=True)
+
+
+_announcers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def announce(slug: str) -> None:
+    """Broadcast the topic's presence to its group soon (coalescing bursts of joins and leaves)."""
+    loop = asyncio.get_running_loop()
+    announcer = _announcers.get(loop)
+    if announcer is None:
+        announcer = _announcers[loop] = _Announcer()
+    announcer.schedule(slug)

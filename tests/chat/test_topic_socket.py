@@ -444,3 +444,19 @@ async def test_binary_frames_are_refused_with_invalid(people):
     assert (await next_frame(socket, "error"))["code"] == "invalid"
     assert await sync_to_async(Message.objects.count)() == 0
     await aclose(socket)
+
+
+async def test_a_burst_of_joins_is_announced_in_few_presence_frames(people, make_user, monkeypatch):
+    from chat import presence
+
+    monkeypatch.setattr(presence, "COALESCE_SECONDS", 2.0)  # wide window: the burst surely fits in it
+    watcher = await open_topic(people["dn"], SLUG)
+    users = [await sync_to_async(make_user)(f"qt.engineer{i}", centre="QT") for i in range(8)]
+    sockets = [await open_socket(user, f"/ws/topics/{SLUG}/") for user in users]
+    frames = [await next_frame(watcher, "presence")]
+    while frames[-1]["count"] < 9:
+        frames.append(await next_frame(watcher, "presence"))
+    assert len(frames) < len(sockets)  # coalesced, not one frame per join
+    assert frames[-1]["online"][1] == {"centre": "QT", "users": [
+        {"username": f"qt.engineer{i}", "display_name": f"qt.engineer{i}"} for i in range(8)]}
+    await aclose(watcher, *sockets)
