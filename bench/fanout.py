@@ -286,9 +286,9 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
             r.closes[code] = r.closes.get(code, 0) + n
         r.error_sample = r.error_sample or out["error_sample"]
         hist = [a + b for a, b in zip(hist, out["hist"], strict=False)]
-    # Connections lost before the phase are losses too: every client was meant to get every message.
-    r.lost += (clients - sum(o["open_at_start"] for o in outs)) * phase.messages
-    r.expected = clients * phase.messages
+    # Counted over the clients connected when the phase began (a client that could not connect at all
+    # is reported, and fails the run, as a connect failure); one that drops mid-phase loses messages.
+    r.clients = sum(o["open_at_start"] for o in outs)
     if last_recv > start_at_us:
         # A fixed-rate phase lasts messages/rate seconds however fast the server is; a burst lasts
         # until its last delivery, so there this is the throughput the server sustained.
