@@ -68,6 +68,19 @@ def test_presence_groups_people_by_centre_and_typing_is_shown(two_centres):
     expect(lan.page.locator("#typing")).to_contain_text("Minh (Đà Nẵng)")
 
 
+def test_markdown_preview_shows_what_others_will_see(two_centres):
+    lan, minh = two_centres
+    lan.page.click("#preview-toggle")
+    expect(lan.page.locator("#preview-toggle")).to_have_attribute("aria-pressed", "true")
+    lan.page.locator("#composer-input").fill("**quan trọng** cho @DN <b>x</b>")
+    preview = lan.page.locator("#preview")
+    expect(preview.locator("strong")).to_have_text("quan trọng")
+    expect(preview.locator("a[data-mention]")).to_have_text("@DN")
+    expect(preview).to_contain_text("<b>x</b>")  # raw HTML stays text
+    lan.page.locator("#composer-input").press("Enter")
+    expect(minh.page.locator("#messages li.msg .msg-body strong")).to_have_text("quan trọng")
+
+
 def test_network_cut_and_restored_loses_nothing_and_doubles_nothing(two_centres):
     lan, minh = two_centres
     send(minh, "trước khi mất mạng")

@@ -131,6 +131,9 @@ def test_attachments_and_assignment_show_on_both_sides(requester_and_helper, tmp
         minh.page.click("#ticket-attachments a")
     assert Path(download.value.path()).read_text(encoding="utf-8") == log.read_text(encoding="utf-8")
 
+    minh.page.click("#watch-toggle")
+    expect(minh.page.locator("#ticket-watchers")).to_contain_text("Minh (Đà Nẵng)")
+    expect(minh.page.locator("#watch-toggle")).to_have_attribute("data-watching", "true")
     expect(lan.page.locator("#assign-me")).to_have_count(0)  # the requester cannot take it
     minh.page.click("#assign-me")  # staff of the target centre may take an unassigned request
     expect(lan.page.locator("#ticket-meta")).to_contain_text("Minh (Đà Nẵng)")

@@ -157,3 +157,12 @@ def test_other_apps_pages_get_the_same_header(browser_client, topic):
     assert 'id="bell"' in html and 'id="hub-user"' in html and 'href="/dashboard/"' in html
     data = json.loads(re.search(r'<script id="hub-user" type="application/json">(.*?)</script>', html).group(1))
     assert data["username"] == "dn.mgr" and data["is_manager"] is True
+
+
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_every_interface_string_has_a_vietnamese_translation(domain):
+    text = (FRONTEND / "locale" / "vi" / "LC_MESSAGES" / f"{domain}.po").read_text(encoding="utf-8")
+    entries = text.split("\n\n")[1:]  # the first block is the header
+    untranslated = [e for e in entries if re.search(r'^msgstr(\[0\])? ""$(?!\n")', e, re.M) and "msgid" in e]
+    fuzzy = [e for e in entries if "#, fuzzy" in e]
+    assert untranslated == [] and fuzzy == []

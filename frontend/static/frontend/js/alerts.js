@@ -138,7 +138,8 @@ export function startAlertDetail(root) {
     $("#alert-meta").replaceChildren(severityTag(a.severity), " ", tlpTag(a.tlp), " ",
       el("span", {}, label(a.status)), " · ",
       fmt(gettext("raised by %(who)s (%(centre)s)"), {who: personName(a.raised_by), centre: centreCode(a.centre || a.raising_centre)}),
-      " · ", timeEl(a.created_at || a.raised_at));
+      " · ", timeEl(a.created_at || a.raised_at),
+      (a.shared_with && a.shared_with.length) ? ` · ${fmt(gettext("shared with %(centres)s"), {centres: a.shared_with.join(", ")})}` : "");
     setHtml($("#alert-description"), a.description_html || a.html || "");
     $("#alert-affected").textContent = Array.isArray(a.affected_systems) ? a.affected_systems.join(", ") : (a.affected_systems || "—");
     const actions = $("#alert-actions");

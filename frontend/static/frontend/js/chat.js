@@ -117,6 +117,10 @@ export class TopicView {
     };
     this.status.dataset.state = state;
     this.status.textContent = texts[state] || state;
+    if (state === "closed" && detail === 4401) {
+      const next = encodeURIComponent(window.location.pathname);
+      this.status.append(" ", el("a", {href: `/accounts/login/?next=${next}`}, gettext("Sign in")));
+    }
     if (state !== "live") {
       for (const item of this.outbox.items) this.setPendingState(item.client_id, gettext("Waiting for the connection…"));
     }

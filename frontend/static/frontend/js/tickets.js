@@ -178,6 +178,12 @@ export function startTicketDetail(root) {
       label(h.kind || h.event || h.field || ""),
       (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
     $("#internal-wrap").hidden = !(k.permissions && k.permissions.comment_internally);
+    const watchers = k.watchers || [];
+    $("#ticket-watchers").textContent = watchers.length ? watchers.map(personName).join(", ") : "—";
+    const watching = watchers.some((w) => w.username === user.username);
+    const toggle = $("#watch-toggle");
+    toggle.textContent = watching ? gettext("Stop watching") : gettext("Watch this request");
+    toggle.dataset.watching = String(watching);
     const thread = $("#ticket-thread");
     if (k.thread_url) { thread.href = k.thread_url; thread.hidden = false; } else thread.hidden = true;
   }
@@ -194,6 +200,17 @@ export function startTicketDetail(root) {
     $("#move-note").value = "";
     load();
   }
+
+  $("#watch-toggle").addEventListener("click", async (e) => {
+    const button = e.currentTarget;
+    button.disabled = true;
+    const r = button.dataset.watching === "true"
+      ? await api("DELETE", `/api/v1/tickets/${id}/watchers/me`)
+      : await api("POST", `/api/v1/tickets/${id}/watchers`, {});
+    button.disabled = false;
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    load();
+  });
 
   $("#comment-form").addEventListener("submit", async (e) => {
     e.preventDefault();
