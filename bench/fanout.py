@@ -51,6 +51,7 @@ class PhaseResult:
     server_cpu_pct: float = 0.0
     server_rss_mib: float = 0.0
     gen_cpu_pct: float = 0.0
+    redis_cpu_pct: float = 0.0
     max_send_lag_ms: float = 0.0
     error_frames: dict = field(default_factory=dict)
     error_sample: str | None = None
@@ -178,17 +179,18 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 log(f"  {target.name}: {phase.name} skipped, the previous phase did not drain")
                 burst = False
                 break
-            result.phases.append(await run_phase(target, procs, number, phase, clients, senders))
+            result.phases.append(await run_phase(target, procs, number, phase, clients, senders, ctx.redis_url))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name}: {r.deliveries_per_s:,.0f} deliveries/s, p50 {r.p50_ms:.1f} ms, "
                 f"p99 {r.p99_ms:.1f} ms, max {r.max_ms:.0f} ms, lost {r.lost}, dup {r.dup}, "
-                f"server CPU {r.server_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
+                f"server CPU {r.server_cpu_pct:.0f}%, Redis {r.redis_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else ""))
             await asyncio.sleep(0.5)
         if burst and result.phases and not result.phases[-1].lost:
             phase = burst_after(result.phases[-1], clients)
-            result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders))
+            result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders,
+                                                 ctx.redis_url))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name} ({phase.messages} messages): {r.deliveries_per_s:,.0f} deliveries/s, "
                 f"lost {r.lost}, dup {r.dup}, server CPU {r.server_cpu_pct:.0f}%, "
@@ -206,6 +208,19 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 w.proc.kill()
         target.stop()
     return result
+
+
+def redis_cpu_seconds(url: str) -> float:
+    """Redis' own CPU (INFO cpu): the layer's cost is part of each design's cost."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=2)
+        info = client.info("cpu")
+        client.close()
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except Exception:
+        return 0.0
 
 
 def burst_after(last: PhaseResult, clients: int) -> Phase:
@@ -243,12 +258,13 @@ def stop_py_spy(spies: list) -> None:
 
 
 async def run_phase(target: Target, procs: list[Worker], number: int, phase: Phase, clients: int,
-                    senders: int) -> PhaseResult:
+                    senders: int, redis_url: str) -> PhaseResult:
     r = PhaseResult(target.name, target.design, target.server, target.processes, target.layer, phase.name,
                     clients, phase.rate, phase.messages)
     start_at_us = (time.monotonic_ns() // 1000) + 500_000
     server_cpu0 = sum(procstat.cpu_seconds(p) for p in target.pids)
     gen_cpu0 = sum(procstat.cpu_seconds(w.proc.pid) for w in procs)
+    redis_cpu0 = redis_cpu_seconds(redis_url)
     wall0 = time.monotonic()
     rss_peak = 0.0
     for w in procs:
@@ -266,6 +282,7 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
     wall = max(0.1, time.monotonic() - wall0 - 0.5 - 0.3)
     r.server_cpu_pct = 100 * (sum(procstat.cpu_seconds(p) for p in target.pids) - server_cpu0) / wall
     r.gen_cpu_pct = 100 * (sum(procstat.cpu_seconds(w.proc.pid) for w in procs) - gen_cpu0) / wall
+    r.redis_cpu_pct = 100 * (redis_cpu_seconds(redis_url) - redis_cpu0) / wall
     r.server_rss_mib = rss_peak
     hist = [0] * len(outs[0]["hist"])
     last_recv = 0.0

@@ -32,13 +32,13 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         f"processes on the same machine; run took {elapsed:.0f} s.",
         "",
         "| target | server | proc | layer | phase | clients | offered msg/s | deliveries/s | p50 ms | p95 ms | p99 ms "
-        "| max ms | lost | dup | server CPU % | server RSS MiB | generator CPU % |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| max ms | lost | dup | server CPU % | Redis CPU % | server RSS MiB | generator CPU % |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         if r.error and r.error.startswith("skipped"):
             lines.append(f"| {r.target} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
-                         f"| {r.error} |" + " |" * 12)
+                         f"| {r.error} |" + " |" * 13)
             continue
         if r.error:
             problems.append(f"{r.target}: {r.error}")
@@ -46,7 +46,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
             problems.append(f"{r.target}: {r.clients - r.connected} clients failed to connect {r.connect_failures}")
         if r.error and not r.phases:
             lines.append(f"| {r.target} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
-                         f"| ERROR: {r.error[:80]} |" + " |" * 12)
+                         f"| ERROR: {r.error[:80]} |" + " |" * 13)
         for p in r.phases:
             mark = "" if p.clean else " ⚠"
             if not p.clean:
@@ -57,7 +57,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
                 f"| {r.target}{mark} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
                 f"| {p.phase} | {p.clients} | {rate} | {p.deliveries_per_s:,.0f} | {p.p50_ms:.1f} | {p.p95_ms:.1f} "
                 f"| {p.p99_ms:.1f} | {p.max_ms:.0f} | {p.lost} | {p.dup} | {p.server_cpu_pct:.0f} "
-                f"| {p.server_rss_mib:.0f} | {p.gen_cpu_pct:.0f} |"
+                f"| {p.redis_cpu_pct:.0f} | {p.server_rss_mib:.0f} | {p.gen_cpu_pct:.0f} |"
             )
     lines += ["", "| target | connect all (s) | refused while all connected at once | RSS before → idle with C "
               "clients (MiB) | RSS per idle connection (KiB) |", "| --- | --- | --- | --- | --- |"]
