@@ -20,7 +20,7 @@ from chat.selectors import (
     visible_topics,
 )
 from chat.serializers import message_out, topic_out
-from chat.services import ChatError, delete_message, edit_message, mark_read, post_message
+from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page
 
 router = Router(tags=["topics"])
@@ -121,7 +121,7 @@ def _topic_for(request: HttpRequest, slug: str) -> Topic:
 
 
 def _message_for(request: HttpRequest, topic: Topic, message_id: int) -> Message:
-    message = get_visible_message(request.auth, topic, message_id)
+    message = get_visible_message(request.auth, topic, message_id) if 0 < message_id <= MAX_ID else None
     if message is None:
         raise ApiError(404, _("No message %(id)s in %(slug)s.") % {"id": message_id, "slug": topic.slug})
     return message
@@ -164,13 +164,14 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
     topic = _topic_for(request, slug)
     if cursor:
         direction, position = decode_cursor(cursor, ["direction", "id"])
-        if direction not in {"after", "before"} or not isinstance(position, int):
+        if (direction not in {"after", "before"} or isinstance(position, bool) or not isinstance(position, int)
+                or not 0 <= position <= MAX_ID):
             raise ApiError(400, "Invalid cursor.")
         after, before = (position, None) if direction == "after" else (None, position)
     if after is not None and before is not None:
         raise ApiError(400, _("Give either after or before, not both."), fields=["after", "before"])
     for name, value in (("after", after), ("before", before)):
-        if value is not None and value < 0:
+        if value is not None and not 0 <= value <= MAX_ID:
             raise ApiError(400, _("%(name)s must be a non-negative message id.") % {"name": name}, fields=[name])
     limit = clamp_limit(limit)
     rows, more = history(request.auth, topic, after=after, before=before, limit=limit)
@@ -264,5 +265,9 @@ def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | 
     if len(q) > SEARCH_MAX_CHARS:
         raise ApiError(400, _("q may be at most %(n)s characters.") % {"n": SEARCH_MAX_CHARS}, fields=["q"])
     scope = _topic_for(request, topic) if topic else None
+    if cursor:
+        (position,) = decode_cursor(cursor, ["id"])
+        if isinstance(position, bool) or not isinstance(position, int) or not 0 < position <= MAX_ID:
+            raise ApiError(400, "Invalid cursor.")
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in page.results], "next": page.next}

@@ -23,7 +23,7 @@ from chat.models import Topic
 from chat.ratelimit import allow_post
 from chat.selectors import can_view_topic, get_topic, get_visible_message, latest_message_id, message_after
 from chat.serializers import author_out, message_out
-from chat.services import ChatError, delete_message, edit_message, mark_read, post_message
+from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.broadcast import topic_group
 from hub.consumers import FrameError, HubConsumer
 from hub.fanout import publish
@@ -52,7 +52,7 @@ def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int |
     value = frame.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise FrameError("invalid", _("`%(name)s` must be a non-negative integer.") % {"name": name})
     return value
 

@@ -29,6 +29,7 @@ from hub.models import Centre, Role, User
 HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "too_large": 413,
                "rate_limited": 429}
 CLIENT_ID_MAX = 64
+MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
 
 
 class ChatError(Exception):
@@ -260,7 +261,7 @@ def delete_message(*, message: Message, actor: User) -> Message:
 def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
     """Move the user's read marker forward to `up_to` (never backwards, never past the newest id).
     Returns the marker; the user's other sockets hear of it through their notifications stream."""
-    if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
+    if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_ID:
         raise ChatError("invalid", _("up_to must be a non-negative integer message id."))
     _require_access(user, topic)
     up_to = min(up_to, latest_message_id(topic))

@@ -267,3 +267,30 @@ def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
     assert [t["slug"] for t in client.get("/api/v1/topics", {"kind": "ticket"}).json()["results"]] == ["ticket-1"]
     assert len(client.get("/api/v1/topics", {"kind": "all"}).json()["results"]) == 3
     assert client.get("/api/v1/topics", {"kind": "forum"}).status_code == 400
+
+
+def _cursor(values) -> str:
+    from hub.api_support import encode_cursor
+
+    return encode_cursor(values)
+
+
+@pytest.mark.parametrize("path", [
+    f"/api/v1/topics/{SLUG}/messages?after=99999999999999999999999",
+    f"/api/v1/topics/{SLUG}/messages?before=99999999999999999999999",
+    f"/api/v1/topics/{SLUG}/messages?cursor=" + _cursor(["after", 10**30]),
+    f"/api/v1/topics/{SLUG}/messages?cursor=" + _cursor(["before", "x"]),
+    f"/api/v1/topics/{SLUG}/messages?cursor=" + _cursor(["sideways", 1]),
+    "/api/v1/search?q=x&cursor=" + _cursor(["x"]),
+    "/api/v1/search?q=x&cursor=" + _cursor([10**30]),
+    "/api/v1/search?q=x&cursor=" + _cursor([True]),
+])
+def test_out_of_range_ids_and_forged_cursors_are_400_not_server_errors(path, world, api_client):
+    response = api_client(world["dn"]).get(path)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
+def test_out_of_range_message_ids_are_404(world, api_client):
+    client = api_client(world["dn"])
+    assert client.get(f"/api/v1/topics/{SLUG}/messages/99999999999999999999999").status_code == 404
+    assert client.post(f"/api/v1/topics/{SLUG}/read", {"up_to": 10**30}, content_type=JSON).status_code == 400

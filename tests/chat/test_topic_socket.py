@@ -105,6 +105,10 @@ async def test_http_post_is_broadcast_to_sockets_like_a_socket_message(people, a
     ('{"type": "sync", "after": -1}', "invalid"),
     ('{"type": "read"}', "invalid"),
     ('{"type": "message.edit", "id": 999, "body": "x"}', "invalid"),
+    ('{"type": "sync", "after": 99999999999999999999999}', "invalid"),
+    ('{"type": "read", "up_to": 99999999999999999999999}', "invalid"),
+    ('{"type": "message.delete", "id": 99999999999999999999999}', "invalid"),
+    ('{"type": "read", "up_to": true}', "invalid"),
 ])
 async def test_bad_frames_get_an_error_store_nothing_and_keep_the_socket_open(raw, code, people):
     socket = await open_topic(people["dn"], SLUG)
