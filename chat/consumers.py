@@ -58,9 +58,11 @@ def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int |
 
 
 class TopicConsumer(HubConsumer):
-    # Posting is limited per user in chat.ratelimit (shared by all their sockets and HTTP);
-    # typing is throttled silently, so nothing is charged to the per-socket bucket.
-    rate_limited_types: frozenset[str] = frozenset()
+    # Posting (send, edit) is limited per user in chat.ratelimit, shared by all their sockets and
+    # HTTP. The frames below cost a token from this socket's own bucket: none of them stores a
+    # message, but a flood of them would still cost database reads (sync, read) or fan-out (typing).
+    # Typing indicators are additionally throttled silently to one per interval.
+    rate_limited_types: frozenset[str] = frozenset({"typing", "sync", "read"})
 
     async def connect(self) -> None:
         self.topic: Topic | None = None

@@ -464,3 +464,15 @@ async def test_a_burst_of_joins_is_announced_in_few_presence_frames(people, make
     assert frames[-1]["online"][1] == {"centre": "QT", "users": [
         {"username": f"qt.engineer{i}", "display_name": f"qt.engineer{i}"} for i in range(8)]}
     await aclose(watcher, *sockets)
+
+
+async def test_a_flood_of_sync_frames_is_rate_limited_per_socket(people, settings):
+    settings.HUB_RATE_LIMIT_BURST = 2
+    settings.HUB_RATE_LIMIT_PER_SECOND = 0.01
+    socket = await open_topic(people["dn"], SLUG)
+    for _ in range(3):
+        await socket.send_json_to({"type": "sync", "after": 0})
+    assert (await next_frame(socket, "sync.done"))["type"] == "sync.done"
+    assert (await next_frame(socket, "sync.done"))["type"] == "sync.done"
+    assert (await next_frame(socket, "error"))["code"] == "rate_limited"
+    await aclose(socket)
