@@ -137,5 +137,8 @@ def messages_text(page) -> list[str]:
 
 
 def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    """Save a screenshot. docs/screenshots/ is only rewritten with HUB_UPDATE_SCREENSHOTS=1, so an
+    ordinary test run does not leave changed images in the work tree; otherwise they go to /tmp."""
+    folder = SCREENSHOTS if os.environ.get("HUB_UPDATE_SCREENSHOTS") == "1" else Path("/tmp/hub-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
