@@ -243,6 +243,9 @@ export class TopicView {
       }
       return;
     }
+    // An edit of a message older than the loaded history is left for the history page that holds
+    // it: inserting it alone would leave a hole that scrolling back would then skip.
+    if (replace && this.oldestId !== null && m.id < this.oldestId) return;
     const stick = live && this.nearEnd();
     const node = this.renderMessage(m);
     this.messages.set(m.id, m);
