@@ -8,11 +8,14 @@ raised: the data is safe, and clients recover it through `sync` / the API.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from django.db import transaction
 
 from hub.audience import Audience
@@ -20,6 +23,11 @@ from hub.fanout import publish
 from hub.jsonutil import dumps
 
 logger = logging.getLogger(__name__)
+
+# How long a request thread waits for its after-commit publish. Bounded because the server's event
+# loop may have stopped under it (SIGTERM): an unbounded wait hung the thread, and with it the
+# process' exit, forever (tests/reliability/test_graceful_shutdown.py).
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 # Group names, one place: a socket joins the groups of its identity (see hub/notifications.py).
 ALL = "all"
@@ -67,12 +75,38 @@ async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience 
             logger.exception("broadcast to %s failed (clients will recover through sync)", group)
 
 
+def _run_publisher(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a publishing coroutine from sync code: on the server's event loop (which owns the channel
+    layer's connections) when called from one of its worker threads, else on a loop of its own."""
+    loop = None
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None:
+
+        async def run() -> None:
+            await make()
+
+        async_to_sync(run)()
+        return
+    if loop.is_closed() or not loop.is_running():
+        # Shutting down (SIGTERM) after this thread committed: publish from a loop of our own in this
+        # thread, or the other processes' sockets would never hear of data that is already stored.
+        asyncio.run(make())
+        return
+    future = asyncio.run_coroutine_threadsafe(make(), loop)
+    try:
+        future.result(PUBLISH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        future.cancel()
+        raise
+
+
 def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
 
     def send() -> None:
         try:
-            async_to_sync(send_now)(groups, frame, audience)
+            _run_publisher(lambda: send_now(groups, frame, audience))
         except Exception:
             logger.exception("broadcast of %s failed", frame.get("type"))
 
@@ -87,7 +121,7 @@ def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
             await publish(control_group(user_id), "", event_id=uuid.uuid4().hex, control=action, **meta)
 
         try:
-            async_to_sync(go)()
+            _run_publisher(go)
         except Exception:
             logger.exception("control broadcast %s for user %s failed", action, user_id)
 

@@ -80,6 +80,7 @@ class TopicClient:
     live: list[int] = field(default_factory=list)  # ids of `message` frames outside a sync
     synced: list[int] = field(default_factory=list)  # ids delivered as the answer to a sync
     own: dict[str, int] = field(default_factory=dict)  # client_id → id of this socket's acknowledged sends
+    live_at: dict[str, float] = field(default_factory=dict)  # client_id → monotonic time it arrived live
     errors: list[dict] = field(default_factory=list)
     resyncs: list[dict] = field(default_factory=list)  # every `resync` frame, asked for or not
     unsolicited_resyncs: int = 0  # `resync` frames that did not answer a sync of ours
@@ -133,6 +134,8 @@ class TopicClient:
                 if kind == "message":
                     message = frame["message"]
                     (self.synced if self._in_sync else self.live).append(message["id"])
+                    if not self._in_sync and message.get("client_id"):
+                        self.live_at.setdefault(message["client_id"], time.monotonic())
                     if message.get("client_id") and message["author"]["username"] == self.name:
                         self.own[message["client_id"]] = message["id"]
                 elif kind == "resync" and frame.get("reason") == "missed_events":
