@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class TopicAccess:
     check: Callable[[User, Topic], bool]
-    # Optional: a Q over Topic selecting the topics of this kind the user may see, so listing and
-    # search need one query instead of one check per topic.
+    # Optional: a Q over Topic selecting the topics of this kind the user may see. When given, it
+    # alone decides listings and search (one query instead of one `check` per topic), so it must
+    # agree with `check`.
     visible_q: Callable[[User], Q] | None = None
 
 
