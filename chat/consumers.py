@@ -12,16 +12,25 @@ import asyncio
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from chat import presence
 from chat.models import Topic
 from chat.ratelimit import allow_post
-from chat.selectors import can_view_topic, get_topic, get_visible_message, latest_message_id, message_after
+from chat.selectors import (
+    can_view_topic,
+    changed_up_to,
+    get_topic,
+    get_visible_message,
+    latest_message_id,
+    message_after,
+)
 from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.broadcast import topic_group
@@ -55,6 +64,19 @@ def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int |
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise FrameError("invalid", _("`%(name)s` must be a non-negative integer.") % {"name": name})
     return value
+
+
+def _time_field(frame: dict[str, Any], name: str) -> datetime | None:
+    value = frame.get(name)
+    if value is None:
+        return None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        parsed = None
+    if parsed is None:
+        raise FrameError("invalid", _("`%(name)s` must be an ISO 8601 date and time.") % {"name": name})
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 class TopicConsumer(HubConsumer):
@@ -181,16 +203,22 @@ class TopicConsumer(HubConsumer):
 
     async def handle_sync(self, frame: dict[str, Any]) -> None:
         after = _int_field(frame, "after", required=False) or 0
+        since = _time_field(frame, "changed_since")
         limit = settings.HUB_SYNC_MAX
 
         def read():
+            changed = changed_up_to(self.user, self.topic, after, since, limit) if since is not None else []
             rows = message_after(self.user, self.topic, after, limit + 1)
-            return [message_out(m) for m in rows[:limit]], len(rows) > limit, latest_message_id(self.topic)
+            return ([message_out(m) for m in changed], [message_out(m) for m in rows[:limit]], len(rows) > limit,
+                    latest_message_id(self.topic))
 
         result = await self._call(read)
         if result is CLOSED:
             return
-        messages, more, latest = result
+        changed, messages, more, latest = result
+        for payload in changed:  # edits and deletions of messages the client already had
+            await self.send_json({"type": "message.deleted" if payload["deleted"] else "message.updated",
+                                  "message": payload})
         for payload in messages:
             await self.send_json({"type": "message", "message": payload})
         if more:

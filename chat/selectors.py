@@ -121,6 +121,13 @@ def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Mess
     return list(visible_messages(user, topic).filter(id__gt=after).order_by("id")[:limit])
 
 
+def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> list[Message]:
+    """Visible messages with id <= up_to edited or deleted after `since`, oldest first: what a
+    client that already had them missed while it was away (`sync` with `changed_since`)."""
+    qs = visible_messages(user, topic).filter(id__lte=up_to).filter(Q(edited_at__gt=since) | Q(deleted_at__gt=since))
+    return list(qs.order_by("id")[:limit])
+
+
 def latest_message_id(topic: Topic) -> int:
     last = Message.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
     return last or 0

@@ -476,3 +476,38 @@ async def test_a_flood_of_sync_frames_is_rate_limited_per_socket(people, setting
     assert (await next_frame(socket, "sync.done"))["type"] == "sync.done"
     assert (await next_frame(socket, "error"))["code"] == "rate_limited"
     await aclose(socket)
+
+
+async def test_sync_with_changed_since_replays_edits_and_deletions_missed_while_away(people):
+    from django.utils import timezone
+
+    from chat.models import Topic
+    from chat.services import delete_message, edit_message
+
+    ids = await sync_to_async(post_many)(SLUG, people["dn"], 3)
+    away_since = timezone.now()
+
+    def change_while_away():
+        edit_message(message=Message.objects.get(pk=ids[0]), editor=people["dn"], body="đã sửa")
+        delete_message(message=Message.objects.get(pk=ids[1]), actor=people["dn"])
+        post_message(topic=Topic.objects.get(slug=SLUG), author=people["dn"], body="mới")
+
+    await sync_to_async(change_while_away)()
+    socket = await open_topic(people["ht"], SLUG)
+    await socket.send_json_to({"type": "sync", "after": ids[-1], "changed_since": away_since.isoformat()})
+    updated = await next_frame(socket, "message.updated")
+    assert (updated["message"]["id"], updated["message"]["body"]) == (ids[0], "đã sửa")
+    deleted = await next_frame(socket, "message.deleted")
+    assert (deleted["message"]["id"], deleted["message"]["deleted"]) == (ids[1], True)
+    new = await next_frame(socket, "message")
+    assert new["message"]["body"] == "mới"
+    assert (await next_frame(socket, "sync.done"))["latest"] == new["message"]["id"]
+    await aclose(socket)
+
+
+@pytest.mark.parametrize("value", ["hôm qua", "2026-13-45T00:00:00", 12345, ["2026-01-01"]])
+async def test_sync_with_a_bad_changed_since_is_invalid(value, people):
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "sync", "after": 0, "changed_since": value})
+    assert (await next_frame(socket, "error"))["code"] == "invalid"
+    await aclose(socket)
