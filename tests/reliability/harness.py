@@ -68,6 +68,18 @@ async def post_message(http_base: str, token: str, slug: str, body: str, client_
                        {"body": body, "client_id": client_id})
 
 
+async def post_until_stored(http_base: str, token: str, slug: str, body: str, client_id: str,
+                            attempts: int = 5) -> tuple[int, Any]:
+    """Post like a client with an outbox: a 503 (the shared PostgreSQL may briefly refuse
+    connections when other test runs load it) is retried with the same client_id, a few times."""
+    for attempt in range(attempts):
+        status, answer = await post_message(http_base, token, slug, body, client_id)
+        if status != 503:
+            break
+        await asyncio.sleep(0.5 * (attempt + 1))
+    return status, answer
+
+
 @dataclass
 class TopicClient:
     """One live socket on a topic (reconnectable to another server), counting message ids."""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, post_message, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +53,7 @@ def test_steady_clients_miss_nothing_while_others_churn(topic, people, hubs):
         async def send(lane: int) -> None:  # four senders in parallel, alternating processes
             for i in range(lane, MESSAGES, 4):
                 hub = (a, b)[i % 2]
-                status, answer = await post_message(hub.http, sender_token, topic.slug, f"tin {i}", f"churn-{i}")
+                status, answer = await post_until_stored(hub.http, sender_token, topic.slug, f"tin {i}", f"churn-{i}")
                 (acked if status == 201 else refused).append(answer["id"] if status == 201 else (status, answer))
 
         await asyncio.gather(*(send(lane) for lane in range(4)))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, post_message, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +45,7 @@ def test_a_connection_older_than_the_group_expiry_still_receives(topic, people, 
         received = []
         for round_ in range(3):  # three times the expiry, one message after each
             await asyncio.sleep(GROUP_EXPIRY + 0.5)
-            status, answer = await post_message(hub.http, sender_token, topic.slug, f"vẫn nhận {round_}",
+            status, answer = await post_until_stored(hub.http, sender_token, topic.slug, f"vẫn nhận {round_}",
                                                 f"old-{round_}")
             assert status == 201, answer
             received.append(await wait_until(lambda i=answer["id"]: i in client.live, 5))

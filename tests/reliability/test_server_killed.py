@@ -12,7 +12,7 @@ import time
 import pytest
 import websockets
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, post_message, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +76,7 @@ def test_clients_of_a_killed_process_reconnect_and_sync_without_gaps(topic, peop
             if i == KILL_AFTER:
                 a.process.send_signal(signal.SIGKILL)
                 killed_at.append(time.monotonic())
-            status, answer = await post_message(b.http, http_token, topic.slug, f"tin {i}", f"http-{i}")
+            status, answer = await post_until_stored(b.http, http_token, topic.slug, f"tin {i}", f"http-{i}")
             assert status == 201, answer
             http_acked[f"http-{i}"] = answer["id"]
         await asyncio.gather(*ws_lanes)

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, ahttp, post_message, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, ahttp, post_until_stored, report, stored_ids
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +64,7 @@ def test_a_stalled_socket_does_not_stall_delivery_to_the_others(topic, people, h
         for n in range(i, MESSAGES, LANES):
             client_id = f"m{n}"
             sent_at[client_id] = time.monotonic()
-            status, answer = await post_message(hub.http, token, topic.slug, BODY, client_id)
+            status, answer = await post_until_stored(hub.http, token, topic.slug, BODY, client_id)
             assert status == 201, answer
 
     async def scenario():
