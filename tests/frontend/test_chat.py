@@ -224,6 +224,8 @@ def test_search_finds_vietnamese_text_typed_without_diacritics(two_centres):
 
 def test_mentions_autocomplete_centres_and_people_and_ring_the_bell(two_centres):
     lan, minh = two_centres
+    # People become suggestions once seen (present, typing or writing); Lan is present.
+    expect(minh.page.locator("#presence-list")).to_contain_text("Lan (Hà Tĩnh)")
     box = minh.page.locator("#composer-input")
     box.type("Nhờ @H")
     options = minh.page.locator("#mention-list li")
