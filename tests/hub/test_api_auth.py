@@ -147,3 +147,10 @@ def test_login_brute_force_is_throttled(make_user, settings):
     locked = client.post("/accounts/login/", {"username": "py.engineer", "password": "pw-py.engineer"})
     assert locked.status_code in (403, 429)
     assert "_auth_user_id" not in client.session
+
+
+def test_vietnamese_wins_over_an_english_browser_until_the_user_chooses():
+    client = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="vi"' in client.get("/accounts/login/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert 'lang="en"' in client.get("/accounts/login/").content.decode()
