@@ -97,7 +97,11 @@ async def run(args: argparse.Namespace) -> int:
 
         if time.monotonic() - started < args.http_after:
             print("HTTP:")
-            extras["http"] = await measure_http(ctx, messages=args.http_messages, tickets=args.http_tickets)
+            try:
+                extras["http"] = await measure_http(ctx, messages=args.http_messages, tickets=args.http_tickets)
+            except Exception as exc:  # keep the fan-out table that is already measured
+                extras["http"] = {"error": f"{type(exc).__name__}: {exc}"}
+                print(f"  ERROR {extras['http']['error']}")
         else:
             print(f"HTTP: skipped, {args.http_after:.0f} s had passed (the whole run must stay under 10 minutes)")
             extras["http"] = {"skipped": True}

@@ -104,6 +104,9 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     http = extras.get("http")
     if http and http.get("skipped"):
         lines += ["", "HTTP: skipped (time budget)."]
+    elif http and http.get("error"):
+        lines += ["", f"HTTP: ERROR {http['error'][:300]}"]
+        problems.append(f"HTTP: {http['error'][:300]}")
     elif http:
         seeded = http["seeded"]
         lines += ["", f"HTTP at concurrency {http['concurrency']}, one hub process, "
