@@ -19,6 +19,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from hub.audience import Audience
 from hub.broadcast import control_group
@@ -189,4 +190,10 @@ class HubConsumer(AsyncWebsocketConsumer):
             await handler(frame)
         except FrameError as exc:
             return await self.send_error(exc.code, exc.detail)
+        except DatabaseError:
+            # Not the client's fault, so no strike: say so and keep the socket (the action's
+            # transaction rolled back; a retry with the same client_id is safe).
+            logger.warning("database unavailable while handling %s", frame_type, exc_info=True)
+            return await self.send_json({"type": "error", "code": "unavailable",
+                                         "detail": "The database is unavailable; nothing was stored. Retry shortly."})
         self.strikes = 0

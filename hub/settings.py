@@ -136,6 +136,9 @@ CHANNEL_LAYER_PREFIX = os.environ.get("HUB_CHANNEL_PREFIX", "hub")
 if REDIS_URL:
     _host = {"address": REDIS_URL, "max_connections": env_int("HUB_REDIS_MAX_CONNECTIONS", 200)}
     if CHANNEL_LAYER_KIND == "core":
+        # Above channels-redis' 5 s blocking read: redis-py's default of 5 s made an idle core-layer
+        # receive time out and pause every 5 s.
+        _host["socket_timeout"] = 15
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",

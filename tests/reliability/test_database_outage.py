@@ -113,10 +113,6 @@ def test_database_outage_answers_503_writes_nothing_half_and_recovers(topic, peo
     assert outage["listener_survived"] and set(listener.live) == set(stored.values())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a DatabaseError raised by a frame handler is not turned into an error frame: "
-    "hub/consumers.py HubConsumer.receive only catches FrameError and chat/consumers.py TopicConsumer._call "
-    "only AccessLost/ChatError, so the exception escapes the consumer and the server closes the socket with 1011"))
 def test_socket_gets_an_error_frame_during_a_database_outage_and_stays_usable(topic, people, hubs,
                                                                               proxied_database):
     proxy, url = proxied_database
