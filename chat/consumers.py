@@ -143,6 +143,28 @@ class TopicConsumer(HubConsumer):
         self.user, self.topic = user, topic
         return user
 
+    @classmethod
+    async def recheck_access(cls, consumers: list[HubConsumer]) -> list[HubConsumer]:
+        """The periodic re-check of all this process' topic sockets in one database call: people
+        and topics reloaded in bulk, each socket's rule re-applied (a topic restricted after people
+        joined, a person moved to another centre or role)."""
+        live = [c for c in consumers if c.topic is not None]
+
+        def check() -> list[HubConsumer]:
+            users = User.objects.select_related("centre").in_bulk({c.user.id for c in live})
+            topics = {t.slug: t for t in Topic.objects.prefetch_related("allowed_centres")
+                      .filter(slug__in={c.topic.slug for c in live})}
+            lost = []
+            for consumer in live:
+                user, topic = users.get(consumer.user.id), topics.get(consumer.topic.slug)
+                if user is None or topic is None or not can_view_topic(user, topic):
+                    lost.append(consumer)
+                else:
+                    consumer.user, consumer.topic = user, topic
+            return lost
+
+        return await database_sync_to_async(check)() if live else []
+
     async def still_allowed(self) -> bool:
         """HubConsumer re-checks this periodically: a topic restricted after we joined, or a
         person moved to another centre or role, cuts the socket off (4403)."""
