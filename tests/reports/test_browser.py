@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.frontend.conftest import browser, hub, sign_in  # noqa: F401  (fixtures)
+from tests.frontend.conftest import browser, hub, hub_extra_env, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]
 
