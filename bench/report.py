@@ -127,6 +127,9 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
             endpoint = "GET /topics/{slug}/messages?before=…&limit=50" if kind == "history" else \
                 "GET /tickets?limit=50 (± status, centre)"
             answers = ", ".join(f"{n}× {code}" for code, n in sorted(r["statuses"].items()))
+            if set(r["statuses"]) != {"200"}:
+                # Figures made of error answers measure nothing: the run fails, as for a lost message.
+                problems.append(f"HTTP {name}: answers other than 200: {answers}")
             lines.append(f"| {server} | {endpoint} | {r['per_s']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
                          f"| {r['max_ms']:.0f} | {answers} | {q} |")
 
