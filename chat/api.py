@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from chat.models import Message, Topic
 from chat.ratelimit import allow_post
@@ -51,6 +51,7 @@ class MessageOut(Schema):
     deleted: bool
     mentions: MentionsOut
     restricted: bool
+    prev_id: int | None = Field(None, description="The previous message's id in this topic (gap detection).")
 
 
 class MessagePage(Schema):

@@ -80,6 +80,10 @@ class Message(models.Model):
     # Body folded to lower case without Vietnamese diacritics (" an toan thong tin "), for the
     # portable search fallback; PostgreSQL searches `body` itself with unaccent full-text search.
     search_text = models.TextField(blank=True, editable=False)
+    # The id of the message before this one in the same topic (null for the first, and for rows
+    # bulk-loaded without it). Ids are global, so only this lets a client notice that it missed a
+    # message the live stream never carried (a process killed between commit and publish).
+    prev_id = models.BigIntegerField(_("previous message id"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]

@@ -29,7 +29,7 @@ def _mentions(message: Message) -> dict[str, list[str]]:
 
 def message_out(message: Message, mentions: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The contract's message object plus documented extensions (docs/chat.md):
-    `edited_at`, `deleted`, `mentions`, `restricted`. A deleted message keeps its id and place
+    `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`. A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
     passed by a caller that already knows them (saves a query on the posting path)."""
     deleted = message.deleted_at is not None
@@ -45,6 +45,7 @@ def message_out(message: Message, mentions: dict[str, list[str]] | None = None) 
         "deleted": deleted,
         "mentions": {"users": [], "centres": []} if deleted else (mentions or _mentions(message)),
         "restricted": message.audience is not None,
+        "prev_id": message.prev_id,
     }
 
 

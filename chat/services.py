@@ -166,9 +166,10 @@ def post_message(
             # Lock the topic row: ids are then committed in id order within a topic, so a client
             # that synced "after N" can never later miss a message with an id below a seen one.
             Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk", flat=True).first()
+            prev_id = Message.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
             rendered = render_body(body)
             message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body))
+                              search_text=search_text(body), prev_id=prev_id)
             message.set_audience(meta)
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)

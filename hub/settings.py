@@ -115,13 +115,20 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-# Persistent connections (checked before reuse): opening a PostgreSQL connection per database call
-# cost ~17 ms each on the hub's hot paths (socket handshakes, message posts).
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("HUB_DB_CONN_MAX_AGE", 60), conn_health_checks=True
-    )
-}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("HUB_DB_POOL", default=True):
+    # A connection pool per process (psycopg_pool): opening a PostgreSQL connection per database
+    # call cost ~17 ms on the hot paths (handshakes, posts). Persistent connections (CONN_MAX_AGE)
+    # are no answer under ASGI: every request runs in a thread of its own, and each would keep one.
+    # With CONN_HEALTH_CHECKS Django checks each connection as it leaves the pool, so one broken by an
+    # outage is replaced.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("HUB_DB_POOL_MAX", 10),
+        # Waiting longer than this for a connection (saturation, or the database unreachable) is an
+        # error the caller sees at once (HTTP 503, an `unavailable` error frame), not a hang.
+        "timeout": env_int("HUB_DB_POOL_TIMEOUT", 3),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
     # write lock instead of failing at once.

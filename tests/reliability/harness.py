@@ -99,7 +99,7 @@ class TopicClient:
     close_codes: list[int | None] = field(default_factory=list)
     connections: int = 0
     # What a real client does with a `resync` it did not ask for (the hub noticed that this socket
-    # missed live events): catch up from the last id it saw.
+    # missed live events) or with a message whose `prev_id` it never received: catch up.
     auto_catch_up: bool = False
     socket: Any = None
     _background: set = field(default_factory=set)
@@ -145,7 +145,16 @@ class TopicClient:
                 kind = frame.get("type")
                 if kind == "message":
                     message = frame["message"]
+                    prev_id, last = message.get("prev_id"), self.last_seen
+                    # A real client's other cue: a live message whose predecessor in the topic was never
+                    # received (stored, but its publisher died) — catch up from the last id seen.
+                    hole = (not self._in_sync and isinstance(prev_id, int) and 0 < last < prev_id
+                            and prev_id not in self.seen())
                     (self.synced if self._in_sync else self.live).append(message["id"])
+                    if hole and self.auto_catch_up:
+                        task = asyncio.create_task(self.catch_up(last))
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
                     if not self._in_sync and message.get("client_id"):
                         self.live_at.setdefault(message["client_id"], time.monotonic())
                     if message.get("client_id") and message["author"]["username"] == self.name:

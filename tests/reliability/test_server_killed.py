@@ -29,15 +29,12 @@ async def wait_until(predicate, timeout: float) -> bool:
     return predicate()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap, seen once in CI: a message committed on the killed process an instant before SIGKILL is "
-    "stored but never broadcast, so clients that stay connected to the OTHER process miss it until their "
-    "next sync (ids are global, so a later message does not reveal the gap). Fix proposed: a per-topic "
-    "prev_id on each message frame so any later message reveals the gap (docs/reliability.md)"))
 def test_clients_of_a_killed_process_reconnect_and_sync_without_gaps(topic, people, hubs):
     accounts = people(2 * RECEIVERS_PER_PROCESS + 3)
     a, b = hubs(**LOAD_ENV), hubs(**LOAD_ENV)
-    receivers = [TopicClient(n, t, topic.slug) for n, t in accounts[: 2 * RECEIVERS_PER_PROCESS]]
+    # Receivers behave like the web client: a message whose `prev_id` they never got makes them sync
+    # (a message stored on A just before the kill may never have been published).
+    receivers = [TopicClient(n, t, topic.slug, auto_catch_up=True) for n, t in accounts[: 2 * RECEIVERS_PER_PROCESS]]
     victims = receivers[:RECEIVERS_PER_PROCESS]  # on A
     ws_senders = [TopicClient(n, t, topic.slug) for n, t in accounts[2 * RECEIVERS_PER_PROCESS: -1]]
     _, http_token = accounts[-1]

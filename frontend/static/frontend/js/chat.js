@@ -128,9 +128,17 @@ export class TopicView {
 
   onFrame(frame) {
     switch (frame.type) {
-      case "message":
-        this.upsert(frame.message, {live: true});
+      case "message": {
+        // Each message names the one before it in its topic (`prev_id`). A predecessor newer than
+        // anything received reveals a hole the live stream never filled (a server that died between
+        // storing and publishing): catch up from the last id received.
+        const m = frame.message;
+        const from = this.lastId;
+        const hole = typeof m.prev_id === "number" && from > 0 && m.prev_id > from && !this.messages.has(m.prev_id);
+        this.upsert(m, {live: true});
+        if (hole) this.socket.send({type: "sync", after: from});
         break;
+      }
       case "message.updated":
         this.upsert(frame.message, {live: true, replace: true});
         break;
