@@ -26,6 +26,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def rss_kib(pid: int) -> int:
+    """Resident memory of a server process, from /proc (no psutil)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def database_url_of_test_db() -> str:
     """The URL of the database the test session is using right now (the test database)."""
     from django.db import connection

@@ -223,6 +223,14 @@ class TopicClient:
         return sum(n - 1 for n in Counter(self.live).values() if n > 1)
 
 
+async def wait_until(predicate, timeout: float) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
 def report(name: str, **numbers: Any) -> None:
     """One line per scenario for docs/reliability.md (shown with `pytest -s` or on failure)."""
     print(f"\n[reliability] {name}: " + ", ".join(f"{k}={v}" for k, v in numbers.items()), flush=True)

@@ -4,11 +4,10 @@ loop, M steady clients receive every message of the topic live — no gap, no du
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -16,13 +15,6 @@ STEADY = 6  # M, split over two server processes
 CHURNERS = 10  # N, split over the same two processes
 MESSAGES = 200
 MAX_CYCLES = 40  # per churner: bounded whatever the speed of the machine
-
-
-async def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 def test_steady_clients_miss_nothing_while_others_churn(topic, people, hubs):

@@ -20,19 +20,13 @@ from tests.reliability.harness import (
     report,
     stored_ids,
     wait_for_health,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PER_PHASE_HTTP = 20  # per phase (before / during / after the outage)
 PER_PHASE_WS = 10  # per WebSocket sender and phase
-
-
-async def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 def test_redis_restart_loses_nothing_that_was_acknowledged(topic, people, hubs):

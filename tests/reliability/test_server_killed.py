@@ -12,7 +12,7 @@ import time
 import pytest
 import websockets
 
-from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids
+from tests.reliability.harness import LOAD_ENV, TopicClient, post_until_stored, report, stored_ids, wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -20,13 +20,6 @@ RECEIVERS_PER_PROCESS = 4
 HTTP_MESSAGES = 120
 WS_MESSAGES = 40  # per WebSocket sender (both on the process that is killed)
 KILL_AFTER = 40  # HTTP messages sent before the kill
-
-
-async def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    return predicate()
 
 
 def test_clients_of_a_killed_process_reconnect_and_sync_without_gaps(topic, people, hubs):

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from tests.live import rss_kib
 from tests.reliability.harness import LOAD_ENV, TopicClient, ahttp, post_until_stored, report, stored_ids
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,14 +24,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 MESSAGES = 240
 LANES = 6
 BODY = "Nhật ký sự cố: " + "x" * 12_000  # ~12 KB of body, ~24 KB per frame with its html
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def stalled_socket(port: int, path: str) -> socket.socket:

@@ -12,17 +12,9 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.live import start_hub
+from tests.live import rss_kib, start_hub
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def ws_ticket(hub, token: str) -> str:
