@@ -76,6 +76,11 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    from alerts.selectors import visible_alerts
+
+    # The same 404 as the API whether the alert does not exist or is outside the caller's TLP audience.
+    if not visible_alerts(request.user).filter(pk=alert_id).exists():
+        raise Http404
     return page(request, "frontend/alert_detail.html", alert_id=alert_id)
 
 
@@ -91,6 +96,10 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    from requests.selectors import visible_tickets
+
+    if not visible_tickets(request.user).filter(pk=ticket_id).exists():
+        raise Http404
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
 
 

@@ -42,9 +42,27 @@ def test_every_page_needs_a_session(client, db, path):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
+@pytest.fixture
+def real_ids(make_user):
+    """An alert and a ticket the signed-in person (ht.eng) may see, so their pages have something to
+    show (a detail page of an invisible or missing item is a 404, tested below)."""
+    from alerts.services import raise_alert
+    from requests.services import create_ticket
+
+    officer = make_user("dn.sec", centre="DN", role="security_officer")
+    requester = make_user("ht.req", centre="HT")
+    alert = raise_alert(author=officer, title="Dò quét", severity="low", tlp="clear")
+    ticket = create_ticket(user=requester, title="Nhờ hỗ trợ", category="software", target_centre="DN")
+
+    def resolve(path: str) -> str:
+        return path.replace("/alerts/1/", f"/alerts/{alert.id}/").replace("/tickets/1/", f"/tickets/{ticket.id}/")
+
+    return resolve
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_renders_for_a_signed_in_person_in_vietnamese(browser_client, topic, path):
-    response = browser_client().get(path, HTTP_ACCEPT_LANGUAGE="")
+def test_every_page_renders_for_a_signed_in_person_in_vietnamese(browser_client, topic, real_ids, path):
+    response = browser_client().get(real_ids(path), HTTP_ACCEPT_LANGUAGE="")
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="vi">' in html
@@ -52,10 +70,15 @@ def test_every_page_renders_for_a_signed_in_person_in_vietnamese(browser_client,
     assert "Chủ đề" in html  # the header's "Topics"
 
 
-def test_pages_carry_no_inline_script_or_handler(browser_client, topic):
+@pytest.mark.parametrize("path", ["/alerts/999999/", "/tickets/999999/"])
+def test_a_detail_page_of_a_missing_item_is_404(browser_client, path):
+    assert browser_client().get(path).status_code == 404
+
+
+def test_pages_carry_no_inline_script_or_handler(browser_client, topic, real_ids):
     client = browser_client()
     for path in PAGES + ["/accounts/login/"]:
-        html = client.get(path).content.decode()
+        html = client.get(real_ids(path)).content.decode()
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, f"inline script on {path}: {tag}"
         assert not re.search(r"\son[a-z]+\s*=", html), f"inline event handler on {path}"

@@ -106,7 +106,10 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_the_pdf_keeps_vietnamese_text(network):
-    text = pdf_text(render_pdf(cooperation_report(2025)))
+    from django.utils import translation
+
+    with translation.override("vi"):
+        text = pdf_text(render_pdf(cooperation_report(2025)))
     assert "Báo cáo hợp tác" in text
     assert "Trung tâm CNTT-TT Hà Tĩnh" in text
     assert "Trung tâm CNTT Quảng Bình" in text

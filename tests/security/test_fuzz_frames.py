@@ -88,3 +88,56 @@ def test_binary_frames_are_refused_with_an_error_frame(fuzz_user, payloads):
 
     for reply in asyncio.run(run()):
         assert reply["type"] == "error" and reply["code"] == "invalid"
+
+
+# --- the topic socket: frames that are invalid by construction -----------------------------------------
+
+not_a_string = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.lists(st.integers(),
+                                                                                                   max_size=3)
+not_a_count = (st.none() | st.booleans() | st.integers(max_value=-1) | st.floats(allow_nan=False)
+               | st.text(max_size=5) | st.lists(st.integers(), max_size=2))
+invalid_topic_frames = st.one_of(
+    st.text(max_size=200).filter(lambda t: not t.strip().startswith(("{", "["))),
+    json_values.filter(lambda v: not isinstance(v, dict)).map(json.dumps),
+    st.fixed_dictionaries({"type": st.text(max_size=20).filter(
+        lambda t: t not in {"message.send", "sync", "typing", "read", "message.edit", "message.delete"})},
+        optional={"body": json_values}).map(json.dumps),
+    st.fixed_dictionaries({"type": st.just("message.send"), "body": not_a_string | st.just("")}).map(json.dumps),
+    st.fixed_dictionaries({"type": st.just("message.send"), "body": st.just("x" * 17_000)}).map(json.dumps),
+    st.fixed_dictionaries({"type": st.sampled_from(["read"]), "up_to": not_a_count}).map(json.dumps),
+    st.fixed_dictionaries({"type": st.just("sync"), "after": not_a_count.filter(lambda v: v is not None)})
+    .map(json.dumps),
+    st.fixed_dictionaries({"type": st.sampled_from(["message.edit", "message.delete"]), "id": not_a_count,
+                           "body": st.text(min_size=1, max_size=5)}).map(json.dumps),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(frames=st.lists(invalid_topic_frames, min_size=1, max_size=12))
+def test_topic_socket_answers_every_invalid_frame_with_an_error_and_stores_nothing(fuzz_user, frames):
+    from chat.models import Message
+    from chat.services import create_topic
+
+    create_topic(slug="fuzz", name_vi="Thử nghiệm", name_en="Fuzz")
+    before = Message.objects.count()
+
+    async def run() -> list[dict]:
+        ticket = await sync_to_async(WsTicket.issue)(fuzz_user)
+        socket = WebsocketCommunicator(application, f"/ws/topics/fuzz/?ticket={ticket}")
+        connected, _ = await socket.connect()
+        assert connected
+        replies = []
+        for frame in frames:
+            await socket.send_input({"type": "websocket.receive", "text": frame})
+            while True:  # presence frames may interleave; the answer is the next error frame
+                reply = await socket.receive_json_from(timeout=3)
+                if reply["type"] == "error":
+                    replies.append(reply)
+                    break
+                assert reply["type"] == "presence", (frame[:80], reply)
+        await socket.disconnect()
+        return replies
+
+    for frame, reply in zip(frames, asyncio.run(run()), strict=True):
+        assert reply["code"] in ERROR_CODES and reply["detail"], (frame[:80], reply)
+    assert Message.objects.count() == before
