@@ -16,4 +16,7 @@ urlpatterns = [
     path("tickets/new/", views.ticket_new, name="ticket-new"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("ui/preview", views.markdown_preview, name="markdown-preview"),
+    # Where mentions link (chat renders @user as /people/<username>/ and @CODE as /centres/<code>/).
+    path("people/<str:username>/", views.person, name="person"),
+    path("centres/<str:code>/", views.centre, name="centre"),
 ]

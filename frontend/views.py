@@ -130,3 +130,27 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
             status=413,
         )
     return JsonResponse({"html": _render_preview(body)})
+
+
+@login_required
+def person(request: HttpRequest, username: str) -> HttpResponse:
+    """Where an @username mention links: who the person is and where they work. Colleagues across
+    the MOU's centres may see each other's name, centre and role (nothing else is shown)."""
+    from hub.models import User
+
+    found = User.objects.select_related("centre").filter(username=username, is_active=True).first()
+    if found is None:
+        raise Http404
+    return page(request, "frontend/person.html", person=found)
+
+
+@login_required
+def centre(request: HttpRequest, code: str) -> HttpResponse:
+    """Where an @CENTRE mention links: the centre and its people."""
+    from hub.models import Centre, User
+
+    found = Centre.objects.filter(code=code.upper()).first()
+    if found is None:
+        raise Http404
+    people = User.objects.filter(centre=found, is_active=True).order_by("role", "username")
+    return page(request, "frontend/centre.html", centre=found, people=people)

@@ -189,3 +189,23 @@ def test_every_interface_string_has_a_vietnamese_translation(domain):
     untranslated = [e for e in entries if re.search(r'^msgstr(\[0\])? ""$(?!\n")', e, re.M) and "msgid" in e]
     fuzzy = [e for e in entries if "#, fuzzy" in e]
     assert untranslated == [] and fuzzy == []
+
+
+def test_mention_links_lead_to_the_person_and_the_centre(browser_client, make_user):
+    from chat.rendering import render_body
+
+    make_user("dn.sec", centre="DN", role="security_officer", display_name="Bình Đà Nẵng")
+    client = browser_client()
+    html = render_body("@dn.sec và @DN xem giúp").html
+    links = re.findall(r'href="(/[^"]+)"', html)
+    assert links == ["/people/dn.sec/", "/centres/DN/"]
+    person_page = client.get(links[0]).content.decode()
+    assert "Bình Đà Nẵng" in person_page and 'href="/centres/DN/"' in person_page
+    centre_page = client.get(links[1]).content.decode()
+    assert "Bình Đà Nẵng" in centre_page and 'href="/people/dn.sec/"' in centre_page
+
+
+def test_unknown_people_and_centres_are_404(browser_client):
+    client = browser_client()
+    assert client.get("/people/khong-ai/").status_code == 404
+    assert client.get("/centres/XYZ/").status_code == 404
