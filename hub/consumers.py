@@ -3,7 +3,8 @@
 Subclasses implement `handle_<type>` coroutines (dots in frame types become underscores, so
 `message.send` → `handle_message_send`). Everything a client can get wrong is answered here with the
 contract's `error` frame and the connection stays open; a client that keeps getting it wrong is
-closed with 1008 (policy violation).
+closed with 4429 (an application code: daphne/autobahn refuse to send 1008 from a server
+and would turn it into a 1011 crash).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from hub.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
-CLOSE_POLICY_VIOLATION = 1008
+CLOSE_ABUSE = 4429  # "too many bad frames"; see the module docstring for why not 1008
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
@@ -221,7 +222,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.strikes += 1
         if self.strikes >= settings.HUB_ABUSE_CLOSE_AFTER:
             logger.warning("closing socket of %s after %s rejected frames", self.user, self.strikes)
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+            await self.close(code=CLOSE_ABUSE)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:

@@ -209,7 +209,7 @@ HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
 HUB_WS_MAX_MESSAGE_BYTES = env_int("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024)
 HUB_RATE_LIMIT_PER_SECOND = float(os.environ.get("HUB_RATE_LIMIT_PER_SECOND", "5"))
 HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
-# After this many rejected frames in a row a socket is closed (1008 policy violation).
+# After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
 # Live sockets re-check their user, token and access this often (control events act at once).

@@ -155,7 +155,7 @@ async def test_a_client_that_keeps_abusing_is_closed(people, settings):
         if output["type"] == "websocket.close":
             break
         codes.append(output.get("text"))
-    assert output["code"] == 1008 and len([c for c in codes if '"error"' in c]) == 5
+    assert output["code"] == 4429 and len([c for c in codes if '"error"' in c]) == 5
 
 
 # --- sync ---------------------------------------------------------------------------------------------
