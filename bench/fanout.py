@@ -244,7 +244,8 @@ def start_py_spy(target: Target, ctx: Context) -> list:
         return []
     return [subprocess.Popen([binary, "record", "-p", str(pid), "-f", "raw", "-r", "200", "--nonblocking",
                               "-o", str(ctx.log_dir / f"{target.name}-{i}.pyspy.txt")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL,
+                             stderr=open(ctx.log_dir / f"{target.name}-{i}.pyspy.err", "wb"))
             for i, pid in enumerate(target.pids)]
 
 

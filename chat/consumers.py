@@ -8,7 +8,6 @@ deduplicate by id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -35,7 +34,7 @@ from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.broadcast import topic_group
 from hub.consumers import FrameError, HubConsumer
-from hub.fanout import publish
+from hub.fanout import Delivery, publish
 from hub.jsonutil import dumps
 from hub.models import User
 from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
@@ -89,7 +88,6 @@ class TopicConsumer(HubConsumer):
     async def connect(self) -> None:
         self.topic: Topic | None = None
         self.member: str | None = None
-        self.heartbeat_task: asyncio.Task | None = None
         self.socket_id = uuid.uuid4().hex
         self.last_typing = float("-inf")
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -111,11 +109,8 @@ class TopicConsumer(HubConsumer):
             presence.announce(topic.slug)  # reaches this socket too: its first frame
         except Exception:
             logger.warning("presence unavailable for %s", topic.slug, exc_info=True)
-        self.heartbeat_task = asyncio.create_task(self._heartbeat())
 
     async def disconnect(self, code: int) -> None:
-        if self.heartbeat_task is not None:
-            self.heartbeat_task.cancel()
         await super().disconnect(code)
         if self.topic is not None and self.member is not None:
             try:
@@ -124,10 +119,10 @@ class TopicConsumer(HubConsumer):
             except Exception:
                 logger.warning("presence update failed on disconnect", exc_info=True)
 
-    async def may_receive(self, event: dict[str, Any]) -> bool:
-        if event.get("origin") == self.socket_id:  # our own typing indicator
+    def may_receive(self, delivery: Delivery) -> bool:
+        if delivery.event.get("origin") == self.socket_id:  # our own typing indicator
             return False
-        return await super().may_receive(event)
+        return super().may_receive(delivery)
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -193,15 +188,6 @@ class TopicConsumer(HubConsumer):
         except ChatError as exc:
             code = exc.code if exc.code in WS_ERROR_CODES else "invalid"
             raise FrameError(code, exc.detail) from None
-
-    async def _heartbeat(self) -> None:
-        # Access is re-checked by HubConsumer's own periodic revalidation (still_allowed above).
-        while not self.closed:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            try:
-                await presence.heartbeat(self.topic.slug, self.member)
-            except Exception:
-                logger.warning("presence heartbeat failed", exc_info=True)
 
     # --- frames ---------------------------------------------------------------------------------
     async def handle_message_send(self, frame: dict[str, Any]) -> None:

@@ -41,9 +41,12 @@ def _redis():
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = aioredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3, max_connections=50
+        # A blocking pool: a burst of joins waits for a connection instead of failing with
+        # MaxConnectionsError (STACK-NOTES "Traps"; it did, with 1,000 clients connecting at once).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3, max_connections=50, timeout=5
         )
+        client = _clients[loop] = aioredis.Redis(connection_pool=pool)
     return client
 
 
@@ -59,27 +62,70 @@ def entry(socket_id: str, user) -> str:
     })
 
 
-async def _touch(slug: str, member: str) -> None:
+async def _touch(slug: str, members: list[str]) -> None:
+    key = _key(slug)
+    now = time.time()
     async with _redis().pipeline(transaction=False) as pipe:
-        pipe.zadd(_key(slug), {member: time.time()})
-        pipe.expire(_key(slug), int(TTL_SECONDS * 2))  # an abandoned topic's set goes away too
+        pipe.zadd(key, {member: now for member in members})
+        pipe.expire(key, int(TTL_SECONDS * 2))  # an abandoned topic's set goes away too
         await pipe.execute()
 
 
+class _Heartbeats:
+    """This process' open sockets per topic, refreshed together: one pipeline per topic per
+    interval for the whole process, not a task and a Redis round trip per socket (1,000 sockets
+    that joined together also beat together, and exhausted the connection pool)."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, set[str]] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, slug: str, member: str) -> None:
+        self.members.setdefault(slug, set()).add(member)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._loop(), name="chat-presence-heartbeat")
+
+    def discard(self, slug: str, member: str) -> None:
+        members = self.members.get(slug)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self.members[slug]
+
+    async def _loop(self) -> None:
+        while self.members:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            for slug, members in list(self.members.items()):
+                try:
+                    await _touch(slug, list(members))
+                except Exception:
+                    logger.warning("presence heartbeat for %s failed", slug, exc_info=True)
+
+
+_heartbeats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _beats() -> _Heartbeats:
+    loop = asyncio.get_running_loop()
+    beats = _heartbeats.get(loop)
+    if beats is None:
+        beats = _heartbeats[loop] = _Heartbeats()
+    return beats
+
+
 async def enter(slug: str, member: str) -> None:
+    """Count `member` (one socket) as online in the topic until `leave`; kept fresh by this
+    process' heartbeat."""
     if settings.REDIS_URL:
-        await _touch(slug, member)
+        _beats().add(slug, member)
+        await _touch(slug, [member])
         return
     _local.setdefault(slug, {})[member] = {}
 
 
-async def heartbeat(slug: str, member: str) -> None:
-    if settings.REDIS_URL:
-        await _touch(slug, member)
-
-
 async def leave(slug: str, member: str) -> None:
     if settings.REDIS_URL:
+        _beats().discard(slug, member)
         await _redis().zrem(_key(slug), member)
         return
     members = _local.get(slug)

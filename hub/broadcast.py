@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import uuid
+import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -23,11 +26,6 @@ from hub.fanout import publish
 from hub.jsonutil import dumps
 
 logger = logging.getLogger(__name__)
-
-# How long a request thread waits for its after-commit publish. Bounded because the server's event
-# loop may have stopped under it (SIGTERM): an unbounded wait hung the thread, and with it the
-# process' exit, forever (tests/reliability/test_graceful_shutdown.py).
-PUBLISH_TIMEOUT_SECONDS = 5.0
 
 # Group names, one place: a socket joins the groups of its identity (see hub/notifications.py).
 ALL = "all"
@@ -75,9 +73,50 @@ async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience 
             logger.exception("broadcast to %s failed (clients will recover through sync)", group)
 
 
+class _Outbox:
+    """The event loop's queue of publishes handed over by worker threads, sent one at a time in the
+    order they were committed.
+
+    The thread that committed does not wait for its publish: all of a process' socket handlers share
+    one database thread, and when each waited for the event loop — busy fanning the previous
+    message out to a thousand sockets — that wait, not the database, capped the messages per second
+    (docs/benchmarks.md). One drain task keeps the commit order that clients rely on."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self.task: asyncio.Task | None = None
+
+    def put(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:  # on the loop
+        self.queue.append(make)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._drain(), name="hub-broadcast-outbox")
+
+    async def _drain(self) -> None:
+        while self.queue:
+            make = self.queue.popleft()
+            try:
+                await make()
+            except Exception:
+                logger.exception("broadcast failed (clients will recover through sync)")
+
+
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
+_outboxes_lock = threading.Lock()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    with _outboxes_lock:
+        outbox = _outboxes.get(loop)
+        if outbox is None:
+            outbox = _outboxes[loop] = _Outbox(loop)
+        return outbox
+
+
 def _run_publisher(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a publishing coroutine from sync code: on the server's event loop (which owns the channel
-    layer's connections) when called from one of its worker threads, else on a loop of its own."""
+    """Run a publishing coroutine from sync code: queued on the server's event loop (which owns the
+    channel layer's connections) when called from one of its worker threads, else on a loop of its
+    own, to completion."""
     loop = None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
@@ -93,12 +132,11 @@ def _run_publisher(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         # thread, or the other processes' sockets would never hear of data that is already stored.
         asyncio.run(make())
         return
-    future = asyncio.run_coroutine_threadsafe(make(), loop)
+    outbox = _outbox(loop)
     try:
-        future.result(PUBLISH_TIMEOUT_SECONDS)
-    except TimeoutError:
-        future.cancel()
-        raise
+        loop.call_soon_threadsafe(outbox.put, make)
+    except RuntimeError:  # the loop closed between the check and the call
+        asyncio.run(make())
 
 
 def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:

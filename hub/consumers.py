@@ -22,9 +22,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from hub.audience import Audience
+from hub.audience import EVERYONE
 from hub.broadcast import control_group
-from hub.fanout import local_fanout
+from hub.fanout import Delivery, local_fanout
 from hub.jsonutil import dumps
 from hub.ratelimit import TokenBucket
 
@@ -179,10 +179,12 @@ class HubConsumer(AsyncWebsocketConsumer):
             await fanout.leave(group, self)
         self.groups_joined.clear()
 
-    async def deliver(self, event: dict[str, Any]) -> None:
-        """Called by the process fan-out for each event of a group this socket joined."""
+    async def deliver(self, delivery: Delivery) -> None:
+        """Called by the process fan-out for each event of a group this socket joined. This is the
+        hub's hottest path (once per event per socket): keep it free of I/O and allocation."""
         if self.closed:
             return
+        event = delivery.event
         control = event.get("control")
         if control is not None:
             if control == "token_revoked" and event.get("token_id") != self.token_id:
@@ -192,18 +194,22 @@ class HubConsumer(AsyncWebsocketConsumer):
         event_id = event.get("event_id")
         if event_id:
             # A socket in several groups (its centre and its own user, say) gets each event once.
-            if event_id in self.recent_events:
+            recent = self.recent_events
+            if event_id in recent:
                 return
-            self.recent_events[event_id] = None
-            if len(self.recent_events) > 256:
-                self.recent_events.popitem(last=False)
-        if not await self.may_receive(event):
+            recent[event_id] = None
+            if len(recent) > 256:
+                recent.popitem(last=False)
+        if not self.may_receive(delivery):
             return
-        await self.send(text_data=event["frame"])
+        await self.base_send(delivery.message)
 
-    async def may_receive(self, event: dict[str, Any]) -> bool:
+    def may_receive(self, delivery: Delivery) -> bool:
         """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""
-        return Audience.from_meta(event.get("audience")).allows(self.user)
+        audience = delivery.audience
+        if audience is EVERYONE:
+            return self.user.is_active
+        return audience.allows(self.user)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from hub.audience import Audience
 from hub.jsonutil import dumps
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,22 @@ def _next_sequence(group: str) -> int:
         return next(counter)
 
 
+class Delivery:
+    """One received event, prepared once for all the process's sockets: the fan-out's per-recipient
+    cost is what bounds throughput (docs/benchmarks.md), so everything that does not depend on the
+    recipient — the ASGI message, the parsed audience — is computed here, not per socket. ASGI
+    servers only read the message they are given, so one dict serves every socket."""
+
+    __slots__ = ("event", "message", "audience")
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+        self.message = {"type": "websocket.send", "text": event.get("frame", "")}
+        self.audience = Audience.from_meta(event.get("audience"))
+
+
 class Listener(Protocol):
-    async def deliver(self, event: dict[str, Any]) -> None: ...
+    async def deliver(self, delivery: Delivery) -> None: ...
 
 
 def event(group: str, frame_text: str, **meta: Any) -> dict[str, Any]:
@@ -161,9 +176,13 @@ class LocalFanout:
             await self._deliver(group, message)
 
     async def _deliver(self, group: str, message: dict[str, Any]) -> None:
-        for listener in list(self.groups.get(group, ())):
+        listeners = self.groups.get(group)
+        if not listeners:
+            return
+        delivery = Delivery(message)
+        for listener in list(listeners):
             try:
-                await listener.deliver(message)
+                await listener.deliver(delivery)
             except Exception:
                 logger.exception("delivery to a local socket failed")
 
