@@ -199,7 +199,8 @@ class TopicConsumer(HubConsumer):
                 raise ChatError("rate_limited", _("Too many messages; slow down."))
             message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"))
-            return message_out(message), created
+            # A new message reaches this socket through the broadcast; only a retry needs it here.
+            return (None if created else message_out(message)), created
 
         result = await self._call(send)
         if result is CLOSED:

@@ -7,4 +7,10 @@ class HubConfig(AppConfig):
     verbose_name = _("Inter-Centre Hub")
 
     def ready(self) -> None:
+        import sys
+
+        from django.conf import settings
+
         from hub import signals  # noqa: F401  (connects the receivers)
+
+        sys.setswitchinterval(settings.HUB_SWITCH_INTERVAL)

@@ -43,11 +43,13 @@ def _http_app():
     a production deployment leaves to the proxy (see docker-compose.yml)."""
     from django.conf import settings
 
+    from hub.admission import AdmissionLimit
+
     if settings.DEBUG or settings.HUB_SERVE_STATIC:
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-        return ASGIStaticFilesHandler(django_asgi_app)
-    return django_asgi_app
+        return AdmissionLimit(ASGIStaticFilesHandler(django_asgi_app))
+    return AdmissionLimit(django_asgi_app)
 
 
 application = ProtocolTypeRouter(

@@ -133,6 +133,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
     # write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# HTTP requests served at once per process (hub/admission.py); the rest wait their turn. Twice the
+# pool keeps every connection busy without threads queueing on it. 0 turns the limit off.
+HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 2 * env_int("HUB_DB_POOL_MAX", 10))
 # Parallel test runs (several developers, CI) on one PostgreSQL need distinct test databases.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
@@ -214,6 +217,10 @@ HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
 # Live sockets re-check their user, token and access this often (control events act at once).
 HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
+# The interpreter's thread switch interval (seconds). Python's default, 5 ms, lets the event loop
+# keep the GIL for a whole fan-out slice while the database thread, woken after every round trip,
+# waits for it; a shorter interval keeps posting responsive under load (docs/benchmarks.md).
+HUB_SWITCH_INTERVAL = float(os.environ.get("HUB_SWITCH_INTERVAL", "0.001"))
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"

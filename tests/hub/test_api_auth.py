@@ -154,3 +154,29 @@ def test_vietnamese_wins_over_an_english_browser_until_the_user_chooses():
     assert 'lang="vi"' in client.get("/accounts/login/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
     assert 'lang="en"' in client.get("/accounts/login/").content.decode()
+
+
+def test_last_used_at_is_recorded_to_the_minute_not_written_on_every_request(make_user, django_assert_num_queries):
+    user = make_user("na.engineer", centre="NA")
+    token, key = ApiToken.issue(user)
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/me").status_code == 200
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    with django_assert_num_queries(1):  # the token look-up only: no write within the minute
+        assert client.get("/api/v1/me").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=2))
+    assert client.get("/api/v1/me").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first - timedelta(minutes=1)
+
+
+def test_expired_tickets_are_swept_now_and_then_by_issuing(make_user, monkeypatch):
+    import hub.models
+
+    user = make_user("qb.engineer", centre="QB")
+    WsTicket.issue(user)
+    WsTicket.objects.update(expires_at=timezone.now() - timedelta(hours=2))
+    monkeypatch.setattr(hub.models, "TICKET_SWEEP_ONE_IN", 1)  # this issue is the one that sweeps
+    WsTicket.issue(user)
+    assert WsTicket.objects.count() == 1

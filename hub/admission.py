@@ -1,0 +1,39 @@
+"""Admission control for HTTP: at most `HUB_HTTP_MAX_CONCURRENT` requests inside Django at once.
+
+Django runs each synchronous view in a thread of its own. When a thousand scripts ask for a
+WebSocket ticket at the same moment (a restart, a reconnect storm), a thousand threads fought for the
+GIL and for the pool's few database connections; holding a connection while waiting for the GIL,
+they timed out of the pool and were answered 503. Waiting here instead — on the event loop, where a
+waiting request costs nothing but its socket — serves the same burst in order and in full. Health
+checks are not queued: a load balancer must see a live process while it is busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+
+from django.conf import settings
+
+EXEMPT_PATHS = ("/healthz",)
+
+
+class AdmissionLimit:
+    def __init__(self, app) -> None:
+        self.app = app
+        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(settings.HUB_HTTP_MAX_CONCURRENT)
+        return semaphore
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or settings.HUB_HTTP_MAX_CONCURRENT <= 0 or scope["path"] in EXEMPT_PATHS:
+            return await self.app(scope, receive, send)
+        async with self._semaphore():
+            return await self.app(scope, receive, send)
