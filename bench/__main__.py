@@ -3,9 +3,11 @@
     .venv/bin/python -m bench                 # the full run (C=1000, every target), < 10 minutes
     .venv/bin/python -m bench --quick         # C=100, short phases: proves the harness in seconds
     .venv/bin/python -m bench --only raw-1,hub-daphne-1 --clients 200
+    .venv/bin/python -m bench --only none --skip-catchup --http-messages 0   # only the alert storm
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and, for the hub, PostgreSQL
 (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hub_bench — dropped and recreated).
+`--only none` runs no fan-out target, only the extras (catch-up, alert storm, HTTP) on the hub.
 Prints one table; writes every figure to bench/results/<time>.json and the table to
 bench/results/latest.md. Exits 1 if any run lost or duplicated a message, a client could not connect,
 or a target failed; target misses are reported, not fatal (these are benchmarks, not tests).
@@ -60,7 +62,7 @@ async def run(args: argparse.Namespace) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir,
                   hub_overrides=dict(kv.split("=", 1) for kv in args.hub_env))
-    targets = [t for t in ALL_TARGETS if not args.only or t.name in args.only]
+    targets = [t for t in ALL_TARGETS if args.only is None or t.name in args.only]
     if args.only and len(targets) != len(args.only):
         known = ", ".join(t.name for t in ALL_TARGETS)
         print(f"unknown target in --only; known: {known}", file=sys.stderr)
@@ -70,9 +72,14 @@ async def run(args: argparse.Namespace) -> int:
           f"C={args.clients}, S={args.senders}, generator workers={args.workers}")
     started = time.monotonic()
     extras: dict = {}
-    if any(t.design == "hub" for t in targets):
+    # The hub's extras (catch-up, alert storm, HTTP) run when a hub target is measured, or when no
+    # fan-out target is (`--only none`).
+    hub_extras = any(t.design == "hub" for t in targets) or not targets
+    if hub_extras:
         print("preparing the hub's bench database…")
-        ctx.prepare_hub_database(users=args.clients)
+        from bench.alert_storm import MIN_USERS
+
+        ctx.prepare_hub_database(users=max(args.clients, MIN_USERS if args.alert_storm else 0))
     results: list[TargetResult] = []
     for target in targets:
         if time.monotonic() - started > args.budget:
@@ -85,14 +92,29 @@ async def run(args: argparse.Namespace) -> int:
         phases = phases_for(target, args.seconds)
         results.append(await measure(target, ctx, args.clients, args.senders, args.workers, phases,
                                      args.connect_concurrency))
-    if not args.skip_catchup and any(t.design == "hub" for t in targets):
+    if not args.skip_catchup and hub_extras:
         from bench.catchup import measure_catchup
 
         print("catch-up:")
         extras["catchup"] = await measure_catchup(ctx, messages=args.catchup_messages)
         if extras["catchup"].get("error"):
             print(f"  catch-up problem: {extras['catchup']['error']}")
-    if args.http_messages and any(t.design == "hub" for t in targets):
+    if args.alert_storm and hub_extras:
+        from bench.alert_storm import measure_alert_storm
+
+        if time.monotonic() - started < args.http_after:
+            print(f"alert storm ({args.alert_storm:,} alerts):")
+            try:
+                extras["alert_storm"] = await measure_alert_storm(ctx, alerts=args.alert_storm)
+            except Exception as exc:  # keep what is already measured
+                extras["alert_storm"] = {"alerts": args.alert_storm, "runs": {},
+                                         "error": f"{type(exc).__name__}: {exc}"}
+                print(f"  ERROR {extras['alert_storm']['error']}")
+        else:
+            print(f"alert storm: skipped, {args.http_after:.0f} s had passed (the whole run must stay under "
+                  "10 minutes)")
+            extras["alert_storm"] = {"skipped": True}
+    if args.http_messages and hub_extras:
         from bench.http import measure_http
 
         if time.monotonic() - started < args.http_after:
@@ -127,7 +149,8 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
     parser.add_argument("--seconds", type=float, default=None, help="length of the 5/s and 25/s phases")
-    parser.add_argument("--only", type=lambda s: [x for x in s.split(",") if x], default=None)
+    parser.add_argument("--only", type=lambda s: [x for x in s.split(",") if x and x != "none"], default=None,
+                        help="comma-separated targets; `none` (or empty): no fan-out target, only the extras")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--connect-concurrency", type=int, default=0, help="0: every client at once")
     parser.add_argument("--hub-env", action="append", default=[], metavar="KEY=VALUE",
@@ -142,12 +165,17 @@ def main() -> None:
                         help="skip the HTTP benchmark if this many seconds have passed before it")
     parser.add_argument("--skip-catchup", action="store_true")
     parser.add_argument("--catchup-messages", type=int, default=10_000)
+    parser.add_argument("--alert-storm", type=int, default=None, metavar="N",
+                        help="alerts raised in the alert storm (default 1000, quick 100; 0: no alert storm); "
+                             "skipped like HTTP when --http-after seconds have passed")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
                         or "postgres://postgres@127.0.0.1:5432/hub_bench")
     args = parser.parse_args()
     if args.clients is None:
         args.clients = 100 if args.quick else 1000
+    if args.alert_storm is None:
+        args.alert_storm = 100 if args.quick else 1000
     if args.seconds is None:
         args.seconds = 2 if args.quick else 6
     if args.quick:

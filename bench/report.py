@@ -24,6 +24,38 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
 
+def _alert_storm(storm: dict | None, problems: list[str]) -> list[str]:
+    """The alert-storm section (bench/alert_storm.py); any loss, duplicate, non-201 or error is a problem."""
+    if not storm:
+        return []
+    if storm.get("skipped"):
+        return ["", "Alert storm: skipped (time budget)."]
+    lines = ["", f"Alert storm: {storm['alerts']:,} alerts (TLP clear/green) raised by token over {storm['lanes']} "
+             "keep-alive connections against one fresh hub process; one `/ws/notifications/` listener per "
+             "centre; latency = POST sent → frame received:", "",
+             "| server | centres | answers | raised alerts/s | POST p50 / p99 ms | all centres have all (s) "
+             "| deliveries/s | p50 ms | p95 ms | p99 ms | max ms | lost | dup | server CPU % | Redis CPU % "
+             "| server RSS MiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for server, r in storm.get("runs", {}).items():
+        if r.get("failed"):
+            lines.append(f"| {server} | ERROR {r['error'][:200]} |" + " |" * 14)
+        else:
+            answers = ", ".join(f"{n}× {code}" for code, n in sorted(r["statuses"].items()))
+            done = f"{r['all_delivered_s']:.2f}" if r["all_delivered_s"] is not None else "never"
+            lines.append(
+                f"| {server}{'' if not r['error'] else ' ⚠'} | {r['centres']} | {answers} | {r['alerts_per_s']:,.0f} "
+                f"| {r['post_p50_ms']:.0f} / {r['post_p99_ms']:.0f} | {done} | {r['deliveries_per_s']:,.0f} "
+                f"| {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.0f} | {r['lost']} "
+                f"| {r['dup']} | {r['server_cpu_pct']:.0f} | {r['redis_cpu_pct']:.0f} | {r['server_rss_mib']:.0f} |")
+        if r.get("error"):
+            problems.append(f"alert storm {server}: {r['error'][:300]}")
+    if storm.get("error") and not storm.get("runs"):
+        lines.append(f"ERROR {storm['error'][:300]}")
+        problems.append(f"alert storm: {storm['error'][:300]}")
+    return lines
+
+
 def render(results: list[TargetResult], extras: dict, machine: dict, args, elapsed: float) -> tuple[str, list[str]]:
     by_name = {r.target: r for r in results}
     problems: list[str] = []
@@ -105,6 +137,9 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         if catchup.get("error"):
             problems.append(f"catch-up: {catchup['error']}")
 
+    storm = extras.get("alert_storm")
+    lines += _alert_storm(storm, problems)
+
     http = extras.get("http")
     if http and http.get("skipped"):
         lines += ["", "HTTP: skipped (time budget)."]
@@ -174,6 +209,10 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     fanout_check("#11 hub uvicorn: saturation ≥ 0.7× raw's", us >= 0.7 * rs if us and rs else None)
     if catchup and catchup.get("seconds") is not None:
         check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
+    storm_runs = [r for r in (storm or {}).get("runs", {}).values() if not r.get("failed")]
+    if storm_runs:
+        check(f"#9 alert storm: every centre's stream has each of {storm['alerts']:,} alerts exactly once, "
+              "every POST answered 201", all(not r["error"] and r["drained"] for r in storm_runs))
     tickets = (http or {}).get("runs", {}).get("daphne tickets")
     if tickets and "error" not in tickets:
         check("#9 ticket list p99 < 50 ms at concurrency 16 (daphne), every answer 200",

@@ -78,6 +78,14 @@ def _time_field(frame: dict[str, Any], name: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+_ACCESS_FIELDS = ("pk", "is_active", "role", "is_superuser", "centre_id")
+
+
+def _access_fingerprint(user: User) -> tuple:
+    """What a person's access to topics depends on, as `values_list(*_ACCESS_FIELDS)` returns it."""
+    return tuple(getattr(user, field) for field in _ACCESS_FIELDS)
+
+
 class TopicConsumer(HubConsumer):
     # Posting (send, edit) is limited per user in chat.ratelimit, shared by all their sockets and
     # HTTP. The frames below cost a token from this socket's own bucket: none of them stores a
@@ -91,12 +99,17 @@ class TopicConsumer(HubConsumer):
         self.socket_id = uuid.uuid4().hex
         self.last_typing = float("-inf")
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        topic = await database_sync_to_async(get_topic)(slug)
+
+        def find() -> tuple[Topic | None, bool]:  # one trip to the database thread per handshake
+            topic = get_topic(slug)
+            return topic, topic is not None and can_view_topic(self.user, topic)
+
+        topic, allowed = await database_sync_to_async(find)()
         if topic is None:
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        if not await database_sync_to_async(can_view_topic)(self.user, topic):
+        if not allowed:
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -140,19 +153,25 @@ class TopicConsumer(HubConsumer):
 
     @classmethod
     async def recheck_access(cls, consumers: list[HubConsumer]) -> list[HubConsumer]:
-        """The periodic re-check of all this process' topic sockets in one database call: people
-        and topics reloaded in bulk, each socket's rule re-applied (a topic restricted after people
-        joined, a person moved to another centre or role)."""
+        """The periodic re-check of all this process' topic sockets in one database call: each
+        socket's rule re-applied to its topic as stored now (a topic restricted after people joined)
+        and to its person — reloaded only when what access depends on (active, role, superuser,
+        centre) changed, since loading a thousand people every interval stalled delivery."""
         live = [c for c in consumers if c.topic is not None]
 
         def check() -> list[HubConsumer]:
-            users = User.objects.select_related("centre").in_bulk({c.user.id for c in live})
+            current = {row[0]: row for row in User.objects.filter(pk__in={c.user.id for c in live})
+                       .values_list(*_ACCESS_FIELDS)}
+            changed = {c.user.id for c in live if c.user.id in current
+                       and current[c.user.id] != _access_fingerprint(c.user)}
+            reloaded = User.objects.select_related("centre").in_bulk(changed) if changed else {}
             topics = {t.slug: t for t in Topic.objects.prefetch_related("allowed_centres")
                       .filter(slug__in={c.topic.slug for c in live})}
             lost = []
             for consumer in live:
-                user, topic = users.get(consumer.user.id), topics.get(consumer.topic.slug)
-                if user is None or topic is None or not can_view_topic(user, topic):
+                user = reloaded.get(consumer.user.id, consumer.user)
+                topic = topics.get(consumer.topic.slug)
+                if consumer.user.id not in current or topic is None or not can_view_topic(user, topic):
                     lost.append(consumer)
                 else:
                     consumer.user, consumer.topic = user, topic

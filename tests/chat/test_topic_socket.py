@@ -357,6 +357,26 @@ async def test_an_idle_socket_is_cut_off_by_the_periodic_recheck(people, setting
     assert output["code"] == 4403
 
 
+async def test_the_periodic_recheck_cuts_off_a_person_whose_role_changed_and_keeps_the_others(
+        people, make_topic, settings):
+    from hub.models import User
+
+    await sync_to_async(make_topic)("doi-ung-cuu", allowed_roles=["security_officer"])
+    settings.HUB_WS_REVALIDATE_SECONDS = 0.2
+    moved = await open_topic(people["hts"], "doi-ung-cuu")
+    staying_user = await sync_to_async(User.objects.create_user)(
+        "dn.security", centre=people["dn"].centre, role="security_officer")
+    staying = await open_topic(staying_user, "doi-ung-cuu")
+    await sync_to_async(User.objects.filter(pk=people["hts"].pk).update)(role="engineer")  # no signal
+    while (output := await moved.receive_output(timeout=5))["type"] != "websocket.close":
+        pass
+    assert output["code"] == 4403
+    await asyncio.sleep(0.6)  # several more re-checks: the unchanged person keeps the socket
+    await staying.send_json_to({"type": "sync", "after": 0})
+    assert (await next_frame(staying, "sync.done"))["type"] == "sync.done"
+    await aclose(staying)
+
+
 # --- mentions ------------------------------------------------------------------------------------------
 
 async def test_mentions_reach_the_mentioned_peoples_notification_streams(people, make_user):
