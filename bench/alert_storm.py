@@ -308,6 +308,7 @@ async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: fl
         "delivered": len(latencies),
         "lost": sum(lost_by_centre.values()),
         "dup": sum(dup_by_centre.values()),
+        "received_by_centre": {li.centre: len(ok & set(li.arrivals)) for li in listeners},
         "lost_by_centre": {c: n for c, n in lost_by_centre.items() if n},
         "dup_by_centre": {c: n for c, n in dup_by_centre.items() if n},
         "delivered_without_201": sum(unanswered.values()),
