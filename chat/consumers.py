@@ -33,7 +33,7 @@ from chat.selectors import (
 from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.broadcast import topic_group
-from hub.consumers import FrameError, HubConsumer
+from hub.consumers import FrameError, HubConsumer, in_worker_thread
 from hub.fanout import Delivery, publish
 from hub.jsonutil import dumps
 from hub.models import User
@@ -104,7 +104,7 @@ class TopicConsumer(HubConsumer):
             topic = get_topic(slug)
             return topic, topic is not None and can_view_topic(self.user, topic)
 
-        topic, allowed = await database_sync_to_async(find)()
+        topic, allowed = await in_worker_thread(find)()
         if topic is None:
             await self.accept()
             await self.close(code=CLOSE_NOT_FOUND)
@@ -185,7 +185,7 @@ class TopicConsumer(HubConsumer):
         if self.topic is None:
             return True
         try:
-            await database_sync_to_async(self._fresh_access)()
+            await in_worker_thread(self._fresh_access)()
         except AccessLost:
             return False
         return True
@@ -198,7 +198,7 @@ class TopicConsumer(HubConsumer):
             return fn(*args, **kwargs)
 
         try:
-            return await database_sync_to_async(run)()
+            return await in_worker_thread(run)()
         except AccessLost as lost:
             await self.send_json({"type": "error", "code": "forbidden",
                                   "detail": _("You no longer have access to this topic.")})
