@@ -33,10 +33,11 @@ from chat.selectors import (
 from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.broadcast import topic_group
-from hub.consumers import FrameError, HubConsumer, in_worker_thread
+from hub.consumers import FrameError, HubConsumer
 from hub.fanout import Delivery, publish
 from hub.jsonutil import dumps
 from hub.models import User
+from hub.workers import in_worker_thread
 from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
 
 logger = logging.getLogger(__name__)

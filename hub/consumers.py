@@ -17,7 +17,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
@@ -33,16 +33,6 @@ logger = logging.getLogger(__name__)
 CLOSE_ABUSE = 4429  # "too many bad frames"; see the module docstring for why not 1008
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-
-
-def in_worker_thread(fn):
-    """`fn` (sync, using the ORM) as a coroutine run in one of the event loop's worker threads, with
-    Django's connection hygiene around it as Channels' `database_sync_to_async` does. Not that
-    decorator's default single thread per process: every socket's posts, syncs and checks queued
-    behind one another there, so one slow commit (an fsync) held up every other sender, and the
-    process stored at most one message at a time. A socket still handles its own frames in order;
-    the topic's row lock orders messages within a topic (chat.services.post_message)."""
-    return DatabaseSyncToAsync(fn, thread_sensitive=False)
 
 
 @database_sync_to_async

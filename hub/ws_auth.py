@@ -12,9 +12,10 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import validate_host
+
+from hub.workers import in_worker_thread
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -42,14 +43,14 @@ async def reject(receive, send, code: int) -> None:
     await send({"type": "websocket.close", "code": code})
 
 
-@database_sync_to_async
+@in_worker_thread
 def _redeem_ticket(raw: str):
     from hub.models import WsTicket
 
     return WsTicket.redeem(raw)
 
 
-@database_sync_to_async
+@in_worker_thread
 def _resolve_session_user(scope):
     user = scope.get("user")
     if user is None:
