@@ -133,6 +133,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
     # write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Threads doing WebSocket consumers' database work in parallel (hub/workers.py); keep below the pool.
+HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # HTTP requests served at once per process (hub/admission.py); the rest wait their turn. Twice the
 # pool keeps every connection busy without threads queueing on it. 0 turns the limit off.
 HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 2 * env_int("HUB_DB_POOL_MAX", 10))

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from channels.db import DatabaseSyncToAsync
+from django.conf import settings
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _threads() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=settings.HUB_WS_DB_THREADS, thread_name_prefix="hub-ws-db")
+    return _executor
 
 
 def in_worker_thread(fn):
-    """`fn` (sync, using the ORM) as a coroutine run in one of the event loop's worker threads, with
-    Django's connection hygiene around it as Channels' `database_sync_to_async` does. Not that
-    decorator's default single thread per process: every socket's posts, syncs and checks queued
-    behind one another there, so one slow commit (an fsync) held up every other sender, and the
-    process stored at most one message at a time. A socket still handles its own frames in order;
-    the topic's row lock orders messages within a topic (chat.services.post_message)."""
-    return DatabaseSyncToAsync(fn, thread_sensitive=False)
+    """`fn` (sync, using the ORM) as a coroutine run in one of the process' `HUB_WS_DB_THREADS`
+    database threads, with Django's connection hygiene around it as Channels'
+    `database_sync_to_async` does. Not that decorator's default single thread per process: every
+    socket's posts, syncs and checks queued behind one another there, so one slow commit (an fsync)
+    held up every other sender, and the process stored at most one message at a time. A socket still
+    handles its own frames in order; the topic's row lock orders messages within a topic
+    (chat.services.post_message). The threads outlive event loops (tests run one per test) and are
+    fewer than the connection pool, so sockets can never take every connection from HTTP."""
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_threads())
