@@ -14,14 +14,14 @@ from django.http import FileResponse, HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.api_support import ERRORS, ApiError, ErrorOut, keyset_page
+from hub.api_support import ERRORS, ApiError, ErrorOut
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
     TicketFilters,
     can_see_internal,
-    filter_tickets,
     get_visible_ticket,
+    ticket_page,
 )
 from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
 
@@ -263,8 +263,7 @@ def create(request: HttpRequest, payload: TicketIn):
 def list_tickets(request: HttpRequest, filters: Query[ListQuery]):
     data = filters.dict()
     limit, cursor = data.pop("limit"), data.pop("cursor")
-    qs, order = filter_tickets(request.auth, TicketFilters(**data))
-    page = keyset_page(qs, order, cursor, limit)
+    page = ticket_page(request.auth, TicketFilters(**data), cursor, limit)
     return {"results": [ticket_summary(t) for t in page.results], "next": page.next}
 
 

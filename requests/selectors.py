@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hub.api_support import ApiError
+from chat.models import Topic
+from hub.api_support import ApiError, Page, keyset_page
+from hub.models import Centre, User
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
@@ -62,12 +64,12 @@ def can_see_internal(user, ticket: Ticket) -> bool:
 def get_visible_ticket(user, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
-    qs = Ticket.objects.select_related(*TICKET_RELATED)
     text = str(ident)
     lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
-    ticket = qs.filter(**lookup).first()
+    ticket = Ticket.objects.filter(**lookup).first()
     if ticket is None or not can_view_ticket(user, ticket):
         raise ApiError(404, "No such ticket.")
+    with_summary_relations([ticket])
     return ticket
 
 
@@ -156,6 +158,39 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
         raise ApiError(400, f"sort: one of {', '.join(SORTS)}.", fields=["sort"])
     qs = qs.select_related(*TICKET_RELATED)
     return qs, SORTS[sort]
+
+
+def ticket_page(user, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page:
+    """One keyset page of the caller's ticket list, with what `ticket_summary` reads attached."""
+    qs, order = filter_tickets(user, filters)
+    page = keyset_page(qs.select_related(None), order, cursor, limit)
+    with_summary_relations(page.results)
+    return page
+
+
+def with_summary_relations(tickets: list[Ticket]) -> list[Ticket]:
+    """Attach the centres, people (with their centres) and threads `ticket_summary` reads, in three
+    small queries, instead of joining seven tables in the page query: with 100,000 tickets
+    PostgreSQL spent 4.7 ms planning that join for 0.4 ms of executing it (docs/benchmarks.md)."""
+    if not tickets:
+        return tickets
+    centres = Centre.objects.in_bulk()
+    people = User.objects.in_bulk({t.requested_by_id for t in tickets}
+                                  | {t.assignee_id for t in tickets if t.assignee_id is not None})
+    for person in people.values():
+        if person.centre_id is not None:
+            person.centre = centres[person.centre_id]
+    threads = Topic.objects.only("id", "slug").in_bulk({t.thread_id for t in tickets if t.thread_id})
+    for ticket in tickets:
+        ticket.requesting_centre = centres[ticket.requesting_centre_id]
+        if ticket.target_centre_id is not None:
+            ticket.target_centre = centres[ticket.target_centre_id]
+        ticket.requested_by = people[ticket.requested_by_id]
+        if ticket.assignee_id is not None:
+            ticket.assignee = people[ticket.assignee_id]
+        if ticket.thread_id is not None:
+            ticket.thread = threads[ticket.thread_id]
+    return tickets
 
 
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
