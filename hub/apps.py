@@ -14,3 +14,8 @@ class HubConfig(AppConfig):
         from hub import signals  # noqa: F401  (connects the receivers)
 
         sys.setswitchinterval(settings.HUB_SWITCH_INTERVAL)
+        if settings.HUB_GC_THRESHOLD > 0:
+            import gc
+
+            gc.freeze()  # what start-up allocated lives as long as the process: never scan it again
+            gc.set_threshold(settings.HUB_GC_THRESHOLD, *gc.get_threshold()[1:])

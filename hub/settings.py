@@ -223,6 +223,10 @@ HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
 # keep the GIL for a whole fan-out slice while the database thread, woken after every round trip,
 # waits for it; a shorter interval keeps posting responsive under load (docs/benchmarks.md).
 HUB_SWITCH_INTERVAL = float(os.environ.get("HUB_SWITCH_INTERVAL", "0.001"))
+# The cyclic garbage collector's first threshold (Python's default: 700 allocations). A process
+# holding a thousand sockets' objects paid for full collections in its delivery latency; a higher
+# threshold and the start-up objects frozen out of collection keep those pauses rare (benchmarks.md).
+HUB_GC_THRESHOLD = env_int("HUB_GC_THRESHOLD", 10_000)
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
