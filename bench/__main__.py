@@ -100,21 +100,6 @@ async def run(args: argparse.Namespace) -> int:
         extras["catchup"] = await measure_catchup(ctx, messages=args.catchup_messages)
         if extras["catchup"].get("error"):
             print(f"  catch-up problem: {extras['catchup']['error']}")
-    if args.alert_storm and hub_extras:
-        from bench.alert_storm import measure_alert_storm
-
-        if time.monotonic() - started < args.http_after:
-            print(f"alert storm ({args.alert_storm:,} alerts):")
-            try:
-                extras["alert_storm"] = await measure_alert_storm(ctx, alerts=args.alert_storm)
-            except Exception as exc:  # keep what is already measured
-                extras["alert_storm"] = {"alerts": args.alert_storm, "runs": {},
-                                         "error": f"{type(exc).__name__}: {exc}"}
-                print(f"  ERROR {extras['alert_storm']['error']}")
-        else:
-            print(f"alert storm: skipped, {args.http_after:.0f} s had passed (the whole run must stay under "
-                  "10 minutes)")
-            extras["alert_storm"] = {"skipped": True}
     if args.http_messages and hub_extras:
         from bench.http import measure_http
 
@@ -128,6 +113,23 @@ async def run(args: argparse.Namespace) -> int:
         else:
             print(f"HTTP: skipped, {args.http_after:.0f} s had passed (the whole run must stay under 10 minutes)")
             extras["http"] = {"skipped": True}
+    if args.alert_storm and hub_extras:
+        from bench.alert_storm import measure_alert_storm
+
+        # After HTTP (a target of its own in issue 9), and allowed a minute later than HTTP: it
+        # takes about 35 s per server, and the whole run must stay under 10 minutes.
+        if time.monotonic() - started < args.http_after + 60:
+            print(f"alert storm ({args.alert_storm:,} alerts):")
+            try:
+                extras["alert_storm"] = await measure_alert_storm(ctx, alerts=args.alert_storm)
+            except Exception as exc:  # keep what is already measured
+                extras["alert_storm"] = {"alerts": args.alert_storm, "runs": {},
+                                         "error": f"{type(exc).__name__}: {exc}"}
+                print(f"  ERROR {extras['alert_storm']['error']}")
+        else:
+            print(f"alert storm: skipped, {args.http_after + 60:.0f} s had passed (the whole run must stay under "
+                  "10 minutes)")
+            extras["alert_storm"] = {"skipped": True}
     elapsed = time.monotonic() - started
     machine["load_average_end"] = procstat.machine()["load_average"]
     table, problems = render(results, extras, machine, args, elapsed)
@@ -168,7 +170,7 @@ def main() -> None:
     parser.add_argument("--catchup-messages", type=int, default=10_000)
     parser.add_argument("--alert-storm", type=int, default=None, metavar="N",
                         help="alerts raised in the alert storm (default 1000, quick 100; 0: no alert storm); "
-                             "skipped like HTTP when --http-after seconds have passed")
+                             "runs after HTTP, skipped when --http-after + 60 seconds have passed")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
                         or "postgres://postgres@127.0.0.1:5432/hub_bench")
