@@ -135,9 +135,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 # Threads doing WebSocket consumers' database work in parallel (hub/workers.py); keep below the pool.
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
-# HTTP requests served at once per process (hub/admission.py); the rest wait their turn. Twice the
-# pool keeps every connection busy without threads queueing on it. 0 turns the limit off.
-HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 2 * env_int("HUB_DB_POOL_MAX", 10))
+# HTTP requests served at once per process (hub/admission.py); the rest wait their turn on the event
+# loop. Each admitted request is a thread wanting the GIL: with 20, a burst of 1,000 alerts starved
+# the loop under daphne and their frames trailed the answers by 1-2 s; with 8 the same burst is
+# served as fast and every frame leaves before its answer (docs/benchmarks.md). 0 turns it off.
+HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 8)
 # Parallel test runs (several developers, CI) on one PostgreSQL need distinct test databases.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
