@@ -15,6 +15,8 @@ import weakref
 
 from django.conf import settings
 
+from hub import shutdown
+
 EXEMPT_PATHS = ("/healthz",)
 
 
@@ -33,7 +35,23 @@ class AdmissionLimit:
         return semaphore
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or settings.HUB_HTTP_MAX_CONCURRENT <= 0 or scope["path"] in EXEMPT_PATHS:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        async with self._semaphore():
-            return await self.app(scope, receive, send)
+        if shutdown.refusing():  # SIGTERM: finish what is inside, send the rest elsewhere
+            return await _unavailable(send)
+        shutdown.request_started()
+        try:
+            if settings.HUB_HTTP_MAX_CONCURRENT <= 0 or scope["path"] in EXEMPT_PATHS:
+                return await self.app(scope, receive, send)
+            async with self._semaphore():
+                return await self.app(scope, receive, send)
+        finally:
+            shutdown.request_finished()
+
+
+async def _unavailable(send) -> None:
+    body = b'{"error": {"code": "unavailable", "detail": "This server is shutting down; retry."}}'
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

@@ -52,9 +52,17 @@ def _http_app():
     return AdmissionLimit(django_asgi_app)
 
 
-application = ProtocolTypeRouter(
+_router = ProtocolTypeRouter(
     {
         "http": _http_app(),
         "websocket": ws_auth_stack(_WebsocketRouter(websocket_urlpatterns)),
     }
 )
+
+
+async def application(scope, receive, send):
+    """The hub. Its first call takes over SIGTERM for a graceful shutdown (hub/shutdown.py)."""
+    from hub import shutdown
+
+    shutdown.install()
+    return await _router(scope, receive, send)

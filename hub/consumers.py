@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
+from hub import shutdown
 from hub.audience import EVERYONE
 from hub.broadcast import control_group
 from hub.fanout import Delivery, local_fanout
@@ -63,6 +64,7 @@ class _Revalidator:
     """
 
     def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self.consumers: set[HubConsumer] = set()
         self.task: asyncio.Task | None = None
 
@@ -81,6 +83,13 @@ class _Revalidator:
                 await self.check_all()
             except Exception:
                 logger.warning("periodic re-check failed; will retry", exc_info=True)
+
+    async def close_all(self) -> None:
+        """SIGTERM (hub.shutdown): tell every socket of this loop to reconnect elsewhere."""
+        if asyncio.get_running_loop() is not self.loop:
+            return
+        for consumer in list(self.consumers):
+            await consumer.close(code=shutdown.CLOSE_SERVICE_RESTART)
 
     async def check_all(self) -> None:
         consumers = [c for c in self.consumers if not c.closed]
@@ -108,6 +117,7 @@ def _revalidator() -> _Revalidator:
     revalidator = _revalidators.get(loop)
     if revalidator is None:
         revalidator = _revalidators[loop] = _Revalidator()
+        shutdown.on_shutdown(revalidator.close_all)
     return revalidator
 
 

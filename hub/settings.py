@@ -140,6 +140,10 @@ HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # the loop under daphne and their frames trailed the answers by 1-2 s; with 8 the same burst is
 # served as fast and every frame leaves before its answer (docs/benchmarks.md). 0 turns it off.
 HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 8)
+# On SIGTERM the hub closes its sockets (1012) and answers the requests inside it before the server
+# stops (hub/shutdown.py); at most this long.
+HUB_GRACEFUL_SHUTDOWN = env_bool("HUB_GRACEFUL_SHUTDOWN", default=True)
+HUB_SHUTDOWN_GRACE_SECONDS = float(os.environ.get("HUB_SHUTDOWN_GRACE_SECONDS", "8"))
 # Parallel test runs (several developers, CI) on one PostgreSQL need distinct test databases.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}

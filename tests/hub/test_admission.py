@@ -60,3 +60,23 @@ async def test_a_limit_of_zero_turns_admission_off(settings, limit):
     inner = SlowApp()
     await asyncio.gather(*(call(AdmissionLimit(inner), "/api/v1/me") for _ in range(5)))
     assert inner.most == 5
+
+
+async def test_shutting_down_it_serves_what_was_on_the_wire_and_answers_later_requests_503(settings, monkeypatch):
+    """hub.shutdown: after SIGTERM, requests arriving within the acceptance window (sent before it)
+    are served; later ones get 503 with Retry-After, so clients retry on another process."""
+    import time
+
+    from hub import shutdown
+
+    settings.HUB_HTTP_MAX_CONCURRENT = 2
+    inner = SlowApp()
+    app = AdmissionLimit(inner)
+    monkeypatch.setattr(shutdown, "_draining", True)
+    monkeypatch.setattr(shutdown, "_draining_since", time.monotonic())
+    assert (await call(app, "/api/v1/me"))[0]["status"] == 200
+    monkeypatch.setattr(shutdown, "_draining_since", time.monotonic() - 5)
+    answer = await call(app, "/api/v1/me")
+    assert answer[0]["status"] == 503 and (b"retry-after", b"1") in answer[0]["headers"]
+    assert b'"unavailable"' in answer[1]["body"]
+    assert inner.most == 1
