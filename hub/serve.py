@@ -20,6 +20,7 @@ def limits() -> dict[str, float]:
         "ping_interval": float(os.environ.get("HUB_WS_PING_INTERVAL", 20)),
         "ping_timeout": float(os.environ.get("HUB_WS_PING_TIMEOUT", 20)),
         "handshake_timeout": float(os.environ.get("HUB_WS_HANDSHAKE_TIMEOUT", 10)),
+        "backlog": int(os.environ.get("HUB_LISTEN_BACKLOG", 2048)),
     }
 
 
@@ -27,8 +28,13 @@ def command(server: str, host: str, port: str) -> list[str]:
     lim = limits()
     proxy = os.environ.get("HUB_PROXY_HEADERS", "1") not in {"0", "false", "no"}
     if server == "daphne":
+        # An endpoint string rather than -b/-p, for its listen backlog: Twisted's default is 50, so
+        # a thousand clients connecting at once overflowed the accept queue and waited for SYN
+        # retransmits (1, 3, 7 s…) past their timeouts. uvicorn's default is 2048; so is ours.
+        interface = host.strip("[]").replace(":", "\\:")
         cmd = [
-            sys.executable, "-m", "daphne", "-b", host, "-p", port,
+            sys.executable, "-m", "daphne",
+            "-e", f"tcp:port={int(port)}:interface={interface}:backlog={lim['backlog']}",
             "--websocket-max-message-size", str(lim["max_message"]),
             "--websocket-max-frame-size", str(lim["max_frame"]),
             "--ping-interval", str(int(lim["ping_interval"])),
@@ -47,6 +53,7 @@ def command(server: str, host: str, port: str) -> list[str]:
             "--ws-ping-interval", str(lim["ping_interval"]),
             "--ws-ping-timeout", str(lim["ping_timeout"]),
             "--timeout-graceful-shutdown", "10",
+            "--backlog", str(lim["backlog"]),
             "--no-access-log",
         ]
         cmd.append("--proxy-headers" if proxy else "--no-proxy-headers")

@@ -7,6 +7,8 @@ pyproject.toml) catches the same thing in editors, this test catches it in `make
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["hub", "chat", "alerts", "requests", "reports", "frontend"]
 FORBIDDEN = {"daphne", "uvicorn", "twisted", "autobahn"}
@@ -50,3 +52,18 @@ def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
     assert "--proxy-headers" in daphne and "--proxy-headers" in uvicorn
     assert uvicorn[uvicorn.index("--ws") + 1] == "websockets-sansio"
     assert uvicorn[uvicorn.index("--loop") + 1] == "uvloop"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_both_servers_listen_with_the_same_deep_accept_queue(host):
+    """Twisted's default backlog (50) overflowed when a thousand clients connected at once; both
+    servers get HUB_LISTEN_BACKLOG (2048, uvicorn's own default) on the requested address."""
+    from hub.serve import command, limits
+
+    backlog = limits()["backlog"]
+    daphne = command("daphne", host, "8000")
+    uvicorn = command("uvicorn", host, "8000")
+    endpoint = daphne[daphne.index("-e") + 1]
+    assert endpoint.startswith("tcp:port=8000:interface=") and endpoint.endswith(f":backlog={backlog}")
+    assert ("\\:" in endpoint) == (":" in host)  # IPv6 colons escaped for Twisted
+    assert uvicorn[uvicorn.index("--backlog") + 1] == str(backlog)
