@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 import uuid
-import weakref
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.conf import settings
 from hub.broadcast import topic_group
 from hub.fanout import publish
 from hub.jsonutil import dumps
+from hub.loops import per_loop
 
 HEARTBEAT_SECONDS = float(getattr(settings, "CHAT_PRESENCE_HEARTBEAT_SECONDS", 15))
 TTL_SECONDS = float(getattr(settings, "CHAT_PRESENCE_TTL_SECONDS", 45))
@@ -31,23 +31,19 @@ COALESCE_SECONDS = float(getattr(settings, "CHAT_PRESENCE_COALESCE_SECONDS", 0.5
 logger = logging.getLogger(__name__)
 
 _local: dict[str, dict[str, dict[str, Any]]] = {}
-_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _redis():
-    """An asyncio Redis client for the running loop (redis-py clients belong to one loop)."""
+def _new_redis(loop):
+    """An asyncio Redis client for one loop (redis-py clients belong to one loop), on a blocking
+    pool: a burst of joins waits for a connection instead of failing with MaxConnectionsError
+    (STACK-NOTES "Traps"; it did, with 1,000 clients connecting at once)."""
     import redis.asyncio as aioredis
 
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        # A blocking pool: a burst of joins waits for a connection instead of failing with
-        # MaxConnectionsError (STACK-NOTES "Traps"; it did, with 1,000 clients connecting at once).
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3, max_connections=50, timeout=5
-        )
-        client = _clients[loop] = aioredis.Redis(connection_pool=pool)
-    return client
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, socket_timeout=3, socket_connect_timeout=3, max_connections=50, timeout=5
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+_redis = per_loop(_new_redis)
 
 
 def _key(slug: str) -> str:
@@ -102,15 +98,7 @@ class _Heartbeats:
                     logger.warning("presence heartbeat for %s failed", slug, exc_info=True)
 
 
-_heartbeats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _beats() -> _Heartbeats:
-    loop = asyncio.get_running_loop()
-    beats = _heartbeats.get(loop)
-    if beats is None:
-        beats = _heartbeats[loop] = _Heartbeats()
-    return beats
+_beats = per_loop(lambda loop: _Heartbeats())
 
 
 async def enter(slug: str, member: str) -> None:
@@ -183,13 +171,9 @@ class _Announcer:
             logger.warning("presence broadcast for %s failed", slug, exc_info=True)
 
 
-_announcers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_announcer = per_loop(lambda loop: _Announcer())
 
 
 def announce(slug: str) -> None:
     """Broadcast the topic's presence to its group soon (coalescing bursts of joins and leaves)."""
-    loop = asyncio.get_running_loop()
-    announcer = _announcers.get(loop)
-    if announcer is None:
-        announcer = _announcers[loop] = _Announcer()
-    announcer.schedule(slug)
+    _announcer().schedule(slug)

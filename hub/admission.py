@@ -11,11 +11,11 @@ checks are not queued: a load balancer must see a live process while it is busy.
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 from django.conf import settings
 
 from hub import shutdown
+from hub.loops import per_loop
 
 EXEMPT_PATHS = ("/healthz",)
 
@@ -23,16 +23,7 @@ EXEMPT_PATHS = ("/healthz",)
 class AdmissionLimit:
     def __init__(self, app) -> None:
         self.app = app
-        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.get(loop)
-        if semaphore is None:
-            semaphore = self._semaphores[loop] = asyncio.Semaphore(settings.HUB_HTTP_MAX_CONCURRENT)
-        return semaphore
+        self._semaphore = per_loop(lambda loop: asyncio.Semaphore(settings.HUB_HTTP_MAX_CONCURRENT))
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

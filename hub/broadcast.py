@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import uuid
-import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -24,6 +22,7 @@ from django.db import transaction
 from hub.audience import Audience
 from hub.fanout import publish
 from hub.jsonutil import dumps
+from hub.loops import per_loop
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +76,9 @@ class _Outbox:
     """The event loop's queue of publishes handed over by worker threads, sent one at a time in the
     order they were committed.
 
-    The thread that committed does not wait for its publish: all of a process' socket handlers share
-    one database thread, and when each waited for the event loop — busy fanning the previous
-    message out to a thousand sockets — that wait, not the database, capped the messages per second
+    The thread that committed (a request's, or a socket's database thread) does not wait for its
+    publish: when each waited for the event loop — busy fanning the previous message out to a
+    thousand sockets — that wait, not the database, capped the messages per second
     (docs/benchmarks.md). One drain task keeps the commit order that clients rely on."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -101,16 +100,7 @@ class _Outbox:
                 logger.exception("broadcast failed (clients will recover through sync)")
 
 
-_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox] = weakref.WeakKeyDictionary()
-_outboxes_lock = threading.Lock()
-
-
-def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
-    with _outboxes_lock:
-        outbox = _outboxes.get(loop)
-        if outbox is None:
-            outbox = _outboxes[loop] = _Outbox(loop)
-        return outbox
+_outbox = per_loop(_Outbox)
 
 
 def _run_publisher(make: Callable[[], Coroutine[Any, Any, None]]) -> None:

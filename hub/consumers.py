@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +26,7 @@ from hub.audience import EVERYONE
 from hub.broadcast import control_group
 from hub.fanout import Delivery, local_fanout
 from hub.jsonutil import dumps
+from hub.loops import per_loop
 from hub.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -63,8 +63,8 @@ class _Revalidator:
     busy full-time and delayed every message behind it (measured by `make bench`).
     """
 
-    def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.consumers: set[HubConsumer] = set()
         self.task: asyncio.Task | None = None
 
@@ -109,16 +109,13 @@ class _Revalidator:
                 await consumer.close(code=CLOSE_FORBIDDEN)
 
 
-_revalidators: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Revalidator] = weakref.WeakKeyDictionary()
-
-
-def _revalidator() -> _Revalidator:
-    loop = asyncio.get_running_loop()
-    revalidator = _revalidators.get(loop)
-    if revalidator is None:
-        revalidator = _revalidators[loop] = _Revalidator()
-        shutdown.on_shutdown(revalidator.close_all)
+def _new_revalidator(loop: asyncio.AbstractEventLoop) -> _Revalidator:
+    revalidator = _Revalidator(loop)
+    shutdown.on_shutdown(revalidator.close_all)  # it knows every socket of its loop
     return revalidator
+
+
+_revalidator = per_loop(_new_revalidator)
 
 
 class FrameError(Exception):

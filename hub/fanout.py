@@ -16,7 +16,6 @@ import itertools
 import logging
 import threading
 import uuid
-import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
@@ -24,6 +23,7 @@ from django.conf import settings
 
 from hub.audience import Audience
 from hub.jsonutil import dumps
+from hub.loops import per_loop
 
 logger = logging.getLogger(__name__)
 
@@ -228,13 +228,5 @@ class LocalFanout:
                     logger.warning("refreshing group %s failed", group, exc_info=True)
 
 
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LocalFanout] = weakref.WeakKeyDictionary()
-
-
-def local_fanout() -> LocalFanout:
-    """The fan-out of the running event loop (one per server process; tests get one per loop)."""
-    loop = asyncio.get_running_loop()
-    fanout = _by_loop.get(loop)
-    if fanout is None:
-        fanout = _by_loop[loop] = LocalFanout()
-    return fanout
+# The fan-out of the running event loop (one per server process; tests get one per loop).
+local_fanout = per_loop(lambda loop: LocalFanout())
