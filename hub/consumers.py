@@ -22,7 +22,6 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from hub import shutdown
-from hub.audience import EVERYONE
 from hub.broadcast import control_group
 from hub.fanout import Delivery, local_fanout
 from hub.jsonutil import dumps
@@ -213,10 +212,7 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     def may_receive(self, delivery: Delivery) -> bool:
         """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""
-        audience = delivery.audience
-        if audience is EVERYONE:
-            return self.user.is_active
-        return audience.allows(self.user)
+        return delivery.audience.allows(self.user)
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self.closed = True
