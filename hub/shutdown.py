@@ -30,19 +30,14 @@ CLOSE_SERVICE_RESTART = 4012
 ACCEPT_AFTER_SIGTERM_SECONDS = 0.5
 
 _installed = False
-_draining = False
-_draining_since = 0.0
+_draining_since: float | None = None  # when SIGTERM arrived (monotonic); None while serving
 _in_flight = 0  # HTTP requests inside the application (hub.admission counts them)
 _closers: list[Callable[[], object]] = []  # coroutine functions that close live sockets
 
 
-def draining() -> bool:
-    return _draining
-
-
 def refusing() -> bool:
     """Whether a request arriving now is answered 503 (shutting down, past the acceptance window)."""
-    return _draining and time.monotonic() - _draining_since > ACCEPT_AFTER_SIGTERM_SECONDS
+    return _draining_since is not None and time.monotonic() - _draining_since > ACCEPT_AFTER_SIGTERM_SECONDS
 
 
 def request_started() -> None:
@@ -71,13 +66,13 @@ def install() -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame) -> None:
-        global _draining, _draining_since
-        if _draining:
+        global _draining_since
+        if _draining_since is not None:
             return
         if loop.is_closed() or not loop.is_running():  # not serving (any more): nothing to drain
             _hand_over(previous, signum, frame)
             return
-        _draining, _draining_since = True, time.monotonic()
+        _draining_since = time.monotonic()
         loop.call_soon_threadsafe(lambda: loop.create_task(_drain_then_stop(previous, signum, frame)))
 
     signal.signal(signal.SIGTERM, on_sigterm)

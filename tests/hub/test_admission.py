@@ -72,7 +72,6 @@ async def test_shutting_down_it_serves_what_was_on_the_wire_and_answers_later_re
     settings.HUB_HTTP_MAX_CONCURRENT = 2
     inner = SlowApp()
     app = AdmissionLimit(inner)
-    monkeypatch.setattr(shutdown, "_draining", True)
     monkeypatch.setattr(shutdown, "_draining_since", time.monotonic())
     assert (await call(app, "/api/v1/me"))[0]["status"] == 200
     monkeypatch.setattr(shutdown, "_draining_since", time.monotonic() - 5)
