@@ -156,14 +156,13 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
     sort = filters.sort or DEFAULT_SORT
     if sort not in SORTS:
         raise ApiError(400, f"sort: one of {', '.join(SORTS)}.", fields=["sort"])
-    qs = qs.select_related(*TICKET_RELATED)
     return qs, SORTS[sort]
 
 
 def ticket_page(user, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page:
     """One keyset page of the caller's ticket list, with what `ticket_summary` reads attached."""
     qs, order = filter_tickets(user, filters)
-    page = keyset_page(qs.select_related(None), order, cursor, limit)
+    page = keyset_page(qs, order, cursor, limit)
     with_summary_relations(page.results)
     return page
 
