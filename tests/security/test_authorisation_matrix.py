@@ -9,13 +9,10 @@ of its own, HT raises a TLP:RED alert shared with DN and a TLP:AMBER alert. QB i
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from hub.asgi import application
-from hub.models import WsTicket
+from tests.chat.conftest import close_code, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,21 +155,12 @@ def test_an_insider_gets_what_the_outsiders_were_refused(world):
 
 @pytest.mark.parametrize("role", OUTSIDER_ROLES)
 async def test_an_unrelated_centre_cannot_open_the_restricted_topic_socket(world, role):
-    outsider = world["outsiders"][role]
-    ticket = await sync_to_async(WsTicket.issue)(outsider)
-    socket = WebsocketCommunicator(application, f"/ws/topics/{world['topic'].slug}/?ticket={ticket}")
-    connected, _ = await socket.connect()
-    assert connected
-    assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await close_code(world["outsiders"][role], f"/ws/topics/{world['topic'].slug}/") == 4403
 
 
 @pytest.mark.parametrize("role", OUTSIDER_ROLES)
 async def test_the_security_topic_never_shows_an_outsider_the_red_summary(world, role):
-    outsider = world["outsiders"][role]
-    ticket = await sync_to_async(WsTicket.issue)(outsider)
-    socket = WebsocketCommunicator(application, f"/ws/topics/an-toan-thong-tin/?ticket={ticket}")
-    connected, _ = await socket.connect()
-    assert connected
+    socket = await open_socket(world["outsiders"][role], "/ws/topics/an-toan-thong-tin/")
     await socket.send_json_to({"type": "sync", "after": 0})
     frames = []
     while (frame := await socket.receive_json_from(timeout=3))["type"] != "sync.done":
