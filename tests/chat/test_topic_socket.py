@@ -346,6 +346,37 @@ async def test_a_topic_restricted_after_connect_cuts_off_outsiders(people):
     assert (await socket.receive_output(timeout=3))["code"] == 4403
 
 
+async def test_a_topic_narrowed_to_other_centres_after_connect_refuses_the_next_frame(people):
+    """Only the centre list changes (a many-to-many row, not the topic's own row): still seen."""
+    from chat.models import Topic
+    from hub.models import Centre
+
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "message.send", "body": "trước", "client_id": "before"})
+    await next_frame(socket, "message")
+
+    def restrict():
+        Topic.objects.get(slug=SLUG).allowed_centres.set([Centre.objects.get(code="HT")])
+
+    await sync_to_async(restrict)()
+    await socket.send_json_to({"type": "message.send", "body": "sau", "client_id": "after"})
+    assert (await next_frame(socket, "error"))["code"] == "forbidden"
+    assert (await socket.receive_output(timeout=3))["code"] == 4403
+    assert await sync_to_async(Message.objects.filter(client_id="after").exists)() is False
+
+
+async def test_a_person_renamed_while_connected_posts_under_the_new_name(people):
+    from hub.models import User
+
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "message.send", "body": "một", "client_id": "one"})
+    assert (await next_frame(socket, "message"))["message"]["author"]["display_name"] == "dn.engineer"
+    await sync_to_async(User.objects.filter(pk=people["dn"].pk).update)(display_name="Kỹ sư Đà Nẵng")
+    await socket.send_json_to({"type": "message.send", "body": "hai", "client_id": "two"})
+    assert (await next_frame(socket, "message"))["message"]["author"]["display_name"] == "Kỹ sư Đà Nẵng"
+    await aclose(socket)
+
+
 async def test_an_idle_socket_is_cut_off_by_the_periodic_recheck(people, settings):
     from chat.models import Topic
 
