@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -145,6 +146,16 @@ class HubConsumer(AsyncWebsocketConsumer):
         if not self.closed:
             await self.join(control_group(self.user.id))
             _revalidator().add(self)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, less its `aclose_old_connections()` before every handler: that is a
+        hop to Channels' one shared sync thread and back for each frame, to tidy database
+        connections that these consumers never use on that thread. Their database work runs in
+        `hub.workers` threads, which tidy connections around every call themselves."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         if self.closed:

@@ -8,6 +8,7 @@ while `DATABASE_URL` / `REDIS_URL` switch the same code to PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -147,6 +148,11 @@ HUB_SHUTDOWN_GRACE_SECONDS = float(os.environ.get("HUB_SHUTDOWN_GRACE_SECONDS", 
 # Parallel test runs (several developers, CI) on one PostgreSQL need distinct test databases.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests on SQLite use a file, not Django's shared-cache in-memory database: shared cache locks
+    # whole tables and fails at once ("database table is locked") when a socket's database thread
+    # reads while the test writes, where a file waits out the busy timeout.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"hub-test-{os.getpid()}.sqlite3")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
