@@ -34,12 +34,14 @@ ALL_TARGETS = [
     Target("tutorial-core-1", "tutorial", "daphne", 1, layer="core"),
     Target("hub-daphne-1", "hub", "daphne", 1),
     Target("hub-uvicorn-1", "hub", "uvicorn", 1),
+    Target("bare-daphne-1", "bare", "daphne", 1),
     Target("raw-2", "raw", "websockets", 2),
     Target("hub-uvicorn-2", "hub", "uvicorn", 2),
     Target("hub-daphne-2", "hub", "daphne", 2),
     Target("tutorial-pubsub-1", "tutorial", "daphne", 1, layer="pubsub"),
     Target("hub-daphne-core-1", "hub", "daphne", 1, layer="core"),
     Target("hub-uvicorn-core-1", "hub", "uvicorn", 1, layer="core"),
+    Target("bare-uvicorn-1", "bare", "uvicorn", 1),
 ]
 
 

@@ -20,6 +20,11 @@ def _sat(results, target) -> float | None:
     return max(rates) if rates else None
 
 
+def _layer(r: TargetResult) -> str:
+    """The channel-layer column: only the Channels-based designs have one."""
+    return r.layer if r.design in ("hub", "tutorial") else "—"
+
+
 def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
@@ -74,7 +79,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     ]
     for r in results:
         if r.error and r.error.startswith("skipped"):
-            lines.append(f"| {r.target} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
+            lines.append(f"| {r.target} | {r.server} | {r.processes} | {_layer(r)} "
                          f"| {r.error} |" + " |" * 13)
             continue
         if r.error:
@@ -82,7 +87,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         if r.connect_failures or r.connected < r.clients:
             problems.append(f"{r.target}: {r.clients - r.connected} clients failed to connect {r.connect_failures}")
         if r.error and not r.phases:
-            lines.append(f"| {r.target} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
+            lines.append(f"| {r.target} | {r.server} | {r.processes} | {_layer(r)} "
                          f"| ERROR: {r.error[:80]} |" + " |" * 13)
         for p in r.phases:
             mark = "" if p.clean else " ⚠"
@@ -91,7 +96,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
                                 f"send failures {p.send_failures}, error frames {p.error_frames}")
             rate = f"{p.rate:g}" if p.phase != "saturation" else f"burst of {p.messages}"
             lines.append(
-                f"| {r.target}{mark} | {r.server} | {r.processes} | {r.layer if r.design != 'raw' else '—'} "
+                f"| {r.target}{mark} | {r.server} | {r.processes} | {_layer(r)} "
                 f"| {p.phase} | {p.clients} | {rate} | {p.deliveries_per_s:,.0f} | {p.p50_ms:.1f} | {p.p95_ms:.1f} "
                 f"| {p.p99_ms:.1f} | {p.max_ms:.0f} | {p.lost} | {p.dup} | {p.server_cpu_pct:.0f} "
                 f"| {p.redis_cpu_pct:.0f} | {p.server_rss_mib:.0f} | {p.gen_cpu_pct:.0f} |"
@@ -120,7 +125,20 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
             mine, raw = _phase(by_name, hub, rate), _phase(by_name, "raw-1" if hub.endswith("1") else "raw-2", rate)
             if mine and raw:
                 parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, raw.p99_ms)} raw's")
+        bare = f"bare-{by_name[hub].server}-1"
+        if hub.endswith("1") and bare in by_name:
+            # The server's own ceiling (bench/reference/bare.py): what is left is the hub's cost.
+            parts.append(f"{_ratio(_sat(by_name, hub), _sat(by_name, bare))} {bare}'s saturation")
+            for rate in ("5/s", "25/s"):
+                mine, floor = _phase(by_name, hub, rate), _phase(by_name, bare, rate)
+                if mine and floor:
+                    parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, floor.p99_ms)} {bare}'s")
         lines.append(f"- {hub}: " + "; ".join(parts))
+    for bare in ("bare-daphne-1", "bare-uvicorn-1"):
+        if bare in by_name:
+            lines.append(f"- {bare} (the server's own ceiling): saturation "
+                         f"{_ratio(_sat(by_name, bare), _sat(by_name, 'tutorial-core-1'))} tutorial (core), "
+                         f"{_ratio(_sat(by_name, bare), _sat(by_name, 'raw-1'))} raw")
     for one, two in (("raw-1", "raw-2"), ("hub-daphne-1", "hub-daphne-2"), ("hub-uvicorn-1", "hub-uvicorn-2")):
         if one in by_name and two in by_name:
             lines.append(f"- scale-out {two} / {one}: {_ratio(_sat(by_name, two), _sat(by_name, one))}")

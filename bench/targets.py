@@ -69,7 +69,7 @@ class Target:
     """One row of the table: a design, its server, its number of processes."""
 
     name: str
-    design: str  # "hub" | "tutorial" | "raw"
+    design: str  # "hub" | "tutorial" | "raw" | "bare"
     server: str  # "daphne" | "uvicorn" | "websockets"
     processes: int = 1
     layer: str = "pubsub"
@@ -117,6 +117,14 @@ class Target:
         if self.design == "raw":
             return [sys.executable, "-m", "bench.reference.raw", "--port", str(port),
                     "--redis", ctx.redis_url, "--prefix", self.name + "-" + ctx.run_id], env
+        if self.design == "bare":
+            env["BENCH_PREFIX"] = self.name + "-" + ctx.run_id
+            app = "bench.reference.bare:application"
+            if self.server == "uvicorn":  # the flags hub.serve gives uvicorn, less the limits
+                return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop",
+                        "uvloop", "--ws", "websockets-sansio", "--backlog", "2048", "--no-access-log", app], env
+            return [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
+                    app], env
         if self.design == "tutorial":
             env.update(DJANGO_SETTINGS_MODULE="bench.reference.tutorial.settings", BENCH_LAYER=self.layer,
                        BENCH_PREFIX=self.name + "-" + ctx.run_id)
