@@ -9,18 +9,19 @@ raised: the data is safe, and clients recover it through `sync` / the API.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from operator import itemgetter
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from django.db import transaction
 
 from hub.audience import Audience
-from hub.fanout import publish
+from hub.fanout import MAX_BATCH, publish_many
 from hub.jsonutil import dumps
 from hub.loops import per_loop
 
@@ -60,73 +61,83 @@ def cursor_of(frame: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+# What the outbox holds: a group, the frame's text (encoded once), and the event's metadata.
+Publication = tuple[str, str, dict[str, Any]]
+
+
+def publications(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> list[Publication]:
+    """One event (one id, so a socket in several of the groups gets it once) for each group."""
+    meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
+            "cursor": cursor_of(frame)}
     text = dumps(frame)
-    event_id = uuid.uuid4().hex
-    meta = audience.as_meta() if audience is not None else None
-    cursor = cursor_of(frame)
-    for group in dict.fromkeys(groups):
-        try:
-            await publish(group, text, event_id=event_id, audience=meta, cursor=cursor)
-        except Exception:
-            logger.exception("broadcast to %s failed (clients will recover through sync)", group)
+    return [(group, text, meta) for group in dict.fromkeys(groups)]
+
+
+async def send_publications(items: list[Publication]) -> None:
+    """In order; consecutive ones for the same group go as one layer message (`publish_many`)."""
+    for group, run in itertools.groupby(items, key=itemgetter(0)):
+        frames = [(text, meta) for _group, text, meta in run]
+        for start in range(0, len(frames), MAX_BATCH):
+            try:
+                await publish_many(group, frames[start:start + MAX_BATCH])
+            except Exception:
+                logger.exception("broadcast to %s failed (clients will recover through sync)", group)
+
+
+async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+    await send_publications(publications(groups, frame, audience))
 
 
 class _Outbox:
-    """The event loop's queue of publishes handed over by worker threads, sent one at a time in the
-    order they were committed.
+    """The event loop's queue of publications handed over by worker threads, sent in the order they
+    were committed.
 
     The thread that committed (a request's, or a socket's database thread) does not wait for its
     publish: when each waited for the event loop — busy fanning the previous message out to a
     thousand sockets — that wait, not the database, capped the messages per second
-    (docs/benchmarks.md). One drain task keeps the commit order that clients rely on."""
+    (docs/benchmarks.md). One drain task keeps the commit order that clients rely on, and sends
+    whatever piled up during a fan-out together (`send_publications`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: deque[Callable[[], Coroutine[Any, Any, None]]] = deque()
+        self.queue: deque[Publication] = deque()
         self.task: asyncio.Task | None = None
 
-    def put(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:  # on the loop
-        self.queue.append(make)
+    def put(self, items: list[Publication]) -> None:  # on the loop
+        self.queue.extend(items)
         if self.task is None or self.task.done():
             self.task = self.loop.create_task(self._drain(), name="hub-broadcast-outbox")
 
     async def _drain(self) -> None:
         while self.queue:
-            make = self.queue.popleft()
-            try:
-                await make()
-            except Exception:
-                logger.exception("broadcast failed (clients will recover through sync)")
+            items = list(self.queue)
+            self.queue.clear()
+            await send_publications(items)
 
 
 _outbox = per_loop(_Outbox)
 
 
-def _run_publisher(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a publishing coroutine from sync code: queued on the server's event loop (which owns the
-    channel layer's connections) when called from one of its worker threads, else on a loop of its
-    own, to completion."""
+def _run_publisher(items: list[Publication]) -> None:
+    """Publish from sync code: queued on the server's event loop (which owns the channel layer's
+    connections) when called from one of its worker threads, else sent from a loop of its own, to
+    completion."""
     loop = None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None:
-
-        async def run() -> None:
-            await make()
-
-        async_to_sync(run)()
+        async_to_sync(send_publications)(items)
         return
     if loop.is_closed() or not loop.is_running():
         # Shutting down (SIGTERM) after this thread committed: publish from a loop of our own in this
         # thread, or the other processes' sockets would never hear of data that is already stored.
-        asyncio.run(make())
+        asyncio.run(send_publications(items))
         return
     outbox = _outbox(loop)
     try:
-        loop.call_soon_threadsafe(outbox.put, make)
+        loop.call_soon_threadsafe(outbox.put, items)
     except RuntimeError:  # the loop closed between the check and the call
-        asyncio.run(make())
+        asyncio.run(send_publications(items))
 
 
 def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
@@ -134,7 +145,7 @@ def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audi
 
     def send() -> None:
         try:
-            _run_publisher(lambda: send_now(groups, frame, audience))
+            _run_publisher(publications(groups, frame, audience))
         except Exception:
             logger.exception("broadcast of %s failed", frame.get("type"))
 
@@ -145,11 +156,8 @@ def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
     """Tell every live socket of `user_id` about `action` (e.g. "user_deactivated") after commit."""
 
     def send() -> None:
-        async def go() -> None:
-            await publish(control_group(user_id), "", event_id=uuid.uuid4().hex, control=action, **meta)
-
         try:
-            _run_publisher(go)
+            _run_publisher([(control_group(user_id), "", {"event_id": uuid.uuid4().hex, "control": action, **meta})])
         except Exception:
             logger.exception("control broadcast %s for user %s failed", action, user_id)
 

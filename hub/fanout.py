@@ -28,6 +28,9 @@ from hub.loops import per_loop
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "hub.event"
+# Several events of one group in one layer message, in order (see `publish_many`).
+BATCH_TYPE = "hub.events"
+MAX_BATCH = 100
 # channels-redis forgets group membership after `group_expiry`; re-adding well before keeps a
 # long-lived process subscribed (core layer; harmless for the pub/sub layer). At most this often…
 REFRESH_SECONDS = 600
@@ -103,6 +106,22 @@ async def publish(group: str, frame_text: str, **meta: Any) -> None:
     await layer.group_send(group, event(group, frame_text, publisher=PUBLISHER_ID, seq=sequence, **meta))
 
 
+async def publish_many(group: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several frames for one group, in order, as one layer message.
+
+    A publish is a Redis round trip whose answer waits for a turn of the event loop, and under load
+    a turn lasts a whole fan-out (1,000 sockets: 20-40 ms). Sent one by one, publishes were capped at
+    one per fan-out, and so was each process' message rate: the hub's saturation (docs/benchmarks.md).
+    A batch goes out in one round trip, and receivers hand its frames to each socket back to back,
+    which lets the server write them together."""
+    if len(items) == 1:
+        text, meta = items[0]
+        await publish(group, text, **meta)
+        return
+    events = [event(group, text, publisher=PUBLISHER_ID, seq=_next_sequence(group), **meta) for text, meta in items]
+    await get_channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
+
+
 class _Sequence:
     """What one process has received from one publisher in one group."""
 
@@ -168,12 +187,18 @@ class LocalFanout:
                 logger.warning("channel layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("type") != EVENT_TYPE:
+            kind = message.get("type")
+            if kind == EVENT_TYPE:
+                events = (message,)
+            elif kind == BATCH_TYPE and isinstance(message.get("events"), list):
+                events = message["events"]
+            else:
                 continue
             group = message.get("group")
-            if group in self.groups:
-                self._note_sequence(group, message.get("publisher"), message.get("seq"), message.get("cursor"))
-            await self._deliver(group, message)
+            for one in events:
+                if group in self.groups:
+                    self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
+                await self._deliver(group, one)
 
     async def _deliver(self, group: str, message: dict[str, Any]) -> None:
         listeners = self.groups.get(group)

@@ -5,8 +5,8 @@ import time
 
 from asgiref.sync import sync_to_async
 
-from hub.broadcast import _run_publisher
-from hub.fanout import Delivery, local_fanout, publish
+from hub.broadcast import _run_publisher, send_publications
+from hub.fanout import Delivery, local_fanout
 
 
 class Collector:
@@ -24,7 +24,7 @@ async def test_publishes_handed_over_by_a_thread_go_out_in_the_order_they_were_c
     try:
         def commit_many() -> None:
             for i in range(200):
-                _run_publisher(lambda i=i: publish(group, f"frame-{i}"))
+                _run_publisher([(group, f"frame-{i}", {})])
 
         await sync_to_async(commit_many, thread_sensitive=False)()
         deadline = time.monotonic() + 5
@@ -33,3 +33,26 @@ async def test_publishes_handed_over_by_a_thread_go_out_in_the_order_they_were_c
         assert collector.frames == [f"frame-{i}" for i in range(200)]
     finally:
         await local_fanout().leave(group, collector)
+
+
+async def test_a_pile_of_publications_goes_out_in_batches_in_order_once_each_and_with_no_false_gap():
+    """What piles up during one fan-out is sent as few layer messages (100 frames each): every frame
+    arrives once, in order, and the receivers' gap detection sees no hole (no unasked `resync`)."""
+    a, b = f"batch-a-{time.time_ns()}", f"batch-b-{time.time_ns()}"
+    both, only_a = Collector(), Collector()
+    fanout = local_fanout()
+    for group, collector in ((a, both), (b, both), (a, only_a)):
+        await fanout.join(group, collector)
+    try:
+        items = [(a, f"a-{i}", {"event_id": f"a-{i}"}) for i in range(250)]
+        items += [(b, "b-0", {"event_id": "b-0"}), (a, "a-250", {"event_id": "a-250"})]
+        await send_publications(items)
+        deadline = time.monotonic() + 5
+        while len(only_a.frames) < 251 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.2)  # past the gap grace period: a false gap would have sent `resync`
+        assert only_a.frames == [f"a-{i}" for i in range(251)]
+        assert both.frames == [f"a-{i}" for i in range(250)] + ["b-0", "a-250"]
+    finally:
+        for group, collector in ((a, both), (b, both), (a, only_a)):
+            await fanout.leave(group, collector)
