@@ -114,7 +114,9 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     # --- ratios ------------------------------------------------------------------------------------
     lines += ["", "Ratios (saturation = the highest deliveries/s of any phase, normally the burst's; p99 at the "
               "fixed rates):", ""]
-    tut = max(filter(None, [_sat(by_name, "tutorial-core-1"), _sat(by_name, "tutorial-pubsub-1")]), default=None)
+    # Issue 9 defines the tutorial design on channels_redis' core layer; the pub/sub variant is ours,
+    # reported beside it in the ratios; the targets below are checked against the core layer.
+    tut = _sat(by_name, "tutorial-core-1")
     for hub in ("hub-daphne-1", "hub-uvicorn-1", "hub-daphne-2", "hub-uvicorn-2"):
         if hub not in by_name:
             continue
@@ -213,8 +215,9 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
                  (p25.deliveries_per_s >= 0.95 * 25 * args.clients and p25.p99_ms < 100 and p25.clean)
                  if p25 else None)
     hub_sat = _sat(by_name, d1)
-    fanout_check("#9 hub daphne 1 proc: ≥ 3× tutorial saturation", hub_sat >= 3 * tut if tut and hub_sat else None)
-    fanout_check("#11 hub daphne 1 proc: ≥ 10× tutorial saturation", hub_sat >= 10 * tut if tut and hub_sat else None)
+    for times, issue in ((3, "#9"), (10, "#11")):
+        fanout_check(f"{issue} hub daphne 1 proc: ≥ {times}× tutorial (core layer) saturation",
+                     hub_sat >= times * tut if tut and hub_sat else None)
     for one, two in (("hub-daphne-1", "hub-daphne-2"), ("hub-uvicorn-1", "hub-uvicorn-2")):
         a, b = _sat(by_name, one), _sat(by_name, two)
         fanout_check(f"#9/#11 {two}: ≥ 1.6× {one}", b >= 1.6 * a if a and b else None)
