@@ -178,6 +178,7 @@ class LocalFanout:
                     logger.warning("group_discard(%s) failed", group, exc_info=True)
 
     async def _read_loop(self) -> None:
+        handed = 0  # frames handed to sockets since the loop last ran other work
         while True:
             try:
                 message = await self.layer.receive(self.channel)
@@ -198,18 +199,23 @@ class LocalFanout:
             for one in events:
                 if group in self.groups:
                     self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
-                await self._deliver(group, one)
+                handed += await self._deliver(group, one)
+                if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+                    handed = 0
+                    await asyncio.sleep(0)
 
-    async def _deliver(self, group: str, message: dict[str, Any]) -> None:
+    async def _deliver(self, group: str, message: dict[str, Any]) -> int:
+        """Hand one event to every local socket of the group; how many there were."""
         listeners = self.groups.get(group)
         if not listeners:
-            return
+            return 0
         delivery = Delivery(message)
         for listener in list(listeners):
             try:
                 await listener.deliver(delivery)
             except Exception:
                 logger.exception("delivery to a local socket failed")
+        return len(listeners)
 
     def _note_sequence(self, group: str, publisher: Any, seq: Any, cursor: Any) -> None:
         if not isinstance(publisher, str) or not isinstance(seq, int):

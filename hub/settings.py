@@ -134,6 +134,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
     # write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# The fan-out hands at most this many frames to sockets before letting the event loop run other work
+# (hub/fanout.py): a batch of events delivered in one go to a thousand sockets held the loop —
+# requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
+# turns still share a write. 0: after every event.
+HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
 # Threads doing WebSocket consumers' database work in parallel (hub/workers.py); keep below the pool.
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # HTTP requests served at once per process (hub/admission.py); the rest wait their turn on the event

@@ -56,3 +56,40 @@ async def test_a_pile_of_publications_goes_out_in_batches_in_order_once_each_and
     finally:
         for group, collector in ((a, both), (b, both), (a, only_a)):
             await fanout.leave(group, collector)
+
+
+async def test_a_large_batch_lets_the_event_loop_run_between_its_frames(settings):
+    """Delivering a batch to many sockets must not hold the loop (requests, pings) until it is done."""
+    settings.HUB_FANOUT_YIELD_EVERY = 10
+    group = f"batch-yield-{time.time_ns()}"
+    ticks = 0
+    seen_at: list[int] = []
+
+    class Ticked(Collector):
+        async def deliver(self, delivery: Delivery) -> None:
+            seen_at.append(ticks)
+            await super().deliver(delivery)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    sockets = [Ticked() for _ in range(5)]
+    fanout = local_fanout()
+    for socket in sockets:
+        await fanout.join(group, socket)
+    running = asyncio.create_task(ticker())
+    try:
+        await send_publications([(group, f"f-{i}", {"event_id": f"f-{i}"}) for i in range(40)])
+        deadline = time.monotonic() + 5
+        while len(seen_at) < 200 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert all(socket.frames == [f"f-{i}" for i in range(40)] for socket in sockets)
+        first_batch = seen_at[:200]
+        assert len(set(first_batch)) >= 10  # the loop ran at least every 10 frames handed out
+    finally:
+        running.cancel()
+        for socket in sockets:
+            await fanout.leave(group, socket)
