@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "hub.middleware.OneThreadPerRequest",  # last: see its docstring
 ]
 
 ROOT_URLCONF = "hub.urls"
