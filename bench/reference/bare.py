@@ -11,75 +11,25 @@ same run what each server can deliver at all, so the hub's figures can be read a
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import orjson
-import redis.asyncio as aioredis
+from bench.reference.rooms import Rooms
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class Broadcaster:
-    """One per process (and event loop): the rooms' local sockets and one pub/sub subscription each."""
+class Broadcaster(Rooms[Send]):
+    """One per process: each published frame becomes ONE ASGI message handed to every local socket."""
 
-    def __init__(self, redis_url: str, prefix: str) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url)
-        self.pubsub = self.redis.pubsub()
-        self.prefix = prefix
-        self.rooms: dict[str, set[Send]] = {}
-        # Serialised for the reason given in bench/reference/raw.py (redis-py PubSub set-up race).
-        self.lock = asyncio.Lock()
-        self.reader: asyncio.Task | None = None
-        self.ids = itertools.count(1)
-
-    def channel(self, room: str) -> str:
-        return f"{self.prefix}:{room}"
-
-    async def join(self, room: str, send: Send) -> None:
-        async with self.lock:
-            members = self.rooms.get(room)
-            if members is None:
-                members = self.rooms[room] = set()
-                await self.pubsub.subscribe(self.channel(room))
-                if self.reader is None:
-                    self.reader = asyncio.create_task(self.read_loop())
-            members.add(send)
-
-    def leave(self, room: str, send: Send) -> None:
-        self.rooms.get(room, set()).discard(send)
-
-    async def read_loop(self) -> None:
-        cut = len(self.prefix) + 1
-        async for item in self.pubsub.listen():
-            if item["type"] != "message":
-                continue
-            members = self.rooms.get(item["channel"][cut:].decode())
-            if not members:
-                continue
-            message = {"type": "websocket.send", "text": item["data"].decode()}  # one for every socket
-            for send in list(members):
-                try:
-                    await send(message)
-                except Exception:  # a socket that went away meanwhile
-                    pass
-
-    async def publish(self, room: str, text: str) -> None:
-        try:
-            frame = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return
-        if not isinstance(frame, dict) or frame.get("type") != "message.send":
-            return
-        out = orjson.dumps({
-            "type": "message",
-            "message": {"id": next(self.ids), "topic": room, "body": frame.get("body", ""),
-                        "client_id": frame.get("client_id")},
-        })
-        await self.redis.publish(self.channel(room), out)
+    async def deliver(self, members: Iterable[Send], data: bytes) -> None:
+        message = {"type": "websocket.send", "text": data.decode()}
+        for send in list(members):
+            try:
+                await send(message)
+            except Exception:  # a socket that went away meanwhile
+                pass
 
 
 _broadcaster: Broadcaster | None = None

@@ -12,52 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import signal
+from collections.abc import Iterable
 
-import orjson
-import redis.asyncio as aioredis
 import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
+from bench.reference.rooms import Rooms
 
-class Broadcaster:
-    def __init__(self, redis_url: str, prefix: str) -> None:
-        self.redis = aioredis.Redis.from_url(redis_url)
-        self.pubsub = self.redis.pubsub()
-        self.prefix = prefix
-        self.rooms: dict[str, set[ServerConnection]] = {}
-        # Subscribing is serialised: concurrent first subscriptions of a cold process raced in
-        # redis-py's PubSub and delivered the first message twice (STACK-NOTES "Traps").
-        self.lock = asyncio.Lock()
-        self.reader: asyncio.Task | None = None
-        self.ids = itertools.count(1)
 
-    def channel(self, room: str) -> str:
-        return f"{self.prefix}:{room}"
-
-    async def join(self, room: str, ws: ServerConnection) -> None:
-        async with self.lock:
-            members = self.rooms.get(room)
-            if members is None:
-                members = self.rooms[room] = set()
-                await self.pubsub.subscribe(self.channel(room))
-                if self.reader is None:
-                    self.reader = asyncio.create_task(self.read_loop())
-            members.add(ws)
-
-    def leave(self, room: str, ws: ServerConnection) -> None:
-        self.rooms.get(room, set()).discard(ws)
-
-    async def read_loop(self) -> None:
-        cut = len(self.prefix) + 1
-        async for item in self.pubsub.listen():
-            if item["type"] != "message":
-                continue
-            room = item["channel"][cut:].decode()
-            members = self.rooms.get(room)
-            if members:
-                broadcast(members, item["data"], text=True)
+class Broadcaster(Rooms[ServerConnection]):
+    async def deliver(self, members: Iterable[ServerConnection], data: bytes) -> None:
+        broadcast(members, data, text=True)
 
     async def handler(self, ws: ServerConnection) -> None:
         path = ws.request.path.strip("/").split("/")
@@ -68,18 +34,7 @@ class Broadcaster:
         await self.join(room, ws)
         try:
             async for raw in ws:
-                try:
-                    frame = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if frame.get("type") != "message.send":
-                    continue
-                out = orjson.dumps({
-                    "type": "message",
-                    "message": {"id": next(self.ids), "topic": room, "body": frame.get("body", ""),
-                                "client_id": frame.get("client_id")},
-                })
-                await self.redis.publish(self.channel(room), out)
+                await self.publish(room, raw)
         finally:
             self.leave(room, ws)
 

@@ -51,6 +51,17 @@ async def test_raw_reference_delivers_every_message_once_to_every_client(tmp_pat
     assert result.rss_idle_mib > 0
 
 
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_bare_reference_delivers_every_message_once_under_each_server(server, tmp_path):
+    """The servers' own ceiling (bench/reference/bare.py) is measured like the others: counted."""
+    result = await run(Target(f"bare-{server}-1", "bare", server, 1), tmp_path)
+
+    assert result.error is None
+    assert result.connected == CLIENTS and not result.storm_failures
+    (fixed,) = result.phases
+    assert (fixed.expected, fixed.delivered, fixed.lost, fixed.dup) == (CLIENTS * 10, CLIENTS * 10, 0, 0)
+
+
 async def test_duplicates_are_counted_not_only_losses(tmp_path):
     faulty = Target("dup", "custom", "websockets", 1,
                     custom=[sys.executable, FAULTY, "--port", "{port}", "--mode", "dup"])
