@@ -94,8 +94,8 @@ _FRAME_FIELDS = (*_ACCESS_FIELDS, "username", "display_name", "first_name", "las
 
 def _frame_fingerprint(user: User) -> tuple:
     """`values_list(*_FRAME_FIELDS)` of the person as this socket last loaded them."""
-    return (*_access_fingerprint(user), user.username, user.display_name, user.first_name, user.last_name,
-            user.centre.code if user.centre_id else None)
+    *own, _centre_code = _FRAME_FIELDS
+    return (*(getattr(user, field) for field in own), user.centre.code if user.centre_id else None)
 
 
 def _topic_fingerprint(topic: Topic) -> tuple:

@@ -31,6 +31,8 @@ COALESCE_SECONDS = float(getattr(settings, "CHAT_PRESENCE_COALESCE_SECONDS", 0.5
 logger = logging.getLogger(__name__)
 
 _local: dict[str, dict[str, dict[str, Any]]] = {}
+
+
 def _new_redis(loop):
     """An asyncio Redis client for one loop (redis-py clients belong to one loop), on a blocking
     pool: a burst of joins waits for a connection instead of failing with MaxConnectionsError

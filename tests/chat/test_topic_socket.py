@@ -562,3 +562,21 @@ async def test_sync_with_a_bad_changed_since_is_invalid(value, people):
     await socket.send_json_to({"type": "sync", "after": 0, "changed_since": value})
     assert (await next_frame(socket, "error"))["code"] == "invalid"
     await aclose(socket)
+
+
+def test_the_per_frame_recheck_reads_two_rows_and_reloads_nothing_when_nothing_changed(people):
+    """What keeps a posted message cheap: the person's and the channel's stored fingerprints match
+    what the socket holds, so neither is reloaded (a mismatch would reload both on every frame)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.consumers import TopicConsumer
+    from chat.selectors import get_topic
+    from hub.models import User
+
+    socket = TopicConsumer()
+    socket.user = User.objects.select_related("centre").get(pk=people["dn"].pk)
+    socket.topic = get_topic(SLUG)
+    with CaptureQueriesContext(connection) as queries:
+        assert socket._fresh_access() is socket.user
+    assert len(queries) == 2
