@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub import serve
+
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "an-toan-thong-tin"
 
@@ -117,14 +119,9 @@ class Target:
         if self.design == "raw":
             return [sys.executable, "-m", "bench.reference.raw", "--port", str(port),
                     "--redis", ctx.redis_url, "--prefix", self.name + "-" + ctx.run_id], env
-        if self.design == "bare":
+        if self.design == "bare":  # the same server command line as the hub's, another application
             env["BENCH_PREFIX"] = self.name + "-" + ctx.run_id
-            app = "bench.reference.bare:application"
-            if self.server == "uvicorn":  # the flags hub.serve gives uvicorn, less the limits
-                return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop",
-                        "uvloop", "--ws", "websockets-sansio", "--backlog", "2048", "--no-access-log", app], env
-            return [sys.executable, "-m", "daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048",
-                    app], env
+            return serve.command(self.server, "127.0.0.1", str(port), app="bench.reference.bare:application"), env
         if self.design == "tutorial":
             env.update(DJANGO_SETTINGS_MODULE="bench.reference.tutorial.settings", BENCH_LAYER=self.layer,
                        BENCH_PREFIX=self.name + "-" + ctx.run_id)

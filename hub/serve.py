@@ -24,7 +24,11 @@ def limits() -> dict[str, float]:
     }
 
 
-def command(server: str, host: str, port: str) -> list[str]:
+APPLICATION = "hub.asgi:application"
+
+
+def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[str]:
+    """The server's command line; `app` lets the bench serve its bare reference with the same flags."""
     lim = limits()
     proxy = os.environ.get("HUB_PROXY_HEADERS", "1") not in {"0", "false", "no"}
     if server == "daphne":
@@ -44,7 +48,7 @@ def command(server: str, host: str, port: str) -> list[str]:
         ]
         if proxy:
             cmd.append("--proxy-headers")
-        return cmd + ["hub.asgi:application"]
+        return cmd + [app]
     if server == "uvicorn":
         cmd = [
             sys.executable, "-m", "uvicorn", "--host", host, "--port", port,
@@ -57,7 +61,7 @@ def command(server: str, host: str, port: str) -> list[str]:
             "--no-access-log",
         ]
         cmd.append("--proxy-headers" if proxy else "--no-proxy-headers")
-        return cmd + ["hub.asgi:application"]
+        return cmd + [app]
     raise SystemExit(f"ASGI_SERVER must be 'daphne' or 'uvicorn', not {server!r}")
 
 

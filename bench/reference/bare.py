@@ -15,7 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from bench.reference.rooms import Rooms
+from bench.reference.rooms import Rooms, room_of
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -54,11 +54,10 @@ async def application(scope: dict[str, Any], receive: Callable, send: Send) -> N
         await send({"type": "http.response.body", "body": b""})
         return
     await receive()  # websocket.connect
-    path = scope["path"].strip("/").split("/")
-    if len(path) != 3 or path[:2] != ["ws", "topics"]:
+    room = room_of(scope["path"])
+    if room is None:
         await send({"type": "websocket.close", "code": 4404})
         return
-    room = path[2]
     await send({"type": "websocket.accept"})
     hub = broadcaster()
     await hub.join(room, send)

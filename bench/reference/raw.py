@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import uvloop
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
-from bench.reference.rooms import Rooms
+from bench.reference.rooms import Rooms, room_of
 
 
 class Broadcaster(Rooms[ServerConnection]):
@@ -26,11 +26,10 @@ class Broadcaster(Rooms[ServerConnection]):
         broadcast(members, data, text=True)
 
     async def handler(self, ws: ServerConnection) -> None:
-        path = ws.request.path.strip("/").split("/")
-        if len(path) != 3 or path[:2] != ["ws", "topics"]:
+        room = room_of(ws.request.path)
+        if room is None:
             await ws.close(4404)
             return
-        room = path[2]
         await self.join(room, ws)
         try:
             async for raw in ws:

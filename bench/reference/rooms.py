@@ -14,6 +14,12 @@ import redis.asyncio as aioredis
 Member = TypeVar("Member")
 
 
+def room_of(path: str) -> str | None:
+    """The room of a `/ws/topics/<room>/` path; None for any other path (closed with 4404)."""
+    parts = path.strip("/").split("/")
+    return parts[2] if len(parts) == 3 and parts[:2] == ["ws", "topics"] else None
+
+
 class Rooms(Generic[Member]):
     """The rooms' local members; subclasses say how one published frame reaches them (`deliver`)."""
 
