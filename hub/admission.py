@@ -1,4 +1,5 @@
-"""Admission control for HTTP: at most `HUB_HTTP_MAX_CONCURRENT` requests inside Django at once.
+"""Admission control: at most `HUB_HTTP_MAX_CONCURRENT` HTTP requests inside Django at once, and at
+most `HUB_WS_MAX_CONCURRENT_HANDSHAKES` WebSocket handshakes being worked on (`HandshakeLimit`).
 
 Django runs each synchronous view in a thread of its own. When a thousand scripts ask for a
 WebSocket ticket at the same moment (a restart, a reconnect storm), a thousand threads fought for the
@@ -46,3 +47,42 @@ async def _unavailable(send) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
+
+
+# The consumer calls `scope[HANDSHAKE_DONE]()` once its `connect()` has run (hub/consumers.py).
+HANDSHAKE_DONE = "hub.handshake_done"
+
+
+class HandshakeLimit:
+    """At most `HUB_WS_MAX_CONCURRENT_HANDSHAKES` WebSocket handshakes being worked on at once, from
+    the ticket's redemption to the end of the consumer's `connect()`; the rest wait in arrival order.
+
+    A handshake is several trips to the database threads (the ticket, the topic and its access
+    rule). Unlimited, a thousand handshakes arriving together (a restart's reconnect storm) advanced
+    in step: all did their first trip, then all their second, and none was answered before nearly
+    all were — on a slow day after 6 of 10 s, so clients gave up together (docs/benchmarks.md).
+    Admitted a few at a time, each is answered in milliseconds and those behind it wait their turn;
+    the whole burst takes as long, but nobody waits for everybody. The socket's later life is not
+    limited."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._semaphore = per_loop(lambda loop: asyncio.Semaphore(settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "websocket" or settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES <= 0:
+            return await self.app(scope, receive, send)
+        semaphore = self._semaphore()
+        await semaphore.acquire()
+        released = False
+
+        def done() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                semaphore.release()
+
+        try:
+            return await self.app(dict(scope, **{HANDSHAKE_DONE: done}), receive, send)
+        finally:
+            done()  # refused before a consumer ran, or the consumer failed

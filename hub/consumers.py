@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from hub import shutdown
+from hub.admission import HANDSHAKE_DONE
 from hub.broadcast import control_group
 from hub.fanout import Delivery, local_fanout
 from hub.jsonutil import dumps
@@ -142,10 +143,15 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
         self.recent_events: OrderedDict[str, None] = OrderedDict()
-        await super().websocket_connect(message)
-        if not self.closed:
-            await self.join(control_group(self.user.id))
-            _revalidator().add(self)
+        try:
+            await super().websocket_connect(message)
+            if not self.closed:
+                await self.join(control_group(self.user.id))
+                _revalidator().add(self)
+        finally:
+            handshake_done = self.scope.get(HANDSHAKE_DONE)
+            if handshake_done is not None:
+                handshake_done()  # the next waiting handshake may start (hub.admission)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, less its `aclose_old_connections()` before every handler: that is a

@@ -19,22 +19,3 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 
-
-class OneThreadPerRequest:
-    """Innermost and sync-only, so that Django runs the whole middleware chain in one thread per request.
-
-    Under ASGI every one of Django's own middlewares is "async capable", and in async mode each of
-    their `process_request` / `process_response` hops to the request's thread and back: about
-    seventeen round trips between the event loop and a thread per request with this chain. A
-    sync-only middleware innermost makes Django adapt once instead (Django's "Asynchronous support":
-    a thread per request when synchronous middleware is present); async views still run on the loop.
-    """
-
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)

@@ -92,8 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    "hub.middleware.OneThreadPerRequest",  # last: see its docstring
 ]
+# Built in sync mode and entered once per request (hub/http.py).
 
 ROOT_URLCONF = "hub.urls"
 ASGI_APPLICATION = "hub.asgi.application"
@@ -147,6 +147,9 @@ HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # the loop under daphne and their frames trailed the answers by 1-2 s; with 8 the same burst is
 # served as fast and every frame leaves before its answer (docs/benchmarks.md). 0 turns it off.
 HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 8)
+# WebSocket handshakes worked on at once per process (hub/admission.py): a burst is answered a few
+# at a time, each in milliseconds, instead of all together at its end. 0 turns it off.
+HUB_WS_MAX_CONCURRENT_HANDSHAKES = env_int("HUB_WS_MAX_CONCURRENT_HANDSHAKES", 16)
 # On SIGTERM the hub closes its sockets (1012) and answers the requests inside it before the server
 # stops (hub/shutdown.py); at most this long.
 HUB_GRACEFUL_SHUTDOWN = env_bool("HUB_GRACEFUL_SHUTDOWN", default=True)

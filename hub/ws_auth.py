@@ -111,4 +111,6 @@ class _KeepServerSend:
 
 
 def ws_auth_stack(inner):
-    return _KeepServerSend(AuthMiddlewareStack(WsGate(inner)))
+    from hub.admission import HandshakeLimit
+
+    return HandshakeLimit(_KeepServerSend(AuthMiddlewareStack(WsGate(inner))))

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from hub.admission import AdmissionLimit
+from hub.admission import HANDSHAKE_DONE, AdmissionLimit, HandshakeLimit
 
 
 class SlowApp:
@@ -79,3 +79,74 @@ async def test_shutting_down_it_serves_what_was_on_the_wire_and_answers_later_re
     assert answer[0]["status"] == 503 and (b"retry-after", b"1") in answer[0]["headers"]
     assert b'"unavailable"' in answer[1]["body"]
     assert inner.most == 1
+
+
+# --- WebSocket handshakes ---------------------------------------------------------------------------
+
+
+class SocketApp:
+    """An ASGI app standing for a consumer: connects (some work), says so, then stays open."""
+
+    def __init__(self, say_done: bool = True) -> None:
+        self.connecting = 0
+        self.most = 0
+        self.connected = 0
+        self.say_done = say_done
+        self.closing = asyncio.Event()
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.connecting += 1
+        self.most = max(self.most, self.connecting)
+        await asyncio.sleep(0.01)
+        self.connecting -= 1
+        self.connected += 1
+        if not self.say_done:
+            return  # refused: the app ends without a consumer having connected
+        scope[HANDSHAKE_DONE]()
+        await self.closing.wait()  # the socket's life: not limited
+
+
+async def test_handshakes_are_worked_on_a_few_at_a_time_and_the_open_sockets_do_not_count(settings):
+    settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES = 2
+    inner = SocketApp()
+    app = HandshakeLimit(inner)
+    sockets = [asyncio.create_task(call(app, f"/ws/topics/t/{i}", kind="websocket")) for i in range(20)]
+    for _ in range(200):
+        if inner.connected == 20:
+            break
+        await asyncio.sleep(0.01)
+    assert inner.connected == 20 and inner.most == 2  # all in, though every socket is still open
+    inner.closing.set()
+    await asyncio.gather(*sockets)
+
+
+async def test_a_refused_handshake_frees_its_place(settings):
+    settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES = 1
+    inner = SocketApp(say_done=False)
+    app = HandshakeLimit(inner)
+    await asyncio.wait_for(asyncio.gather(*(call(app, "/ws/x/", kind="websocket") for _ in range(5))), 5)
+    assert inner.connected == 5 and inner.most == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_consumer_frees_its_place_once_connected(settings, make_user):
+    """Through the real stack: with room for one handshake, a second socket gets in while the first
+    stays open, because the consumer says when its `connect()` is done."""
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from hub.asgi import application
+    from hub.models import WsTicket
+
+    settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES = 1
+    user = await sync_to_async(make_user)("one.at.a.time", centre="HT")
+    sockets = []
+    for _ in range(2):
+        ticket = await sync_to_async(WsTicket.issue)(user)
+        socket = WebsocketCommunicator(application, f"/ws/notifications/?ticket={ticket}")
+        connected, _ = await socket.connect(timeout=5)
+        assert connected
+        assert (await socket.receive_json_from(timeout=3))["type"] == "hello"
+        sockets.append(socket)
+    for socket in sockets:
+        await socket.disconnect()

@@ -1,0 +1,82 @@
+"""Django over ASGI with the whole request — middleware and view — in one reused thread, entered once.
+
+Two costs of Django's own `ASGIHandler` showed up when a thousand clients asked for WebSocket tickets
+at once (py-spy of the connect storm, docs/benchmarks.md):
+
+- Its middleware chain is built in async mode around an async core. The hub's middleware and views
+  are synchronous, so a request went from the event loop to its thread (the middleware), back to the
+  loop (the core), to the thread (the view) and back twice more. Each return waited for a turn of a
+  loop that was also accepting handshakes and fanning messages out: request threads sat parked in
+  `AsyncToSync` while the process was half idle. Here the chain is built in sync mode, as under WSGI,
+  and entered with one hop; `async def` views (only `/healthz`) run from that thread on the loop, as
+  Django does for them under WSGI.
+- Every request got a new thread (a `ThreadSensitiveContext` with no executor makes one) and, at its
+  end, another thread to join the first. `Thread.start` blocks its caller — the event loop — until
+  the new thread gets the GIL: a fifth of the loop's time during the storm. Here a request runs in
+  one of a few long-lived threads, one request per thread at a time, as many as requests may be
+  inside at once (`HUB_HTTP_MAX_CONCURRENT`, hub/admission.py).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+
+# Requests that bypass admission (/healthz) may be inside as well; beyond the spares a request gets
+# a thread of its own, as under Django's default.
+SPARE_THREADS = 2
+
+
+class _RequestThreads:
+    """Single-thread executors handed to one request at a time. Taken and given back on the event
+    loop thread only."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.made = 0
+        self.free: list[ThreadPoolExecutor] = []
+
+    def take(self) -> ThreadPoolExecutor | None:
+        if self.free:
+            return self.free.pop()
+        if self.made < self.size:
+            self.made += 1
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"hub-http-{self.made}")
+        return None
+
+    def give(self, executor: ThreadPoolExecutor) -> None:
+        self.free.append(executor)
+
+
+class HubASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self._threads = _RequestThreads(max(settings.HUB_HTTP_MAX_CONCURRENT, 0) + SPARE_THREADS)
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+        # Thread-sensitive: in the request's thread (below), where the response is closed too — which
+        # returns its database connection to the pool.
+        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+    async def __call__(self, scope, receive, send) -> None:
+        executor = self._threads.take() if scope["type"] == "http" else None
+        if executor is None:
+            return await super().__call__(scope, receive, send)
+        try:
+            # Django's own ThreadSensitiveContext inside then joins this one.
+            async with ThreadSensitiveContext(executor=executor):
+                await super().__call__(scope, receive, send)
+        finally:
+            self._threads.give(executor)
+
+
+def get_asgi_application() -> HubASGIHandler:
+    """`django.core.asgi.get_asgi_application`, with the hub's handler."""
+    import django
+
+    django.setup(set_prefix=False)
+    return HubASGIHandler()
