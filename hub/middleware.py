@@ -18,4 +18,3 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
         language = translation.get_supported_language_variant(language)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
-

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "frontend",
 ]
 
+# Built in sync mode and entered once per request (hub/http.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -93,7 +94,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
-# Built in sync mode and entered once per request (hub/http.py).
 
 ROOT_URLCONF = "hub.urls"
 ASGI_APPLICATION = "hub.asgi.application"

@@ -15,6 +15,7 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.http.request import validate_host
 
+from hub.admission import HandshakeLimit
 from hub.workers import in_worker_thread
 
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -111,6 +112,4 @@ class _KeepServerSend:
 
 
 def ws_auth_stack(inner):
-    from hub.admission import HandshakeLimit
-
     return HandshakeLimit(_KeepServerSend(AuthMiddlewareStack(WsGate(inner))))

@@ -132,6 +132,11 @@ class TopicClient:
                 await asyncio.wait_for(self._reader, 5)
 
     @property
+    def catching_up(self) -> bool:
+        """A catch-up this client started on its own (after a `prev_id` hole or a `resync`) is running."""
+        return bool(self._background) or self._in_sync
+
+    @property
     def is_lost(self) -> bool:
         return self._lost is not None and self._lost.is_set()
 

@@ -84,7 +84,7 @@ def test_database_outage_answers_503_writes_nothing_half_and_recovers(topic, peo
         await asyncio.sleep(2)  # posting goes on after the recovery
         stop.set()
         await asyncio.gather(*lanes)
-        await wait_until(lambda: not listener._background and not listener._in_sync, 10)
+        await wait_until(lambda: not listener.catching_up, 10)
         outage["listener_survived"] = not listener.is_lost
         await listener.close()
         return listener, outage
