@@ -21,7 +21,7 @@ from chat.selectors import (
 )
 from chat.serializers import message_out, topic_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
-from hub.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page
+from hub.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page, trusted_json
 
 router = Router(tags=["topics"])
 
@@ -180,7 +180,7 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
     if more and rows:
         next_cursor = (encode_cursor(["after", rows[-1].id]) if after is not None
                        else encode_cursor(["before", rows[0].id]))
-    return {"results": [message_out(m) for m in rows], "next": next_cursor}
+    return trusted_json({"results": [message_out(m) for m in rows], "next": next_cursor})
 
 
 @router.post("/topics/{slug}/messages", response={201: MessageOut, 409: ERRORS[400], 413: ERRORS[400], **ERRORS},

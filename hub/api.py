@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.api_support import AUTH, ERRORS, ApiError
+from hub.api_support import AUTH, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ api = NinjaAPI(
     auth=AUTH,
     openapi_url="/schema",
     docs_url="/docs",
+    renderer=ApiRenderer(),
 )
 
 

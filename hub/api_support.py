@@ -1,4 +1,5 @@
-"""The pieces every API router shares: the error shape, authentication, and cursor pagination.
+"""The pieces every API router shares: the error shape, authentication, JSON rendering and cursor
+pagination.
 
 Errors always look like `{"error": {"code": ..., "detail": ...}}` (see ../shared/CONTRACT.md), whatever
 raised them, so routers raise `ApiError` and never build error responses themselves.
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Schema
+from ninja.renderers import BaseRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
@@ -103,6 +107,40 @@ class SessionAuth(APIKeyCookie):
 
 
 AUTH = [TokenAuth(), SessionAuth()]
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+_NINJA_ENCODER = NinjaJSONEncoder()
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def encode(data: Any) -> bytes:
+    """The API's JSON: what ninja's own renderer writes (datetimes to the millisecond with `Z`, lazy
+    translations as text, pydantic models as dicts), encoded by orjson — `json.dumps` with Django's
+    encoder was a tenth of a ticket-list request's CPU (docs/benchmarks.md). Unlike it, non-ASCII
+    text is written as UTF-8 rather than `\\u` escapes; the content type says so."""
+    return orjson.dumps(data, default=_NINJA_ENCODER.default, option=_ORJSON_OPTIONS)
+
+
+class ApiRenderer(BaseRenderer):
+    """The NinjaAPI's renderer (hub/api.py): `encode` for every answer, errors included."""
+
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
+        return encode(data)
+
+
+def trusted_json(data: Any, status: int = 200) -> HttpResponse:
+    """Answer with `data` as is, skipping ninja's validation of the response against its schema.
+
+    Only for hot read endpoints whose payload the app's serialisers build already in the documented
+    shape: re-validating a page of 50 tickets object by object cost as much CPU as the queries that
+    read them. The schema stays declared (OpenAPI), and the endpoint's tests validate real answers
+    against it (tests/hub/test_api_json.py), so the two cannot drift apart unnoticed."""
+    return HttpResponse(encode(data), status=status, content_type=JSON_CONTENT_TYPE)
 
 
 # --- cursor pagination ------------------------------------------------------------------------

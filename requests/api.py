@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.api_support import ERRORS, ApiError, ErrorOut
+from hub.api_support import ERRORS, ApiError, ErrorOut, trusted_json
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
@@ -264,7 +264,7 @@ def list_tickets(request: HttpRequest, filters: Query[ListQuery]):
     data = filters.dict()
     limit, cursor = data.pop("limit"), data.pop("cursor")
     page = ticket_page(request.auth, TicketFilters(**data), cursor, limit)
-    return {"results": [ticket_summary(t) for t in page.results], "next": page.next}
+    return trusted_json({"results": [ticket_summary(t) for t in page.results], "next": page.next})
 
 
 @router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},

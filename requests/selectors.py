@@ -21,6 +21,8 @@ from hub.models import Centre, User
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
+# The long texts a list never shows: left in the database when a page of summaries is read.
+LIST_DEFERRED = ("description", "description_html", "search_text")
 # What `requests.serializers.ticket_summary` reads, fetched in the same query as the ticket.
 TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre", "thread")
 
@@ -33,13 +35,19 @@ def fold(text: str) -> str:
 
 
 def visible_tickets(user) -> QuerySet[Ticket]:
+    """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
+    list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
+    keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
+    filter left nearly empty (docs/benchmarks.md, "Ticket list")."""
     qs = Ticket.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
     if user.is_hub_admin:
         return qs
-    watched = Ticket.watchers.through.objects.filter(user_id=user.pk).values("ticket_id")
-    rule = Q(pk__in=watched) | Q(target_centre__isnull=True, status=Status.NEW)
+    rule = Q(target_centre__isnull=True, status=Status.NEW)
+    watched = list(Ticket.watchers.through.objects.filter(user_id=user.pk).values_list("ticket_id", flat=True))
+    if watched:
+        rule |= Q(pk__in=watched)
     if user.centre_id is not None:
         rule |= Q(requesting_centre_id=user.centre_id) | Q(target_centre_id=user.centre_id)
     return qs.filter(rule)
@@ -123,6 +131,16 @@ def _flag(raw: bool | str | None, name: str) -> bool | None:
     raise ApiError(400, f"{name}: true or false, not {raw[:20]!r}.", fields=[name])
 
 
+def _centre_id(code: str) -> int:
+    """The centre filter's id, so the list query compares ticket columns instead of joining the
+    centre table twice (which also hid the filter from the planner's statistics)."""
+    code = code.strip().upper()
+    centre_id = Centre.objects.filter(code=code).values_list("pk", flat=True).first()
+    if centre_id is None:
+        raise ApiError(400, f"centre: no centre with the code {code[:20]!r}.", fields=["centre"])
+    return centre_id
+
+
 def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list[str]]:
     """The caller's visible tickets narrowed by `filters`, with the keyset order to page them by.
     Invalid filter values are a 400 naming the parameter, never an empty list."""
@@ -137,8 +155,8 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
     if priorities:
         qs = qs.filter(priority__in=priorities)
     if filters.centre:
-        code = filters.centre.strip().upper()
-        qs = qs.filter(Q(requesting_centre__code=code) | Q(target_centre__code=code))
+        centre_id = _centre_id(filters.centre)
+        qs = qs.filter(Q(requesting_centre_id=centre_id) | Q(target_centre_id=centre_id))
     if filters.assignee:
         if filters.assignee == "me":
             qs = qs.filter(assignee_id=user.pk)
@@ -162,7 +180,7 @@ def filter_tickets(user, filters: TicketFilters) -> tuple[QuerySet[Ticket], list
 def ticket_page(user, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page:
     """One keyset page of the caller's ticket list, with what `ticket_summary` reads attached."""
     qs, order = filter_tickets(user, filters)
-    page = keyset_page(qs, order, cursor, limit)
+    page = keyset_page(qs.defer(*LIST_DEFERRED), order, cursor, limit)
     with_summary_relations(page.results)
     return page
 

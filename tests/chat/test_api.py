@@ -101,6 +101,28 @@ def test_history_after_and_before_walk_every_message_once_in_order(world, api_cl
     assert [m["id"] for m in before["results"]] == ids[:3] and before["next"] is None
 
 
+def test_history_answers_exactly_the_documented_schema(world, api_client):
+    """History skips ninja's response validation (hub.api_support.trusted_json) for speed; this is
+    what keeps its answer and its OpenAPI schema the same thing."""
+    from chat.api import AuthorOut, MessageOut, MessagePage
+    from chat.services import delete_message
+
+    post(world["topic"], world["ht"], "Xin chào @dn.engineer và **DN**")
+    delete_message(message=post(world["topic"], world["ht"], "sẽ bị xoá"), actor=world["ht"])
+    post(world["topic"], world["dn"], "ok")
+    response = api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages?limit=2")
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    MessagePage.model_validate(body)
+    assert set(body) == set(MessagePage.model_fields) and body["next"]
+    older = api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages?limit=2&cursor={body['next']}").json()
+    MessagePage.model_validate(older)
+    for message in body["results"] + older["results"]:
+        assert set(message) == set(MessageOut.model_fields)
+        assert set(message["author"]) == set(AuthorOut.model_fields)
+    assert [m["deleted"] for m in older["results"] + body["results"]] == [False, True, False]
+
+
 @pytest.mark.parametrize("query", ["after=1&before=5", "limit=0", "limit=201", "after=-1", "after=abc",
                                    "cursor=%%%", "cursor=WyJ4Il0"])
 def test_bad_history_queries_get_400(query, world, api_client):

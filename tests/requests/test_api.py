@@ -149,6 +149,46 @@ def test_list_filters(people, api_client):
     assert client.get(f"/api/v1/tickets/{tickets[0].pk}").json()["overdue"] is True
 
 
+def test_a_watcher_lists_the_tickets_they_watch_and_nothing_else_of_that_centre(people, make_user, api_client):
+    tickets = make_many(people, 3)  # HT asks DN, QB and "any centre"
+    Ticket.objects.filter(pk=tickets[2].pk).update(status="accepted", target_centre=people.dn_engineer.centre)
+    watcher = make_user("hue.engineer", centre="HUE")
+    hue = api_client(watcher)
+    assert refs(hue.get("/api/v1/tickets")) == []
+    tickets[0].watchers.add(watcher)
+    assert refs(hue.get("/api/v1/tickets")) == [tickets[0].reference]
+    # A centre filter narrows what the caller may see; it never widens it.
+    assert refs(hue.get("/api/v1/tickets?centre=dn")) == [tickets[0].reference]
+    assert refs(hue.get("/api/v1/tickets?centre=HT")) == [tickets[0].reference]
+    assert refs(hue.get("/api/v1/tickets?centre=QB")) == []
+    assert refs(hue.get("/api/v1/tickets?centre=HUE")) == []
+
+
+def test_the_list_answers_exactly_the_documented_schema(people, api_client):
+    """The list skips ninja's response validation (hub.api_support.trusted_json) for speed; this is
+    what keeps its answer and its OpenAPI schema the same thing."""
+    from requests.api import PersonOut, TicketPageOut, TicketSummaryOut
+
+    tickets = make_many(people, 3)  # with a target centre and without; threads on all
+    Ticket.objects.filter(pk=tickets[0].pk).update(assignee=people.dn_engineer)
+    response = api_client(people.ht_manager).get("/api/v1/tickets?limit=2")
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    TicketPageOut.model_validate(body)
+    assert set(body) == set(TicketPageOut.model_fields)
+    for item in body["results"]:
+        assert set(item) == set(TicketSummaryOut.model_fields)
+        assert set(item["requested_by"]) == set(PersonOut.model_fields)
+    assert body["next"]
+    last = api_client(people.ht_manager).get(f"/api/v1/tickets?limit=2&cursor={body['next']}").json()
+    TicketPageOut.model_validate(last)
+    assert last["next"] is None
+    shapes = {(t["target_centre"] is None, t["assignee"] is None) for t in body["results"] + last["results"]}
+    assert shapes == {(False, False), (False, True), (True, True)}
+    # Datetimes as every other endpoint writes them (Django's encoder: milliseconds, "Z").
+    assert body["results"][0]["created_at"].endswith("Z") and len(body["results"][0]["created_at"]) == 24
+
+
 def test_search_ignores_accents_and_case(people, api_client):
     tickets = make_many(people, 3)
     client = api_client(people.ht_engineer)
@@ -178,7 +218,7 @@ def test_sorting_and_cursor_pagination_walk_every_ticket_once(people, api_client
 @pytest.mark.parametrize("query, field", [("status=open", "status"), ("category=x", "category"),
                                           ("priority=meh", "priority"), ("sort=title", "sort"),
                                           ("overdue=perhaps", "overdue"), ("limit=0", None), ("limit=201", None),
-                                          ("cursor=%%%", None)])
+                                          ("cursor=%%%", None), ("centre=XYZ", "centre")])
 def test_bad_list_parameters_are_400(query, field, people, api_client):
     response = api_client(people.ht_engineer).get(f"/api/v1/tickets?{query}")
     assert response.status_code == 400
@@ -192,12 +232,12 @@ def test_a_page_costs_the_same_queries_whatever_its_size(people, api_client, dja
         Ticket.objects.filter(pk=t.pk).update(assignee=people.dn_engineer)
     client = api_client(people.ht_manager)
     client.get("/api/v1/tickets?limit=1")  # the token's first use records last_used_at
-    # token lookup, the page, then centres, people and threads for the whole page
-    with django_assert_num_queries(5):
+    # token lookup, the caller's watched tickets, the page, then centres, people and threads for the page
+    with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=2").json()["results"]) == 2
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=30&q=phan mem").json()["results"]) == 10
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=200").json()["results"]) == 30
 
 

@@ -1,0 +1,48 @@
+"""The API's JSON renderer (hub.api_support.encode): orjson, but the same JSON that ninja's own
+renderer (`json.dumps` with Django's encoder) wrote, so no client sees a format change."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from django.utils.translation import gettext_lazy
+from ninja.responses import NinjaJSONEncoder
+
+from hub.api_support import encode
+
+
+def ninja_json(data):
+    return json.loads(json.dumps(data, cls=NinjaJSONEncoder))
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2026, 11, 26, 6, 9, 21, 549107, tzinfo=UTC),
+    datetime(2026, 11, 26, 6, 9, 21, tzinfo=timezone(timedelta(hours=7))),
+    datetime(2026, 11, 26, 6, 9, 21, 500),
+    date(2026, 11, 26),
+    timedelta(hours=36, seconds=5),
+    Decimal("12.50"),
+    uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    gettext_lazy("New"),
+    "Trung tâm CNTT-TT Đắk Lắk",
+    {"nested": [1, 2.5, None, True], 7: "an int key"},
+])
+def test_every_value_encodes_as_ninja_encoded_it(value):
+    data = {"value": value, "list": [value]}
+    assert json.loads(encode(data)) == ninja_json(data)
+
+
+def test_datetimes_keep_the_millisecond_z_form():
+    assert encode(datetime(2026, 11, 26, 6, 9, 21, 549107, tzinfo=UTC)) == b'"2026-11-26T06:09:21.549Z"'
+
+
+@pytest.mark.django_db
+def test_errors_go_through_the_same_renderer(client):
+    response = client.get("/api/v1/tickets", HTTP_AUTHORIZATION="Token nope")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json()["error"]["code"] == "not_authenticated"
