@@ -118,9 +118,10 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 def encode(data: Any) -> bytes:
     """The API's JSON: what ninja's own renderer writes (datetimes to the millisecond with `Z`, lazy
-    translations as text, pydantic models as dicts), encoded by orjson — `json.dumps` with Django's
-    encoder was a tenth of a ticket-list request's CPU (docs/benchmarks.md). Unlike it, non-ASCII
-    text is written as UTF-8 rather than `\\u` escapes; the content type says so."""
+    translations as text, pydantic models as dicts), encoded by orjson: 0.28 instead of 0.39 ms for a
+    page of 50 tickets (the datetimes still go through Django's formatting, which keeps the format).
+    Unlike `json.dumps`, non-ASCII text is written as UTF-8 rather than `\\u` escapes; the content
+    type says so."""
     return orjson.dumps(data, default=_NINJA_ENCODER.default, option=_ORJSON_OPTIONS)
 
 

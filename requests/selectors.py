@@ -38,7 +38,7 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
     list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
     keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
-    filter left nearly empty (docs/benchmarks.md, "Ticket list")."""
+    filter left nearly empty (docs/tickets.md)."""
     qs = Ticket.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
