@@ -49,8 +49,14 @@ messages: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# --strict: a dependency that could not be looked up fails the audit. Without it pip-audit skipped
+# every package behind a mirror that serves only the simple index and still said "No known
+# vulnerabilities found" (docs/deployment.md, "Dependency audit").
 audit: $(STAMP)
-	$(VENV)/bin/pip install --quiet pip-audit && $(VENV)/bin/pip-audit -r requirements.txt
+	$(VENV)/bin/pip install --quiet pip-audit
+	$(VENV)/bin/pip-audit --strict -r requirements.txt || { \
+	  echo "make audit: FAILED — vulnerabilities listed above, or packages pip-audit could not look up" \
+	       "(it needs https://pypi.org/pypi/<name>/json or https://api.osv.dev)." >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var .pytest_cache
