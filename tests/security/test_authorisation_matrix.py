@@ -16,8 +16,9 @@ from tests.chat.conftest import close_code, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Appears in every private item's text. ASCII on purpose: JSON escapes Vietnamese letters (\u1ead), and a
-# leak check that looked for them would pass vacuously.
+# Appears in every private item's text. ASCII on purpose: some of the hub's JSON escapes Vietnamese
+# letters (\u1ead: Django's encoder in pages; the API writes UTF-8), and a leak check that looked for
+# them there would pass vacuously.
 SECRET = "bimat-7f3a9"
 AMBER_SECRET = "amber-51c2e"  # TLP:AMBER reaches security officers and managers everywhere, not engineers
 OUTSIDER_ROLES = ["engineer", "security_officer", "manager"]
