@@ -113,7 +113,6 @@ AUTH = [TokenAuth(), SessionAuth()]
 
 _NINJA_ENCODER = NinjaJSONEncoder()
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 def encode(data: Any) -> bytes:
@@ -134,13 +133,18 @@ class ApiRenderer(BaseRenderer):
         return encode(data)
 
 
+# What ninja sends with the renderer's answers, so `trusted_json` answers cannot differ from them.
+JSON_CONTENT_TYPE = f"{ApiRenderer.media_type}; charset={ApiRenderer.charset}"
+
+
 def trusted_json(data: Any, status: int = 200) -> HttpResponse:
     """Answer with `data` as is, skipping ninja's validation of the response against its schema.
 
     Only for hot read endpoints whose payload the app's serialisers build already in the documented
     shape: re-validating a page of 50 tickets object by object cost as much CPU as the queries that
     read them. The schema stays declared (OpenAPI), and the endpoint's tests validate real answers
-    against it (tests/hub/test_api_json.py), so the two cannot drift apart unnoticed."""
+    against it (tests/requests/test_api.py, tests/chat/test_api.py), so the two cannot drift apart
+    unnoticed."""
     return HttpResponse(encode(data), status=status, content_type=JSON_CONTENT_TYPE)
 
 

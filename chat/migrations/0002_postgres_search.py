@@ -8,6 +8,8 @@ databases this migration does nothing (they use the stored `search_text` fallbac
 
 from django.db import migrations
 
+from hub.migration_ops import postgres_only
+
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     """
@@ -24,20 +26,6 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for statement in FORWARD:
-        schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for statement in BACKWARD:
-        schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("chat", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]

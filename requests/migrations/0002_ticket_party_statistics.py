@@ -11,6 +11,8 @@ Other databases have no such statistics; there this migration does nothing.
 
 from django.db import migrations
 
+from hub.migration_ops import postgres_only
+
 NAME = "support_requests_ticket_parties_stat"
 FORWARD = [
     f"CREATE STATISTICS IF NOT EXISTS {NAME} (mcv) ON requesting_centre_id, target_centre_id, status "
@@ -22,20 +24,6 @@ FORWARD = [
 BACKWARD = [f"DROP STATISTICS IF EXISTS {NAME}"]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for statement in FORWARD:
-        schema_editor.execute(statement)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for statement in BACKWARD:
-        schema_editor.execute(statement)
-
-
 class Migration(migrations.Migration):
     dependencies = [("support_requests", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]
