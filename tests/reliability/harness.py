@@ -89,7 +89,8 @@ class TopicClient:
     slug: str
     http_base: str = ""
     ws_base: str = ""
-    live: list[int] = field(default_factory=list)  # ids of `message` frames outside a sync
+    # ids of `message` frames outside a sync, and of those inside one that cannot be its answer
+    live: list[int] = field(default_factory=list)
     synced: list[int] = field(default_factory=list)  # ids delivered as the answer to a sync
     own: dict[str, int] = field(default_factory=dict)  # client_id → id of this socket's acknowledged sends
     live_at: dict[str, float] = field(default_factory=dict)  # client_id → monotonic time it arrived live
@@ -106,6 +107,7 @@ class TopicClient:
     _reader: asyncio.Task | None = None
     _sync_answer: asyncio.Queue | None = None
     _in_sync: bool = False
+    _window: list[int] = field(default_factory=list)  # message ids received while a sync was open
     _lost: asyncio.Event | None = None
 
     # --- connection -------------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class TopicClient:
         self._sync_answer = asyncio.Queue()
         self._lost = asyncio.Event()
         self._in_sync = False
+        self._window.clear()
         if read:
             self._reader = asyncio.create_task(self._read(self.socket), name=f"reader-{self.name}")
 
@@ -156,6 +159,8 @@ class TopicClient:
                     hole = (not self._in_sync and isinstance(prev_id, int) and 0 < last < prev_id
                             and prev_id not in self.seen())
                     (self.synced if self._in_sync else self.live).append(message["id"])
+                    if self._in_sync:
+                        self._window.append(message["id"])
                     if hole and self.auto_catch_up:
                         task = asyncio.create_task(self.catch_up(last))
                         self._background.add(task)
@@ -177,16 +182,26 @@ class TopicClient:
                     if kind == "resync":
                         self.resyncs.append(frame)
                     if self._in_sync:
+                        self._sort_window(frame["latest"] if kind == "sync.done" else frame["after"])
                         await self._sync_answer.put(frame)
                 elif kind == "error":
                     self.errors.append(frame)
                     if self._in_sync:
+                        self._window.clear()  # no answer to sort them against: they stay "synced"
                         await self._sync_answer.put(frame)
         except websockets.ConnectionClosed:
             pass
         finally:
             self.close_codes.append(socket.close_code)
             self._lost.set()
+
+    def _sort_window(self, answer_last: int) -> None:
+        """Which frames of a closed sync window were live broadcasts. On the wire they look alike,
+        but an answer holds each id once and none beyond its last (`sync.done.latest`, `resync.after`):
+        an id past that, or a second copy of one, was broadcast live while the sync ran."""
+        copies = Counter(self._window)
+        self.live += [i for i in dict.fromkeys(self._window) if i > answer_last or copies[i] > 1]
+        self._window.clear()
 
     # --- frames -------------------------------------------------------------------------------------
     async def send(self, body: str, client_id: str) -> None:
