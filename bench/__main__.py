@@ -64,7 +64,7 @@ async def run(args: argparse.Namespace) -> int:
     log_dir = out_dir / f"logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir,
-                  hub_overrides=dict(kv.split("=", 1) for kv in args.hub_env))
+                  hub_overrides=dict(kv.split("=", 1) for kv in args.hub_env), batch=not args.no_batch)
     targets = [t for t in ALL_TARGETS if args.only is None or t.name in args.only]
     if args.only and len(targets) != len(args.only):
         known = ", ".join(t.name for t in ALL_TARGETS)
@@ -160,6 +160,8 @@ def main() -> None:
     parser.add_argument("--connect-concurrency", type=int, default=0, help="0: every client at once")
     parser.add_argument("--hub-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the hub's processes (experiments; printed in the report)")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="hub clients connect without ?batch=1: one frame per message (docs/chat.md)")
     parser.add_argument("--budget", type=float, default=330,
                         help="seconds after which remaining targets are skipped (reported, not fatal), so that "
                              "`make bench` ends within 10 minutes even when a design is very slow")

@@ -55,7 +55,9 @@ let openCount = 0;
 function onFrame(i, data) {
   const now = nowUs();
   const s = typeof data === 'string' ? data : data.toString();
-  const at = s.indexOf('"client_id"');
+  // A hub `batch` frame (clients connect with ?batch=1) carries several message frames: every
+  // client_id in the frame is one delivery.
+  let at = s.indexOf('"client_id"');
   if (at < 0) {
     if (s.indexOf('"error"') >= 0) {
       const m = /"code"\s*:\s*"([^"]*)"/.exec(s);
@@ -65,6 +67,10 @@ function onFrame(i, data) {
     }
     return;
   }
+  for (; at >= 0; at = s.indexOf('"client_id"', at + 11)) count(i, s, at, now);
+}
+
+function count(i, s, at, now) {
   const q1 = s.indexOf('"', s.indexOf(':', at + 11) + 1);
   const q2 = s.indexOf('"', q1 + 1);
   const id = s.slice(q1 + 1, q2);

@@ -71,7 +71,11 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         f"Linux {machine['kernel']}, Python {machine['python']}; load average (1/5/15 min) at the start "
         f"{machine['load_average']}, at the end {machine.get('load_average_end', '?')}. "
         f"C={args.clients} clients in one topic, S={args.senders} senders, {args.workers} node `ws` generator "
-        f"processes on the same machine; run took {elapsed:.0f} s.",
+        f"processes on the same machine; run took {elapsed:.0f} s. Hub clients "
+        + ("connect with `?batch=1` (events that reach a socket together come as one `batch` frame)"
+           if not getattr(args, "no_batch", False) else "connect without `?batch=1` (one frame per message)")
+        + "".join(f"; hub environment {kv}" for kv in getattr(args, "hub_env", []))
+        + ".",
         "",
         "| target | server | proc | layer | phase | clients | offered msg/s | deliveries/s | p50 ms | p95 ms | p99 ms "
         "| max ms | lost | dup | server CPU % | Redis CPU % | server RSS MiB | generator CPU % |",

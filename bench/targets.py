@@ -137,6 +137,8 @@ class Target:
         port = self.ports[index % len(self.ports)]
         client = {"url": f"ws://127.0.0.1:{port}/ws/topics/{TOPIC}/"}
         if self.design == "hub":
+            if ctx.batch:  # as the web UI does: events that arrive together come as one frame
+                client["url"] += "?batch=1"
             client["ticket_url"] = f"http://127.0.0.1:{port}/api/v1/ws-tickets"
             client["token"] = ctx.tokens[index % len(ctx.tokens)]
         return client
@@ -153,6 +155,7 @@ class Context:
     tokens: list[str] = field(default_factory=list)
     rate_limit: int = 100000
     hub_overrides: dict[str, str] = field(default_factory=dict)  # --hub-env, for experiments
+    batch: bool = True  # hub clients ask for `batch` frames (--no-batch: one frame per message)
 
     def hub_env(self) -> dict[str, str]:
         # Production-like: DEBUG off (DEBUG keeps every SQL query in memory), real secret, no HTTPS

@@ -15,6 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -25,7 +26,7 @@ from django.db import DatabaseError
 from hub import shutdown
 from hub.admission import HANDSHAKE_DONE
 from hub.broadcast import control_group
-from hub.fanout import Delivery, local_fanout
+from hub.fanout import Batch, Delivery, local_fanout
 from hub.jsonutil import dumps
 from hub.loops import per_loop
 from hub.ratelimit import TokenBucket
@@ -119,6 +120,12 @@ def _new_revalidator(loop: asyncio.AbstractEventLoop) -> _Revalidator:
 _revalidator = per_loop(_new_revalidator)
 
 
+def wants_batches(scope: dict[str, Any]) -> bool:
+    """`?batch=1` on the WebSocket URL: the client unpacks `batch` frames (docs/chat.md)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return query.get("batch", [""])[-1] in ("1", "true")
+
+
 class FrameError(Exception):
     """Raise from a handler to answer with an `error` frame (codes from the contract)."""
 
@@ -143,6 +150,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
         self.recent_events: OrderedDict[str, None] = OrderedDict()
+        self.batches = wants_batches(self.scope)
         try:
             await super().websocket_connect(message)
             if not self.closed:
@@ -207,25 +215,54 @@ class HubConsumer(AsyncWebsocketConsumer):
         hub's hottest path (once per event per socket): keep it free of I/O and allocation."""
         if self.closed:
             return
-        event = delivery.event
-        control = event.get("control")
-        if control is not None:
-            if control == "token_revoked" and event.get("token_id") != self.token_id:
-                return
-            await self.revalidate()
+        if delivery.event.get("control") is not None:
+            await self._control(delivery.event)
+        elif self._accepts(delivery):
+            await self.base_send(delivery.message)
+
+    async def deliver_batch(self, batch: Batch) -> None:
+        """Several events that arrived together. A socket that asked for batches gets those it may
+        see as one `batch` frame (or a few, by size); others get them one by one. Control events
+        act in their place in the order."""
+        if not self.batches:
+            for delivery in batch.deliveries:
+                await self.deliver(delivery)
             return
-        event_id = event.get("event_id")
+        chosen: list[int] = []
+        for index, delivery in enumerate(batch.deliveries):
+            if delivery.event.get("control") is not None:
+                await self._send_chosen(batch, chosen)
+                chosen = []
+                if not self.closed:
+                    await self._control(delivery.event)
+            elif self._accepts(delivery):
+                chosen.append(index)
+        await self._send_chosen(batch, chosen)
+
+    async def _send_chosen(self, batch: Batch, chosen: list[int]) -> None:
+        if self.closed or not chosen:
+            return
+        for message in batch.messages(tuple(chosen)):
+            await self.base_send(message)
+
+    async def _control(self, event: dict[str, Any]) -> None:
+        if event.get("control") == "token_revoked" and event.get("token_id") != self.token_id:
+            return
+        await self.revalidate()
+
+    def _accepts(self, delivery: Delivery) -> bool:
+        """Whether this socket gets this (non-control) event: once only, and only if its audience
+        allows."""
+        event_id = delivery.event.get("event_id")
         if event_id:
             # A socket in several groups (its centre and its own user, say) gets each event once.
             recent = self.recent_events
             if event_id in recent:
-                return
+                return False
             recent[event_id] = None
             if len(recent) > 256:
                 recent.popitem(last=False)
-        if not self.may_receive(delivery):
-            return
-        await self.base_send(delivery.message)
+        return self.may_receive(delivery)
 
     def may_receive(self, delivery: Delivery) -> bool:
         """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""

@@ -90,7 +90,58 @@ class Delivery:
         self.audience = Audience.from_meta(event.get("audience"))
 
 
+BATCH_FRAME_PREFIX = '{"type":"batch","frames":['
+
+
+class Batch:
+    """Several events of one group received together, for sockets that take them as one `batch`
+    frame (docs/chat.md): under uvicorn every ASGI send is one socket write, a system call, and
+    under daphne one autobahn frame and writer registration — per socket per frame the largest cost
+    of a fan-out (docs/benchmarks.md). The combined frame for a given choice of events is built once
+    for all the sockets that make the same choice (normally: all of them)."""
+
+    __slots__ = ("deliveries", "_sizes", "_messages")
+
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.deliveries = deliveries
+        self._sizes: list[int] | None = None
+        self._messages: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+
+    def messages(self, chosen: tuple[int, ...]) -> list[dict[str, Any]]:
+        """The ASGI messages that carry these events (indices, in order) to one socket: `batch`
+        frames of at most HUB_WS_BATCH_MAX_BYTES — a client's frame limit is unknown, and the hub's
+        own is 64 KiB — and an event alone in its chunk as its own plain frame."""
+        messages = self._messages.get(chosen)
+        if messages is not None:
+            return messages
+        if self._sizes is None:
+            self._sizes = [len(d.message["text"].encode("utf-8", "surrogatepass")) for d in self.deliveries]
+        limit = settings.HUB_WS_BATCH_MAX_BYTES
+        chunks: list[list[int]] = []
+        size = 0
+        for index in chosen:
+            # +1 for the comma; the wrapper is 30 bytes.
+            if chunks and size + self._sizes[index] + 1 <= limit - 30:
+                chunks[-1].append(index)
+                size += self._sizes[index] + 1
+            else:
+                chunks.append([index])
+                size = self._sizes[index]
+        messages = [self._message(chunk) for chunk in chunks]
+        self._messages[chosen] = messages
+        return messages
+
+    def _message(self, chunk: list[int]) -> dict[str, Any]:
+        if len(chunk) == 1:
+            return self.deliveries[chunk[0]].message
+        frames = ",".join(self.deliveries[index].message["text"] for index in chunk)
+        return {"type": "websocket.send", "text": BATCH_FRAME_PREFIX + frames + "]}"}
+
+
 class Listener(Protocol):
+    """A local socket. It may also define `deliver_batch(batch: Batch)`; if not, it gets a batch's
+    events one by one through `deliver`."""
+
     async def deliver(self, delivery: Delivery) -> None: ...
 
 
@@ -196,13 +247,16 @@ class LocalFanout:
             else:
                 continue
             group = message.get("group")
-            for one in events:
-                if group in self.groups:
+            if group in self.groups:
+                for one in events:
                     self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
-                handed += await self._deliver(group, one)
-                if handed >= settings.HUB_FANOUT_YIELD_EVERY:
-                    handed = 0
-                    await asyncio.sleep(0)
+            if len(events) == 1:
+                handed += await self._deliver(group, events[0])
+            else:
+                handed = await self._deliver_batch(group, events, handed)
+            if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+                handed = 0
+                await asyncio.sleep(0)
 
     async def _deliver(self, group: str, message: dict[str, Any]) -> int:
         """Hand one event to every local socket of the group; how many there were."""
@@ -216,6 +270,30 @@ class LocalFanout:
             except Exception:
                 logger.exception("delivery to a local socket failed")
         return len(listeners)
+
+    async def _deliver_batch(self, group: str, events: list[dict[str, Any]], handed: int) -> int:
+        """Hand several events to every local socket of the group, socket by socket (each gets them
+        in order; a socket that takes batches gets them as one frame). The loop runs other work
+        every HUB_FANOUT_YIELD_EVERY frames, as in `_read_loop`; returns the frames handed since."""
+        listeners = self.groups.get(group)
+        if not listeners:
+            return handed
+        batch = Batch([Delivery(one) for one in events])
+        for listener in list(listeners):
+            try:
+                deliver_batch = getattr(listener, "deliver_batch", None)
+                if deliver_batch is not None:
+                    await deliver_batch(batch)
+                else:
+                    for delivery in batch.deliveries:
+                        await listener.deliver(delivery)
+            except Exception:
+                logger.exception("delivery to a local socket failed")
+            handed += len(events)
+            if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+                handed = 0
+                await asyncio.sleep(0)
+        return handed
 
     def _note_sequence(self, group: str, publisher: Any, seq: Any, cursor: Any) -> None:
         if not isinstance(publisher, str) or not isinstance(seq, int):

@@ -140,6 +140,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
+# Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
+# frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
+HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
 # Threads doing WebSocket consumers' database work in parallel (hub/workers.py); keep below the pool.
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # HTTP requests served at once per process (hub/admission.py); the rest wait their turn on the event

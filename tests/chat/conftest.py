@@ -45,6 +45,20 @@ def _fresh_rate_buckets():
     clear()
 
 
+# The topic of the socket-level tests, and three people around it (modules may define their own).
+SLUG = "an-toan-thong-tin"
+
+
+@pytest.fixture
+def people(make_user, make_topic):
+    make_topic(SLUG)
+    return {
+        "dn": make_user("dn.engineer", centre="DN"),
+        "ht": make_user("ht.engineer", centre="HT"),
+        "hts": make_user("ht.security", centre="HT", role="security_officer"),
+    }
+
+
 @pytest.fixture
 def make_topic(db):
     from chat.services import create_topic
@@ -58,15 +72,15 @@ def make_topic(db):
 
 async def open_socket(user, path: str) -> WebsocketCommunicator:
     ticket = await sync_to_async(WsTicket.issue)(user)
-    communicator = WebsocketCommunicator(application, f"{path}?ticket={ticket}")
+    communicator = WebsocketCommunicator(application, f"{path}{'&' if '?' in path else '?'}ticket={ticket}")
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     return communicator
 
 
-async def open_topic(user, slug: str) -> WebsocketCommunicator:
+async def open_topic(user, slug: str, query: str = "") -> WebsocketCommunicator:
     """A socket on /ws/topics/<slug>/ that is open and joined (its first presence frame is read)."""
-    communicator = await open_socket(user, f"/ws/topics/{slug}/")
+    communicator = await open_socket(user, f"/ws/topics/{slug}/" + (f"?{query}" if query else ""))
     first = await communicator.receive_json_from(timeout=5)
     assert first["type"] == "presence", first
     return communicator

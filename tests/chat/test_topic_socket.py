@@ -8,21 +8,10 @@ from asgiref.sync import sync_to_async
 from chat.models import Message, ReadMarker
 from chat.services import post_message
 from hub.audience import Audience
-from tests.chat.conftest import close_code, next_frame, nothing_but_background, open_socket, open_topic
+from tests.chat.conftest import SLUG, close_code, next_frame, nothing_but_background, open_socket, open_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SLUG = "an-toan-thong-tin"
-
-
-@pytest.fixture
-def people(make_user, make_topic):
-    make_topic(SLUG)
-    return {
-        "dn": make_user("dn.engineer", centre="DN"),
-        "ht": make_user("ht.engineer", centre="HT"),
-        "hts": make_user("ht.security", centre="HT", role="security_officer"),
-    }
 
 
 async def aclose(*sockets):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -124,6 +125,51 @@ def test_missing_more_than_one_sync_carries_is_caught_up_in_batches(two_centres)
     expect(lan.page.locator("#messages li.msg")).to_have_count(12)
     assert messages_text(lan.page) == expected
     assert lan.page.locator("#chat").get_attribute("data-resyncs") == "2"
+
+
+def test_messages_that_reach_the_page_together_come_as_one_batch_frame_and_show_once_in_order(two_centres, hub):
+    """The page asks for `batch` frames: three stored messages published to the server together (as
+    the outbox sends what piled up during a fan-out) arrive in one frame and show once each, in
+    order."""
+    import asyncio
+    import threading
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from chat.models import Topic
+    from chat.serializers import message_out
+    from chat.services import post_message
+    from hub.broadcast import publications, topic_group
+    from hub.fanout import BATCH_TYPE, event
+    from hub.models import User
+
+    lan, _minh = two_centres
+    frames_seen: list[str] = []
+    lan.page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames_seen.append(payload)))
+    lan.page.reload()
+    lan.wait_live()
+    topic = Topic.objects.get(slug="phat-trien-phan-mem")
+    author = User.objects.get(username="dn.eng")
+    texts = ["cùng lúc 1", "cùng lúc 2", "cùng lúc 3"]
+    # Stored here; this test process's own broadcasts go to another channel prefix than the server's.
+    frames = [{"type": "message", "message": message_out(post_message(topic=topic, author=author, body=text)[0])}
+              for text in texts]
+    group = topic_group(topic.slug)
+    events = [event(group, text, **meta) for frame in frames for _group, text, meta in publications([group], frame)]
+
+    async def publish() -> None:
+        layer = RedisPubSubChannelLayer(hosts=[hub.env["REDIS_URL"]], prefix=hub.env["HUB_CHANNEL_PREFIX"])
+        await layer.group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
+        await layer.flush()
+
+    sender = threading.Thread(target=lambda: asyncio.run(publish()))
+    sender.start()
+    sender.join(10)
+
+    expect(lan.page.locator("#messages li.msg")).to_have_count(3)
+    assert messages_text(lan.page) == texts
+    batches = [json.loads(text) for text in frames_seen if '"type":"batch"' in text]
+    assert [[f["message"]["body"] for f in batch["frames"]] for batch in batches] == [texts]
 
 
 def test_a_message_queued_offline_survives_a_page_reload(two_centres):

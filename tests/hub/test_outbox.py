@@ -59,7 +59,9 @@ async def test_a_pile_of_publications_goes_out_in_batches_in_order_once_each_and
 
 
 async def test_a_large_batch_lets_the_event_loop_run_between_its_frames(settings):
-    """Delivering a batch to many sockets must not hold the loop (requests, pings) until it is done."""
+    """Delivering a batch to many sockets must not hold the loop (requests, pings) until it is done:
+    each socket gets the batch's events back to back (so that it can take them as one frame), and
+    the loop runs between sockets once HUB_FANOUT_YIELD_EVERY frames were handed out."""
     settings.HUB_FANOUT_YIELD_EVERY = 10
     group = f"batch-yield-{time.time_ns()}"
     ticks = 0
@@ -88,7 +90,9 @@ async def test_a_large_batch_lets_the_event_loop_run_between_its_frames(settings
             await asyncio.sleep(0.01)
         assert all(socket.frames == [f"f-{i}" for i in range(40)] for socket in sockets)
         first_batch = seen_at[:200]
-        assert len(set(first_batch)) >= 10  # the loop ran at least every 10 frames handed out
+        per_socket = [first_batch[i:i + 40] for i in range(0, 200, 40)]
+        assert all(len(set(ticks_of_one)) == 1 for ticks_of_one in per_socket)  # back to back
+        assert len({ticks_of_one[0] for ticks_of_one in per_socket}) == 5  # the loop ran in between
     finally:
         running.cancel()
         for socket in sockets:

@@ -1,6 +1,8 @@
 // A WebSocket that comes back: exponential backoff with full jitter, immediate retry when the
 // browser says it is online again, and a clear state for the UI. It knows nothing about frames;
-// pages decide what to send on (re)connect (e.g. `sync` from their last message id).
+// pages decide what to send on (re)connect (e.g. `sync` from their last message id). It asks the
+// hub for `batch` frames (?batch=1: events that reach the socket together come as one frame,
+// docs/chat.md) and hands their frames to the page one by one, in order.
 
 const TERMINAL = new Set([4401, 4403, 4404]); // not authenticated, not allowed, no such topic
 
@@ -28,7 +30,8 @@ export class LiveSocket {
 
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${window.location.host}${this.path}`;
+    const query = this.path.includes("?") ? "&batch=1" : "?batch=1";
+    return `${scheme}//${window.location.host}${this.path}${query}`;
   }
 
   start() {
@@ -74,7 +77,12 @@ export class LiveSocket {
       if (this.ws !== ws) return;
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (this.handlers.onFrame) this.handlers.onFrame(frame);
+      if (!this.handlers.onFrame) return;
+      const frames = frame && frame.type === "batch" && Array.isArray(frame.frames) ? frame.frames : [frame];
+      for (const one of frames) {
+        if (this.ws !== ws) return; // a handler dropped the socket
+        this.handlers.onFrame(one);
+      }
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
