@@ -57,6 +57,10 @@ class PhaseResult:
     error_sample: str | None = None
     closes: dict = field(default_factory=dict)
     send_failures: int = 0
+    # Per message: send → its first receiver (the path through the server before any fan-out) and
+    # first → last receiver (the fan-out itself), as (p50, max) over the phase's messages.
+    first_ms: tuple[float, float] | None = None
+    spread_ms: tuple[float, float] | None = None
 
     @property
     def clean(self) -> bool:
@@ -185,7 +189,10 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 f"p99 {r.p99_ms:.1f} ms, max {r.max_ms:.0f} ms, lost {r.lost}, dup {r.dup}, "
                 f"server CPU {r.server_cpu_pct:.0f}%, Redis {r.redis_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
-                + (f", closes {r.closes}" if r.closes else ""))
+                + (f", closes {r.closes}" if r.closes else "")
+                + (f"; per message: send → first receiver p50 {r.first_ms[0]:.1f} / max {r.first_ms[1]:.1f} ms, "
+                   f"first → last receiver p50 {r.spread_ms[0]:.1f} / max {r.spread_ms[1]:.1f} ms"
+                   if r.first_ms and r.spread_ms else ""))
             await asyncio.sleep(0.5)
         if burst and result.phases and not result.phases[-1].lost:
             phase = burst_after(result.phases[-1], clients)
@@ -286,6 +293,8 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
     r.redis_cpu_pct = 100 * (redis_cpu_seconds(redis_url) - redis_cpu0) / wall
     r.server_rss_mib = rss_peak
     hist = [0] * len(outs[0]["hist"])
+    first: list[float | None] = [None] * phase.messages
+    last: list[float] = [0.0] * phase.messages
     last_recv = 0.0
     for out in outs:
         if out.get("event") != "result":
@@ -304,6 +313,15 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
             r.closes[code] = r.closes.get(code, 0) + n
         r.error_sample = r.error_sample or out["error_sample"]
         hist = [a + b for a, b in zip(hist, out["hist"], strict=False)]
+        for g, (f, la) in enumerate(zip(out.get("first_ms", []), out.get("last_ms", []), strict=False)):
+            if f is not None:
+                first[g] = f if first[g] is None else min(first[g], f)
+                last[g] = max(last[g], la)
+    arrived = [(f, last[g] - f) for g, f in enumerate(first) if f is not None]
+    if arrived:
+        firsts, spreads = sorted(a for a, _ in arrived), sorted(b for _, b in arrived)
+        r.first_ms = (firsts[len(firsts) // 2], firsts[-1])
+        r.spread_ms = (spreads[len(spreads) // 2], spreads[-1])
     # Counted over the clients connected when the phase began (a client that could not connect at all
     # is reported, and fails the run, as a connect failure); one that drops mid-phase loses messages.
     r.clients = sum(o["open_at_start"] for o in outs)

@@ -93,6 +93,8 @@ function count(i, s, at, now) {
     p.hist[bucketOf(lat)]++;
     if (lat > p.max) p.max = lat;
     p.lastRecv = now;
+    if (lat < p.first[g]) p.first[g] = lat;
+    if (lat > p.last[g]) p.last[g] = lat;
   } else {
     p.dup++;
   }
@@ -198,6 +200,9 @@ function runPhase(cmd) {
     dup: 0,
     stale: 0,
     hist: new Uint32Array(HIST_SIZE),
+    // Per message, over this worker's clients: the earliest and latest arrival (µs after sending).
+    first: new Float64Array(total).fill(Infinity),
+    last: new Float64Array(total),
     max: 0,
     lastRecv: 0,
     finish: null,
@@ -249,6 +254,8 @@ function runPhase(cmd) {
           max_send_lag_ms: maxLagUs / 1000,
           hist: Array.from(p.hist),
           max_ms: p.max / 1000,
+          first_ms: Array.from(p.first, (us) => (Number.isFinite(us) ? Math.round(us / 10) / 100 : null)),
+          last_ms: Array.from(p.last, (us) => Math.round(us / 10) / 100),
           last_recv_us: p.lastRecv,
           closes: { ...closes },
           error_frames: { ...errorFrames },

@@ -60,6 +60,9 @@ async def test_bare_reference_delivers_every_message_once_under_each_server(serv
     assert result.connected == CLIENTS and not result.storm_failures
     (fixed,) = result.phases
     assert (fixed.expected, fixed.delivered, fixed.lost, fixed.dup) == (CLIENTS * 10, CLIENTS * 10, 0, 0)
+    # per message: send → first receiver, then first → last receiver, each as (p50, max)
+    assert 0 <= fixed.first_ms[0] <= fixed.first_ms[1] < fixed.max_ms + 1
+    assert 0 <= fixed.spread_ms[0] <= fixed.spread_ms[1] <= fixed.max_ms
 
 
 async def test_duplicates_are_counted_not_only_losses(tmp_path):
@@ -71,6 +74,16 @@ async def test_duplicates_are_counted_not_only_losses(tmp_path):
     assert phase.delivered == CLIENTS * 10 and phase.lost == 0
     assert phase.dup == CLIENTS * 10
     assert not phase.clean
+
+
+async def test_every_message_inside_a_batch_frame_is_counted_once(tmp_path):
+    batching = Target("batch", "custom", "websockets", 1,
+                      custom=[sys.executable, FAULTY, "--port", "{port}", "--mode", "batch"])
+
+    (phase,) = (await run(batching, tmp_path)).phases
+
+    assert (phase.expected, phase.delivered, phase.lost, phase.dup) == (CLIENTS * 10, CLIENTS * 10, 0, 0)
+    assert phase.clean
 
 
 async def test_messages_that_never_arrive_are_counted_as_lost(tmp_path):
