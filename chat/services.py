@@ -22,7 +22,7 @@ from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
 from hub.audience import Audience
-from hub.broadcast import broadcast_on_commit, topic_group, user_group
+from hub.broadcast import broadcast_on_commit, published_in_commit_order, topic_group, user_group
 from hub.models import Centre, Role, User
 
 # Error codes (../shared/CONTRACT.md) and the HTTP status each maps to.
@@ -162,7 +162,7 @@ def post_message(
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
     try:
-        with transaction.atomic():
+        with published_in_commit_order(("topic", topic.pk)), transaction.atomic():
             # Lock the topic row: ids are then committed in id order within a topic, so a client
             # that synced "after N" can never later miss a message with an id below a seen one.
             Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk", flat=True).first()
