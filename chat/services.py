@@ -162,7 +162,7 @@ def post_message(
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
     try:
-        with published_in_commit_order(("topic", topic.pk)), transaction.atomic():
+        with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
             # Lock the topic row: ids are then committed in id order within a topic, so a client
             # that synced "after N" can never later miss a message with an id below a seen one.
             Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk", flat=True).first()
@@ -177,6 +177,7 @@ def post_message(
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
             _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
         existing = _existing(author, client_id, topic) if client_id is not None else None

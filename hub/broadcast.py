@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -160,23 +160,36 @@ _order_locks_guard = threading.Lock()
 
 
 @contextmanager
-def published_in_commit_order(stream: Hashable) -> Iterator[None]:
+def published_in_commit_order(stream: Hashable) -> Iterator[Callable[[], None]]:
     """Wrap a transaction whose broadcasts must leave this process in commit order with those of
-    other transactions on the same stream (a topic's messages, whose ids grow in commit order).
+    other transactions on the same stream (a topic's messages, whose ids grow in commit order); call
+    what it yields as the transaction body's last statement, while the stream's row lock is held.
 
     The database orders the commits (a row lock), but each thread hands its publications over after
     its COMMIT returns, and a thread kept waiting for the GIL there was overtaken by the next
     committer: about one message in 300 went out after its successor in a ten-sender burst
-    (tests/chat/test_e2e.py). Holding a per-stream lock from before the transaction until its
-    after-commit hooks have queued the publications makes hand-over order commit order. Inside an
+    (tests/chat/test_e2e.py). A per-stream lock taken just before COMMIT and released once the
+    after-commit hooks have queued the publications makes hand-over order commit order. It is not
+    taken for the whole transaction: that serialised the next message's queries behind this one's
+    hooks and cost a quarter of one process's burst throughput (docs/benchmarks.md). Inside an
     outer transaction the hooks only run at its end, so there this does nothing."""
     if transaction.get_connection().in_atomic_block:
-        yield
+        yield lambda: None
         return
     with _order_locks_guard:
         lock = _order_locks.setdefault(stream, threading.Lock())
-    with lock:
-        yield
+    held = False
+
+    def before_commit() -> None:
+        nonlocal held
+        lock.acquire()
+        held = True
+
+    try:
+        yield before_commit
+    finally:
+        if held:
+            lock.release()
 
 
 def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
