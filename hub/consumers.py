@@ -221,13 +221,9 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.base_send(delivery.message)
 
     async def deliver_batch(self, batch: Batch) -> None:
-        """Several events that arrived together. A socket that asked for batches gets those it may
-        see as one `batch` frame (or a few, by size); others get them one by one. Control events
-        act in their place in the order."""
-        if not self.batches:
-            for delivery in batch.deliveries:
-                await self.deliver(delivery)
-            return
+        """Several events that arrived together, for a socket that asked for batches (the fan-out
+        hands the others each event through `deliver`): those it may see go as one `batch` frame
+        (or a few, by size). Control events act in their place in the order."""
         chosen: list[int] = []
         for index, delivery in enumerate(batch.deliveries):
             if delivery.event.get("control") is not None:

@@ -91,6 +91,7 @@ class Delivery:
 
 
 BATCH_FRAME_PREFIX = '{"type":"batch","frames":['
+BATCH_FRAME_SUFFIX = "]}"
 
 
 class Batch:
@@ -116,12 +117,12 @@ class Batch:
             return messages
         if self._sizes is None:
             self._sizes = [len(d.message["text"].encode("utf-8", "surrogatepass")) for d in self.deliveries]
-        limit = settings.HUB_WS_BATCH_MAX_BYTES
+        # What the frames and their commas may take in one batch frame (prefix and suffix are ASCII).
+        room = settings.HUB_WS_BATCH_MAX_BYTES - len(BATCH_FRAME_PREFIX) - len(BATCH_FRAME_SUFFIX)
         chunks: list[list[int]] = []
         size = 0
         for index in chosen:
-            # +1 for the comma; the wrapper is 30 bytes.
-            if chunks and size + self._sizes[index] + 1 <= limit - 30:
+            if chunks and size + 1 + self._sizes[index] <= room:  # 1: the comma
                 chunks[-1].append(index)
                 size += self._sizes[index] + 1
             else:
@@ -135,12 +136,13 @@ class Batch:
         if len(chunk) == 1:
             return self.deliveries[chunk[0]].message
         frames = ",".join(self.deliveries[index].message["text"] for index in chunk)
-        return {"type": "websocket.send", "text": BATCH_FRAME_PREFIX + frames + "]}"}
+        return {"type": "websocket.send", "text": BATCH_FRAME_PREFIX + frames + BATCH_FRAME_SUFFIX}
 
 
 class Listener(Protocol):
-    """A local socket. It may also define `deliver_batch(batch: Batch)`; if not, it gets a batch's
-    events one by one through `deliver`."""
+    """A local socket. One whose `batches` attribute is true also defines `deliver_batch(batch:
+    Batch)` and gets the events of a batch through it; the others get them one by one through
+    `deliver`."""
 
     async def deliver(self, delivery: Delivery) -> None: ...
 
@@ -281,9 +283,8 @@ class LocalFanout:
         batch = Batch([Delivery(one) for one in events])
         for listener in list(listeners):
             try:
-                deliver_batch = getattr(listener, "deliver_batch", None)
-                if deliver_batch is not None:
-                    await deliver_batch(batch)
+                if getattr(listener, "batches", False):
+                    await listener.deliver_batch(batch)
                 else:
                     for delivery in batch.deliveries:
                         await listener.deliver(delivery)
