@@ -24,6 +24,7 @@ from chat.text import search_text
 from hub.audience import Audience
 from hub.broadcast import broadcast_on_commit, published_in_commit_order, topic_group, user_group
 from hub.models import Centre, Role, User
+from hub.sql import CompiledQuery
 
 # Error codes (../shared/CONTRACT.md) and the HTTP status each maps to.
 HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "too_large": 413,
@@ -148,6 +149,12 @@ def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> N
 
 # --- messages -----------------------------------------------------------------------------------
 
+# post_message's two reads before its insert, compiled once (hub.sql): building their SQL cost more
+# CPU than the database took to answer them.
+_LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
+_NEWEST_ID = CompiledQuery(lambda pk: Message.objects.filter(topic_id=pk).order_by("-id").values_list("id")[:1])
+
+
 def post_message(
     *, topic: Topic, author: User, body: Any, client_id: Any = None, audience: Audience | None = None
 ) -> tuple[Message, bool]:
@@ -165,8 +172,9 @@ def post_message(
         with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
             # Lock the topic row: ids are then committed in id order within a topic, so a client
             # that synced "after N" can never later miss a message with an id below a seen one.
-            Topic.objects.select_for_update().filter(pk=topic.pk).values_list("pk", flat=True).first()
-            prev_id = Message.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
+            _LOCK_TOPIC.rows(topic.pk)
+            newest = _NEWEST_ID.rows(topic.pk)
+            prev_id = newest[0][0] if newest else None
             rendered = render_body(body)
             message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
                               search_text=search_text(body), prev_id=prev_id)

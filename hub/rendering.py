@@ -7,6 +7,7 @@ Markdown's raw-HTML passthrough is switched off, so HTML typed by the user shows
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -65,6 +66,24 @@ def _sanitisers() -> tuple[bleach.Cleaner, Linker]:
     return pair
 
 
+# One line of words and everyday punctuation that neither Markdown nor the linkifier acts on: no
+# markup characters, HTML or entities, no line breaks, no list or heading start, no dot inside a
+# word (a domain, a file name). Most chat messages are such a line; Markdown and the sanitiser cost
+# ~1 ms of CPU per message for them (docs/benchmarks.md). tests/hub/test_rendering.py checks
+# that the full path renders every text this accepts exactly as `_plain` does.
+_PLAIN = re.compile(r"[^\W_](?:[^\W_]|[ ,?!:;%()'\"-]|\.(?![^\W_]))*")
+_LIST_START = re.compile(r"\d+[.)]")
+
+
+def is_plain(text: str) -> bool:
+    return (_PLAIN.fullmatch(text) is not None and not text.endswith(" ")
+            and _LIST_START.match(text) is None)
+
+
+def _plain(text: str) -> str:
+    return f"<p>{text}</p>"
+
+
 def render_markdown(text: str, preprocess: Callable[[str], str] | None = None) -> str:
     """Render user Markdown to sanitised HTML.
 
@@ -72,6 +91,12 @@ def render_markdown(text: str, preprocess: Callable[[str], str] | None = None) -
     links); whatever it produces is still cleaned by the allow-list.
     """
     source = preprocess(text) if preprocess is not None else text
+    if is_plain(source):
+        return _plain(source)
+    return _render_full(source)
+
+
+def _render_full(source: str) -> str:
     md = _markdown()
     md.reset()
     rendered = md.convert(source)

@@ -553,19 +553,49 @@ async def test_sync_with_a_bad_changed_since_is_invalid(value, people):
     await aclose(socket)
 
 
-def test_the_per_frame_recheck_reads_two_rows_and_reloads_nothing_when_nothing_changed(people):
-    """What keeps a posted message cheap: the person's and the channel's stored fingerprints match
-    what the socket holds, so neither is reloaded (a mismatch would reload both on every frame)."""
+def _recheck_queries(socket) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    with CaptureQueriesContext(connection) as queries:
+        assert socket._fresh_access() is socket.user
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def _bare_socket(person):
     from chat.consumers import TopicConsumer
     from chat.selectors import get_topic
     from hub.models import User
 
     socket = TopicConsumer()
-    socket.user = User.objects.select_related("centre").get(pk=people["dn"].pk)
+    socket.user = User.objects.select_related("centre").get(pk=person.pk)
     socket.topic = get_topic(SLUG)
-    with CaptureQueriesContext(connection) as queries:
-        assert socket._fresh_access() is socket.user
-    assert len(queries) == 2
+    return socket
+
+
+def test_the_per_frame_recheck_reads_two_rows_and_reloads_nothing_when_nothing_changed(people):
+    """What keeps a posted message cheap: after the first frame (which loads both), the person's and
+    the channel's rows match what the previous check read, so neither model is reloaded."""
+    socket = _bare_socket(people["dn"])
+    assert len(_recheck_queries(socket)) == 5  # the two rows, then the person and the channel (+ centres)
+    assert len(_recheck_queries(socket)) == 2
+    assert len(_recheck_queries(socket)) == 2
+
+
+def test_the_per_frame_recheck_reloads_what_changed_and_only_that(people):
+    """A new display name reaches the socket's next message; a channel restricted to other centres
+    cuts the socket off on its next frame."""
+    from chat.consumers import AccessLost
+    from chat.models import Topic
+    from hub.models import Centre, User
+
+    socket = _bare_socket(people["dn"])
+    _recheck_queries(socket)
+    User.objects.filter(pk=people["dn"].pk).update(display_name="Tên mới")
+    assert len(_recheck_queries(socket)) == 3  # the two rows, then the person
+    assert socket.user.display_name == "Tên mới"
+    other = Centre.objects.exclude(pk=people["dn"].centre_id).first()
+    Topic.objects.get(slug=SLUG).allowed_centres.set([other])
+    with pytest.raises(AccessLost) as lost:
+        socket._fresh_access()
+    assert lost.value.code == 4403

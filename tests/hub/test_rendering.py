@@ -2,7 +2,11 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from hub.rendering import render_markdown
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.rendering import _render_full, is_plain, render_markdown
 
 
 def test_markdown_is_rendered_and_script_is_not():
@@ -21,3 +25,37 @@ def test_concurrent_rendering_in_many_threads_gives_each_caller_its_own_correct_
     with ThreadPoolExecutor(max_workers=16) as pool:
         for _ in range(3):
             assert list(pool.map(render_markdown, texts)) == expected
+
+
+# --- the plain-line shortcut ------------------------------------------------------------------------
+
+_LETTERS = "aăâbcdđeêghiklmnoôơpqrstuưvxyAĐÊÔƠƯạảãáàầấậẩẫằắặẳẵẹẻẽéèềếệểễịỉĩíìọỏõóòồốộổỗờớợởỡụủũúùừứựửữỳỵỷỹýz"
+_PLAIN_ALPHABET = _LETTERS + "0123456789" + " ,.?!:;%()'\"-"
+_ANY_ALPHABET = _PLAIN_ALPHABET + "_*#<>&[]`\\/@~|+=\n\t\u00a0"
+
+
+@given(st.text(alphabet=_PLAIN_ALPHABET, min_size=1, max_size=60) | st.text(alphabet=_ANY_ALPHABET, max_size=30))
+@settings(max_examples=600, deadline=None)
+def test_a_line_taken_as_plain_renders_exactly_as_markdown_and_the_sanitiser_would(text):
+    """The shortcut is only taken where it changes nothing: whatever `is_plain` accepts, the full
+    Markdown + bleach path renders to the same HTML."""
+    if is_plain(text):
+        assert _render_full(text) == render_markdown(text) == f"<p>{text}</p>"
+    else:
+        assert render_markdown(text) == _render_full(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Xin chào các bạn, hôm nay thế nào?", "Đã xử lý xong. Cảm ơn!", "10 phút nữa (khoảng 14:30) họp", "100%",
+    "nói \"có\" và 'không'", "ok...", "a - b",
+])
+def test_everyday_lines_take_the_shortcut(text):
+    assert is_plain(text)
+
+
+@pytest.mark.parametrize("text", [
+    "xem cert.vn", "1. mục", "2) mục", "- mục", "# tiêu đề", "**đậm**", "a_b", "<b>x</b>", "a &amp; b",
+    "dòng một\ndòng hai", "    mã", "cuối ", " đầu", "", "@th.engineer", "a/b", "1.5 giờ",
+])
+def test_anything_markdown_or_the_linkifier_might_act_on_does_not(text):
+    assert not is_plain(text)

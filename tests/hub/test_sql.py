@@ -1,0 +1,63 @@
+"""hub.sql.CompiledQuery: a queryset's SQL built once, run with new arguments, on either database."""
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from hub.models import Centre, User
+from hub.sql import CompiledQuery
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_answers_what_the_queryset_answers_for_each_argument(make_user):
+    people = [make_user(name, centre=code) for name, code in (("a", "HT"), ("b", "DN"), ("c", None))]
+    query = CompiledQuery(lambda pk: User.objects.filter(pk=pk).values_list("username", "centre__code"))
+    for person in people:
+        assert query.rows(person.pk) == list(User.objects.filter(pk=person.pk).values_list("username", "centre__code"))
+    assert query.rows(10**9) == []
+
+
+def test_the_sql_is_built_once_and_each_call_is_one_query(make_user):
+    person = make_user("a")
+    built = []
+
+    def build(pk):
+        built.append(pk)
+        return User.objects.filter(pk=pk).values_list("pk")
+
+    query = CompiledQuery(build)
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert query.rows(person.pk) == [(person.pk,)]
+        assert len(queries) == 1
+    assert len(built) == 1
+
+
+def test_arguments_go_where_their_placeholders_were_and_constants_stay(make_user):
+    make_user("a", centre="HT")
+    make_user("b", centre="DN")
+    query = CompiledQuery(
+        lambda low, high: User.objects.filter(pk__gte=low, pk__lte=high, username__in=["a", "b"]).order_by("pk")
+        .values_list("username"),
+        arity=2,
+    )
+    first, second = User.objects.order_by("pk").values_list("pk", flat=True)
+    assert query.rows(first, second) == [("a",), ("b",)]
+    assert query.rows(second, second) == [("b",)]
+
+
+def test_a_build_that_does_not_pass_an_argument_as_a_parameter_is_refused():
+    query = CompiledQuery(lambda pk: Centre.objects.values_list("code"))
+    with pytest.raises(ValueError, match="does not use argument"):
+        query.rows(1)
+
+
+def test_a_locking_query_locks_inside_the_callers_transaction(make_user):
+    person = make_user("a")
+    query = CompiledQuery(lambda pk: User.objects.select_for_update().filter(pk=pk).values_list("pk"))
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert query.rows(person.pk) == [(person.pk,)]
+    locking = [q["sql"] for q in queries.captured_queries if "hub_user" in q["sql"]]
+    assert len(locking) == 1
+    assert ("FOR UPDATE" in locking[0]) == connection.features.has_select_for_update
