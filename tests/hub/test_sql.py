@@ -61,3 +61,46 @@ def test_a_locking_query_locks_inside_the_callers_transaction(make_user):
     locking = [q["sql"] for q in queries.captured_queries if "hub_user" in q["sql"]]
     assert len(locking) == 1
     assert ("FOR UPDATE" in locking[0]) == connection.features.has_select_for_update
+
+
+def test_rows_come_back_converted_as_values_list_gives_them(make_user):
+    """A date is a date and a JSON list a list on either database, not the driver's raw text."""
+    from chat.models import Topic
+
+    person = make_user("a")
+    topic = Topic.objects.create(slug="kenh", name_vi="Kênh", name_en="Channel", allowed_roles=["engineer"])
+    joined = CompiledQuery(lambda pk: User.objects.filter(pk=pk).values_list("date_joined"))
+    roles = CompiledQuery(lambda pk: Topic.objects.filter(pk=pk).values_list("allowed_roles"))
+    assert joined.rows(person.pk) == [(User.objects.get(pk=person.pk).date_joined,)]
+    assert roles.rows(topic.pk) == [(["engineer"],)]
+
+
+@pytest.mark.parametrize("centre", ["HT", None])
+def test_a_token_loads_the_same_person_and_centre_as_the_orm(make_user, centre):
+    from hub.models import ApiToken
+
+    person = make_user("a", centre=centre)
+    _token, raw = ApiToken.issue(person, "script")
+    token, user = ApiToken.authenticate(raw)
+    expected = User.objects.select_related("centre").get(pk=person.pk)
+    fields = [f.attname for f in User._meta.concrete_fields]
+    assert [getattr(user, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert (user.centre.code if user.centre_id else None) == centre
+    assert token.user is user and not user._state.adding
+    with CaptureQueriesContext(connection) as queries:
+        user.first_name = "Lan"
+        user.save(update_fields=["first_name"])  # an ordinary loaded instance: an UPDATE, nothing else
+    assert len(queries) == 1 and queries.captured_queries[0]["sql"].startswith("UPDATE")
+
+
+def test_a_revoked_token_or_a_deactivated_person_authenticates_no_one(make_user):
+    from hub.models import ApiToken
+
+    person = make_user("a")
+    token, raw = ApiToken.issue(person)
+    other_token, other_raw = ApiToken.issue(make_user("b"))
+    token.revoke()
+    User.objects.filter(username="b").update(is_active=False)
+    assert ApiToken.authenticate(raw) is None
+    assert ApiToken.authenticate(other_raw) is None
+    assert ApiToken.authenticate("not-a-token") is None
