@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
-from chat.models import Message, ReadMarker, Topic
+from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
 from hub.audience import Audience
 from hub.models import User
@@ -110,6 +110,38 @@ def _with_relations(qs: QuerySet) -> QuerySet:
     )
 
 
+# What `chat.serializers.message_out` reads, and nothing more. Pages of history, sync and search
+# loaded every column of each message, its author (password hash and dates included) and its topic:
+# four model instances and six dates per message for a wire form that shows a dozen fields.
+WIRE_FIELDS = ("id", "topic__slug", "author__username", "author__display_name", "author__first_name",
+               "author__last_name", "author__centre__code", "body", "html", "client_id", "created_at",
+               "edited_at", "deleted_at", "audience", "prev_id")
+
+
+def _for_wire(qs: QuerySet) -> QuerySet:
+    """Messages as `message_out` shows them; their mentions come from `with_mention_names`."""
+    return qs.select_related("author", "author__centre", "topic").prefetch_related(None).only(*WIRE_FIELDS)
+
+
+def with_mention_names(messages: list[Message]) -> list[Message]:
+    """Attach to each message the names its mentions show (`message.mention_names`, which
+    `message_out` reads), in one query for the whole page. Prefetching `mentions__user` and
+    `mentions__centre` instead built a queryset per message, even for the many with no mention:
+    the largest single cost of a page of history."""
+    names: dict[int, dict[str, list[str]]] = {m.id: {"users": [], "centres": []} for m in messages}
+    if names:
+        rows = (Mention.objects.filter(message_id__in=list(names)).order_by("id")
+                .values_list("message_id", "user__username", "centre__code"))
+        for message_id, username, code in rows:
+            if username is not None:
+                names[message_id]["users"].append(username)
+            elif code is not None:
+                names[message_id]["centres"].append(code)
+    for message in messages:
+        message.mention_names = names[message.id]
+    return messages
+
+
 def visible_messages(user: User, topic: Topic) -> QuerySet:
     """Messages of a topic the user may see (tombstones of deleted ones included, for gap-free ids).
     The caller has checked `can_view_topic`."""
@@ -118,14 +150,16 @@ def visible_messages(user: User, topic: Topic) -> QuerySet:
 
 def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
     """Up to `limit` visible messages with id > after, oldest first (the `sync` read)."""
-    return list(visible_messages(user, topic).filter(id__gt=after).order_by("id")[:limit])
+    qs = _for_wire(visible_messages(user, topic)).filter(id__gt=after)
+    return with_mention_names(list(qs.order_by("id")[:limit]))
 
 
 def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> list[Message]:
     """Visible messages with id <= up_to edited or deleted after `since`, oldest first: what a
     client that already had them missed while it was away (`sync` with `changed_since`)."""
-    qs = visible_messages(user, topic).filter(id__lte=up_to).filter(Q(edited_at__gt=since) | Q(deleted_at__gt=since))
-    return list(qs.order_by("id")[:limit])
+    qs = _for_wire(visible_messages(user, topic)).filter(id__lte=up_to).filter(
+        Q(edited_at__gt=since) | Q(deleted_at__gt=since))
+    return with_mention_names(list(qs.order_by("id")[:limit]))
 
 
 def latest_message_id(topic: Topic) -> int:
@@ -139,15 +173,15 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
 
     after=ID → the first `limit` after ID; before=ID → the last `limit` before ID; neither → the
     latest `limit`."""
-    qs = visible_messages(user, topic)
+    qs = _for_wire(visible_messages(user, topic))
     if after is not None:
         rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
-        return rows[:limit], len(rows) > limit
+        return with_mention_names(rows[:limit]), len(rows) > limit
     if before is not None:
         qs = qs.filter(id__lt=before)
     rows = list(qs.order_by("-id")[: limit + 1])
     more = len(rows) > limit
-    return list(reversed(rows[:limit])), more
+    return with_mention_names(list(reversed(rows[:limit]))), more
 
 
 def get_visible_message(user: User, topic: Topic, message_id: int) -> Message | None:
@@ -211,4 +245,4 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet:
     else:
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)
-    return _with_relations(qs).order_by("-id")
+    return _for_wire(qs).order_by("-id")

@@ -17,6 +17,9 @@ def author_out(user) -> dict[str, Any]:
 
 
 def _mentions(message: Message) -> dict[str, list[str]]:
+    attached = getattr(message, "mention_names", None)  # chat.selectors.with_mention_names
+    if attached is not None:
+        return attached
     users: list[str] = []
     centres: list[str] = []
     for mention in message.mentions.all():

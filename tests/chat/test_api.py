@@ -316,3 +316,41 @@ def test_out_of_range_message_ids_are_404(world, api_client):
     client = api_client(world["dn"])
     assert client.get(f"/api/v1/topics/{SLUG}/messages/99999999999999999999999").status_code == 404
     assert client.post(f"/api/v1/topics/{SLUG}/read", {"up_to": 10**30}, content_type=JSON).status_code == 400
+
+
+# --- the wire form from history and search -------------------------------------------------------------
+
+def test_history_and_search_show_each_message_as_it_was_broadcast_mentions_included(world, api_client):
+    """History and search load only what the wire form shows and the page's mentions in one query;
+    what they return is exactly what `message_out` makes of the fully loaded message."""
+    from chat.serializers import message_out
+
+    plain = post(world["topic"], world["dn"], "tin thường về sự cố")
+    person = post(world["topic"], world["dn"], "@ht.engineer xem sự cố này")
+    centre = post(world["topic"], world["ht"], "@DN và @ht.engineer: sự cố đã xử lý")
+    deleted = post(world["topic"], world["ht"], "sự cố bị xoá")
+    Message.objects.filter(pk=deleted.pk).update(deleted_at=deleted.created_at)
+    expected = [message_out(Message.objects.get(pk=m.pk)) for m in (plain, person, centre, deleted)]
+    assert expected[1]["mentions"] == {"users": ["ht.engineer"], "centres": []}
+    assert expected[2]["mentions"] == {"users": ["ht.engineer"], "centres": ["DN"]}
+    client = api_client(world["dn"])
+    assert client.get(f"/api/v1/topics/{SLUG}/messages").json()["results"] == expected
+    found = client.get("/api/v1/search", {"q": "sự cố"}).json()["results"]
+    assert found == list(reversed(expected[:3]))  # newest first; deleted messages are not searched
+
+
+def test_a_history_page_costs_the_same_queries_however_many_mentions_it_holds(world, api_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(world["dn"])
+    url = f"/api/v1/topics/{SLUG}/messages"
+    post(world["topic"], world["ht"], "một")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get(url).json()["results"]) == 1
+    for i in range(20):
+        post(world["topic"], world["ht"], f"@dn.engineer @DN tin {i}" if i % 2 else f"tin {i}")
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(url).json()["results"]) == 21
+    assert len(many) == len(few)
