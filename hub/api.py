@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.api_support import AUTH, ERRORS, ApiError, ApiRenderer
+from hub.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(DatabaseError)
 def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     logger.exception("database unavailable while serving %s", request.path)
-    return _error(request, ApiError(503, "The database is unavailable; nothing was changed. Retry shortly."))
+    return _error(request, ApiError(503, DATABASE_UNAVAILABLE))
 
 
 # --- the hub's own endpoints --------------------------------------------------------------------

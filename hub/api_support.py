@@ -37,6 +37,12 @@ ERROR_CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+# The database failed mid-request (HTTP 503, WebSocket error frame `unavailable`). Usually nothing
+# was stored, but not always: when the connection drops after COMMIT was sent, PostgreSQL may have
+# committed a change whose answer was lost (seen once in CI, docs/reliability.md), so the detail
+# does not promise that nothing changed.
+DATABASE_UNAVAILABLE = ("The database is unavailable; retry shortly. If it failed while saving, the change may "
+                        "already be stored: a message re-sent with the same client_id is stored once.")
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 

@@ -25,6 +25,7 @@ from django.db import DatabaseError
 
 from hub import shutdown
 from hub.admission import HANDSHAKE_DONE
+from hub.api_support import DATABASE_UNAVAILABLE
 from hub.broadcast import control_group
 from hub.fanout import Batch, Delivery, local_fanout
 from hub.jsonutil import dumps
@@ -309,9 +310,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         except FrameError as exc:
             return await self.send_error(exc.code, exc.detail)
         except DatabaseError:
-            # Not the client's fault, so no strike: say so and keep the socket (the action's
-            # transaction rolled back; a retry with the same client_id is safe).
+            # Not the client's fault, so no strike: say so and keep the socket (a retry with the same
+            # client_id is safe, even when the lost answer hid a commit).
             logger.warning("database unavailable while handling %s", frame_type, exc_info=True)
-            return await self.send_json({"type": "error", "code": "unavailable",
-                                         "detail": "The database is unavailable; nothing was stored. Retry shortly."})
+            return await self.send_json({"type": "error", "code": "unavailable", "detail": DATABASE_UNAVAILABLE})
         self.strikes = 0
