@@ -94,8 +94,15 @@ class _Heartbeats:
         while self.members:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             for slug, members in list(self.members.items()):
+                beating = list(members)
                 try:
-                    await _touch(slug, list(members))
+                    await _touch(slug, beating)
+                    # A socket that left while this heartbeat was on its way had its ZREM sent on
+                    # another connection, which could reach Redis before the heartbeat's ZADD and
+                    # leave it online for a TTL (found by tests/chat/test_presence.py in CI).
+                    gone = set(beating) - self.members.get(slug, set())
+                    if gone:
+                        await _redis().zrem(_key(slug), *gone)
                 except Exception:
                     logger.warning("presence heartbeat for %s failed", slug, exc_info=True)
 

@@ -39,6 +39,40 @@ async def test_one_heartbeat_refreshes_every_socket_of_the_topic_and_forgets_tho
         assert all(later[m.encode()] > first[m.encode()] for m in members[1:])  # every other one refreshed
         for member in members[1:]:
             await presence.leave(slug, member)
+        await asyncio.wait_for(presence._beats().task, 2)  # the heartbeat stops once nobody is left
         assert await client.exists(key) == 0
+    finally:
+        await client.aclose()
+
+
+async def test_a_socket_that_leaves_while_a_heartbeat_is_on_its_way_is_not_brought_back(
+        redis_presence, monkeypatch):
+    """The heartbeat's ZADD and a leave's ZREM travel on different connections: a ZADD that reaches
+    Redis after the ZREM must not leave the socket online until its TTL runs out."""
+    import redis.asyncio as aioredis
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.05)
+    slug = f"presence-race-{time.time_ns()}"
+    leaving, staying = '{"s": "a", "username": "a"}', '{"s": "b", "username": "b"}'
+    await presence.enter(slug, leaving)
+    await presence.enter(slug, staying)
+    real_touch, on_its_way = presence._touch, asyncio.Event()
+
+    async def slow_heartbeat(touched_slug, touched):
+        if len(touched) == 2:  # the heartbeat of both: held back until the leave below is done
+            on_its_way.set()
+            await asyncio.sleep(0.3)
+        await real_touch(touched_slug, touched)
+
+    monkeypatch.setattr(presence, "_touch", slow_heartbeat)
+    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        await asyncio.wait_for(on_its_way.wait(), 2)
+        await presence.leave(slug, leaving)
+        await asyncio.sleep(0.6)  # the held-back heartbeat lands, and the next ones
+        online = await client.zrange(presence._key(slug), 0, -1)
+        assert online == [staying.encode()]
+        await presence.leave(slug, staying)
+        await asyncio.wait_for(presence._beats().task, 2)
     finally:
         await client.aclose()
