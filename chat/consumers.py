@@ -93,7 +93,7 @@ _FRAME_FIELDS = (*_ACCESS_FIELDS, "username", "display_name", "first_name", "las
 
 
 # The per-frame re-check's two reads, compiled once (hub.sql): building their SQL cost four times
-# what the database took to answer them. Their raw rows are only compared with the previous ones.
+# what the database took to answer them. Their rows are only compared with the previous check's.
 _PERSON_NOW = CompiledQuery(lambda pk: User.objects.filter(pk=pk).values_list(*_FRAME_FIELDS)[:1])
 _CHANNEL_NOW = CompiledQuery(
     lambda pk: Topic.objects.filter(pk=pk).order_by("allowed_centres__code")
