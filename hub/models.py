@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -145,6 +147,17 @@ class ApiToken(models.Model):
         self.refresh_from_db(fields=["revoked_at"])
 
 
+def _person_from_row(row: Sequence[Any]) -> User:
+    """A person and their centre from the values of `model_fields(User)` then `model_fields(Centre)`."""
+    user = model_from_row(User, row[: len(_USER_FIELDS)])
+    if user.centre_id is not None:
+        user.centre = model_from_row(Centre, row[len(_USER_FIELDS):])
+    return user
+
+
+_USER_FIELDS = model_fields(User)
+
+
 def _token_by_hash(key_hash: str) -> ApiToken | None:
     """The live token with this hash, its person and their centre loaded, in one query compiled
     once: every API request starts here, and building this query's SQL was a third of a ticket-list
@@ -153,20 +166,15 @@ def _token_by_hash(key_hash: str) -> ApiToken | None:
     if not rows:
         return None
     row = rows[0]
-    token_end = len(_TOKEN_COLUMNS)
-    user_end = token_end + len(_USER_COLUMNS)
-    token = model_from_row(ApiToken, row[:token_end])
-    token.user = model_from_row(User, row[token_end:user_end])
-    if token.user.centre_id is not None:
-        token.user.centre = model_from_row(Centre, row[user_end:])
+    token = model_from_row(ApiToken, row[: len(_TOKEN_FIELDS)])
+    token.user = _person_from_row(row[len(_TOKEN_FIELDS):])
     return token
 
 
-_TOKEN_COLUMNS = model_fields(ApiToken)
-_USER_COLUMNS = model_fields(User, "user__")
+_TOKEN_FIELDS = model_fields(ApiToken)
 _TOKEN_BY_HASH = CompiledQuery(
     lambda key_hash: ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True, user__is_active=True)
-    .values_list(*_TOKEN_COLUMNS, *_USER_COLUMNS, *model_fields(Centre, "user__centre__"))[:1],
+    .values_list(*_TOKEN_FIELDS, *model_fields(User, "user__"), *model_fields(Centre, "user__centre__"))[:1],
     placeholders=TEXT_PLACEHOLDERS,
 )
 
@@ -212,8 +220,22 @@ class WsTicket(models.Model):
         )
         if claimed != 1:
             return None
-        ticket = cls.objects.select_related("user", "user__centre", "token").get(key_hash=key_hash)
-        if not ticket.user.is_active or (ticket.token is not None and ticket.token.revoked_at is not None):
+        rows = _TICKET_HOLDER.rows(key_hash)
+        if not rows:
             return None
-        ticket.user.ws_token_id = ticket.token_id
-        return ticket.user
+        token_id, token_revoked_at, *person = rows[0]
+        user = _person_from_row(person)
+        if not user.is_active or (token_id is not None and token_revoked_at is not None):
+            return None
+        user.ws_token_id = token_id
+        return user
+
+
+# A redeemed ticket's person (with their centre) and the token behind it, in one query compiled once:
+# a reconnect storm redeems a thousand tickets at once.
+_TICKET_HOLDER = CompiledQuery(
+    lambda key_hash: WsTicket.objects.filter(key_hash=key_hash)
+    .values_list("token_id", "token__revoked_at", *model_fields(User, "user__"),
+                 *model_fields(Centre, "user__centre__")),
+    placeholders=TEXT_PLACEHOLDERS,
+)

@@ -104,3 +104,32 @@ def test_a_revoked_token_or_a_deactivated_person_authenticates_no_one(make_user)
     assert ApiToken.authenticate(raw) is None
     assert ApiToken.authenticate(other_raw) is None
     assert ApiToken.authenticate("not-a-token") is None
+
+
+@pytest.mark.parametrize("centre", ["DN", None])
+def test_a_redeemed_ticket_gives_the_same_person_and_centre_as_the_orm_and_its_token(make_user, centre):
+    from hub.models import ApiToken, WsTicket
+
+    person = make_user("a", centre=centre)
+    token, _raw = ApiToken.issue(person)
+    by_token, by_session = WsTicket.issue(person, token), WsTicket.issue(person)
+    expected = User.objects.select_related("centre").get(pk=person.pk)
+    fields = [f.attname for f in User._meta.concrete_fields]
+    for raw, token_id in ((by_token, token.pk), (by_session, None)):
+        user = WsTicket.redeem(raw)
+        assert [getattr(user, f) for f in fields] == [getattr(expected, f) for f in fields]
+        assert (user.centre.code if user.centre_id else None) == centre
+        assert user.ws_token_id == token_id and not user._state.adding
+
+
+def test_a_ticket_from_a_revoked_token_or_for_a_deactivated_person_lets_no_one_in(make_user):
+    from hub.models import ApiToken, WsTicket
+
+    person, other = make_user("a"), make_user("b")
+    token, _raw = ApiToken.issue(person)
+    from_revoked = WsTicket.issue(person, token)
+    token.revoke()
+    for_inactive = WsTicket.issue(other)
+    User.objects.filter(pk=other.pk).update(is_active=False)
+    assert WsTicket.redeem(from_revoked) is None
+    assert WsTicket.redeem(for_inactive) is None
