@@ -17,6 +17,7 @@ from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
 from hub.audience import Audience
 from hub.models import User
+from hub.sql import CompiledQuery
 
 
 def _user_ok(user) -> bool:
@@ -104,10 +105,12 @@ def message_visible(user: User, message: Message) -> bool:
     return Audience.from_meta(message.audience).allows(user)
 
 
+# The relations every loaded message shows (its author, their centre, its topic).
+_RELATED = ("author", "author__centre", "topic")
+
+
 def _with_relations(qs: QuerySet) -> QuerySet:
-    return qs.select_related("author", "author__centre", "topic").prefetch_related(
-        "mentions__user", "mentions__centre"
-    )
+    return qs.select_related(*_RELATED).prefetch_related("mentions__user", "mentions__centre")
 
 
 # What `chat.serializers.message_out` reads, and nothing more. Pages of history, sync and search
@@ -120,7 +123,7 @@ WIRE_FIELDS = ("id", "topic__slug", "author__username", "author__display_name", 
 
 def _for_wire(qs: QuerySet) -> QuerySet:
     """Messages as `message_out` shows them; their mentions come from `with_mention_names`."""
-    return qs.select_related("author", "author__centre", "topic").prefetch_related(None).only(*WIRE_FIELDS)
+    return qs.select_related(*_RELATED).only(*WIRE_FIELDS)
 
 
 def with_mention_names(messages: list[Message]) -> list[Message]:
@@ -142,29 +145,39 @@ def with_mention_names(messages: list[Message]) -> list[Message]:
     return messages
 
 
+def _visible(user: User, topic: Topic) -> QuerySet:
+    return Message.objects.filter(topic=topic).filter(audience_q(user))
+
+
 def visible_messages(user: User, topic: Topic) -> QuerySet:
     """Messages of a topic the user may see (tombstones of deleted ones included, for gap-free ids).
     The caller has checked `can_view_topic`."""
-    return _with_relations(Message.objects.filter(topic=topic).filter(audience_q(user)))
+    return _with_relations(_visible(user, topic))
 
 
 def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
     """Up to `limit` visible messages with id > after, oldest first (the `sync` read)."""
-    qs = _for_wire(visible_messages(user, topic)).filter(id__gt=after)
+    qs = _for_wire(_visible(user, topic)).filter(id__gt=after)
     return with_mention_names(list(qs.order_by("id")[:limit]))
 
 
 def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> list[Message]:
     """Visible messages with id <= up_to edited or deleted after `since`, oldest first: what a
     client that already had them missed while it was away (`sync` with `changed_since`)."""
-    qs = _for_wire(visible_messages(user, topic)).filter(id__lte=up_to).filter(
+    qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to).filter(
         Q(edited_at__gt=since) | Q(deleted_at__gt=since))
     return with_mention_names(list(qs.order_by("id")[:limit]))
 
 
+# Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled
+# once (hub.sql), since building the SQL cost more than the database took to answer.
+_NEWEST_ID = CompiledQuery(lambda pk: Message.objects.filter(topic_id=pk).order_by("-id").values_list("id")[:1])
+
+
 def latest_message_id(topic: Topic) -> int:
-    last = Message.objects.filter(topic=topic).order_by("-id").values_list("id", flat=True).first()
-    return last or 0
+    """The topic's newest message id, 0 when it has none."""
+    newest = _NEWEST_ID.rows(topic.pk)
+    return newest[0][0] if newest else 0
 
 
 def history(user: User, topic: Topic, *, after: int | None, before: int | None, limit: int
@@ -173,7 +186,7 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
 
     after=ID → the first `limit` after ID; before=ID → the last `limit` before ID; neither → the
     latest `limit`."""
-    qs = _for_wire(visible_messages(user, topic))
+    qs = _for_wire(_visible(user, topic))
     if after is not None:
         rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
         return with_mention_names(rows[:limit]), len(rows) > limit

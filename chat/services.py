@@ -149,10 +149,9 @@ def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> N
 
 # --- messages -----------------------------------------------------------------------------------
 
-# post_message's two reads before its insert, compiled once (hub.sql): building their SQL cost more
-# CPU than the database took to answer them.
+# post_message's topic lock, compiled once (hub.sql): building its SQL cost more CPU than the
+# database took to answer it (its other read, the previous id, is `latest_message_id`).
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
-_NEWEST_ID = CompiledQuery(lambda pk: Message.objects.filter(topic_id=pk).order_by("-id").values_list("id")[:1])
 
 
 def post_message(
@@ -173,8 +172,7 @@ def post_message(
             # Lock the topic row: ids are then committed in id order within a topic, so a client
             # that synced "after N" can never later miss a message with an id below a seen one.
             _LOCK_TOPIC.rows(topic.pk)
-            newest = _NEWEST_ID.rows(topic.pk)
-            prev_id = newest[0][0] if newest else None
+            prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
             message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
                               search_text=search_text(body), prev_id=prev_id)
