@@ -18,6 +18,7 @@ from django.utils import timezone
 from chat.models import Topic
 from hub.api_support import ApiError, Page, keyset_page
 from hub.models import Centre, User
+from hub.sql import CompiledQuery, model_fields, model_from_row
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
@@ -28,6 +29,14 @@ LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at"
 PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "centre_id")
 # What `requests.serializers.ticket_summary` reads, fetched in the same query as the ticket.
 TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre", "thread")
+
+# The small look-ups every list request makes, their SQL built once per process (hub.sql): building
+# it was most of what each cost (docs/benchmarks.md, "The ticket list").
+_WATCHED = CompiledQuery(lambda pk: Ticket.watchers.through.objects.filter(user_id=pk).values_list("ticket_id"))
+_CENTRES = CompiledQuery(lambda: Centre.objects.values_list(*model_fields(Centre)), arity=0)
+_PEOPLE = CompiledQuery(lambda ids: User.objects.filter(pk__in=ids).values_list(*PERSON_FIELDS))
+_THREAD_FIELDS = ("id", "slug")
+_THREADS = CompiledQuery(lambda ids: Topic.objects.filter(pk__in=ids).values_list(*_THREAD_FIELDS))
 
 
 def fold(text: str) -> str:
@@ -48,7 +57,7 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     if user.is_hub_admin:
         return qs
     rule = Q(target_centre__isnull=True, status=Status.NEW)
-    watched = list(Ticket.watchers.through.objects.filter(user_id=user.pk).values_list("ticket_id", flat=True))
+    watched = [ticket_id for (ticket_id,) in _WATCHED.rows(user.pk)]
     if watched:
         rule |= Q(pk__in=watched)
     if user.centre_id is not None:
@@ -134,11 +143,16 @@ def _flag(raw: bool | str | None, name: str) -> bool | None:
     raise ApiError(400, f"{name}: true or false, not {raw[:20]!r}.", fields=[name])
 
 
+def centres_by_id() -> dict[int, Centre]:
+    """Every centre (a dozen rows), by id: what a list page's summaries and its centre filter read."""
+    return {centre.pk: centre for centre in (model_from_row(Centre, row) for row in _CENTRES.rows())}
+
+
 def _centre_id(code: str) -> int:
     """The centre filter's id, so the list query compares ticket columns instead of joining the
     centre table twice (which also hid the filter from the planner's statistics)."""
     code = code.strip().upper()
-    centre_id = Centre.objects.filter(code=code).values_list("pk", flat=True).first()
+    centre_id = next((pk for pk, centre in centres_by_id().items() if centre.code == code), None)
     if centre_id is None:
         raise ApiError(400, f"centre: no centre with the code {code[:20]!r}.", fields=["centre"])
     return centre_id
@@ -194,13 +208,16 @@ def with_summary_relations(tickets: list[Ticket]) -> list[Ticket]:
     PostgreSQL spent 4.7 ms planning that join for 0.4 ms of executing it (docs/benchmarks.md)."""
     if not tickets:
         return tickets
-    centres = Centre.objects.in_bulk()
-    people = User.objects.only(*PERSON_FIELDS).in_bulk(
-        {t.requested_by_id for t in tickets} | {t.assignee_id for t in tickets if t.assignee_id is not None})
+    centres = centres_by_id()
+    people_ids = {t.requested_by_id for t in tickets} | {t.assignee_id for t in tickets if t.assignee_id is not None}
+    people = {person.pk: person for person in (model_from_row(User, row, attnames=PERSON_FIELDS)
+                                               for row in _PEOPLE.rows(sorted(people_ids)))}
     for person in people.values():
         if person.centre_id is not None:
             person.centre = centres[person.centre_id]
-    threads = Topic.objects.only("id", "slug").in_bulk({t.thread_id for t in tickets if t.thread_id})
+    thread_ids = sorted({t.thread_id for t in tickets if t.thread_id})
+    threads = {topic.pk: topic for topic in (model_from_row(Topic, row, attnames=_THREAD_FIELDS)
+                                             for row in (_THREADS.rows(thread_ids) if thread_ids else ()))}
     for ticket in tickets:
         ticket.requesting_centre = centres[ticket.requesting_centre_id]
         if ticket.target_centre_id is not None:
