@@ -15,10 +15,10 @@ from chat.selectors import (
     history,
     latest_ids,
     read_markers,
+    ready_for_wire,
     search_messages,
     unread_counts,
     visible_topics,
-    with_mention_names,
 )
 from chat.serializers import message_out, topic_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
@@ -272,4 +272,4 @@ def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | 
         if isinstance(position, bool) or not isinstance(position, int) or not 0 < position <= MAX_ID:
             raise ApiError(400, "Invalid cursor.")
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
-    return {"results": [message_out(m) for m in with_mention_names(page.results)], "next": page.next}
+    return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}

@@ -16,8 +16,9 @@ from chat.access import access_for
 from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
 from hub.audience import Audience
-from hub.models import User
-from hub.sql import CompiledQuery
+from hub.models import Centre, User
+from hub.selectors import centres_by_id, people_by_id
+from hub.sql import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 
 
 def _user_ok(user) -> bool:
@@ -55,8 +56,29 @@ def can_view_topic(user: User, topic: Topic) -> bool:
     return bool(access.check(user, topic))
 
 
+# Read by every topic request and WebSocket handshake; compiled once (hub.sql): the ORM's
+# `prefetch_related("allowed_centres")` version built both queries' SQL on each call (~1 ms).
+_TOPIC_FIELDS = model_fields(Topic)
+_TOPIC_BY_SLUG = CompiledQuery(lambda slug: Topic.objects.filter(slug=slug).values_list(*_TOPIC_FIELDS)[:1],
+                               placeholders=TEXT_PLACEHOLDERS)
+_TOPIC_CENTRES = CompiledQuery(
+    lambda pk: Topic.allowed_centres.through.objects.filter(topic_id=pk).values_list("centre_id"))
+
+
 def get_topic(slug: str) -> Topic | None:
-    return Topic.objects.prefetch_related("allowed_centres").filter(slug=slug).first()
+    """The topic with its allowed centres loaded, as `prefetch_related("allowed_centres")` leaves
+    them: `topic.allowed_centres.all()` and `topic_centre_codes` read them without a query."""
+    rows = _TOPIC_BY_SLUG.rows(slug)
+    if not rows:
+        return None
+    topic = model_from_row(Topic, rows[0])
+    centre_ids = [centre_id for (centre_id,) in _TOPIC_CENTRES.rows(topic.pk)]
+    centres = centres_by_id() if centre_ids else {}
+    allowed = QuerySet(model=Centre)
+    allowed._result_cache = sorted((centres[pk] for pk in centre_ids), key=lambda c: c.code)  # Meta.ordering
+    allowed._prefetch_done = True
+    topic._prefetched_objects_cache = {"allowed_centres": allowed}
+    return topic
 
 
 def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[Topic]:
@@ -105,25 +127,42 @@ def message_visible(user: User, message: Message) -> bool:
     return Audience.from_meta(message.audience).allows(user)
 
 
-# The relations every loaded message shows (its author, their centre, its topic).
-_RELATED = ("author", "author__centre", "topic")
-
-
 def _with_relations(qs: QuerySet) -> QuerySet:
-    return qs.select_related(*_RELATED).prefetch_related("mentions__user", "mentions__centre")
+    """Whole messages with everything `message_out` reads, for the single-message reads (one
+    message, edits, deletes); pages use `_for_wire` and `ready_for_wire`."""
+    return qs.select_related("author", "author__centre", "topic").prefetch_related("mentions__user",
+                                                                                   "mentions__centre")
 
 
-# What `chat.serializers.message_out` reads, and nothing more. Pages of history, sync and search
-# loaded every column of each message, its author (password hash and dates included) and its topic:
-# four model instances and six dates per message for a wire form that shows a dozen fields.
-WIRE_FIELDS = ("id", "topic__slug", "author__username", "author__display_name", "author__first_name",
-               "author__last_name", "author__centre__code", "body", "html", "client_id", "created_at",
-               "edited_at", "deleted_at", "audience", "prev_id")
+# What `chat.serializers.message_out` reads of a message's own columns, and nothing more; its
+# author, topic and mentions come from `ready_for_wire`. Pages of history, sync and search loaded
+# every column of each message, and then (select_related) an author, their centre and the topic per
+# message: four model instances per message, when a page names a few people and one topic.
+WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
+               "audience", "prev_id")
 
 
 def _for_wire(qs: QuerySet) -> QuerySet:
-    """Messages as `message_out` shows them; their mentions come from `with_mention_names`."""
-    return qs.select_related(*_RELATED).only(*WIRE_FIELDS)
+    return qs.only(*WIRE_FIELDS)
+
+
+def ready_for_wire(messages: list[Message], topic: Topic | None = None) -> list[Message]:
+    """Attach what `message_out` reads beyond the messages' own columns, in a few queries for the
+    whole page: the authors (hub.selectors.people_by_id, each person loaded once and shared), the
+    topic (`topic` when the page is of one topic, else read) and the mentions' names."""
+    if not messages:
+        return messages
+    people = people_by_id(m.author_id for m in messages)
+    topics = ({topic.pk: topic} if topic is not None
+              else Topic.objects.only("id", "slug").in_bulk({m.topic_id for m in messages}))
+    for message in messages:
+        message.author = people[message.author_id]
+        message.topic = topics[message.topic_id]
+    return with_mention_names(messages)
+
+
+_MENTION_NAMES = CompiledQuery(lambda ids: Mention.objects.filter(message_id__in=ids).order_by("id")
+                               .values_list("message_id", "user__username", "centre__code"))
 
 
 def with_mention_names(messages: list[Message]) -> list[Message]:
@@ -133,9 +172,7 @@ def with_mention_names(messages: list[Message]) -> list[Message]:
     the largest single cost of a page of history."""
     names: dict[int, dict[str, list[str]]] = {m.id: {"users": [], "centres": []} for m in messages}
     if names:
-        rows = (Mention.objects.filter(message_id__in=list(names)).order_by("id")
-                .values_list("message_id", "user__username", "centre__code"))
-        for message_id, username, code in rows:
+        for message_id, username, code in _MENTION_NAMES.rows(list(names)):
             if username is not None:
                 names[message_id]["users"].append(username)
             elif code is not None:
@@ -158,7 +195,7 @@ def visible_messages(user: User, topic: Topic) -> QuerySet:
 def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
     """Up to `limit` visible messages with id > after, oldest first (the `sync` read)."""
     qs = _for_wire(_visible(user, topic)).filter(id__gt=after)
-    return with_mention_names(list(qs.order_by("id")[:limit]))
+    return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
 
 
 def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> list[Message]:
@@ -166,7 +203,7 @@ def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> li
     client that already had them missed while it was away (`sync` with `changed_since`)."""
     qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to).filter(
         Q(edited_at__gt=since) | Q(deleted_at__gt=since))
-    return with_mention_names(list(qs.order_by("id")[:limit]))
+    return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
 
 
 # Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled
@@ -189,12 +226,12 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
     qs = _for_wire(_visible(user, topic))
     if after is not None:
         rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
-        return with_mention_names(rows[:limit]), len(rows) > limit
+        return ready_for_wire(rows[:limit], topic), len(rows) > limit
     if before is not None:
         qs = qs.filter(id__lt=before)
     rows = list(qs.order_by("-id")[: limit + 1])
     more = len(rows) > limit
-    return with_mention_names(list(reversed(rows[:limit]))), more
+    return ready_for_wire(list(reversed(rows[:limit])), topic), more
 
 
 def get_visible_message(user: User, topic: Topic, message_id: int) -> Message | None:

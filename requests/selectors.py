@@ -17,24 +17,19 @@ from django.utils import timezone
 
 from chat.models import Topic
 from hub.api_support import ApiError, Page, keyset_page
-from hub.models import Centre, User
-from hub.sql import CompiledQuery, model_fields, model_from_row
+from hub.selectors import centres_by_id, people_by_id
+from hub.sql import CompiledQuery, model_from_row
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
 LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at", "resolved_at", "closed_at")
-# What `requests.serializers.person` reads of a person (loading all of a user's columns, password
-# hash and dates included, for up to 100 people was a tenth of a ticket-list request's CPU).
-PERSON_FIELDS = ("id", "username", "display_name", "first_name", "last_name", "centre_id")
 # What `requests.serializers.ticket_summary` reads, fetched in the same query as the ticket.
 TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre", "thread")
 
-# The small look-ups every list request makes, their SQL built once per process (hub.sql): building
-# it was most of what each cost (docs/benchmarks.md, "The ticket list").
+# The small look-ups every list request makes (with hub.selectors' centres and people), their SQL
+# built once per process (hub.sql): building it was most of what each cost (docs/benchmarks.md).
 _WATCHED = CompiledQuery(lambda pk: Ticket.watchers.through.objects.filter(user_id=pk).values_list("ticket_id"))
-_CENTRES = CompiledQuery(lambda: Centre.objects.values_list(*model_fields(Centre)), arity=0)
-_PEOPLE = CompiledQuery(lambda ids: User.objects.filter(pk__in=ids).values_list(*PERSON_FIELDS))
 _THREAD_FIELDS = ("id", "slug")
 _THREADS = CompiledQuery(lambda ids: Topic.objects.filter(pk__in=ids).values_list(*_THREAD_FIELDS))
 
@@ -143,11 +138,6 @@ def _flag(raw: bool | str | None, name: str) -> bool | None:
     raise ApiError(400, f"{name}: true or false, not {raw[:20]!r}.", fields=[name])
 
 
-def centres_by_id() -> dict[int, Centre]:
-    """Every centre (a dozen rows), by id: what a list page's summaries and its centre filter read."""
-    return {centre.pk: centre for centre in (model_from_row(Centre, row) for row in _CENTRES.rows())}
-
-
 def _centre_id(code: str) -> int:
     """The centre filter's id, so the list query compares ticket columns instead of joining the
     centre table twice (which also hid the filter from the planner's statistics)."""
@@ -209,12 +199,8 @@ def with_summary_relations(tickets: list[Ticket]) -> list[Ticket]:
     if not tickets:
         return tickets
     centres = centres_by_id()
-    people_ids = {t.requested_by_id for t in tickets} | {t.assignee_id for t in tickets if t.assignee_id is not None}
-    people = {person.pk: person for person in (model_from_row(User, row, attnames=PERSON_FIELDS)
-                                               for row in _PEOPLE.rows(sorted(people_ids)))}
-    for person in people.values():
-        if person.centre_id is not None:
-            person.centre = centres[person.centre_id]
+    people = people_by_id([t.requested_by_id for t in tickets] + [t.assignee_id for t in tickets if t.assignee_id],
+                          centres)
     thread_ids = sorted({t.thread_id for t in tickets if t.thread_id})
     threads = {topic.pk: topic for topic in (model_from_row(Topic, row, attnames=_THREAD_FIELDS)
                                              for row in (_THREADS.rows(thread_ids) if thread_ids else ()))}

@@ -354,3 +354,61 @@ def test_a_history_page_costs_the_same_queries_however_many_mentions_it_holds(wo
     with CaptureQueriesContext(connection) as many:
         assert len(client.get(url).json()["results"]) == 21
     assert len(many) == len(few)
+
+
+def test_a_history_page_costs_the_same_queries_however_many_people_wrote_it(world, api_client):
+    """Authors are read once per page (hub.selectors.people_by_id), not joined per message."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(world["dn"])
+    url = f"/api/v1/topics/{SLUG}/messages"
+    post(world["topic"], world["ht"], "một")
+    client.get(url)
+    with CaptureQueriesContext(connection) as one_author:
+        client.get(url)
+    for person in ("dn", "hts", "admin", "ht"):
+        post(world["topic"], world[person], f"tin của {person}")
+    with CaptureQueriesContext(connection) as four_authors:
+        results = client.get(url).json()["results"]
+    assert [m["author"]["username"] for m in results] == [
+        "ht.engineer", "dn.engineer", "ht.security", "admin", "ht.engineer"]
+    assert [m["author"]["centre"] for m in results] == ["HT", "DN", "HT", None, "HT"]
+    assert len(four_authors) == len(one_author)
+
+
+def test_search_across_topics_names_each_results_own_topic(world, api_client):
+    from chat.serializers import message_out
+
+    here = post(world["topic"], world["hts"], "lỗ hổng máy chủ thư")
+    there = post(world["secret"], world["hts"], "lỗ hổng máy chủ web")
+    found = api_client(world["hts"]).get("/api/v1/search", {"q": "lỗ hổng"}).json()["results"]
+    assert [(m["id"], m["topic"]) for m in found] == [(there.pk, "doi-ung-cuu"), (here.pk, SLUG)]
+    assert found == [message_out(Message.objects.get(pk=m.pk)) for m in (there, here)]
+
+
+@pytest.mark.parametrize("centres", [[], ["HT"], ["QB", "DN", "HT"]])
+def test_a_topic_is_read_with_its_allowed_centres_as_the_orm_prefetches_them(make_topic, centres):
+    """`get_topic` (compiled queries) gives the topic `prefetch_related("allowed_centres")` gives,
+    and reading its centres afterwards costs no query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.models import Topic
+    from chat.selectors import get_topic, topic_centre_codes
+    from chat.serializers import topic_out
+    from hub.models import Centre
+
+    for code in ("HT", "DN", "QB", "QT"):  # QT: a centre the topic does not admit
+        Centre.objects.get_or_create(code=code, defaults={"name_vi": code, "name_en": code})
+    made = make_topic("kenh-rieng", allowed_roles=["engineer"], allowed_centres=centres)
+    expected = Topic.objects.prefetch_related("allowed_centres").get(pk=made.pk)
+    topic = get_topic("kenh-rieng")
+    fields = [f.attname for f in Topic._meta.concrete_fields]
+    assert [getattr(topic, f) for f in fields] == [getattr(expected, f) for f in fields]
+    with CaptureQueriesContext(connection) as queries:
+        assert list(topic.allowed_centres.all()) == list(expected.allowed_centres.all())
+        assert topic_centre_codes(topic) == set(centres)
+        assert topic_out(topic) == topic_out(expected)
+    assert len(queries) == 0
+    assert get_topic("khong-co") is None
