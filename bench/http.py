@@ -5,7 +5,11 @@
 for a few seconds each:
 - message history: `GET /api/v1/topics/{slug}/messages?before=ID&limit=50` at positions spread over
   the whole topic (keyset pages deep in the history, as a client scrolling back does), and
-- the ticket list: `GET /api/v1/tickets?limit=50`, unfiltered and filtered by status and centre.
+- the ticket list: `GET /api/v1/tickets?limit=50`, unfiltered and filtered by status and centre, and
+- the floor: `GET /api/v1/me` (token authentication and one query): what any API request costs on
+  this server and machine before its own work, i.e. the best p99 one process can give at 16 in flight.
+Then the ticket list once more against two processes of each server (as deployed on two cores: the
+proxy spreads requests over them; here the load generator alternates).
 Reported: requests/s, p50/p99/max, non-2xx answers, and the SQL queries one request costs.
 """
 
@@ -23,6 +27,7 @@ from bench.fanout import percentile
 from bench.targets import ROOT, Context, Target
 
 HISTORY_TOPIC = "phat-trien-phan-mem"
+FLOOR_URL = "/api/v1/me"
 
 
 def _seed(ctx: Context, messages: int, tickets: int) -> dict:
@@ -73,24 +78,30 @@ async def measure_http(ctx: Context, messages: int, tickets: int, concurrency: i
                for _ in range(500)]
     ticket_urls = ["/api/v1/tickets?limit=50", "/api/v1/tickets?limit=50&status=new",
                    "/api/v1/tickets?limit=50&centre=HT", "/api/v1/tickets?limit=50&status=in_progress"]
-    kinds = {"history": history}
+    kinds = {"history": (history, seconds)}
     if "tickets_error" not in seeded:
-        kinds["tickets"] = ticket_urls
-    out: dict = {"seeded": seeded, "concurrency": concurrency, "queries": _queries(ctx, [history[0], *ticket_urls]),
-                 "runs": {}}
-    for server in servers:
-        target = Target(f"http-{server}", "hub", server, 1)
+        kinds["tickets"] = (ticket_urls, seconds)
+    kinds["floor"] = ([FLOOR_URL], seconds * 2 / 3)
+    out: dict = {"seeded": seeded, "concurrency": concurrency,
+                 "queries": _queries(ctx, [history[0], *ticket_urls, FLOOR_URL]), "runs": {}}
+    plan = [(server, 1, kinds) for server in servers]
+    if "tickets" in kinds:
+        plan += [(server, 2, {"tickets": kinds["tickets"]}) for server in servers]
+    for server, processes, wanted in plan:
+        label = server if processes == 1 else f"{server}×{processes}"
+        target = Target(f"http-{server}-{processes}", "hub", server, processes)
         try:
             target.start(ctx)
-            base = f"http://127.0.0.1:{target.ports[0]}"
-            for kind, urls in kinds.items():
-                r = await _load(ctx, f"{server}-{kind}", [base + u for u in urls], concurrency, seconds)
-                out["runs"][f"{server} {kind}"] = r
-                print(f"  {server} {kind}: {r['per_s']:,.0f} requests/s, p50 {r['p50_ms']:.1f} ms, "
+            for kind, (paths, duration) in wanted.items():
+                # Each path on each process in turn: the lanes spread evenly, as a proxy would.
+                urls = [f"http://127.0.0.1:{port}{path}" for path in paths for port in target.ports]
+                r = await _load(ctx, f"{label}-{kind}", urls, concurrency, duration)
+                out["runs"][f"{label} {kind}"] = r
+                print(f"  {label} {kind}: {r['per_s']:,.0f} requests/s, p50 {r['p50_ms']:.1f} ms, "
                       f"p99 {r['p99_ms']:.1f} ms, statuses {r['statuses']}")
         except Exception as exc:
-            out["runs"][f"{server} error"] = {"error": f"{type(exc).__name__}: {exc}"}
-            print(f"  {server}: ERROR {exc}")
+            out["runs"][f"{label} error"] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"  {label}: ERROR {exc}")
         finally:
             target.stop()
     return out
