@@ -147,9 +147,11 @@ HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # HTTP requests served at once per process (hub/admission.py); the rest wait their turn on the event
 # loop. Each admitted request is a thread wanting the GIL: with 20, a burst of 1,000 alerts starved
-# the loop under daphne and their frames trailed the answers by 1-2 s; with 8 the same burst is
-# served as fast and every frame leaves before its answer (docs/benchmarks.md). 0 turns it off.
-HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 8)
+# the loop under daphne and their frames trailed the answers by 1-2 s. Since a request no longer
+# goes back to the loop in its middle (hub/http.py), 8 did the same (frames 4-7 s behind); with 4
+# every frame leaves before its answer again, and the ticket list and history serve 10-20 % more
+# requests per second than with 8 (docs/benchmarks.md, "The HTTP path"). 0 turns it off.
+HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 4)
 # WebSocket handshakes worked on at once per process (hub/admission.py): a burst is answered a few
 # at a time, each in milliseconds, instead of all together at its end. 0 turns it off.
 HUB_WS_MAX_CONCURRENT_HANDSHAKES = env_int("HUB_WS_MAX_CONCURRENT_HANDSHAKES", 16)
