@@ -32,6 +32,21 @@ class RecordThreads:
         SEEN.append(("view", threading.get_ident()))
 
 
+def calls_of(monkeypatch, wrapper: type, target) -> list[str]:
+    """The names of what each call of an asgiref wrapper (`SyncToAsync`, `AsyncToSync`) runs, from
+    now until the end of the test: how often a request crossed between the loop and a thread."""
+    names: list[str] = []
+    original = wrapper.__call__
+
+    def counting(self, *args, **kwargs):
+        wrapped = target(self)
+        names.append(getattr(wrapped, "__qualname__", None) or getattr(wrapped, "__name__", repr(wrapped)))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(wrapper, "__call__", counting)
+    return names
+
+
 def get(app, path: str, headers: list[tuple[bytes, bytes]] = ()) -> tuple[int, dict]:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
@@ -74,14 +89,7 @@ def test_a_sync_view_runs_with_its_middleware_in_one_thread_and_never_waits_for_
 
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.hub.test_http_chain.RecordThreads"]
     token = token_for(make_user("chain.user", centre="HT"))
-    back_to_the_loop = []
-    original = AsyncToSync.__call__
-
-    def counting(self, *args, **kwargs):
-        back_to_the_loop.append(getattr(self.awaitable, "__qualname__", repr(self.awaitable)))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(AsyncToSync, "__call__", counting)
+    back_to_the_loop = calls_of(monkeypatch, AsyncToSync, lambda call: call.awaitable)
     SEEN.clear()
     status, answer = get(HubASGIHandler(), "/api/v1/me", [(b"authorization", f"Token {token}".encode())])
     assert status == 200 and answer["username"] == "chain.user"
@@ -183,20 +191,13 @@ def recorded(settings):
 def test_signals_chain_and_view_run_in_one_hop_and_the_answer_is_written_after(recorded, monkeypatch):
     """One hop to the request's thread does what Django's handler did in three: `request_started`,
     the chain and view, and `request_finished` (which returns the database connection)."""
-    hops = []
-    original = SyncToAsync.__call__
-
-    def counting(self, *args, **kwargs):
-        hops.append(getattr(self.func, "__name__", repr(self.func)))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    hops = calls_of(monkeypatch, SyncToAsync, lambda call: call.func)
     status, body, _ = _call(HubASGIHandler(), "/plain", "POST", "nội dung ".encode() * 1000)
     assert status == 200 and body == f"POST {len('nội dung '.encode()) * 1000}".encode()
     assert [name for name, _ in recorded] == ["request_started", "view", "request_finished", "answer starts"]
     threads = {name: thread for name, thread in recorded}
     assert threads["request_started"] == threads["view"] == threads["request_finished"] != threads["answer starts"]
-    assert hops == ["_respond_in_thread"]
+    assert hops == ["HubASGIHandler._respond_in_thread"]
 
 
 def test_a_streaming_answer_is_sent_whole_and_closed_after_its_last_part(recorded):
