@@ -16,7 +16,7 @@ from chat.access import access_for
 from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
 from hub.audience import Audience
-from hub.models import Centre, User
+from hub.models import User
 from hub.selectors import centres_by_id, people_by_id
 from hub.sql import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 
@@ -74,7 +74,9 @@ def get_topic(slug: str) -> Topic | None:
     topic = model_from_row(Topic, rows[0])
     centre_ids = [centre_id for (centre_id,) in _TOPIC_CENTRES.rows(topic.pk)]
     centres = centres_by_id() if centre_ids else {}
-    allowed = QuerySet(model=Centre)
+    # As Django's prefetch leaves it: the relation's own queryset (so that `.filter()`, `.set()` …
+    # on it still mean "this topic's centres") holding the rows.
+    allowed = topic.allowed_centres.get_queryset()
     allowed._result_cache = sorted((centres[pk] for pk in centre_ids), key=lambda c: c.code)  # Meta.ordering
     allowed._prefetch_done = True
     topic._prefetched_objects_cache = {"allowed_centres": allowed}

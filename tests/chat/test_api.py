@@ -411,3 +411,8 @@ def test_a_topic_is_read_with_its_allowed_centres_as_the_orm_prefetches_them(mak
         assert topic_out(topic) == topic_out(expected)
     assert len(queries) == 0
     assert get_topic("khong-co") is None
+    # Narrowing the loaded relation asks the database about this topic's centres, not all centres.
+    assert set(topic.allowed_centres.filter(code__in=["HT", "QT"]).values_list("code", flat=True)) == (
+        {"HT"} & set(centres))
+    topic.allowed_centres.set(Centre.objects.filter(code="QT"))
+    assert set(Topic.objects.get(pk=made.pk).allowed_centres.values_list("code", flat=True)) == {"QT"}
