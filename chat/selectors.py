@@ -9,6 +9,8 @@ disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 
@@ -148,6 +150,18 @@ def _for_wire(qs: QuerySet) -> QuerySet:
     return qs.only(*WIRE_FIELDS)
 
 
+_SLUG_FIELDS = ("id", "slug")
+_SLUGS = CompiledQuery(lambda ids: Topic.objects.filter(pk__in=ids).values_list(*_SLUG_FIELDS))
+
+
+def topics_by_id(ids: Iterable[int]) -> dict[int, Topic]:
+    """Topics by id with only their slug loaded (the rest deferred): what a message's or a ticket's
+    wire form names them by."""
+    wanted = sorted(set(ids))
+    return {topic.pk: topic for topic in (model_from_row(Topic, row, attnames=_SLUG_FIELDS)
+                                          for row in (_SLUGS.rows(wanted) if wanted else ()))}
+
+
 def ready_for_wire(messages: list[Message], topic: Topic | None = None) -> list[Message]:
     """Attach what `message_out` reads beyond the messages' own columns, in a few queries for the
     whole page: the authors (hub.selectors.people_by_id, each person loaded once and shared), the
@@ -155,8 +169,7 @@ def ready_for_wire(messages: list[Message], topic: Topic | None = None) -> list[
     if not messages:
         return messages
     people = people_by_id(m.author_id for m in messages)
-    topics = ({topic.pk: topic} if topic is not None
-              else Topic.objects.only("id", "slug").in_bulk({m.topic_id for m in messages}))
+    topics = {topic.pk: topic} if topic is not None else topics_by_id(m.topic_id for m in messages)
     for message in messages:
         message.author = people[message.author_id]
         message.topic = topics[message.topic_id]

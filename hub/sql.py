@@ -18,15 +18,16 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import DEFERRED, Model, QuerySet
 
-# Stand-ins for the arguments while the SQL is built: unlikely values, so that a constant of the
-# query itself is never mistaken for one of them. The n-th stand-in of each kind (these are the first
-# four; `_stand_in` makes more, for the items of list arguments).
-INT_PLACEHOLDERS = (-7_340_021, -7_340_022, -7_340_023, -7_340_024)
-TEXT_PLACEHOLDERS = ("\x00hub.sql.0", "\x00hub.sql.1", "\x00hub.sql.2", "\x00hub.sql.3")
-
 
 def _stand_in(kind: type, n: int) -> Any:
+    """The n-th stand-in of a kind for an argument while the SQL is built: an unlikely value, so that
+    a constant of the query itself is never mistaken for one of them."""
     return f"\x00hub.sql.{n}" if kind is str else -7_340_021 - n
+
+
+# The placeholder kinds `CompiledQuery` takes (their first four stand-ins; list arguments get more).
+INT_PLACEHOLDERS = tuple(_stand_in(int, n) for n in range(4))
+TEXT_PLACEHOLDERS = tuple(_stand_in(str, n) for n in range(4))
 
 
 class _Compiled:

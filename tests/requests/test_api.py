@@ -232,13 +232,15 @@ def test_a_page_costs_the_same_queries_whatever_its_size(people, api_client, dja
         Ticket.objects.filter(pk=t.pk).update(assignee=people.dn_engineer)
     client = api_client(people.ht_manager)
     client.get("/api/v1/tickets?limit=1")  # the token's first use records last_used_at
-    # token lookup, the caller's watched tickets, the page, then centres, people and threads for the page
+    # token lookup, the centres, the caller's watched tickets, the page, then its people and threads
     with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=2").json()["results"]) == 2
     with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=30&q=phan mem").json()["results"]) == 10
     with django_assert_num_queries(6):
         assert len(client.get("/api/v1/tickets?limit=200").json()["results"]) == 30
+    with django_assert_num_queries(6):  # a centre filter reads the centres the summaries need anyway
+        assert len(client.get("/api/v1/tickets?limit=200&centre=HT").json()["results"]) == 30
 
 
 def test_detail_costs_the_same_queries_whatever_the_history(people, new_ticket, api_client,
