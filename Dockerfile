@@ -8,4 +8,4 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DJANGO_DEBUG=1 python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["python", "-m", "hub.serve"]
+CMD ["python", "-m", "hub.server.serve"]

@@ -32,7 +32,7 @@ browser:
 run: $(STAMP)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo --history
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m hub.serve
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m hub.server.serve
 
 # Core tests on SQLite + the in-memory layer, then the whole suite on PostgreSQL + Redis.
 test: $(STAMP) browser

@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 
 from alerts import selectors, services
 from alerts.serializers import acknowledgement_out, alert_detail_out, alert_out
-from hub.api_support import ERRORS, ErrorOut, keyset_page
+from hub.lib.api_support import ERRORS, ErrorOut, keyset_page
 
 router = Router(tags=["alerts"])
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from alerts import indicators as indicator_rules
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Indicator, Status
 from alerts.selectors import fold, recipient_centres
+from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
-from hub.rendering import render_markdown
 
 # days ago, raiser, severity, tlp, status, shared_with, title, description, systems, indicators, actions,
 # centres that did NOT acknowledge (None: all acknowledged)

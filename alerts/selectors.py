@@ -14,9 +14,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Severity, Status, Tlp
-from hub.api_support import ApiError
-from hub.audience import EVERYONE, Audience
+from hub.lib.api_support import ApiError
 from hub.models import Centre, Role
+from hub.realtime.audience import EVERYONE, Audience
 
 # Who receives TLP:AMBER, and who may acknowledge for a centre.
 AMBER_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.MANAGER.value})

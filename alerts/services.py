@@ -40,11 +40,12 @@ from alerts.selectors import (
     recipient_centres,
 )
 from alerts.serializers import acknowledgement_out, alert_out, escalation_out
-from hub.api_support import ApiError
-from hub.audience import Audience
-from hub.broadcast import ALL, broadcast_on_commit, centre_group, role_group, user_group
+from hub.lib.api_support import ApiError
+from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
-from hub.rendering import render_markdown
+from hub.realtime.audience import Audience
+from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.publisher import broadcast_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub import serve
+from hub.server import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = "an-toan-thong-tin"
@@ -130,7 +130,7 @@ class Target:
         env.update(ctx.hub_env())
         env.update(ASGI_SERVER=self.server, HOST="127.0.0.1", PORT=str(port), HUB_CHANNEL_LAYER=self.layer,
                    HUB_CHANNEL_PREFIX=f"{self.name}-{ctx.run_id}")
-        return [sys.executable, "-m", "hub.serve"], env
+        return [sys.executable, "-m", "hub.server.serve"], env
 
     # --- what the load generator needs ----------------------------------------------------------
     def client(self, ctx: Context, index: int) -> dict:

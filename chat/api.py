@@ -22,7 +22,7 @@ from chat.selectors import (
 )
 from chat.serializers import message_out, topic_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
-from hub.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page, trusted_json
+from hub.lib.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page, trusted_json
 
 router = Router(tags=["topics"])
 

@@ -32,14 +32,15 @@ from chat.selectors import (
 )
 from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
-from hub.broadcast import topic_group
-from hub.consumers import FrameError, HubConsumer
-from hub.fanout import Delivery, publish
-from hub.jsonutil import dumps
+from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.jsonutil import dumps
 from hub.models import User
-from hub.sql import CompiledQuery
-from hub.workers import in_worker_thread
-from hub.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
+from hub.realtime.consumers import FrameError, HubConsumer
+from hub.realtime.groups import topic_group
+from hub.realtime.publisher import publish
+from hub.realtime.receiver import Delivery
+from hub.realtime.workers import in_worker_thread
+from hub.realtime.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _access_fingerprint(user: User) -> tuple:
 _FRAME_FIELDS = (*_ACCESS_FIELDS, "username", "display_name", "first_name", "last_name", "centre__code")
 
 
-# The per-frame re-check's two reads, compiled once (hub.sql): building their SQL cost four times
+# The per-frame re-check's two reads, compiled once (hub.lib.compiled_queries): building their SQL cost four times
 # what the database took to answer them. Their rows are only compared with the previous check's.
 _PERSON_NOW = CompiledQuery(lambda pk: User.objects.filter(pk=pk).values_list(*_FRAME_FIELDS)[:1])
 _CHANNEL_NOW = CompiledQuery(

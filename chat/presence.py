@@ -17,10 +17,10 @@ from typing import Any
 
 from django.conf import settings
 
-from hub.broadcast import topic_group
-from hub.fanout import publish
-from hub.jsonutil import dumps
-from hub.loops import per_loop
+from hub.lib.jsonutil import dumps
+from hub.realtime.groups import topic_group
+from hub.realtime.loops import per_loop
+from hub.realtime.publisher import publish
 
 HEARTBEAT_SECONDS = float(getattr(settings, "CHAT_PRESENCE_HEARTBEAT_SECONDS", 15))
 TTL_SECONDS = float(getattr(settings, "CHAT_PRESENCE_TTL_SECONDS", 45))

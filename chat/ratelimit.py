@@ -13,7 +13,7 @@ import time
 
 from django.conf import settings
 
-from hub.ratelimit import TokenBucket
+from hub.lib.ratelimit import TokenBucket
 
 _LUA = """
 local now_parts = redis.call('TIME')

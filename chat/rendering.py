@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from chat.text import MENTION_RE, mention_tokens, split_code
+from hub.lib.rendering import render_markdown
 from hub.models import Centre, User
-from hub.rendering import render_markdown
 
 USER_PATH = "/people/{}/"
 CENTRE_PATH = "/centres/{}/"

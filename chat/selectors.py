@@ -17,10 +17,10 @@ from django.db.models import Count, Max, Q, QuerySet
 from chat.access import access_for
 from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
-from hub.audience import Audience
+from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
+from hub.realtime.audience import Audience
 from hub.selectors import centres_by_id, people_by_id
-from hub.sql import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 
 
 def _user_ok(user) -> bool:
@@ -58,7 +58,7 @@ def can_view_topic(user: User, topic: Topic) -> bool:
     return bool(access.check(user, topic))
 
 
-# Read by every topic request and WebSocket handshake; compiled once (hub.sql): the ORM's
+# Read by every topic request and WebSocket handshake; compiled once (hub.lib.compiled_queries): the ORM's
 # `prefetch_related("allowed_centres")` version built both queries' SQL on each call (~1 ms).
 _TOPIC_FIELDS = model_fields(Topic)
 _TOPIC_BY_SLUG = CompiledQuery(lambda slug: Topic.objects.filter(slug=slug).values_list(*_TOPIC_FIELDS)[:1],
@@ -222,7 +222,7 @@ def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> li
 
 
 # Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled
-# once (hub.sql), since building the SQL cost more than the database took to answer.
+# once (hub.lib.compiled_queries), since building the SQL cost more than the database took to answer.
 _NEWEST_ID = CompiledQuery(lambda pk: Message.objects.filter(topic_id=pk).order_by("-id").values_list("id")[:1])
 
 

@@ -2,7 +2,7 @@
 
 The HTTP API and the WebSocket consumer call these same functions, so a message posted over HTTP is
 broadcast exactly as one sent over a socket, and a client never receives a frame for data the
-database does not hold (`hub.broadcast.broadcast_on_commit`).
+database does not hold (`hub.realtime.publisher.broadcast_on_commit`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
-from hub.audience import Audience
-from hub.broadcast import broadcast_on_commit, published_in_commit_order, topic_group, user_group
+from hub.lib.compiled_queries import CompiledQuery
 from hub.models import Centre, Role, User
-from hub.sql import CompiledQuery
+from hub.realtime.audience import Audience
+from hub.realtime.groups import topic_group, user_group
+from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
 
 # Error codes (../shared/CONTRACT.md) and the HTTP status each maps to.
 HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "too_large": 413,
@@ -149,7 +150,7 @@ def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> N
 
 # --- messages -----------------------------------------------------------------------------------
 
-# post_message's topic lock, compiled once (hub.sql): building its SQL cost more CPU than the
+# post_message's topic lock, compiled once (hub.lib.compiled_queries): building its SQL cost more CPU than the
 # database took to answer it (its other read, the previous id, is `latest_message_id`).
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 

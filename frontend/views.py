@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from hub.lib.rendering import render_markdown
 from hub.models import Role
-from hub.rendering import render_markdown
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
 ALERT_RAISER_ROLES = (Role.SECURITY_OFFICER, Role.HUB_ADMIN)

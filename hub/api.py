@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
+from hub.lib.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
 logger = logging.getLogger(__name__)

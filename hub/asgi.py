@@ -1,24 +1,24 @@
 """The hub as one plain ASGI application: HTTP through Django, WebSockets through Channels.
 
 Nothing here knows which server runs it (daphne or uvicorn): limits and timeouts are server flags
-set by hub/serve.py from the same settings.
+set by hub/server/serve.py from the same settings.
 """
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-from hub.http import get_asgi_application  # noqa: E402
+from hub.server.http import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from hub.routing import websocket_urlpatterns  # noqa: E402
-from hub.ws_auth import ws_auth_stack  # noqa: E402
+from hub.realtime.routing import websocket_urlpatterns  # noqa: E402
+from hub.realtime.ws_auth import ws_auth_stack  # noqa: E402
 
 
 async def _no_such_route(scope, receive, send):
-    from hub.ws_auth import CLOSE_NOT_FOUND, reject
+    from hub.realtime.ws_auth import CLOSE_NOT_FOUND, reject
 
     await reject(receive, send, CLOSE_NOT_FOUND)
 
@@ -43,7 +43,7 @@ def _http_app():
     a production deployment leaves to the proxy (see docker-compose.yml)."""
     from django.conf import settings
 
-    from hub.admission import AdmissionLimit
+    from hub.server.admission import AdmissionLimit
 
     if settings.DEBUG or settings.HUB_SERVE_STATIC:
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -61,8 +61,8 @@ _router = ProtocolTypeRouter(
 
 
 async def application(scope, receive, send):
-    """The hub. Its first call takes over SIGTERM for a graceful shutdown (hub/shutdown.py)."""
-    from hub import shutdown
+    """The hub. Its first call takes over SIGTERM for a graceful shutdown (hub/server/shutdown.py)."""
+    from hub.server import shutdown
 
     shutdown.install()
     return await _router(scope, receive, send)

@@ -18,7 +18,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.sql import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
+from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 
 
 class Centre(models.Model):

@@ -1,5 +1,5 @@
 """Reading centres and people the way list pages show them: every centre (a dozen rows) and a page's
-people by id, each with the SQL built once per process (hub.sql). A page of tickets or messages
+people by id, each with the SQL built once per process (hub.lib.compiled_queries). A page of tickets or messages
 names a few people many times; loading them once, with their centres from the one centre list,
 replaces a joined person and centre instance per row (docs/benchmarks.md, "The ticket list")."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hub.lib.compiled_queries import CompiledQuery, model_fields, model_from_row
 from hub.models import Centre, User
-from hub.sql import CompiledQuery, model_fields, model_from_row
 
 # What a person's wire form (`requests.serializers.person`, `chat.serializers.author_out`) reads:
 # loading all of a user's columns, password hash and dates included, for up to 100 people was a

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from hub.broadcast import broadcast_control_on_commit
 from hub.models import ApiToken, User
+from hub.realtime.publisher import broadcast_control_on_commit
 
 
 def revoke_tokens(tokens: QuerySet[ApiToken]) -> int:

@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "frontend",
 ]
 
-# Built in sync mode and entered once per request (hub/http.py).
+# Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -136,27 +136,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 # The fan-out hands at most this many frames to sockets before letting the event loop run other work
-# (hub/fanout.py): a batch of events delivered in one go to a thousand sockets held the loop —
+# (hub/realtime/receiver.py): a batch of events delivered in one go to a thousand sockets held the loop —
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
-# Threads doing WebSocket consumers' database work in parallel (hub/workers.py); keep below the pool.
+# Threads doing WebSocket consumers' database work in parallel (hub/realtime/workers.py); keep below the pool.
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
-# HTTP requests served at once per process (hub/admission.py); the rest wait their turn on the event
+# HTTP requests served at once per process (hub/server/admission.py); the rest wait their turn on the event
 # loop. Each admitted request is a thread wanting the GIL: with 20, a burst of 1,000 alerts starved
 # the loop under daphne and their frames trailed the answers by 1-2 s. Since a request no longer
-# goes back to the loop in its middle (hub/http.py), 8 did the same (frames 4-7 s behind); with 4
+# goes back to the loop in its middle (hub/server/http.py), 8 did the same (frames 4-7 s behind); with 4
 # every frame leaves before its answer again, and the ticket list and history serve 10-20 % more
 # requests per second than with 8 (docs/benchmarks.md, "The HTTP path"). 0 turns it off.
 HUB_HTTP_MAX_CONCURRENT = env_int("HUB_HTTP_MAX_CONCURRENT", 4)
-# WebSocket handshakes worked on at once per process (hub/admission.py): a burst is answered a few
+# WebSocket handshakes worked on at once per process (hub/server/admission.py): a burst is answered a few
 # at a time, each in milliseconds, instead of all together at its end. 0 turns it off.
 HUB_WS_MAX_CONCURRENT_HANDSHAKES = env_int("HUB_WS_MAX_CONCURRENT_HANDSHAKES", 16)
 # On SIGTERM the hub closes its sockets (1012) and answers the requests inside it before the server
-# stops (hub/shutdown.py); at most this long.
+# stops (hub/server/shutdown.py); at most this long.
 HUB_GRACEFUL_SHUTDOWN = env_bool("HUB_GRACEFUL_SHUTDOWN", default=True)
 HUB_SHUTDOWN_GRACE_SECONDS = float(os.environ.get("HUB_SHUTDOWN_GRACE_SECONDS", "8"))
 # Parallel test runs (several developers, CI) on one PostgreSQL need distinct test databases.
@@ -189,7 +189,7 @@ if REDIS_URL:
                 "CONFIG": {
                     "hosts": [_host],
                     "prefix": CHANNEL_LAYER_PREFIX,
-                    # One process-wide channel carries a whole process's fan-out (hub.fanout), so it
+                    # One process-wide channel carries a whole process's fan-out (hub.realtime.receiver), so it
                     # needs room for bursts; group membership is refreshed long before it expires.
                     "capacity": env_int("HUB_CHANNEL_CAPACITY", 5000),
                     "expiry": 60,
@@ -236,7 +236,7 @@ WS_ALLOWED_ORIGINS = env_list("HUB_WS_ALLOWED_ORIGINS", [])
 
 # --- Limits -----------------------------------------------------------------------------------
 HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
-# The ASGI server's own WebSocket message/frame ceiling (daphne/uvicorn flags, see hub/serve.py).
+# The ASGI server's own WebSocket message/frame ceiling (daphne/uvicorn flags, see hub/server/serve.py).
 HUB_WS_MAX_MESSAGE_BYTES = env_int("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024)
 HUB_RATE_LIMIT_PER_SECOND = float(os.environ.get("HUB_RATE_LIMIT_PER_SECOND", "5"))
 HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)

@@ -1,13 +1,13 @@
 """Deactivating a user anywhere (the admin, a script) cuts off their live sockets; every new
-database connection parses PostgreSQL timestamps in C (hub.sql)."""
+database connection parses PostgreSQL timestamps in C (hub.lib.compiled_queries)."""
 
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from hub.broadcast import broadcast_control_on_commit
+from hub.lib.compiled_queries import parse_timestamps_in_c
 from hub.models import User
-from hub.sql import parse_timestamps_in_c
+from hub.realtime.publisher import broadcast_control_on_commit
 
 
 @receiver(post_save, sender=User)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from hub.api import api
-from hub.health import healthz
+from hub.server.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from hub.api_support import ERRORS, ApiError
+from hub.lib.api_support import ERRORS, ApiError
 from reports.selectors import cooperation_report, dashboard, parse_filters
 from reports.views import may_see_reports
 

@@ -35,7 +35,7 @@ from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
 from chat.selectors import audience_q, visible_topics
-from hub.api_support import ApiError
+from hub.lib.api_support import ApiError
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent

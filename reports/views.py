@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.utils import timezone
 
 from frontend.views import page
-from hub.api_support import ApiError
+from hub.lib.api_support import ApiError
 from hub.models import Centre, Role
 from reports import exports
 from reports.pdf import render_pdf

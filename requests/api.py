@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.api_support import ERRORS, ApiError, ErrorOut, trusted_json
+from hub.lib.api_support import ERRORS, ApiError, ErrorOut, trusted_json
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (

@@ -15,8 +15,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from hub.lib.rendering import render_markdown
 from hub.models import Centre, User
-from hub.rendering import render_markdown
 from requests import workflow
 from requests.models import PRIORITY_RANK, Comment, Status, Ticket, TicketEvent
 from requests.selectors import fold

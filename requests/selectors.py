@@ -16,10 +16,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chat.selectors import topics_by_id
-from hub.api_support import ApiError, Page, keyset_page
+from hub.lib.api_support import ApiError, Page, keyset_page
+from hub.lib.compiled_queries import CompiledQuery
 from hub.models import Centre
 from hub.selectors import centres_by_id, people_by_id
-from hub.sql import CompiledQuery
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
 
@@ -29,7 +29,7 @@ LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at"
 TICKET_RELATED = ("requesting_centre", "target_centre", "assignee__centre", "requested_by__centre", "thread")
 
 # The small look-ups every list request makes (with hub.selectors' centres and people), their SQL
-# built once per process (hub.sql): building it was most of what each cost (docs/benchmarks.md).
+# built once per process (hub.lib.compiled_queries): building it was most of what each cost (docs/benchmarks.md).
 _WATCHED = CompiledQuery(lambda pk: Ticket.watchers.through.objects.filter(user_id=pk).values_list("ticket_id"))
 
 

@@ -3,7 +3,7 @@
 Each action runs in one transaction that locks the ticket row (`select_for_update`) before reading
 its status or version, so of two people moving the same ticket at once the second sees the first's
 result and is refused (409) instead of overwriting it. The `ticket` frame is published only after the
-commit (`hub.broadcast.broadcast_on_commit`), to the groups of the people who may see the ticket, with
+commit (`hub.realtime.publisher.broadcast_on_commit`), to the groups of the people who may see the ticket, with
 an `Audience` that every socket re-checks before sending.
 """
 
@@ -21,11 +21,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hub.api_support import ApiError
-from hub.audience import EVERYONE, Audience
-from hub.broadcast import ALL, broadcast_on_commit, centre_group, role_group, user_group
+from hub.lib.api_support import ApiError
+from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
-from hub.rendering import render_markdown
+from hub.realtime.audience import EVERYONE, Audience
+from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.publisher import broadcast_on_commit
 from requests import workflow
 from requests.models import (
     FINAL_STATUSES,

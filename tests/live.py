@@ -1,6 +1,6 @@
 """Real hub server processes for end-to-end tests (daphne or uvicorn, on free ports).
 
-The server runs `python -m hub.serve` — the very command `make run` and docker-compose use — against
+The server runs `python -m hub.server.serve` — the very command `make run` and docker-compose use — against
 the test database of the running test session, so tests must use `transactional_db` (data committed,
 visible to the server process).
 """
@@ -100,7 +100,7 @@ def start_hub(server: str = "daphne", extra_env: dict | None = None, tmp_dir: Pa
     log_path = log_dir / f"hub-{server}-{port}.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "hub.server.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     hub = HubServer(port=port, process=process, server=server, log_path=log_path, env=env)
     deadline = time.monotonic() + timeout

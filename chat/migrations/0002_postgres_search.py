@@ -8,7 +8,7 @@ databases this migration does nothing (they use the stored `search_text` fallbac
 
 from django.db import migrations
 
-from hub.migration_ops import postgres_only
+from hub.lib.migration_ops import postgres_only
 
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",

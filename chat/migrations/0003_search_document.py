@@ -7,7 +7,7 @@ turns punctuation into spaces after unaccent so both sides see the same words. I
 
 from django.db import migrations
 
-from hub.migration_ops import postgres_only
+from hub.lib.migration_ops import postgres_only
 
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS unaccent",

@@ -11,7 +11,7 @@ Other databases have no such statistics; there this migration does nothing.
 
 from django.db import migrations
 
-from hub.migration_ops import postgres_only
+from hub.lib.migration_ops import postgres_only
 
 NAME = "support_requests_ticket_parties_stat"
 FORWARD = [

@@ -5,7 +5,7 @@ import pytest
 
 from chat.models import Message, MessageRevision
 from chat.services import post_message
-from hub.audience import Audience
+from hub.realtime.audience import Audience
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,7 @@ def test_history_after_and_before_walk_every_message_once_in_order(world, api_cl
 
 
 def test_history_answers_exactly_the_documented_schema(world, api_client):
-    """History skips ninja's response validation (hub.api_support.trusted_json) for speed; this is
+    """History skips ninja's response validation (hub.lib.api_support.trusted_json) for speed; this is
     what keeps its answer and its OpenAPI schema the same thing."""
     from chat.api import AuthorOut, MessageOut, MessagePage
     from chat.services import delete_message
@@ -292,7 +292,7 @@ def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
 
 
 def _cursor(values) -> str:
-    from hub.api_support import encode_cursor
+    from hub.lib.api_support import encode_cursor
 
     return encode_cursor(values)
 

@@ -3,7 +3,7 @@ together as one frame, `{"type": "batch", "frames": [...]}`, each element the fr
 have received alone, in the same order. Every other socket gets exactly what it got before.
 
 Events "reach a socket together" when they arrive in one channel-layer message: the outbox sends
-what piled up during a fan-out that way (hub.broadcast.send_publications), which is what the tests
+what piled up during a fan-out that way (hub.realtime.publisher.send_publications), which is what the tests
 below do with real stored messages."""
 
 import json
@@ -14,8 +14,9 @@ from asgiref.sync import sync_to_async
 from chat.models import Topic
 from chat.serializers import message_out
 from chat.services import post_message
-from hub.audience import Audience
-from hub.broadcast import publications, send_publications, topic_group
+from hub.realtime.audience import Audience
+from hub.realtime.groups import topic_group
+from hub.realtime.publisher import publications, send_publications
 from tests.chat.conftest import SLUG, next_frame, nothing_but_background, open_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -166,7 +166,7 @@ async def test_a_burst_reaches_batch_and_plain_clients_alike_once_each_in_order(
     """Ten senders on one process post 300 messages as fast as they can. On the other process a
     client that asked for `batch` frames (docs/chat.md) and one that did not both get every message
     once, in id order — however the burst was cut into batches. (Without
-    hub.broadcast.published_in_commit_order about one message in 300 came after its successor.)"""
+    hub.realtime.publisher.published_in_commit_order about one message in 300 came after its successor.)"""
     hub_a, hub_b = two_hubs
     dn_token = await sync_to_async(token_for)(people["dn"])
     hue_token = await sync_to_async(token_for)(people["hue"])

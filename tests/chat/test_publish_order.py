@@ -1,5 +1,5 @@
 """A topic's messages leave the process in commit order (= id order), even when the thread that
-committed first is slow to hand its broadcast over (hub.broadcast.published_in_commit_order)."""
+committed first is slow to hand its broadcast over (hub.realtime.publisher.published_in_commit_order)."""
 
 import json
 import threading
@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import connection
 
-import hub.broadcast
+import hub.realtime.publisher
 from chat.models import Topic
 from chat.services import post_message
 from tests.chat.conftest import SLUG
@@ -27,7 +27,7 @@ def test_a_slow_after_commit_hook_is_not_overtaken_by_the_next_message_of_the_to
             time.sleep(0.3)  # this thread committed, then waited (for the GIL, say) before handing over
         handed_over.append(body)
 
-    monkeypatch.setattr(hub.broadcast, "_run_publisher", run_publisher)
+    monkeypatch.setattr(hub.realtime.publisher, "_run_publisher", run_publisher)
 
     def post(body: str) -> None:
         try:

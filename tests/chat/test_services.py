@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat.models import Mention, Message, MessageRevision, Topic
 from chat.services import ChatError, create_topic, delete_message, edit_message, mark_read, post_message
-from hub.audience import Audience
+from hub.realtime.audience import Audience
 
 pytestmark = pytest.mark.django_db
 

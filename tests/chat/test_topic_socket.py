@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 
 from chat.models import Message, ReadMarker
 from chat.services import post_message
-from hub.audience import Audience
+from hub.realtime.audience import Audience
 from tests.chat.conftest import SLUG, close_code, next_frame, nothing_but_background, open_socket, open_topic
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -139,9 +139,9 @@ def test_messages_that_reach_the_page_together_come_as_one_batch_frame_and_show_
     from chat.models import Topic
     from chat.serializers import message_out
     from chat.services import post_message
-    from hub.broadcast import publications, topic_group
-    from hub.fanout import BATCH_TYPE, event
     from hub.models import User
+    from hub.realtime.groups import topic_group
+    from hub.realtime.publisher import BATCH_TYPE, event, publications
 
     lan, _minh = two_centres
     frames_seen: list[str] = []

@@ -1,10 +1,10 @@
-"""hub.admission: a burst of HTTP requests is served a few at a time, in full, not refused."""
+"""hub.server.admission: a burst of HTTP requests is served a few at a time, in full, not refused."""
 
 import asyncio
 
 import pytest
 
-from hub.admission import HANDSHAKE_DONE, AdmissionLimit, HandshakeLimit
+from hub.server.admission import HANDSHAKE_DONE, AdmissionLimit, HandshakeLimit
 
 
 class SlowApp:
@@ -63,11 +63,11 @@ async def test_a_limit_of_zero_turns_admission_off(settings, limit):
 
 
 async def test_shutting_down_it_serves_what_was_on_the_wire_and_answers_later_requests_503(settings, monkeypatch):
-    """hub.shutdown: after SIGTERM, requests arriving within the acceptance window (sent before it)
+    """hub.server.shutdown: after SIGTERM, requests arriving within the acceptance window (sent before it)
     are served; later ones get 503 with Retry-After, so clients retry on another process."""
     import time
 
-    from hub import shutdown
+    from hub.server import shutdown
 
     settings.HUB_HTTP_MAX_CONCURRENT = 2
     inner = SlowApp()

@@ -1,4 +1,4 @@
-"""The API's JSON renderer (hub.api_support.encode): orjson, but the same JSON that ninja's own
+"""The API's JSON renderer (hub.lib.api_support.encode): orjson, but the same JSON that ninja's own
 renderer (`json.dumps` with Django's encoder) wrote, so no client sees a format change."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from django.utils.translation import gettext_lazy
 from ninja.responses import NinjaJSONEncoder
 
-from hub.api_support import encode
+from hub.lib.api_support import encode
 
 
 def ninja_json(data):

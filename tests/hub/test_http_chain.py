@@ -1,4 +1,4 @@
-"""How Django serves HTTP under ASGI here (hub/http.py): the middleware chain and the view run in one
+"""How Django serves HTTP under ASGI here (hub/server/http.py): the middleware chain and the view run in one
 thread per request, entered once from the event loop."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import SyncToAsync
 from asgiref.testing import ApplicationCommunicator
 
-from hub.http import HubASGIHandler
+from hub.server.http import HubASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

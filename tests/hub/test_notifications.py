@@ -6,9 +6,9 @@ from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
 from hub.asgi import application
-from hub.audience import Audience
-from hub.broadcast import ALL, centre_group, role_group, user_group
 from hub.models import WsTicket
+from hub.realtime.audience import Audience
+from hub.realtime.groups import ALL, centre_group, role_group, user_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +24,7 @@ async def connect(user) -> WebsocketCommunicator:
 
 
 def send_in_transaction(groups, frame, audience=None, rollback=False):
-    from hub.broadcast import broadcast_on_commit
+    from hub.realtime.publisher import broadcast_on_commit
 
     try:
         with transaction.atomic():

@@ -5,8 +5,8 @@ import time
 
 from asgiref.sync import sync_to_async
 
-from hub.broadcast import _run_publisher, send_publications
-from hub.fanout import Delivery, local_fanout
+from hub.realtime.publisher import _run_publisher, send_publications
+from hub.realtime.receiver import Delivery, local_fanout
 
 
 class Collector:

@@ -1,6 +1,6 @@
 """The hub is a plain ASGI application: no project module imports daphne or uvicorn (issue 11).
 
-The servers are started as separate programs by hub/serve.py; ruff's banned-api rule (TID251 in
+The servers are started as separate programs by hub/server/serve.py; ruff's banned-api rule (TID251 in
 pyproject.toml) catches the same thing in editors, this test catches it in `make test`.
 """
 
@@ -42,7 +42,7 @@ def test_settings_do_not_install_the_daphne_app():
 
 
 def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
-    from hub.serve import command, limits
+    from hub.server.serve import command, limits
 
     lim = limits()
     daphne = command("daphne", "127.0.0.1", "8000")
@@ -58,7 +58,7 @@ def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
 def test_both_servers_listen_with_the_same_deep_accept_queue(host):
     """Twisted's default backlog (50) overflowed when a thousand clients connected at once; both
     servers get HUB_LISTEN_BACKLOG (2048, uvicorn's own default) on the requested address."""
-    from hub.serve import command, limits
+    from hub.server.serve import command, limits
 
     backlog = limits()["backlog"]
     daphne = command("daphne", host, "8000")

@@ -1,4 +1,4 @@
-"""hub.rendering: the one Markdown → safe HTML path, under concurrency as the server runs it."""
+"""hub.lib.rendering: the one Markdown → safe HTML path, under concurrency as the server runs it."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.rendering import _render_full, is_plain, render_markdown
+from hub.lib.rendering import _render_full, is_plain, render_markdown
 
 
 def test_markdown_is_rendered_and_script_is_not():

@@ -1,11 +1,11 @@
-"""hub.sql.CompiledQuery: a queryset's SQL built once, run with new arguments, on either database."""
+"""hub.lib.compiled_queries.CompiledQuery: a queryset's SQL built once, run with new arguments, on either database."""
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from hub.lib.compiled_queries import CompiledQuery
 from hub.models import Centre, User
-from hub.sql import CompiledQuery
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""hub.sql: list arguments and argument-less queries in `CompiledQuery`, partial rows in
+"""hub.lib.compiled_queries: list arguments and argument-less queries in `CompiledQuery`, partial rows in
 `model_from_row`, and PostgreSQL timestamps parsed by psycopg's C loader."""
 
 from datetime import UTC, datetime
@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hub.lib.compiled_queries import CompiledQuery, model_from_row
 from hub.models import Centre, User
-from hub.sql import CompiledQuery, model_from_row
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_postgresql_timestamps_are_parsed_in_c_and_read_exactly_as_django_reads_
     connection.ensure_connection()
     oid = types["timestamptz"].oid
     loader = connection.connection.adapters.get_loader(oid, pq.Format.TEXT)
-    assert loader.__module__ == "hub.sql" and loader.timezone == connection.timezone
+    assert loader.__module__ == "hub.lib.compiled_queries" and loader.timezone == connection.timezone
 
     class DjangoLoader(BaseTzLoader):
         timezone = connection.timezone

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import path
 
 from hub.models import WsTicket
-from hub.ws_auth import ws_auth_stack
+from hub.realtime.ws_auth import ws_auth_stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,7 +1,7 @@
 """Scenario 7: the channels-redis core layer's two silent limits, shortened so a test can reach them.
 
 - `group_expiry`: the layer forgets a group membership that was not re-added within it. A socket
-  older than the expiry must still receive (hub/fanout.py re-adds its groups well within it).
+  older than the expiry must still receive (hub/realtime/receiver.py re-adds its groups well within it).
 - `capacity`: `group_send` silently skips a channel that already holds `capacity` messages. A process
   that fell behind must not miss messages silently: the fan-out notices the gap in the publisher's
   sequence numbers (on that publisher's next event), tells its topic sockets to `resync` from the
@@ -65,8 +65,9 @@ def test_a_process_that_fell_behind_tells_its_sockets_to_resync_and_they_catch_u
 
     from chat.serializers import message_out
     from chat.services import post_message as store
-    from hub.broadcast import send_now, topic_group
     from hub.models import User
+    from hub.realtime.groups import topic_group
+    from hub.realtime.publisher import send_now
 
     accounts = people(4)
     hub = hubs(**core_env(HUB_CHANNEL_CAPACITY=str(CAPACITY), HUB_GROUP_EXPIRY="60"))

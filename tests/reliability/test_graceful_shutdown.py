@@ -3,7 +3,7 @@
 acknowledged is stored and delivered; what it did not answer is retried on the other process (same
 client_id) and stored exactly once. Under both servers every request in flight is answered and
 sockets get a close frame (4012, "the server is restarting"): the hub drains itself before handing SIGTERM to
-the server (hub/shutdown.py) — daphne alone killed requests in flight and dropped sockets without a
+the server (hub/server/shutdown.py) — daphne alone killed requests in flight and dropped sockets without a
 close frame."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def test_an_empty_year_is_all_zeros(network, english):
 
 
 def test_the_year_must_be_plausible(db):
-    from hub.api_support import ApiError
+    from hub.lib.api_support import ApiError
 
     with pytest.raises(ApiError):
         cooperation_report(1999)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from hub.api_support import ApiError
+from hub.lib.api_support import ApiError
 from reports.selectors import DashboardFilters, dashboard, parse_filters
 
 

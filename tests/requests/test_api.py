@@ -165,7 +165,7 @@ def test_a_watcher_lists_the_tickets_they_watch_and_nothing_else_of_that_centre(
 
 
 def test_the_list_answers_exactly_the_documented_schema(people, api_client):
-    """The list skips ninja's response validation (hub.api_support.trusted_json) for speed; this is
+    """The list skips ninja's response validation (hub.lib.api_support.trusted_json) for speed; this is
     what keeps its answer and its OpenAPI schema the same thing."""
     from requests.api import PersonOut, TicketPageOut, TicketSummaryOut
 

@@ -131,7 +131,7 @@ def test_no_file_or_a_foreign_comment_is_400(people, new_ticket, api_client, med
 
 def test_a_failed_save_leaves_no_file_behind(people, new_ticket, media_root, monkeypatch):
     """If the database write fails after the file was stored, the file is removed again."""
-    from hub.api_support import ApiError
+    from hub.lib.api_support import ApiError
     from requests import services
 
     ticket = new_ticket()

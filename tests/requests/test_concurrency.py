@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
-from hub.api_support import ApiError
+from hub.lib.api_support import ApiError
 from requests import services
 from requests.models import Ticket, TicketEvent
 

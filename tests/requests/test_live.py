@@ -123,7 +123,7 @@ async def test_a_watcher_of_another_centre_gets_the_frames(people):
 
 
 async def test_a_refused_change_sends_nothing(people):
-    from hub.api_support import ApiError
+    from hub.lib.api_support import ApiError
 
     ticket = await sync_to_async(services.create_ticket)(
         user=people.ht_engineer, title="Thử", category="other", target_centre="DN")

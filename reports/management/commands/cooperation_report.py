@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from hub.api_support import ApiError
+from hub.lib.api_support import ApiError
 from reports.pdf import render_pdf
 from reports.selectors import Table, cooperation_report
 

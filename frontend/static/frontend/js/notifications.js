@@ -10,7 +10,7 @@ const KEEP = 50;
 
 class Bell {
   constructor(user) {
-    this.key = `hub.notifications.${user.username}`;
+    this.key = `hub.realtime.notifications.${user.username}`;
     try { this.items = JSON.parse(localStorage.getItem(this.key) || "[]"); } catch (e) { this.items = []; }
     if (!Array.isArray(this.items)) this.items = [];
     this.button = $("#bell");

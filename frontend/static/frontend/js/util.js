@@ -33,7 +33,7 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** The one place server-sanitised HTML (bleach allow-list, hub/rendering.py) enters the page. */
+/** The one place server-sanitised HTML (bleach allow-list, hub/lib/rendering.py) enters the page. */
 export function setHtml(node, sanitisedHtml) {
   node.innerHTML = sanitisedHtml || "";
   for (const a of node.querySelectorAll("a[href^='http']")) a.rel = "nofollow noopener noreferrer";

@@ -15,8 +15,8 @@ import asyncio
 
 from django.conf import settings
 
-from hub import shutdown
-from hub.loops import per_loop
+from hub.realtime.loops import per_loop
+from hub.server import shutdown
 
 EXEMPT_PATHS = ("/healthz",)
 
@@ -49,7 +49,7 @@ async def _unavailable(send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-# The consumer calls `scope[HANDSHAKE_DONE]()` once its `connect()` has run (hub/consumers.py).
+# The consumer calls `scope[HANDSHAKE_DONE]()` once its `connect()` has run (hub/realtime/consumers.py).
 HANDSHAKE_DONE = "hub.handshake_done"
 
 

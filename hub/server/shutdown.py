@@ -31,7 +31,7 @@ ACCEPT_AFTER_SIGTERM_SECONDS = 0.5
 
 _installed = False
 _draining_since: float | None = None  # when SIGTERM arrived (monotonic); None while serving
-_in_flight = 0  # HTTP requests inside the application (hub.admission counts them)
+_in_flight = 0  # HTTP requests inside the application (hub.server.admission counts them)
 _closers: list[Callable[[], object]] = []  # coroutine functions that close live sockets
 
 

@@ -12,25 +12,20 @@ through `sync`, never from the layer.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import threading
 import uuid
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from hub.audience import Audience
-from hub.jsonutil import dumps
-from hub.loops import per_loop
+from hub.lib.jsonutil import dumps
+from hub.realtime.audience import Audience
+from hub.realtime.loops import per_loop
+from hub.realtime.publisher import BATCH_TYPE, EVENT_TYPE, event
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPE = "hub.event"
-# Several events of one group in one layer message, in order (see `publish_many`).
-BATCH_TYPE = "hub.events"
-MAX_BATCH = 100
 # channels-redis forgets group membership after `group_expiry`; re-adding well before keeps a
 # long-lived process subscribed (core layer; harmless for the pub/sub layer). At most this often…
 REFRESH_SECONDS = 600
@@ -38,8 +33,8 @@ REFRESH_SECONDS = 600
 # Gap detection. Every event carries its publisher (one id per process) and a sequence number per
 # group, so a receiving process notices when the layer skipped some (core layer over `capacity`, a
 # Redis restart, a publish that failed) and tells its sockets instead of letting them miss messages
-# silently. Out-of-order arrival within GAP_GRACE_SECONDS is not a gap.
-PUBLISHER_ID = uuid.uuid4().hex
+# silently. Out-of-order arrival within GAP_GRACE_SECONDS is not a gap. (The numbers are given by
+# the publisher, hub.realtime.publisher.)
 GAP_GRACE_SECONDS = 1.0
 # Only streams that can catch up (a topic socket's `sync`) are told; for others a gap is logged.
 RESYNC_GROUP_PREFIXES = ("topic.",)
@@ -53,8 +48,6 @@ def resync_frame(after: int | None) -> str:
     cursor is known (then: sync after the last id you saw)."""
     return dumps({"type": "resync", "reason": "missed_events", "after": after, "latest": None})
 
-_sequences: dict[str, itertools.count] = {}
-_sequences_lock = threading.Lock()
 
 
 def refresh_seconds() -> float:
@@ -65,15 +58,6 @@ def refresh_seconds() -> float:
     if not expiry:
         return REFRESH_SECONDS
     return max(0.5, min(REFRESH_SECONDS, expiry / 3))
-
-
-def _next_sequence(group: str) -> int:
-    # Publishers run on the event loop and in sync threads (broadcast_on_commit), hence the lock.
-    with _sequences_lock:
-        counter = _sequences.get(group)
-        if counter is None:
-            counter = _sequences[group] = itertools.count(1)
-        return next(counter)
 
 
 class Delivery:
@@ -145,34 +129,6 @@ class Listener(Protocol):
     `deliver`."""
 
     async def deliver(self, delivery: Delivery) -> None: ...
-
-
-def event(group: str, frame_text: str, **meta: Any) -> dict[str, Any]:
-    """The one message shape on the layer: the already-encoded frame plus routing metadata."""
-    return {"type": EVENT_TYPE, "group": group, "frame": frame_text, **meta}
-
-
-async def publish(group: str, frame_text: str, **meta: Any) -> None:
-    layer = get_channel_layer()
-    # The number is taken even if the send fails: receivers then see the gap and say so.
-    sequence = _next_sequence(group)
-    await layer.group_send(group, event(group, frame_text, publisher=PUBLISHER_ID, seq=sequence, **meta))
-
-
-async def publish_many(group: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Several frames for one group, in order, as one layer message.
-
-    A publish is a Redis round trip whose answer waits for a turn of the event loop, and under load
-    a turn lasts a whole fan-out (1,000 sockets: 20-40 ms). Sent one by one, publishes were capped at
-    one per fan-out, and so was each process' message rate: the hub's saturation (docs/benchmarks.md).
-    A batch goes out in one round trip, and receivers hand its frames to each socket back to back,
-    which lets the server write them together."""
-    if len(items) == 1:
-        text, meta = items[0]
-        await publish(group, text, **meta)
-        return
-    events = [event(group, text, publisher=PUBLISHER_ID, seq=_next_sequence(group), **meta) for text, meta in items]
-    await get_channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
 
 
 class _Sequence:

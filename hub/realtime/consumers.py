@@ -23,14 +23,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from hub import shutdown
-from hub.admission import HANDSHAKE_DONE
-from hub.api_support import DATABASE_UNAVAILABLE
-from hub.broadcast import control_group
-from hub.fanout import Batch, Delivery, local_fanout
-from hub.jsonutil import dumps
-from hub.loops import per_loop
-from hub.ratelimit import TokenBucket
+from hub.lib.api_support import DATABASE_UNAVAILABLE
+from hub.lib.jsonutil import dumps
+from hub.lib.ratelimit import TokenBucket
+from hub.realtime.groups import control_group
+from hub.realtime.loops import per_loop
+from hub.realtime.receiver import Batch, Delivery, local_fanout
+from hub.server import shutdown
+from hub.server.admission import HANDSHAKE_DONE
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class _Revalidator:
                 logger.warning("periodic re-check failed; will retry", exc_info=True)
 
     async def close_all(self) -> None:
-        """SIGTERM (hub.shutdown): tell every socket of this loop to reconnect elsewhere."""
+        """SIGTERM (hub.server.shutdown): tell every socket of this loop to reconnect elsewhere."""
         if asyncio.get_running_loop() is not self.loop:
             return
         for consumer in list(self.consumers):
@@ -137,7 +137,7 @@ class FrameError(Exception):
 
 
 class HubConsumer(AsyncWebsocketConsumer):
-    # No per-socket channel-layer channel: events arrive through hub.fanout instead.
+    # No per-socket channel-layer channel: events arrive through hub.realtime.receiver instead.
     channel_layer_alias = "__hub_no_per_socket_channel__"
     # Frame types that cost a rate-limit token (reads and syncs are cheap and idempotent).
     rate_limited_types: frozenset[str] = frozenset({"message.send", "typing"})
@@ -160,13 +160,13 @@ class HubConsumer(AsyncWebsocketConsumer):
         finally:
             handshake_done = self.scope.get(HANDSHAKE_DONE)
             if handshake_done is not None:
-                handshake_done()  # the next waiting handshake may start (hub.admission)
+                handshake_done()  # the next waiting handshake may start (hub.server.admission)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, less its `aclose_old_connections()` before every handler: that is a
         hop to Channels' one shared sync thread and back for each frame, to tidy database
         connections that these consumers never use on that thread. Their database work runs in
-        `hub.workers` threads, which tidy connections around every call themselves."""
+        `hub.realtime.workers` threads, which tidy connections around every call themselves."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

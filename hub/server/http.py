@@ -20,7 +20,7 @@ at once (py-spy of the connect storm, docs/benchmarks.md):
   end, another thread to join the first. `Thread.start` blocks its caller — the event loop — until
   the new thread gets the GIL: a fifth of the loop's time during the storm. Here a request runs in
   one of a few long-lived threads, one request per thread at a time, as many as requests may be
-  inside at once (`HUB_HTTP_MAX_CONCURRENT`, hub/admission.py).
+  inside at once (`HUB_HTTP_MAX_CONCURRENT`, hub/server/admission.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Persist, then broadcast: the sending half of every domain action.
+"""Persist, then broadcast: the sending half of every domain action (the publisher).
 
 Services call `broadcast_on_commit(...)` inside their transaction; the frame is encoded once and
 handed to the channel layer only after the transaction commits, so no client ever sees something the
@@ -21,44 +21,70 @@ from operator import itemgetter
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 
-from hub.audience import Audience
-from hub.fanout import MAX_BATCH, publish_many
-from hub.jsonutil import dumps
-from hub.loops import per_loop
+from hub.lib.jsonutil import dumps
+from hub.realtime.audience import Audience
+from hub.realtime.groups import control_group
+from hub.realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
 
-# Group names, one place: a socket joins the groups of its identity (see hub/notifications.py).
-ALL = "all"
+# The one message shape on the channel layer (hub.realtime.receiver reads it).
+EVENT_TYPE = "hub.event"
+# Several events of one group in one layer message, in order (see `publish_many`).
+BATCH_TYPE = "hub.events"
+MAX_BATCH = 100
+
+# Every event carries its publisher (one id per process) and a sequence number per group, so that
+# receivers notice events the layer skipped (hub.realtime.receiver, gap detection).
+PUBLISHER_ID = uuid.uuid4().hex
+_sequences: dict[str, itertools.count] = {}
+_sequences_lock = threading.Lock()
 
 
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+def _next_sequence(group: str) -> int:
+    # Publishers run on the event loop and in sync threads (broadcast_on_commit), hence the lock.
+    with _sequences_lock:
+        counter = _sequences.get(group)
+        if counter is None:
+            counter = _sequences[group] = itertools.count(1)
+        return next(counter)
 
 
-def centre_group(code: str) -> str:
-    return f"centre.{code}"
+def event(group: str, frame_text: str, **meta: Any) -> dict[str, Any]:
+    """The one message shape on the layer: the already-encoded frame plus routing metadata."""
+    return {"type": EVENT_TYPE, "group": group, "frame": frame_text, **meta}
 
 
-def role_group(role: str) -> str:
-    return f"role.{role}"
+async def publish(group: str, frame_text: str, **meta: Any) -> None:
+    layer = get_channel_layer()
+    # The number is taken even if the send fails: receivers then see the gap and say so.
+    sequence = _next_sequence(group)
+    await layer.group_send(group, event(group, frame_text, publisher=PUBLISHER_ID, seq=sequence, **meta))
 
 
-def topic_group(slug: str) -> str:
-    return f"topic.{slug}"
+async def publish_many(group: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several frames for one group, in order, as one layer message.
 
-
-def control_group(user_id: int) -> str:
-    """Every socket of a user joins this group, whatever its route (see hub/services.py)."""
-    return f"control.{user_id}"
+    A publish is a Redis round trip whose answer waits for a turn of the event loop, and under load
+    a turn lasts a whole fan-out (1,000 sockets: 20-40 ms). Sent one by one, publishes were capped at
+    one per fan-out, and so was each process' message rate: the hub's saturation (docs/benchmarks.md).
+    A batch goes out in one round trip, and receivers hand its frames to each socket back to back,
+    which lets the server write them together."""
+    if len(items) == 1:
+        text, meta = items[0]
+        await publish(group, text, **meta)
+        return
+    events = [event(group, text, publisher=PUBLISHER_ID, seq=_next_sequence(group), **meta) for text, meta in items]
+    await get_channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
 
 
 def cursor_of(frame: dict[str, Any]) -> int | None:
     """The position of a frame in its stream: a topic message's id (ids grow in commit order within a
     topic). A receiving process that detects lost events tells sockets to sync from the last cursor
-    it received before the gap (hub/fanout.py)."""
+    it received before the gap (hub/realtime/receiver.py)."""
     message = frame.get("message") if frame.get("type") == "message" else None
     value = message.get("id") if isinstance(message, dict) else None
     return value if isinstance(value, int) else None

@@ -15,8 +15,8 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.http.request import validate_host
 
-from hub.admission import HandshakeLimit
-from hub.workers import in_worker_thread
+from hub.realtime.workers import in_worker_thread
+from hub.server.admission import HandshakeLimit
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403

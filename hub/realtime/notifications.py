@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.broadcast import ALL, centre_group, role_group, user_group
-from hub.consumers import HubConsumer
+from hub.realtime.consumers import HubConsumer
+from hub.realtime.groups import ALL, centre_group, role_group, user_group
 
 
 def identity_groups(user) -> list[str]:

@@ -1,6 +1,6 @@
 """Start the hub under the chosen ASGI server with the same limits for both.
 
-`python -m hub.serve` (what `make run` and docker-compose call). `ASGI_SERVER` picks `daphne` (the
+`python -m hub.server.serve` (what `make run` and docker-compose call). `ASGI_SERVER` picks `daphne` (the
 default) or `uvicorn`; `HOST`/`PORT` the address. Both get the same WebSocket limits — maximum
 message and frame size, ping interval and timeout, handshake timeout — and proxy-header handling, so
 switching servers never changes what clients may do. The application itself never imports either.
