@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from hub.errors import HubError
 from hub.lib.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
@@ -38,6 +39,15 @@ def _error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 @api.exception_handler(ApiError)
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return _error(request, exc)
+
+
+@api.exception_handler(HubError)
+def on_hub_error(request: HttpRequest, exc: HubError) -> HttpResponse:
+    """A domain refusal (hub/errors.py): its code's status, its message in the caller's language."""
+    body = {"code": exc.code, "detail": exc.render()}
+    if exc.fields:
+        body["fields"] = exc.fields
+    return api.create_response(request, {"error": body}, status=exc.http_status)
 
 
 def _field_path(loc: list) -> str:

@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
+from hub.errors import HubError
 from hub.lib.api_support import DATABASE_UNAVAILABLE
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
@@ -309,6 +310,8 @@ class HubConsumer(AsyncWebsocketConsumer):
             await handler(frame)
         except FrameError as exc:
             return await self.send_error(exc.code, exc.detail)
+        except HubError as exc:
+            return await self.send_error(exc.ws_code, exc.render())
         except DatabaseError:
             # Not the client's fault, so no strike: say so and keep the socket (a retry with the same
             # client_id is safe, even when the lost answer hid a commit).
