@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -40,6 +42,11 @@ class MentionsOut(Schema):
     centres: list[str]
 
 
+class PromotedLinkOut(Schema):
+    kind: Literal["alert", "ticket"]
+    id: int
+
+
 class MessageOut(Schema):
     id: int
     topic: str
@@ -53,6 +60,13 @@ class MessageOut(Schema):
     mentions: MentionsOut
     restricted: bool
     prev_id: int | None = Field(None, description="The previous message's id in this topic (gap detection).")
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = Field(
+        description="FIRST TLP 2.0 marking: the topic's default_tlp or tighter.")
+    shared_with: list[str] | None = Field(
+        None, description="The sharing scope: centre codes (the readers are their people and the author's centre's "
+                          "whom the topic allows, whatever their role), or null for everyone the topic allows.")
+    promoted_to: list[PromotedLinkOut] = Field(
+        default_factory=list, description="The alert and/or request this message became (at most one of each).")
 
 
 class MessagePage(Schema):
@@ -71,6 +85,7 @@ class TopicOut(Schema):
     allowed_roles: list[str]
     allowed_centres: list[str]
     restricted: bool
+    default_tlp: str = Field(description="The TLP a message gets by default; a message may only be tighter.")
     unread: int
     last_read_id: int
     latest_message_id: int
@@ -85,6 +100,10 @@ class TopicPage(Schema):
 class MessageIn(Schema):
     body: str
     client_id: str | None = None
+    tlp: str | None = Field(None, description="clear, green, amber, amber+strict or red; at least the topic's "
+                                              "default_tlp (the default).")
+    shared_with: list[str] | None = Field(None, description="Centre codes that may read it (with the author's); "
+                                                            "null: everyone the topic allows.")
 
 
 class MessageEditIn(Schema):
@@ -192,7 +211,7 @@ def create_message(request: HttpRequest, response: HttpResponse, slug: str, payl
         raise ApiError(429, _("Too many messages; slow down."))
     try:
         message, created = post_message(topic=topic, author=request.auth, body=payload.body,
-                                        client_id=payload.client_id)
+                                        client_id=payload.client_id, tlp=payload.tlp, shared_with=payload.shared_with)
     except ChatError as exc:
         raise _chat_error(exc) from exc
     if not created:

@@ -252,7 +252,8 @@ class TopicConsumer(HubConsumer):
             if not allow_post(self.user.id):
                 raise ChatError("rate_limited", _("Too many messages; slow down."))
             message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
-                                            client_id=frame.get("client_id"))
+                                            client_id=frame.get("client_id"), tlp=frame.get("tlp"),
+                                            shared_with=frame.get("shared_with"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 

@@ -235,10 +235,13 @@ def alert_figures(user, start: datetime, end: datetime, centre: str | None = Non
         .values_list("centre__code", "n")
     )
     # Expected acknowledgements: every recipient centre of each alert (alerts.selectors.recipient_centres):
-    # all centres but the raising one, or for TLP:RED the centres it is shared with.
+    # all centres but the raising one, or for an alert limited to named centres (TLP:RED always,
+    # AMBER and AMBER+STRICT when shared with some) the centres it is shared with.
     not_raised_here = ~Q(centre_id=OuterRef("pk")) | Q(centre_id__isnull=True)
-    broad = Alert.objects.filter(pk__in=alert_ids).exclude(tlp=Tlp.RED).filter(not_raised_here)
-    red = Alert.objects.filter(pk__in=alert_ids, tlp=Tlp.RED, shared_with=OuterRef("pk")).filter(not_raised_here)
+    limited = Q(tlp=Tlp.RED) | (Q(tlp__in=[Tlp.AMBER, Tlp.AMBER_STRICT])
+                                & Q(pk__in=Alert.shared_with.through.objects.values("alert_id")))
+    broad = Alert.objects.filter(pk__in=alert_ids).exclude(limited).filter(not_raised_here)
+    red = Alert.objects.filter(limited, pk__in=alert_ids, shared_with=OuterRef("pk")).filter(not_raised_here)
     centres = Centre.objects.order_by("code")
     if centre:
         centres = centres.filter(code=centre)

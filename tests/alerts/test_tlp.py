@@ -4,7 +4,7 @@ in the summary message posted to the security topic. Someone outside the audienc
 import pytest
 from asgiref.sync import sync_to_async
 
-from alerts.selectors import audience_for, visible_alerts
+from alerts.selectors import audience_of, visible_alerts
 from tests.alerts.conftest import listen, next_alert_frame, raise_as
 
 # Who sees what, HT raising; "red" is shared with DN only.
@@ -48,7 +48,7 @@ def test_the_database_filter_and_the_socket_audience_are_the_same_rule(cast):
     for person in cast.everyone():
         visible = set(visible_alerts(person).values_list("pk", flat=True))
         for alert in alerts:
-            assert (alert.pk in visible) == audience_for(alert).allows(person), (person.username, alert.tlp)
+            assert (alert.pk in visible) == audience_of(alert).allows(person), (person.username, alert.tlp)
 
 
 @pytest.mark.django_db
