@@ -10,7 +10,14 @@ from ninja import Field, Router, Schema, Status
 
 from alerts import indicators as indicator_rules
 from alerts import selectors, services, stix
-from alerts.serializers import acknowledgement_out, alert_detail_out, alert_out, entry_out, sighting_out
+from alerts.serializers import (
+    acknowledgement_out,
+    alert_detail_out,
+    alert_out,
+    entries_out,
+    entry_out,
+    sighting_out,
+)
 from hub.errors import INVALID, HubError
 from hub.lib.api_support import ERRORS, ErrorOut, clamp_limit, keyset_page
 
@@ -247,7 +254,7 @@ def update_alert(request: HttpRequest, alert_id: int, payload: AlertPatchIn):
             summary="The alert's timeline (append-only record), oldest first")
 def list_entries(request: HttpRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    return [entry_out(e) for e in selectors.timeline(alert)]
+    return entries_out(alert, request.auth)
 
 
 @router.post("/alerts/{alert_id}/entries", response={201: EntryOut, **ERRORS},

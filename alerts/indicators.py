@@ -171,6 +171,10 @@ def clean(type_: str, value: object) -> CleanIndicator:
     if type_ == "ip":
         return _ip_any(value)
     if type_ == "ipv4":
+        if ":" in value:  # an IPv4 address written as IPv6 (::ffff:a.b.c.d) is that IPv4 address
+            mapped = _ip_any(value)
+            if mapped.type == "ipv4":
+                return mapped
         return CleanIndicator(type_, _ip(value, 4))
     if type_ == "ipv6":
         if ":" not in value:

@@ -77,6 +77,11 @@ def entry_out(entry: AlertEvent) -> dict[str, Any]:
     }
 
 
+def entries_out(alert: Alert, viewer: Any) -> list[dict[str, Any]]:
+    """The timeline as `viewer` gets it: each entry and whether they may correct it."""
+    return [{**entry_out(e), "can_correct": can_correct(e, viewer)} for e in timeline(alert)]
+
+
 def sighting_out(indicator) -> dict[str, Any]:
     """Where an indicator was seen: `GET /api/v1/indicators` and an alert's `seen_before`."""
     alert = indicator.alert
@@ -103,7 +108,7 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
     viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
     matrix = acknowledgement_matrix(alert)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
-    entries = timeline(alert)
+    entries = entries_out(alert, viewer)
     earlier = seen_before(viewer, alert)
     return {
         **alert_out(alert),
@@ -111,8 +116,8 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
         "seen_before": [{"type": i.type, "value": i.value, "sightings": [sighting_out(s) for s in earlier[i.pk]]}
                         for i in alert.indicators.all()],
         "acknowledgements": matrix,
-        "history": [event_out(e) for e in entries],
-        "entries": [{**entry_out(e), "can_correct": can_correct(e, viewer)} for e in entries],
+        "history": [event_out(e) for e in timeline(alert)],
+        "entries": entries,
         "viewer": {
             "can_acknowledge": can_acknowledge(alert, viewer),
             "acknowledged": bool(mine and mine["status"] == "acknowledged"),

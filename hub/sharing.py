@@ -28,13 +28,14 @@ from hub.realtime.audience import Audience
 
 
 class Tlp(models.TextChoices):
-    """FIRST Traffic Light Protocol 2.0 markings, loosest first."""
+    """FIRST Traffic Light Protocol 2.0 markings, loosest first. The labels are FIRST's and are not
+    translated (every language writes TLP:AMBER); their meanings below are."""
 
-    CLEAR = "clear", _("TLP:CLEAR")
-    GREEN = "green", _("TLP:GREEN")
-    AMBER = "amber", _("TLP:AMBER")
-    AMBER_STRICT = "amber+strict", _("TLP:AMBER+STRICT")
-    RED = "red", _("TLP:RED")
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
 
 
 TLP_MAX_LENGTH = 12  # "amber+strict"

@@ -51,7 +51,7 @@ def append_only(table: str) -> migrations.RunPython:
     def forward(apps, schema_editor) -> None:
         vendor = schema_editor.connection.vendor
         if vendor == "postgresql":
-            schema_editor.execute(APPEND_ONLY_FUNCTION)
+            schema_editor.execute(APPEND_ONLY_FUNCTION, params=None)  # its % are plpgsql's, not parameters
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             schema_editor.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                                   "FOR EACH ROW EXECUTE FUNCTION hub_refuse_rewrite()")
