@@ -49,7 +49,7 @@ from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.groups import groups_for, user_group
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import tightest
 
@@ -145,21 +145,10 @@ def _search_text(alert: Alert, indicators: list[indicator_rules.CleanIndicator])
     return fold("\n".join(parts))
 
 
-def alert_groups(alert: Alert, audience: Audience) -> list[str]:
-    """The narrowest notification groups that cover the audience (the audience itself is enforced on
-    every socket anyway; narrow groups only spare processes events nobody there may see)."""
-    admins = role_group(Role.HUB_ADMIN)
-    if audience.centres is not None:
-        return [centre_group(code) for code in sorted(audience.centres)] + [admins]
-    if audience.roles is not None:
-        return [role_group(role) for role in sorted(audience.roles)] + [admins]
-    return [ALL]
-
-
 def _broadcast(alert: Alert, event: str, **extra: Any) -> None:
     audience = audience_of(alert)
     frame = {"type": "alert", "event": event, "alert": alert_out(alert), **extra}
-    broadcast_on_commit(alert_groups(alert, audience), frame, audience)
+    broadcast_on_commit(groups_for(audience), frame, audience)
 
 
 def summary_body(alert: Alert) -> str:

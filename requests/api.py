@@ -19,8 +19,10 @@ from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
     TicketFilters,
+    audience_of,
     can_see_internal,
     get_visible_ticket,
+    may_read_item,
     ticket_page,
 )
 from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
@@ -57,6 +59,8 @@ class TicketSummaryOut(Schema):
     updated_at: datetime
     url: str
     thread: str | None
+    tlp: str = Field(description="FIRST TLP 2.0; AMBER by default. AMBER+STRICT and RED keep the request to the "
+                                 "people of its two centres.")
 
 
 class AttachmentOut(Schema):
@@ -66,6 +70,8 @@ class AttachmentOut(Schema):
     size: int
     comment: int | None
     internal: bool
+    tlp: str
+    shared_with: list[str] | None
     uploaded_by: PersonOut
     created_at: datetime
     url: str
@@ -77,6 +83,8 @@ class CommentOut(Schema):
     body: str
     html: str
     internal: bool
+    tlp: str = Field(description="The request's TLP or tighter.")
+    shared_with: list[str] | None = Field(description="Some of the request's two centres, or null: all its readers.")
     created_at: datetime
     attachments: list[AttachmentOut]
 
@@ -110,6 +118,8 @@ class TicketDetailOut(TicketSummaryOut):
     allowed_transitions: list[str]
     permissions: PermissionsOut
     thread_url: str | None
+    promoted_from: dict[str, Any] | None = Field(
+        None, description="The conversation the request was promoted from: the quoted messages and who promoted it.")
 
 
 class TicketPageOut(Schema):
@@ -123,6 +133,8 @@ class TicketIn(Schema):
     category: str
     priority: str = "normal"
     target_centre: str | None = None
+    tlp: str | None = Field(None, description="clear, green, amber (the default), amber+strict or red; the last two "
+                                              "need a target centre.")
 
 
 class TicketPatchIn(Schema):
@@ -131,6 +143,7 @@ class TicketPatchIn(Schema):
     category: str | None = None
     priority: str | None = None
     target_centre: str | None = None
+    tlp: str | None = None
     version: int | None = None
 
 
@@ -143,6 +156,9 @@ class TransitionIn(Schema):
 class CommentIn(Schema):
     body: str
     internal: bool = False
+    tlp: str | None = Field(None, description="The request's TLP (the default) or tighter.")
+    shared_with: list[str] | None = Field(None, description="Some of the request's two centres (the author's is "
+                                                            "always included); null: everyone who may read it.")
 
 
 class AssignIn(Schema):
@@ -178,7 +194,13 @@ def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor__centre")
     if not internal_ok:
         comments, attachments, events = (qs.filter(internal=False) for qs in (comments, attachments, events))
-    attachments = list(attachments)
+    # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
+    # history lines about those the viewer may not read.
+    readers = audience_of(ticket)
+    comments = [c for c in comments if may_read_item(user, ticket, c, readers)]
+    attachments = [a for a in attachments if may_read_item(user, ticket, a, readers)]
+    shown = {("comment", c.pk) for c in comments} | {("attachment", a.pk) for a in attachments}
+    events = [e for e in events if _about_shown(e, shown)]
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in attachments:
         if attachment.comment_id:
@@ -201,8 +223,18 @@ def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
         },
         thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread_id else None,
+        promoted_from=ticket.origin,
     )
     return body
+
+
+def _about_shown(event: TicketEvent, shown: set[tuple[str, int]]) -> bool:
+    """A history line about a comment or attachment is shown with the item, not without it."""
+    about = event.after if isinstance(event.after, dict) else {}
+    for kind in ("comment", "attachment"):
+        if kind in about and (kind, about[kind]) not in shown:
+            return False
+    return True
 
 
 def _fresh(user, ticket: Ticket) -> dict[str, Any]:
@@ -296,7 +328,8 @@ def transition(request: HttpRequest, ident: str, payload: TransitionIn):
              summary="Comment publicly, or (target centre) add an internal note")
 def comment(request: HttpRequest, ident: str, payload: CommentIn):
     ticket = get_visible_ticket(request.auth, ident)
-    created = services.add_comment(ticket, request.auth, payload.body, internal=payload.internal)
+    created = services.add_comment(ticket, request.auth, payload.body, internal=payload.internal, tlp=payload.tlp,
+                                   shared_with=payload.shared_with)
     return Status(201, comment_out(created))
 
 
@@ -338,6 +371,7 @@ UPLOAD_SCHEMA = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "comment": {"type": "integer", "description": "id of your comment to attach it to"},
+                        "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
                     },
                 }
             }
@@ -371,7 +405,8 @@ def upload(request: HttpRequest, ident: str):
     if raw_comment is not None and not raw_comment.isdigit():
         raise ApiError(400, "comment: must be a comment id.", fields=["comment"])
     attachment = services.add_attachment(ticket, request.auth, file,
-                                         comment_id=int(raw_comment) if raw_comment else None)
+                                         comment_id=int(raw_comment) if raw_comment else None,
+                                         tlp=request.POST.get("tlp") or None)
     return Status(201, attachment_out(attachment))
 
 
@@ -381,7 +416,7 @@ def download(request: HttpRequest, ident: str, attachment_id: int):
     user = request.auth
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
-    if attachment is None or (attachment.internal and not can_see_internal(user, ticket)):
+    if attachment is None or not may_read_item(user, ticket, attachment):
         raise ApiError(404, "No such attachment.")
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)

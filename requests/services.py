@@ -20,13 +20,16 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _l
 
+from hub.errors import FORBIDDEN, INVALID, HubError
 from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
-from hub.models import Centre, Role, User
-from hub.realtime.audience import EVERYONE, Audience
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.models import Centre, User
+from hub.realtime.audience import Audience
+from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
+from hub.sharing import Tlp, clean_shared_with, clean_tlp
 from requests import workflow
 from requests.models import (
     FINAL_STATUSES,
@@ -40,12 +43,22 @@ from requests.models import (
     TicketEvent,
     TicketSequence,
 )
-from requests.selectors import TICKET_RELATED, can_see_internal, can_view_ticket, fold
+from requests.selectors import (
+    PARTY_ONLY,
+    TICKET_RELATED,
+    audience_of,
+    can_see_internal,
+    can_view_ticket,
+    effective_tlp,
+    fold,
+    item_audience,
+    party_codes,
+)
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ("title", "description", "category", "priority", "target_centre")
+EDITABLE_FIELDS = ("title", "description", "category", "priority", "target_centre", "tlp")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -94,29 +107,15 @@ def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=No
     )
 
 
-def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], Audience]:
-    """The groups to publish a change of `ticket` to, and who among their sockets may receive it."""
-    if internal:
-        if ticket.target_centre_id is None:
-            return [role_group(Role.HUB_ADMIN)], Audience(roles=frozenset({Role.HUB_ADMIN}))
-        code = ticket.target_centre.code
-        return [centre_group(code), role_group(Role.HUB_ADMIN)], Audience(centres=frozenset({code}))
-    watcher_ids = list(ticket.watchers.values_list("pk", flat=True))
-    groups = [centre_group(ticket.requesting_centre.code), role_group(Role.HUB_ADMIN)]
-    groups += [user_group(pk) for pk in watcher_ids]
-    if ticket.target_centre_id is None and ticket.status == Status.NEW:
-        return [ALL, *groups], EVERYONE
-    centres = {ticket.requesting_centre.code}
-    if ticket.target_centre_id is not None:
-        centres.add(ticket.target_centre.code)
-        groups.append(centre_group(ticket.target_centre.code))
-    return groups, Audience(centres=frozenset(centres), users=frozenset(watcher_ids))
-
-
-def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None) -> None:
+def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None,
+               audience: Audience | None = None) -> None:
+    """The `ticket` frame of a change, to the ticket's audience (`requests.selectors.audience_of`),
+    or, for a change about a comment or an attachment, to that item's (`item_audience`)."""
+    if audience is None:
+        audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True) if event.internal
+                    else audience_of(ticket))
     frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
-    groups, audience = audience_of(ticket, internal=event.internal)
-    broadcast_on_commit(groups, frame, audience)
+    broadcast_on_commit(groups_for(audience), frame, audience)
 
 
 def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
@@ -175,8 +174,20 @@ def next_reference(centre: Centre, year: int) -> str:
     return f"{centre.code}-{year}-{last:04d}"
 
 
+def _clean_ticket_tlp(tlp: Any, target: Centre | None) -> str:
+    """A ticket's marking: AMBER (its two centres) unless chosen. AMBER+STRICT and RED name their
+    recipients, so they need a target centre: "any centre" would show the request to everyone."""
+    tlp = clean_tlp(tlp, default=Tlp.AMBER)
+    if tlp in PARTY_ONLY and target is None:
+        raise HubError(INVALID, _l("tlp: a TLP:%(tlp)s request needs a target centre (\"any centre\" would show "
+                                   "it to every centre)."), fields=["tlp", "target_centre"], tlp=tlp.upper())
+    return tlp
+
+
 def create_ticket(*, user: User, title: str, description: str = "", category: str,
-                  priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
+                  priority: str = Priority.NORMAL, target_centre: str | None = None, tlp: Any = None,
+                  origin: dict[str, Any] | None = None) -> Ticket:
+    """Open a request. `tlp` defaults to AMBER; `origin` is what a promotion quotes (chat.promotion)."""
     if user.centre_id is None:
         raise ApiError(403, "Only staff of a centre can request support (your account has no centre).")
     title = _clean_text(title, "title", 200)
@@ -189,6 +200,7 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
     if target is not None and target.pk == user.centre_id:
         raise ApiError(400, "target_centre: a request goes to another centre, not your own.",
                        fields=["target_centre"])
+    tlp = _clean_ticket_tlp(tlp, target)
     with transaction.atomic():
         now = timezone.now()
         centre = user.centre
@@ -206,6 +218,8 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
             due_at=sla_due(priority, now),
             created_at=now,
             updated_at=now,
+            tlp=tlp,
+            origin=origin,
         )
         ticket.search_text = _search_text(ticket)
         ticket.save()
@@ -213,7 +227,8 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
         _ensure_thread(ticket)
         event = _event(ticket, user, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
-            "target_centre": target.code if target else None,
+            "target_centre": target.code if target else None, "tlp": tlp,
+            **({"promoted_from": origin} if origin else {}),
         }, at=now)
         _broadcast(ticket, event)
     return ticket
@@ -378,6 +393,15 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
                                "after": target.code if target else None})
                 ticket.target_centre = target
                 fields.append("target_centre")
+        if "tlp" in changes:
+            value = _clean_ticket_tlp(changes["tlp"], ticket.target_centre)
+            if value != ticket.tlp:
+                events.append({"field": "tlp", "before": ticket.tlp, "after": value})
+                ticket.tlp = value
+                fields.append("tlp")
+        if ticket.tlp in PARTY_ONLY and ticket.target_centre_id is None:
+            raise HubError(INVALID, _l("target_centre: a TLP:%(tlp)s request keeps a target centre."),
+                           fields=["target_centre"], tlp=ticket.tlp.upper())
         if not events:
             return ticket
         ticket.search_text = _search_text(ticket)
@@ -392,7 +416,30 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 # --- comments, attachments, watchers -------------------------------------------------------------------
 
 
-def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
+def _clean_item_scope(ticket: Ticket, user: User, shared_with: Any) -> list[str] | None:
+    """A comment's sharing scope: null (everyone who may read the ticket) or some of the ticket's
+    two centres — never wider than the ticket. Narrowing is for the people of those centres."""
+    codes = clean_shared_with(shared_with)
+    if codes is None:
+        return None
+    parties = party_codes(ticket)
+    outside = [code for code in codes if code not in parties]
+    if outside:
+        raise HubError(INVALID, _l("shared_with: a comment is shared within its request's centres (%(centres)s), "
+                                   "not with %(code)s."), fields=["shared_with"],
+                       centres=", ".join(sorted(parties)), code=outside[0])
+    mine = user.centre.code if user.centre_id else None
+    if not user.is_hub_admin and mine not in parties:
+        raise HubError(FORBIDDEN, _l("Only the request's two centres narrow who reads a comment."))
+    if mine in parties and mine not in codes:
+        codes.append(mine)  # the author's centre always reads what they write
+    return sorted(codes)
+
+
+def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False, tlp: Any = None,
+                shared_with: Any = None) -> Comment:
+    """Comment on `ticket`. `tlp` is the ticket's or tighter (default: the ticket's); `shared_with`
+    narrows the readers to some of the ticket's two centres (e.g. the author's own)."""
     body = _clean_text(body, "body")
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > settings.HUB_MAX_BODY_BYTES:
@@ -406,12 +453,15 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
             raise ApiError(403, "Internal notes are for the target centre only.")
         if ticket.status in FINAL_STATUSES:
             raise ApiError(409, f"The ticket is {ticket.status}; it takes no more comments.")
+        tlp = clean_tlp(tlp, floor=ticket.tlp)
+        scope = _clean_item_scope(ticket, user, shared_with)
         now = timezone.now()
         comment = Comment.objects.create(ticket=ticket, author=user, body=body, html=render_markdown(body),
-                                         internal=internal, created_at=now)
+                                         internal=internal, created_at=now, tlp=tlp, shared_with=scope)
         _touch(ticket, now, [])
         event = _event(ticket, user, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
-        _broadcast(ticket, event, {"comment": comment_out(comment)})
+        _broadcast(ticket, event, {"comment": comment_out(comment)},
+                   audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal))
     return comment
 
 
@@ -433,7 +483,10 @@ def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
+def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id: int | None = None,
+                   tlp: Any = None) -> Attachment:
+    """Attach a file to `ticket` or to one of the caller's comments; its TLP is its comment's (or the
+    ticket's) or tighter, and it has its comment's readers."""
     name, content_type = _validate_upload(upload)
     stored: list[str] = []
     try:
@@ -451,16 +504,21 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
                 if comment.author_id != user.pk and not user.is_hub_admin:
                     raise ApiError(403, "Files are attached to your own comments only.")
             internal = bool(comment and comment.internal)
+            floor = effective_tlp(ticket, comment.tlp) if comment else ticket.tlp
+            tlp = clean_tlp(tlp, floor=floor)
+            scope = comment.shared_with if comment else None
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=user, original_name=name,
-                                    content_type=content_type, size=upload.size, internal=internal, created_at=now)
+                                    content_type=content_type, size=upload.size, internal=internal, created_at=now,
+                                    tlp=tlp, shared_with=scope)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
             _touch(ticket, now, [])
             event = _event(ticket, user, TicketEvent.Kind.ATTACHMENT,
                            after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
-            _broadcast(ticket, event, {"attachment": attachment_out(attachment)})
+            _broadcast(ticket, event, {"attachment": attachment_out(attachment)},
+                       audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal))
     except BaseException:
         # The row was rolled back: do not leave its file behind in storage.
         for name_in_storage in stored:
@@ -485,6 +543,9 @@ def add_watcher(ticket: Ticket, user: User, username: str | None = None) -> Tick
             target = User.objects.filter(username=username, is_active=True).first()
             if target is None:
                 raise ApiError(400, f"username: no user {username!r}.", fields=["username"])
+        if ticket.tlp in PARTY_ONLY and not (target.centre_id and target.centre.code in party_codes(ticket)):
+            raise HubError(INVALID, _l("username: a TLP:%(tlp)s request stays with its two centres; %(who)s is not of "
+                                       "them."), fields=["username"], tlp=ticket.tlp.upper(), who=target.username)
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
