@@ -44,25 +44,33 @@ def shared_codes(alert: Alert) -> list[str]:
 
 def scope_of(alert: Alert) -> frozenset[str] | None:
     """The centres an alert is limited to (the raising one and those it is shared with), or None when
-    its TLP's audience spans every centre: CLEAR/GREEN always, AMBER/AMBER+STRICT unless shared with
-    named centres. TLP:RED is always limited (to the raising centre alone when shared with none)."""
-    codes = shared_codes(alert)
-    if alert.tlp in (Tlp.CLEAR, Tlp.GREEN) or (not codes and alert.tlp != Tlp.RED):
+    its TLP's audience spans every centre."""
+    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre_id else None)
+
+
+def marking_scope(tlp: str, shared: list[str], raising: str | None) -> frozenset[str] | None:
+    """CLEAR/GREEN span every centre; AMBER/AMBER+STRICT too unless shared with named centres;
+    TLP:RED is always limited (to the raising centre alone when shared with none)."""
+    if tlp in (Tlp.CLEAR, Tlp.GREEN) or (not shared and tlp != Tlp.RED):
         return None
-    return scope_centres(codes, alert.centre.code if alert.centre_id else None)
+    return scope_centres(shared, raising)
 
 
 def audience_of(alert: Alert) -> Audience:
-    """THE rule. clear/green: everyone; amber and amber+strict: security officers and managers of
-    every centre, or of the raising and named centres when shared with some; red: everyone of the
-    raising centre and the named ones. Hub admins always (Audience.allows). AMBER+STRICT reaches the
-    same people as AMBER: the marking tells them to keep it inside their own centre."""
-    if alert.tlp in (Tlp.CLEAR, Tlp.GREEN):
+    """THE rule (for an alert that exists; `marking_audience` for one about to)."""
+    return marking_audience(alert.tlp, scope_of(alert))
+
+
+def marking_audience(tlp: str, scope: frozenset[str] | None) -> Audience:
+    """clear/green: everyone; amber and amber+strict: security officers and managers of every
+    centre, or of the raising and named centres when shared with some; red: everyone of the raising
+    centre and the named ones. Hub admins always (Audience.allows). AMBER+STRICT reaches the same
+    people as AMBER: the marking tells them to keep it inside their own centre."""
+    if tlp in (Tlp.CLEAR, Tlp.GREEN):
         return EVERYONE
-    centres = scope_of(alert)
-    if alert.tlp == Tlp.RED:
-        return Audience(centres=centres or frozenset())
-    return Audience(roles=AMBER_ROLES, centres=centres)
+    if tlp == Tlp.RED:
+        return Audience(centres=scope or frozenset())
+    return Audience(roles=AMBER_ROLES, centres=scope)
 
 
 def recipient_centres(alert: Alert) -> QuerySet[Centre]:

@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from alerts.api import AlertDetailOut
 from chat.models import Message, Topic
+from chat.promotion import draft, promote
 from chat.ratelimit import allow_post
 from chat.selectors import (
     can_view_topic,
@@ -25,6 +27,7 @@ from chat.selectors import (
 from chat.serializers import message_out, topic_out
 from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
 from hub.lib.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page, trusted_json
+from requests.api import TicketDetailOut
 
 router = Router(tags=["topics"])
 
@@ -292,3 +295,77 @@ def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | 
             raise ApiError(400, "Invalid cursor.")
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}
+
+
+# --- promotion (chat.promotion) --------------------------------------------------------------------------
+
+
+class PromoteIn(Schema):
+    to: Literal["alert", "ticket"]
+    include: list[int] = Field(default_factory=list, description="Other messages of this topic to carry along.")
+    quote: bool = Field(True, description="false: quote the messages' author, centre, time and link but not their "
+                                          "text (then `title` is required and nothing is taken from the text).")
+    title: str | None = None
+    description: str | None = None
+    tlp: str | None = None
+    # alert
+    severity: str | None = None
+    indicators: list[dict] | None = Field(None, description="Omitted: those found in the messages' text.")
+    affected_systems: list[str] | None = None
+    recommended_actions: str | None = None
+    shared_with: list[str] | None = None
+    # request
+    category: str | None = None
+    priority: str | None = None
+    target_centre: str | None = None
+
+
+class PromotedOut(Schema):
+    alert: AlertDetailOut | None = None
+    ticket: TicketDetailOut | None = None
+
+
+class DraftOut(Schema):
+    to: str
+    fields: dict
+    quote: bool
+    too_wide: list[str] = Field(description="Who the prefilled item would reach that may not read the messages.")
+    already_promoted: list[dict]
+    messages: list[dict] = Field(description="What the item would quote.")
+
+
+@router.get("/topics/{slug}/messages/{message_id}/promote", response={200: DraftOut, **ERRORS},
+            summary="What promoting this message would create: prefilled fields and suggested indicators")
+def promotion_draft(request: HttpRequest, slug: str, message_id: int, to: str = "alert",
+                    include: str = "", quote: bool = True):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    return draft(user=request.auth, topic=topic, message_id=message.pk, to=to, include=_ids(include), quote=quote)
+
+
+def _ids(raw: str) -> list[int]:
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise ApiError(400, _("include: comma-separated message ids."), fields=["include"]) from None
+
+
+@router.post("/topics/{slug}/messages/{message_id}/promote", response={201: PromotedOut, 409: ERRORS[400], **ERRORS},
+             summary="Promote the message (and `include`d ones) to an alert or a support request")
+def promote_message(request: HttpRequest, slug: str, message_id: int, payload: PromoteIn):
+    from alerts.serializers import alert_detail_out
+    from requests.api import ticket_detail
+    from requests.selectors import get_visible_ticket
+
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    fields = payload.dict(exclude_unset=True)
+    to = fields.pop("to")
+    include, quote = fields.pop("include", []), fields.pop("quote", True)
+    kind, item = promote(user=request.auth, topic=topic, message_id=message.pk, to=to, fields=fields,
+                         include=include, quote=quote)
+    if kind == "alert":
+        from alerts.selectors import get_visible_alert
+
+        return Status(201, {"alert": alert_detail_out(get_visible_alert(request.auth, item.pk), request.auth)})
+    return Status(201, {"ticket": ticket_detail(get_visible_ticket(request.auth, item.pk), request.auth)})

@@ -47,6 +47,7 @@ def on_hub_error(request: HttpRequest, exc: HubError) -> HttpResponse:
     body = {"code": exc.code, "detail": exc.render()}
     if exc.fields:
         body["fields"] = exc.fields
+    body.update(getattr(exc, "extra", None) or {})  # what a refusal points at (e.g. the existing promotion)
     return api.create_response(request, {"error": body}, status=exc.http_status)
 
 

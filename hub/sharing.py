@@ -109,8 +109,8 @@ def clean_shared_with(value: Any, *, field: str = "shared_with") -> list[str] | 
     known = set(Centre.objects.filter(code__in=codes).values_list("code", flat=True))
     for i, code in enumerate(codes):
         if code not in known:
-            raise HubError(INVALID, _("%(field)s: no centre with code %(code)s."), fields=[f"{field}.{i}"],
-                           field=field, code=code)
+            raise HubError(INVALID, _("%(field)s: no centre with code %(centre)s."), fields=[f"{field}.{i}"],
+                           field=field, centre=code)
     return codes
 
 

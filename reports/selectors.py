@@ -39,6 +39,7 @@ from hub.lib.api_support import ApiError
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
+from requests.selectors import PARTY_ONLY
 
 # Open statuses in workflow order (the columns of the status × centre table).
 OPEN_ORDER = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED]
@@ -145,14 +146,21 @@ def tickets_link(**params: str) -> str:
 # --- ticket figures ------------------------------------------------------------------------------
 
 
-def ticket_base(centre: str | None = None, category: str | None = None) -> QuerySet[Ticket]:
+def ticket_base(centre: str | None = None, category: str | None = None, user=None) -> QuerySet[Ticket]:
     """Every ticket of the network (aggregates only!), narrowed like the ticket list: `centre` is the
-    requesting OR the target centre, as `/tickets/?centre=` means."""
-    return Ticket.objects.filter(_ticket_q(centre, category))
+    requesting OR the target centre, as `/tickets/?centre=` means. Counted for `user`: a request
+    marked AMBER+STRICT or RED is not even counted for anyone outside its two centres (its existence
+    is as restricted as its content, like a TLP:RED alert's); None is the hub's own, complete view."""
+    return Ticket.objects.filter(_ticket_q(centre, category, user=user))
 
 
-def _ticket_q(centre: str | None, category: str | None, prefix: str = "") -> Q:
+def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user=None) -> Q:
     q = Q()
+    if user is not None and not user.is_hub_admin:
+        # requests.selectors.PARTY_ONLY: such a ticket is seen by the people of its two centres only.
+        mine = (Q(**{f"{prefix}requesting_centre_id": user.centre_id})
+                | Q(**{f"{prefix}target_centre_id": user.centre_id}))
+        q &= ~Q(**{f"{prefix}tlp__in": PARTY_ONLY}) | (mine if user.centre_id else Q(pk__in=[]))
     if centre:
         q &= Q(**{f"{prefix}requesting_centre__code": centre}) | Q(**{f"{prefix}target_centre__code": centre})
     if category:
@@ -187,9 +195,10 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> QuerySet: 
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
-                   category: str | None = None) -> dict[str, dict[Any, dict]]:
-    """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds."""
-    ticket_q = _ticket_q(centre, category, prefix="ticket__")
+                   category: str | None = None, user=None) -> dict[str, dict[Any, dict]]:
+    """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
+    over the tickets counted for `user` (`ticket_base`)."""
+    ticket_q = _ticket_q(centre, category, prefix="ticket__", user=user)
     out: dict[str, dict[Any, dict]] = {}
     for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
         by_centre = percentiles_by_group(rows, "ticket__target_centre__code", "seconds")
@@ -309,7 +318,7 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
     """Every figure of the managers' dashboard (a bounded number of queries whatever the data size)."""
     now = now or timezone.now()
     start, end = filters.bounds
-    base = ticket_base(filters.centre, filters.category)
+    base = ticket_base(filters.centre, filters.category, user=user)
     open_rows = open_counts(base, now)
 
     # Open requests by target centre × status (+ overdue), from the one grouped query.
@@ -373,7 +382,7 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
     }
 
     # Response and resolution times per target centre over the period.
-    times = response_times(start, end, filters.centre, filters.category)
+    times = response_times(start, end, filters.centre, filters.category, user=user)
     time_table = Table(
         key="response_times",
         title=_("Time to accept and to resolve (hours)"),
@@ -545,13 +554,13 @@ class CooperationReport:
 
 def _network_figures(user, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list, dict]:
     start, end = year_bounds(year)
-    tickets = Ticket.objects.all()
+    tickets = ticket_base(user=user)
     created = tickets.filter(created_at__gte=start, created_at__lt=end)
     made = dict(created.values("requesting_centre__code").annotate(n=Count("pk")).order_by()
                 .values_list("requesting_centre__code", "n"))
     received = dict(created.values("target_centre__code").annotate(n=Count("pk")).order_by()
                     .values_list("target_centre__code", "n"))
-    times = response_times(start, end)
+    times = response_times(start, end, user=user)
     alerts = alert_figures(user, start, end)
     topics, participation = message_counts(user, start, end)
     per_centre: dict[str, dict[str, Any]] = defaultdict(dict)

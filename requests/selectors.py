@@ -61,12 +61,22 @@ def party_codes(ticket: Ticket) -> frozenset[str]:
 
 def audience_of(ticket: Ticket) -> Audience:
     """THE rule: who may see `ticket` (hub admins always, through `Audience.allows`)."""
-    if ticket.target_centre_id is None and ticket.status == Status.NEW:
+    watchers = (frozenset() if ticket.tlp in PARTY_ONLY
+                else frozenset(ticket.watchers.values_list("pk", flat=True)))
+    return ticket_audience(ticket.tlp, status=ticket.status, parties=party_codes(ticket),
+                           any_centre=ticket.target_centre_id is None, watchers=watchers)
+
+
+def ticket_audience(tlp: str, *, status: str, parties: frozenset[str], any_centre: bool,
+                    watchers: frozenset[int]) -> Audience:
+    """`audience_of` from a ticket's parts (also for a request about to be opened, chat.promotion):
+    every centre while addressed to "any" and new; else its two centres, and its watchers unless the
+    TLP keeps it to the two centres."""
+    if any_centre and status == Status.NEW:
         return EVERYONE
-    if ticket.tlp in PARTY_ONLY:
-        return Audience(centres=party_codes(ticket))
-    watchers = frozenset(ticket.watchers.values_list("pk", flat=True))
-    return Audience(centres=party_codes(ticket), users=watchers or None)
+    if tlp in PARTY_ONLY:
+        return Audience(centres=parties)
+    return Audience(centres=parties, users=watchers or None)
 
 
 def visible_tickets(user) -> QuerySet[Ticket]:

@@ -426,8 +426,8 @@ def _clean_item_scope(ticket: Ticket, user: User, shared_with: Any) -> list[str]
     outside = [code for code in codes if code not in parties]
     if outside:
         raise HubError(INVALID, _l("shared_with: a comment is shared within its request's centres (%(centres)s), "
-                                   "not with %(code)s."), fields=["shared_with"],
-                       centres=", ".join(sorted(parties)), code=outside[0])
+                                   "not with %(centre)s."), fields=["shared_with"],
+                       centres=", ".join(sorted(parties)), centre=outside[0])
     mine = user.centre.code if user.centre_id else None
     if not user.is_hub_admin and mine not in parties:
         raise HubError(FORBIDDEN, _l("Only the request's two centres narrow who reads a comment."))
