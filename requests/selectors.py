@@ -279,12 +279,8 @@ def with_summary_relations(tickets: list[Ticket], centres: dict[int, Centre] | N
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
 
 
-def user_may_see_thread(user, topic) -> bool:
-    """chat's access check for `ticket` topics: the ticket's viewers, nobody else (no ticket → nobody)."""
-    ticket = Ticket.objects.filter(thread_id=topic.pk).first()
-    return ticket is not None and can_view_ticket(user, ticket)
-
-
 def thread_visible_q(user) -> Q:
-    """The same rule as a filter over chat topics, for chat's lists and search."""
+    """Who may see a `ticket` topic (a request's discussion thread): the ticket's viewers, nobody
+    else (no ticket → nobody); a filter over chat topics, from which chat derives its per-topic
+    check (chat.access)."""
     return Q(ticket__in=visible_tickets(user).values("pk"))

@@ -114,3 +114,33 @@ async def test_alert_frames_reach_only_the_tlp_audience_on_the_notifications_soc
     finally:
         for socket in sockets.values():
             await socket.disconnect()
+
+
+@pytest.mark.parametrize("raiser", ["ht", "admin"])
+def test_the_filter_and_the_rule_agree_for_every_marking_sharing_and_viewer(make_user, raiser):
+    """`visible_alerts` (SQL) and `audience_of` (what sockets check) are two forms of one rule: held to
+    each other for every TLP, every sharing of the alert, a raising centre or none, and a person of
+    every (centre, role), none, inactive and admin."""
+    from itertools import product
+
+    from alerts.services import raise_alert
+    from hub.sharing import Tlp
+
+    people = [make_user(f"{c.lower()}.{r}", centre=c, role=r)
+              for c, r in product(["HT", "DN", "QB"], ["engineer", "security_officer", "manager"])]
+    people += [make_user("lone.manager", centre=None, role="manager"), make_user("root", centre=None, role="hub_admin")]
+    author = people[1] if raiser == "ht" else people[-1]
+    alerts = []
+    for tlp, shared in product(Tlp.values, [[], ["DN"], ["DN", "QB"]]):
+        if shared and tlp in ("clear", "green"):
+            continue
+        if not shared and tlp == "red" and raiser == "admin":
+            continue  # refused: a TLP:RED alert from outside any centre must name its centres
+        alerts.append(raise_alert(author=author, title=f"{tlp} {shared}", severity="low", tlp=tlp,
+                                  shared_with=shared))
+    disagreements = []
+    for person in people:
+        visible = set(visible_alerts(person).values_list("pk", flat=True))
+        disagreements += [(person.username, a.tlp, sorted(c.code for c in a.shared_with.all()))
+                          for a in alerts if (a.pk in visible) != audience_of(a).allows(person)]
+    assert disagreements == []
