@@ -12,9 +12,10 @@ import unicodedata
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Severity, Status, Tlp
-from hub.lib.api_support import ApiError
+from hub.errors import NOT_FOUND, HubError, invalid
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 
@@ -81,7 +82,7 @@ def get_visible_alert(user: Any, alert_id: int) -> Alert:
     """The alert, or 404 — also when it exists but the caller may not see it (never reveal existence)."""
     alert = visible_alerts(user).prefetch_related("indicators", "shared_with").filter(pk=alert_id).first()
     if alert is None:
-        raise ApiError(404, "No such alert.")
+        raise HubError(NOT_FOUND, _("No such alert."))
     return alert
 
 
@@ -91,12 +92,12 @@ def search_alerts(
 ) -> QuerySet[Alert]:
     """Filters of `GET /api/v1/alerts`; `q` matches every word, accents ignored ("an toan" → "an toàn")."""
     if len(q) > MAX_QUERY:
-        raise ApiError(400, f"q: at most {MAX_QUERY} characters.", fields=["q"])
+        raise invalid("q", _("at most %(n)s characters."), n=MAX_QUERY)
     qs = visible_alerts(user)
     for name, value, choices in (("status", status, Status), ("severity", severity, Severity), ("tlp", tlp, Tlp)):
         if value:
             if value not in choices.values:
-                raise ApiError(400, f"{name}: must be one of {', '.join(choices.values)}.", fields=[name])
+                raise invalid(name, _("must be one of %(values)s."), values=", ".join(choices.values))
             qs = qs.filter(**{name: value})
     if centre:
         qs = qs.filter(centre__code=centre.upper())

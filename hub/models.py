@@ -65,6 +65,9 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ENGINEER)
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    # What the language switch stored; the API and the person's sockets answer in it (hub.i18n).
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES,
+                                help_text=_("Blank: Vietnamese, unless the browser's cookie says otherwise."))
 
     class Meta:
         verbose_name = _("user")

@@ -11,10 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.lib.api_support import ERRORS, ApiError, ErrorOut, trusted_json
+from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
+from hub.lib.api_support import ERRORS, ErrorOut, trusted_json
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
@@ -324,7 +326,7 @@ def remove_watcher(request: HttpRequest, ident: str, username: str):
     ticket = services.remove_watcher(ticket, user, None if username == "me" else username)
     try:
         return _fresh(user, ticket)
-    except ApiError:  # the caller watched a ticket it can no longer see
+    except HubError:  # the caller watched a ticket it can no longer see
         return Status(204, None)
 
 
@@ -362,14 +364,14 @@ def upload(request: HttpRequest, ident: str):
     except ValueError:
         length = 0
     if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-        raise ApiError(413, f"file: the upload is over the limit of {settings.REQUESTS_ATTACHMENT_MAX_BYTES} bytes.",
-                       fields=["file"])
+        raise invalid("file", _("the upload is over the limit of %(limit)s bytes."), code=TOO_LARGE,
+                      limit=settings.REQUESTS_ATTACHMENT_MAX_BYTES)
     file = request.FILES.get("file")
     if file is None:
-        raise ApiError(400, "file: a multipart field `file` is required.", fields=["file"])
+        raise invalid("file", _("a multipart field `file` is required."))
     raw_comment = request.POST.get("comment") or None
     if raw_comment is not None and not raw_comment.isdigit():
-        raise ApiError(400, "comment: must be a comment id.", fields=["comment"])
+        raise invalid("comment", _("must be a comment id."))
     attachment = services.add_attachment(ticket, request.auth, file,
                                          comment_id=int(raw_comment) if raw_comment else None)
     return Status(201, attachment_out(attachment))
@@ -382,7 +384,7 @@ def download(request: HttpRequest, ident: str, attachment_id: int):
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
     if attachment is None or (attachment.internal and not can_see_internal(user, ticket)):
-        raise ApiError(404, "No such attachment.")
+        raise HubError(NOT_FOUND, _("No such attachment."))
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["Cache-Control"] = "private, no-store"

@@ -20,8 +20,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
-from hub.lib.api_support import ApiError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid, listing
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
 from hub.realtime.audience import EVERYONE, Audience
@@ -47,6 +49,13 @@ logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = ("title", "description", "category", "priority", "target_centre")
 
+# A write based on a version of the ticket that is no longer current (409; the body has `version`).
+STALE = define("stale", http_status=409)
+NO_SUCH_TICKET = _("No such ticket.")
+ONE_OF = _("must be one of %(values)s.")
+OTHER_CENTRE = _("a request goes to another centre, not your own.")
+NO_USER = _("no active user “%(username)s”.")
+
 
 # --- helpers ---------------------------------------------------------------------------------------
 
@@ -71,13 +80,9 @@ def _lock(ticket_id: int) -> Ticket:
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
-        raise ApiError(
-            409,
-            f"The ticket was changed meanwhile (version {ticket.version}, you had {expected_version}); "
-            "reload it and try again.",
-            code="stale",
-            version=ticket.version,
-        )
+        raise HubError(STALE, _("The ticket was changed meanwhile (version %(version)s, you had %(yours)s); "
+                                "reload it and try again."),
+                       extra={"version": ticket.version}, version=ticket.version, yours=expected_version)
 
 
 def _touch(ticket: Ticket, now, fields: list[str]) -> None:
@@ -122,11 +127,11 @@ def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None 
 def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise ApiError(400, f"{name}: must not be empty.", fields=[name])
+        raise invalid(name, _("must not be empty."))
     if max_len is not None and len(text) > max_len:
-        raise ApiError(400, f"{name}: at most {max_len} characters.", fields=[name])
+        raise invalid(name, _("at most %(n)s characters."), n=max_len)
     if "\x00" in text:
-        raise ApiError(400, f"{name}: contains a NUL character.", fields=[name])
+        raise invalid(name, _("contains a NUL character."))
     return text
 
 
@@ -135,7 +140,7 @@ def _centre(code: str | None) -> Centre | None:
         return None
     centre = Centre.objects.filter(code=str(code).strip().upper()).first()
     if centre is None:
-        raise ApiError(400, f"target_centre: no centre with code {code!r}.", fields=["target_centre"])
+        raise invalid("target_centre", _("no centre with code “%(centre)s”."), centre=code)
     return centre
 
 
@@ -178,17 +183,16 @@ def next_reference(centre: Centre, year: int) -> str:
 def create_ticket(*, user: User, title: str, description: str = "", category: str,
                   priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
     if user.centre_id is None:
-        raise ApiError(403, "Only staff of a centre can request support (your account has no centre).")
+        raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
     title = _clean_text(title, "title", 200)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
-        raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
     if priority not in Priority.values:
-        raise ApiError(400, f"priority: one of {', '.join(Priority.values)}.", fields=["priority"])
+        raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
     target = _centre(target_centre)
     if target is not None and target.pk == user.centre_id:
-        raise ApiError(400, "target_centre: a request goes to another centre, not your own.",
-                       fields=["target_centre"])
+        raise invalid("target_centre", OTHER_CENTRE)
     with transaction.atomic():
         now = timezone.now()
         centre = user.centre
@@ -231,23 +235,26 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
     """
     note = _clean_text(note, "note", 5000, required=False)
     if to not in Status.values:
-        raise ApiError(400, f"to: unknown status {to!r}; one of {', '.join(Status.values)}.", fields=["to"])
+        raise invalid("to", ONE_OF, values=", ".join(Status.values))
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
         allowed = workflow.allowed_moves(ticket, user)
         if to not in allowed:
-            shown = ", ".join(allowed) if allowed else "none"
-            raise ApiError(
-                409,
-                f"You cannot move this ticket from {ticket.status} to {to}; allowed for you: {shown}.",
-                allowed=allowed, current=ticket.status,
-            )
+            if allowed:
+                message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; allowed for you: "
+                            "%(allowed)s.")
+            else:
+                message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; no move is open to you "
+                            "now.")
+            raise HubError(CONFLICT, message, extra={"allowed": allowed, "current": ticket.status},
+                           current=Status(ticket.status).label, to=Status(to).label,
+                           allowed=listing(format_lazy("{} ({})", Status(m).label, m) for m in allowed))
         move = workflow.move_for(ticket.status, to)
         if move.note_required and not note:
-            raise ApiError(400, f"note: a reason is required to move a ticket to {to}.", fields=["note"])
+            raise invalid("note", _("a reason is required to move a ticket to “%(to)s”."), to=Status(to).label)
         now = timezone.now()
         before = ticket.status
         fields = ["status"]
@@ -255,8 +262,8 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
         if to == Status.ACCEPTED:
             if ticket.target_centre_id is None:
                 if user.centre_id is None:
-                    raise ApiError(409, "A request for any centre is accepted by a centre's staff.", allowed=allowed,
-                                   current=ticket.status)
+                    raise HubError(CONFLICT, _("A request for any centre is accepted by a centre's staff."),
+                                   extra={"allowed": allowed, "current": ticket.status})
                 ticket.target_centre = user.centre
                 fields.append("target_centre")
                 extra_events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None,
@@ -292,17 +299,17 @@ def assign_ticket(ticket: Ticket, user: User, assignee_username: str | None,
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
         assignee = None
         if assignee_username:
             assignee = User.objects.select_related("centre").filter(username=assignee_username,
                                                                     is_active=True).first()
             if assignee is None:
-                raise ApiError(400, f"assignee: no user {assignee_username!r}.", fields=["assignee"])
+                raise invalid("assignee", NO_USER, username=assignee_username)
         if not workflow.may_assign(user, ticket, assignee):
-            raise ApiError(403, "Only managers of the target centre (or a hub admin) assign this ticket, "
-                                "to someone of the target centre; staff may take an unassigned ticket.")
+            raise HubError(FORBIDDEN, _("Only managers of the target centre (or a hub admin) assign this ticket, "
+                                      "to someone of the target centre; staff may take an unassigned ticket."))
         if (assignee.pk if assignee else None) == ticket.assignee_id:
             return ticket
         before = ticket.assignee.username if ticket.assignee_id else None
@@ -321,14 +328,15 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
     (the requesting side). A priority change moves the due time by the SLA table."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ApiError(400, f"{sorted(unknown)[0]}: cannot be changed here.", fields=sorted(unknown))
+        raise HubError(INVALID, _("%(field)s: cannot be changed here."), fields=sorted(unknown),
+                       field=sorted(unknown)[0])
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
         if not workflow.may_edit(user, ticket):
-            raise ApiError(403, "Only the requesting and target centres edit an open ticket.")
+            raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
         now = timezone.now()
         events: list[dict] = []
         fields: list[str] = []
@@ -348,7 +356,7 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
         if "category" in changes:
             value = changes["category"]
             if value not in Category.values:
-                raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+                raise invalid("category", ONE_OF, values=", ".join(Category.values))
             if value != ticket.category:
                 events.append({"field": "category", "before": ticket.category, "after": value})
                 ticket.category = value
@@ -356,7 +364,7 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
         if "priority" in changes:
             value = changes["priority"]
             if value not in Priority.values:
-                raise ApiError(400, f"priority: one of {', '.join(Priority.values)}.", fields=["priority"])
+                raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
             if value != ticket.priority:
                 events.append({"field": "priority", "before": ticket.priority, "after": value})
                 due = sla_due(value, ticket.created_at)
@@ -369,10 +377,10 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
                 if ticket.status != Status.NEW or not (
                     user.is_hub_admin or user.centre_id == ticket.requesting_centre_id
                 ):
-                    raise ApiError(403, "Only the requesting centre redirects a ticket, and only while it is new.")
+                    raise HubError(FORBIDDEN, _(
+                        "Only the requesting centre redirects a ticket, and only while it is new."))
                 if target is not None and target.pk == ticket.requesting_centre_id:
-                    raise ApiError(400, "target_centre: a request goes to another centre, not your own.",
-                                   fields=["target_centre"])
+                    raise invalid("target_centre", OTHER_CENTRE)
                 events.append({"field": "target_centre",
                                "before": ticket.target_centre.code if ticket.target_centre_id else None,
                                "after": target.code if target else None})
@@ -397,15 +405,17 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > settings.HUB_MAX_BODY_BYTES:
         # The same ceiling (in bytes, as on the wire) and answer as a chat message.
-        raise ApiError(413, f"body: {size} bytes; the limit is {settings.HUB_MAX_BODY_BYTES}.", fields=["body"])
+        raise invalid("body", _("%(size)s bytes; the limit is %(limit)s."), code=TOO_LARGE, size=size,
+                      limit=settings.HUB_MAX_BODY_BYTES)
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         if internal and not workflow.may_comment_internally(user, ticket):
-            raise ApiError(403, "Internal notes are for the target centre only.")
+            raise HubError(FORBIDDEN, _("Internal notes are for the target centre only."))
         if ticket.status in FINAL_STATUSES:
-            raise ApiError(409, f"The ticket is {ticket.status}; it takes no more comments.")
+            raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more comments."),
+                           status=Status(ticket.status).label)
         now = timezone.now()
         comment = Comment.objects.create(ticket=ticket, author=user, body=body, html=render_markdown(body),
                                          internal=internal, created_at=now)
@@ -418,18 +428,19 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
 def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name:
-        raise ApiError(400, "file: needs a file name.", fields=["file"])
+        raise invalid("file", _("needs a file name."))
     if upload.size is None or upload.size == 0:
-        raise ApiError(400, "file: is empty.", fields=["file"])
+        raise invalid("file", _("is empty."))
     limit = settings.REQUESTS_ATTACHMENT_MAX_BYTES
     if upload.size > limit:
-        raise ApiError(413, f"file: {upload.size} bytes is over the limit of {limit} bytes.", fields=["file"])
+        raise invalid("file", _("%(size)s bytes is over the limit of %(limit)s bytes."), code=TOO_LARGE,
+                      size=upload.size, limit=limit)
     # The type is decided from the name, never from what the client declares, and must be allowed.
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     allowed = settings.REQUESTS_ATTACHMENT_TYPES
     if content_type not in allowed:
-        raise ApiError(400, f"file: type {content_type} is not accepted; allowed: {', '.join(allowed)}.",
-                       fields=["file"])
+        raise invalid("file", _("type %(type)s is not accepted; allowed: %(allowed)s."), type=content_type,
+                      allowed=", ".join(allowed))
     return name, content_type
 
 
@@ -440,16 +451,17 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
         with transaction.atomic():
             ticket = _lock(ticket.pk)
             if not can_view_ticket(user, ticket):
-                raise ApiError(404, "No such ticket.")
+                raise HubError(NOT_FOUND, NO_SUCH_TICKET)
             if ticket.status in FINAL_STATUSES:
-                raise ApiError(409, f"The ticket is {ticket.status}; it takes no more attachments.")
+                raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
+                               status=Status(ticket.status).label)
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
                 if comment is None or (comment.internal and not can_see_internal(user, ticket)):
-                    raise ApiError(400, "comment: no such comment on this ticket.", fields=["comment"])
+                    raise invalid("comment", _("no such comment on this ticket."))
                 if comment.author_id != user.pk and not user.is_hub_admin:
-                    raise ApiError(403, "Files are attached to your own comments only.")
+                    raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
             internal = bool(comment and comment.internal)
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=user, original_name=name,
@@ -477,14 +489,14 @@ def add_watcher(ticket: Ticket, user: User, username: str | None = None) -> Tick
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         target = user
         if username and username != user.username:
             if not workflow.may_manage_watchers(user, ticket):
-                raise ApiError(403, "Only the requesting and target centres add other watchers.")
+                raise HubError(FORBIDDEN, _("Only the requesting and target centres add other watchers."))
             target = User.objects.filter(username=username, is_active=True).first()
             if target is None:
-                raise ApiError(400, f"username: no user {username!r}.", fields=["username"])
+                raise invalid("username", NO_USER, username=username)
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
@@ -499,14 +511,14 @@ def remove_watcher(ticket: Ticket, user: User, username: str | None = None) -> T
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         target = user
         if username and username != user.username:
             if not workflow.may_manage_watchers(user, ticket):
-                raise ApiError(403, "Only the requesting and target centres remove other watchers.")
+                raise HubError(FORBIDDEN, _("Only the requesting and target centres remove other watchers."))
             target = User.objects.filter(username=username).first()
             if target is None:
-                raise ApiError(400, f"username: no user {username!r}.", fields=["username"])
+                raise invalid("username", NO_USER, username=username)
         if not ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()

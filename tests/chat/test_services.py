@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Mention, Message, MessageRevision, Topic
-from chat.services import ChatError, create_topic, delete_message, edit_message, mark_read, post_message
+from chat.services import create_topic, delete_message, edit_message, mark_read, post_message
+from hub.errors import HubError
 from hub.realtime.audience import Audience
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +30,7 @@ def test_create_topic_is_idempotent_on_slug_and_keeps_restrictions(make_user):
 def test_create_topic_rejects_bad_input_and_stores_nothing(kwargs, make_user):
     make_user("ht.engineer")
     spec = {"slug": "mot-chu-de", "name_vi": "Một", "name_en": "One", **kwargs}
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         create_topic(**spec)
     assert raised.value.code == "invalid"
     assert not Topic.objects.exists()
@@ -67,7 +68,7 @@ def test_same_client_id_from_different_authors_are_different_messages(make_user,
 def test_client_id_reused_in_another_topic_is_a_conflict(make_user, make_topic):
     author = make_user("dn.engineer", centre="DN")
     post_message(topic=make_topic("mot"), author=author, body="x", client_id="k")
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         post_message(topic=make_topic("hai"), author=author, body="y", client_id="k")
     assert raised.value.code == "conflict" and Message.objects.count() == 1
 
@@ -78,7 +79,7 @@ def test_client_id_reused_in_another_topic_is_a_conflict(make_user, make_topic):
 ])
 def test_bad_bodies_are_refused_and_store_nothing(body, code, make_user, make_topic):
     author = make_user("qt.engineer", centre="QT")
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         post_message(topic=make_topic(), author=author, body=body)
     assert raised.value.code == code
     assert not Message.objects.exists()
@@ -88,20 +89,20 @@ def test_body_of_exactly_the_limit_is_accepted(make_user, make_topic, settings):
     settings.HUB_MAX_BODY_BYTES = 100
     author = make_user("qt.engineer", centre="QT")
     post_message(topic=make_topic(), author=author, body="ồ" * 33 + "a")  # 3 bytes × 33 + 1 = 100
-    with pytest.raises(ChatError):
+    with pytest.raises(HubError):
         post_message(topic=make_topic(), author=author, body="ồ" * 34)
 
 
 @pytest.mark.parametrize("client_id", [123, "x" * 65])
 def test_bad_client_ids_are_refused(client_id, make_user, make_topic):
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         post_message(topic=make_topic(), author=make_user("qt.engineer"), body="hi", client_id=client_id)
     assert raised.value.code == "invalid" and not Message.objects.exists()
 
 
 def test_posting_to_a_topic_one_may_not_see_is_forbidden(make_user, make_topic):
     topic = make_topic("bi-mat", allowed_roles=["security_officer"])
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         post_message(topic=topic, author=make_user("ht.engineer"), body="hi")
     assert raised.value.code == "forbidden" and not Message.objects.exists()
 
@@ -131,7 +132,7 @@ def test_edit_keeps_the_previous_version_and_only_author_or_admin_may(make_user,
     other = make_user("ht.engineer", centre="HT")
     admin = make_user("admin", centre=None, role="hub_admin")
     message, _ = post_message(topic=make_topic(), author=author, body="phiên bản 1")
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         edit_message(message=message, editor=other, body="sửa trộm")
     assert raised.value.code == "forbidden"
     edit_message(message=message, editor=author, body="phiên bản 2")
@@ -145,14 +146,14 @@ def test_edit_keeps_the_previous_version_and_only_author_or_admin_may(make_user,
 def test_delete_leaves_a_tombstone_and_keeps_the_text_for_audit(make_user, make_topic):
     author = make_user("dn.engineer", centre="DN")
     message, _ = post_message(topic=make_topic(), author=author, body="sẽ xoá")
-    with pytest.raises(ChatError):
+    with pytest.raises(HubError):
         delete_message(message=message, actor=make_user("ht.engineer"))
     delete_message(message=message, actor=author)
     message.refresh_from_db()
     assert message.deleted_at is not None and message.body == "" and message.html == ""
     revision = MessageRevision.objects.get(message=message)
     assert (revision.action, revision.body) == ("delete", "sẽ xoá")
-    with pytest.raises(ChatError) as raised:
+    with pytest.raises(HubError) as raised:
         edit_message(message=message, editor=author, body="hồi sinh")
     assert raised.value.code == "conflict"
 
@@ -165,7 +166,7 @@ def test_read_marker_moves_forward_only_and_not_past_the_newest(make_user, make_
     assert mark_read(user=reader, topic=topic, up_to=ids[0]) == ids[1]
     assert mark_read(user=reader, topic=topic, up_to=ids[2] + 1000) == ids[2]
     for bad in (-1, "5", True, None):
-        with pytest.raises(ChatError):
+        with pytest.raises(HubError):
             mark_read(user=reader, topic=topic, up_to=bad)
 
 

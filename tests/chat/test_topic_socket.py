@@ -42,6 +42,20 @@ async def test_unauthenticated_handshake_closes_4401(people):
     assert (await communicator.receive_output(timeout=3))["code"] == 4401
 
 
+async def test_error_frames_are_in_the_persons_language(people):
+    """hub.i18n.socket_language: the stored preference, else the handshake's cookie, else Vietnamese."""
+    english = people["ht"]
+    english.language = "en"
+    await sync_to_async(english.save)()
+    vi_socket, en_socket = await open_topic(people["dn"], SLUG), await open_topic(english, SLUG)
+    for socket in (vi_socket, en_socket):
+        await socket.send_json_to({"type": "message.send"})
+    assert (await next_frame(vi_socket, "error"))["detail"] == "message.send cần có `body`."
+    assert (await next_frame(en_socket, "error"))["detail"] == "message.send needs a `body`."
+    await vi_socket.disconnect()
+    await en_socket.disconnect()
+
+
 # --- messages ---------------------------------------------------------------------------------------
 
 async def test_message_reaches_everyone_in_the_topic_including_the_sender(people):

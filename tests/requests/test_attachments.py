@@ -131,16 +131,16 @@ def test_no_file_or_a_foreign_comment_is_400(people, new_ticket, api_client, med
 
 def test_a_failed_save_leaves_no_file_behind(people, new_ticket, media_root, monkeypatch):
     """If the database write fails after the file was stored, the file is removed again."""
-    from hub.lib.api_support import ApiError
+    from hub.errors import CONFLICT, HubError
     from requests import services
 
     ticket = new_ticket()
 
     def broken_touch(*args, **kwargs):
-        raise ApiError(409, "simulated conflict while saving")
+        raise HubError(CONFLICT, "simulated conflict while saving")
 
     monkeypatch.setattr(services, "_touch", broken_touch)
-    with pytest.raises(ApiError):
+    with pytest.raises(HubError):
         services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("a.pdf", PDF))
     assert Attachment.objects.count() == 0
     assert stored_files(media_root) == []

@@ -123,12 +123,12 @@ async def test_a_watcher_of_another_centre_gets_the_frames(people):
 
 
 async def test_a_refused_change_sends_nothing(people):
-    from hub.lib.api_support import ApiError
+    from hub.errors import HubError
 
     ticket = await sync_to_async(services.create_ticket)(
         user=people.ht_engineer, title="Thử", category="other", target_centre="DN")
     ht, dn = await sockets(people.ht_engineer, people.dn_engineer)
-    with pytest.raises(ApiError):
+    with pytest.raises(HubError):
         await sync_to_async(services.transition_ticket)(ticket, people.ht_engineer, "accepted")
     assert await ht.receive_nothing(timeout=0.5)
     assert await dn.receive_nothing(timeout=0.5)

@@ -60,7 +60,9 @@ function csrfToken() {
  * {ok: false, status: 0}. `error` is the contract's {"code","detail"} (or a local one).
  */
 export async function api(method, url, body, {form = false} = {}) {
-  const headers = {"Accept": "application/json"};
+  // The page's own language: the API honours Accept-Language first (hub/i18n.py), and the browser's
+  // default one must not outvote the language the person chose for the hub.
+  const headers = {"Accept": "application/json", "Accept-Language": document.documentElement.lang || "vi"};
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   let payload;
   if (form) payload = body;
