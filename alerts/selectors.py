@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Severity, Status, Tlp
 from hub.errors import NOT_FOUND, HubError, invalid
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 
@@ -123,7 +124,7 @@ def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
                 "centre_name": centre.name,
                 "status": "acknowledged" if ack else "pending",
                 "by": person_out(ack.user) if ack else None,
-                "at": ack.at.isoformat() if ack else None,
+                "at": timestamp(ack.at) if ack else None,
                 "escalation_step": steps.get(centre.id, 0),
             }
         )

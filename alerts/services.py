@@ -173,13 +173,13 @@ def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
     # The topic is normally seeded; creating it here (same definition, idempotent) means an alert is
     # never lost for want of its discussion place.
     topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
-    post_message(topic=topic, author=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
+    post_message(topic, by=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
                  audience=audience)
 
 
 def raise_alert(
     *,
-    author: User,
+    by: User,
     title: str,
     severity: str,
     tlp: str,
@@ -190,7 +190,7 @@ def raise_alert(
     shared_with: Iterable[str] = (),
 ) -> Alert:
     """Store an alert, broadcast it to its TLP audience and post its summary in the security topic."""
-    if not author.is_active or not author.has_role(*RAISE_ROLES):
+    if not by.is_active or not by.has_role(*RAISE_ROLES):
         raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
     title = (title or "").strip()
     if not title:
@@ -206,7 +206,7 @@ def raise_alert(
             raise invalid(name, AT_MOST_CHARACTERS, n=MAX_TEXT)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
-    centres = _clean_shared_with(shared_with, tlp, author)
+    centres = _clean_shared_with(shared_with, tlp, by)
 
     with transaction.atomic():
         alert = Alert(
@@ -214,7 +214,7 @@ def raise_alert(
             description=description or "", description_html=render_markdown(description or ""),
             recommended_actions=recommended_actions or "",
             recommended_actions_html=render_markdown(recommended_actions or ""),
-            affected_systems=systems, raised_by=author, centre=author.centre,
+            affected_systems=systems, raised_by=by, centre=by.centre,
         )
         alert.search_text = _search_text(alert, cleaned)
         alert.save()
@@ -223,39 +223,39 @@ def raise_alert(
             Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm)
             for i, c in enumerate(cleaned)
         )
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=author, centre=author.centre,
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre,
                                   after=Status.OPEN, at=alert.created_at)
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "raised")
-        _post_summary(alert, author, audience_for(alert))
-    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, author, severity, tlp)
+        _post_summary(alert, by, audience_for(alert))
+    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
 
 
 # --- acknowledging -------------------------------------------------------------------------------
 
-def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
-    """Record that the user's centre took notice. Idempotent: a second acknowledgement by anyone of
+def acknowledge_alert(alert: Alert, *, by: User) -> tuple[Acknowledgement, bool]:
+    """Record that the centre of `by` took notice. Idempotent: a second acknowledgement by anyone of
     the same centre returns the first one (created=False) and broadcasts nothing."""
-    if not user.has_role(*ACK_ROLES) or user.centre_id is None:
+    if not by.has_role(*ACK_ROLES) or by.centre_id is None:
         raise HubError(FORBIDDEN, gettext_lazy("Only a centre's security officers and managers acknowledge alerts."))
-    if alert.centre_id == user.centre_id:
+    if alert.centre_id == by.centre_id:
         raise HubError(FORBIDDEN, gettext_lazy("Your centre raised this alert; it does not acknowledge it."))
-    if not recipient_centres(alert).filter(pk=user.centre_id).exists():
+    if not recipient_centres(alert).filter(pk=by.centre_id).exists():
         raise HubError(FORBIDDEN, gettext_lazy("Your centre is not a recipient of this alert."))
-    existing = Acknowledgement.objects.filter(alert=alert, centre_id=user.centre_id).select_related(
+    existing = Acknowledgement.objects.filter(alert=alert, centre_id=by.centre_id).select_related(
         "user__centre", "centre").first()
     if existing is not None:
         return existing, False
     with transaction.atomic():
         try:
             with transaction.atomic():
-                ack = Acknowledgement.objects.create(alert=alert, centre_id=user.centre_id, user=user,
+                ack = Acknowledgement.objects.create(alert=alert, centre_id=by.centre_id, user=by,
                                                      at=timezone.now())
         except IntegrityError:  # a colleague acknowledged at the same moment
             return Acknowledgement.objects.select_related("user__centre", "centre").get(
-                alert=alert, centre_id=user.centre_id), False
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=user, centre=user.centre,
+                alert=alert, centre_id=by.centre_id), False
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=by, centre=by.centre,
                                   before="pending", after="acknowledged", at=ack.at)
         ack = Acknowledgement.objects.select_related("user__centre", "centre").get(pk=ack.pk)
         _broadcast(alert, "acknowledged", acknowledgement=acknowledgement_out(ack))
@@ -264,9 +264,9 @@ def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
 
 # --- status ----------------------------------------------------------------------------------------
 
-def change_status(alert: Alert, user: User, to: str, note: str = "") -> Alert:
+def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> Alert:
     """Move an alert through open → mitigated → closed (409 otherwise); closed alerts stop escalating."""
-    if not can_change_status(alert, user):
+    if not can_change_status(alert, by):
         raise HubError(FORBIDDEN, gettext_lazy(
             "Only the raising centre's security officers and managers, or hub admins, change an alert's status."))
     if to not in Status.values:
@@ -282,11 +282,11 @@ def change_status(alert: Alert, user: User, to: str, note: str = "") -> Alert:
                            extra={"current": before}, before=before, to=to)
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.STATUS_CHANGED, actor=user, centre=user.centre,
+        AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.STATUS_CHANGED, actor=by, centre=by.centre,
                                   before=before, after=to, note=note, at=timezone.now())
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "status_changed", change={"from": before, "to": to, "note": note,
-                                                    "by": user.username})
+                                                    "by": by.username})
     return alert
 
 
@@ -310,7 +310,7 @@ def due_step(alert: Alert, now: datetime) -> int:
     return min(int((now - alert.created_at) / delay), settings.HUB_ESCALATE_MAX_STEPS)
 
 
-def escalate_due(now: datetime | None = None) -> list[Escalation]:
+def escalate_due_alerts(*, now: datetime | None = None) -> list[Escalation]:
     """Escalate every (alert, pending centre) whose next step is due; returns what it escalated.
 
     A step is recorded once (unique constraint), so overlapping runs or two workers never notify

@@ -21,10 +21,12 @@ from chat.selectors import (
     visible_topics,
 )
 from chat.serializers import message_out, topic_out
-from chat.services import MAX_ID, delete_message, edit_message, mark_read, post_message
+from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.api_support import (
     ERRORS,
+    InSchema,
+    Timestamp,
     clamp_limit,
     decode_cursor,
     encode_cursor,
@@ -32,6 +34,7 @@ from hub.lib.api_support import (
     keyset_page,
     trusted_json,
 )
+from hub.lib.jsonutil import timestamp
 
 router = Router(tags=["topics"])
 
@@ -55,9 +58,9 @@ class MessageOut(Schema):
     author: AuthorOut
     body: str
     html: str
-    created_at: str
+    created_at: Timestamp
     client_id: str | None
-    edited_at: str | None
+    edited_at: Timestamp | None
     deleted: bool
     mentions: MentionsOut
     restricted: bool
@@ -83,7 +86,7 @@ class TopicOut(Schema):
     unread: int
     last_read_id: int
     latest_message_id: int
-    created_at: str
+    created_at: Timestamp
 
 
 class TopicPage(Schema):
@@ -91,16 +94,16 @@ class TopicPage(Schema):
     next: str | None
 
 
-class MessageIn(Schema):
+class MessageIn(InSchema):
     body: str
     client_id: str | None = None
 
 
-class MessageEditIn(Schema):
+class MessageEditIn(InSchema):
     body: str
 
 
-class ReadIn(Schema):
+class ReadIn(InSchema):
     up_to: int
 
 
@@ -115,7 +118,7 @@ class RevisionOut(Schema):
     body: str
     html: str
     changed_by: str
-    changed_at: str
+    changed_at: Timestamp
 
 
 def _topic_for(request: HttpRequest, slug: str) -> Topic:
@@ -195,8 +198,7 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
 def create_message(request: HttpRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
     require_post_allowance(request.auth.id)
-    message, created = post_message(topic=topic, author=request.auth, body=payload.body,
-                                    client_id=payload.client_id)
+    message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return Status(201, message_out(message))
@@ -215,7 +217,7 @@ def update_message(request: HttpRequest, slug: str, message_id: int, payload: Me
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     require_post_allowance(request.auth.id, change=True)
-    message = edit_message(message=message, editor=request.auth, body=payload.body)
+    message = edit_message(message, by=request.auth, body=payload.body)
     return message_out(message)
 
 
@@ -224,7 +226,7 @@ def update_message(request: HttpRequest, slug: str, message_id: int, payload: Me
 def remove_message(request: HttpRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
-    message = delete_message(message=message, actor=request.auth)
+    message = delete_message(message, by=request.auth)
     return message_out(message)
 
 
@@ -237,7 +239,7 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may read a message's history."))
     return [
         {"action": r.action, "body": r.body, "html": r.html, "changed_by": r.changed_by.username,
-         "changed_at": r.changed_at.isoformat()}
+         "changed_at": timestamp(r.changed_at)}
         for r in message.revisions.select_related("changed_by")
     ]
 
@@ -246,7 +248,7 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
              summary="Move the caller's read marker (the HTTP twin of the `read` frame)")
 def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
     topic = _topic_for(request, slug)
-    marker = mark_read(user=request.auth, topic=topic, up_to=payload.up_to)
+    marker = mark_topic_read(topic, by=request.auth, up_to=payload.up_to)
     return {"topic": topic.slug, "up_to": marker, "unread": unread_counts(request.auth, [topic])[topic.id]}
 
 

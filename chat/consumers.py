@@ -31,7 +31,7 @@ from chat.selectors import (
     message_after,
 )
 from chat.serializers import author_out, message_out
-from chat.services import MAX_ID, delete_message, edit_message, mark_read, post_message
+from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import dumps
@@ -246,7 +246,7 @@ class TopicConsumer(HubConsumer):
 
         def send():
             require_post_allowance(self.user.id)
-            message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
+            message, created = post_message(self.topic, by=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
@@ -295,7 +295,7 @@ class TopicConsumer(HubConsumer):
 
     async def handle_read(self, frame: dict[str, Any]) -> None:
         up_to = _int_field(frame, "up_to")
-        marker = await self._call(lambda: mark_read(user=self.user, topic=self.topic, up_to=up_to))
+        marker = await self._call(lambda: mark_topic_read(self.topic, by=self.user, up_to=up_to))
         if marker is CLOSED:
             return
         await self.send_json({"type": "read", "topic": self.topic.slug, "up_to": marker})
@@ -310,7 +310,7 @@ class TopicConsumer(HubConsumer):
             if message is None:
                 raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
             require_post_allowance(self.user.id, change=True)
-            edit_message(message=message, editor=self.user, body=frame["body"])
+            edit_message(message, by=self.user, body=frame["body"])
 
         await self._call(edit)
 
@@ -321,6 +321,6 @@ class TopicConsumer(HubConsumer):
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
                 raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
-            delete_message(message=message, actor=self.user)
+            delete_message(message, by=self.user)
 
         await self._call(delete)

@@ -143,7 +143,7 @@ _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(
 
 
 def post_message(
-    *, topic: Topic, author: User, body: Any, client_id: Any = None, audience: Audience | None = None
+    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -151,7 +151,7 @@ def post_message(
     nothing again, so a client may retry after a dropped connection without duplicates."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
-    _require_access(author, topic)
+    _require_access(by, topic)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -162,7 +162,7 @@ def post_message(
             _LOCK_TOPIC.rows(topic.pk)
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
-            message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
+            message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
                               search_text=search_text(body), prev_id=prev_id)
             message.set_audience(meta)
             message.save()
@@ -174,7 +174,7 @@ def post_message(
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
-        existing = _existing(author, client_id, topic) if client_id is not None else None
+        existing = _existing(by, client_id, topic) if client_id is not None else None
         if existing is None:
             raise
         return existing, False
@@ -202,11 +202,11 @@ def _may_change(user: User, message: Message) -> bool:
     return user.is_active and (message.author_id == user.id or user.is_hub_admin)
 
 
-def edit_message(*, message: Message, editor: User, body: Any) -> Message:
+def edit_message(message: Message, *, by: User, body: Any) -> Message:
     """Replace a message's text, keeping the previous text as a revision; broadcast `message.updated`.
     Newly mentioned people are notified; those mentioned before are not notified twice."""
     body = validate_body(body)
-    if not _may_change(editor, message):
+    if not _may_change(by, message):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may edit this message."))
     with transaction.atomic():
         message = _locked(message.pk)
@@ -218,7 +218,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
         before = _mention_recipients(message, [m.user for m in old if m.user_id],
                                      [m.centre for m in old if m.centre_id])
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.EDIT, body=message.body,
-                                       html=message.html, changed_by=editor)
+                                       html=message.html, changed_by=by)
         rendered = render_body(body)
         message.body, message.html, message.search_text = body, rendered.html, search_text(body)
         message.edited_at = timezone.now()
@@ -233,16 +233,16 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
     return message
 
 
-def delete_message(*, message: Message, actor: User) -> Message:
+def delete_message(message: Message, *, by: User) -> Message:
     """Soft-delete: the id stays (a tombstone) so catch-up has no gaps; the text moves to a revision."""
-    if not _may_change(actor, message):
+    if not _may_change(by, message):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may delete this message."))
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
             return message
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,
-                                       html=message.html, changed_by=actor)
+                                       html=message.html, changed_by=by)
         message.deleted_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
@@ -254,18 +254,18 @@ def delete_message(*, message: Message, actor: User) -> Message:
 
 # --- read markers -------------------------------------------------------------------------------
 
-def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
+def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
     """Move the user's read marker forward to `up_to` (never backwards, never past the newest id).
     Returns the marker; the user's other sockets hear of it through their notifications stream."""
     if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_ID:
         raise HubError(INVALID, _("up_to must be a non-negative integer message id."), fields=["up_to"])
-    _require_access(user, topic)
+    _require_access(by, topic)
     up_to = min(up_to, latest_message_id(topic))
     with transaction.atomic():
-        marker, _created = ReadMarker.objects.get_or_create(user=user, topic=topic)
+        marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
-            broadcast_on_commit([user_group(user.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
-                                Audience(users=frozenset({user.id})))
+            broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
+                                Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id

@@ -37,6 +37,7 @@ from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
 from chat.selectors import audience_q, visible_topics
 from hub.errors import invalid
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
@@ -292,7 +293,7 @@ class Dashboard:
             "filters": self.filters.as_query(),
             "totals": self.totals,
             "tables": [t.as_dict() for t in self.tables],
-            "generated_at": timezone.now().isoformat(),
+            "generated_at": timestamp(timezone.now()),
         }
 
     def table(self, key: str) -> Table:

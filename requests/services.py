@@ -24,6 +24,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid, listing
+from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
 from hub.realtime.audience import EVERYONE, Audience
@@ -180,9 +181,9 @@ def next_reference(centre: Centre, year: int) -> str:
     return f"{centre.code}-{year}-{last:04d}"
 
 
-def create_ticket(*, user: User, title: str, description: str = "", category: str,
+def create_ticket(*, by: User, title: str, description: str = "", category: str,
                   priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
-    if user.centre_id is None:
+    if by.centre_id is None:
         raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
     title = _clean_text(title, "title", 200)
     description = _clean_text(description, "description", 20000, required=False)
@@ -191,11 +192,11 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
     if priority not in Priority.values:
         raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
     target = _centre(target_centre)
-    if target is not None and target.pk == user.centre_id:
+    if target is not None and target.pk == by.centre_id:
         raise invalid("target_centre", OTHER_CENTRE)
     with transaction.atomic():
         now = timezone.now()
-        centre = user.centre
+        centre = by.centre
         ticket = Ticket(
             reference=next_reference(centre, timezone.localtime(now).year),
             title=title,
@@ -205,7 +206,7 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
             priority=priority,
             priority_rank=PRIORITY_RANK[priority],
             requesting_centre=centre,
-            requested_by=user,
+            requested_by=by,
             target_centre=target,
             due_at=sla_due(priority, now),
             created_at=now,
@@ -213,9 +214,9 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
         )
         ticket.search_text = _search_text(ticket)
         ticket.save()
-        ticket.watchers.add(user)
+        ticket.watchers.add(by)
         _ensure_thread(ticket)
-        event = _event(ticket, user, TicketEvent.Kind.CREATED, after={
+        event = _event(ticket, by, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
             "target_centre": target.code if target else None,
         }, at=now)
@@ -226,9 +227,9 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
 # --- the workflow ------------------------------------------------------------------------------------
 
 
-def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
+def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
                       expected_version: int | None = None) -> Ticket:
-    """Move `ticket` to status `to` if the state machine lets `user` do so now.
+    """Move `ticket` to status `to` if the state machine lets `by` do so now.
 
     The row is locked and re-read first, so the decision is taken on the current status: of two
     concurrent movers exactly one succeeds and the other gets 409 with the moves still open to them.
@@ -238,10 +239,10 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
         raise invalid("to", ONE_OF, values=", ".join(Status.values))
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
-        allowed = workflow.allowed_moves(ticket, user)
+        allowed = workflow.allowed_moves(ticket, by)
         if to not in allowed:
             if allowed:
                 message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; allowed for you: "
@@ -261,20 +262,20 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
         extra_events: list[tuple[str, dict]] = []
         if to == Status.ACCEPTED:
             if ticket.target_centre_id is None:
-                if user.centre_id is None:
+                if by.centre_id is None:
                     raise HubError(CONFLICT, _("A request for any centre is accepted by a centre's staff."),
                                    extra={"allowed": allowed, "current": ticket.status})
-                ticket.target_centre = user.centre
+                ticket.target_centre = by.centre
                 fields.append("target_centre")
                 extra_events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None,
-                                                              "after": user.centre.code}))
+                                                              "after": by.centre.code}))
             ticket.accepted_at = now
             fields.append("accepted_at")
-            if ticket.assignee_id is None and user.centre_id == ticket.target_centre_id:
-                ticket.assignee = user
+            if ticket.assignee_id is None and by.centre_id == ticket.target_centre_id:
+                ticket.assignee = by
                 fields.append("assignee")
                 extra_events.append((TicketEvent.Kind.ASSIGNED, {"field": "assignee", "before": None,
-                                                                 "after": user.username}))
+                                                                 "after": by.username}))
         elif to == Status.RESOLVED:
             ticket.resolved_at = now
             fields.append("resolved_at")
@@ -286,28 +287,29 @@ def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
             fields.append("closed_at")
         ticket.status = to
         _touch(ticket, now, fields)
-        event = _event(ticket, user, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
+        event = _event(ticket, by, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
                        note=note, at=now)
         for kind, data in extra_events:  # what the move brought with it (target centre, assignee)
-            _event(ticket, user, kind, at=now, **data)
+            _event(ticket, by, kind, at=now, **data)
         _broadcast(ticket, event)
     return ticket
 
 
-def assign_ticket(ticket: Ticket, user: User, assignee_username: str | None,
+def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
                   expected_version: int | None = None) -> Ticket:
+    """Make the active person `username` the ticket's assignee (None: nobody), as `workflow.may_assign`
+    allows `by`."""
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
         assignee = None
-        if assignee_username:
-            assignee = User.objects.select_related("centre").filter(username=assignee_username,
-                                                                    is_active=True).first()
+        if username:
+            assignee = User.objects.select_related("centre").filter(username=username, is_active=True).first()
             if assignee is None:
-                raise invalid("assignee", NO_USER, username=assignee_username)
-        if not workflow.may_assign(user, ticket, assignee):
+                raise invalid("username", NO_USER, username=username)
+        if not workflow.may_assign(by, ticket, assignee):
             raise HubError(FORBIDDEN, _("Only managers of the target centre (or a hub admin) assign this ticket, "
                                       "to someone of the target centre; staff may take an unassigned ticket."))
         if (assignee.pk if assignee else None) == ticket.assignee_id:
@@ -316,13 +318,13 @@ def assign_ticket(ticket: Ticket, user: User, assignee_username: str | None,
         now = timezone.now()
         ticket.assignee = assignee
         _touch(ticket, now, ["assignee"])
-        event = _event(ticket, user, TicketEvent.Kind.ASSIGNED, field="assignee", before=before,
+        event = _event(ticket, by, TicketEvent.Kind.ASSIGNED, field="assignee", before=before,
                        after=assignee.username if assignee else None, at=now)
         _broadcast(ticket, event)
     return ticket
 
 
-def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
+def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
                   expected_version: int | None = None) -> Ticket:
     """Change title/description/category/priority (either side), or the target centre while new
     (the requesting side). A priority change moves the due time by the SLA table."""
@@ -332,10 +334,10 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
                        field=sorted(unknown)[0])
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
-        if not workflow.may_edit(user, ticket):
+        if not workflow.may_edit(by, ticket):
             raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
         now = timezone.now()
         events: list[dict] = []
@@ -368,14 +370,14 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
             if value != ticket.priority:
                 events.append({"field": "priority", "before": ticket.priority, "after": value})
                 due = sla_due(value, ticket.created_at)
-                events.append({"field": "due_at", "before": ticket.due_at.isoformat(), "after": due.isoformat()})
+                events.append({"field": "due_at", "before": timestamp(ticket.due_at), "after": timestamp(due)})
                 ticket.priority, ticket.priority_rank, ticket.due_at = value, PRIORITY_RANK[value], due
                 fields += ["priority", "priority_rank", "due_at"]
         if "target_centre" in changes:
             target = _centre(changes["target_centre"])
             if (target.pk if target else None) != ticket.target_centre_id:
                 if ticket.status != Status.NEW or not (
-                    user.is_hub_admin or user.centre_id == ticket.requesting_centre_id
+                    by.is_hub_admin or by.centre_id == ticket.requesting_centre_id
                 ):
                     raise HubError(FORBIDDEN, _(
                         "Only the requesting centre redirects a ticket, and only while it is new."))
@@ -392,7 +394,7 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
         _touch(ticket, now, [*fields, "search_text"])
         last = None
         for data in events:
-            last = _event(ticket, user, TicketEvent.Kind.FIELD, at=now, **data)
+            last = _event(ticket, by, TicketEvent.Kind.FIELD, at=now, **data)
         _broadcast(ticket, last)
     return ticket
 
@@ -400,7 +402,7 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 # --- comments, attachments, watchers -------------------------------------------------------------------
 
 
-def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
+def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) -> Comment:
     body = _clean_text(body, "body")
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > settings.HUB_MAX_BODY_BYTES:
@@ -409,18 +411,18 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
                       limit=settings.HUB_MAX_BODY_BYTES)
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
-        if internal and not workflow.may_comment_internally(user, ticket):
+        if internal and not workflow.may_comment_internally(by, ticket):
             raise HubError(FORBIDDEN, _("Internal notes are for the target centre only."))
         if ticket.status in FINAL_STATUSES:
             raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more comments."),
                            status=Status(ticket.status).label)
         now = timezone.now()
-        comment = Comment.objects.create(ticket=ticket, author=user, body=body, html=render_markdown(body),
+        comment = Comment.objects.create(ticket=ticket, author=by, body=body, html=render_markdown(body),
                                          internal=internal, created_at=now)
         _touch(ticket, now, [])
-        event = _event(ticket, user, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
+        event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
         _broadcast(ticket, event, {"comment": comment_out(comment)})
     return comment
 
@@ -444,13 +446,13 @@ def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
+def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
     name, content_type = _validate_upload(upload)
     stored: list[str] = []
     try:
         with transaction.atomic():
             ticket = _lock(ticket.pk)
-            if not can_view_ticket(user, ticket):
+            if not can_view_ticket(by, ticket):
                 raise HubError(NOT_FOUND, NO_SUCH_TICKET)
             if ticket.status in FINAL_STATUSES:
                 raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
@@ -458,19 +460,19 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or (comment.internal and not can_see_internal(user, ticket)):
+                if comment is None or (comment.internal and not can_see_internal(by, ticket)):
                     raise invalid("comment", _("no such comment on this ticket."))
-                if comment.author_id != user.pk and not user.is_hub_admin:
+                if comment.author_id != by.pk and not by.is_hub_admin:
                     raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
             internal = bool(comment and comment.internal)
             now = timezone.now()
-            attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=user, original_name=name,
+            attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
                                     content_type=content_type, size=upload.size, internal=internal, created_at=now)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
             _touch(ticket, now, [])
-            event = _event(ticket, user, TicketEvent.Kind.ATTACHMENT,
+            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT,
                            after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
             _broadcast(ticket, event, {"attachment": attachment_out(attachment)})
     except BaseException:
@@ -484,15 +486,15 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
     return attachment
 
 
-def add_watcher(ticket: Ticket, user: User, username: str | None = None) -> Ticket:
+def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     """Watch a ticket yourself (any viewer), or add someone else (the ticket's two sides)."""
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
-        target = user
-        if username and username != user.username:
-            if not workflow.may_manage_watchers(user, ticket):
+        target = by
+        if username and username != by.username:
+            if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres add other watchers."))
             target = User.objects.filter(username=username, is_active=True).first()
             if target is None:
@@ -502,19 +504,19 @@ def add_watcher(ticket: Ticket, user: User, username: str | None = None) -> Tick
         now = timezone.now()
         ticket.watchers.add(target)
         _touch(ticket, now, [])
-        event = _event(ticket, user, TicketEvent.Kind.WATCHER_ADDED, field="watchers", after=target.username, at=now)
+        event = _event(ticket, by, TicketEvent.Kind.WATCHER_ADDED, field="watchers", after=target.username, at=now)
         _broadcast(ticket, event)
     return ticket
 
 
-def remove_watcher(ticket: Ticket, user: User, username: str | None = None) -> Ticket:
+def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
+        if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
-        target = user
-        if username and username != user.username:
-            if not workflow.may_manage_watchers(user, ticket):
+        target = by
+        if username and username != by.username:
+            if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres remove other watchers."))
             target = User.objects.filter(username=username).first()
             if target is None:
@@ -523,7 +525,7 @@ def remove_watcher(ticket: Ticket, user: User, username: str | None = None) -> T
             return ticket
         now = timezone.now()
         # Broadcast before removing so the leaving watcher hears about it too.
-        event = _event(ticket, user, TicketEvent.Kind.WATCHER_REMOVED, field="watchers", before=target.username,
+        event = _event(ticket, by, TicketEvent.Kind.WATCHER_REMOVED, field="watchers", before=target.username,
                        at=now)
         _broadcast(ticket, event)
         ticket.watchers.remove(target)

@@ -152,7 +152,7 @@ def test_messages_that_reach_the_page_together_come_as_one_batch_frame_and_show_
     author = User.objects.get(username="dn.eng")
     texts = ["cùng lúc 1", "cùng lúc 2", "cùng lúc 3"]
     # Stored here; this test process's own broadcasts go to another channel prefix than the server's.
-    frames = [{"type": "message", "message": message_out(post_message(topic=topic, author=author, body=text)[0])}
+    frames = [{"type": "message", "message": message_out(post_message(topic, by=author, body=text)[0])}
               for text in texts]
     group = topic_group(topic.slug)
     events = [event(group, text, **meta) for frame in frames for _group, text, meta in publications([group], frame)]
@@ -242,7 +242,7 @@ def test_scrolling_up_loads_the_whole_history_in_order(make_user, sign_in, topic
 
     author = make_user("qb.eng", centre="QB")
     for i in range(1, 121):
-        post_message(topic=topic, author=author, body=f"tin số {i}")
+        post_message(topic, by=author, body=f"tin số {i}")
     make_user("ht.eng", centre="HT")
     lan = sign_in("ht.eng")
     lan.goto(TOPIC_URL)
@@ -301,7 +301,7 @@ def test_sidebar_shows_unread_counts_of_other_topics(two_centres):
     from hub.models import User
 
     for text in ("lịch thi", "đề cương"):
-        post_message(topic=other, author=User.objects.get(username="dn.eng"), body=text)
+        post_message(other, by=User.objects.get(username="dn.eng"), body=text)
     lan.page.reload()
     badge = lan.page.locator("#topic-list li[data-slug='dao-tao-chung-chi'] .badge")
     expect(badge).to_have_text("2")

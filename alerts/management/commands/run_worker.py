@@ -1,6 +1,6 @@
 """`manage.py run_worker`: the background process that escalates unacknowledged alerts.
 
-One loop, one job: call `alerts.services.escalate_due()` every HUB_WORKER_INTERVAL_SECONDS. It is a
+One loop, one job: call `alerts.services.escalate_due_alerts()` every HUB_WORKER_INTERVAL_SECONDS. It is a
 plain management command rather than a Channels worker because it needs no channel-layer inbox, only
 the clock and the database; several workers may run (escalation steps are unique rows). SIGTERM or
 SIGINT ends it after the pass in progress, so a deployment stop never cuts an escalation in half.
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from alerts.services import escalate_due
+from alerts.services import escalate_due_alerts
 
 logger = logging.getLogger("alerts.worker")
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
     def _pass(self) -> None:
         close_old_connections()  # a long-lived process must not keep a connection the database dropped
         try:
-            done = escalate_due()
+            done = escalate_due_alerts()
         except DatabaseError:
             logger.exception("worker: database unavailable; retrying next pass")
             return
