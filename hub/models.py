@@ -239,3 +239,31 @@ _TICKET_HOLDER = CompiledQuery(
                  *model_fields(Centre, "user__centre__")),
     placeholders=TEXT_PLACEHOLDERS,
 )
+
+
+class PeriodicJob(models.Model):
+    """One registered periodic job's schedule and last run (hub.jobs): the row is what makes a job run
+    once per period however many processes (web servers, workers) try to run it — a process claims a
+    due run by moving `next_run_at` forward in one conditional UPDATE, and only one UPDATE can match."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    next_run_at = models.DateTimeField(_("next run"))
+    locked_until = models.DateTimeField(
+        _("locked until"), null=True, blank=True,
+        help_text=_("While a run is in progress; a process that died mid-run frees the job when this passes."),
+    )
+    locked_by = models.CharField(_("run by"), max_length=100, blank=True)
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(_("last duration (ms)"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    runs = models.PositiveIntegerField(_("runs"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
+
+    def __str__(self) -> str:
+        return self.name

@@ -315,10 +315,17 @@ LOGGING = {
 HUB_ESCALATE_HIGH_MINUTES = env_int("HUB_ESCALATE_HIGH_MINUTES", 15)
 HUB_ESCALATE_CRITICAL_MINUTES = env_int("HUB_ESCALATE_CRITICAL_MINUTES", 5)
 HUB_ESCALATE_MAX_STEPS = env_int("HUB_ESCALATE_MAX_STEPS", 3)
-# How often `manage.py run_worker` looks for due escalations.
+# How often the alert escalation job (hub.jobs "alerts.escalate") looks for due escalations.
 HUB_WORKER_INTERVAL_SECONDS = float(os.environ.get("HUB_WORKER_INTERVAL_SECONDS", "30"))
-# Absolute address of the hub, for links in escalation emails.
+# Absolute address of the hub, for links in notifications and emails. `make run` (and
+# `python -m hub.server.serve`) set it from HOST/PORT when it is not given; behind a proxy, set it.
 HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- periodic jobs (hub/jobs.py) -------------------------------------------------------------------
+# Every served process runs the periodic jobs on a background thread (the server entry turns this on;
+# set 0 to leave them to `manage.py run_worker` alone). Each run happens once across all processes.
+HUB_JOBS_IN_SERVER = env_bool("HUB_JOBS_IN_SERVER", default=False)
+# How often a runner looks for due jobs (each job has its own period; this is the resolution).
+HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
