@@ -267,3 +267,50 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar address that calendar apps subscribe to (`/calendar/<token>.ics`): a
+    centre's duty roster (`duty`) or a person's MOU events (`events`). Calendar apps cannot send a
+    session or a token header, so the secret is in the URL; it only ever reads one calendar, and
+    resetting it (a new row, the old one revoked) cuts off every subscriber at once."""
+
+    class Kind(models.TextChoices):
+        DUTY = "duty", _("Duty roster")
+        EVENTS = "events", _("Events")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="calendar_feeds", help_text=_("Who made it (events: whose it is)."))
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.centre_id or self.user_id}"
+
+    @classmethod
+    def current(cls, kind: str, *, centre: Centre | None = None, user: Any = None, create: bool = True,
+                made_by: Any = None) -> CalendarFeed | None:
+        """The live feed of a centre (duty) or a person (events), made on first use."""
+        owner = {"centre": centre} if kind == cls.Kind.DUTY else {"user": user}
+        feed = cls.objects.filter(kind=kind, revoked_at__isnull=True, **owner).first()
+        if feed is None and create:
+            feed = cls.objects.create(kind=kind, token=secrets.token_urlsafe(24),
+                                      **owner, **({"user": made_by} if made_by and "user" not in owner else {}))
+        return feed
+
+    @classmethod
+    def reset(cls, kind: str, *, centre: Centre | None = None, user: Any = None, made_by: Any = None) -> CalendarFeed:
+        owner = {"centre": centre} if kind == cls.Kind.DUTY else {"user": user}
+        cls.objects.filter(kind=kind, revoked_at__isnull=True, **owner).update(revoked_at=timezone.now())
+        return cls.current(kind, centre=centre, user=user, made_by=made_by)
+
+    @property
+    def path(self) -> str:
+        return f"/calendar/{self.token}.ics"

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "alerts",
     "requests.apps.RequestsConfig",
     "reports",
+    "duty",
     "frontend",
 ]
 
@@ -349,3 +350,15 @@ REQUESTS_ATTACHMENT_TYPES = env_list(
     ],
 )
 # --- end requests ------------------------------------------------------------------------------
+
+# --- duty roster (duty/) ---------------------------------------------------------------------------
+# The officer may confirm a shift this many minutes before it starts; a shift still unconfirmed this
+# many minutes after its start is reported to its deputy and the centre's managers.
+HUB_DUTY_CONFIRM_EARLY_MINUTES = env_int("HUB_DUTY_CONFIRM_EARLY_MINUTES", 30)
+HUB_DUTY_CONFIRM_GRACE_MINUTES = env_int("HUB_DUTY_CONFIRM_GRACE_MINUTES", 15)
+# How often the duty watch job (hub.jobs "duty.watch") looks at shift starts and ends.
+HUB_DUTY_WATCH_SECONDS = float(os.environ.get("HUB_DUTY_WATCH_SECONDS", "30"))
+# New shifts in the roster page start at this local time and last this many hours by default.
+HUB_DUTY_DEFAULT_START = os.environ.get("HUB_DUTY_DEFAULT_START", "07:30")
+HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
+# --- end duty ------------------------------------------------------------------------------------
