@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "alerts",
     "requests.apps.RequestsConfig",
     "reports",
+    "worktime",
     "duty",
     "frontend",
 ]
@@ -350,6 +351,13 @@ REQUESTS_ATTACHMENT_TYPES = env_list(
     ],
 )
 # --- end requests ------------------------------------------------------------------------------
+
+# --- working time (worktime/) ---------------------------------------------------------------------
+# The hub's default working week (a centre may have its own in the admin), in TIME_ZONE:
+# "mon-fri 07:30-11:30,13:30-17:00" — ranges of days, then comma-separated periods; ";" between groups.
+HUB_WORKING_HOURS = os.environ.get("HUB_WORKING_HOURS", "mon-fri 07:30-11:30,13:30-17:00")
+# How long a process keeps a centre's calendar before reading it again (changes made elsewhere).
+HUB_WORKTIME_CACHE_SECONDS = float(os.environ.get("HUB_WORKTIME_CACHE_SECONDS", "60"))
 
 # --- duty roster (duty/) ---------------------------------------------------------------------------
 # The officer may confirm a shift this many minutes before it starts; a shift still unconfirmed this
