@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('hub', '0004_calendarfeed'),
+        ('hub', '0005_calendarfeed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

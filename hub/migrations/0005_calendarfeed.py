@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0003_periodic_job'),
+        ('hub', '0004_periodic_job'),
     ]
 
     operations = [

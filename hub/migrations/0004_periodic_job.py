@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0002_wsticket_token'),
+        ('hub', '0003_user_language'),
     ]
 
     operations = [
