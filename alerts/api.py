@@ -10,27 +10,20 @@ from ninja import Field, Router, Schema, Status
 
 from alerts import indicators as indicator_rules
 from alerts import selectors, services, stix
-from alerts.serializers import (
-    acknowledgement_out,
-    alert_detail_out,
-    alert_out,
-    entries_out,
-    entry_out,
-    sighting_out,
-)
+from alerts.serializers import alert_detail_out, alert_out, entries_out, entry_out, sighting_out
 from hub.errors import INVALID, HubError
-from hub.lib.api_support import ERRORS, ErrorOut, clamp_limit, keyset_page
+from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, clamp_limit, keyset_page
 
 router = Router(tags=["alerts"])
 
 
-class IndicatorIn(Schema):
+class IndicatorIn(InSchema):
     type: str = Field(description="ipv4, ipv6, domain, url, hash, cve or email (aliases: ip, md5, sha1, sha256, "
                                   "hostname, fqdn, uri, file_hash, cve_id, email_address)")
     value: str = Field(description="Defanged forms (evil[.]com, hxxp://) are accepted and stored refanged.")
 
 
-class AlertIn(Schema):
+class AlertIn(InSchema):
     title: str
     severity: Literal["low", "medium", "high", "critical"]
     tlp: Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -44,12 +37,12 @@ class AlertIn(Schema):
     )
 
 
-class StatusIn(Schema):
+class StatusIn(InSchema):
     to: Literal["mitigated", "closed", "open"] = Field(description="`open` reopens; it needs a `note` (the reason).")
     note: str = ""
 
 
-class AlertPatchIn(Schema):
+class AlertPatchIn(InSchema):
     description: str | None = None
     severity: Literal["low", "medium", "high", "critical"] | None = None
     tlp: Literal["clear", "green", "amber", "amber+strict", "red"] | None = None
@@ -58,7 +51,7 @@ class AlertPatchIn(Schema):
     note: str = Field("", description="Why: kept on each timeline entry this change makes.")
 
 
-class EntryIn(Schema):
+class EntryIn(InSchema):
     text: str
     corrects: int | None = Field(None, description="The id of the entry this one corrects (it stays as it was).")
 
@@ -72,7 +65,7 @@ class PersonOut(Schema):
 class SightingOut(Schema):
     alert: int
     centre: str | None
-    seen_at: str
+    seen_at: Timestamp
     title: str
     tlp: str
     type: str
@@ -111,8 +104,8 @@ class AlertOut(Schema):
     centre: str | None
     raised_by: PersonOut
     shared_with: list[str]
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
     url: str
     promoted_from: dict[str, Any] | None = Field(
         None, description="Where the alert came from: a conversation (the quoted messages) or a STIX bundle.")
@@ -123,18 +116,18 @@ class AckRowOut(Schema):
     centre_name: str | None = None
     status: Literal["acknowledged", "pending"]
     by: PersonOut | None
-    at: str | None
+    at: Timestamp | None
     escalation_step: int | None = None
 
 
-class EventOut(Schema):
+class AlertEventOut(Schema):
     event: str
     by: PersonOut | None
     centre: str | None
     before: str | None
     after: str | None
     note: str
-    at: str
+    at: Timestamp
 
 
 class EntryOut(Schema):
@@ -149,7 +142,7 @@ class EntryOut(Schema):
     before: str | None
     after: str | None
     data: dict[str, Any] | None
-    at: str
+    at: Timestamp
     can_correct: bool | None = None
 
 
@@ -163,7 +156,7 @@ class ViewerOut(Schema):
 class AlertDetailOut(AlertOut):
     acknowledgements: list[AckRowOut]
     seen_before: list[SeenBeforeOut] = Field(description="Per indicator, where it was seen before (TLP-filtered).")
-    history: list[EventOut] = Field(description="The timeline in its first shape (kept for older clients).")
+    history: list[AlertEventOut] = Field(description="The timeline in its first shape (kept for older clients).")
     entries: list[EntryOut] = Field(description="The timeline: every entry, oldest first; append-only.")
     viewer: ViewerOut
 
@@ -181,7 +174,7 @@ class AckOut(Schema):
 
 @router.post("/alerts", response={201: AlertDetailOut, **ERRORS}, summary="Raise a security alert")
 def create_alert(request: HttpRequest, payload: AlertIn):
-    alert = services.raise_alert(author=request.auth, **payload.dict())
+    alert = services.raise_alert(by=request.auth, **payload.dict())
     return Status(201, alert_detail_out(alert, request.auth))
 
 
@@ -199,7 +192,7 @@ def import_stix(request: HttpRequest, shared_with: str = ""):
         raise HubError(INVALID, _("Send the bundle as application/stix+json or application/json."))
     imported = stix.parse_bundle(request.body)
     codes = [c for c in shared_with.split(",") if c.strip()]
-    alert = services.raise_alert(author=request.auth, shared_with=codes, **imported.as_alert())
+    alert = services.raise_alert(by=request.auth, shared_with=codes, **imported.as_alert())
     return Status(201, alert_detail_out(selectors.get_visible_alert(request.auth, alert.pk), request.auth))
 
 
@@ -226,16 +219,19 @@ def get_alert(request: HttpRequest, alert_id: int):
              summary="Acknowledge for the caller's centre (idempotent)")
 def acknowledge_alert(request: HttpRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    ack, created = services.acknowledge(alert, request.auth)
-    return {"created": created, "acknowledgement": acknowledgement_out(ack),
-            "alert": alert_detail_out(alert, request.auth)}
+    ack, created = services.acknowledge_alert(alert, by=request.auth)
+    detail = alert_detail_out(alert, request.auth)
+    # The caller's centre's row of the detail's matrix (centre name and escalation step included),
+    # so the answer says exactly what GET /alerts/{id} would.
+    row = next(r for r in detail["acknowledgements"] if r["centre"] == ack.centre.code)
+    return {"created": created, "acknowledgement": row, "alert": detail}
 
 
 @router.post("/alerts/{alert_id}/status", response={200: AlertDetailOut, 409: ErrorOut, **ERRORS},
-             summary="Mark an alert mitigated or closed (extension)")
+             summary="Mark an alert mitigated or closed, or reopen it with a reason (extension)")
 def change_alert_status(request: HttpRequest, alert_id: int, payload: StatusIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    alert = services.change_status(alert, request.auth, payload.to, payload.note)
+    alert = services.change_alert_status(alert, by=request.auth, to=payload.to, note=payload.note)
     return alert_detail_out(alert, request.auth)
 
 
@@ -246,7 +242,7 @@ def update_alert(request: HttpRequest, alert_id: int, payload: AlertPatchIn):
     changes = payload.dict(exclude_unset=True)
     if changes.get("indicators") is not None:
         changes["indicators"] = [dict(i) for i in changes["indicators"]]
-    alert = services.update_alert(alert=alert, user=request.auth, changes=changes)
+    alert = services.update_alert(alert, by=request.auth, changes=changes)
     return alert_detail_out(selectors.get_visible_alert(request.auth, alert.pk), request.auth)
 
 
@@ -261,7 +257,7 @@ def list_entries(request: HttpRequest, alert_id: int):
              summary="Add a note to the record, or a correction of an earlier entry")
 def add_entry(request: HttpRequest, alert_id: int, payload: EntryIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    entry = services.add_entry(alert=alert, user=request.auth, text=payload.text, corrects=payload.corrects)
+    entry = services.add_alert_entry(alert, by=request.auth, text=payload.text, corrects=payload.corrects)
     return Status(201, entry_out(entry))
 
 

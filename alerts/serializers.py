@@ -16,6 +16,7 @@ from alerts.selectors import (
     seen_before,
     timeline,
 )
+from hub.lib.jsonutil import timestamp
 
 
 def indicator_out(indicator) -> dict[str, Any]:
@@ -39,8 +40,8 @@ def alert_out(alert: Alert) -> dict[str, Any]:
         "centre": alert.centre.code if alert.centre_id else None,
         "raised_by": person_out(alert.raised_by),
         "shared_with": sorted(c.code for c in alert.shared_with.all()),
-        "created_at": alert.created_at.isoformat(),
-        "updated_at": alert.updated_at.isoformat(),
+        "created_at": timestamp(alert.created_at),
+        "updated_at": timestamp(alert.updated_at),
         "url": alert.get_absolute_url(),
         "promoted_from": alert.origin,
     }
@@ -54,7 +55,7 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
         "before": event.before or None,
         "after": event.after or None,
         "note": event.note,
-        "at": event.at.isoformat(),
+        "at": timestamp(event.at),
     }
 
 
@@ -73,7 +74,7 @@ def entry_out(entry: AlertEvent) -> dict[str, Any]:
         "before": entry.before or None,
         "after": entry.after or None,
         "data": entry.data,
-        "at": entry.at.isoformat(),
+        "at": timestamp(entry.at),
     }
 
 
@@ -86,19 +87,19 @@ def sighting_out(indicator) -> dict[str, Any]:
     """Where an indicator was seen: `GET /api/v1/indicators` and an alert's `seen_before`."""
     alert = indicator.alert
     return {"alert": alert.pk, "centre": alert.centre.code if alert.centre_id else None,
-            "seen_at": indicator.created_at.isoformat(), "title": alert.title, "tlp": alert.tlp,
+            "seen_at": timestamp(indicator.created_at), "title": alert.title, "tlp": alert.tlp,
             "type": indicator.type, "value": indicator.value}
 
 
 def acknowledgement_out(ack: Acknowledgement) -> dict[str, Any]:
-    return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": ack.at.isoformat()}
+    return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": timestamp(ack.at)}
 
 
 def escalation_out(escalation: Escalation) -> dict[str, Any]:
     return {
         "centre": escalation.centre.code,
         "step": escalation.step,
-        "at": escalation.at.isoformat(),
+        "at": timestamp(escalation.at),
         "notified": list(escalation.notified),
     }
 

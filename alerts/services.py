@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
 from alerts.models import (
@@ -44,8 +44,7 @@ from alerts.selectors import (
     scope_of,
 )
 from alerts.serializers import acknowledgement_out, alert_out, entry_out, escalation_out
-from hub.errors import FORBIDDEN, INVALID, METHOD_NOT_ALLOWED, HubError
-from hub.lib.api_support import ApiError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, METHOD_NOT_ALLOWED, HubError, invalid
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
@@ -62,6 +61,8 @@ MAX_INDICATORS = 500
 MAX_SYSTEMS = 100
 MAX_SYSTEM_LENGTH = 200
 MAX_NOTE = 2_000
+AT_MOST_CHARACTERS = gettext_lazy("at most %(n)s characters.")
+ONE_OF = gettext_lazy("must be one of %(values)s.")
 # Status workflow: an alert is mitigated, then closed (or closed at once); a mitigated or closed alert
 # is reopened with a reason, because attackers come back.
 TRANSITIONS = {
@@ -69,14 +70,6 @@ TRANSITIONS = {
     Status.MITIGATED: {Status.CLOSED, Status.OPEN},
     Status.CLOSED: {Status.OPEN},
 }
-
-
-class AlertError(ApiError):
-    """A refused alert action; the API answers it with the contract's error body, the UI shows `detail`."""
-
-    def __init__(self, status: int, detail: str, field: str | None = None, code: str | None = None) -> None:
-        extra = {"fields": [field]} if field else {}
-        super().__init__(status, f"{field}: {detail}" if field else detail, code=code, **extra)
 
 
 # --- raising --------------------------------------------------------------------------------------
@@ -88,16 +81,16 @@ def _field(item: Any, name: str) -> Any:
 def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicator]:
     items = list(items or [])
     if len(items) > MAX_INDICATORS:
-        raise AlertError(400, f"at most {MAX_INDICATORS} indicators.", field="indicators")
+        raise invalid("indicators", gettext_lazy("at most %(n)s items."), n=MAX_INDICATORS)
     cleaned = []
     for i, item in enumerate(items):
         type_ = _field(item, "type")
         if not indicator_rules.known_type(type_):
-            raise AlertError(400, f"must be one of {', '.join(indicator_rules.TYPES)}.", field=f"indicators.{i}.type")
+            raise invalid(f"indicators.{i}.type", ONE_OF, values=", ".join(indicator_rules.TYPES))
         try:
             cleaned.append(indicator_rules.clean(type_, _field(item, "value")))
         except indicator_rules.InvalidIndicator as exc:
-            raise AlertError(400, f"{exc}.", field=f"indicators.{i}.value") from None
+            raise invalid(f"indicators.{i}.value", exc.message, **exc.params) from None
     return cleaned
 
 
@@ -109,32 +102,30 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
     result: list[str] = []
     for i, system in enumerate(systems):
         if not isinstance(system, str):
-            raise AlertError(400, "must be a string.", field=f"affected_systems.{i}")
+            raise invalid(f"affected_systems.{i}", gettext_lazy("must be a string."))
         system = system.strip()
         if len(system) > MAX_SYSTEM_LENGTH:
-            raise AlertError(400, f"at most {MAX_SYSTEM_LENGTH} characters.", field=f"affected_systems.{i}")
+            raise invalid(f"affected_systems.{i}", AT_MOST_CHARACTERS, n=MAX_SYSTEM_LENGTH)
         if system and system not in result:
             result.append(system)
     if len(result) > MAX_SYSTEMS:
-        raise AlertError(400, f"at most {MAX_SYSTEMS} systems.", field="affected_systems")
+        raise invalid("affected_systems", gettext_lazy("at most %(n)s items."), n=MAX_SYSTEMS)
     return result
 
 
 def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Centre]:
     codes = [c.strip().upper() for c in (codes or []) if isinstance(c, str) and c.strip()]
     if codes and tlp in (Tlp.CLEAR, Tlp.GREEN):
-        raise AlertError(
-            400, "only a TLP:AMBER, AMBER+STRICT or RED alert is shared with named centres; CLEAR and GREEN "
-                 "reach every centre.",
-            field="shared_with",
-        )
+        raise invalid("shared_with", gettext_lazy(
+            "only a TLP:AMBER, AMBER+STRICT or RED alert is shared with named centres; CLEAR and GREEN reach "
+            "every centre."))
     centres = {c.code: c for c in Centre.objects.filter(code__in=codes)}
     for i, code in enumerate(codes):
         if code not in centres:
-            raise AlertError(400, f"no centre with code {code!r}.", field=f"shared_with.{i}")
+            raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)
     if tlp == Tlp.RED and not centres and author.centre_id is None:
-        raise AlertError(400, "a TLP:RED alert raised outside any centre must name the centres to share with.",
-                         field="shared_with")
+        raise invalid("shared_with", gettext_lazy(
+            "a TLP:RED alert raised outside any centre must name the centres to share with."))
     return list(centres.values())
 
 
@@ -178,15 +169,14 @@ def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
     # never lost for want of its discussion place.
     topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
     scope = scope_of(alert)
-    post_message(topic=topic, author=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
+    post_message(topic, by=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
                  audience=audience, tlp=tightest(alert.tlp, topic.default_tlp),
                  shared_with=sorted(scope) if scope is not None else None)
 
 
-
 def raise_alert(
     *,
-    author: User,
+    by: User,
     title: str,
     severity: str,
     tlp: str,
@@ -198,24 +188,24 @@ def raise_alert(
     origin: dict[str, Any] | None = None,
 ) -> Alert:
     """Store an alert, broadcast it to its TLP audience and post its summary in the security topic.
-    `origin` is what a promotion quotes (chat.promotion): the conversation the alert came from."""
-    if not author.is_active or not author.has_role(*RAISE_ROLES):
-        raise AlertError(403, "Only security officers and hub admins raise alerts.")
+    `origin` is what a promotion quotes (chat.promotion) or the STIX bundle it came from."""
+    if not by.is_active or not by.has_role(*RAISE_ROLES):
+        raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
     title = (title or "").strip()
     if not title:
-        raise AlertError(400, "must not be empty.", field="title")
+        raise invalid("title", gettext_lazy("must not be empty."))
     if len(title) > MAX_TITLE:
-        raise AlertError(400, f"at most {MAX_TITLE} characters.", field="title")
+        raise invalid("title", AT_MOST_CHARACTERS, n=MAX_TITLE)
     if severity not in Severity.values:
-        raise AlertError(400, f"must be one of {', '.join(Severity.values)}.", field="severity")
+        raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
     if tlp not in Tlp.values:
-        raise AlertError(400, f"must be one of {', '.join(Tlp.values)}.", field="tlp")
+        raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
     for name, text in (("description", description), ("recommended_actions", recommended_actions)):
         if len(text or "") > MAX_TEXT:
-            raise AlertError(400, f"at most {MAX_TEXT} characters.", field=name)
+            raise invalid(name, AT_MOST_CHARACTERS, n=MAX_TEXT)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
-    centres = _clean_shared_with(shared_with, tlp, author)
+    centres = _clean_shared_with(shared_with, tlp, by)
 
     with transaction.atomic():
         alert = Alert(
@@ -223,7 +213,7 @@ def raise_alert(
             description=description or "", description_html=render_markdown(description or ""),
             recommended_actions=recommended_actions or "",
             recommended_actions_html=render_markdown(recommended_actions or ""),
-            affected_systems=systems, raised_by=author, centre=author.centre, origin=origin,
+            affected_systems=systems, raised_by=by, centre=by.centre, origin=origin,
         )
         alert.search_text = _search_text(alert, cleaned)
         alert.save()
@@ -234,15 +224,15 @@ def raise_alert(
             for i, c in enumerate(cleaned)
         )
         AlertEvent.objects.create(
-            alert=alert, kind=AlertEvent.Kind.RAISED, actor=author, centre=author.centre, after=Status.OPEN,
+            alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre, after=Status.OPEN,
             at=alert.created_at, text=alert.description, html=alert.description_html,
             data={"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
                   "indicators": [_indicator_data(c) for c in cleaned],
                   **({"promoted_from": origin} if origin else {})})
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "raised")
-        _post_summary(alert, author, audience_of(alert))
-    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, author, severity, tlp)
+        _post_summary(alert, by, audience_of(alert))
+    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
 
 
@@ -252,28 +242,28 @@ def _indicator_data(indicator: Any) -> dict[str, str]:
 
 # --- acknowledging -------------------------------------------------------------------------------
 
-def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
-    """Record that the user's centre took notice. Idempotent: a second acknowledgement by anyone of
+def acknowledge_alert(alert: Alert, *, by: User) -> tuple[Acknowledgement, bool]:
+    """Record that the centre of `by` took notice. Idempotent: a second acknowledgement by anyone of
     the same centre returns the first one (created=False) and broadcasts nothing."""
-    if not user.has_role(*ACK_ROLES) or user.centre_id is None:
-        raise AlertError(403, "Only a centre's security officers and managers acknowledge alerts.")
-    if alert.centre_id == user.centre_id:
-        raise AlertError(403, "Your centre raised this alert; it does not acknowledge it.")
-    if not recipient_centres(alert).filter(pk=user.centre_id).exists():
-        raise AlertError(403, "Your centre is not a recipient of this alert.")
-    existing = Acknowledgement.objects.filter(alert=alert, centre_id=user.centre_id).select_related(
+    if not by.has_role(*ACK_ROLES) or by.centre_id is None:
+        raise HubError(FORBIDDEN, gettext_lazy("Only a centre's security officers and managers acknowledge alerts."))
+    if alert.centre_id == by.centre_id:
+        raise HubError(FORBIDDEN, gettext_lazy("Your centre raised this alert; it does not acknowledge it."))
+    if not recipient_centres(alert).filter(pk=by.centre_id).exists():
+        raise HubError(FORBIDDEN, gettext_lazy("Your centre is not a recipient of this alert."))
+    existing = Acknowledgement.objects.filter(alert=alert, centre_id=by.centre_id).select_related(
         "user__centre", "centre").first()
     if existing is not None:
         return existing, False
     with transaction.atomic():
         try:
             with transaction.atomic():
-                ack = Acknowledgement.objects.create(alert=alert, centre_id=user.centre_id, user=user,
+                ack = Acknowledgement.objects.create(alert=alert, centre_id=by.centre_id, user=by,
                                                      at=timezone.now())
         except IntegrityError:  # a colleague acknowledged at the same moment
             return Acknowledgement.objects.select_related("user__centre", "centre").get(
-                alert=alert, centre_id=user.centre_id), False
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=user, centre=user.centre,
+                alert=alert, centre_id=by.centre_id), False
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=by, centre=by.centre,
                                   before="pending", after="acknowledged", at=ack.at)
         ack = Acknowledgement.objects.select_related("user__centre", "centre").get(pk=ack.pk)
         _broadcast(alert, "acknowledged", acknowledgement=acknowledgement_out(ack))
@@ -282,33 +272,34 @@ def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
 
 # --- status ----------------------------------------------------------------------------------------
 
-def change_status(alert: Alert, user: User, to: str, note: str = "") -> Alert:
+def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> Alert:
     """Move an alert through open → mitigated → closed (409 otherwise); closed alerts stop escalating.
     Reopening (mitigated or closed → open) needs a reason, which the timeline keeps."""
-    if not can_change_status(alert, user):
-        raise AlertError(403, "Only the raising centre's security officers and managers, or hub admins, "
-                              "change an alert's status.")
+    if not can_change_status(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy(
+            "Only the raising centre's security officers and managers, or hub admins, change an alert's status."))
     if to not in Status.values:
-        raise AlertError(400, f"must be one of {', '.join(Status.values)}.", field="to")
+        raise invalid("to", ONE_OF, values=", ".join(Status.values))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise AlertError(400, f"at most {MAX_NOTE} characters.", field="note")
+        raise invalid("note", AT_MOST_CHARACTERS, n=MAX_NOTE)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         before = locked.status
         if to not in TRANSITIONS[Status(before)]:
-            raise AlertError(409, f"An alert that is {before} cannot become {to}.")
+            raise HubError(CONFLICT, gettext_lazy("An alert that is %(before)s cannot become %(to)s."),
+                           extra={"current": before}, before=before, to=to)
         reopening = to == Status.OPEN
         if reopening and not note:
-            raise AlertError(400, "a reason is required to reopen an alert.", field="note")
+            raise invalid("note", gettext_lazy("a reason is required to reopen an alert."))
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         kind = AlertEvent.Kind.REOPENED if reopening else AlertEvent.Kind.STATUS_CHANGED
-        AlertEvent.objects.create(alert=locked, kind=kind, actor=user, centre=user.centre,
+        AlertEvent.objects.create(alert=locked, kind=kind, actor=by, centre=by.centre,
                                   before=before, after=to, note=note, at=timezone.now())
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "status_changed", change={"from": before, "to": to, "note": note,
-                                                    "by": user.username})
+                                                    "by": by.username})
     return alert
 
 
@@ -332,7 +323,7 @@ def due_step(alert: Alert, now: datetime) -> int:
     return min(int((now - alert.created_at) / delay), settings.HUB_ESCALATE_MAX_STEPS)
 
 
-def escalate_due(now: datetime | None = None) -> list[Escalation]:
+def escalate_due_alerts(*, now: datetime | None = None) -> list[Escalation]:
     """Escalate every (alert, pending centre) whose next step is due; returns what it escalated.
 
     A step is recorded once (unique constraint), so overlapping runs or two workers never notify
@@ -425,32 +416,33 @@ def _send(message: EmailMessage) -> None:
 # The alert row holds the current state (what lists and filters read); the timeline holds how it got
 # there, and only ever grows. Each change below writes the new state and an entry in one transaction.
 
-def _entry(alert: Alert, user: User | None, kind: str, **fields: Any) -> AlertEvent:
-    return AlertEvent.objects.create(alert=alert, kind=kind, actor=user, centre=user.centre if user else None,
+
+def _entry(alert: Alert, by: User | None, kind: str, **fields: Any) -> AlertEvent:
+    return AlertEvent.objects.create(alert=alert, kind=kind, actor=by, centre=by.centre if by else None,
                                      at=timezone.now(), **fields)
 
 
-def add_entry(*, alert: Alert, user: User, text: Any, corrects: Any = None) -> AlertEvent:
+def add_alert_entry(alert: Alert, *, by: User, text: Any, corrects: Any = None) -> AlertEvent:
     """A note on the record, or — with `corrects` — a correction of an earlier entry, which stays as
     it was (the page strikes it through and links here)."""
-    if not can_add_entry(alert, user):
-        raise HubError(FORBIDDEN, _l("Only security officers and managers add entries to an alert's record."))
+    if not can_add_entry(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy("Only security officers and managers add entries to an alert's "
+                                               "record."))
     if not isinstance(text, str) or not text.strip():
-        raise HubError(INVALID, _l("text: must not be empty."), fields=["text"])
+        raise invalid("text", gettext_lazy("must not be empty."))
     if len(text) > MAX_TEXT:
-        raise HubError(INVALID, _l("text: at most %(n)s characters."), fields=["text"], n=MAX_TEXT)
+        raise invalid("text", AT_MOST_CHARACTERS, n=MAX_TEXT)
     corrected = None
     if corrects is not None:
         if isinstance(corrects, bool) or not isinstance(corrects, int):
-            raise HubError(INVALID, _l("corrects: the id of an entry of this alert."), fields=["corrects"])
+            raise invalid("corrects", gettext_lazy("the id of an entry of this alert."))
         corrected = AlertEvent.objects.filter(pk=corrects, alert=alert).select_related("alert").first()
         if corrected is None:
-            raise HubError(INVALID, _l("corrects: no entry %(id)s in this alert's record."), fields=["corrects"],
-                           id=corrects)
-        if not can_correct(corrected, user):
-            raise HubError(FORBIDDEN, _l("An entry is corrected by its author or by the raising centre."))
+            raise invalid("corrects", gettext_lazy("no entry %(id)s in this alert's record."), id=corrects)
+        if not can_correct(corrected, by):
+            raise HubError(FORBIDDEN, gettext_lazy("An entry is corrected by its author or by the raising centre."))
     with transaction.atomic():
-        entry = _entry(alert, user, AlertEvent.Kind.NOTE, text=text, html=render_markdown(text), corrects=corrected)
+        entry = _entry(alert, by, AlertEvent.Kind.NOTE, text=text, html=render_markdown(text), corrects=corrected)
         Alert.objects.filter(pk=alert.pk).update(updated_at=entry.at)
         fresh = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(fresh, "entry", entry=entry_out(entry))
@@ -459,45 +451,47 @@ def add_entry(*, alert: Alert, user: User, text: Any, corrects: Any = None) -> A
 
 def refuse_rewrite() -> None:
     """What PATCH and DELETE of an entry answer (405): the record is append-only."""
-    raise HubError(METHOD_NOT_ALLOWED, _l("An entry of an alert's record is never changed or deleted; add a correction "
-                                   "(POST …/entries with \"corrects\") instead."))
+    raise HubError(METHOD_NOT_ALLOWED, gettext_lazy(
+        "An entry of an alert's record is never changed or deleted; add a correction (POST …/entries with "
+        "\"corrects\") instead."))
 
 
-def update_alert(*, alert: Alert, user: User, changes: Mapping[str, Any]) -> Alert:
+CHANGEABLE = ("description", "severity", "tlp", "shared_with", "indicators", "note")
+
+
+def update_alert(alert: Alert, *, by: User, changes: Mapping[str, Any]) -> Alert:
     """Change an alert's description, severity, TLP (and sharing scope) or indicators. Each change
     is an entry on the timeline with what it was and what it became; `note` says why. The alert's
     summary in the security topic follows a TLP change, so it is never wider than the alert."""
-    if not can_change_status(alert, user):
-        raise HubError(FORBIDDEN, _l("Only the raising centre's security officers and managers, or hub admins, "
-                                     "change an alert."))
-    unknown = sorted(set(changes) - {"description", "severity", "tlp", "shared_with", "indicators", "note"})
+    if not can_change_status(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy(
+            "Only the raising centre's security officers and managers, or hub admins, change an alert."))
+    unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
-        raise HubError(INVALID, _l("%(field)s: cannot be changed here."), fields=unknown, field=unknown[0])
+        raise invalid(unknown[0], gettext_lazy("cannot be changed here."))
     note = (changes.get("note") or "").strip()
     if len(note) > MAX_NOTE:
-        raise HubError(INVALID, _l("note: at most %(n)s characters."), fields=["note"], n=MAX_NOTE)
+        raise invalid("note", AT_MOST_CHARACTERS, n=MAX_NOTE)
     with transaction.atomic():
         locked = Alert.objects.select_for_update(of=("self",)).select_related("centre", "raised_by").get(pk=alert.pk)
         changed: list[AlertEvent] = []
         if "description" in changes and (changes["description"] or "") != locked.description:
             text = changes["description"] or ""
             if not isinstance(text, str) or len(text) > MAX_TEXT:
-                raise HubError(INVALID, _l("description: at most %(n)s characters."), fields=["description"],
-                               n=MAX_TEXT)
+                raise invalid("description", AT_MOST_CHARACTERS, n=MAX_TEXT)
             locked.description, locked.description_html = text, render_markdown(text)
-            changed.append(_entry(locked, user, AlertEvent.Kind.DESCRIPTION, text=text, html=locked.description_html,
+            changed.append(_entry(locked, by, AlertEvent.Kind.DESCRIPTION, text=text, html=locked.description_html,
                                   note=note))
         if "severity" in changes and changes["severity"] != locked.severity:
             if changes["severity"] not in Severity.values:
-                raise HubError(INVALID, _l("severity: must be one of %(values)s."), fields=["severity"],
-                               values=", ".join(Severity.values))
-            changed.append(_entry(locked, user, AlertEvent.Kind.SEVERITY, before=locked.severity,
+                raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
+            changed.append(_entry(locked, by, AlertEvent.Kind.SEVERITY, before=locked.severity,
                                   after=changes["severity"], note=note))
             locked.severity = changes["severity"]
         if "tlp" in changes or "shared_with" in changes:
-            changed += _change_sharing(locked, user, changes, note)
+            changed += _change_sharing(locked, by, changes, note)
         if "indicators" in changes:
-            changed += _change_indicators(locked, user, changes["indicators"], note)
+            changed += _change_indicators(locked, by, changes["indicators"], note)
         if not changed:
             return alert
         locked.search_text = _search_text(locked, list(locked.indicators.all()))
@@ -510,34 +504,28 @@ def update_alert(*, alert: Alert, user: User, changes: Mapping[str, Any]) -> Ale
     return fresh
 
 
-def _change_sharing(alert: Alert, user: User, changes: Mapping[str, Any], note: str) -> list[AlertEvent]:
-    tlp = changes.get("tlp", alert.tlp)
+def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any], note: str) -> list[AlertEvent]:
+    tlp = changes.get("tlp") or alert.tlp
     if tlp not in Tlp.values:
-        raise HubError(INVALID, _l("tlp: must be one of %(values)s."), fields=["tlp"], values=", ".join(Tlp.values))
+        raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
     before_codes = sorted(c.code for c in alert.shared_with.all())
-    codes = changes["shared_with"] if "shared_with" in changes else (
+    codes = changes["shared_with"] if changes.get("shared_with") is not None else (
         [] if tlp in (Tlp.CLEAR, Tlp.GREEN) else before_codes)
-    try:
-        centres = _clean_shared_with(codes or [], tlp, user)
-    except AlertError as exc:
-        raise HubError(INVALID, exc.detail, fields=["shared_with"]) from None
+    centres = _clean_shared_with(codes or [], tlp, by)
     after_codes = sorted(c.code for c in centres)
     if tlp == alert.tlp and after_codes == before_codes:
         return []
-    entry = _entry(alert, user, AlertEvent.Kind.TLP, before=alert.tlp, after=tlp, note=note,
+    entry = _entry(alert, by, AlertEvent.Kind.TLP, before=alert.tlp, after=tlp, note=note,
                    data={"shared_with": {"before": before_codes, "after": after_codes}})
     alert.tlp = tlp
     alert.shared_with.set(centres)
     return [entry]
 
 
-def _change_indicators(alert: Alert, user: User, items: Any, note: str) -> list[AlertEvent]:
+def _change_indicators(alert: Alert, by: User, items: Any, note: str) -> list[AlertEvent]:
     if not isinstance(items, list | tuple):
-        raise HubError(INVALID, _l("indicators: a list of {type, value}."), fields=["indicators"])
-    try:
-        cleaned = _clean_indicators(items)
-    except AlertError as exc:
-        raise HubError(INVALID, exc.detail, fields=exc.extra.get("fields")) from None
+        raise HubError(INVALID, gettext_lazy("indicators: a list of {type, value}."), fields=["indicators"])
+    cleaned = _clean_indicators(items)
     current = {(i.type, i.value): i for i in alert.indicators.all()}
     wanted = list(dict.fromkeys((c.type, c.value) for c in cleaned))
     added = [c for c in dict.fromkeys(cleaned) if (c.type, c.value) not in current]
@@ -550,7 +538,7 @@ def _change_indicators(alert: Alert, user: User, items: Any, note: str) -> list[
                                             algorithm=c.algorithm, created_at=now) for c in added)
     for position, indicator in enumerate(sorted(alert.indicators.all(), key=lambda i: wanted.index((i.type, i.value)))):
         Indicator.objects.filter(pk=indicator.pk).update(position=position)
-    return [_entry(alert, user, AlertEvent.Kind.INDICATORS, note=note, data={
+    return [_entry(alert, by, AlertEvent.Kind.INDICATORS, note=note, data={
         "added": [_indicator_data(c) for c in added],
         "removed": [{"type": t, "value": v} for t, v in removed]})]
 

@@ -35,6 +35,7 @@ from chat.models import Message, Topic
 from chat.selectors import can_view_topic
 from chat.serializers import author_out, message_out
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, define
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group
@@ -52,8 +53,8 @@ class AlreadyPromoted(HubError):
 
     def __init__(self, message_id: int, link: dict[str, Any]) -> None:
         super().__init__(ALREADY_PROMOTED, _("Message %(id)s was already promoted to %(kind)s #%(target)s."),
-                         id=message_id, kind=link["kind"], target=link["id"])
-        self.extra = {"promoted_to": link, "message": message_id}
+                         extra={"promoted_to": link, "message": message_id}, id=message_id, kind=link["kind"],
+                         target=link["id"])
 
 
 # --- reading what is promoted ----------------------------------------------------------------------------
@@ -196,13 +197,13 @@ def origin_of(user: User, topic: Topic, messages: list[Message], quote: bool) ->
     for message in messages:
         item = {"id": message.pk, "author": author_out(message.author),
                 "centre": message.author.centre.code if message.author.centre_id else None,
-                "created_at": message.created_at.isoformat(), "url": f"/topics/{topic.slug}/#m-{message.pk}",
+                "created_at": timestamp(message.created_at), "url": f"/topics/{topic.slug}/#m-{message.pk}",
                 "tlp": message.tlp}
         if quote:
             item.update(body=message.body, html=message.html)
         quoted.append(item)
     return {"kind": "conversation", "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en},
-            "promoted_by": author_out(user), "promoted_at": timezone.now().isoformat(), "quoted": quote,
+            "promoted_by": author_out(user), "promoted_at": timestamp(timezone.now()), "quoted": quote,
             "messages": quoted}
 
 
@@ -271,24 +272,15 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
 
 
 def _raise(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:
-    from alerts.services import AlertError, raise_alert
+    from alerts.services import raise_alert
 
     allowed = ("title", "severity", "tlp", "description", "indicators", "affected_systems", "recommended_actions",
                "shared_with")
-    try:
-        return raise_alert(author=user, origin=origin, **{k: values[k] for k in allowed if k in values})
-    except AlertError as exc:  # the alert's own validation, answered in the one error shape
-        code = {403: FORBIDDEN, 404: NOT_FOUND}.get(exc.status, INVALID)
-        raise HubError(code, exc.detail, fields=exc.extra.get("fields")) from None
+    return raise_alert(by=user, origin=origin, **{k: values[k] for k in allowed if k in values})
 
 
 def _open(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:
-    from hub.lib.api_support import ApiError
     from requests.services import create_ticket
 
     allowed = ("title", "description", "category", "priority", "target_centre", "tlp")
-    try:
-        return create_ticket(user=user, origin=origin, **{k: values[k] for k in allowed if k in values})
-    except ApiError as exc:
-        code = {403: FORBIDDEN, 404: NOT_FOUND}.get(exc.status, INVALID)
-        raise HubError(code, exc.detail, fields=exc.extra.get("fields")) from None
+    return create_ticket(by=user, origin=origin, **{k: values[k] for k in allowed if k in values})

@@ -7,14 +7,15 @@ does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.lib.api_support import ERRORS, ApiError, ErrorOut, trusted_json
+from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
+from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, trusted_json
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
@@ -52,11 +53,11 @@ class TicketSummaryOut(Schema):
     target_centre: str | None
     requested_by: PersonOut
     assignee: PersonOut | None
-    due_at: datetime
+    due_at: Timestamp
     overdue: bool
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     url: str
     thread: str | None
     tlp: str = Field(description="FIRST TLP 2.0; AMBER by default. AMBER+STRICT and RED keep the request to the "
@@ -73,7 +74,7 @@ class AttachmentOut(Schema):
     tlp: str
     shared_with: list[str] | None
     uploaded_by: PersonOut
-    created_at: datetime
+    created_at: Timestamp
     url: str
 
 
@@ -85,7 +86,7 @@ class CommentOut(Schema):
     internal: bool
     tlp: str = Field(description="The request's TLP or tighter.")
     shared_with: list[str] | None = Field(description="Some of the request's two centres, or null: all its readers.")
-    created_at: datetime
+    created_at: Timestamp
     attachments: list[AttachmentOut]
 
 
@@ -98,7 +99,7 @@ class EventOut(Schema):
     note: str
     internal: bool
     actor: PersonOut
-    created_at: datetime
+    created_at: Timestamp
 
 
 class PermissionsOut(Schema):
@@ -127,7 +128,7 @@ class TicketPageOut(Schema):
     next: str | None
 
 
-class TicketIn(Schema):
+class TicketIn(InSchema):
     title: str = Field(max_length=200)
     description: str = ""
     category: str
@@ -137,7 +138,7 @@ class TicketIn(Schema):
                                               "need a target centre.")
 
 
-class TicketPatchIn(Schema):
+class TicketPatchIn(InSchema):
     title: str | None = None
     description: str | None = None
     category: str | None = None
@@ -147,13 +148,13 @@ class TicketPatchIn(Schema):
     version: int | None = None
 
 
-class TransitionIn(Schema):
+class TransitionIn(InSchema):
     to: str
     note: str = ""
     version: int | None = None
 
 
-class CommentIn(Schema):
+class CommentIn(InSchema):
     body: str
     internal: bool = False
     tlp: str | None = Field(None, description="The request's TLP (the default) or tighter.")
@@ -161,13 +162,23 @@ class CommentIn(Schema):
                                                             "always included); null: everyone who may read it.")
 
 
-class AssignIn(Schema):
-    assignee: str | None
+class AssignIn(InSchema):
+    username: str | None = Field(None, description="Who gets the ticket (its staff's username); null unassigns. "
+                                                   "Required (or `assignee`).")
+    assignee: str | None = Field(None, description="The former name of `username`, still accepted (not both).",
+                                 json_schema_extra={"deprecated": True})
     version: int | None = None
 
+    def person(self) -> str | None:
+        """The username asked for: a person is named `username` in every request body."""
+        given = self.model_fields_set & {"username", "assignee"}
+        if len(given) != 1:
+            raise invalid("username", _("required (null unassigns); `assignee`, its former name, not besides it."))
+        return self.username if "username" in given else self.assignee
 
-class WatcherIn(Schema):
-    username: str | None = None
+
+class WatcherIn(InSchema):
+    username: str | None = Field(None, description="Whom to add; omitted: the caller watches.")
 
 
 class ListQuery(Schema):
@@ -287,7 +298,7 @@ def vocabulary(request: HttpRequest):
 
 @router.post("/tickets", response={201: TicketDetailOut, **RESPONSES}, summary="Request support from a centre")
 def create(request: HttpRequest, payload: TicketIn):
-    ticket = services.create_ticket(user=request.auth, **payload.dict())
+    ticket = services.create_ticket(by=request.auth, **payload.dict())
     return Status(201, _fresh(request.auth, ticket))
 
 
@@ -311,7 +322,7 @@ def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
     ticket = get_visible_ticket(request.auth, ident)
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version", None)
-    ticket = services.update_ticket(ticket, request.auth, changes, expected_version=version)
+    ticket = services.update_ticket(ticket, by=request.auth, changes=changes, expected_version=version)
     return _fresh(request.auth, ticket)
 
 
@@ -319,7 +330,7 @@ def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
              summary="Move the ticket through the workflow (409 names the moves allowed to the caller)")
 def transition(request: HttpRequest, ident: str, payload: TransitionIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.transition_ticket(ticket, request.auth, payload.to, payload.note,
+    ticket = services.transition_ticket(ticket, by=request.auth, to=payload.to, note=payload.note,
                                         expected_version=payload.version)
     return _fresh(request.auth, ticket)
 
@@ -328,8 +339,8 @@ def transition(request: HttpRequest, ident: str, payload: TransitionIn):
              summary="Comment publicly, or (target centre) add an internal note")
 def comment(request: HttpRequest, ident: str, payload: CommentIn):
     ticket = get_visible_ticket(request.auth, ident)
-    created = services.add_comment(ticket, request.auth, payload.body, internal=payload.internal, tlp=payload.tlp,
-                                   shared_with=payload.shared_with)
+    created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal,
+                                   tlp=payload.tlp, shared_with=payload.shared_with)
     return Status(201, comment_out(created))
 
 
@@ -337,7 +348,8 @@ def comment(request: HttpRequest, ident: str, payload: CommentIn):
              summary="Assign (managers of the target centre) or take (any of its staff) the ticket")
 def assign(request: HttpRequest, ident: str, payload: AssignIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.assign_ticket(ticket, request.auth, payload.assignee, expected_version=payload.version)
+    ticket = services.assign_ticket(ticket, by=request.auth, username=payload.person(),
+                                    expected_version=payload.version)
     return _fresh(request.auth, ticket)
 
 
@@ -345,7 +357,7 @@ def assign(request: HttpRequest, ident: str, payload: AssignIn):
              summary="Watch the ticket (no username) or add a watcher")
 def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.add_watcher(ticket, request.auth, payload.username)
+    ticket = services.add_watcher(ticket, by=request.auth, username=payload.username)
     return _fresh(request.auth, ticket)
 
 
@@ -354,10 +366,10 @@ def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
 def remove_watcher(request: HttpRequest, ident: str, username: str):
     ticket = get_visible_ticket(request.auth, ident)
     user = request.auth
-    ticket = services.remove_watcher(ticket, user, None if username == "me" else username)
+    ticket = services.remove_watcher(ticket, by=user, username=None if username == "me" else username)
     try:
         return _fresh(user, ticket)
-    except ApiError:  # the caller watched a ticket it can no longer see
+    except HubError:  # the caller watched a ticket it can no longer see
         return Status(204, None)
 
 
@@ -396,15 +408,15 @@ def upload(request: HttpRequest, ident: str):
     except ValueError:
         length = 0
     if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-        raise ApiError(413, f"file: the upload is over the limit of {settings.REQUESTS_ATTACHMENT_MAX_BYTES} bytes.",
-                       fields=["file"])
+        raise invalid("file", _("the upload is over the limit of %(limit)s bytes."), code=TOO_LARGE,
+                      limit=settings.REQUESTS_ATTACHMENT_MAX_BYTES)
     file = request.FILES.get("file")
     if file is None:
-        raise ApiError(400, "file: a multipart field `file` is required.", fields=["file"])
+        raise invalid("file", _("a multipart field `file` is required."))
     raw_comment = request.POST.get("comment") or None
     if raw_comment is not None and not raw_comment.isdigit():
-        raise ApiError(400, "comment: must be a comment id.", fields=["comment"])
-    attachment = services.add_attachment(ticket, request.auth, file,
+        raise invalid("comment", _("must be a comment id."))
+    attachment = services.add_attachment(ticket, by=request.auth, upload=file,
                                          comment_id=int(raw_comment) if raw_comment else None,
                                          tlp=request.POST.get("tlp") or None)
     return Status(201, attachment_out(attachment))
@@ -417,7 +429,7 @@ def download(request: HttpRequest, ident: str, attachment_id: int):
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
     if attachment is None or not may_read_item(user, ticket, attachment):
-        raise ApiError(404, "No such attachment.")
+        raise HubError(NOT_FOUND, _("No such attachment."))
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["Cache-Control"] = "private, no-store"

@@ -143,12 +143,12 @@ def test_a_closed_alert_is_reopened_with_a_reason(cast, api_client):
 async def test_entries_reach_the_alert_audience_live(cast):
     from asgiref.sync import sync_to_async
 
-    from alerts.services import add_entry
+    from alerts.services import add_alert_entry
 
     alert = await sync_to_async(raise_as)(cast.ht_security, tlp="red", shared_with=["DN"])
     dn, qb = await listen(cast.dn_engineer), await listen(cast.qb_manager)
     try:
-        await sync_to_async(add_entry)(alert=alert, user=cast.ht_security, text="Cập nhật: đã chặn.")
+        await sync_to_async(add_alert_entry)(alert, by=cast.ht_security, text="Cập nhật: đã chặn.")
         frame = await next_alert_frame(dn)
         assert frame["event"] == "entry" and frame["entry"]["text"] == "Cập nhật: đã chặn."
         assert await qb.receive_nothing(timeout=0.5)

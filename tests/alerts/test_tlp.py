@@ -136,7 +136,7 @@ def test_the_filter_and_the_rule_agree_for_every_marking_sharing_and_viewer(make
             continue
         if not shared and tlp == "red" and raiser == "admin":
             continue  # refused: a TLP:RED alert from outside any centre must name its centres
-        alerts.append(raise_alert(author=author, title=f"{tlp} {shared}", severity="low", tlp=tlp,
+        alerts.append(raise_alert(by=author, title=f"{tlp} {shared}", severity="low", tlp=tlp,
                                   shared_with=shared))
     disagreements = []
     for person in people:

@@ -96,8 +96,8 @@ def people_for_threads(make_user):
     ht = make_user("ht.engineer", centre="HT")
     viewers = [ht, make_user("dn.engineer", centre="DN"), make_user("qb.engineer", centre="QB"),
                make_user("qb.manager", centre="QB", role="manager")]
-    made = [create_ticket(user=ht, title="cho DN", category="other", target_centre="DN"),
-            create_ticket(user=ht, title="bất kỳ", category="other"),
-            create_ticket(user=ht, title="đỏ", category="other", target_centre="DN", tlp="red")]
-    add_watcher(made[0], ht, "qb.manager")
+    made = [create_ticket(by=ht, title="cho DN", category="other", target_centre="DN"),
+            create_ticket(by=ht, title="bất kỳ", category="other"),
+            create_ticket(by=ht, title="đỏ", category="other", target_centre="DN", tlp="red")]
+    add_watcher(made[0], by=ht, username="qb.manager")
     return viewers, [t.thread for t in made]

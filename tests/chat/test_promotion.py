@@ -38,8 +38,8 @@ def promote(client, message, **payload):
 
 def test_a_message_becomes_an_alert_that_quotes_it(crew, api_client):
     topic, p = crew
-    scan, _ = post_message(topic=topic, author=p["dn"], body=SCAN)
-    reply, _ = post_message(topic=topic, author=p["ht"], body="Hà Tĩnh cũng thấy **203.0.113[.]7** từ 08:00.")
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    reply, _ = post_message(topic, by=p["ht"], body="Hà Tĩnh cũng thấy **203.0.113[.]7** từ 08:00.")
     draft = api_client(p["hts"]).get(f"/api/v1/topics/{topic.slug}/messages/{scan.pk}/promote",
                                       {"to": "alert", "include": str(reply.pk)}).json()
     assert draft["fields"]["tlp"] == "amber" and draft["too_wide"] == []
@@ -70,7 +70,7 @@ def test_a_message_becomes_an_alert_that_quotes_it(crew, api_client):
 
 def test_one_message_becomes_one_alert_and_one_request_and_never_two_of_a_kind(crew, api_client):
     topic, p = crew
-    scan, _ = post_message(topic=topic, author=p["dn"], body=SCAN)
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
     alert = promote(api_client(p["hts"]), scan, to="alert").json()["alert"]
     again = promote(api_client(p["hts"]), scan, to="alert")
     assert again.status_code == 409
@@ -89,7 +89,7 @@ def test_one_message_becomes_one_alert_and_one_request_and_never_two_of_a_kind(c
 
 def test_only_who_could_raise_the_alert_promotes_to_one(crew, api_client):
     topic, p = crew
-    scan, _ = post_message(topic=topic, author=p["dn"], body=SCAN)
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
     response = promote(api_client(p["ht"]), scan, to="alert")
     assert response.status_code == 403
     assert not Alert.objects.exists() and Message.objects.get(pk=scan.pk).promoted_to == []
@@ -97,7 +97,7 @@ def test_only_who_could_raise_the_alert_promotes_to_one(crew, api_client):
 
 def test_a_restricted_message_is_never_shown_wider(crew, api_client):
     topic, p = crew
-    secret, _ = post_message(topic=topic, author=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
+    secret, _ = post_message(topic, by=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
     client = api_client(p["hts"])
     draft = client.get(f"/api/v1/topics/{topic.slug}/messages/{secret.pk}/promote", {"to": "alert"}).json()
     assert (draft["fields"]["tlp"], draft["fields"]["shared_with"]) == ("red", ["DN"])
@@ -115,7 +115,7 @@ def test_a_restricted_message_is_never_shown_wider(crew, api_client):
 
 def test_without_quoting_the_text_a_wider_item_keeps_only_who_when_and_where(crew, api_client):
     topic, p = crew
-    secret, _ = post_message(topic=topic, author=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
+    secret, _ = post_message(topic, by=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
     client = api_client(p["hts"])
     response = promote(client, secret, to="alert", tlp="green", quote=False)
     assert response.status_code == 400 and response.json()["error"]["fields"] == ["title"]
@@ -130,9 +130,9 @@ def test_without_quoting_the_text_a_wider_item_keeps_only_who_when_and_where(cre
 
 def test_included_messages_come_from_the_same_topic_and_must_be_readable(crew, api_client, make_topic):
     topic, p = crew
-    scan, _ = post_message(topic=topic, author=p["dn"], body=SCAN)
-    other, _ = post_message(topic=make_topic("phat-trien-phan-mem"), author=p["dn"], body="khác")
-    hidden, _ = post_message(topic=topic, author=p["dn"], body="chỉ DN", shared_with=[])
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    other, _ = post_message(make_topic("phat-trien-phan-mem"), by=p["dn"], body="khác")
+    hidden, _ = post_message(topic, by=p["dn"], body="chỉ DN", shared_with=[])
     for include in ([other.pk], [hidden.pk]):
         response = promote(api_client(p["hts"]), scan, to="alert", include=include)
         assert response.status_code == 404 and response.json()["error"]["fields"] == ["include"], include
@@ -142,7 +142,7 @@ def test_included_messages_come_from_the_same_topic_and_must_be_readable(crew, a
 @pytest.mark.django_db(transaction=True)
 async def test_the_link_reaches_every_socket_of_the_topic_live(crew, api_client):
     topic, p = crew
-    scan, _ = await sync_to_async(post_message)(topic=topic, author=p["dn"], body=SCAN)
+    scan, _ = await sync_to_async(post_message)(topic, by=p["dn"], body=SCAN)
     watcher = await open_topic(p["qb"], topic.slug)
     try:
         response = await sync_to_async(lambda: promote(api_client(p["hts"]), scan, to="alert"))()

@@ -87,5 +87,5 @@ def test_mentions_outside_the_scope_notify_nobody(room):
     from chat.selectors import message_visible
 
     topic, ht, dn, qb = room
-    message, _ = post_message(topic=topic, author=ht, body="@qb.manager @dn.engineer xem giúp", shared_with=["DN"])
+    message, _ = post_message(topic, by=ht, body="@qb.manager @dn.engineer xem giúp", shared_with=["DN"])
     assert message_visible(dn, message) and not message_visible(qb, message)

@@ -140,10 +140,9 @@ async def check_messages(cast) -> list:
         for key in TABLE_ROWS[model]:
             tlp, scope = key
             message, _ = await sync_to_async(post_message)(
-                topic=topic, author=cast["ht_security"], body=f"bangtlp {tlp} {scope}", tlp=tlp,
-                shared_with=SCOPES[scope])
+                topic, by=cast["ht_security"], body=f"bangtlp {tlp} {scope}", tlp=tlp, shared_with=SCOPES[scope])
             items[message.pk] = key
-        sentinel, _ = await sync_to_async(post_message)(topic=topic, author=cast["ht_security"], body="hết")
+        sentinel, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body="hết")
         live = {name: {items[i] for i in await frames_until(sock, "message", sentinel.pk,
                                                             lambda f: f["message"]["id"])}
                 for name, sock in sockets.items()}
@@ -202,10 +201,10 @@ async def check_alerts(cast) -> list:
         for key in TABLE_ROWS[model]:
             tlp, scope = key
             alert = await sync_to_async(raise_alert)(
-                author=cast["ht_security"], title=f"bangtlp {tlp} {scope}", severity="high", tlp=tlp,
+                by=cast["ht_security"], title=f"bangtlp {tlp} {scope}", severity="high", tlp=tlp,
                 shared_with=SCOPES[scope] or [], indicators=[{"type": "domain", "value": "shared.example"}])
             items[alert.pk] = key
-        sentinel = await sync_to_async(raise_alert)(author=cast["ht_security"], title="hết", severity="low",
+        sentinel = await sync_to_async(raise_alert)(by=cast["ht_security"], title="hết", severity="low",
                                                     tlp="clear")
         live = {name: {items[i] for i in await frames_until(sock, "alert", sentinel.pk, lambda f: f["alert"]["id"])}
                 for name, sock in sockets.items()}
@@ -251,11 +250,11 @@ async def check_alerts(cast) -> list:
 def _ticket(cast, tlp: str, title: str):
     from requests.services import add_watcher, create_ticket, update_ticket
 
-    ticket = create_ticket(user=cast["ht_engineer"], title=title, description=title, category="security",
+    ticket = create_ticket(by=cast["ht_engineer"], title=title, description=title, category="security",
                            target_centre="DN")
-    add_watcher(ticket, cast["ht_engineer"], "qb.watcher")  # while AMBER: watchers from elsewhere may
+    add_watcher(ticket, by=cast["ht_engineer"], username="qb.watcher")  # while AMBER: watchers from elsewhere may
     if tlp != "amber":
-        ticket = update_ticket(ticket, cast["ht_engineer"], {"tlp": tlp})
+        ticket = update_ticket(ticket, by=cast["ht_engineer"], changes={"tlp": tlp})
     return ticket
 
 
@@ -275,9 +274,9 @@ async def check_tickets(cast) -> list:
     try:
         for pk in items:
             ticket = await sync_to_async(Ticket.objects.get)(pk=pk)
-            await sync_to_async(update_ticket)(ticket, cast["dn_engineer"], {"priority": "high"})
+            await sync_to_async(update_ticket)(ticket, by=cast["dn_engineer"], changes={"priority": "high"})
         # The last change reaches everyone: a request for any centre, new.
-        sentinel = await sync_to_async(create_ticket)(user=cast["dn_engineer"], title="hết", category="other")
+        sentinel = await sync_to_async(create_ticket)(by=cast["dn_engineer"], title="hết", category="other")
         live = {name: {items[i] for i in await frames_until(sock, "ticket", sentinel.pk,
                                                             lambda f: f["ticket"]["id"])}
                 for name, sock in sockets.items()}
@@ -326,13 +325,13 @@ async def check_comments(cast) -> list:
         for key in TABLE_ROWS[model]:
             tlp, scope = key
             if scope == "internal":
-                comment = await sync_to_async(add_comment)(ticket, cast["dn_engineer"], f"bangtlp {key}",
+                comment = await sync_to_async(add_comment)(ticket, by=cast["dn_engineer"], body=f"bangtlp {key}",
                                                            internal=True, tlp=tlp)
             else:
-                comment = await sync_to_async(add_comment)(ticket, cast["ht_engineer"], f"bangtlp {key}", tlp=tlp,
-                                                           shared_with=SCOPES[scope])
+                comment = await sync_to_async(add_comment)(
+                    ticket, by=cast["ht_engineer"], body=f"bangtlp {key}", tlp=tlp, shared_with=SCOPES[scope])
             items[comment.pk] = key
-        sentinel = await sync_to_async(add_comment)(ticket, cast["ht_engineer"], "hết")
+        sentinel = await sync_to_async(add_comment)(ticket, by=cast["ht_engineer"], body="hết")
         # The sentinel (public) reaches whoever reads the request; the others get no frame of it at all.
         readers = expect("support_requests.Ticket")
         live = {}
@@ -376,13 +375,13 @@ async def check_attachments(cast) -> list:
             tlp, scope = key
             upload = SimpleUploadedFile(f"nhat-ky-{len(items)}.txt", b"bangtlp", "text/plain")
             if scope == "internal":
-                note = add_comment(ticket, cast["dn_engineer"], "nội bộ", internal=True)
-                attachment = add_attachment(ticket, cast["dn_engineer"], upload, comment_id=note.pk, tlp=tlp)
+                note = add_comment(ticket, by=cast["dn_engineer"], body="nội bộ", internal=True)
+                attachment = add_attachment(ticket, by=cast["dn_engineer"], upload=upload, comment_id=note.pk, tlp=tlp)
             elif scope == "own":
-                note = add_comment(ticket, cast["ht_engineer"], "riêng HT", shared_with=[])
-                attachment = add_attachment(ticket, cast["ht_engineer"], upload, comment_id=note.pk, tlp=tlp)
+                note = add_comment(ticket, by=cast["ht_engineer"], body="riêng HT", shared_with=[])
+                attachment = add_attachment(ticket, by=cast["ht_engineer"], upload=upload, comment_id=note.pk, tlp=tlp)
             else:
-                attachment = add_attachment(ticket, cast["ht_engineer"], upload, tlp=tlp)
+                attachment = add_attachment(ticket, by=cast["ht_engineer"], upload=upload, tlp=tlp)
             items[attachment.pk] = key
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         for name, user in cast.items():
@@ -426,8 +425,8 @@ async def test_the_checks_are_not_vacuous(cast):
     topic = await sync_to_async(create_topic)(slug="bang-tlp-2", name_vi="x", name_en="x", default_tlp="clear")
     sock = await open_topic(cast["qb_engineer"], topic.slug)
     try:
-        await sync_to_async(post_message)(topic=topic, author=cast["ht_security"], body="riêng", shared_with=["DN"])
-        shown, _ = await sync_to_async(post_message)(topic=topic, author=cast["ht_security"], body="cho QB",
+        await sync_to_async(post_message)(topic, by=cast["ht_security"], body="riêng", shared_with=["DN"])
+        shown, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body="cho QB",
                                                      shared_with=["QB"])
         assert await frames_until(sock, "message", shown.pk, lambda f: f["message"]["id"]) == set()
     finally:
