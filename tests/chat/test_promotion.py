@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from alerts.models import Alert
 from chat.models import Message
 from chat.services import post_message
+from hub.lib.jsonutil import timestamp
 from requests.models import Ticket
 from tests.chat.conftest import next_frame, open_topic
 
@@ -60,7 +61,7 @@ def test_a_message_becomes_an_alert_that_quotes_it(crew, api_client):
     assert [(q["id"], q["author"]["display_name"], q["centre"]) for q in quoted] == [
         (scan.pk, "Trần Văn Đà", "DN"), (reply.pk, "ht.engineer", "HT")]
     assert quoted[0]["body"] == SCAN and quoted[0]["url"] == f"/topics/{topic.slug}/#m-{scan.pk}"
-    assert quoted[0]["created_at"] == scan.created_at.isoformat()
+    assert quoted[0]["created_at"] == timestamp(scan.created_at)
     assert alert["entries"][0]["data"]["promoted_from"]["messages"][0]["id"] == scan.pk
 
     history = api_client(p["qb"]).get(f"/api/v1/topics/{topic.slug}/messages").json()["results"]
