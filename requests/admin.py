@@ -18,7 +18,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 class EventInline(admin.TabularInline):
-    """History is append-only: shown, never edited here."""
+    """History is append-only: shown, never edited here — nor anywhere (the database refuses it)."""
 
     model = TicketEvent
     extra = 0
@@ -27,6 +27,9 @@ class EventInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -39,9 +42,12 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ("requested_by", "assignee")
     filter_horizontal = ("watchers",)
     readonly_fields = ("reference", "version", "created_at", "updated_at", "accepted_at", "resolved_at",
-                       "closed_at", "thread")
+                       "closed_at", "thread", "origin")
     inlines = [CommentInline, AttachmentInline, EventInline]
     date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its history is append-only (requests/migrations/0003)
 
 
 @admin.register(TicketSequence)

@@ -332,7 +332,7 @@ def test_copy_link_copies_an_address_that_scrolls_to_the_message_and_highlights_
 
     author = make_user("qb.eng", centre="QB")
     for i in range(1, 31):
-        post_message(topic=topic, author=author, body=f"tin số {i}")
+        post_message(topic, by=author, body=f"tin số {i}")
     make_user("ht.eng", centre="HT")
     lan = sign_in("ht.eng")
     lan.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -394,7 +394,7 @@ def test_a_feature_adds_its_own_action_through_the_registry(two_centres):
     }""")
     menu = open_menu(lan, message)
     expect(menu.locator("[role=menuitem] .msg-menu-label")).to_have_text(
-        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Promote (test)"])
+        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Promote (test)", "Chuyển thành yêu cầu hỗ trợ"])
     menu.locator("[data-action=test-promote]").click()
     expect(lan.page.locator("#action-status")).to_have_text("promoted")
     assert lan.page.evaluate("window.__ran") == [int(message.get_attribute("data-id")), "phat-trien-phan-mem"]
