@@ -140,12 +140,18 @@ def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: dict, direct: Iterable[int] = ()) -> None:
+    if not recipients:
+        return
     topic = message.topic
     frame = {"type": "mention", "message": payload,
              "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+    # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
+    from notify.services import mentioned
+
+    mentioned(message=message, recipients=recipients, direct=direct)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -183,7 +189,8 @@ def post_message(
             payload = message_out(message, _mention_names(rendered))
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
+                             direct=[u.id for u in rendered.users])
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -242,7 +249,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
         broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
                             Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, after - before, payload)
+        _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
 
 
@@ -278,6 +285,9 @@ def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=user, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            from notify.services import mark_read_mentions
+
+            mark_read_mentions(user_id=user.id, topic_id=topic.pk, up_to=up_to)
             broadcast_on_commit([user_group(user.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
                                 Audience(users=frozenset({user.id})))
         marker.refresh_from_db(fields=["last_read_id"])

@@ -27,6 +27,7 @@ from hub.models import Centre, Role, User
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
 from hub.realtime.publisher import broadcast_on_commit
+from notify import services as notify
 from requests import workflow
 from requests.models import (
     FINAL_STATUSES,
@@ -117,6 +118,8 @@ def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None 
     frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
     groups, audience = audience_of(ticket, internal=event.internal)
     broadcast_on_commit(groups, frame, audience)
+    # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
+    notify.ticket_changed(ticket=ticket, event=event)
 
 
 def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
