@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # The managers' pages come first so that they own /dashboard/ and the exports.
     path("", include("reports.urls")),
+    path("", include("notify.urls")),
     path("", include("frontend.urls")),
 ]
