@@ -88,13 +88,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         controller = start_server(options["host"], options["port"], options["lmtp"])
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         kind = "LMTP" if options["lmtp"] else "SMTP"
         self.stdout.write(f"run_mail_server: {kind} on {options['host']}:{options['port']} (SIGTERM to stop)")
         self.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.new_event_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         try:
             loop.run_until_complete(stop.wait())
         finally:
