@@ -202,8 +202,9 @@ def test_receive_email_reads_one_message_on_standard_input(cast, ticket, tmp_pat
                           cwd=ROOT, env=env, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     assert Comment.objects.get(ticket=ticket).body == "Đồng ý phương án."
-    forged = subprocess.run([sys.executable, "manage.py", "receive_email"], input=b"From: x@y\nTo: hub@hub.example\n\nhi",
-                            cwd=ROOT, env=env, capture_output=True, timeout=60)
+    forged = subprocess.run([sys.executable, "manage.py", "receive_email"],
+                            input=b"From: x@y\nTo: hub@hub.example\n\nhi", cwd=ROOT, env=env, capture_output=True,
+                            timeout=60)
     assert forged.returncode == 0  # refused quietly: no bounce
     assert b"refused" in forged.stdout
     assert Comment.objects.filter(ticket=ticket).count() == 1
