@@ -23,14 +23,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "s3cret-for-the-siem-0123456789"
 
 
-def verify(request: dict, secret: str = SECRET) -> dict:
+def verify(request: dict, secret: str = SECRET, fresh: bool = True) -> dict:
     """What a receiver does (docs/notifications.md): recompute the HMAC over "<timestamp>.<body>"."""
     headers = {k.lower(): v for k, v in request["headers"].items()}
     timestamp = headers["x-hub-timestamp"]
     expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + request["body"],
                                     hashlib.sha256).hexdigest()
     assert hmac.compare_digest(headers["x-hub-signature-256"], expected)
-    assert abs(int(timestamp) - time.time()) < 60
+    if fresh:  # a receiver refuses old timestamps (replays); the retry test moves the clock on purpose
+        assert abs(int(timestamp) - time.time()) < 60
     assert headers["content-type"] == "application/json"
     return json.loads(request["body"])
 
@@ -139,7 +140,7 @@ def test_a_failing_receiver_is_retried_with_back_off_in_order(cast, receiver, al
         clock.shift(timedelta(seconds=61))
         assert deliver_webhooks()["delivered"] == 1
         assert deliver_webhooks()["delivered"] == 1  # then the second, never before the first
-        assert [verify(r)["data"]["alert"]["title"] for r in receiver.requests] == ["một", "một", "một", "hai"]
+    assert [verify(r, fresh=False)["data"]["alert"]["title"] for r in receiver.requests] == ["một", "một", "một", "hai"]
 
 
 def test_redirects_are_not_followed(cast, receivers, allow_private):
