@@ -261,6 +261,9 @@ def update_preferences(*, user, channels: dict[str, str] | None = None, language
     topic_rows = _clean_topic_levels(user, topics or {})
     with transaction.atomic():
         current, _created = NotifySettings.objects.select_for_update().get_or_create(user=user)
+        if digest is not None and digest != current.digest:
+            # The first digest covers what happens from now on, at its next due time (notify.delivery).
+            current.digest_sent_at = timezone.now()
         for name, value in (("language", language), ("quiet_hours", quiet_hours), ("work_start", start),
                             ("work_end", end), ("digest", digest)):
             if value is not None:
