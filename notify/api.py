@@ -26,6 +26,7 @@ class NotificationOut(Schema):
     actor: dict | None
     alert: int | None
     ticket: int | None
+    ticket_event: int | None
     message: int | None
     created_at: str
     seen: bool

@@ -48,6 +48,7 @@ def notification_out(n: Notification) -> dict[str, Any]:
         "actor": _person(n.actor) if n.actor_id else None,
         "alert": n.alert_id,
         "ticket": n.ticket_id,
+        "ticket_event": n.ticket_event_id,
         "message": n.message_id,
         "created_at": n.created_at.isoformat(),
         "seen": n.seen_at is not None,

@@ -143,3 +143,22 @@ def test_the_unsubscribe_link_asks_then_stops_that_email(cast, browser, hub):  #
     expect(page.locator("[data-testid=unsubscribed]")).to_contain_text("Hub không còn gửi email")
     assert Preference.objects.get(user=cast.dn_manager, kind="escalation").channel == "hub"
     context.close()
+
+
+def test_the_bell_shows_what_happened_while_no_tab_was_open_and_opening_it_counts_as_seen(  # noqa: F811
+        cast, sign_in, topic):  # noqa: F811
+    from chat.services import post_message
+    from notify.models import Notification
+
+    post_message(topic=topic, author=cast.ht_engineer, body="@dn.engineer xem giúp bản vá")
+    page = sign_in("dn.engineer").page  # signs in afterwards, on another device
+    expect(page.locator("#bell-count")).to_have_text("1")
+    assert Notification.objects.get(user=cast.dn_engineer).seen_at is None
+    page.click("#bell")
+    expect(page.locator("#bell-list")).to_contain_text("nhắc đến anh/chị")
+    expect(page.locator("#bell-count")).to_be_hidden()
+    for _ in range(50):  # the page tells the server in the background
+        if Notification.objects.get(user=cast.dn_engineer).seen_at is not None:
+            break
+        page.wait_for_timeout(100)
+    assert Notification.objects.get(user=cast.dn_engineer).seen_at is not None  # and so it is never emailed
