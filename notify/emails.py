@@ -100,16 +100,19 @@ def _alert_context(email: Email, user):
             "raised_at": timezone.localtime(alert.created_at)}
 
 
+def _alert_subject(context: dict, withheld: str, full: str) -> str:
+    """The subject of an alert's email; a withheld (TLP:RED, AMBER+STRICT) alert's never names it."""
+    alert = context["alert"]
+    values = {"severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
+    return (withheld if context["withheld"] else full) % values
+
+
 def _alert(email: Email, user):
     context = _alert_context(email, user)
     if context is None:
         return None
-    alert = context["alert"]
-    values = {"severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
-    if context["withheld"]:
-        subject = _("[Hub] A %(severity)s alert #%(id)s you may read is waiting") % values
-    else:
-        subject = _("[Hub] %(severity)s alert #%(id)s: %(title)s") % values
+    subject = _alert_subject(context, _("[Hub] A %(severity)s alert #%(id)s you may read is waiting"),
+                             _("[Hub] %(severity)s alert #%(id)s: %(title)s"))
     return subject, "alert", context, None
 
 
@@ -117,17 +120,13 @@ def _escalation(email: Email, user):
     context = _alert_context(email, user)
     if context is None:
         return None
-    alert = context["alert"]
     step = int(email.detail.get("step", 1))
     from alerts.services import escalation_delay
 
-    minutes = int((escalation_delay(alert.severity) or timedelta()).total_seconds() // 60) * step
+    minutes = int((escalation_delay(context["alert"].severity) or timedelta()).total_seconds() // 60) * step
     context.update({"centre": email.detail.get("centre", ""), "step": step, "minutes": minutes})
-    values = {"severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
-    if context["withheld"]:
-        subject = _("[Hub] Unacknowledged %(severity)s alert #%(id)s") % values
-    else:
-        subject = _("[Hub] Unacknowledged %(severity)s alert #%(id)s: %(title)s") % values
+    subject = _alert_subject(context, _("[Hub] Unacknowledged %(severity)s alert #%(id)s"),
+                             _("[Hub] Unacknowledged %(severity)s alert #%(id)s: %(title)s"))
     return subject, "escalation", context, None
 
 

@@ -9,13 +9,7 @@ from django.utils.translation import gettext as _
 from notify import preferences as prefs
 from notify.models import Kind, Notification
 from notify.selectors import item_url
-
-
-def _person(user) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"username": user.username, "display_name": user.get_display_name(),
-            "centre": user.centre.code if user.centre_id else None}
+from requests.serializers import person
 
 
 def notification_text(n: Notification) -> str:
@@ -45,7 +39,7 @@ def notification_out(n: Notification) -> dict[str, Any]:
         "channel": n.channel,
         "text": notification_text(n),
         "url": item_url(n),
-        "actor": _person(n.actor) if n.actor_id else None,
+        "actor": person(n.actor) if n.actor_id else None,
         "alert": n.alert_id,
         "ticket": n.ticket_id,
         "ticket_event": n.ticket_event_id,
