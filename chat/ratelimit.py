@@ -12,7 +12,9 @@ import threading
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
+from hub.errors import RATE_LIMITED, HubError
 from hub.lib.ratelimit import TokenBucket
 
 _LUA = """
@@ -62,6 +64,13 @@ def allow_post(user_id: int) -> bool:
         if bucket is None or bucket.rate != rate or bucket.burst != burst:
             bucket = _local_buckets[user_id] = TokenBucket(rate, burst)
         return bucket.take(time.monotonic())
+
+
+def require_post_allowance(user_id: int, *, change: bool = False) -> None:
+    """`allow_post`, or the one refusal both doors give: a post (or, with `change`, an edit) too many."""
+    if not allow_post(user_id):
+        message = _("Too many changes; slow down.") if change else _("Too many messages; slow down.")
+        raise HubError(RATE_LIMITED, message)
 
 
 def reset_local() -> None:

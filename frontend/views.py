@@ -11,8 +11,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from hub.errors import INVALID, TOO_LARGE, HubError, invalid
 from hub.lib.rendering import render_markdown
 from hub.models import Role
 
@@ -122,6 +124,11 @@ def _render_preview(text: str) -> str:
     return render_body(text).html
 
 
+def _refuse(error: HubError) -> JsonResponse:
+    """The API's error body (hub/errors.py) for the page endpoints that answer JSON."""
+    return JsonResponse(error.body(), status=error.http_status)
+
+
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
@@ -129,15 +136,12 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:
-        return JsonResponse({"error": {"code": "invalid", "detail": "Body must be JSON."}}, status=400)
+        return _refuse(HubError(INVALID, _("The request body is not valid JSON.")))
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, str):
-        return JsonResponse({"error": {"code": "invalid", "detail": "body: a string is required."}}, status=400)
+        return _refuse(invalid("body", _("must be a string.")))
     if len(body.encode()) > settings.HUB_MAX_BODY_BYTES:
-        return JsonResponse(
-            {"error": {"code": "too_large", "detail": f"body exceeds {settings.HUB_MAX_BODY_BYTES} bytes."}},
-            status=413,
-        )
+        return _refuse(invalid("body", _("at most %(n)s bytes."), code=TOO_LARGE, n=settings.HUB_MAX_BODY_BYTES))
     return JsonResponse({"html": _render_preview(body)})
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from hub import i18n
 from hub.api import api
 from hub.server.health import healthz
 
@@ -8,7 +9,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also stores a signed-in person's choice (hub/i18n.py).
+    path("i18n/setlang/", i18n.set_language, name="set_language"),
     # The managers' pages come first so that they own /dashboard/ and the exports.
     path("", include("reports.urls")),
     path("", include("notify.urls")),

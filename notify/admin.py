@@ -59,8 +59,8 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 @admin.register(NotifySettings)
 class NotifySettingsAdmin(admin.ModelAdmin):
-    list_display = ("user", "language", "quiet_hours", "work_start", "work_end", "digest", "digest_sent_at")
-    list_filter = ("language", "digest", "quiet_hours")
+    list_display = ("user", "quiet_hours", "work_start", "work_end", "digest", "digest_sent_at")
+    list_filter = ("digest", "quiet_hours")
     search_fields = ("user__username",)
 
 

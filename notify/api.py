@@ -8,7 +8,7 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from hub.lib.api_support import ERRORS, keyset_page
+from hub.lib.api_support import ERRORS, InSchema, keyset_page
 from notify import selectors, services, webhooks
 from notify.models import Notification
 from notify.serializers import notification_out, preferences_out
@@ -39,7 +39,7 @@ class NotificationPageOut(Schema):
     unseen: int
 
 
-class SeenIn(Schema):
+class SeenIn(InSchema):
     up_to: int | None = Field(None, description="Every notification with an id up to this one.")
     alert: int | None = None
     ticket: int | None = None
@@ -53,7 +53,7 @@ class SeenOut(Schema):
 ChannelName = Literal["hub", "browser", "email", "digest", "off"]
 
 
-class PreferencesIn(Schema):
+class PreferencesIn(InSchema):
     language: Literal["vi", "en"] | None = None
     quiet_hours: bool | None = None
     work_start: str | None = Field(None, description="HH:MM, local time (Asia/Ho_Chi_Minh).")
@@ -127,7 +127,7 @@ def test_email(request: HttpRequest):
 # --- webhooks -----------------------------------------------------------------------------------
 
 
-class WebhookIn(Schema):
+class WebhookIn(InSchema):
     url: str
     events: list[str] = Field(..., description="alert, ticket, message")
     secret: str | None = Field(None, description="At least 16 characters; generated (and returned once) if omitted.")
@@ -137,7 +137,7 @@ class WebhookIn(Schema):
     centre: str | None = Field(None, description="Hub admins only: the centre the webhook belongs to.")
 
 
-class WebhookPatch(Schema):
+class WebhookPatch(InSchema):
     events: list[str] | None = None
     topics: list[str] | None = None
     max_tlp: Literal["clear", "green", "amber"] | None = None

@@ -14,6 +14,9 @@ email may then, rarely, arrive twice; it is never lost).
 from __future__ import annotations
 
 import logging
+import smtplib
+import socket
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -140,16 +143,25 @@ def _claim(now: datetime, limit: int) -> list[Email]:
 
 def deliver_emails(now: datetime | None = None, limit: int = 100) -> dict[str, int]:
     """Send the due emails; returns counts by outcome. A failure is retried with back-off, up to
-    HUB_EMAIL_MAX_ATTEMPTS; the in-hub notification exists whatever happens here."""
+    HUB_EMAIL_MAX_ATTEMPTS; the in-hub notification exists whatever happens here. A pass stops at
+    HUB_EMAIL_SEND_BUDGET_SECONDS, or when the mail server cannot be reached at all, and gives back
+    what it did not try (the next pass takes it at once)."""
     now = now or timezone.now()
     rows = _claim(now, limit)
     counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
     if not rows:
         return counts
+    deadline = time.monotonic() + settings.HUB_EMAIL_SEND_BUDGET_SECONDS
     mail = get_connection(fail_silently=False)
     try:
-        for email in rows:
-            counts[_send_one(email, mail)] += 1
+        for i, email in enumerate(rows):
+            outcome, unreachable = _send_one(email, mail)
+            counts[outcome] += 1
+            if unreachable or time.monotonic() > deadline:
+                untried = [r.pk for r in rows[i + 1:]]
+                Email.objects.filter(pk__in=untried, status=Email.Status.PENDING).update(
+                    not_before=timezone.now() + (backoff(1) if unreachable else timedelta(0)))
+                break
     finally:
         try:
             mail.close()
@@ -158,17 +170,23 @@ def deliver_emails(now: datetime | None = None, limit: int = 100) -> dict[str, i
     return counts
 
 
-def _send_one(email: Email, mail) -> str:
+# Failures of the connection itself, not of one email: the next emails would fail the same way.
+UNREACHABLE = (ConnectionError, TimeoutError, socket.gaierror, smtplib.SMTPConnectError,
+               smtplib.SMTPServerDisconnected)
+
+
+def _send_one(email: Email, mail) -> tuple[str, bool]:
+    """Send one email: (outcome, whether the mail server could not be reached at all)."""
     attempts = email.attempts + 1
     try:
         composed = compose(email)
     except Exception as exc:  # noqa: BLE001 - a rendering bug must not stop the other emails
         logger.exception("email %s could not be composed", email.pk)
-        return _failed(email, attempts, f"compose: {exc!r}")
+        return _failed(email, attempts, f"compose: {exc!r}"), False
     if composed.message is None:
         Email.objects.filter(pk=email.pk).update(status=Email.Status.SKIPPED, attempts=attempts,
                                                  last_error=composed.skip_reason)
-        return "skipped"
+        return "skipped", False
     message = composed.message
     message.connection = mail
     try:
@@ -179,13 +197,13 @@ def _send_one(email: Email, mail) -> str:
             mail.close()  # a broken session is not reused for the next email
         except Exception:  # noqa: BLE001
             pass
-        return _failed(email, attempts, repr(exc))
+        return _failed(email, attempts, repr(exc)), isinstance(exc, UNREACHABLE)
     Email.objects.filter(pk=email.pk).update(
         status=Email.Status.SENT, attempts=attempts, sent_at=timezone.now(), to_address=message.to[0],
         subject=message.subject[:300], text=message.body, message_id=message.extra_headers.get("Message-ID", ""),
         last_error="")
     logger.info("email %s (%s) sent to %s", email.pk, email.type, message.to[0])
-    return "sent"
+    return "sent", False
 
 
 def _failed(email: Email, attempts: int, error: str) -> str:
@@ -199,7 +217,7 @@ def _failed(email: Email, attempts: int, error: str) -> str:
 
 
 def run_mail_jobs(now: datetime | None = None) -> dict[str, int]:
-    """One pass of every mail job, in the order that lets a pass send what it queued."""
+    """Every mail job once, in the order that lets a pass send what it queued (tests, `--once`)."""
     now = now or timezone.now()
     batches = queue_batches(now)
     digests = queue_digests(now)

@@ -54,7 +54,7 @@ def compose(email: Email) -> Composed:
         return Composed(None, "the person is no longer active")
     if not user.email:
         return Composed(None, "the person has no email address")
-    language = prefs.settings_of(user).language
+    language = prefs.email_language(user)
     with translation.override(language):
         built = _BUILDERS[email.type](email, user)
         if built is None:

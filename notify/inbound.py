@@ -128,23 +128,25 @@ def receive(raw: bytes, *, recipients: list[str] | None = None, envelope_from: s
 
 
 def _comment(record: InboundEmail, user, ticket, text: str, files: list[tuple[str, bytes]], refuse) -> Received:
+    from django.utils import translation
     from django.utils.translation import gettext as _
 
     from hub.errors import HubError
-    from hub.lib.api_support import ApiError
     from requests.services import add_attachment, add_comment
 
-    body = text or _("(attachments sent by email)")
-    try:
-        comment = add_comment(ticket, user, body, internal=False)
-    except (ApiError, HubError) as exc:
-        return refuse(f"the comment was refused: {getattr(exc, 'detail', None) or exc}")
-    problems = []
-    for name, data in files:
+    # The stored text and the log are read by both centres and the admins: the hub's working language.
+    with translation.override(settings.LANGUAGE_CODE):
+        body = text or _("(attachments sent by email)")
         try:
-            add_attachment(ticket, user, SimpleUploadedFile(name, data), comment_id=comment.pk)
-        except (ApiError, HubError) as exc:
-            problems.append(f"{name}: {getattr(exc, 'detail', None) or exc}")
+            comment = add_comment(ticket, by=user, body=body, internal=False)
+        except HubError as exc:
+            return refuse(f"the comment was refused: {exc.render()}")
+        problems = []
+        for name, data in files:
+            try:
+                add_attachment(ticket, by=user, upload=SimpleUploadedFile(name, data), comment_id=comment.pk)
+            except HubError as exc:
+                problems.append(f"{name}: {exc.render()}")
     record.comment = comment
     record.outcome = InboundEmail.Outcome.COMMENTED
     record.reason = ("; ".join(problems))[:300]

@@ -48,20 +48,15 @@ class Digest(models.TextChoices):
     WEEKLY = "weekly", _("Weekly (Mondays)")
 
 
-class Language(models.TextChoices):
-    VI = "vi", "Tiếng Việt"
-    EN = "en", "English"
-
-
 def default_work_days() -> list[int]:
     return [0, 1, 2, 3, 4]  # Monday to Friday (datetime.weekday())
 
 
 class NotifySettings(models.Model):
-    """One person's mail settings: language, working hours (quiet hours are outside them) and digest."""
+    """One person's mail settings: working hours (quiet hours are outside them) and digest. Their
+    language is `User.language`, the one preference the language switch, the API and sockets share."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notify_settings")
-    language = models.CharField(_("email language"), max_length=5, choices=Language.choices, default=Language.VI)
     quiet_hours = models.BooleanField(
         _("quiet hours"), default=True,
         help_text=_("Hold email outside my working hours (critical alerts still come at once)."),

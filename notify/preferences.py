@@ -80,6 +80,13 @@ def topic_levels(user_ids: Iterable[int], topic_id: int) -> dict[int, str]:
                 .values_list("user_id", "level"))
 
 
+def email_language(user) -> str:
+    """The language of the person's email: their preference (hub.i18n), else Vietnamese."""
+    from hub.i18n import preference_of
+
+    return preference_of(user) or django_settings.LANGUAGE_CODE
+
+
 def settings_of(user) -> NotifySettings:
     """The person's settings, or the defaults (unsaved) when they never changed them."""
     found = NotifySettings.objects.filter(user=user).first()

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from hub.lib.jsonutil import optional_timestamp, timestamp
 from hub.models import Role
 from notify.models import Notification, Webhook, WebhookDelivery
 
@@ -155,7 +156,7 @@ def webhook_out(webhook: Webhook) -> dict[str, Any]:
         "max_tlp": webhook.max_tlp,
         "active": webhook.active,
         "created_by": webhook.created_by.username,
-        "created_at": webhook.created_at.isoformat(),
+        "created_at": timestamp(webhook.created_at),
     }
 
 
@@ -168,7 +169,7 @@ def delivery_out(delivery: WebhookDelivery) -> dict[str, Any]:
         "response_status": delivery.response_status,
         "duration_ms": delivery.duration_ms,
         "error": delivery.last_error or None,
-        "created_at": delivery.created_at.isoformat(),
-        "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
-        "next_attempt_at": delivery.not_before.isoformat() if delivery.status == "pending" else None,
+        "created_at": timestamp(delivery.created_at),
+        "delivered_at": optional_timestamp(delivery.delivered_at),
+        "next_attempt_at": timestamp(delivery.not_before) if delivery.status == "pending" else None,
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from hub.lib.jsonutil import timestamp
 from notify import preferences as prefs
 from notify.models import Kind, Notification
 from notify.selectors import item_url
@@ -44,7 +45,7 @@ def notification_out(n: Notification) -> dict[str, Any]:
         "ticket": n.ticket_id,
         "ticket_event": n.ticket_event_id,
         "message": n.message_id,
-        "created_at": n.created_at.isoformat(),
+        "created_at": timestamp(n.created_at),
         "seen": n.seen_at is not None,
         "emailed": n.email_id is not None,
     }
@@ -56,7 +57,7 @@ def preferences_out(user) -> dict[str, Any]:
     current = prefs.settings_of(user)
     return {
         "email": user.email,
-        "language": current.language,
+        "language": prefs.email_language(user),
         "quiet_hours": current.quiet_hours,
         "work_start": current.work_start.strftime("%H:%M"),
         "work_end": current.work_end.strftime("%H:%M"),

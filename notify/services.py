@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import time
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +29,6 @@ from notify.models import (
     Digest,
     Email,
     Kind,
-    Language,
     Notification,
     NotifySettings,
     Preference,
@@ -66,18 +66,34 @@ def alert_readers(alert) -> list[User]:
     return [person for person in qs if audience.allows(person)]
 
 
-def _recipient_order(person: User) -> tuple:
-    """Security officers first (the on-duty one first, once the duty roster tells us who), then the rest."""
-    return (person.role != Role.SECURITY_OFFICER, person.centre.code if person.centre_id else "", person.username)
+def on_duty_ids(people: Iterable[User]) -> set[int]:
+    """The officers on duty now at the centres of `people` (duty.selectors, two queries)."""
+    from duty.selectors import duty_states
+    from hub.models import Centre
+
+    centre_ids = {p.centre_id for p in people if p.centre_id}
+    if not centre_ids:
+        return set()
+    states = duty_states(centres=list(Centre.objects.filter(pk__in=centre_ids)))
+    return {s.shift.officer_id for s in states if s.shift is not None}
+
+
+def _recipient_order(on_duty: set[int]):
+    """The on-duty officers first, then the other security officers, then the rest: the outbox is
+    sent in this order."""
+    return lambda p: (p.pk not in on_duty, p.role != Role.SECURITY_OFFICER,
+                      p.centre.code if p.centre_id else "", p.username)
 
 
 def alert_raised(*, alert) -> None:
     """A new alert: a notification for each reader whose preference for its severity is not "off";
-    an email at once for those who chose email (quiet hours hold it, except a critical alert); the
-    centres' webhooks."""
-    readers = sorted((p for p in alert_readers(alert) if p.pk != alert.raised_by_id), key=_recipient_order)
+    an email at once for those who chose email (quiet hours hold it, except a critical alert or for
+    the officer on duty); the centres' webhooks."""
+    readers = [p for p in alert_readers(alert) if p.pk != alert.raised_by_id]
+    on_duty = on_duty_ids(readers)
+    readers.sort(key=_recipient_order(on_duty))
     _record_alert(alert, readers, prefs.alert_kind(alert.severity), Notification.Type.ALERT, Email.Type.ALERT,
-                  verb="raised", detail={}, bypass_quiet=alert.severity == "critical")
+                  verb="raised", detail={}, bypass_quiet=alert.severity == "critical", on_duty=on_duty)
     from notify.webhooks import enqueue_alert
 
     enqueue_alert(alert=alert, event="alert.raised")
@@ -89,10 +105,12 @@ def alert_escalated(*, alert, centre, step: int) -> None:
     from alerts.selectors import audience_for
 
     audience = audience_for(alert)
-    people = sorted((p for p in people if audience.allows(p)), key=_recipient_order)
+    people = [p for p in people if audience.allows(p)]
+    on_duty = on_duty_ids(people)
+    people.sort(key=_recipient_order(on_duty))
     _record_alert(alert, people, Kind.ESCALATION, Notification.Type.ESCALATION, Email.Type.ESCALATION,
                   verb=f"escalated:{step}", detail={"centre": centre.code, "step": step},
-                  bypass_quiet=alert.severity == "critical")
+                  bypass_quiet=alert.severity == "critical", on_duty=on_duty)
     from notify.webhooks import enqueue_alert
 
     enqueue_alert(alert=alert, event="alert.escalated")
@@ -106,7 +124,7 @@ def alert_changed(*, alert, event: str) -> None:
 
 
 def _record_alert(alert, people: list[User], kind: str, ntype: str, etype: str, *, verb: str, detail: dict,
-                  bypass_quiet: bool) -> None:
+                  bypass_quiet: bool, on_duty: set[int]) -> None:
     if not people:
         return
     now = timezone.now()
@@ -116,7 +134,8 @@ def _record_alert(alert, people: list[User], kind: str, ntype: str, etype: str, 
     for person in people:
         if chosen[person.pk] != Channel.EMAIL or not person.email:
             continue
-        held = None if bypass_quiet else prefs.quiet_until(settings_by[person.pk], now)
+        # The officer on duty has no quiet hours for alerts: being reachable is what duty means.
+        held = None if bypass_quiet or person.pk in on_duty else prefs.quiet_until(settings_by[person.pk], now)
         emails[person.pk] = Email(user=person, type=etype, alert=alert, detail=detail, not_before=held or now,
                                   created_at=now)
     # In recipient order, so the outbox (read in id order) mails the security officers first.
@@ -249,7 +268,7 @@ def update_preferences(*, user, channels: dict[str, str] | None = None, language
         if channel not in prefs.OFFERED[kind]:
             raise HubError(INVALID, _("channels.%(kind)s: one of %(choices)s."), fields=[f"channels.{kind}"],
                            kind=kind, choices=", ".join(prefs.OFFERED[kind]))
-    if language is not None and language not in Language.values:
+    if language is not None and language not in dict(django_settings.LANGUAGES):
         raise HubError(INVALID, _("language: vi or en."), fields=["language"])
     if digest is not None and digest not in Digest.values:
         raise HubError(INVALID, _("digest: off, daily or weekly."), fields=["digest"])
@@ -264,7 +283,10 @@ def update_preferences(*, user, channels: dict[str, str] | None = None, language
         if digest is not None and digest != current.digest:
             # The first digest covers what happens from now on, at its next due time (notify.delivery).
             current.digest_sent_at = timezone.now()
-        for name, value in (("language", language), ("quiet_hours", quiet_hours), ("work_start", start),
+        if language is not None:  # the same preference the header's language switch stores (hub.i18n)
+            User.objects.filter(pk=user.pk).update(language=language)
+            user.language = language
+        for name, value in (("quiet_hours", quiet_hours), ("work_start", start),
                             ("work_end", end), ("digest", digest)):
             if value is not None:
                 setattr(current, name, value)

@@ -6,6 +6,7 @@ shown on the page in the reader's language; nothing half-changes.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 from hub.errors import HubError
 from notify import preferences as prefs
 from notify import selectors, services, webhooks
-from notify.models import Channel, Digest, Kind, Language, TopicLevel, WebhookEvent, WebhookTlp
+from notify.models import Channel, Digest, Kind, TopicLevel, WebhookEvent, WebhookTlp
 from notify.serializers import preferences_out
 from notify.tokens import BadToken, read_unsubscribe_token
 
@@ -69,7 +70,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
               "options": [(c, labels[c]) for c in prefs.OFFERED[kind]]} for kind, label in Kind.choices]
     topics = [{"topic": t, "level": current["topics"].get(t.slug, TopicLevel.ALL)} for t in visible_topics(user)]
     return _page(request, "notify/preferences.html", prefs=current, kinds=kinds, topics=topics,
-                 languages=Language.choices, digests=Digest.choices, levels=TopicLevel.choices, days=DAYS,
+                 languages=[(code, _language_name(code)) for code, _name in settings.LANGUAGES],
+                 digests=Digest.choices, levels=TopicLevel.choices, days=DAYS,
                  may_manage_webhooks=selectors.may_manage_webhooks(user))
 
 
@@ -128,6 +130,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             raise Http404
         return render(request, "notify/unsubscribed.html", {"done": True, "what": _what_label(what)})
     return render(request, "notify/unsubscribed.html", {"done": False, "what": _what_label(what)})
+
+
+def _language_name(code: str) -> str:
+    """Each language in its own name, as people look for it."""
+    return {"vi": "Tiếng Việt", "en": "English"}.get(code, code)
 
 
 def _what_label(what: str) -> str:

@@ -30,12 +30,14 @@ from urllib.parse import urlencode
 from django.db.models import Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
 from chat.selectors import audience_q, visible_topics
-from hub.lib.api_support import ApiError
+from hub.errors import invalid
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
@@ -84,9 +86,9 @@ def _parse_date(raw: str, name: str) -> date:
     try:
         value = date.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise ApiError(400, f"{name}: a date as YYYY-MM-DD.", fields=[name]) from exc
+        raise invalid(name, gettext_lazy("must be a date as YYYY-MM-DD.")) from exc
     if not 2000 <= value.year <= 2999:  # also keeps date arithmetic away from year 1 / 9999
-        raise ApiError(400, f"{name}: a date between the years 2000 and 2999.", fields=[name])
+        raise invalid(name, gettext_lazy("a date between the years 2000 and 2999."))
     return value
 
 
@@ -97,13 +99,13 @@ def parse_filters(params: Mapping[str, str], today: date | None = None) -> Dashb
     end = _parse_date(params["to"], "to") if params.get("to") else today
     start = _parse_date(params["from"], "from") if params.get("from") else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if start > end:
-        raise ApiError(400, "from: the period starts after it ends.", fields=["from"])
+        raise invalid("from", gettext_lazy("the period starts after it ends."))
     centre = (params.get("centre") or "").strip().upper() or None
     if centre and not Centre.objects.filter(code=centre).exists():
-        raise ApiError(400, f"centre: no centre with code {centre!r}.", fields=["centre"])
+        raise invalid("centre", gettext_lazy("no centre with code “%(centre)s”."), centre=centre[:20])
     category = (params.get("category") or "").strip() or None
     if category and category not in Category.values:
-        raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+        raise invalid("category", gettext_lazy("must be one of %(values)s."), values=", ".join(Category.values))
     return DashboardFilters(start=start, end=end, centre=centre, category=category)
 
 
@@ -291,7 +293,7 @@ class Dashboard:
             "filters": self.filters.as_query(),
             "totals": self.totals,
             "tables": [t.as_dict() for t in self.tables],
-            "generated_at": timezone.now().isoformat(),
+            "generated_at": timestamp(timezone.now()),
         }
 
     def table(self, key: str) -> Table:
@@ -597,7 +599,7 @@ def cooperation_report(year: int, user=None) -> CooperationReport:
     """The report for `year` as `user` may see it (None: the hub's own, complete view — what the
     management command prints for the standing office)."""
     if not 2000 <= year <= 2999:
-        raise ApiError(400, "year: between 2000 and 2999.", fields=["year"])
+        raise invalid("year", gettext_lazy("between 2000 and 2999."))
     network, per_centre, topics, participation = _network_figures(user, year)
     previous, _centres, _topics, _participation = _network_figures(user, year - 1)
     rows = []

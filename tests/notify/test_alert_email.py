@@ -25,7 +25,7 @@ EVENING = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 
 
 def raise_(user, **overrides):
-    return raise_alert(author=user, **alert_payload(**overrides))
+    return raise_alert(by=user, **alert_payload(**overrides))
 
 
 def test_a_critical_alert_mails_the_security_officers_at_once_in_their_language(cast, smtp):

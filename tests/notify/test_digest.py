@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from alerts.services import acknowledge, raise_alert
+from alerts.services import acknowledge_alert, raise_alert
 from notify.delivery import queue_digests, run_mail_jobs
 from notify.models import Email
 from notify.services import update_preferences
@@ -23,16 +23,16 @@ MONDAY_6AM = datetime(2026, 6, 7, 23, 0, tzinfo=UTC)  # Monday 8 June 06:00 loca
 
 def test_a_daily_digest_tells_a_manager_what_needs_attention(cast, smtp):
     with time_machine.travel(MONDAY_6AM - timedelta(days=3), tick=False):
-        late = create_ticket(user=cast.ht_engineer, title="Đã quá hạn", category="software", target_centre="DN",
+        late = create_ticket(by=cast.ht_engineer, title="Đã quá hạn", category="software", target_centre="DN",
                              priority="urgent")
     with time_machine.travel(MONDAY_6AM - timedelta(hours=2), tick=False):
-        soon = create_ticket(user=cast.ht_engineer, title="Sắp đến hạn", category="software", target_centre="DN",
+        soon = create_ticket(by=cast.ht_engineer, title="Sắp đến hạn", category="software", target_centre="DN",
                              priority="high")
-        create_ticket(user=cast.ht_engineer, title="Việc của QB", category="software", target_centre="QB")
-        raise_alert(author=cast.ht_security, **alert_payload(title="Chưa xác nhận", severity="medium"))
-        done = raise_alert(author=cast.ht_security, **alert_payload(title="Đã xác nhận"))
-        acknowledge(done, cast.dn_security)
-        raise_alert(author=cast.ht_security, **alert_payload(title="Bí mật", tlp="red", shared_with=["DN"]))
+        create_ticket(by=cast.ht_engineer, title="Việc của QB", category="software", target_centre="QB")
+        raise_alert(by=cast.ht_security, **alert_payload(title="Chưa xác nhận", severity="medium"))
+        done = raise_alert(by=cast.ht_security, **alert_payload(title="Đã xác nhận"))
+        acknowledge_alert(done, by=cast.dn_security)
+        raise_alert(by=cast.ht_security, **alert_payload(title="Bí mật", tlp="red", shared_with=["DN"]))
     with time_machine.travel(MONDAY_6AM, tick=False) as clock:
         update_preferences(user=cast.dn_manager, digest="daily")
         assert queue_digests() == []  # before 07:00

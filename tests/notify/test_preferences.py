@@ -76,7 +76,7 @@ def test_the_notification_list_shows_only_what_the_person_may_still_read(cast, a
     update = api_client(cast.dn_engineer).put("/api/v1/notifications/preferences",
                                               {"channels": {"alert_low": "browser"}}, content_type="application/json")
     assert update.status_code == 200
-    raise_alert(author=cast.ht_security, **alert_payload(severity="low", title="Quét cổng"))
+    raise_alert(by=cast.ht_security, **alert_payload(severity="low", title="Quét cổng"))
     client = api_client(cast.dn_engineer)
     page = client.get("/api/v1/notifications").json()
     assert [n["text"] for n in page["results"]] == ["[Thấp] TLP:GREEN — Quét cổng"]

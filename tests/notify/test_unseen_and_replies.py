@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from chat.services import create_topic, mark_read, post_message
+from chat.services import create_topic, mark_topic_read, post_message
 from notify.delivery import queue_batches, run_mail_jobs
 from notify.management.commands.run_mail_server import start_server
 from notify.models import Email, InboundEmail, Notification
@@ -39,13 +39,13 @@ def minutes(n: float) -> datetime:
 @pytest.fixture
 def ticket(cast):
     with time_machine.travel(T0, tick=False):
-        return create_ticket(user=cast.ht_engineer, title="Rà soát cổng dịch vụ công", category="security",
+        return create_ticket(by=cast.ht_engineer, title="Rà soát cổng dịch vụ công", category="security",
                              description="Cần hỗ trợ.", target_centre="DN")
 
 
 def test_a_change_unseen_for_ten_minutes_is_emailed_once_with_a_reply_address(cast, smtp, ticket):
     with time_machine.travel(minutes(1), tick=False) as clock:
-        add_comment(ticket, cast.dn_manager, "Bên em đã nhận, chiều nay kiểm tra.")
+        add_comment(ticket, by=cast.dn_manager, body="Bên em đã nhận, chiều nay kiểm tra.")
         clock.move_to(minutes(10))
         # The new request (minute 0) is ten minutes unseen by DN's manager; the comment (minute 1) not yet.
         assert [e.user for e in queue_batches()] == [cast.dn_manager]
@@ -66,7 +66,7 @@ def test_a_change_unseen_for_ten_minutes_is_emailed_once_with_a_reply_address(ca
 
 def test_what_was_seen_in_the_hub_is_not_emailed(cast, smtp, ticket):
     with time_machine.travel(minutes(1), tick=False) as clock:
-        add_comment(ticket, cast.dn_manager, "Đã nhận.")
+        add_comment(ticket, by=cast.dn_manager, body="Đã nhận.")
         clock.move_to(minutes(5))
         mark_seen(user=cast.ht_engineer, ticket_id=ticket.pk)  # opened the request's page
         clock.move_to(minutes(30))
@@ -77,13 +77,13 @@ def test_what_was_seen_in_the_hub_is_not_emailed(cast, smtp, ticket):
 def test_mentions_read_in_the_topic_are_not_emailed_and_the_rest_come_in_one_email_per_period(cast, smtp):
     topic = create_topic(slug="phat-trien-phan-mem", name_vi="Phát triển phần mềm", name_en="Software")
     with time_machine.travel(T0, tick=False) as clock:
-        first, _ = post_message(topic=topic, author=cast.ht_engineer, body="@dn.engineer xem giúp bản vá này")
-        mark_read(user=cast.dn_engineer, topic=topic, up_to=first.pk)  # read it in the hub
-        post_message(topic=topic, author=cast.ht_engineer, body="@dn.engineer còn một lỗi nữa")
-        post_message(topic=topic, author=cast.ht_manager, body="@dn.engineer và lỗi thứ ba")
+        first, _ = post_message(topic, by=cast.ht_engineer, body="@dn.engineer xem giúp bản vá này")
+        mark_topic_read(topic, by=cast.dn_engineer, up_to=first.pk)  # read it in the hub
+        post_message(topic, by=cast.ht_engineer, body="@dn.engineer còn một lỗi nữa")
+        post_message(topic, by=cast.ht_manager, body="@dn.engineer và lỗi thứ ba")
         clock.move_to(minutes(11))
         run_mail_jobs()
-        post_message(topic=topic, author=cast.ht_manager, body="@dn.engineer thêm một câu hỏi")
+        post_message(topic, by=cast.ht_manager, body="@dn.engineer thêm một câu hỏi")
         clock.move_to(minutes(22))
         run_mail_jobs()  # unseen for 11 minutes, but one email per 15-minute period
         assert len(smtp.to("dn.engineer@dn.example.vn")) == 1
@@ -101,7 +101,7 @@ def test_a_muted_topic_and_mentions_only_follow_the_person_s_choice(cast, smtp):
     topic = create_topic(slug="su-kien-hoi-thao", name_vi="Sự kiện", name_en="Events")
     update_preferences(user=cast.dn_engineer, topics={"su-kien-hoi-thao": "mute"})
     update_preferences(user=cast.dn_manager, topics={"su-kien-hoi-thao": "mentions"})
-    post_message(topic=topic, author=cast.ht_engineer, body="@dn.engineer @DN hội thảo tuần sau")
+    post_message(topic, by=cast.ht_engineer, body="@dn.engineer @DN hội thảo tuần sau")
     kinds = {n.user.username for n in Notification.objects.filter(type="mention")}
     # muted: nothing; mentions only: a centre-wide @DN is not a mention of *them*; others in DN: yes.
     assert "dn.engineer" not in kinds and "dn.manager" not in kinds and "dn.security" in kinds
@@ -110,7 +110,7 @@ def test_a_muted_topic_and_mentions_only_follow_the_person_s_choice(cast, smtp):
 def test_email_preference_off_or_hub_only_sends_nothing(cast, smtp, ticket):
     update_preferences(user=cast.ht_engineer, channels={"ticket": "hub"})
     with time_machine.travel(minutes(1), tick=False) as clock:
-        add_comment(ticket, cast.dn_manager, "Đã nhận.")
+        add_comment(ticket, by=cast.dn_manager, body="Đã nhận.")
         clock.move_to(minutes(30))
         run_mail_jobs()
     assert smtp.to("ht.engineer@ht.example.vn") == []
@@ -213,7 +213,7 @@ def test_receive_email_reads_one_message_on_standard_input(cast, ticket, tmp_pat
 def test_the_reply_in_the_email_round_trip(cast, smtp, ticket, mail_server):
     """Out by SMTP with the reply address, back in by SMTP as a comment."""
     with time_machine.travel(minutes(1), tick=True) as clock:
-        add_comment(ticket, cast.dn_manager, "Anh cho em xin nhật ký.")
+        add_comment(ticket, by=cast.dn_manager, body="Anh cho em xin nhật ký.")
         clock.move_to(minutes(12))
         run_mail_jobs()
         [message] = smtp.to("ht.engineer@ht.example.vn")

@@ -71,7 +71,7 @@ def test_a_name_that_resolves_to_loopback_is_refused_after_resolution():
 
 def test_an_alert_reaches_the_receiver_signed(cast, receiver, allow_private):
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    alert = raise_alert(author=cast.ht_security, **alert_payload(severity="high"))
+    alert = raise_alert(by=cast.ht_security, **alert_payload(severity="high"))
     assert receiver.requests == []  # nothing leaves from the request that raised it
     assert deliver_webhooks()["delivered"] == 1
     [request] = receiver.requests
@@ -89,8 +89,8 @@ def test_tlp_decides_what_leaves(cast, receivers, allow_private):
     register_webhook(user=cast.dn_manager, url=green_only.url, events=["alert"], secret=SECRET)
     register_webhook(user=cast.dn_manager, url=up_to_amber.url, events=["alert"], secret=SECRET, max_tlp="amber")
     for tlp in ("clear", "green", "amber"):
-        raise_alert(author=cast.ht_security, **alert_payload(tlp=tlp, title=f"tlp {tlp}"))
-    raise_alert(author=cast.ht_security, **alert_payload(tlp="red", shared_with=["DN"], title="tlp red"))
+        raise_alert(by=cast.ht_security, **alert_payload(tlp=tlp, title=f"tlp {tlp}"))
+    raise_alert(by=cast.ht_security, **alert_payload(tlp="red", shared_with=["DN"], title="tlp red"))
     for _ in range(4):
         deliver_webhooks()
     titles = lambda r: [verify(x)["data"]["alert"]["title"] for x in r.requests]  # noqa: E731
@@ -100,7 +100,7 @@ def test_tlp_decides_what_leaves(cast, receivers, allow_private):
 
 def test_rights_are_checked_at_delivery(cast, receiver, allow_private):
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    raise_alert(author=cast.ht_security, **alert_payload())
+    raise_alert(by=cast.ht_security, **alert_payload())
     cast.dn_manager.is_active = False  # the manager who registered it left
     cast.dn_manager.save()
     assert deliver_webhooks()["skipped"] == 1
@@ -110,13 +110,13 @@ def test_rights_are_checked_at_delivery(cast, receiver, allow_private):
 def test_request_changes_and_messages_in_chosen_topics(cast, receiver, allow_private):
     topic = create_topic(slug="an-toan-thong-tin", name_vi="An toàn thông tin", name_en="Security")
     other = create_topic(slug="su-kien-hoi-thao", name_vi="Sự kiện", name_en="Events")
-    post_message(topic=topic, author=cast.ht_engineer, body="trước khi đăng ký: không gửi")
+    post_message(topic, by=cast.ht_engineer, body="trước khi đăng ký: không gửi")
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["ticket", "message"], secret=SECRET,
                      topics=["an-toan-thong-tin"])
-    ticket = create_ticket(user=cast.ht_engineer, title="Hỗ trợ rà soát", category="security", target_centre="DN")
-    add_comment(ticket, cast.dn_manager, "Ghi chú nội bộ", internal=True)  # never leaves
-    post_message(topic=topic, author=cast.ht_engineer, body="Phát hiện dò quét từ 203.0.113.7")
-    post_message(topic=other, author=cast.ht_engineer, body="Không theo dõi chủ đề này")
+    ticket = create_ticket(by=cast.ht_engineer, title="Hỗ trợ rà soát", category="security", target_centre="DN")
+    add_comment(ticket, by=cast.dn_manager, body="Ghi chú nội bộ", internal=True)  # never leaves
+    post_message(topic, by=cast.ht_engineer, body="Phát hiện dò quét từ 203.0.113.7")
+    post_message(other, by=cast.ht_engineer, body="Không theo dõi chủ đề này")
     for _ in range(3):
         deliver_webhooks()
     events = [verify(r) for r in receiver.requests]
@@ -128,8 +128,8 @@ def test_request_changes_and_messages_in_chosen_topics(cast, receiver, allow_pri
 def test_a_failing_receiver_is_retried_with_back_off_in_order(cast, receiver, allow_private):
     receiver.statuses = [500, 503]
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    first = raise_alert(author=cast.ht_security, **alert_payload(title="một"))
-    raise_alert(author=cast.ht_security, **alert_payload(title="hai"))
+    first = raise_alert(by=cast.ht_security, **alert_payload(title="một"))
+    raise_alert(by=cast.ht_security, **alert_payload(title="hai"))
     with time_machine.travel(timezone.now(), tick=True) as clock:
         assert deliver_webhooks()["retry"] == 1
         assert deliver_webhooks() == {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0, "running": 0}
@@ -148,7 +148,7 @@ def test_redirects_are_not_followed(cast, receivers, allow_private):
     redirecting = receivers()
     redirecting.redirect_to = target.url
     register_webhook(user=cast.dn_manager, url=redirecting.url, events=["alert"], secret=SECRET)
-    raise_alert(author=cast.ht_security, **alert_payload())
+    raise_alert(by=cast.ht_security, **alert_payload())
     assert deliver_webhooks()["retry"] == 1
     assert target.requests == [] and WebhookDelivery.objects.get().last_error == "HTTP 302"
 
@@ -160,7 +160,7 @@ def test_a_slow_receiver_slows_nothing_else(cast, receivers, allow_private, sett
     register_webhook(user=cast.dn_manager, url=slow.url, events=["alert"], secret=SECRET)
     register_webhook(user=cast.dn_manager, url=fast.url, events=["alert"], secret=SECRET)
     started = time.monotonic()
-    raise_alert(author=cast.ht_security, **alert_payload())
+    raise_alert(by=cast.ht_security, **alert_payload())
     raised = time.monotonic() - started
     assert raised < 2  # raising wrote the outbox; it never waited for a receiver
     started = time.monotonic()
