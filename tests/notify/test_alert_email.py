@@ -154,3 +154,40 @@ def test_one_click_unsubscribe_stops_that_kind_of_email(cast, smtp):
         deliver_emails()
     assert len(smtp.messages) == 1
     assert Client().post(url[:-5] + "xxxx/").status_code == 404  # a damaged token does nothing
+
+
+def test_the_officer_on_duty_is_mailed_first_and_has_no_quiet_hours(cast, smtp, make_user):
+    from duty.models import Shift
+
+    on_duty = make_user("dn.security2", centre="DN", role="security_officer", email="dn.security2@dn.example.vn")
+    Shift.objects.create(centre=on_duty.centre, officer=on_duty, starts_at=EVENING - timedelta(hours=2),
+                         ends_at=EVENING + timedelta(hours=10))
+    with time_machine.travel(EVENING, tick=True):
+        raise_(cast.ht_security, severity="high")  # 22:00: everyone else's quiet hours
+        deliver_emails()
+    assert [str(m["To"]) for m in smtp.messages] == ["dn.security2@dn.example.vn"]
+    emails = list(Email.objects.order_by("id").values_list("user__username", "status"))
+    assert emails == [("dn.security2", "sent"), ("dn.security", "pending")]  # on duty first; the other held
+
+
+@pytest.mark.services
+def test_a_served_hub_prints_alert_emails_on_its_console(cast, tmp_path, api_client):
+    """`make run` serves with the console backend and runs the jobs in the server process: the email of
+    a critical alert appears in its output without any worker started."""
+    import time
+
+    from tests.live import start_hub
+
+    hub = start_hub("daphne", extra_env={"HUB_JOBS_TICK_SECONDS": "0.2", "REDIS_URL": ""}, tmp_dir=tmp_path)
+    try:
+        answer = api_client(cast.ht_security).post("/api/v1/alerts", alert_payload(severity="critical"),
+                                                   content_type="application/json")
+        assert answer.status_code == 201
+        deadline = time.monotonic() + 30
+        while "To: dn.security@dn.example.vn" not in hub.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = hub.log()
+        assert "To: dn.security@dn.example.vn" in log
+        assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in log
+    finally:
+        hub.stop()
