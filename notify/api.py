@@ -56,6 +56,8 @@ ChannelName = Literal["hub", "browser", "email", "digest", "off"]
 class PreferencesIn(InSchema):
     language: Literal["vi", "en"] | None = None
     quiet_hours: bool | None = None
+    own_hours: bool | None = Field(None, description="false: the centre's working time (default); true: "
+                                                     "work_start, work_end and work_days.")
     work_start: str | None = Field(None, description="HH:MM, local time (Asia/Ho_Chi_Minh).")
     work_end: str | None = None
     work_days: list[int] | None = Field(None, description="0 = Monday … 6 = Sunday.")
@@ -70,6 +72,7 @@ class PreferencesOut(Schema):
     email: str
     language: str
     quiet_hours: bool
+    own_hours: bool
     work_start: str
     work_end: str
     work_days: list[int]

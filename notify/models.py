@@ -61,6 +61,9 @@ class NotifySettings(models.Model):
         _("quiet hours"), default=True,
         help_text=_("Hold email outside my working hours (critical alerts still come at once)."),
     )
+    # False: the working time of the person's centre (worktime/: its week, Vietnam's holidays and
+    # make-up days, the centre's exceptions); True: the hours and days below.
+    own_hours = models.BooleanField(_("my own working hours"), default=False)
     work_start = models.TimeField(_("working day starts"), default=time(7, 30))
     work_end = models.TimeField(_("working day ends"), default=time(17, 0))
     work_days = models.JSONField(_("working days"), default=default_work_days)

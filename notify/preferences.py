@@ -115,9 +115,12 @@ def _is_working_day(day, work_days: list[int]) -> bool:
 
 def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
     """None when `now` is inside the person's working hours (or they keep no quiet hours); else the
-    start of their next working period (working days, Vietnamese public holidays excepted)."""
+    start of their next working period: their centre's working time (worktime/), or the hours and
+    days they set themselves (Vietnamese public holidays off)."""
     if not prefs.quiet_hours:
         return None
+    if not prefs.own_hours:
+        return _centre_quiet_until(prefs, now)
     zone = ZoneInfo(django_settings.TIME_ZONE)
     local = now.astimezone(zone)
     days = list(prefs.work_days or [])
@@ -134,6 +137,18 @@ def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
             return datetime.combine(day, prefs.work_start, tzinfo=zone)
         day += timedelta(days=1)
     return None
+
+
+def _centre_quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
+    from hub.models import User
+    from worktime.selectors import calendar_for
+
+    centre_id = User.objects.filter(pk=prefs.user_id).values_list("centre_id", flat=True).first()
+    calendar = calendar_for(centre_id)
+    if calendar.is_working_time(now):
+        return None
+    # One second of working time from now ends one second after the next working period starts.
+    return calendar.add(now, 1 / 60) - timedelta(seconds=1)
 
 
 def mentions_only(level: str | None) -> bool:

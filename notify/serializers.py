@@ -59,6 +59,7 @@ def preferences_out(user) -> dict[str, Any]:
         "email": user.email,
         "language": prefs.email_language(user),
         "quiet_hours": current.quiet_hours,
+        "own_hours": current.own_hours,
         "work_start": current.work_start.strftime("%H:%M"),
         "work_end": current.work_end.strftime("%H:%M"),
         "work_days": list(current.work_days),

@@ -257,7 +257,8 @@ def _parse_time(value: Any, field: str) -> time:
 
 
 def update_preferences(*, user, channels: dict[str, str] | None = None, language: str | None = None,
-                       quiet_hours: bool | None = None, work_start: Any = None, work_end: Any = None,
+                       quiet_hours: bool | None = None, own_hours: bool | None = None,
+                       work_start: Any = None, work_end: Any = None,
                        work_days: list[int] | None = None, digest: str | None = None,
                        topics: dict[str, str] | None = None) -> NotifySettings:
     """Change what the person is told and how; everything is checked before anything is written."""
@@ -286,7 +287,7 @@ def update_preferences(*, user, channels: dict[str, str] | None = None, language
         if language is not None:  # the same preference the header's language switch stores (hub.i18n)
             User.objects.filter(pk=user.pk).update(language=language)
             user.language = language
-        for name, value in (("quiet_hours", quiet_hours), ("work_start", start),
+        for name, value in (("quiet_hours", quiet_hours), ("own_hours", own_hours), ("work_start", start),
                             ("work_end", end), ("digest", digest)):
             if value is not None:
                 setattr(current, name, value)

@@ -52,6 +52,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                               if f"channel-{kind}" in request.POST},
                     language=request.POST.get("language") or None,
                     quiet_hours=request.POST.get("quiet_hours") == "on",
+                    own_hours=request.POST.get("hours") == "own",
                     work_start=request.POST.get("work_start") or None,
                     work_end=request.POST.get("work_end") or None,
                     work_days=[int(d) for d in request.POST.getlist("work_days") if d.isdigit()],

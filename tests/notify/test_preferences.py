@@ -58,13 +58,28 @@ def test_changes_are_stored_and_bad_input_changes_nothing(cast, api_client, make
 
 @pytest.mark.parametrize(("when", "held_until"), [
     (datetime(2026, 6, 2, 2, 0, tzinfo=UTC), None),  # Tuesday 09:00: working
+    (datetime(2026, 6, 2, 5, 0, tzinfo=UTC), datetime(2026, 6, 2, 6, 30, tzinfo=UTC)),  # 12:00: lunch until 13:30
     (datetime(2026, 6, 2, 11, 0, tzinfo=UTC), datetime(2026, 6, 3, 0, 30, tzinfo=UTC)),  # Tuesday 18:00
     (datetime(2026, 6, 5, 23, 0, tzinfo=UTC), datetime(2026, 6, 8, 0, 30, tzinfo=UTC)),  # Saturday 06:00 → Monday
-    # 2 September (National Day) is a Wednesday in 2026; 1 September is a holiday too: → Thursday 3rd.
-    (datetime(2026, 8, 31, 11, 0, tzinfo=UTC), datetime(2026, 9, 3, 0, 30, tzinfo=UTC)),
+    # Monday 31 August 2026 is off (worked on Saturday 22nd instead), 1 and 2 September are National Day.
+    (datetime(2026, 8, 28, 11, 0, tzinfo=UTC), datetime(2026, 9, 3, 0, 30, tzinfo=UTC)),
 ])
-def test_quiet_hours_are_outside_working_time_and_public_holidays(cast, when, held_until):
+def test_quiet_hours_follow_the_centre_s_working_time(cast, when, held_until):
+    """By default a person's working hours are their centre's (worktime/: its week with the lunch
+    break, Vietnam's public holidays, the government's make-up days)."""
     assert quiet_until(NotifySettings(user=cast.dn_security), when) == held_until
+
+
+@pytest.mark.parametrize(("when", "held_until"), [
+    (datetime(2026, 6, 2, 5, 0, tzinfo=UTC), None),  # 12:00 is inside 07:00-19:00
+    (datetime(2026, 6, 2, 12, 30, tzinfo=UTC), datetime(2026, 6, 3, 0, 0, tzinfo=UTC)),  # 19:30 → 07:00
+    (datetime(2026, 6, 6, 2, 0, tzinfo=UTC), None),  # Saturday is one of their days
+    (datetime(2026, 8, 31, 11, 0, tzinfo=UTC), datetime(2026, 9, 3, 0, 0, tzinfo=UTC)),  # holidays off
+])
+def test_quiet_hours_follow_the_person_s_own_hours_when_they_set_them(cast, when, held_until):
+    prefs = NotifySettings(user=cast.dn_security, own_hours=True, work_start=time(7), work_end=time(19),
+                           work_days=[0, 1, 2, 3, 4, 5])
+    assert quiet_until(prefs, when) == held_until
 
 
 def test_no_quiet_hours_when_switched_off(cast):
