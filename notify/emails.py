@@ -60,6 +60,7 @@ def compose(email: Email) -> Composed:
         if built is None:
             return Composed(None, "nothing the person may still read")
         subject, template, context, reply_to = built
+        subject = " ".join(subject.split())[:250]  # a title with a line break must not break the header
         what = _unsubscribe_what(email)
         unsubscribe_url = absolute(f"/notifications/unsubscribe/{unsubscribe_token(user_id=user.pk, what=what)}/")
         context.update({

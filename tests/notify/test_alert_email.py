@@ -191,3 +191,10 @@ def test_a_served_hub_prints_alert_emails_on_its_console(cast, tmp_path, api_cli
         assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in log
     finally:
         hub.stop()
+
+
+def test_a_title_with_a_line_break_still_makes_one_subject_line(cast, smtp):
+    with time_machine.travel(WORKING, tick=True):
+        alert = raise_(cast.ht_security, severity="critical", title="Dòng một\nDòng hai")
+        assert deliver_emails()["sent"] == 1
+    assert subject(smtp.messages[0]) == f"[Hub] Cảnh báo mức Nghiêm trọng #{alert.pk}: Dòng một Dòng hai"
