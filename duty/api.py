@@ -18,7 +18,7 @@ from duty.models import Shift
 from duty.selectors import duty_state, duty_states, shifts_between
 from duty.serializers import duty_out, shift_out
 from hub.errors import INVALID, NOT_FOUND, HubError
-from hub.lib.api_support import ERRORS, ErrorOut
+from hub.lib.api_support import ERRORS, ErrorOut, InSchema
 
 router = Router(tags=["duty"])
 RESPONSES = {**ERRORS, 409: ErrorOut}
@@ -54,7 +54,7 @@ class ShiftOut(Schema):
     uid: str
 
 
-class ShiftIn(Schema):
+class ShiftIn(InSchema):
     starts_at: datetime
     ends_at: datetime
     officer: str
@@ -62,7 +62,7 @@ class ShiftIn(Schema):
     note: str = ""
 
 
-class ShiftPatch(Schema):
+class ShiftPatch(InSchema):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     officer: str | None = None
@@ -117,7 +117,7 @@ def all_duty(request: HttpRequest):
 @router.post("/duty/confirm", response={200: DutyOut, **RESPONSES},
              summary="The officer on duty confirms their shift (later calls are heartbeats)")
 def confirm(request: HttpRequest):
-    shift = services.confirm_duty(user=request.auth)
+    shift = services.confirm_duty(by=request.auth)
     return duty_out(duty_state(shift.centre, max(timezone.now(), shift.starts_at)))
 
 
@@ -131,19 +131,19 @@ def roster(request: HttpRequest, code: str, query: Query[RangeQuery]):
 @router.post("/centres/{code}/roster", response={201: ShiftOut, **RESPONSES},
              summary="Add a shift (the centre's managers)")
 def add_shift(request: HttpRequest, code: str, payload: ShiftIn):
-    shift = services.create_shift(user=request.auth, centre=services.centre_by_code(code), **payload.dict())
+    shift = services.create_shift(services.centre_by_code(code), by=request.auth, **payload.dict())
     return Status(201, shift_out(shift))
 
 
 @router.patch("/roster/{shift_id}", response={200: ShiftOut, **RESPONSES}, summary="Change a shift")
 def change_shift(request: HttpRequest, shift_id: int, payload: ShiftPatch):
-    shift = services.update_shift(user=request.auth, shift=_shift(shift_id), **payload.dict(exclude_unset=True))
+    shift = services.update_shift(_shift(shift_id), by=request.auth, **payload.dict(exclude_unset=True))
     return shift_out(shift)
 
 
 @router.delete("/roster/{shift_id}", response={204: None, **RESPONSES}, summary="Remove a shift")
 def remove_shift(request: HttpRequest, shift_id: int):
-    services.delete_shift(user=request.auth, shift=_shift(shift_id))
+    services.delete_shift(_shift(shift_id), by=request.auth)
     return Status(204, None)
 
 
@@ -169,19 +169,19 @@ def import_roster(request: HttpRequest, code: str):
     centre = services.centre_by_code(code)
     upload = request.FILES.get("file")
     data = upload.read() if upload is not None else request.body
-    result = ical.import_roster(user=request.auth, centre=centre, data=data)
+    result = ical.import_roster(centre, by=request.auth, data=data)
     return {"created": result.created, "updated": result.updated}
 
 
 @router.get("/centres/{code}/roster/feed", response={200: FeedOut, **RESPONSES},
             summary="The centre's private calendar subscription address (its managers)")
 def roster_feed(request: HttpRequest, code: str):
-    feed = services.roster_feed(user=request.auth, centre=services.centre_by_code(code))
+    feed = services.issue_roster_feed(services.centre_by_code(code), by=request.auth)
     return {"url": request.build_absolute_uri(feed.path)}
 
 
 @router.post("/centres/{code}/roster/feed/reset", response={200: FeedOut, **RESPONSES},
              summary="A new subscription address; the old one stops working")
 def reset_roster_feed(request: HttpRequest, code: str):
-    feed = services.roster_feed(user=request.auth, centre=services.centre_by_code(code), reset=True)
+    feed = services.issue_roster_feed(services.centre_by_code(code), by=request.auth, reset=True)
     return {"url": request.build_absolute_uri(feed.path)}

@@ -160,7 +160,7 @@ def parse(data: bytes, centre: Centre) -> list[ParsedShift]:
     return parsed
 
 
-def import_roster(*, user: User, centre: Centre, data: bytes) -> ImportResult:
+def import_roster(centre: Centre, *, by: User, data: bytes) -> ImportResult:
     """Create or update (by UID) every shift of the file, in time order; any error — a stranger as
     officer, an overlap, a UID of another centre's shift — changes nothing and names the event."""
     from duty import services
@@ -175,11 +175,11 @@ def import_roster(*, user: User, centre: Centre, data: bytes) -> ImportResult:
                 if existing is not None:
                     if existing.centre_id != centre.pk:
                         raise HubError(INVALID, _("This UID belongs to a shift of another centre."), fields=["file"])
-                    services.update_shift(user=user, shift=existing, starts_at=item.starts_at, ends_at=item.ends_at,
+                    services.update_shift(existing, by=by, starts_at=item.starts_at, ends_at=item.ends_at,
                                           officer=item.officer, deputy=item.deputy)
                     updated += 1
                 else:
-                    services.create_shift(user=user, centre=centre, starts_at=item.starts_at, ends_at=item.ends_at,
+                    services.create_shift(centre, by=by, starts_at=item.starts_at, ends_at=item.ends_at,
                                           officer=item.officer, deputy=item.deputy, note=item.note, uid=item.uid)
                     created += 1
             except HubError as exc:

@@ -11,6 +11,6 @@ from hub.jobs import periodic
 
 @periodic("duty.watch", every=settings.HUB_DUTY_WATCH_SECONDS)
 def watch(now: datetime) -> list[str]:
-    from duty.services import watch as watch_shifts
+    from duty.services import watch_shifts
 
-    return watch_shifts(now).lines()
+    return watch_shifts(now=now).lines()

@@ -102,9 +102,9 @@ def _require_manager(user: User, centre: Centre) -> None:
         raise HubError(FORBIDDEN, _("Only the managers of %(centre)s keep its duty roster."), centre=centre.code)
 
 
-def create_shift(*, user: User, centre: Centre, starts_at: datetime, ends_at: datetime, officer: str,
+def create_shift(centre: Centre, *, by: User, starts_at: datetime, ends_at: datetime, officer: str,
                  deputy: str | None = None, note: str = "", uid: str | None = None) -> Shift:
-    _require_manager(user, centre)
+    _require_manager(by, centre)
     note = (note or "").strip()
     officer_user = _staff(centre, officer, "officer", required=True)
     deputy_user = _staff(centre, deputy, "deputy", required=False)
@@ -112,7 +112,7 @@ def create_shift(*, user: User, centre: Centre, starts_at: datetime, ends_at: da
         _lock_centre(centre)
         _validate(centre, starts_at, ends_at, officer_user, deputy_user, note)
         shift = Shift(centre=centre, starts_at=starts_at, ends_at=ends_at, officer=officer_user, deputy=deputy_user,
-                      note=note, created_by=user)
+                      note=note, created_by=by)
         if uid:
             shift.uid = uid
         shift.save()
@@ -120,11 +120,11 @@ def create_shift(*, user: User, centre: Centre, starts_at: datetime, ends_at: da
     return shift
 
 
-def update_shift(*, user: User, shift: Shift, **changes: Any) -> Shift:
+def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
     """Change a shift's times, officer, deputy or note (its managers). Changing the officer clears
     the confirmation: the new officer has not confirmed anything."""
     centre = shift.centre
-    _require_manager(user, centre)
+    _require_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
         shift = Shift.objects.select_related("officer", "deputy", "centre").get(pk=shift.pk)
@@ -151,9 +151,9 @@ def update_shift(*, user: User, shift: Shift, **changes: Any) -> Shift:
     return shift
 
 
-def delete_shift(*, user: User, shift: Shift) -> None:
+def delete_shift(shift: Shift, *, by: User) -> None:
     centre = shift.centre
-    _require_manager(user, centre)
+    _require_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
         deleted = {"id": shift.pk}
@@ -161,20 +161,20 @@ def delete_shift(*, user: User, shift: Shift) -> None:
         broadcast_state(centre, "roster_changed", deleted=deleted)
 
 
-def roster_feed(*, user: User, centre: Centre, reset: bool = False) -> CalendarFeed:
+def issue_roster_feed(centre: Centre, *, by: User, reset: bool = False) -> CalendarFeed:
     """The centre's private subscription address (managers only); `reset` revokes the old one."""
-    if not may_manage_roster(user, centre):
+    if not may_manage_roster(by, centre):
         raise HubError(FORBIDDEN, _("Only the managers of %(centre)s see its feed address."), centre=centre.code)
     if reset:
-        return CalendarFeed.reset(CalendarFeed.Kind.DUTY, centre=centre, made_by=user)
-    return CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=user)
+        return CalendarFeed.reset(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
+    return CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
 
 
-def confirm_duty(*, user: User, at: datetime | None = None) -> Shift:
+def confirm_duty(*, by: User, at: datetime | None = None) -> Shift:
     """The officer confirms "on duty" for their current shift (or one starting within
     HUB_DUTY_CONFIRM_EARLY_MINUTES); later calls are heartbeats. Anyone else: 403."""
     at = at or timezone.now()
-    shift = current_shift_of(user, at, early_minutes=settings.HUB_DUTY_CONFIRM_EARLY_MINUTES)
+    shift = current_shift_of(by, at, early_minutes=settings.HUB_DUTY_CONFIRM_EARLY_MINUTES)
     if shift is None:
         raise HubError(FORBIDDEN, _("You are not on duty now: only the officer on duty confirms their shift."))
     with transaction.atomic():
@@ -208,7 +208,7 @@ def managers_of(centre: Centre) -> list[User]:
     return list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).order_by("username"))
 
 
-def watch(now: datetime) -> WatchReport:
+def watch_shifts(*, now: datetime) -> WatchReport:
     """Shift starts and ends become live state changes (so every page shows them without a
     reload); the officer is reminded to confirm at the start; a shift still unconfirmed
     HUB_DUTY_CONFIRM_GRACE_MINUTES after it started is reported to its deputy and the centre's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +21,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid, listing
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid
 from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, Role, User
@@ -48,8 +48,6 @@ from requests.selectors import TICKET_RELATED, can_see_internal, can_view_ticket
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
 logger = logging.getLogger(__name__)
-
-EDITABLE_FIELDS = ("title", "description", "category", "priority", "target_centre")
 
 # A write based on a version of the ticket that is no longer current (409; the body has `version`).
 STALE = define("stale", http_status=409)
@@ -245,54 +243,14 @@ def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
         if not can_view_ticket(by, ticket):
             raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
-        allowed = workflow.allowed_moves(ticket, by)
-        if to not in allowed:
-            if allowed:
-                message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; allowed for you: "
-                            "%(allowed)s.")
-            else:
-                message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; no move is open to you "
-                            "now.")
-            raise HubError(CONFLICT, message, extra={"allowed": allowed, "current": ticket.status},
-                           current=Status(ticket.status).label, to=Status(to).label,
-                           allowed=listing(format_lazy("{} ({})", Status(m).label, m) for m in allowed))
-        move = workflow.move_for(ticket.status, to)
-        if move.note_required and not note:
-            raise invalid("note", _("a reason is required to move a ticket to “%(to)s”."), to=Status(to).label)
+        move = workflow.require_move(ticket, by, to, note)
         now = timezone.now()
         before = ticket.status
-        fields = ["status"]
-        extra_events: list[tuple[str, dict]] = []
-        if to == Status.ACCEPTED:
-            if ticket.target_centre_id is None:
-                if by.centre_id is None:
-                    raise HubError(CONFLICT, _("A request for any centre is accepted by a centre's staff."),
-                                   extra={"allowed": allowed, "current": ticket.status})
-                ticket.target_centre = by.centre
-                fields.append("target_centre")
-                extra_events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None,
-                                                              "after": by.centre.code}))
-            ticket.accepted_at = now
-            fields.append("accepted_at")
-            if ticket.assignee_id is None and by.centre_id == ticket.target_centre_id:
-                ticket.assignee = by
-                fields.append("assignee")
-                extra_events.append((TicketEvent.Kind.ASSIGNED, {"field": "assignee", "before": None,
-                                                                 "after": by.username}))
-        elif to == Status.RESOLVED:
-            ticket.resolved_at = now
-            fields.append("resolved_at")
-        elif to == Status.REOPENED:
-            ticket.resolved_at = None
-            fields.append("resolved_at")
-        elif to in FINAL_STATUSES:
-            ticket.closed_at = now
-            fields.append("closed_at")
-        ticket.status = to
-        _touch(ticket, now, fields)
+        done = workflow.perform(move, ticket, by, now)
+        _touch(ticket, now, done.fields)
         event = _event(ticket, by, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
                        note=note, at=now)
-        for kind, data in extra_events:  # what the move brought with it (target centre, assignee)
+        for kind, data in done.events:  # what the move brought with it (target centre, assignee)
             _event(ticket, by, kind, at=now, **data)
         _broadcast(ticket, event)
     return ticket
@@ -327,11 +285,78 @@ def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
     return ticket
 
 
+_SAME = object()
+
+
+def _set(ticket: Ticket, done: workflow.Consequences, name: str, value: Any, *, shown: Any = _SAME,
+         before: Any = _SAME, fields: tuple[str, ...] = ()) -> None:
+    """Set a field and record the change (`before`/`shown`: what the history says, when not the values)."""
+    done.events.append((TicketEvent.Kind.FIELD, {"field": name,
+                                                 "before": getattr(ticket, name) if before is _SAME else before,
+                                                 "after": value if shown is _SAME else shown}))
+    setattr(ticket, name, value)
+    done.fields.extend(fields or (name,))
+
+
+def _edit_title(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    title = _clean_text(value, "title", 200)
+    if title != ticket.title:
+        _set(ticket, done, "title", title)
+
+
+def _edit_description(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    description = _clean_text(value, "description", 20000, required=False)
+    if description != ticket.description:
+        _set(ticket, done, "description", description, fields=("description", "description_html"))
+        ticket.description_html = render_markdown(description)
+
+
+def _edit_category(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    if value not in Category.values:
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
+    if value != ticket.category:
+        _set(ticket, done, "category", value)
+
+
+def _edit_priority(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    """A new priority moves the due time by the SLA table (both changes are in the history)."""
+    if value not in Priority.values:
+        raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
+    if value != ticket.priority:
+        _set(ticket, done, "priority", value, fields=("priority", "priority_rank"))
+        ticket.priority_rank = PRIORITY_RANK[value]
+        due = sla_due(value, ticket.created_at)
+        _set(ticket, done, "due_at", due, before=timestamp(ticket.due_at), shown=timestamp(due))
+
+
+def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    target = _centre(value)
+    if (target.pk if target else None) == ticket.target_centre_id:
+        return
+    if not workflow.may_redirect(by, ticket):
+        raise HubError(FORBIDDEN, _("Only the requesting centre redirects a ticket, and only while it is new."))
+    if target is not None and target.pk == ticket.requesting_centre_id:
+        raise invalid("target_centre", OTHER_CENTRE)
+    _set(ticket, done, "target_centre", target, before=ticket.target_centre.code if ticket.target_centre_id else None,
+         shown=target.code if target else None)
+
+
+# What `update_ticket` may change, each field by its own editor (in this order).
+EDITORS: dict[str, Callable[[Ticket, User, Any, workflow.Consequences], None]] = {
+    "title": _edit_title,
+    "description": _edit_description,
+    "category": _edit_category,
+    "priority": _edit_priority,
+    "target_centre": _edit_target_centre,
+}
+
+
 def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
                   expected_version: int | None = None) -> Ticket:
     """Change title/description/category/priority (either side), or the target centre while new
-    (the requesting side). A priority change moves the due time by the SLA table."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    (the requesting side): each field by its editor above, all or nothing, one history event per
+    changed field and one frame for the lot."""
+    unknown = set(changes) - set(EDITORS)
     if unknown:
         raise HubError(INVALID, _("%(field)s: cannot be changed here."), fields=sorted(unknown),
                        field=sorted(unknown)[0])
@@ -342,62 +367,18 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         _check_version(ticket, expected_version)
         if not workflow.may_edit(by, ticket):
             raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
-        now = timezone.now()
-        events: list[dict] = []
-        fields: list[str] = []
-        if "title" in changes:
-            value = _clean_text(changes["title"], "title", 200)
-            if value != ticket.title:
-                events.append({"field": "title", "before": ticket.title, "after": value})
-                ticket.title = value
-                fields.append("title")
-        if "description" in changes:
-            value = _clean_text(changes["description"], "description", 20000, required=False)
-            if value != ticket.description:
-                events.append({"field": "description", "before": ticket.description, "after": value})
-                ticket.description = value
-                ticket.description_html = render_markdown(value)
-                fields += ["description", "description_html"]
-        if "category" in changes:
-            value = changes["category"]
-            if value not in Category.values:
-                raise invalid("category", ONE_OF, values=", ".join(Category.values))
-            if value != ticket.category:
-                events.append({"field": "category", "before": ticket.category, "after": value})
-                ticket.category = value
-                fields.append("category")
-        if "priority" in changes:
-            value = changes["priority"]
-            if value not in Priority.values:
-                raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
-            if value != ticket.priority:
-                events.append({"field": "priority", "before": ticket.priority, "after": value})
-                due = sla_due(value, ticket.created_at)
-                events.append({"field": "due_at", "before": timestamp(ticket.due_at), "after": timestamp(due)})
-                ticket.priority, ticket.priority_rank, ticket.due_at = value, PRIORITY_RANK[value], due
-                fields += ["priority", "priority_rank", "due_at"]
-        if "target_centre" in changes:
-            target = _centre(changes["target_centre"])
-            if (target.pk if target else None) != ticket.target_centre_id:
-                if ticket.status != Status.NEW or not (
-                    by.is_hub_admin or by.centre_id == ticket.requesting_centre_id
-                ):
-                    raise HubError(FORBIDDEN, _(
-                        "Only the requesting centre redirects a ticket, and only while it is new."))
-                if target is not None and target.pk == ticket.requesting_centre_id:
-                    raise invalid("target_centre", OTHER_CENTRE)
-                events.append({"field": "target_centre",
-                               "before": ticket.target_centre.code if ticket.target_centre_id else None,
-                               "after": target.code if target else None})
-                ticket.target_centre = target
-                fields.append("target_centre")
-        if not events:
+        done = workflow.Consequences()
+        for name, edit in EDITORS.items():
+            if name in changes:
+                edit(ticket, by, changes[name], done)
+        if not done.events:
             return ticket
         ticket.search_text = _search_text(ticket)
-        _touch(ticket, now, [*fields, "search_text"])
+        now = timezone.now()
+        _touch(ticket, now, [*done.fields, "search_text"])
         last = None
-        for data in events:
-            last = _event(ticket, by, TicketEvent.Kind.FIELD, at=now, **data)
+        for kind, data in done.events:
+            last = _event(ticket, by, kind, at=now, **data)
         _broadcast(ticket, last)
     return ticket
 

@@ -20,7 +20,7 @@ MON = local(2026, 3, 2, 7, 30)
 
 
 def add(cast, start=MON, hours=24, officer="ht.security", deputy="ht.security2", user=None, centre="HT"):
-    return services.create_shift(user=user or cast.ht_manager, centre=Centre.objects.get(code=centre),
+    return services.create_shift(Centre.objects.get(code=centre), by=user or cast.ht_manager,
                                  starts_at=start, ends_at=start + timedelta(hours=hours), officer=officer,
                                  deputy=deputy)
 
@@ -86,8 +86,8 @@ def test_times_must_make_sense(cast):
 
 def test_changing_the_officer_clears_the_confirmation(cast):
     shift = add(cast)
-    services.confirm_duty(user=cast.ht_security, at=MON + timedelta(minutes=5))
-    services.update_shift(user=cast.ht_manager, shift=shift, officer="ht.security2", deputy="ht.security")
+    services.confirm_duty(by=cast.ht_security, at=MON + timedelta(minutes=5))
+    services.update_shift(shift, by=cast.ht_manager, officer="ht.security2", deputy="ht.security")
     shift.refresh_from_db()
     assert shift.officer == cast.ht_security2 and shift.confirmed_at is None
 
@@ -96,12 +96,12 @@ def test_the_officer_confirms_and_later_calls_are_heartbeats(cast):
     add(cast)
     with time_machine.travel(MON - timedelta(minutes=31), tick=False):
         with pytest.raises(HubError):  # more than 30 minutes early
-            services.confirm_duty(user=cast.ht_security)
+            services.confirm_duty(by=cast.ht_security)
     with time_machine.travel(MON + timedelta(minutes=3), tick=False):
-        services.confirm_duty(user=cast.ht_security)
+        services.confirm_duty(by=cast.ht_security)
         assert duty_state(cast.ht_manager.centre).state == State.CONFIRMED
     with time_machine.travel(MON + timedelta(hours=2), tick=False):
-        shift = services.confirm_duty(user=cast.ht_security)
+        shift = services.confirm_duty(by=cast.ht_security)
     assert shift.confirmed_at == MON + timedelta(minutes=3)
     assert shift.last_seen_at == MON + timedelta(hours=2)
 
@@ -111,5 +111,5 @@ def test_only_the_officer_on_duty_confirms(cast):
     with time_machine.travel(MON + timedelta(minutes=3), tick=False):
         for someone in (cast.ht_security2, cast.ht_manager, cast.dn_security):
             with pytest.raises(HubError) as refused:
-                services.confirm_duty(user=someone)
+                services.confirm_duty(by=someone)
             assert refused.value.code == "forbidden"

@@ -11,6 +11,8 @@ from requests import services
 from requests.models import Comment, Ticket, TicketEvent
 from requests.selectors import can_view_ticket, visible_tickets
 
+NO_SUCH_TICKET = "Không có yêu cầu hỗ trợ này."
+
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
@@ -58,7 +60,8 @@ def test_an_unrelated_centre_sees_nothing_anywhere(people, secret, api_client):
     for method, url, body in requests:
         response = getattr(qb, method)(url, body, content_type=JSON) if body is not None else getattr(qb, method)(url)
         assert response.status_code == 404, (method, url)
-        assert response.json() == {"error": {"code": "not_found", "detail": "No such ticket."}}, (method, url)
+        # the same answer as for a ticket that does not exist (in the caller's language: Vietnamese)
+        assert response.json() == {"error": {"code": "not_found", "detail": NO_SUCH_TICKET}}, (method, url)
     upload = qb.post(f"/api/v1/tickets/{secret.pk}/attachments", {"file": SimpleUploadedFile("a.txt", b"a")})
     assert upload.status_code == 404
     assert (Comment.objects.count(), TicketEvent.objects.count(), secret.attachments.count()) == counts
