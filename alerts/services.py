@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
@@ -51,6 +50,7 @@ from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for, user_group
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import tightest
+from notify import services as notify
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,11 @@ def _broadcast(alert: Alert, event: str, **extra: Any) -> None:
     audience = audience_of(alert)
     frame = {"type": "alert", "event": event, "alert": alert_out(alert), **extra}
     broadcast_on_commit(groups_for(audience), frame, audience)
+    # Email and webhooks: their outbox rows commit with the change (notify.services).
+    if event == "raised":
+        notify.alert_raised(alert=alert)
+    else:
+        notify.alert_changed(alert=alert, event=event)
 
 
 def summary_body(alert: Alert) -> str:
@@ -379,37 +384,10 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
                      "escalation": escalation_out(escalation)}
             ids = frozenset(m.pk for m in managers)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
-            message = _escalation_email(alert, centre, step, [m.email for m in managers if m.email])
-            if message is not None:
-                transaction.on_commit(lambda: _send(message), robust=True)
+        # Email (managers and security officers of the centre, per their preferences) and webhooks.
+        notify.alert_escalated(alert=alert, centre=centre, step=step)
     logger.warning("alert %s escalated to %s (step %s): %s", alert.pk, centre.code, step, escalation.notified)
     return escalation
-
-
-def _escalation_email(alert: Alert, centre: Centre, step: int, recipients: list[str]) -> EmailMessage | None:
-    if not recipients:
-        return None
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("[Hub] Unacknowledged %(severity)s alert #%(id)s: %(title)s") % {
-            "severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
-        minutes = int((escalation_delay(alert.severity) or timedelta()).total_seconds() // 60) * step
-        body = "\n\n".join([
-            _("Centre %(centre)s has not acknowledged this alert for %(minutes)s minutes (escalation step "
-              "%(step)s).") % {"centre": centre.code, "minutes": minutes, "step": step},
-            f"#{alert.pk} [{alert.get_severity_display()} · TLP:{alert.tlp.upper()}] {alert.title}",
-            _("Raised by %(who)s (%(centre)s) at %(at)s.") % {
-                "who": alert.raised_by.get_display_name(), "centre": alert.centre.code if alert.centre_id else "Hub",
-                "at": timezone.localtime(alert.created_at).strftime("%Y-%m-%d %H:%M")},
-            _("Acknowledge it here: %(url)s") % {"url": settings.HUB_PUBLIC_URL + alert.get_absolute_url()},
-        ])
-    return EmailMessage(subject=subject, body=body, to=recipients)
-
-
-def _send(message: EmailMessage) -> None:
-    try:
-        message.send()
-    except Exception:
-        logger.exception("escalation email to %s could not be sent", message.to)
 
 
 # --- the timeline: notes, corrections and changes ----------------------------------------------------

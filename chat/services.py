@@ -130,12 +130,18 @@ def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: dict, direct: Iterable[int] = ()) -> None:
+    if not recipients:
+        return
     topic = message.topic
     frame = {"type": "mention", "message": payload,
              "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+    # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
+    from notify.services import mentioned
+
+    mentioned(message=message, recipients=recipients, direct=direct)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -188,7 +194,8 @@ def post_message(
             payload = message_out(message, _mention_names(rendered))
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
+                             direct=[u.id for u in rendered.users])
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -247,7 +254,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
                             Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, after - before, payload)
+        _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
 
 
@@ -283,6 +290,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            from notify.services import mark_read_mentions
+
+            mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
                                 Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])

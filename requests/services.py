@@ -31,6 +31,7 @@ from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import Tlp, clean_shared_with, clean_tlp
+from notify import services as notify
 from requests import workflow
 from requests.models import (
     FINAL_STATUSES,
@@ -118,6 +119,8 @@ def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None 
                     else audience_of(ticket))
     frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
     broadcast_on_commit(groups_for(audience), frame, audience)
+    # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
+    notify.ticket_changed(ticket=ticket, event=event)
 
 
 def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
