@@ -1,5 +1,8 @@
-"""Admin for alerts. History rows (events, acknowledgements, escalations) are read-only: they are the
-record of what happened, so they are changed only through the services, never edited by hand."""
+"""Admin for alerts. History rows (timeline entries, acknowledgements, escalations) are read-only:
+they are the record of what happened, changed only through the services, never edited by hand. The
+timeline is more than read-only here: its table refuses UPDATE and DELETE in the database itself
+(hub.lib.migration_ops.append_only), so an alert — whose deletion would delete its record — cannot be
+deleted either."""
 
 from django.contrib import admin
 
@@ -37,7 +40,8 @@ class EscalationInline(ReadOnlyInline):
 
 class AlertEventInline(ReadOnlyInline):
     model = AlertEvent
-    fields = ("kind", "actor", "centre", "before", "after", "note", "at")
+    fk_name = "alert"
+    fields = ("kind", "actor", "centre", "before", "after", "note", "text", "corrects", "at")
     readonly_fields = fields
 
 
@@ -48,8 +52,11 @@ class AlertAdmin(admin.ModelAdmin):
     search_fields = ("title", "search_text", "indicators__value")
     date_hierarchy = "created_at"
     filter_horizontal = ("shared_with",)
-    readonly_fields = ("created_at", "updated_at", "description_html", "recommended_actions_html")
+    readonly_fields = ("created_at", "updated_at", "description_html", "recommended_actions_html", "origin")
     inlines = [IndicatorInline, AcknowledgementInline, EscalationInline, AlertEventInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its timeline is append-only
 
 
 @admin.register(Indicator)
@@ -75,6 +82,19 @@ class EscalationAdmin(admin.ModelAdmin):
 
 @admin.register(AlertEvent)
 class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ("alert", "kind", "actor", "centre", "before", "after", "at")
+    """Timeline entries: shown, never added, changed or deleted here (nor anywhere: append-only)."""
+
+    list_display = ("alert", "kind", "actor", "centre", "before", "after", "corrects", "at")
     list_filter = ("kind",)
-    readonly_fields = ("alert", "kind", "actor", "centre", "before", "after", "note", "at")
+    readonly_fields = ("alert", "kind", "actor", "centre", "before", "after", "note", "text", "corrects", "data",
+                       "at")
+    exclude = ("html",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -247,7 +247,8 @@ class TopicConsumer(HubConsumer):
         def send():
             require_post_allowance(self.user.id)
             message, created = post_message(self.topic, by=self.user, body=frame["body"],
-                                            client_id=frame.get("client_id"))
+                                            client_id=frame.get("client_id"), tlp=frame.get("tlp"),
+                                            shared_with=frame.get("shared_with"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 

@@ -27,6 +27,7 @@ from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
 from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
+from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience
 
 CLIENT_ID_MAX = 64
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
@@ -37,6 +38,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a databa
 def create_topic(
     *, slug: str, name_vi: str, name_en: str, kind: str = Topic.Kind.CHANNEL, description: str = "",
     description_en: str = "", allowed_roles: Iterable[str] = (), allowed_centres: Iterable[Centre | str] = (),
+    default_tlp: str = Tlp.GREEN,
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
@@ -60,7 +62,8 @@ def create_topic(
         topic, created = Topic.objects.get_or_create(
             slug=slug,
             defaults={"name_vi": name_vi, "name_en": name_en, "kind": kind, "description": description,
-                      "description_en": description_en, "allowed_roles": roles},
+                      "description_en": description_en, "allowed_roles": roles,
+                      "default_tlp": clean_tlp(default_tlp, field="default_tlp")},
         )
         if created and centres:
             topic.allowed_centres.set(centres)
@@ -148,16 +151,31 @@ def _notify_mentions(message: Message, recipients: set[int], payload: dict, dire
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
+def message_audience(*, author: User, shared_with: list[str] | None) -> Audience | None:
+    """Who may read a message besides the topic's own rule: with a sharing scope, the people of the
+    listed centres and the author's, whatever their role (CONTRACT, "Additions"); without one, None
+    (everyone the topic allows)."""
+    return scope_audience(shared_with, author.centre.code if author.centre_id else None)
+
+
 def post_message(
-    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None
+    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
+    tlp: Any = None, shared_with: Any = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
+    `tlp` is the topic's `default_tlp` when not given, and may only be tighter; `shared_with` (centre
+    codes) narrows the readers to those centres and the author's (`message_audience`). `audience`
+    is for the hub's own messages (an alert's summary carries the alert's TLP audience).
     A `client_id` the author already used returns the stored message with created=False and sends
     nothing again, so a client may retry after a dropped connection without duplicates."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
+    tlp = clean_tlp(tlp, floor=topic.default_tlp)
+    shared_with = clean_shared_with(shared_with)
     _require_access(by, topic)
+    if audience is None:
+        audience = message_audience(author=by, shared_with=shared_with)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -169,7 +187,7 @@ def post_message(
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
             message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id)
+                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with)
             message.set_audience(meta)
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
