@@ -42,6 +42,7 @@ from alerts.selectors import (
 from alerts.serializers import acknowledgement_out, alert_out, escalation_out
 from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
@@ -87,8 +88,11 @@ def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicat
         type_ = _field(item, "type")
         if not indicator_rules.known_type(type_):
             raise AlertError(400, f"must be one of {', '.join(indicator_rules.TYPES)}.", field=f"indicators.{i}.type")
+        value = _field(item, "value")
+        if isinstance(value, str):  # the characters first (hub/lib/text.py), then the type's own rules
+            value = clean_text(value, field=f"indicators.{i}.value", required=False, single_line=True)
         try:
-            cleaned.append(indicator_rules.clean(type_, _field(item, "value")))
+            cleaned.append(indicator_rules.clean(type_, value))
         except indicator_rules.InvalidIndicator as exc:
             raise AlertError(400, f"{exc}.", field=f"indicators.{i}.value") from None
     return cleaned
@@ -101,11 +105,8 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
         systems = systems.splitlines()
     result: list[str] = []
     for i, system in enumerate(systems):
-        if not isinstance(system, str):
-            raise AlertError(400, "must be a string.", field=f"affected_systems.{i}")
-        system = system.strip()
-        if len(system) > MAX_SYSTEM_LENGTH:
-            raise AlertError(400, f"at most {MAX_SYSTEM_LENGTH} characters.", field=f"affected_systems.{i}")
+        system = clean_text(system, field=f"affected_systems.{i}", max_length=MAX_SYSTEM_LENGTH, required=False,
+                            single_line=True)
         if system and system not in result:
             result.append(system)
     if len(result) > MAX_SYSTEMS:
@@ -199,18 +200,14 @@ def raise_alert(
     """Store an alert, broadcast it to its TLP audience and post its summary in the security topic."""
     if not author.is_active or not author.has_role(*RAISE_ROLES):
         raise AlertError(403, "Only security officers and hub admins raise alerts.")
-    title = (title or "").strip()
-    if not title:
-        raise AlertError(400, "must not be empty.", field="title")
-    if len(title) > MAX_TITLE:
-        raise AlertError(400, f"at most {MAX_TITLE} characters.", field="title")
+    title = clean_text(title, field="title", max_length=MAX_TITLE, single_line=True)
     if severity not in Severity.values:
         raise AlertError(400, f"must be one of {', '.join(Severity.values)}.", field="severity")
     if tlp not in Tlp.values:
         raise AlertError(400, f"must be one of {', '.join(Tlp.values)}.", field="tlp")
-    for name, text in (("description", description), ("recommended_actions", recommended_actions)):
-        if len(text or "") > MAX_TEXT:
-            raise AlertError(400, f"at most {MAX_TEXT} characters.", field=name)
+    description = clean_text(description, field="description", max_length=MAX_TEXT, required=False, strip=False)
+    recommended_actions = clean_text(recommended_actions, field="recommended_actions", max_length=MAX_TEXT,
+                                     required=False, strip=False)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
     centres = _clean_shared_with(shared_with, tlp, author)
@@ -278,9 +275,7 @@ def change_status(alert: Alert, user: User, to: str, note: str = "") -> Alert:
                               "change an alert's status.")
     if to not in Status.values:
         raise AlertError(400, f"must be one of {', '.join(Status.values)}.", field="to")
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise AlertError(400, f"at most {MAX_NOTE} characters.", field="note")
+    note = clean_text(note, field="note", max_length=MAX_NOTE, required=False)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         before = locked.status

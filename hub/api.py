@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.errors import HubError
+from hub.errors import TOO_LARGE, HubError
 from hub.lib.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
@@ -80,6 +83,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, ApiError(404, str(exc) or "Not found."))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over HUB_MAX_REQUEST_BYTES: 413 before it is parsed (issue 20, class 7)."""
+    return on_hub_error(request, HubError(TOO_LARGE, _("The request body is over the limit of %(limit)s bytes."),
+                                          limit=settings.HUB_MAX_REQUEST_BYTES))
 
 
 @api.exception_handler(DatabaseError)

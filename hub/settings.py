@@ -243,6 +243,12 @@ HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
 # After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
+# Free-text query parameters (`?q=`) longer than this are refused with 400 (hub/lib/text.py).
+HUB_MAX_QUERY_CHARS = env_int("HUB_MAX_QUERY_CHARS", 400)
+# A request body (JSON, form) over this many bytes is refused with 413 before it is parsed; file
+# uploads have their own limit (HUB_TICKET_ATTACHMENT_MAX_BYTES).
+HUB_MAX_REQUEST_BYTES = env_int("HUB_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 # Live sockets re-check their user, token and access this often (control events act at once).
 HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
 # The interpreter's thread switch interval (seconds). Python's default, 5 ms, lets the event loop

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.utils import timezone
 
 from frontend.views import page
+from hub.errors import HubError
 from hub.lib.api_support import ApiError
 from hub.models import Centre, Role
 from reports import exports
@@ -31,8 +32,9 @@ def _require_manager(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _bad_request(error: ApiError) -> HttpResponse:
-    return HttpResponse(error.detail, status=400, content_type="text/plain; charset=utf-8")
+def _bad_request(error: ApiError | HubError) -> HttpResponse:
+    detail = error.render() if isinstance(error, HubError) else error.detail
+    return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -108,7 +110,7 @@ def tickets_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404
     try:
         qs, order = filter_tickets(request.user, _ticket_filters(request))
-    except ApiError as error:
+    except (ApiError, HubError) as error:
         return _bad_request(error)
     # One join for the whole export (a page of the API list attaches these in small look-ups instead).
     qs = qs.select_related(*TICKET_RELATED).order_by(*order)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from chat.selectors import topics_by_id
 from hub.lib.api_support import ApiError, Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.text import clean_query
 from hub.models import Centre
 from hub.selectors import centres_by_id, people_by_id
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
@@ -176,8 +177,9 @@ def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | No
     if overdue is not None:
         late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         qs = qs.filter(late) if overdue else qs.exclude(late)
-    if filters.q and filters.q.strip():
-        for word in fold(filters.q).split():
+    query = clean_query(filters.q)  # at most HUB_MAX_QUERY_CHARS and a few dozen words (hub/lib/text.py)
+    if query.strip():
+        for word in dict.fromkeys(fold(query).split()):
             qs = qs.filter(search_text__contains=word)
     sort = filters.sort or DEFAULT_SORT
     if sort not in SORTS:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
@@ -119,15 +120,10 @@ def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None 
     broadcast_on_commit(groups, frame, audience)
 
 
-def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise ApiError(400, f"{name}: must not be empty.", fields=[name])
-    if max_len is not None and len(text) > max_len:
-        raise ApiError(400, f"{name}: at most {max_len} characters.", fields=[name])
-    if "\x00" in text:
-        raise ApiError(400, f"{name}: contains a NUL character.", fields=[name])
-    return text
+def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True,
+                single_line: bool = False) -> str:
+    # The hub's one text rule (hub/lib/text.py): surrogates, NUL and control characters, length.
+    return clean_text(value, field=name, max_length=max_len, required=required, single_line=single_line)
 
 
 def _centre(code: str | None) -> Centre | None:
@@ -179,7 +175,7 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
                   priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
     if user.centre_id is None:
         raise ApiError(403, "Only staff of a centre can request support (your account has no centre).")
-    title = _clean_text(title, "title", 200)
+    title = _clean_text(title, "title", 200, single_line=True)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
         raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
@@ -333,7 +329,7 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
         events: list[dict] = []
         fields: list[str] = []
         if "title" in changes:
-            value = _clean_text(changes["title"], "title", 200)
+            value = _clean_text(changes["title"], "title", 200, single_line=True)
             if value != ticket.title:
                 events.append({"field": "title", "before": ticket.title, "after": value})
                 ticket.title = value
@@ -393,11 +389,8 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 
 
 def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
-    body = _clean_text(body, "body")
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > settings.HUB_MAX_BODY_BYTES:
-        # The same ceiling (in bytes, as on the wire) and answer as a chat message.
-        raise ApiError(413, f"body: {size} bytes; the limit is {settings.HUB_MAX_BODY_BYTES}.", fields=["body"])
+    # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message.
+    body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
