@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hub.lib.origins import derive_public_origins, parse_origin, websocket_origins
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
@@ -62,7 +64,6 @@ elif SECRET_KEY == _DEV_SECRET_KEY and not DEBUG:
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -231,8 +232,20 @@ AXES_ENABLED = env_bool("HUB_AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
 WS_TICKET_TTL_SECONDS = 60
-# Extra WebSocket origins beyond ALLOWED_HOSTS (e.g. "https://hub.example.vn").
-WS_ALLOWED_ORIGINS = env_list("HUB_WS_ALLOWED_ORIGINS", [])
+
+# --- The hub's own public origins (issue 20, class 8) -------------------------------------------
+# Where people reach the hub: scheme, host and port, e.g. "https://hub.ttcntt.vn". A WebSocket whose
+# `Origin` is not exactly one of these is refused (4403), the CSP's connect-src allows only their
+# ws/wss twins, and CSRF trusts them. Unset: `make run` derives them from ALLOWED_HOSTS, HOST's PORT
+# and HUB_HTTPS (http://127.0.0.1:8000, http://localhost:8000, http://[::1]:8000); behind a proxy,
+# set them to what the browser's address bar shows. HUB_WS_ALLOWED_ORIGINS (older name) adds more.
+_HTTPS = env_bool("HUB_HTTPS", default=not DEBUG)
+HUB_PUBLIC_ORIGINS = env_list("HUB_PUBLIC_ORIGINS", []) or derive_public_origins(
+    ALLOWED_HOSTS, https=_HTTPS, port=env_int("PORT", 8000) if DEBUG else None)
+HUB_PUBLIC_ORIGINS += [o for o in env_list("HUB_WS_ALLOWED_ORIGINS", []) if o not in HUB_PUBLIC_ORIGINS]
+if any(parse_origin(origin) is None for origin in HUB_PUBLIC_ORIGINS):
+    raise ImproperlyConfigured(f"HUB_PUBLIC_ORIGINS must be http(s)://host[:port] origins, not {HUB_PUBLIC_ORIGINS}")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []) or list(HUB_PUBLIC_ORIGINS)
 
 # --- Limits -----------------------------------------------------------------------------------
 HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
@@ -293,12 +306,14 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # Only the hub itself: 'self' for HTTP, and its own origins' ws/wss twins for sockets (not
+        # "any ws: host", which let an injected script talk to any socket server).
+        "connect-src": ["'self'", *websocket_origins(HUB_PUBLIC_ORIGINS)],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     }
 }
-if env_bool("HUB_HTTPS", default=not DEBUG):
+if _HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000

@@ -9,12 +9,13 @@ see the close code rather than a bare HTTP 403.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+import functools
+from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
-from django.http.request import validate_host
 
+from hub.lib.origins import parse_origin
 from hub.realtime.workers import in_worker_thread
 from hub.server.admission import HandshakeLimit
 
@@ -24,15 +25,16 @@ CLOSE_NOT_FOUND = 4404
 
 
 def origin_allowed(origin: str) -> bool:
-    if origin in settings.WS_ALLOWED_ORIGINS:
-        return True
-    parts = urlsplit(origin)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return False
-    hostname = parts.hostname
-    if ":" in hostname:  # IPv6 literal, as ALLOWED_HOSTS spells it
-        hostname = f"[{hostname}]"
-    return validate_host(hostname, settings.ALLOWED_HOSTS)
+    """The whole origin — scheme, host and port — is one of the hub's own (HUB_PUBLIC_ORIGINS):
+    comparing the host name alone let `http://127.0.0.1:9999` or `https://localhost:1234`, pages
+    anything else on the machine may serve, open a socket with the user's cookie (issue 20, class 8)."""
+    parsed = parse_origin(origin)
+    return parsed is not None and parsed in _public_origins(tuple(settings.HUB_PUBLIC_ORIGINS))
+
+
+@functools.lru_cache(maxsize=8)
+def _public_origins(origins: tuple[str, ...]) -> frozenset:
+    return frozenset(filter(None, map(parse_origin, origins)))
 
 
 async def reject(receive, send, code: int) -> None:
