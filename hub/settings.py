@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 # Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
+    "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -224,10 +225,20 @@ LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# Login brute-force throttling (django-axes): lock a username+IP pair after repeated failures.
+# How many proxies of this deployment stand in front of the hub, each appending to X-Forwarded-For:
+# the client's address is the N-th entry from the right; 0 (the default) ignores the header, since
+# any client can write it (hub/lib/client_ip.py). docker-compose's nginx: 1.
+HUB_TRUSTED_PROXIES = env_int("HUB_TRUSTED_PROXIES", 0)
+# Login brute-force throttling (django-axes), on the address above: after HUB_LOGIN_FAILURE_LIMIT
+# failures a username is locked whatever address the attempts came from, and an address whatever
+# usernames it tried, for HUB_LOGIN_COOLOFF_MINUTES. Wrong two-factor codes count as failures too.
+# A centre behind one NAT address may prefer HUB_LOGIN_LOCKOUT_BY=username (docs/security.md).
 AXES_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("HUB_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = env_list("HUB_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+AXES_CLIENT_IP_CALLABLE = "hub.lib.client_ip.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("HUB_AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
@@ -320,7 +331,8 @@ if _HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if HUB_TRUSTED_PROXIES > 0:  # only a declared proxy says whether the browser used HTTPS
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
