@@ -214,6 +214,23 @@ class TopicConsumer(HubConsumer):
 
         return await database_sync_to_async(check)() if live else []
 
+    async def adopt(self, user: User) -> bool:
+        """The person changed (issue 20, class 1): may they still see this topic, as it is stored now?
+        If so, later audience checks (`may_receive`) and posts use them as they are now."""
+        if self.topic is None:
+            return True
+
+        def check() -> Topic | None:
+            topic = get_topic(self.topic.slug)
+            return topic if topic is not None and can_view_topic(user, topic) else None
+
+        topic = await in_worker_thread(check)()
+        if topic is None:
+            return False
+        self.topic = topic
+        self._person_seen = self._channel_seen = None  # the next frame's access check reads afresh
+        return True
+
     async def still_allowed(self) -> bool:
         """HubConsumer re-checks this periodically: a topic restricted after we joined, or a
         person moved to another centre or role, cuts the socket off (4403)."""

@@ -1,24 +1,51 @@
-"""Deactivating a user anywhere (the admin, a script) cuts off their live sockets; every new
-database connection parses PostgreSQL timestamps in C (hub.lib.compiled_queries)."""
+"""Receivers that keep live sockets in step with people and sessions (hub/services.py), refuse text no
+database or export can hold (hub/lib/text.py), and make every new database connection parse
+PostgreSQL timestamps in C (hub.lib.compiled_queries).
+
+A change to a person saved any way is announced by `User.save` / `UserQuerySet.update` themselves
+(hub/models.py); here: a person deleted, and a session ended — by logout, an admin, `end_sessions`,
+a password change that flushed it — whatever deleted it."""
 
 import functools
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.signals import user_logged_out
+from django.contrib.sessions.models import Session
 from django.db.backends.signals import connection_created
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_delete, pre_save
 from django.dispatch import receiver
 
 from hub.lib.compiled_queries import parse_timestamps_in_c
 from hub.lib.text import check_model_text
 from hub.models import User
-from hub.realtime.publisher import broadcast_control_on_commit
+from hub.services import identity_changed, session_ended
 
 
-@receiver(post_save, sender=User)
-def cut_off_deactivated_user(sender, instance: User, created: bool, **kwargs) -> None:
-    if not created and not instance.is_active:
-        broadcast_control_on_commit(instance.pk, "user_deactivated")
+@receiver(post_delete, sender=User)
+def cut_off_deleted_user(sender, instance: User, **kwargs) -> None:
+    identity_changed([instance.pk])
+
+
+@receiver(post_delete, sender=Session)
+def close_sockets_of_deleted_session(sender, instance: Session, **kwargs) -> None:
+    """Logout (`session.flush()`), an admin deleting it, `end_sessions`: the sockets that session
+    opened close with 4401 (issue 20, class 2). Expiry deletes nothing: sockets time out themselves."""
+    try:
+        data = instance.get_decoded()
+    except Exception:  # undecodable (another SECRET_KEY): it authenticated nobody
+        return
+    session_ended(data.get(SESSION_KEY), instance.session_key)
+
+
+@receiver(user_logged_out)
+def close_sockets_of_logged_out_session(sender, request, user, **kwargs) -> None:
+    """The same for session engines without a table (cache, signed cookies); with the database engine
+    the deletion above also fires, and a second event for a closed socket costs nothing."""
+    session = getattr(request, "session", None)
+    if user is not None and session is not None and session.session_key:
+        session_ended(user.pk, session.session_key)
 
 
 @receiver(connection_created)
