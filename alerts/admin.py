@@ -1,5 +1,7 @@
-"""Admin for alerts. History rows (events, acknowledgements, escalations) are read-only: they are the
-record of what happened, so they are changed only through the services, never edited by hand."""
+"""Admin for alerts: for looking up and deleting only (issue 20). History rows (events,
+acknowledgements, escalations) are the record of what happened; and an alert's TLP, text, severity or
+status changed here would skip its history and reach no open stream — its audience would change with
+nobody told. Alerts are raised and moved through `alerts.services`, from the hub's pages and API."""
 
 from django.contrib import admin
 
@@ -10,6 +12,11 @@ class IndicatorInline(admin.TabularInline):
     model = Indicator
     extra = 0
     fields = ("position", "type", "value", "algorithm")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -47,9 +54,13 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ("severity", "tlp", "status", "centre")
     search_fields = ("title", "search_text", "indicators__value")
     date_hierarchy = "created_at"
-    filter_horizontal = ("shared_with",)
-    readonly_fields = ("created_at", "updated_at", "description_html", "recommended_actions_html")
+    fields = ("title", "severity", "tlp", "status", "centre", "raised_by", "shared_with", "affected_systems",
+              "description", "recommended_actions", "created_at", "updated_at")
+    readonly_fields = fields  # see the module's docstring
     inlines = [IndicatorInline, AcknowledgementInline, EscalationInline, AlertEventInline]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Indicator)
@@ -57,6 +68,10 @@ class IndicatorAdmin(admin.ModelAdmin):
     list_display = ("type", "value", "algorithm", "alert")
     list_filter = ("type",)
     search_fields = ("value",)
+    readonly_fields = ("alert", "position", "type", "value", "algorithm")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Acknowledgement)

@@ -40,6 +40,7 @@ from alerts.selectors import (
     recipient_centres,
 )
 from alerts.serializers import acknowledgement_out, alert_out, escalation_out
+from hub.lib import ratelimit
 from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
@@ -125,8 +126,11 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
     for i, code in enumerate(codes):
         if code not in centres:
             raise AlertError(400, f"no centre with code {code!r}.", field=f"shared_with.{i}")
-    if tlp == Tlp.RED and not centres and author.centre_id is None:
-        raise AlertError(400, "a TLP:RED alert raised outside any centre must name the centres to share with.",
+    if tlp == Tlp.RED and not [c for c in centres.values() if c.pk != author.centre_id]:
+        # Refused rather than shared with nobody (issue 20): a RED alert no other centre may see is not
+        # an inter-centre alert, and a raiser who forgot to name the centres must hear so, not
+        # believe every centre was told.
+        raise AlertError(400, "a TLP:RED alert must name the centres it is shared with, besides your own.",
                          field="shared_with")
     return list(centres.values())
 
@@ -211,6 +215,9 @@ def raise_alert(
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
     centres = _clean_shared_with(shared_with, tlp, author)
+    # Its own, tighter bucket (hub/lib/ratelimit.py): an alert reaches every centre. Its summary in the
+    # security topic is the author's message and costs a `post` token too (chat.services.post_message).
+    ratelimit.charge("alert")
 
     with transaction.atomic():
         alert = Alert(

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 
 from chat import presence
 from chat.models import Topic
-from chat.ratelimit import allow_post
 from chat.selectors import (
     can_view_topic,
     changed_up_to,
@@ -109,6 +108,10 @@ class TopicConsumer(HubConsumer):
     # message, but a flood of them would still cost database reads (sync, read) or fan-out (typing).
     # Typing indicators are additionally throttled silently to one per interval.
     rate_limited_types: frozenset[str] = frozenset({"typing", "sync", "read"})
+    # Reads and typing write nothing; every other frame costs a `write` token (hub/lib/ratelimit.py),
+    # and posting or editing a message a `post` token besides, in the same Redis call.
+    unlimited_types: frozenset[str] = frozenset({"ping", "sync", "typing"})
+    frame_buckets = {"message.send": ("post",), "message.edit": ("post",)}
     # What `_fresh_access` read last time; before the first frame nothing, so that one reloads.
     _person_seen: list[tuple] | None = None
     _channel_seen: list[tuple] | None = None
@@ -266,8 +269,6 @@ class TopicConsumer(HubConsumer):
             raise FrameError("invalid", _("message.send needs a `body`."))
 
         def send():
-            if not allow_post(self.user.id):
-                raise ChatError("rate_limited", _("Too many messages; slow down."))
             message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
@@ -331,8 +332,6 @@ class TopicConsumer(HubConsumer):
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
                 raise ChatError("invalid", _("No message %(id)s in this topic.") % {"id": message_id})
-            if not allow_post(self.user.id):
-                raise ChatError("rate_limited", _("Too many changes; slow down."))
             edit_message(message=message, editor=self.user, body=frame["body"])
 
         await self._call(edit)

@@ -21,6 +21,7 @@ from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
+from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
@@ -156,6 +157,7 @@ def post_message(
     body = validate_body(body)
     client_id = validate_client_id(client_id)
     _require_access(author, topic)
+    ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -212,6 +214,7 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
     body = validate_body(body)
     if not _may_change(editor, message):
         raise ChatError("forbidden", _("Only the author or a hub admin may edit this message."))
+    ratelimit.charge("post")
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.errors import TOO_LARGE, HubError
+from hub.errors import RATE_LIMITED, TOO_LARGE, HubError
 from hub.lib.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
 from hub.models import Centre, WsTicket
 
@@ -50,7 +50,10 @@ def on_hub_error(request: HttpRequest, exc: HubError) -> HttpResponse:
     body = {"code": exc.code, "detail": exc.render()}
     if exc.fields:
         body["fields"] = exc.fields
-    return api.create_response(request, {"error": body}, status=exc.http_status)
+    response = api.create_response(request, {"error": body}, status=exc.http_status)
+    if exc.code == RATE_LIMITED and "retry_after" in exc.params:
+        response["Retry-After"] = str(exc.params["retry_after"])
+    return response
 
 
 def _field_path(loc: list) -> str:

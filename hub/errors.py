@@ -97,6 +97,10 @@ class HubError(Exception):
     def __str__(self) -> str:
         return self.render()
 
+    def params_for_client(self) -> dict[str, Any]:
+        """What a client may act on besides the message: `retry_after` (seconds) of a rate limit."""
+        return {"retry_after": self.params["retry_after"]} if "retry_after" in self.params else {}
+
     @property
     def http_status(self) -> int:
         return http_status_of(self.code)

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "hub.lib.ratelimit.RateLimitScopeMiddleware",  # who the request's writes are charged to
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hub.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -262,8 +263,17 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []) or list(HUB_P
 HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
 # The ASGI server's own WebSocket message/frame ceiling (daphne/uvicorn flags, see hub/server/serve.py).
 HUB_WS_MAX_MESSAGE_BYTES = env_int("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024)
+# Per-user rate limits (hub/lib/ratelimit.py), token buckets shared by all of a person's sockets and
+# requests through Redis: a refusal is 429 + Retry-After, or a `rate_limited` error frame.
+# `post`: chat messages and edits, ticket comments, alert summaries (text that reaches others).
 HUB_RATE_LIMIT_PER_SECOND = float(os.environ.get("HUB_RATE_LIMIT_PER_SECOND", "5"))
 HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
+# `write`: every unsafe API request and every WebSocket frame that is not declared read-only.
+HUB_WRITE_LIMIT_PER_SECOND = float(os.environ.get("HUB_WRITE_LIMIT_PER_SECOND", "5"))
+HUB_WRITE_LIMIT_BURST = env_int("HUB_WRITE_LIMIT_BURST", 50)
+# `alert`: raising an alert, which reaches every centre: 6 a minute after a burst of 5.
+HUB_ALERT_LIMIT_PER_SECOND = float(os.environ.get("HUB_ALERT_LIMIT_PER_MINUTE", "6")) / 60
+HUB_ALERT_LIMIT_BURST = env_int("HUB_ALERT_LIMIT_BURST", 5)
 # After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)

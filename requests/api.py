@@ -21,6 +21,8 @@ from requests.selectors import (
     TicketFilters,
     can_see_internal,
     get_visible_ticket,
+    internal_visible_q,
+    may_read_internal,
     ticket_page,
 )
 from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
@@ -173,11 +175,10 @@ class ListQuery(Schema):
 def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries)."""
     internal_ok = can_see_internal(user, ticket)
-    comments = Comment.objects.filter(ticket=ticket).select_related("author__centre")
-    attachments = Attachment.objects.filter(ticket=ticket).select_related("uploaded_by__centre")
-    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor__centre")
-    if not internal_ok:
-        comments, attachments, events = (qs.filter(internal=False) for qs in (comments, attachments, events))
+    readable = internal_visible_q(user)  # internal rows: their own centre's only, whoever the target is now
+    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
+    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
     attachments = list(attachments)
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in attachments:
@@ -381,7 +382,7 @@ def download(request: HttpRequest, ident: str, attachment_id: int):
     user = request.auth
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
-    if attachment is None or (attachment.internal and not can_see_internal(user, ticket)):
+    if attachment is None or not may_read_internal(user, attachment):
         raise ApiError(404, "No such attachment.")
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)

@@ -143,13 +143,19 @@ class Ticket(models.Model):
 
 
 class Comment(models.Model):
-    """A public comment, or an internal note that only the target centre (and hub admins) can read."""
+    """A public comment, or an internal note that only the centre it was written for — the target
+    centre at the time — and hub admins can read (`internal_to`)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("comment"))
     html = models.TextField(editable=False, blank=True)
     internal = models.BooleanField(_("internal"), default=False)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -183,6 +189,11 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     internal = models.BooleanField(default=False, help_text=_("Attached to an internal comment."))
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -216,6 +227,11 @@ class TicketEvent(models.Model):
     note = models.TextField(blank=True)
     # Events about internal comments/attachments are part of the internal record, like the comment.
     internal = models.BooleanField(default=False)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

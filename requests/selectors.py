@@ -4,7 +4,9 @@
 the pages, search, attachments, exports and the chat thread check. A ticket is seen by:
 the requesting centre, the target centre (or every centre while the target is "any" and the ticket is
 new), its watchers, and hub admins; nobody else. Internal comments (and their attachments and events)
-are seen only by the target centre and hub admins (`can_see_internal`).
+are written by the target centre (`can_see_internal`) and belong to it for ever: they are read by the
+centre they were written for (`internal_to`) and hub admins only, whoever the ticket targets later
+(`internal_visible_q`, `may_read_internal`; issue 20, class 3).
 """
 
 from __future__ import annotations
@@ -73,7 +75,24 @@ def can_view_ticket(user, ticket: Ticket) -> bool:
 
 
 def can_see_internal(user, ticket: Ticket) -> bool:
+    """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)
+
+
+def internal_visible_q(user) -> Q:
+    """Of a ticket's comments, attachments or history events, those `user` may read: every public
+    one, and the internal ones of their own centre. Used by every read path of those rows."""
+    if user.is_hub_admin:
+        return Q()
+    if user.centre_id is None:
+        return Q(internal=False)
+    return Q(internal=False) | Q(internal_to_id=user.centre_id)
+
+
+def may_read_internal(user, item) -> bool:
+    """`internal_visible_q` for one comment, attachment or event already loaded."""
+    return not item.internal or user.is_hub_admin or (
+        user.centre_id is not None and item.internal_to_id == user.centre_id)
 
 
 def get_visible_ticket(user, ident: str | int) -> Ticket:

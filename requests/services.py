@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from hub.lib import ratelimit
 from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
@@ -41,7 +42,7 @@ from requests.models import (
     TicketEvent,
     TicketSequence,
 )
-from requests.selectors import TICKET_RELATED, can_see_internal, can_view_ticket, fold
+from requests.selectors import TICKET_RELATED, can_view_ticket, fold, may_read_internal
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
 logger = logging.getLogger(__name__)
@@ -88,19 +89,23 @@ def _touch(ticket: Ticket, now, fields: list[str]) -> None:
 
 
 def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=None, after=None, note: str = "",
-           internal: bool = False, at=None) -> TicketEvent:
+           internal: bool = False, internal_to_id: int | None = None, at=None) -> TicketEvent:
+    """A history line; an internal one belongs to `internal_to_id` (default: the target centre now)."""
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, field=field, before=before, after=after, note=note,
-        internal=internal, created_at=at or timezone.now(),
+        internal=internal, internal_to_id=(internal_to_id or ticket.target_centre_id) if internal else None,
+        created_at=at or timezone.now(),
     )
 
 
-def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], Audience]:
-    """The groups to publish a change of `ticket` to, and who among their sockets may receive it."""
+def audience_of(ticket: Ticket, *, internal_to: Centre | None = None, internal: bool = False
+                ) -> tuple[list[str], Audience]:
+    """The groups to publish a change of `ticket` to, and who among their sockets may receive it. An
+    internal item's go to the centre it belongs to (`internal_to`), not whoever the ticket targets."""
     if internal:
-        if ticket.target_centre_id is None:
+        if internal_to is None:
             return [role_group(Role.HUB_ADMIN)], Audience(roles=frozenset({Role.HUB_ADMIN}))
-        code = ticket.target_centre.code
+        code = internal_to.code
         return [centre_group(code), role_group(Role.HUB_ADMIN)], Audience(centres=frozenset({code}))
     watcher_ids = list(ticket.watchers.values_list("pk", flat=True))
     groups = [centre_group(ticket.requesting_centre.code), role_group(Role.HUB_ADMIN)]
@@ -116,7 +121,7 @@ def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], A
 
 def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None) -> None:
     frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
-    groups, audience = audience_of(ticket, internal=event.internal)
+    groups, audience = audience_of(ticket, internal=event.internal, internal_to=event.internal_to)
     broadcast_on_commit(groups, frame, audience)
 
 
@@ -389,8 +394,10 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 
 
 def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
-    # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message.
+    # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message, and the same
+    # `post` bucket (hub/lib/ratelimit.py): a comment reaches other people like a message.
     body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
+    ratelimit.charge("post")
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(user, ticket):
@@ -401,7 +408,8 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
             raise ApiError(409, f"The ticket is {ticket.status}; it takes no more comments.")
         now = timezone.now()
         comment = Comment.objects.create(ticket=ticket, author=user, body=body, html=render_markdown(body),
-                                         internal=internal, created_at=now)
+                                         internal=internal, internal_to=ticket.target_centre if internal else None,
+                                         created_at=now)
         _touch(ticket, now, [])
         event = _event(ticket, user, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
         _broadcast(ticket, event, {"comment": comment_out(comment)})
@@ -439,20 +447,21 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or (comment.internal and not can_see_internal(user, ticket)):
+                if comment is None or not may_read_internal(user, comment):
                     raise ApiError(400, "comment: no such comment on this ticket.", fields=["comment"])
                 if comment.author_id != user.pk and not user.is_hub_admin:
                     raise ApiError(403, "Files are attached to your own comments only.")
             internal = bool(comment and comment.internal)
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=user, original_name=name,
-                                    content_type=content_type, size=upload.size, internal=internal, created_at=now)
+                                    content_type=content_type, size=upload.size, internal=internal,
+                                    internal_to_id=comment.internal_to_id if internal else None, created_at=now)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
             _touch(ticket, now, [])
-            event = _event(ticket, user, TicketEvent.Kind.ATTACHMENT,
-                           after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
+            event = _event(ticket, user, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
+                           internal=internal, internal_to_id=attachment.internal_to_id, at=now)
             _broadcast(ticket, event, {"attachment": attachment_out(attachment)})
     except BaseException:
         # The row was rolled back: do not leave its file behind in storage.

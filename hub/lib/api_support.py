@@ -24,6 +24,7 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
+from hub.lib import ratelimit
 from hub.models import ApiToken
 
 ERROR_CODES = {
@@ -88,7 +89,7 @@ class TokenAuth(APIKeyHeader):
         token, user = found
         request.user = user  # views and services see one user object whatever the auth
         request.api_token = token
-        return user
+        return acting_user(request, user)
 
 
 class SessionAuth(APIKeyCookie):
@@ -107,9 +108,22 @@ class SessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_active:
             return None
-        if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request):
+        if request.method not in SAFE_METHODS and check_csrf(request):
             raise ApiError(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
-        return user
+        return acting_user(request, user)
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def acting_user(request: HttpRequest, user):
+    """The request acts for `user` (hub/lib/ratelimit.py): domain actions charge them, and every unsafe
+    method under /api/v1/ costs a `write` token — here, so an endpoint added tomorrow is limited too
+    (429 + Retry-After; issue 20, class 6)."""
+    ratelimit.begin_request(user.pk)
+    if request.method not in SAFE_METHODS:
+        ratelimit.charge("write")
+    return user
 
 
 AUTH = [TokenAuth(), SessionAuth()]

@@ -24,6 +24,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from hub.errors import HubError
+from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
@@ -152,8 +153,13 @@ class FrameError(Exception):
 class HubConsumer(AsyncWebsocketConsumer):
     # No per-socket channel-layer channel: events arrive through hub.realtime.receiver instead.
     channel_layer_alias = "__hub_no_per_socket_channel__"
-    # Frame types that cost a rate-limit token (reads and syncs are cheap and idempotent).
+    # Frame types that cost a token from this socket's own bucket (a flood of reads still costs).
     rate_limited_types: frozenset[str] = frozenset({"message.send", "typing"})
+    # Frame types that write nothing. Every other frame type — including one added tomorrow — costs
+    # its person a `write` token (hub/lib/ratelimit.py, shared by all their sockets and requests).
+    unlimited_types: frozenset[str] = frozenset({"ping"})
+    # Named buckets a frame type costs besides (charged in the same Redis call as `write`).
+    frame_buckets: dict[str, tuple[str, ...]] = {}
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         self.user = self.scope["user"]
@@ -394,8 +400,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=dumps(content))
 
-    async def send_error(self, code: str, detail: str) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail})
+    async def send_error(self, code: str, detail: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
         self.strikes += 1
         if self.strikes >= settings.HUB_ABUSE_CLOSE_AFTER:
             logger.warning("closing socket of %s after %s rejected frames", self.user, self.strikes)
@@ -427,12 +433,16 @@ class HubConsumer(AsyncWebsocketConsumer):
             return await self.send_error("invalid", f"Unknown frame type {frame_type[:40]!r}.")
         if frame_type in self.rate_limited_types and not self.bucket.take(time.monotonic()):
             return await self.send_error("rate_limited", "Too many frames; slow down.")
+        buckets = () if frame_type in self.unlimited_types else ("write", *self.frame_buckets.get(frame_type, ()))
         try:
-            await handler(frame)
+            with ratelimit.acting_for(self.user.id, pending=buckets):
+                await handler(frame)
+                if ratelimit.has_pending():  # the handler did no database work: charge now
+                    await in_worker_thread(ratelimit.charge)()
         except FrameError as exc:
             return await self.send_error(exc.code, exc.detail)
         except HubError as exc:
-            return await self.send_error(exc.ws_code, exc.render())
+            return await self.send_error(exc.ws_code, exc.render(), **exc.params_for_client())
         except DatabaseError:
             # Not the client's fault, so no strike: say so and keep the socket (a retry with the same
             # client_id is safe, even when the lost answer hid a commit).
