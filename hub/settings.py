@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "hub",
     "chat",
     "alerts",
@@ -93,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "hub.middleware.TwoFactorRequiredMiddleware",  # HUB_2FA_REQUIRED_ROLES: enrol or verify first
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -244,6 +249,13 @@ AXES_ENABLED = env_bool("HUB_AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
 WS_TICKET_TTL_SECONDS = 60
+
+# Two-factor sign-in (hub/twofactor.py): the roles that must sign in with an authenticator code.
+# Production: security officers, managers and hub admins. Under DJANGO_DEBUG (`make run`) none unless
+# given, so the demo users sign in with their password alone. Engineers may always enrol themselves.
+HUB_2FA_REQUIRED_ROLES = env_list(
+    "HUB_2FA_REQUIRED_ROLES", [] if DEBUG else ["security_officer", "manager", "hub_admin"])
+OTP_TOTP_ISSUER = os.environ.get("HUB_2FA_ISSUER", "Hub liên trung tâm")
 
 # --- The hub's own public origins (issue 20, class 8) -------------------------------------------
 # Where people reach the hub: scheme, host and port, e.g. "https://hub.ttcntt.vn". A WebSocket whose

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from hub.api import api
 from hub.server.health import healthz
@@ -7,6 +8,8 @@ from hub.server.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    # The admin signs in through the hub's own sign-in (with its second factor), not a form of its own.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     # The managers' pages come first so that they own /dashboard/ and the exports.

@@ -24,6 +24,7 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
+from hub import twofactor
 from hub.lib import ratelimit
 from hub.models import ApiToken
 
@@ -107,6 +108,8 @@ class SessionAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if not twofactor.request_verified(request):  # the role requires a second factor this session lacks
             return None
         if request.method not in SAFE_METHODS and check_csrf(request):
             raise ApiError(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")

@@ -22,6 +22,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from hub import twofactor
 from hub.models import IDENTITY_FIELDS, ApiToken, User
 
 
@@ -30,16 +31,17 @@ def session_store(session_key: str | None = None):
 
 
 def session_matches(data: dict[str, Any], user: User) -> bool:
-    """Whether session `data` still signs in `user`: the same person, and the password hash it was
-    made with (Django's own check, with the fallback secrets)."""
+    """Whether session `data` still signs in `user`: the same person, the password hash it was made
+    with (Django's own check, with the fallback secrets), and two-step verification where required."""
     if str(data.get(SESSION_KEY)) != str(user.pk):
         return False
     stored = data.get(HASH_SESSION_KEY)
     if not stored:
         return False
-    if constant_time_compare(stored, user.get_session_auth_hash()):
-        return True
-    return any(constant_time_compare(stored, fallback) for fallback in user.get_session_auth_fallback_hash())
+    if not constant_time_compare(stored, user.get_session_auth_hash()) and not any(
+            constant_time_compare(stored, fallback) for fallback in user.get_session_auth_fallback_hash()):
+        return False
+    return twofactor.session_verified(data, user)  # a second factor, where the person's role requires one
 
 
 def session_state(session_key: str) -> tuple[dict[str, Any], datetime | None] | None:
