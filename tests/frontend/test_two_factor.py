@@ -35,7 +35,7 @@ def next_step() -> None:
 @pytest.mark.parametrize("hub_extra_env", [REQUIRED], indirect=True)
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 860}, {"width": 390, "height": 844}],
                          ids=["desktop", "phone"])
-def test_enrol_then_sign_in_with_a_generated_code(browser, hub, make_user, viewport):
+def test_enrol_then_sign_in_with_a_generated_code(browser, hub, make_user, viewport, topic):
     make_user("ht.security", centre="HT", role="security_officer")
     context = browser.new_context(base_url=hub.http, locale="vi-VN", viewport=viewport)
     context.set_default_timeout(TIMEOUT_MS)
@@ -78,7 +78,8 @@ def test_enrol_then_sign_in_with_a_generated_code(browser, hub, make_user, viewp
     page.click("form.login button[type=submit]")
     page.wait_for_url(hub.http + "/")
     expect(page.locator("[data-testid=who]")).to_contain_text("ht.security")
-    page.wait_for_selector("#conn-status[data-state='live']")  # the session's sockets open too
+    page.goto("/topics/phat-trien-phan-mem/")
+    page.wait_for_selector("#conn-status[data-state='live']")  # the verified session's sockets open
     assert errors == []
     context.close()
 
