@@ -13,7 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from hub.errors import HubError
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Role
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
@@ -116,19 +118,19 @@ def _render_preview(text: str) -> str:
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
-    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview."""
+    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview. The
+    body passes the same text rule as a message (hub/lib/text.py): a 400 or 413, never a 500."""
     try:
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return JsonResponse({"error": {"code": "invalid", "detail": "Body must be JSON."}}, status=400)
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, str):
         return JsonResponse({"error": {"code": "invalid", "detail": "body: a string is required."}}, status=400)
-    if len(body.encode()) > settings.HUB_MAX_BODY_BYTES:
-        return JsonResponse(
-            {"error": {"code": "too_large", "detail": f"body exceeds {settings.HUB_MAX_BODY_BYTES} bytes."}},
-            status=413,
-        )
+    try:
+        clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES, required=False)
+    except HubError as exc:
+        return JsonResponse({"error": {"code": exc.code, "detail": exc.render()}}, status=exc.http_status)
     return JsonResponse({"html": _render_preview(body)})
 
 
