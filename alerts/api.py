@@ -8,19 +8,19 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from alerts import selectors, services
-from alerts.serializers import acknowledgement_out, alert_detail_out, alert_out
-from hub.lib.api_support import ERRORS, ErrorOut, keyset_page
+from alerts.serializers import alert_detail_out, alert_out
+from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, keyset_page
 
 router = Router(tags=["alerts"])
 
 
-class IndicatorIn(Schema):
+class IndicatorIn(InSchema):
     type: str = Field(description="ipv4, ipv6, domain, url, hash, cve or email (aliases: ip, md5, sha1, sha256, "
                                   "hostname, fqdn, uri, file_hash, cve_id, email_address)")
     value: str = Field(description="Defanged forms (evil[.]com, hxxp://) are accepted and stored refanged.")
 
 
-class AlertIn(Schema):
+class AlertIn(InSchema):
     title: str
     severity: Literal["low", "medium", "high", "critical"]
     tlp: Literal["clear", "green", "amber", "red"]
@@ -33,7 +33,7 @@ class AlertIn(Schema):
     )
 
 
-class StatusIn(Schema):
+class StatusIn(InSchema):
     to: Literal["mitigated", "closed"]
     note: str = ""
 
@@ -65,8 +65,8 @@ class AlertOut(Schema):
     centre: str | None
     raised_by: PersonOut
     shared_with: list[str]
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
     url: str
 
 
@@ -75,18 +75,18 @@ class AckRowOut(Schema):
     centre_name: str | None = None
     status: Literal["acknowledged", "pending"]
     by: PersonOut | None
-    at: str | None
+    at: Timestamp | None
     escalation_step: int | None = None
 
 
-class EventOut(Schema):
+class AlertEventOut(Schema):
     event: str
     by: PersonOut | None
     centre: str | None
     before: str | None
     after: str | None
     note: str
-    at: str
+    at: Timestamp
 
 
 class ViewerOut(Schema):
@@ -97,7 +97,7 @@ class ViewerOut(Schema):
 
 class AlertDetailOut(AlertOut):
     acknowledgements: list[AckRowOut]
-    history: list[EventOut]
+    history: list[AlertEventOut]
     viewer: ViewerOut
 
 
@@ -114,7 +114,7 @@ class AckOut(Schema):
 
 @router.post("/alerts", response={201: AlertDetailOut, **ERRORS}, summary="Raise a security alert")
 def create_alert(request: HttpRequest, payload: AlertIn):
-    alert = services.raise_alert(author=request.auth, **payload.dict())
+    alert = services.raise_alert(by=request.auth, **payload.dict())
     return Status(201, alert_detail_out(alert, request.auth))
 
 
@@ -138,14 +138,17 @@ def get_alert(request: HttpRequest, alert_id: int):
              summary="Acknowledge for the caller's centre (idempotent)")
 def acknowledge_alert(request: HttpRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    ack, created = services.acknowledge(alert, request.auth)
-    return {"created": created, "acknowledgement": acknowledgement_out(ack),
-            "alert": alert_detail_out(alert, request.auth)}
+    ack, created = services.acknowledge_alert(alert, by=request.auth)
+    detail = alert_detail_out(alert, request.auth)
+    # The caller's centre's row of the detail's matrix (centre name and escalation step included),
+    # so the answer says exactly what GET /alerts/{id} would.
+    row = next(r for r in detail["acknowledgements"] if r["centre"] == ack.centre.code)
+    return {"created": created, "acknowledgement": row, "alert": detail}
 
 
 @router.post("/alerts/{alert_id}/status", response={200: AlertDetailOut, 409: ErrorOut, **ERRORS},
              summary="Mark an alert mitigated or closed (extension)")
 def change_alert_status(request: HttpRequest, alert_id: int, payload: StatusIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
-    alert = services.change_status(alert, request.auth, payload.to, payload.note)
+    alert = services.change_alert_status(alert, by=request.auth, to=payload.to, note=payload.note)
     return alert_detail_out(alert, request.auth)

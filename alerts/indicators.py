@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 MAX_VALUE_LENGTH = 2048
 HASH_ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
@@ -34,7 +36,17 @@ _DEFANG = [("[.]", "."), ("(.)", "."), ("[dot]", "."), ("[:]", ":"), ("[@]", "@"
 
 
 class InvalidIndicator(ValueError):
-    """The value does not parse as its type; the message says why (shown to the user)."""
+    """The value does not parse as its type; the message says why (shown to the user, translated:
+    `message` is lazy, `params` fill its placeholders)."""
+
+    def __init__(self, message: str | Promise, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = str(self.message)
+        return text % self.params if self.params else text
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,8 @@ def _ip(value: str, version: int) -> str:
         if "/" in value:
             return str(cls_net(value, strict=False))
         return str(cls_addr(value))
-    except ValueError as exc:
-        raise InvalidIndicator(f"not an IPv{version} address or network ({exc})") from None
+    except ValueError:
+        raise InvalidIndicator(_("not an IPv%(version)s address or network."), version=version) from None
 
 
 def _domain(value: str) -> str:
@@ -66,16 +78,16 @@ def _domain(value: str) -> str:
     try:
         ascii_name = value.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidIndicator("not a valid domain name") from None
+        raise InvalidIndicator(_("not a valid domain name.")) from None
     if len(ascii_name) > 253:
-        raise InvalidIndicator("a domain name has at most 253 characters")
+        raise InvalidIndicator(_("a domain name has at most 253 characters."))
     labels = ascii_name.split(".")
     if len(labels) < 2:
-        raise InvalidIndicator("a domain needs at least two labels, e.g. example.vn")
+        raise InvalidIndicator(_("a domain needs at least two labels, e.g. example.vn."))
     if not all(_LABEL.match(label) for label in labels):
-        raise InvalidIndicator("domain labels are letters, digits and inner hyphens, 1–63 characters each")
+        raise InvalidIndicator(_("domain labels are letters, digits and inner hyphens, 1–63 characters each."))
     if not _TLD.match(labels[-1]):
-        raise InvalidIndicator("the top-level domain must be letters (or an xn-- label)")
+        raise InvalidIndicator(_("the top-level domain must be letters (or an xn-- label)."))
     return ascii_name
 
 
@@ -90,20 +102,20 @@ def _host(host: str) -> None:
 
 def _url(value: str) -> str:
     if any(ch.isspace() for ch in value):
-        raise InvalidIndicator("a URL contains no spaces")
+        raise InvalidIndicator(_("a URL contains no spaces."))
     try:
         parts = urlsplit(value)
         port = parts.port  # raises ValueError on a bad port
     except ValueError:
-        raise InvalidIndicator("not a valid URL") from None
+        raise InvalidIndicator(_("not a valid URL.")) from None
     if parts.scheme.lower() not in {"http", "https", "ftp"}:
-        raise InvalidIndicator("a URL must start with http://, https:// or ftp://")
+        raise InvalidIndicator(_("a URL must start with http://, https:// or ftp://."))
     if not parts.hostname:
-        raise InvalidIndicator("a URL needs a host")
+        raise InvalidIndicator(_("a URL needs a host."))
     try:
         _host(parts.hostname)
     except InvalidIndicator as exc:
-        raise InvalidIndicator(f"the URL's host is invalid: {exc}") from None
+        raise InvalidIndicator(_("the URL's host is invalid: %(problem)s"), problem=exc) from None
     del port
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
 
@@ -111,10 +123,10 @@ def _url(value: str) -> str:
 def _hash(value: str) -> tuple[str, str]:
     value = value.lower()
     if not _HEX.match(value):
-        raise InvalidIndicator("a file hash is hexadecimal")
+        raise InvalidIndicator(_("a file hash is hexadecimal."))
     algorithm = HASH_ALGORITHMS.get(len(value))
     if algorithm is None:
-        raise InvalidIndicator("a file hash has 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex digits")
+        raise InvalidIndicator(_("a file hash has 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex digits."))
     return value, algorithm
 
 
@@ -122,7 +134,7 @@ def _cve(value: str) -> str:
     value = value.upper()
     match = _CVE.match(value)
     if not match or int(match.group(1)) < 1999:
-        raise InvalidIndicator("a CVE id looks like CVE-2024-3400 (year from 1999, then 4 to 7 digits)")
+        raise InvalidIndicator(_("a CVE id looks like CVE-2024-3400 (year from 1999, then 4 to 7 digits)."))
     return value
 
 
@@ -130,8 +142,8 @@ def _email(value: str) -> str:
     try:
         validate_email(value)
     except ValidationError:
-        raise InvalidIndicator("not a valid email address") from None
-    local, _, domain = value.rpartition("@")
+        raise InvalidIndicator(_("not a valid email address.")) from None
+    local, _at, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
@@ -147,12 +159,12 @@ def clean(type_: str, value: object) -> CleanIndicator:
     requested = type_.lower()
     type_ = ALIASES.get(requested, requested)
     if not isinstance(value, str):
-        raise InvalidIndicator("must be a string")
+        raise InvalidIndicator(_("must be a string."))
     value = refang(value.strip())
     if not value:
-        raise InvalidIndicator("must not be empty")
+        raise InvalidIndicator(_("must not be empty."))
     if len(value) > MAX_VALUE_LENGTH:
-        raise InvalidIndicator(f"at most {MAX_VALUE_LENGTH} characters")
+        raise InvalidIndicator(_("at most %(n)s characters."), n=MAX_VALUE_LENGTH)
     if type_ == "ip":
         type_ = "ipv6" if ":" in value else "ipv4"
     if type_ == "ipv4":
@@ -166,7 +178,8 @@ def clean(type_: str, value: object) -> CleanIndicator:
     if type_ == "hash":
         digest, algorithm = _hash(value)
         if requested in HASH_ALGORITHMS.values() and requested != algorithm:
-            raise InvalidIndicator(f"not {requested}: {len(digest)} hex digits is {algorithm}")
+            raise InvalidIndicator(_("not %(requested)s: %(digits)s hex digits is %(algorithm)s."), requested=requested,
+                                   digits=len(digest), algorithm=algorithm)
         return CleanIndicator(type_, digest, algorithm)
     if type_ == "cve":
         return CleanIndicator(type_, _cve(value))

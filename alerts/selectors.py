@@ -12,9 +12,11 @@ import unicodedata
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Severity, Status, Tlp
-from hub.lib.api_support import ApiError
+from hub.errors import NOT_FOUND, HubError, invalid
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 
@@ -81,7 +83,7 @@ def get_visible_alert(user: Any, alert_id: int) -> Alert:
     """The alert, or 404 — also when it exists but the caller may not see it (never reveal existence)."""
     alert = visible_alerts(user).prefetch_related("indicators", "shared_with").filter(pk=alert_id).first()
     if alert is None:
-        raise ApiError(404, "No such alert.")
+        raise HubError(NOT_FOUND, _("No such alert."))
     return alert
 
 
@@ -91,12 +93,12 @@ def search_alerts(
 ) -> QuerySet[Alert]:
     """Filters of `GET /api/v1/alerts`; `q` matches every word, accents ignored ("an toan" → "an toàn")."""
     if len(q) > MAX_QUERY:
-        raise ApiError(400, f"q: at most {MAX_QUERY} characters.", fields=["q"])
+        raise invalid("q", _("at most %(n)s characters."), n=MAX_QUERY)
     qs = visible_alerts(user)
     for name, value, choices in (("status", status, Status), ("severity", severity, Severity), ("tlp", tlp, Tlp)):
         if value:
             if value not in choices.values:
-                raise ApiError(400, f"{name}: must be one of {', '.join(choices.values)}.", fields=[name])
+                raise invalid(name, _("must be one of %(values)s."), values=", ".join(choices.values))
             qs = qs.filter(**{name: value})
     if centre:
         qs = qs.filter(centre__code=centre.upper())
@@ -122,7 +124,7 @@ def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
                 "centre_name": centre.name,
                 "status": "acknowledged" if ack else "pending",
                 "by": person_out(ack.user) if ack else None,
-                "at": ack.at.isoformat() if ack else None,
+                "at": timestamp(ack.at) if ack else None,
                 "escalation_step": steps.get(centre.id, 0),
             }
         )

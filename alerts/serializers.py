@@ -13,6 +13,7 @@ from alerts.selectors import (
     can_change_status,
     person_out,
 )
+from hub.lib.jsonutil import timestamp
 
 
 def indicator_out(indicator) -> dict[str, Any]:
@@ -36,8 +37,8 @@ def alert_out(alert: Alert) -> dict[str, Any]:
         "centre": alert.centre.code if alert.centre_id else None,
         "raised_by": person_out(alert.raised_by),
         "shared_with": sorted(c.code for c in alert.shared_with.all()),
-        "created_at": alert.created_at.isoformat(),
-        "updated_at": alert.updated_at.isoformat(),
+        "created_at": timestamp(alert.created_at),
+        "updated_at": timestamp(alert.updated_at),
         "url": alert.get_absolute_url(),
     }
 
@@ -50,19 +51,19 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
         "before": event.before or None,
         "after": event.after or None,
         "note": event.note,
-        "at": event.at.isoformat(),
+        "at": timestamp(event.at),
     }
 
 
 def acknowledgement_out(ack: Acknowledgement) -> dict[str, Any]:
-    return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": ack.at.isoformat()}
+    return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": timestamp(ack.at)}
 
 
 def escalation_out(escalation: Escalation) -> dict[str, Any]:
     return {
         "centre": escalation.centre.code,
         "step": escalation.step,
-        "at": escalation.at.isoformat(),
+        "at": timestamp(escalation.at),
         "notified": list(escalation.notified),
     }
 

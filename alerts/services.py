@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
 from alerts.models import (
@@ -40,8 +41,8 @@ from alerts.selectors import (
     recipient_centres,
 )
 from alerts.serializers import acknowledgement_out, alert_out, escalation_out
+from hub.errors import CONFLICT, FORBIDDEN, HubError, invalid
 from hub.lib import ratelimit
-from hub.lib.api_support import ApiError
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
@@ -58,20 +59,14 @@ MAX_INDICATORS = 500
 MAX_SYSTEMS = 100
 MAX_SYSTEM_LENGTH = 200
 MAX_NOTE = 2_000
+AT_MOST_CHARACTERS = gettext_lazy("at most %(n)s characters.")
+ONE_OF = gettext_lazy("must be one of %(values)s.")
 # Status workflow: an alert is mitigated, then closed (or closed at once); a closed alert stays closed.
 TRANSITIONS = {
     Status.OPEN: {Status.MITIGATED, Status.CLOSED},
     Status.MITIGATED: {Status.CLOSED},
     Status.CLOSED: set(),
 }
-
-
-class AlertError(ApiError):
-    """A refused alert action; the API answers it with the contract's error body, the UI shows `detail`."""
-
-    def __init__(self, status: int, detail: str, field: str | None = None, code: str | None = None) -> None:
-        extra = {"fields": [field]} if field else {}
-        super().__init__(status, f"{field}: {detail}" if field else detail, code=code, **extra)
 
 
 # --- raising --------------------------------------------------------------------------------------
@@ -83,19 +78,19 @@ def _field(item: Any, name: str) -> Any:
 def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicator]:
     items = list(items or [])
     if len(items) > MAX_INDICATORS:
-        raise AlertError(400, f"at most {MAX_INDICATORS} indicators.", field="indicators")
+        raise invalid("indicators", gettext_lazy("at most %(n)s items."), n=MAX_INDICATORS)
     cleaned = []
     for i, item in enumerate(items):
         type_ = _field(item, "type")
         if not indicator_rules.known_type(type_):
-            raise AlertError(400, f"must be one of {', '.join(indicator_rules.TYPES)}.", field=f"indicators.{i}.type")
+            raise invalid(f"indicators.{i}.type", ONE_OF, values=", ".join(indicator_rules.TYPES))
         value = _field(item, "value")
         if isinstance(value, str):  # the characters first (hub/lib/text.py), then the type's own rules
             value = clean_text(value, field=f"indicators.{i}.value", required=False, single_line=True)
         try:
             cleaned.append(indicator_rules.clean(type_, value))
         except indicator_rules.InvalidIndicator as exc:
-            raise AlertError(400, f"{exc}.", field=f"indicators.{i}.value") from None
+            raise invalid(f"indicators.{i}.value", exc.message, **exc.params) from None
     return cleaned
 
 
@@ -111,27 +106,25 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
         if system and system not in result:
             result.append(system)
     if len(result) > MAX_SYSTEMS:
-        raise AlertError(400, f"at most {MAX_SYSTEMS} systems.", field="affected_systems")
+        raise invalid("affected_systems", gettext_lazy("at most %(n)s items."), n=MAX_SYSTEMS)
     return result
 
 
 def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Centre]:
     codes = [c.strip().upper() for c in (codes or []) if isinstance(c, str) and c.strip()]
     if codes and tlp != Tlp.RED:
-        raise AlertError(
-            400, "only a TLP:RED alert is shared with named centres; other markings reach every centre.",
-            field="shared_with",
-        )
+        raise invalid("shared_with", gettext_lazy(
+            "only a TLP:RED alert is shared with named centres; other markings reach every centre."))
     centres = {c.code: c for c in Centre.objects.filter(code__in=codes)}
     for i, code in enumerate(codes):
         if code not in centres:
-            raise AlertError(400, f"no centre with code {code!r}.", field=f"shared_with.{i}")
+            raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)
     if tlp == Tlp.RED and not [c for c in centres.values() if c.pk != author.centre_id]:
         # Refused rather than shared with nobody (issue 20): a RED alert no other centre may see is not
         # an inter-centre alert, and a raiser who forgot to name the centres must hear so, not
         # believe every centre was told.
-        raise AlertError(400, "a TLP:RED alert must name the centres it is shared with, besides your own.",
-                         field="shared_with")
+        raise invalid("shared_with", gettext_lazy(
+            "a TLP:RED alert must name the centres it is shared with, besides your own."))
     return list(centres.values())
 
 
@@ -185,13 +178,13 @@ def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
     # The topic is normally seeded; creating it here (same definition, idempotent) means an alert is
     # never lost for want of its discussion place.
     topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
-    post_message(topic=topic, author=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
+    post_message(topic, by=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
                  audience=audience)
 
 
 def raise_alert(
     *,
-    author: User,
+    by: User,
     title: str,
     severity: str,
     tlp: str,
@@ -202,19 +195,19 @@ def raise_alert(
     shared_with: Iterable[str] = (),
 ) -> Alert:
     """Store an alert, broadcast it to its TLP audience and post its summary in the security topic."""
-    if not author.is_active or not author.has_role(*RAISE_ROLES):
-        raise AlertError(403, "Only security officers and hub admins raise alerts.")
+    if not by.is_active or not by.has_role(*RAISE_ROLES):
+        raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
     title = clean_text(title, field="title", max_length=MAX_TITLE, single_line=True)
     if severity not in Severity.values:
-        raise AlertError(400, f"must be one of {', '.join(Severity.values)}.", field="severity")
+        raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
     if tlp not in Tlp.values:
-        raise AlertError(400, f"must be one of {', '.join(Tlp.values)}.", field="tlp")
+        raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
     description = clean_text(description, field="description", max_length=MAX_TEXT, required=False, strip=False)
     recommended_actions = clean_text(recommended_actions, field="recommended_actions", max_length=MAX_TEXT,
                                      required=False, strip=False)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
-    centres = _clean_shared_with(shared_with, tlp, author)
+    centres = _clean_shared_with(shared_with, tlp, by)
     # Its own, tighter bucket (hub/lib/ratelimit.py): an alert reaches every centre. Its summary in the
     # security topic is the author's message and costs a `post` token too (chat.services.post_message).
     ratelimit.charge("alert")
@@ -225,7 +218,7 @@ def raise_alert(
             description=description or "", description_html=render_markdown(description or ""),
             recommended_actions=recommended_actions or "",
             recommended_actions_html=render_markdown(recommended_actions or ""),
-            affected_systems=systems, raised_by=author, centre=author.centre,
+            affected_systems=systems, raised_by=by, centre=by.centre,
         )
         alert.search_text = _search_text(alert, cleaned)
         alert.save()
@@ -234,39 +227,39 @@ def raise_alert(
             Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm)
             for i, c in enumerate(cleaned)
         )
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=author, centre=author.centre,
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre,
                                   after=Status.OPEN, at=alert.created_at)
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "raised")
-        _post_summary(alert, author, audience_for(alert))
-    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, author, severity, tlp)
+        _post_summary(alert, by, audience_for(alert))
+    logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
 
 
 # --- acknowledging -------------------------------------------------------------------------------
 
-def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
-    """Record that the user's centre took notice. Idempotent: a second acknowledgement by anyone of
+def acknowledge_alert(alert: Alert, *, by: User) -> tuple[Acknowledgement, bool]:
+    """Record that the centre of `by` took notice. Idempotent: a second acknowledgement by anyone of
     the same centre returns the first one (created=False) and broadcasts nothing."""
-    if not user.has_role(*ACK_ROLES) or user.centre_id is None:
-        raise AlertError(403, "Only a centre's security officers and managers acknowledge alerts.")
-    if alert.centre_id == user.centre_id:
-        raise AlertError(403, "Your centre raised this alert; it does not acknowledge it.")
-    if not recipient_centres(alert).filter(pk=user.centre_id).exists():
-        raise AlertError(403, "Your centre is not a recipient of this alert.")
-    existing = Acknowledgement.objects.filter(alert=alert, centre_id=user.centre_id).select_related(
+    if not by.has_role(*ACK_ROLES) or by.centre_id is None:
+        raise HubError(FORBIDDEN, gettext_lazy("Only a centre's security officers and managers acknowledge alerts."))
+    if alert.centre_id == by.centre_id:
+        raise HubError(FORBIDDEN, gettext_lazy("Your centre raised this alert; it does not acknowledge it."))
+    if not recipient_centres(alert).filter(pk=by.centre_id).exists():
+        raise HubError(FORBIDDEN, gettext_lazy("Your centre is not a recipient of this alert."))
+    existing = Acknowledgement.objects.filter(alert=alert, centre_id=by.centre_id).select_related(
         "user__centre", "centre").first()
     if existing is not None:
         return existing, False
     with transaction.atomic():
         try:
             with transaction.atomic():
-                ack = Acknowledgement.objects.create(alert=alert, centre_id=user.centre_id, user=user,
+                ack = Acknowledgement.objects.create(alert=alert, centre_id=by.centre_id, user=by,
                                                      at=timezone.now())
         except IntegrityError:  # a colleague acknowledged at the same moment
             return Acknowledgement.objects.select_related("user__centre", "centre").get(
-                alert=alert, centre_id=user.centre_id), False
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=user, centre=user.centre,
+                alert=alert, centre_id=by.centre_id), False
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, actor=by, centre=by.centre,
                                   before="pending", after="acknowledged", at=ack.at)
         ack = Acknowledgement.objects.select_related("user__centre", "centre").get(pk=ack.pk)
         _broadcast(alert, "acknowledged", acknowledgement=acknowledgement_out(ack))
@@ -275,26 +268,27 @@ def acknowledge(alert: Alert, user: User) -> tuple[Acknowledgement, bool]:
 
 # --- status ----------------------------------------------------------------------------------------
 
-def change_status(alert: Alert, user: User, to: str, note: str = "") -> Alert:
+def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> Alert:
     """Move an alert through open → mitigated → closed (409 otherwise); closed alerts stop escalating."""
-    if not can_change_status(alert, user):
-        raise AlertError(403, "Only the raising centre's security officers and managers, or hub admins, "
-                              "change an alert's status.")
+    if not can_change_status(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy(
+            "Only the raising centre's security officers and managers, or hub admins, change an alert's status."))
     if to not in Status.values:
-        raise AlertError(400, f"must be one of {', '.join(Status.values)}.", field="to")
+        raise invalid("to", ONE_OF, values=", ".join(Status.values))
     note = clean_text(note, field="note", max_length=MAX_NOTE, required=False)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         before = locked.status
         if to not in TRANSITIONS[Status(before)]:
-            raise AlertError(409, f"An alert that is {before} cannot become {to}.")
+            raise HubError(CONFLICT, gettext_lazy("An alert that is %(before)s cannot become %(to)s."),
+                           extra={"current": before}, before=before, to=to)
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.STATUS_CHANGED, actor=user, centre=user.centre,
+        AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.STATUS_CHANGED, actor=by, centre=by.centre,
                                   before=before, after=to, note=note, at=timezone.now())
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "status_changed", change={"from": before, "to": to, "note": note,
-                                                    "by": user.username})
+                                                    "by": by.username})
     return alert
 
 
@@ -318,7 +312,7 @@ def due_step(alert: Alert, now: datetime) -> int:
     return min(int((now - alert.created_at) / delay), settings.HUB_ESCALATE_MAX_STEPS)
 
 
-def escalate_due(now: datetime | None = None) -> list[Escalation]:
+def escalate_due_alerts(*, now: datetime | None = None) -> list[Escalation]:
     """Escalate every (alert, pending centre) whose next step is due; returns what it escalated.
 
     A step is recorded once (unique constraint), so overlapping runs or two workers never notify

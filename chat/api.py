@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from chat.models import Message, Topic
@@ -20,8 +20,20 @@ from chat.selectors import (
     visible_topics,
 )
 from chat.serializers import message_out, topic_out
-from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
-from hub.lib.api_support import ERRORS, ApiError, clamp_limit, decode_cursor, encode_cursor, keyset_page, trusted_json
+from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
+from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.lib.api_support import (
+    ERRORS,
+    InSchema,
+    Timestamp,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    keyset_page,
+    trusted_json,
+)
+from hub.lib.jsonutil import timestamp
 
 router = Router(tags=["topics"])
 
@@ -45,9 +57,9 @@ class MessageOut(Schema):
     author: AuthorOut
     body: str
     html: str
-    created_at: str
+    created_at: Timestamp
     client_id: str | None
-    edited_at: str | None
+    edited_at: Timestamp | None
     deleted: bool
     mentions: MentionsOut
     restricted: bool
@@ -73,7 +85,7 @@ class TopicOut(Schema):
     unread: int
     last_read_id: int
     latest_message_id: int
-    created_at: str
+    created_at: Timestamp
 
 
 class TopicPage(Schema):
@@ -81,16 +93,16 @@ class TopicPage(Schema):
     next: str | None
 
 
-class MessageIn(Schema):
+class MessageIn(InSchema):
     body: str
     client_id: str | None = None
 
 
-class MessageEditIn(Schema):
+class MessageEditIn(InSchema):
     body: str
 
 
-class ReadIn(Schema):
+class ReadIn(InSchema):
     up_to: int
 
 
@@ -105,26 +117,22 @@ class RevisionOut(Schema):
     body: str
     html: str
     changed_by: str
-    changed_at: str
-
-
-def _chat_error(exc: ChatError) -> ApiError:
-    return ApiError(exc.status, exc.detail, code=exc.code)
+    changed_at: Timestamp
 
 
 def _topic_for(request: HttpRequest, slug: str) -> Topic:
     topic = get_topic(slug)
     if topic is None:
-        raise ApiError(404, _("No topic %(slug)s.") % {"slug": slug})
+        raise HubError(NOT_FOUND, _("No topic %(slug)s."), slug=slug)
     if not can_view_topic(request.auth, topic):
-        raise ApiError(403, _("You may not see this topic."))
+        raise HubError(FORBIDDEN, _("You may not see this topic."))
     return topic
 
 
 def _message_for(request: HttpRequest, topic: Topic, message_id: int) -> Message:
     message = get_visible_message(request.auth, topic, message_id) if 0 < message_id <= MAX_ID else None
     if message is None:
-        raise ApiError(404, _("No message %(id)s in %(slug)s.") % {"id": message_id, "slug": topic.slug})
+        raise HubError(NOT_FOUND, _("No message %(id)s in %(slug)s."), id=message_id, slug=topic.slug)
     return message
 
 
@@ -141,7 +149,8 @@ def _topic_rows(user, topics: list[Topic]) -> list[dict]:
 def list_topics(request: HttpRequest, kind: str = Topic.Kind.CHANNEL, limit: int | None = None,
                 cursor: str | None = None):
     if kind not in Topic.Kind.values and kind != "all":
-        raise ApiError(400, _("kind must be one of %(kinds)s or all.") % {"kinds": ", ".join(Topic.Kind.values)})
+        raise HubError(INVALID, _("kind must be one of %(kinds)s or all."), fields=["kind"],
+                       kinds=", ".join(Topic.Kind.values))
     limit = clamp_limit(limit, default=200)
     topics = visible_topics(request.auth, kind=None if kind == "all" else kind)
     if cursor:
@@ -167,13 +176,13 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
         direction, position = decode_cursor(cursor, ["direction", "id"])
         if (direction not in {"after", "before"} or isinstance(position, bool) or not isinstance(position, int)
                 or not 0 <= position <= MAX_ID):
-            raise ApiError(400, "Invalid cursor.")
+            raise invalid_cursor()
         after, before = (position, None) if direction == "after" else (None, position)
     if after is not None and before is not None:
-        raise ApiError(400, _("Give either after or before, not both."), fields=["after", "before"])
+        raise HubError(INVALID, _("Give either after or before, not both."), fields=["after", "before"])
     for name, value in (("after", after), ("before", before)):
         if value is not None and not 0 <= value <= MAX_ID:
-            raise ApiError(400, _("%(name)s must be a non-negative message id.") % {"name": name}, fields=[name])
+            raise HubError(INVALID, _("%(name)s must be a non-negative message id."), fields=[name], name=name)
     limit = clamp_limit(limit)
     rows, more = history(request.auth, topic, after=after, before=before, limit=limit)
     next_cursor = None
@@ -187,11 +196,7 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
              summary="Post a message (broadcast exactly as if sent over the WebSocket)")
 def create_message(request: HttpRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
-    try:
-        message, created = post_message(topic=topic, author=request.auth, body=payload.body,
-                                        client_id=payload.client_id)
-    except ChatError as exc:
-        raise _chat_error(exc) from exc
+    message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return Status(201, message_out(message))
@@ -209,10 +214,7 @@ def get_message(request: HttpRequest, slug: str, message_id: int):
 def update_message(request: HttpRequest, slug: str, message_id: int, payload: MessageEditIn):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
-    try:
-        message = edit_message(message=message, editor=request.auth, body=payload.body)
-    except ChatError as exc:
-        raise _chat_error(exc) from exc
+    message = edit_message(message, by=request.auth, body=payload.body)
     return message_out(message)
 
 
@@ -221,10 +223,7 @@ def update_message(request: HttpRequest, slug: str, message_id: int, payload: Me
 def remove_message(request: HttpRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
-    try:
-        message = delete_message(message=message, actor=request.auth)
-    except ChatError as exc:
-        raise _chat_error(exc) from exc
+    message = delete_message(message, by=request.auth)
     return message_out(message)
 
 
@@ -234,10 +233,10 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     if message.author_id != request.auth.id and not request.auth.is_hub_admin:
-        raise ApiError(403, _("Only the author or a hub admin may read a message's history."))
+        raise HubError(FORBIDDEN, _("Only the author or a hub admin may read a message's history."))
     return [
         {"action": r.action, "body": r.body, "html": r.html, "changed_by": r.changed_by.username,
-         "changed_at": r.changed_at.isoformat()}
+         "changed_at": timestamp(r.changed_at)}
         for r in message.revisions.select_related("changed_by")
     ]
 
@@ -246,10 +245,7 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
              summary="Move the caller's read marker (the HTTP twin of the `read` frame)")
 def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
     topic = _topic_for(request, slug)
-    try:
-        marker = mark_read(user=request.auth, topic=topic, up_to=payload.up_to)
-    except ChatError as exc:
-        raise _chat_error(exc) from exc
+    marker = mark_topic_read(topic, by=request.auth, up_to=payload.up_to)
     return {"topic": topic.slug, "up_to": marker, "unread": unread_counts(request.auth, [topic])[topic.id]}
 
 
@@ -258,13 +254,13 @@ def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
 def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | None = None,
            cursor: str | None = None):
     if not q.strip():
-        raise ApiError(400, _("q may not be empty."), fields=["q"])
+        raise HubError(INVALID, _("q may not be empty."), fields=["q"])
     if len(q) > SEARCH_MAX_CHARS:
-        raise ApiError(400, _("q may be at most %(n)s characters.") % {"n": SEARCH_MAX_CHARS}, fields=["q"])
+        raise HubError(INVALID, _("q may be at most %(n)s characters."), fields=["q"], n=SEARCH_MAX_CHARS)
     scope = _topic_for(request, topic) if topic else None
     if cursor:
         (position,) = decode_cursor(cursor, ["id"])
         if isinstance(position, bool) or not isinstance(position, int) or not 0 < position <= MAX_ID:
-            raise ApiError(400, "Invalid cursor.")
+            raise invalid_cursor()
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}

@@ -17,7 +17,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from chat import presence
 from chat.models import Topic
@@ -30,11 +30,12 @@ from chat.selectors import (
     message_after,
 )
 from chat.serializers import author_out, message_out
-from chat.services import MAX_ID, ChatError, delete_message, edit_message, mark_read, post_message
+from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
+from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import dumps
 from hub.models import User
-from hub.realtime.consumers import FrameError, HubConsumer
+from hub.realtime.consumers import HubConsumer
 from hub.realtime.groups import topic_group
 from hub.realtime.publisher import publish
 from hub.realtime.receiver import Delivery
@@ -44,7 +45,6 @@ from hub.realtime.ws_auth import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE
 logger = logging.getLogger(__name__)
 
 TYPING_INTERVAL_SECONDS = float(getattr(settings, "CHAT_TYPING_INTERVAL_SECONDS", 3))
-WS_ERROR_CODES = {"invalid", "too_large", "rate_limited", "forbidden"}
 
 
 CLOSED = object()  # _call's answer when the socket was cut off
@@ -63,7 +63,7 @@ def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int |
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
-        raise FrameError("invalid", _("`%(name)s` must be a non-negative integer.") % {"name": name})
+        raise HubError(INVALID, _("`%(name)s` must be a non-negative integer."), fields=[name], name=name)
     return value
 
 
@@ -76,7 +76,7 @@ def _time_field(frame: dict[str, Any], name: str) -> datetime | None:
     except ValueError:  # well-formed but impossible, e.g. month 13
         parsed = None
     if parsed is None:
-        raise FrameError("invalid", _("`%(name)s` must be an ISO 8601 date and time.") % {"name": name})
+        raise HubError(INVALID, _("`%(name)s` must be an ISO 8601 date and time."), fields=[name], name=name)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -246,7 +246,7 @@ class TopicConsumer(HubConsumer):
         return True
 
     async def _call(self, fn, *args, **kwargs):
-        """Run `fn` in a DB thread after re-checking access; ChatError becomes an error frame."""
+        """Run `fn` in a DB thread after re-checking access (a HubError it raises becomes an error frame)."""
 
         def run():
             self._fresh_access()
@@ -255,21 +255,17 @@ class TopicConsumer(HubConsumer):
         try:
             return await in_worker_thread(run)()
         except AccessLost as lost:
-            await self.send_json({"type": "error", "code": "forbidden",
-                                  "detail": _("You no longer have access to this topic.")})
+            await self.send_error(FORBIDDEN, _("You no longer have access to this topic."))
             await self.close(code=lost.code)
             return CLOSED
-        except ChatError as exc:
-            code = exc.code if exc.code in WS_ERROR_CODES else "invalid"
-            raise FrameError(code, exc.detail) from None
 
     # --- frames ---------------------------------------------------------------------------------
     async def handle_message_send(self, frame: dict[str, Any]) -> None:
         if "body" not in frame:
-            raise FrameError("invalid", _("message.send needs a `body`."))
+            raise HubError(INVALID, _("message.send needs a `body`."), fields=["body"])
 
         def send():
-            message, created = post_message(topic=self.topic, author=self.user, body=frame["body"],
+            message, created = post_message(self.topic, by=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
@@ -318,7 +314,7 @@ class TopicConsumer(HubConsumer):
 
     async def handle_read(self, frame: dict[str, Any]) -> None:
         up_to = _int_field(frame, "up_to")
-        marker = await self._call(lambda: mark_read(user=self.user, topic=self.topic, up_to=up_to))
+        marker = await self._call(lambda: mark_topic_read(self.topic, by=self.user, up_to=up_to))
         if marker is CLOSED:
             return
         await self.send_json({"type": "read", "topic": self.topic.slug, "up_to": marker})
@@ -326,13 +322,13 @@ class TopicConsumer(HubConsumer):
     async def handle_message_edit(self, frame: dict[str, Any]) -> None:
         message_id = _int_field(frame, "id")
         if "body" not in frame:
-            raise FrameError("invalid", _("message.edit needs a `body`."))
+            raise HubError(INVALID, _("message.edit needs a `body`."), fields=["body"])
 
         def edit():
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
-                raise ChatError("invalid", _("No message %(id)s in this topic.") % {"id": message_id})
-            edit_message(message=message, editor=self.user, body=frame["body"])
+                raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
+            edit_message(message, by=self.user, body=frame["body"])
 
         await self._call(edit)
 
@@ -342,7 +338,7 @@ class TopicConsumer(HubConsumer):
         def delete():
             message = get_visible_message(self.user, self.topic, message_id)
             if message is None:
-                raise ChatError("invalid", _("No message %(id)s in this topic.") % {"id": message_id})
-            delete_message(message=message, actor=self.user)
+                raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
+            delete_message(message, by=self.user)
 
         await self._call(delete)

@@ -95,5 +95,5 @@ def seed(stdout=None, history: bool = False, **options) -> None:
     for i, (slug, author, body) in enumerate(HISTORY):
         if slug not in empty or author not in users:
             continue
-        message, _ = post_message(topic=empty[slug], author=users[author], body=body)
+        message, _ = post_message(empty[slug], by=users[author], body=body)
         Message.objects.filter(pk=message.pk).update(created_at=start + timedelta(hours=5 * i))

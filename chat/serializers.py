@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chat.models import Message, Topic
+from hub.lib.jsonutil import optional_timestamp, timestamp
 
 
 def author_out(user) -> dict[str, Any]:
@@ -42,9 +43,9 @@ def message_out(message: Message, mentions: dict[str, list[str]] | None = None) 
         "author": author_out(message.author),
         "body": "" if deleted else message.body,
         "html": "" if deleted else message.html,
-        "created_at": message.created_at.isoformat(),
+        "created_at": timestamp(message.created_at),
         "client_id": message.client_id,
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "edited_at": optional_timestamp(message.edited_at),
         "deleted": deleted,
         "mentions": {"users": [], "centres": []} if deleted else (mentions or _mentions(message)),
         "restricted": message.audience is not None,
@@ -68,5 +69,5 @@ def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id
         "unread": unread,
         "last_read_id": last_read_id,
         "latest_message_id": latest_id,
-        "created_at": topic.created_at.isoformat(),
+        "created_at": timestamp(topic.created_at),
     }

@@ -14,13 +14,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
 from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
 from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.text import clean_text
@@ -29,24 +30,8 @@ from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
 from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
 
-# Error codes (../shared/CONTRACT.md) and the HTTP status each maps to.
-HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409, "too_large": 413,
-               "rate_limited": 429}
 CLIENT_ID_MAX = 64
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
-
-
-class ChatError(Exception):
-    """A domain refusal: nothing was stored. `code` is one of HTTP_STATUS's keys."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-    @property
-    def status(self) -> int:
-        return HTTP_STATUS.get(self.code, 400)
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -57,17 +42,19 @@ def create_topic(
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
-        raise ChatError("invalid", _("slug must be lower-case letters, digits and hyphens."))
+        raise HubError(INVALID, _("slug must be lower-case letters, digits and hyphens."), fields=["slug"])
     if kind not in Topic.Kind.values:
-        raise ChatError("invalid", _("kind must be one of %(kinds)s.") % {"kinds": ", ".join(Topic.Kind.values)})
+        raise HubError(INVALID, _("kind must be one of %(kinds)s."), fields=["kind"],
+                       kinds=", ".join(Topic.Kind.values))
     roles = list(dict.fromkeys(allowed_roles))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
-        raise ChatError("invalid", _("unknown role(s): %(roles)s.") % {"roles": ", ".join(map(str, unknown))})
+        raise HubError(INVALID, _("unknown role(s): %(roles)s."), fields=["allowed_roles"],
+                       roles=", ".join(map(str, unknown)))
     codes = [c.code if isinstance(c, Centre) else c for c in allowed_centres]
     centres = list(Centre.objects.filter(code__in=codes))
     if len(centres) != len(set(codes)):
-        raise ChatError("invalid", _("unknown centre code in allowed_centres."))
+        raise HubError(INVALID, _("unknown centre code in allowed_centres."), fields=["allowed_centres"])
     existing = Topic.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
@@ -95,15 +82,15 @@ def validate_client_id(client_id: Any) -> str | None:
     if client_id is None or client_id == "":
         return None
     if not isinstance(client_id, str):
-        raise ChatError("invalid", _("client_id must be a string."))
+        raise HubError(INVALID, _("client_id must be a string."), fields=["client_id"])
     if len(client_id) > CLIENT_ID_MAX or "\x00" in client_id:
-        raise ChatError("invalid", _("client_id must be at most %(n)s characters.") % {"n": CLIENT_ID_MAX})
+        raise HubError(INVALID, _("client_id must be at most %(n)s characters."), fields=["client_id"], n=CLIENT_ID_MAX)
     return client_id
 
 
 def _require_access(user: User, topic: Topic) -> None:
     if not can_view_topic(user, topic):
-        raise ChatError("forbidden", _("You may not use this topic."))
+        raise HubError(FORBIDDEN, _("You may not use this topic."))
 
 
 # --- mentions -----------------------------------------------------------------------------------
@@ -148,7 +135,7 @@ _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(
 
 
 def post_message(
-    *, topic: Topic, author: User, body: Any, client_id: Any = None, audience: Audience | None = None
+    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -156,7 +143,7 @@ def post_message(
     nothing again, so a client may retry after a dropped connection without duplicates."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
-    _require_access(author, topic)
+    _require_access(by, topic)
     ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
@@ -168,7 +155,7 @@ def post_message(
             _LOCK_TOPIC.rows(topic.pk)
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
-            message = Message(topic=topic, author=author, body=body, html=rendered.html, client_id=client_id,
+            message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
                               search_text=search_text(body), prev_id=prev_id)
             message.set_audience(meta)
             message.save()
@@ -180,7 +167,7 @@ def post_message(
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
-        existing = _existing(author, client_id, topic) if client_id is not None else None
+        existing = _existing(by, client_id, topic) if client_id is not None else None
         if existing is None:
             raise
         return existing, False
@@ -193,7 +180,7 @@ def _existing(author: User, client_id: str, topic: Topic) -> Message | None:
         .filter(author=author, client_id=client_id).first()
     )
     if existing is not None and existing.topic_id != topic.id:
-        raise ChatError("conflict", _("client_id was already used for a message in another topic."))
+        raise HubError(CONFLICT, _("client_id was already used for a message in another topic."), fields=["client_id"])
     return existing
 
 
@@ -208,24 +195,24 @@ def _may_change(user: User, message: Message) -> bool:
     return user.is_active and (message.author_id == user.id or user.is_hub_admin)
 
 
-def edit_message(*, message: Message, editor: User, body: Any) -> Message:
+def edit_message(message: Message, *, by: User, body: Any) -> Message:
     """Replace a message's text, keeping the previous text as a revision; broadcast `message.updated`.
     Newly mentioned people are notified; those mentioned before are not notified twice."""
     body = validate_body(body)
-    if not _may_change(editor, message):
-        raise ChatError("forbidden", _("Only the author or a hub admin may edit this message."))
+    if not _may_change(by, message):
+        raise HubError(FORBIDDEN, _("Only the author or a hub admin may edit this message."))
     ratelimit.charge("post")
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
-            raise ChatError("conflict", _("A deleted message cannot be edited."))
+            raise HubError(CONFLICT, _("A deleted message cannot be edited."))
         if body == message.body:
             return message
         old = list(message.mentions.select_related("user", "centre"))
         before = _mention_recipients(message, [m.user for m in old if m.user_id],
                                      [m.centre for m in old if m.centre_id])
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.EDIT, body=message.body,
-                                       html=message.html, changed_by=editor)
+                                       html=message.html, changed_by=by)
         rendered = render_body(body)
         message.body, message.html, message.search_text = body, rendered.html, search_text(body)
         message.edited_at = timezone.now()
@@ -240,16 +227,16 @@ def edit_message(*, message: Message, editor: User, body: Any) -> Message:
     return message
 
 
-def delete_message(*, message: Message, actor: User) -> Message:
+def delete_message(message: Message, *, by: User) -> Message:
     """Soft-delete: the id stays (a tombstone) so catch-up has no gaps; the text moves to a revision."""
-    if not _may_change(actor, message):
-        raise ChatError("forbidden", _("Only the author or a hub admin may delete this message."))
+    if not _may_change(by, message):
+        raise HubError(FORBIDDEN, _("Only the author or a hub admin may delete this message."))
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
             return message
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,
-                                       html=message.html, changed_by=actor)
+                                       html=message.html, changed_by=by)
         message.deleted_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
@@ -261,18 +248,18 @@ def delete_message(*, message: Message, actor: User) -> Message:
 
 # --- read markers -------------------------------------------------------------------------------
 
-def mark_read(*, user: User, topic: Topic, up_to: Any) -> int:
+def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
     """Move the user's read marker forward to `up_to` (never backwards, never past the newest id).
     Returns the marker; the user's other sockets hear of it through their notifications stream."""
     if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_ID:
-        raise ChatError("invalid", _("up_to must be a non-negative integer message id."))
-    _require_access(user, topic)
+        raise HubError(INVALID, _("up_to must be a non-negative integer message id."), fields=["up_to"])
+    _require_access(by, topic)
     up_to = min(up_to, latest_message_id(topic))
     with transaction.atomic():
-        marker, _created = ReadMarker.objects.get_or_create(user=user, topic=topic)
+        marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
-            broadcast_on_commit([user_group(user.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
-                                Audience(users=frozenset({user.id})))
+            broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
+                                Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from hub.errors import HubError
+from hub.errors import INVALID, HubError, invalid
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Role
@@ -115,6 +116,11 @@ def _render_preview(text: str) -> str:
     return render_body(text).html
 
 
+def _refuse(error: HubError) -> JsonResponse:
+    """The API's error body (hub/errors.py) for the page endpoints that answer JSON."""
+    return JsonResponse(error.body(), status=error.http_status)
+
+
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
@@ -123,14 +129,14 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
     try:
         payload = json.loads(request.body or b"{}")
     except (ValueError, RecursionError):
-        return JsonResponse({"error": {"code": "invalid", "detail": "Body must be JSON."}}, status=400)
+        return _refuse(HubError(INVALID, _("The request body is not valid JSON.")))
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, str):
-        return JsonResponse({"error": {"code": "invalid", "detail": "body: a string is required."}}, status=400)
-    try:
+        return _refuse(invalid("body", _("must be a string.")))
+    try:  # the text rule of a message (hub/lib/text.py): a 400 or 413, never a 500
         clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES, required=False)
     except HubError as exc:
-        return JsonResponse({"error": {"code": exc.code, "detail": exc.render()}}, status=exc.http_status)
+        return _refuse(exc)
     return JsonResponse({"html": _render_preview(body)})
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from hub.models import ApiToken, Centre, User
+from hub.models import ApiToken, Centre, PeriodicJob, User
 
 
 @admin.register(Centre)
@@ -17,7 +17,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "centre", "role", "is_active", "last_login")
     list_filter = ("centre", "role", "is_active", "is_superuser")
     search_fields = ("username", "display_name", "first_name", "last_name", "email")
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("Hub"), {"fields": ("centre", "role", "display_name")}),)
+    fieldsets = DjangoUserAdmin.fieldsets + ((_("Hub"), {"fields": ("centre", "role", "display_name", "language")}),)
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (
         (_("Hub"), {"fields": ("centre", "role", "display_name")}),
     )
@@ -48,3 +48,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
         from hub.services import revoke_tokens
 
         revoke_tokens(queryset)
+
+
+@admin.register(PeriodicJob)
+class PeriodicJobAdmin(admin.ModelAdmin):
+    """The periodic jobs (hub/jobs.py): when each ran, how long it took, its last error."""
+
+    list_display = ("name", "next_run_at", "last_started_at", "last_duration_ms", "runs", "failures", "locked_by")
+    readonly_fields = ("name", "next_run_at", "locked_until", "locked_by", "last_started_at", "last_finished_at",
+                       "last_duration_ms", "last_error", "runs", "failures")
+    actions = ["run_now"]
+
+    def has_add_permission(self, request):  # jobs are registered by code (hub.jobs.periodic)
+        return False
+
+    @admin.action(description=_("Run the selected jobs at the next tick"))
+    def run_now(self, request, queryset):
+        from hub.jobs import force_due
+
+        force_due(*queryset.values_list("name", flat=True))

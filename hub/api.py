@@ -14,11 +14,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import NinjaAPI, Router, Schema, Status
+from ninja import Field, NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from hub.errors import RATE_LIMITED, TOO_LARGE, HubError
-from hub.lib.api_support import AUTH, DATABASE_UNAVAILABLE, ERRORS, ApiError, ApiRenderer
+from hub import errors
+from hub.errors import HubError
+from hub.lib.api_support import AUTH, BAD_TOKEN, DATABASE_UNAVAILABLE, ERRORS, ApiRenderer
+from hub.lib.validation import describe
 from hub.models import Centre, WsTicket
 
 logger = logging.getLogger(__name__)
@@ -35,70 +37,71 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return api.create_response(request, exc.body(), status=exc.status)
-
-
-@api.exception_handler(ApiError)
-def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _error(request, exc)
+def _answer(request: HttpRequest, exc: HubError) -> HttpResponse:
+    response = api.create_response(request, exc.body(), status=exc.http_status)
+    if exc.http_status == 401:
+        response["WWW-Authenticate"] = "Token"
+    if exc.code == errors.RATE_LIMITED and "retry_after" in exc.extra:  # hub/lib/ratelimit.py
+        response["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 @api.exception_handler(HubError)
 def on_hub_error(request: HttpRequest, exc: HubError) -> HttpResponse:
-    """A domain refusal (hub/errors.py): its code's status, its message in the caller's language."""
-    body = {"code": exc.code, "detail": exc.render()}
-    if exc.fields:
-        body["fields"] = exc.fields
-    response = api.create_response(request, {"error": body}, status=exc.http_status)
-    if exc.code == RATE_LIMITED and "retry_after" in exc.params:
-        response["Retry-After"] = str(exc.params["retry_after"])
-    return response
-
-
-def _field_path(loc: list) -> str:
-    # ninja prefixes locations with "body"/"query" and the parameter name; people want the field.
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "form", "file"}:
-        parts = parts[1:]
-    if len(parts) > 1 and parts[0] in {"payload", "data", "body", "filters"}:
-        parts = parts[1:]
-    return ".".join(parts) or "body"
+    """Every refusal, whoever raised it: its code's status, its message in the caller's language
+    (hub.i18n chose it before the view ran)."""
+    return _answer(request, exc)
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = [f"{_field_path(e.get('loc', []))}: {e.get('msg', 'invalid')}" for e in exc.errors]
-    fields = [_field_path(e.get("loc", [])) for e in exc.errors]
-    return _error(request, ApiError(400, "; ".join(problems) or "Invalid request.", fields=fields))
+    """ninja's schema check (types, required and unknown fields): one translated line per field."""
+    problems, fields = describe(exc.errors)
+    return _answer(request, HubError(errors.INVALID, "%(problems)s", fields=fields, problems=problems))
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, ApiError(401, "Authentication required: a session or `Authorization: Token <key>`."))
+    """A wrong token is not a missing one: a script with a revoked key should be told so."""
+    if getattr(request, BAD_TOKEN, False):
+        if not request.headers.get("Authorization", "").startswith("Token "):
+            return _answer(request, HubError(errors.TOKEN_INVALID, _(
+                "The Authorization header must be `Token <key>`.")))
+        return _answer(request, HubError(errors.TOKEN_INVALID, _(
+            "This API token is not valid: it is unknown or revoked, or its owner was deactivated.")))
+    return _answer(request, HubError(errors.NOT_AUTHENTICATED, _(
+        "Authentication required: sign in, or send `Authorization: Token <key>`.")))
+
+
+# What ninja itself refuses with a status of its own, in the caller's language.
+_NINJA_REFUSALS = {
+    "Cannot parse request body": _("The request body is not valid JSON."),
+}
 
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, ApiError(exc.status_code, str(exc)))
+    text = str(exc)
+    message = next((m for prefix, m in _NINJA_REFUSALS.items() if text.startswith(prefix)), text)
+    return _answer(request, HubError(errors.code_for_status(exc.status_code), message))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, ApiError(404, str(exc) or "Not found."))
+    return _answer(request, HubError(errors.NOT_FOUND, _("Not found.")))
 
 
 @api.exception_handler(RequestDataTooBig)
 def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     """A body over HUB_MAX_REQUEST_BYTES: 413 before it is parsed (issue 20, class 7)."""
-    return on_hub_error(request, HubError(TOO_LARGE, _("The request body is over the limit of %(limit)s bytes."),
-                                          limit=settings.HUB_MAX_REQUEST_BYTES))
+    return _answer(request, HubError(errors.TOO_LARGE, _("The request body is over the limit of %(limit)s bytes."),
+                                     limit=settings.HUB_MAX_REQUEST_BYTES))
 
 
 @api.exception_handler(DatabaseError)
 def on_database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     logger.exception("database unavailable while serving %s", request.path)
-    return _error(request, ApiError(503, DATABASE_UNAVAILABLE))
+    return _answer(request, HubError(errors.UNAVAILABLE, DATABASE_UNAVAILABLE))
 
 
 # --- the hub's own endpoints --------------------------------------------------------------------
@@ -122,7 +125,8 @@ class MeOut(Schema):
     centre: CentreOut | None
     role: str
     roles: list[str]
-    language: str
+    language: str = Field(description="The language this answer is in (Accept-Language, else `preference`).")
+    preference: str = Field(description="The person's stored language choice; empty: none (Vietnamese).")
 
 
 class TicketOut(Schema):
@@ -156,6 +160,7 @@ def me(request: HttpRequest):
         "role": user.role,
         "roles": user.roles,
         "language": get_language() or "vi",
+        "preference": user.language,
     }
 
 
@@ -179,7 +184,7 @@ def _register_app_routers() -> None:
     """Each domain app owns `<app>/api.py` with a `router`; mounting them here keeps one API."""
     from importlib import import_module
 
-    for module in ("chat.api", "alerts.api", "requests.api", "reports.api"):
+    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -60,9 +60,42 @@ _router = ProtocolTypeRouter(
 )
 
 
+def _start_background_jobs() -> None:
+    """The periodic jobs (hub/jobs.py: escalation, SLA and duty reminders…) run in every server
+    process without anyone starting them. The thread starts as the server loads the application;
+    its frames go through the server's event loop, known at once under uvicorn (which loads the
+    application inside its running loop) and from the first request or socket under daphne."""
+    import asyncio
+
+    from hub import jobs
+    from hub.realtime.publisher import remember_server_loop
+    from hub.server import shutdown
+
+    if jobs.start_in_server() is None:
+        return
+    shutdown.on_shutdown(jobs.stop_server_runner)
+    try:
+        remember_server_loop(asyncio.get_running_loop())
+    except RuntimeError:  # daphne: its loop runs only after the application is loaded
+        pass
+
+
+_start_background_jobs()
+_first_call = True
+
+
 async def application(scope, receive, send):
-    """The hub. Its first call takes over SIGTERM for a graceful shutdown (hub/server/shutdown.py)."""
+    """The hub. Its first call takes over SIGTERM for a graceful shutdown (hub/server/shutdown.py)
+    and records the server's event loop for the background jobs' frames."""
+    global _first_call
     from hub.server import shutdown
 
     shutdown.install()
+    if _first_call:
+        import asyncio
+
+        from hub.realtime.publisher import remember_server_loop
+
+        _first_call = False
+        remember_server_loop(asyncio.get_running_loop())
     return await _router(scope, receive, send)

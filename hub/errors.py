@@ -9,6 +9,8 @@ of HTTP or WebSockets.
   It is rendered in the *caller's* language at the edge (`render()` under `translation.override`),
   never in whatever language the thread that raised it happened to have active.
 - `fields` names the request fields at fault (the API puts them in `error.fields`).
+- `extra` adds members to the API's error body for a client to act on (the workflow's 409 names the
+  moves still `allowed`; a stale write the current `version`); never text to read.
 
 The HTTP API answers it with `{"error": {"code", "detail", "fields"?}}` and the status below
 (hub/api.py); a WebSocket consumer with `{"type": "error", "code", "detail"}` (hub/realtime/consumers.py).
@@ -18,10 +20,11 @@ that the exception rolls back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 
 # --- codes (../shared/CONTRACT.md's error codes, and the hub's own) ----------------------------------
 INVALID = "invalid"
@@ -68,6 +71,15 @@ def define(code: str, *, http_status: int, ws_code: str = INVALID) -> str:
     return code
 
 
+def code_for_status(status: int) -> str:
+    """The base code of an HTTP status a framework chose (ninja's or Django's own refusals)."""
+    for code in (INVALID, NOT_AUTHENTICATED, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT, TOO_LARGE,
+                 RATE_LIMITED, UNAVAILABLE):
+        if _KINDS[code].http_status == status:
+            return code
+    return INVALID if status < 500 else UNAVAILABLE
+
+
 def kind_of(code: str) -> ErrorKind:
     return _KINDS.get(code, _KINDS[INVALID])
 
@@ -76,30 +88,57 @@ def http_status_of(code: str) -> int:
     return kind_of(code).http_status
 
 
+def _join(items: tuple[Any, ...]) -> str:
+    return ", ".join(str(item) for item in items)
+
+
+_lazy_join = lazy(_join, str)
+
+
+def listing(items: Iterable[Any]) -> Promise:
+    """A `, `-joined list for a message's placeholder whose items are lazy translations (labels),
+    rendered with the message in the caller's language."""
+    return _lazy_join(tuple(items))
+
+
+def invalid(field: str, message: str | Promise, *, code: str = INVALID, **params: Any) -> HubError:
+    """The refusal of one request field, read as `field: problem` (`title: at most 200 characters.`).
+    The field's name is the API's identifier and stays untranslated; the problem is translated once
+    for every field it fits."""
+    return HubError(code, message, fields=[field], prefix=field, **params)
+
+
 class HubError(Exception):
     """A refusal with a named code and a message in the caller's language (see the module's doc)."""
 
     def __init__(self, code: str, message: str | Promise, *, fields: list[str] | None = None,
-                 **params: Any) -> None:
+                 extra: dict[str, Any] | None = None, prefix: str | None = None, **params: Any) -> None:
         if code not in _KINDS:
             raise ValueError(f"unknown error code {code!r}: use hub.errors' constants or define()")
         self.code = code
         self.message = message
         self.fields = fields
+        self.extra = extra or {}
+        self.prefix = prefix
         self.params = params
         super().__init__(code)
 
     def render(self) -> str:
         """The message in the active language (the edge activates the caller's first)."""
         text = str(self.message)
-        return text % self.params if self.params else text
+        text = text % self.params if self.params else text
+        return f"{self.prefix}: {text}" if self.prefix else text
 
     def __str__(self) -> str:
         return self.render()
 
-    def params_for_client(self) -> dict[str, Any]:
-        """What a client may act on besides the message: `retry_after` (seconds) of a rate limit."""
-        return {"retry_after": self.params["retry_after"]} if "retry_after" in self.params else {}
+    def body(self) -> dict[str, Any]:
+        """The API's error body, rendered in the active language."""
+        error: dict[str, Any] = {"code": self.code, "detail": self.render()}
+        if self.fields:
+            error["fields"] = self.fields
+        error.update(self.extra)
+        return {"error": error}
 
     @property
     def http_status(self) -> int:

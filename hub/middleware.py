@@ -1,29 +1,35 @@
 """The hub's own middleware: the language (Vietnamese first) and two-step verification where required.
 
-Vietnamese first: the language is the one the user chose, else Vietnamese.
+Vietnamese first: every request runs in the language `hub.i18n` chooses for its door.
 
-Django's LocaleMiddleware would follow the browser's Accept-Language, so an engineer whose browser
-happens to be set to English would get English on their first visit. The hub's working language is
-Vietnamese; English is there for those who choose it (the header's switch sets the cookie).
+Django's LocaleMiddleware would follow the browser's Accept-Language on pages, so an engineer whose
+browser happens to be set to English would get English on their first visit. The hub's working
+language is Vietnamese; English is there for those who choose it (the header's switch sets the
+cookie and the person's preference). The API honours `Accept-Language` first (scripts set it on
+purpose), then the person's preference once their token is known (`hub.i18n.after_auth`).
 """
 
 from urllib.parse import urlencode
 
-from django.conf import settings
+from django.http import HttpRequest
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import check_for_language
 
-from hub import twofactor
+from hub import i18n, twofactor
+
+API_PREFIX = "/api/"
 
 
 class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
-    def process_request(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        language = chosen if chosen and check_for_language(chosen) else settings.LANGUAGE_CODE
-        language = translation.get_supported_language_variant(language)
+    """Placed after AuthenticationMiddleware, so that pages can fall back on the person's preference."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith(API_PREFIX):
+            language = i18n.api_language_before_auth(request)
+        else:
+            language = i18n.page_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 

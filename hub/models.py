@@ -98,6 +98,9 @@ class User(AbstractUser):
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.ENGINEER)
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
+    # What the language switch stored; the API and the person's sockets answer in it (hub.i18n).
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES,
+                                help_text=_("Blank: Vietnamese, unless the browser's cookie says otherwise."))
 
     class Meta:
         verbose_name = _("user")
@@ -298,3 +301,78 @@ _TICKET_HOLDER = CompiledQuery(
                  *model_fields(Centre, "user__centre__")),
     placeholders=TEXT_PLACEHOLDERS,
 )
+
+
+class PeriodicJob(models.Model):
+    """One registered periodic job's schedule and last run (hub.jobs): the row is what makes a job run
+    once per period however many processes (web servers, workers) try to run it — a process claims a
+    due run by moving `next_run_at` forward in one conditional UPDATE, and only one UPDATE can match."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    next_run_at = models.DateTimeField(_("next run"))
+    locked_until = models.DateTimeField(
+        _("locked until"), null=True, blank=True,
+        help_text=_("While a run is in progress; a process that died mid-run frees the job when this passes."),
+    )
+    locked_by = models.CharField(_("run by"), max_length=100, blank=True)
+    last_started_at = models.DateTimeField(_("last started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(_("last duration (ms)"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    runs = models.PositiveIntegerField(_("runs"), default=0)
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar address that calendar apps subscribe to (`/calendar/<token>.ics`): a
+    centre's duty roster (`duty`) or a person's MOU events (`events`). Calendar apps cannot send a
+    session or a token header, so the secret is in the URL; it only ever reads one calendar, and
+    resetting it (a new row, the old one revoked) cuts off every subscriber at once."""
+
+    class Kind(models.TextChoices):
+        DUTY = "duty", _("Duty roster")
+        EVENTS = "events", _("Events")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="calendar_feeds", help_text=_("Who made it (events: whose it is)."))
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.centre_id or self.user_id}"
+
+    @classmethod
+    def current(cls, kind: str, *, centre: Centre | None = None, user: Any = None, create: bool = True,
+                made_by: Any = None) -> CalendarFeed | None:
+        """The live feed of a centre (duty) or a person (events), made on first use."""
+        owner = {"centre": centre} if kind == cls.Kind.DUTY else {"user": user}
+        feed = cls.objects.filter(kind=kind, revoked_at__isnull=True, **owner).first()
+        if feed is None and create:
+            feed = cls.objects.create(kind=kind, token=secrets.token_urlsafe(24),
+                                      **owner, **({"user": made_by} if made_by and "user" not in owner else {}))
+        return feed
+
+    @classmethod
+    def reset(cls, kind: str, *, centre: Centre | None = None, user: Any = None, made_by: Any = None) -> CalendarFeed:
+        owner = {"centre": centre} if kind == cls.Kind.DUTY else {"user": user}
+        cls.objects.filter(kind=kind, revoked_at__isnull=True, **owner).update(revoked_at=timezone.now())
+        return cls.current(kind, centre=centre, user=user, made_by=made_by)
+
+    @property
+    def path(self) -> str:
+        return f"/calendar/{self.token}.ics"

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "alerts",
     "requests.apps.RequestsConfig",
     "reports",
+    "worktime",
+    "duty",
     "frontend",
 ]
 
@@ -92,10 +94,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "hub.lib.ratelimit.RateLimitScopeMiddleware",  # who the request's writes are charged to
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "hub.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: a page without the language cookie falls back on the person's preference.
+    "hub.middleware.VietnameseFirstLocaleMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "hub.middleware.TwoFactorRequiredMiddleware",  # HUB_2FA_REQUIRED_ROLES: enrol or verify first
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -370,10 +373,17 @@ LOGGING = {
 HUB_ESCALATE_HIGH_MINUTES = env_int("HUB_ESCALATE_HIGH_MINUTES", 15)
 HUB_ESCALATE_CRITICAL_MINUTES = env_int("HUB_ESCALATE_CRITICAL_MINUTES", 5)
 HUB_ESCALATE_MAX_STEPS = env_int("HUB_ESCALATE_MAX_STEPS", 3)
-# How often `manage.py run_worker` looks for due escalations.
+# How often the alert escalation job (hub.jobs "alerts.escalate") looks for due escalations.
 HUB_WORKER_INTERVAL_SECONDS = float(os.environ.get("HUB_WORKER_INTERVAL_SECONDS", "30"))
-# Absolute address of the hub, for links in escalation emails.
+# Absolute address of the hub, for links in notifications and emails. `make run` (and
+# `python -m hub.server.serve`) set it from HOST/PORT when it is not given; behind a proxy, set it.
 HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# --- periodic jobs (hub/jobs.py) -------------------------------------------------------------------
+# Every served process runs the periodic jobs on a background thread (the server entry turns this on;
+# set 0 to leave them to `manage.py run_worker` alone). Each run happens once across all processes.
+HUB_JOBS_IN_SERVER = env_bool("HUB_JOBS_IN_SERVER", default=False)
+# How often a runner looks for due jobs (each job has its own period; this is the resolution).
+HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
@@ -397,3 +407,22 @@ REQUESTS_ATTACHMENT_TYPES = env_list(
     ],
 )
 # --- end requests ------------------------------------------------------------------------------
+
+# --- working time (worktime/) ---------------------------------------------------------------------
+# The hub's default working week (a centre may have its own in the admin), in TIME_ZONE:
+# "mon-fri 07:30-11:30,13:30-17:00" — ranges of days, then comma-separated periods; ";" between groups.
+HUB_WORKING_HOURS = os.environ.get("HUB_WORKING_HOURS", "mon-fri 07:30-11:30,13:30-17:00")
+# How long a process keeps a centre's calendar before reading it again (changes made elsewhere).
+HUB_WORKTIME_CACHE_SECONDS = float(os.environ.get("HUB_WORKTIME_CACHE_SECONDS", "60"))
+
+# --- duty roster (duty/) ---------------------------------------------------------------------------
+# The officer may confirm a shift this many minutes before it starts; a shift still unconfirmed this
+# many minutes after its start is reported to its deputy and the centre's managers.
+HUB_DUTY_CONFIRM_EARLY_MINUTES = env_int("HUB_DUTY_CONFIRM_EARLY_MINUTES", 30)
+HUB_DUTY_CONFIRM_GRACE_MINUTES = env_int("HUB_DUTY_CONFIRM_GRACE_MINUTES", 15)
+# How often the duty watch job (hub.jobs "duty.watch") looks at shift starts and ends.
+HUB_DUTY_WATCH_SECONDS = float(os.environ.get("HUB_DUTY_WATCH_SECONDS", "30"))
+# New shifts in the roster page start at this local time and last this many hours by default.
+HUB_DUTY_DEFAULT_START = os.environ.get("HUB_DUTY_DEFAULT_START", "07:30")
+HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
+# --- end duty ------------------------------------------------------------------------------------

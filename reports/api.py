@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Router
 
-from hub.lib.api_support import ERRORS, ApiError
+from hub.errors import FORBIDDEN, HubError
+from hub.lib.api_support import ERRORS
 from reports.selectors import cooperation_report, dashboard, parse_filters
 from reports.views import may_see_reports
 
@@ -21,7 +23,7 @@ router = Router(tags=["reports"])
 
 def _require_manager(user) -> None:
     if not may_see_reports(user):
-        raise ApiError(403, "Only managers and hub admins see the dashboard and the reports.")
+        raise HubError(FORBIDDEN, _("Only managers and hub admins see the dashboard and the reports."))
 
 
 @router.get("/dashboard", response={200: dict[str, Any], **ERRORS},

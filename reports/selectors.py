@@ -30,12 +30,14 @@ from urllib.parse import urlencode
 from django.db.models import Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
 from chat.selectors import audience_q, visible_topics
-from hub.lib.api_support import ApiError
+from hub.errors import invalid
+from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
@@ -84,9 +86,9 @@ def _parse_date(raw: str, name: str) -> date:
     try:
         value = date.fromisoformat(raw.strip())
     except ValueError as exc:
-        raise ApiError(400, f"{name}: a date as YYYY-MM-DD.", fields=[name]) from exc
+        raise invalid(name, gettext_lazy("must be a date as YYYY-MM-DD.")) from exc
     if not 2000 <= value.year <= 2999:  # also keeps date arithmetic away from year 1 / 9999
-        raise ApiError(400, f"{name}: a date between the years 2000 and 2999.", fields=[name])
+        raise invalid(name, gettext_lazy("a date between the years 2000 and 2999."))
     return value
 
 
@@ -97,13 +99,13 @@ def parse_filters(params: Mapping[str, str], today: date | None = None) -> Dashb
     end = _parse_date(params["to"], "to") if params.get("to") else today
     start = _parse_date(params["from"], "from") if params.get("from") else end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     if start > end:
-        raise ApiError(400, "from: the period starts after it ends.", fields=["from"])
+        raise invalid("from", gettext_lazy("the period starts after it ends."))
     centre = (params.get("centre") or "").strip().upper() or None
     if centre and not Centre.objects.filter(code=centre).exists():
-        raise ApiError(400, f"centre: no centre with code {centre!r}.", fields=["centre"])
+        raise invalid("centre", gettext_lazy("no centre with code “%(centre)s”."), centre=centre[:20])
     category = (params.get("category") or "").strip() or None
     if category and category not in Category.values:
-        raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+        raise invalid("category", gettext_lazy("must be one of %(values)s."), values=", ".join(Category.values))
     return DashboardFilters(start=start, end=end, centre=centre, category=category)
 
 
@@ -291,7 +293,7 @@ class Dashboard:
             "filters": self.filters.as_query(),
             "totals": self.totals,
             "tables": [t.as_dict() for t in self.tables],
-            "generated_at": timezone.now().isoformat(),
+            "generated_at": timestamp(timezone.now()),
         }
 
     def table(self, key: str) -> Table:
@@ -303,54 +305,78 @@ def _centre_label(code: str | None) -> str:
 
 
 def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> Dashboard:
-    """Every figure of the managers' dashboard (a bounded number of queries whatever the data size)."""
+    """Every figure of the managers' dashboard (a bounded number of queries whatever the data size):
+    one table per question, each built by its own function below from one grouped query."""
     now = now or timezone.now()
     start, end = filters.bounds
-    base = ticket_base(filters.centre, filters.category)
-    open_rows = open_counts(base, now)
+    open_rows = open_counts(ticket_base(filters.centre, filters.category), now)
+    times = response_times(start, end, filters.centre, filters.category)
+    alerts = alert_figures(user, start, end, filters.centre)
+    topics, counts = message_counts(user, start, end, filters.centre)
+    totals = {
+        "open": sum(r["n"] for r in open_rows),
+        "overdue": sum(r["overdue"] for r in open_rows),
+        "accepted": (times["accept"].get(None) or {}).get("count", 0),
+        "resolved": (times["resolve"].get(None) or {}).get("count", 0),
+        "alerts_raised": alerts["total_raised"],
+        "messages": sum(counts.values()),
+    }
+    tables = [
+        _open_by_status_table(open_rows, filters),
+        _open_by_category_table(open_rows, filters),
+        _response_time_table(times),
+        _alert_table(alerts),
+        _message_table(topics, counts),
+    ]
+    return Dashboard(filters=filters, totals=totals, tables=tables)
 
-    # Open requests by target centre × status (+ overdue), from the one grouped query.
+
+def _bar_datasets(table: Table, columns: list[int], rows: list[list[Any]] | None = None) -> list[dict[str, Any]]:
+    """Chart datasets of `table`'s `columns` (their headers as labels) over `rows` (all by default)."""
+    rows = table.rows if rows is None else rows
+    return [{"label": table.columns[i], "data": [r[i] for r in rows]} for i in columns]
+
+
+def _open_by_status_table(open_rows: list[dict[str, Any]], filters: DashboardFilters) -> Table:
+    """Open requests by target centre × status (+ overdue), each cell a link to that list."""
     by_centre: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in open_rows:
         cell = by_centre[row["target_centre__code"]]
         cell[row["status"]] += row["n"]
         cell["total"] += row["n"]
         cell["overdue"] += row["overdue"]
-        cat = by_category[row["category"]]
-        cat["open"] += row["n"]
-        cat["overdue"] += row["overdue"]
     open_csv = ",".join(OPEN_ORDER)
     cat_param = filters.category or ""
-    status_table = Table(
+    table = Table(
         key="open_by_status_centre",
         title=_("Open requests by status and target centre"),
         columns=[_("Target centre"), *[str(Status(s).label) for s in OPEN_ORDER], _("Total"), _("Overdue")],
         note=_("“—”: addressed to any centre and not accepted yet. Current state, not limited to the period."),
+        links=[],
     )
-    status_table.links = []
     for code in sorted(by_centre, key=lambda c: (c is None, c or "")):
         cell = by_centre[code]
-        status_table.rows.append(
-            [_centre_label(code), *[cell[s] for s in OPEN_ORDER], cell["total"], cell["overdue"]]
-        )
+        table.rows.append([_centre_label(code), *[cell[s] for s in OPEN_ORDER], cell["total"], cell["overdue"]])
         centre_param = code or ""
-        status_table.links.append([
+        table.links.append([
             None,
             *[tickets_link(status=s, centre=centre_param, category=cat_param) for s in OPEN_ORDER],
             tickets_link(status=open_csv, centre=centre_param, category=cat_param),
             tickets_link(overdue="true", centre=centre_param, category=cat_param),
         ])
-    status_table.chart = {
-        "type": "bar", "stacked": True,
-        "labels": [row[0] for row in status_table.rows],
-        "datasets": [
-            {"label": status_table.columns[1 + i], "data": [row[1 + i] for row in status_table.rows]}
-            for i in range(len(OPEN_ORDER))
-        ],
-    }
+    table.chart = {"type": "bar", "stacked": True, "labels": [row[0] for row in table.rows],
+                   "datasets": _bar_datasets(table, [1 + i for i in range(len(OPEN_ORDER))])}
+    return table
 
-    category_table = Table(
+
+def _open_by_category_table(open_rows: list[dict[str, Any]], filters: DashboardFilters) -> Table:
+    by_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in open_rows:
+        cat = by_category[row["category"]]
+        cat["open"] += row["n"]
+        cat["overdue"] += row["overdue"]
+    open_csv = ",".join(OPEN_ORDER)
+    table = Table(
         key="open_by_category", title=_("Open requests by category"),
         columns=[_("Category"), _("Open"), _("Overdue")], links=[],
     )
@@ -358,20 +384,22 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
         if value not in by_category:
             continue
         cat = by_category[value]
-        category_table.rows.append([str(label), cat["open"], cat["overdue"]])
-        category_table.links.append([
+        table.rows.append([str(label), cat["open"], cat["overdue"]])
+        table.links.append([
             None,
             tickets_link(status=open_csv, category=value, centre=filters.centre or ""),
             tickets_link(overdue="true", category=value, centre=filters.centre or ""),
         ])
-    category_table.chart = {
-        "type": "doughnut", "labels": [r[0] for r in category_table.rows],
-        "datasets": [{"label": _("Open"), "data": [r[1] for r in category_table.rows]}],
+    table.chart = {
+        "type": "doughnut", "labels": [r[0] for r in table.rows],
+        "datasets": [{"label": _("Open"), "data": [r[1] for r in table.rows]}],
     }
+    return table
 
-    # Response and resolution times per target centre over the period.
-    times = response_times(start, end, filters.centre, filters.category)
-    time_table = Table(
+
+def _response_time_table(times: dict[str, dict[Any, dict]]) -> Table:
+    """Response and resolution times per target centre over the period, then the network's."""
+    table = Table(
         key="response_times",
         title=_("Time to accept and to resolve (hours)"),
         columns=[_("Centre"), _("Accepted"), _("Median to accept"), _("90th percentile to accept"),
@@ -383,22 +411,18 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
     for code in [*codes, None]:
         acc = times["accept"].get(code) or {}
         res = times["resolve"].get(code) or {}
-        time_table.rows.append([
+        table.rows.append([
             code or _("Network"),
             acc.get("count", 0), hours(acc.get(0.5)), hours(acc.get(0.9)),
             res.get("count", 0), hours(res.get(0.5)), hours(res.get(0.9)),
         ])
-    time_table.chart = {
-        "type": "bar", "labels": [r[0] for r in time_table.rows],
-        "datasets": [
-            {"label": time_table.columns[2], "data": [r[2] for r in time_table.rows]},
-            {"label": time_table.columns[5], "data": [r[5] for r in time_table.rows]},
-        ],
-    }
+    table.chart = {"type": "bar", "labels": [r[0] for r in table.rows], "datasets": _bar_datasets(table, [2, 5])}
+    return table
 
-    # Alerts.
-    alerts = alert_figures(user, start, end, filters.centre)
-    alert_table = Table(
+
+def _alert_table(alerts: dict[str, Any]) -> Table:
+    """Alerts raised and acknowledged per centre, then the network's (the chart leaves it out)."""
+    table = Table(
         key="alerts_by_centre",
         title=_("Alerts raised and acknowledged"),
         columns=[_("Centre"), _("Raised"), _("Acknowledgements expected"), _("Acknowledged"),
@@ -412,53 +436,36 @@ def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> D
         if not (expected or raised_n or ack):
             continue
         acked = ack.get("count", 0)
-        alert_table.rows.append([code, raised_n, expected, acked, max(expected - acked, 0),
-                                 hours(ack.get(0.5)), hours(ack.get(0.9))])
+        table.rows.append([code, raised_n, expected, acked, max(expected - acked, 0),
+                           hours(ack.get(0.5)), hours(ack.get(0.9))])
     network_ack = alerts["ack_times"].get(None) or {}
     expected_total = sum(alerts["expected"].values())
-    alert_table.rows.append([
+    table.rows.append([
         _("Network"), alerts["total_raised"], expected_total, network_ack.get("count", 0),
         max(expected_total - network_ack.get("count", 0), 0), hours(network_ack.get(0.5)), hours(network_ack.get(0.9)),
     ])
-    alert_table.chart = {
-        "type": "bar", "labels": [r[0] for r in alert_table.rows[:-1]],
-        "datasets": [
-            {"label": alert_table.columns[1], "data": [r[1] for r in alert_table.rows[:-1]]},
-            {"label": alert_table.columns[3], "data": [r[3] for r in alert_table.rows[:-1]]},
-            {"label": alert_table.columns[4], "data": [r[4] for r in alert_table.rows[:-1]]},
-        ],
-    }
+    centres = table.rows[:-1]
+    table.chart = {"type": "bar", "labels": [r[0] for r in centres],
+                   "datasets": _bar_datasets(table, [1, 3, 4], centres)}
+    return table
 
-    # Message activity per topic and centre.
-    topics, counts = message_counts(user, start, end, filters.centre)
+
+def _message_table(topics: list[Topic], counts: dict[tuple[int, str | None], int]) -> Table:
+    """Message activity per topic and author's centre."""
     centre_codes = sorted({code for (_topic, code) in counts if code}) + (
         [NO_CENTRE] if any(code is None for (_topic, code) in counts) else []
     )
-    message_table = Table(
+    table = Table(
         key="messages_by_topic_centre",
         title=_("Messages per topic and centre"),
         columns=[_("Topic"), *centre_codes, _("Total")],
     )
     for topic in topics:
         row = [counts.get((topic.pk, None if code == NO_CENTRE else code), 0) for code in centre_codes]
-        message_table.rows.append([topic.name, *row, sum(row)])
-    message_table.chart = {
-        "type": "bar", "stacked": True, "labels": [r[0] for r in message_table.rows],
-        "datasets": [
-            {"label": code, "data": [r[1 + i] for r in message_table.rows]} for i, code in enumerate(centre_codes)
-        ],
-    }
-
-    totals = {
-        "open": sum(r["n"] for r in open_rows),
-        "overdue": sum(r["overdue"] for r in open_rows),
-        "accepted": (times["accept"].get(None) or {}).get("count", 0),
-        "resolved": (times["resolve"].get(None) or {}).get("count", 0),
-        "alerts_raised": alerts["total_raised"],
-        "messages": sum(counts.values()),
-    }
-    return Dashboard(filters=filters, totals=totals,
-                     tables=[status_table, category_table, time_table, alert_table, message_table])
+        table.rows.append([topic.name, *row, sum(row)])
+    table.chart = {"type": "bar", "stacked": True, "labels": [r[0] for r in table.rows],
+                   "datasets": _bar_datasets(table, [1 + i for i in range(len(centre_codes))])}
+    return table
 
 
 # --- the yearly cooperation report -----------------------------------------------------------------
@@ -597,7 +604,7 @@ def cooperation_report(year: int, user=None) -> CooperationReport:
     """The report for `year` as `user` may see it (None: the hub's own, complete view — what the
     management command prints for the standing office)."""
     if not 2000 <= year <= 2999:
-        raise ApiError(400, "year: between 2000 and 2999.", fields=["year"])
+        raise invalid("year", gettext_lazy("between 2000 and 2999."))
     network, per_centre, topics, participation = _network_figures(user, year)
     previous, _centres, _topics, _participation = _network_figures(user, year - 1)
     rows = []

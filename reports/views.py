@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from frontend.views import page
 from hub.errors import HubError
-from hub.lib.api_support import ApiError
 from hub.models import Centre, Role
 from reports import exports
 from reports.pdf import render_pdf
@@ -32,9 +31,8 @@ def _require_manager(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _bad_request(error: ApiError | HubError) -> HttpResponse:
-    detail = error.render() if isinstance(error, HubError) else error.detail
-    return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
+def _bad_request(error: HubError) -> HttpResponse:
+    return HttpResponse(error.render(), status=400, content_type="text/plain; charset=utf-8")
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -57,8 +55,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     }
     try:
         filters = parse_filters(request.GET)
-    except ApiError as error:
-        response = page(request, "reports/dashboard.html", error=error.detail, params=request.GET, **context)
+    except HubError as error:
+        response = page(request, "reports/dashboard.html", error=error.render(), params=request.GET, **context)
         response.status_code = 400
         return response
     board = dashboard(request.user, filters)
@@ -74,7 +72,7 @@ def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404
     try:
         filters = parse_filters(request.GET)
-    except ApiError as error:
+    except HubError as error:
         return _bad_request(error)
     board = dashboard(request.user, filters)
     content = exports.tables_csv(board.tables) if fmt == "csv" else exports.tables_xlsx(board.tables)
@@ -83,21 +81,12 @@ def dashboard_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 def _ticket_filters(request: HttpRequest) -> TicketFilters:
     """The ticket list's own query parameters (see GET /api/v1/tickets), so the export of a list is
-    exactly the list on screen."""
+    exactly the list on screen; `filter_tickets` checks them as it does for the API."""
     params = request.GET
-    overdue_raw = (params.get("overdue") or "").strip().lower()
-    if overdue_raw in ("", None):
-        overdue = None
-    elif overdue_raw in ("true", "1", "yes"):
-        overdue = True
-    elif overdue_raw in ("false", "0", "no"):
-        overdue = False
-    else:
-        raise ApiError(400, "overdue: true or false.", fields=["overdue"])
     return TicketFilters(
         status=params.get("status") or None, category=params.get("category") or None,
         priority=params.get("priority") or None, centre=params.get("centre") or None,
-        assignee=params.get("assignee") or None, overdue=overdue, q=params.get("q") or None,
+        assignee=params.get("assignee") or None, overdue=params.get("overdue") or None, q=params.get("q") or None,
         sort=params.get("sort") or None,
     )
 
@@ -110,7 +99,7 @@ def tickets_export(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Http404
     try:
         qs, order = filter_tickets(request.user, _ticket_filters(request))
-    except (ApiError, HubError) as error:
+    except HubError as error:
         return _bad_request(error)
     # One join for the whole export (a page of the API list attaches these in small look-ups instead).
     qs = qs.select_related(*TICKET_RELATED).order_by(*order)
@@ -126,8 +115,8 @@ def _report(request: HttpRequest, year: int):
     _require_manager(request)
     try:
         return cooperation_report(year, request.user)
-    except ApiError as error:
-        raise Http404(error.detail) from error
+    except HubError as error:
+        raise Http404(error.render()) from error
 
 
 @login_required

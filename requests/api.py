@@ -7,14 +7,15 @@ does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.lib.api_support import ERRORS, ApiError, ErrorOut, trusted_json
+from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
+from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, trusted_json
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
@@ -52,11 +53,11 @@ class TicketSummaryOut(Schema):
     target_centre: str | None
     requested_by: PersonOut
     assignee: PersonOut | None
-    due_at: datetime
+    due_at: Timestamp
     overdue: bool
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     url: str
     thread: str | None
 
@@ -69,7 +70,7 @@ class AttachmentOut(Schema):
     comment: int | None
     internal: bool
     uploaded_by: PersonOut
-    created_at: datetime
+    created_at: Timestamp
     url: str
 
 
@@ -79,7 +80,7 @@ class CommentOut(Schema):
     body: str
     html: str
     internal: bool
-    created_at: datetime
+    created_at: Timestamp
     attachments: list[AttachmentOut]
 
 
@@ -92,7 +93,7 @@ class EventOut(Schema):
     note: str
     internal: bool
     actor: PersonOut
-    created_at: datetime
+    created_at: Timestamp
 
 
 class PermissionsOut(Schema):
@@ -119,7 +120,7 @@ class TicketPageOut(Schema):
     next: str | None
 
 
-class TicketIn(Schema):
+class TicketIn(InSchema):
     title: str = Field(max_length=200)
     description: str = ""
     category: str
@@ -127,7 +128,7 @@ class TicketIn(Schema):
     target_centre: str | None = None
 
 
-class TicketPatchIn(Schema):
+class TicketPatchIn(InSchema):
     title: str | None = None
     description: str | None = None
     category: str | None = None
@@ -136,24 +137,34 @@ class TicketPatchIn(Schema):
     version: int | None = None
 
 
-class TransitionIn(Schema):
+class TransitionIn(InSchema):
     to: str
     note: str = ""
     version: int | None = None
 
 
-class CommentIn(Schema):
+class CommentIn(InSchema):
     body: str
     internal: bool = False
 
 
-class AssignIn(Schema):
-    assignee: str | None
+class AssignIn(InSchema):
+    username: str | None = Field(None, description="Who gets the ticket (its staff's username); null unassigns. "
+                                                   "Required (or `assignee`).")
+    assignee: str | None = Field(None, description="The former name of `username`, still accepted (not both).",
+                                 json_schema_extra={"deprecated": True})
     version: int | None = None
 
+    def person(self) -> str | None:
+        """The username asked for: a person is named `username` in every request body."""
+        given = self.model_fields_set & {"username", "assignee"}
+        if len(given) != 1:
+            raise invalid("username", _("required (null unassigns); `assignee`, its former name, not besides it."))
+        return self.username if "username" in given else self.assignee
 
-class WatcherIn(Schema):
-    username: str | None = None
+
+class WatcherIn(InSchema):
+    username: str | None = Field(None, description="Whom to add; omitted: the caller watches.")
 
 
 class ListQuery(Schema):
@@ -256,7 +267,7 @@ def vocabulary(request: HttpRequest):
 
 @router.post("/tickets", response={201: TicketDetailOut, **RESPONSES}, summary="Request support from a centre")
 def create(request: HttpRequest, payload: TicketIn):
-    ticket = services.create_ticket(user=request.auth, **payload.dict())
+    ticket = services.create_ticket(by=request.auth, **payload.dict())
     return Status(201, _fresh(request.auth, ticket))
 
 
@@ -280,7 +291,7 @@ def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
     ticket = get_visible_ticket(request.auth, ident)
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version", None)
-    ticket = services.update_ticket(ticket, request.auth, changes, expected_version=version)
+    ticket = services.update_ticket(ticket, by=request.auth, changes=changes, expected_version=version)
     return _fresh(request.auth, ticket)
 
 
@@ -288,7 +299,7 @@ def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
              summary="Move the ticket through the workflow (409 names the moves allowed to the caller)")
 def transition(request: HttpRequest, ident: str, payload: TransitionIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.transition_ticket(ticket, request.auth, payload.to, payload.note,
+    ticket = services.transition_ticket(ticket, by=request.auth, to=payload.to, note=payload.note,
                                         expected_version=payload.version)
     return _fresh(request.auth, ticket)
 
@@ -297,7 +308,7 @@ def transition(request: HttpRequest, ident: str, payload: TransitionIn):
              summary="Comment publicly, or (target centre) add an internal note")
 def comment(request: HttpRequest, ident: str, payload: CommentIn):
     ticket = get_visible_ticket(request.auth, ident)
-    created = services.add_comment(ticket, request.auth, payload.body, internal=payload.internal)
+    created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal)
     return Status(201, comment_out(created))
 
 
@@ -305,7 +316,8 @@ def comment(request: HttpRequest, ident: str, payload: CommentIn):
              summary="Assign (managers of the target centre) or take (any of its staff) the ticket")
 def assign(request: HttpRequest, ident: str, payload: AssignIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.assign_ticket(ticket, request.auth, payload.assignee, expected_version=payload.version)
+    ticket = services.assign_ticket(ticket, by=request.auth, username=payload.person(),
+                                    expected_version=payload.version)
     return _fresh(request.auth, ticket)
 
 
@@ -313,7 +325,7 @@ def assign(request: HttpRequest, ident: str, payload: AssignIn):
              summary="Watch the ticket (no username) or add a watcher")
 def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
     ticket = get_visible_ticket(request.auth, ident)
-    ticket = services.add_watcher(ticket, request.auth, payload.username)
+    ticket = services.add_watcher(ticket, by=request.auth, username=payload.username)
     return _fresh(request.auth, ticket)
 
 
@@ -322,10 +334,10 @@ def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
 def remove_watcher(request: HttpRequest, ident: str, username: str):
     ticket = get_visible_ticket(request.auth, ident)
     user = request.auth
-    ticket = services.remove_watcher(ticket, user, None if username == "me" else username)
+    ticket = services.remove_watcher(ticket, by=user, username=None if username == "me" else username)
     try:
         return _fresh(user, ticket)
-    except ApiError:  # the caller watched a ticket it can no longer see
+    except HubError:  # the caller watched a ticket it can no longer see
         return Status(204, None)
 
 
@@ -363,15 +375,15 @@ def upload(request: HttpRequest, ident: str):
     except ValueError:
         length = 0
     if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-        raise ApiError(413, f"file: the upload is over the limit of {settings.REQUESTS_ATTACHMENT_MAX_BYTES} bytes.",
-                       fields=["file"])
+        raise invalid("file", _("the upload is over the limit of %(limit)s bytes."), code=TOO_LARGE,
+                      limit=settings.REQUESTS_ATTACHMENT_MAX_BYTES)
     file = request.FILES.get("file")
     if file is None:
-        raise ApiError(400, "file: a multipart field `file` is required.", fields=["file"])
+        raise invalid("file", _("a multipart field `file` is required."))
     raw_comment = request.POST.get("comment") or None
     if raw_comment is not None and not raw_comment.isdigit():
-        raise ApiError(400, "comment: must be a comment id.", fields=["comment"])
-    attachment = services.add_attachment(ticket, request.auth, file,
+        raise invalid("comment", _("must be a comment id."))
+    attachment = services.add_attachment(ticket, by=request.auth, upload=file,
                                          comment_id=int(raw_comment) if raw_comment else None)
     return Status(201, attachment_out(attachment))
 
@@ -383,7 +395,7 @@ def download(request: HttpRequest, ident: str, attachment_id: int):
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
     if attachment is None or not may_read_internal(user, attachment):
-        raise ApiError(404, "No such attachment.")
+        raise HubError(NOT_FOUND, _("No such attachment."))
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)
     response["Cache-Control"] = "private, no-store"

@@ -128,6 +128,70 @@ def _staff(code: str, suffix: str) -> User | None:
     return User.objects.filter(username=f"{code.lower()}.{suffix}").first()
 
 
+def _open(plan: dict, requester: User, target_code: str | None, centres: dict[str, Centre], at) -> Ticket:
+    """The ticket as it was created `at`, with its thread and its `created` event."""
+    ticket = Ticket(
+        reference=next_reference(centres[plan["requester"]], timezone.localtime(at).year),
+        title=plan["title"], category=plan["category"], priority=plan["priority"],
+        priority_rank=PRIORITY_RANK[plan["priority"]],
+        description=f"{plan['title']}.\n\nĐầu mối: **{requester.get_display_name()}**.",
+        requesting_centre=requester.centre, requested_by=requester,
+        target_centre=centres.get(target_code) if target_code else None,
+        due_at=sla_due(plan["priority"], at), created_at=at, updated_at=at,
+    )
+    ticket.description_html = render_markdown(ticket.description)
+    ticket.search_text = fold(f"{ticket.reference} {ticket.title} {ticket.description}")
+    ticket.save()
+    ticket.watchers.add(requester)
+    _ensure_thread(ticket)
+    TicketEvent.objects.create(ticket=ticket, actor=requester, kind=TicketEvent.Kind.CREATED, created_at=at,
+                               after={"status": Status.NEW, "priority": ticket.priority,
+                                      "category": ticket.category, "target_centre": target_code})
+    return ticket
+
+
+def _comment(ticket: Ticket, actor: User, body: str, at, *, internal: bool = False) -> None:
+    comment = Comment.objects.create(ticket=ticket, author=actor, body=body, html=render_markdown(body),
+                                     internal=internal, created_at=at)
+    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.COMMENT, internal=internal,
+                               after={"comment": comment.pk}, created_at=at)
+
+
+def _walk(ticket: Ticket, plan: dict, requester: User, target_staff: list[User], rng: random.Random, at, now) -> None:
+    """Move the ticket along its path to `plan["final"]`, each move as the workflow makes it
+    (`workflow.perform`: the same effects as `transition_ticket`), back-dated, with the replies the
+    target centre writes when it accepts."""
+    for to in PATHS[plan["final"]]:
+        at = min(now - timedelta(minutes=5), at + timedelta(hours=rng.randint(2, 60)))
+        move = workflow.move_for(ticket.status, to)
+        assert move is not None, (ticket.status, to)
+        actor = requester if workflow.Party.REQUESTER in move.parties else rng.choice(target_staff)
+        before = ticket.status
+        done = workflow.perform(move, ticket, actor, at)
+        TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.TRANSITION, field="status",
+                                   before=before, after=to, note=NOTES.get(to, ""), created_at=at)
+        for kind, data in done.events:
+            TicketEvent.objects.create(ticket=ticket, actor=actor, kind=kind, created_at=at, **data)
+        if to == Status.ACCEPTED:
+            _comment(ticket, actor, PUBLIC_COMMENTS[0], at)
+            if rng.random() < 0.4:
+                _comment(ticket, actor, rng.choice(INTERNAL_COMMENTS), at, internal=True)
+        ticket.version += 1
+        ticket.updated_at = at
+    ticket.save()
+
+
+def _answering_staff(plan: dict, rng: random.Random) -> list[User]:
+    """The staff of the centre that answers: the one asked, or for an "any centre" request that got
+    past `new`, the centre that took it first."""
+    code = plan["target"]
+    if code is None and plan["final"] != Status.NEW:
+        code = rng.choice([c for c in TARGETS if c != plan["requester"]])
+    if code is None:
+        return []
+    return [u for u in (_staff(code, s) for s in ("engineer", "security", "manager")) if u]
+
+
 @transaction.atomic
 def seed(stdout=None, history: bool = False, **kwargs) -> None:
     if not history:
@@ -143,65 +207,10 @@ def seed(stdout=None, history: bool = False, **kwargs) -> None:
         requester = _staff(plan["requester"], rng.choice(["engineer", "security", "manager"]))
         if requester is None:
             continue
-        target_code = plan["target"]
-        any_centre = target_code is None
-        if any_centre and plan["final"] != Status.NEW:
-            # An "any centre" request: this is the centre that answered it first.
-            target_code = rng.choice([c for c in TARGETS if c != plan["requester"]])
+        target_staff = _answering_staff(plan, rng)
         at = now - timedelta(days=plan["days_ago"], hours=rng.randint(0, 8))
-        ticket = Ticket(
-            reference=next_reference(centres[plan["requester"]], timezone.localtime(at).year),
-            title=plan["title"], category=plan["category"], priority=plan["priority"],
-            priority_rank=PRIORITY_RANK[plan["priority"]],
-            description=f"{plan['title']}.\n\nĐầu mối: **{requester.get_display_name()}**.",
-            requesting_centre=requester.centre, requested_by=requester,
-            target_centre=None if any_centre else centres.get(target_code),
-            due_at=sla_due(plan["priority"], at), created_at=at, updated_at=at,
-        )
-        ticket.description_html = render_markdown(ticket.description)
-        ticket.search_text = fold(f"{ticket.reference} {ticket.title} {ticket.description}")
-        ticket.save()
-        ticket.watchers.add(requester)
-        _ensure_thread(ticket)
-        TicketEvent.objects.create(ticket=ticket, actor=requester, kind=TicketEvent.Kind.CREATED, created_at=at,
-                                   after={"status": Status.NEW, "priority": ticket.priority,
-                                          "category": ticket.category, "target_centre": None if any_centre
-                                          else target_code})
-        target_staff = [u for u in (_staff(target_code, s) for s in ("engineer", "security", "manager")) if u]
-        for to in PATHS[plan["final"]]:
-            at = min(now - timedelta(minutes=5), at + timedelta(hours=rng.randint(2, 60)))
-            requester_move = workflow.Party.REQUESTER in workflow.move_for(ticket.status, to).parties
-            actor = requester if requester_move else rng.choice(target_staff)
-            TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.TRANSITION, field="status",
-                                       before=ticket.status, after=to, note=NOTES.get(to, ""), created_at=at)
-            if to == Status.ACCEPTED:
-                if ticket.target_centre_id is None:
-                    ticket.target_centre = centres[target_code]
-                    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.FIELD,
-                                               field="target_centre", after=target_code, created_at=at)
-                ticket.accepted_at, ticket.assignee = at, actor
-                TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.ASSIGNED,
-                                           field="assignee", after=actor.username, created_at=at)
-                reply = Comment.objects.create(ticket=ticket, author=actor, body=PUBLIC_COMMENTS[0],
-                                               html=render_markdown(PUBLIC_COMMENTS[0]), created_at=at)
-                TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.COMMENT,
-                                           after={"comment": reply.pk}, created_at=at)
-                if rng.random() < 0.4:
-                    body = rng.choice(INTERNAL_COMMENTS)
-                    note = Comment.objects.create(ticket=ticket, author=actor, body=body, html=render_markdown(body),
-                                                  internal=True, created_at=at)
-                    TicketEvent.objects.create(ticket=ticket, actor=actor, kind=TicketEvent.Kind.COMMENT,
-                                               internal=True, after={"comment": note.pk}, created_at=at)
-            elif to == Status.RESOLVED:
-                ticket.resolved_at = at
-            elif to == Status.REOPENED:
-                ticket.resolved_at = None
-            elif to in (Status.CLOSED, Status.REJECTED):
-                ticket.closed_at = at
-            ticket.status = to
-            ticket.version += 1
-            ticket.updated_at = at
-        ticket.save()
+        ticket = _open(plan, requester, plan["target"], centres, at)
+        _walk(ticket, plan, requester, target_staff, rng, at, now)
         created += 1
     if stdout is not None and created:
         stdout.write(f"Support requests: {created} demo tickets over the past year.")

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from chat.selectors import topics_by_id
-from hub.lib.api_support import ApiError, Page, keyset_page
+from hub.errors import NOT_FOUND, HubError, invalid
+from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.text import clean_query
 from hub.models import Centre
@@ -102,7 +104,7 @@ def get_visible_ticket(user, ident: str | int) -> Ticket:
     lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
     ticket = Ticket.objects.filter(**lookup).first()
     if ticket is None or not can_view_ticket(user, ticket):
-        raise ApiError(404, "No such ticket.")
+        raise HubError(NOT_FOUND, _("No such ticket."))
     with_summary_relations([ticket])
     return ticket
 
@@ -140,7 +142,8 @@ def _choice_list(raw: str | None, choices, name: str) -> list[str] | None:
     values = [v.strip() for v in raw.split(",") if v.strip()]
     bad = [v for v in values if v not in choices.values]
     if bad:
-        raise ApiError(400, f"{name}: unknown value {bad[0]!r}; one of {', '.join(choices.values)}.", fields=[name])
+        raise invalid(name, _("unknown value “%(value)s”; one of %(values)s."), value=bad[0][:40],
+                      values=", ".join(choices.values))
     return values
 
 
@@ -154,7 +157,7 @@ def _flag(raw: bool | str | None, name: str) -> bool | None:
         return True
     if text in {"false", "0", "no", "off"}:
         return False
-    raise ApiError(400, f"{name}: true or false, not {raw[:20]!r}.", fields=[name])
+    raise invalid(name, _("true or false, not “%(value)s”."), value=raw[:20])
 
 
 def _centre_id(code: str, centres: dict[int, Centre]) -> int:
@@ -163,7 +166,7 @@ def _centre_id(code: str, centres: dict[int, Centre]) -> int:
     code = code.strip().upper()
     centre_id = next((pk for pk, centre in centres.items() if centre.code == code), None)
     if centre_id is None:
-        raise ApiError(400, f"centre: no centre with the code {code[:20]!r}.", fields=["centre"])
+        raise invalid("centre", _("no centre with code “%(centre)s”."), centre=code[:20])
     return centre_id
 
 
@@ -202,7 +205,7 @@ def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | No
             qs = qs.filter(search_text__contains=word)
     sort = filters.sort or DEFAULT_SORT
     if sort not in SORTS:
-        raise ApiError(400, f"sort: one of {', '.join(SORTS)}.", fields=["sort"])
+        raise invalid("sort", _("must be one of %(values)s."), values=", ".join(SORTS))
     return qs, SORTS[sort]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.lib.jsonutil import timestamp
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 
 
@@ -36,11 +37,11 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "target_centre": ticket.target_centre.code if ticket.target_centre_id else None,
         "requested_by": person(ticket.requested_by),
         "assignee": person(ticket.assignee) if ticket.assignee_id else None,
-        "due_at": ticket.due_at,
+        "due_at": timestamp(ticket.due_at),
         "overdue": ticket.is_overdue,
         "version": ticket.version,
-        "created_at": ticket.created_at,
-        "updated_at": ticket.updated_at,
+        "created_at": timestamp(ticket.created_at),
+        "updated_at": timestamp(ticket.updated_at),
         "url": ticket.get_absolute_url(),
         "thread": ticket.thread.slug if ticket.thread_id else None,
     }
@@ -53,7 +54,7 @@ def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -
         "body": comment.body,
         "html": comment.html,
         "internal": comment.internal,
-        "created_at": comment.created_at,
+        "created_at": timestamp(comment.created_at),
         "attachments": [attachment_out(a) for a in (attachments or [])],
     }
 
@@ -67,7 +68,7 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
         "comment": attachment.comment_id,
         "internal": attachment.internal,
         "uploaded_by": person(attachment.uploaded_by),
-        "created_at": attachment.created_at,
+        "created_at": timestamp(attachment.created_at),
         "url": f"/api/v1/tickets/{attachment.ticket_id}/attachments/{attachment.pk}",
     }
 
@@ -82,5 +83,5 @@ def event_out(event: TicketEvent) -> dict[str, Any]:
         "note": event.note,
         "internal": event.internal,
         "actor": person(event.actor),
-        "created_at": event.created_at,
+        "created_at": timestamp(event.created_at),
     }

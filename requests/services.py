@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,9 +21,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid
 from hub.lib import ratelimit
-from hub.lib.api_support import ApiError
+from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
@@ -47,7 +50,12 @@ from requests.serializers import attachment_out, comment_out, event_out, ticket_
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ("title", "description", "category", "priority", "target_centre")
+# A write based on a version of the ticket that is no longer current (409; the body has `version`).
+STALE = define("stale", http_status=409)
+NO_SUCH_TICKET = _("No such ticket.")
+ONE_OF = _("must be one of %(values)s.")
+OTHER_CENTRE = _("a request goes to another centre, not your own.")
+NO_USER = _("no active user “%(username)s”.")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -73,13 +81,9 @@ def _lock(ticket_id: int) -> Ticket:
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != ticket.version:
-        raise ApiError(
-            409,
-            f"The ticket was changed meanwhile (version {ticket.version}, you had {expected_version}); "
-            "reload it and try again.",
-            code="stale",
-            version=ticket.version,
-        )
+        raise HubError(STALE, _("The ticket was changed meanwhile (version %(version)s, you had %(yours)s); "
+                                "reload it and try again."),
+                       extra={"version": ticket.version}, version=ticket.version, yours=expected_version)
 
 
 def _touch(ticket: Ticket, now, fields: list[str]) -> None:
@@ -136,7 +140,7 @@ def _centre(code: str | None) -> Centre | None:
         return None
     centre = Centre.objects.filter(code=str(code).strip().upper()).first()
     if centre is None:
-        raise ApiError(400, f"target_centre: no centre with code {code!r}.", fields=["target_centre"])
+        raise invalid("target_centre", _("no centre with code “%(centre)s”."), centre=code)
     return centre
 
 
@@ -176,23 +180,22 @@ def next_reference(centre: Centre, year: int) -> str:
     return f"{centre.code}-{year}-{last:04d}"
 
 
-def create_ticket(*, user: User, title: str, description: str = "", category: str,
+def create_ticket(*, by: User, title: str, description: str = "", category: str,
                   priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
-    if user.centre_id is None:
-        raise ApiError(403, "Only staff of a centre can request support (your account has no centre).")
+    if by.centre_id is None:
+        raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
     title = _clean_text(title, "title", 200, single_line=True)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
-        raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
     if priority not in Priority.values:
-        raise ApiError(400, f"priority: one of {', '.join(Priority.values)}.", fields=["priority"])
+        raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
     target = _centre(target_centre)
-    if target is not None and target.pk == user.centre_id:
-        raise ApiError(400, "target_centre: a request goes to another centre, not your own.",
-                       fields=["target_centre"])
+    if target is not None and target.pk == by.centre_id:
+        raise invalid("target_centre", OTHER_CENTRE)
     with transaction.atomic():
         now = timezone.now()
-        centre = user.centre
+        centre = by.centre
         ticket = Ticket(
             reference=next_reference(centre, timezone.localtime(now).year),
             title=title,
@@ -202,7 +205,7 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
             priority=priority,
             priority_rank=PRIORITY_RANK[priority],
             requesting_centre=centre,
-            requested_by=user,
+            requested_by=by,
             target_centre=target,
             due_at=sla_due(priority, now),
             created_at=now,
@@ -210,9 +213,9 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
         )
         ticket.search_text = _search_text(ticket)
         ticket.save()
-        ticket.watchers.add(user)
+        ticket.watchers.add(by)
         _ensure_thread(ticket)
-        event = _event(ticket, user, TicketEvent.Kind.CREATED, after={
+        event = _event(ticket, by, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
             "target_centre": target.code if target else None,
         }, at=now)
@@ -223,169 +226,157 @@ def create_ticket(*, user: User, title: str, description: str = "", category: st
 # --- the workflow ------------------------------------------------------------------------------------
 
 
-def transition_ticket(ticket: Ticket, user: User, to: str, note: str = "",
+def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
                       expected_version: int | None = None) -> Ticket:
-    """Move `ticket` to status `to` if the state machine lets `user` do so now.
+    """Move `ticket` to status `to` if the state machine lets `by` do so now.
 
     The row is locked and re-read first, so the decision is taken on the current status: of two
     concurrent movers exactly one succeeds and the other gets 409 with the moves still open to them.
     """
     note = _clean_text(note, "note", 5000, required=False)
     if to not in Status.values:
-        raise ApiError(400, f"to: unknown status {to!r}; one of {', '.join(Status.values)}.", fields=["to"])
+        raise invalid("to", ONE_OF, values=", ".join(Status.values))
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
-        allowed = workflow.allowed_moves(ticket, user)
-        if to not in allowed:
-            shown = ", ".join(allowed) if allowed else "none"
-            raise ApiError(
-                409,
-                f"You cannot move this ticket from {ticket.status} to {to}; allowed for you: {shown}.",
-                allowed=allowed, current=ticket.status,
-            )
-        move = workflow.move_for(ticket.status, to)
-        if move.note_required and not note:
-            raise ApiError(400, f"note: a reason is required to move a ticket to {to}.", fields=["note"])
+        move = workflow.require_move(ticket, by, to, note)
         now = timezone.now()
         before = ticket.status
-        fields = ["status"]
-        extra_events: list[tuple[str, dict]] = []
-        if to == Status.ACCEPTED:
-            if ticket.target_centre_id is None:
-                if user.centre_id is None:
-                    raise ApiError(409, "A request for any centre is accepted by a centre's staff.", allowed=allowed,
-                                   current=ticket.status)
-                ticket.target_centre = user.centre
-                fields.append("target_centre")
-                extra_events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None,
-                                                              "after": user.centre.code}))
-            ticket.accepted_at = now
-            fields.append("accepted_at")
-            if ticket.assignee_id is None and user.centre_id == ticket.target_centre_id:
-                ticket.assignee = user
-                fields.append("assignee")
-                extra_events.append((TicketEvent.Kind.ASSIGNED, {"field": "assignee", "before": None,
-                                                                 "after": user.username}))
-        elif to == Status.RESOLVED:
-            ticket.resolved_at = now
-            fields.append("resolved_at")
-        elif to == Status.REOPENED:
-            ticket.resolved_at = None
-            fields.append("resolved_at")
-        elif to in FINAL_STATUSES:
-            ticket.closed_at = now
-            fields.append("closed_at")
-        ticket.status = to
-        _touch(ticket, now, fields)
-        event = _event(ticket, user, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
+        done = workflow.perform(move, ticket, by, now)
+        _touch(ticket, now, done.fields)
+        event = _event(ticket, by, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
                        note=note, at=now)
-        for kind, data in extra_events:  # what the move brought with it (target centre, assignee)
-            _event(ticket, user, kind, at=now, **data)
+        for kind, data in done.events:  # what the move brought with it (target centre, assignee)
+            _event(ticket, by, kind, at=now, **data)
         _broadcast(ticket, event)
     return ticket
 
 
-def assign_ticket(ticket: Ticket, user: User, assignee_username: str | None,
+def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
                   expected_version: int | None = None) -> Ticket:
+    """Make the active person `username` the ticket's assignee (None: nobody), as `workflow.may_assign`
+    allows `by`."""
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
         assignee = None
-        if assignee_username:
-            assignee = User.objects.select_related("centre").filter(username=assignee_username,
-                                                                    is_active=True).first()
+        if username:
+            assignee = User.objects.select_related("centre").filter(username=username, is_active=True).first()
             if assignee is None:
-                raise ApiError(400, f"assignee: no user {assignee_username!r}.", fields=["assignee"])
-        if not workflow.may_assign(user, ticket, assignee):
-            raise ApiError(403, "Only managers of the target centre (or a hub admin) assign this ticket, "
-                                "to someone of the target centre; staff may take an unassigned ticket.")
+                raise invalid("username", NO_USER, username=username)
+        if not workflow.may_assign(by, ticket, assignee):
+            raise HubError(FORBIDDEN, _("Only managers of the target centre (or a hub admin) assign this ticket, "
+                                      "to someone of the target centre; staff may take an unassigned ticket."))
         if (assignee.pk if assignee else None) == ticket.assignee_id:
             return ticket
         before = ticket.assignee.username if ticket.assignee_id else None
         now = timezone.now()
         ticket.assignee = assignee
         _touch(ticket, now, ["assignee"])
-        event = _event(ticket, user, TicketEvent.Kind.ASSIGNED, field="assignee", before=before,
+        event = _event(ticket, by, TicketEvent.Kind.ASSIGNED, field="assignee", before=before,
                        after=assignee.username if assignee else None, at=now)
         _broadcast(ticket, event)
     return ticket
 
 
-def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
+_SAME = object()
+
+
+def _set(ticket: Ticket, done: workflow.Consequences, name: str, value: Any, *, shown: Any = _SAME,
+         before: Any = _SAME, fields: tuple[str, ...] = ()) -> None:
+    """Set a field and record the change (`before`/`shown`: what the history says, when not the values)."""
+    done.events.append((TicketEvent.Kind.FIELD, {"field": name,
+                                                 "before": getattr(ticket, name) if before is _SAME else before,
+                                                 "after": value if shown is _SAME else shown}))
+    setattr(ticket, name, value)
+    done.fields.extend(fields or (name,))
+
+
+def _edit_title(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    title = _clean_text(value, "title", 200, single_line=True)
+    if title != ticket.title:
+        _set(ticket, done, "title", title)
+
+
+def _edit_description(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    description = _clean_text(value, "description", 20000, required=False)
+    if description != ticket.description:
+        _set(ticket, done, "description", description, fields=("description", "description_html"))
+        ticket.description_html = render_markdown(description)
+
+
+def _edit_category(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    if value not in Category.values:
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
+    if value != ticket.category:
+        _set(ticket, done, "category", value)
+
+
+def _edit_priority(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    """A new priority moves the due time by the SLA table (both changes are in the history)."""
+    if value not in Priority.values:
+        raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
+    if value != ticket.priority:
+        _set(ticket, done, "priority", value, fields=("priority", "priority_rank"))
+        ticket.priority_rank = PRIORITY_RANK[value]
+        due = sla_due(value, ticket.created_at)
+        _set(ticket, done, "due_at", due, before=timestamp(ticket.due_at), shown=timestamp(due))
+
+
+def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    target = _centre(value)
+    if (target.pk if target else None) == ticket.target_centre_id:
+        return
+    if not workflow.may_redirect(by, ticket):
+        raise HubError(FORBIDDEN, _("Only the requesting centre redirects a ticket, and only while it is new."))
+    if target is not None and target.pk == ticket.requesting_centre_id:
+        raise invalid("target_centre", OTHER_CENTRE)
+    _set(ticket, done, "target_centre", target, before=ticket.target_centre.code if ticket.target_centre_id else None,
+         shown=target.code if target else None)
+
+
+# What `update_ticket` may change, each field by its own editor (in this order).
+EDITORS: dict[str, Callable[[Ticket, User, Any, workflow.Consequences], None]] = {
+    "title": _edit_title,
+    "description": _edit_description,
+    "category": _edit_category,
+    "priority": _edit_priority,
+    "target_centre": _edit_target_centre,
+}
+
+
+def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
                   expected_version: int | None = None) -> Ticket:
     """Change title/description/category/priority (either side), or the target centre while new
-    (the requesting side). A priority change moves the due time by the SLA table."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
+    (the requesting side): each field by its editor above, all or nothing, one history event per
+    changed field and one frame for the lot."""
+    unknown = set(changes) - set(EDITORS)
     if unknown:
-        raise ApiError(400, f"{sorted(unknown)[0]}: cannot be changed here.", fields=sorted(unknown))
+        raise HubError(INVALID, _("%(field)s: cannot be changed here."), fields=sorted(unknown),
+                       field=sorted(unknown)[0])
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
         _check_version(ticket, expected_version)
-        if not workflow.may_edit(user, ticket):
-            raise ApiError(403, "Only the requesting and target centres edit an open ticket.")
-        now = timezone.now()
-        events: list[dict] = []
-        fields: list[str] = []
-        if "title" in changes:
-            value = _clean_text(changes["title"], "title", 200, single_line=True)
-            if value != ticket.title:
-                events.append({"field": "title", "before": ticket.title, "after": value})
-                ticket.title = value
-                fields.append("title")
-        if "description" in changes:
-            value = _clean_text(changes["description"], "description", 20000, required=False)
-            if value != ticket.description:
-                events.append({"field": "description", "before": ticket.description, "after": value})
-                ticket.description = value
-                ticket.description_html = render_markdown(value)
-                fields += ["description", "description_html"]
-        if "category" in changes:
-            value = changes["category"]
-            if value not in Category.values:
-                raise ApiError(400, f"category: one of {', '.join(Category.values)}.", fields=["category"])
-            if value != ticket.category:
-                events.append({"field": "category", "before": ticket.category, "after": value})
-                ticket.category = value
-                fields.append("category")
-        if "priority" in changes:
-            value = changes["priority"]
-            if value not in Priority.values:
-                raise ApiError(400, f"priority: one of {', '.join(Priority.values)}.", fields=["priority"])
-            if value != ticket.priority:
-                events.append({"field": "priority", "before": ticket.priority, "after": value})
-                due = sla_due(value, ticket.created_at)
-                events.append({"field": "due_at", "before": ticket.due_at.isoformat(), "after": due.isoformat()})
-                ticket.priority, ticket.priority_rank, ticket.due_at = value, PRIORITY_RANK[value], due
-                fields += ["priority", "priority_rank", "due_at"]
-        if "target_centre" in changes:
-            target = _centre(changes["target_centre"])
-            if (target.pk if target else None) != ticket.target_centre_id:
-                if ticket.status != Status.NEW or not (
-                    user.is_hub_admin or user.centre_id == ticket.requesting_centre_id
-                ):
-                    raise ApiError(403, "Only the requesting centre redirects a ticket, and only while it is new.")
-                if target is not None and target.pk == ticket.requesting_centre_id:
-                    raise ApiError(400, "target_centre: a request goes to another centre, not your own.",
-                                   fields=["target_centre"])
-                events.append({"field": "target_centre",
-                               "before": ticket.target_centre.code if ticket.target_centre_id else None,
-                               "after": target.code if target else None})
-                ticket.target_centre = target
-                fields.append("target_centre")
-        if not events:
+        if not workflow.may_edit(by, ticket):
+            raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
+        done = workflow.Consequences()
+        for name, edit in EDITORS.items():
+            if name in changes:
+                edit(ticket, by, changes[name], done)
+        if not done.events:
             return ticket
         ticket.search_text = _search_text(ticket)
-        _touch(ticket, now, [*fields, "search_text"])
+        now = timezone.now()
+        _touch(ticket, now, [*done.fields, "search_text"])
         last = None
-        for data in events:
-            last = _event(ticket, user, TicketEvent.Kind.FIELD, at=now, **data)
+        for kind, data in done.events:
+            last = _event(ticket, by, kind, at=now, **data)
         _broadcast(ticket, last)
     return ticket
 
@@ -393,25 +384,26 @@ def update_ticket(ticket: Ticket, user: User, changes: dict[str, Any],
 # --- comments, attachments, watchers -------------------------------------------------------------------
 
 
-def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -> Comment:
+def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) -> Comment:
     # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message, and the same
     # `post` bucket (hub/lib/ratelimit.py): a comment reaches other people like a message.
     body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     ratelimit.charge("post")
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
-        if internal and not workflow.may_comment_internally(user, ticket):
-            raise ApiError(403, "Internal notes are for the target centre only.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        if internal and not workflow.may_comment_internally(by, ticket):
+            raise HubError(FORBIDDEN, _("Internal notes are for the target centre only."))
         if ticket.status in FINAL_STATUSES:
-            raise ApiError(409, f"The ticket is {ticket.status}; it takes no more comments.")
+            raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more comments."),
+                           status=Status(ticket.status).label)
         now = timezone.now()
-        comment = Comment.objects.create(ticket=ticket, author=user, body=body, html=render_markdown(body),
+        comment = Comment.objects.create(ticket=ticket, author=by, body=body, html=render_markdown(body),
                                          internal=internal, internal_to=ticket.target_centre if internal else None,
                                          created_at=now)
         _touch(ticket, now, [])
-        event = _event(ticket, user, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
+        event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
         _broadcast(ticket, event, {"comment": comment_out(comment)})
     return comment
 
@@ -419,48 +411,50 @@ def add_comment(ticket: Ticket, user: User, body: str, internal: bool = False) -
 def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name:
-        raise ApiError(400, "file: needs a file name.", fields=["file"])
+        raise invalid("file", _("needs a file name."))
     if upload.size is None or upload.size == 0:
-        raise ApiError(400, "file: is empty.", fields=["file"])
+        raise invalid("file", _("is empty."))
     limit = settings.REQUESTS_ATTACHMENT_MAX_BYTES
     if upload.size > limit:
-        raise ApiError(413, f"file: {upload.size} bytes is over the limit of {limit} bytes.", fields=["file"])
+        raise invalid("file", _("%(size)s bytes is over the limit of %(limit)s bytes."), code=TOO_LARGE,
+                      size=upload.size, limit=limit)
     # The type is decided from the name, never from what the client declares, and must be allowed.
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     allowed = settings.REQUESTS_ATTACHMENT_TYPES
     if content_type not in allowed:
-        raise ApiError(400, f"file: type {content_type} is not accepted; allowed: {', '.join(allowed)}.",
-                       fields=["file"])
+        raise invalid("file", _("type %(type)s is not accepted; allowed: %(allowed)s."), type=content_type,
+                      allowed=", ".join(allowed))
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
+def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
     name, content_type = _validate_upload(upload)
     stored: list[str] = []
     try:
         with transaction.atomic():
             ticket = _lock(ticket.pk)
-            if not can_view_ticket(user, ticket):
-                raise ApiError(404, "No such ticket.")
+            if not can_view_ticket(by, ticket):
+                raise HubError(NOT_FOUND, NO_SUCH_TICKET)
             if ticket.status in FINAL_STATUSES:
-                raise ApiError(409, f"The ticket is {ticket.status}; it takes no more attachments.")
+                raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
+                               status=Status(ticket.status).label)
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or not may_read_internal(user, comment):
-                    raise ApiError(400, "comment: no such comment on this ticket.", fields=["comment"])
-                if comment.author_id != user.pk and not user.is_hub_admin:
-                    raise ApiError(403, "Files are attached to your own comments only.")
+                if comment is None or not may_read_internal(by, comment):
+                    raise invalid("comment", _("no such comment on this ticket."))
+                if comment.author_id != by.pk and not by.is_hub_admin:
+                    raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
             internal = bool(comment and comment.internal)
             now = timezone.now()
-            attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=user, original_name=name,
+            attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
                                     content_type=content_type, size=upload.size, internal=internal,
                                     internal_to_id=comment.internal_to_id if internal else None, created_at=now)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
             _touch(ticket, now, [])
-            event = _event(ticket, user, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
+            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
                            internal=internal, internal_to_id=attachment.internal_to_id, at=now)
             _broadcast(ticket, event, {"attachment": attachment_out(attachment)})
     except BaseException:
@@ -474,46 +468,46 @@ def add_attachment(ticket: Ticket, user: User, upload: UploadedFile, comment_id:
     return attachment
 
 
-def add_watcher(ticket: Ticket, user: User, username: str | None = None) -> Ticket:
+def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     """Watch a ticket yourself (any viewer), or add someone else (the ticket's two sides)."""
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
-        target = user
-        if username and username != user.username:
-            if not workflow.may_manage_watchers(user, ticket):
-                raise ApiError(403, "Only the requesting and target centres add other watchers.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        target = by
+        if username and username != by.username:
+            if not workflow.may_manage_watchers(by, ticket):
+                raise HubError(FORBIDDEN, _("Only the requesting and target centres add other watchers."))
             target = User.objects.filter(username=username, is_active=True).first()
             if target is None:
-                raise ApiError(400, f"username: no user {username!r}.", fields=["username"])
+                raise invalid("username", NO_USER, username=username)
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
         ticket.watchers.add(target)
         _touch(ticket, now, [])
-        event = _event(ticket, user, TicketEvent.Kind.WATCHER_ADDED, field="watchers", after=target.username, at=now)
+        event = _event(ticket, by, TicketEvent.Kind.WATCHER_ADDED, field="watchers", after=target.username, at=now)
         _broadcast(ticket, event)
     return ticket
 
 
-def remove_watcher(ticket: Ticket, user: User, username: str | None = None) -> Ticket:
+def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _lock(ticket.pk)
-        if not can_view_ticket(user, ticket):
-            raise ApiError(404, "No such ticket.")
-        target = user
-        if username and username != user.username:
-            if not workflow.may_manage_watchers(user, ticket):
-                raise ApiError(403, "Only the requesting and target centres remove other watchers.")
+        if not can_view_ticket(by, ticket):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        target = by
+        if username and username != by.username:
+            if not workflow.may_manage_watchers(by, ticket):
+                raise HubError(FORBIDDEN, _("Only the requesting and target centres remove other watchers."))
             target = User.objects.filter(username=username).first()
             if target is None:
-                raise ApiError(400, f"username: no user {username!r}.", fields=["username"])
+                raise invalid("username", NO_USER, username=username)
         if not ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
         # Broadcast before removing so the leaving watcher hears about it too.
-        event = _event(ticket, user, TicketEvent.Kind.WATCHER_REMOVED, field="watchers", before=target.username,
+        event = _event(ticket, by, TicketEvent.Kind.WATCHER_REMOVED, field="watchers", before=target.username,
                        at=now)
         _broadcast(ticket, event)
         ticket.watchers.remove(target)

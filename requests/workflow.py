@@ -8,17 +8,23 @@ API and pages ask `allowed_moves(ticket, user)` and never re-state a rule. Parti
 - REQUESTER: staff of the requesting centre;
 - hub admins may make every move of the table (never a move outside it).
 
-| from                  | to                    | who               | note      |
-| --------------------- | --------------------- | ----------------- | --------- |
-| new                   | accepted              | target            |           |
-| new                   | rejected              | target            | required  |
-| accepted              | in_progress           | target            |           |
-| in_progress           | waiting_for_requester | target            |           |
-| waiting_for_requester | in_progress           | target, requester |           |
-| in_progress           | resolved              | target            |           |
-| resolved              | closed                | requester         |           |
-| resolved              | reopened              | requester         |           |
-| reopened              | in_progress           | target            |           |
+| from                  | to                    | who               | note     | the move also                     |
+| --------------------- | --------------------- | ----------------- | -------- | --------------------------------- |
+| new                   | accepted              | target            |          | target := acceptor's centre (if   |
+|                       |                       |                   |          | "any"), accepted_at, assignee :=  |
+|                       |                       |                   |          | acceptor (if nobody)              |
+| new                   | rejected              | target            | required | closed_at                         |
+| accepted              | in_progress           | target            |          |                                   |
+| in_progress           | waiting_for_requester | target            |          |                                   |
+| waiting_for_requester | in_progress           | target, requester |          |                                   |
+| in_progress           | resolved              | target            |          | resolved_at                       |
+| resolved              | closed                | requester         |          | closed_at                         |
+| resolved              | reopened              | requester         |          | resolved_at := none               |
+| reopened              | in_progress           | target            |          |                                   |
+
+What a move does beside changing the status (its `effects`) is part of its row, so the service that
+performs a move (`requests.services.transition_ticket`) and the demo history (`requests.demo`) apply
+the same consequences without re-stating them (`perform`).
 
 Assignment is not a status move but belongs to the same rule book (`may_assign`): managers of the
 target centre (re)assign to anyone of their centre, any target staff may take an unassigned ticket
@@ -27,16 +33,79 @@ for themselves, hub admins may do either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from hub.errors import CONFLICT, HubError, invalid, listing
 from hub.models import Role
-from requests.models import FINAL_STATUSES, Status, Ticket
+from requests.models import FINAL_STATUSES, Status, Ticket, TicketEvent
 
 
 class Party(StrEnum):
     TARGET = "target"
     REQUESTER = "requester"
+
+
+@dataclass
+class Consequences:
+    """What a move did to the ticket in memory beside its status: the fields it set (to save) and the
+    events to record after the status change, as (kind, {"field", "before", "after"})."""
+
+    fields: list[str] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+# An effect changes the ticket (in memory) for a move made by `by` at `now`, noting what it did.
+Effect = Callable[[Ticket, Any, datetime, Consequences], None]
+
+
+def stamp(name: str) -> Effect:
+    """Set the timestamp field `name` to the move's time."""
+
+    def effect(ticket: Ticket, by: Any, now: datetime, done: Consequences) -> None:
+        setattr(ticket, name, now)
+        done.fields.append(name)
+
+    effect.__name__ = f"stamp_{name}"
+    return effect
+
+
+def clear(name: str) -> Effect:
+    """Empty the field `name` (a reopened ticket is no longer resolved)."""
+
+    def effect(ticket: Ticket, by: Any, now: datetime, done: Consequences) -> None:
+        setattr(ticket, name, None)
+        done.fields.append(name)
+
+    effect.__name__ = f"clear_{name}"
+    return effect
+
+
+def take_for_acceptors_centre(ticket: Ticket, by: Any, now: datetime, done: Consequences) -> None:
+    """A request to "any centre" becomes a request to the centre of whoever accepts it."""
+    if ticket.target_centre_id is not None:
+        return
+    if getattr(by, "centre_id", None) is None:  # a hub admin outside any centre cannot answer for one
+        raise HubError(CONFLICT, _("A request for any centre is accepted by a centre's staff."),
+                       extra={"allowed": allowed_moves(ticket, by), "current": ticket.status})
+    ticket.target_centre = by.centre
+    done.fields.append("target_centre")
+    done.events.append((TicketEvent.Kind.FIELD, {"field": "target_centre", "before": None, "after": by.centre.code}))
+
+
+def assign_acceptor(ticket: Ticket, by: Any, now: datetime, done: Consequences) -> None:
+    """Whoever accepts an unassigned ticket for the target centre takes it."""
+    if ticket.assignee_id is not None or getattr(by, "centre_id", None) != ticket.target_centre_id:
+        return
+    ticket.assignee = by
+    done.fields.append("assignee")
+    done.events.append((TicketEvent.Kind.ASSIGNED, {"field": "assignee", "before": None, "after": by.username}))
 
 
 @dataclass(frozen=True)
@@ -45,19 +114,52 @@ class Move:
     to: str
     parties: frozenset[Party]
     note_required: bool = False
+    effects: tuple[Effect, ...] = ()
 
 
 MOVES: tuple[Move, ...] = (
-    Move(Status.NEW, Status.ACCEPTED, frozenset({Party.TARGET})),
-    Move(Status.NEW, Status.REJECTED, frozenset({Party.TARGET}), note_required=True),
+    Move(Status.NEW, Status.ACCEPTED, frozenset({Party.TARGET}),
+         effects=(take_for_acceptors_centre, stamp("accepted_at"), assign_acceptor)),
+    Move(Status.NEW, Status.REJECTED, frozenset({Party.TARGET}), note_required=True, effects=(stamp("closed_at"),)),
     Move(Status.ACCEPTED, Status.IN_PROGRESS, frozenset({Party.TARGET})),
     Move(Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, frozenset({Party.TARGET})),
     Move(Status.WAITING_FOR_REQUESTER, Status.IN_PROGRESS, frozenset({Party.TARGET, Party.REQUESTER})),
-    Move(Status.IN_PROGRESS, Status.RESOLVED, frozenset({Party.TARGET})),
-    Move(Status.RESOLVED, Status.CLOSED, frozenset({Party.REQUESTER})),
-    Move(Status.RESOLVED, Status.REOPENED, frozenset({Party.REQUESTER})),
+    Move(Status.IN_PROGRESS, Status.RESOLVED, frozenset({Party.TARGET}), effects=(stamp("resolved_at"),)),
+    Move(Status.RESOLVED, Status.CLOSED, frozenset({Party.REQUESTER}), effects=(stamp("closed_at"),)),
+    Move(Status.RESOLVED, Status.REOPENED, frozenset({Party.REQUESTER}), effects=(clear("resolved_at"),)),
     Move(Status.REOPENED, Status.IN_PROGRESS, frozenset({Party.TARGET})),
 )
+
+
+def require_move(ticket: Ticket, by: Any, to: str, note: str) -> Move:
+    """The move of `ticket` to `to` that `by` may make now with this `note`, or the refusal: 409
+    naming the moves open to them (by label and value, and as `allowed`), or 400 for a missing reason."""
+    allowed = allowed_moves(ticket, by)
+    if to not in allowed:
+        if allowed:
+            message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; allowed for you: %(allowed)s.")
+        else:
+            message = _("You cannot move this ticket from “%(current)s” to “%(to)s”; no move is open to you now.")
+        raise HubError(CONFLICT, message, extra={"allowed": allowed, "current": ticket.status},
+                       current=Status(ticket.status).label, to=Status(to).label,
+                       allowed=listing(format_lazy("{} ({})", Status(m).label, m) for m in allowed))
+    move = move_for(ticket.status, to)
+    assert move is not None  # allowed_moves only lists moves of the table
+    if move.note_required and not note:
+        raise invalid("note", _("a reason is required to move a ticket to “%(to)s”."), to=Status(to).label)
+    return move
+
+
+def perform(move: Move, ticket: Ticket, by: Any, now: datetime) -> Consequences:
+    """Make `move` on `ticket` in memory: its effects, then the status. Nothing is saved; the caller
+    saves `fields` (plus `status`) and records the move's event, then `events`. Whether `by` may make
+    the move is `allowed_moves`' question, asked before."""
+    done = Consequences()
+    for effect in move.effects:
+        effect(ticket, by, now, done)
+    ticket.status = move.to
+    done.fields.append("status")
+    return done
 
 
 def parties_of(user, ticket: Ticket) -> frozenset[Party]:
@@ -113,6 +215,13 @@ def may_edit(user, ticket: Ticket) -> bool:
     if user.is_hub_admin:
         return True
     return user.centre_id is not None and user.centre_id in {ticket.requesting_centre_id, ticket.target_centre_id}
+
+
+def may_redirect(user, ticket: Ticket) -> bool:
+    """Sending a request to another centre (or to any): its requesting side, while it is new."""
+    if ticket.status != Status.NEW:
+        return False
+    return user.is_hub_admin or (user.centre_id is not None and user.centre_id == ticket.requesting_centre_id)
 
 
 def may_comment_internally(user, ticket: Ticket) -> bool:

@@ -1,8 +1,9 @@
-"""The pieces every API router shares: the error shape, authentication, JSON rendering and cursor
-pagination.
+"""The pieces every API router shares: the error body's schema, authentication, JSON rendering and
+cursor pagination.
 
 Errors always look like `{"error": {"code": ..., "detail": ...}}` (see ../shared/CONTRACT.md), whatever
-raised them, so routers raise `ApiError` and never build error responses themselves.
+raised them: routers, services and selectors raise `hub.errors.HubError` and never build error
+responses themselves (hub/api.py answers it).
 """
 
 from __future__ import annotations
@@ -12,60 +13,49 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Schema
 from ninja.renderers import BaseRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
+from pydantic import ConfigDict, WithJsonSchema
 
-from hub import twofactor
+from hub import i18n, twofactor
+from hub.errors import FORBIDDEN, INVALID, HubError
 from hub.lib import ratelimit
+from hub.lib.jsonutil import timestamp
 from hub.models import ApiToken
 
-ERROR_CODES = {
-    400: "invalid",
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    429: "rate_limited",
-    503: "unavailable",
-}
 # The database failed mid-request (HTTP 503, WebSocket error frame `unavailable`). Usually nothing
 # was stored, but not always: when the connection drops after COMMIT was sent, PostgreSQL may have
 # committed a change whose answer was lost (seen once in CI, docs/reliability.md), so the detail
 # does not promise that nothing changed.
-DATABASE_UNAVAILABLE = ("The database is unavailable; retry shortly. If it failed while saving, the change may "
-                        "already be stored: a message re-sent with the same client_id is stored once.")
+DATABASE_UNAVAILABLE = _("The database is unavailable; retry shortly. If it failed while saving, the change may "
+                         "already be stored: a message re-sent with the same client_id is stored once.")
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+# request attribute: an `Authorization: Token …` header was sent but named no live token
+BAD_TOKEN = "_hub_bad_token"
 
 
-class ApiError(Exception):
-    """Raise from a view or service to answer with the contract's error shape."""
+class InSchema(Schema):
+    """Every request body's base: a field the endpoint does not take is refused with a 400 naming it
+    (`"attachments": [1]` on a message was silently dropped before), never ignored."""
 
-    def __init__(self, status: int, detail: str, code: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code or ERROR_CODES.get(status, "error")
-        self.detail = detail
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "detail": self.detail, **self.extra}}
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorBody(Schema):
     code: str
     detail: str
+    fields: list[str] | None = None
 
 
 class ErrorOut(Schema):
@@ -82,14 +72,19 @@ class TokenAuth(APIKeyHeader):
     param_name = "Authorization"
 
     def authenticate(self, request: HttpRequest, key: str | None):
-        if not key or not key.startswith("Token "):
+        if not key:
+            return None
+        if not key.startswith("Token "):
+            setattr(request, BAD_TOKEN, True)  # some other scheme: say how to send a token
             return None
         found = ApiToken.authenticate(key.removeprefix("Token ").strip())
         if found is None:
+            setattr(request, BAD_TOKEN, True)  # a wrong token is not a missing one (hub/api.py)
             return None
         token, user = found
         request.user = user  # views and services see one user object whatever the auth
         request.api_token = token
+        i18n.after_auth(request, user)
         return acting_user(request, user)
 
 
@@ -112,7 +107,8 @@ class SessionAuth(APIKeyCookie):
         if not twofactor.request_verified(request):  # the role requires a second factor this session lacks
             return None
         if request.method not in SAFE_METHODS and check_csrf(request):
-            raise ApiError(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken.")
+            raise HubError(FORBIDDEN, _("CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."))
+        i18n.after_auth(request, user)
         return acting_user(request, user)
 
 
@@ -138,13 +134,23 @@ _NINJA_ENCODER = NinjaJSONEncoder()
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp(value)  # the hub's one format, as in frames (hub.lib.jsonutil)
+    return _NINJA_ENCODER.default(value)
+
+
 def encode(data: Any) -> bytes:
-    """The API's JSON: what ninja's own renderer writes (datetimes to the millisecond with `Z`, lazy
-    translations as text, pydantic models as dicts), encoded by orjson: 0.28 instead of 0.39 ms for a
-    page of 50 tickets (the datetimes still go through Django's formatting, which keeps the format).
-    Unlike `json.dumps`, non-ASCII text is written as UTF-8 rather than `\\u` escapes; the content
-    type says so."""
-    return orjson.dumps(data, default=_NINJA_ENCODER.default, option=_ORJSON_OPTIONS)
+    """The API's JSON: what ninja's own renderer writes (lazy translations as text, pydantic models as
+    dicts), with every datetime in the hub's one timestamp format (`hub.lib.jsonutil.timestamp`),
+    encoded by orjson: 0.28 instead of 0.39 ms for a page of 50 tickets. Unlike `json.dumps`,
+    non-ASCII text is written as UTF-8 rather than `\\u` escapes; the content type says so."""
+    return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
+
+
+# A timestamp in an answer's schema (always `hub.lib.jsonutil.timestamp`'s form).
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
+                                          "examples": ["2026-11-26T06:09:21.549Z"]})]
 
 
 class ApiRenderer(BaseRenderer):
@@ -193,15 +199,19 @@ def encode_cursor(values: list[Any]) -> str:
 
 def decode_cursor(cursor: str, fields: list[str]) -> list[Any]:
     if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
-        raise ApiError(400, "Invalid cursor.", fields=["cursor"])
+        raise invalid_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ApiError(400, "Invalid cursor.", fields=["cursor"]) from exc
+        raise invalid_cursor() from exc
     if not isinstance(values, list) or len(values) != len(fields):
-        raise ApiError(400, "Invalid cursor.", fields=["cursor"])
+        raise invalid_cursor()
     return values
+
+
+def invalid_cursor() -> HubError:
+    return HubError(INVALID, _("cursor: not a cursor this list gave out."), fields=["cursor"])
 
 
 MAX_CURSOR_CHARS = 1024
@@ -239,14 +249,14 @@ def cursor_values(model, cursor: str, fields: list[str]) -> list[Any]:
     try:
         return [_cursor_value(model._meta.get_field(name), value) for name, value in zip(fields, values, strict=True)]
     except (ValueError, TypeError) as exc:
-        raise ApiError(400, "Invalid cursor.", fields=["cursor"]) from exc
+        raise invalid_cursor() from exc
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
     if limit is None:
         return default
     if limit < 1 or limit > MAX_PAGE_SIZE:
-        raise ApiError(400, f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+        raise HubError(INVALID, _("limit: between 1 and %(max)s."), fields=["limit"], max=MAX_PAGE_SIZE)
     return limit
 
 

@@ -180,7 +180,8 @@ def take(user_id: int, *buckets: str) -> float:
 
 def refuse(wait: float) -> HubError:
     seconds = max(1, math.ceil(wait))
-    return HubError(RATE_LIMITED, _("Too many requests; try again in %(retry_after)s s."), retry_after=seconds)
+    return HubError(RATE_LIMITED, _("Too many requests; try again in %(retry_after)s s."),
+                    extra={"retry_after": seconds}, retry_after=seconds)
 
 
 def charge_user(user_id: int, *buckets: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from hub.errors import INVALID, TOO_LARGE, HubError
+from hub.errors import TOO_LARGE, HubError, invalid
 
 # C0 controls other than tab, line feed and carriage return; DEL. XML 1.0 (XLSX) refuses all but the
 # three, and none of them is ever typed on purpose.
@@ -38,22 +38,21 @@ MAX_QUERY_WORDS = 32
 
 
 def text_problem(value: str) -> Any | None:
-    """What is wrong with the characters of `value` (a lazy message with `%(field)s`), or None."""
+    """What is wrong with the characters of `value` (a lazy message), or None."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return _("%(field)s: is not valid Unicode text (it contains a lone surrogate).")
+        return _("is not valid Unicode text (it contains a lone surrogate).")
     if "\x00" in value:
-        return _("%(field)s: may not contain NUL characters.")
+        return _("may not contain NUL characters.")
     if _CONTROL.search(value):
-        return _("%(field)s: may not contain control characters.")
+        return _("may not contain control characters.")
     return None
 
 
 def _refuse(field: str, message: Any, **params: Any) -> HubError:
-    """A 400 naming `field`; `message` is a lazy translation with `%(field)s` (and `params`), rendered
-    in the caller's language at the edge (hub/errors.py)."""
-    return HubError(INVALID, message, fields=[field], field=field, **params)
+    """A 400 read as `field: problem` (hub.errors.invalid), rendered in the caller's language."""
+    return invalid(field, message, **params)
 
 
 def clean_text(value: Any, *, field: str, max_length: int | None = None, max_bytes: int | None = None,
@@ -66,23 +65,23 @@ def clean_text(value: Any, *, field: str, max_length: int | None = None, max_byt
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise _refuse(field, _("%(field)s: must be a string."))
+        raise _refuse(field, _("must be a string."))
     problem = text_problem(value)
     if problem is not None:
         raise _refuse(field, problem)
     if strip:
         value = value.strip()
     if required and not value.strip():
-        raise _refuse(field, _("%(field)s: must not be empty."))
+        raise _refuse(field, _("must not be empty."))
     if single_line and _LINE_BREAK.search(value):
-        raise _refuse(field, _("%(field)s: must be a single line."))
+        raise _refuse(field, _("must be a single line."))
     if max_bytes is not None:
         size = len(value.encode("utf-8"))
         if size > max_bytes:
-            raise HubError(TOO_LARGE, _("%(field)s: %(size)s bytes; the limit is %(limit)s."), fields=[field],
-                           field=field, size=size, limit=max_bytes)
+            raise HubError(TOO_LARGE, _("%(size)s bytes; the limit is %(limit)s."), fields=[field], prefix=field,
+                           size=size, limit=max_bytes)
     if max_length is not None and len(value) > max_length:
-        raise _refuse(field, _("%(field)s: at most %(n)s characters."), n=max_length)
+        raise _refuse(field, _("at most %(n)s characters."), n=max_length)
     return value
 
 
@@ -100,9 +99,9 @@ def clean_query(value: Any, *, field: str = "q") -> str:
     text = clean_text(value, field=field, required=False, strip=False)
     limit = settings.HUB_MAX_QUERY_CHARS
     if len(text) > limit:
-        raise _refuse(field, _("%(field)s: at most %(n)s characters."), n=limit)
+        raise _refuse(field, _("at most %(n)s characters."), n=limit)
     if len(text.split()) > MAX_QUERY_WORDS:
-        raise _refuse(field, _("%(field)s: at most %(n)s words."), n=MAX_QUERY_WORDS)
+        raise _refuse(field, _("at most %(n)s words."), n=MAX_QUERY_WORDS)
     return text
 
 

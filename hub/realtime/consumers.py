@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,14 +22,18 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from hub.errors import HubError
+from hub import i18n
+from hub.errors import INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, HubError
 from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
 from hub.realtime import identity
+from hub.realtime.frames import ErrorFrame
 from hub.realtime.groups import control_group
 from hub.realtime.loops import per_loop
 from hub.realtime.receiver import Batch, Delivery, local_fanout
@@ -141,15 +146,6 @@ def wants_batches(scope: dict[str, Any]) -> bool:
     return query.get("batch", [""])[-1] in ("1", "true")
 
 
-class FrameError(Exception):
-    """Raise from a handler to answer with an `error` frame (codes from the contract)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
 class HubConsumer(AsyncWebsocketConsumer):
     # No per-socket channel-layer channel: events arrive through hub.realtime.receiver instead.
     channel_layer_alias = "__hub_no_per_socket_channel__"
@@ -183,6 +179,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
         self.recent_events: OrderedDict[str, None] = OrderedDict()
         self.batches = wants_batches(self.scope)
+        self.language = i18n.socket_language(self.scope, self.user)
         try:
             await super().websocket_connect(message)
             if not self.closed:
@@ -397,15 +394,31 @@ class HubConsumer(AsyncWebsocketConsumer):
         await self.leave_all()
 
     # --- frames ---------------------------------------------------------------------------------
-    async def send_json(self, content: dict[str, Any]) -> None:
+    async def send_json(self, content: Mapping[str, Any]) -> None:
         await self.send(text_data=dumps(content))
 
-    async def send_error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail, **extra})
+    def render(self, text: str | Promise, **params: Any) -> str:
+        """`text` (a lazy translation) in this socket's language (hub.i18n.socket_language)."""
+        with translation.override(self.language):
+            rendered = str(text)
+        return rendered % params if params else rendered
+
+    async def send_error(self, code: str, detail: str | Promise, *, extra: Mapping[str, Any] | None = None,
+                         **params: Any) -> None:
+        """An `error` frame (the connection stays open); `detail` is rendered in the socket's language;
+        `extra` adds fields a client acts on (a rate limit's `retry_after`). A client that keeps sending
+        what is refused is closed with 4429."""
+        frame: ErrorFrame = {"type": "error", "code": code, "detail": self.render(detail, **params)}
+        await self.send_json({**frame, **(extra or {})})
         self.strikes += 1
         if self.strikes >= settings.HUB_ABUSE_CLOSE_AFTER:
             logger.warning("closing socket of %s after %s rejected frames", self.user, self.strikes)
             await self.close(code=CLOSE_ABUSE)
+
+    async def send_hub_error(self, exc: HubError) -> None:
+        with translation.override(self.language):
+            detail = exc.render()
+        await self.send_error(exc.ws_code, detail, extra=exc.extra)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self._reauth is not None and not self._reauth.done():
@@ -414,38 +427,37 @@ class HubConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         if text_data is None:
-            return await self.send_error("invalid", "Frames must be JSON text, not binary.")
+            return await self.send_error(INVALID, _("Frames must be JSON text, not binary."))
         if len(text_data.encode("utf-8", "surrogatepass")) > settings.HUB_MAX_BODY_BYTES + 1024:
-            return await self.send_error(
-                "too_large", f"Frame exceeds {settings.HUB_MAX_BODY_BYTES} bytes of body."
-            )
+            return await self.send_error(TOO_LARGE, _("Frame exceeds %(limit)s bytes of body."),
+                                         limit=settings.HUB_MAX_BODY_BYTES)
         try:
             frame = json.loads(text_data)
         except (ValueError, RecursionError):
-            return await self.send_error("invalid", "Frame is not valid JSON.")
+            return await self.send_error(INVALID, _("Frame is not valid JSON."))
         if not isinstance(frame, dict):
-            return await self.send_error("invalid", "Frame must be a JSON object.")
+            return await self.send_error(INVALID, _("Frame must be a JSON object."))
         frame_type = frame.get("type")
         if not isinstance(frame_type, str):
-            return await self.send_error("invalid", "Frame needs a string `type`.")
+            return await self.send_error(INVALID, _("Frame needs a string `type`."))
         handler = getattr(self, "handle_" + frame_type.replace(".", "_"), None)
         if handler is None or not frame_type.replace(".", "").replace("_", "").isalnum():
-            return await self.send_error("invalid", f"Unknown frame type {frame_type[:40]!r}.")
+            return await self.send_error(INVALID, _("Unknown frame type “%(type)s”."), type=frame_type[:40])
         if frame_type in self.rate_limited_types and not self.bucket.take(time.monotonic()):
-            return await self.send_error("rate_limited", "Too many frames; slow down.")
+            return await self.send_error(RATE_LIMITED, _("Too many frames; slow down."))
         buckets = () if frame_type in self.unlimited_types else ("write", *self.frame_buckets.get(frame_type, ()))
         try:
             with ratelimit.acting_for(self.user.id, pending=buckets):
                 await handler(frame)
                 if ratelimit.has_pending():  # the handler did no database work: charge now
                     await in_worker_thread(ratelimit.charge)()
-        except FrameError as exc:
-            return await self.send_error(exc.code, exc.detail)
         except HubError as exc:
-            return await self.send_error(exc.ws_code, exc.render(), **exc.params_for_client())
+            return await self.send_hub_error(exc)
         except DatabaseError:
             # Not the client's fault, so no strike: say so and keep the socket (a retry with the same
             # client_id is safe, even when the lost answer hid a commit).
             logger.warning("database unavailable while handling %s", frame_type, exc_info=True)
-            return await self.send_json({"type": "error", "code": "unavailable", "detail": DATABASE_UNAVAILABLE})
+            unavailable: ErrorFrame = {"type": "error", "code": UNAVAILABLE,
+                                       "detail": self.render(DATABASE_UNAVAILABLE)}
+            return await self.send_json(unavailable)
         self.strikes = 0

@@ -146,6 +146,30 @@ class _Outbox:
 
 _outbox = per_loop(_Outbox)
 
+# The event loop this server process serves its sockets on, recorded by the application's first call
+# (hub/asgi.py), and the background threads (hub.jobs) whose publications go through it.
+_server_loop: asyncio.AbstractEventLoop | None = None
+_through_server_loop = threading.local()
+
+
+def remember_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    global _server_loop
+    _server_loop = loop
+
+
+@contextmanager
+def publishing_through_server_loop() -> Iterator[None]:
+    """Inside this block, a thread that is none of the server's (the jobs thread) publishes through
+    the server's event loop, like a request's thread does. On the embedded default the channel layer
+    is in memory: a frame sent from a loop of the thread's own would never wake the server loop's
+    sockets. Before the server loop is known (no request or socket yet) it publishes from a loop of
+    its own, which reaches other processes through Redis (and, in memory, nobody is connected yet)."""
+    _through_server_loop.active = True
+    try:
+        yield
+    finally:
+        _through_server_loop.active = False
+
 
 def _run_publisher(items: list[Publication]) -> None:
     """Publish from sync code: queued on the server's event loop (which owns the channel layer's
@@ -154,6 +178,8 @@ def _run_publisher(items: list[Publication]) -> None:
     loop = None
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None and getattr(_through_server_loop, "active", False):
+        loop = _server_loop
     if loop is None:
         async_to_sync(send_publications)(items)
         return

@@ -64,10 +64,26 @@ def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[s
     raise SystemExit(f"ASGI_SERVER must be 'daphne' or 'uvicorn', not {server!r}")
 
 
+def public_url(host: str, port: str) -> str:
+    """The address links in notifications use when HUB_PUBLIC_URL is not given: this server's own
+    (a wildcard address means "this machine", reachable as 127.0.0.1)."""
+    host = host.strip("[]")
+    if host in {"", "0.0.0.0", "::"}:
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{int(port)}"
+
+
 def main() -> None:
     server = os.environ.get("ASGI_SERVER", "daphne")
-    cmd = command(server, os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000"))
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+    cmd = command(server, host, port)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    # A served hub runs the periodic jobs itself (hub/jobs.py) unless told not to, and links to itself.
+    os.environ.setdefault("HUB_JOBS_IN_SERVER", "1")
+    if not os.environ.get("HUB_PUBLIC_URL"):
+        os.environ["HUB_PUBLIC_URL"] = public_url(host, port)
     os.execv(cmd[0], cmd)
 
 

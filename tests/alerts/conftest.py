@@ -71,7 +71,7 @@ def raise_as(user, **overrides):
     from alerts.services import raise_alert
 
     payload = alert_payload(**overrides)
-    return raise_alert(author=user, **payload)
+    return raise_alert(by=user, **payload)
 
 
 async def listen(user) -> WebsocketCommunicator:

@@ -159,7 +159,7 @@ def test_concurrent_acknowledgements_of_one_centre_record_exactly_one(cast):
 
     from django.db import connection
 
-    from alerts.services import acknowledge
+    from alerts.services import acknowledge_alert
 
     alert = raise_as(cast.ht_security)
     barrier = Barrier(2)
@@ -167,7 +167,7 @@ def test_concurrent_acknowledgements_of_one_centre_record_exactly_one(cast):
     def press(user):
         try:
             barrier.wait()
-            ack_row, created = acknowledge(alert, user)
+            ack_row, created = acknowledge_alert(alert, by=user)
             return ack_row.pk, created
         finally:
             connection.close()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alerts.services import acknowledge
+from alerts.services import acknowledge_alert
 from tests.alerts.conftest import raise_as
 
 pytestmark = pytest.mark.django_db
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def test_every_alert_model_has_working_admin_pages(cast, client, make_user):
     alert = raise_as(cast.ht_security, severity="critical", description="**Khẩn**")
-    acknowledge(alert, cast.dn_manager)
+    acknowledge_alert(alert, by=cast.dn_manager)
     client.force_login(make_user("root", centre=None, role="hub_admin", is_staff=True, is_superuser=True))
     for path in ["/admin/alerts/alert/", f"/admin/alerts/alert/{alert.pk}/change/", "/admin/alerts/indicator/",
                  "/admin/alerts/acknowledgement/", "/admin/alerts/escalation/", "/admin/alerts/alertevent/",

@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from alerts.models import AlertEvent, Escalation
-from alerts.services import acknowledge, change_status, escalate_due
+from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts
 from tests.alerts.conftest import listen, next_alert_frame, raise_as
 
 pytestmark = pytest.mark.django_db(transaction=True)  # emails and frames leave only after commit
@@ -29,14 +29,14 @@ def escalated(done) -> list[tuple[str, int]]:
 def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
     with time_machine.travel(T0, tick=False) as clock:
         alert = raise_as(cast.ht_security, severity="critical")
-        acknowledge(alert, cast.dn_security)  # DN took notice in time; QB did not
+        acknowledge_alert(alert, by=cast.dn_security)  # DN took notice in time; QB did not
 
         clock.move_to(at(4, 59))
-        assert escalate_due() == []
+        assert escalate_due_alerts() == []
         assert mail.outbox == []
 
         clock.move_to(at(5))
-        assert escalated(escalate_due()) == [("QB", 1)]
+        assert escalated(escalate_due_alerts()) == [("QB", 1)]
         assert len(mail.outbox) == 1
         email = mail.outbox[0]
         assert email.to == ["qb.manager@example.vn"]
@@ -44,15 +44,15 @@ def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
         assert f"/alerts/{alert.pk}/" in email.body
 
         clock.move_to(at(9, 59))
-        assert escalate_due() == []  # step 1 happened; step 2 is not due yet
+        assert escalate_due_alerts() == []  # step 1 happened; step 2 is not due yet
         clock.move_to(at(10))
-        assert escalated(escalate_due()) == [("QB", 2)]
-        assert escalate_due() == []  # the same step never twice
+        assert escalated(escalate_due_alerts()) == [("QB", 2)]
+        assert escalate_due_alerts() == []  # the same step never twice
 
         clock.move_to(at(60))
-        assert escalated(escalate_due()) == [("QB", 3)]  # a late run catches up with one step
+        assert escalated(escalate_due_alerts()) == [("QB", 3)]  # a late run catches up with one step
         clock.move_to(at(600))
-        assert escalate_due() == []  # HUB_ESCALATE_MAX_STEPS (3) reached
+        assert escalate_due_alerts() == []  # HUB_ESCALATE_MAX_STEPS (3) reached
     assert len(mail.outbox) == 3
     assert list(Escalation.objects.values_list("centre__code", "step", "notified")) == [
         ("QB", 1, ["qb.manager"]), ("QB", 2, ["qb.manager"]), ("QB", 3, ["qb.manager"])]
@@ -65,15 +65,15 @@ def test_a_high_alert_waits_fifteen_minutes_by_default_and_the_delay_is_configur
     with time_machine.travel(T0, tick=False) as clock:
         alert = raise_as(cast.ht_security, severity="high")
         clock.move_to(at(14, 59))
-        assert escalate_due() == []
+        assert escalate_due_alerts() == []
         clock.move_to(at(15))
-        assert escalated(escalate_due()) == [("DN", 1), ("QB", 1)]
+        assert escalated(escalate_due_alerts()) == [("DN", 1), ("QB", 1)]
 
         settings.HUB_ESCALATE_HIGH_MINUTES = 30
         clock.move_to(at(59, 59))
-        assert escalate_due() == []  # step 2 now needs 2 × 30 minutes
+        assert escalate_due_alerts() == []  # step 2 now needs 2 × 30 minutes
         clock.move_to(at(60))
-        assert escalated(escalate_due()) == [("DN", 2), ("QB", 2)]
+        assert escalated(escalate_due_alerts()) == [("DN", 2), ("QB", 2)]
     assert sorted(m.to[0] for m in mail.outbox) == ["dn.manager@example.vn", "dn.manager@example.vn",
                                                     "qb.manager@example.vn", "qb.manager@example.vn"]
     assert alert.escalations.count() == 4
@@ -84,36 +84,36 @@ def test_low_and_medium_alerts_never_escalate(cast, severity):
     with time_machine.travel(T0, tick=False) as clock:
         raise_as(cast.ht_security, severity=severity)
         clock.move_to(at(24 * 60))
-        assert escalate_due() == []
+        assert escalate_due_alerts() == []
     assert mail.outbox == []
 
 
 def test_closed_alerts_and_acknowledging_centres_stop_escalating(cast):
     with time_machine.travel(T0, tick=False) as clock:
         closed = raise_as(cast.ht_security, severity="critical", title="Đã xử lý")
-        change_status(closed, cast.ht_security, "closed")
+        change_alert_status(closed, by=cast.ht_security, to="closed")
         open_alert = raise_as(cast.ht_security, severity="critical", title="Đang xử lý")
         clock.move_to(at(5))
-        assert escalated(escalate_due()) == [("DN", 1), ("QB", 1)]
+        assert escalated(escalate_due_alerts()) == [("DN", 1), ("QB", 1)]
         assert all(e.alert_id == open_alert.pk for e in Escalation.objects.all())
-        acknowledge(open_alert, cast.qb_manager)
+        acknowledge_alert(open_alert, by=cast.qb_manager)
         clock.move_to(at(10))
-        assert escalated(escalate_due()) == [("DN", 2)]
+        assert escalated(escalate_due_alerts()) == [("DN", 2)]
 
 
 def test_red_alerts_escalate_only_to_the_named_centres(cast):
     with time_machine.travel(T0, tick=False) as clock:
         raise_as(cast.ht_security, severity="critical", tlp="red", shared_with=["QB"])
         clock.move_to(at(5))
-        assert escalated(escalate_due()) == [("QB", 1)]
+        assert escalated(escalate_due_alerts()) == [("QB", 1)]
 
 
 def test_the_detail_shows_how_far_each_centre_escalated(cast, api_client):
     with time_machine.travel(T0, tick=False) as clock:
         alert = raise_as(cast.ht_security, severity="critical")
-        acknowledge(alert, cast.dn_manager)
+        acknowledge_alert(alert, by=cast.dn_manager)
         clock.move_to(at(10))
-        escalate_due()
+        escalate_due_alerts()
     detail = api_client(cast.ht_manager).get(f"/api/v1/alerts/{alert.pk}").json()
     rows = {row["centre"]: row for row in detail["acknowledgements"]}
     assert rows["QB"]["status"] == "pending" and rows["QB"]["escalation_step"] == 2
@@ -137,11 +137,11 @@ async def test_the_escalation_frame_reaches_the_pending_centres_managers_only(ca
     other_manager = await listen(cast.dn_manager)
     try:
         alert = await sync_to_async(raise_as)(cast.ht_security, severity="critical")
-        await sync_to_async(acknowledge)(alert, cast.dn_manager)
+        await sync_to_async(acknowledge_alert)(alert, by=cast.dn_manager)
         for socket in (manager, engineer, other_manager):
             assert (await next_alert_frame(socket))["event"] == "raised"
             assert (await next_alert_frame(socket))["event"] == "acknowledged"
-        done = await sync_to_async(escalate_due)(alert.created_at + timedelta(minutes=5))
+        done = await sync_to_async(escalate_due_alerts)(now=alert.created_at + timedelta(minutes=5))
         assert escalated(done) == [("QB", 1)]
         frame = await next_alert_frame(manager)
         assert frame["event"] == "escalated" and frame["alert"]["id"] == alert.pk

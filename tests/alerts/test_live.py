@@ -110,7 +110,7 @@ async def test_a_served_hub_delivers_an_amber_alert_to_two_centres_and_not_to_an
 def test_the_worker_process_escalates_and_stops_gracefully_on_sigterm(cast, tmp_path):
     from alerts.services import raise_alert
 
-    alert = raise_alert(author=cast.ht_security, **alert_payload(severity="critical", tlp="red", shared_with=["QB"]))
+    alert = raise_alert(by=cast.ht_security, **alert_payload(severity="critical", tlp="red", shared_with=["QB"]))
     Alert.objects.filter(pk=alert.pk).update(created_at=alert.created_at - timedelta(minutes=6))
     env = dict(os.environ, DATABASE_URL=database_url_of_test_db(), DJANGO_DEBUG="1", PYTHONUNBUFFERED="1",
                DJANGO_EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")

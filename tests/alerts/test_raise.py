@@ -57,7 +57,7 @@ def test_a_script_raises_an_alert_with_a_token_and_gets_it_back(cast, api_client
     ]
     assert "<script>" not in body["html"] and "<strong>ngay</strong>" in body["html"]
     assert body["affected_systems"] == ["Hệ thống một cửa điện tử"]
-    assert body["created_at"].endswith("+00:00")
+    assert body["created_at"].endswith("Z") and len(body["created_at"]) == 24  # hub.lib.jsonutil.timestamp
     assert [e["event"] for e in body["history"]] == ["raised"]
     assert body["url"] == f"/alerts/{body['id']}/"
 

@@ -27,7 +27,7 @@ def world(make_user, make_topic):
 
 
 def post(topic, author, body, **kw):
-    return post_message(topic=topic, author=author, body=body, **kw)[0]
+    return post_message(topic, by=author, body=body, **kw)[0]
 
 
 # --- topics -------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_history_answers_exactly_the_documented_schema(world, api_client):
     from chat.services import delete_message
 
     post(world["topic"], world["ht"], "Xin chào @dn.engineer và **DN**")
-    delete_message(message=post(world["topic"], world["ht"], "sẽ bị xoá"), actor=world["ht"])
+    delete_message(post(world["topic"], world["ht"], "sẽ bị xoá"), by=world["ht"])
     post(world["topic"], world["dn"], "ok")
     response = api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/messages?limit=2")
     assert response["Content-Type"] == "application/json; charset=utf-8"

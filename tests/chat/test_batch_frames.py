@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def stored(author, bodies: list[str], audience: Audience | None = None) -> list[dict]:
     """Messages stored now (their own broadcasts are drained by the caller), as `message` frames."""
     topic = Topic.objects.get(slug=SLUG)
-    return [{"type": "message", "message": message_out(post_message(topic=topic, author=author, body=body,
+    return [{"type": "message", "message": message_out(post_message(topic, by=author, body=body,
                                                                      client_id=f"c-{index}",
                                                                      audience=audience)[0])}
             for index, body in enumerate(bodies)]

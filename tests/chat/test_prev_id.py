@@ -24,7 +24,7 @@ def setting(make_user, make_topic):
 def store_without_publishing(topic: Topic, author, body: str):
     """A message committed by a process that then dies before its after-commit publish runs."""
     with transaction.atomic():
-        message, _ = post_message(topic=topic, author=author, body=body)
+        message, _ = post_message(topic, by=author, body=body)
         transaction.get_connection().run_on_commit[:] = []
     return message
 
@@ -32,9 +32,9 @@ def store_without_publishing(topic: Topic, author, body: str):
 def test_prev_id_chains_the_messages_of_one_topic_only(setting):
     author, _ = setting
     security, software = Topic.objects.get(slug=SLUG), Topic.objects.get(slug="phat-trien-phan-mem")
-    first, _ = post_message(topic=security, author=author, body="một")
-    other, _ = post_message(topic=software, author=author, body="khác chủ đề")
-    second, _ = post_message(topic=security, author=author, body="hai")
+    first, _ = post_message(security, by=author, body="một")
+    other, _ = post_message(software, by=author, body="khác chủ đề")
+    second, _ = post_message(security, by=author, body="hai")
     assert (first.prev_id, second.prev_id, other.prev_id) == (None, first.id, None)
 
 
@@ -42,10 +42,10 @@ async def test_a_live_message_reveals_one_that_was_stored_but_never_published(se
     author, reader = setting
     socket = await open_topic(reader, SLUG)
     topic = await sync_to_async(Topic.objects.get)(slug=SLUG)
-    seen, _ = await sync_to_async(post_message)(topic=topic, author=author, body="đã nhận")
+    seen, _ = await sync_to_async(post_message)(topic, by=author, body="đã nhận")
     assert (await next_frame(socket, "message"))["message"]["id"] == seen.id
     lost = await sync_to_async(store_without_publishing)(topic, author, "không được phát")
-    after, _ = await sync_to_async(post_message)(topic=topic, author=author, body="sau đó")
+    after, _ = await sync_to_async(post_message)(topic, by=author, body="sau đó")
     live = (await next_frame(socket, "message"))["message"]
     assert live["id"] == after.id and live["prev_id"] == lost.id != seen.id  # the hole shows
     await socket.send_json_to({"type": "sync", "after": seen.id})  # what the client then does

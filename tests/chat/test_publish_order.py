@@ -31,7 +31,7 @@ def test_a_slow_after_commit_hook_is_not_overtaken_by_the_next_message_of_the_to
 
     def post(body: str) -> None:
         try:
-            post_message(topic=Topic.objects.get(slug=SLUG), author=people["ht"], body=body)
+            post_message(Topic.objects.get(slug=SLUG), by=people["ht"], body=body)
         finally:
             connection.close()
 

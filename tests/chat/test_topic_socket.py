@@ -42,6 +42,20 @@ async def test_unauthenticated_handshake_closes_4401(people):
     assert (await communicator.receive_output(timeout=3))["code"] == 4401
 
 
+async def test_error_frames_are_in_the_persons_language(people):
+    """hub.i18n.socket_language: the stored preference, else the handshake's cookie, else Vietnamese."""
+    english = people["ht"]
+    english.language = "en"
+    await sync_to_async(english.save)()
+    vi_socket, en_socket = await open_topic(people["dn"], SLUG), await open_topic(english, SLUG)
+    for socket in (vi_socket, en_socket):
+        await socket.send_json_to({"type": "message.send"})
+    assert (await next_frame(vi_socket, "error"))["detail"] == "message.send cần có `body`."
+    assert (await next_frame(en_socket, "error"))["detail"] == "message.send needs a `body`."
+    await vi_socket.disconnect()
+    await en_socket.disconnect()
+
+
 # --- messages ---------------------------------------------------------------------------------------
 
 async def test_message_reaches_everyone_in_the_topic_including_the_sender(people):
@@ -153,7 +167,7 @@ def post_many(topic_slug, author, count, prefix="m"):
     from chat.models import Topic
 
     topic = Topic.objects.get(slug=topic_slug)
-    return [post_message(topic=topic, author=author, body=f"{prefix}{i}")[0].id for i in range(count)]
+    return [post_message(topic, by=author, body=f"{prefix}{i}")[0].id for i in range(count)]
 
 
 async def test_sync_returns_everything_after_an_id_in_order_then_sync_done(people):
@@ -214,7 +228,7 @@ async def test_a_restricted_message_reaches_only_its_audience_live_and_in_sync(p
     def post_restricted():
         from chat.models import Topic
 
-        return post_message(topic=Topic.objects.get(slug=SLUG), author=people["hts"], body="TLP:AMBER IOC",
+        return post_message(Topic.objects.get(slug=SLUG), by=people["hts"], body="TLP:AMBER IOC",
                             audience=audience)[0].id
 
     restricted_id = await sync_to_async(post_restricted)()
@@ -426,7 +440,7 @@ async def test_mentions_respect_the_messages_audience(people, make_user):
     def post():
         from chat.models import Topic
 
-        post_message(topic=Topic.objects.get(slug=SLUG), author=people["hts"], body="@ht.engineer TLP:RED",
+        post_message(Topic.objects.get(slug=SLUG), by=people["hts"], body="@ht.engineer TLP:RED",
                      audience=audience)
 
     await sync_to_async(post)()
@@ -471,7 +485,7 @@ async def test_a_post_rolled_back_with_its_callers_transaction_is_never_broadcas
     def post_then_fail():
         try:
             with transaction.atomic():
-                post_message(topic=Topic.objects.get(slug=SLUG), author=people["dn"], body="sẽ bị huỷ")
+                post_message(Topic.objects.get(slug=SLUG), by=people["dn"], body="sẽ bị huỷ")
                 raise RuntimeError("the caller's action failed")
         except RuntimeError:
             pass
@@ -528,9 +542,9 @@ async def test_sync_with_changed_since_replays_edits_and_deletions_missed_while_
     away_since = timezone.now()
 
     def change_while_away():
-        edit_message(message=Message.objects.get(pk=ids[0]), editor=people["dn"], body="đã sửa")
-        delete_message(message=Message.objects.get(pk=ids[1]), actor=people["dn"])
-        post_message(topic=Topic.objects.get(slug=SLUG), author=people["dn"], body="mới")
+        edit_message(Message.objects.get(pk=ids[0]), by=people["dn"], body="đã sửa")
+        delete_message(Message.objects.get(pk=ids[1]), by=people["dn"])
+        post_message(Topic.objects.get(slug=SLUG), by=people["dn"], body="mới")
 
     await sync_to_async(change_while_away)()
     socket = await open_topic(people["ht"], SLUG)

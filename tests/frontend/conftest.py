@@ -22,6 +22,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 15_000
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}  # a common phone (iPhone 12-15): touch, no hover, no keyboard
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +92,14 @@ class Person:
 
 @pytest.fixture
 def sign_in(browser, hub):
-    """`sign_in("ht.engineer")` → a Person in a fresh browser context, logged in through the form."""
+    """`sign_in("ht.engineer")` → a Person in a fresh browser context, logged in through the form;
+    `phone=True` makes it a 390×844 touch screen without hover (CSS `(hover: none)`)."""
     people: list[Person] = []
 
-    def make(username: str, password: str | None = None, locale: str = "vi-VN") -> Person:
-        context = browser.new_context(base_url=hub.http, locale=locale, viewport={"width": 1280, "height": 860})
+    def make(username: str, password: str | None = None, locale: str = "vi-VN", phone: bool = False) -> Person:
+        size = PHONE if phone else DESKTOP
+        context = browser.new_context(base_url=hub.http, locale=locale, viewport=size,
+                                      is_mobile=phone, has_touch=phone, device_scale_factor=2 if phone else 1)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         person = Person(context, page, username)

@@ -73,9 +73,9 @@ def test_home_lists_topics_alerts_and_my_centres_requests(make_user, sign_in, to
     lan = sign_in("ht.eng")
     from hub.models import User
 
-    raise_alert(author=officer, title="Mã độc mã hoá dữ liệu", severity="critical", tlp="clear",
+    raise_alert(by=officer, title="Mã độc mã hoá dữ liệu", severity="critical", tlp="clear",
                 description="", indicators=[], affected_systems=[], recommended_actions="")
-    create_ticket(user=User.objects.get(username="ht.eng"), title="Nhờ rà soát mã nguồn", category="software",
+    create_ticket(by=User.objects.get(username="ht.eng"), title="Nhờ rà soát mã nguồn", category="software",
                   target_centre="QB")
     lan.page.reload()
     expect(lan.page.locator("#topic-list")).to_contain_text("Phát triển phần mềm")

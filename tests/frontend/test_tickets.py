@@ -78,7 +78,7 @@ def test_rejecting_needs_a_reason_and_the_page_says_so(requester_and_helper):
     from hub.models import User
     from requests.services import create_ticket
 
-    ticket = create_ticket(user=User.objects.get(username="ht.eng"), title="Xin tài liệu đào tạo",
+    ticket = create_ticket(by=User.objects.get(username="ht.eng"), title="Xin tài liệu đào tạo",
                            description="", category="training", priority="low", target_centre="DN")
     minh.page.goto(f"/tickets/{ticket.id}/")
     move(minh, "rejected")
@@ -95,9 +95,9 @@ def test_saved_views_and_filters_list_the_right_requests(requester_and_helper):
     from requests.services import create_ticket
 
     author = User.objects.get(username="ht.eng")
-    create_ticket(user=author, title="Cần hỗ trợ phần mềm", description="", category="software",
+    create_ticket(by=author, title="Cần hỗ trợ phần mềm", description="", category="software",
                   priority="normal", target_centre="DN")
-    create_ticket(user=author, title="Tổ chức hội thảo", description="", category="events",
+    create_ticket(by=author, title="Tổ chức hội thảo", description="", category="events",
                   priority="low", target_centre=None)
     lan.page.goto("/tickets/?view=centre-open")
     rows = lan.page.locator("#ticket-rows tr[data-ticket-id]")
@@ -117,7 +117,7 @@ def test_attachments_and_assignment_show_on_both_sides(requester_and_helper, tmp
     from hub.models import User
     from requests.services import create_ticket
 
-    ticket = create_ticket(user=User.objects.get(username="ht.eng"), title="Nhật ký máy chủ", description="",
+    ticket = create_ticket(by=User.objects.get(username="ht.eng"), title="Nhật ký máy chủ", description="",
                            category="security", priority="normal", target_centre="DN")
     lan.page.goto(f"/tickets/{ticket.id}/")
     minh.page.goto(f"/tickets/{ticket.id}/")

@@ -51,8 +51,8 @@ def real_ids(make_user):
 
     officer = make_user("dn.sec", centre="DN", role="security_officer")
     requester = make_user("ht.req", centre="HT")
-    alert = raise_alert(author=officer, title="Dò quét", severity="low", tlp="clear")
-    ticket = create_ticket(user=requester, title="Nhờ hỗ trợ", category="software", target_centre="DN")
+    alert = raise_alert(by=officer, title="Dò quét", severity="low", tlp="clear")
+    ticket = create_ticket(by=requester, title="Nhờ hỗ trợ", category="software", target_centre="DN")
 
     def resolve(path: str) -> str:
         return path.replace("/alerts/1/", f"/alerts/{alert.id}/").replace("/tickets/1/", f"/tickets/{ticket.id}/")

@@ -45,4 +45,4 @@ def test_errors_go_through_the_same_renderer(client):
     response = client.get("/api/v1/tickets", HTTP_AUTHORIZATION="Token nope")
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json; charset=utf-8"
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response.json()["error"]["code"] == "token_invalid"

@@ -23,7 +23,7 @@ def test_client_too_far_behind_is_told_to_resync_and_recovers_every_message(topi
     author = User.objects.get(username=name)
     hub = hubs(HUB_SYNC_MAX=str(SYNC_MAX))
     for i in range(MISSED):  # written while the client was away
-        post_message(topic=topic, author=author, body=f"đã lỡ {i}", client_id=f"missed-{i}")
+        post_message(topic, by=author, body=f"đã lỡ {i}", client_id=f"missed-{i}")
     expected = sorted(stored_ids(topic.slug).values())
     assert len(expected) == MISSED
 

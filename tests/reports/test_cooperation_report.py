@@ -94,9 +94,9 @@ def test_an_empty_year_is_all_zeros(network, english):
 
 
 def test_the_year_must_be_plausible(db):
-    from hub.lib.api_support import ApiError
+    from hub.errors import HubError
 
-    with pytest.raises(ApiError):
+    with pytest.raises(HubError):
         cooperation_report(1999)
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from hub.lib.api_support import ApiError
+from hub.errors import HubError
 from reports.selectors import DashboardFilters, dashboard, parse_filters
 
 
@@ -146,10 +146,10 @@ def test_an_empty_period_gives_zeros_not_errors(network, english):
     ],
 )
 def test_invalid_filters_are_rejected_naming_the_parameter(db, params, field):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(HubError) as caught:
         parse_filters(params)
-    assert caught.value.status == 400
-    assert caught.value.extra["fields"] == [field]
+    assert caught.value.http_status == 400
+    assert caught.value.fields == [field]
 
 
 def test_default_period_is_the_last_90_days(db):

@@ -38,7 +38,7 @@ def new_ticket(people):
         data = {"title": "Hỗ trợ kiểm tra an toàn thông tin cổng dịch vụ công", "category": "security",
                 "priority": "normal", "description": "Cần **rà soát** lỗ hổng."}
         data.update(fields)
-        return create_ticket(user=by or people.ht_engineer, target_centre=target, **data)
+        return create_ticket(by=by or people.ht_engineer, target_centre=target, **data)
 
     return make
 

@@ -11,7 +11,7 @@ def test_admin_pages_render(people, new_ticket, client):
     from requests.services import add_comment
 
     ticket = new_ticket()
-    add_comment(ticket, people.dn_engineer, "Ghi chú nội bộ", internal=True)
+    add_comment(ticket, by=people.dn_engineer, body="Ghi chú nội bộ", internal=True)
     people.admin.is_staff = people.admin.is_superuser = True
     people.admin.save()
     client.force_login(people.admin)

@@ -116,7 +116,7 @@ def make_many(people, count: int):
     tickets = []
     for i in range(count):
         category, priority, target, title = specs[i % len(specs)]
-        tickets.append(create_ticket(user=people.ht_engineer, title=f"{title} #{i}", category=category,
+        tickets.append(create_ticket(by=people.ht_engineer, title=f"{title} #{i}", category=category,
                                      priority=priority, target_centre=target))
     return tickets
 
@@ -186,7 +186,7 @@ def test_the_list_answers_exactly_the_documented_schema(people, api_client):
     shapes = {(t["target_centre"] is None, t["assignee"] is None) for t in body["results"] + last["results"]}
     assert shapes == {(False, False), (False, True), (True, True)}
     # Datetimes as every other endpoint writes them (Django's encoder: milliseconds, "Z").
-    assert body["results"][0]["created_at"].endswith("Z") and len(body["results"][0]["created_at"]) == 24
+    assert body["results"][0]["created_at"].endswith("Z") and len(body["results"][0]["created_at"]) == 24  # ms
 
 
 def test_search_ignores_accents_and_case(people, api_client):
@@ -256,7 +256,7 @@ def test_detail_costs_the_same_queries_whatever_the_history(people, new_ticket, 
     with CaptureQueriesContext(connection) as few:
         client.get(f"/api/v1/tickets/{ticket.pk}")
     for i in range(10):
-        add_comment(ticket, people.dn_engineer, f"Ghi chú {i}", internal=i % 2 == 0)
+        add_comment(ticket, by=people.dn_engineer, body=f"Ghi chú {i}", internal=i % 2 == 0)
     with django_assert_num_queries(len(few)):
         assert len(client.get(f"/api/v1/tickets/{ticket.pk}").json()["comments"]) == 10
 
@@ -305,26 +305,26 @@ def test_assignment_rules(people, new_ticket, api_client):
     from requests.services import transition_ticket
 
     ticket = new_ticket()
-    transition_ticket(ticket, people.dn_manager, "accepted")  # the manager accepted: assigned to them
+    transition_ticket(ticket, by=people.dn_manager, to="accepted")  # the manager accepted: assigned to them
     url = f"/api/v1/tickets/{ticket.pk}/assign"
     # A manager of the target centre reassigns to anyone of that centre ...
-    response = api_client(people.dn_manager).post(url, {"assignee": "dn.security"}, content_type=JSON)
+    response = api_client(people.dn_manager).post(url, {"username": "dn.security"}, content_type=JSON)
     assert response.status_code == 200 and response.json()["assignee"]["username"] == "dn.security"
     last = response.json()["history"][-1]
     assert (last["kind"], last["before"], last["after"]) == ("assigned", "dn.manager", "dn.security")
     # ... but not to someone of another centre, nor to nobody-known.
-    assert api_client(people.dn_manager).post(url, {"assignee": "qb.engineer"}, content_type=JSON).status_code == 403
-    assert api_client(people.dn_manager).post(url, {"assignee": "ghost"}, content_type=JSON).status_code == 400
+    assert api_client(people.dn_manager).post(url, {"username": "qb.engineer"}, content_type=JSON).status_code == 403
+    assert api_client(people.dn_manager).post(url, {"username": "ghost"}, content_type=JSON).status_code == 400
     # Engineers do not reassign others' work, and the requesting side does not assign at all.
-    assert api_client(people.dn_engineer).post(url, {"assignee": "dn.engineer"}, content_type=JSON).status_code == 403
-    assert api_client(people.ht_manager).post(url, {"assignee": "dn.engineer"}, content_type=JSON).status_code == 403
+    assert api_client(people.dn_engineer).post(url, {"username": "dn.engineer"}, content_type=JSON).status_code == 403
+    assert api_client(people.ht_manager).post(url, {"username": "dn.engineer"}, content_type=JSON).status_code == 403
     ticket.refresh_from_db()
     assert ticket.assignee.username == "dn.security"
     # Once unassigned, any of the target's staff may take it for themselves.
-    assert api_client(people.dn_manager).post(url, {"assignee": None}, content_type=JSON).status_code == 200
-    taken = api_client(people.dn_engineer).post(url, {"assignee": "dn.engineer"}, content_type=JSON)
+    assert api_client(people.dn_manager).post(url, {"username": None}, content_type=JSON).status_code == 200
+    taken = api_client(people.dn_engineer).post(url, {"username": "dn.engineer"}, content_type=JSON)
     assert taken.status_code == 200 and taken.json()["assignee"]["username"] == "dn.engineer"
-    assert api_client(people.admin).post(url, {"assignee": "dn.manager"}, content_type=JSON).status_code == 200
+    assert api_client(people.admin).post(url, {"username": "dn.manager"}, content_type=JSON).status_code == 200
 
 
 def test_watchers(people, new_ticket, api_client):

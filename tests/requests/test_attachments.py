@@ -72,7 +72,7 @@ def test_internal_note_attachments_stay_with_the_target_centre(people, new_ticke
     from requests.services import add_comment
 
     ticket = new_ticket()
-    note = add_comment(ticket, people.dn_engineer, "Nhật ký nội bộ", internal=True)
+    note = add_comment(ticket, by=people.dn_engineer, body="Nhật ký nội bộ", internal=True)
     response = upload(api_client(people.dn_engineer), ticket, name="log.txt", data=b"10.0.0.5 scan",
                       content_type="text/plain", comment=note.pk)
     assert response.status_code == 201
@@ -121,7 +121,7 @@ def test_no_file_or_a_foreign_comment_is_400(people, new_ticket, api_client, med
     from requests.services import add_comment
 
     ticket, other = new_ticket(), new_ticket()
-    foreign = add_comment(other, people.ht_engineer, "Ở phiếu khác")
+    foreign = add_comment(other, by=people.ht_engineer, body="Ở phiếu khác")
     client = api_client(people.ht_engineer)
     assert client.post(f"/api/v1/tickets/{ticket.pk}/attachments", {}).status_code == 400
     assert upload(client, ticket, comment=foreign.pk).status_code == 400
@@ -131,17 +131,17 @@ def test_no_file_or_a_foreign_comment_is_400(people, new_ticket, api_client, med
 
 def test_a_failed_save_leaves_no_file_behind(people, new_ticket, media_root, monkeypatch):
     """If the database write fails after the file was stored, the file is removed again."""
-    from hub.lib.api_support import ApiError
+    from hub.errors import CONFLICT, HubError
     from requests import services
 
     ticket = new_ticket()
 
     def broken_touch(*args, **kwargs):
-        raise ApiError(409, "simulated conflict while saving")
+        raise HubError(CONFLICT, "simulated conflict while saving")
 
     monkeypatch.setattr(services, "_touch", broken_touch)
-    with pytest.raises(ApiError):
-        services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("a.pdf", PDF))
+    with pytest.raises(HubError):
+        services.add_attachment(ticket, by=people.ht_engineer, upload=SimpleUploadedFile("a.pdf", PDF))
     assert Attachment.objects.count() == 0
     assert stored_files(media_root) == []
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
-from hub.lib.api_support import ApiError
+from hub.errors import HubError
 from requests import services
 from requests.models import Ticket, TicketEvent
 
@@ -49,13 +49,14 @@ def test_two_people_accepting_and_rejecting_at_once_cannot_both_succeed(people, 
     for _ in range(5):
         ticket = new_ticket(target="DN")
         results = race(
-            lambda t=ticket: services.transition_ticket(t, people.dn_engineer, "accepted"),
-            lambda t=ticket: services.transition_ticket(t, people.dn_manager, "rejected", "Không thuộc phạm vi"),
+            lambda t=ticket: services.transition_ticket(t, by=people.dn_engineer, to="accepted"),
+            lambda t=ticket: services.transition_ticket(t, by=people.dn_manager, to="rejected",
+                                                        note="Không thuộc phạm vi"),
         )
         winners = [r for r in results if isinstance(r, Ticket)]
-        losers = [r for r in results if isinstance(r, ApiError)]
+        losers = [r for r in results if isinstance(r, HubError)]
         assert len(winners) == 1 and len(losers) == 1, results
-        assert losers[0].status == 409
+        assert losers[0].http_status == 409
         ticket.refresh_from_db()
         assert ticket.status == winners[0].status
         assert ticket.version == winners[0].version
@@ -66,10 +67,10 @@ def test_many_centres_racing_for_an_any_centre_request_one_takes_it(people, new_
     others = [make_user(f"{code.lower()}.racer", centre=code) for code in ("QT", "TH", "NA", "HUE")]
     ticket = new_ticket(target=None)
     racers = [people.dn_engineer, people.qb_engineer, *others]
-    results = race(*[lambda u=u: services.transition_ticket(ticket, u, "accepted") for u in racers])
+    results = race(*[lambda u=u: services.transition_ticket(ticket, by=u, to="accepted") for u in racers])
     winners = [r for r in results if isinstance(r, Ticket)]
     assert len(winners) == 1, results
-    assert all(isinstance(r, ApiError) and r.status in (404, 409) for r in results if r is not winners[0])
+    assert all(isinstance(r, HubError) and r.http_status in (404, 409) for r in results if r is not winners[0])
     ticket.refresh_from_db()
     assert ticket.target_centre_id == winners[0].target_centre_id
     assert ticket.assignee.centre_id == ticket.target_centre_id
@@ -78,12 +79,14 @@ def test_many_centres_racing_for_an_any_centre_request_one_takes_it(people, new_
 def test_a_stale_version_loses_the_race(people, new_ticket):
     ticket = new_ticket(target="DN")
     results = race(
-        lambda: services.update_ticket(ticket, people.ht_engineer, {"title": "Phiên bản A"}, expected_version=1),
-        lambda: services.update_ticket(ticket, people.dn_engineer, {"title": "Phiên bản B"}, expected_version=1),
+        lambda: services.update_ticket(ticket, by=people.ht_engineer, changes={"title": "Phiên bản A"},
+                                       expected_version=1),
+        lambda: services.update_ticket(ticket, by=people.dn_engineer, changes={"title": "Phiên bản B"},
+                                       expected_version=1),
     )
     assert sum(isinstance(r, Ticket) for r in results) == 1, results
-    stale = next(r for r in results if isinstance(r, ApiError))
-    assert (stale.status, stale.code) == (409, "stale")
+    stale = next(r for r in results if isinstance(r, HubError))
+    assert (stale.http_status, stale.code) == (409, "stale")
     ticket.refresh_from_db()
     assert ticket.version == 2
 
@@ -91,7 +94,7 @@ def test_a_stale_version_loses_the_race(people, new_ticket):
 def test_references_stay_unique_when_a_centre_creates_many_tickets_at_once(people, make_user):
     creators = [people.ht_engineer, people.ht_manager] + [make_user(f"ht.extra{i}", centre="HT") for i in range(6)]
     results = race(*[
-        lambda u=u, i=i: services.create_ticket(user=u, title=f"Yêu cầu đồng thời {i}", category="other",
+        lambda u=u, i=i: services.create_ticket(by=u, title=f"Yêu cầu đồng thời {i}", category="other",
                                                target_centre="DN")
         for i, u in enumerate(creators)
     ])

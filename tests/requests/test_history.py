@@ -13,20 +13,22 @@ pytestmark = pytest.mark.django_db
 
 def test_a_tickets_whole_life_is_in_its_history(people, new_ticket, api_client, media_root):
     ticket = new_ticket(target="DN", priority="normal")
-    services.update_ticket(ticket, people.ht_engineer, {"category": "software", "description": "Chi tiết hơn"})
-    services.transition_ticket(ticket, people.dn_manager, "accepted")
-    services.assign_ticket(ticket, people.dn_manager, "dn.engineer")
-    services.add_watcher(ticket, people.dn_engineer)
-    services.transition_ticket(ticket, people.dn_engineer, "in_progress")
-    services.transition_ticket(ticket, people.dn_engineer, "waiting_for_requester", "Cần log")
-    comment = services.add_comment(ticket, people.ht_engineer, "Log đính kèm")
-    services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("log.txt", b"..."), comment.pk)
-    services.transition_ticket(ticket, people.ht_engineer, "in_progress")
-    services.add_comment(ticket, people.dn_engineer, "Nội bộ: đã tìm ra nguyên nhân", internal=True)
-    services.update_ticket(ticket, people.dn_engineer, {"priority": "high"})
-    services.transition_ticket(ticket, people.dn_engineer, "resolved", "Đã vá")
-    services.remove_watcher(ticket, people.dn_engineer)
-    services.transition_ticket(ticket, people.ht_manager, "closed", "Cảm ơn")
+    services.update_ticket(ticket, by=people.ht_engineer, changes={"category": "software",
+                                                                   "description": "Chi tiết hơn"})
+    services.transition_ticket(ticket, by=people.dn_manager, to="accepted")
+    services.assign_ticket(ticket, by=people.dn_manager, username="dn.engineer")
+    services.add_watcher(ticket, by=people.dn_engineer)
+    services.transition_ticket(ticket, by=people.dn_engineer, to="in_progress")
+    services.transition_ticket(ticket, by=people.dn_engineer, to="waiting_for_requester", note="Cần log")
+    comment = services.add_comment(ticket, by=people.ht_engineer, body="Log đính kèm")
+    services.add_attachment(ticket, by=people.ht_engineer, upload=SimpleUploadedFile("log.txt", b"..."),
+                            comment_id=comment.pk)
+    services.transition_ticket(ticket, by=people.ht_engineer, to="in_progress")
+    services.add_comment(ticket, by=people.dn_engineer, body="Nội bộ: đã tìm ra nguyên nhân", internal=True)
+    services.update_ticket(ticket, by=people.dn_engineer, changes={"priority": "high"})
+    services.transition_ticket(ticket, by=people.dn_engineer, to="resolved", note="Đã vá")
+    services.remove_watcher(ticket, by=people.dn_engineer)
+    services.transition_ticket(ticket, by=people.ht_manager, to="closed", note="Cảm ơn")
 
     history = api_client(people.dn_manager).get(f"/api/v1/tickets/{ticket.pk}").json()["history"]
     rows = [(e["actor"]["username"], e["kind"], e["field"], e["before"], e["after"], e["note"]) for e in history]

@@ -42,7 +42,7 @@ async def next_frame(communicator) -> dict:
 async def test_a_new_ticket_reaches_both_centres_and_not_a_third(people):
     ht, dn, qb = await sockets(people.ht_manager, people.dn_security, people.qb_engineer)
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Hỗ trợ cấu hình WAF", category="security", priority="high",
+        by=people.ht_engineer, title="Hỗ trợ cấu hình WAF", category="security", priority="high",
         target_centre="DN")
     for socket in (ht, dn):
         frame = await next_frame(socket)
@@ -57,18 +57,18 @@ async def test_a_new_ticket_reaches_both_centres_and_not_a_third(people):
 
 async def test_every_change_is_a_frame_to_both_sides(people):
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Chia sẻ phần mềm", category="software", target_centre="DN")
+        by=people.ht_engineer, title="Chia sẻ phần mềm", category="software", target_centre="DN")
     ht, dn, qb = await sockets(people.ht_engineer, people.dn_engineer, people.qb_manager)
     steps = [
-        (services.transition_ticket, (ticket, people.dn_engineer, "accepted"), "transition"),
-        (services.assign_ticket, (ticket, people.dn_manager, "dn.security"), "assigned"),
-        (services.update_ticket, (ticket, people.ht_engineer, {"title": "Chia sẻ phần mềm một cửa"}), "field"),
-        (services.add_comment, (ticket, people.ht_engineer, "Đã gửi tài liệu"), "comment"),
-        (services.transition_ticket, (ticket, people.dn_security, "in_progress"), "transition"),
+        (services.transition_ticket, {"by": people.dn_engineer, "to": "accepted"}, "transition"),
+        (services.assign_ticket, {"by": people.dn_manager, "username": "dn.security"}, "assigned"),
+        (services.update_ticket, {"by": people.ht_engineer, "changes": {"title": "Chia sẻ phần mềm một cửa"}}, "field"),
+        (services.add_comment, {"by": people.ht_engineer, "body": "Đã gửi tài liệu"}, "comment"),
+        (services.transition_ticket, {"by": people.dn_security, "to": "in_progress"}, "transition"),
     ]
     version = 1
-    for action, args, kind in steps:
-        await sync_to_async(action)(*args)
+    for action, kwargs, kind in steps:
+        await sync_to_async(action)(ticket, **kwargs)
         for socket in (ht, dn):
             frame = await next_frame(socket)
             assert frame["event"]["kind"] == kind
@@ -82,15 +82,15 @@ async def test_every_change_is_a_frame_to_both_sides(people):
 
 async def test_internal_notes_reach_only_the_target_centre(people):
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Hỏi về đào tạo", category="training", target_centre="DN")
+        by=people.ht_engineer, title="Hỏi về đào tạo", category="training", target_centre="DN")
     ht, dn, qb = await sockets(people.ht_manager, people.dn_manager, people.qb_manager)
-    await sync_to_async(services.add_comment)(ticket, people.dn_engineer, "Nội bộ: chưa đủ giảng viên",
+    await sync_to_async(services.add_comment)(ticket, by=people.dn_engineer, body="Nội bộ: chưa đủ giảng viên",
                                               internal=True)
     frame = await next_frame(dn)
     assert frame["comment"]["internal"] is True and frame["event"]["internal"] is True
     assert await ht.receive_nothing(timeout=0.5)
     assert await qb.receive_nothing(timeout=0.5)
-    await sync_to_async(services.add_comment)(ticket, people.dn_engineer, "Chúng tôi sẽ trả lời trong tuần")
+    await sync_to_async(services.add_comment)(ticket, by=people.dn_engineer, body="Chúng tôi sẽ trả lời trong tuần")
     assert (await next_frame(ht))["comment"]["body"] == "Chúng tôi sẽ trả lời trong tuần"
     assert (await next_frame(dn))["comment"]["internal"] is False
     await close(ht, dn, qb)
@@ -99,13 +99,13 @@ async def test_internal_notes_reach_only_the_target_centre(people):
 async def test_an_any_centre_request_reaches_every_centre_until_one_accepts(people):
     ht, dn, qb = await sockets(people.ht_engineer, people.dn_engineer, people.qb_engineer)
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Cần chuyên gia tư vấn dự án", category="consulting", target_centre=None)
+        by=people.ht_engineer, title="Cần chuyên gia tư vấn dự án", category="consulting", target_centre=None)
     for socket in (ht, dn, qb):
         assert (await next_frame(socket))["ticket"]["target_centre"] is None
-    await sync_to_async(services.transition_ticket)(ticket, people.qb_engineer, "accepted")
+    await sync_to_async(services.transition_ticket)(ticket, by=people.qb_engineer, to="accepted")
     for socket in (ht, qb):
         assert (await next_frame(socket))["ticket"]["target_centre"] == "QB"
-    await sync_to_async(services.add_comment)(ticket, people.qb_engineer, "Đã nhận")
+    await sync_to_async(services.add_comment)(ticket, by=people.qb_engineer, body="Đã nhận")
     await next_frame(ht), await next_frame(qb)
     assert await dn.receive_nothing(timeout=0.5)  # DN is out of it now
     await close(ht, dn, qb)
@@ -113,23 +113,23 @@ async def test_an_any_centre_request_reaches_every_centre_until_one_accepts(peop
 
 async def test_a_watcher_of_another_centre_gets_the_frames(people):
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Hội thảo chuyển đổi số", category="events", target_centre="DN")
-    await sync_to_async(services.add_watcher)(ticket, people.ht_manager, "qb.engineer")
+        by=people.ht_engineer, title="Hội thảo chuyển đổi số", category="events", target_centre="DN")
+    await sync_to_async(services.add_watcher)(ticket, by=people.ht_manager, username="qb.engineer")
     qb, qb_other = await sockets(people.qb_engineer, people.qb_manager)
-    await sync_to_async(services.transition_ticket)(ticket, people.dn_engineer, "accepted")
+    await sync_to_async(services.transition_ticket)(ticket, by=people.dn_engineer, to="accepted")
     assert (await next_frame(qb))["ticket"]["status"] == "accepted"
     assert await qb_other.receive_nothing(timeout=0.5)  # watching is personal, not for the whole centre
     await close(qb, qb_other)
 
 
 async def test_a_refused_change_sends_nothing(people):
-    from hub.lib.api_support import ApiError
+    from hub.errors import HubError
 
     ticket = await sync_to_async(services.create_ticket)(
-        user=people.ht_engineer, title="Thử", category="other", target_centre="DN")
+        by=people.ht_engineer, title="Thử", category="other", target_centre="DN")
     ht, dn = await sockets(people.ht_engineer, people.dn_engineer)
-    with pytest.raises(ApiError):
-        await sync_to_async(services.transition_ticket)(ticket, people.ht_engineer, "accepted")
+    with pytest.raises(HubError):
+        await sync_to_async(services.transition_ticket)(ticket, by=people.ht_engineer, to="accepted")
     assert await ht.receive_nothing(timeout=0.5)
     assert await dn.receive_nothing(timeout=0.5)
     await close(ht, dn)

@@ -11,6 +11,8 @@ from requests import services
 from requests.models import Comment, Ticket, TicketEvent
 from requests.selectors import can_view_ticket, visible_tickets
 
+NO_SUCH_TICKET = "Không có yêu cầu hỗ trợ này."
+
 pytestmark = pytest.mark.django_db
 
 JSON = "application/json"
@@ -20,11 +22,13 @@ JSON = "application/json"
 def secret(people, new_ticket, media_root):
     """A ticket HT → DN with a public and an internal comment, each with a file."""
     ticket = new_ticket(title="Phân tích mã độc trên máy chủ thư điện tử", target="DN")
-    ticket = services.transition_ticket(ticket, people.dn_engineer, "accepted")
-    public = services.add_comment(ticket, people.ht_engineer, "Mẫu mã độc đính kèm")
-    internal = services.add_comment(ticket, people.dn_engineer, "Nội bộ: liên hệ NCSC", internal=True)
-    services.add_attachment(ticket, people.ht_engineer, SimpleUploadedFile("mau.txt", b"hash"), public.pk)
-    services.add_attachment(ticket, people.dn_engineer, SimpleUploadedFile("noibo.txt", b"ncsc"), internal.pk)
+    ticket = services.transition_ticket(ticket, by=people.dn_engineer, to="accepted")
+    public = services.add_comment(ticket, by=people.ht_engineer, body="Mẫu mã độc đính kèm")
+    internal = services.add_comment(ticket, by=people.dn_engineer, body="Nội bộ: liên hệ NCSC", internal=True)
+    services.add_attachment(ticket, by=people.ht_engineer, upload=SimpleUploadedFile("mau.txt", b"hash"),
+                            comment_id=public.pk)
+    services.add_attachment(ticket, by=people.dn_engineer, upload=SimpleUploadedFile("noibo.txt", b"ncsc"),
+                            comment_id=internal.pk)
     return ticket
 
 
@@ -48,7 +52,7 @@ def test_an_unrelated_centre_sees_nothing_anywhere(people, secret, api_client):
         ("post", f"/api/v1/tickets/{secret.pk}/transition", {"to": "in_progress"}),
         ("post", f"/api/v1/tickets/{secret.pk}/comments", {"body": "xin chào"}),
         ("post", f"/api/v1/tickets/{secret.pk}/comments", {"body": "xin chào", "internal": True}),
-        ("post", f"/api/v1/tickets/{secret.pk}/assign", {"assignee": "qb.manager"}),
+        ("post", f"/api/v1/tickets/{secret.pk}/assign", {"username": "qb.manager"}),
         ("post", f"/api/v1/tickets/{secret.pk}/watchers", {}),
         ("delete", f"/api/v1/tickets/{secret.pk}/watchers/ht.engineer", None),
         *[("get", f"/api/v1/tickets/{secret.pk}/attachments/{a.pk}", None) for a in attachments],
@@ -56,7 +60,8 @@ def test_an_unrelated_centre_sees_nothing_anywhere(people, secret, api_client):
     for method, url, body in requests:
         response = getattr(qb, method)(url, body, content_type=JSON) if body is not None else getattr(qb, method)(url)
         assert response.status_code == 404, (method, url)
-        assert response.json() == {"error": {"code": "not_found", "detail": "No such ticket."}}, (method, url)
+        # the same answer as for a ticket that does not exist (in the caller's language: Vietnamese)
+        assert response.json() == {"error": {"code": "not_found", "detail": NO_SUCH_TICKET}}, (method, url)
     upload = qb.post(f"/api/v1/tickets/{secret.pk}/attachments", {"file": SimpleUploadedFile("a.txt", b"a")})
     assert upload.status_code == 404
     assert (Comment.objects.count(), TicketEvent.objects.count(), secret.attachments.count()) == counts
@@ -82,7 +87,7 @@ def test_the_requesting_centre_does_not_see_internal_notes_or_their_files(people
 
 
 def test_a_watcher_from_another_centre_sees_the_ticket_but_not_internal_notes(people, secret, api_client):
-    services.add_watcher(secret, people.ht_manager, "qb.engineer")
+    services.add_watcher(secret, by=people.ht_manager, username="qb.engineer")
     qb = api_client(people.qb_engineer)
     body = qb.get(f"/api/v1/tickets/{secret.pk}").json()
     assert [c["body"] for c in body["comments"]] == ["Mẫu mã độc đính kèm"]
@@ -105,7 +110,7 @@ def test_any_centre_requests_are_public_only_while_new(people, new_ticket, api_c
 def test_a_user_without_a_centre_sees_only_what_they_watch(people, secret, make_user, api_client):
     loner = make_user("khach", centre=None)
     assert api_client(loner).get("/api/v1/tickets").json()["results"] == []
-    services.add_watcher(secret, people.ht_manager, "khach")
+    services.add_watcher(secret, by=people.ht_manager, username="khach")
     assert [t["id"] for t in api_client(loner).get("/api/v1/tickets").json()["results"]] == [secret.pk]
 
 
@@ -124,7 +129,7 @@ def test_the_discussion_thread_is_seen_by_exactly_the_tickets_viewers(people, se
                                                   {"body": "Bàn tiếp ở đây"}, content_type=JSON)
     assert allowed.status_code == 201
     # Watching the ticket opens its thread too.
-    services.add_watcher(secret, people.ht_engineer, "qb.manager")
+    services.add_watcher(secret, by=people.ht_engineer, username="qb.manager")
     assert can_view_topic(people.qb_manager, topic) is True
 
 
@@ -140,7 +145,7 @@ def test_a_ticket_topic_without_a_ticket_is_seen_by_nobody_but_admins(people):
 def test_messages_of_the_thread_are_not_found_by_an_unrelated_centres_search(people, secret, api_client):
     from chat.services import post_message
 
-    post_message(topic=secret.thread, author=people.dn_engineer, body="Địa chỉ máy chủ bị nhiễm: mailgw-07")
+    post_message(secret.thread, by=people.dn_engineer, body="Địa chỉ máy chủ bị nhiễm: mailgw-07")
     for username, found in [("dn.manager", 1), ("ht.engineer", 1), ("qb.manager", 0), ("qb.engineer", 0)]:
         client = api_client(getattr(people, username.replace(".", "_")))
         response = client.get("/api/v1/search?q=may chu bi nhiem")

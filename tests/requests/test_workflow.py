@@ -162,13 +162,13 @@ def test_timestamps_follow_the_workflow(people, new_ticket):
     ticket = new_ticket(target="DN")
     for user, to in [(people.dn_engineer, "accepted"), (people.dn_engineer, "in_progress"),
                      (people.dn_engineer, "resolved")]:
-        ticket = transition_ticket(ticket, user, to)
+        ticket = transition_ticket(ticket, by=user, to=to)
     assert ticket.accepted_at and ticket.resolved_at and not ticket.closed_at
-    ticket = transition_ticket(ticket, people.ht_engineer, "reopened")
+    ticket = transition_ticket(ticket, by=people.ht_engineer, to="reopened")
     assert ticket.resolved_at is None
     for user, to in [(people.dn_engineer, "in_progress"), (people.dn_engineer, "resolved"),
                      (people.ht_manager, "closed")]:
-        ticket = transition_ticket(ticket, user, to)
+        ticket = transition_ticket(ticket, by=user, to=to)
     assert ticket.closed_at is not None and ticket.status == "closed"
     history = [(e.before, e.after) for e in ticket.events.filter(kind="transition")]
     assert history == [("new", "accepted"), ("accepted", "in_progress"), ("in_progress", "resolved"),

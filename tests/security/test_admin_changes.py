@@ -24,9 +24,9 @@ def ticket(make_user):
     from requests.services import add_comment, create_ticket
 
     make_user("dn.engineer", centre="DN")
-    ticket = create_ticket(user=make_user("ht.engineer", centre="HT"), title="Cần hỗ trợ", category="software",
+    ticket = create_ticket(by=make_user("ht.engineer", centre="HT"), title="Cần hỗ trợ", category="software",
                            target_centre="DN")
-    add_comment(ticket, ticket.requested_by, "công khai")
+    add_comment(ticket, by=ticket.requested_by, body="công khai")
     return ticket
 
 
@@ -35,7 +35,7 @@ def alert(make_user):
     from alerts.services import raise_alert
 
     make_user("dn.security", centre="DN", role="security_officer")
-    return raise_alert(author=make_user("ht.security", centre="HT", role="security_officer"), title="Mã độc",
+    return raise_alert(by=make_user("ht.security", centre="HT", role="security_officer"), title="Mã độc",
                        severity="high", tlp="red", shared_with=["DN"],
                        indicators=[{"type": "ipv4", "value": "1.2.3.4"}])
 

@@ -36,16 +36,17 @@ def world(make_user, settings, tmp_path):
     dn_eng = make_user("dn.eng", centre="DN")
     outsiders = {role: make_user(f"qb.{role}", centre="QB", role=role) for role in OUTSIDER_ROLES}
     create_topic(slug="an-toan-thong-tin", name_vi="An toàn thông tin", name_en="Information security")
-    ticket = create_ticket(user=ht_eng, title=f"Rà soát {SECRET}", description=SECRET, category="security",
+    ticket = create_ticket(by=ht_eng, title=f"Rà soát {SECRET}", description=SECRET, category="security",
                            target_centre="DN")
-    add_comment(ticket, ht_eng, f"công khai {SECRET}")
-    internal = add_comment(ticket, dn_eng, f"nội bộ {SECRET}", internal=True)
-    attachment = add_attachment(ticket, ht_eng, SimpleUploadedFile("nhat-ky.txt", SECRET.encode(), "text/plain"))
+    add_comment(ticket, by=ht_eng, body=f"công khai {SECRET}")
+    internal = add_comment(ticket, by=dn_eng, body=f"nội bộ {SECRET}", internal=True)
+    upload = SimpleUploadedFile("nhat-ky.txt", SECRET.encode(), "text/plain")
+    attachment = add_attachment(ticket, by=ht_eng, upload=upload)
     topic = create_topic(slug="ht-noi-bo", name_vi="Nội bộ HT", name_en="HT internal", allowed_centres=["HT"])
-    message, _ = post_message(topic=topic, author=ht_eng, body=f"tin {SECRET}")
-    red = raise_alert(author=ht_sec, title=f"RED {SECRET}", severity="high", tlp="red", shared_with=["DN"],
+    message, _ = post_message(topic, by=ht_eng, body=f"tin {SECRET}")
+    red = raise_alert(by=ht_sec, title=f"RED {SECRET}", severity="high", tlp="red", shared_with=["DN"],
                       description=SECRET)
-    amber = raise_alert(author=ht_sec, title=f"AMBER {AMBER_SECRET}", severity="medium", tlp="amber",
+    amber = raise_alert(by=ht_sec, title=f"AMBER {AMBER_SECRET}", severity="medium", tlp="amber",
                         description=AMBER_SECRET)
     return {"ticket": ticket, "internal": internal, "attachment": attachment, "topic": topic, "message": message,
             "red": red, "amber": amber, "outsiders": outsiders, "dn_eng": dn_eng}
@@ -63,7 +64,7 @@ def matrix(w) -> list[tuple[str, str, dict | None, set[int]]]:
         ("patch", f"/api/v1/tickets/{t}", {"title": "x"}, hidden),
         ("post", f"/api/v1/tickets/{t}/transition", {"to": "accepted", "note": ""}, hidden),
         ("post", f"/api/v1/tickets/{t}/comments", {"body": "x", "internal": False}, hidden),
-        ("post", f"/api/v1/tickets/{t}/assign", {"assignee": "dn.eng"}, hidden),
+        ("post", f"/api/v1/tickets/{t}/assign", {"username": "dn.eng"}, hidden),
         ("post", f"/api/v1/tickets/{t}/watchers", {"username": "qb.engineer"}, hidden),
         ("get", f"/api/v1/tickets/{t}/attachments/{a}", None, hidden),
         ("get", f"/api/v1/tickets?q={SECRET}", None, {200}),

@@ -49,7 +49,7 @@ def test_a_cursor_the_server_gave_still_works(officer):
 
     user = User.objects.get(username="ht.security")
     for i in range(3):
-        create_ticket(user=user, title=f"Yêu cầu {i}", category="security", target_centre="DN")
+        create_ticket(by=user, title=f"Yêu cầu {i}", category="security", target_centre="DN")
     first = officer.get("/api/v1/tickets", {"limit": 2}).json()
     second = officer.get("/api/v1/tickets", {"limit": 2, "cursor": first["next"]})
     assert second.status_code == 200 and len(second.json()["results"]) == 1

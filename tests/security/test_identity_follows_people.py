@@ -75,7 +75,7 @@ def raise_alerts(author, marker: str) -> dict[str, int]:
 
     ids = {}
     for tlp, shared in (("amber", []), ("red", ["NA"]), ("clear", [])):
-        ids[tlp] = raise_alert(author=author, title=f"{tlp} {marker}", severity="high", tlp=tlp,
+        ids[tlp] = raise_alert(by=author, title=f"{tlp} {marker}", severity="high", tlp=tlp,
                                shared_with=shared).pk
     return ids
 

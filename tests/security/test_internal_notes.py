@@ -34,14 +34,14 @@ def redirected(make_user, settings, tmp_path):
         "na_manager": make_user("na.manager", centre="NA", role="manager"),
         "admin": make_user("root", centre=None, role="hub_admin", is_superuser=True),
     }
-    ticket = create_ticket(user=people["ht"], title="Hỗ trợ rà soát", category="security", target_centre="DN")
-    note = add_comment(ticket, people["dn"], f"nội bộ {SECRET}", internal=True)
-    add_attachment(ticket, people["dn"], SimpleUploadedFile("nhat-ky.txt", SECRET.encode(), "text/plain"),
+    ticket = create_ticket(by=people["ht"], title="Hỗ trợ rà soát", category="security", target_centre="DN")
+    note = add_comment(ticket, by=people["dn"], body=f"nội bộ {SECRET}", internal=True)
+    add_attachment(ticket, by=people["dn"], upload=SimpleUploadedFile("nhat-ky.txt", SECRET.encode(), "text/plain"),
                    comment_id=note.pk)
     from requests.services import add_watcher
 
-    add_watcher(ticket, people["dn"], "dn.manager")  # a DN colleague who still follows the ticket
-    ticket = update_ticket(ticket, people["ht"], {"target_centre": "NA"})
+    add_watcher(ticket, by=people["dn"], username="dn.manager")  # a DN colleague who still follows the ticket
+    ticket = update_ticket(ticket, by=people["ht"], changes={"target_centre": "NA"})
     return {"ticket": ticket, "note": note, **people}
 
 
@@ -87,7 +87,7 @@ def test_the_writing_centre_still_reads_its_notes_where_it_still_sees_the_ticket
 def test_new_internal_notes_belong_to_the_new_target_and_not_to_the_old(redirected):
     from requests.services import add_comment
 
-    add_comment(redirected["ticket"], redirected["na"], "ghi chú của NA", internal=True)
+    add_comment(redirected["ticket"], by=redirected["na"], body="ghi chú của NA", internal=True)
     na_view = api(redirected["na_manager"]).get(f"/api/v1/tickets/{redirected['ticket'].pk}").json()
     dn_view = api(redirected["dn_watcher"]).get(f"/api/v1/tickets/{redirected['ticket'].pk}").json()
     assert [c["body"] for c in na_view["comments"] if c["internal"]] == ["ghi chú của NA"]
@@ -111,8 +111,8 @@ async def test_live_frames_of_internal_items_go_to_their_own_centre_only(redirec
 
     na_stream = await notifications(redirected["na_manager"])
     dn_stream = await notifications(redirected["dn_watcher"])
-    await sync_to_async(add_comment)(redirected["ticket"], redirected["na"], "nội bộ NA", internal=True)
-    await sync_to_async(add_comment)(redirected["ticket"], redirected["na"], "công khai", internal=False)
+    await sync_to_async(add_comment)(redirected["ticket"], by=redirected["na"], body="nội bộ NA", internal=True)
+    await sync_to_async(add_comment)(redirected["ticket"], by=redirected["na"], body="công khai", internal=False)
     na_frames = [await na_stream.receive_json_from(timeout=5) for _ in range(2)]
     dn_frame = await dn_stream.receive_json_from(timeout=5)
     assert [f["comment"]["body"] for f in na_frames] == ["nội bộ NA", "công khai"]
@@ -130,10 +130,10 @@ def test_existing_internal_rows_are_given_the_centre_they_were_written_for(make_
     from requests.services import add_comment, create_ticket, update_ticket
 
     ht, dn, na = make_user("ht.e", centre="HT"), make_user("dn.e", centre="DN"), make_user("na.e", centre="NA")
-    ticket = create_ticket(user=ht, title="Cũ", category="other", target_centre="DN")
-    old = add_comment(ticket, dn, "của DN", internal=True)
-    ticket = update_ticket(ticket, ht, {"target_centre": "NA"})
-    new = add_comment(ticket, na, "của NA", internal=True)
+    ticket = create_ticket(by=ht, title="Cũ", category="other", target_centre="DN")
+    old = add_comment(ticket, by=dn, body="của DN", internal=True)
+    ticket = update_ticket(ticket, by=ht, changes={"target_centre": "NA"})
+    new = add_comment(ticket, by=na, body="của NA", internal=True)
     Comment.objects.update(internal_to=None)  # as the rows were before the migration
     TicketEvent.objects.update(internal_to=None)
 

@@ -72,10 +72,10 @@ def world(make_user, settings, tmp_path):
     officer = make_user("ht.security", centre="HT", role="security_officer", is_staff=True)
     dn = make_user("dn.manager", centre="DN", role="manager")
     topic = create_topic(slug="an-toan-thong-tin", name_vi="An toàn thông tin", name_en="Information security")
-    message, _ = post_message(topic=topic, author=officer, body="tin đầu")
-    ticket = create_ticket(user=officer, title="Yêu cầu", category="security", target_centre="DN")
-    add_comment(ticket, dn, "ghi chú", internal=True)
-    alert = raise_alert(author=officer, title="Cảnh báo", severity="high", tlp="amber")
+    message, _ = post_message(topic, by=officer, body="tin đầu")
+    ticket = create_ticket(by=officer, title="Yêu cầu", category="security", target_centre="DN")
+    add_comment(ticket, by=dn, body="ghi chú", internal=True)
+    alert = raise_alert(by=officer, title="Cảnh báo", severity="high", tlp="amber")
     return {"officer": officer, "dn": dn, "topic": topic, "message": message, "ticket": ticket, "alert": alert}
 
 

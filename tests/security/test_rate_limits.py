@@ -140,7 +140,7 @@ def test_scripts_and_workers_acting_for_nobody_are_not_limited(officer):
     from alerts.services import raise_alert
 
     for i in range(8):
-        raise_alert(author=officer, title=f"từ kịch bản {i}", severity="low", tlp="clear")
+        raise_alert(by=officer, title=f"từ kịch bản {i}", severity="low", tlp="clear")
 
 
 # --- frames ---------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ async def test_every_writing_frame_costs_a_write_token(officer, settings):
     settings.HUB_WRITE_LIMIT_BURST = 4
     settings.HUB_WRITE_LIMIT_PER_SECOND = 0.001
     topic = await sync_to_async(Topic.objects.get)(slug="an-toan-thong-tin")
-    message, _ = await sync_to_async(post_message)(topic=topic, author=officer, body="để xoá")
+    message, _ = await sync_to_async(post_message)(topic, by=officer, body="để xoá")
     socket = await open_topic(officer, "an-toan-thong-tin")
     for _ in range(5):  # free: reads
         await socket.send_json_to({"type": "sync", "after": 0})

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from hub.lib.api_support import ApiError
+from hub.errors import HubError
 from reports.pdf import render_pdf
 from reports.selectors import Table, cooperation_report
 
@@ -47,8 +47,8 @@ class Command(BaseCommand):
         with translation.override(options["lang"]):
             try:
                 report = cooperation_report(options["year"])
-            except ApiError as error:
-                raise CommandError(error.detail) from error
+            except HubError as error:
+                raise CommandError(error.render()) from error
             for table in report.tables():
                 self.stdout.write(format_table(table) + "\n\n")
             if options["pdf"]:

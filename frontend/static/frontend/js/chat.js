@@ -9,6 +9,8 @@
 
 import {$, api, centreCode, centres, el, fmt, me, ngettext, personName, setHtml, gettext, timeEl} from "./util.js";
 import {LiveSocket} from "./socket.js";
+import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
+import "./actions/index.js";
 
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY = 3000;
@@ -82,6 +84,8 @@ export class TopicView {
     window.addEventListener("focus", () => this.loadSidebar());
     document.addEventListener("visibilitychange", () => this.markRead());
     await this.loadLatest();
+    this.showLinkedMessage();
+    window.addEventListener("hashchange", () => this.showLinkedMessage());
     this.observeHistory();
     this.socket = new LiveSocket(`/ws/topics/${encodeURIComponent(this.slug)}/`, {
       onOpen: () => this.onOpen(),
@@ -168,6 +172,7 @@ export class TopicView {
         this.onError(frame);
         break;
       default:
+        dispatchTopicFrame(frame, this); // frames other features handle (message_actions.js)
         break;
     }
   }
@@ -274,24 +279,41 @@ export class TopicView {
     this.upsert({...current, ...m, deleted: true, html: "", body: ""}, {replace: true});
   }
 
+  /** What a message action or part gets to know and do (message_actions.js documents it). */
+  contextFor(m) {
+    const author = m.author || {};
+    return {
+      view: this,
+      user: this.user,
+      slug: this.slug,
+      mine: author.username === this.user.username,
+      deleted: Boolean(m.deleted || m.deleted_at),
+      path: `/topics/${encodeURIComponent(this.slug)}/#m-${m.id}`,
+      permalink: `${window.location.origin}/topics/${encodeURIComponent(this.slug)}/#m-${m.id}`,
+      insertIntoComposer: (text) => this.insertIntoComposer(text),
+      say: (text) => this.say(text),
+      fail: (text) => { this.error.textContent = text; },
+      update: (message) => this.upsert(message, {replace: true}),
+    };
+  }
+
   renderMessage(m) {
     const author = m.author || {};
-    const mine = author.username === this.user.username;
-    const deleted = Boolean(m.deleted || m.deleted_at);
+    const ctx = this.contextFor(m);
     const body = el("div", {class: "msg-body rendered"});
-    if (deleted) body.append(el("em", {class: "muted"}, gettext("This message was deleted.")));
+    if (ctx.deleted) body.append(el("em", {class: "muted"}, gettext("This message was deleted.")));
     else setHtml(body, m.html);
     const head = el("div", {class: "msg-head"},
       el("strong", {class: "author"}, personName(author)), " ",
       el("span", {class: "centre-tag"}, centreCode(author.centre)), " ",
-      timeEl(m.created_at),
-      (m.edited_at && !deleted) ? el("span", {class: "muted edited"}, ` (${gettext("edited")})`) : null);
-    const li = el("li", {class: `msg${mine ? " mine" : ""}${deleted ? " deleted" : ""}`, id: `m-${m.id}`,
-      dataset: {id: String(m.id)}}, head, body);
-    if (mine && !deleted) {
-      li.append(el("div", {class: "msg-actions"},
-        el("button", {type: "button", class: "link-button", onclick: () => this.startEdit(m.id)}, gettext("Edit")),
-        el("button", {type: "button", class: "link-button", onclick: () => this.deleteMessage(m.id)}, gettext("Delete"))));
+      el("a", {class: "msg-time", href: `#m-${m.id}`}, timeEl(m.created_at)),
+      (m.edited_at && !ctx.deleted) ? el("span", {class: "muted edited"}, ` (${gettext("edited")})`) : null);
+    const li = el("li", {class: `msg${ctx.mine ? " mine" : ""}${ctx.deleted ? " deleted" : ""}`, id: `m-${m.id}`,
+      dataset: {id: String(m.id)}}, head, body, ...renderParts(m, ctx));
+    const toolbar = messageToolbar(m, ctx);
+    if (toolbar) {
+      li.prepend(toolbar);
+      bindTapToOpen(li, m, ctx);
     }
     return li;
   }
@@ -300,23 +322,81 @@ export class TopicView {
     const m = this.messages.get(id);
     const li = this.nodes.get(id);
     if (!m || !li) return;
+    closeMessageMenu();
     const area = el("textarea", {rows: 3, "aria-label": gettext("Edit message")});
     area.value = m.body || "";
     const error = el("p", {class: "error", role: "alert"});
+    const done = (node) => {
+      li.replaceWith(node);
+      this.input.focus();
+    };
+    const cancel = () => done(this.renderAgain(id));
     const form = el("form", {class: "edit-form"}, area, error,
+      el("p", {class: "muted edit-hint keyboard-hint"}, gettext("Enter saves, Escape cancels.")),
       el("button", {type: "submit"}, gettext("Save")), " ",
-      el("button", {type: "button", onclick: () => li.replaceWith(this.renderAgain(id))}, gettext("Cancel")));
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
+      el("button", {type: "button", class: "secondary", onclick: cancel}, gettext("Cancel")));
+    const save = async () => {
+      if (area.value === (m.body || "")) { cancel(); return; }
       const r = await api("PATCH", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`, {body: area.value});
-      if (!r.ok) { error.textContent = r.error.detail; return; }
+      if (!r.ok) { error.textContent = r.error.detail; area.focus(); return; } // the text stays to fix it
       const updated = (r.data && r.data.message) || r.data;
       this.upsert(updated, {replace: true});
+      this.input.focus();
+    };
+    form.addEventListener("submit", (e) => { e.preventDefault(); save(); });
+    area.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") { e.preventDefault(); cancel(); }
+      else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
     });
     li.querySelector(".msg-body").replaceWith(form);
-    const actions = li.querySelector(".msg-actions");
-    if (actions) actions.remove();
+    const toolbar = li.querySelector(".msg-toolbar");
+    if (toolbar) toolbar.remove();
+    li.classList.add("editing");
     area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+  }
+
+  /** The newest message of mine that can still be edited (Up-arrow in an empty composer). */
+  lastOwnMessageId() {
+    for (let node = this.list.lastElementChild; node; node = node.previousElementSibling) {
+      const m = this.messages.get(Number(node.dataset.id));
+      if (m && m.author && m.author.username === this.user.username && !(m.deleted || m.deleted_at)) return m.id;
+    }
+    return null;
+  }
+
+  insertIntoComposer(text) {
+    const v = this.input.value;
+    const start = this.input.selectionStart ?? v.length;
+    const before = v.slice(0, start);
+    const sep = before && !before.endsWith("\n") ? "\n" : "";
+    this.input.value = `${before}${sep}${text}${v.slice(start)}`;
+    const caret = before.length + sep.length + text.length;
+    this.input.focus();
+    this.input.setSelectionRange(caret, caret);
+    this.schedulePreview();
+  }
+
+  /** A short-lived polite announcement ("Link copied."). */
+  say(text) {
+    const node = $("#action-status");
+    if (!node) return;
+    node.textContent = text;
+    clearTimeout(this.sayTimer);
+    this.sayTimer = setTimeout(() => { node.textContent = ""; }, 4000);
+  }
+
+  /** Scroll to the message named by the address (#m-ID) and highlight it for a moment. */
+  showLinkedMessage() {
+    const match = window.location.hash.match(/^#m-(\d+)$/);
+    if (!match) return false;
+    const node = this.nodes.get(Number(match[1]));
+    if (!node) return false;
+    node.scrollIntoView({block: "center"});
+    node.classList.remove("highlight");
+    void node.offsetWidth; // restart the animation when the same link is followed again
+    node.classList.add("highlight");
+    return true;
   }
 
   renderAgain(id) {
@@ -326,7 +406,6 @@ export class TopicView {
   }
 
   async deleteMessage(id) {
-    if (!window.confirm(gettext("Delete this message?"))) return;
     const r = await api("DELETE", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`);
     if (!r.ok) { this.error.textContent = r.error.detail; return; }
     this.markDeleted({id});
@@ -385,6 +464,10 @@ export class TopicView {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         this.send();
+      } else if (e.key === "ArrowUp" && !this.input.value && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
+        // As in Slack and Zulip: ↑ in an empty composer edits my last message.
+        const id = this.lastOwnMessageId();
+        if (id !== null) { e.preventDefault(); this.startEdit(id); }
       }
     });
     this.input.addEventListener("input", () => {

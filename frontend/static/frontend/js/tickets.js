@@ -153,7 +153,7 @@ export function startTicketDetail(root) {
       const take = el("button", {type: "button", id: "assign-me"}, gettext("Assign to me"));
       take.addEventListener("click", async () => {
         take.disabled = true;
-        const r = await api("POST", `/api/v1/tickets/${id}/assign`, {assignee: user.username, version: k.version});
+        const r = await api("POST", `/api/v1/tickets/${id}/assign`, {username: user.username, version: k.version});
         take.disabled = false;
         if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
         load();

@@ -60,7 +60,9 @@ function csrfToken() {
  * {ok: false, status: 0}. `error` is the contract's {"code","detail"} (or a local one).
  */
 export async function api(method, url, body, {form = false} = {}) {
-  const headers = {"Accept": "application/json"};
+  // The page's own language: the API honours Accept-Language first (hub/i18n.py), and the browser's
+  // default one must not outvote the language the person chose for the hub.
+  const headers = {"Accept": "application/json", "Accept-Language": document.documentElement.lang || "vi"};
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   let payload;
   if (form) payload = body;
@@ -157,4 +159,75 @@ export async function fillCentreSelects(root = document) {
     for (const c of list) select.append(el("option", {value: c.code}, `${c.code} — ${centreName(c)}`));
     if (wanted) select.value = wanted;
   }
+}
+
+/** Copy text to the clipboard; false when the browser refuses (no permission, not a secure page). */
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch (e) { /* fall back below */ }
+  const area = el("textarea", {class: "visually-hidden", readonly: true, "aria-hidden": "true"});
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let done = false;
+  try { done = document.execCommand("copy"); } catch (e) { done = false; }
+  area.remove();
+  return done;
+}
+
+/**
+ * A modal question (the browser's <dialog>: focus stays inside, Escape cancels) → Promise<boolean>.
+ * Used instead of window.confirm, which cannot be styled, translated buttons or read well on phones.
+ */
+export function confirmDialog(text, confirmLabel, {danger = true} = {}) {
+  return new Promise((resolve) => {
+    const id = `confirm-${Date.now()}`;
+    const yes = el("button", {type: "submit", value: "yes", class: danger ? "danger" : "primary"}, confirmLabel);
+    const dialog = el("dialog", {class: "confirm-dialog", "aria-labelledby": id},
+      el("form", {method: "dialog"},
+        el("p", {id}, text),
+        el("div", {class: "dialog-actions"},
+          el("button", {type: "submit", value: "no", class: "secondary"}, gettext("Cancel")), yes)));
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "yes");
+      dialog.remove();
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    yes.focus();
+  });
+}
+
+/** Icons shared by every page (24×24 paths, Material Icons, Apache-2.0); use icon(name). */
+export const ICONS = {
+  quote: "M6 17h3l2-4V7H5v6h3zm8 0h3l2-4V7h-6v6h3z",
+  link: "M3.9 12c0-1.71 1.39-3.1 3.1-3.1h4V7H7a5 5 0 0 0 0 10h4v-1.9H7c-1.71 0-3.1-1.39-3.1-3.1zM8 13h8v-2H8v2zm9-6h-4v1.9h4c1.71 0 3.1 1.39 3.1 3.1s-1.39 3.1-3.1 3.1h-4V17h4a5 5 0 0 0 0-10z",
+  edit: "M3 17.25V21h3.75L17.81 9.94l-3.75-3.75L3 17.25zM20.71 7.04a1 1 0 0 0 0-1.41l-2.34-2.34a1 1 0 0 0-1.41 0l-1.83 1.83 3.75 3.75 1.83-1.83z",
+  trash: "M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z",
+  more: "M6 10a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm12 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm-6 0a2 2 0 1 0 0 4 2 2 0 0 0 0-4z",
+  reply: "M10 9V5l-7 7 7 7v-4.1c5 0 8.5 1.6 11 5.1-1-5-4-10-11-11z",
+  pin: "M16 9V4h1V2H7v2h1v5c0 1.66-1.34 3-3 3v2h5.97v7l1 1 1-1v-7H19v-2c-1.66 0-3-1.34-3-3z",
+  react: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm3.5-9a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm-7 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm3.5 6.5c2.33 0 4.31-1.46 5.11-3.5H6.89c.8 2.04 2.78 3.5 5.11 3.5z",
+  promote: "M9 5v2h6.59L4 18.59 5.41 20 17 8.41V15h2V5z",
+  alert: "M1 21h22L12 2 1 21zm12-3h-2v-2h2v2zm0-4h-2v-4h2v4z",
+  ticket: "M19 3h-4.18C14.4 1.84 13.3 1 12 1s-2.4.84-2.82 2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm-7 0a1 1 0 1 1 0 2 1 1 0 0 1 0-2zm2 14H7v-2h7v2zm3-4H7v-2h10v2zm0-4H7V7h10v2z",
+  attach: "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z",
+  menu: "M3 18h18v-2H3v2zm0-5h18v-2H3v2zm0-7v2h18V6H3z",
+};
+
+/** An inline SVG icon (aria-hidden: the button or link around it carries the accessible name). */
+export function icon(name, size = 18) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  for (const [k, v] of Object.entries({viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true",
+    focusable: "false", class: "icon"})) svg.setAttribute(k, String(v));
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", ICONS[name] || "");
+  svg.append(path);
+  return svg;
 }

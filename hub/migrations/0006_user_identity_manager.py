@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hub', '0002_wsticket_token'),
+        ('hub', '0005_calendarfeed'),
     ]
 
     operations = [

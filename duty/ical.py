@@ -1,0 +1,188 @@
+"""Duty rosters as iCalendar (RFC 5545, the `icalendar` package): export, subscription feed, import.
+
+One shift is one VEVENT. Its UID is the shift's own, so a roster exported, edited in a calendar
+app and imported again updates those shifts instead of duplicating them. Who stands the shift is
+carried twice: as ATTENDEEs with their email (what calendar apps show; the officer is
+REQ-PARTICIPANT, the deputy OPT-PARTICIPANT) and as `X-HUB-OFFICER` / `X-HUB-DEPUTY` usernames
+(exact, what the import reads first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import icalendar
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from duty.models import Shift
+from hub.errors import INVALID, HubError
+from hub.models import Centre, User
+
+PRODID = "-//Inter-Centre Hub//Duty roster//VI"
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_EVENTS = 1000
+
+
+def _attendee(user: User, role: str) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{user.email or user.username + '@invalid'}")
+    address.params["CN"] = icalendar.vText(user.get_display_name())
+    address.params["ROLE"] = icalendar.vText(role)
+    return address
+
+
+def calendar(name: str) -> icalendar.Calendar:
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", settings.TIME_ZONE)
+    return cal
+
+
+def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
+    """The shifts as a calendar, in the hub's working language (it is shared by the whole centre)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        cal = calendar(_g("Duty roster %(centre)s") % {"centre": centre.code})
+        stamp = timezone.now()
+        for shift in shifts:
+            event = icalendar.Event()
+            event.add("uid", shift.uid)
+            event.add("dtstamp", stamp)
+            event.add("dtstart", shift.starts_at)
+            event.add("dtend", shift.ends_at)
+            event.add("summary", _g("On duty: %(name)s (%(centre)s)") % {
+                "name": shift.officer.get_display_name(), "centre": centre.code})
+            lines = [_g("Officer: %(name)s") % {"name": shift.officer.get_display_name()}]
+            if shift.deputy_id:
+                lines.append(_g("Deputy: %(name)s") % {"name": shift.deputy.get_display_name()})
+            if shift.note:
+                lines.append(shift.note)
+            event.add("description", "\n".join(lines))
+            event.add("attendee", _attendee(shift.officer, "REQ-PARTICIPANT"))
+            if shift.deputy_id:
+                event.add("attendee", _attendee(shift.deputy, "OPT-PARTICIPANT"))
+            event.add("x-hub-officer", shift.officer.username)
+            if shift.deputy_id:
+                event.add("x-hub-deputy", shift.deputy.username)
+            event.add("url", f"{settings.HUB_PUBLIC_URL}/duty/{centre.code}/")
+            cal.add_component(event)
+    return cal.to_ical()
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedShift:
+    uid: str | None
+    starts_at: datetime
+    ends_at: datetime
+    officer: str
+    deputy: str | None
+    note: str
+
+
+@dataclass
+class ImportResult:
+    created: int
+    updated: int
+
+
+def _aware(value: date | datetime, tz) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return datetime.combine(value, datetime.min.time(), tzinfo=tz)  # an all-day event: local midnight
+
+
+def _who(event: icalendar.Event, centre: Centre, own: str, role: str, required: bool, label: str) -> str | None:
+    username = str(event.get(own) or "").strip()
+    if username:
+        return username
+    attendees = event.get("attendee") or []
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    for attendee in attendees:
+        if str(getattr(attendee, "params", {}).get("ROLE", "REQ-PARTICIPANT")).upper() != role:
+            continue
+        email = str(attendee).removeprefix("mailto:").removeprefix("MAILTO:").strip()
+        found = User.objects.filter(centre=centre, email__iexact=email, is_active=True).values_list(
+            "username", flat=True).first()
+        if found:
+            return found
+    if required:
+        raise HubError(INVALID, _("Event %(uid)s: no %(what)s (X-HUB-OFFICER, or an ATTENDEE whose email belongs "
+                                  "to %(centre)s)."), fields=["file"], uid=str(event.get("uid") or "?")[:80],
+                       what=label, centre=centre.code)
+    return None
+
+
+def parse(data: bytes, centre: Centre) -> list[ParsedShift]:
+    if not data or not data.strip():
+        raise HubError(INVALID, _("file: send an iCalendar file (text/calendar)."), fields=["file"])
+    if len(data) > MAX_IMPORT_BYTES:
+        raise HubError(INVALID, _("file: at most 1 MB."), fields=["file"])
+    try:
+        cal = icalendar.Calendar.from_ical(data)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise HubError(INVALID, _("file: not an iCalendar file (%(why)s)."), fields=["file"],
+                       why=str(exc)[:120]) from None
+    tz = timezone.get_current_timezone()
+    parsed = []
+    for event in cal.walk("VEVENT"):
+        uid = str(event.get("uid") or "").strip() or None
+        label = uid or "?"
+        start = event.get("dtstart")
+        if start is None:
+            raise HubError(INVALID, _("Event %(uid)s: no DTSTART."), fields=["file"], uid=label[:80])
+        starts_at = _aware(start.dt, tz)
+        if event.get("dtend") is not None:
+            ends_at = _aware(event.get("dtend").dt, tz)
+        elif event.get("duration") is not None:
+            ends_at = starts_at + event.get("duration").dt
+        else:
+            ends_at = starts_at + (timedelta(days=1) if not isinstance(start.dt, datetime)
+                                   else timedelta(hours=settings.HUB_DUTY_DEFAULT_HOURS))
+        officer = _who(event, centre, "x-hub-officer", "REQ-PARTICIPANT", True, "officer")
+        deputy = _who(event, centre, "x-hub-deputy", "OPT-PARTICIPANT", False, "deputy")
+        parsed.append(ParsedShift(uid=uid, starts_at=starts_at, ends_at=ends_at, officer=officer or "",
+                                  deputy=deputy, note=str(event.get("x-hub-note") or "")[:200]))
+        if len(parsed) > MAX_IMPORT_EVENTS:
+            raise HubError(INVALID, _("file: at most %(n)s events."), fields=["file"], n=MAX_IMPORT_EVENTS)
+    if not parsed:
+        raise HubError(INVALID, _("file: the calendar has no events."), fields=["file"])
+    return parsed
+
+
+def import_roster(centre: Centre, *, by: User, data: bytes) -> ImportResult:
+    """Create or update (by UID) every shift of the file, in time order; any error — a stranger as
+    officer, an overlap, a UID of another centre's shift — changes nothing and names the event."""
+    from duty import services
+
+    shifts = sorted(parse(data, centre), key=lambda s: s.starts_at)
+    created = updated = 0
+    with transaction.atomic():
+        for item in shifts:
+            existing = Shift.objects.select_related("centre", "officer", "deputy").filter(uid=item.uid).first() \
+                if item.uid else None
+            try:
+                if existing is not None:
+                    if existing.centre_id != centre.pk:
+                        raise HubError(INVALID, _("This UID belongs to a shift of another centre."), fields=["file"])
+                    services.update_shift(existing, by=by, starts_at=item.starts_at, ends_at=item.ends_at,
+                                          officer=item.officer, deputy=item.deputy)
+                    updated += 1
+                else:
+                    services.create_shift(centre, by=by, starts_at=item.starts_at, ends_at=item.ends_at,
+                                          officer=item.officer, deputy=item.deputy, note=item.note, uid=item.uid)
+                    created += 1
+            except HubError as exc:
+                raise HubError(exc.code, _("Event %(uid)s: %(problem)s"), fields=["file"],
+                               uid=(item.uid or "?")[:80], problem=exc.render()) from None
+    return ImportResult(created=created, updated=updated)

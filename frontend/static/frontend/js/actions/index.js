@@ -1,0 +1,4 @@
+// Every module that adds message actions, parts or frame handlers (message_actions.js). One import
+// per feature: the topic page imports this file once, before it renders a message.
+
+import "./basic.js";
