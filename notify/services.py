@@ -53,11 +53,11 @@ def _active(qs):
 
 
 def alert_readers(alert) -> list[User]:
-    """Everyone who may read the alert now (alerts.selectors.audience_for, the one TLP rule), with the
+    """Everyone who may read the alert now (alerts.selectors.audience_of, the one TLP rule), with the
     database narrowing the candidates first."""
-    from alerts.selectors import audience_for
+    from alerts.selectors import audience_of
 
-    audience = audience_for(alert)
+    audience = audience_of(alert)
     qs = _active(User.objects.all())
     if audience.centres is not None:
         qs = qs.filter(Q(centre__code__in=audience.centres) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
@@ -102,9 +102,9 @@ def alert_raised(*, alert) -> None:
 def alert_escalated(*, alert, centre, step: int) -> None:
     """A centre has not acknowledged: its managers and security officers hear of it as it happens."""
     people = [p for p in _active(User.objects.filter(centre=centre, role__in=[Role.MANAGER, Role.SECURITY_OFFICER]))]
-    from alerts.selectors import audience_for
+    from alerts.selectors import audience_of
 
-    audience = audience_for(alert)
+    audience = audience_of(alert)
     people = [p for p in people if audience.allows(p)]
     on_duty = on_duty_ids(people)
     people.sort(key=_recipient_order(on_duty))

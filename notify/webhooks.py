@@ -303,9 +303,9 @@ def _subscribed(event: str):
 
 
 def enqueue_alert(*, alert, event: str) -> None:
-    from alerts.selectors import audience_for
+    from alerts.selectors import audience_of
 
-    audience = audience_for(alert)
+    audience = audience_of(alert)
     rows = [WebhookDelivery(webhook=w, event=event, alert=alert) for w in _subscribed(WebhookEvent.ALERT)
             if webhook_may_carry(alert, w.max_tlp) and audience.allows(w.created_by)]
     if rows:
