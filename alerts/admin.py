@@ -1,7 +1,11 @@
-"""Admin for alerts: for looking up and deleting only (issue 20). History rows (events,
-acknowledgements, escalations) are the record of what happened; and an alert's TLP, text, severity or
-status changed here would skip its history and reach no open stream — its audience would change with
-nobody told. Alerts are raised and moved through `alerts.services`, from the hub's pages and API."""
+"""Admin for alerts: for looking up only (issue 20). History rows (timeline entries,
+acknowledgements, escalations) are read-only: they are the record of what happened, changed only
+through the services, never edited by hand. The timeline is more than read-only here: its table
+refuses UPDATE and DELETE in the database itself (hub.lib.migration_ops.append_only), so an alert —
+whose deletion would delete its record — cannot be deleted either. And an alert's TLP, text,
+severity, scope or status changed here would skip its timeline and reach no open stream — its
+audience would change with nobody told — so those are read-only too: alerts are raised and moved
+through `alerts.services`, from the hub's pages and API."""
 
 from django.contrib import admin
 
@@ -44,7 +48,8 @@ class EscalationInline(ReadOnlyInline):
 
 class AlertEventInline(ReadOnlyInline):
     model = AlertEvent
-    fields = ("kind", "actor", "centre", "before", "after", "note", "at")
+    fk_name = "alert"
+    fields = ("kind", "actor", "centre", "before", "after", "note", "text", "corrects", "at")
     readonly_fields = fields
 
 
@@ -54,13 +59,17 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ("severity", "tlp", "status", "centre")
     search_fields = ("title", "search_text", "indicators__value")
     date_hierarchy = "created_at"
-    fields = ("title", "severity", "tlp", "status", "centre", "raised_by", "shared_with", "affected_systems",
-              "description", "recommended_actions", "created_at", "updated_at")
-    readonly_fields = fields  # see the module's docstring
     inlines = [IndicatorInline, AcknowledgementInline, EscalationInline, AlertEventInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        """Every field (see the module's docstring)."""
+        return [f.name for f in self.model._meta.get_fields() if f.concrete and not f.auto_created]
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its timeline is append-only
 
 
 @admin.register(Indicator)
@@ -90,6 +99,19 @@ class EscalationAdmin(admin.ModelAdmin):
 
 @admin.register(AlertEvent)
 class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ("alert", "kind", "actor", "centre", "before", "after", "at")
+    """Timeline entries: shown, never added, changed or deleted here (nor anywhere: append-only)."""
+
+    list_display = ("alert", "kind", "actor", "centre", "before", "after", "corrects", "at")
     list_filter = ("kind",)
-    readonly_fields = ("alert", "kind", "actor", "centre", "before", "after", "note", "at")
+    readonly_fields = ("alert", "kind", "actor", "centre", "before", "after", "note", "text", "corrects", "data",
+                       "at")
+    exclude = ("html",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

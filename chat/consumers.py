@@ -266,7 +266,8 @@ class TopicConsumer(HubConsumer):
 
         def send():
             message, created = post_message(self.topic, by=self.user, body=frame["body"],
-                                            client_id=frame.get("client_id"))
+                                            client_id=frame.get("client_id"), tlp=frame.get("tlp"),
+                                            shared_with=frame.get("shared_with"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 

@@ -29,6 +29,7 @@ from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
 from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
+from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience
 
 CLIENT_ID_MAX = 64
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
@@ -39,6 +40,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a databa
 def create_topic(
     *, slug: str, name_vi: str, name_en: str, kind: str = Topic.Kind.CHANNEL, description: str = "",
     description_en: str = "", allowed_roles: Iterable[str] = (), allowed_centres: Iterable[Centre | str] = (),
+    default_tlp: str = Tlp.GREEN,
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
@@ -62,7 +64,8 @@ def create_topic(
         topic, created = Topic.objects.get_or_create(
             slug=slug,
             defaults={"name_vi": name_vi, "name_en": name_en, "kind": kind, "description": description,
-                      "description_en": description_en, "allowed_roles": roles},
+                      "description_en": description_en, "allowed_roles": roles,
+                      "default_tlp": clean_tlp(default_tlp, field="default_tlp")},
         )
         if created and centres:
             topic.allowed_centres.set(centres)
@@ -119,12 +122,18 @@ def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: dict, direct: Iterable[int] = ()) -> None:
+    if not recipients:
+        return
     topic = message.topic
     frame = {"type": "mention", "message": payload,
              "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+    # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
+    from notify.services import mentioned
+
+    mentioned(message=message, recipients=recipients, direct=direct)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -134,16 +143,31 @@ def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> N
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
+def message_audience(*, author: User, shared_with: list[str] | None) -> Audience | None:
+    """Who may read a message besides the topic's own rule: with a sharing scope, the people of the
+    listed centres and the author's, whatever their role (CONTRACT, "Additions"); without one, None
+    (everyone the topic allows)."""
+    return scope_audience(shared_with, author.centre.code if author.centre_id else None)
+
+
 def post_message(
-    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None
+    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
+    tlp: Any = None, shared_with: Any = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
+    `tlp` is the topic's `default_tlp` when not given, and may only be tighter; `shared_with` (centre
+    codes) narrows the readers to those centres and the author's (`message_audience`). `audience`
+    is for the hub's own messages (an alert's summary carries the alert's TLP audience).
     A `client_id` the author already used returns the stored message with created=False and sends
     nothing again, so a client may retry after a dropped connection without duplicates."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
+    tlp = clean_tlp(tlp, floor=topic.default_tlp)
+    shared_with = clean_shared_with(shared_with)
     _require_access(by, topic)
+    if audience is None:
+        audience = message_audience(author=by, shared_with=shared_with)
     ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
@@ -156,14 +180,15 @@ def post_message(
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
             message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id)
+                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with)
             message.set_audience(meta)
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
+                             direct=[u.id for u in rendered.users])
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -223,7 +248,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
                             Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, after - before, payload)
+        _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
 
 
@@ -259,6 +284,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            from notify.services import mark_read_mentions
+
+            mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
                                 Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])

@@ -39,6 +39,13 @@ def hub_user(user) -> dict:
     }
 
 
+def seen(user, **item) -> None:
+    """The person opened the item: its notifications are seen (and not emailed: the unseen rule)."""
+    from notify.services import mark_seen
+
+    mark_seen(user=user, **item)
+
+
 def page(request: HttpRequest, template: str, **context) -> HttpResponse:
     context.setdefault("hub_user", hub_user(request.user))
     return render(request, template, context)
@@ -84,6 +91,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     # The same 404 as the API whether the alert does not exist or is outside the caller's TLP audience.
     if not visible_alerts(request.user).filter(pk=alert_id).exists():
         raise Http404
+    seen(request.user, alert_id=alert_id)
     return page(request, "frontend/alert_detail.html", alert_id=alert_id)
 
 
@@ -103,6 +111,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
     if not visible_tickets(request.user).filter(pk=ticket_id).exists():
         raise Http404
+    seen(request.user, ticket_id=ticket_id)
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
 
 

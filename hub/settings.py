@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "reports",
     "worktime",
     "duty",
+    "notify",
     "frontend",
 ]
 
@@ -325,11 +326,75 @@ HUB_SERVE_STATIC = env_bool("HUB_SERVE_STATIC", default=False)
 MEDIA_ROOT = Path(os.environ.get("HUB_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 
-# --- Email (alert escalation) -------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+# --- Email ------------------------------------------------------------------------------------
+# Outgoing mail (notify/, docs/notifications.md): `EMAIL_URL` (smtp://user:pass@host:587?tls=1,
+# smtps://… for implicit TLS, console://) or `EMAIL_HOST`/`EMAIL_PORT`/`EMAIL_HOST_USER`/
+# `EMAIL_HOST_PASSWORD`/`EMAIL_USE_TLS`. No host: the console backend (what `make run` shows).
+# Nothing is sent from a request or a socket: services write an outbox row, the worker delivers it.
+def _email_from_url(url: str) -> dict:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme in {"console", "dummy", "locmem"}:
+        return {"backend": f"django.core.mail.backends.{parts.scheme}.EmailBackend"}
+    if parts.scheme not in {"smtp", "smtps", "submission"}:
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtps, submission, console)")
+    return {
+        "backend": "django.core.mail.backends.smtp.EmailBackend",
+        "host": parts.hostname or "",
+        "port": parts.port or {"smtps": 465, "submission": 587}.get(parts.scheme, 25),
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "tls": parts.scheme == "submission" or query.get("tls", "").lower() in {"1", "true", "yes", "on"},
+        "ssl": parts.scheme == "smtps" or query.get("ssl", "").lower() in {"1", "true", "yes", "on"},
+    }
+
+
+_email = _email_from_url(os.environ["EMAIL_URL"]) if os.environ.get("EMAIL_URL") else {}
+EMAIL_HOST = _email.get("host") or os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("port") or env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("user") or os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("password") or os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("tls") or env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = _email.get("ssl") or env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND") or _email.get("backend") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
 )
-DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "hub@localhost")
+DEFAULT_FROM_EMAIL = (os.environ.get("DEFAULT_FROM_EMAIL") or os.environ.get("DJANGO_DEFAULT_FROM_EMAIL")
+                      or "hub@hub.example")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Replies to a request's email go to `<local>+r-<token>@<domain>` of this address (notify/tokens.py);
+# the mail server must hand that domain's mail to `manage.py run_mail_server` or `receive_email`.
+HUB_EMAIL_REPLY_ADDRESS = os.environ.get("HUB_EMAIL_REPLY_ADDRESS", "")
+HUB_EMAIL_REPLY_TOKEN_DAYS = env_int("HUB_EMAIL_REPLY_TOKEN_DAYS", 90)
+# Zulip's rule: mentions and request changes are emailed only when still unseen in the hub this many
+# minutes later, and a person gets at most one such email per HUB_EMAIL_BATCH_MINUTES.
+HUB_EMAIL_UNSEEN_MINUTES = env_int("HUB_EMAIL_UNSEEN_MINUTES", 10)
+HUB_EMAIL_BATCH_MINUTES = env_int("HUB_EMAIL_BATCH_MINUTES", 15)
+HUB_EMAIL_MAX_ATTEMPTS = env_int("HUB_EMAIL_MAX_ATTEMPTS", 8)
+# How often the outbox and the webhook queue are looked at (notify/jobs.py), and how long one sending
+# pass may take before it leaves the rest to the next (the jobs of every app share one thread).
+HUB_EMAIL_SEND_SECONDS = env_int("HUB_EMAIL_SEND_SECONDS", 5)
+HUB_EMAIL_SEND_BUDGET_SECONDS = env_int("HUB_EMAIL_SEND_BUDGET_SECONDS", 20)
+# Digests leave at this local hour (daily: every day; weekly: on Mondays).
+HUB_DIGEST_HOUR = env_int("HUB_DIGEST_HOUR", 7)
+# Inbound mail (`manage.py run_mail_server`): where it listens, and the largest message it takes.
+HUB_MAIL_SERVER_HOST = os.environ.get("HUB_MAIL_SERVER_HOST", "127.0.0.1")
+HUB_MAIL_SERVER_PORT = env_int("HUB_MAIL_SERVER_PORT", 2525)
+HUB_INBOUND_MAX_BYTES = env_int("HUB_INBOUND_MAX_BYTES", 25 * 1024 * 1024)
+
+# --- Webhooks -----------------------------------------------------------------------------------
+# Targets resolving to loopback, private, link-local … addresses are refused (at registration and
+# at every delivery) unless this is set: tests and closed networks only.
+HUB_WEBHOOK_ALLOW_PRIVATE = env_bool("HUB_WEBHOOK_ALLOW_PRIVATE", default=False)
+HUB_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("HUB_WEBHOOK_CONNECT_TIMEOUT", "3"))
+HUB_WEBHOOK_TIMEOUT = float(os.environ.get("HUB_WEBHOOK_TIMEOUT", "5"))
+HUB_WEBHOOK_MAX_ATTEMPTS = env_int("HUB_WEBHOOK_MAX_ATTEMPTS", 8)
+# Receivers called at once by one worker pass (each webhook has at most one delivery in flight).
+HUB_WEBHOOK_CONCURRENCY = env_int("HUB_WEBHOOK_CONCURRENCY", 8)
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,6 +1,7 @@
 """Receivers that keep live sockets in step with people and sessions (hub/services.py), refuse text no
 database or export can hold (hub/lib/text.py), and make every new database connection parse
-PostgreSQL timestamps in C (hub.lib.compiled_queries).
+PostgreSQL timestamps in C (hub.lib.compiled_queries) and, on SQLite, know the append-only tables'
+guard function (hub.lib.erasing).
 
 A change to a person saved any way is announced by `User.save` / `UserQuerySet.update` themselves
 (hub/models.py); here: a person deleted, and a session ended — by logout, an admin, `end_sessions`,
@@ -18,6 +19,7 @@ from django.db.models.signals import post_delete, pre_save
 from django.dispatch import receiver
 
 from hub.lib.compiled_queries import parse_timestamps_in_c
+from hub.lib.erasing import define_sqlite_function
 from hub.lib.text import check_model_text
 from hub.models import User
 from hub.services import identity_changed, session_ended
@@ -51,6 +53,7 @@ def close_sockets_of_logged_out_session(sender, request, user, **kwargs) -> None
 @receiver(connection_created)
 def timestamps_parsed_in_c(sender, connection, **kwargs) -> None:
     parse_timestamps_in_c(connection)
+    define_sqlite_function(connection)  # the append-only tables' guard (hub/lib/erasing.py)
 
 
 @receiver(pre_save)

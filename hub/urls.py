@@ -16,5 +16,6 @@ urlpatterns = [
     path("i18n/setlang/", i18n.set_language, name="set_language"),
     # The managers' pages come first so that they own /dashboard/ and the exports.
     path("", include("reports.urls")),
+    path("", include("notify.urls")),
     path("", include("frontend.urls")),
 ]

@@ -44,6 +44,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "updated_at": timestamp(ticket.updated_at),
         "url": ticket.get_absolute_url(),
         "thread": ticket.thread.slug if ticket.thread_id else None,
+        "tlp": ticket.tlp,
     }
 
 
@@ -54,6 +55,8 @@ def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -
         "body": comment.body,
         "html": comment.html,
         "internal": comment.internal,
+        "tlp": comment.tlp,
+        "shared_with": comment.shared_with,
         "created_at": timestamp(comment.created_at),
         "attachments": [attachment_out(a) for a in (attachments or [])],
     }
@@ -67,6 +70,8 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
         "size": attachment.size,
         "comment": attachment.comment_id,
         "internal": attachment.internal,
+        "tlp": attachment.tlp,
+        "shared_with": attachment.shared_with,
         "uploaded_by": person(attachment.uploaded_by),
         "created_at": timestamp(attachment.created_at),
         "url": f"/api/v1/tickets/{attachment.ticket_id}/attachments/{attachment.pk}",

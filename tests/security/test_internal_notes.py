@@ -123,8 +123,10 @@ async def test_live_frames_of_internal_items_go_to_their_own_centre_only(redirec
 
 
 def test_existing_internal_rows_are_given_the_centre_they_were_written_for(make_user):
-    """The migration's backfill: from the ticket's own history, the target when each was written."""
+    """The migration's backfill: from the ticket's own history, the target when each was written. The
+    history is append-only in the database, so the migration lifts the guard for it and puts it back."""
     from django.apps import apps
+    from django.db import DatabaseError, connection, transaction
 
     from requests.models import Comment, TicketEvent
     from requests.services import add_comment, create_ticket, update_ticket
@@ -134,14 +136,24 @@ def test_existing_internal_rows_are_given_the_centre_they_were_written_for(make_
     old = add_comment(ticket, by=dn, body="của DN", internal=True)
     ticket = update_ticket(ticket, by=ht, changes={"target_centre": "NA"})
     new = add_comment(ticket, by=na, body="của NA", internal=True)
-    Comment.objects.update(internal_to=None)  # as the rows were before the migration
-    TicketEvent.objects.update(internal_to=None)
+    # As the rows were before the migration: comments without their centre, and history lines
+    # written then (inserted: the history takes no UPDATE).
+    Comment.objects.update(internal_to=None)
+    old_line = TicketEvent.objects.create(ticket=ticket, actor=dn, kind="comment", internal=True,
+                                          after={"comment": old.pk}, created_at=old.created_at)
+    new_line = TicketEvent.objects.create(ticket=ticket, actor=na, kind="comment", internal=True,
+                                          after={"comment": new.pk}, created_at=new.created_at)
 
-    migration = importlib.import_module("requests.migrations.0003_internal_items_belong_to_a_centre")
-    migration.backfill(apps, None)
+    migration = importlib.import_module("requests.migrations.0004_internal_items_belong_to_a_centre")
+    with connection.schema_editor() as editor:
+        migration._GUARD.reverse_code(apps, editor)
+        migration.backfill(apps, editor)
+        migration._GUARD.code(apps, editor)
 
     assert Comment.objects.get(pk=old.pk).internal_to.code == "DN"
     assert Comment.objects.get(pk=new.pk).internal_to.code == "NA"
-    assert sorted(TicketEvent.objects.filter(internal=True).values_list("internal_to__code", flat=True)) == [
-        "DN", "NA"]
+    assert TicketEvent.objects.get(pk=old_line.pk).internal_to.code == "DN"
+    assert TicketEvent.objects.get(pk=new_line.pk).internal_to.code == "NA"
     assert not TicketEvent.objects.filter(internal=False, internal_to__isnull=False).exists()
+    with pytest.raises(DatabaseError), transaction.atomic():  # the guard is back
+        TicketEvent.objects.filter(pk=old_line.pk).update(note="sửa lén")

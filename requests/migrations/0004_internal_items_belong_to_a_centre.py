@@ -11,6 +11,12 @@ to the new target centre."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from hub.lib.migration_ops import append_only
+
+# The history table is append-only in the database (0003): its rows get their centre once, here, with
+# its guard lifted for the backfill and put back at once (append_only's own two halves, swapped).
+_GUARD = append_only("support_requests_ticketevent")
+
 
 def target_timeline(TicketEvent, ticket_id):
     """[(when, centre code or None)] of the ticket's target centre, in order."""
@@ -54,7 +60,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('hub', '0001_initial'),
-        ('support_requests', '0002_ticket_party_statistics'),
+        ('support_requests', '0003_tlp_scope_append_only'),
     ]
 
     operations = [
@@ -73,5 +79,7 @@ class Migration(migrations.Migration):
             name='internal_to',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='hub.centre', verbose_name='internal to'),
         ),
+        migrations.RunPython(_GUARD.reverse_code, _GUARD.code),
         migrations.RunPython(backfill, migrations.RunPython.noop),
+        append_only("support_requests_ticketevent"),
     ]
