@@ -19,6 +19,7 @@ remembering to. Free-text *queries* (`?q=`) go through `clean_query`: capped at
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -31,6 +32,8 @@ from hub.errors import TOO_LARGE, HubError, invalid
 # C0 controls other than tab, line feed and carriage return; DEL. XML 1.0 (XLSX) refuses all but the
 # three, and none of them is ever typed on purpose.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Anything `text_problem` refuses, in one pass (the common case, clean text, costs one search).
+_ANY_PROBLEM = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]")
 # How many words a free-text query may have: each is one more condition in SQL (a 4,000-word query
 # on the ticket list made PostgreSQL give up, and the hub answered 503).
@@ -39,6 +42,8 @@ MAX_QUERY_WORDS = 32
 
 def text_problem(value: str) -> Any | None:
     """What is wrong with the characters of `value` (a lazy message), or None."""
+    if _ANY_PROBLEM.search(value) is None:
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -119,18 +124,30 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
-def check_model_text(instance: Any) -> None:
-    """Refuse (HubError 400) a model instance whose text or JSON fields hold characters no database
-    or export can take. The safety net behind `clean_text` (hub/signals.py runs it on `pre_save`)."""
+@functools.cache
+def _text_fields(model: type) -> tuple[tuple[str, str, bool], ...]:
+    """(attname, name, is JSON) of a model's text and JSON columns, found once per model."""
     from django.db import models
 
-    for model_field in instance._meta.concrete_fields:
-        if not isinstance(model_field, (models.CharField, models.TextField, models.JSONField)):
+    return tuple((f.attname, f.name, isinstance(f, models.JSONField)) for f in model._meta.concrete_fields
+                 if isinstance(f, (models.CharField, models.TextField, models.JSONField)))
+
+
+def check_model_text(instance: Any) -> None:
+    """Refuse (HubError 400) a model instance whose text or JSON fields hold characters no database
+    or export can take. The safety net behind `clean_text` (hub/signals.py runs it on `pre_save`);
+    deferred fields, which a save does not write, are not loaded for it."""
+    values = instance.__dict__
+    for attname, name, is_json in _text_fields(type(instance)):
+        value = values.get(attname)
+        if value is None:
             continue
-        value = getattr(instance, model_field.attname, None)
-        if value is None or isinstance(value, (int, float, bool)):
-            continue
-        for text in _strings(value):
-            problem = text_problem(text)
+        if type(value) is str:
+            problem = text_problem(value)
             if problem is not None:
-                raise _refuse(model_field.name, problem)
+                raise _refuse(name, problem)
+        elif is_json:
+            for text in _strings(value):
+                problem = text_problem(text)
+                if problem is not None:
+                    raise _refuse(name, problem)
