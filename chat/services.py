@@ -21,8 +21,10 @@ from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, TOO_LARGE, HubError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
+from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
@@ -73,19 +75,9 @@ def create_topic(
 # --- validation ---------------------------------------------------------------------------------
 
 def validate_body(body: Any) -> str:
-    if not isinstance(body, str):
-        raise HubError(INVALID, _("body must be a string."), fields=["body"])
-    try:
-        size = len(body.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise HubError(INVALID, _("body is not valid Unicode text."), fields=["body"]) from exc
-    if size > settings.HUB_MAX_BODY_BYTES:
-        raise HubError(TOO_LARGE, _("body is %(size)s bytes; the limit is %(limit)s."), fields=["body"],
-                       size=size, limit=settings.HUB_MAX_BODY_BYTES)
-    if "\x00" in body:
-        raise HubError(INVALID, _("body may not contain NUL characters."), fields=["body"])
-    if not body.strip():
-        raise HubError(INVALID, _("body may not be empty."), fields=["body"])
+    """A message body: the hub's one text rule (hub/lib/text.py: a string, no lone surrogates, NUL or
+    control characters, not empty, at most HUB_MAX_BODY_BYTES, else 413), kept as written."""
+    clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     return body
 
 
@@ -176,6 +168,7 @@ def post_message(
     _require_access(by, topic)
     if audience is None:
         audience = message_audience(author=by, shared_with=shared_with)
+    ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -233,6 +226,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
     body = validate_body(body)
     if not _may_change(by, message):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may edit this message."))
+    ratelimit.charge("post")
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:

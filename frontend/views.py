@@ -14,8 +14,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from hub.errors import INVALID, TOO_LARGE, HubError, invalid
+from hub.errors import INVALID, HubError, invalid
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Role
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
@@ -132,16 +133,19 @@ def _refuse(error: HubError) -> JsonResponse:
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
-    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview."""
+    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview. The
+    body passes the same text rule as a message (hub/lib/text.py): a 400 or 413, never a 500."""
     try:
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return _refuse(HubError(INVALID, _("The request body is not valid JSON.")))
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, str):
         return _refuse(invalid("body", _("must be a string.")))
-    if len(body.encode()) > settings.HUB_MAX_BODY_BYTES:
-        return _refuse(invalid("body", _("at most %(n)s bytes."), code=TOO_LARGE, n=settings.HUB_MAX_BODY_BYTES))
+    try:  # the text rule of a message (hub/lib/text.py): a 400 or 413, never a 500
+        clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES, required=False)
+    except HubError as exc:
+        return _refuse(exc)
     return JsonResponse({"html": _render_preview(body)})
 
 

@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hub.lib.origins import derive_public_origins, parse_origin, websocket_origins
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
@@ -62,7 +64,6 @@ elif SECRET_KEY == _DEV_SECRET_KEY and not DEBUG:
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,6 +74,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "hub",
     "chat",
     "alerts",
@@ -86,14 +90,18 @@ INSTALLED_APPS = [
 
 # Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
+    "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "hub.lib.ratelimit.RateLimitScopeMiddleware",  # who the request's writes are charged to
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a page without the language cookie falls back on the person's preference.
     "hub.middleware.VietnameseFirstLocaleMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "hub.middleware.TwoFactorRequiredMiddleware",  # HUB_2FA_REQUIRED_ROLES: enrol or verify first
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -227,26 +235,70 @@ LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# Login brute-force throttling (django-axes): lock a username+IP pair after repeated failures.
+# How many proxies of this deployment stand in front of the hub, each appending to X-Forwarded-For:
+# the client's address is the N-th entry from the right; 0 (the default) ignores the header, since
+# any client can write it (hub/lib/client_ip.py). docker-compose's nginx: 1.
+HUB_TRUSTED_PROXIES = env_int("HUB_TRUSTED_PROXIES", 0)
+# Login brute-force throttling (django-axes), on the address above: after HUB_LOGIN_FAILURE_LIMIT
+# failures a username is locked whatever address the attempts came from, and an address whatever
+# usernames it tried, for HUB_LOGIN_COOLOFF_MINUTES. Wrong two-factor codes count as failures too.
+# A centre behind one NAT address may prefer HUB_LOGIN_LOCKOUT_BY=username (docs/security.md).
 AXES_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("HUB_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = env_list("HUB_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+AXES_CLIENT_IP_CALLABLE = "hub.lib.client_ip.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("HUB_AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
 WS_TICKET_TTL_SECONDS = 60
-# Extra WebSocket origins beyond ALLOWED_HOSTS (e.g. "https://hub.example.vn").
-WS_ALLOWED_ORIGINS = env_list("HUB_WS_ALLOWED_ORIGINS", [])
+
+# Two-factor sign-in (hub/twofactor.py): the roles that must sign in with an authenticator code.
+# Production: security officers, managers and hub admins. Under DJANGO_DEBUG (`make run`) none unless
+# given, so the demo users sign in with their password alone. Engineers may always enrol themselves.
+HUB_2FA_REQUIRED_ROLES = env_list(
+    "HUB_2FA_REQUIRED_ROLES", [] if DEBUG else ["security_officer", "manager", "hub_admin"])
+OTP_TOTP_ISSUER = os.environ.get("HUB_2FA_ISSUER", "Hub liên trung tâm")
+
+# --- The hub's own public origins (issue 20, class 8) -------------------------------------------
+# Where people reach the hub: scheme, host and port, e.g. "https://hub.ttcntt.vn". A WebSocket whose
+# `Origin` is not exactly one of these is refused (4403), the CSP's connect-src allows only their
+# ws/wss twins, and CSRF trusts them. Unset: `make run` derives them from ALLOWED_HOSTS, HOST's PORT
+# and HUB_HTTPS (http://127.0.0.1:8000, http://localhost:8000, http://[::1]:8000); behind a proxy,
+# set them to what the browser's address bar shows. HUB_WS_ALLOWED_ORIGINS (older name) adds more.
+_HTTPS = env_bool("HUB_HTTPS", default=not DEBUG)
+HUB_PUBLIC_ORIGINS = env_list("HUB_PUBLIC_ORIGINS", []) or derive_public_origins(
+    ALLOWED_HOSTS, https=_HTTPS, port=env_int("PORT", 8000) if DEBUG else None)
+HUB_PUBLIC_ORIGINS += [o for o in env_list("HUB_WS_ALLOWED_ORIGINS", []) if o not in HUB_PUBLIC_ORIGINS]
+if any(parse_origin(origin) is None for origin in HUB_PUBLIC_ORIGINS):
+    raise ImproperlyConfigured(f"HUB_PUBLIC_ORIGINS must be http(s)://host[:port] origins, not {HUB_PUBLIC_ORIGINS}")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []) or list(HUB_PUBLIC_ORIGINS)
 
 # --- Limits -----------------------------------------------------------------------------------
 HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
 # The ASGI server's own WebSocket message/frame ceiling (daphne/uvicorn flags, see hub/server/serve.py).
 HUB_WS_MAX_MESSAGE_BYTES = env_int("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024)
+# Per-user rate limits (hub/lib/ratelimit.py), token buckets shared by all of a person's sockets and
+# requests through Redis: a refusal is 429 + Retry-After, or a `rate_limited` error frame.
+# `post`: chat messages and edits, ticket comments, alert summaries (text that reaches others).
 HUB_RATE_LIMIT_PER_SECOND = float(os.environ.get("HUB_RATE_LIMIT_PER_SECOND", "5"))
 HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
+# `write`: every unsafe API request and every WebSocket frame that is not declared read-only.
+HUB_WRITE_LIMIT_PER_SECOND = float(os.environ.get("HUB_WRITE_LIMIT_PER_SECOND", "5"))
+HUB_WRITE_LIMIT_BURST = env_int("HUB_WRITE_LIMIT_BURST", 50)
+# `alert`: raising an alert, which reaches every centre: 6 a minute after a burst of 5.
+HUB_ALERT_LIMIT_PER_SECOND = float(os.environ.get("HUB_ALERT_LIMIT_PER_MINUTE", "6")) / 60
+HUB_ALERT_LIMIT_BURST = env_int("HUB_ALERT_LIMIT_BURST", 5)
 # After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
+# Free-text query parameters (`?q=`) longer than this are refused with 400 (hub/lib/text.py).
+HUB_MAX_QUERY_CHARS = env_int("HUB_MAX_QUERY_CHARS", 400)
+# A request body (JSON, form) over this many bytes is refused with 413 before it is parsed; file
+# uploads have their own limit (HUB_TICKET_ATTACHMENT_MAX_BYTES).
+HUB_MAX_REQUEST_BYTES = env_int("HUB_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 # Live sockets re-check their user, token and access this often (control events act at once).
 HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
 # The interpreter's thread switch interval (seconds). Python's default, 5 ms, lets the event loop
@@ -355,19 +407,22 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # Only the hub itself: 'self' for HTTP, and its own origins' ws/wss twins for sockets (not
+        # "any ws: host", which let an injected script talk to any socket server).
+        "connect-src": ["'self'", *websocket_origins(HUB_PUBLIC_ORIGINS)],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     }
 }
-if env_bool("HUB_HTTPS", default=not DEBUG):
+if _HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if HUB_TRUSTED_PROXIES > 0:  # only a declared proxy says whether the browser used HTTPS
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

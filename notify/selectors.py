@@ -1,5 +1,5 @@
 """Reading notifications, digests and webhooks — always through the apps' own visibility rules
-(alerts.selectors.visible_alerts, requests.selectors.can_view_ticket / can_see_internal,
+(alerts.selectors.visible_alerts, requests.selectors.can_view_ticket / may_read_internal,
 chat.selectors.can_view_topic / message_visible), decided with the person's rights *now*."""
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ def still_readable(user, notification: Notification) -> bool:
 
         return visible_alerts(user).filter(pk=notification.alert_id).exists()
     if notification.ticket_id:
-        from requests.selectors import can_see_internal, can_view_ticket
+        from requests.selectors import can_view_ticket, may_read_internal
 
         ticket = notification.ticket
         if not can_view_ticket(user, ticket):
             return False
         event = notification.ticket_event
-        return event is None or not event.internal or can_see_internal(user, ticket)
+        return event is None or may_read_internal(user, event)  # an internal one: its own centre's only
     if notification.message_id:
         from chat.selectors import can_view_topic, message_visible
 

@@ -187,7 +187,7 @@ def ticket_people(ticket, event) -> list[User]:
     commented; for a new request, the target centre's managers too. Never the one who acted; for an
     internal event only those who see internal notes; always only people who may see the ticket."""
     from requests.models import Comment, TicketEvent
-    from requests.selectors import can_see_internal, can_view_ticket
+    from requests.selectors import can_view_ticket, may_read_internal
 
     ids = {ticket.requested_by_id, ticket.assignee_id}
     ids |= set(ticket.watchers.values_list("pk", flat=True))
@@ -197,8 +197,8 @@ def ticket_people(ticket, event) -> list[User]:
         query |= Q(centre_id=ticket.target_centre_id, role=Role.MANAGER)
     people = [p for p in _active(User.objects.filter(query)).exclude(pk=event.actor_id)
               if can_view_ticket(p, ticket)]
-    if event.internal:
-        people = [p for p in people if can_see_internal(p, ticket)]
+    if event.internal:  # the centre the internal note belongs to (issue 20), not whoever the ticket targets
+        people = [p for p in people if may_read_internal(p, event)]
     return people
 
 

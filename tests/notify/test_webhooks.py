@@ -113,10 +113,10 @@ def test_request_changes_and_messages_in_chosen_topics(cast, receiver, allow_pri
     post_message(topic, by=cast.ht_engineer, body="trước khi đăng ký: không gửi")
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["ticket", "message"], secret=SECRET,
                      topics=["an-toan-thong-tin"])
-    # Requests are TLP:AMBER unless marked otherwise: above the default ceiling, they would not leave.
-    create_ticket(by=cast.ht_engineer, title="Mặc định AMBER", category="security", target_centre="DN")
+    # A request is TLP:AMBER unless its author says otherwise, and webhooks let out GREEN at most by default.
     ticket = create_ticket(by=cast.ht_engineer, title="Hỗ trợ rà soát", category="security", target_centre="DN",
                            tlp="green")
+    create_ticket(by=cast.ht_engineer, title="Không rời hub", category="security", target_centre="DN")
     add_comment(ticket, by=cast.dn_manager, body="Ghi chú nội bộ", internal=True)  # never leaves
     post_message(topic, by=cast.ht_engineer, body="Phát hiện dò quét từ 203.0.113.7")
     post_message(other, by=cast.ht_engineer, body="Không theo dõi chủ đề này")

@@ -62,7 +62,10 @@ function bindRaiseForm() {
   const form = $("#alert-form");
   if (!form) return;
   fillCentreSelects(form);
-  const showShared = () => { $("#shared-wrap").hidden = form.tlp.value !== "red"; };
+  const showShared = () => {
+    $("#shared-wrap").hidden = form.tlp.value !== "red";
+    form.shared_with.required = form.tlp.value === "red"; // the hub refuses a RED alert shared with nobody
+  };
   form.tlp.addEventListener("change", showShared);
   showShared();
   $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
