@@ -19,10 +19,14 @@ def _summary(name: str, counts: dict[str, int]) -> list[str]:
 
 @periodic("notify.send_email", every=settings.HUB_EMAIL_SEND_SECONDS)
 def send_email(now: datetime) -> list[str]:
-    """The outbox: alerts and escalations at once, then whatever the other jobs queued."""
+    """The outbox: alerts and escalations at once, then whatever the other jobs queued. Due means due
+    by the wall clock when it runs, not when the tick began: an escalation made earlier in this same
+    tick is sent in this tick."""
+    from django.utils import timezone
+
     from notify.delivery import deliver_emails
 
-    return _summary("email", deliver_emails(now))
+    return _summary("email", deliver_emails(max(now, timezone.now())))
 
 
 @periodic("notify.unseen", every=60)
@@ -42,6 +46,8 @@ def digests(now: datetime) -> list[str]:
 
 @periodic("notify.webhooks", every=settings.HUB_EMAIL_SEND_SECONDS)
 def webhooks(now: datetime) -> list[str]:
+    from django.utils import timezone
+
     from notify.webhooks import deliver_webhooks
 
-    return _summary("webhooks", deliver_webhooks(now, wait=1.0))
+    return _summary("webhooks", deliver_webhooks(max(now, timezone.now()), wait=1.0))

@@ -4,8 +4,8 @@
   never put in an email (only "an item you may read is waiting" and the link).
 - A webhook carries an item only up to its `max_tlp` (GREEN by default); AMBER+STRICT and RED never.
 
-Items without a marking of their own (requests and messages before every item carried one) count
-as TLP:GREEN: shared within the MOU's community, not public.
+Every alert, request and message carries its marking (hub/sharing.py); an object without one (a
+test double, a future kind of item) counts as TLP:GREEN, an unknown value as the strictest.
 """
 
 from __future__ import annotations

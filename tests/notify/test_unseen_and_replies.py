@@ -243,3 +243,16 @@ def test_the_mail_server_command_answers_and_stops(cast):
         process.terminate()
         assert process.wait(20) == 0
     call_command("check")
+
+
+def test_a_strict_message_s_mention_is_emailed_without_its_text(cast, smtp):
+    topic = create_topic(slug="an-toan-thong-tin", name_vi="An toàn thông tin", name_en="Security")
+    with time_machine.travel(T0, tick=False) as clock:
+        post_message(topic, by=cast.ht_security, body="@dn.security mật khẩu quản trị bị lộ", tlp="amber+strict",
+                     shared_with=["DN"])
+        clock.move_to(minutes(11))
+        run_mail_jobs()
+    [message] = smtp.to("dn.security@dn.example.vn")
+    text = text_part(message)
+    assert "mật khẩu" not in text and "TLP:AMBER+STRICT" in text
+    assert "/topics/an-toan-thong-tin/#m-" in text
