@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
@@ -45,12 +44,15 @@ from alerts.selectors import (
 )
 from alerts.serializers import acknowledgement_out, alert_out, entry_out, escalation_out
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, METHOD_NOT_ALLOWED, HubError, invalid
+from hub.lib import ratelimit
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for, user_group
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import tightest
+from notify import services as notify
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +89,11 @@ def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicat
         type_ = _field(item, "type")
         if not indicator_rules.known_type(type_):
             raise invalid(f"indicators.{i}.type", ONE_OF, values=", ".join(indicator_rules.TYPES))
+        value = _field(item, "value")
+        if isinstance(value, str):  # the characters first (hub/lib/text.py), then the type's own rules
+            value = clean_text(value, field=f"indicators.{i}.value", required=False, single_line=True)
         try:
-            cleaned.append(indicator_rules.clean(type_, _field(item, "value")))
+            cleaned.append(indicator_rules.clean(type_, value))
         except indicator_rules.InvalidIndicator as exc:
             raise invalid(f"indicators.{i}.value", exc.message, **exc.params) from None
     return cleaned
@@ -101,11 +106,8 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
         systems = systems.splitlines()
     result: list[str] = []
     for i, system in enumerate(systems):
-        if not isinstance(system, str):
-            raise invalid(f"affected_systems.{i}", gettext_lazy("must be a string."))
-        system = system.strip()
-        if len(system) > MAX_SYSTEM_LENGTH:
-            raise invalid(f"affected_systems.{i}", AT_MOST_CHARACTERS, n=MAX_SYSTEM_LENGTH)
+        system = clean_text(system, field=f"affected_systems.{i}", max_length=MAX_SYSTEM_LENGTH, required=False,
+                            single_line=True)
         if system and system not in result:
             result.append(system)
     if len(result) > MAX_SYSTEMS:
@@ -123,6 +125,9 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
     for i, code in enumerate(codes):
         if code not in centres:
             raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)
+    # A RED alert naming no other centre stays in the raising centre (docs/authorisation.csv, "own");
+    # the raising form says so before it is sent (issue 20: say who will see it). Raised outside any
+    # centre it would reach nobody, so there it must name one.
     if tlp == Tlp.RED and not centres and author.centre_id is None:
         raise invalid("shared_with", gettext_lazy(
             "a TLP:RED alert raised outside any centre must name the centres to share with."))
@@ -140,6 +145,11 @@ def _broadcast(alert: Alert, event: str, **extra: Any) -> None:
     audience = audience_of(alert)
     frame = {"type": "alert", "event": event, "alert": alert_out(alert), **extra}
     broadcast_on_commit(groups_for(audience), frame, audience)
+    # Email and webhooks: their outbox rows commit with the change (notify.services).
+    if event == "raised":
+        notify.alert_raised(alert=alert)
+    else:
+        notify.alert_changed(alert=alert, event=event)
 
 
 def summary_body(alert: Alert) -> str:
@@ -191,21 +201,20 @@ def raise_alert(
     `origin` is what a promotion quotes (chat.promotion) or the STIX bundle it came from."""
     if not by.is_active or not by.has_role(*RAISE_ROLES):
         raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
-    title = (title or "").strip()
-    if not title:
-        raise invalid("title", gettext_lazy("must not be empty."))
-    if len(title) > MAX_TITLE:
-        raise invalid("title", AT_MOST_CHARACTERS, n=MAX_TITLE)
+    title = clean_text(title, field="title", max_length=MAX_TITLE, single_line=True)
     if severity not in Severity.values:
         raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
     if tlp not in Tlp.values:
         raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
-    for name, text in (("description", description), ("recommended_actions", recommended_actions)):
-        if len(text or "") > MAX_TEXT:
-            raise invalid(name, AT_MOST_CHARACTERS, n=MAX_TEXT)
+    description = clean_text(description, field="description", max_length=MAX_TEXT, required=False, strip=False)
+    recommended_actions = clean_text(recommended_actions, field="recommended_actions", max_length=MAX_TEXT,
+                                     required=False, strip=False)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
     centres = _clean_shared_with(shared_with, tlp, by)
+    # Its own, tighter bucket (hub/lib/ratelimit.py): an alert reaches every centre. Its summary in the
+    # security topic is the author's message and costs a `post` token too (chat.services.post_message).
+    ratelimit.charge("alert")
 
     with transaction.atomic():
         alert = Alert(
@@ -280,9 +289,7 @@ def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> A
             "Only the raising centre's security officers and managers, or hub admins, change an alert's status."))
     if to not in Status.values:
         raise invalid("to", ONE_OF, values=", ".join(Status.values))
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise invalid("note", AT_MOST_CHARACTERS, n=MAX_NOTE)
+    note = clean_text(note, field="note", max_length=MAX_NOTE, required=False)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         before = locked.status
@@ -379,37 +386,10 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
                      "escalation": escalation_out(escalation)}
             ids = frozenset(m.pk for m in managers)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
-            message = _escalation_email(alert, centre, step, [m.email for m in managers if m.email])
-            if message is not None:
-                transaction.on_commit(lambda: _send(message), robust=True)
+        # Email (managers and security officers of the centre, per their preferences) and webhooks.
+        notify.alert_escalated(alert=alert, centre=centre, step=step)
     logger.warning("alert %s escalated to %s (step %s): %s", alert.pk, centre.code, step, escalation.notified)
     return escalation
-
-
-def _escalation_email(alert: Alert, centre: Centre, step: int, recipients: list[str]) -> EmailMessage | None:
-    if not recipients:
-        return None
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("[Hub] Unacknowledged %(severity)s alert #%(id)s: %(title)s") % {
-            "severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
-        minutes = int((escalation_delay(alert.severity) or timedelta()).total_seconds() // 60) * step
-        body = "\n\n".join([
-            _("Centre %(centre)s has not acknowledged this alert for %(minutes)s minutes (escalation step "
-              "%(step)s).") % {"centre": centre.code, "minutes": minutes, "step": step},
-            f"#{alert.pk} [{alert.get_severity_display()} · TLP:{alert.tlp.upper()}] {alert.title}",
-            _("Raised by %(who)s (%(centre)s) at %(at)s.") % {
-                "who": alert.raised_by.get_display_name(), "centre": alert.centre.code if alert.centre_id else "Hub",
-                "at": timezone.localtime(alert.created_at).strftime("%Y-%m-%d %H:%M")},
-            _("Acknowledge it here: %(url)s") % {"url": settings.HUB_PUBLIC_URL + alert.get_absolute_url()},
-        ])
-    return EmailMessage(subject=subject, body=body, to=recipients)
-
-
-def _send(message: EmailMessage) -> None:
-    try:
-        message.send()
-    except Exception:
-        logger.exception("escalation email to %s could not be sent", message.to)
 
 
 # --- the timeline: notes, corrections and changes ----------------------------------------------------

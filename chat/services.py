@@ -21,8 +21,10 @@ from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, TOO_LARGE, HubError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
+from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
@@ -73,19 +75,9 @@ def create_topic(
 # --- validation ---------------------------------------------------------------------------------
 
 def validate_body(body: Any) -> str:
-    if not isinstance(body, str):
-        raise HubError(INVALID, _("body must be a string."), fields=["body"])
-    try:
-        size = len(body.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise HubError(INVALID, _("body is not valid Unicode text."), fields=["body"]) from exc
-    if size > settings.HUB_MAX_BODY_BYTES:
-        raise HubError(TOO_LARGE, _("body is %(size)s bytes; the limit is %(limit)s."), fields=["body"],
-                       size=size, limit=settings.HUB_MAX_BODY_BYTES)
-    if "\x00" in body:
-        raise HubError(INVALID, _("body may not contain NUL characters."), fields=["body"])
-    if not body.strip():
-        raise HubError(INVALID, _("body may not be empty."), fields=["body"])
+    """A message body: the hub's one text rule (hub/lib/text.py: a string, no lone surrogates, NUL or
+    control characters, not empty, at most HUB_MAX_BODY_BYTES, else 413), kept as written."""
+    clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     return body
 
 
@@ -130,12 +122,18 @@ def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: dict, direct: Iterable[int] = ()) -> None:
+    if not recipients:
+        return
     topic = message.topic
     frame = {"type": "mention", "message": payload,
              "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+    # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
+    from notify.services import mentioned
+
+    mentioned(message=message, recipients=recipients, direct=direct)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -170,6 +168,7 @@ def post_message(
     _require_access(by, topic)
     if audience is None:
         audience = message_audience(author=by, shared_with=shared_with)
+    ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -188,7 +187,8 @@ def post_message(
             payload = message_out(message, _mention_names(rendered))
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
                                 Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
+                             direct=[u.id for u in rendered.users])
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -226,6 +226,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
     body = validate_body(body)
     if not _may_change(by, message):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may edit this message."))
+    ratelimit.charge("post")
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
@@ -247,7 +248,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
                             Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, after - before, payload)
+        _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
 
 
@@ -283,6 +284,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            from notify.services import mark_read_mentions
+
+            mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
                                 Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])

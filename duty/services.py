@@ -52,7 +52,7 @@ def notify_people(users: list[User], frame: dict[str, Any]) -> None:
 def centre_by_code(code: str) -> Centre:
     centre = Centre.objects.filter(code=str(code).strip().upper()).first()
     if centre is None:
-        raise HubError(NOT_FOUND, _("No centre with the code %(code)s."), code=str(code)[:20])
+        raise HubError(NOT_FOUND, _("No centre with the code %(centre)s."), centre=str(code)[:20])
     return centre
 
 

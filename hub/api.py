@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +41,8 @@ def _answer(request: HttpRequest, exc: HubError) -> HttpResponse:
     response = api.create_response(request, exc.body(), status=exc.http_status)
     if exc.http_status == 401:
         response["WWW-Authenticate"] = "Token"
+    if exc.code == errors.RATE_LIMITED and "retry_after" in exc.extra:  # hub/lib/ratelimit.py
+        response["Retry-After"] = str(exc.extra["retry_after"])
     return response
 
 
@@ -85,6 +89,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _answer(request, HubError(errors.NOT_FOUND, _("Not found.")))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over HUB_MAX_REQUEST_BYTES: 413 before it is parsed (issue 20, class 7)."""
+    return _answer(request, HubError(errors.TOO_LARGE, _("The request body is over the limit of %(limit)s bytes."),
+                                     limit=settings.HUB_MAX_REQUEST_BYTES))
 
 
 @api.exception_handler(DatabaseError)
@@ -188,7 +199,7 @@ def _register_app_routers() -> None:
     """Each domain app owns `<app>/api.py` with a `router`; mounting them here keeps one API."""
     from importlib import import_module
 
-    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api"):
+    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api", "notify.api"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

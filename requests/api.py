@@ -23,6 +23,7 @@ from requests.selectors import (
     audience_of,
     can_see_internal,
     get_visible_ticket,
+    internal_visible_q,
     may_read_item,
     ticket_page,
 )
@@ -200,11 +201,11 @@ class ListQuery(Schema):
 def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries)."""
     internal_ok = can_see_internal(user, ticket)
-    comments = Comment.objects.filter(ticket=ticket).select_related("author__centre")
-    attachments = Attachment.objects.filter(ticket=ticket).select_related("uploaded_by__centre")
-    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor__centre")
-    if not internal_ok:
-        comments, attachments, events = (qs.filter(internal=False) for qs in (comments, attachments, events))
+    # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
+    readable = internal_visible_q(user)
+    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
+    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
     # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
     # history lines about those the viewer may not read.
     readers = audience_of(ticket)

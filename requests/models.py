@@ -150,9 +150,10 @@ class Ticket(models.Model):
 
 
 class Comment(models.Model):
-    """A public comment, or an internal note that only the target centre (and hub admins) can read.
-    Its TLP is its ticket's or tighter, and its sharing scope (`shared_with`, centre codes of the
-    ticket's two centres) may narrow it to one of them — `requests.selectors.item_audience`."""
+    """A public comment, or an internal note that only the centre it was written for — the target
+    centre at the time — and hub admins can read (`internal_to`). Its TLP is its ticket's or tighter,
+    and its sharing scope (`shared_with`, centre codes of the ticket's two centres) may narrow it to
+    one of them — `requests.selectors.item_audience`."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -161,6 +162,11 @@ class Comment(models.Model):
     internal = models.BooleanField(_("internal"), default=False)
     tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
     shared_with = models.JSONField(_("shared with"), null=True, blank=True)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -197,6 +203,11 @@ class Attachment(models.Model):
     # Its comment's (or ticket's) TLP or tighter; the scope is its comment's.
     tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
     shared_with = models.JSONField(_("shared with"), null=True, blank=True)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -231,6 +242,11 @@ class TicketEvent(models.Model):
     note = models.TextField(blank=True)
     # Events about internal comments/attachments are part of the internal record, like the comment.
     internal = models.BooleanField(default=False)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

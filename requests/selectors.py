@@ -8,14 +8,17 @@ are used by the API, the pages, search, attachments, exports and the chat thread
 seen by: the requesting centre, the target centre (or every centre while the target is "any" and the
 ticket is new), its watchers — unless its TLP is AMBER+STRICT or RED, which keep it to the people of
 its two centres — and hub admins; nobody else. Internal comments (and their attachments and events)
-are seen only by the target centre and hub admins (`can_see_internal`); a comment's or attachment's
-own TLP and sharing scope narrow it further (`item_audience`).
+are written by the target centre (`can_see_internal`) and belong to it for ever: they are read by the
+centre they were written for (`internal_to`) and hub admins only, whoever the ticket targets later
+(issue 20, class 3); a comment's or attachment's own TLP and sharing scope narrow it further
+(`item_audience`, `internal_visible_q`, `may_read_internal`).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -25,6 +28,7 @@ from chat.selectors import topics_by_id
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.text import clean_query
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 from hub.selectors import centres_by_id, people_by_id
@@ -104,16 +108,22 @@ def can_view_ticket(user, ticket: Ticket) -> bool:
     return audience_of(ticket).allows(user)
 
 
+_TARGET_NOW = object()
+
+
 def item_audience(ticket: Ticket, *, tlp: str, shared_with: list[str] | None, internal: bool,
-                  ticket_audience: Audience | None = None) -> Audience:
+                  ticket_audience: Audience | None = None, internal_to: Any = _TARGET_NOW) -> Audience:
     """Who may read a comment or an attachment of `ticket`: the ticket's readers, narrowed by the
-    item's own marking — internal (the target centre), a sharing scope (those of the ticket's two
-    centres it names), a party-only TLP (the two centres, not outside watchers). `tlp` is the
-    item's effective marking (`effective_tlp`); `ticket_audience` saves computing the ticket's again."""
+    item's own marking — internal (the centre it belongs to: `internal_to`, a centre id, for an item
+    already written; the target centre now for one being written), a sharing scope (those of the
+    ticket's two centres it names), a party-only TLP (the two centres, not outside watchers). `tlp`
+    is the item's effective marking (`effective_tlp`); `ticket_audience` saves computing the
+    ticket's again."""
     if internal:
-        if ticket.target_centre_id is None:
+        centre_id = ticket.target_centre_id if internal_to is _TARGET_NOW else internal_to
+        if centre_id is None:
             return Audience(roles=frozenset({Role.HUB_ADMIN}))
-        return Audience(centres=frozenset({ticket.target_centre.code}))
+        return Audience(centres=frozenset({centres_by_id()[centre_id].code}))
     if shared_with is not None:
         return Audience(centres=frozenset(shared_with) & party_codes(ticket))
     if tlp in PARTY_ONLY:
@@ -129,11 +139,29 @@ def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
 def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None) -> bool:
     """Whether `user` (who may see `ticket`) may read this comment or attachment."""
     return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
+                         internal_to=item.internal_to_id,
                          internal=item.internal, ticket_audience=ticket_audience).allows(user)
 
 
 def can_see_internal(user, ticket: Ticket) -> bool:
+    """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)
+
+
+def internal_visible_q(user) -> Q:
+    """Of a ticket's comments, attachments or history events, those `user` may read: every public
+    one, and the internal ones of their own centre. Used by every read path of those rows."""
+    if user.is_hub_admin:
+        return Q()
+    if user.centre_id is None:
+        return Q(internal=False)
+    return Q(internal=False) | Q(internal_to_id=user.centre_id)
+
+
+def may_read_internal(user, item) -> bool:
+    """`internal_visible_q` for one comment, attachment or event already loaded."""
+    return not item.internal or user.is_hub_admin or (
+        user.centre_id is not None and item.internal_to_id == user.centre_id)
 
 
 def get_visible_ticket(user, ident: str | int) -> Ticket:
@@ -238,8 +266,9 @@ def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | No
     if overdue is not None:
         late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         qs = qs.filter(late) if overdue else qs.exclude(late)
-    if filters.q and filters.q.strip():
-        for word in fold(filters.q).split():
+    query = clean_query(filters.q)  # at most HUB_MAX_QUERY_CHARS and a few dozen words (hub/lib/text.py)
+    if query.strip():
+        for word in dict.fromkeys(fold(query).split()):
             qs = qs.filter(search_text__contains=word)
     sort = filters.sort or DEFAULT_SORT
     if sort not in SORTS:

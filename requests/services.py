@@ -24,13 +24,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid
+from hub.lib import ratelimit
 from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import Tlp, clean_shared_with, clean_tlp
+from notify import services as notify
 from requests import workflow
 from requests.models import (
     FINAL_STATUSES,
@@ -48,11 +51,11 @@ from requests.selectors import (
     PARTY_ONLY,
     TICKET_RELATED,
     audience_of,
-    can_see_internal,
     can_view_ticket,
     effective_tlp,
     fold,
     item_audience,
+    may_read_internal,
     party_codes,
 )
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
@@ -102,33 +105,33 @@ def _touch(ticket: Ticket, now, fields: list[str]) -> None:
 
 
 def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=None, after=None, note: str = "",
-           internal: bool = False, at=None) -> TicketEvent:
+           internal: bool = False, internal_to_id: int | None = None, at=None) -> TicketEvent:
+    """A history line; an internal one belongs to `internal_to_id` (default: the target centre now)."""
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, field=field, before=before, after=after, note=note,
-        internal=internal, created_at=at or timezone.now(),
+        internal=internal, internal_to_id=(internal_to_id or ticket.target_centre_id) if internal else None,
+        created_at=at or timezone.now(),
     )
 
 
 def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None,
                audience: Audience | None = None) -> None:
     """The `ticket` frame of a change, to the ticket's audience (`requests.selectors.audience_of`),
-    or, for a change about a comment or an attachment, to that item's (`item_audience`)."""
+    or, for a change about a comment or an attachment, to that item's (`item_audience`): an internal
+    one's goes to the centre it belongs to (`internal_to`), not whoever the ticket targets."""
     if audience is None:
-        audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True) if event.internal
-                    else audience_of(ticket))
+        audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True,
+                                  internal_to=event.internal_to_id) if event.internal else audience_of(ticket))
     frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
     broadcast_on_commit(groups_for(audience), frame, audience)
+    # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
+    notify.ticket_changed(ticket=ticket, event=event)
 
 
-def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise invalid(name, _("must not be empty."))
-    if max_len is not None and len(text) > max_len:
-        raise invalid(name, _("at most %(n)s characters."), n=max_len)
-    if "\x00" in text:
-        raise invalid(name, _("contains a NUL character."))
-    return text
+def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True,
+                single_line: bool = False) -> str:
+    # The hub's one text rule (hub/lib/text.py): surrogates, NUL and control characters, length.
+    return clean_text(value, field=name, max_length=max_len, required=required, single_line=single_line)
 
 
 def _centre(code: str | None) -> Centre | None:
@@ -192,7 +195,7 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
     """Open a request. `tlp` defaults to AMBER; `origin` is what a promotion quotes (chat.promotion)."""
     if by.centre_id is None:
         raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
-    title = _clean_text(title, "title", 200)
+    title = _clean_text(title, "title", 200, single_line=True)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
         raise invalid("category", ONE_OF, values=", ".join(Category.values))
@@ -309,7 +312,7 @@ def _set(ticket: Ticket, done: workflow.Consequences, name: str, value: Any, *, 
 
 
 def _edit_title(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
-    title = _clean_text(value, "title", 200)
+    title = _clean_text(value, "title", 200, single_line=True)
     if title != ticket.title:
         _set(ticket, done, "title", title)
 
@@ -430,12 +433,10 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, 
                 shared_with: Any = None) -> Comment:
     """Comment on `ticket`. `tlp` is the ticket's or tighter (default: the ticket's); `shared_with`
     narrows the readers to some of the ticket's two centres (e.g. the author's own)."""
-    body = _clean_text(body, "body")
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > settings.HUB_MAX_BODY_BYTES:
-        # The same ceiling (in bytes, as on the wire) and answer as a chat message.
-        raise invalid("body", _("%(size)s bytes; the limit is %(limit)s."), code=TOO_LARGE, size=size,
-                      limit=settings.HUB_MAX_BODY_BYTES)
+    # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message, and the same
+    # `post` bucket (hub/lib/ratelimit.py): a comment reaches other people like a message.
+    body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
+    ratelimit.charge("post")
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(by, ticket):
@@ -449,11 +450,13 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, 
         scope = _clean_item_scope(ticket, by, shared_with)
         now = timezone.now()
         comment = Comment.objects.create(ticket=ticket, author=by, body=body, html=render_markdown(body),
-                                         internal=internal, created_at=now, tlp=tlp, shared_with=scope)
+                                         internal=internal, internal_to=ticket.target_centre if internal else None,
+                                         created_at=now, tlp=tlp, shared_with=scope)
         _touch(ticket, now, [])
         event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
         _broadcast(ticket, event, {"comment": comment_out(comment)},
-                   audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal))
+                   audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
+                                          internal_to=comment.internal_to_id))
     return comment
 
 
@@ -493,7 +496,7 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or (comment.internal and not can_see_internal(by, ticket)):
+                if comment is None or not may_read_internal(by, comment):
                     raise invalid("comment", _("no such comment on this ticket."))
                 if comment.author_id != by.pk and not by.is_hub_admin:
                     raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
@@ -503,16 +506,18 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id
             scope = comment.shared_with if comment else None
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
-                                    content_type=content_type, size=upload.size, internal=internal, created_at=now,
+                                    content_type=content_type, size=upload.size, internal=internal,
+                                    internal_to_id=comment.internal_to_id if internal else None, created_at=now,
                                     tlp=tlp, shared_with=scope)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
             _touch(ticket, now, [])
-            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT,
-                           after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
+            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
+                           internal=internal, internal_to_id=attachment.internal_to_id, at=now)
             _broadcast(ticket, event, {"attachment": attachment_out(attachment)},
-                       audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal))
+                       audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
+                                              internal_to=attachment.internal_to_id))
     except BaseException:
         # The row was rolled back: do not leave its file behind in storage.
         for name_in_storage in stored:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.realtime.consumers import HubConsumer
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.groups import ALL, centre_group, control_group, role_group, user_group
 
 
 def identity_groups(user) -> list[str]:
@@ -30,6 +30,17 @@ class NotificationsConsumer(HubConsumer):
         for group in identity_groups(self.user):
             await self.join(group)
         await self.send_json({"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)})
+
+    async def adopt(self, user) -> bool:
+        """The person moved (another centre, role, superuser flag): the stream now listens to the
+        groups of who they are, and `may_receive` decides with them (issue 20, class 1). A
+        notifications stream is never refused: everyone signed in has one."""
+        wanted = set(identity_groups(user)) | {control_group(user.id)}
+        for group in sorted(self.groups_joined - wanted):
+            await self.leave(group)
+        for group in sorted(wanted - self.groups_joined):
+            await self.join(group)
+        return True
 
     async def handle_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": "pong"})

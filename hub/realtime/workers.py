@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+
+from hub.lib import ratelimit
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -25,5 +28,14 @@ def in_worker_thread(fn):
     held up every other sender, and the process stored at most one message at a time. A socket still
     handles its own frames in order; the topic's row lock orders messages within a topic
     (chat.services.post_message). The threads outlive event loops (tests run one per test) and are
-    fewer than the connection pool, so sockets can never take every connection from HTTP."""
-    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_threads())
+    fewer than the connection pool, so sockets can never take every connection from HTTP.
+
+    A frame's rate-limit buckets still pending (hub/lib/ratelimit.py) are charged first, in this
+    thread: one Redis call where the frame's work starts, before anything is written."""
+
+    @functools.wraps(fn)
+    def charged_first(*args, **kwargs):
+        ratelimit.charge()
+        return fn(*args, **kwargs)
+
+    return DatabaseSyncToAsync(charged_first, thread_sensitive=False, executor=_threads())

@@ -84,8 +84,25 @@ function bindRaiseForm() {
   const form = $("#alert-form");
   if (!form) return;
   fillCentreSelects(form);
+  // Who will see a limited alert, said before it is sent (issue 20): the centres chosen and the raiser's own.
   const scoped = () => ["amber", "amber+strict", "red"].includes(form.tlp.value);
-  const showShared = () => { $("#shared-wrap").hidden = !scoped(); };
+  const showShared = () => {
+    $("#shared-wrap").hidden = !scoped();
+    const chosen = Array.from(form.shared_with.selectedOptions, (o) => o.value);
+    const mine = (me() || {}).centre || "—";
+    const red = form.tlp.value === "red";
+    if (red) {
+      $("#shared-hint").textContent = chosen.length
+        ? fmt(gettext("Only %(centres)s will see this alert."), {centres: [mine, ...chosen].join(", ")})
+        : fmt(gettext("No centre chosen: only your centre (%(centre)s) will see this alert."), {centre: mine});
+    } else {
+      $("#shared-hint").textContent = chosen.length
+        ? fmt(gettext("Only the security officers and managers of %(centres)s will see this alert."),
+          {centres: [mine, ...chosen].join(", ")})
+        : gettext("No centre chosen: the security officers and managers of every centre will see this alert.");
+    }
+  };
+  form.shared_with.addEventListener("change", showShared);
   form.tlp.addEventListener("change", showShared);
   showShared();
   $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
