@@ -73,10 +73,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
     topic_obj = _topic_or_404(request.user, slug)
-    name, description = slug, ""
+    name, description, default_tlp = slug, "", "clear"
     if topic_obj is not None:
         name, description = topic_obj.name or slug, topic_obj.localized_description
-    return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description)
+        default_tlp = topic_obj.default_tlp
+    return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description,
+                default_tlp=default_tlp)
 
 
 @login_required

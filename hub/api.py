@@ -164,6 +164,21 @@ def me(request: HttpRequest):
     }
 
 
+class TlpOut(Schema):
+    value: str
+    label: str = Field(description="FIRST's label (never translated): TLP:CLEAR … TLP:RED.")
+    colour: str = Field(description="FIRST's colour for the label's text, on a black background.")
+    meaning: str = Field(description="What the marking asks of its recipients, in the caller's language.")
+
+
+@router.get("/tlp", response={200: list[TlpOut], **ERRORS},
+            summary="The TLP 2.0 markings, loosest first, as clients show them (hub/sharing.py)")
+def tlp_markings(request: HttpRequest):
+    from hub.sharing import ORDER, tlp_out
+
+    return [tlp_out(value) for value in ORDER]
+
+
 @router.get("/centres", response={200: list[CentreOut], **ERRORS}, summary="Every centre and partner")
 def centres(request: HttpRequest):
     return [centre_out(c) for c in Centre.objects.all()]

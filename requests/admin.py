@@ -1,7 +1,8 @@
-"""Tickets in the admin are for looking up and deleting only (issue 20): a change of status, target,
+"""Tickets in the admin are for looking up only (issue 20): a change of status, target,
 assignee or text made here would skip the workflow, leave no history line and reach no open page.
 Hub admins change tickets in the hub itself (they may make every move of the workflow), where
-`requests.services` records and announces each change."""
+`requests.services` records and announces each change. Nor are they deleted here: a request's history
+is append-only in the database (requests/migrations/0003), so its deletion would be refused."""
 
 from django.contrib import admin
 
@@ -31,7 +32,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 class EventInline(admin.TabularInline):
-    """History is append-only: shown, never edited here."""
+    """History is append-only: shown, never edited here — nor anywhere (the database refuses it)."""
 
     model = TicketEvent
     extra = 0
@@ -40,6 +41,9 @@ class EventInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -51,13 +55,16 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("reference", "title", "search_text")
     fields = ("reference", "title", "description", "category", "priority", "status", "requesting_centre",
               "requested_by", "target_centre", "assignee", "watchers", "due_at", "version", "created_at",
-              "updated_at", "accepted_at", "resolved_at", "closed_at", "thread")
+              "updated_at", "accepted_at", "resolved_at", "closed_at", "thread", "tlp", "origin")
     readonly_fields = fields  # see the module's docstring
     inlines = [CommentInline, AttachmentInline, EventInline]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False  # requests are made in the hub (they need a reference, a thread, a history)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its history is append-only (requests/migrations/0003)
 
 
 @admin.register(TicketSequence)
