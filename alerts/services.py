@@ -125,12 +125,12 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
     for i, code in enumerate(codes):
         if code not in centres:
             raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)
-    if tlp == Tlp.RED and not [c for c in centres.values() if c.pk != author.centre_id]:
-        # Refused rather than shared with nobody (issue 20): a RED alert no other centre may see is not
-        # an inter-centre alert, and a raiser who forgot to name the centres must hear so, not
-        # believe every centre was told.
+    # A RED alert naming no other centre stays in the raising centre (docs/authorisation.csv, "own");
+    # the raising form says so before it is sent (issue 20: say who will see it). Raised outside any
+    # centre it would reach nobody, so there it must name one.
+    if tlp == Tlp.RED and not centres and author.centre_id is None:
         raise invalid("shared_with", gettext_lazy(
-            "a TLP:RED alert must name the centres it is shared with, besides your own."))
+            "a TLP:RED alert raised outside any centre must name the centres to share with."))
     return list(centres.values())
 
 

@@ -1,7 +1,7 @@
 """The admin cannot change what the services own (issue 20): a ticket's status, target or text, or an
 alert's TLP, text or status, edited in Django's admin, skipped the history and reached no open page or
-stream. Those fields are read-only there (the admin looks up and deletes); hub admins change them in
-the hub, where every change is recorded and announced. People's changes in the admin do reach their
+stream. Those fields are read-only there (the admin looks up); hub admins change them in the hub,
+where every change is recorded and announced. People's changes in the admin do reach their
 sockets (tests/security/test_identity_follows_people.py)."""
 
 from __future__ import annotations
@@ -74,14 +74,21 @@ def test_nothing_is_added_behind_the_services_back(admin_browser):
         assert admin_browser.get(url).status_code == 403, url
 
 
-def test_a_red_alert_shared_with_nobody_is_refused_with_a_clear_error(make_user, api_client):
-    from alerts.models import Alert
-
-    client = api_client(make_user("ht.security", centre="HT", role="security_officer"))
-    for shared in ([], ["HT"]):
-        response = client.post("/api/v1/alerts", {"title": "Rò rỉ", "severity": "high", "tlp": "red",
-                                                  "shared_with": shared}, content_type="application/json")
-        assert response.status_code == 400
-        error = response.json()["error"]
-        assert error["fields"] == ["shared_with"] and "TLP:RED" in error["detail"]
-    assert not Alert.objects.exists()
+def test_a_red_alert_shared_with_no_other_centre_stays_in_the_raising_centre(make_user, api_client):
+    """Decided (issue 20): accepted, kept to the raising centre (docs/authorisation.csv's "own" rows),
+    and said so to the raiser before it is sent (tests/frontend/test_red_alert_hint.py). Raised outside
+    any centre, it would reach nobody: that is refused."""
+    raiser = api_client(make_user("ht.security", centre="HT", role="security_officer"))
+    outsider = api_client(make_user("dn.security", centre="DN", role="security_officer"))
+    colleague = api_client(make_user("ht.manager", centre="HT", role="manager"))
+    response = raiser.post("/api/v1/alerts", {"title": "Rò rỉ", "severity": "high", "tlp": "red"},
+                           content_type="application/json")
+    assert response.status_code == 201
+    alert = response.json()
+    assert alert["shared_with"] == [] and alert["centre"] == "HT"  # the answer says who: HT alone
+    assert colleague.get(f"/api/v1/alerts/{alert['id']}").status_code == 200
+    assert outsider.get(f"/api/v1/alerts/{alert['id']}").status_code == 404
+    admin = api_client(make_user("root", centre=None, role="hub_admin", is_superuser=True))
+    refused = admin.post("/api/v1/alerts", {"title": "Của ai?", "severity": "high", "tlp": "red"},
+                         content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["error"]["fields"] == ["shared_with"]

@@ -299,7 +299,8 @@ async def check_tickets(cast) -> list:
             found["page"][name] = {key for pk, key in items.items()
                                    if browser(user).get(f"/tickets/{pk}/").status_code == 200}
             export = b"".join(browser(user).get("/tickets/export.csv").streaming_content).decode()
-            found["export"][name] = {key for key in items.values() if f"bangtlp {key[0]}," in export}
+            cells = {cell for row in csv.reader(export.splitlines()) for cell in row}  # every field is quoted
+            found["export"][name] = {key for key in items.values() if f"bangtlp {key[0]}" in cells}
             threads = {pk: Ticket.objects.get(pk=pk).thread.slug for pk in items}
             found["thread"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/topics/{threads[pk]}/messages").status_code == 200}

@@ -62,10 +62,16 @@ function bindRaiseForm() {
   const form = $("#alert-form");
   if (!form) return;
   fillCentreSelects(form);
+  // Who will see a RED alert, said before it is sent (issue 20): the centres chosen and the raiser's own.
   const showShared = () => {
     $("#shared-wrap").hidden = form.tlp.value !== "red";
-    form.shared_with.required = form.tlp.value === "red"; // the hub refuses a RED alert shared with nobody
+    const chosen = Array.from(form.shared_with.selectedOptions, (o) => o.value);
+    const mine = (me() || {}).centre || "—";
+    $("#shared-hint").textContent = chosen.length
+      ? fmt(gettext("Only %(centres)s will see this alert."), {centres: [mine, ...chosen].join(", ")})
+      : fmt(gettext("No centre chosen: only your centre (%(centre)s) will see this alert."), {centre: mine});
   };
+  form.shared_with.addEventListener("change", showShared);
   form.tlp.addEventListener("change", showShared);
   showShared();
   $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
