@@ -112,18 +112,19 @@ _TARGET_NOW = object()
 
 
 def item_audience(ticket: Ticket, *, tlp: str, shared_with: list[str] | None, internal: bool,
-                  ticket_audience: Audience | None = None, internal_to: Any = _TARGET_NOW) -> Audience:
+                  ticket_audience: Audience | None = None, internal_to: Any = _TARGET_NOW,
+                  centres: dict[int, Centre] | None = None) -> Audience:
     """Who may read a comment or an attachment of `ticket`: the ticket's readers, narrowed by the
     item's own marking — internal (the centre it belongs to: `internal_to`, a centre id, for an item
     already written; the target centre now for one being written), a sharing scope (those of the
     ticket's two centres it names), a party-only TLP (the two centres, not outside watchers). `tlp`
     is the item's effective marking (`effective_tlp`); `ticket_audience` saves computing the
-    ticket's again."""
+    ticket's again; `centres` (`hub.selectors.centres_by_id`) saves reading the centres per item."""
     if internal:
         centre_id = ticket.target_centre_id if internal_to is _TARGET_NOW else internal_to
         if centre_id is None:
             return Audience(roles=frozenset({Role.HUB_ADMIN}))
-        return Audience(centres=frozenset({centres_by_id()[centre_id].code}))
+        return Audience(centres=frozenset({(centres or centres_by_id())[centre_id].code}))
     if shared_with is not None:
         return Audience(centres=frozenset(shared_with) & party_codes(ticket))
     if tlp in PARTY_ONLY:
@@ -136,11 +137,12 @@ def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
     return tightest(ticket.tlp, item_tlp)
 
 
-def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None) -> bool:
+def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None,
+                  centres: dict[int, Centre] | None = None) -> bool:
     """Whether `user` (who may see `ticket`) may read this comment or attachment."""
     return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
-                         internal_to=item.internal_to_id,
-                         internal=item.internal, ticket_audience=ticket_audience).allows(user)
+                         internal_to=item.internal_to_id, internal=item.internal,
+                         ticket_audience=ticket_audience, centres=centres).allows(user)
 
 
 def can_see_internal(user, ticket: Ticket) -> bool:
