@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.frames import AcknowledgementWire, AlertWire, EscalationWire, IndicatorWire
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation
 from alerts.selectors import (
     acknowledgement_matrix,
@@ -16,11 +17,11 @@ from alerts.selectors import (
 from hub.lib.jsonutil import timestamp
 
 
-def indicator_out(indicator) -> dict[str, Any]:
+def indicator_out(indicator) -> IndicatorWire:
     return {"type": indicator.type, "value": indicator.value, "algorithm": indicator.algorithm or None}
 
 
-def alert_out(alert: Alert) -> dict[str, Any]:
+def alert_out(alert: Alert) -> AlertWire:
     """The alert itself: what every recipient may see (no per-viewer or per-centre detail)."""
     return {
         "id": alert.pk,
@@ -55,11 +56,11 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
     }
 
 
-def acknowledgement_out(ack: Acknowledgement) -> dict[str, Any]:
+def acknowledgement_out(ack: Acknowledgement) -> AcknowledgementWire:
     return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": timestamp(ack.at)}
 
 
-def escalation_out(escalation: Escalation) -> dict[str, Any]:
+def escalation_out(escalation: Escalation) -> EscalationWire:
     return {
         "centre": escalation.centre.code,
         "step": escalation.step,

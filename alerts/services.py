@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
+from alerts.frames import AcknowledgementWire, AlertEventName, AlertFrame, StatusChangeWire
 from alerts.models import (
     Acknowledgement,
     Alert,
@@ -141,9 +142,14 @@ def alert_groups(alert: Alert, audience: Audience) -> list[str]:
     return [ALL]
 
 
-def _broadcast(alert: Alert, event: str, **extra: Any) -> None:
+def _broadcast(alert: Alert, event: AlertEventName, *, acknowledgement: AcknowledgementWire | None = None,
+               change: StatusChangeWire | None = None) -> None:
     audience = audience_for(alert)
-    frame = {"type": "alert", "event": event, "alert": alert_out(alert), **extra}
+    frame: AlertFrame = {"type": "alert", "event": event, "alert": alert_out(alert)}
+    if acknowledgement is not None:
+        frame["acknowledgement"] = acknowledgement
+    if change is not None:
+        frame["change"] = change
     broadcast_on_commit(alert_groups(alert, audience), frame, audience)
 
 
@@ -362,8 +368,8 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
                                   before="pending", after=f"step {step}",
                                   note=", ".join(escalation.notified), at=now)
         if managers:
-            frame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
-                     "escalation": escalation_out(escalation)}
+            frame: AlertFrame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
+                                 "escalation": escalation_out(escalation)}
             ids = frozenset(m.pk for m in managers)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
             message = _escalation_email(alert, centre, step, [m.email for m in managers if m.email])

@@ -20,6 +20,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from chat import presence
+from chat.frames import (
+    MessageDeletedFrame,
+    MessageFrame,
+    MessageUpdatedFrame,
+    ReadFrame,
+    SyncDoneFrame,
+    TypingFrame,
+)
 from chat.models import Topic
 from chat.ratelimit import require_post_allowance
 from chat.selectors import (
@@ -37,6 +45,7 @@ from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import dumps
 from hub.models import User
 from hub.realtime.consumers import HubConsumer
+from hub.realtime.frames import ResyncFrame
 from hub.realtime.groups import topic_group
 from hub.realtime.publisher import publish
 from hub.realtime.receiver import Delivery
@@ -257,7 +266,8 @@ class TopicConsumer(HubConsumer):
         payload, created = result
         if not created:
             # A retry: nothing is broadcast again, but this sender still gets its message back.
-            await self.send_json({"type": "message", "message": payload})
+            again: MessageFrame = {"type": "message", "message": payload}
+            await self.send_json(again)
 
     async def handle_sync(self, frame: dict[str, Any]) -> None:
         after = _int_field(frame, "after", required=False) or 0
@@ -275,22 +285,27 @@ class TopicConsumer(HubConsumer):
             return
         changed, messages, more, latest = result
         for payload in changed:  # edits and deletions of messages the client already had
-            await self.send_json({"type": "message.deleted" if payload["deleted"] else "message.updated",
-                                  "message": payload})
+            change: MessageDeletedFrame | MessageUpdatedFrame = (
+                {"type": "message.deleted", "message": payload} if payload["deleted"]
+                else {"type": "message.updated", "message": payload})
+            await self.send_json(change)
         for payload in messages:
-            await self.send_json({"type": "message", "message": payload})
+            missed: MessageFrame = {"type": "message", "message": payload}
+            await self.send_json(missed)
         if more:
             # Never a silent partial catch-up: say where to continue (sync again from `after`).
-            await self.send_json({"type": "resync", "after": messages[-1]["id"], "latest": latest})
+            resync: ResyncFrame = {"type": "resync", "after": messages[-1]["id"], "latest": latest}
+            await self.send_json(resync)
         else:
-            await self.send_json({"type": "sync.done", "latest": messages[-1]["id"] if messages else after})
+            done: SyncDoneFrame = {"type": "sync.done", "latest": messages[-1]["id"] if messages else after}
+            await self.send_json(done)
 
     async def handle_typing(self, frame: dict[str, Any]) -> None:
         now = time.monotonic()
         if now - self.last_typing < TYPING_INTERVAL_SECONDS:
             return  # throttled: at most one indicator per interval per socket
         self.last_typing = now
-        out = {"type": "typing", "topic": self.topic.slug, "user": author_out(self.user)}
+        out: TypingFrame = {"type": "typing", "topic": self.topic.slug, "user": author_out(self.user)}
         await publish(topic_group(self.topic.slug), dumps(out), event_id=uuid.uuid4().hex, origin=self.socket_id)
 
     async def handle_read(self, frame: dict[str, Any]) -> None:
@@ -298,7 +313,8 @@ class TopicConsumer(HubConsumer):
         marker = await self._call(lambda: mark_topic_read(self.topic, by=self.user, up_to=up_to))
         if marker is CLOSED:
             return
-        await self.send_json({"type": "read", "topic": self.topic.slug, "up_to": marker})
+        read: ReadFrame = {"type": "read", "topic": self.topic.slug, "up_to": marker}
+        await self.send_json(read)
 
     async def handle_message_edit(self, frame: dict[str, Any]) -> None:
         message_id = _int_field(frame, "id")

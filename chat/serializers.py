@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.frames import Mentions, MessageWire
 from chat.models import Message, Topic
 from hub.lib.jsonutil import optional_timestamp, timestamp
+from hub.realtime.frames import Person
 
 
-def author_out(user) -> dict[str, Any]:
+def author_out(user) -> Person:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
@@ -17,7 +19,7 @@ def author_out(user) -> dict[str, Any]:
     }
 
 
-def _mentions(message: Message) -> dict[str, list[str]]:
+def _mentions(message: Message) -> Mentions:
     attached = getattr(message, "mention_names", None)  # chat.selectors.with_mention_names
     if attached is not None:
         return attached
@@ -31,7 +33,7 @@ def _mentions(message: Message) -> dict[str, list[str]]:
     return {"users": users, "centres": centres}
 
 
-def message_out(message: Message, mentions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def message_out(message: Message, mentions: Mentions | None = None) -> MessageWire:
     """The contract's message object plus documented extensions (docs/chat.md):
     `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`. A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be

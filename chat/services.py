@@ -16,6 +16,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from chat.frames import (
+    MentionFrame,
+    Mentions,
+    MessageDeletedFrame,
+    MessageFrame,
+    MessageUpdatedFrame,
+    MessageWire,
+    ReadFrame,
+)
 from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
 from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
@@ -123,14 +132,14 @@ def _store_mentions(message: Message, users: list[User], centres: list[Centre]) 
     )
 
 
-def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
+def _mention_names(rendered: Rendered) -> Mentions:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: MessageWire) -> None:
     topic = message.topic
-    frame = {"type": "mention", "message": payload,
-             "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
+    frame: MentionFrame = {"type": "mention", "message": payload,
+                           "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
 
@@ -168,8 +177,8 @@ def post_message(
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
-            broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
-                                Audience.from_meta(meta))
+            frame: MessageFrame = {"type": "message", "message": payload}
+            broadcast_on_commit([topic_group(topic.slug)], frame, Audience.from_meta(meta))
             _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
             before_commit()
     except IntegrityError:
@@ -226,8 +235,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         message.mentions.all().delete()
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
-        broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
-                            Audience.from_meta(message.audience))
+        updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
+        broadcast_on_commit([topic_group(message.topic.slug)], updated, Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload)
     return message
@@ -246,9 +255,8 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.deleted_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
-        broadcast_on_commit([topic_group(message.topic.slug)],
-                            {"type": "message.deleted", "message": message_out(message)},
-                            Audience.from_meta(message.audience))
+        deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
+        broadcast_on_commit([topic_group(message.topic.slug)], deleted, Audience.from_meta(message.audience))
     return message
 
 
@@ -265,7 +273,7 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
-            broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
-                                Audience(users=frozenset({by.id})))
+            read: ReadFrame = {"type": "read", "topic": topic.slug, "up_to": up_to}
+            broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id

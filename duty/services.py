@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from duty.frames import DeletedShift, DutyEvent, DutyFrame, ShiftWire
 from duty.models import Shift
 from duty.selectors import (
     DutyState,
@@ -35,14 +36,20 @@ MAX_SHIFT = timedelta(days=7)
 MAX_NOTE = 200
 
 
-def broadcast_state(centre: Centre, event: str, *, at: datetime | None = None, **extra: Any) -> DutyState:
+def broadcast_state(centre: Centre, event: DutyEvent, *, at: datetime | None = None, shift: ShiftWire | None = None,
+                    deleted: DeletedShift | None = None) -> DutyState:
     """After commit, tell every signed-in socket the centre's duty state now (`duty` frame)."""
     state = duty_state(centre, at)
-    broadcast_on_commit([ALL], {"type": "duty", "event": event, "duty": duty_out(state), **extra}, EVERYONE)
+    frame: DutyFrame = {"type": "duty", "event": event, "duty": duty_out(state)}
+    if shift is not None:
+        frame["shift"] = shift
+    if deleted is not None:
+        frame["deleted"] = deleted
+    broadcast_on_commit([ALL], frame, EVERYONE)
     return state
 
 
-def notify_people(users: list[User], frame: dict[str, Any]) -> None:
+def notify_people(users: list[User | None], frame: DutyFrame) -> None:
     """A frame for a few named people only (their notification streams), after commit."""
     ids = sorted({u.pk for u in users if u is not None})
     if ids:
@@ -156,7 +163,7 @@ def delete_shift(shift: Shift, *, by: User) -> None:
     _require_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
-        deleted = {"id": shift.pk}
+        deleted: DeletedShift = {"id": shift.pk}
         Shift.objects.filter(pk=shift.pk).delete()
         broadcast_state(centre, "roster_changed", deleted=deleted)
 
@@ -242,8 +249,9 @@ def watch_shifts(*, now: datetime) -> WatchReport:
             if not Shift.objects.filter(pk=shift.pk, unconfirmed_reported_at__isnull=True,
                                         confirmed_at__isnull=True).update(unconfirmed_reported_at=now):
                 continue
-            frame = {"type": "duty", "event": "unconfirmed", "duty": duty_out(DutyState(shift.centre, shift, now)),
-                     "url": settings.HUB_PUBLIC_URL + f"/duty/{shift.centre.code}/"}
+            frame: DutyFrame = {"type": "duty", "event": "unconfirmed",
+                                "duty": duty_out(DutyState(shift.centre, shift, now)),
+                                "url": settings.HUB_PUBLIC_URL + f"/duty/{shift.centre.code}/"}
             notify_people([shift.deputy, *managers_of(shift.centre)], frame)
             report.unconfirmed.append(shift)
     Shift.objects.filter(start_announced_at__isnull=True, starts_at__lte=recent).update(start_announced_at=now)

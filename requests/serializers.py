@@ -6,13 +6,13 @@ fetched without translating names.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.lib.jsonutil import timestamp
+from hub.realtime.frames import Person
+from requests.frames import AttachmentWire, CommentWire, TicketEventWire, TicketSummaryWire
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 
 
-def person(user) -> dict[str, Any] | None:
+def person(user) -> Person | None:
     if user is None:
         return None
     centre = getattr(user, "centre", None)
@@ -23,7 +23,7 @@ def person(user) -> dict[str, Any] | None:
     }
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
     """The list/frame form of a ticket (no comments or history). Needs requesting_centre,
     target_centre, assignee and requested_by loaded (`select_related`) to cost no queries."""
     return {
@@ -47,7 +47,7 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -> CommentWire:
     return {
         "id": comment.pk,
         "author": person(comment.author),
@@ -59,7 +59,7 @@ def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -
     }
 
 
-def attachment_out(attachment: Attachment) -> dict[str, Any]:
+def attachment_out(attachment: Attachment) -> AttachmentWire:
     return {
         "id": attachment.pk,
         "name": attachment.original_name,
@@ -73,7 +73,7 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def event_out(event: TicketEvent) -> dict[str, Any]:
+def event_out(event: TicketEvent) -> TicketEventWire:
     return {
         "id": event.pk,
         "kind": event.kind,

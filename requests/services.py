@@ -31,6 +31,7 @@ from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
 from hub.realtime.publisher import broadcast_on_commit
 from requests import workflow
+from requests.frames import AttachmentWire, CommentWire, TicketFrame
 from requests.models import (
     FINAL_STATUSES,
     PRIORITY_RANK,
@@ -117,8 +118,13 @@ def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], A
     return groups, Audience(centres=frozenset(centres), users=frozenset(watcher_ids))
 
 
-def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None) -> None:
-    frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
+def _broadcast(ticket: Ticket, event: TicketEvent, *, comment: CommentWire | None = None,
+               attachment: AttachmentWire | None = None) -> None:
+    frame: TicketFrame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event)}
+    if comment is not None:
+        frame["comment"] = comment
+    if attachment is not None:
+        frame["attachment"] = attachment
     groups, audience = audience_of(ticket, internal=event.internal)
     broadcast_on_commit(groups, frame, audience)
 
@@ -404,7 +410,7 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) 
                                          internal=internal, created_at=now)
         _touch(ticket, now, [])
         event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
-        _broadcast(ticket, event, {"comment": comment_out(comment)})
+        _broadcast(ticket, event, comment=comment_out(comment))
     return comment
 
 
@@ -455,7 +461,7 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id
             _touch(ticket, now, [])
             event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT,
                            after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
-            _broadcast(ticket, event, {"attachment": attachment_out(attachment)})
+            _broadcast(ticket, event, attachment=attachment_out(attachment))
     except BaseException:
         # The row was rolled back: do not leave its file behind in storage.
         for name_in_storage in stored:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.realtime.consumers import HubConsumer
+from hub.realtime.frames import HelloFrame, PongFrame
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
 
 
@@ -29,7 +30,9 @@ class NotificationsConsumer(HubConsumer):
         await self.accept()
         for group in identity_groups(self.user):
             await self.join(group)
-        await self.send_json({"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)})
+        hello: HelloFrame = {"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)}
+        await self.send_json(hello)
 
     async def handle_ping(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong"})
+        pong: PongFrame = {"type": "pong"}
+        await self.send_json(pong)

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -81,7 +81,7 @@ async def publish_many(group: str, items: list[tuple[str, dict[str, Any]]]) -> N
     await get_channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
 
 
-def cursor_of(frame: dict[str, Any]) -> int | None:
+def cursor_of(frame: Mapping[str, Any]) -> int | None:
     """The position of a frame in its stream: a topic message's id (ids grow in commit order within a
     topic). A receiving process that detects lost events tells sockets to sync from the last cursor
     it received before the gap (hub/realtime/receiver.py)."""
@@ -94,7 +94,7 @@ def cursor_of(frame: dict[str, Any]) -> int | None:
 Publication = tuple[str, str, dict[str, Any]]
 
 
-def publications(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> list[Publication]:
+def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> list[Publication]:
     """One event (one id, so a socket in several of the groups gets it once) for each group."""
     meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
             "cursor": cursor_of(frame)}
@@ -195,7 +195,7 @@ def _run_publisher(items: list[Publication]) -> None:
         asyncio.run(send_publications(items))
 
 
-def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
 
     def send() -> None:

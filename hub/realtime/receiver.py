@@ -21,6 +21,7 @@ from django.conf import settings
 
 from hub.lib.jsonutil import dumps
 from hub.realtime.audience import Audience
+from hub.realtime.frames import ResyncFrame
 from hub.realtime.loops import per_loop
 from hub.realtime.publisher import BATCH_TYPE, EVENT_TYPE, event
 
@@ -46,7 +47,8 @@ def resync_frame(after: int | None) -> str:
     id) of the last event this process received in order before the gap — sync from there, not from
     the newest id seen, since newer messages may have arrived after the lost ones. None when no
     cursor is known (then: sync after the last id you saw)."""
-    return dumps({"type": "resync", "reason": "missed_events", "after": after, "latest": None})
+    frame: ResyncFrame = {"type": "resync", "reason": "missed_events", "after": after, "latest": None}
+    return dumps(frame)
 
 
 
