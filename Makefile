@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 messages: $(STAMP)
-	for app in hub chat alerts requests reports frontend; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	for app in hub chat alerts requests reports frontend duty worktime; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 bench: $(STAMP)
