@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from alerts import selectors, services
 from alerts.serializers import alert_detail_out, alert_out
-from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, keyset_page
+from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, keyset_page
 
 router = Router(tags=["alerts"])
 
@@ -36,12 +35,6 @@ class AlertIn(InSchema):
 class StatusIn(InSchema):
     to: Literal["mitigated", "closed"]
     note: str = ""
-
-
-class PersonOut(Schema):
-    username: str
-    display_name: str
-    centre: str | None
 
 
 class IndicatorOut(Schema):
@@ -113,14 +106,14 @@ class AckOut(Schema):
 
 
 @router.post("/alerts", response={201: AlertDetailOut, **ERRORS}, summary="Raise a security alert")
-def create_alert(request: HttpRequest, payload: AlertIn):
+def create_alert(request: ApiRequest, payload: AlertIn):
     alert = services.raise_alert(by=request.auth, **payload.dict())
     return Status(201, alert_detail_out(alert, request.auth))
 
 
 @router.get("/alerts", response={200: AlertPageOut, **ERRORS}, summary="Alerts the caller may see, newest first")
 def list_alerts(
-    request: HttpRequest, limit: int | None = None, cursor: str | None = None, q: str = "",
+    request: ApiRequest, limit: int | None = None, cursor: str | None = None, q: str = "",
     status: str | None = None, severity: str | None = None, tlp: str | None = None, centre: str | None = None,
 ):
     qs = selectors.search_alerts(request.auth, q=q, status=status, severity=severity, tlp=tlp, centre=centre)
@@ -130,13 +123,13 @@ def list_alerts(
 
 @router.get("/alerts/{alert_id}", response={200: AlertDetailOut, **ERRORS},
             summary="One alert with each recipient centre's acknowledgement and its history")
-def get_alert(request: HttpRequest, alert_id: int):
+def get_alert(request: ApiRequest, alert_id: int):
     return alert_detail_out(selectors.get_visible_alert(request.auth, alert_id), request.auth)
 
 
 @router.post("/alerts/{alert_id}/ack", response={200: AckOut, **ERRORS},
              summary="Acknowledge for the caller's centre (idempotent)")
-def acknowledge_alert(request: HttpRequest, alert_id: int):
+def acknowledge_alert(request: ApiRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     ack, created = services.acknowledge_alert(alert, by=request.auth)
     detail = alert_detail_out(alert, request.auth)
@@ -148,7 +141,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int):
 
 @router.post("/alerts/{alert_id}/status", response={200: AlertDetailOut, 409: ErrorOut, **ERRORS},
              summary="Mark an alert mitigated or closed (extension)")
-def change_alert_status(request: HttpRequest, alert_id: int, payload: StatusIn):
+def change_alert_status(request: ApiRequest, alert_id: int, payload: StatusIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     alert = services.change_alert_status(alert, by=request.auth, to=payload.to, note=payload.note)
     return alert_detail_out(alert, request.auth)

@@ -37,7 +37,7 @@ def fold(text: str) -> str:
 
 def red_centre_codes(alert: Alert) -> frozenset[str]:
     codes = {c.code for c in alert.shared_with.all()}
-    if alert.centre_id:
+    if alert.centre is not None:
         codes.add(alert.centre.code)
     return frozenset(codes)
 
@@ -155,6 +155,6 @@ def person_out(user: Any) -> Person:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     }
 

@@ -35,7 +35,7 @@ def alert_out(alert: Alert) -> AlertWire:
         "indicators": [indicator_out(i) for i in alert.indicators.all()],
         "recommended_actions": alert.recommended_actions,
         "recommended_actions_html": alert.recommended_actions_html,
-        "centre": alert.centre.code if alert.centre_id else None,
+        "centre": alert.centre.code if alert.centre is not None else None,
         "raised_by": person_out(alert.raised_by),
         "shared_with": sorted(c.code for c in alert.shared_with.all()),
         "created_at": timestamp(alert.created_at),
@@ -48,7 +48,7 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
     return {
         "event": event.kind,
         "by": person_out(event.actor) if event.actor_id else None,
-        "centre": event.centre.code if event.centre_id else None,
+        "centre": event.centre.code if event.centre is not None else None,
         "before": event.before or None,
         "after": event.after or None,
         "note": event.note,

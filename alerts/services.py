@@ -126,7 +126,7 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
 
 def _search_text(alert: Alert, indicators: list[indicator_rules.CleanIndicator]) -> str:
     parts = [alert.title, alert.description, " ".join(alert.affected_systems), alert.recommended_actions,
-             alert.centre.code if alert.centre_id else ""]
+             alert.centre.code if alert.centre is not None else ""]
     parts += [i.value for i in indicators]
     return fold("\n".join(parts))
 
@@ -163,7 +163,8 @@ def summary_body(alert: Alert) -> str:
                 "title": alert.title,
             },
             _("Raised by %(who)s (%(centre)s).") % {
-                "who": alert.raised_by.get_display_name(), "centre": alert.centre.code if alert.centre_id else "Hub",
+                "who": alert.raised_by.get_display_name(),
+                "centre": alert.centre.code if alert.centre is not None else "Hub",
             },
         ]
         if alert.affected_systems:
@@ -300,8 +301,8 @@ def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> A
 
 def escalation_delay(severity: str) -> timedelta | None:
     minutes = {
-        Severity.HIGH: settings.HUB_ESCALATE_HIGH_MINUTES,
-        Severity.CRITICAL: settings.HUB_ESCALATE_CRITICAL_MINUTES,
+        Severity.HIGH.value: settings.HUB_ESCALATE_HIGH_MINUTES,
+        Severity.CRITICAL.value: settings.HUB_ESCALATE_CRITICAL_MINUTES,
     }.get(severity)
     if not minutes or minutes <= 0:
         return None
@@ -391,7 +392,8 @@ def _escalation_email(alert: Alert, centre: Centre, step: int, recipients: list[
               "%(step)s).") % {"centre": centre.code, "minutes": minutes, "step": step},
             f"#{alert.pk} [{alert.get_severity_display()} · TLP:{alert.tlp.upper()}] {alert.title}",
             _("Raised by %(who)s (%(centre)s) at %(at)s.") % {
-                "who": alert.raised_by.get_display_name(), "centre": alert.centre.code if alert.centre_id else "Hub",
+                "who": alert.raised_by.get_display_name(),
+                "centre": alert.centre.code if alert.centre is not None else "Hub",
                 "at": timezone.localtime(alert.created_at).strftime("%Y-%m-%d %H:%M")},
             _("Acknowledge it here: %(url)s") % {"url": settings.HUB_PUBLIC_URL + alert.get_absolute_url()},
         ])

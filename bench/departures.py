@@ -20,7 +20,9 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
+
+from hub.lib.asgi import ASGIApp
 
 KEEP_THRESHOLD = 0.10
 
@@ -144,6 +146,7 @@ def http_one_hop(rounds: int) -> Comparison:
 
     host = next((h for h in settings.ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")), "localhost")
     person = User.objects.filter(is_active=True).order_by("pk").first()
+    assert person is not None, "seed the database first (manage.py seed_demo)"
     token, key = ApiToken.issue(person, name="bench.departures")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
@@ -222,8 +225,9 @@ def dispatch_hop(rounds: int) -> Comparison:
 def layer_channel(rounds: int) -> Comparison:
     """A socket's life (connect, accept, disconnect) with Channels' per-socket layer channel and its
     listening task, vs none (`channel_layer_alias`)."""
+    from channels import DEFAULT_CHANNEL_LAYER
     from channels.generic.websocket import AsyncWebsocketConsumer
-    from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
+    from channels.layers import channel_layers
     from channels.testing import ApplicationCommunicator
 
     from hub.realtime.consumers import HubConsumer
@@ -281,7 +285,8 @@ def server_send(rounds: int) -> Comparison:
     try:
         scope = {"type": "websocket", "path": "/ws/probe/", "headers": [(b"cookie", b"sessionid=bench")],
                  "query_string": b""}
-        loop.run_until_complete(AuthMiddlewareStack(inner)(scope, receive, server))
+        stack: ASGIApp = cast(ASGIApp, AuthMiddlewareStack(inner))
+        loop.run_until_complete(stack(scope, receive, server))
         session_send = wrapped[0]
         delivery = Delivery({"frame": '{"type":"message","message":{"id":1}}', "audience": None})
 

@@ -260,7 +260,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     if catchup and catchup.get("seconds") is not None:
         check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
     storm_runs = [r for r in (storm or {}).get("runs", {}).values() if not r.get("failed")]
-    if storm_runs:
+    if storm and storm_runs:
         check(f"#9 alert storm: every centre's stream has each of {storm['alerts']:,} alerts exactly once, "
               "every POST answered 201", all(not r["error"] and r["drained"] for r in storm_runs))
     for run, how in (("daphne tickets", "daphne"), ("daphne×2 tickets", "two daphne processes"),

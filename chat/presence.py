@@ -57,7 +57,7 @@ def entry(socket_id: str, user) -> str:
     """The member string of one socket (stable for its lifetime, so it can be removed exactly)."""
     return dumps({
         "s": socket_id, "username": user.username, "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     })
 
 

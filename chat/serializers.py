@@ -15,7 +15,7 @@ def author_out(user) -> Person:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     }
 
 
@@ -26,9 +26,9 @@ def _mentions(message: Message) -> Mentions:
     users: list[str] = []
     centres: list[str] = []
     for mention in message.mentions.all():
-        if mention.user_id:
+        if mention.user is not None:
             users.append(mention.user.username)
-        elif mention.centre_id:
+        elif mention.centre is not None:
             centres.append(mention.centre.code)
     return {"users": users, "centres": centres}
 

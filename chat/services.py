@@ -224,8 +224,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         if body == message.body:
             return message
         old = list(message.mentions.select_related("user", "centre"))
-        before = _mention_recipients(message, [m.user for m in old if m.user_id],
-                                     [m.centre for m in old if m.centre_id])
+        before = _mention_recipients(message, [m.user for m in old if m.user is not None],
+                                     [m.centre for m in old if m.centre is not None])
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.EDIT, body=message.body,
                                        html=message.html, changed_by=by)
         rendered = render_body(body)

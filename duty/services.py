@@ -59,7 +59,7 @@ def notify_people(users: list[User | None], frame: DutyFrame) -> None:
 def centre_by_code(code: str) -> Centre:
     centre = Centre.objects.filter(code=str(code).strip().upper()).first()
     if centre is None:
-        raise HubError(NOT_FOUND, _("No centre with the code %(code)s."), code=str(code)[:20])
+        raise HubError(NOT_FOUND, _("No centre with the code %(centre)s."), centre=str(code)[:20])
     return centre
 
 
@@ -100,6 +100,12 @@ def _validate(centre: Centre, starts_at: datetime, ends_at: datetime, officer: U
         )
 
 
+def _officer(centre: Centre, username: str | None) -> User:
+    officer = _staff(centre, username, "officer", required=True)
+    assert officer is not None  # _staff refuses a missing one
+    return officer
+
+
 def _lock_centre(centre: Centre) -> Centre:
     return Centre.objects.select_for_update().get(pk=centre.pk)
 
@@ -113,7 +119,7 @@ def create_shift(centre: Centre, *, by: User, starts_at: datetime, ends_at: date
                  deputy: str | None = None, note: str = "", uid: str | None = None) -> Shift:
     _require_manager(by, centre)
     note = (note or "").strip()
-    officer_user = _staff(centre, officer, "officer", required=True)
+    officer_user = _officer(centre, officer)
     deputy_user = _staff(centre, deputy, "deputy", required=False)
     with transaction.atomic():
         _lock_centre(centre)
@@ -137,7 +143,7 @@ def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
         shift = Shift.objects.select_related("officer", "deputy", "centre").get(pk=shift.pk)
         starts_at = changes.get("starts_at") or shift.starts_at
         ends_at = changes.get("ends_at") or shift.ends_at
-        officer = _staff(centre, changes["officer"], "officer", True) if changes.get("officer") else shift.officer
+        officer = _officer(centre, changes["officer"]) if changes.get("officer") else shift.officer
         deputy = shift.deputy
         if "deputy" in changes:
             deputy = _staff(centre, changes["deputy"], "deputy", False)
@@ -174,7 +180,9 @@ def issue_roster_feed(centre: Centre, *, by: User, reset: bool = False) -> Calen
         raise HubError(FORBIDDEN, _("Only the managers of %(centre)s see its feed address."), centre=centre.code)
     if reset:
         return CalendarFeed.reset(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
-    return CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
+    feed = CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
+    assert feed is not None  # made on first use
+    return feed
 
 
 def confirm_duty(*, by: User, at: datetime | None = None) -> Shift:

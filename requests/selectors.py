@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +26,9 @@ from hub.models import Centre
 from hub.selectors import centres_by_id, people_by_id
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
+
+if TYPE_CHECKING:
+    from chat.models import Topic
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
 LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at", "resolved_at", "closed_at")
@@ -42,7 +47,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def visible_tickets(user) -> QuerySet[Ticket]:
+def visible_tickets(user: Any) -> QuerySet[Ticket]:
     """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
     list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
     keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
@@ -61,7 +66,7 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     return qs.filter(rule)
 
 
-def can_view_ticket(user, ticket: Ticket) -> bool:
+def can_view_ticket(user: Any, ticket: Ticket) -> bool:
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_hub_admin:
@@ -73,11 +78,11 @@ def can_view_ticket(user, ticket: Ticket) -> bool:
     return ticket.watchers.filter(pk=user.pk).exists()
 
 
-def can_see_internal(user, ticket: Ticket) -> bool:
+def can_see_internal(user: Any, ticket: Ticket) -> bool:
     return may_comment_internally(user, ticket)
 
 
-def get_visible_ticket(user, ident: str | int) -> Ticket:
+def get_visible_ticket(user: Any, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
     text = str(ident)
@@ -116,7 +121,7 @@ class TicketFilters:
     sort: str | None = None
 
 
-def _choice_list(raw: str | None, choices, name: str) -> list[str] | None:
+def _choice_list(raw: str | None, choices: type[models.TextChoices], name: str) -> list[str] | None:
     if not raw:
         return None
     values = [v.strip() for v in raw.split(",") if v.strip()]
@@ -150,7 +155,7 @@ def _centre_id(code: str, centres: dict[int, Centre]) -> int:
     return centre_id
 
 
-def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | None = None
+def filter_tickets(user: Any, filters: TicketFilters, centres: dict[int, Centre] | None = None
                    ) -> tuple[QuerySet[Ticket], list[str]]:
     """The caller's visible tickets narrowed by `filters`, with the keyset order to page them by.
     Invalid filter values are a 400 naming the parameter, never an empty list. `centres`
@@ -188,7 +193,7 @@ def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | No
     return qs, SORTS[sort]
 
 
-def ticket_page(user, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page:
+def ticket_page(user: Any, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page[Ticket]:
     """One keyset page of the caller's ticket list, with what `ticket_summary` reads attached."""
     centres = centres_by_id()  # read once: for the centre filter and for the summaries
     qs, order = filter_tickets(user, filters, centres)
@@ -223,12 +228,12 @@ def with_summary_relations(tickets: list[Ticket], centres: dict[int, Centre] | N
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
 
 
-def user_may_see_thread(user, topic) -> bool:
+def user_may_see_thread(user: Any, topic: Topic) -> bool:
     """chat's access check for `ticket` topics: the ticket's viewers, nobody else (no ticket → nobody)."""
     ticket = Ticket.objects.filter(thread_id=topic.pk).first()
     return ticket is not None and can_view_ticket(user, ticket)
 
 
-def thread_visible_q(user) -> Q:
+def thread_visible_q(user: Any) -> Q:
     """The same rule as a filter over chat topics, for chat's lists and search."""
     return Q(ticket__in=visible_tickets(user).values("pk"))

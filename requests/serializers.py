@@ -7,14 +7,13 @@ fetched without translating names.
 from __future__ import annotations
 
 from hub.lib.jsonutil import timestamp
+from hub.models import User
 from hub.realtime.frames import Person
 from requests.frames import AttachmentWire, CommentWire, TicketEventWire, TicketSummaryWire
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 
 
-def person(user) -> Person | None:
-    if user is None:
-        return None
+def person(user: User) -> Person:
     centre = getattr(user, "centre", None)
     return {
         "username": user.username,
@@ -34,16 +33,16 @@ def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
         "priority": ticket.priority,
         "status": ticket.status,
         "requesting_centre": ticket.requesting_centre.code,
-        "target_centre": ticket.target_centre.code if ticket.target_centre_id else None,
+        "target_centre": ticket.target_centre.code if ticket.target_centre is not None else None,
         "requested_by": person(ticket.requested_by),
-        "assignee": person(ticket.assignee) if ticket.assignee_id else None,
+        "assignee": person(ticket.assignee) if ticket.assignee is not None else None,
         "due_at": timestamp(ticket.due_at),
         "overdue": ticket.is_overdue,
         "version": ticket.version,
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),
         "url": ticket.get_absolute_url(),
-        "thread": ticket.thread.slug if ticket.thread_id else None,
+        "thread": ticket.thread.slug if ticket.thread is not None else None,
     }
 
 

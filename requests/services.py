@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -60,7 +60,7 @@ NO_USER = _("no active user “%(username)s”.")
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def sla_due(priority: str, start) -> Any:
+def sla_due(priority: str, start: datetime) -> datetime:
     """When a ticket of `priority` opened at `start` is due (settings.REQUESTS_SLA_HOURS)."""
     hours = settings.REQUESTS_SLA_HOURS[priority]
     return start + timedelta(hours=hours)
@@ -85,14 +85,14 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
                        extra={"version": ticket.version}, version=ticket.version, yours=expected_version)
 
 
-def _touch(ticket: Ticket, now, fields: list[str]) -> None:
+def _touch(ticket: Ticket, now: datetime, fields: list[str]) -> None:
     ticket.version += 1
     ticket.updated_at = now
     ticket.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=None, after=None, note: str = "",
-           internal: bool = False, at=None) -> TicketEvent:
+def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before: Any = None, after: Any = None,
+           note: str = "", internal: bool = False, at: datetime | None = None) -> TicketEvent:
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, field=field, before=before, after=after, note=note,
         internal=internal, created_at=at or timezone.now(),
@@ -101,20 +101,21 @@ def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=No
 
 def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], Audience]:
     """The groups to publish a change of `ticket` to, and who among their sockets may receive it."""
+    target = ticket.target_centre
     if internal:
-        if ticket.target_centre_id is None:
+        if target is None:
             return [role_group(Role.HUB_ADMIN)], Audience(roles=frozenset({Role.HUB_ADMIN}))
-        code = ticket.target_centre.code
+        code = target.code
         return [centre_group(code), role_group(Role.HUB_ADMIN)], Audience(centres=frozenset({code}))
     watcher_ids = list(ticket.watchers.values_list("pk", flat=True))
     groups = [centre_group(ticket.requesting_centre.code), role_group(Role.HUB_ADMIN)]
     groups += [user_group(pk) for pk in watcher_ids]
-    if ticket.target_centre_id is None and ticket.status == Status.NEW:
+    if target is None and ticket.status == Status.NEW:
         return [ALL, *groups], EVERYONE
     centres = {ticket.requesting_centre.code}
-    if ticket.target_centre_id is not None:
-        centres.add(ticket.target_centre.code)
-        groups.append(centre_group(ticket.target_centre.code))
+    if target is not None:
+        centres.add(target.code)
+        groups.append(centre_group(target.code))
     return groups, Audience(centres=frozenset(centres), users=frozenset(watcher_ids))
 
 
@@ -198,9 +199,10 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
     target = _centre(target_centre)
     if target is not None and target.pk == by.centre_id:
         raise invalid("target_centre", OTHER_CENTRE)
+    centre = by.centre
+    assert centre is not None  # checked above
     with transaction.atomic():
         now = timezone.now()
-        centre = by.centre
         ticket = Ticket(
             reference=next_reference(centre, timezone.localtime(now).year),
             title=title,
@@ -278,7 +280,7 @@ def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
                                       "to someone of the target centre; staff may take an unassigned ticket."))
         if (assignee.pk if assignee else None) == ticket.assignee_id:
             return ticket
-        before = ticket.assignee.username if ticket.assignee_id else None
+        before = ticket.assignee.username if ticket.assignee is not None else None
         now = timezone.now()
         ticket.assignee = assignee
         _touch(ticket, now, ["assignee"])
@@ -340,8 +342,8 @@ def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Con
         raise HubError(FORBIDDEN, _("Only the requesting centre redirects a ticket, and only while it is new."))
     if target is not None and target.pk == ticket.requesting_centre_id:
         raise invalid("target_centre", OTHER_CENTRE)
-    _set(ticket, done, "target_centre", target, before=ticket.target_centre.code if ticket.target_centre_id else None,
-         shown=target.code if target else None)
+    before = ticket.target_centre.code if ticket.target_centre is not None else None
+    _set(ticket, done, "target_centre", target, before=before, shown=target.code if target else None)
 
 
 # What `update_ticket` may change, each field by its own editor (in this order).
@@ -379,10 +381,8 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         ticket.search_text = _search_text(ticket)
         now = timezone.now()
         _touch(ticket, now, [*done.fields, "search_text"])
-        last = None
-        for kind, data in done.events:
-            last = _event(ticket, by, kind, at=now, **data)
-        _broadcast(ticket, last)
+        events = [_event(ticket, by, kind, at=now, **data) for kind, data in done.events]
+        _broadcast(ticket, events[-1])
     return ticket
 
 
@@ -414,7 +414,7 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) 
     return comment
 
 
-def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
+def _validate_upload(upload: UploadedFile[bytes]) -> tuple[str, str]:
     name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name:
         raise invalid("file", _("needs a file name."))
@@ -433,7 +433,8 @@ def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id: int | None = None) -> Attachment:
+def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes],
+                   comment_id: int | None = None) -> Attachment:
     name, content_type = _validate_upload(upload)
     stored: list[str] = []
     try:
@@ -454,9 +455,10 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id
             internal = bool(comment and comment.internal)
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
-                                    content_type=content_type, size=upload.size, internal=internal, created_at=now)
+                                    content_type=content_type, size=upload.size or 0, internal=internal,
+                                    created_at=now)
             attachment.file.save(name, upload, save=False)
-            stored.append(attachment.file.name)
+            stored.append(attachment.file.name or name)
             attachment.save()
             _touch(ticket, now, [])
             event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT,
@@ -483,9 +485,10 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres add other watchers."))
-            target = User.objects.filter(username=username, is_active=True).first()
-            if target is None:
+            found = User.objects.filter(username=username, is_active=True).first()
+            if found is None:
                 raise invalid("username", NO_USER, username=username)
+            target = found
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
@@ -505,9 +508,10 @@ def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> 
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres remove other watchers."))
-            target = User.objects.filter(username=username).first()
-            if target is None:
+            found = User.objects.filter(username=username).first()
+            if found is None:
                 raise invalid("username", NO_USER, username=username)
+            target = found
         if not ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()

@@ -1,7 +1,9 @@
-"""Token buckets for flood control.
+"""A token bucket, the arithmetic of the hub's flood control.
 
-A bucket per socket is enough for WebSocket frames (a socket lives in one process); the HTTP API
-uses the same bucket kept per user in the cache.
+Two users: each socket's own bucket for the frames that cost a token (`HubConsumer.rate_limited_types`;
+a socket lives in one process), and the per-user posting limit shared by HTTP and every socket
+(`chat.ratelimit`), which keeps its buckets in Redis (one Lua script) and falls back on these, in
+process, without Redis. There is no cache-backed bucket.
 """
 
 from __future__ import annotations

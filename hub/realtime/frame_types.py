@@ -131,7 +131,7 @@ def problems(value: Any, tp: Any, path: str = "frame") -> list[str]:
 def _spell(tp: Any) -> str:
     tp = _unwrap(tp)
     if _is_typed_dict(tp):
-        return tp.__name__
+        return str(tp.__name__)
     origin = get_origin(tp)
     if origin is Literal:
         return " \\| ".join(f'`"{v}"`' for v in get_args(tp))

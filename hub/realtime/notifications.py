@@ -8,16 +8,19 @@ to a broad group still only reaches the people allowed to see it. Frame types: `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.realtime.consumers import HubConsumer
 from hub.realtime.frames import HelloFrame, PongFrame
 from hub.realtime.groups import ALL, centre_group, role_group, user_group
 
+if TYPE_CHECKING:
+    from hub.models import User
 
-def identity_groups(user) -> list[str]:
+
+def identity_groups(user: User) -> list[str]:
     groups = [ALL, user_group(user.id)]
-    if user.centre_id:
+    if user.centre is not None:
         groups.append(centre_group(user.centre.code))
     groups += [role_group(role) for role in user.roles]
     return groups

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar, cast
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -17,7 +21,7 @@ def _threads() -> ThreadPoolExecutor:
     return _executor
 
 
-def in_worker_thread(fn):
+def in_worker_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`fn` (sync, using the ORM) as a coroutine run in one of the process' `HUB_WS_DB_THREADS`
     database threads, with Django's connection hygiene around it as Channels'
     `database_sync_to_async` does. Not that decorator's default single thread per process: every
@@ -26,4 +30,4 @@ def in_worker_thread(fn):
     handles its own frames in order; the topic's row lock orders messages within a topic
     (chat.services.post_message). The threads outlive event loops (tests run one per test) and are
     fewer than the connection pool, so sockets can never take every connection from HTTP."""
-    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_threads())
+    return cast(Callable[P, Awaitable[R]], DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_threads()))

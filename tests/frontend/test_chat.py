@@ -332,7 +332,7 @@ def test_copy_link_copies_an_address_that_scrolls_to_the_message_and_highlights_
 
     author = make_user("qb.eng", centre="QB")
     for i in range(1, 31):
-        post_message(topic=topic, author=author, body=f"tin số {i}")
+        post_message(topic, by=author, body=f"tin số {i}")
     make_user("ht.eng", centre="HT")
     lan = sign_in("ht.eng")
     lan.context.grant_permissions(["clipboard-read", "clipboard-write"])

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from hub.realtime import frame_types
 from tests.chat.conftest import SLUG, open_socket
+from tests.factories import TopicFactory, staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,20 +55,13 @@ async def listen(user, seen: list[dict]) -> Recorder:
 
 
 @pytest.fixture
-def world(make_user, settings, tmp_path):
+def world(db, settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.HUB_SYNC_MAX = 2
-    from chat.services import create_topic
-
-    create_topic(slug=SLUG, name_vi="An toàn thông tin", name_en="Information security")
-    return {
-        "ht": make_user("ht.engineer", centre="HT", display_name="Lê Hà"),
-        "hts": make_user("ht.security", centre="HT", role="security_officer"),
-        "dnm": make_user("dn.manager", centre="DN", role="manager"),
-        "dns": make_user("dn.security", centre="DN", role="security_officer"),
-        "dns2": make_user("dn.security2", centre="DN", role="security_officer"),
-    }
+    TopicFactory(slug=SLUG)
+    return {"ht": staff("ht.engineer", display_name="Lê Hà"), "hts": staff("ht.security"),
+            "dnm": staff("dn.manager"), "dns": staff("dn.security"), "dns2": staff("dn.security2")}
 
 
 async def chat_frames(world, seen: list[dict]) -> None:
@@ -174,7 +168,7 @@ async def test_every_frame_the_server_sends_is_its_declared_type(world):
     declared = frame_types.server_frames()
     faults = []
     for frame in seen:
-        frame_type = declared.get(frame.get("type"))
+        frame_type = declared.get(str(frame.get("type")))
         if frame_type is None:
             faults.append(f"undeclared frame type {frame.get('type')!r}: {frame}")
             continue
