@@ -19,14 +19,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
-# Debian's chromium for the browser tests (Playwright drives it; no browser download is possible).
+# Debian's chromium for the browser tests (Playwright drives it; no browser download is possible),
+# and nginx for the test that runs deploy/nginx.conf in front of a hub (tests/security/).
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests…"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null \
-	      || { echo "chromium could not be installed"; [ "$$CI" != "true" ] || exit 1; }; \
-	  else echo "chromium not found: browser tests will skip (or fail under CI=true)"; fi; \
+	    echo "Installing Debian's chromium and nginx for the browser and proxy tests…"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core nginx-light) >/dev/null \
+	      || { echo "chromium/nginx could not be installed"; [ "$$CI" != "true" ] || exit 1; }; \
+	  else echo "chromium or nginx not found: browser/proxy tests will skip (or fail under CI=true)"; fi; \
 	fi
 
 run: $(STAMP)
@@ -47,7 +48,7 @@ lint: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) -m mypy
 
 messages: $(STAMP)
-	for app in hub chat alerts requests reports frontend duty worktime; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	for app in hub chat alerts requests reports notify frontend duty worktime; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 bench: $(STAMP)

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
-from alerts import selectors, services
-from alerts.serializers import alert_detail_out, alert_out
-from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, keyset_page
+from alerts import indicators as indicator_rules
+from alerts import selectors, services, stix
+from alerts.serializers import alert_detail_out, alert_out, entries_out, entry_out, sighting_out
+from hub.errors import INVALID, HubError
+from hub.lib.api_support import (
+    ERRORS,
+    ApiRequest,
+    ErrorOut,
+    InSchema,
+    PersonOut,
+    Timestamp,
+    clamp_limit,
+    keyset_page,
+)
 
 router = Router(tags=["alerts"])
 
@@ -22,25 +35,62 @@ class IndicatorIn(InSchema):
 class AlertIn(InSchema):
     title: str
     severity: Literal["low", "medium", "high", "critical"]
-    tlp: Literal["clear", "green", "amber", "red"]
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"]
     description: str = Field("", description="Markdown; rendered and sanitised into `html`.")
     indicators: list[IndicatorIn] = Field(default_factory=list)
     affected_systems: list[str] | str = Field(default_factory=list, description="A list, or one per line.")
     recommended_actions: str = Field("", description="Markdown.")
     shared_with: list[str] = Field(
-        default_factory=list, description="TLP:RED only: codes of the centres that may see it besides yours."
+        default_factory=list, description="TLP:AMBER, AMBER+STRICT or RED: codes of the centres that may see it "
+                                          "besides yours (AMBER: their security officers and managers)."
     )
 
 
 class StatusIn(InSchema):
-    to: Literal["mitigated", "closed"]
+    to: Literal["mitigated", "closed", "open"] = Field(description="`open` reopens; it needs a `note` (the reason).")
     note: str = ""
+
+
+class AlertPatchIn(InSchema):
+    description: str | None = None
+    severity: Literal["low", "medium", "high", "critical"] | None = None
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"] | None = None
+    shared_with: list[str] | None = None
+    indicators: list[IndicatorIn] | None = Field(None, description="The whole new list (added/removed are recorded).")
+    note: str = Field("", description="Why: kept on each timeline entry this change makes.")
+
+
+class EntryIn(InSchema):
+    text: str
+    corrects: int | None = Field(None, description="The id of the entry this one corrects (it stays as it was).")
+
+
+class SightingOut(Schema):
+    alert: int
+    centre: str | None
+    seen_at: Timestamp
+    title: str
+    tlp: str
+    type: str
+    value: str
+
 
 
 class IndicatorOut(Schema):
     type: str
     value: str
     algorithm: str | None = None
+
+
+class SeenBeforeOut(Schema):
+    type: str
+    value: str
+    sightings: list[SightingOut] = Field(description="Earlier alerts the caller may see with this indicator.")
+
+
+class SightingPage(Schema):
+    results: list[SightingOut]
+    next: str | None = None
 
 
 class AlertOut(Schema):
@@ -61,6 +111,8 @@ class AlertOut(Schema):
     created_at: Timestamp
     updated_at: Timestamp
     url: str
+    promoted_from: dict[str, Any] | None = Field(
+        None, description="Where the alert came from: a conversation (the quoted messages) or a STIX bundle.")
 
 
 class AckRowOut(Schema):
@@ -82,15 +134,34 @@ class AlertEventOut(Schema):
     at: Timestamp
 
 
+class EntryOut(Schema):
+    id: int
+    kind: str
+    text: str
+    html: str
+    corrects: int | None
+    corrected_by: list[int]
+    by: PersonOut | None
+    centre: str | None
+    before: str | None
+    after: str | None
+    data: dict[str, Any] | None
+    at: Timestamp
+    can_correct: bool | None = None
+
+
 class ViewerOut(Schema):
     can_acknowledge: bool
     acknowledged: bool
     can_change_status: bool
+    can_add_entry: bool
 
 
 class AlertDetailOut(AlertOut):
     acknowledgements: list[AckRowOut]
-    history: list[AlertEventOut]
+    seen_before: list[SeenBeforeOut] = Field(description="Per indicator, where it was seen before (TLP-filtered).")
+    history: list[AlertEventOut] = Field(description="The timeline in its first shape (kept for older clients).")
+    entries: list[EntryOut] = Field(description="The timeline: every entry, oldest first; append-only.")
     viewer: ViewerOut
 
 
@@ -109,6 +180,27 @@ class AckOut(Schema):
 def create_alert(request: ApiRequest, payload: AlertIn):
     alert = services.raise_alert(by=request.auth, **payload.dict())
     return Status(201, alert_detail_out(alert, request.auth))
+
+
+IMPORT_SCHEMA = {"requestBody": {"required": True, "content": {
+    media: {"schema": {"type": "object", "required": ["type", "objects"],
+                       "properties": {"type": {"const": "bundle"}, "objects": {"type": "array"}}}}
+    for media in (stix.MEDIA_TYPE, "application/stix+json", "application/json")}}}
+
+
+@router.post("/alerts/import", response={201: AlertDetailOut, **ERRORS}, openapi_extra=IMPORT_SCHEMA,
+             summary="Raise an alert from a STIX 2.1 bundle (a CERT's or a SIEM's)")
+def import_stix(request: ApiRequest, shared_with: str = ""):
+    content_type = (request.content_type or "").lower()
+    if content_type not in ("application/json", "application/stix+json"):
+        raise HubError(INVALID, _("Send the bundle as application/stix+json or application/json."))
+    imported = stix.parse_bundle(request.body)
+    codes = [c for c in shared_with.split(",") if c.strip()]
+    alert = services.raise_alert(by=request.auth, shared_with=codes, **imported.as_alert())
+    return Status(201, alert_detail_out(selectors.get_visible_alert(request.auth, alert.pk), request.auth))
+
+
+# (Declared before `/alerts/{alert_id}`, whose pattern would otherwise take `import` as an id.)
 
 
 @router.get("/alerts", response={200: AlertPageOut, **ERRORS}, summary="Alerts the caller may see, newest first")
@@ -140,8 +232,68 @@ def acknowledge_alert(request: ApiRequest, alert_id: int):
 
 
 @router.post("/alerts/{alert_id}/status", response={200: AlertDetailOut, 409: ErrorOut, **ERRORS},
-             summary="Mark an alert mitigated or closed (extension)")
+             summary="Mark an alert mitigated or closed, or reopen it with a reason (extension)")
 def change_alert_status(request: ApiRequest, alert_id: int, payload: StatusIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     alert = services.change_alert_status(alert, by=request.auth, to=payload.to, note=payload.note)
     return alert_detail_out(alert, request.auth)
+
+
+@router.patch("/alerts/{alert_id}", response={200: AlertDetailOut, **ERRORS},
+              summary="Change the description, severity, TLP/sharing or indicators; each change is a timeline entry")
+def update_alert(request: ApiRequest, alert_id: int, payload: AlertPatchIn):
+    alert = selectors.get_visible_alert(request.auth, alert_id)
+    changes = payload.dict(exclude_unset=True)
+    if changes.get("indicators") is not None:
+        changes["indicators"] = [dict(i) for i in changes["indicators"]]
+    alert = services.update_alert(alert, by=request.auth, changes=changes)
+    return alert_detail_out(selectors.get_visible_alert(request.auth, alert.pk), request.auth)
+
+
+@router.get("/alerts/{alert_id}/entries", response={200: list[EntryOut], **ERRORS},
+            summary="The alert's timeline (append-only record), oldest first")
+def list_entries(request: ApiRequest, alert_id: int):
+    alert = selectors.get_visible_alert(request.auth, alert_id)
+    return entries_out(alert, request.auth)
+
+
+@router.post("/alerts/{alert_id}/entries", response={201: EntryOut, **ERRORS},
+             summary="Add a note to the record, or a correction of an earlier entry")
+def add_entry(request: ApiRequest, alert_id: int, payload: EntryIn):
+    alert = selectors.get_visible_alert(request.auth, alert_id)
+    entry = services.add_alert_entry(alert, by=request.auth, text=payload.text, corrects=payload.corrects)
+    return Status(201, entry_out(entry))
+
+
+@router.api_operation(["PATCH", "PUT", "DELETE"], "/alerts/{alert_id}/entries/{entry_id}",
+                      response={405: ErrorOut, **ERRORS}, summary="Refused (405): entries are never changed")
+def rewrite_entry(request: ApiRequest, alert_id: int, entry_id: int):
+    selectors.get_visible_alert(request.auth, alert_id)
+    services.refuse_rewrite()
+
+
+STIX_SCHEMA = {"responses": {"200": {"description": "A STIX 2.1 bundle", "content": {stix.MEDIA_TYPE: {
+    "schema": {"type": "object", "properties": {"type": {"const": "bundle"}, "id": {"type": "string"},
+                                                "objects": {"type": "array", "items": {"type": "object"}}}}}}}}}
+
+
+@router.get("/alerts/{alert_id}/stix", response={200: None, **ERRORS}, openapi_extra=STIX_SCHEMA,
+            summary="The alert as a STIX 2.1 bundle (report, indicators, vulnerabilities, identity, TLP 2.0 markings)")
+def export_stix(request: ApiRequest, alert_id: int):
+    alert = selectors.get_visible_alert(request.auth, alert_id)
+    body = stix.bundle_for(alert).serialize()
+    response = HttpResponse(body, content_type=stix.MEDIA_TYPE)
+    response["Content-Disposition"] = f'inline; filename="alert-{alert.pk}.stix.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.get("/indicators", response={200: SightingPage, **ERRORS},
+            summary="Where an indicator was seen: alerts the caller may see that carry it, oldest first")
+def find_indicator(request: ApiRequest, value: str, limit: int | None = None):
+    try:
+        wanted = indicator_rules.guess(value)
+    except indicator_rules.InvalidIndicator as exc:
+        raise HubError(INVALID, _("value: %(reason)s."), fields=["value"], reason=str(exc)) from None
+    found = selectors.sightings(request.auth, [(wanted.type, wanted.value)]).get((wanted.type, wanted.value), [])
+    return {"results": [sighting_out(s) for s in found[: clamp_limit(limit, default=200)]], "next": None}

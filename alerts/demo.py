@@ -114,7 +114,7 @@ def _create(spec: dict, now) -> Alert | None:
     alert.created_at = created_at
     alert.shared_with.set(Centre.objects.filter(code__in=spec["shared_with"]))
     Indicator.objects.bulk_create(
-        Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm)
+        Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm, created_at=created_at)
         for i, c in enumerate(cleaned)
     )
     AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=raiser, centre=raiser.centre,

@@ -7,7 +7,7 @@ alerts.services, held to these types by tests/hub/test_frames.py, listed in docs
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from hub.realtime.frames import Person
 
@@ -38,6 +38,7 @@ class AlertWire(TypedDict):
     created_at: str
     updated_at: str
     url: str
+    promoted_from: dict[str, Any] | None  # the conversation it was promoted from (chat.promotion)
 
 
 class AcknowledgementWire(TypedDict):
@@ -58,12 +59,30 @@ class EscalationWire(TypedDict):
     notified: list[str]  # the usernames of the managers told
 
 
-AlertEventName = Literal["raised", "acknowledged", "status_changed", "escalated"]
+AlertEventName = Literal["raised", "acknowledged", "status_changed", "escalated", "entry", "updated"]
+
+
+class AlertEntryWire(TypedDict):
+    """One entry of an alert's timeline (never changed once written; a correction is a new entry)."""
+
+    id: int
+    kind: str
+    text: str
+    html: str
+    corrects: int | None  # the entry this one corrects
+    corrected_by: list[int]
+    by: Person | None
+    centre: str | None
+    before: str | None
+    after: str | None
+    data: Any
+    at: str
 
 
 class AlertFrame(TypedDict):
-    """An alert was raised, acknowledged by a centre, changed status, or escalated (the last only to
-    the managers of the centre that has not acknowledged)."""
+    """An alert was raised, acknowledged by a centre, changed status, got a timeline entry (a note or a
+    correction), was updated (severity, TLP, sharing, indicators: one entry per change), or escalated
+    (the last only to the managers of the centre that has not acknowledged)."""
 
     type: Literal["alert"]
     event: AlertEventName
@@ -71,6 +90,8 @@ class AlertFrame(TypedDict):
     acknowledgement: NotRequired[AcknowledgementWire]  # event "acknowledged"
     change: NotRequired[StatusChangeWire]  # event "status_changed"
     escalation: NotRequired[EscalationWire]  # event "escalated"
+    entry: NotRequired[AlertEntryWire]  # event "entry"
+    entries: NotRequired[list[AlertEntryWire]]  # event "updated"
 
 
 NOTIFICATION_FRAMES = (AlertFrame,)

@@ -74,6 +74,21 @@ def _ip(value: str, version: int) -> str:
         raise InvalidIndicator(_("not an IPv%(version)s address or network."), version=version) from None
 
 
+def _ip_any(value: str) -> CleanIndicator:
+    """An address of either family in its canonical form; an IPv4 address written as IPv6
+    (`::ffff:203.0.113.7`) is the IPv4 address, so both spellings meet in `seen before`."""
+    if ":" in value and "/" not in value:
+        try:
+            mapped = ipaddress.IPv6Address(value).ipv4_mapped
+        except ValueError:
+            mapped = None
+        if mapped is not None:
+            return CleanIndicator("ipv4", str(mapped))
+    if ":" in value:
+        return CleanIndicator("ipv6", _ip(value, 6))
+    return CleanIndicator("ipv4", _ip(value, 4))
+
+
 def _domain(value: str) -> str:
     value = value.rstrip(".").lower()
     try:
@@ -167,11 +182,17 @@ def clean(type_: str, value: object) -> CleanIndicator:
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidIndicator(_("at most %(n)s characters."), n=MAX_VALUE_LENGTH)
     if type_ == "ip":
-        type_ = "ipv6" if ":" in value else "ipv4"
+        return _ip_any(value)
     if type_ == "ipv4":
+        if ":" in value:  # an IPv4 address written as IPv6 (::ffff:a.b.c.d) is that IPv4 address
+            mapped = _ip_any(value)
+            if mapped.type == "ipv4":
+                return mapped
         return CleanIndicator(type_, _ip(value, 4))
     if type_ == "ipv6":
-        return CleanIndicator(type_, _ip(value, 6))
+        if ":" not in value:
+            raise InvalidIndicator(_("not an IPv6 address or network (an IPv4 address is of type ipv4)."))
+        return _ip_any(value)
     if type_ == "domain":
         return CleanIndicator(type_, _domain(value))
     if type_ == "url":
@@ -185,3 +206,73 @@ def clean(type_: str, value: object) -> CleanIndicator:
     if type_ == "cve":
         return CleanIndicator(type_, _cve(value))
     return CleanIndicator(type_, _email(value))
+
+
+# --- recognising indicators without a type ------------------------------------------------------
+
+# The order in which an untyped value is tried: the unambiguous shapes first.
+GUESS_ORDER = ("cve", "url", "email", "ip", "hash", "domain")
+
+
+def guess(value: object) -> CleanIndicator:
+    """An indicator of whichever type the value parses as (`GET /api/v1/indicators?value=`: the
+    analyst pastes a value, defanged or not, without saying what it is)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidIndicator(_("must not be empty."))
+    text = refang(value.strip())
+    for type_ in GUESS_ORDER:
+        if type_ == "url" and "://" not in text:
+            continue
+        if type_ == "email" and "@" not in text:
+            continue
+        try:
+            return clean(type_, text)
+        except InvalidIndicator:
+            continue
+    raise InvalidIndicator(_("not an IP address, domain, URL, file hash, CVE id or email address."))
+
+
+# Candidates in free text (a chat message being promoted). Defanged spellings are matched too; each
+# candidate then goes through `clean`, so only what the alert form would accept is suggested.
+_DOT = r"(?:\.|\[\.\]|\(\.\)|\[dot\])"
+_CANDIDATES = [
+    ("cve", re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.IGNORECASE)),
+    ("url", re.compile(r"\b(?:https?|hxxps?|ftp)(?:://|\[:\]//)[^\s<>\"'`]+", re.IGNORECASE)),
+    ("email", re.compile(r"\b[\w.+-]+(?:@|\[@\]|\[at\])[\w-]+(?:" + _DOT + r"[\w-]+)+\b")),
+    ("ip", re.compile(r"(?<![\w.:])(?:\d{1,3}" + _DOT + r"){3}\d{1,3}(?:/\d{1,2})?(?![\w.])")),
+    ("ipv6", re.compile(r"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4})(?:/\d{1,3})?"
+                        r"(?![\w:])", re.IGNORECASE)),
+    ("hash", re.compile(r"\b(?:[0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})\b", re.IGNORECASE)),
+    ("domain", re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?" + _DOT + r")+[a-z]{2,24}\b", re.IGNORECASE)),
+]
+# Suffixes that end file names far more often than domains in incident chatter ("report.pdf").
+_FILE_SUFFIXES = frozenset({"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "log", "csv", "zip", "rar",
+                            "7z", "exe", "dll", "bat", "ps1", "sh", "js", "py", "php", "html", "htm", "png", "jpg",
+                            "jpeg", "gif", "json", "xml", "conf", "ini", "tmp", "bak", "iso", "img", "msi", "vbs"})
+
+
+def extract(text: str, limit: int = 100) -> list[CleanIndicator]:
+    """The indicators written in `text`, normalised and de-duplicated, in order of appearance: what
+    a promotion suggests for the person to confirm. Domains inside URLs and emails are not repeated
+    on their own, and words that merely look like file names are skipped."""
+    found: list[tuple[int, CleanIndicator]] = []
+    taken: list[tuple[int, int]] = []
+    seen: set[tuple[str, str]] = set()
+    for type_, pattern in _CANDIDATES:
+        for match in pattern.finditer(text or ""):
+            start, end = match.span()
+            if any(a <= start < b or a < end <= b for a, b in taken):
+                continue
+            raw = match.group(0).rstrip(".,;:)]}>")
+            if type_ == "domain" and refang(raw).rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
+                continue
+            try:
+                indicator = clean(type_, raw)
+            except (InvalidIndicator, ValueError):
+                continue
+            taken.append((start, end))
+            key = (indicator.type, indicator.value)
+            if key not in seen:
+                seen.add(key)
+                found.append((start, indicator))
+    return [indicator for _, indicator in sorted(found, key=lambda pair: pair[0])][:limit]

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.models import Centre
+from hub.sharing import TLP_MAX_LENGTH, Tlp
+
+__all__ = ["Acknowledgement", "Alert", "AlertEvent", "Escalation", "Indicator", "IndicatorType", "Severity",
+           "Status", "Tlp"]
 
 
 class Severity(models.TextChoices):
@@ -21,14 +26,6 @@ class Severity(models.TextChoices):
     HIGH = "high", _("High")
     CRITICAL = "critical", _("Critical")
 
-
-class Tlp(models.TextChoices):
-    """Traffic Light Protocol 2.0 markings (FIRST)."""
-
-    CLEAR = "clear", _("TLP:CLEAR")
-    GREEN = "green", _("TLP:GREEN")
-    AMBER = "amber", _("TLP:AMBER")
-    RED = "red", _("TLP:RED")
 
 
 class Status(models.TextChoices):
@@ -42,7 +39,7 @@ class Alert(models.Model):
     description = models.TextField(_("description"), blank=True, help_text=_("Markdown."))
     description_html = models.TextField(editable=False, blank=True)
     severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    tlp = models.CharField(_("TLP"), max_length=10, choices=Tlp.choices)
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices)
     affected_systems = models.JSONField(_("affected systems"), default=list, blank=True)
     recommended_actions = models.TextField(_("recommended actions"), blank=True, help_text=_("Markdown."))
     recommended_actions_html = models.TextField(editable=False, blank=True)
@@ -55,12 +52,16 @@ class Alert(models.Model):
     )
     shared_with = models.ManyToManyField(
         Centre, verbose_name=_("shared with"), blank=True, related_name="alerts_shared",
-        help_text=_("TLP:RED only: the centres, besides the raising one, that may see the alert."),
+        help_text=_("TLP:AMBER, AMBER+STRICT and RED: the centres, besides the raising one, that may see the "
+                    "alert (none: AMBER reaches every centre, RED only the raising one)."),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     # Title, description, systems and indicators without diacritics, lower case: "an toan" finds "an toàn"
     # on every database backend.
     search_text = models.TextField(editable=False, blank=True)
+    # Where the alert came from when it was promoted from a conversation (chat.promotion): the
+    # topic, who promoted it, and the quoted messages (author, centre, time, link, text).
+    origin = models.JSONField(_("promoted from"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -94,6 +95,8 @@ class Indicator(models.Model):
     value = models.CharField(_("value"), max_length=2048, help_text=_("Normalised (lower case, refanged)."))
     # md5/sha1/sha256 for hashes (told apart by length), empty otherwise.
     algorithm = models.CharField(_("algorithm"), max_length=10, blank=True)
+    # When the indicator joined this alert: where it was "seen" (GET /api/v1/indicators).
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
     class Meta:
         ordering = ["alert", "position"]
@@ -146,13 +149,23 @@ class Escalation(models.Model):
 
 
 class AlertEvent(models.Model):
-    """The alert's history, append-only: every change is a new row, nothing is edited."""
+    """One entry of the alert's timeline — the incident record. Append-only: every change to the
+    alert (its description, indicators, severity, TLP, status), every note and every correction is a
+    new row; no row is ever updated or deleted. The database enforces it (a trigger refusing UPDATE
+    and DELETE, migration 0003), the admin shows rows read-only, and a correction is a new entry
+    whose `corrects` names the entry it corrects."""
 
     class Kind(models.TextChoices):
         RAISED = "raised", _("Raised")
         STATUS_CHANGED = "status_changed", _("Status changed")
+        REOPENED = "reopened", _("Reopened")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         ESCALATED = "escalated", _("Escalated")
+        NOTE = "note", _("Note")
+        DESCRIPTION = "description", _("Description changed")
+        INDICATORS = "indicators", _("Indicators changed")
+        SEVERITY = "severity", _("Severity changed")
+        TLP = "tlp", _("TLP changed")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -164,6 +177,15 @@ class AlertEvent(models.Model):
     before = models.CharField(max_length=50, blank=True)
     after = models.CharField(max_length=50, blank=True)
     note = models.TextField(blank=True)
+    # The entry's text (a note, a correction, the new description) as written, and rendered.
+    text = models.TextField(_("text"), blank=True)
+    html = models.TextField(blank=True, editable=False)
+    # A correction names the entry it corrects; the corrected entry itself stays as it was.
+    corrects = models.ForeignKey("self", verbose_name=_("corrects"), on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="corrections")
+    # What changed, structured: {"added": [...], "removed": [...]} for indicators, the scope for a
+    # TLP change, the quoted messages for an alert promoted from a conversation.
+    data = models.JSONField(null=True, blank=True)
     at = models.DateTimeField()
 
     class Meta:

@@ -1,9 +1,14 @@
-"""Reading alerts: who may see which (TLP), who must acknowledge, and the views built on that.
+"""Reading alerts: who may see which (TLP and sharing scope), who must acknowledge, and the views
+built on that.
 
-`audience_for` is THE rule; `visible_alerts` is the same rule as a database filter, and a test checks
-that the two agree for every (TLP, role, centre) combination. Every read path — list, detail, search,
-the web pages, the socket (through the audience on the broadcast) and the summary message in the
-security topic — goes through one of the two.
+`audience_of(alert)` is THE rule. `visible_alerts` is the same rule as a database filter; it cannot
+be derived from a stored copy of the audience, because an alert's audience depends on its TLP, its
+sharing and its raising centre, which the admin or a queryset update can change without a service, and
+a stale stored copy would fail open. So it is written out, and tests/alerts/test_tlp.py holds it to
+`audience_of` for every (TLP, sharing, raising centre, viewer centre, viewer role). Every read path —
+list, detail, search, the web pages, STIX exports, indicator sightings, the dashboard and the yearly
+report, the socket (through the audience on the broadcast) and the summary message in the security
+topic — goes through one of the two.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Severity, Status, Tlp
+from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Indicator, Severity, Status, Tlp
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.frames import Person
+from hub.sharing import scope_centres
 
 # Who receives TLP:AMBER, and who may acknowledge for a centre.
 AMBER_ROLES = frozenset({Role.SECURITY_OFFICER.value, Role.MANAGER.value})
@@ -35,48 +41,67 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-def red_centre_codes(alert: Alert) -> frozenset[str]:
-    codes = {c.code for c in alert.shared_with.all()}
-    if alert.centre is not None:
-        codes.add(alert.centre.code)
-    return frozenset(codes)
+def shared_codes(alert: Alert) -> list[str]:
+    return sorted(c.code for c in alert.shared_with.all())
 
 
-def audience_for(alert: Alert) -> Audience:
-    """clear/green: everyone; amber: security officers and managers of every centre; red: the raising
-    centre and the centres named in `shared_with`. Hub admins always (Audience.allows)."""
-    if alert.tlp in (Tlp.CLEAR, Tlp.GREEN):
+def scope_of(alert: Alert) -> frozenset[str] | None:
+    """The centres an alert is limited to (the raising one and those it is shared with), or None when
+    its TLP's audience spans every centre."""
+    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre_id else None)
+
+
+def marking_scope(tlp: str, shared: list[str], raising: str | None) -> frozenset[str] | None:
+    """CLEAR/GREEN span every centre; AMBER/AMBER+STRICT too unless shared with named centres;
+    TLP:RED is always limited (to the raising centre alone when shared with none)."""
+    if tlp in (Tlp.CLEAR, Tlp.GREEN) or (not shared and tlp != Tlp.RED):
+        return None
+    return scope_centres(shared, raising)
+
+
+def audience_of(alert: Alert) -> Audience:
+    """THE rule (for an alert that exists; `marking_audience` for one about to)."""
+    return marking_audience(alert.tlp, scope_of(alert))
+
+
+def marking_audience(tlp: str, scope: frozenset[str] | None) -> Audience:
+    """clear/green: everyone; amber and amber+strict: security officers and managers of every
+    centre, or of the raising and named centres when shared with some; red: everyone of the raising
+    centre and the named ones. Hub admins always (Audience.allows). AMBER+STRICT reaches the same
+    people as AMBER: the marking tells them to keep it inside their own centre."""
+    if tlp in (Tlp.CLEAR, Tlp.GREEN):
         return EVERYONE
-    if alert.tlp == Tlp.AMBER:
-        return Audience(roles=AMBER_ROLES)
-    return Audience(centres=red_centre_codes(alert))
+    if tlp == Tlp.RED:
+        return Audience(centres=scope or frozenset())
+    return Audience(roles=AMBER_ROLES, centres=scope)
 
 
 def recipient_centres(alert: Alert) -> QuerySet[Centre]:
-    """The centres expected to acknowledge: every centre the TLP reaches, except the raising one
+    """The centres expected to acknowledge: every centre the alert reaches, except the raising one
     (it knows already)."""
-    if alert.tlp == Tlp.RED:
-        qs = alert.shared_with.all()
-    else:
-        qs = Centre.objects.all()
+    centres = scope_of(alert)
+    qs = Centre.objects.all() if centres is None else Centre.objects.filter(code__in=centres)
     if alert.centre_id:
         qs = qs.exclude(pk=alert.centre_id)
     return qs.order_by("code")
 
 
 def visible_alerts(user: Any) -> QuerySet[Alert]:
-    """`audience_for(alert).allows(user)` as a filter (kept in step by tests/alerts/test_tlp.py)."""
+    """`audience_of(alert).allows(user)` as a filter (held to it by tests/alerts/test_tlp.py)."""
     qs = Alert.objects.select_related("raised_by", "raised_by__centre", "centre")
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return qs.none()
     if user.is_hub_admin:
         return qs
+    shares = Alert.shared_with.through.objects
     condition = Q(tlp__in=[Tlp.CLEAR, Tlp.GREEN])
-    if user.has_role(*AMBER_ROLES):
-        condition |= Q(tlp=Tlp.AMBER)
+    in_scope = Q(pk__in=[])
     if user.centre_id:
-        shared = Alert.shared_with.through.objects.filter(centre_id=user.centre_id).values("alert_id")
-        condition |= Q(tlp=Tlp.RED) & (Q(centre_id=user.centre_id) | Q(pk__in=shared))
+        in_scope = Q(centre_id=user.centre_id) | Q(pk__in=shares.filter(centre_id=user.centre_id).values("alert_id"))
+        condition |= Q(tlp=Tlp.RED) & in_scope
+    if user.has_role(*AMBER_ROLES):
+        unscoped = ~Q(pk__in=shares.values("alert_id"))
+        condition |= Q(tlp__in=[Tlp.AMBER, Tlp.AMBER_STRICT]) & (unscoped | in_scope)
     return qs.filter(condition)
 
 
@@ -158,3 +183,61 @@ def person_out(user: Any) -> Person:
         "centre": user.centre.code if user.centre is not None else None,
     }
 
+
+
+# --- the timeline ------------------------------------------------------------------------------------
+
+
+def timeline(alert: Alert) -> list[AlertEvent]:
+    """Every entry of the alert's record, oldest first, each with `corrected_by` (the ids of the
+    entries that correct it) attached."""
+    entries = alert_history(alert)
+    corrections: dict[int, list[int]] = {}
+    for entry in entries:
+        if entry.corrects_id is not None:
+            corrections.setdefault(entry.corrects_id, []).append(entry.pk)
+    for entry in entries:
+        entry.alert = alert
+        entry.corrected_by = corrections.get(entry.pk, [])
+    return entries
+
+
+def can_add_entry(alert: Alert, user: Any) -> bool:
+    """Notes on the record: the alert's own side (who may change its status), and the security
+    officers and managers of every centre that receives it — they are the ones responding."""
+    return can_change_status(alert, user) or (user.has_role(*ACK_ROLES) and user.centre_id is not None)
+
+
+def can_correct(entry: AlertEvent, user: Any) -> bool:
+    """An entry is corrected by whoever wrote it, or by the alert's own side."""
+    return (entry.actor_id is not None and entry.actor_id == user.pk) or can_change_status(entry.alert, user)
+
+
+# --- indicators across alerts ---------------------------------------------------------------------------
+
+
+def sightings(user: Any, pairs: list[tuple[str, str]], *,
+              exclude_alert: int | None = None) -> dict[tuple[str, str], list]:
+    """{(type, value): [Indicator with its alert and centre]} for every alert `user` may see that
+    carries one of these normalised indicators, oldest first — one query for the whole list."""
+    if not pairs:
+        return {}
+    wanted = Q()
+    for type_, value in pairs:
+        wanted |= Q(type=type_, value=value)
+    qs = (Indicator.objects.filter(wanted, alert__in=visible_alerts(user).values("pk"))
+          .select_related("alert", "alert__centre").order_by("created_at", "id"))
+    if exclude_alert is not None:
+        qs = qs.exclude(alert_id=exclude_alert)
+    found: dict[tuple[str, str], list] = {}
+    for indicator in qs:
+        found.setdefault((indicator.type, indicator.value), []).append(indicator)
+    return found
+
+
+def seen_before(user: Any, alert: Alert) -> dict[int, list]:
+    """{indicator id: its earlier sightings in other alerts the viewer may see} for the alert page's
+    "seen before at QB on 12/03, HUE on 02/05"."""
+    own = list(alert.indicators.all())
+    found = sightings(user, [(i.type, i.value) for i in own], exclude_alert=alert.pk)
+    return {i.pk: [s for s in found.get((i.type, i.value), []) if s.created_at < i.created_at] for i in own}

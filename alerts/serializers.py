@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.frames import AcknowledgementWire, AlertWire, EscalationWire, IndicatorWire
+from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertWire, EscalationWire, IndicatorWire
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation
 from alerts.selectors import (
     acknowledgement_matrix,
-    alert_history,
     can_acknowledge,
+    can_add_entry,
     can_change_status,
+    can_correct,
     person_out,
+    seen_before,
+    timeline,
 )
 from hub.lib.jsonutil import timestamp
 
@@ -41,6 +44,7 @@ def alert_out(alert: Alert) -> AlertWire:
         "created_at": timestamp(alert.created_at),
         "updated_at": timestamp(alert.updated_at),
         "url": alert.get_absolute_url(),
+        "promoted_from": alert.origin,
     }
 
 
@@ -54,6 +58,38 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
         "note": event.note,
         "at": timestamp(event.at),
     }
+
+
+def entry_out(entry: AlertEvent) -> AlertEntryWire:
+    """One timeline entry (`entries` of an alert, `POST /api/v1/alerts/{id}/entries`): never changed
+    once written; `corrected_by` lists the entries that correct it."""
+    return {
+        "id": entry.pk,
+        "kind": entry.kind,
+        "text": entry.text or entry.note,
+        "html": entry.html,
+        "corrects": entry.corrects_id,
+        "corrected_by": list(getattr(entry, "corrected_by", [])),
+        "by": person_out(entry.actor) if entry.actor is not None else None,
+        "centre": entry.centre.code if entry.centre is not None else None,
+        "before": entry.before or None,
+        "after": entry.after or None,
+        "data": entry.data,
+        "at": timestamp(entry.at),
+    }
+
+
+def entries_out(alert: Alert, viewer: Any) -> list[dict[str, Any]]:
+    """The timeline as `viewer` gets it: each entry and whether they may correct it."""
+    return [{**entry_out(e), "can_correct": can_correct(e, viewer)} for e in timeline(alert)]
+
+
+def sighting_out(indicator: Any) -> dict[str, Any]:
+    """Where an indicator was seen: `GET /api/v1/indicators` and an alert's `seen_before`."""
+    alert = indicator.alert
+    return {"alert": alert.pk, "centre": alert.centre.code if alert.centre is not None else None,
+            "seen_at": timestamp(indicator.created_at), "title": alert.title, "tlp": alert.tlp,
+            "type": indicator.type, "value": indicator.value}
 
 
 def acknowledgement_out(ack: Acknowledgement) -> AcknowledgementWire:
@@ -74,13 +110,20 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
     viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
     matrix = acknowledgement_matrix(alert)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
+    entries = entries_out(alert, viewer)
+    earlier = seen_before(viewer, alert)
     return {
         **alert_out(alert),
+        # Per viewer (their TLP rights), so beside `indicators`, which every recipient shares.
+        "seen_before": [{"type": i.type, "value": i.value, "sightings": [sighting_out(s) for s in earlier[i.pk]]}
+                        for i in alert.indicators.all()],
         "acknowledgements": matrix,
-        "history": [event_out(e) for e in alert_history(alert)],
+        "history": [event_out(e) for e in timeline(alert)],
+        "entries": entries,
         "viewer": {
             "can_acknowledge": can_acknowledge(alert, viewer),
             "acknowledged": bool(mine and mine["status"] == "acknowledged"),
             "can_change_status": can_change_status(alert, viewer),
+            "can_add_entry": can_add_entry(alert, viewer),
         },
     }

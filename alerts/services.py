@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
-from alerts.frames import AcknowledgementWire, AlertEventName, AlertFrame, StatusChangeWire
+from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertEventName, AlertFrame, StatusChangeWire
 from alerts.models import (
     Acknowledgement,
     Alert,
@@ -36,18 +35,25 @@ from alerts.models import (
 from alerts.selectors import (
     ACK_ROLES,
     RAISE_ROLES,
-    audience_for,
+    audience_of,
+    can_add_entry,
     can_change_status,
+    can_correct,
     fold,
     recipient_centres,
+    scope_of,
 )
-from alerts.serializers import acknowledgement_out, alert_out, escalation_out
-from hub.errors import CONFLICT, FORBIDDEN, HubError, invalid
+from alerts.serializers import acknowledgement_out, alert_out, entry_out, escalation_out
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, METHOD_NOT_ALLOWED, HubError, invalid
+from hub.lib import ratelimit
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.groups import groups_for, user_group
 from hub.realtime.publisher import broadcast_on_commit
+from hub.sharing import tightest
+from notify import services as notify
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +66,12 @@ MAX_SYSTEM_LENGTH = 200
 MAX_NOTE = 2_000
 AT_MOST_CHARACTERS = gettext_lazy("at most %(n)s characters.")
 ONE_OF = gettext_lazy("must be one of %(values)s.")
-# Status workflow: an alert is mitigated, then closed (or closed at once); a closed alert stays closed.
+# Status workflow: an alert is mitigated, then closed (or closed at once); a mitigated or closed alert
+# is reopened with a reason, because attackers come back.
 TRANSITIONS = {
     Status.OPEN: {Status.MITIGATED, Status.CLOSED},
-    Status.MITIGATED: {Status.CLOSED},
-    Status.CLOSED: set(),
+    Status.MITIGATED: {Status.CLOSED, Status.OPEN},
+    Status.CLOSED: {Status.OPEN},
 }
 
 
@@ -83,8 +90,11 @@ def _clean_indicators(items: Iterable[Any]) -> list[indicator_rules.CleanIndicat
         type_ = _field(item, "type")
         if not indicator_rules.known_type(type_):
             raise invalid(f"indicators.{i}.type", ONE_OF, values=", ".join(indicator_rules.TYPES))
+        value = _field(item, "value")
+        if isinstance(value, str):  # the characters first (hub/lib/text.py), then the type's own rules
+            value = clean_text(value, field=f"indicators.{i}.value", required=False, single_line=True)
         try:
-            cleaned.append(indicator_rules.clean(type_, _field(item, "value")))
+            cleaned.append(indicator_rules.clean(type_, value))
         except indicator_rules.InvalidIndicator as exc:
             raise invalid(f"indicators.{i}.value", exc.message, **exc.params) from None
     return cleaned
@@ -97,11 +107,8 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
         systems = systems.splitlines()
     result: list[str] = []
     for i, system in enumerate(systems):
-        if not isinstance(system, str):
-            raise invalid(f"affected_systems.{i}", gettext_lazy("must be a string."))
-        system = system.strip()
-        if len(system) > MAX_SYSTEM_LENGTH:
-            raise invalid(f"affected_systems.{i}", AT_MOST_CHARACTERS, n=MAX_SYSTEM_LENGTH)
+        system = clean_text(system, field=f"affected_systems.{i}", max_length=MAX_SYSTEM_LENGTH, required=False,
+                            single_line=True)
         if system and system not in result:
             result.append(system)
     if len(result) > MAX_SYSTEMS:
@@ -111,13 +118,17 @@ def _clean_systems(systems: Iterable[str] | str | None) -> list[str]:
 
 def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Centre]:
     codes = [c.strip().upper() for c in (codes or []) if isinstance(c, str) and c.strip()]
-    if codes and tlp != Tlp.RED:
+    if codes and tlp in (Tlp.CLEAR, Tlp.GREEN):
         raise invalid("shared_with", gettext_lazy(
-            "only a TLP:RED alert is shared with named centres; other markings reach every centre."))
+            "only a TLP:AMBER, AMBER+STRICT or RED alert is shared with named centres; CLEAR and GREEN reach "
+            "every centre."))
     centres = {c.code: c for c in Centre.objects.filter(code__in=codes)}
     for i, code in enumerate(codes):
         if code not in centres:
             raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)
+    # A RED alert naming no other centre stays in the raising centre (docs/authorisation.csv, "own");
+    # the raising form says so before it is sent (issue 20: say who will see it). Raised outside any
+    # centre it would reach nobody, so there it must name one.
     if tlp == Tlp.RED and not centres and author.centre_id is None:
         raise invalid("shared_with", gettext_lazy(
             "a TLP:RED alert raised outside any centre must name the centres to share with."))
@@ -131,26 +142,25 @@ def _search_text(alert: Alert, indicators: list[indicator_rules.CleanIndicator])
     return fold("\n".join(parts))
 
 
-def alert_groups(alert: Alert, audience: Audience) -> list[str]:
-    """The narrowest notification groups that cover the audience (the audience itself is enforced on
-    every socket anyway; narrow groups only spare processes events nobody there may see)."""
-    admins = role_group(Role.HUB_ADMIN)
-    if audience.centres is not None:
-        return [centre_group(code) for code in sorted(audience.centres)] + [admins]
-    if audience.roles is not None:
-        return [role_group(role) for role in sorted(audience.roles)] + [admins]
-    return [ALL]
-
-
 def _broadcast(alert: Alert, event: AlertEventName, *, acknowledgement: AcknowledgementWire | None = None,
-               change: StatusChangeWire | None = None) -> None:
-    audience = audience_for(alert)
+               change: StatusChangeWire | None = None, entry: AlertEntryWire | None = None,
+               entries: list[AlertEntryWire] | None = None) -> None:
+    audience = audience_of(alert)
     frame: AlertFrame = {"type": "alert", "event": event, "alert": alert_out(alert)}
     if acknowledgement is not None:
         frame["acknowledgement"] = acknowledgement
     if change is not None:
         frame["change"] = change
-    broadcast_on_commit(alert_groups(alert, audience), frame, audience)
+    if entry is not None:
+        frame["entry"] = entry
+    if entries is not None:
+        frame["entries"] = entries
+    broadcast_on_commit(groups_for(audience), frame, audience)
+    # Email and webhooks: their outbox rows commit with the change (notify.services).
+    if event == "raised":
+        notify.alert_raised(alert=alert)
+    else:
+        notify.alert_changed(alert=alert, event=event)
 
 
 def summary_body(alert: Alert) -> str:
@@ -180,8 +190,10 @@ def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
     # The topic is normally seeded; creating it here (same definition, idempotent) means an alert is
     # never lost for want of its discussion place.
     topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
+    scope = scope_of(alert)
     post_message(topic, by=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
-                 audience=audience)
+                 audience=audience, tlp=tightest(alert.tlp, topic.default_tlp),
+                 shared_with=sorted(scope) if scope is not None else None)
 
 
 def raise_alert(
@@ -195,25 +207,26 @@ def raise_alert(
     affected_systems: Iterable[str] | str | None = (),
     recommended_actions: str = "",
     shared_with: Iterable[str] = (),
+    origin: dict[str, Any] | None = None,
 ) -> Alert:
-    """Store an alert, broadcast it to its TLP audience and post its summary in the security topic."""
+    """Store an alert, broadcast it to its TLP audience and post its summary in the security topic.
+    `origin` is what a promotion quotes (chat.promotion) or the STIX bundle it came from."""
     if not by.is_active or not by.has_role(*RAISE_ROLES):
         raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
-    title = (title or "").strip()
-    if not title:
-        raise invalid("title", gettext_lazy("must not be empty."))
-    if len(title) > MAX_TITLE:
-        raise invalid("title", AT_MOST_CHARACTERS, n=MAX_TITLE)
+    title = clean_text(title, field="title", max_length=MAX_TITLE, single_line=True)
     if severity not in Severity.values:
         raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
     if tlp not in Tlp.values:
         raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
-    for name, text in (("description", description), ("recommended_actions", recommended_actions)):
-        if len(text or "") > MAX_TEXT:
-            raise invalid(name, AT_MOST_CHARACTERS, n=MAX_TEXT)
+    description = clean_text(description, field="description", max_length=MAX_TEXT, required=False, strip=False)
+    recommended_actions = clean_text(recommended_actions, field="recommended_actions", max_length=MAX_TEXT,
+                                     required=False, strip=False)
     cleaned = _clean_indicators(indicators)
     systems = _clean_systems(affected_systems)
     centres = _clean_shared_with(shared_with, tlp, by)
+    # Its own, tighter bucket (hub/lib/ratelimit.py): an alert reaches every centre. Its summary in the
+    # security topic is the author's message and costs a `post` token too (chat.services.post_message).
+    ratelimit.charge("alert")
 
     with transaction.atomic():
         alert = Alert(
@@ -221,22 +234,31 @@ def raise_alert(
             description=description or "", description_html=render_markdown(description or ""),
             recommended_actions=recommended_actions or "",
             recommended_actions_html=render_markdown(recommended_actions or ""),
-            affected_systems=systems, raised_by=by, centre=by.centre,
+            affected_systems=systems, raised_by=by, centre=by.centre, origin=origin,
         )
         alert.search_text = _search_text(alert, cleaned)
         alert.save()
         alert.shared_with.set(centres)
         Indicator.objects.bulk_create(
-            Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm)
+            Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm,
+                      created_at=alert.created_at)
             for i, c in enumerate(cleaned)
         )
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre,
-                                  after=Status.OPEN, at=alert.created_at)
+        AlertEvent.objects.create(
+            alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre, after=Status.OPEN,
+            at=alert.created_at, text=alert.description, html=alert.description_html,
+            data={"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
+                  "indicators": [_indicator_data(c) for c in cleaned],
+                  **({"promoted_from": origin} if origin else {})})
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "raised")
-        _post_summary(alert, by, audience_for(alert))
+        _post_summary(alert, by, audience_of(alert))
     logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
+
+
+def _indicator_data(indicator: Any) -> dict[str, str]:
+    return {"type": indicator.type, "value": indicator.value}
 
 
 # --- acknowledging -------------------------------------------------------------------------------
@@ -272,24 +294,27 @@ def acknowledge_alert(alert: Alert, *, by: User) -> tuple[Acknowledgement, bool]
 # --- status ----------------------------------------------------------------------------------------
 
 def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> Alert:
-    """Move an alert through open → mitigated → closed (409 otherwise); closed alerts stop escalating."""
+    """Move an alert through open → mitigated → closed (409 otherwise); closed alerts stop escalating.
+    Reopening (mitigated or closed → open) needs a reason, which the timeline keeps."""
     if not can_change_status(alert, by):
         raise HubError(FORBIDDEN, gettext_lazy(
             "Only the raising centre's security officers and managers, or hub admins, change an alert's status."))
     if to not in Status.values:
         raise invalid("to", ONE_OF, values=", ".join(Status.values))
-    note = (note or "").strip()
-    if len(note) > MAX_NOTE:
-        raise invalid("note", AT_MOST_CHARACTERS, n=MAX_NOTE)
+    note = clean_text(note, field="note", max_length=MAX_NOTE, required=False)
     with transaction.atomic():
         locked = Alert.objects.select_for_update().get(pk=alert.pk)
         before = locked.status
         if to not in TRANSITIONS[Status(before)]:
             raise HubError(CONFLICT, gettext_lazy("An alert that is %(before)s cannot become %(to)s."),
                            extra={"current": before}, before=before, to=to)
+        reopening = to == Status.OPEN
+        if reopening and not note:
+            raise invalid("note", gettext_lazy("a reason is required to reopen an alert."))
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
-        AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.STATUS_CHANGED, actor=by, centre=by.centre,
+        kind = AlertEvent.Kind.REOPENED if reopening else AlertEvent.Kind.STATUS_CHANGED
+        AlertEvent.objects.create(alert=locked, kind=kind, actor=by, centre=by.centre,
                                   before=before, after=to, note=note, at=timezone.now())
         alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
         _broadcast(alert, "status_changed", change={"from": before, "to": to, "note": note,
@@ -373,35 +398,157 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
                                  "escalation": escalation_out(escalation)}
             ids = frozenset(m.pk for m in managers)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
-            message = _escalation_email(alert, centre, step, [m.email for m in managers if m.email])
-            if message is not None:
-                transaction.on_commit(lambda: _send(message), robust=True)
+        # Email (managers and security officers of the centre, per their preferences) and webhooks.
+        notify.alert_escalated(alert=alert, centre=centre, step=step)
     logger.warning("alert %s escalated to %s (step %s): %s", alert.pk, centre.code, step, escalation.notified)
     return escalation
 
 
-def _escalation_email(alert: Alert, centre: Centre, step: int, recipients: list[str]) -> EmailMessage | None:
-    if not recipients:
-        return None
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("[Hub] Unacknowledged %(severity)s alert #%(id)s: %(title)s") % {
-            "severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
-        minutes = int((escalation_delay(alert.severity) or timedelta()).total_seconds() // 60) * step
-        body = "\n\n".join([
-            _("Centre %(centre)s has not acknowledged this alert for %(minutes)s minutes (escalation step "
-              "%(step)s).") % {"centre": centre.code, "minutes": minutes, "step": step},
-            f"#{alert.pk} [{alert.get_severity_display()} · TLP:{alert.tlp.upper()}] {alert.title}",
-            _("Raised by %(who)s (%(centre)s) at %(at)s.") % {
-                "who": alert.raised_by.get_display_name(),
-                "centre": alert.centre.code if alert.centre is not None else "Hub",
-                "at": timezone.localtime(alert.created_at).strftime("%Y-%m-%d %H:%M")},
-            _("Acknowledge it here: %(url)s") % {"url": settings.HUB_PUBLIC_URL + alert.get_absolute_url()},
-        ])
-    return EmailMessage(subject=subject, body=body, to=recipients)
+# --- the timeline: notes, corrections and changes ----------------------------------------------------
+# The alert row holds the current state (what lists and filters read); the timeline holds how it got
+# there, and only ever grows. Each change below writes the new state and an entry in one transaction.
 
 
-def _send(message: EmailMessage) -> None:
-    try:
-        message.send()
-    except Exception:
-        logger.exception("escalation email to %s could not be sent", message.to)
+def _entry(alert: Alert, by: User | None, kind: str, **fields: Any) -> AlertEvent:
+    return AlertEvent.objects.create(alert=alert, kind=kind, actor=by, centre=by.centre if by else None,
+                                     at=timezone.now(), **fields)
+
+
+def add_alert_entry(alert: Alert, *, by: User, text: Any, corrects: Any = None) -> AlertEvent:
+    """A note on the record, or — with `corrects` — a correction of an earlier entry, which stays as
+    it was (the page strikes it through and links here)."""
+    if not can_add_entry(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy("Only security officers and managers add entries to an alert's "
+                                               "record."))
+    if not isinstance(text, str) or not text.strip():
+        raise invalid("text", gettext_lazy("must not be empty."))
+    if len(text) > MAX_TEXT:
+        raise invalid("text", AT_MOST_CHARACTERS, n=MAX_TEXT)
+    corrected = None
+    if corrects is not None:
+        if isinstance(corrects, bool) or not isinstance(corrects, int):
+            raise invalid("corrects", gettext_lazy("the id of an entry of this alert."))
+        corrected = AlertEvent.objects.filter(pk=corrects, alert=alert).select_related("alert").first()
+        if corrected is None:
+            raise invalid("corrects", gettext_lazy("no entry %(id)s in this alert's record."), id=corrects)
+        if not can_correct(corrected, by):
+            raise HubError(FORBIDDEN, gettext_lazy("An entry is corrected by its author or by the raising centre."))
+    with transaction.atomic():
+        entry = _entry(alert, by, AlertEvent.Kind.NOTE, text=text, html=render_markdown(text), corrects=corrected)
+        Alert.objects.filter(pk=alert.pk).update(updated_at=entry.at)
+        fresh = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
+        _broadcast(fresh, "entry", entry=entry_out(entry))
+    return entry
+
+
+def refuse_rewrite() -> None:
+    """What PATCH and DELETE of an entry answer (405): the record is append-only."""
+    raise HubError(METHOD_NOT_ALLOWED, gettext_lazy(
+        "An entry of an alert's record is never changed or deleted; add a correction (POST …/entries with "
+        "\"corrects\") instead."))
+
+
+CHANGEABLE = ("description", "severity", "tlp", "shared_with", "indicators", "note")
+
+
+def update_alert(alert: Alert, *, by: User, changes: Mapping[str, Any]) -> Alert:
+    """Change an alert's description, severity, TLP (and sharing scope) or indicators. Each change
+    is an entry on the timeline with what it was and what it became; `note` says why. The alert's
+    summary in the security topic follows a TLP change, so it is never wider than the alert."""
+    if not can_change_status(alert, by):
+        raise HubError(FORBIDDEN, gettext_lazy(
+            "Only the raising centre's security officers and managers, or hub admins, change an alert."))
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise invalid(unknown[0], gettext_lazy("cannot be changed here."))
+    note = (changes.get("note") or "").strip()
+    if len(note) > MAX_NOTE:
+        raise invalid("note", AT_MOST_CHARACTERS, n=MAX_NOTE)
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update(of=("self",)).select_related("centre", "raised_by").get(pk=alert.pk)
+        changed: list[AlertEvent] = []
+        if "description" in changes and (changes["description"] or "") != locked.description:
+            text = changes["description"] or ""
+            if not isinstance(text, str) or len(text) > MAX_TEXT:
+                raise invalid("description", AT_MOST_CHARACTERS, n=MAX_TEXT)
+            locked.description, locked.description_html = text, render_markdown(text)
+            changed.append(_entry(locked, by, AlertEvent.Kind.DESCRIPTION, text=text, html=locked.description_html,
+                                  note=note))
+        if "severity" in changes and changes["severity"] != locked.severity:
+            if changes["severity"] not in Severity.values:
+                raise invalid("severity", ONE_OF, values=", ".join(Severity.values))
+            changed.append(_entry(locked, by, AlertEvent.Kind.SEVERITY, before=locked.severity,
+                                  after=changes["severity"], note=note))
+            locked.severity = changes["severity"]
+        if "tlp" in changes or "shared_with" in changes:
+            changed += _change_sharing(locked, by, changes, note)
+        if "indicators" in changes:
+            changed += _change_indicators(locked, by, changes["indicators"], note)
+        if not changed:
+            return alert
+        locked.search_text = _search_text(locked, list(locked.indicators.all()))
+        locked.save(update_fields=["description", "description_html", "severity", "tlp", "search_text",
+                                   "updated_at"])
+        audience = audience_of(locked)
+        fresh = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
+        _broadcast(fresh, "updated", entries=[entry_out(e) for e in changed])
+        _follow_summary(fresh, audience)
+    return fresh
+
+
+def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any], note: str) -> list[AlertEvent]:
+    tlp = changes.get("tlp") or alert.tlp
+    if tlp not in Tlp.values:
+        raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
+    before_codes = sorted(c.code for c in alert.shared_with.all())
+    codes = changes["shared_with"] if changes.get("shared_with") is not None else (
+        [] if tlp in (Tlp.CLEAR, Tlp.GREEN) else before_codes)
+    centres = _clean_shared_with(codes or [], tlp, by)
+    after_codes = sorted(c.code for c in centres)
+    if tlp == alert.tlp and after_codes == before_codes:
+        return []
+    entry = _entry(alert, by, AlertEvent.Kind.TLP, before=alert.tlp, after=tlp, note=note,
+                   data={"shared_with": {"before": before_codes, "after": after_codes}})
+    alert.tlp = tlp
+    alert.shared_with.set(centres)
+    return [entry]
+
+
+def _change_indicators(alert: Alert, by: User, items: Any, note: str) -> list[AlertEvent]:
+    if not isinstance(items, list | tuple):
+        raise HubError(INVALID, gettext_lazy("indicators: a list of {type, value}."), fields=["indicators"])
+    cleaned = _clean_indicators(items)
+    current = {(i.type, i.value): i for i in alert.indicators.all()}
+    wanted = list(dict.fromkeys((c.type, c.value) for c in cleaned))
+    added = [c for c in dict.fromkeys(cleaned) if (c.type, c.value) not in current]
+    removed = [key for key in current if key not in wanted]
+    if not added and not removed:
+        return []
+    Indicator.objects.filter(pk__in=[current[key].pk for key in removed]).delete()
+    now = timezone.now()
+    Indicator.objects.bulk_create(Indicator(alert=alert, position=0, type=c.type, value=c.value,
+                                            algorithm=c.algorithm, created_at=now) for c in added)
+    for position, indicator in enumerate(sorted(alert.indicators.all(), key=lambda i: wanted.index((i.type, i.value)))):
+        Indicator.objects.filter(pk=indicator.pk).update(position=position)
+    return [_entry(alert, by, AlertEvent.Kind.INDICATORS, note=note, data={
+        "added": [_indicator_data(c) for c in added],
+        "removed": [{"type": t, "value": v} for t, v in removed]})]
+
+
+def _follow_summary(alert: Alert, audience: Audience) -> None:
+    """The alert's summary message in the security topic gets the alert's current audience and
+    marking: after a TLP change it reaches exactly who the alert reaches, no one else."""
+    from chat.models import Message
+    from chat.serializers import message_out
+    from hub.realtime.groups import topic_group
+
+    scope = scope_of(alert)
+    for message in Message.objects.filter(client_id=f"alert-{alert.pk}", author_id=alert.raised_by_id).select_related(
+            "topic", "author__centre"):
+        message.set_audience(audience.as_meta())
+        message.tlp = tightest(alert.tlp, message.topic.default_tlp)
+        message.shared_with = sorted(scope) if scope is not None else None
+        message.save(update_fields=["audience", "audience_centres", "audience_roles", "audience_users", "tlp",
+                                    "shared_with"])
+        broadcast_on_commit([topic_group(message.topic.slug)],
+                            {"type": "message.updated", "message": message_out(message)}, audience)

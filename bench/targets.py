@@ -159,8 +159,8 @@ class Context:
 
     def hub_env(self) -> dict[str, str]:
         # Production-like: DEBUG off (DEBUG keeps every SQL query in memory), real secret, no HTTPS
-        # redirect on loopback. The per-user frame rate limit is raised so that the offered rate, not
-        # the limiter, decides what is sent (the limiter itself is covered by the hub's tests).
+        # redirect on loopback. The per-user rate limits (post, write, alert) are raised so that the
+        # offered rate, not the limiter, decides what is sent (the limiter is covered by the hub's tests).
         return {
             "DATABASE_URL": self.database_url,
             "DJANGO_DEBUG": "0",
@@ -170,6 +170,10 @@ class Context:
             "HUB_LOG_LEVEL": "WARNING",
             "HUB_RATE_LIMIT_PER_SECOND": str(self.rate_limit),
             "HUB_RATE_LIMIT_BURST": str(self.rate_limit),
+            "HUB_WRITE_LIMIT_PER_SECOND": str(self.rate_limit),
+            "HUB_WRITE_LIMIT_BURST": str(self.rate_limit),
+            "HUB_ALERT_LIMIT_PER_MINUTE": str(self.rate_limit * 60),
+            "HUB_ALERT_LIMIT_BURST": str(self.rate_limit),
             "HUB_REDIS_MAX_CONNECTIONS": "1000",
         } | self.hub_overrides
 

@@ -30,7 +30,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ("topic",)
     search_fields = ("body",)
     readonly_fields = ("topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
-                       "audience")
+                       "audience", "tlp", "shared_with", "promoted_to")
     exclude = ("audience_centres", "audience_roles", "audience_users", "search_text")
     inlines = [RevisionInline]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
+from alerts.api import AlertDetailOut
 from chat.models import Message, Topic
-from chat.ratelimit import require_post_allowance
+from chat.promotion import draft, promote
 from chat.selectors import (
     can_view_topic,
     get_topic,
@@ -22,7 +25,7 @@ from chat.selectors import (
 )
 from chat.serializers import message_out, topic_out
 from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
-from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, invalid
 from hub.lib.api_support import (
     ERRORS,
     ApiRequest,
@@ -37,6 +40,7 @@ from hub.lib.api_support import (
     trusted_json,
 )
 from hub.lib.jsonutil import timestamp
+from requests.api import TicketDetailOut
 
 router = Router(tags=["topics"])
 
@@ -46,6 +50,11 @@ SEARCH_MAX_CHARS = 200
 class MentionsOut(Schema):
     users: list[str]
     centres: list[str]
+
+
+class PromotedLinkOut(Schema):
+    kind: Literal["alert", "ticket"]
+    id: int
 
 
 class MessageOut(Schema):
@@ -61,6 +70,13 @@ class MessageOut(Schema):
     mentions: MentionsOut
     restricted: bool
     prev_id: int | None = Field(None, description="The previous message's id in this topic (gap detection).")
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = Field(
+        description="FIRST TLP 2.0 marking: the topic's default_tlp or tighter.")
+    shared_with: list[str] | None = Field(
+        None, description="The sharing scope: centre codes (the readers are their people and the author's centre's "
+                          "whom the topic allows, whatever their role), or null for everyone the topic allows.")
+    promoted_to: list[PromotedLinkOut] = Field(
+        default_factory=list, description="The alert and/or request this message became (at most one of each).")
 
 
 class MessagePage(Schema):
@@ -79,6 +95,7 @@ class TopicOut(Schema):
     allowed_roles: list[str]
     allowed_centres: list[str]
     restricted: bool
+    default_tlp: str = Field(description="The TLP a message gets by default; a message may only be tighter.")
     unread: int
     last_read_id: int
     latest_message_id: int
@@ -93,6 +110,10 @@ class TopicPage(Schema):
 class MessageIn(InSchema):
     body: str
     client_id: str | None = None
+    tlp: str | None = Field(None, description="clear, green, amber, amber+strict or red; at least the topic's "
+                                              "default_tlp (the default).")
+    shared_with: list[str] | None = Field(None, description="Centre codes that may read it (with the author's); "
+                                                            "null: everyone the topic allows.")
 
 
 class MessageEditIn(InSchema):
@@ -193,8 +214,8 @@ def list_messages(request: ApiRequest, slug: str, after: int | None = None, befo
              summary="Post a message (broadcast exactly as if sent over the WebSocket)")
 def create_message(request: ApiRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
-    require_post_allowance(request.auth.id)
-    message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id)
+    message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id,
+                                    tlp=payload.tlp, shared_with=payload.shared_with)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return Status(201, message_out(message))
@@ -212,7 +233,6 @@ def get_message(request: ApiRequest, slug: str, message_id: int):
 def update_message(request: ApiRequest, slug: str, message_id: int, payload: MessageEditIn):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
-    require_post_allowance(request.auth.id, change=True)
     message = edit_message(message, by=request.auth, body=payload.body)
     return message_out(message)
 
@@ -263,3 +283,77 @@ def search(request: ApiRequest, q: str, topic: str | None = None, limit: int | N
             raise invalid_cursor()
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}
+
+
+# --- promotion (chat.promotion) --------------------------------------------------------------------------
+
+
+class PromoteIn(InSchema):
+    to: Literal["alert", "ticket"]
+    include: list[int] = Field(default_factory=list, description="Other messages of this topic to carry along.")
+    quote: bool = Field(True, description="false: quote the messages' author, centre, time and link but not their "
+                                          "text (then `title` is required and nothing is taken from the text).")
+    title: str | None = None
+    description: str | None = None
+    tlp: str | None = None
+    # alert
+    severity: str | None = None
+    indicators: list[dict] | None = Field(None, description="Omitted: those found in the messages' text.")
+    affected_systems: list[str] | None = None
+    recommended_actions: str | None = None
+    shared_with: list[str] | None = None
+    # request
+    category: str | None = None
+    priority: str | None = None
+    target_centre: str | None = None
+
+
+class PromotedOut(Schema):
+    alert: AlertDetailOut | None = None
+    ticket: TicketDetailOut | None = None
+
+
+class DraftOut(Schema):
+    to: str
+    fields: dict
+    quote: bool
+    too_wide: list[str] = Field(description="Who the prefilled item would reach that may not read the messages.")
+    already_promoted: list[dict]
+    messages: list[dict] = Field(description="What the item would quote.")
+
+
+@router.get("/topics/{slug}/messages/{message_id}/promote", response={200: DraftOut, **ERRORS},
+            summary="What promoting this message would create: prefilled fields and suggested indicators")
+def promotion_draft(request: HttpRequest, slug: str, message_id: int, to: str = "alert",
+                    include: str = "", quote: bool = True):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    return draft(user=request.auth, topic=topic, message_id=message.pk, to=to, include=_ids(include), quote=quote)
+
+
+def _ids(raw: str) -> list[int]:
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise invalid("include", _("comma-separated message ids.")) from None
+
+
+@router.post("/topics/{slug}/messages/{message_id}/promote", response={201: PromotedOut, 409: ERRORS[400], **ERRORS},
+             summary="Promote the message (and `include`d ones) to an alert or a support request")
+def promote_message(request: HttpRequest, slug: str, message_id: int, payload: PromoteIn):
+    from alerts.serializers import alert_detail_out
+    from requests.api import ticket_detail
+    from requests.selectors import get_visible_ticket
+
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    fields = payload.dict(exclude_unset=True)
+    to = fields.pop("to")
+    include, quote = fields.pop("include", []), fields.pop("quote", True)
+    kind, item = promote(user=request.auth, topic=topic, message_id=message.pk, to=to, fields=fields,
+                         include=include, quote=quote)
+    if kind == "alert":
+        from alerts.selectors import get_visible_alert
+
+        return Status(201, {"alert": alert_detail_out(get_visible_alert(request.auth, item.pk), request.auth)})
+    return Status(201, {"ticket": ticket_detail(get_visible_ticket(request.auth, item.pk), request.auth)})

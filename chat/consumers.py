@@ -29,7 +29,6 @@ from chat.frames import (
     TypingFrame,
 )
 from chat.models import Topic
-from chat.ratelimit import require_post_allowance
 from chat.selectors import (
     can_view_topic,
     changed_up_to,
@@ -120,6 +119,10 @@ class TopicConsumer(HubConsumer):
     # message, but a flood of them would still cost database reads (sync, read) or fan-out (typing).
     # Typing indicators are additionally throttled silently to one per interval.
     rate_limited_types: frozenset[str] = frozenset({"typing", "sync", "read"})
+    # Reads and typing write nothing; every other frame costs a `write` token (hub/lib/ratelimit.py),
+    # and posting or editing a message a `post` token besides, in the same Redis call.
+    unlimited_types: frozenset[str] = frozenset({"ping", "sync", "typing"})
+    frame_buckets = {"message.send": ("post",), "message.edit": ("post",)}
     # What `_fresh_access` read last time; before the first frame nothing, so that one reloads.
     _person_seen: list[tuple] | None = None
     _channel_seen: list[tuple] | None = None
@@ -232,6 +235,23 @@ class TopicConsumer(HubConsumer):
 
         return await database_sync_to_async(check)() if live else []
 
+    async def adopt(self, user: User) -> bool:
+        """The person changed (issue 20, class 1): may they still see this topic, as it is stored now?
+        If so, later audience checks (`may_receive`) and posts use them as they are now."""
+        if self.topic is None:
+            return True
+
+        def check() -> Topic | None:
+            topic = get_topic(self.topic.slug)
+            return topic if topic is not None and can_view_topic(user, topic) else None
+
+        topic = await in_worker_thread(check)()
+        if topic is None:
+            return False
+        self.topic = topic
+        self._person_seen = self._channel_seen = None  # the next frame's access check reads afresh
+        return True
+
     async def still_allowed(self) -> bool:
         """HubConsumer re-checks this periodically: a topic restricted after we joined, or a
         person moved to another centre or role, cuts the socket off (4403)."""
@@ -263,9 +283,9 @@ class TopicConsumer(HubConsumer):
             raise HubError(INVALID, _("message.send needs a `body`."), fields=["body"])
 
         def send():
-            require_post_allowance(self.user.id)
             message, created = post_message(self.joined, by=self.user, body=frame["body"],
-                                            client_id=frame.get("client_id"))
+                                            client_id=frame.get("client_id"), tlp=frame.get("tlp"),
+                                            shared_with=frame.get("shared_with"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 
@@ -334,7 +354,6 @@ class TopicConsumer(HubConsumer):
             message = get_visible_message(self.user, self.joined, message_id)
             if message is None:
                 raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
-            require_post_allowance(self.user.id, change=True)
             edit_message(message, by=self.user, body=frame["body"])
 
         await self._call(edit)

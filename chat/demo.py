@@ -17,6 +17,7 @@ TOPICS = [
         "name_en": "Information security incidents",
         "description": "Trao đổi, phối hợp xử lý sự cố an toàn thông tin giữa các trung tâm.",
         "description_en": "Sharing and coordinating the response to information security incidents.",
+        "default_tlp": "amber",
     },
     {
         "slug": "phat-trien-phan-mem",

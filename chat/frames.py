@@ -20,6 +20,13 @@ class Mentions(TypedDict):
     centres: list[str]
 
 
+class PromotedTo(TypedDict):
+    """An alert or a support request this message became (chat.promotion)."""
+
+    kind: str  # alert | ticket
+    id: int
+
+
 class MessageWire(TypedDict):
     """A message as every path gives it: live frames, `sync`, history, search (chat.serializers)."""
 
@@ -35,6 +42,9 @@ class MessageWire(TypedDict):
     mentions: Mentions
     restricted: bool  # the message has an audience narrower than the topic's
     prev_id: int | None  # the previous message of the topic (gap detection)
+    tlp: str  # clear | green | amber | amber+strict | red (never looser than the topic's)
+    shared_with: list[str] | None  # centre codes; None: everyone the topic allows
+    promoted_to: list[PromotedTo]
 
 
 class TopicRef(TypedDict):

@@ -3,7 +3,9 @@
 A `Topic` is data (hub admins add more); its `kind` says who decides visibility: `channel` topics
 carry their own role/centre restriction, other kinds (a support request's discussion thread) are
 decided by the app that owns them through `chat.access`. A `Message` may carry its own `audience`
-(e.g. a TLP:AMBER alert summary posted by the alerts app) on top of the topic's restriction.
+on top of the topic's restriction: the sharing scope its author chose (`shared_with`: the listed
+centres and the author's), or, for an alert's summary, the alert's TLP audience. Every message has a
+TLP marking, the topic's `default_tlp` or tighter (hub/sharing.py).
 
 Messages are never hard-deleted or silently rewritten: every edit and deletion leaves a
 `MessageRevision` with the previous text, for audit.
@@ -17,6 +19,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from hub.models import Centre
+from hub.realtime.audience import Audience, store_audience
+from hub.sharing import TLP_MAX_LENGTH, Tlp
 
 
 class Topic(models.Model):
@@ -37,6 +41,10 @@ class Topic(models.Model):
     allowed_centres = models.ManyToManyField(
         Centre, verbose_name=_("allowed centres"), blank=True, related_name="+",
         help_text=_("Centres that may see the topic; none selected means every centre."),
+    )
+    default_tlp = models.CharField(
+        _("default TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.GREEN,
+        help_text=_("The marking a message gets when its author chooses none; authors may only tighten it."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -84,6 +92,14 @@ class Message(models.Model):
     # bulk-loaded without it). Ids are global, so only this lets a client notice that it missed a
     # message the live stream never carried (a process killed between commit and publish).
     prev_id = models.BigIntegerField(_("previous message id"), null=True, blank=True, editable=False)
+    # TLP 2.0 marking (hub/sharing.py): the topic's default or tighter, chosen by the author.
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.GREEN)
+    # The sharing scope as the author chose it: centre codes, or null for everyone the topic allows.
+    # `audience` above is what it means (the listed centres and the author's); this is what to show.
+    shared_with = models.JSONField(_("shared with"), null=True, blank=True)
+    # What the message became (chat.promotion): [{"kind": "alert"|"ticket", "id": N}], at most one of
+    # each kind. Written once per kind under the message's row lock.
+    promoted_to = models.JSONField(_("promoted to"), default=list, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -105,14 +121,7 @@ class Message(models.Model):
         return self.deleted_at is not None
 
     def set_audience(self, meta: dict | None) -> None:
-        def joined(values) -> str | None:
-            return None if values is None else "," + ",".join(str(v) for v in values) + ","
-
-        self.audience = meta or None
-        meta = meta or {}
-        self.audience_centres = joined(meta.get("centres"))
-        self.audience_roles = joined(meta.get("roles"))
-        self.audience_users = joined(meta.get("users"))
+        store_audience(self, Audience.from_meta(meta))
 
 
 class MessageRevision(models.Model):

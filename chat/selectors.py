@@ -21,7 +21,7 @@ from chat.models import Mention, Message, ReadMarker, Topic
 from chat.text import search_words
 from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
-from hub.realtime.audience import Audience
+from hub.realtime.audience import Audience, audience_q
 from hub.selectors import centres_by_id, people_by_id
 
 
@@ -113,22 +113,6 @@ def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[To
     return [topic for topic in qs.filter(wanted) if topic.kind in by_sql or can_view_topic(user, topic)]
 
 
-def audience_q(user: User) -> Q:
-    """SQL form of `Audience.allows` over Message's denormalised audience columns."""
-    if user.is_hub_admin:
-        return Q()
-    everyone = Q(audience__isnull=True)
-    named = Q(audience_users__contains=f",{user.id},")
-    centre_ok = Q(audience_centres__isnull=True)
-    if user.centre is not None:
-        centre_ok |= Q(audience_centres__contains=f",{user.centre.code},")
-    role_ok = Q(audience_roles__isnull=True)
-    for role in user.roles:
-        role_ok |= Q(audience_roles__contains=f",{role},")
-    only_named = Q(audience_centres__isnull=True, audience_roles__isnull=True)
-    return everyone | named | (centre_ok & role_ok & ~only_named)
-
-
 def message_visible(user: User, message: Message) -> bool:
     return Audience.from_meta(message.audience).allows(user)
 
@@ -145,7 +129,7 @@ def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
 # every column of each message, and then (select_related) an author, their centre and the topic per
 # message: four model instances per message, when a page names a few people and one topic.
 WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
-               "audience", "prev_id")
+               "audience", "prev_id", "tlp", "shared_with", "promoted_to")
 
 
 def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:

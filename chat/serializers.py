@@ -35,7 +35,8 @@ def _mentions(message: Message) -> Mentions:
 
 def message_out(message: Message, mentions: Mentions | None = None) -> MessageWire:
     """The contract's message object plus documented extensions (docs/chat.md):
-    `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`. A deleted message keeps its id and place
+    `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`.
+    A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
     passed by a caller that already knows them (saves a query on the posting path)."""
     deleted = message.deleted_at is not None
@@ -52,6 +53,9 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
         "mentions": {"users": [], "centres": []} if deleted else (mentions or _mentions(message)),
         "restricted": message.audience is not None,
         "prev_id": message.prev_id,
+        "tlp": message.tlp,
+        "shared_with": message.shared_with,
+        "promoted_to": list(message.promoted_to or []),
     }
 
 
@@ -68,6 +72,7 @@ def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id
         "allowed_roles": list(topic.allowed_roles or []),
         "allowed_centres": centres,
         "restricted": bool(topic.allowed_roles or centres),
+        "default_tlp": topic.default_tlp,
         "unread": unread,
         "last_read_id": last_read_id,
         "latest_message_id": latest_id,

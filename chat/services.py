@@ -30,12 +30,15 @@ from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
 from chat.serializers import message_out
 from chat.text import search_text
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, TOO_LARGE, HubError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
+from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
 from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
+from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience
 
 CLIENT_ID_MAX = 64
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
@@ -46,6 +49,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a databa
 def create_topic(
     *, slug: str, name_vi: str, name_en: str, kind: str = Topic.Kind.CHANNEL, description: str = "",
     description_en: str = "", allowed_roles: Iterable[str] = (), allowed_centres: Iterable[Centre | str] = (),
+    default_tlp: str = Tlp.GREEN,
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
@@ -69,7 +73,8 @@ def create_topic(
         topic, created = Topic.objects.get_or_create(
             slug=slug,
             defaults={"name_vi": name_vi, "name_en": name_en, "kind": kind, "description": description,
-                      "description_en": description_en, "allowed_roles": roles},
+                      "description_en": description_en, "allowed_roles": roles,
+                      "default_tlp": clean_tlp(default_tlp, field="default_tlp")},
         )
         if created and centres:
             topic.allowed_centres.set(centres)
@@ -79,19 +84,9 @@ def create_topic(
 # --- validation ---------------------------------------------------------------------------------
 
 def validate_body(body: Any) -> str:
-    if not isinstance(body, str):
-        raise HubError(INVALID, _("body must be a string."), fields=["body"])
-    try:
-        size = len(body.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise HubError(INVALID, _("body is not valid Unicode text."), fields=["body"]) from exc
-    if size > settings.HUB_MAX_BODY_BYTES:
-        raise HubError(TOO_LARGE, _("body is %(size)s bytes; the limit is %(limit)s."), fields=["body"],
-                       size=size, limit=settings.HUB_MAX_BODY_BYTES)
-    if "\x00" in body:
-        raise HubError(INVALID, _("body may not contain NUL characters."), fields=["body"])
-    if not body.strip():
-        raise HubError(INVALID, _("body may not be empty."), fields=["body"])
+    """A message body: the hub's one text rule (hub/lib/text.py: a string, no lone surrogates, NUL or
+    control characters, not empty, at most HUB_MAX_BODY_BYTES, else 413), kept as written."""
+    clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     return body
 
 
@@ -136,12 +131,18 @@ def _mention_names(rendered: Rendered) -> Mentions:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: MessageWire) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: MessageWire, direct: Iterable[int] = ()) -> None:
+    if not recipients:
+        return
     topic = message.topic
     frame: MentionFrame = {"type": "mention", "message": payload,
                            "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
+    # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
+    from notify.services import mentioned
+
+    mentioned(message=message, recipients=recipients, direct=direct)
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -151,16 +152,32 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
+def message_audience(*, author: User, shared_with: list[str] | None) -> Audience | None:
+    """Who may read a message besides the topic's own rule: with a sharing scope, the people of the
+    listed centres and the author's, whatever their role (CONTRACT, "Additions"); without one, None
+    (everyone the topic allows)."""
+    return scope_audience(shared_with, author.centre.code if author.centre_id else None)
+
+
 def post_message(
-    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None
+    topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
+    tlp: Any = None, shared_with: Any = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
+    `tlp` is the topic's `default_tlp` when not given, and may only be tighter; `shared_with` (centre
+    codes) narrows the readers to those centres and the author's (`message_audience`). `audience`
+    is for the hub's own messages (an alert's summary carries the alert's TLP audience).
     A `client_id` the author already used returns the stored message with created=False and sends
     nothing again, so a client may retry after a dropped connection without duplicates."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
+    tlp = clean_tlp(tlp, floor=topic.default_tlp)
+    shared_with = clean_shared_with(shared_with)
     _require_access(by, topic)
+    if audience is None:
+        audience = message_audience(author=by, shared_with=shared_with)
+    ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
@@ -172,14 +189,15 @@ def post_message(
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
             message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id)
+                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with)
             message.set_audience(meta)
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
             frame: MessageFrame = {"type": "message", "message": payload}
             broadcast_on_commit([topic_group(topic.slug)], frame, Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload)
+            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
+                             direct=[u.id for u in rendered.users])
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -217,6 +235,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
     body = validate_body(body)
     if not _may_change(by, message):
         raise HubError(FORBIDDEN, _("Only the author or a hub admin may edit this message."))
+    ratelimit.charge("post")
     with transaction.atomic():
         message = _locked(message.pk)
         if message.deleted_at is not None:
@@ -238,7 +257,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
         broadcast_on_commit([topic_group(message.topic.slug)], updated, Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, after - before, payload)
+        _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
 
 
@@ -273,6 +292,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
         marker, _created = ReadMarker.objects.get_or_create(user=by, topic=topic)
         if up_to > marker.last_read_id:
             ReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+            from notify.services import mark_read_mentions
+
+            mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             read: ReadFrame = {"type": "read", "topic": topic.slug, "up_to": up_to}
             broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])

@@ -2,11 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from frontend import views
+from frontend import signin, views
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", signin.SignInView.as_view(), name="login"),
+    path("accounts/login/code/", signin.login_code, name="login-code"),
+    path("accounts/security/", signin.security, name="account-security"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django keeps the session that changes the password and ends the others (and their sockets).
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("", views.home, name="home"),
     path("topics/<slug:slug>/", views.topic, name="topic"),

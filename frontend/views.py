@@ -14,8 +14,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from hub.errors import INVALID, TOO_LARGE, HubError, invalid
+from hub.errors import INVALID, HubError, invalid
 from hub.lib.rendering import render_markdown
+from hub.lib.text import clean_text
 from hub.models import Role
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
@@ -36,6 +37,13 @@ def hub_user(user) -> dict:
         "is_manager": user.has_role(*MANAGER_ROLES),
         "max_body_bytes": settings.HUB_MAX_BODY_BYTES,
     }
+
+
+def seen(user, **item) -> None:
+    """The person opened the item: its notifications are seen (and not emailed: the unseen rule)."""
+    from notify.services import mark_seen
+
+    mark_seen(user=user, **item)
 
 
 def page(request: HttpRequest, template: str, **context) -> HttpResponse:
@@ -65,10 +73,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
     topic_obj = _topic_or_404(request.user, slug)
-    name, description = slug, ""
+    name, description, default_tlp = slug, "", "clear"
     if topic_obj is not None:
         name, description = topic_obj.name or slug, topic_obj.localized_description
-    return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description)
+        default_tlp = topic_obj.default_tlp
+    return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description,
+                default_tlp=default_tlp)
 
 
 @login_required
@@ -83,6 +93,7 @@ def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
     # The same 404 as the API whether the alert does not exist or is outside the caller's TLP audience.
     if not visible_alerts(request.user).filter(pk=alert_id).exists():
         raise Http404
+    seen(request.user, alert_id=alert_id)
     return page(request, "frontend/alert_detail.html", alert_id=alert_id)
 
 
@@ -102,6 +113,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
     if not visible_tickets(request.user).filter(pk=ticket_id).exists():
         raise Http404
+    seen(request.user, ticket_id=ticket_id)
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
 
 
@@ -123,16 +135,19 @@ def _refuse(error: HubError) -> JsonResponse:
 @login_required
 @require_POST
 def markdown_preview(request: HttpRequest) -> JsonResponse:
-    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview."""
+    """POST {"body": "..."} → {"html": "..."}: the sanitised rendering, for the composer's preview. The
+    body passes the same text rule as a message (hub/lib/text.py): a 400 or 413, never a 500."""
     try:
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return _refuse(HubError(INVALID, _("The request body is not valid JSON.")))
     body = payload.get("body") if isinstance(payload, dict) else None
     if not isinstance(body, str):
         return _refuse(invalid("body", _("must be a string.")))
-    if len(body.encode()) > settings.HUB_MAX_BODY_BYTES:
-        return _refuse(invalid("body", _("at most %(n)s bytes."), code=TOO_LARGE, n=settings.HUB_MAX_BODY_BYTES))
+    try:  # the text rule of a message (hub/lib/text.py): a 400 or 413, never a 500
+        clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES, required=False)
+    except HubError as exc:
+        return _refuse(exc)
     return JsonResponse({"html": _render_preview(body)})
 
 

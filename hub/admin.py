@@ -20,6 +20,15 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()),
                  (_("Hub"), {"fields": ("centre", "role", "display_name", "language")}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, (_("Hub"), {"fields": ("centre", "role", "display_name")}))
+    actions = ["end_sessions"]
+
+    @admin.action(description=_("Sign out everywhere (end all their sessions)"))
+    def end_sessions(self, request, queryset):
+        """Their browsers are signed out and the sockets those sessions opened close (4401)."""
+        from hub.services import end_sessions
+
+        ended = sum(end_sessions(user) for user in queryset)
+        self.message_user(request, _("%(n)s session(s) ended.") % {"n": ended})
 
 
 @admin.register(ApiToken)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -40,6 +42,8 @@ def _answer(request: HttpRequest, exc: HubError) -> HttpResponse:
     response = api.create_response(request, exc.body(), status=exc.http_status)
     if exc.http_status == 401:
         response["WWW-Authenticate"] = "Token"
+    if exc.code == errors.RATE_LIMITED and "retry_after" in exc.extra:  # hub/lib/ratelimit.py
+        response["Retry-After"] = str(exc.extra["retry_after"])
     return response
 
 
@@ -94,6 +98,13 @@ def on_malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> H
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _answer(request, HubError(errors.NOT_FOUND, _("Not found.")))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over HUB_MAX_REQUEST_BYTES: 413 before it is parsed (issue 20, class 7)."""
+    return _answer(request, HubError(errors.TOO_LARGE, _("The request body is over the limit of %(limit)s bytes."),
+                                     limit=settings.HUB_MAX_REQUEST_BYTES))
 
 
 @api.exception_handler(DatabaseError)
@@ -162,6 +173,21 @@ def me(request: ApiRequest):
     }
 
 
+class TlpOut(Schema):
+    value: str
+    label: str = Field(description="FIRST's label (never translated): TLP:CLEAR … TLP:RED.")
+    colour: str = Field(description="FIRST's colour for the label's text, on a black background.")
+    meaning: str = Field(description="What the marking asks of its recipients, in the caller's language.")
+
+
+@router.get("/tlp", response={200: list[TlpOut], **ERRORS},
+            summary="The TLP 2.0 markings, loosest first, as clients show them (hub/sharing.py)")
+def tlp_markings(request: HttpRequest):
+    from hub.sharing import ORDER, tlp_out
+
+    return [tlp_out(value) for value in ORDER]
+
+
 @router.get("/centres", response={200: list[CentreOut], **ERRORS}, summary="Every centre and partner")
 def centres(request: ApiRequest):
     return [centre_out(c) for c in Centre.objects.all()]
@@ -182,7 +208,7 @@ def _register_app_routers() -> None:
     """Each domain app owns `<app>/api.py` with a `router`; mounting them here keeps one API."""
     from importlib import import_module
 
-    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api"):
+    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api", "notify.api"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

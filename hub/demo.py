@@ -42,6 +42,11 @@ ROLE_DISPLAY = {
 }
 
 
+def _placeholder_email(email: str) -> bool:
+    """Demo people seeded before every user had a real-looking address get theirs (idempotent)."""
+    return not email or email.endswith("@hub.invalid")
+
+
 def demo_password() -> str:
     return os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
 
@@ -60,22 +65,26 @@ def seed(stdout=None, **options) -> list[str]:
         )
         for role, (suffix, label) in ROLE_DISPLAY.items():
             username = f"{code.lower()}.{suffix}"
+            email = f"{username}@{code.lower()}.hub.example"  # ../shared/CONTRACT.md
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"centre": centre, "role": role, "display_name": f"{label} {code}",
-                          "email": f"{username}@hub.invalid"},
+                defaults={"centre": centre, "role": role, "display_name": f"{label} {code}", "email": email},
             )
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
+            elif _placeholder_email(user.email):
+                User.objects.filter(pk=user.pk).update(email=email)
             usernames.append(username)
     admin, created = User.objects.get_or_create(
         username="admin",
         defaults={"role": Role.HUB_ADMIN, "is_staff": True, "is_superuser": True,
-                  "display_name": "Quản trị Hub", "email": "admin@hub.invalid"},
+                  "display_name": "Quản trị Hub", "email": "admin@hub.example"},
     )
     if created:
         admin.set_password(password)
         admin.save(update_fields=["password"])
+    elif _placeholder_email(admin.email):
+        User.objects.filter(pk=admin.pk).update(email="admin@hub.example")
     usernames.append("admin")
     return usernames

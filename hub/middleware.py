@@ -1,4 +1,6 @@
-"""Vietnamese first: every request runs in the language `hub.i18n` chooses for its door.
+"""The hub's own middleware: the language (Vietnamese first) and two-step verification where required.
+
+Vietnamese first: every request runs in the language `hub.i18n` chooses for its door.
 
 Django's LocaleMiddleware would follow the browser's Accept-Language on pages, so an engineer whose
 browser happens to be set to English would get English on their first visit. The hub's working
@@ -7,11 +9,15 @@ cookie and the person's preference). The API honours `Accept-Language` first (sc
 purpose), then the person's preference once their token is known (`hub.i18n.after_auth`).
 """
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest
 from django.middleware.locale import LocaleMiddleware
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
 
-from hub import i18n
+from hub import i18n, twofactor
 
 API_PREFIX = "/api/"
 
@@ -26,3 +32,24 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
             language = i18n.page_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class TwoFactorRequiredMiddleware:
+    """A person whose role requires two-step verification (HUB_2FA_REQUIRED_ROLES) reaches nothing
+    but their security page (to enrol) or the code page (to verify this session) until they have done
+    so (hub/twofactor.py). The API over a session answers 401 instead (hub/lib/api_support.py); API
+    tokens are unaffected; session WebSockets are refused (hub/realtime/identity.py)."""
+
+    EXEMPT = ("/accounts/login/", "/accounts/logout/", "/accounts/security/", "/i18n/", "/jsi18n/",
+              "/static/", "/healthz", "/api/")
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and not request.path.startswith(self.EXEMPT)
+                and not twofactor.request_verified(request)):
+            target = "login-code" if twofactor.has_device(user) else "account-security"
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -58,7 +58,40 @@ class Role(models.TextChoices):
     HUB_ADMIN = "hub_admin", _("Hub admin")
 
 
+# What a person's authorisation depends on (issue 20, class 1): whether they may sign in at all, their
+# role, whether they are a superuser (a hub admin), their centre, and their password (a new one ends
+# their other sessions). A change to any of them reaches every open socket of the person at once
+# (`identity_changed`, hub/services.py), whichever way it was written — see `User.save` and
+# `UserQuerySet.update` — and the sockets' periodic re-check compares them as a safety net for writes
+# that bypass both (raw SQL).
+IDENTITY_FIELDS = ("is_active", "role", "is_superuser", "centre_id", "password")
+_IDENTITY_NAMES = frozenset(IDENTITY_FIELDS) | {"centre"}
+_NOT_LOADED = object()  # a deferred field, in `User.identity()`
+
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        """A bulk update that touches a person's identity tells their live sockets, like `save()`
+        does: `QuerySet.update` (and `bulk_update`, which uses it) sends no signal, and a bulk change
+        of role or centre was invisible to open sockets until their periodic re-check."""
+        if not _IDENTITY_NAMES & set(kwargs):
+            return super().update(**kwargs)
+        from hub.services import identity_changed
+
+        with transaction.atomic(using=self.db):
+            ids = list(self.values_list("pk", flat=True))
+            updated = super().update(**kwargs)
+            identity_changed(ids)
+        return updated
+
+
+class HubUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    """Django's UserManager (create_user …) over `UserQuerySet`."""
+
+
 class User(AbstractUser):
+    objects = HubUserManager()
+
     centre = models.ForeignKey(
         Centre, verbose_name=_("centre"), on_delete=models.PROTECT, null=True, blank=True,
         related_name="users",
@@ -97,6 +130,32 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
+
+    # --- identity changes reach live sockets ----------------------------------------------------
+    def identity(self) -> tuple:
+        """The loaded values of IDENTITY_FIELDS (a deferred one as the marker itself: never a query)."""
+        return tuple(self.__dict__.get(name, _NOT_LOADED) for name in IDENTITY_FIELDS)
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> User:
+        instance = super().from_db(db, field_names, values)
+        instance._identity_loaded = instance.identity()
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saved from anywhere — the admin, a form, a management command, the API — a change of
+        role, centre, active flag, superuser flag or password is announced to every open socket of
+        the person, after commit (hub.services.identity_changed)."""
+        update_fields = kwargs.get("update_fields")
+        changed = (not self._state.adding
+                   and (update_fields is None or bool(_IDENTITY_NAMES & set(update_fields)))
+                   and self.identity() != getattr(self, "_identity_loaded", None))
+        super().save(*args, **kwargs)
+        self._identity_loaded = self.identity()
+        if changed:
+            from hub.services import identity_changed
+
+            identity_changed([self.pk])
 
 
 def _hash_secret(raw: str) -> str:

@@ -15,6 +15,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hub.lib.origins import derive_public_origins, parse_origin, websocket_origins
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
@@ -62,7 +64,6 @@ elif SECRET_KEY == _DEV_SECRET_KEY and not DEBUG:
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -73,6 +74,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "hub",
     "chat",
     "alerts",
@@ -80,19 +84,24 @@ INSTALLED_APPS = [
     "reports",
     "worktime",
     "duty",
+    "notify",
     "frontend",
 ]
 
 # Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
+    "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "hub.lib.ratelimit.RateLimitScopeMiddleware",  # who the request's writes are charged to
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a page without the language cookie falls back on the person's preference.
     "hub.middleware.VietnameseFirstLocaleMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "hub.middleware.TwoFactorRequiredMiddleware",  # HUB_2FA_REQUIRED_ROLES: enrol or verify first
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -226,26 +235,70 @@ LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# Login brute-force throttling (django-axes): lock a username+IP pair after repeated failures.
+# How many proxies of this deployment stand in front of the hub, each appending to X-Forwarded-For:
+# the client's address is the N-th entry from the right; 0 (the default) ignores the header, since
+# any client can write it (hub/lib/client_ip.py). docker-compose's nginx: 1.
+HUB_TRUSTED_PROXIES = env_int("HUB_TRUSTED_PROXIES", 0)
+# Login brute-force throttling (django-axes), on the address above: after HUB_LOGIN_FAILURE_LIMIT
+# failures a username is locked whatever address the attempts came from, and an address whatever
+# usernames it tried, for HUB_LOGIN_COOLOFF_MINUTES. Wrong two-factor codes count as failures too.
+# A centre behind one NAT address may prefer HUB_LOGIN_LOCKOUT_BY=username (docs/security.md).
 AXES_FAILURE_LIMIT = env_int("HUB_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("HUB_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = env_list("HUB_LOGIN_LOCKOUT_BY", ["username", "ip_address"])
+AXES_CLIENT_IP_CALLABLE = "hub.lib.client_ip.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("HUB_AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
 WS_TICKET_TTL_SECONDS = 60
-# Extra WebSocket origins beyond ALLOWED_HOSTS (e.g. "https://hub.example.vn").
-WS_ALLOWED_ORIGINS = env_list("HUB_WS_ALLOWED_ORIGINS", [])
+
+# Two-factor sign-in (hub/twofactor.py): the roles that must sign in with an authenticator code.
+# Production: security officers, managers and hub admins. Under DJANGO_DEBUG (`make run`) none unless
+# given, so the demo users sign in with their password alone. Engineers may always enrol themselves.
+HUB_2FA_REQUIRED_ROLES = env_list(
+    "HUB_2FA_REQUIRED_ROLES", [] if DEBUG else ["security_officer", "manager", "hub_admin"])
+OTP_TOTP_ISSUER = os.environ.get("HUB_2FA_ISSUER", "Hub liên trung tâm")
+
+# --- The hub's own public origins (issue 20, class 8) -------------------------------------------
+# Where people reach the hub: scheme, host and port, e.g. "https://hub.ttcntt.vn". A WebSocket whose
+# `Origin` is not exactly one of these is refused (4403), the CSP's connect-src allows only their
+# ws/wss twins, and CSRF trusts them. Unset: `make run` derives them from ALLOWED_HOSTS, HOST's PORT
+# and HUB_HTTPS (http://127.0.0.1:8000, http://localhost:8000, http://[::1]:8000); behind a proxy,
+# set them to what the browser's address bar shows. HUB_WS_ALLOWED_ORIGINS (older name) adds more.
+_HTTPS = env_bool("HUB_HTTPS", default=not DEBUG)
+HUB_PUBLIC_ORIGINS = env_list("HUB_PUBLIC_ORIGINS", []) or derive_public_origins(
+    ALLOWED_HOSTS, https=_HTTPS, port=env_int("PORT", 8000) if DEBUG else None)
+HUB_PUBLIC_ORIGINS += [o for o in env_list("HUB_WS_ALLOWED_ORIGINS", []) if o not in HUB_PUBLIC_ORIGINS]
+if any(parse_origin(origin) is None for origin in HUB_PUBLIC_ORIGINS):
+    raise ImproperlyConfigured(f"HUB_PUBLIC_ORIGINS must be http(s)://host[:port] origins, not {HUB_PUBLIC_ORIGINS}")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []) or list(HUB_PUBLIC_ORIGINS)
 
 # --- Limits -----------------------------------------------------------------------------------
 HUB_MAX_BODY_BYTES = env_int("HUB_MAX_BODY_BYTES", 16 * 1024)
 # The ASGI server's own WebSocket message/frame ceiling (daphne/uvicorn flags, see hub/server/serve.py).
 HUB_WS_MAX_MESSAGE_BYTES = env_int("HUB_WS_MAX_MESSAGE_BYTES", 64 * 1024)
+# Per-user rate limits (hub/lib/ratelimit.py), token buckets shared by all of a person's sockets and
+# requests through Redis: a refusal is 429 + Retry-After, or a `rate_limited` error frame.
+# `post`: chat messages and edits, ticket comments, alert summaries (text that reaches others).
 HUB_RATE_LIMIT_PER_SECOND = float(os.environ.get("HUB_RATE_LIMIT_PER_SECOND", "5"))
 HUB_RATE_LIMIT_BURST = env_int("HUB_RATE_LIMIT_BURST", 20)
+# `write`: every unsafe API request and every WebSocket frame that is not declared read-only.
+HUB_WRITE_LIMIT_PER_SECOND = float(os.environ.get("HUB_WRITE_LIMIT_PER_SECOND", "5"))
+HUB_WRITE_LIMIT_BURST = env_int("HUB_WRITE_LIMIT_BURST", 50)
+# `alert`: raising an alert, which reaches every centre: 6 a minute after a burst of 5.
+HUB_ALERT_LIMIT_PER_SECOND = float(os.environ.get("HUB_ALERT_LIMIT_PER_MINUTE", "6")) / 60
+HUB_ALERT_LIMIT_BURST = env_int("HUB_ALERT_LIMIT_BURST", 5)
 # After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
+# Free-text query parameters (`?q=`) longer than this are refused with 400 (hub/lib/text.py).
+HUB_MAX_QUERY_CHARS = env_int("HUB_MAX_QUERY_CHARS", 400)
+# A request body (JSON, form) over this many bytes is refused with 413 before it is parsed; file
+# uploads have their own limit (HUB_TICKET_ATTACHMENT_MAX_BYTES).
+HUB_MAX_REQUEST_BYTES = env_int("HUB_MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = HUB_MAX_REQUEST_BYTES
 # Live sockets re-check their user, token and access this often (control events act at once).
 HUB_WS_REVALIDATE_SECONDS = env_int("HUB_WS_REVALIDATE_SECONDS", 30)
 # The interpreter's thread switch interval (seconds). Python's default, 5 ms, lets the event loop
@@ -273,11 +326,75 @@ HUB_SERVE_STATIC = env_bool("HUB_SERVE_STATIC", default=False)
 MEDIA_ROOT = Path(os.environ.get("HUB_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "/media/"
 
-# --- Email (alert escalation) -------------------------------------------------------------------
-EMAIL_BACKEND = os.environ.get(
-    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+# --- Email ------------------------------------------------------------------------------------
+# Outgoing mail (notify/, docs/notifications.md): `EMAIL_URL` (smtp://user:pass@host:587?tls=1,
+# smtps://… for implicit TLS, console://) or `EMAIL_HOST`/`EMAIL_PORT`/`EMAIL_HOST_USER`/
+# `EMAIL_HOST_PASSWORD`/`EMAIL_USE_TLS`. No host: the console backend (what `make run` shows).
+# Nothing is sent from a request or a socket: services write an outbox row, the worker delivers it.
+def _email_from_url(url: str) -> dict:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme in {"console", "dummy", "locmem"}:
+        return {"backend": f"django.core.mail.backends.{parts.scheme}.EmailBackend"}
+    if parts.scheme not in {"smtp", "smtps", "submission"}:
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {parts.scheme!r} (smtp, smtps, submission, console)")
+    return {
+        "backend": "django.core.mail.backends.smtp.EmailBackend",
+        "host": parts.hostname or "",
+        "port": parts.port or {"smtps": 465, "submission": 587}.get(parts.scheme, 25),
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "tls": parts.scheme == "submission" or query.get("tls", "").lower() in {"1", "true", "yes", "on"},
+        "ssl": parts.scheme == "smtps" or query.get("ssl", "").lower() in {"1", "true", "yes", "on"},
+    }
+
+
+_email = _email_from_url(os.environ["EMAIL_URL"]) if os.environ.get("EMAIL_URL") else {}
+EMAIL_HOST = _email.get("host") or os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("port") or env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("user") or os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("password") or os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("tls") or env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = _email.get("ssl") or env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND") or _email.get("backend") or (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
 )
-DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "hub@localhost")
+DEFAULT_FROM_EMAIL = (os.environ.get("DEFAULT_FROM_EMAIL") or os.environ.get("DJANGO_DEFAULT_FROM_EMAIL")
+                      or "hub@hub.example")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Replies to a request's email go to `<local>+r-<token>@<domain>` of this address (notify/tokens.py);
+# the mail server must hand that domain's mail to `manage.py run_mail_server` or `receive_email`.
+HUB_EMAIL_REPLY_ADDRESS = os.environ.get("HUB_EMAIL_REPLY_ADDRESS", "")
+HUB_EMAIL_REPLY_TOKEN_DAYS = env_int("HUB_EMAIL_REPLY_TOKEN_DAYS", 90)
+# Zulip's rule: mentions and request changes are emailed only when still unseen in the hub this many
+# minutes later, and a person gets at most one such email per HUB_EMAIL_BATCH_MINUTES.
+HUB_EMAIL_UNSEEN_MINUTES = env_int("HUB_EMAIL_UNSEEN_MINUTES", 10)
+HUB_EMAIL_BATCH_MINUTES = env_int("HUB_EMAIL_BATCH_MINUTES", 15)
+HUB_EMAIL_MAX_ATTEMPTS = env_int("HUB_EMAIL_MAX_ATTEMPTS", 8)
+# How often the outbox and the webhook queue are looked at (notify/jobs.py), and how long one sending
+# pass may take before it leaves the rest to the next (the jobs of every app share one thread).
+HUB_EMAIL_SEND_SECONDS = env_int("HUB_EMAIL_SEND_SECONDS", 5)
+HUB_EMAIL_SEND_BUDGET_SECONDS = env_int("HUB_EMAIL_SEND_BUDGET_SECONDS", 20)
+# Digests leave at this local hour (daily: every day; weekly: on Mondays).
+HUB_DIGEST_HOUR = env_int("HUB_DIGEST_HOUR", 7)
+# Inbound mail (`manage.py run_mail_server`): where it listens, and the largest message it takes.
+HUB_MAIL_SERVER_HOST = os.environ.get("HUB_MAIL_SERVER_HOST", "127.0.0.1")
+HUB_MAIL_SERVER_PORT = env_int("HUB_MAIL_SERVER_PORT", 2525)
+HUB_INBOUND_MAX_BYTES = env_int("HUB_INBOUND_MAX_BYTES", 25 * 1024 * 1024)
+
+# --- Webhooks -----------------------------------------------------------------------------------
+# Targets resolving to loopback, private, link-local … addresses are refused (at registration and
+# at every delivery) unless this is set: tests and closed networks only.
+HUB_WEBHOOK_ALLOW_PRIVATE = env_bool("HUB_WEBHOOK_ALLOW_PRIVATE", default=False)
+HUB_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("HUB_WEBHOOK_CONNECT_TIMEOUT", "3"))
+HUB_WEBHOOK_TIMEOUT = float(os.environ.get("HUB_WEBHOOK_TIMEOUT", "5"))
+HUB_WEBHOOK_MAX_ATTEMPTS = env_int("HUB_WEBHOOK_MAX_ATTEMPTS", 8)
+# Receivers called at once by one worker pass (each webhook has at most one delivery in flight).
+HUB_WEBHOOK_CONCURRENCY = env_int("HUB_WEBHOOK_CONCURRENCY", 8)
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -290,19 +407,22 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        # Only the hub itself: 'self' for HTTP, and its own origins' ws/wss twins for sockets (not
+        # "any ws: host", which let an injected script talk to any socket server).
+        "connect-src": ["'self'", *websocket_origins(HUB_PUBLIC_ORIGINS)],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
     }
 }
-if env_bool("HUB_HTTPS", default=not DEBUG):
+if _HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_SSL_REDIRECT = env_bool("HUB_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if HUB_TRUSTED_PROXIES > 0:  # only a declared proxy says whether the browser used HTTPS
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,

@@ -41,6 +41,7 @@ from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
+from requests.selectors import PARTY_ONLY
 
 # Open statuses in workflow order (the columns of the status × centre table).
 OPEN_ORDER = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED]
@@ -152,14 +153,21 @@ def tickets_link(**params: str) -> str:
 # --- ticket figures ------------------------------------------------------------------------------
 
 
-def ticket_base(centre: str | None = None, category: str | None = None) -> QuerySet[Ticket]:
+def ticket_base(centre: str | None = None, category: str | None = None, user=None) -> QuerySet[Ticket]:
     """Every ticket of the network (aggregates only!), narrowed like the ticket list: `centre` is the
-    requesting OR the target centre, as `/tickets/?centre=` means."""
-    return Ticket.objects.filter(_ticket_q(centre, category))
+    requesting OR the target centre, as `/tickets/?centre=` means. Counted for `user`: a request
+    marked AMBER+STRICT or RED is not even counted for anyone outside its two centres (its existence
+    is as restricted as its content, like a TLP:RED alert's); None is the hub's own, complete view."""
+    return Ticket.objects.filter(_ticket_q(centre, category, user=user))
 
 
-def _ticket_q(centre: str | None, category: str | None, prefix: str = "") -> Q:
+def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user=None) -> Q:
     q = Q()
+    if user is not None and not user.is_hub_admin:
+        # requests.selectors.PARTY_ONLY: such a ticket is seen by the people of its two centres only.
+        mine = (Q(**{f"{prefix}requesting_centre_id": user.centre_id})
+                | Q(**{f"{prefix}target_centre_id": user.centre_id}))
+        q &= ~Q(**{f"{prefix}tlp__in": PARTY_ONLY}) | (mine if user.centre_id else Q(pk__in=[]))
     if centre:
         q &= Q(**{f"{prefix}requesting_centre__code": centre}) | Q(**{f"{prefix}target_centre__code": centre})
     if category:
@@ -194,9 +202,10 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # n
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
-                   category: str | None = None) -> dict[str, dict[str | None, Figures | None]]:
-    """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds."""
-    ticket_q = _ticket_q(centre, category, prefix="ticket__")
+                   category: str | None = None, user: Any = None) -> dict[str, dict[str | None, Figures | None]]:
+    """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
+    over the tickets counted for `user` (`ticket_base`)."""
+    ticket_q = _ticket_q(centre, category, prefix="ticket__", user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
     for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
         by_centre: dict[str | None, Figures | None] = {**percentiles_by_group(rows, "ticket__target_centre__code",
@@ -244,10 +253,13 @@ def alert_figures(user: Any, start: datetime, end: datetime, centre: str | None 
         .values_list("centre__code", "n")
     )
     # Expected acknowledgements: every recipient centre of each alert (alerts.selectors.recipient_centres):
-    # all centres but the raising one, or for TLP:RED the centres it is shared with.
+    # all centres but the raising one, or for an alert limited to named centres (TLP:RED always,
+    # AMBER and AMBER+STRICT when shared with some) the centres it is shared with.
     not_raised_here = ~Q(centre_id=OuterRef("pk")) | Q(centre_id__isnull=True)
-    broad = Alert.objects.filter(pk__in=alert_ids).exclude(tlp=Tlp.RED).filter(not_raised_here)
-    red = Alert.objects.filter(pk__in=alert_ids, tlp=Tlp.RED, shared_with=OuterRef("pk")).filter(not_raised_here)
+    limited = Q(tlp=Tlp.RED) | (Q(tlp__in=[Tlp.AMBER, Tlp.AMBER_STRICT])
+                                & Q(pk__in=Alert.shared_with.through.objects.values("alert_id")))
+    broad = Alert.objects.filter(pk__in=alert_ids).exclude(limited).filter(not_raised_here)
+    red = Alert.objects.filter(limited, pk__in=alert_ids, shared_with=OuterRef("pk")).filter(not_raised_here)
     centres = Centre.objects.order_by("code")
     if centre:
         centres = centres.filter(code=centre)
@@ -317,8 +329,8 @@ def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None)
     one table per question, each built by its own function below from one grouped query."""
     now = now or timezone.now()
     start, end = filters.bounds
-    open_rows = open_counts(ticket_base(filters.centre, filters.category), now)
-    times = response_times(start, end, filters.centre, filters.category)
+    open_rows = open_counts(ticket_base(filters.centre, filters.category, user=user), now)
+    times = response_times(start, end, filters.centre, filters.category, user=user)
     alerts = alert_figures(user, start, end, filters.centre)
     topics, counts = message_counts(user, start, end, filters.centre)
     totals = {
@@ -558,13 +570,13 @@ class CooperationReport:
 def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Topic],
                                                   dict[tuple[int, str | None], int]]:
     start, end = year_bounds(year)
-    tickets = Ticket.objects.all()
+    tickets = ticket_base(user=user)
     created = tickets.filter(created_at__gte=start, created_at__lt=end)
     made = dict(created.values("requesting_centre__code").annotate(n=Count("pk")).order_by()
                 .values_list("requesting_centre__code", "n"))
     received: dict[str | None, int] = dict(created.values("target_centre__code").annotate(n=Count("pk")).order_by()
                     .values_list("target_centre__code", "n"))
-    times = response_times(start, end)
+    times = response_times(start, end, user=user)
     alerts = alert_figures(user, start, end)
     topics, participation = message_counts(user, start, end)
     per_centre: dict[str, dict[str, Any]] = defaultdict(dict)

@@ -1,3 +1,9 @@
+"""Tickets in the admin are for looking up only (issue 20): a change of status, target,
+assignee or text made here would skip the workflow, leave no history line and reach no open page.
+Hub admins change tickets in the hub itself (they may make every move of the workflow), where
+`requests.services` records and announces each change. Nor are they deleted here: a request's history
+is append-only in the database (requests/migrations/0003), so its deletion would be refused."""
+
 from django.contrib import admin
 
 from requests.models import Attachment, Comment, Ticket, TicketEvent, TicketSequence
@@ -6,27 +12,38 @@ from requests.models import Attachment, Comment, Ticket, TicketEvent, TicketSequ
 class CommentInline(admin.TabularInline):
     model = Comment
     extra = 0
-    fields = ("author", "internal", "body", "created_at")
-    readonly_fields = ("author", "created_at")
+    fields = ("author", "internal", "internal_to", "body", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ("original_name", "content_type", "size", "internal", "uploaded_by", "created_at")
-    readonly_fields = fields
-
-
-class EventInline(admin.TabularInline):
-    """History is append-only: shown, never edited here."""
-
-    model = TicketEvent
-    extra = 0
-    fields = ("created_at", "actor", "kind", "field", "before", "after", "note", "internal")
+    fields = ("original_name", "content_type", "size", "internal", "internal_to", "uploaded_by", "created_at")
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    """History is append-only: shown, never edited here — nor anywhere (the database refuses it)."""
+
+    model = TicketEvent
+    extra = 0
+    fields = ("created_at", "actor", "kind", "field", "before", "after", "note", "internal", "internal_to")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -36,12 +53,18 @@ class TicketAdmin(admin.ModelAdmin):
                     "assignee", "due_at", "updated_at")
     list_filter = ("status", "priority", "category", "requesting_centre", "target_centre")
     search_fields = ("reference", "title", "search_text")
-    raw_id_fields = ("requested_by", "assignee")
-    filter_horizontal = ("watchers",)
-    readonly_fields = ("reference", "version", "created_at", "updated_at", "accepted_at", "resolved_at",
-                       "closed_at", "thread")
+    fields = ("reference", "title", "description", "category", "priority", "status", "requesting_centre",
+              "requested_by", "target_centre", "assignee", "watchers", "due_at", "version", "created_at",
+              "updated_at", "accepted_at", "resolved_at", "closed_at", "thread", "tlp", "origin")
+    readonly_fields = fields  # see the module's docstring
     inlines = [CommentInline, AttachmentInline, EventInline]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False  # requests are made in the hub (they need a reference, a thread, a history)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its history is append-only (requests/migrations/0003)
 
 
 @admin.register(TicketSequence)

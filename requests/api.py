@@ -21,8 +21,11 @@ from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
     TicketFilters,
+    audience_of,
     can_see_internal,
     get_visible_ticket,
+    internal_visible_q,
+    may_read_item,
     ticket_page,
 )
 from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
@@ -53,6 +56,8 @@ class TicketSummaryOut(Schema):
     updated_at: Timestamp
     url: str
     thread: str | None
+    tlp: str = Field(description="FIRST TLP 2.0; AMBER by default. AMBER+STRICT and RED keep the request to the "
+                                 "people of its two centres.")
 
 
 class AttachmentOut(Schema):
@@ -62,6 +67,8 @@ class AttachmentOut(Schema):
     size: int
     comment: int | None
     internal: bool
+    tlp: str
+    shared_with: list[str] | None
     uploaded_by: PersonOut
     created_at: Timestamp
     url: str
@@ -73,6 +80,8 @@ class CommentOut(Schema):
     body: str
     html: str
     internal: bool
+    tlp: str = Field(description="The request's TLP or tighter.")
+    shared_with: list[str] | None = Field(description="Some of the request's two centres, or null: all its readers.")
     created_at: Timestamp
     attachments: list[AttachmentOut]
 
@@ -106,6 +115,8 @@ class TicketDetailOut(TicketSummaryOut):
     allowed_transitions: list[str]
     permissions: PermissionsOut
     thread_url: str | None
+    promoted_from: dict[str, Any] | None = Field(
+        None, description="The conversation the request was promoted from: the quoted messages and who promoted it.")
 
 
 class TicketPageOut(Schema):
@@ -119,6 +130,8 @@ class TicketIn(InSchema):
     category: str
     priority: str = "normal"
     target_centre: str | None = None
+    tlp: str | None = Field(None, description="clear, green, amber (the default), amber+strict or red; the last two "
+                                              "need a target centre.")
 
 
 class TicketPatchIn(InSchema):
@@ -127,6 +140,7 @@ class TicketPatchIn(InSchema):
     category: str | None = None
     priority: str | None = None
     target_centre: str | None = None
+    tlp: str | None = None
     version: int | None = None
 
 
@@ -139,6 +153,9 @@ class TransitionIn(InSchema):
 class CommentIn(InSchema):
     body: str
     internal: bool = False
+    tlp: str | None = Field(None, description="The request's TLP (the default) or tighter.")
+    shared_with: list[str] | None = Field(None, description="Some of the request's two centres (the author's is "
+                                                            "always included); null: everyone who may read it.")
 
 
 class AssignIn(InSchema):
@@ -179,10 +196,18 @@ class ListQuery(Schema):
 def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries)."""
     internal_ok = can_see_internal(user, ticket)
-    seen = {} if internal_ok else {"internal": False}
-    comments = Comment.objects.filter(ticket=ticket, **seen).select_related("author__centre")
-    attachments = list(Attachment.objects.filter(ticket=ticket, **seen).select_related("uploaded_by__centre"))
-    events = TicketEvent.objects.filter(ticket=ticket, **seen).select_related("actor__centre")
+    # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
+    readable = internal_visible_q(user)
+    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
+    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
+    # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
+    # history lines about those the viewer may not read.
+    readers = audience_of(ticket)
+    comments = [c for c in comments if may_read_item(user, ticket, c, readers)]
+    attachments = [a for a in attachments if may_read_item(user, ticket, a, readers)]
+    shown = {("comment", c.pk) for c in comments} | {("attachment", a.pk) for a in attachments}
+    events = [e for e in events if _about_shown(e, shown)]
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in attachments:
         if attachment.comment_id:
@@ -205,8 +230,18 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
         },
         thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread is not None else None,
+        promoted_from=ticket.origin,
     )
     return body
+
+
+def _about_shown(event: TicketEvent, shown: set[tuple[str, int]]) -> bool:
+    """A history line about a comment or attachment is shown with the item, not without it."""
+    about = event.after if isinstance(event.after, dict) else {}
+    for kind in ("comment", "attachment"):
+        if kind in about and (kind, about[kind]) not in shown:
+            return False
+    return True
 
 
 def _fresh(user: User, ticket: Ticket) -> dict[str, Any]:
@@ -300,7 +335,8 @@ def transition(request: ApiRequest, ident: str, payload: TransitionIn):
              summary="Comment publicly, or (target centre) add an internal note")
 def comment(request: ApiRequest, ident: str, payload: CommentIn):
     ticket = get_visible_ticket(request.auth, ident)
-    created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal)
+    created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal,
+                                   tlp=payload.tlp, shared_with=payload.shared_with)
     return Status(201, comment_out(created))
 
 
@@ -343,6 +379,7 @@ UPLOAD_SCHEMA = {
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "comment": {"type": "integer", "description": "id of your comment to attach it to"},
+                        "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
                     },
                 }
             }
@@ -376,7 +413,8 @@ def upload(request: ApiRequest, ident: str):
     if raw_comment is not None and not raw_comment.isdigit():
         raise invalid("comment", _("must be a comment id."))
     attachment = services.add_attachment(ticket, by=request.auth, upload=file,
-                                         comment_id=int(raw_comment) if raw_comment else None)
+                                         comment_id=int(raw_comment) if raw_comment else None,
+                                         tlp=request.POST.get("tlp") or None)
     return Status(201, attachment_out(attachment))
 
 
@@ -386,7 +424,7 @@ def download(request: ApiRequest, ident: str, attachment_id: int):
     user = request.auth
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()
-    if attachment is None or (attachment.internal and not can_see_internal(user, ticket)):
+    if attachment is None or not may_read_item(user, ticket, attachment):
         raise HubError(NOT_FOUND, _("No such attachment."))
     response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)

@@ -11,8 +11,9 @@ class RequestsConfig(AppConfig):
 
     def ready(self) -> None:
         # A ticket's discussion thread is a chat topic of kind "ticket"; chat asks us who may see it,
-        # and the answer is exactly the ticket's viewers (requests.selectors), nobody else.
+        # and the answer is exactly the ticket's viewers (requests.selectors), nobody else: one
+        # filter, from which chat derives its check on a single thread.
         from chat.access import register_topic_access
-        from requests.selectors import thread_visible_q, user_may_see_thread
+        from requests.selectors import thread_visible_q
 
-        register_topic_access("ticket", user_may_see_thread, thread_visible_q)
+        register_topic_access("ticket", visible_q=thread_visible_q)

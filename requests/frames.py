@@ -32,6 +32,7 @@ class TicketSummaryWire(TypedDict):
     updated_at: str
     url: str
     thread: str | None  # the slug of its discussion topic
+    tlp: str
 
 
 class TicketEventWire(TypedDict):
@@ -58,6 +59,8 @@ class AttachmentWire(TypedDict):
     uploaded_by: Person
     created_at: str
     url: str
+    tlp: str  # its comment's (or the ticket's) or tighter
+    shared_with: list[str] | None  # which of the ticket's two centres; None: the ticket's readers
 
 
 class CommentWire(TypedDict):
@@ -68,6 +71,8 @@ class CommentWire(TypedDict):
     internal: bool
     created_at: str
     attachments: list[AttachmentWire]
+    tlp: str  # the ticket's or tighter
+    shared_with: list[str] | None  # which of the ticket's two centres; None: the ticket's readers
 
 
 class TicketFrame(TypedDict):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.models import Centre
+from hub.sharing import TLP_MAX_LENGTH, Tlp
 
 
 class Category(models.TextChoices):
@@ -112,6 +113,12 @@ class Ticket(models.Model):
         related_name="ticket",
     )
 
+    # TLP 2.0 (hub/sharing.py): AMBER unless chosen; AMBER+STRICT and RED keep the request to the
+    # people of its two centres (watchers from elsewhere do not see it) and need a target centre.
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
+    # Where the request came from when it was promoted from a conversation (chat.promotion).
+    origin = models.JSONField(_("promoted from"), null=True, blank=True, editable=False)
+
     due_at = models.DateTimeField(_("due"))
     version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change (optimistic locking)."))
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
@@ -143,13 +150,23 @@ class Ticket(models.Model):
 
 
 class Comment(models.Model):
-    """A public comment, or an internal note that only the target centre (and hub admins) can read."""
+    """A public comment, or an internal note that only the centre it was written for — the target
+    centre at the time — and hub admins can read (`internal_to`). Its TLP is its ticket's or tighter,
+    and its sharing scope (`shared_with`, centre codes of the ticket's two centres) may narrow it to
+    one of them — `requests.selectors.item_audience`."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("comment"))
     html = models.TextField(editable=False, blank=True)
     internal = models.BooleanField(_("internal"), default=False)
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
+    shared_with = models.JSONField(_("shared with"), null=True, blank=True)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -183,6 +200,14 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     internal = models.BooleanField(default=False, help_text=_("Attached to an internal comment."))
+    # Its comment's (or ticket's) TLP or tighter; the scope is its comment's.
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
+    shared_with = models.JSONField(_("shared with"), null=True, blank=True)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -195,7 +220,8 @@ class Attachment(models.Model):
 
 
 class TicketEvent(models.Model):
-    """One line of a ticket's history: who did what, when, and the value before and after."""
+    """One line of a ticket's history: who did what, when, and the value before and after.
+    Append-only: the database refuses UPDATE and DELETE of these rows (migration 0003)."""
 
     class Kind(models.TextChoices):
         CREATED = "created", _("created")
@@ -216,6 +242,11 @@ class TicketEvent(models.Model):
     note = models.TextField(blank=True)
     # Events about internal comments/attachments are part of the internal record, like the comment.
     internal = models.BooleanField(default=False)
+    # The centre an internal item belongs to, for ever: the target centre when it was written
+    # (issue 20, class 3). Redirecting the ticket later never shows it to the new target; only this
+    # centre (and hub admins) read it (requests.selectors.internal_visible_q). Null on public items.
+    internal_to = models.ForeignKey(Centre, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                    verbose_name=_("internal to"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

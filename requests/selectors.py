@@ -1,17 +1,24 @@
 """Reading tickets: who may see what, and the filtered, sorted lists.
 
-`visible_tickets(user)` and `can_view_ticket(user, ticket)` are THE visibility rule, used by the API,
-the pages, search, attachments, exports and the chat thread check. A ticket is seen by:
-the requesting centre, the target centre (or every centre while the target is "any" and the ticket is
-new), its watchers, and hub admins; nobody else. Internal comments (and their attachments and events)
-are seen only by the target centre and hub admins (`can_see_internal`).
+`audience_of(ticket)` is THE visibility rule (an `Audience`: what every socket checks before a
+`ticket` frame leaves, and what `can_view_ticket` asks); `visible_tickets(user)` is the same rule as
+a database filter, written out for the ticket list's query plan and held to `audience_of` for every
+combination of status, target, TLP, watcher and viewer by tests/requests/test_visibility.py. Both
+are used by the API, the pages, search, attachments, exports and the chat thread check. A ticket is
+seen by: the requesting centre, the target centre (or every centre while the target is "any" and the
+ticket is new), its watchers — unless its TLP is AMBER+STRICT or RED, which keep it to the people of
+its two centres — and hub admins; nobody else. Internal comments (and their attachments and events)
+are written by the target centre (`can_see_internal`) and belong to it for ever: they are read by the
+centre they were written for (`internal_to`) and hub admins only, whoever the ticket targets later
+(issue 20, class 3); a comment's or attachment's own TLP and sharing scope narrow it further
+(`item_audience`, `internal_visible_q`, `may_read_internal`).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -22,13 +29,13 @@ from chat.selectors import topics_by_id
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
-from hub.models import Centre
+from hub.lib.text import clean_query
+from hub.models import Centre, Role
+from hub.realtime.audience import EVERYONE, Audience
 from hub.selectors import centres_by_id, people_by_id
+from hub.sharing import Tlp, tightest
 from requests.models import OPEN_STATUSES, Category, Priority, Status, Ticket
 from requests.workflow import may_comment_internally
-
-if TYPE_CHECKING:
-    from chat.models import Topic
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
 LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at", "resolved_at", "closed_at")
@@ -47,7 +54,39 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def visible_tickets(user: Any) -> QuerySet[Ticket]:
+# TLP markings that keep a ticket (or a comment, an attachment) to the people of its two centres:
+# AMBER+STRICT's "only within their own organisation", RED's "named recipients only".
+PARTY_ONLY = frozenset({Tlp.AMBER_STRICT, Tlp.RED})
+
+
+def party_codes(ticket: Ticket) -> frozenset[str]:
+    codes = {ticket.requesting_centre.code}
+    if ticket.target_centre_id is not None:
+        codes.add(ticket.target_centre.code)
+    return frozenset(codes)
+
+
+def audience_of(ticket: Ticket) -> Audience:
+    """THE rule: who may see `ticket` (hub admins always, through `Audience.allows`)."""
+    watchers = (frozenset() if ticket.tlp in PARTY_ONLY
+                else frozenset(ticket.watchers.values_list("pk", flat=True)))
+    return ticket_audience(ticket.tlp, status=ticket.status, parties=party_codes(ticket),
+                           any_centre=ticket.target_centre_id is None, watchers=watchers)
+
+
+def ticket_audience(tlp: str, *, status: str, parties: frozenset[str], any_centre: bool,
+                    watchers: frozenset[int]) -> Audience:
+    """`audience_of` from a ticket's parts (also for a request about to be opened, chat.promotion):
+    every centre while addressed to "any" and new; else its two centres, and its watchers unless the
+    TLP keeps it to the two centres."""
+    if any_centre and status == Status.NEW:
+        return EVERYONE
+    if tlp in PARTY_ONLY:
+        return Audience(centres=parties)
+    return Audience(centres=parties, users=watchers or None)
+
+
+def visible_tickets(user) -> QuerySet[Ticket]:
     """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
     list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
     keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
@@ -60,29 +99,73 @@ def visible_tickets(user: Any) -> QuerySet[Ticket]:
     rule = Q(target_centre__isnull=True, status=Status.NEW)
     watched = [ticket_id for (ticket_id,) in _WATCHED.rows(user.pk)]
     if watched:
-        rule |= Q(pk__in=watched)
+        rule |= Q(pk__in=watched) & ~Q(tlp__in=PARTY_ONLY)
     if user.centre_id is not None:
         rule |= Q(requesting_centre_id=user.centre_id) | Q(target_centre_id=user.centre_id)
     return qs.filter(rule)
 
 
-def can_view_ticket(user: Any, ticket: Ticket) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_hub_admin:
-        return True
-    if ticket.target_centre_id is None and ticket.status == Status.NEW:
-        return True
-    if user.centre_id is not None and user.centre_id in {ticket.requesting_centre_id, ticket.target_centre_id}:
-        return True
-    return ticket.watchers.filter(pk=user.pk).exists()
+def can_view_ticket(user, ticket: Ticket) -> bool:
+    return audience_of(ticket).allows(user)
 
 
-def can_see_internal(user: Any, ticket: Ticket) -> bool:
+_TARGET_NOW = object()
+
+
+def item_audience(ticket: Ticket, *, tlp: str, shared_with: list[str] | None, internal: bool,
+                  ticket_audience: Audience | None = None, internal_to: Any = _TARGET_NOW) -> Audience:
+    """Who may read a comment or an attachment of `ticket`: the ticket's readers, narrowed by the
+    item's own marking — internal (the centre it belongs to: `internal_to`, a centre id, for an item
+    already written; the target centre now for one being written), a sharing scope (those of the
+    ticket's two centres it names), a party-only TLP (the two centres, not outside watchers). `tlp`
+    is the item's effective marking (`effective_tlp`); `ticket_audience` saves computing the
+    ticket's again."""
+    if internal:
+        centre_id = ticket.target_centre_id if internal_to is _TARGET_NOW else internal_to
+        if centre_id is None:
+            return Audience(roles=frozenset({Role.HUB_ADMIN}))
+        return Audience(centres=frozenset({centres_by_id()[centre_id].code}))
+    if shared_with is not None:
+        return Audience(centres=frozenset(shared_with) & party_codes(ticket))
+    if tlp in PARTY_ONLY:
+        return Audience(centres=party_codes(ticket))
+    return ticket_audience if ticket_audience is not None else audience_of(ticket)
+
+
+def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
+    """A comment or attachment is never wider than its ticket, even after the ticket was tightened."""
+    return tightest(ticket.tlp, item_tlp)
+
+
+def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None) -> bool:
+    """Whether `user` (who may see `ticket`) may read this comment or attachment."""
+    return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
+                         internal_to=item.internal_to_id,
+                         internal=item.internal, ticket_audience=ticket_audience).allows(user)
+
+
+def can_see_internal(user, ticket: Ticket) -> bool:
+    """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)
 
 
-def get_visible_ticket(user: Any, ident: str | int) -> Ticket:
+def internal_visible_q(user) -> Q:
+    """Of a ticket's comments, attachments or history events, those `user` may read: every public
+    one, and the internal ones of their own centre. Used by every read path of those rows."""
+    if user.is_hub_admin:
+        return Q()
+    if user.centre_id is None:
+        return Q(internal=False)
+    return Q(internal=False) | Q(internal_to_id=user.centre_id)
+
+
+def may_read_internal(user, item) -> bool:
+    """`internal_visible_q` for one comment, attachment or event already loaded."""
+    return not item.internal or user.is_hub_admin or (
+        user.centre_id is not None and item.internal_to_id == user.centre_id)
+
+
+def get_visible_ticket(user, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
     text = str(ident)
@@ -184,8 +267,9 @@ def filter_tickets(user: Any, filters: TicketFilters, centres: dict[int, Centre]
     if overdue is not None:
         late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         qs = qs.filter(late) if overdue else qs.exclude(late)
-    if filters.q and filters.q.strip():
-        for word in fold(filters.q).split():
+    query = clean_query(filters.q)  # at most HUB_MAX_QUERY_CHARS and a few dozen words (hub/lib/text.py)
+    if query.strip():
+        for word in dict.fromkeys(fold(query).split()):
             qs = qs.filter(search_text__contains=word)
     sort = filters.sort or DEFAULT_SORT
     if sort not in SORTS:
@@ -228,12 +312,8 @@ def with_summary_relations(tickets: list[Ticket], centres: dict[int, Centre] | N
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
 
 
-def user_may_see_thread(user: Any, topic: Topic) -> bool:
-    """chat's access check for `ticket` topics: the ticket's viewers, nobody else (no ticket → nobody)."""
-    ticket = Ticket.objects.filter(thread_id=topic.pk).first()
-    return ticket is not None and can_view_ticket(user, ticket)
-
-
-def thread_visible_q(user: Any) -> Q:
-    """The same rule as a filter over chat topics, for chat's lists and search."""
+def thread_visible_q(user) -> Q:
+    """Who may see a `ticket` topic (a request's discussion thread): the ticket's viewers, nobody
+    else (no ticket → nobody); a filter over chat topics, from which chat derives its per-topic
+    check (chat.access)."""
     return Q(ticket__in=visible_tickets(user).values("pk"))

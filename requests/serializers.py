@@ -43,6 +43,7 @@ def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
         "updated_at": timestamp(ticket.updated_at),
         "url": ticket.get_absolute_url(),
         "thread": ticket.thread.slug if ticket.thread is not None else None,
+        "tlp": ticket.tlp,
     }
 
 
@@ -53,6 +54,8 @@ def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -
         "body": comment.body,
         "html": comment.html,
         "internal": comment.internal,
+        "tlp": comment.tlp,
+        "shared_with": comment.shared_with,
         "created_at": timestamp(comment.created_at),
         "attachments": [attachment_out(a) for a in (attachments or [])],
     }
@@ -66,6 +69,8 @@ def attachment_out(attachment: Attachment) -> AttachmentWire:
         "size": attachment.size,
         "comment": attachment.comment_id,
         "internal": attachment.internal,
+        "tlp": attachment.tlp,
+        "shared_with": attachment.shared_with,
         "uploaded_by": person(attachment.uploaded_by),
         "created_at": timestamp(attachment.created_at),
         "url": f"/api/v1/tickets/{attachment.ticket_id}/attachments/{attachment.pk}",

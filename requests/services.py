@@ -24,12 +24,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid
+from hub.lib import ratelimit
 from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
-from hub.models import Centre, Role, User
-from hub.realtime.audience import EVERYONE, Audience
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.lib.text import clean_text
+from hub.models import Centre, User
+from hub.realtime.audience import Audience
+from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
+from hub.sharing import Tlp, clean_shared_with, clean_tlp
+from notify import services as notify
 from requests import workflow
 from requests.frames import AttachmentWire, CommentWire, TicketFrame
 from requests.models import (
@@ -44,7 +48,17 @@ from requests.models import (
     TicketEvent,
     TicketSequence,
 )
-from requests.selectors import TICKET_RELATED, can_see_internal, can_view_ticket, fold
+from requests.selectors import (
+    PARTY_ONLY,
+    TICKET_RELATED,
+    audience_of,
+    can_view_ticket,
+    effective_tlp,
+    fold,
+    item_audience,
+    may_read_internal,
+    party_codes,
+)
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
 logger = logging.getLogger(__name__)
@@ -92,53 +106,38 @@ def _touch(ticket: Ticket, now: datetime, fields: list[str]) -> None:
 
 
 def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before: Any = None, after: Any = None,
-           note: str = "", internal: bool = False, at: datetime | None = None) -> TicketEvent:
+           note: str = "", internal: bool = False, internal_to_id: int | None = None,
+           at: datetime | None = None) -> TicketEvent:
+    """A history line; an internal one belongs to `internal_to_id` (default: the target centre now)."""
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, field=field, before=before, after=after, note=note,
-        internal=internal, created_at=at or timezone.now(),
+        internal=internal, internal_to_id=(internal_to_id or ticket.target_centre_id) if internal else None,
+        created_at=at or timezone.now(),
     )
 
 
-def audience_of(ticket: Ticket, *, internal: bool = False) -> tuple[list[str], Audience]:
-    """The groups to publish a change of `ticket` to, and who among their sockets may receive it."""
-    target = ticket.target_centre
-    if internal:
-        if target is None:
-            return [role_group(Role.HUB_ADMIN)], Audience(roles=frozenset({Role.HUB_ADMIN}))
-        code = target.code
-        return [centre_group(code), role_group(Role.HUB_ADMIN)], Audience(centres=frozenset({code}))
-    watcher_ids = list(ticket.watchers.values_list("pk", flat=True))
-    groups = [centre_group(ticket.requesting_centre.code), role_group(Role.HUB_ADMIN)]
-    groups += [user_group(pk) for pk in watcher_ids]
-    if target is None and ticket.status == Status.NEW:
-        return [ALL, *groups], EVERYONE
-    centres = {ticket.requesting_centre.code}
-    if target is not None:
-        centres.add(target.code)
-        groups.append(centre_group(target.code))
-    return groups, Audience(centres=frozenset(centres), users=frozenset(watcher_ids))
-
-
 def _broadcast(ticket: Ticket, event: TicketEvent, *, comment: CommentWire | None = None,
-               attachment: AttachmentWire | None = None) -> None:
+               attachment: AttachmentWire | None = None, audience: Audience | None = None) -> None:
+    """The `ticket` frame of a change, to the ticket's audience (`requests.selectors.audience_of`),
+    or, for a change about a comment or an attachment, to that item's (`item_audience`): an internal
+    one's goes to the centre it belongs to (`internal_to`), not whoever the ticket targets."""
+    if audience is None:
+        audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True,
+                                  internal_to=event.internal_to_id) if event.internal else audience_of(ticket))
     frame: TicketFrame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event)}
     if comment is not None:
         frame["comment"] = comment
     if attachment is not None:
         frame["attachment"] = attachment
-    groups, audience = audience_of(ticket, internal=event.internal)
-    broadcast_on_commit(groups, frame, audience)
+    broadcast_on_commit(groups_for(audience), frame, audience)
+    # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
+    notify.ticket_changed(ticket=ticket, event=event)
 
 
-def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise invalid(name, _("must not be empty."))
-    if max_len is not None and len(text) > max_len:
-        raise invalid(name, _("at most %(n)s characters."), n=max_len)
-    if "\x00" in text:
-        raise invalid(name, _("contains a NUL character."))
-    return text
+def _clean_text(value: str | None, name: str, max_len: int | None = None, required: bool = True,
+                single_line: bool = False) -> str:
+    # The hub's one text rule (hub/lib/text.py): surrogates, NUL and control characters, length.
+    return clean_text(value, field=name, max_length=max_len, required=required, single_line=single_line)
 
 
 def _centre(code: str | None) -> Centre | None:
@@ -186,11 +185,23 @@ def next_reference(centre: Centre, year: int) -> str:
     return f"{centre.code}-{year}-{last:04d}"
 
 
+def _clean_ticket_tlp(tlp: Any, target: Centre | None) -> str:
+    """A ticket's marking: AMBER (its two centres) unless chosen. AMBER+STRICT and RED name their
+    recipients, so they need a target centre: "any centre" would show the request to everyone."""
+    tlp = clean_tlp(tlp, default=Tlp.AMBER)
+    if tlp in PARTY_ONLY and target is None:
+        raise HubError(INVALID, _("tlp: a TLP:%(tlp)s request needs a target centre (\"any centre\" would show "
+                                  "it to every centre)."), fields=["tlp", "target_centre"], tlp=tlp.upper())
+    return tlp
+
+
 def create_ticket(*, by: User, title: str, description: str = "", category: str,
-                  priority: str = Priority.NORMAL, target_centre: str | None = None) -> Ticket:
+                  priority: str = Priority.NORMAL, target_centre: str | None = None, tlp: Any = None,
+                  origin: dict[str, Any] | None = None) -> Ticket:
+    """Open a request. `tlp` defaults to AMBER; `origin` is what a promotion quotes (chat.promotion)."""
     if by.centre_id is None:
         raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
-    title = _clean_text(title, "title", 200)
+    title = _clean_text(title, "title", 200, single_line=True)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
         raise invalid("category", ONE_OF, values=", ".join(Category.values))
@@ -201,6 +212,7 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
         raise invalid("target_centre", OTHER_CENTRE)
     centre = by.centre
     assert centre is not None  # checked above
+    tlp = _clean_ticket_tlp(tlp, target)
     with transaction.atomic():
         now = timezone.now()
         ticket = Ticket(
@@ -217,6 +229,8 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
             due_at=sla_due(priority, now),
             created_at=now,
             updated_at=now,
+            tlp=tlp,
+            origin=origin,
         )
         ticket.search_text = _search_text(ticket)
         ticket.save()
@@ -224,7 +238,8 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
         _ensure_thread(ticket)
         event = _event(ticket, by, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
-            "target_centre": target.code if target else None,
+            "target_centre": target.code if target else None, "tlp": tlp,
+            **({"promoted_from": origin} if origin else {}),
         }, at=now)
         _broadcast(ticket, event)
     return ticket
@@ -304,7 +319,7 @@ def _set(ticket: Ticket, done: workflow.Consequences, name: str, value: Any, *, 
 
 
 def _edit_title(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
-    title = _clean_text(value, "title", 200)
+    title = _clean_text(value, "title", 200, single_line=True)
     if title != ticket.title:
         _set(ticket, done, "title", title)
 
@@ -342,8 +357,18 @@ def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Con
         raise HubError(FORBIDDEN, _("Only the requesting centre redirects a ticket, and only while it is new."))
     if target is not None and target.pk == ticket.requesting_centre_id:
         raise invalid("target_centre", OTHER_CENTRE)
+    if target is None and ticket.tlp in PARTY_ONLY:
+        raise invalid("target_centre", _("a TLP:%(tlp)s request keeps a target centre."), tlp=ticket.tlp.upper())
     before = ticket.target_centre.code if ticket.target_centre is not None else None
     _set(ticket, done, "target_centre", target, before=before, shown=target.code if target else None)
+
+
+def _edit_tlp(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
+    """Either side may re-mark a request; AMBER+STRICT and RED keep it to its two centres (its
+    watchers from elsewhere stop seeing it) and need a target centre."""
+    tlp = _clean_ticket_tlp(value, ticket.target_centre)
+    if tlp != ticket.tlp:
+        _set(ticket, done, "tlp", tlp)
 
 
 # What `update_ticket` may change, each field by its own editor (in this order).
@@ -353,6 +378,7 @@ EDITORS: dict[str, Callable[[Ticket, User, Any, workflow.Consequences], None]] =
     "category": _edit_category,
     "priority": _edit_priority,
     "target_centre": _edit_target_centre,
+    "tlp": _edit_tlp,
 }
 
 
@@ -389,13 +415,33 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
 # --- comments, attachments, watchers -------------------------------------------------------------------
 
 
-def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) -> Comment:
-    body = _clean_text(body, "body")
-    size = len(body.encode("utf-8", "surrogatepass"))
-    if size > settings.HUB_MAX_BODY_BYTES:
-        # The same ceiling (in bytes, as on the wire) and answer as a chat message.
-        raise invalid("body", _("%(size)s bytes; the limit is %(limit)s."), code=TOO_LARGE, size=size,
-                      limit=settings.HUB_MAX_BODY_BYTES)
+def _clean_item_scope(ticket: Ticket, by: User, shared_with: Any) -> list[str] | None:
+    """A comment's sharing scope: null (everyone who may read the ticket) or some of the ticket's
+    two centres — never wider than the ticket. Narrowing is for the people of those centres."""
+    codes = clean_shared_with(shared_with)
+    if codes is None:
+        return None
+    parties = party_codes(ticket)
+    outside = [code for code in codes if code not in parties]
+    if outside:
+        raise invalid("shared_with", _("a comment is shared within its request's centres (%(centres)s), not with "
+                                       "%(centre)s."), centres=", ".join(sorted(parties)), centre=outside[0])
+    mine = by.centre.code if by.centre_id else None
+    if not by.is_hub_admin and mine not in parties:
+        raise HubError(FORBIDDEN, _("Only the request's two centres narrow who reads a comment."))
+    if mine in parties and mine not in codes:
+        codes.append(mine)  # the author's centre always reads what they write
+    return sorted(codes)
+
+
+def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, tlp: Any = None,
+                shared_with: Any = None) -> Comment:
+    """Comment on `ticket`. `tlp` is the ticket's or tighter (default: the ticket's); `shared_with`
+    narrows the readers to some of the ticket's two centres (e.g. the author's own)."""
+    # The same ceiling (in bytes, as on the wire) and answer (413) as a chat message, and the same
+    # `post` bucket (hub/lib/ratelimit.py): a comment reaches other people like a message.
+    body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
+    ratelimit.charge("post")
     with transaction.atomic():
         ticket = _lock(ticket.pk)
         if not can_view_ticket(by, ticket):
@@ -405,12 +451,17 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False) 
         if ticket.status in FINAL_STATUSES:
             raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more comments."),
                            status=Status(ticket.status).label)
+        tlp = clean_tlp(tlp, floor=ticket.tlp)
+        scope = _clean_item_scope(ticket, by, shared_with)
         now = timezone.now()
         comment = Comment.objects.create(ticket=ticket, author=by, body=body, html=render_markdown(body),
-                                         internal=internal, created_at=now)
+                                         internal=internal, internal_to=ticket.target_centre if internal else None,
+                                         created_at=now, tlp=tlp, shared_with=scope)
         _touch(ticket, now, [])
         event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
-        _broadcast(ticket, event, comment=comment_out(comment))
+        _broadcast(ticket, event, comment=comment_out(comment),
+                   audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
+                                          internal_to=comment.internal_to_id))
     return comment
 
 
@@ -433,8 +484,10 @@ def _validate_upload(upload: UploadedFile[bytes]) -> tuple[str, str]:
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes],
-                   comment_id: int | None = None) -> Attachment:
+def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes], comment_id: int | None = None,
+                   tlp: Any = None) -> Attachment:
+    """Attach a file to `ticket` or to one of the caller's comments; its TLP is its comment's (or the
+    ticket's) or tighter, and it has its comment's readers."""
     name, content_type = _validate_upload(upload)
     stored: list[str] = []
     try:
@@ -448,22 +501,28 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes],
             comment = None
             if comment_id is not None:
                 comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or (comment.internal and not can_see_internal(by, ticket)):
+                if comment is None or not may_read_internal(by, comment):
                     raise invalid("comment", _("no such comment on this ticket."))
                 if comment.author_id != by.pk and not by.is_hub_admin:
                     raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
             internal = bool(comment and comment.internal)
+            floor = effective_tlp(ticket, comment.tlp) if comment else ticket.tlp
+            tlp = clean_tlp(tlp, floor=floor)
+            scope = comment.shared_with if comment else None
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
                                     content_type=content_type, size=upload.size or 0, internal=internal,
-                                    created_at=now)
+                                    internal_to_id=comment.internal_to_id if comment and internal else None,
+                                    created_at=now, tlp=tlp, shared_with=scope)
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name or name)
             attachment.save()
             _touch(ticket, now, [])
-            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT,
-                           after={"attachment": attachment.pk, "name": name}, internal=internal, at=now)
-            _broadcast(ticket, event, attachment=attachment_out(attachment))
+            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
+                           internal=internal, internal_to_id=attachment.internal_to_id, at=now)
+            _broadcast(ticket, event, attachment=attachment_out(attachment),
+                       audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
+                                              internal_to=attachment.internal_to_id))
     except BaseException:
         # The row was rolled back: do not leave its file behind in storage.
         for name_in_storage in stored:
@@ -489,6 +548,9 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
             if found is None:
                 raise invalid("username", NO_USER, username=username)
             target = found
+        if ticket.tlp in PARTY_ONLY and not (target.centre_id and target.centre.code in party_codes(ticket)):
+            raise invalid("username", _("a TLP:%(tlp)s request stays with its two centres; %(who)s is not of them."),
+                          tlp=ticket.tlp.upper(), who=target.username)
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()

@@ -24,6 +24,25 @@ def _no_axes_lockouts_between_tests(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with full rate-limit buckets (hub/lib/ratelimit.py): in this process, and in
+    Redis under this run's prefix (user ids restart with each test database)."""
+    from django.conf import settings
+
+    from hub.lib.ratelimit import reset_local
+
+    reset_local()
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{settings.CHANNEL_LAYER_PREFIX}:rate:*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 @pytest.fixture
 def seeded(db):
     """The demo data set: every centre, topic and demo user of `seed_demo` (without history)."""

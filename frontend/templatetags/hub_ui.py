@@ -18,3 +18,12 @@ def hub_user(context) -> dict | None:
     if user is None or not user.is_authenticated:
         return None
     return describe(user)
+
+
+@register.simple_tag
+def tlp_vocabulary() -> list[dict[str, str]]:
+    """`{% tlp_vocabulary as tlp %}`: FIRST's TLP 2.0 markings as the page's script shows them (label,
+    colour, meaning in the active language), from the one vocabulary, hub/sharing.py."""
+    from hub.sharing import ORDER, tlp_out
+
+    return [tlp_out(value) for value in ORDER]

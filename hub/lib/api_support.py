@@ -27,8 +27,9 @@ from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 from pydantic import ConfigDict, WithJsonSchema
 
-from hub import i18n
+from hub import i18n, twofactor
 from hub.errors import FORBIDDEN, INVALID, HubError
+from hub.lib import ratelimit
 from hub.lib.jsonutil import timestamp
 from hub.models import ApiToken, User
 
@@ -103,7 +104,7 @@ class TokenAuth(APIKeyHeader):
         request.user = user  # views and services see one user object whatever the auth
         request.api_token = token  # type: ignore[attr-defined]  # ApiRequest declares it for the views
         i18n.after_auth(request, user)
-        return user
+        return acting_user(request, user)
 
 
 class SessionAuth(APIKeyCookie):
@@ -122,10 +123,25 @@ class SessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_active:
             return None
-        if request.method not in ("GET", "HEAD", "OPTIONS") and check_csrf(request):
+        if not twofactor.request_verified(request):  # the role requires a second factor this session lacks
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request):
             raise HubError(FORBIDDEN, _("CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."))
         i18n.after_auth(request, user)
-        return user
+        return acting_user(request, user)
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def acting_user(request: HttpRequest, user):
+    """The request acts for `user` (hub/lib/ratelimit.py): domain actions charge them, and every unsafe
+    method under /api/v1/ costs a `write` token — here, so an endpoint added tomorrow is limited too
+    (429 + Retry-After; issue 20, class 6)."""
+    ratelimit.begin_request(user.pk)
+    if request.method not in SAFE_METHODS:
+        ratelimit.charge("write")
+    return user
 
 
 AUTH = [TokenAuth(), SessionAuth()]
@@ -201,10 +217,12 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str, fields: list[str]) -> list[Any]:
+    if not isinstance(cursor, str) or len(cursor) > MAX_CURSOR_CHARS:
+        raise invalid_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise invalid_cursor() from exc
     if not isinstance(values, list) or len(values) != len(fields):
         raise invalid_cursor()
@@ -213,6 +231,44 @@ def decode_cursor(cursor: str, fields: list[str]) -> list[Any]:
 
 def invalid_cursor() -> HubError:
     return HubError(INVALID, _("cursor: not a cursor this list gave out."), fields=["cursor"])
+
+
+MAX_CURSOR_CHARS = 1024
+_MAX_INT = 2**63 - 1  # ids and counters are 64-bit columns
+
+
+def _cursor_value(model_field, value: Any) -> Any:
+    """One decoded cursor value, checked against the column it seeks on as strictly as an id in a
+    path: a dict, `null`, `"not-a-date"` or an out-of-range number reached the database and came back
+    as a 500 (issue 20, class 7). Raises ValueError when it does not fit."""
+    from django.db import models
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(model_field, models.DateTimeField):
+        parsed = parse_datetime(value) if isinstance(value, str) and len(value) <= 40 else None
+        if parsed is None:
+            raise ValueError("not a date and time")
+        return parsed
+    if isinstance(model_field, (models.IntegerField, models.AutoField)):
+        if isinstance(value, bool) or not isinstance(value, int) or not -_MAX_INT <= value <= _MAX_INT:
+            raise ValueError("not an integer")
+        return value
+    if isinstance(model_field, (models.CharField, models.TextField)):
+        from hub.lib.text import text_problem
+
+        if not isinstance(value, str) or len(value) > (model_field.max_length or 1000) or text_problem(value):
+            raise ValueError("not text")
+        return value
+    raise ValueError(f"cannot seek on {type(model_field).__name__}")
+
+
+def cursor_values(model, cursor: str, fields: list[str]) -> list[Any]:
+    """`decode_cursor` for a keyset over `model`'s `fields`, each value checked against its column."""
+    values = decode_cursor(cursor, fields)
+    try:
+        return [_cursor_value(model._meta.get_field(name), value) for name, value in zip(fields, values, strict=True)]
+    except (ValueError, TypeError) as exc:
+        raise invalid_cursor() from exc
 
 
 def clamp_limit(limit: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -230,7 +286,7 @@ def keyset_page(qs: QuerySet, order: list[str], cursor: str | None, limit: int |
     qs = qs.order_by(*order)
     fields = [f.lstrip("-") for f in order]
     if cursor:
-        values = decode_cursor(cursor, fields)
+        values = cursor_values(qs.model, cursor, fields)
         # (a, b) after (x, y) in the sort order == a beyond x OR (a == x AND b beyond y) ...
         condition = Q()
         for i, spec in enumerate(order):

@@ -3,6 +3,11 @@
 An `Audience` is checked twice — by selectors when reading from the database, and by every socket
 just before a frame leaves the process (`HubConsumer.may_receive`) — so a frame published to a broad
 group still reaches only the people allowed to see it. `None` in a dimension means "no restriction".
+
+Items whose audience is stored with them (messages, alerts) keep it in three denormalised text
+columns (`audience_columns`), and `audience_q` is `Audience.allows` as a filter over those columns:
+the same rule in SQL, held to `allows` by an exhaustive test (tests/hub/test_audience.py) rather than
+restated per app. The TLP and sharing scope that produce an item's audience are `hub/sharing.py`'s.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from django.db.models import Q
 
 
 @dataclass(frozen=True)
@@ -63,3 +70,48 @@ def _frozen(values: list[Any] | None) -> frozenset[Any] | None:
 
 
 EVERYONE = Audience()
+
+
+def _joined(values: Any) -> str | None:
+    return None if values is None else "," + ",".join(str(v) for v in values) + ","
+
+
+def audience_columns(meta: dict[str, list] | None) -> dict[str, str | None]:
+    """`Audience.as_meta()` as the ",a,b," strings of the `<prefix>_centres/_roles/_users` columns:
+    containment in them is a portable `LIKE`, where JSON containment is not (SQLite)."""
+    meta = meta or {}
+    return {"centres": _joined(meta.get("centres")), "roles": _joined(meta.get("roles")),
+            "users": _joined(meta.get("users"))}
+
+
+def store_audience(item: Any, audience: Audience | None, prefix: str = "audience") -> None:
+    """Set an item's stored audience (`<prefix>` JSON and its three columns) to `audience`
+    (None or EVERYONE: no restriction beyond the item's container)."""
+    meta = audience.as_meta() if audience is not None else None
+    setattr(item, prefix, meta or None)
+    for name, value in audience_columns(meta).items():
+        setattr(item, f"{prefix}_{name}", value)
+
+
+def audience_q(user: Any, prefix: str = "audience") -> Q:
+    """`Audience.allows(user)` as a filter over an item's stored audience columns (`<prefix>`:
+    the JSON form, null for everyone; `<prefix>_centres`, `_roles`, `_users`)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if getattr(user, "is_hub_admin", False):
+        return Q()
+
+    def col(name: str, lookup: str, value: Any = True) -> Q:
+        return Q(**{f"{prefix}_{name}__{lookup}": value})
+
+    everyone = Q(**{f"{prefix}__isnull": True})
+    named = col("users", "contains", f",{user.id},")
+    centre_ok = col("centres", "isnull")
+    centre = getattr(user, "centre", None) if getattr(user, "centre_id", None) is not None else None
+    if centre is not None:
+        centre_ok |= col("centres", "contains", f",{centre.code},")
+    role_ok = col("roles", "isnull")
+    for role in user.roles:
+        role_ok |= col("roles", "contains", f",{role},")
+    only_named = col("centres", "isnull") & col("roles", "isnull")
+    return everyone | named | (centre_ok & role_ok & ~only_named)

@@ -20,27 +20,30 @@ from urllib.parse import parse_qs
 
 from asgiref.typing import WebSocketConnectEvent, WebSocketDisconnectEvent
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 from django.urls import URLPattern, re_path
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hub import i18n
 from hub.errors import INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, HubError
+from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
 from hub.lib.asgi import Send
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
+from hub.realtime import identity
 from hub.realtime.frames import ErrorFrame
 from hub.realtime.groups import control_group
 from hub.realtime.loops import per_loop
 from hub.realtime.receiver import Batch, Delivery, local_fanout
+from hub.realtime.workers import in_worker_thread
 from hub.server import shutdown
 from hub.server.admission import HANDSHAKE_DONE
+from hub.services import SESSION_ENDED, TOKEN_REVOKED, session_digest
 
 if TYPE_CHECKING:
     from hub.models import User
@@ -52,23 +55,34 @@ CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
 
-@database_sync_to_async
-def _credentials_still_valid(user_id: int, token_id: int | None) -> bool:
-    from hub.models import ApiToken, User
-
-    if not User.objects.filter(pk=user_id, is_active=True).exists():
-        return False
-    return token_id is None or ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).exists()
+# Deliveries a socket holds back while it re-reads who its person is (at most; then it reconnects).
+MAX_HELD = 5000
 
 
-@database_sync_to_async
-def _invalid_credentials(user_ids: set[int], token_ids: set[int]) -> tuple[set[int], set[int]]:
-    """Of these users and tokens, which are no longer valid — two queries for a whole process."""
-    from hub.models import ApiToken, User
-
-    active = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
-    live = set(ApiToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True).values_list("pk", flat=True))
-    return user_ids - active, token_ids - live
+def _stale(consumers: list[HubConsumer]) -> list[HubConsumer]:
+    """The periodic re-check's reads for a whole process (sync, in a worker thread): the sockets whose
+    person changed (any of IDENTITY_FIELDS, or gone), whose API token was revoked, or whose session
+    ended, expired or no longer matches the password — three queries however many sockets. Those
+    then re-read their person and decide again, as on a control event; this catches what no event
+    announced (a raw SQL write, an event the layer lost)."""
+    now = identity.identities(c.user.id for c in consumers)
+    tokens = identity.live_tokens(c.token_id for c in consumers if c.token_id is not None)
+    keys = [c.session_key for c in consumers if c.session_key]
+    sessions = identity.live_sessions(keys) if keys else {}
+    stale = []
+    for consumer in consumers:
+        if now.get(consumer.user.id) != consumer.identity_seen or (
+                consumer.token_id is not None and consumer.token_id not in tokens):
+            stale.append(consumer)
+        elif consumer.session_key:
+            if sessions is None:  # a session engine without a table: one load each
+                state = identity.session_state(consumer.session_key)
+                data = state[0] if state else None
+            else:
+                data = sessions.get(consumer.session_key)
+            if not data or not identity.session_matches(data, consumer.user):
+                stale.append(consumer)
+    return stale
 
 
 class _Revalidator:
@@ -111,13 +125,11 @@ class _Revalidator:
         consumers = [c for c in self.consumers if not c.closed]
         if not consumers:
             return
-        bad_users, bad_tokens = await _invalid_credentials(
-            {c.user.id for c in consumers}, {c.token_id for c in consumers if c.token_id is not None}
-        )
+        stale = set(await in_worker_thread(_stale)(consumers))
         by_class: dict[type[HubConsumer], list[HubConsumer]] = {}
         for consumer in consumers:
-            if consumer.user.id in bad_users or consumer.token_id in bad_tokens:
-                await consumer.close(code=CLOSE_NOT_AUTHENTICATED)
+            if consumer in stale:
+                consumer.reauthorise_soon()
             else:
                 by_class.setdefault(type(consumer), []).append(consumer)
         for cls, group in by_class.items():
@@ -143,8 +155,13 @@ def wants_batches(scope: Mapping[str, Any]) -> bool:
 class HubConsumer(AsyncWebsocketConsumer):
     # No per-socket channel-layer channel: events arrive through hub.realtime.receiver instead.
     channel_layer_alias = "__hub_no_per_socket_channel__"
-    # Frame types that cost a rate-limit token (reads and syncs are cheap and idempotent).
+    # Frame types that cost a token from this socket's own bucket (a flood of reads still costs).
     rate_limited_types: frozenset[str] = frozenset({"message.send", "typing"})
+    # Frame types that write nothing. Every other frame type — including one added tomorrow — costs
+    # its person a `write` token (hub/lib/ratelimit.py, shared by all their sockets and requests).
+    unlimited_types: frozenset[str] = frozenset({"ping"})
+    # Named buckets a frame type costs besides (charged in the same Redis call as `write`).
+    frame_buckets: dict[str, tuple[str, ...]] = {}
     # Who is connected: hub.realtime.ws_auth.WsGate puts a User in the scope, or refuses the socket.
     user: User
     # The server's own send, taken by the gate (hub/realtime/ws_auth.py): plain ASGI messages.
@@ -154,6 +171,18 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.user = cast("User", self.scope["user"])
         # The API token behind a `?ticket=` handshake (None for a session): revoking it cuts us off.
         self.token_id: int | None = getattr(self.user, "ws_token_id", None)
+        # The session behind a cookie handshake: the socket lives no longer than it (issue 20, class 2).
+        self.session_key: str | None = self.scope.get("session_key") if self.scope.get("auth_method") == "session" \
+            else None
+        self.session_tag = session_digest(self.session_key) if self.session_key else None
+        self.session_expires = self.scope.get("session_expires")
+        # What the person's authorisation was decided from; the periodic re-check compares it.
+        self.identity_seen = self.user.identity()
+        self._held: list[Delivery] | None = None  # deliveries waiting while the person is re-read
+        self._held_overflow = False
+        self._reauth: asyncio.Task | None = None
+        self._reauth_again = False
+        self._expiry: asyncio.TimerHandle | None = None
         self.groups_joined: set[str] = set()
         self.strikes = 0
         self.closed = False
@@ -166,6 +195,7 @@ class HubConsumer(AsyncWebsocketConsumer):
             if not self.closed:
                 await self.join(control_group(self.user.id))
                 _revalidator().add(self)
+                self._schedule_expiry()
         finally:
             handshake_done: Callable[[], None] | None = cast(Mapping[str, Any], self.scope).get(HANDSHAKE_DONE)
             if handshake_done is not None:
@@ -187,7 +217,13 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.closed = True
         await super().close(code=code, reason=reason)
 
-    # --- staying authorised -----------------------------------------------------------------------
+    # --- staying authorised (issue 20, classes 1 and 2) ---------------------------------------------
+    # Every delivery is decided from the person's *current* role, centre, active flag and credentials.
+    # A control event (hub/services.py) or the periodic re-check (`_stale`) makes the socket re-read
+    # its person (`reauthorise_soon`); meanwhile it holds back what arrives, and afterwards lets
+    # through only what the person as they are now may receive. Then `adopt` (per socket kind) joins
+    # and leaves groups, or refuses (4403); credentials gone close it (4401).
+
     async def still_allowed(self) -> bool:
         """Whether the user may still use this socket's resource (a restricted topic, say).
         Subclasses override; checked periodically and whenever they choose (e.g. on each send)."""
@@ -199,20 +235,94 @@ class HubConsumer(AsyncWebsocketConsumer):
         Subclasses whose `still_allowed` costs a database round trip override it with one batch."""
         return [consumer for consumer in consumers if not await consumer.still_allowed()]
 
-    async def revalidate(self) -> bool:
-        """Re-check credentials and access now; close the socket (4401/4403) if they are gone."""
-        if not await _credentials_still_valid(self.user.id, self.token_id):
+    async def adopt(self, user: Any) -> bool:
+        """Take `user` (the person as stored now) as this socket's person: join the groups they may
+        now receive and leave the others; False when they may no longer use this socket at all
+        (closed with 4403). Subclasses extend; this base keeps the control group."""
+        return True
+
+    def reauthorise_soon(self) -> None:
+        """Re-read the person in the background (the fan-out that called must not wait for the
+        database); deliveries arriving meanwhile are held, then filtered with the new person."""
+        if self.closed:
+            return
+        if self._held is None:
+            self._held = []
+        if self._reauth is not None and not self._reauth.done():
+            self._reauth_again = True  # a second change while the first is read: read once more
+            return
+        self._reauth = asyncio.get_running_loop().create_task(self._reauthorise(), name="hub-ws-reauthorise")
+
+    async def _reauthorise(self) -> None:
+        try:
+            while True:
+                self._reauth_again = False
+                if not await self.reauthorise():
+                    return
+                if not self._reauth_again:
+                    break
+        except Exception:
+            # Cannot tell who the person is now (the database failed): fail closed, and let the client
+            # reconnect, which authenticates afresh.
+            logger.warning("could not re-read the person of a socket; closing it", exc_info=True)
+            await self.close(code=shutdown.CLOSE_SERVICE_RESTART)
+            return
+        finally:
+            held, self._held = self._held or [], None
+        if self._held_overflow:
+            await self.close(code=shutdown.CLOSE_SERVICE_RESTART)  # too much held back: catch up anew
+            return
+        for delivery in held:
+            if self.closed:
+                return
+            if self._accepts(delivery):
+                await self.base_send(delivery.message)
+
+    async def reauthorise(self) -> bool:
+        """Re-read the person and their credentials now; close (4401/4403) and return False if they
+        no longer hold, else adopt the person as stored now."""
+        standing = await in_worker_thread(identity.current_standing)(
+            self.user.id, token_id=self.token_id, session_key=self.session_key)
+        if self.closed:
+            return False
+        if standing is None:
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return False
-        if not await self.still_allowed():
+        if not await self.adopt(standing.user):
             await self.close(code=CLOSE_FORBIDDEN)
             return False
+        self.user = standing.user
+        self.identity_seen = standing.user.identity()
+        self.session_expires = standing.session_expires
+        self._schedule_expiry()
         return True
+
+    def _schedule_expiry(self) -> None:
+        """A session socket re-checks its session when the session is due to expire (and closes 4401
+        unless it was extended meanwhile)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if self.session_key is None or self.session_expires is None or self.closed:
+            return
+        delay = max(0.0, (self.session_expires - timezone.now()).total_seconds()) + 0.05
+        self._expiry = asyncio.get_running_loop().call_later(delay, self.reauthorise_soon)
+
+    def _hold(self, delivery: Delivery) -> None:
+        held = self._held
+        if len(held) < MAX_HELD:
+            held.append(delivery)
+        else:
+            self._held_overflow = True
 
     # --- fan-out ------------------------------------------------------------------------------
     async def join(self, group: str) -> None:
         await local_fanout().join(group, self)
         self.groups_joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        await local_fanout().leave(group, self)
+        self.groups_joined.discard(group)
 
     async def leave_all(self) -> None:
         fanout = local_fanout()
@@ -226,7 +336,9 @@ class HubConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         if delivery.event.get("control") is not None:
-            await self._control(delivery.event)
+            self._control(delivery.event)
+        elif self._held is not None:
+            self._hold(delivery)
         elif self._accepts(delivery):
             await self.base_send(delivery.message)
 
@@ -240,7 +352,9 @@ class HubConsumer(AsyncWebsocketConsumer):
                 await self._send_chosen(batch, chosen)
                 chosen = []
                 if not self.closed:
-                    await self._control(delivery.event)
+                    self._control(delivery.event)
+            elif self._held is not None:
+                self._hold(delivery)
             elif self._accepts(delivery):
                 chosen.append(index)
         await self._send_chosen(batch, chosen)
@@ -251,10 +365,15 @@ class HubConsumer(AsyncWebsocketConsumer):
         for message in batch.messages(tuple(chosen)):
             await self.base_send(message)
 
-    async def _control(self, event: dict[str, Any]) -> None:
-        if event.get("control") == "token_revoked" and event.get("token_id") != self.token_id:
+    def _control(self, event: dict[str, Any]) -> None:
+        """A control event for this socket's person (hub/services.py): re-read them, unless it is
+        about another token or session of theirs."""
+        action = event.get("control")
+        if action == TOKEN_REVOKED and event.get("token_id") != self.token_id:
             return
-        await self.revalidate()
+        if action == SESSION_ENDED and event.get("session") != self.session_tag:
+            return
+        self.reauthorise_soon()
 
     def _accepts(self, delivery: Delivery) -> bool:
         """Whether this socket gets this (non-control) event: once only, and only if its audience
@@ -277,6 +396,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         self.closed = True
         _revalidator().discard(self)
+        if self._expiry is not None:
+            self._expiry.cancel()
         await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
@@ -292,11 +413,13 @@ class HubConsumer(AsyncWebsocketConsumer):
             rendered = str(text)
         return rendered % params if params else rendered
 
-    async def send_error(self, code: str, detail: str | Promise, **params: Any) -> None:
-        """An `error` frame (the connection stays open); `detail` is rendered in the socket's language.
-        A client that keeps sending what is refused is closed with 4429."""
+    async def send_error(self, code: str, detail: str | Promise, *, extra: Mapping[str, Any] | None = None,
+                         **params: Any) -> None:
+        """An `error` frame (the connection stays open); `detail` is rendered in the socket's language;
+        `extra` adds fields a client acts on (a rate limit's `retry_after`). A client that keeps sending
+        what is refused is closed with 4429."""
         frame: ErrorFrame = {"type": "error", "code": code, "detail": self.render(detail, **params)}
-        await self.send_json(frame)
+        await self.send_json({**frame, **(extra or {})})
         self.strikes += 1
         if self.strikes >= settings.HUB_ABUSE_CLOSE_AFTER:
             logger.warning("closing socket of %s after %s rejected frames", self.user, self.strikes)
@@ -305,9 +428,14 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def send_hub_error(self, exc: HubError) -> None:
         with translation.override(self.language):
             detail = exc.render()
-        await self.send_error(exc.ws_code, detail)
+        await self.send_error(exc.ws_code, detail, extra=exc.extra)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._reauth is not None and not self._reauth.done():
+            # The person is being re-read (a control event): act on this frame as who they are now.
+            await asyncio.shield(self._reauth)
+        if self.closed:
+            return
         if text_data is None:
             return await self.send_error(INVALID, _("Frames must be JSON text, not binary."))
         if len(text_data.encode("utf-8", "surrogatepass")) > settings.HUB_MAX_BODY_BYTES + 1024:
@@ -327,8 +455,12 @@ class HubConsumer(AsyncWebsocketConsumer):
             return await self.send_error(INVALID, _("Unknown frame type “%(type)s”."), type=frame_type[:40])
         if frame_type in self.rate_limited_types and not self.bucket.take(time.monotonic()):
             return await self.send_error(RATE_LIMITED, _("Too many frames; slow down."))
+        buckets = () if frame_type in self.unlimited_types else ("write", *self.frame_buckets.get(frame_type, ()))
         try:
-            await handler(frame)
+            with ratelimit.acting_for(self.user.id, pending=buckets):
+                await handler(frame)
+                if ratelimit.has_pending():  # the handler did no database work: charge now
+                    await in_worker_thread(ratelimit.charge)()
         except HubError as exc:
             return await self.send_hub_error(exc)
         except DatabaseError:

@@ -23,3 +23,24 @@ def topic_group(slug: str) -> str:
 def control_group(user_id: int) -> str:
     """Every socket of a user joins this group, whatever its route (see hub/services.py)."""
     return f"control.{user_id}"
+
+
+def groups_for(audience) -> list[str]:
+    """The narrowest groups whose sockets cover an `Audience` (hub.realtime.audience): its centres,
+    else its roles, plus its named users, plus hub admins (who see everything); everyone → ALL.
+    The audience itself is enforced on every socket anyway (HubConsumer.may_receive); narrow groups
+    only spare processes events nobody there may see."""
+    from hub.models import Role
+
+    if audience is None or (audience.centres is None and audience.roles is None and audience.users is None):
+        return [ALL]
+    groups: list[str] = []
+    if audience.centres is not None:
+        groups += [centre_group(code) for code in sorted(audience.centres)]
+    elif audience.roles is not None:
+        groups += [role_group(role) for role in sorted(audience.roles)]
+    groups += [user_group(pk) for pk in sorted(audience.users or ())]
+    admins = role_group(Role.HUB_ADMIN)
+    if admins not in groups:
+        groups.append(admins)
+    return groups

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.realtime.consumers import HubConsumer
 from hub.realtime.frames import HelloFrame, PongFrame
-from hub.realtime.groups import ALL, centre_group, role_group, user_group
+from hub.realtime.groups import ALL, centre_group, control_group, role_group, user_group
 
 if TYPE_CHECKING:
     from hub.models import User
@@ -35,6 +35,17 @@ class NotificationsConsumer(HubConsumer):
             await self.join(group)
         hello: HelloFrame = {"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)}
         await self.send_json(hello)
+
+    async def adopt(self, user) -> bool:
+        """The person moved (another centre, role, superuser flag): the stream now listens to the
+        groups of who they are, and `may_receive` decides with them (issue 20, class 1). A
+        notifications stream is never refused: everyone signed in has one."""
+        wanted = set(identity_groups(user)) | {control_group(user.id)}
+        for group in sorted(self.groups_joined - wanted):
+            await self.leave(group)
+        for group in sorted(wanted - self.groups_joined):
+            await self.join(group)
+        return True
 
     async def handle_ping(self, frame: dict[str, Any]) -> None:
         pong: PongFrame = {"type": "pong"}

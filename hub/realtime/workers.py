@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar, cast
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+
+from hub.lib import ratelimit
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,5 +32,15 @@ def in_worker_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     held up every other sender, and the process stored at most one message at a time. A socket still
     handles its own frames in order; the topic's row lock orders messages within a topic
     (chat.services.post_message). The threads outlive event loops (tests run one per test) and are
-    fewer than the connection pool, so sockets can never take every connection from HTTP."""
-    return cast(Callable[P, Awaitable[R]], DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_threads()))
+    fewer than the connection pool, so sockets can never take every connection from HTTP.
+
+    A frame's rate-limit buckets still pending (hub/lib/ratelimit.py) are charged first, in this
+    thread: one Redis call where the frame's work starts, before anything is written."""
+
+    @functools.wraps(fn)
+    def charged_first(*args: P.args, **kwargs: P.kwargs) -> R:
+        ratelimit.charge()
+        return fn(*args, **kwargs)
+
+    return cast(Callable[P, Awaitable[R]], DatabaseSyncToAsync(charged_first, thread_sensitive=False,
+                                                                executor=_threads()))

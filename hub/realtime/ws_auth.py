@@ -9,14 +9,15 @@ see the close code rather than a bare HTTP 403.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-from urllib.parse import parse_qs, urlsplit
+import functools
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
-from django.http.request import validate_host
 
 from hub.lib.asgi import ASGIApp, Receive, Scope, Send
+from hub.lib.origins import parse_origin
 from hub.realtime.workers import in_worker_thread
 from hub.server.admission import HandshakeLimit
 
@@ -29,15 +30,16 @@ CLOSE_NOT_FOUND = 4404
 
 
 def origin_allowed(origin: str) -> bool:
-    if origin in settings.WS_ALLOWED_ORIGINS:
-        return True
-    parts = urlsplit(origin)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        return False
-    hostname = parts.hostname
-    if ":" in hostname:  # IPv6 literal, as ALLOWED_HOSTS spells it
-        hostname = f"[{hostname}]"
-    return validate_host(hostname, settings.ALLOWED_HOSTS)
+    """The whole origin — scheme, host and port — is one of the hub's own (HUB_PUBLIC_ORIGINS):
+    comparing the host name alone let `http://127.0.0.1:9999` or `https://localhost:1234`, pages
+    anything else on the machine may serve, open a socket with the user's cookie (issue 20, class 8)."""
+    parsed = parse_origin(origin)
+    return parsed is not None and parsed in _public_origins(tuple(settings.HUB_PUBLIC_ORIGINS))
+
+
+@functools.lru_cache(maxsize=8)
+def _public_origins(origins: tuple[str, ...]) -> frozenset:
+    return frozenset(filter(None, map(parse_origin, origins)))
 
 
 async def reject(receive: Receive, send: Send, code: int) -> None:
@@ -57,16 +59,23 @@ def _redeem_ticket(raw: str) -> User | None:
 
 
 @in_worker_thread
-def _resolve_session_user(scope: Scope) -> User | None:
+def _resolve_session_user(scope: Scope) -> Any:
+    """The session's person (with their centre) and the session's key and expiry, which the socket
+    keeps: it lives no longer than the session (hub/realtime/identity.py). None when the session
+    signs nobody in."""
+    from hub.realtime.identity import current_standing
+
     user = scope.get("user")
-    if user is None:
+    session = scope.get("session")
+    if user is None or session is None or not session.session_key:
         return None
-    # Force the lazy object so the consumer never touches the DB for it, and reload the centre.
+    # Force the lazy object: Channels' AuthMiddleware checked the session as Django's get_user does.
     if not user.is_authenticated or not user.is_active:
         return None
-    from hub.models import User
-
-    return User.objects.select_related("centre").get(pk=user.pk)
+    standing = current_standing(user.pk, session_key=session.session_key)
+    if standing is None:
+        return None
+    return standing, session.session_key
 
 
 class WsGate:
@@ -89,14 +98,18 @@ class WsGate:
             if user is None:
                 return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
             method = "ticket"
+            extra = {}
         else:
-            user = await _resolve_session_user(scope)
-            if user is None:
+            resolved = await _resolve_session_user(scope)
+            if resolved is None:
                 return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
             if not origin:
                 return await reject(receive, send, CLOSE_FORBIDDEN)
+            standing, session_key = resolved
+            user = standing.user
             method = "session"
-        scope = dict(scope, user=user, auth_method=method)
+            extra = {"session_key": session_key, "session_expires": standing.session_expires}
+        scope = dict(scope, user=user, auth_method=method, **extra)
         # The consumer sends straight to the server: Channels' session wrapper around `send` only
         # acts on HTTP responses, yet it inspected the session on every frame the fan-out sent —
         # about a tenth of the process' time at 30,000 deliveries/s (docs/benchmarks.md).

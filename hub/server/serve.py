@@ -2,8 +2,10 @@
 
 `python -m hub.server.serve` (what `make run` and docker-compose call). `ASGI_SERVER` picks `daphne` (the
 default) or `uvicorn`; `HOST`/`PORT` the address. Both get the same WebSocket limits — maximum
-message and frame size, ping interval and timeout, handshake timeout — and proxy-header handling, so
-switching servers never changes what clients may do. The application itself never imports either.
+message and frame size, ping interval and timeout, handshake timeout — and the same proxy-header
+handling: none. Neither server rewrites the client's address from `X-Forwarded-For` (daphne's
+`--proxy-headers` believed any client's header); the hub decides it from the proxies the deployment
+declares (`HUB_TRUSTED_PROXIES`, hub/lib/client_ip.py). The application itself never imports either.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ APPLICATION = "hub.asgi:application"
 def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[str]:
     """The server's command line; `app` lets the bench serve its bare reference with the same flags."""
     lim = limits()
-    proxy = os.environ.get("HUB_PROXY_HEADERS", "1") not in {"0", "false", "no"}
     if server == "daphne":
         # An endpoint string rather than -b/-p, for its listen backlog: Twisted's default is 50, so
         # a thousand clients connecting at once overflowed the accept queue and waited for SYN
@@ -46,9 +47,7 @@ def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[s
             "--websocket_connect_timeout", str(int(lim["handshake_timeout"])),
             "--application-close-timeout", "10",
         ]
-        if proxy:
-            cmd.append("--proxy-headers")
-        return cmd + [app]
+        return cmd + [app]  # no --proxy-headers: see the module's docstring
     if server == "uvicorn":
         cmd = [
             sys.executable, "-m", "uvicorn", "--host", host, "--port", port,
@@ -60,7 +59,7 @@ def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[s
             "--backlog", str(lim["backlog"]),
             "--no-access-log",
         ]
-        cmd.append("--proxy-headers" if proxy else "--no-proxy-headers")
+        cmd.append("--no-proxy-headers")  # the hub reads X-Forwarded-For itself (hub/lib/client_ip.py)
         return cmd + [app]
     raise SystemExit(f"ASGI_SERVER must be 'daphne' or 'uvicorn', not {server!r}")
 

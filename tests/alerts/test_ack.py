@@ -78,12 +78,14 @@ def test_a_centre_outside_a_red_alert_gets_404_as_if_it_did_not_exist(cast, api_
 def test_the_detail_tells_the_viewer_what_they_may_do(cast, api_client):
     alert = raise_as(cast.ht_security)
     viewer = api_client(cast.dn_manager).get(f"/api/v1/alerts/{alert.pk}").json()["viewer"]
-    assert viewer == {"can_acknowledge": True, "acknowledged": False, "can_change_status": False}
+    assert viewer == {"can_acknowledge": True, "acknowledged": False, "can_change_status": False,
+                      "can_add_entry": True}
     ack(api_client, cast.dn_security, alert)
     viewer = api_client(cast.dn_manager).get(f"/api/v1/alerts/{alert.pk}").json()["viewer"]
     assert viewer["acknowledged"] is True
     viewer = api_client(cast.ht_manager).get(f"/api/v1/alerts/{alert.pk}").json()["viewer"]
-    assert viewer == {"can_acknowledge": False, "acknowledged": False, "can_change_status": True}
+    assert viewer == {"can_acknowledge": False, "acknowledged": False, "can_change_status": True,
+                      "can_add_entry": True}
 
 
 def test_status_moves_forward_only_and_every_change_is_in_the_history(cast, api_client):
@@ -113,7 +115,7 @@ def test_status_moves_forward_only_and_every_change_is_in_the_history(cast, api_
     "who, payload, status",
     [
         ("dn_manager", {"to": "closed"}, 403),  # another centre's manager
-        ("ht_manager", {"to": "open"}, 400),
+        ("ht_manager", {"to": "open", "note": "lại"}, 409),  # an open alert is not reopened
         ("ht_manager", {"to": "closed", "note": "x" * 2001}, 400),
     ],
 )

@@ -1,5 +1,6 @@
 """Escalation with a controlled clock: a high/critical alert a centre has not acknowledged within the
-delay goes to that centre's managers (socket frame + email), once per step, never before the delay."""
+delay goes to that centre's managers (socket frame) and, by email, to its managers and security
+officers (notify's outbox, sent by the worker), once per step, never before the delay."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from django.core.management import call_command
 
 from alerts.models import AlertEvent, Escalation
 from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts
+from notify.delivery import deliver_emails
 from tests.alerts.conftest import listen, next_alert_frame, raise_as
 
 pytestmark = pytest.mark.django_db(transaction=True)  # emails and frames leave only after commit
@@ -26,6 +28,12 @@ def escalated(done) -> list[tuple[str, int]]:
     return sorted((e.centre.code, e.step) for e in done)
 
 
+def escalation_emails() -> list:
+    """Send what the outbox holds (as the worker does) and return the escalation emails sent so far."""
+    deliver_emails()
+    return [m for m in mail.outbox if "chưa được xác nhận" in m.subject]
+
+
 def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
     with time_machine.travel(T0, tick=False) as clock:
         alert = raise_as(cast.ht_security, severity="critical")
@@ -33,12 +41,12 @@ def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
 
         clock.move_to(at(4, 59))
         assert escalate_due_alerts() == []
-        assert mail.outbox == []
+        assert escalation_emails() == []
 
         clock.move_to(at(5))
         assert escalated(escalate_due_alerts()) == [("QB", 1)]
-        assert len(mail.outbox) == 1
-        email = mail.outbox[0]
+        assert len(escalation_emails()) == 1
+        email = escalation_emails()[0]
         assert email.to == ["qb.manager@example.vn"]
         assert email.subject == f"[Hub] Cảnh báo mức Nghiêm trọng #{alert.pk} chưa được xác nhận: {alert.title}"
         assert f"/alerts/{alert.pk}/" in email.body
@@ -53,7 +61,7 @@ def test_a_critical_alert_escalates_after_five_minutes_once_per_step(cast):
         assert escalated(escalate_due_alerts()) == [("QB", 3)]  # a late run catches up with one step
         clock.move_to(at(600))
         assert escalate_due_alerts() == []  # HUB_ESCALATE_MAX_STEPS (3) reached
-    assert len(mail.outbox) == 3
+    assert len(escalation_emails()) == 3
     assert list(Escalation.objects.values_list("centre__code", "step", "notified")) == [
         ("QB", 1, ["qb.manager"]), ("QB", 2, ["qb.manager"]), ("QB", 3, ["qb.manager"])]
     events = AlertEvent.objects.filter(alert=alert, kind="escalated").order_by("at")
@@ -74,8 +82,10 @@ def test_a_high_alert_waits_fifteen_minutes_by_default_and_the_delay_is_configur
         assert escalate_due_alerts() == []  # step 2 now needs 2 × 30 minutes
         clock.move_to(at(60))
         assert escalated(escalate_due_alerts()) == [("DN", 2), ("QB", 2)]
-    assert sorted(m.to[0] for m in mail.outbox) == ["dn.manager@example.vn", "dn.manager@example.vn",
-                                                    "qb.manager@example.vn", "qb.manager@example.vn"]
+    # DN's security officer hears of it too; QB has none.
+    assert sorted(m.to[0] for m in escalation_emails()) == [
+        "dn.manager@example.vn", "dn.manager@example.vn", "dn.security@example.vn", "dn.security@example.vn",
+        "qb.manager@example.vn", "qb.manager@example.vn"]
     assert alert.escalations.count() == 4
 
 
@@ -85,7 +95,7 @@ def test_low_and_medium_alerts_never_escalate(cast, severity):
         raise_as(cast.ht_security, severity=severity)
         clock.move_to(at(24 * 60))
         assert escalate_due_alerts() == []
-    assert mail.outbox == []
+    assert escalation_emails() == []
 
 
 def test_closed_alerts_and_acknowledging_centres_stop_escalating(cast):
@@ -128,7 +138,7 @@ def test_run_worker_once_runs_one_escalation_pass(cast, capsys):
         call_command("run_worker", once=True)
     assert f"escalated alert {alert.pk} to DN (step 1): dn.manager" in capsys.readouterr().out
     assert Escalation.objects.get().centre.code == "DN"
-    assert mail.outbox[0].to == ["dn.manager@example.vn"]
+    assert sorted(m.to[0] for m in escalation_emails()) == ["dn.manager@example.vn", "dn.security@example.vn"]
 
 
 async def test_the_escalation_frame_reaches_the_pending_centres_managers_only(cast):

@@ -4,7 +4,7 @@ in the summary message posted to the security topic. Someone outside the audienc
 import pytest
 from asgiref.sync import sync_to_async
 
-from alerts.selectors import audience_for, visible_alerts
+from alerts.selectors import audience_of, visible_alerts
 from tests.alerts.conftest import listen, next_alert_frame, raise_as
 
 # Who sees what, HT raising; "red" is shared with DN only.
@@ -48,7 +48,7 @@ def test_the_database_filter_and_the_socket_audience_are_the_same_rule(cast):
     for person in cast.everyone():
         visible = set(visible_alerts(person).values_list("pk", flat=True))
         for alert in alerts:
-            assert (alert.pk in visible) == audience_for(alert).allows(person), (person.username, alert.tlp)
+            assert (alert.pk in visible) == audience_of(alert).allows(person), (person.username, alert.tlp)
 
 
 @pytest.mark.django_db
@@ -114,3 +114,33 @@ async def test_alert_frames_reach_only_the_tlp_audience_on_the_notifications_soc
     finally:
         for socket in sockets.values():
             await socket.disconnect()
+
+
+@pytest.mark.parametrize("raiser", ["ht", "admin"])
+def test_the_filter_and_the_rule_agree_for_every_marking_sharing_and_viewer(make_user, raiser):
+    """`visible_alerts` (SQL) and `audience_of` (what sockets check) are two forms of one rule: held to
+    each other for every TLP, every sharing of the alert, a raising centre or none, and a person of
+    every (centre, role), none, inactive and admin."""
+    from itertools import product
+
+    from alerts.services import raise_alert
+    from hub.sharing import Tlp
+
+    people = [make_user(f"{c.lower()}.{r}", centre=c, role=r)
+              for c, r in product(["HT", "DN", "QB"], ["engineer", "security_officer", "manager"])]
+    people += [make_user("lone.manager", centre=None, role="manager"), make_user("root", centre=None, role="hub_admin")]
+    author = people[1] if raiser == "ht" else people[-1]
+    alerts = []
+    for tlp, shared in product(Tlp.values, [[], ["DN"], ["DN", "QB"]]):
+        if shared and tlp in ("clear", "green"):
+            continue
+        if not shared and tlp == "red" and raiser == "admin":
+            continue  # refused: a TLP:RED alert from outside any centre must name its centres
+        alerts.append(raise_alert(by=author, title=f"{tlp} {shared}", severity="low", tlp=tlp,
+                                  shared_with=shared))
+    disagreements = []
+    for person in people:
+        visible = set(visible_alerts(person).values_list("pk", flat=True))
+        disagreements += [(person.username, a.tlp, sorted(c.code for c in a.shared_with.all()))
+                          for a in alerts if (a.pk in visible) != audience_of(a).allows(person)]
+    assert disagreements == []

@@ -74,3 +74,36 @@ def test_a_bulk_filter_decides_listings_in_one_query(make_user, make_topic, tick
         slugs = [t.slug for t in visible_topics(user, kind=None)]
     assert slugs == ["chung", "ticket-01", "ticket-03"]
     assert checked == [] and len(queries) <= 4  # no per-topic check for a kind with a bulk filter
+
+
+def test_every_registered_kind_answers_the_same_for_one_topic_as_for_a_listing(people_for_threads):
+    """A kind's per-topic check and its listing filter are one rule (chat.access): for every kind
+    registered with a filter, every person and every topic of the kind, `can_view_topic` agrees with
+    `visible_topics`."""
+    from chat.access import _registry
+
+    viewers, topics = people_for_threads
+    kinds = [kind for kind, access in _registry.items() if access.visible_q is not None]
+    assert "ticket" in kinds
+    disagreements = []
+    for kind in kinds:
+        for viewer in viewers:
+            listed = {t.pk for t in visible_topics(viewer, kind=kind)}
+            disagreements += [(kind, viewer.username, t.slug) for t in Topic.objects.filter(kind=kind)
+                              if (t.pk in listed) != can_view_topic(viewer, t)]
+    assert disagreements == []
+    assert topics and any(can_view_topic(viewers[0], t) for t in topics)
+
+
+@pytest.fixture
+def people_for_threads(make_user):
+    from requests.services import add_watcher, create_ticket
+
+    ht = make_user("ht.engineer", centre="HT")
+    viewers = [ht, make_user("dn.engineer", centre="DN"), make_user("qb.engineer", centre="QB"),
+               make_user("qb.manager", centre="QB", role="manager")]
+    made = [create_ticket(by=ht, title="cho DN", category="other", target_centre="DN"),
+            create_ticket(by=ht, title="bất kỳ", category="other"),
+            create_ticket(by=ht, title="đỏ", category="other", target_centre="DN", tlp="red")]
+    add_watcher(made[0], by=ht, username="qb.manager")
+    return viewers, [t.thread for t in made]

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 SERVERS = ["daphne", "uvicorn"]
 SLUG = "phat-trien-phan-mem"
-GENEROUS = {"HUB_RATE_LIMIT_PER_SECOND": "1000", "HUB_RATE_LIMIT_BURST": "1000"}
+GENEROUS = {"HUB_RATE_LIMIT_PER_SECOND": "1000", "HUB_RATE_LIMIT_BURST": "1000",
+            "HUB_WRITE_LIMIT_PER_SECOND": "1000", "HUB_WRITE_LIMIT_BURST": "1000"}
 
 
 @pytest.fixture

@@ -89,8 +89,9 @@ def test_body_of_exactly_the_limit_is_accepted(make_user, make_topic, settings):
     settings.HUB_MAX_BODY_BYTES = 100
     author = make_user("qt.engineer", centre="QT")
     post_message(make_topic(), by=author, body="ồ" * 33 + "a")  # 3 bytes × 33 + 1 = 100
-    with pytest.raises(HubError):
+    with pytest.raises(HubError) as raised:
         post_message(make_topic(), by=author, body="ồ" * 34)
+    assert raised.value.code == "too_large"
 
 
 @pytest.mark.parametrize("client_id", [123, "x" * 65])

@@ -323,10 +323,10 @@ async def test_a_deactivated_user_is_cut_off_and_cannot_post(people):
 
 async def test_a_deactivated_user_cannot_send_even_if_the_cut_off_event_was_lost(people):
     """The per-send re-check does not rely on the (best-effort) control event."""
-    from hub.models import User
+    from tests.chat.test_batch_frames import deactivate_silently
 
     socket = await open_topic(people["dn"], SLUG)
-    await sync_to_async(User.objects.filter(pk=people["dn"].pk).update)(is_active=False)  # no signal
+    await sync_to_async(deactivate_silently)(people["dn"].pk)  # raw SQL: no event at all
     await socket.send_json_to({"type": "message.send", "body": "vẫn gửi được?"})
     assert (await next_frame(socket, "error"))["code"] == "forbidden"
     assert (await socket.receive_output(timeout=3)) == {"type": "websocket.close", "code": 4401}

@@ -76,7 +76,7 @@ def test_raised_alert_reaches_another_centre_which_acknowledges_it_live(officer_
 
     manager.page.goto(dn_alert_url)
     expect(manager.page.locator("#alert-ack-area .ok")).to_contain_text("DN")
-    expect(manager.page.locator("#alert-history li")).to_have_count(2)  # raised, acknowledged
+    expect(manager.page.locator("#alert-timeline > li")).to_have_count(2)  # raised, acknowledged
 
 
 def test_an_invalid_indicator_is_pointed_out_and_nothing_is_raised(officer_and_manager):

@@ -1,6 +1,6 @@
-"""The API's JSON renderer (hub.lib.api_support.encode): orjson, but the same JSON that ninja's own
-renderer (`json.dumps` with Django's encoder) wrote, so no client sees a format change — except
-datetimes, which are in the hub's one timestamp format (hub.lib.jsonutil.timestamp), as in frames."""
+"""The API's JSON renderer (hub.lib.api_support.encode): orjson, writing the same JSON that ninja's own
+renderer (`json.dumps` with Django's encoder) wrote, except timestamps: every one is the hub's single
+form, UTC with `Z` and milliseconds (hub.lib.jsonutil.timestamp, issue 21 §3), whatever its zone."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def ninja_json(data):
 
 
 @pytest.mark.parametrize("value", [
+    datetime(2026, 11, 26, 6, 9, 21, 549107, tzinfo=UTC),
     date(2026, 11, 26),
     timedelta(hours=36, seconds=5),
     Decimal("12.50"),
@@ -45,6 +46,13 @@ def test_datetimes_are_written_in_the_hubs_one_timestamp_format(value, written):
 
     assert json.loads(encode({"at": value})) == {"at": written} == json.loads(dumps({"at": value}))
     assert timestamp(value) == written
+
+
+def test_every_timestamp_is_written_in_utc_whatever_its_zone():
+    hanoi = datetime(2026, 11, 26, 6, 9, 21, tzinfo=timezone(timedelta(hours=7)))
+    assert encode({"at": hanoi}) == b'{"at":"2026-11-25T23:09:21.000Z"}'
+    naive = datetime(2026, 11, 26, 6, 9, 21, 500)  # taken to be UTC
+    assert encode([naive]) == b'["2026-11-26T06:09:21.000Z"]'
 
 
 @pytest.mark.django_db

@@ -49,7 +49,8 @@ def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
     uvicorn = command("uvicorn", "127.0.0.1", "8000")
     assert daphne[daphne.index("--websocket-max-message-size") + 1] == str(lim["max_message"])
     assert uvicorn[uvicorn.index("--ws-max-size") + 1] == str(lim["max_message"])
-    assert "--proxy-headers" in daphne and "--proxy-headers" in uvicorn
+    # Neither server believes X-Forwarded-For; the hub does, from its declared proxies only (issue 20).
+    assert "--proxy-headers" not in daphne and "--no-proxy-headers" in uvicorn
     assert uvicorn[uvicorn.index("--ws") + 1] == "websockets-sansio"
     assert uvicorn[uvicorn.index("--loop") + 1] == "uvloop"
 

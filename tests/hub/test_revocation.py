@@ -71,6 +71,8 @@ async def test_periodic_recheck_catches_a_change_that_sent_no_event(make_user, s
     settings.HUB_WS_REVALIDATE_SECONDS = 1
     user = await sync_to_async(make_user)("kt.engineer", centre="KT")
     socket = await open_socket(user)
-    # A bulk update sends no signal and no control event: only the re-check can notice.
-    await sync_to_async(lambda: User.objects.filter(pk=user.pk).update(is_active=False))()
+    # Raw SQL sends no signal and no control event (a bulk update now does): only the re-check can notice.
+    from tests.chat.test_batch_frames import deactivate_silently
+
+    await sync_to_async(deactivate_silently)(user.pk)
     await assert_closed_with(socket, 4401)

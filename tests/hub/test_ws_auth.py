@@ -119,7 +119,7 @@ async def test_deactivated_session_user_is_refused(make_user):
     cookie = await session_cookie_for(user)
     user.is_active = False
     await database_sync_to_async(user.save)()
-    assert await handshake(origin="http://localhost", cookie=cookie) == ("closed", 4401)
+    assert await handshake(origin="http://localhost:8000", cookie=cookie) == ("closed", 4401)
 
 
 async def test_unknown_websocket_path_closes_with_4404(make_user):

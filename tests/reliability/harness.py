@@ -23,7 +23,8 @@ import websockets
 # Frames the server sends on its own; they are never counted.
 BACKGROUND = {"presence", "typing", "read"}
 # Posting limits high enough for a load scenario (the default 5/s, burst 20 would refuse most sends).
-LOAD_ENV = {"HUB_RATE_LIMIT_PER_SECOND": "10000", "HUB_RATE_LIMIT_BURST": "10000"}
+LOAD_ENV = {"HUB_RATE_LIMIT_PER_SECOND": "10000", "HUB_RATE_LIMIT_BURST": "10000",
+            "HUB_WRITE_LIMIT_PER_SECOND": "10000", "HUB_WRITE_LIMIT_BURST": "10000"}
 
 
 def http(method: str, url: str, token: str | None = None, body: dict | None = None,

@@ -37,7 +37,8 @@ def test_a_tickets_whole_life_is_in_its_history(people, new_ticket, api_client, 
     attachment_event = next(e for e in history if e["kind"] == "attachment")
     assert rows == [
         ("ht.engineer", "created", None, None,
-         {"status": "new", "priority": "normal", "category": "security", "target_centre": "DN"}, ""),
+         {"status": "new", "priority": "normal", "category": "security", "target_centre": "DN", "tlp": "amber"},
+         ""),
         ("ht.engineer", "field", "description", "Cần **rà soát** lỗ hổng.", "Chi tiết hơn", ""),
         ("ht.engineer", "field", "category", "security", "software", ""),
         ("dn.manager", "transition", "status", "new", "accepted", ""),

@@ -151,3 +151,32 @@ def test_messages_of_the_thread_are_not_found_by_an_unrelated_centres_search(peo
         response = client.get("/api/v1/search?q=may chu bi nhiem")
         assert response.status_code == 200
         assert len(response.json()["results"]) == found, username
+
+
+def test_the_list_filter_and_the_rule_agree_for_every_state(people, new_ticket):
+    """`visible_tickets` (the list's SQL) and `audience_of` / `can_view_ticket` (sockets, details) are
+    two forms of one rule: held to each other for every status that matters (new, accepted), target
+    (a centre, any), TLP, watchers (none, one from elsewhere) and viewer. States are set directly, so
+    combinations the services refuse are covered too: the forms must agree on any row."""
+    from itertools import product
+
+    from hub.models import Centre
+    from hub.sharing import Tlp
+
+    dn = Centre.objects.get(code="DN")
+    viewers = [u for u in vars(people).values() if hasattr(u, "username")]
+    tickets = []
+    for status, target, tlp, watched in product(["new", "accepted"], [dn, None], Tlp.values, [False, True]):
+        ticket = new_ticket(title=f"{status} {target} {tlp} {watched}")
+        Ticket.objects.filter(pk=ticket.pk).update(status=status, target_centre=target, tlp=tlp)
+        if watched:
+            ticket.watchers.add(people.qb_engineer)
+        tickets.append(Ticket.objects.select_related("requesting_centre", "target_centre").get(pk=ticket.pk))
+    disagreements = []
+    for viewer in viewers:
+        listed = set(visible_tickets(viewer).values_list("pk", flat=True))
+        disagreements += [(viewer.username, t.title) for t in tickets if (t.pk in listed) != can_view_ticket(viewer, t)]
+    assert disagreements == []
+    # Not vacuous: the watcher from QB sees the watched AMBER ones and not the party-only ones.
+    watched = [t for t in tickets if t.status == "accepted" and t.target_centre_id and "True" in t.title]
+    assert {t.tlp for t in watched if can_view_ticket(people.qb_engineer, t)} == {"clear", "green", "amber"}

@@ -3,6 +3,8 @@
 
 import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 import {acknowledge} from "./notifications.js";
+import {renderRecord} from "./alert_record.js";
+import {tlpLabel} from "./tlp.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -13,9 +15,7 @@ function severityTag(sev) {
   return el("span", {class: `tag severity-${sev}`}, label(sev));
 }
 
-function tlpTag(tlp) {
-  return el("span", {class: `tag tlp-${tlp}`}, `TLP:${String(tlp || "").toUpperCase()}`);
-}
+const tlpTag = (tlp) => tlpLabel(tlp);
 
 // --- list ---------------------------------------------------------------------------------------
 export function startAlertList() {
@@ -46,6 +46,28 @@ export function startAlertList() {
   document.addEventListener("hub:alert", () => load());
   load();
   bindRaiseForm();
+  bindImport();
+}
+
+/** A STIX 2.1 bundle from a CERT or a SIEM becomes an alert (POST /api/v1/alerts/import). */
+function bindImport() {
+  const form = $("#stix-form");
+  if (!form) return;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const error = $("#stix-error");
+    error.textContent = "";
+    const file = form.elements.bundle.files[0];
+    if (!file) return;
+    let bundle;
+    try { bundle = JSON.parse(await file.text()); } catch (err) {
+      error.textContent = gettext("This file is not JSON: a STIX 2.1 bundle is a JSON document.");
+      return;
+    }
+    const r = await api("POST", "/api/v1/alerts/import", bundle);
+    if (r.ok) { window.location.href = `/alerts/${r.data.id}/`; return; }
+    error.textContent = r.error.detail;
+  });
 }
 
 function addIndicatorRow(type = "ipv4", value = "") {
@@ -62,7 +84,25 @@ function bindRaiseForm() {
   const form = $("#alert-form");
   if (!form) return;
   fillCentreSelects(form);
-  const showShared = () => { $("#shared-wrap").hidden = form.tlp.value !== "red"; };
+  // Who will see a limited alert, said before it is sent (issue 20): the centres chosen and the raiser's own.
+  const scoped = () => ["amber", "amber+strict", "red"].includes(form.tlp.value);
+  const showShared = () => {
+    $("#shared-wrap").hidden = !scoped();
+    const chosen = Array.from(form.shared_with.selectedOptions, (o) => o.value);
+    const mine = (me() || {}).centre || "—";
+    const red = form.tlp.value === "red";
+    if (red) {
+      $("#shared-hint").textContent = chosen.length
+        ? fmt(gettext("Only %(centres)s will see this alert."), {centres: [mine, ...chosen].join(", ")})
+        : fmt(gettext("No centre chosen: only your centre (%(centre)s) will see this alert."), {centre: mine});
+    } else {
+      $("#shared-hint").textContent = chosen.length
+        ? fmt(gettext("Only the security officers and managers of %(centres)s will see this alert."),
+          {centres: [mine, ...chosen].join(", ")})
+        : gettext("No centre chosen: the security officers and managers of every centre will see this alert.");
+    }
+  };
+  form.shared_with.addEventListener("change", showShared);
   form.tlp.addEventListener("change", showShared);
   showShared();
   $("#add-indicator").addEventListener("click", () => addIndicatorRow().querySelector("input").focus());
@@ -82,7 +122,7 @@ function bindRaiseForm() {
       affected_systems: form.affected_systems.value,
       recommended_actions: form.recommended_actions.value,
       indicators,
-      shared_with: form.tlp.value === "red" ? Array.from(form.shared_with.selectedOptions, (o) => o.value) : [],
+      shared_with: scoped() ? Array.from(form.shared_with.selectedOptions, (o) => o.value) : [],
     };
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");
@@ -146,16 +186,13 @@ export function startAlertDetail(root) {
     if (a.recommended_actions_html) setHtml(actions, a.recommended_actions_html);
     else actions.textContent = a.recommended_actions || "—";
     $("#alert-indicators").replaceChildren(...(a.indicators || []).map((i) =>
-      el("tr", {}, el("td", {}, i.type), el("td", {}, el("code", {}, i.value)))));
+      el("tr", {dataset: {type: i.type, value: i.value}}, el("td", {}, i.type), el("td", {}, el("code", {}, i.value)))));
     const acks = a.acknowledgements || [];
     $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
       el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),
       el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
-    const history = a.history || [];
-    $("#alert-history").replaceChildren(...history.map((h) => el("li", {},
-      timeEl(h.at), " ", el("strong", {}, personName(h.by) || gettext("system")), h.centre ? ` (${h.centre})` : "", " ",
-      label(h.event), h.after ? ` → ${label(h.after)}` : "", h.note ? ` — ${h.note}` : "")));
     renderAckArea(a);
+    renderRecord(a, load);
   }
 
   function renderAckArea(a) {

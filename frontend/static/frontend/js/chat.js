@@ -11,6 +11,7 @@ import {$, api, centreCode, centres, el, fmt, me, ngettext, personName, setHtml,
 import {LiveSocket} from "./socket.js";
 import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
 import "./actions/index.js";
+import {markingChooser} from "./tlp.js";
 
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY = 3000;
@@ -22,6 +23,14 @@ function newClientId() {
   b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
   const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The message.send frame of an outbox item: its text, client id and marking (tlp, shared_with). */
+function sendFrame(item) {
+  const frame = {type: "message.send", body: item.body, client_id: item.client_id};
+  if (item.tlp) frame.tlp = item.tlp;
+  if (item.shared_with !== undefined) frame.shared_with = item.shared_with;
+  return frame;
 }
 
 function resultsOf(data) {
@@ -102,7 +111,7 @@ export class TopicView {
 
   flushOutbox() {
     for (const item of this.outbox.items) {
-      if (!this.socket.send({type: "message.send", body: item.body, client_id: item.client_id})) break;
+      if (!this.socket.send(sendFrame(item))) break;
       this.setPendingState(item.client_id, gettext("Sending…"));
     }
   }
@@ -444,12 +453,12 @@ export class TopicView {
       return;
     }
     this.error.textContent = "";
-    const item = {client_id: newClientId(), body};
+    const item = {client_id: newClientId(), body, ...(this.marking ? this.marking.value() : {})};
     this.outbox.add(item);
     this.renderPending(item);
     this.input.value = "";
     this.updatePreview();
-    if (this.socket && this.socket.send({type: "message.send", body, client_id: item.client_id})) {
+    if (this.socket && this.socket.send(sendFrame(item))) {
       this.setPendingState(item.client_id, gettext("Sending…"));
     }
     this.scrollToEnd();
@@ -458,6 +467,11 @@ export class TopicView {
   // --- composer ----------------------------------------------------------------------------
   bindComposer() {
     const form = $("#composer");
+    const markingRoot = $("#composer-marking");
+    if (markingRoot) {
+      this.marking = markingChooser(markingRoot, {floor: markingRoot.dataset.defaultTlp || "clear",
+        centreCode: this.user.centre});
+    }
     form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); this.input.focus(); });
     this.input.addEventListener("keydown", (e) => {
       if (this.mentionKey(e)) return;

@@ -34,7 +34,7 @@ class Bell {
 
   add(item) {
     if (this.items.some((i) => i.key === item.key)) return;
-    this.items.unshift({...item, read: false});
+    this.items.unshift({...item, read: false, at: new Date().toISOString()});
     this.items = this.items.slice(0, KEEP);
     this.save();
     this.render();
@@ -49,7 +49,26 @@ class Bell {
       for (const i of this.items) i.read = true;
       this.save();
       this.renderCount();
+      // Seen in the hub: the server will not email them (the unseen rule, docs/notifications.md).
+      if (this.serverUnseen) api("POST", "/api/v1/notifications/seen", {all: true}).then((r) => { if (r.ok) this.serverUnseen = 0; });
     }
+  }
+
+  /** What the server kept while no tab was open (GET /api/v1/notifications), merged in by key. */
+  async loadFromServer() {
+    const r = await api("GET", "/api/v1/notifications?limit=20");
+    if (!r.ok || !r.data) return;
+    this.serverUnseen = r.data.unseen || 0;
+    const known = new Set(this.items.map((i) => i.key));
+    for (const n of r.data.results.slice().reverse()) {
+      const key = serverKey(n);
+      if (known.has(key)) continue;
+      this.items.unshift({key, text: n.text, url: n.url, read: n.seen, at: n.created_at});
+    }
+    this.items.sort((a, b) => String(b.at || "").localeCompare(String(a.at || "")));
+    this.items = this.items.slice(0, KEEP);
+    this.save();
+    this.render();
   }
 
   renderCount() {
@@ -69,6 +88,24 @@ class Bell {
     $("#bell-empty").hidden = this.items.length > 0;
     this.renderCount();
   }
+}
+
+/** The bell's key for a stored notification: the same key its live frame gets, so each shows once. */
+function serverKey(n) {
+  if (n.type === "alert") return `alert-${n.alert}-raised`;
+  if (n.type === "escalation") return `alert-${n.alert}-escalated`;
+  if (n.type === "mention") return `mention-${n.message}`;
+  if (n.type === "ticket" && n.ticket_event) return `ticket-${n.ticket}-${n.ticket_event}`;
+  return `notification-${n.id}`;
+}
+
+// The person's channels (GET /api/v1/notifications/preferences): a desktop notification only for the
+// kinds they want to hear of outside the page ("browser" or "email"); "hub" and "off" stay in the page.
+let channels = null;
+function wants(kind) {
+  if (!channels) return true;
+  const channel = channels[kind];
+  return channel === "browser" || channel === "email";
 }
 
 function alertText(alert) {
@@ -124,6 +161,8 @@ export function startNotifications() {
   const user = me();
   if (!user || !$("#bell")) return null;
   const bell = new Bell(user);
+  bell.loadFromServer();
+  api("GET", "/api/v1/notifications/preferences").then((r) => { if (r.ok && r.data) channels = r.data.channels; });
   const onFrame = (frame) => {
     if (frame.type === "alert" && frame.alert) {
       const alert = frame.alert;
@@ -132,7 +171,9 @@ export function startNotifications() {
         const url = `/alerts/${alert.id}/`;
         bell.add({key: `alert-${alert.id}-${event}`, text: alertText(alert), url});
         showBanner(alert, user);
-        browserNotify(gettext("Security alert"), alertText(alert), url);
+        if (wants(event === "escalated" ? "escalation" : `alert_${alert.severity}`)) {
+          browserNotify(gettext("Security alert"), alertText(alert), url);
+        }
       } else if (event === "acknowledged" && frame.acknowledgement && frame.acknowledgement.centre === user.centre) {
         // Someone of this centre acknowledged (here or in another tab): the banner's button is done.
         const banner = document.querySelector(`.alert-banner[data-alert-id="${alert.id}"]`);
@@ -154,7 +195,7 @@ export function startNotifications() {
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;
       const text = fmt(gettext("%(name)s mentioned you in %(topic)s"), {name: personName(m.author), topic: m.topic});
       bell.add({key: `mention-${m.id}`, text, url});
-      browserNotify(gettext("Mention"), text, url);
+      if (wants("mention")) browserNotify(gettext("Mention"), text, url);
       document.dispatchEvent(new CustomEvent("hub:mention", {detail: frame}));
     }
   };

@@ -5,6 +5,9 @@
 // docs/chat.md) and hands their frames to the page one by one, in order.
 
 const TERMINAL = new Set([4401, 4403, 4404]); // not authenticated, not allowed, no such topic
+// 4401 gets one fresh handshake first: a socket is closed when its session ends, and a session
+// that was only renewed (a password change gives this browser a new session key) signs in again.
+const NOT_AUTHENTICATED = 4401;
 
 export class LiveSocket {
   /**
@@ -22,6 +25,7 @@ export class LiveSocket {
     this.timer = null;
     this.stopped = false;
     this.everOpened = false;
+    this.authRetried = false;
     window.addEventListener("online", () => this.retryNow());
     // A dead link can leave a socket looking open for a long time; when the browser knows the
     // network is gone, drop the socket at once so the page shows it and re-syncs later.
@@ -75,6 +79,7 @@ export class LiveSocket {
     });
     ws.addEventListener("message", (event) => {
       if (this.ws !== ws) return;
+      this.authRetried = false; // the hub talks to us: signed in
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (!this.handlers.onFrame) return;
@@ -87,6 +92,11 @@ export class LiveSocket {
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (event.code === NOT_AUTHENTICATED && !this.authRetried && !this.stopped) {
+        this.authRetried = true;
+        this.connect();
+        return;
+      }
       if (TERMINAL.has(event.code)) {
         this.stopped = true;
         this.setState("closed", event.code);

@@ -2,6 +2,8 @@
 // (workflow buttons for the caller's allowed moves only, comments, attachments, history), which
 // refreshes when the notifications stream reports a change to this request.
 
+import {renderOrigin} from "./origin.js";
+import {tlpLabel, tlpSelect} from "./tlp.js";
 import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 
 function resultsOf(data) {
@@ -75,6 +77,8 @@ export async function startTicketList() {
 export async function startTicketForm() {
   const form = $("#ticket-form");
   await fillCentreSelects(form);
+  const {select: tlp, meaning} = tlpSelect({id: "t-tlp", value: "amber"});
+  $("#t-tlp-wrap").replaceChildren(tlp, " ", meaning);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const error = $("#ticket-form-error");
@@ -86,6 +90,7 @@ export async function startTicketForm() {
       category: form.category.value,
       priority: form.priority.value,
       target_centre: form.target_centre.value || null,
+      tlp: tlp.value,
     };
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");
@@ -118,6 +123,7 @@ export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
   const user = me();
   let current = null;
+  let commentTlp = null; // the comment form's TLP chooser, no looser than the request's marking
 
   async function load(reason) {
     const r = await api("GET", `/api/v1/tickets/${id}`);
@@ -133,6 +139,12 @@ export function startTicketDetail(root) {
     $("#ticket-title").textContent = k.title;
     $("#ticket-status").textContent = label(k.status);
     $("#ticket-status").dataset.status = k.status;
+    $("#ticket-tlp").replaceChildren(tlpLabel(k.tlp));
+    renderOrigin($("#ticket-origin"), k.promoted_from);
+    if (!commentTlp || commentTlp.floor !== k.tlp) {
+      commentTlp = {floor: k.tlp, ...tlpSelect({id: "comment-tlp", floor: k.tlp || "clear"})};
+      $("#comment-tlp-wrap").replaceChildren(commentTlp.select, " ", commentTlp.meaning);
+    }
     $("#ticket-meta").replaceChildren(
       fmt(gettext("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || gettext("any centre")}),
       " · ", label(k.category), " · ", label(k.priority),
@@ -167,11 +179,13 @@ export function startTicketDetail(root) {
       return el("li", {class: c.internal ? "comment internal" : "comment"},
         el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
           el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
-          c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : ""), body);
+          c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : "", " ",
+          tlpLabel(c.tlp, {scope: Array.isArray(c.shared_with) ? c.shared_with : null})), body);
     }));
     const attachments = k.attachments || [];
     $("#ticket-attachments").replaceChildren(...attachments.map((a) =>
-      el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "")));
+      el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
+        " ", tlpLabel(a.tlp))));
     const history = k.history || k.events || [];
     $("#ticket-history").replaceChildren(...history.map((h) => el("li", {},
       timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
@@ -220,12 +234,16 @@ export function startTicketDetail(root) {
     const button = e.target.querySelector("button[type=submit]");
     button.disabled = true; // one comment at a time: the text box is cleared only for what was sent
     area.readOnly = true;
-    const r = await api("POST", `/api/v1/tickets/${id}/comments`, {body, internal: $("#comment-internal").checked});
+    const payload = {body, internal: $("#comment-internal").checked};
+    if (commentTlp) payload.tlp = commentTlp.select.value;
+    if ($("#comment-scope").value === "own") payload.shared_with = [];
+    const r = await api("POST", `/api/v1/tickets/${id}/comments`, payload);
     button.disabled = false;
     area.readOnly = false;
     if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
     area.value = "";
     $("#comment-internal").checked = false;
+    $("#comment-scope").value = "all";
     load();
   });
 

@@ -2,3 +2,4 @@
 // per feature: the topic page imports this file once, before it renders a message.
 
 import "./basic.js";
+import "./promote.js";

@@ -1,0 +1,286 @@
+"""Promote a conversation to a tracked alert or support request, in one gesture.
+
+Someone in `an-toan-thong-tin` writes "Đà Nẵng đang thấy quét cổng từ 203.0.113.7", three centres
+answer; the security officer promotes those messages: the new alert (or request) quotes them — author,
+centre, time, link, text — names who promoted them, and starts with the indicators the alert's own
+parser finds in the text (`alerts.indicators.extract`) for the person to confirm. The messages then
+carry `promoted_to` (live on the topic's sockets, in history and sync): one message may become one
+alert and one request; a second promotion to the same kind is refused (409) with the existing link.
+
+Who may promote: whoever may raise that alert or open that request (the alert and request services
+check it, exactly as for a new one) and may read every promoted message.
+
+Never showing a message to anyone who could not already read it. The new item's readers must all
+be readers of every quoted message — checked against every (centre, role) there is, and the named
+people, not just today's staff (`_wider_than`). The prefilled TLP and sharing are chosen to satisfy
+it (a message shared with HT and DN becomes a TLP:RED alert of HT shared with DN). When the promoter
+asks for something wider, the promotion is REFUSED (403, naming TLP and sharing); they may narrow it,
+or promote with `"quote": false`, which keeps the messages' author, centre, time and link but leaves
+their text out — and then nothing is taken from the text (title required, no prefilled description
+or indicators). We refuse rather than silently drop the text because the author of a restricted
+message chose its readers; the promoter should see that and decide, not find the quote missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chat.models import Message, Topic
+from chat.selectors import can_view_topic
+from chat.serializers import author_out, message_out
+from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, define
+from hub.lib.jsonutil import timestamp
+from hub.models import Centre, Role, User
+from hub.realtime.audience import Audience
+from hub.realtime.groups import topic_group
+from hub.realtime.publisher import broadcast_on_commit
+from hub.sharing import Tlp, tightest
+
+KINDS = ("alert", "ticket")
+MAX_MESSAGES = 50
+SECURITY_TOPIC = "an-toan-thong-tin"
+ALREADY_PROMOTED = define("already_promoted", http_status=409)
+
+
+class AlreadyPromoted(HubError):
+    """A message already became an item of this kind: 409, with the existing link in the error body."""
+
+    def __init__(self, message_id: int, link: dict[str, Any]) -> None:
+        super().__init__(ALREADY_PROMOTED, _("Message %(id)s was already promoted to %(kind)s #%(target)s."),
+                         extra={"promoted_to": link, "message": message_id}, id=message_id, kind=link["kind"],
+                         target=link["id"])
+
+
+# --- reading what is promoted ----------------------------------------------------------------------------
+
+
+def _messages(user: User, topic: Topic, message_id: int, include: Iterable[Any]) -> list[Message]:
+    """The promoted message and the included ones (same topic, readable by the promoter, not
+    deleted), oldest first, locked for this transaction when inside one."""
+    ids = {message_id}
+    for value in include or ():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise HubError(INVALID, _("include: a list of message ids of this topic."), fields=["include"])
+        ids.add(value)
+    if len(ids) > MAX_MESSAGES:
+        raise HubError(INVALID, _("include: at most %(n)s messages."), fields=["include"], n=MAX_MESSAGES)
+    from chat.selectors import visible_messages
+
+    qs = visible_messages(user, topic).filter(pk__in=ids, deleted_at__isnull=True).order_by("id")
+    if transaction.get_connection().in_atomic_block:
+        qs = qs.select_for_update(of=("self",))
+    found = list(qs)
+    missing = sorted(ids - {m.pk for m in found})
+    if missing:
+        field = "include" if missing != [message_id] else "id"
+        raise HubError(NOT_FOUND, _("No message %(id)s in %(slug)s."), fields=[field], id=missing[0],
+                       slug=topic.slug)
+    return found
+
+
+def readers_allow(person: User, topic: Topic, message: Message) -> bool:
+    """Whether `person` may read `message` (the topic's rule and the message's own audience)."""
+    return can_view_topic(person, topic) and Audience.from_meta(message.audience).allows(person)
+
+
+def _archetypes() -> list[User]:
+    """One unsaved person per (centre, role) — and per role without a centre: whoever might exist,
+    now or later. Hub admins are left out: they read every message anyway."""
+    roles = [role for role in Role.values if role != Role.HUB_ADMIN]
+    people = []
+    for centre in [*Centre.objects.all(), None]:
+        for role in roles:
+            people.append(User(username=f"~{centre.code if centre else '-'}.{role}", centre=centre, role=role,
+                               is_active=True))
+    return people
+
+
+def _wider_than(audience: Audience, topic: Topic, messages: list[Message],
+                named: Iterable[User] = ()) -> list[str]:
+    """Who the new item's audience reaches that some promoted message does not ("QB engineer"),
+    empty when it reaches no one new."""
+    outside: list[str] = []
+    for person in [*_archetypes(), *named]:
+        if audience.allows(person) and not all(readers_allow(person, topic, m) for m in messages):
+            code = person.centre.code if person.centre_id else "—"
+            label = f"{code} {Role(person.role).label}" if person.pk is None else person.username
+            if label not in outside:
+                outside.append(label)
+    return outside
+
+
+# --- what a promotion starts from ------------------------------------------------------------------------
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = re.sub(r"[*`]|^[#>\s]+", "", line).strip()  # Markdown emphasis and heading/quote marks; defanged
+    # brackets ("evil[.]vn") stay: a title is no place to make a malicious address clickable
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def _readers_scope(topic: Topic, messages: list[Message]) -> list[str] | None:
+    """The narrowest set of centres every promoted message is limited to (their sharing scopes and
+    the topic's centres), or None when none of them is limited to centres."""
+    scope: set[str] | None = set(c.code for c in topic.allowed_centres.all()) or None
+    for message in messages:
+        centres = (message.audience or {}).get("centres")
+        if centres is not None:
+            scope = set(centres) if scope is None else scope & set(centres)
+    return sorted(scope) if scope is not None else None
+
+
+def draft(*, user: User, topic: Topic, message_id: int, to: str, include: Iterable[Any] = (),
+          quote: bool = True) -> dict[str, Any]:
+    """What a promotion would create when nothing more is given (`GET …/promote`, the form's start):
+    the fields of POST /api/v1/alerts (or /tickets) prefilled from the messages — with the indicators
+    found in their text, for the person to confirm — whose TLP and sharing keep the item within the
+    messages' readers; the messages it would quote; and `too_wide`, who the prefilled item would
+    reach that may not read them (empty unless no marking can: then only `quote: false` works)."""
+    if to not in KINDS:
+        raise HubError(INVALID, _("to: alert or ticket."), fields=["to"])
+    messages = _messages(user, topic, message_id, include)
+    fields = _prefill(user, topic, messages, message_id, to, quote)
+    try:
+        if quote:
+            _check_readers(user, topic, messages, to, fields)
+        too_wide: list[str] = []
+    except HubError as exc:
+        too_wide = str(exc.params.get("who", "")).split(", ")
+    already = [{"message": m.pk, **p} for m in messages for p in m.promoted_to or [] if p.get("kind") == to]
+    return {"to": to, "fields": fields, "quote": quote, "too_wide": too_wide, "already_promoted": already,
+            "messages": origin_of(user, topic, messages, quote)["messages"]}
+
+
+def _prefill(user: User, topic: Topic, messages: list[Message], message_id: int, to: str,
+             quote: bool) -> dict[str, Any]:
+    main = next(m for m in messages if m.pk == message_id)
+    text = "\n\n".join(m.body for m in messages)
+    tlp = tightest(*(m.tlp for m in messages))
+    scope = _readers_scope(topic, messages)
+    mine = user.centre.code if user.centre_id else None
+    restricted_roles = bool(topic.allowed_roles) or any((m.audience or {}).get("roles") for m in messages)
+    fields: dict[str, Any] = {"title": _first_line(main.body) if quote else "",
+                              "description": text if quote else ""}
+    if to == "alert":
+        from alerts.indicators import extract
+
+        shared = [code for code in (scope or []) if code != mine]
+        if scope is not None or restricted_roles:
+            # Limited to some centres (or roles): RED is the marking that names its readers.
+            tlp = Tlp.RED if scope is not None else tightest(tlp, Tlp.AMBER)
+        fields.update(severity="medium", tlp=tlp, shared_with=shared if scope is not None else [],
+                      indicators=[{"type": i.type, "value": i.value} for i in extract(text)] if quote else [],
+                      affected_systems=[], recommended_actions="")
+    else:
+        authors = [m.author.centre.code for m in messages if m.author.centre_id and m.author.centre.code != mine]
+        target = next(iter(authors), None)
+        if target is None and scope is not None:
+            target = next((code for code in scope if code != mine), None)
+        fields.update(category="security" if topic.slug == SECURITY_TOPIC else "other", priority="normal",
+                      target_centre=target, tlp=tightest(tlp, Tlp.AMBER))
+    return fields
+
+
+# --- promoting -------------------------------------------------------------------------------------------
+
+
+def origin_of(user: User, topic: Topic, messages: list[Message], quote: bool) -> dict[str, Any]:
+    """What the new item quotes: where, who promoted, and each message (its text only when quoted)."""
+    quoted = []
+    for message in messages:
+        item = {"id": message.pk, "author": author_out(message.author),
+                "centre": message.author.centre.code if message.author.centre_id else None,
+                "created_at": timestamp(message.created_at), "url": f"/topics/{topic.slug}/#m-{message.pk}",
+                "tlp": message.tlp}
+        if quote:
+            item.update(body=message.body, html=message.html)
+        quoted.append(item)
+    return {"kind": "conversation", "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en},
+            "promoted_by": author_out(user), "promoted_at": timestamp(timezone.now()), "quoted": quote,
+            "messages": quoted}
+
+
+def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[str, Any],
+            include: Iterable[Any] = (), quote: bool = True) -> tuple[str, Any]:
+    """Create the alert or request from the messages; returns (kind, the new alert or ticket).
+
+    `fields` are those of POST /api/v1/alerts or /tickets that were given (a null is given: a request
+    for "any centre"); omitted ones are prefilled (`draft`)."""
+    if to not in KINDS:
+        raise HubError(INVALID, _("to: alert or ticket."), fields=["to"])
+    if not quote and not (fields.get("title") or "").strip():
+        raise HubError(INVALID, _("title: required when the messages' text is left out (quote: false)."),
+                       fields=["title"])
+    with transaction.atomic():
+        messages = _messages(user, topic, message_id, include)
+        for message in messages:
+            link = next((p for p in message.promoted_to or [] if p.get("kind") == to), None)
+            if link is not None:
+                raise AlreadyPromoted(message.pk, link)
+        prefilled = _prefill(user, topic, messages, message_id, to, quote)
+        if "tlp" in fields and "shared_with" not in fields:
+            prefilled.pop("shared_with", None)  # the prefilled sharing goes with the prefilled TLP only
+        values = {**prefilled, **fields}
+        if quote:
+            _check_readers(user, topic, messages, to, values)
+        origin = origin_of(user, topic, messages, quote)
+        if to == "alert":
+            item = _raise(user, values, origin)
+        else:
+            item = _open(user, values, origin)
+        link = {"kind": to, "id": item.pk}
+        for message in messages:
+            Message.objects.filter(pk=message.pk).update(promoted_to=[*(message.promoted_to or []), link])
+            message.promoted_to = [*(message.promoted_to or []), link]
+            broadcast_on_commit([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
+                                Audience.from_meta(message.audience))
+    return to, item
+
+
+def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, values: dict[str, Any]) -> None:
+    if to == "alert":
+        from alerts.selectors import marking_audience, marking_scope
+
+        shared = [str(c).strip().upper() for c in values.get("shared_with") or [] if isinstance(c, str)]
+        tlp = values.get("tlp") if values.get("tlp") in Tlp.values else Tlp.GREEN
+        audience = marking_audience(tlp, marking_scope(tlp, shared, user.centre.code if user.centre_id else None))
+        named: list[User] = []
+    else:
+        from requests.selectors import ticket_audience
+
+        raw_target = values.get("target_centre")
+        target = raw_target.strip().upper() or None if isinstance(raw_target, str) else None
+        parties = frozenset(filter(None, [user.centre.code if user.centre_id else None, target]))
+        tlp = values.get("tlp") if values.get("tlp") in Tlp.values else Tlp.AMBER
+        audience = ticket_audience(tlp, status="new", parties=parties, any_centre=target is None,
+                                   watchers=frozenset({user.pk}))
+        named = [user]
+    outside = _wider_than(audience, topic, messages, named)
+    if outside:
+        raise HubError(FORBIDDEN, _("This %(kind)s would show the promoted messages to people who cannot read them "
+                                    "(%(who)s). Narrow its TLP or sharing, or promote without quoting their text "
+                                    "(quote: false)."), fields=["tlp", "shared_with" if to == "alert" else
+                                                                "target_centre"],
+                       kind=_("alert") if to == "alert" else _("request"), who=", ".join(outside[:6]))
+
+
+def _raise(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:
+    from alerts.services import raise_alert
+
+    allowed = ("title", "severity", "tlp", "description", "indicators", "affected_systems", "recommended_actions",
+               "shared_with")
+    return raise_alert(by=user, origin=origin, **{k: values[k] for k in allowed if k in values})
+
+
+def _open(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:
+    from requests.services import create_ticket
+
+    allowed = ("title", "description", "category", "priority", "target_centre", "tlp")
+    return create_ticket(by=user, origin=origin, **{k: values[k] for k in allowed if k in values})

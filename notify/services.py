@@ -1,0 +1,353 @@
+"""Recording what concerns whom, and the person's own changes (preferences, seen, webhooks).
+
+The recording functions (`alert_raised`, `alert_escalated`, `mentioned`, `ticket_changed`) are
+called by the alerts, chat and requests services *inside* their transaction: the in-hub
+`Notification` rows, the `Email` outbox rows and the `WebhookDelivery` rows commit with the event or
+not at all, and nothing here talks to a mail server or a receiver (the worker does,
+notify.delivery and notify.webhooks). What goes in a mail or a webhook body is decided at delivery,
+from the recipient's rights then.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import time
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.models import Role, User
+from notify import preferences as prefs
+from notify.models import (
+    Channel,
+    Digest,
+    Email,
+    Kind,
+    Notification,
+    NotifySettings,
+    Preference,
+    TopicLevel,
+    TopicSetting,
+)
+
+logger = logging.getLogger(__name__)
+
+# Channels that leave a notification in the hub (everything but "off").
+RECORDED = frozenset({Channel.HUB, Channel.BROWSER, Channel.EMAIL, Channel.DIGEST})
+# An alert is always on /alerts/ and in every open tab's banner: "in the hub only" needs no row of its
+# own for each reader (a TLP:CLEAR alert would otherwise write one per person in the hub).
+RECORDED_ALERT = frozenset({Channel.BROWSER, Channel.EMAIL, Channel.DIGEST})
+
+
+def _active(qs):
+    return qs.filter(is_active=True).select_related("centre")
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def alert_readers(alert) -> list[User]:
+    """Everyone who may read the alert now (alerts.selectors.audience_of, the one TLP rule), with the
+    database narrowing the candidates first."""
+    from alerts.selectors import audience_of
+
+    audience = audience_of(alert)
+    qs = _active(User.objects.all())
+    if audience.centres is not None:
+        qs = qs.filter(Q(centre__code__in=audience.centres) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
+    elif audience.roles is not None:
+        qs = qs.filter(Q(role__in=audience.roles) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
+    return [person for person in qs if audience.allows(person)]
+
+
+def on_duty_ids(people: Iterable[User]) -> set[int]:
+    """The officers on duty now at the centres of `people` (duty.selectors, two queries)."""
+    from duty.selectors import duty_states
+    from hub.models import Centre
+
+    centre_ids = {p.centre_id for p in people if p.centre_id}
+    if not centre_ids:
+        return set()
+    states = duty_states(centres=list(Centre.objects.filter(pk__in=centre_ids)))
+    return {s.shift.officer_id for s in states if s.shift is not None}
+
+
+def _recipient_order(on_duty: set[int]):
+    """The on-duty officers first, then the other security officers, then the rest: the outbox is
+    sent in this order."""
+    return lambda p: (p.pk not in on_duty, p.role != Role.SECURITY_OFFICER,
+                      p.centre.code if p.centre_id else "", p.username)
+
+
+def alert_raised(*, alert) -> None:
+    """A new alert: a notification for each reader whose preference for its severity is not "off";
+    an email at once for those who chose email (quiet hours hold it, except a critical alert or for
+    the officer on duty); the centres' webhooks."""
+    readers = [p for p in alert_readers(alert) if p.pk != alert.raised_by_id]
+    on_duty = on_duty_ids(readers)
+    readers.sort(key=_recipient_order(on_duty))
+    _record_alert(alert, readers, prefs.alert_kind(alert.severity), Notification.Type.ALERT, Email.Type.ALERT,
+                  verb="raised", detail={}, bypass_quiet=alert.severity == "critical", on_duty=on_duty)
+    from notify.webhooks import enqueue_alert
+
+    enqueue_alert(alert=alert, event="alert.raised")
+
+
+def alert_escalated(*, alert, centre, step: int) -> None:
+    """A centre has not acknowledged: its managers and security officers hear of it as it happens."""
+    people = [p for p in _active(User.objects.filter(centre=centre, role__in=[Role.MANAGER, Role.SECURITY_OFFICER]))]
+    from alerts.selectors import audience_of
+
+    audience = audience_of(alert)
+    people = [p for p in people if audience.allows(p)]
+    on_duty = on_duty_ids(people)
+    people.sort(key=_recipient_order(on_duty))
+    _record_alert(alert, people, Kind.ESCALATION, Notification.Type.ESCALATION, Email.Type.ESCALATION,
+                  verb=f"escalated:{step}", detail={"centre": centre.code, "step": step},
+                  bypass_quiet=alert.severity == "critical", on_duty=on_duty)
+    from notify.webhooks import enqueue_alert
+
+    enqueue_alert(alert=alert, event="alert.escalated")
+
+
+def alert_changed(*, alert, event: str) -> None:
+    """Acknowledgements and status changes: only the webhooks (people see them in the hub)."""
+    from notify.webhooks import enqueue_alert
+
+    enqueue_alert(alert=alert, event=f"alert.{event}")
+
+
+def _record_alert(alert, people: list[User], kind: str, ntype: str, etype: str, *, verb: str, detail: dict,
+                  bypass_quiet: bool, on_duty: set[int]) -> None:
+    if not people:
+        return
+    now = timezone.now()
+    chosen = prefs.channels(people, kind)
+    settings_by = prefs.settings_by_user(p.pk for p in people if chosen[p.pk] == Channel.EMAIL)
+    emails: dict[int, Email] = {}
+    for person in people:
+        if chosen[person.pk] != Channel.EMAIL or not person.email:
+            continue
+        # The officer on duty has no quiet hours for alerts: being reachable is what duty means.
+        held = None if bypass_quiet or person.pk in on_duty else prefs.quiet_until(settings_by[person.pk], now)
+        emails[person.pk] = Email(user=person, type=etype, alert=alert, detail=detail, not_before=held or now,
+                                  created_at=now)
+    # In recipient order, so the outbox (read in id order) mails the security officers first.
+    created = {e.user_id: e for e in _bulk_create(Email, list(emails.values()))}
+    _bulk_create(Notification, [
+        Notification(user=person, type=ntype, channel=chosen[person.pk], alert=alert, verb=verb, created_at=now,
+                     email=created.get(person.pk))
+        for person in people if chosen[person.pk] in RECORDED_ALERT
+    ])
+
+
+def _bulk_create(model, rows: list) -> list:
+    """bulk_create that leaves primary keys set on SQLite and PostgreSQL alike."""
+    if not rows:
+        return []
+    return model.objects.bulk_create(rows)
+
+
+# --- chat --------------------------------------------------------------------------------------------
+
+
+def mentioned(*, message, recipients: Iterable[int], direct: Iterable[int] = (), verb: str = "mention") -> None:
+    """People mentioned in (or replied to by) a message. `recipients` already excludes the author and
+    anyone who may not read the message (chat.services). `direct` are the ones named personally
+    (@username, a reply to their message): a topic followed for "mentions only" lets only those through;
+    a muted topic lets nothing through."""
+    ids = set(recipients)
+    if not ids:
+        return
+    direct_ids = set(direct)
+    levels = prefs.topic_levels(ids, message.topic_id)
+    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
+           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
+    people = list(_active(User.objects.filter(pk__in=ids)))
+    chosen = prefs.channels(people, Kind.MENTION)
+    now = timezone.now()
+    _bulk_create(Notification, [
+        Notification(user=p, type=Notification.Type.MENTION, channel=chosen[p.pk], actor_id=message.author_id,
+                     message=message, verb=verb, created_at=now)
+        for p in people if chosen[p.pk] in RECORDED
+    ])
+
+
+# --- requests ----------------------------------------------------------------------------------------
+
+
+def ticket_people(ticket, event) -> list[User]:
+    """Who a change to a request concerns: its requester, assignee, watchers and the people who
+    commented; for a new request, the target centre's managers too. Never the one who acted; for an
+    internal event only those who see internal notes; always only people who may see the ticket."""
+    from requests.models import Comment, TicketEvent
+    from requests.selectors import can_view_ticket, may_read_internal
+
+    ids = {ticket.requested_by_id, ticket.assignee_id}
+    ids |= set(ticket.watchers.values_list("pk", flat=True))
+    ids |= set(Comment.objects.filter(ticket=ticket, internal=False).values_list("author_id", flat=True))
+    query = Q(pk__in=[i for i in ids if i])
+    if event.kind == TicketEvent.Kind.CREATED and ticket.target_centre_id:
+        query |= Q(centre_id=ticket.target_centre_id, role=Role.MANAGER)
+    people = [p for p in _active(User.objects.filter(query)).exclude(pk=event.actor_id)
+              if can_view_ticket(p, ticket)]
+    if event.internal:  # the centre the internal note belongs to (issue 20), not whoever the ticket targets
+        people = [p for p in people if may_read_internal(p, event)]
+    return people
+
+
+def ticket_changed(*, ticket, event) -> None:
+    """A request changed: a notification for each person it concerns (per their "requests"
+    preference), and the centres' webhooks for a public change."""
+    people = ticket_people(ticket, event)
+    chosen = prefs.channels(people, Kind.TICKET)
+    now = timezone.now()
+    _bulk_create(Notification, [
+        Notification(user=p, type=Notification.Type.TICKET, channel=chosen[p.pk], actor_id=event.actor_id,
+                     ticket=ticket, ticket_event=event, verb=event.kind, created_at=now)
+        for p in people if chosen[p.pk] in RECORDED
+    ])
+    if not event.internal:
+        from notify.webhooks import enqueue_ticket
+
+        enqueue_ticket(ticket=ticket, event=event)
+
+
+# --- seen ----------------------------------------------------------------------------------------------
+
+
+def mark_seen(*, user, alert_id: int | None = None, ticket_id: int | None = None, up_to: int | None = None,
+              everything: bool = False) -> int:
+    """The person looked: at an alert, a request, their notifications up to an id, or all of them.
+    Seen notifications are not emailed (the unseen rule). Returns how many were marked."""
+    qs = Notification.objects.filter(user=user, seen_at__isnull=True)
+    if alert_id is not None:
+        qs = qs.filter(alert_id=alert_id)
+    elif ticket_id is not None:
+        qs = qs.filter(ticket_id=ticket_id)
+    elif up_to is not None:
+        qs = qs.filter(pk__lte=up_to)
+    elif not everything:
+        return 0
+    return qs.update(seen_at=timezone.now())
+
+
+def mark_read_mentions(*, user_id: int, topic_id: int, up_to: int) -> int:
+    """A topic read up to a message: its mentions up to there are seen."""
+    return Notification.objects.filter(user_id=user_id, message__topic_id=topic_id, message_id__lte=up_to,
+                                       seen_at__isnull=True).update(seen_at=timezone.now())
+
+
+# --- preferences ---------------------------------------------------------------------------------------
+
+
+def _parse_time(value: Any, field: str) -> time:
+    if isinstance(value, time):
+        return value
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise HubError(INVALID, _("%(field)s: a time such as 07:30."), fields=[field], field=field) from None
+
+
+def update_preferences(*, user, channels: dict[str, str] | None = None, language: str | None = None,
+                       quiet_hours: bool | None = None, own_hours: bool | None = None,
+                       work_start: Any = None, work_end: Any = None,
+                       work_days: list[int] | None = None, digest: str | None = None,
+                       topics: dict[str, str] | None = None) -> NotifySettings:
+    """Change what the person is told and how; everything is checked before anything is written."""
+    channels = channels or {}
+    for kind, channel in channels.items():
+        if kind not in Kind.values:
+            raise HubError(INVALID, _("channels: unknown kind %(kind)s."), fields=[f"channels.{kind}"], kind=kind)
+        if channel not in prefs.OFFERED[kind]:
+            raise HubError(INVALID, _("channels.%(kind)s: one of %(choices)s."), fields=[f"channels.{kind}"],
+                           kind=kind, choices=", ".join(prefs.OFFERED[kind]))
+    if language is not None and language not in dict(django_settings.LANGUAGES):
+        raise HubError(INVALID, _("language: vi or en."), fields=["language"])
+    if digest is not None and digest not in Digest.values:
+        raise HubError(INVALID, _("digest: off, daily or weekly."), fields=["digest"])
+    start = _parse_time(work_start, "work_start") if work_start is not None else None
+    end = _parse_time(work_end, "work_end") if work_end is not None else None
+    if work_days is not None and (not isinstance(work_days, list) or any(
+            isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6 for d in work_days)):
+        raise HubError(INVALID, _("work_days: days of the week, 0 (Monday) to 6 (Sunday)."), fields=["work_days"])
+    topic_rows = _clean_topic_levels(user, topics or {})
+    with transaction.atomic():
+        current, _created = NotifySettings.objects.select_for_update().get_or_create(user=user)
+        if digest is not None and digest != current.digest:
+            # The first digest covers what happens from now on, at its next due time (notify.delivery).
+            current.digest_sent_at = timezone.now()
+        if language is not None:  # the same preference the header's language switch stores (hub.i18n)
+            User.objects.filter(pk=user.pk).update(language=language)
+            user.language = language
+        for name, value in (("quiet_hours", quiet_hours), ("own_hours", own_hours), ("work_start", start),
+                            ("work_end", end), ("digest", digest)):
+            if value is not None:
+                setattr(current, name, value)
+        if work_days is not None:
+            current.work_days = sorted(set(work_days))
+        if current.work_start >= current.work_end:
+            raise HubError(INVALID, _("work_end: the working day must end after it starts."), fields=["work_end"])
+        current.save()
+        for kind, channel in channels.items():
+            Preference.objects.update_or_create(user=user, kind=kind, defaults={"channel": channel})
+        for topic, level in topic_rows:
+            if level == TopicLevel.ALL:
+                TopicSetting.objects.filter(user=user, topic=topic).delete()
+            else:
+                TopicSetting.objects.update_or_create(user=user, topic=topic, defaults={"level": level})
+    return current
+
+
+def _clean_topic_levels(user, levels: dict[str, str]) -> list[tuple[Any, str]]:
+    from chat.models import Topic
+    from chat.selectors import can_view_topic
+
+    rows = []
+    for slug, level in levels.items():
+        if level not in TopicLevel.values:
+            raise HubError(INVALID, _("topics.%(slug)s: one of all, mentions, mute."), fields=[f"topics.{slug}"],
+                           slug=slug)
+        topic = Topic.objects.filter(slug=slug).first()
+        if topic is None or not can_view_topic(user, topic):
+            raise HubError(NOT_FOUND, _("No such topic: %(slug)s."), fields=[f"topics.{slug}"], slug=slug)
+        rows.append((topic, level))
+    return rows
+
+
+def unsubscribe(*, user_id: int, what: str) -> User | None:
+    """The one-click unsubscribe (RFC 8058): that kind of email stops; the hub still shows it."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    if what == "digest":
+        update_preferences(user=user, digest=Digest.OFF)
+    elif what == "batch":
+        update_preferences(user=user, channels={Kind.MENTION: Channel.HUB, Kind.TICKET: Channel.HUB})
+    elif what in Kind.values:
+        update_preferences(user=user, channels={what: Channel.HUB})
+    else:
+        return None
+    logger.info("user %s unsubscribed from %s email", user.username, what)
+    return user
+
+
+def require_self_or_admin(actor, user) -> None:
+    if actor.pk != user.pk and not actor.is_hub_admin:
+        raise HubError(FORBIDDEN, _("You may change only your own notifications."))
+
+
+def send_test_email(*, user) -> Email:
+    """Queue a test email to the person (the preferences page's "send me a test")."""
+    if not user.email:
+        raise HubError(INVALID, _("You have no email address in the hub; ask a hub admin to add it."),
+                       fields=["email"])
+    return Email.objects.create(user=user, type=Email.Type.TEST)
+

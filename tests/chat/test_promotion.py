@@ -1,0 +1,155 @@
+"""A conversation becomes a tracked alert or request in one gesture: the new item quotes the promoted
+messages (author, centre, time, link), names who promoted them and starts with the indicators found in
+their text; the messages link to what they became, live and in history; a second promotion to the same
+kind is a 409 with the existing link; and promoting never shows a message to anyone who could not
+already read it (refused, or promoted without quoting the text)."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from alerts.models import Alert
+from chat.models import Message
+from chat.services import post_message
+from hub.lib.jsonutil import timestamp
+from requests.models import Ticket
+from tests.chat.conftest import next_frame, open_topic
+
+pytestmark = pytest.mark.django_db
+
+SCAN = "Đà Nẵng đang thấy quét cổng từ 203.0.113.7, C2 là dichvucong-gov[.]vn (CVE-2024-3400)."
+
+
+@pytest.fixture
+def crew(make_user, make_topic):
+    topic = make_topic("an-toan-thong-tin", default_tlp="amber")
+    people = {
+        "dn": make_user("dn.security", centre="DN", role="security_officer", display_name="Trần Văn Đà"),
+        "hts": make_user("ht.security", centre="HT", role="security_officer"),
+        "ht": make_user("ht.engineer", centre="HT"),
+        "qb": make_user("qb.engineer", centre="QB"),
+        "qbm": make_user("qb.manager", centre="QB", role="manager"),
+    }
+    return topic, people
+
+
+def promote(client, message, **payload):
+    return client.post(f"/api/v1/topics/{message.topic.slug}/messages/{message.pk}/promote", payload,
+                       content_type="application/json")
+
+
+def test_a_message_becomes_an_alert_that_quotes_it(crew, api_client):
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    reply, _ = post_message(topic, by=p["ht"], body="Hà Tĩnh cũng thấy **203.0.113[.]7** từ 08:00.")
+    draft = api_client(p["hts"]).get(f"/api/v1/topics/{topic.slug}/messages/{scan.pk}/promote",
+                                      {"to": "alert", "include": str(reply.pk)}).json()
+    assert draft["fields"]["tlp"] == "amber" and draft["too_wide"] == []
+    assert draft["fields"]["indicators"] == [{"type": "ipv4", "value": "203.0.113.7"},
+                                             {"type": "domain", "value": "dichvucong-gov.vn"},
+                                             {"type": "cve", "value": "CVE-2024-3400"}]
+    response = promote(api_client(p["hts"]), scan, to="alert", include=[reply.pk], severity="high")
+    assert response.status_code == 201, response.content
+    alert = response.json()["alert"]
+    assert alert["title"] == SCAN and alert["severity"] == "high" and alert["tlp"] == "amber"
+    assert alert["raised_by"]["username"] == "ht.security" and alert["centre"] == "HT"
+    assert [(i["type"], i["value"]) for i in alert["indicators"]] == [
+        ("ipv4", "203.0.113.7"), ("domain", "dichvucong-gov.vn"), ("cve", "CVE-2024-3400")]
+    origin = alert["promoted_from"]
+    assert origin["kind"] == "conversation" and origin["topic"]["slug"] == topic.slug and origin["quoted"]
+    assert origin["promoted_by"]["username"] == "ht.security"
+    quoted = origin["messages"]
+    assert [(q["id"], q["author"]["display_name"], q["centre"]) for q in quoted] == [
+        (scan.pk, "Trần Văn Đà", "DN"), (reply.pk, "ht.engineer", "HT")]
+    assert quoted[0]["body"] == SCAN and quoted[0]["url"] == f"/topics/{topic.slug}/#m-{scan.pk}"
+    assert quoted[0]["created_at"] == timestamp(scan.created_at)
+    assert alert["entries"][0]["data"]["promoted_from"]["messages"][0]["id"] == scan.pk
+
+    history = api_client(p["qb"]).get(f"/api/v1/topics/{topic.slug}/messages").json()["results"]
+    links = {m["id"]: m["promoted_to"] for m in history}
+    assert links[scan.pk] == links[reply.pk] == [{"kind": "alert", "id": alert["id"]}]
+
+
+def test_one_message_becomes_one_alert_and_one_request_and_never_two_of_a_kind(crew, api_client):
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    alert = promote(api_client(p["hts"]), scan, to="alert").json()["alert"]
+    again = promote(api_client(p["hts"]), scan, to="alert")
+    assert again.status_code == 409
+    error = again.json()["error"]
+    assert error["code"] == "already_promoted" and error["promoted_to"] == {"kind": "alert", "id": alert["id"]}
+    ticket = promote(api_client(p["ht"]), scan, to="ticket", title="Nhờ DN gửi log tường lửa")
+    assert ticket.status_code == 201, ticket.content
+    ticket = ticket.json()["ticket"]
+    assert (ticket["requesting_centre"], ticket["target_centre"], ticket["tlp"]) == ("HT", "DN", "amber")
+    assert ticket["category"] == "security" and ticket["promoted_from"]["messages"][0]["body"] == SCAN
+    assert Message.objects.get(pk=scan.pk).promoted_to == [{"kind": "alert", "id": alert["id"]},
+                                                           {"kind": "ticket", "id": ticket["id"]}]
+    assert promote(api_client(p["ht"]), scan, to="ticket").status_code == 409
+    assert Alert.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_only_who_could_raise_the_alert_promotes_to_one(crew, api_client):
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    response = promote(api_client(p["ht"]), scan, to="alert")
+    assert response.status_code == 403
+    assert not Alert.objects.exists() and Message.objects.get(pk=scan.pk).promoted_to == []
+
+
+def test_a_restricted_message_is_never_shown_wider(crew, api_client):
+    topic, p = crew
+    secret, _ = post_message(topic, by=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
+    client = api_client(p["hts"])
+    draft = client.get(f"/api/v1/topics/{topic.slug}/messages/{secret.pk}/promote", {"to": "alert"}).json()
+    assert (draft["fields"]["tlp"], draft["fields"]["shared_with"]) == ("red", ["DN"])
+    # Wider than the message's readers (DN and HT): refused, naming what to narrow, nothing stored.
+    for wider in ({"tlp": "green"}, {"tlp": "amber", "shared_with": []}, {"tlp": "red", "shared_with": ["DN", "QB"]}):
+        response = promote(client, secret, to="alert", **wider)
+        assert response.status_code == 403, (wider, response.content)
+        assert "QB" in response.json()["error"]["detail"] and response.json()["error"]["fields"][0] == "tlp"
+    assert not Alert.objects.exists()
+    # The prefilled marking is within them: TLP:RED shared with DN.
+    response = promote(client, secret, to="alert")
+    assert response.status_code == 201, response.content
+    assert api_client(p["qbm"]).get(f"/api/v1/alerts/{response.json()['alert']['id']}").status_code == 404
+
+
+def test_without_quoting_the_text_a_wider_item_keeps_only_who_when_and_where(crew, api_client):
+    topic, p = crew
+    secret, _ = post_message(topic, by=p["dn"], body=SCAN, tlp="red", shared_with=["HT"])
+    client = api_client(p["hts"])
+    response = promote(client, secret, to="alert", tlp="green", quote=False)
+    assert response.status_code == 400 and response.json()["error"]["fields"] == ["title"]
+    response = promote(client, secret, to="alert", tlp="green", quote=False, title="Quét cổng từ bên ngoài")
+    assert response.status_code == 201, response.content
+    alert = response.json()["alert"]
+    assert SCAN not in response.content.decode() and "203.0.113.7" not in response.content.decode()
+    assert alert["indicators"] == [] and alert["description"] == ""
+    (quoted,) = alert["promoted_from"]["messages"]
+    assert "body" not in quoted and quoted["centre"] == "DN" and alert["promoted_from"]["quoted"] is False
+
+
+def test_included_messages_come_from_the_same_topic_and_must_be_readable(crew, api_client, make_topic):
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    other, _ = post_message(make_topic("phat-trien-phan-mem"), by=p["dn"], body="khác")
+    hidden, _ = post_message(topic, by=p["dn"], body="chỉ DN", shared_with=[])
+    for include in ([other.pk], [hidden.pk]):
+        response = promote(api_client(p["hts"]), scan, to="alert", include=include)
+        assert response.status_code == 404 and response.json()["error"]["fields"] == ["include"], include
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_link_reaches_every_socket_of_the_topic_live(crew, api_client):
+    topic, p = crew
+    scan, _ = await sync_to_async(post_message)(topic, by=p["dn"], body=SCAN)
+    watcher = await open_topic(p["qb"], topic.slug)
+    try:
+        response = await sync_to_async(lambda: promote(api_client(p["hts"]), scan, to="alert"))()
+        assert response.status_code == 201
+        frame = await next_frame(watcher, "message.updated")
+        assert frame["message"]["id"] == scan.pk
+        assert frame["message"]["promoted_to"] == [{"kind": "alert", "id": response.json()["alert"]["id"]}]
+    finally:
+        await watcher.disconnect()
