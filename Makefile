@@ -38,13 +38,17 @@ run: $(STAMP)
 # Core tests on SQLite + the in-memory layer, then the whole suite on PostgreSQL + Redis.
 test: $(STAMP) browser
 	$(PY) -m ruff check .
+	DJANGO_DEBUG=1 $(PY) -m mypy
 	$(PY) -m tests.run
 
+# mypy with django-stubs over the whole project, strict on services, selectors and hub/realtime
+# (pyproject.toml). `python -m mypy`, not the script: our `requests` app must shadow PyPI's.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	DJANGO_DEBUG=1 $(PY) -m mypy
 
 messages: $(STAMP)
-	for app in hub chat alerts requests reports notify frontend; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	for app in hub chat alerts requests reports notify frontend duty worktime; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 bench: $(STAMP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
@@ -12,7 +12,16 @@ from alerts import indicators as indicator_rules
 from alerts import selectors, services, stix
 from alerts.serializers import alert_detail_out, alert_out, entries_out, entry_out, sighting_out
 from hub.errors import INVALID, HubError
-from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, clamp_limit, keyset_page
+from hub.lib.api_support import (
+    ERRORS,
+    ApiRequest,
+    ErrorOut,
+    InSchema,
+    PersonOut,
+    Timestamp,
+    clamp_limit,
+    keyset_page,
+)
 
 router = Router(tags=["alerts"])
 
@@ -56,12 +65,6 @@ class EntryIn(InSchema):
     corrects: int | None = Field(None, description="The id of the entry this one corrects (it stays as it was).")
 
 
-class PersonOut(Schema):
-    username: str
-    display_name: str
-    centre: str | None
-
-
 class SightingOut(Schema):
     alert: int
     centre: str | None
@@ -70,6 +73,7 @@ class SightingOut(Schema):
     tlp: str
     type: str
     value: str
+
 
 
 class IndicatorOut(Schema):
@@ -173,7 +177,7 @@ class AckOut(Schema):
 
 
 @router.post("/alerts", response={201: AlertDetailOut, **ERRORS}, summary="Raise a security alert")
-def create_alert(request: HttpRequest, payload: AlertIn):
+def create_alert(request: ApiRequest, payload: AlertIn):
     alert = services.raise_alert(by=request.auth, **payload.dict())
     return Status(201, alert_detail_out(alert, request.auth))
 
@@ -186,7 +190,7 @@ IMPORT_SCHEMA = {"requestBody": {"required": True, "content": {
 
 @router.post("/alerts/import", response={201: AlertDetailOut, **ERRORS}, openapi_extra=IMPORT_SCHEMA,
              summary="Raise an alert from a STIX 2.1 bundle (a CERT's or a SIEM's)")
-def import_stix(request: HttpRequest, shared_with: str = ""):
+def import_stix(request: ApiRequest, shared_with: str = ""):
     content_type = (request.content_type or "").lower()
     if content_type not in ("application/json", "application/stix+json"):
         raise HubError(INVALID, _("Send the bundle as application/stix+json or application/json."))
@@ -201,7 +205,7 @@ def import_stix(request: HttpRequest, shared_with: str = ""):
 
 @router.get("/alerts", response={200: AlertPageOut, **ERRORS}, summary="Alerts the caller may see, newest first")
 def list_alerts(
-    request: HttpRequest, limit: int | None = None, cursor: str | None = None, q: str = "",
+    request: ApiRequest, limit: int | None = None, cursor: str | None = None, q: str = "",
     status: str | None = None, severity: str | None = None, tlp: str | None = None, centre: str | None = None,
 ):
     qs = selectors.search_alerts(request.auth, q=q, status=status, severity=severity, tlp=tlp, centre=centre)
@@ -211,13 +215,13 @@ def list_alerts(
 
 @router.get("/alerts/{alert_id}", response={200: AlertDetailOut, **ERRORS},
             summary="One alert with each recipient centre's acknowledgement and its history")
-def get_alert(request: HttpRequest, alert_id: int):
+def get_alert(request: ApiRequest, alert_id: int):
     return alert_detail_out(selectors.get_visible_alert(request.auth, alert_id), request.auth)
 
 
 @router.post("/alerts/{alert_id}/ack", response={200: AckOut, **ERRORS},
              summary="Acknowledge for the caller's centre (idempotent)")
-def acknowledge_alert(request: HttpRequest, alert_id: int):
+def acknowledge_alert(request: ApiRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     ack, created = services.acknowledge_alert(alert, by=request.auth)
     detail = alert_detail_out(alert, request.auth)
@@ -229,7 +233,7 @@ def acknowledge_alert(request: HttpRequest, alert_id: int):
 
 @router.post("/alerts/{alert_id}/status", response={200: AlertDetailOut, 409: ErrorOut, **ERRORS},
              summary="Mark an alert mitigated or closed, or reopen it with a reason (extension)")
-def change_alert_status(request: HttpRequest, alert_id: int, payload: StatusIn):
+def change_alert_status(request: ApiRequest, alert_id: int, payload: StatusIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     alert = services.change_alert_status(alert, by=request.auth, to=payload.to, note=payload.note)
     return alert_detail_out(alert, request.auth)
@@ -237,7 +241,7 @@ def change_alert_status(request: HttpRequest, alert_id: int, payload: StatusIn):
 
 @router.patch("/alerts/{alert_id}", response={200: AlertDetailOut, **ERRORS},
               summary="Change the description, severity, TLP/sharing or indicators; each change is a timeline entry")
-def update_alert(request: HttpRequest, alert_id: int, payload: AlertPatchIn):
+def update_alert(request: ApiRequest, alert_id: int, payload: AlertPatchIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     changes = payload.dict(exclude_unset=True)
     if changes.get("indicators") is not None:
@@ -248,14 +252,14 @@ def update_alert(request: HttpRequest, alert_id: int, payload: AlertPatchIn):
 
 @router.get("/alerts/{alert_id}/entries", response={200: list[EntryOut], **ERRORS},
             summary="The alert's timeline (append-only record), oldest first")
-def list_entries(request: HttpRequest, alert_id: int):
+def list_entries(request: ApiRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     return entries_out(alert, request.auth)
 
 
 @router.post("/alerts/{alert_id}/entries", response={201: EntryOut, **ERRORS},
              summary="Add a note to the record, or a correction of an earlier entry")
-def add_entry(request: HttpRequest, alert_id: int, payload: EntryIn):
+def add_entry(request: ApiRequest, alert_id: int, payload: EntryIn):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     entry = services.add_alert_entry(alert, by=request.auth, text=payload.text, corrects=payload.corrects)
     return Status(201, entry_out(entry))
@@ -263,7 +267,7 @@ def add_entry(request: HttpRequest, alert_id: int, payload: EntryIn):
 
 @router.api_operation(["PATCH", "PUT", "DELETE"], "/alerts/{alert_id}/entries/{entry_id}",
                       response={405: ErrorOut, **ERRORS}, summary="Refused (405): entries are never changed")
-def rewrite_entry(request: HttpRequest, alert_id: int, entry_id: int):
+def rewrite_entry(request: ApiRequest, alert_id: int, entry_id: int):
     selectors.get_visible_alert(request.auth, alert_id)
     services.refuse_rewrite()
 
@@ -275,7 +279,7 @@ STIX_SCHEMA = {"responses": {"200": {"description": "A STIX 2.1 bundle", "conten
 
 @router.get("/alerts/{alert_id}/stix", response={200: None, **ERRORS}, openapi_extra=STIX_SCHEMA,
             summary="The alert as a STIX 2.1 bundle (report, indicators, vulnerabilities, identity, TLP 2.0 markings)")
-def export_stix(request: HttpRequest, alert_id: int):
+def export_stix(request: ApiRequest, alert_id: int):
     alert = selectors.get_visible_alert(request.auth, alert_id)
     body = stix.bundle_for(alert).serialize()
     response = HttpResponse(body, content_type=stix.MEDIA_TYPE)
@@ -286,7 +290,7 @@ def export_stix(request: HttpRequest, alert_id: int):
 
 @router.get("/indicators", response={200: SightingPage, **ERRORS},
             summary="Where an indicator was seen: alerts the caller may see that carry it, oldest first")
-def find_indicator(request: HttpRequest, value: str, limit: int | None = None):
+def find_indicator(request: ApiRequest, value: str, limit: int | None = None):
     try:
         wanted = indicator_rules.guess(value)
     except indicator_rules.InvalidIndicator as exc:

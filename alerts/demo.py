@@ -98,7 +98,7 @@ def _acknowledger(centre: Centre) -> User | None:
 @transaction.atomic
 def _create(spec: dict, now) -> Alert | None:
     raiser = _user(spec["raiser"])
-    if raiser is None:
+    if raiser is None or raiser.centre is None:
         return None
     created_at = now - timedelta(days=spec["days"], hours=3)
     cleaned = [indicator_rules.clean(t, v) for t, v in spec["indicators"]]

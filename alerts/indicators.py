@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -39,7 +40,7 @@ class InvalidIndicator(ValueError):
     """The value does not parse as its type; the message says why (shown to the user, translated:
     `message` is lazy, `params` fill its placeholders)."""
 
-    def __init__(self, message: str | Promise, **params: object) -> None:
+    def __init__(self, message: str | Promise, **params: Any) -> None:
         self.message = message
         self.params = params
         super().__init__(message)

@@ -24,6 +24,7 @@ from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
+from hub.realtime.frames import Person
 from hub.sharing import scope_centres
 
 # Who receives TLP:AMBER, and who may acknowledge for a centre.
@@ -175,11 +176,11 @@ def can_change_status(alert: Alert, user: Any) -> bool:
     return alert.centre_id is not None and user.centre_id == alert.centre_id and user.has_role(*ACK_ROLES)
 
 
-def person_out(user: Any) -> dict[str, Any]:
+def person_out(user: Any) -> Person:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertWire, EscalationWire, IndicatorWire
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation
 from alerts.selectors import (
     acknowledgement_matrix,
@@ -19,11 +20,11 @@ from alerts.selectors import (
 from hub.lib.jsonutil import timestamp
 
 
-def indicator_out(indicator) -> dict[str, Any]:
+def indicator_out(indicator) -> IndicatorWire:
     return {"type": indicator.type, "value": indicator.value, "algorithm": indicator.algorithm or None}
 
 
-def alert_out(alert: Alert) -> dict[str, Any]:
+def alert_out(alert: Alert) -> AlertWire:
     """The alert itself: what every recipient may see (no per-viewer or per-centre detail)."""
     return {
         "id": alert.pk,
@@ -37,7 +38,7 @@ def alert_out(alert: Alert) -> dict[str, Any]:
         "indicators": [indicator_out(i) for i in alert.indicators.all()],
         "recommended_actions": alert.recommended_actions,
         "recommended_actions_html": alert.recommended_actions_html,
-        "centre": alert.centre.code if alert.centre_id else None,
+        "centre": alert.centre.code if alert.centre is not None else None,
         "raised_by": person_out(alert.raised_by),
         "shared_with": sorted(c.code for c in alert.shared_with.all()),
         "created_at": timestamp(alert.created_at),
@@ -51,7 +52,7 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
     return {
         "event": event.kind,
         "by": person_out(event.actor) if event.actor_id else None,
-        "centre": event.centre.code if event.centre_id else None,
+        "centre": event.centre.code if event.centre is not None else None,
         "before": event.before or None,
         "after": event.after or None,
         "note": event.note,
@@ -59,7 +60,7 @@ def event_out(event: AlertEvent) -> dict[str, Any]:
     }
 
 
-def entry_out(entry: AlertEvent) -> dict[str, Any]:
+def entry_out(entry: AlertEvent) -> AlertEntryWire:
     """One timeline entry (`entries` of an alert, `POST /api/v1/alerts/{id}/entries`): never changed
     once written; `corrected_by` lists the entries that correct it."""
     return {
@@ -69,8 +70,8 @@ def entry_out(entry: AlertEvent) -> dict[str, Any]:
         "html": entry.html,
         "corrects": entry.corrects_id,
         "corrected_by": list(getattr(entry, "corrected_by", [])),
-        "by": person_out(entry.actor) if entry.actor_id else None,
-        "centre": entry.centre.code if entry.centre_id else None,
+        "by": person_out(entry.actor) if entry.actor is not None else None,
+        "centre": entry.centre.code if entry.centre is not None else None,
         "before": entry.before or None,
         "after": entry.after or None,
         "data": entry.data,
@@ -83,19 +84,19 @@ def entries_out(alert: Alert, viewer: Any) -> list[dict[str, Any]]:
     return [{**entry_out(e), "can_correct": can_correct(e, viewer)} for e in timeline(alert)]
 
 
-def sighting_out(indicator) -> dict[str, Any]:
+def sighting_out(indicator: Any) -> dict[str, Any]:
     """Where an indicator was seen: `GET /api/v1/indicators` and an alert's `seen_before`."""
     alert = indicator.alert
-    return {"alert": alert.pk, "centre": alert.centre.code if alert.centre_id else None,
+    return {"alert": alert.pk, "centre": alert.centre.code if alert.centre is not None else None,
             "seen_at": timestamp(indicator.created_at), "title": alert.title, "tlp": alert.tlp,
             "type": indicator.type, "value": indicator.value}
 
 
-def acknowledgement_out(ack: Acknowledgement) -> dict[str, Any]:
+def acknowledgement_out(ack: Acknowledgement) -> AcknowledgementWire:
     return {"centre": ack.centre.code, "status": "acknowledged", "by": person_out(ack.user), "at": timestamp(ack.at)}
 
 
-def escalation_out(escalation: Escalation) -> dict[str, Any]:
+def escalation_out(escalation: Escalation) -> EscalationWire:
     return {
         "centre": escalation.centre.code,
         "step": escalation.step,

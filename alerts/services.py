@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
+from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertEventName, AlertFrame, StatusChangeWire
 from alerts.models import (
     Acknowledgement,
     Alert,
@@ -136,14 +137,24 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
 
 def _search_text(alert: Alert, indicators: list[indicator_rules.CleanIndicator]) -> str:
     parts = [alert.title, alert.description, " ".join(alert.affected_systems), alert.recommended_actions,
-             alert.centre.code if alert.centre_id else ""]
+             alert.centre.code if alert.centre is not None else ""]
     parts += [i.value for i in indicators]
     return fold("\n".join(parts))
 
 
-def _broadcast(alert: Alert, event: str, **extra: Any) -> None:
+def _broadcast(alert: Alert, event: AlertEventName, *, acknowledgement: AcknowledgementWire | None = None,
+               change: StatusChangeWire | None = None, entry: AlertEntryWire | None = None,
+               entries: list[AlertEntryWire] | None = None) -> None:
     audience = audience_of(alert)
-    frame = {"type": "alert", "event": event, "alert": alert_out(alert), **extra}
+    frame: AlertFrame = {"type": "alert", "event": event, "alert": alert_out(alert)}
+    if acknowledgement is not None:
+        frame["acknowledgement"] = acknowledgement
+    if change is not None:
+        frame["change"] = change
+    if entry is not None:
+        frame["entry"] = entry
+    if entries is not None:
+        frame["entries"] = entries
     broadcast_on_commit(groups_for(audience), frame, audience)
     # Email and webhooks: their outbox rows commit with the change (notify.services).
     if event == "raised":
@@ -162,7 +173,8 @@ def summary_body(alert: Alert) -> str:
                 "title": alert.title,
             },
             _("Raised by %(who)s (%(centre)s).") % {
-                "who": alert.raised_by.get_display_name(), "centre": alert.centre.code if alert.centre_id else "Hub",
+                "who": alert.raised_by.get_display_name(),
+                "centre": alert.centre.code if alert.centre is not None else "Hub",
             },
         ]
         if alert.affected_systems:
@@ -314,8 +326,8 @@ def change_alert_status(alert: Alert, *, by: User, to: str, note: str = "") -> A
 
 def escalation_delay(severity: str) -> timedelta | None:
     minutes = {
-        Severity.HIGH: settings.HUB_ESCALATE_HIGH_MINUTES,
-        Severity.CRITICAL: settings.HUB_ESCALATE_CRITICAL_MINUTES,
+        Severity.HIGH.value: settings.HUB_ESCALATE_HIGH_MINUTES,
+        Severity.CRITICAL.value: settings.HUB_ESCALATE_CRITICAL_MINUTES,
     }.get(severity)
     if not minutes or minutes <= 0:
         return None
@@ -382,8 +394,8 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
                                   before="pending", after=f"step {step}",
                                   note=", ".join(escalation.notified), at=now)
         if managers:
-            frame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
-                     "escalation": escalation_out(escalation)}
+            frame: AlertFrame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
+                                 "escalation": escalation_out(escalation)}
             ids = frozenset(m.pk for m in managers)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
         # Email (managers and security officers of the centre, per their preferences) and webhooks.

@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --quick         # C=100, short phases: proves the harness in seconds
     .venv/bin/python -m bench --only raw-1,hub-daphne-1 --clients 200
     .venv/bin/python -m bench --only none --skip-catchup --http-messages 0   # only the alert storm
+    .venv/bin/python -m bench.departures      # only the departures from Django/Channels, in-process
 
 Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and, for the hub, PostgreSQL
 (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hub_bench — dropped and recreated).
@@ -132,6 +133,9 @@ async def run(args: argparse.Namespace) -> int:
             print(f"alert storm: skipped, {args.http_after + 60:.0f} s had passed (the whole run must stay under "
                   "10 minutes)")
             extras["alert_storm"] = {"skipped": True}
+    if not args.skip_departures and hub_extras:
+        print("departures from Django and Channels (in-process, plain framework path vs the hub's):")
+        extras["departures"] = measure_departures(ctx)
     elapsed = time.monotonic() - started
     machine["load_average_end"] = procstat.machine()["load_average"]
     table, problems = render(results, extras, machine, args, elapsed)
@@ -145,6 +149,18 @@ async def run(args: argparse.Namespace) -> int:
         print("\nFAILED: " + "; ".join(problems))
         return 1
     return 0
+
+
+def measure_departures(ctx: Context) -> dict:
+    """bench.departures in its own process on the bench database (docs/departures.md)."""
+    import subprocess
+
+    env = dict(os.environ, **ctx.hub_env(), DJANGO_SETTINGS_MODULE="hub.settings", REDIS_URL=ctx.redis_url)
+    done = subprocess.run([sys.executable, "-m", "bench.departures", "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        return {"error": (done.stderr or done.stdout)[-1000:]}
+    return {"results": json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def main() -> None:
@@ -171,6 +187,8 @@ def main() -> None:
     parser.add_argument("--http-after", type=float, default=450,
                         help="skip the HTTP benchmark if this many seconds have passed before it")
     parser.add_argument("--skip-catchup", action="store_true")
+    parser.add_argument("--skip-departures", action="store_true",
+                        help="do not re-measure the departures from Django and Channels (bench.departures)")
     parser.add_argument("--catchup-messages", type=int, default=10_000)
     parser.add_argument("--alert-storm", type=int, default=None, metavar="N",
                         help="alerts raised in the alert storm (default 1000, quick 100; 0: no alert storm); "

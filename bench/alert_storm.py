@@ -21,6 +21,7 @@ import asyncio
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from websockets.asyncio.client import connect
@@ -62,38 +63,39 @@ class HttpLane:
             raise
 
     async def _request(self, method: str, path: str, token: str, body: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
+        if self.writer is None or self.reader is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader = self.reader
         head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Token {token}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
         self.writer.write(head.encode("latin-1") + body)
         await self.writer.drain()
-        status_line = await self.reader.readline()
+        status_line = await reader.readline()
         if not status_line:
             raise ConnectionError("the server closed the connection")
         status = int(status_line.split()[1])
         headers: dict[str, str] = {}
         while True:
-            line = await self.reader.readline()
+            line = await reader.readline()
             if line in (b"\r\n", b"\n", b""):
                 break
             name, _, value = line.decode("latin-1").partition(":")
             headers[name.strip().lower()] = value.strip()
         if "content-length" in headers:
-            payload = await self.reader.readexactly(int(headers["content-length"]))
+            payload = await reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             parts = []
             while True:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
+                size = int((await reader.readline()).split(b";")[0], 16)
                 if size == 0:
-                    while (await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                parts.append(await self.reader.readexactly(size))
-                await self.reader.readline()
+                parts.append(await reader.readexactly(size))
+                await reader.readline()
             payload = b"".join(parts)
         else:
-            payload = await self.reader.read()
+            payload = await reader.read()
             headers["connection"] = "close"
         if headers.get("connection", "").lower() == "close":
             await self.close()
@@ -175,7 +177,7 @@ def _bench_users(ctx: Context) -> tuple[list[tuple[str, str, str]], list[str]]:
     dsn = ctx.database_url.replace("postgres://", "postgresql://", 1)
     with psycopg.connect(dsn) as conn:
         centres = [row[0] for row in conn.execute("SELECT code FROM hub_centre ORDER BY code")]
-        where = dict(conn.execute(
+        where: dict[str, str] = dict(conn.execute(
             "SELECT u.username, c.code FROM hub_user u JOIN hub_centre c ON c.id = u.centre_id "
             "WHERE u.username LIKE 'bench-%' AND u.is_active"
         ).fetchall())
@@ -292,7 +294,7 @@ async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: fl
     complete = [li.arrivals[seq] for li in listeners for seq in ok if seq in li.arrivals]
     raise_s = max((at for _, at in answers.values()), default=t0) - t0
     wall = t_done - t0
-    result = {
+    result: dict[str, Any] = {
         "server": server,
         "alerts": alerts,
         "lanes": lanes,

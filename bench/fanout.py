@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from bench import procstat
 from bench.targets import ROOT, Context, Target
@@ -113,14 +114,16 @@ class Worker:
         self.proc = proc
         self.senders: list[list[int]] = []  # [local client index, global sender index]
 
-    async def read(self, timeout: float) -> dict:
+    async def read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None and self.proc.stderr is not None  # started with PIPEs
         line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
         if not line:
             err = (await self.proc.stderr.read()).decode(errors="replace")[-2000:]
             raise RuntimeError(f"load generator exited: {err}")
         return json.loads(line)
 
-    async def command(self, cmd: dict) -> None:
+    async def command(self, cmd: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None  # started with a PIPE
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
         await self.proc.stdin.drain()
 
@@ -207,12 +210,12 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         result.error = f"{type(exc).__name__}: {exc}"
         log(f"  {target.name}: ERROR {result.error}")
     finally:
-        for w in procs:
+        for worker in procs:
             try:
-                await w.command({"cmd": "close"})
-                await asyncio.wait_for(w.proc.wait(), 10)
+                await worker.command({"cmd": "close"})
+                await asyncio.wait_for(worker.proc.wait(), 10)
             except Exception:
-                w.proc.kill()
+                worker.proc.kill()
         target.stop()
     return result
 

@@ -63,6 +63,21 @@ def _alert_storm(storm: dict | None, problems: list[str]) -> list[str]:
     return lines
 
 
+def _departures(departures: dict | None, problems: list[str]) -> list[str]:
+    """The departures from Django and Channels, each against the plain framework path (bench.departures)."""
+    if not departures:
+        return []
+    if departures.get("error"):
+        problems.append(f"departures: {departures['error'][:200]}")
+        return ["", f"Departures: ERROR {departures['error'][:300]}"]
+    from bench.departures import Comparison, table
+
+    fields = {"departure", "operation", "plain_us", "ours_us", "note"}
+    rows = [Comparison(**{k: v for k, v in r.items() if k in fields}) for r in departures["results"]]
+    return ["", "Departures from Django and Channels, in-process, CPU per operation (docs/departures.md; "
+            "under 10 % gain: remove it):", "", table(rows)]
+
+
 def render(results: list[TargetResult], extras: dict, machine: dict, args, elapsed: float) -> tuple[str, list[str]]:
     by_name = {r.target: r for r in results}
     problems: list[str] = []
@@ -169,6 +184,8 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     storm = extras.get("alert_storm")
     lines += _alert_storm(storm, problems)
 
+    lines += _departures(extras.get("departures"), problems)
+
     http = extras.get("http")
     if http and http.get("skipped"):
         lines += ["", "HTTP: skipped (time budget)."]
@@ -243,7 +260,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     if catchup and catchup.get("seconds") is not None:
         check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
     storm_runs = [r for r in (storm or {}).get("runs", {}).values() if not r.get("failed")]
-    if storm_runs:
+    if storm and storm_runs:
         check(f"#9 alert storm: every centre's stream has each of {storm['alerts']:,} alerts exactly once, "
               "every POST answered 201", all(not r["error"] and r["drained"] for r in storm_runs))
     for run, how in (("daphne tickets", "daphne"), ("daphne×2 tickets", "two daphne processes"),

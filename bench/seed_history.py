@@ -45,7 +45,7 @@ def seed_messages(topic_slug: str, count: int) -> dict:
             "prev_id": "NULL",  # chat: null for rows bulk-loaded without it
             "search_text": "' lich su ' || g || ' cap nhat ban va cho he thong ' || (g % 97) || ' '",
         }
-        columns = [f.column for f in Message._meta.concrete_fields if not f.primary_key]
+        columns = [f.column for f in Message._meta.concrete_fields if not f.primary_key and f.column]
         unknown = [c for c in columns if c not in exprs]
         if unknown:
             raise SystemExit(f"chat_message has columns this seeder does not know: {unknown}")
@@ -77,6 +77,7 @@ def seed_tickets(count: int) -> dict:
         batch = []
         for n in range(have, have + missing):
             requester = users[n % len(users)]
+            assert requester.centre_id is not None  # bench users belong to centres (bench.seed_users)
             priority = priorities[n % len(priorities)]
             created = now - timedelta(minutes=count - n)
             batch.append(Ticket(

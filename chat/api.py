@@ -28,7 +28,9 @@ from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read,
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, invalid
 from hub.lib.api_support import (
     ERRORS,
+    ApiRequest,
     InSchema,
+    PersonOut,
     Timestamp,
     clamp_limit,
     decode_cursor,
@@ -45,12 +47,6 @@ router = Router(tags=["topics"])
 SEARCH_MAX_CHARS = 200
 
 
-class AuthorOut(Schema):
-    username: str
-    display_name: str
-    centre: str | None
-
-
 class MentionsOut(Schema):
     users: list[str]
     centres: list[str]
@@ -64,7 +60,7 @@ class PromotedLinkOut(Schema):
 class MessageOut(Schema):
     id: int
     topic: str
-    author: AuthorOut
+    author: PersonOut
     body: str
     html: str
     created_at: Timestamp
@@ -142,7 +138,7 @@ class RevisionOut(Schema):
     changed_at: Timestamp
 
 
-def _topic_for(request: HttpRequest, slug: str) -> Topic:
+def _topic_for(request: ApiRequest, slug: str) -> Topic:
     topic = get_topic(slug)
     if topic is None:
         raise HubError(NOT_FOUND, _("No topic %(slug)s."), slug=slug)
@@ -151,7 +147,7 @@ def _topic_for(request: HttpRequest, slug: str) -> Topic:
     return topic
 
 
-def _message_for(request: HttpRequest, topic: Topic, message_id: int) -> Message:
+def _message_for(request: ApiRequest, topic: Topic, message_id: int) -> Message:
     message = get_visible_message(request.auth, topic, message_id) if 0 < message_id <= MAX_ID else None
     if message is None:
         raise HubError(NOT_FOUND, _("No message %(id)s in %(slug)s."), id=message_id, slug=topic.slug)
@@ -168,7 +164,7 @@ def _topic_rows(user, topics: list[Topic]) -> list[dict]:
 
 @router.get("/topics", response={200: TopicPage, **ERRORS},
             summary="Topics the caller may see, with their unread counts")
-def list_topics(request: HttpRequest, kind: str = Topic.Kind.CHANNEL, limit: int | None = None,
+def list_topics(request: ApiRequest, kind: str = Topic.Kind.CHANNEL, limit: int | None = None,
                 cursor: str | None = None):
     if kind not in Topic.Kind.values and kind != "all":
         raise HubError(INVALID, _("kind must be one of %(kinds)s or all."), fields=["kind"],
@@ -184,14 +180,14 @@ def list_topics(request: HttpRequest, kind: str = Topic.Kind.CHANNEL, limit: int
 
 
 @router.get("/topics/{slug}", response={200: TopicOut, **ERRORS}, summary="One topic")
-def get_one_topic(request: HttpRequest, slug: str):
+def get_one_topic(request: ApiRequest, slug: str):
     topic = _topic_for(request, slug)
     return _topic_rows(request.auth, [topic])[0]
 
 
 @router.get("/topics/{slug}/messages", response={200: MessagePage, **ERRORS},
             summary="History, oldest first: ?after=ID, ?before=ID or the latest; cursor paginated")
-def list_messages(request: HttpRequest, slug: str, after: int | None = None, before: int | None = None,
+def list_messages(request: ApiRequest, slug: str, after: int | None = None, before: int | None = None,
                   limit: int | None = None, cursor: str | None = None):
     topic = _topic_for(request, slug)
     if cursor:
@@ -216,7 +212,7 @@ def list_messages(request: HttpRequest, slug: str, after: int | None = None, bef
 
 @router.post("/topics/{slug}/messages", response={201: MessageOut, 409: ERRORS[400], 413: ERRORS[400], **ERRORS},
              summary="Post a message (broadcast exactly as if sent over the WebSocket)")
-def create_message(request: HttpRequest, response: HttpResponse, slug: str, payload: MessageIn):
+def create_message(request: ApiRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
     message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id,
                                     tlp=payload.tlp, shared_with=payload.shared_with)
@@ -226,7 +222,7 @@ def create_message(request: HttpRequest, response: HttpResponse, slug: str, payl
 
 
 @router.get("/topics/{slug}/messages/{message_id}", response={200: MessageOut, **ERRORS}, summary="One message")
-def get_message(request: HttpRequest, slug: str, message_id: int):
+def get_message(request: ApiRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     return message_out(_message_for(request, topic, message_id))
 
@@ -234,7 +230,7 @@ def get_message(request: HttpRequest, slug: str, message_id: int):
 @router.patch("/topics/{slug}/messages/{message_id}", response={200: MessageOut, 409: ERRORS[400],
                                                                   413: ERRORS[400], **ERRORS},
               summary="Edit a message (author or hub admin); the previous text is kept")
-def update_message(request: HttpRequest, slug: str, message_id: int, payload: MessageEditIn):
+def update_message(request: ApiRequest, slug: str, message_id: int, payload: MessageEditIn):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     message = edit_message(message, by=request.auth, body=payload.body)
@@ -243,7 +239,7 @@ def update_message(request: HttpRequest, slug: str, message_id: int, payload: Me
 
 @router.delete("/topics/{slug}/messages/{message_id}", response={200: MessageOut, **ERRORS},
                summary="Delete a message (author or hub admin); it stays as a tombstone")
-def remove_message(request: HttpRequest, slug: str, message_id: int):
+def remove_message(request: ApiRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     message = delete_message(message, by=request.auth)
@@ -252,7 +248,7 @@ def remove_message(request: HttpRequest, slug: str, message_id: int):
 
 @router.get("/topics/{slug}/messages/{message_id}/revisions", response={200: list[RevisionOut], **ERRORS},
             summary="Previous versions of a message (author or hub admin)")
-def message_revisions(request: HttpRequest, slug: str, message_id: int):
+def message_revisions(request: ApiRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
     if message.author_id != request.auth.id and not request.auth.is_hub_admin:
@@ -266,7 +262,7 @@ def message_revisions(request: HttpRequest, slug: str, message_id: int):
 
 @router.post("/topics/{slug}/read", response={200: ReadOut, **ERRORS},
              summary="Move the caller's read marker (the HTTP twin of the `read` frame)")
-def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
+def read_topic(request: ApiRequest, slug: str, payload: ReadIn):
     topic = _topic_for(request, slug)
     marker = mark_topic_read(topic, by=request.auth, up_to=payload.up_to)
     return {"topic": topic.slug, "up_to": marker, "unread": unread_counts(request.auth, [topic])[topic.id]}
@@ -274,7 +270,7 @@ def read_topic(request: HttpRequest, slug: str, payload: ReadIn):
 
 @router.get("/search", response={200: MessagePage, **ERRORS},
             summary="Search messages the caller may see (case- and diacritic-insensitive), newest first")
-def search(request: HttpRequest, q: str, topic: str | None = None, limit: int | None = None,
+def search(request: ApiRequest, q: str, topic: str | None = None, limit: int | None = None,
            cursor: str | None = None):
     if not q.strip():
         raise HubError(INVALID, _("q may not be empty."), fields=["q"])

@@ -20,6 +20,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from chat import presence
+from chat.frames import (
+    MessageDeletedFrame,
+    MessageFrame,
+    MessageUpdatedFrame,
+    ReadFrame,
+    SyncDoneFrame,
+    TypingFrame,
+)
 from chat.models import Topic
 from chat.selectors import (
     can_view_topic,
@@ -36,6 +44,7 @@ from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import dumps
 from hub.models import User
 from hub.realtime.consumers import HubConsumer
+from hub.realtime.frames import ResyncFrame
 from hub.realtime.groups import topic_group
 from hub.realtime.publisher import publish
 from hub.realtime.receiver import Delivery
@@ -58,10 +67,12 @@ class AccessLost(Exception):
         self.code = code
 
 
-def _int_field(frame: dict[str, Any], name: str, required: bool = True) -> int | None:
+def _optional_int_field(frame: dict[str, Any], name: str) -> int | None:
+    return None if frame.get(name) is None else _int_field(frame, name)
+
+
+def _int_field(frame: dict[str, Any], name: str) -> int:
     value = frame.get(name)
-    if value is None and not required:
-        return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise HubError(INVALID, _("`%(name)s` must be a non-negative integer."), fields=[name], name=name)
     return value
@@ -174,20 +185,27 @@ class TopicConsumer(HubConsumer):
         person = _PERSON_NOW.rows(self.user.pk)
         if not person or not person[0][_IS_ACTIVE]:
             raise AccessLost(CLOSE_NOT_AUTHENTICATED)
-        user = self.user
+        user: User | None = self.user
         if person != self._person_seen:
-            user = User.objects.select_related("centre").filter(pk=user.pk).first()
+            user = User.objects.select_related("centre").filter(pk=self.user.pk).first()
             if user is None or not user.is_active:
                 raise AccessLost(CLOSE_NOT_AUTHENTICATED)
-        topic = self.topic
-        channel = _CHANNEL_NOW.rows(topic.pk) if topic.kind == Topic.Kind.CHANNEL else None
+        assert user is not None
+        topic: Topic | None = self.joined
+        channel = _CHANNEL_NOW.rows(self.joined.pk) if self.joined.kind == Topic.Kind.CHANNEL else None
         if channel is None or channel != self._channel_seen:
-            topic = get_topic(topic.slug)
+            topic = get_topic(self.joined.slug)
         if topic is None or not can_view_topic(user, topic):
             raise AccessLost(CLOSE_FORBIDDEN)
         self.user, self.topic = user, topic
         self._person_seen, self._channel_seen = person, channel
         return user
+
+    @property
+    def joined(self) -> Topic:
+        """The topic of a socket that was let in: frames reach the handlers only then."""
+        assert self.topic is not None, "a frame before the socket joined its topic"
+        return self.topic
 
     @classmethod
     async def recheck_access(cls, consumers: list[HubConsumer]) -> list[HubConsumer]:
@@ -195,7 +213,7 @@ class TopicConsumer(HubConsumer):
         socket's rule re-applied to its topic as stored now (a topic restricted after people joined)
         and to its person — reloaded only when what access depends on (active, role, superuser,
         centre) changed, since loading a thousand people every interval stalled delivery."""
-        live = [c for c in consumers if c.topic is not None]
+        live = [c for c in consumers if isinstance(c, TopicConsumer) and c.topic is not None]
 
         def check() -> list[HubConsumer]:
             current = {row[0]: row for row in User.objects.filter(pk__in={c.user.id for c in live})
@@ -204,11 +222,11 @@ class TopicConsumer(HubConsumer):
                        and current[c.user.id] != _access_fingerprint(c.user)}
             reloaded = User.objects.select_related("centre").in_bulk(changed) if changed else {}
             topics = {t.slug: t for t in Topic.objects.prefetch_related("allowed_centres")
-                      .filter(slug__in={c.topic.slug for c in live})}
-            lost = []
+                      .filter(slug__in={c.joined.slug for c in live})}
+            lost: list[HubConsumer] = []
             for consumer in live:
                 user = reloaded.get(consumer.user.id, consumer.user)
-                topic = topics.get(consumer.topic.slug)
+                topic = topics.get(consumer.joined.slug)
                 if consumer.user.id not in current or topic is None or not can_view_topic(user, topic):
                     lost.append(consumer)
                 else:
@@ -265,7 +283,7 @@ class TopicConsumer(HubConsumer):
             raise HubError(INVALID, _("message.send needs a `body`."), fields=["body"])
 
         def send():
-            message, created = post_message(self.topic, by=self.user, body=frame["body"],
+            message, created = post_message(self.joined, by=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"), tlp=frame.get("tlp"),
                                             shared_with=frame.get("shared_with"))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
@@ -277,48 +295,55 @@ class TopicConsumer(HubConsumer):
         payload, created = result
         if not created:
             # A retry: nothing is broadcast again, but this sender still gets its message back.
-            await self.send_json({"type": "message", "message": payload})
+            again: MessageFrame = {"type": "message", "message": payload}
+            await self.send_json(again)
 
     async def handle_sync(self, frame: dict[str, Any]) -> None:
-        after = _int_field(frame, "after", required=False) or 0
+        after = _optional_int_field(frame, "after") or 0
         since = _time_field(frame, "changed_since")
         limit = settings.HUB_SYNC_MAX
 
         def read():
-            changed = changed_up_to(self.user, self.topic, after, since, limit) if since is not None else []
-            rows = message_after(self.user, self.topic, after, limit + 1)
+            changed = changed_up_to(self.user, self.joined, after, since, limit) if since is not None else []
+            rows = message_after(self.user, self.joined, after, limit + 1)
             return ([message_out(m) for m in changed], [message_out(m) for m in rows[:limit]], len(rows) > limit,
-                    latest_message_id(self.topic))
+                    latest_message_id(self.joined))
 
         result = await self._call(read)
         if result is CLOSED:
             return
         changed, messages, more, latest = result
         for payload in changed:  # edits and deletions of messages the client already had
-            await self.send_json({"type": "message.deleted" if payload["deleted"] else "message.updated",
-                                  "message": payload})
+            change: MessageDeletedFrame | MessageUpdatedFrame = (
+                {"type": "message.deleted", "message": payload} if payload["deleted"]
+                else {"type": "message.updated", "message": payload})
+            await self.send_json(change)
         for payload in messages:
-            await self.send_json({"type": "message", "message": payload})
+            missed: MessageFrame = {"type": "message", "message": payload}
+            await self.send_json(missed)
         if more:
             # Never a silent partial catch-up: say where to continue (sync again from `after`).
-            await self.send_json({"type": "resync", "after": messages[-1]["id"], "latest": latest})
+            resync: ResyncFrame = {"type": "resync", "after": messages[-1]["id"], "latest": latest}
+            await self.send_json(resync)
         else:
-            await self.send_json({"type": "sync.done", "latest": messages[-1]["id"] if messages else after})
+            done: SyncDoneFrame = {"type": "sync.done", "latest": messages[-1]["id"] if messages else after}
+            await self.send_json(done)
 
     async def handle_typing(self, frame: dict[str, Any]) -> None:
         now = time.monotonic()
         if now - self.last_typing < TYPING_INTERVAL_SECONDS:
             return  # throttled: at most one indicator per interval per socket
         self.last_typing = now
-        out = {"type": "typing", "topic": self.topic.slug, "user": author_out(self.user)}
-        await publish(topic_group(self.topic.slug), dumps(out), event_id=uuid.uuid4().hex, origin=self.socket_id)
+        out: TypingFrame = {"type": "typing", "topic": self.joined.slug, "user": author_out(self.user)}
+        await publish(topic_group(self.joined.slug), dumps(out), event_id=uuid.uuid4().hex, origin=self.socket_id)
 
     async def handle_read(self, frame: dict[str, Any]) -> None:
         up_to = _int_field(frame, "up_to")
-        marker = await self._call(lambda: mark_topic_read(self.topic, by=self.user, up_to=up_to))
+        marker = await self._call(lambda: mark_topic_read(self.joined, by=self.user, up_to=up_to))
         if marker is CLOSED:
             return
-        await self.send_json({"type": "read", "topic": self.topic.slug, "up_to": marker})
+        read: ReadFrame = {"type": "read", "topic": self.joined.slug, "up_to": marker}
+        await self.send_json(read)
 
     async def handle_message_edit(self, frame: dict[str, Any]) -> None:
         message_id = _int_field(frame, "id")
@@ -326,7 +351,7 @@ class TopicConsumer(HubConsumer):
             raise HubError(INVALID, _("message.edit needs a `body`."), fields=["body"])
 
         def edit():
-            message = get_visible_message(self.user, self.topic, message_id)
+            message = get_visible_message(self.user, self.joined, message_id)
             if message is None:
                 raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
             edit_message(message, by=self.user, body=frame["body"])
@@ -337,7 +362,7 @@ class TopicConsumer(HubConsumer):
         message_id = _int_field(frame, "id")
 
         def delete():
-            message = get_visible_message(self.user, self.topic, message_id)
+            message = get_visible_message(self.user, self.joined, message_id)
             if message is None:
                 raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message_id)
             delete_message(message, by=self.user)

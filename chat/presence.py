@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from chat.frames import OnlineCentre, PresenceFrame, PresentPerson
 from hub.lib.jsonutil import dumps
 from hub.realtime.groups import topic_group
 from hub.realtime.loops import per_loop
@@ -56,7 +57,7 @@ def entry(socket_id: str, user) -> str:
     """The member string of one socket (stable for its lifetime, so it can be removed exactly)."""
     return dumps({
         "s": socket_id, "username": user.username, "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     })
 
 
@@ -143,15 +144,15 @@ async def members(slug: str) -> list[dict[str, Any]]:
     return [orjson.loads(m) for m in _local.get(slug, {})]
 
 
-def frame(slug: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def frame(slug: str, entries: list[dict[str, Any]]) -> PresenceFrame:
     """`{"type": "presence", "topic", "count", "online": [{"centre", "users": [...]}]}` — each person
     once however many sockets they have, grouped by centre (sorted, people without a centre last)."""
-    by_centre: dict[str | None, dict[str, dict[str, str]]] = {}
+    by_centre: dict[str | None, dict[str, PresentPerson]] = {}
     for item in entries:
         by_centre.setdefault(item.get("centre"), {})[item["username"]] = {
             "username": item["username"], "display_name": item.get("display_name") or item["username"],
         }
-    online = [
+    online: list[OnlineCentre] = [
         {"centre": centre, "users": sorted(people.values(), key=lambda p: p["username"])}
         for centre, people in sorted(by_centre.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
     ]

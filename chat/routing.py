@@ -1,5 +1,4 @@
-from django.urls import re_path
-
 from chat.consumers import TopicConsumer
+from hub.realtime.consumers import socket_route
 
-websocket_urlpatterns = [re_path(r"^ws/topics/(?P<slug>[-a-zA-Z0-9_]+)/$", TopicConsumer.as_asgi())]
+websocket_urlpatterns = [socket_route(r"^ws/topics/(?P<slug>[-a-zA-Z0-9_]+)/$", TopicConsumer)]

@@ -10,6 +10,8 @@ disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
@@ -23,8 +25,8 @@ from hub.realtime.audience import Audience, audience_q
 from hub.selectors import centres_by_id, people_by_id
 
 
-def _user_ok(user) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+def _user_ok(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False)) and bool(user.is_active)
 
 
 def channel_allows(user: User, topic: Topic) -> bool:
@@ -33,7 +35,7 @@ def channel_allows(user: User, topic: Topic) -> bool:
     if roles and not any(role in roles for role in user.roles):
         return False
     centre_codes = topic_centre_codes(topic)
-    if centre_codes and (user.centre_id is None or user.centre.code not in centre_codes):
+    if centre_codes and (user.centre is None or user.centre.code not in centre_codes):
         return False
     return True
 
@@ -80,8 +82,8 @@ def get_topic(slug: str) -> Topic | None:
     # on it still mean "this topic's centres") holding the rows.
     allowed = topic.allowed_centres.get_queryset()
     allowed._result_cache = sorted((centres[pk] for pk in centre_ids), key=lambda c: c.code)  # Meta.ordering
-    allowed._prefetch_done = True
-    topic._prefetched_objects_cache = {"allowed_centres": allowed}
+    allowed._prefetch_done = True  # type: ignore[attr-defined]  # Django's prefetch state, set as it sets it
+    topic._prefetched_objects_cache = {"allowed_centres": allowed}  # type: ignore[attr-defined]
     return topic
 
 
@@ -115,7 +117,7 @@ def message_visible(user: User, message: Message) -> bool:
     return Audience.from_meta(message.audience).allows(user)
 
 
-def _with_relations(qs: QuerySet) -> QuerySet:
+def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
     """Whole messages with everything `message_out` reads, for the single-message reads (one
     message, edits, deletes); pages use `_for_wire` and `ready_for_wire`."""
     return qs.select_related("author", "author__centre", "topic").prefetch_related("mentions__user",
@@ -130,7 +132,7 @@ WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at
                "audience", "prev_id", "tlp", "shared_with", "promoted_to")
 
 
-def _for_wire(qs: QuerySet) -> QuerySet:
+def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:
     return qs.only(*WIRE_FIELDS)
 
 
@@ -177,15 +179,15 @@ def with_mention_names(messages: list[Message]) -> list[Message]:
             elif code is not None:
                 names[message_id]["centres"].append(code)
     for message in messages:
-        message.mention_names = names[message.id]
+        message.mention_names = names[message.id]  # type: ignore[attr-defined]  # read by message_out
     return messages
 
 
-def _visible(user: User, topic: Topic) -> QuerySet:
+def _visible(user: User, topic: Topic) -> QuerySet[Message]:
     return Message.objects.filter(topic=topic).filter(audience_q(user))
 
 
-def visible_messages(user: User, topic: Topic) -> QuerySet:
+def visible_messages(user: User, topic: Topic) -> QuerySet[Message]:
     """Messages of a topic the user may see (tombstones of deleted ones included, for gap-free ids).
     The caller has checked `can_view_topic`."""
     return _with_relations(_visible(user, topic))
@@ -197,7 +199,7 @@ def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Mess
     return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
 
 
-def changed_up_to(user: User, topic: Topic, up_to: int, since, limit: int) -> list[Message]:
+def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: int) -> list[Message]:
     """Visible messages with id <= up_to edited or deleted after `since`, oldest first: what a
     client that already had them missed while it was away (`sync` with `changed_since`)."""
     qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to).filter(
@@ -272,7 +274,7 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
     return {row["topic_id"]: row["last"] for row in rows}
 
 
-def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet:
+def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
     PostgreSQL: full-text search over `chat_search_document(body)` (unaccent, punctuation as spaces,

@@ -5,33 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from chat.frames import Mentions, MessageWire
 from chat.models import Message, Topic
 from hub.lib.jsonutil import optional_timestamp, timestamp
+from hub.realtime.frames import Person
 
 
-def author_out(user) -> dict[str, Any]:
+def author_out(user) -> Person:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
     }
 
 
-def _mentions(message: Message) -> dict[str, list[str]]:
+def _mentions(message: Message) -> Mentions:
     attached = getattr(message, "mention_names", None)  # chat.selectors.with_mention_names
     if attached is not None:
         return attached
     users: list[str] = []
     centres: list[str] = []
     for mention in message.mentions.all():
-        if mention.user_id:
+        if mention.user is not None:
             users.append(mention.user.username)
-        elif mention.centre_id:
+        elif mention.centre is not None:
             centres.append(mention.centre.code)
     return {"users": users, "centres": centres}
 
 
-def message_out(message: Message, mentions: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def message_out(message: Message, mentions: Mentions | None = None) -> MessageWire:
     """The contract's message object plus documented extensions (docs/chat.md):
     `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`.
     A deleted message keeps its id and place

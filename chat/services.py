@@ -16,6 +16,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from chat.frames import (
+    MentionFrame,
+    Mentions,
+    MessageDeletedFrame,
+    MessageFrame,
+    MessageUpdatedFrame,
+    MessageWire,
+    ReadFrame,
+)
 from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
 from chat.rendering import Rendered, render_body
 from chat.selectors import can_view_topic, latest_message_id, message_visible
@@ -118,16 +127,16 @@ def _store_mentions(message: Message, users: list[User], centres: list[Centre]) 
     )
 
 
-def _mention_names(rendered: Rendered) -> dict[str, list[str]]:
+def _mention_names(rendered: Rendered) -> Mentions:
     return {"users": [u.username for u in rendered.users], "centres": [c.code for c in rendered.centres]}
 
 
-def _notify_mentions(message: Message, recipients: set[int], payload: dict, direct: Iterable[int] = ()) -> None:
+def _notify_mentions(message: Message, recipients: set[int], payload: MessageWire, direct: Iterable[int] = ()) -> None:
     if not recipients:
         return
     topic = message.topic
-    frame = {"type": "mention", "message": payload,
-             "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
+    frame: MentionFrame = {"type": "mention", "message": payload,
+                           "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}}
     for uid in sorted(recipients):
         broadcast_on_commit([user_group(uid)], frame, Audience(users=frozenset({uid})))
     # The in-hub record, emailed later if still unseen (notify: the unseen rule, topic mutes).
@@ -185,8 +194,8 @@ def post_message(
             message.save()
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
-            broadcast_on_commit([topic_group(topic.slug)], {"type": "message", "message": payload},
-                                Audience.from_meta(meta))
+            frame: MessageFrame = {"type": "message", "message": payload}
+            broadcast_on_commit([topic_group(topic.slug)], frame, Audience.from_meta(meta))
             _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
                              direct=[u.id for u in rendered.users])
             before_commit()
@@ -234,8 +243,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         if body == message.body:
             return message
         old = list(message.mentions.select_related("user", "centre"))
-        before = _mention_recipients(message, [m.user for m in old if m.user_id],
-                                     [m.centre for m in old if m.centre_id])
+        before = _mention_recipients(message, [m.user for m in old if m.user is not None],
+                                     [m.centre for m in old if m.centre is not None])
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.EDIT, body=message.body,
                                        html=message.html, changed_by=by)
         rendered = render_body(body)
@@ -245,8 +254,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         message.mentions.all().delete()
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
-        broadcast_on_commit([topic_group(message.topic.slug)], {"type": "message.updated", "message": payload},
-                            Audience.from_meta(message.audience))
+        updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
+        broadcast_on_commit([topic_group(message.topic.slug)], updated, Audience.from_meta(message.audience))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
@@ -265,9 +274,8 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.deleted_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
-        broadcast_on_commit([topic_group(message.topic.slug)],
-                            {"type": "message.deleted", "message": message_out(message)},
-                            Audience.from_meta(message.audience))
+        deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
+        broadcast_on_commit([topic_group(message.topic.slug)], deleted, Audience.from_meta(message.audience))
     return message
 
 
@@ -287,7 +295,7 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
             from notify.services import mark_read_mentions
 
             mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
-            broadcast_on_commit([user_group(by.id)], {"type": "read", "topic": topic.slug, "up_to": up_to},
-                                Audience(users=frozenset({by.id})))
+            read: ReadFrame = {"type": "read", "topic": topic.slug, "up_to": up_to}
+            broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id

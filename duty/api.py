@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
@@ -18,26 +18,26 @@ from duty.models import Shift
 from duty.selectors import duty_state, duty_states, shifts_between
 from duty.serializers import duty_out, shift_out
 from hub.errors import INVALID, NOT_FOUND, HubError
-from hub.lib.api_support import ERRORS, ErrorOut, InSchema
+from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema
 
 router = Router(tags=["duty"])
 RESPONSES = {**ERRORS, 409: ErrorOut}
 
 
-class PersonOut(Schema):
+class DutyPersonOut(Schema):
     username: str
     display_name: str
 
 
 class DutyOut(Schema):
     centre: str
-    on_duty: PersonOut | None
+    on_duty: DutyPersonOut | None
     confirmed: bool
     since: datetime | None
     until: datetime | None
     confirmed_at: datetime | None
     last_seen_at: datetime | None
-    deputy: PersonOut | None
+    deputy: DutyPersonOut | None
     state: str
     shift: int | None
 
@@ -47,8 +47,8 @@ class ShiftOut(Schema):
     centre: str
     starts_at: datetime
     ends_at: datetime
-    officer: PersonOut
-    deputy: PersonOut | None
+    officer: DutyPersonOut
+    deputy: DutyPersonOut | None
     note: str
     confirmed_at: datetime | None
     uid: str
@@ -105,51 +105,51 @@ def _shift(ident: int) -> Shift:
 
 @router.get("/centres/{code}/duty", response={200: DutyOut, **RESPONSES},
             summary="Who is on duty at a centre now, and whether they confirmed")
-def centre_duty(request: HttpRequest, code: str):
+def centre_duty(request: ApiRequest, code: str):
     return duty_out(duty_state(services.centre_by_code(code)))
 
 
 @router.get("/duty", response={200: list[DutyOut], **RESPONSES}, summary="Every centre's duty state now")
-def all_duty(request: HttpRequest):
+def all_duty(request: ApiRequest):
     return [duty_out(state) for state in duty_states()]
 
 
 @router.post("/duty/confirm", response={200: DutyOut, **RESPONSES},
              summary="The officer on duty confirms their shift (later calls are heartbeats)")
-def confirm(request: HttpRequest):
+def confirm(request: ApiRequest):
     shift = services.confirm_duty(by=request.auth)
     return duty_out(duty_state(shift.centre, max(timezone.now(), shift.starts_at)))
 
 
 @router.get("/centres/{code}/roster", response={200: list[ShiftOut], **RESPONSES},
             summary="A centre's shifts between two dates (default: this week)")
-def roster(request: HttpRequest, code: str, query: Query[RangeQuery]):
+def roster(request: ApiRequest, code: str, query: Query[RangeQuery]):
     start, end = _range(query)
     return [shift_out(s) for s in shifts_between(services.centre_by_code(code), start, end)]
 
 
 @router.post("/centres/{code}/roster", response={201: ShiftOut, **RESPONSES},
              summary="Add a shift (the centre's managers)")
-def add_shift(request: HttpRequest, code: str, payload: ShiftIn):
+def add_shift(request: ApiRequest, code: str, payload: ShiftIn):
     shift = services.create_shift(services.centre_by_code(code), by=request.auth, **payload.dict())
     return Status(201, shift_out(shift))
 
 
 @router.patch("/roster/{shift_id}", response={200: ShiftOut, **RESPONSES}, summary="Change a shift")
-def change_shift(request: HttpRequest, shift_id: int, payload: ShiftPatch):
+def change_shift(request: ApiRequest, shift_id: int, payload: ShiftPatch):
     shift = services.update_shift(_shift(shift_id), by=request.auth, **payload.dict(exclude_unset=True))
     return shift_out(shift)
 
 
 @router.delete("/roster/{shift_id}", response={204: None, **RESPONSES}, summary="Remove a shift")
-def remove_shift(request: HttpRequest, shift_id: int):
+def remove_shift(request: ApiRequest, shift_id: int):
     services.delete_shift(_shift(shift_id), by=request.auth)
     return Status(204, None)
 
 
 @router.get("/centres/{code}/roster.ics", response={200: None, **RESPONSES},
             summary="The roster as iCalendar (text/calendar), default from a month ago to a year ahead")
-def export_roster(request: HttpRequest, code: str, query: Query[RangeQuery]):
+def export_roster(request: ApiRequest, code: str, query: Query[RangeQuery]):
     centre = services.centre_by_code(code)
     if query.start is None and query.end is None:
         today = timezone.localdate()
@@ -165,7 +165,7 @@ def export_roster(request: HttpRequest, code: str, query: Query[RangeQuery]):
              openapi_extra={"requestBody": {"content": {"text/calendar": {"schema": {"type": "string"}}},
                                             "required": True}},
              summary="Import shifts from iCalendar (text/calendar body, or multipart `file`): all or nothing")
-def import_roster(request: HttpRequest, code: str):
+def import_roster(request: ApiRequest, code: str):
     centre = services.centre_by_code(code)
     upload = request.FILES.get("file")
     data = upload.read() if upload is not None else request.body
@@ -175,13 +175,13 @@ def import_roster(request: HttpRequest, code: str):
 
 @router.get("/centres/{code}/roster/feed", response={200: FeedOut, **RESPONSES},
             summary="The centre's private calendar subscription address (its managers)")
-def roster_feed(request: HttpRequest, code: str):
+def roster_feed(request: ApiRequest, code: str):
     feed = services.issue_roster_feed(services.centre_by_code(code), by=request.auth)
     return {"url": request.build_absolute_uri(feed.path)}
 
 
 @router.post("/centres/{code}/roster/feed/reset", response={200: FeedOut, **RESPONSES},
              summary="A new subscription address; the old one stops working")
-def reset_roster_feed(request: HttpRequest, code: str):
+def reset_roster_feed(request: ApiRequest, code: str):
     feed = services.issue_roster_feed(services.centre_by_code(code), by=request.auth, reset=True)
     return {"url": request.build_absolute_uri(feed.path)}

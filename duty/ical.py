@@ -60,16 +60,16 @@ def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
             event.add("summary", _g("On duty: %(name)s (%(centre)s)") % {
                 "name": shift.officer.get_display_name(), "centre": centre.code})
             lines = [_g("Officer: %(name)s") % {"name": shift.officer.get_display_name()}]
-            if shift.deputy_id:
+            if shift.deputy is not None:
                 lines.append(_g("Deputy: %(name)s") % {"name": shift.deputy.get_display_name()})
             if shift.note:
                 lines.append(shift.note)
             event.add("description", "\n".join(lines))
             event.add("attendee", _attendee(shift.officer, "REQ-PARTICIPANT"))
-            if shift.deputy_id:
+            if shift.deputy is not None:
                 event.add("attendee", _attendee(shift.deputy, "OPT-PARTICIPANT"))
             event.add("x-hub-officer", shift.officer.username)
-            if shift.deputy_id:
+            if shift.deputy is not None:
                 event.add("x-hub-deputy", shift.deputy.username)
             event.add("url", f"{settings.HUB_PUBLIC_URL}/duty/{centre.code}/")
             cal.add_component(event)
@@ -101,7 +101,7 @@ def _aware(value: date | datetime, tz) -> datetime:
     return datetime.combine(value, datetime.min.time(), tzinfo=tz)  # an all-day event: local midnight
 
 
-def _who(event: icalendar.Event, centre: Centre, own: str, role: str, required: bool, label: str) -> str | None:
+def _who(event: icalendar.cal.Component, centre: Centre, own: str, role: str, required: bool, label: str) -> str | None:
     username = str(event.get(own) or "").strip()
     if username:
         return username

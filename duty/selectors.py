@@ -106,7 +106,7 @@ def may_manage_roster(user: Any, centre: Centre) -> bool:
         return False
     if user.is_hub_admin:
         return True
-    return user.centre_id == centre.pk and user.has_role(Role.MANAGER)
+    return bool(user.centre_id == centre.pk and user.has_role(Role.MANAGER))
 
 
 def eligible_staff(centre: Centre) -> QuerySet[User]:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from duty.frames import DeletedShift, DutyEvent, DutyFrame, ShiftWire
 from duty.models import Shift
 from duty.selectors import (
     DutyState,
@@ -35,14 +36,20 @@ MAX_SHIFT = timedelta(days=7)
 MAX_NOTE = 200
 
 
-def broadcast_state(centre: Centre, event: str, *, at: datetime | None = None, **extra: Any) -> DutyState:
+def broadcast_state(centre: Centre, event: DutyEvent, *, at: datetime | None = None, shift: ShiftWire | None = None,
+                    deleted: DeletedShift | None = None) -> DutyState:
     """After commit, tell every signed-in socket the centre's duty state now (`duty` frame)."""
     state = duty_state(centre, at)
-    broadcast_on_commit([ALL], {"type": "duty", "event": event, "duty": duty_out(state), **extra}, EVERYONE)
+    frame: DutyFrame = {"type": "duty", "event": event, "duty": duty_out(state)}
+    if shift is not None:
+        frame["shift"] = shift
+    if deleted is not None:
+        frame["deleted"] = deleted
+    broadcast_on_commit([ALL], frame, EVERYONE)
     return state
 
 
-def notify_people(users: list[User], frame: dict[str, Any]) -> None:
+def notify_people(users: list[User | None], frame: DutyFrame) -> None:
     """A frame for a few named people only (their notification streams), after commit."""
     ids = sorted({u.pk for u in users if u is not None})
     if ids:
@@ -93,6 +100,12 @@ def _validate(centre: Centre, starts_at: datetime, ends_at: datetime, officer: U
         )
 
 
+def _officer(centre: Centre, username: str | None) -> User:
+    officer = _staff(centre, username, "officer", required=True)
+    assert officer is not None  # _staff refuses a missing one
+    return officer
+
+
 def _lock_centre(centre: Centre) -> Centre:
     return Centre.objects.select_for_update().get(pk=centre.pk)
 
@@ -106,7 +119,7 @@ def create_shift(centre: Centre, *, by: User, starts_at: datetime, ends_at: date
                  deputy: str | None = None, note: str = "", uid: str | None = None) -> Shift:
     _require_manager(by, centre)
     note = (note or "").strip()
-    officer_user = _staff(centre, officer, "officer", required=True)
+    officer_user = _officer(centre, officer)
     deputy_user = _staff(centre, deputy, "deputy", required=False)
     with transaction.atomic():
         _lock_centre(centre)
@@ -130,7 +143,7 @@ def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
         shift = Shift.objects.select_related("officer", "deputy", "centre").get(pk=shift.pk)
         starts_at = changes.get("starts_at") or shift.starts_at
         ends_at = changes.get("ends_at") or shift.ends_at
-        officer = _staff(centre, changes["officer"], "officer", True) if changes.get("officer") else shift.officer
+        officer = _officer(centre, changes["officer"]) if changes.get("officer") else shift.officer
         deputy = shift.deputy
         if "deputy" in changes:
             deputy = _staff(centre, changes["deputy"], "deputy", False)
@@ -156,7 +169,7 @@ def delete_shift(shift: Shift, *, by: User) -> None:
     _require_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
-        deleted = {"id": shift.pk}
+        deleted: DeletedShift = {"id": shift.pk}
         Shift.objects.filter(pk=shift.pk).delete()
         broadcast_state(centre, "roster_changed", deleted=deleted)
 
@@ -167,7 +180,9 @@ def issue_roster_feed(centre: Centre, *, by: User, reset: bool = False) -> Calen
         raise HubError(FORBIDDEN, _("Only the managers of %(centre)s see its feed address."), centre=centre.code)
     if reset:
         return CalendarFeed.reset(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
-    return CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
+    feed = CalendarFeed.current(CalendarFeed.Kind.DUTY, centre=centre, made_by=by)
+    assert feed is not None  # made on first use
+    return feed
 
 
 def confirm_duty(*, by: User, at: datetime | None = None) -> Shift:
@@ -242,8 +257,9 @@ def watch_shifts(*, now: datetime) -> WatchReport:
             if not Shift.objects.filter(pk=shift.pk, unconfirmed_reported_at__isnull=True,
                                         confirmed_at__isnull=True).update(unconfirmed_reported_at=now):
                 continue
-            frame = {"type": "duty", "event": "unconfirmed", "duty": duty_out(DutyState(shift.centre, shift, now)),
-                     "url": settings.HUB_PUBLIC_URL + f"/duty/{shift.centre.code}/"}
+            frame: DutyFrame = {"type": "duty", "event": "unconfirmed",
+                                "duty": duty_out(DutyState(shift.centre, shift, now)),
+                                "url": settings.HUB_PUBLIC_URL + f"/duty/{shift.centre.code}/"}
             notify_people([shift.deputy, *managers_of(shift.centre)], frame)
             report.unconfirmed.append(shift)
     Shift.objects.filter(start_announced_at__isnull=True, starts_at__lte=recent).update(start_announced_at=now)

@@ -29,7 +29,7 @@ def hub_user(user) -> dict:
     return {
         "username": user.username,
         "display_name": user.get_display_name(),
-        "centre": user.centre.code if user.centre_id else None,
+        "centre": user.centre.code if user.centre is not None else None,
         "role": user.role,
         "roles": user.roles,
         "can_raise_alerts": user.has_role(*ALERT_RAISER_ROLES),

@@ -17,10 +17,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "centre", "role", "is_active", "last_login")
     list_filter = ("centre", "role", "is_active", "is_superuser")
     search_fields = ("username", "display_name", "first_name", "last_name", "email")
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("Hub"), {"fields": ("centre", "role", "display_name", "language")}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
-        (_("Hub"), {"fields": ("centre", "role", "display_name")}),
-    )
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()),
+                 (_("Hub"), {"fields": ("centre", "role", "display_name", "language")}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, (_("Hub"), {"fields": ("centre", "role", "display_name")}))
     actions = ["end_sessions"]
 
     @admin.action(description=_("Sign out everywhere (end all their sessions)"))

@@ -95,9 +95,9 @@ def _join(items: tuple[Any, ...]) -> str:
 _lazy_join = lazy(_join, str)
 
 
-def listing(items: Iterable[Any]) -> Promise:
+def listing(items: Iterable[Any]) -> str:
     """A `, `-joined list for a message's placeholder whose items are lazy translations (labels),
-    rendered with the message in the caller's language."""
+    rendered with the message in the caller's language (lazy: a `str` only to its type)."""
     return _lazy_join(tuple(items))
 
 

@@ -83,7 +83,7 @@ def after_auth(request: HttpRequest, user: Any) -> None:
     language = preference_of(user)
     if language is not None and language != translation.get_language():
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
 
 
 def socket_language(scope: Mapping[str, Any], user: Any) -> str:

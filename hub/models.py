@@ -102,6 +102,10 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=8, blank=True, choices=settings.LANGUAGES,
                                 help_text=_("Blank: Vietnamese, unless the browser's cookie says otherwise."))
 
+    # Set on the person a WebSocket ticket was redeemed for (WsTicket.redeem): the API token behind
+    # the ticket, or None (a session's ticket). Not a column.
+    ws_token_id: int | None
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -371,7 +375,9 @@ class CalendarFeed(models.Model):
     def reset(cls, kind: str, *, centre: Centre | None = None, user: Any = None, made_by: Any = None) -> CalendarFeed:
         owner = {"centre": centre} if kind == cls.Kind.DUTY else {"user": user}
         cls.objects.filter(kind=kind, revoked_at__isnull=True, **owner).update(revoked_at=timezone.now())
-        return cls.current(kind, centre=centre, user=user, made_by=made_by)
+        feed = cls.current(kind, centre=centre, user=user, made_by=made_by)
+        assert feed is not None  # current() creates one
+        return feed
 
     @property
     def path(self) -> str:

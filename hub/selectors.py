@@ -32,7 +32,7 @@ def people_by_id(ids: Iterable[int], centres: dict[int, Centre] | None = None) -
         return {}
     if centres is None:
         centres = centres_by_id()
-    people = {}
+    people: dict[int, User] = {}
     for row in _PEOPLE.rows(wanted):
         person = model_from_row(User, row, attnames=PERSON_FIELDS)
         if person.centre_id is not None:

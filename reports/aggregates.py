@@ -25,7 +25,7 @@ class SecondsBetween(Func):
     def __init__(self, start: Any, end: Any) -> None:
         super().__init__(F(start) if isinstance(start, str) else start, F(end) if isinstance(end, str) else end)
 
-    def as_sql(self, compiler, connection, **extra):  # pragma: no cover - only PG and SQLite are supported
+    def as_sql(self, compiler: Any, connection: Any, *args: Any, **extra: Any) -> Any:  # pragma: no cover (PG, SQLite)
         raise NotImplementedError(f"SecondsBetween is not implemented for {connection.vendor}")
 
     def as_postgresql(self, compiler, connection, **extra):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router
 
 from hub.errors import FORBIDDEN, HubError
-from hub.lib.api_support import ERRORS
+from hub.lib.api_support import ERRORS, ApiRequest
 from reports.selectors import cooperation_report, dashboard, parse_filters
 from reports.views import may_see_reports
 
@@ -28,14 +27,14 @@ def _require_manager(user) -> None:
 
 @router.get("/dashboard", response={200: dict[str, Any], **ERRORS},
             summary="Dashboard figures (query: from, to as YYYY-MM-DD; centre; category)")
-def get_dashboard(request: HttpRequest):
+def get_dashboard(request: ApiRequest):
     _require_manager(request.auth)
     return dashboard(request.auth, parse_filters(request.GET)).as_dict()
 
 
 @router.get("/reports/cooperation/{year}", response={200: dict[str, Any], **ERRORS},
             summary="The yearly cooperation report's figures")
-def get_cooperation_report(request: HttpRequest, year: int):
+def get_cooperation_report(request: ApiRequest, year: int):
     _require_manager(request.auth)
     report = cooperation_report(year, request.auth)
     return {

@@ -150,8 +150,8 @@ def ticket_columns() -> list[str]:
 def ticket_rows(qs, base_url: str = "") -> Iterator[list[Any]]:
     """One row per ticket of `qs` (already narrowed to what the viewer may see), streamed."""
     yes, no = _("yes"), _("no")
+    ticket: Ticket
     for ticket in qs.iterator(chunk_size=2000):
-        ticket: Ticket
         yield [
             ticket.reference,
             ticket.title,
@@ -159,9 +159,9 @@ def ticket_rows(qs, base_url: str = "") -> Iterator[list[Any]]:
             ticket.get_priority_display(),
             ticket.get_status_display(),
             ticket.requesting_centre.code,
-            ticket.target_centre.code if ticket.target_centre_id else "",
+            ticket.target_centre.code if ticket.target_centre is not None else "",
             ticket.requested_by.get_display_name(),
-            ticket.assignee.get_display_name() if ticket.assignee_id else "",
+            ticket.assignee.get_display_name() if ticket.assignee is not None else "",
             ticket.created_at,
             ticket.due_at,
             yes if ticket.is_overdue else no,

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Aggregate, Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -48,6 +48,11 @@ OPEN_ORDER = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FO
 RESOLVED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 NO_CENTRE = "—"  # the row of tickets addressed to "any centre" that nobody accepted yet
 DEFAULT_PERIOD_DAYS = 90
+
+
+# A values() query's rows, and one group's figures from `percentiles_by_group` ({"count", 0.5, 0.9}).
+Rows = QuerySet[Any, Any]
+Figures = dict[Any, Any]
 
 
 # --- filters -------------------------------------------------------------------------------------
@@ -170,7 +175,7 @@ def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user=N
     return q
 
 
-def _transitions(status: str, how, start: datetime, end: datetime, ticket_q: Q) -> QuerySet:
+def _transitions(status: str, how: type[Aggregate], start: datetime, end: datetime, ticket_q: Q) -> Rows:
     """One row per ticket whose first (how=Min) / last (how=Max) move to `status` in its history fell
     in [start, end): ticket, target centre and `seconds` since the ticket's creation. Read from the
     history table, grouped by ticket — no per-ticket sub-query."""
@@ -185,25 +190,26 @@ def _transitions(status: str, how, start: datetime, end: datetime, ticket_q: Q) 
     )
 
 
-def accepted_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> QuerySet:  # noqa: B008
+def accepted_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # noqa: B008
     """Tickets FIRST accepted in [start, end); `seconds` = time to accept."""
     return _transitions(Status.ACCEPTED, Min, start, end, ticket_q)
 
 
-def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> QuerySet:  # noqa: B008
+def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # noqa: B008
     """Tickets now resolved or closed whose LAST resolution fell in [start, end); `seconds` = time to
     resolve (a reopened ticket is measured to its last resolution, and not at all while reopened)."""
     return _transitions(Status.RESOLVED, Max, start, end, ticket_q & Q(ticket__status__in=RESOLVED_STATUSES))
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
-                   category: str | None = None, user=None) -> dict[str, dict[Any, dict]]:
+                   category: str | None = None, user: Any = None) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
     over the tickets counted for `user` (`ticket_base`)."""
     ticket_q = _ticket_q(centre, category, prefix="ticket__", user=user)
-    out: dict[str, dict[Any, dict]] = {}
+    out: dict[str, dict[str | None, Figures | None]] = {}
     for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
-        by_centre = percentiles_by_group(rows, "ticket__target_centre__code", "seconds")
+        by_centre: dict[str | None, Figures | None] = {**percentiles_by_group(rows, "ticket__target_centre__code",
+                                                                              "seconds")}
         network = percentiles_by_group(rows, None, "seconds").get(None)
         by_centre.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
         out[name] = {**by_centre, None: network}
@@ -213,29 +219,30 @@ def response_times(start: datetime, end: datetime, centre: str | None = None,
 def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
     """Open tickets grouped by (target centre, status, category) with how many are overdue: one query,
     a few dozen rows at most."""
-    return list(
+    rows: Rows = (
         qs.filter(status__in=OPEN_STATUSES)
         .values("target_centre__code", "status", "category")
         .annotate(n=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
         .order_by()
     )
+    return list(rows)
 
 
 # --- alert and message figures ----------------------------------------------------------------------
 
 
-def _count_subquery(qs: QuerySet) -> Subquery:
+def _count_subquery(qs: QuerySet[Any, Any]) -> Subquery:
     return Subquery(
         qs.order_by().annotate(n=Func("pk", function="COUNT")).values("n")[:1], output_field=IntegerField()
     )
 
 
-def _alerts_for(user) -> QuerySet[Alert]:
+def _alerts_for(user: Any) -> QuerySet[Alert]:
     """The alerts counted for `user`; None is the hub's own view (the management command): all."""
     return Alert.objects.all() if user is None else visible_alerts(user)
 
 
-def alert_figures(user, start: datetime, end: datetime, centre: str | None = None) -> dict[str, Any]:
+def alert_figures(user: Any, start: datetime, end: datetime, centre: str | None = None) -> dict[str, Any]:
     """Per centre: alerts raised, acknowledgements expected / given, and acknowledgement times
     (from the alert being raised to the centre's acknowledgement), over alerts the viewer may see
     that were raised in [start, end)."""
@@ -263,7 +270,7 @@ def alert_figures(user, start: datetime, end: datetime, centre: str | None = Non
     )
     if centre:
         acks = acks.filter(centre__code=centre)
-    ack_times = percentiles_by_group(acks, "centre__code", "seconds")
+    ack_times: dict[str | None, Figures | None] = {**percentiles_by_group(acks, "centre__code", "seconds")}
     ack_times[None] = percentiles_by_group(acks, None, "seconds").get(None)
     total_raised = alerts.count() if not centre else raised.get(centre, 0)
     if centre:
@@ -271,7 +278,8 @@ def alert_figures(user, start: datetime, end: datetime, centre: str | None = Non
     return {"raised": raised, "expected": expected, "ack_times": ack_times, "total_raised": total_raised}
 
 
-def message_counts(user, start: datetime, end: datetime, centre: str | None = None) -> tuple[list, dict]:
+def message_counts(user: Any, start: datetime, end: datetime, centre: str | None = None,
+                   ) -> tuple[list[Topic], dict[tuple[int, str | None], int]]:
     """(visible channel topics, {(topic id, author centre code): messages}) for [start, end)."""
     if user is None:  # the hub's own view (the management command): every channel and message
         topics = list(Topic.objects.filter(kind=Topic.Kind.CHANNEL).order_by("slug"))
@@ -284,7 +292,7 @@ def message_counts(user, start: datetime, end: datetime, centre: str | None = No
         qs = qs.filter(audience_q(user))
     if centre:
         qs = qs.filter(author__centre__code=centre)
-    counts = {
+    counts: dict[tuple[int, str | None], int] = {
         (row["topic_id"], row["author__centre__code"]): row["n"]
         for row in qs.values("topic_id", "author__centre__code").annotate(n=Count("pk")).order_by()
     }
@@ -316,7 +324,7 @@ def _centre_label(code: str | None) -> str:
     return code or NO_CENTRE
 
 
-def dashboard(user, filters: DashboardFilters, now: datetime | None = None) -> Dashboard:
+def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None) -> Dashboard:
     """Every figure of the managers' dashboard (a bounded number of queries whatever the data size):
     one table per question, each built by its own function below from one grouped query."""
     now = now or timezone.now()
@@ -364,13 +372,13 @@ def _open_by_status_table(open_rows: list[dict[str, Any]], filters: DashboardFil
         title=_("Open requests by status and target centre"),
         columns=[_("Target centre"), *[str(Status(s).label) for s in OPEN_ORDER], _("Total"), _("Overdue")],
         note=_("“—”: addressed to any centre and not accepted yet. Current state, not limited to the period."),
-        links=[],
+        links=(links := []),
     )
     for code in sorted(by_centre, key=lambda c: (c is None, c or "")):
         cell = by_centre[code]
         table.rows.append([_centre_label(code), *[cell[s] for s in OPEN_ORDER], cell["total"], cell["overdue"]])
         centre_param = code or ""
-        table.links.append([
+        links.append([
             None,
             *[tickets_link(status=s, centre=centre_param, category=cat_param) for s in OPEN_ORDER],
             tickets_link(status=open_csv, centre=centre_param, category=cat_param),
@@ -390,14 +398,14 @@ def _open_by_category_table(open_rows: list[dict[str, Any]], filters: DashboardF
     open_csv = ",".join(OPEN_ORDER)
     table = Table(
         key="open_by_category", title=_("Open requests by category"),
-        columns=[_("Category"), _("Open"), _("Overdue")], links=[],
+        columns=[_("Category"), _("Open"), _("Overdue")], links=(links := []),
     )
     for value, label in Category.choices:
         if value not in by_category:
             continue
         cat = by_category[value]
         table.rows.append([str(label), cat["open"], cat["overdue"]])
-        table.links.append([
+        links.append([
             None,
             tickets_link(status=open_csv, category=value, centre=filters.centre or ""),
             tickets_link(overdue="true", category=value, centre=filters.centre or ""),
@@ -409,7 +417,7 @@ def _open_by_category_table(open_rows: list[dict[str, Any]], filters: DashboardF
     return table
 
 
-def _response_time_table(times: dict[str, dict[Any, dict]]) -> Table:
+def _response_time_table(times: dict[str, dict[str | None, Figures | None]]) -> Table:
     """Response and resolution times per target centre over the period, then the network's."""
     table = Table(
         key="response_times",
@@ -559,28 +567,30 @@ class CooperationReport:
         return [requests_table, alerts_table, topics_table, comparison]
 
 
-def _network_figures(user, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list, dict]:
+def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Topic],
+                                                  dict[tuple[int, str | None], int]]:
     start, end = year_bounds(year)
     tickets = ticket_base(user=user)
     created = tickets.filter(created_at__gte=start, created_at__lt=end)
     made = dict(created.values("requesting_centre__code").annotate(n=Count("pk")).order_by()
                 .values_list("requesting_centre__code", "n"))
-    received = dict(created.values("target_centre__code").annotate(n=Count("pk")).order_by()
+    received: dict[str | None, int] = dict(created.values("target_centre__code").annotate(n=Count("pk")).order_by()
                     .values_list("target_centre__code", "n"))
     times = response_times(start, end, user=user)
     alerts = alert_figures(user, start, end)
     topics, participation = message_counts(user, start, end)
     per_centre: dict[str, dict[str, Any]] = defaultdict(dict)
+    code: str | None
     for code, count in made.items():
         per_centre[code]["made"] = count
     for code, count in received.items():
         if code is not None:
             per_centre[code]["received"] = count
     for code, figures in times["accept"].items():
-        if code is not None:
+        if code is not None and figures is not None:
             per_centre[code]["accepted"] = figures["count"]
     for code, figures in times["resolve"].items():
-        if code is not None:
+        if code is not None and figures is not None:
             per_centre[code].update(resolved=figures["count"], resolve_median=figures[0.5], resolve_p90=figures[0.9])
     for code, count in alerts["raised"].items():
         per_centre[code]["alerts_raised"] = count
@@ -612,7 +622,7 @@ def _network_figures(user, year: int) -> tuple[dict[str, Any], dict[str, dict[st
 CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "acks_expected", "acks")
 
 
-def cooperation_report(year: int, user=None) -> CooperationReport:
+def cooperation_report(year: int, user: Any = None) -> CooperationReport:
     """The report for `year` as `user` may see it (None: the hub's own, complete view — what the
     management command prints for the standing office)."""
     if not 2000 <= year <= 2999:

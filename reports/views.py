@@ -4,6 +4,8 @@ render (page, CSV, XLSX or PDF). Every figure comes from `reports.selectors`.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,6 +21,7 @@ from requests.models import Category
 from requests.selectors import TICKET_RELATED, TicketFilters, filter_tickets
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
+R = TypeVar("R", HttpResponse, StreamingHttpResponse)
 
 
 def may_see_reports(user) -> bool:
@@ -35,7 +38,7 @@ def _bad_request(error: HubError) -> HttpResponse:
     return HttpResponse(error.render(), status=400, content_type="text/plain; charset=utf-8")
 
 
-def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
+def _attachment(response: R, filename: str) -> R:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -92,7 +95,7 @@ def _ticket_filters(request: HttpRequest) -> TicketFilters:
 
 
 @login_required
-def tickets_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def tickets_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     """The ticket list with the current filters — only tickets the caller may see (any signed-in
     user may export their own list)."""
     if fmt not in exports.FORMATS:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
-from hub.lib.api_support import ERRORS, ErrorOut, InSchema, Timestamp, trusted_json
+from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
+from hub.models import User
 from hub.selectors import centres_by_id
 from requests import services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
@@ -36,12 +37,6 @@ RESPONSES = {**ERRORS, 409: ErrorOut, 413: ErrorOut}
 
 
 # --- schemas -----------------------------------------------------------------------------------------
-
-
-class PersonOut(Schema):
-    username: str
-    display_name: str
-    centre: str | None
 
 
 class TicketSummaryOut(Schema):
@@ -199,7 +194,7 @@ class ListQuery(Schema):
 # --- rendering ---------------------------------------------------------------------------------------
 
 
-def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
+def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries)."""
     internal_ok = can_see_internal(user, ticket)
     # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
@@ -221,7 +216,7 @@ def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
     for attachment in attachments:
         if attachment.comment_id:
             by_comment.setdefault(attachment.comment_id, []).append(attachment)
-    body = ticket_summary(ticket)
+    body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
         description_html=ticket.description_html,
@@ -238,7 +233,7 @@ def ticket_detail(ticket: Ticket, user) -> dict[str, Any]:
             "comment_internally": internal_ok,
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
         },
-        thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread_id else None,
+        thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread is not None else None,
         promoted_from=ticket.origin,
     )
     return body
@@ -253,7 +248,7 @@ def _about_shown(event: TicketEvent, shown: set[tuple[str, int]]) -> bool:
     return True
 
 
-def _fresh(user, ticket: Ticket) -> dict[str, Any]:
+def _fresh(user: User, ticket: Ticket) -> dict[str, Any]:
     return ticket_detail(get_visible_ticket(user, ticket.pk), user)
 
 
@@ -282,7 +277,7 @@ class VocabularyOut(Schema):
 
 @router.get("/ticket-vocabulary", response={200: VocabularyOut, **RESPONSES},
             summary="Statuses, categories and priorities with labels in the caller's language, and the workflow")
-def vocabulary(request: HttpRequest):
+def vocabulary(request: ApiRequest):
     """So pages and scripts render the same names and never re-state the state machine."""
     from django.conf import settings
 
@@ -302,13 +297,13 @@ def vocabulary(request: HttpRequest):
 
 
 @router.post("/tickets", response={201: TicketDetailOut, **RESPONSES}, summary="Request support from a centre")
-def create(request: HttpRequest, payload: TicketIn):
+def create(request: ApiRequest, payload: TicketIn):
     ticket = services.create_ticket(by=request.auth, **payload.dict())
     return Status(201, _fresh(request.auth, ticket))
 
 
 @router.get("/tickets", response={200: TicketPageOut, **RESPONSES}, summary="Tickets the caller may see")
-def list_tickets(request: HttpRequest, filters: Query[ListQuery]):
+def list_tickets(request: ApiRequest, filters: Query[ListQuery]):
     data = filters.dict()
     limit, cursor = data.pop("limit"), data.pop("cursor")
     page = ticket_page(request.auth, TicketFilters(**data), cursor, limit)
@@ -317,13 +312,13 @@ def list_tickets(request: HttpRequest, filters: Query[ListQuery]):
 
 @router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
             summary="One ticket with comments, attachments, history and the caller's allowed moves")
-def detail(request: HttpRequest, ident: str):
+def detail(request: ApiRequest, ident: str):
     return ticket_detail(get_visible_ticket(request.auth, ident), request.auth)
 
 
 @router.patch("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
               summary="Change title, description, category, priority or (while new) the target centre")
-def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
+def update(request: ApiRequest, ident: str, payload: TicketPatchIn):
     ticket = get_visible_ticket(request.auth, ident)
     changes = payload.dict(exclude_unset=True)
     version = changes.pop("version", None)
@@ -333,7 +328,7 @@ def update(request: HttpRequest, ident: str, payload: TicketPatchIn):
 
 @router.post("/tickets/{ident}/transition", response={200: TicketDetailOut, **RESPONSES},
              summary="Move the ticket through the workflow (409 names the moves allowed to the caller)")
-def transition(request: HttpRequest, ident: str, payload: TransitionIn):
+def transition(request: ApiRequest, ident: str, payload: TransitionIn):
     ticket = get_visible_ticket(request.auth, ident)
     ticket = services.transition_ticket(ticket, by=request.auth, to=payload.to, note=payload.note,
                                         expected_version=payload.version)
@@ -342,7 +337,7 @@ def transition(request: HttpRequest, ident: str, payload: TransitionIn):
 
 @router.post("/tickets/{ident}/comments", response={201: CommentOut, **RESPONSES},
              summary="Comment publicly, or (target centre) add an internal note")
-def comment(request: HttpRequest, ident: str, payload: CommentIn):
+def comment(request: ApiRequest, ident: str, payload: CommentIn):
     ticket = get_visible_ticket(request.auth, ident)
     created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal,
                                    tlp=payload.tlp, shared_with=payload.shared_with)
@@ -351,7 +346,7 @@ def comment(request: HttpRequest, ident: str, payload: CommentIn):
 
 @router.post("/tickets/{ident}/assign", response={200: TicketDetailOut, **RESPONSES},
              summary="Assign (managers of the target centre) or take (any of its staff) the ticket")
-def assign(request: HttpRequest, ident: str, payload: AssignIn):
+def assign(request: ApiRequest, ident: str, payload: AssignIn):
     ticket = get_visible_ticket(request.auth, ident)
     ticket = services.assign_ticket(ticket, by=request.auth, username=payload.person(),
                                     expected_version=payload.version)
@@ -360,7 +355,7 @@ def assign(request: HttpRequest, ident: str, payload: AssignIn):
 
 @router.post("/tickets/{ident}/watchers", response={200: TicketDetailOut, **RESPONSES},
              summary="Watch the ticket (no username) or add a watcher")
-def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
+def add_watcher(request: ApiRequest, ident: str, payload: WatcherIn):
     ticket = get_visible_ticket(request.auth, ident)
     ticket = services.add_watcher(ticket, by=request.auth, username=payload.username)
     return _fresh(request.auth, ticket)
@@ -368,7 +363,7 @@ def add_watcher(request: HttpRequest, ident: str, payload: WatcherIn):
 
 @router.delete("/tickets/{ident}/watchers/{username}", response={200: TicketDetailOut, 204: None, **RESPONSES},
                summary="Stop watching (`me`) or remove a watcher")
-def remove_watcher(request: HttpRequest, ident: str, username: str):
+def remove_watcher(request: ApiRequest, ident: str, username: str):
     ticket = get_visible_ticket(request.auth, ident)
     user = request.auth
     ticket = services.remove_watcher(ticket, by=user, username=None if username == "me" else username)
@@ -402,7 +397,7 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 @router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES}, openapi_extra=UPLOAD_SCHEMA,
              summary="Attach a file to the ticket or to one of your comments (multipart `file`, `comment`)")
-def upload(request: HttpRequest, ident: str):
+def upload(request: ApiRequest, ident: str):
     from django.conf import settings
 
     # Visibility and size are checked before the body is read, so neither a stranger nor an oversized
@@ -429,7 +424,7 @@ def upload(request: HttpRequest, ident: str):
 
 @router.get("/tickets/{ident}/attachments/{attachment_id}", response={200: None, **RESPONSES},
             summary="Download an attachment (only for those who may see it and its comment)")
-def download(request: HttpRequest, ident: str, attachment_id: int):
+def download(request: ApiRequest, ident: str, attachment_id: int):
     user = request.auth
     ticket = get_visible_ticket(user, ident)
     attachment = Attachment.objects.filter(pk=attachment_id, ticket=ticket).first()

@@ -37,7 +37,7 @@ class Priority(models.TextChoices):
 
 
 # Sorting by priority needs an order that is not alphabetical.
-PRIORITY_RANK = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priority.URGENT: 4}
+PRIORITY_RANK: dict[str, int] = {Priority.LOW: 1, Priority.NORMAL: 2, Priority.HIGH: 3, Priority.URGENT: 4}
 
 
 class Status(models.TextChoices):

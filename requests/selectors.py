@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -205,7 +206,7 @@ class TicketFilters:
     sort: str | None = None
 
 
-def _choice_list(raw: str | None, choices, name: str) -> list[str] | None:
+def _choice_list(raw: str | None, choices: type[models.TextChoices], name: str) -> list[str] | None:
     if not raw:
         return None
     values = [v.strip() for v in raw.split(",") if v.strip()]
@@ -239,7 +240,7 @@ def _centre_id(code: str, centres: dict[int, Centre]) -> int:
     return centre_id
 
 
-def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | None = None
+def filter_tickets(user: Any, filters: TicketFilters, centres: dict[int, Centre] | None = None
                    ) -> tuple[QuerySet[Ticket], list[str]]:
     """The caller's visible tickets narrowed by `filters`, with the keyset order to page them by.
     Invalid filter values are a 400 naming the parameter, never an empty list. `centres`
@@ -278,7 +279,7 @@ def filter_tickets(user, filters: TicketFilters, centres: dict[int, Centre] | No
     return qs, SORTS[sort]
 
 
-def ticket_page(user, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page:
+def ticket_page(user: Any, filters: TicketFilters, cursor: str | None, limit: int | None) -> Page[Ticket]:
     """One keyset page of the caller's ticket list, with what `ticket_summary` reads attached."""
     centres = centres_by_id()  # read once: for the centre filter and for the summaries
     qs, order = filter_tickets(user, filters, centres)

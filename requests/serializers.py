@@ -6,15 +6,14 @@ fetched without translating names.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.lib.jsonutil import timestamp
+from hub.models import User
+from hub.realtime.frames import Person
+from requests.frames import AttachmentWire, CommentWire, TicketEventWire, TicketSummaryWire
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 
 
-def person(user) -> dict[str, Any] | None:
-    if user is None:
-        return None
+def person(user: User) -> Person:
     centre = getattr(user, "centre", None)
     return {
         "username": user.username,
@@ -23,7 +22,7 @@ def person(user) -> dict[str, Any] | None:
     }
 
 
-def ticket_summary(ticket: Ticket) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
     """The list/frame form of a ticket (no comments or history). Needs requesting_centre,
     target_centre, assignee and requested_by loaded (`select_related`) to cost no queries."""
     return {
@@ -34,21 +33,21 @@ def ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "priority": ticket.priority,
         "status": ticket.status,
         "requesting_centre": ticket.requesting_centre.code,
-        "target_centre": ticket.target_centre.code if ticket.target_centre_id else None,
+        "target_centre": ticket.target_centre.code if ticket.target_centre is not None else None,
         "requested_by": person(ticket.requested_by),
-        "assignee": person(ticket.assignee) if ticket.assignee_id else None,
+        "assignee": person(ticket.assignee) if ticket.assignee is not None else None,
         "due_at": timestamp(ticket.due_at),
         "overdue": ticket.is_overdue,
         "version": ticket.version,
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),
         "url": ticket.get_absolute_url(),
-        "thread": ticket.thread.slug if ticket.thread_id else None,
+        "thread": ticket.thread.slug if ticket.thread is not None else None,
         "tlp": ticket.tlp,
     }
 
 
-def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -> CommentWire:
     return {
         "id": comment.pk,
         "author": person(comment.author),
@@ -62,7 +61,7 @@ def comment_out(comment: Comment, attachments: list[Attachment] | None = None) -
     }
 
 
-def attachment_out(attachment: Attachment) -> dict[str, Any]:
+def attachment_out(attachment: Attachment) -> AttachmentWire:
     return {
         "id": attachment.pk,
         "name": attachment.original_name,
@@ -78,7 +77,7 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def event_out(event: TicketEvent) -> dict[str, Any]:
+def event_out(event: TicketEvent) -> TicketEventWire:
     return {
         "id": event.pk,
         "kind": event.kind,

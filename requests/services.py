@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +35,7 @@ from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import Tlp, clean_shared_with, clean_tlp
 from notify import services as notify
 from requests import workflow
+from requests.frames import AttachmentWire, CommentWire, TicketFrame
 from requests.models import (
     FINAL_STATUSES,
     PRIORITY_RANK,
@@ -73,7 +74,7 @@ NO_USER = _("no active user “%(username)s”.")
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def sla_due(priority: str, start) -> Any:
+def sla_due(priority: str, start: datetime) -> datetime:
     """When a ticket of `priority` opened at `start` is due (settings.REQUESTS_SLA_HOURS)."""
     hours = settings.REQUESTS_SLA_HOURS[priority]
     return start + timedelta(hours=hours)
@@ -98,14 +99,15 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
                        extra={"version": ticket.version}, version=ticket.version, yours=expected_version)
 
 
-def _touch(ticket: Ticket, now, fields: list[str]) -> None:
+def _touch(ticket: Ticket, now: datetime, fields: list[str]) -> None:
     ticket.version += 1
     ticket.updated_at = now
     ticket.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=None, after=None, note: str = "",
-           internal: bool = False, internal_to_id: int | None = None, at=None) -> TicketEvent:
+def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before: Any = None, after: Any = None,
+           note: str = "", internal: bool = False, internal_to_id: int | None = None,
+           at: datetime | None = None) -> TicketEvent:
     """A history line; an internal one belongs to `internal_to_id` (default: the target centre now)."""
     return TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, field=field, before=before, after=after, note=note,
@@ -114,15 +116,19 @@ def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before=No
     )
 
 
-def _broadcast(ticket: Ticket, event: TicketEvent, extra: dict[str, Any] | None = None,
-               audience: Audience | None = None) -> None:
+def _broadcast(ticket: Ticket, event: TicketEvent, *, comment: CommentWire | None = None,
+               attachment: AttachmentWire | None = None, audience: Audience | None = None) -> None:
     """The `ticket` frame of a change, to the ticket's audience (`requests.selectors.audience_of`),
     or, for a change about a comment or an attachment, to that item's (`item_audience`): an internal
     one's goes to the centre it belongs to (`internal_to`), not whoever the ticket targets."""
     if audience is None:
         audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True,
                                   internal_to=event.internal_to_id) if event.internal else audience_of(ticket))
-    frame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event), **(extra or {})}
+    frame: TicketFrame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event)}
+    if comment is not None:
+        frame["comment"] = comment
+    if attachment is not None:
+        frame["attachment"] = attachment
     broadcast_on_commit(groups_for(audience), frame, audience)
     # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
     notify.ticket_changed(ticket=ticket, event=event)
@@ -204,10 +210,11 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
     target = _centre(target_centre)
     if target is not None and target.pk == by.centre_id:
         raise invalid("target_centre", OTHER_CENTRE)
+    centre = by.centre
+    assert centre is not None  # checked above
     tlp = _clean_ticket_tlp(tlp, target)
     with transaction.atomic():
         now = timezone.now()
-        centre = by.centre
         ticket = Ticket(
             reference=next_reference(centre, timezone.localtime(now).year),
             title=title,
@@ -288,7 +295,7 @@ def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
                                       "to someone of the target centre; staff may take an unassigned ticket."))
         if (assignee.pk if assignee else None) == ticket.assignee_id:
             return ticket
-        before = ticket.assignee.username if ticket.assignee_id else None
+        before = ticket.assignee.username if ticket.assignee is not None else None
         now = timezone.now()
         ticket.assignee = assignee
         _touch(ticket, now, ["assignee"])
@@ -352,8 +359,8 @@ def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Con
         raise invalid("target_centre", OTHER_CENTRE)
     if target is None and ticket.tlp in PARTY_ONLY:
         raise invalid("target_centre", _("a TLP:%(tlp)s request keeps a target centre."), tlp=ticket.tlp.upper())
-    _set(ticket, done, "target_centre", target, before=ticket.target_centre.code if ticket.target_centre_id else None,
-         shown=target.code if target else None)
+    before = ticket.target_centre.code if ticket.target_centre is not None else None
+    _set(ticket, done, "target_centre", target, before=before, shown=target.code if target else None)
 
 
 def _edit_tlp(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
@@ -400,10 +407,8 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         ticket.search_text = _search_text(ticket)
         now = timezone.now()
         _touch(ticket, now, [*done.fields, "search_text"])
-        last = None
-        for kind, data in done.events:
-            last = _event(ticket, by, kind, at=now, **data)
-        _broadcast(ticket, last)
+        events = [_event(ticket, by, kind, at=now, **data) for kind, data in done.events]
+        _broadcast(ticket, events[-1])
     return ticket
 
 
@@ -454,13 +459,13 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, 
                                          created_at=now, tlp=tlp, shared_with=scope)
         _touch(ticket, now, [])
         event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
-        _broadcast(ticket, event, {"comment": comment_out(comment)},
+        _broadcast(ticket, event, comment=comment_out(comment),
                    audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
                                           internal_to=comment.internal_to_id))
     return comment
 
 
-def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
+def _validate_upload(upload: UploadedFile[bytes]) -> tuple[str, str]:
     name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
     if not name:
         raise invalid("file", _("needs a file name."))
@@ -479,7 +484,7 @@ def _validate_upload(upload: UploadedFile) -> tuple[str, str]:
     return name, content_type
 
 
-def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id: int | None = None,
+def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes], comment_id: int | None = None,
                    tlp: Any = None) -> Attachment:
     """Attach a file to `ticket` or to one of the caller's comments; its TLP is its comment's (or the
     ticket's) or tighter, and it has its comment's readers."""
@@ -506,16 +511,16 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile, comment_id
             scope = comment.shared_with if comment else None
             now = timezone.now()
             attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
-                                    content_type=content_type, size=upload.size, internal=internal,
-                                    internal_to_id=comment.internal_to_id if internal else None, created_at=now,
-                                    tlp=tlp, shared_with=scope)
+                                    content_type=content_type, size=upload.size or 0, internal=internal,
+                                    internal_to_id=comment.internal_to_id if comment and internal else None,
+                                    created_at=now, tlp=tlp, shared_with=scope)
             attachment.file.save(name, upload, save=False)
-            stored.append(attachment.file.name)
+            stored.append(attachment.file.name or name)
             attachment.save()
             _touch(ticket, now, [])
             event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
                            internal=internal, internal_to_id=attachment.internal_to_id, at=now)
-            _broadcast(ticket, event, {"attachment": attachment_out(attachment)},
+            _broadcast(ticket, event, attachment=attachment_out(attachment),
                        audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
                                               internal_to=attachment.internal_to_id))
     except BaseException:
@@ -539,9 +544,10 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres add other watchers."))
-            target = User.objects.filter(username=username, is_active=True).first()
-            if target is None:
+            found = User.objects.filter(username=username, is_active=True).first()
+            if found is None:
                 raise invalid("username", NO_USER, username=username)
+            target = found
         if ticket.tlp in PARTY_ONLY and not (target.centre_id and target.centre.code in party_codes(ticket)):
             raise invalid("username", _("a TLP:%(tlp)s request stays with its two centres; %(who)s is not of them."),
                           tlp=ticket.tlp.upper(), who=target.username)
@@ -564,9 +570,10 @@ def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> 
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
                 raise HubError(FORBIDDEN, _("Only the requesting and target centres remove other watchers."))
-            target = User.objects.filter(username=username).first()
-            if target is None:
+            found = User.objects.filter(username=username).first()
+            if found is None:
                 raise invalid("username", NO_USER, username=username)
+            target = found
         if not ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()

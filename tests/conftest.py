@@ -53,17 +53,13 @@ def seeded(db):
 
 @pytest.fixture
 def make_user(db):
-    from hub.models import Centre, User
+    """`make_user(username, centre="HT", role="engineer", **fields)`: tests.factories.UserFactory
+    with the centre by code (None: no centre)."""
+    from tests.factories import CentreFactory, UserFactory
 
-    def make(username: str, centre: str | None = "HT", role: str = "engineer", **extra) -> User:
-        centre_obj = None
-        if centre:
-            centre_obj, _ = Centre.objects.get_or_create(
-                code=centre, defaults={"name_vi": f"Trung tâm {centre}", "name_en": f"Centre {centre}"}
-            )
-        user = User.objects.create_user(username=username, password="pw-" + username, centre=centre_obj,
-                                        role=role, **extra)
-        return user
+    def make(username: str, centre: str | None = "HT", role: str = "engineer", **extra):
+        return UserFactory.create(username=username, centre=CentreFactory.create(code=centre) if centre else None,
+                                  role=role, **extra)
 
     return make
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 
@@ -78,7 +78,7 @@ def working_minutes_between(centre: Centre | int | None, a: datetime, b: datetim
     return calendar_for(centre).between(a, b)
 
 
-def exceptions_between(centre: Centre | None, start, end) -> list[DayException]:
+def exceptions_between(centre: Centre | None, start: date, end: date) -> list[DayException]:
     """The exceptions that apply to `centre` (its own and everyone's) between two dates."""
     from django.db.models import Q
 

@@ -31,7 +31,7 @@ from hub import i18n, twofactor
 from hub.errors import FORBIDDEN, INVALID, HubError
 from hub.lib import ratelimit
 from hub.lib.jsonutil import timestamp
-from hub.models import ApiToken
+from hub.models import ApiToken, User
 
 # The database failed mid-request (HTTP 503, WebSocket error frame `unavailable`). Usually nothing
 # was stored, but not always: when the connection drops after COMMIT was sent, PostgreSQL may have
@@ -45,11 +45,30 @@ DEFAULT_PAGE_SIZE = 50
 BAD_TOKEN = "_hub_bad_token"
 
 
+class ApiRequest(HttpRequest):
+    """The request an API view receives once the caller is authenticated (`AUTH` below): ninja sets
+    `auth`, the token authenticator `api_token` (None for a session), both `user`. A type for views'
+    signatures only; at run time it is Django's HttpRequest."""
+
+    auth: User
+    api_token: ApiToken | None
+    user: User  # narrower than Django's AbstractBaseUser | AnonymousUser
+
+
 class InSchema(Schema):
     """Every request body's base: a field the endpoint does not take is refused with a 400 naming it
     (`"attachments": [1]` on a message was silently dropped before), never ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class PersonOut(Schema):
+    """Someone in an answer (an author, an actor, an assignee): one schema for every app, as
+    `hub.realtime.frames.Person` is one type for every frame."""
+
+    username: str
+    display_name: str
+    centre: str | None
 
 
 class ErrorBody(Schema):
@@ -71,7 +90,7 @@ class TokenAuth(APIKeyHeader):
 
     param_name = "Authorization"
 
-    def authenticate(self, request: HttpRequest, key: str | None):
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         if not key:
             return None
         if not key.startswith("Token "):
@@ -83,7 +102,7 @@ class TokenAuth(APIKeyHeader):
             return None
         token, user = found
         request.user = user  # views and services see one user object whatever the auth
-        request.api_token = token
+        request.api_token = token  # type: ignore[attr-defined]  # ApiRequest declares it for the views
         i18n.after_auth(request, user)
         return acting_user(request, user)
 

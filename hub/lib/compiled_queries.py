@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -121,8 +121,11 @@ def model_fields(model: type[Model], prefix: str = "") -> list[str]:
     return [prefix + field.name for field in model._meta.concrete_fields]
 
 
-def model_from_row(model: type[Model], row: Sequence[Any], using: str = "default",
-                   attnames: Sequence[str] | None = None) -> Model:
+M = TypeVar("M", bound=Model)
+
+
+def model_from_row(model: type[M], row: Sequence[Any], using: str = "default",
+                   attnames: Sequence[str] | None = None) -> M:
     """An instance of `model` from the values of `model_fields(model)` — or of the columns
     `attnames` only, the others deferred as `.only()` leaves them — as the ORM would load it."""
     fields = model._meta.concrete_fields
@@ -147,9 +150,10 @@ def _timestamptz_loader(timezone: tzinfo | None) -> type | None:
     from psycopg.adapt import Loader
     from psycopg.postgres import types
 
-    optimised = adapters.get_loader(types["timestamptz"].oid, pq.Format.TEXT)
-    if optimised is None or optimised.__module__.startswith("psycopg."):
+    found = adapters.get_loader(types["timestamptz"].oid, pq.Format.TEXT)
+    if found is None or found.__module__.startswith("psycopg."):
         return None
+    optimised = found
 
     class TimestamptzLoader(Loader):
         # Django compares this with the connection's zone before each cursor and registers its own

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 import bleach
 import markdown
@@ -44,7 +44,8 @@ def _markdown() -> markdown.Markdown:
     return md
 
 
-def _link_attrs(attrs: dict, new: bool = False) -> dict:
+def _link_attrs(attrs: MutableMapping[tuple[str | None, str], str], new: bool = False,
+                ) -> MutableMapping[tuple[str | None, str], str]:
     href = attrs.get((None, "href"), "")
     if href.startswith("/"):  # our own links (mentions) stay in the tab
         return attrs

@@ -12,6 +12,7 @@ restated per app. The TLP and sharing scope that produce an item's audience are 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ class Audience:
             return False  # only the named users
         return True
 
-    def as_meta(self) -> dict[str, list] | None:
+    def as_meta(self) -> dict[str, list[Any] | None] | None:
         """A JSON-able form carried on channel-layer events; None means everyone."""
         if self.centres is None and self.roles is None and self.users is None:
             return None
@@ -54,14 +55,18 @@ class Audience:
         }
 
     @classmethod
-    def from_meta(cls, meta: dict[str, list] | None) -> Audience:
+    def from_meta(cls, meta: Mapping[str, list[Any] | None] | None) -> Audience:
         if not meta:
             return EVERYONE
         return cls(
-            centres=frozenset(meta["centres"]) if meta.get("centres") is not None else None,
-            roles=frozenset(meta["roles"]) if meta.get("roles") is not None else None,
-            users=frozenset(meta["users"]) if meta.get("users") is not None else None,
+            centres=_frozen(meta.get("centres")),
+            roles=_frozen(meta.get("roles")),
+            users=_frozen(meta.get("users")),
         )
+
+
+def _frozen(values: list[Any] | None) -> frozenset[Any] | None:
+    return frozenset(values) if values is not None else None
 
 
 EVERYONE = Audience()

@@ -14,14 +14,16 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
+from asgiref.typing import WebSocketConnectEvent, WebSocketDisconnectEvent
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
+from django.urls import URLPattern, re_path
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +32,7 @@ from hub import i18n
 from hub.errors import INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, HubError
 from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
+from hub.lib.asgi import Send
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
 from hub.realtime import identity
@@ -41,6 +44,9 @@ from hub.realtime.workers import in_worker_thread
 from hub.server import shutdown
 from hub.server.admission import HANDSHAKE_DONE
 from hub.services import SESSION_ENDED, TOKEN_REVOKED, session_digest
+
+if TYPE_CHECKING:
+    from hub.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +96,7 @@ class _Revalidator:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.consumers: set[HubConsumer] = set()
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def add(self, consumer: HubConsumer) -> None:
         self.consumers.add(consumer)
@@ -140,7 +146,7 @@ def _new_revalidator(loop: asyncio.AbstractEventLoop) -> _Revalidator:
 _revalidator = per_loop(_new_revalidator)
 
 
-def wants_batches(scope: dict[str, Any]) -> bool:
+def wants_batches(scope: Mapping[str, Any]) -> bool:
     """`?batch=1` on the WebSocket URL: the client unpacks `batch` frames (docs/chat.md)."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return query.get("batch", [""])[-1] in ("1", "true")
@@ -156,9 +162,13 @@ class HubConsumer(AsyncWebsocketConsumer):
     unlimited_types: frozenset[str] = frozenset({"ping"})
     # Named buckets a frame type costs besides (charged in the same Redis call as `write`).
     frame_buckets: dict[str, tuple[str, ...]] = {}
+    # Who is connected: hub.realtime.ws_auth.WsGate puts a User in the scope, or refuses the socket.
+    user: User
+    # The server's own send, taken by the gate (hub/realtime/ws_auth.py): plain ASGI messages.
+    base_send: Send  # type: ignore[assignment]  # Channels' stubs want asgiref's per-event TypedDicts
 
-    async def websocket_connect(self, message: dict[str, Any]) -> None:
-        self.user = self.scope["user"]
+    async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
+        self.user = cast("User", self.scope["user"])
         # The API token behind a `?ticket=` handshake (None for a session): revoking it cuts us off.
         self.token_id: int | None = getattr(self.user, "ws_token_id", None)
         # The session behind a cookie handshake: the socket lives no longer than it (issue 20, class 2).
@@ -187,7 +197,7 @@ class HubConsumer(AsyncWebsocketConsumer):
                 _revalidator().add(self)
                 self._schedule_expiry()
         finally:
-            handshake_done = self.scope.get(HANDSHAKE_DONE)
+            handshake_done: Callable[[], None] | None = cast(Mapping[str, Any], self.scope).get(HANDSHAKE_DONE)
             if handshake_done is not None:
                 handshake_done()  # the next waiting handshake may start (hub.server.admission)
 
@@ -383,7 +393,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         """Last check before a frame leaves: the event's audience (TLP, internal comments…)."""
         return delivery.audience.allows(self.user)
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+    async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         self.closed = True
         _revalidator().discard(self)
         if self._expiry is not None:
@@ -461,3 +471,10 @@ class HubConsumer(AsyncWebsocketConsumer):
                                        "detail": self.render(DATABASE_UNAVAILABLE)}
             return await self.send_json(unavailable)
         self.strikes = 0
+
+
+def socket_route(pattern: str, consumer: type[HubConsumer]) -> URLPattern:
+    """A WebSocket route (a regex, as Channels' URLRouter matches it) to a consumer class. Channels
+    routes with Django's URL patterns, whose types expect views; what it holds is an ASGI application."""
+    route: URLPattern = re_path(pattern, cast(Any, consumer.as_asgi()))
+    return route

@@ -8,15 +8,19 @@ to a broad group still only reaches the people allowed to see it. Frame types: `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.realtime.consumers import HubConsumer
+from hub.realtime.frames import HelloFrame, PongFrame
 from hub.realtime.groups import ALL, centre_group, control_group, role_group, user_group
 
+if TYPE_CHECKING:
+    from hub.models import User
 
-def identity_groups(user) -> list[str]:
+
+def identity_groups(user: User) -> list[str]:
     groups = [ALL, user_group(user.id)]
-    if user.centre_id:
+    if user.centre is not None:
         groups.append(centre_group(user.centre.code))
     groups += [role_group(role) for role in user.roles]
     return groups
@@ -29,7 +33,8 @@ class NotificationsConsumer(HubConsumer):
         await self.accept()
         for group in identity_groups(self.user):
             await self.join(group)
-        await self.send_json({"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)})
+        hello: HelloFrame = {"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)}
+        await self.send_json(hello)
 
     async def adopt(self, user) -> bool:
         """The person moved (another centre, role, superuser flag): the stream now listens to the
@@ -43,4 +48,5 @@ class NotificationsConsumer(HubConsumer):
         return True
 
     async def handle_ping(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong"})
+        pong: PongFrame = {"type": "pong"}
+        await self.send_json(pong)

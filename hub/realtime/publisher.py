@@ -15,10 +15,10 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from operator import itemgetter
-from typing import Any
+from typing import Any, Protocol, cast
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
@@ -40,8 +40,27 @@ MAX_BATCH = 100
 # Every event carries its publisher (one id per process) and a sequence number per group, so that
 # receivers notice events the layer skipped (hub.realtime.receiver, gap detection).
 PUBLISHER_ID = uuid.uuid4().hex
-_sequences: dict[str, itertools.count] = {}
+_sequences: dict[str, itertools.count[int]] = {}
 _sequences_lock = threading.Lock()
+
+
+class ChannelLayer(Protocol):
+    """What the hub uses of a Channels layer (the in-memory one and both of channels-redis')."""
+
+    async def new_channel(self, prefix: str = ...) -> str: ...
+    async def send(self, channel: str, message: dict[str, Any]) -> None: ...
+    async def receive(self, channel: str) -> dict[str, Any]: ...
+    async def group_add(self, group: str, channel: str) -> None: ...
+    async def group_discard(self, group: str, channel: str) -> None: ...
+    async def group_send(self, group: str, message: dict[str, Any]) -> None: ...
+
+
+def channel_layer() -> ChannelLayer:
+    """The process's default layer (configured in hub/settings.py for every deployment)."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured (CHANNEL_LAYERS)")
+    return cast(ChannelLayer, layer)
 
 
 def _next_sequence(group: str) -> int:
@@ -59,7 +78,7 @@ def event(group: str, frame_text: str, **meta: Any) -> dict[str, Any]:
 
 
 async def publish(group: str, frame_text: str, **meta: Any) -> None:
-    layer = get_channel_layer()
+    layer = channel_layer()
     # The number is taken even if the send fails: receivers then see the gap and say so.
     sequence = _next_sequence(group)
     await layer.group_send(group, event(group, frame_text, publisher=PUBLISHER_ID, seq=sequence, **meta))
@@ -78,10 +97,10 @@ async def publish_many(group: str, items: list[tuple[str, dict[str, Any]]]) -> N
         await publish(group, text, **meta)
         return
     events = [event(group, text, publisher=PUBLISHER_ID, seq=_next_sequence(group), **meta) for text, meta in items]
-    await get_channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
+    await channel_layer().group_send(group, {"type": BATCH_TYPE, "group": group, "events": events})
 
 
-def cursor_of(frame: dict[str, Any]) -> int | None:
+def cursor_of(frame: Mapping[str, Any]) -> int | None:
     """The position of a frame in its stream: a topic message's id (ids grow in commit order within a
     topic). A receiving process that detects lost events tells sockets to sync from the last cursor
     it received before the gap (hub/realtime/receiver.py)."""
@@ -94,7 +113,7 @@ def cursor_of(frame: dict[str, Any]) -> int | None:
 Publication = tuple[str, str, dict[str, Any]]
 
 
-def publications(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> list[Publication]:
+def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> list[Publication]:
     """One event (one id, so a socket in several of the groups gets it once) for each group."""
     meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
             "cursor": cursor_of(frame)}
@@ -130,7 +149,7 @@ class _Outbox:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: deque[Publication] = deque()
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def put(self, items: list[Publication]) -> None:  # on the loop
         self.queue.extend(items)
@@ -195,7 +214,7 @@ def _run_publisher(items: list[Publication]) -> None:
         asyncio.run(send_publications(items))
 
 
-def broadcast_on_commit(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
 
     def send() -> None:

@@ -16,13 +16,13 @@ import logging
 import uuid
 from typing import Any, Protocol
 
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from hub.lib.jsonutil import dumps
 from hub.realtime.audience import Audience
+from hub.realtime.frames import ResyncFrame
 from hub.realtime.loops import per_loop
-from hub.realtime.publisher import BATCH_TYPE, EVENT_TYPE, event
+from hub.realtime.publisher import BATCH_TYPE, EVENT_TYPE, channel_layer, event
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +46,20 @@ def resync_frame(after: int | None) -> str:
     id) of the last event this process received in order before the gap — sync from there, not from
     the newest id seen, since newer messages may have arrived after the lost ones. None when no
     cursor is known (then: sync after the last id you saw)."""
-    return dumps({"type": "resync", "reason": "missed_events", "after": after, "latest": None})
+    frame: ResyncFrame = {"type": "resync", "reason": "missed_events", "after": after, "latest": None}
+    return dumps(frame)
 
 
 
 def refresh_seconds() -> float:
     """How often group memberships are re-added: a third of the layer's `group_expiry`, so even a
     shortened expiry (tests, or an operator's choice) never drops a live process from a group."""
-    config = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    layers: dict[str, dict[str, Any]] = settings.CHANNEL_LAYERS  # the settings' literal types vary by branch
+    config: dict[str, Any] = layers.get("default", {}).get("CONFIG", {})
     expiry = config.get("group_expiry")
     if not expiry:
         return REFRESH_SECONDS
-    return max(0.5, min(REFRESH_SECONDS, expiry / 3))
+    return max(0.5, min(float(REFRESH_SECONDS), float(expiry) / 3))
 
 
 class Delivery:
@@ -124,11 +126,14 @@ class Batch:
 
 
 class Listener(Protocol):
-    """A local socket. One whose `batches` attribute is true also defines `deliver_batch(batch:
-    Batch)` and gets the events of a batch through it; the others get them one by one through
-    `deliver`."""
+    """A local socket. One whose `batches` attribute is true gets the events of a batch through
+    `deliver_batch`; the others get them one by one through `deliver`."""
+
+    batches: bool
 
     async def deliver(self, delivery: Delivery) -> None: ...
+
+    async def deliver_batch(self, batch: Batch) -> None: ...
 
 
 class _Sequence:
@@ -144,32 +149,33 @@ class _Sequence:
 
 class LocalFanout:
     def __init__(self) -> None:
-        self.layer = get_channel_layer()
+        self.layer = channel_layer()
         self.channel: str | None = None
         self.groups: dict[str, set[Listener]] = {}
         self._lock = asyncio.Lock()
-        self._reader: asyncio.Task | None = None
-        self._refresher: asyncio.Task | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
         # group → publisher → _Sequence; reset whenever this process (re)subscribes to the group.
         self._received: dict[str, dict[str, _Sequence]] = {}
-        self._gap_checks: set[asyncio.Task] = set()
+        self._gap_checks: set[asyncio.Task[None]] = set()
 
-    async def _ensure_started(self) -> None:
+    async def _ensure_started(self) -> str:
         if self.channel is None:
             self.channel = await self.layer.new_channel("hub.process.")
             self._reader = asyncio.create_task(self._read_loop(), name="hub-fanout-reader")
             self._refresher = asyncio.create_task(self._refresh_loop(), name="hub-fanout-refresh")
+        return self.channel
 
     async def join(self, group: str, listener: Listener) -> None:
         # Subscriptions are serialised: concurrent first subscriptions to one group raced in
         # redis-py's PubSub and delivered the first message twice (STACK-NOTES "Traps").
         async with self._lock:
-            await self._ensure_started()
+            channel = await self._ensure_started()
             members = self.groups.get(group)
             if members is None:
                 members = self.groups[group] = set()
                 self._received.pop(group, None)
-                await self.layer.group_add(group, self.channel)
+                await self.layer.group_add(group, channel)
             members.add(listener)
 
     async def leave(self, group: str, listener: Listener) -> None:
@@ -182,15 +188,17 @@ class LocalFanout:
                 del self.groups[group]
                 self._received.pop(group, None)
                 try:
-                    await self.layer.group_discard(group, self.channel)
+                    await self.layer.group_discard(group, await self._ensure_started())
                 except Exception:  # the layer being down must not break a disconnect
                     logger.warning("group_discard(%s) failed", group, exc_info=True)
 
     async def _read_loop(self) -> None:
         handed = 0  # frames handed to sockets since the loop last ran other work
+        channel = self.channel
+        assert channel is not None  # started by _ensure_started
         while True:
             try:
-                message = await self.layer.receive(self.channel)
+                message = await self.layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -198,13 +206,14 @@ class LocalFanout:
                 await asyncio.sleep(0.5)
                 continue
             kind = message.get("type")
+            events: list[dict[str, Any]]
             if kind == EVENT_TYPE:
-                events = (message,)
+                events = [message]
             elif kind == BATCH_TYPE and isinstance(message.get("events"), list):
                 events = message["events"]
             else:
                 continue
-            group = message.get("group")
+            group: str = message.get("group") or ""
             if group in self.groups:
                 for one in events:
                     self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
@@ -239,7 +248,7 @@ class LocalFanout:
         batch = Batch([Delivery(one) for one in events])
         for listener in list(listeners):
             try:
-                if getattr(listener, "batches", False):
+                if listener.batches:
                     await listener.deliver_batch(batch)
                 else:
                     for delivery in batch.deliveries:
@@ -285,11 +294,13 @@ class LocalFanout:
             await self._deliver(group, event(group, resync_frame(after), event_id=uuid.uuid4().hex))
 
     async def _refresh_loop(self) -> None:
+        channel = self.channel
+        assert channel is not None  # started by _ensure_started
         while True:
             await asyncio.sleep(refresh_seconds())
             for group in list(self.groups):
                 try:
-                    await self.layer.group_add(group, self.channel)
+                    await self.layer.group_add(group, channel)
                 except Exception:
                     logger.warning("refreshing group %s failed", group, exc_info=True)
 

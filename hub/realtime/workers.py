@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar, cast
 
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
 from hub.lib import ratelimit
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -20,7 +24,7 @@ def _threads() -> ThreadPoolExecutor:
     return _executor
 
 
-def in_worker_thread(fn):
+def in_worker_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`fn` (sync, using the ORM) as a coroutine run in one of the process' `HUB_WS_DB_THREADS`
     database threads, with Django's connection hygiene around it as Channels'
     `database_sync_to_async` does. Not that decorator's default single thread per process: every
@@ -34,8 +38,9 @@ def in_worker_thread(fn):
     thread: one Redis call where the frame's work starts, before anything is written."""
 
     @functools.wraps(fn)
-    def charged_first(*args, **kwargs):
+    def charged_first(*args: P.args, **kwargs: P.kwargs) -> R:
         ratelimit.charge()
         return fn(*args, **kwargs)
 
-    return DatabaseSyncToAsync(charged_first, thread_sensitive=False, executor=_threads())
+    return cast(Callable[P, Awaitable[R]], DatabaseSyncToAsync(charged_first, thread_sensitive=False,
+                                                                executor=_threads()))

@@ -10,14 +10,19 @@ see the close code rather than a bare HTTP 403.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 
+from hub.lib.asgi import ASGIApp, Receive, Scope, Send
 from hub.lib.origins import parse_origin
 from hub.realtime.workers import in_worker_thread
 from hub.server.admission import HandshakeLimit
+
+if TYPE_CHECKING:
+    from hub.models import User
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -37,7 +42,7 @@ def _public_origins(origins: tuple[str, ...]) -> frozenset:
     return frozenset(filter(None, map(parse_origin, origins)))
 
 
-async def reject(receive, send, code: int) -> None:
+async def reject(receive: Receive, send: Send, code: int) -> None:
     """Complete the handshake only to close it with `code`."""
     message = await receive()
     if message["type"] != "websocket.connect":
@@ -47,14 +52,14 @@ async def reject(receive, send, code: int) -> None:
 
 
 @in_worker_thread
-def _redeem_ticket(raw: str):
+def _redeem_ticket(raw: str) -> User | None:
     from hub.models import WsTicket
 
     return WsTicket.redeem(raw)
 
 
 @in_worker_thread
-def _resolve_session_user(scope):
+def _resolve_session_user(scope: Scope) -> Any:
     """The session's person (with their centre) and the session's key and expiry, which the socket
     keeps: it lives no longer than the session (hub/realtime/identity.py). None when the session
     signs nobody in."""
@@ -76,10 +81,10 @@ def _resolve_session_user(scope):
 class WsGate:
     """Runs after Channels' session/auth middleware; sets scope["user"] and scope["auth_method"]."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             return await self.inner(scope, receive, send)
         headers = dict(scope.get("headers") or [])
@@ -89,7 +94,7 @@ class WsGate:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         ticket = (query.get("ticket") or [""])[0]
         if ticket:
-            user = await _redeem_ticket(ticket)
+            user: User | None = await _redeem_ticket(ticket)
             if user is None:
                 return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
             method = "ticket"
@@ -117,12 +122,12 @@ SERVER_SEND = "hub.server_send"
 class _KeepServerSend:
     """Outermost layer: remembers the server's own `send` in the scope for WsGate (plain ASGI)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         return await self.inner(dict(scope, **{SERVER_SEND: send}), receive, send)
 
 
-def ws_auth_stack(inner):
-    return HandshakeLimit(_KeepServerSend(AuthMiddlewareStack(WsGate(inner))))
+def ws_auth_stack(inner: ASGIApp) -> ASGIApp:
+    return HandshakeLimit(_KeepServerSend(cast(ASGIApp, AuthMiddlewareStack(WsGate(inner)))))

@@ -40,9 +40,9 @@ async def _check_channel_layer() -> str:
             finally:
                 await client.aclose()
         else:
-            from channels.layers import get_channel_layer
+            from hub.realtime.publisher import channel_layer
 
-            layer = get_channel_layer()
+            layer = channel_layer()
             channel = await layer.new_channel("healthz.")
             await layer.send(channel, {"type": "healthz"})
             await asyncio.wait_for(layer.receive(channel), TIMEOUT_SECONDS)

@@ -96,10 +96,10 @@ class HubASGIHandler(ASGIHandler):
         """`request_started`, the request, the middleware chain and view (`BaseHandler.get_response`),
         and — unless it streams — the response closed (`request_finished`), as under WSGI."""
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
-        response._handler_class = self.__class__
+        request, refusal = self.create_request(scope, body_file)
+        response = self.get_response(request) if request is not None else refusal
+        assert response is not None  # create_request gives a request or the answer refusing it
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler sets it
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the server chunks the socket writes itself
         if not response.streaming:

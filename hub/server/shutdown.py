@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
@@ -32,7 +32,7 @@ ACCEPT_AFTER_SIGTERM_SECONDS = 0.5
 _installed = False
 _draining_since: float | None = None  # when SIGTERM arrived (monotonic); None while serving
 _in_flight = 0  # HTTP requests inside the application (hub.server.admission counts them)
-_closers: list[Callable[[], object]] = []  # coroutine functions that close live sockets
+_closers: list[Callable[[], Awaitable[object]]] = []  # coroutine functions that close live sockets
 
 
 def refusing() -> bool:
@@ -50,7 +50,7 @@ def request_finished() -> None:
     _in_flight -= 1
 
 
-def on_shutdown(closer: Callable[[], object]) -> None:
+def on_shutdown(closer: Callable[[], Awaitable[object]]) -> None:
     """Register a coroutine function run first on SIGTERM (e.g. closing this loop's sockets)."""
     _closers.append(closer)
 

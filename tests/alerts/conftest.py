@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from hub.models import WsTicket
+from tests.factories import staff
 
 
 @dataclass
@@ -36,19 +37,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def cast(make_user) -> Cast:
-    def person(username, centre, role):
-        return make_user(username, centre=centre, role=role, email=f"{username}@example.vn")
+def cast(db) -> Cast:
+    """tests.factories.staff: each name says the centre and the role."""
+
+    def person(username: str, **extra: Any) -> Any:
+        return staff(username, email=f"{username}@example.vn", **extra)
 
     return Cast(
-        ht_security=person("ht.security", "HT", "security_officer"),
-        ht_manager=person("ht.manager", "HT", "manager"),
-        dn_security=person("dn.security", "DN", "security_officer"),
-        dn_manager=person("dn.manager", "DN", "manager"),
-        dn_engineer=person("dn.engineer", "DN", "engineer"),
-        qb_manager=person("qb.manager", "QB", "manager"),
-        qb_engineer=person("qb.engineer", "QB", "engineer"),
-        admin=person("admin", None, "hub_admin"),
+        ht_security=person("ht.security"), ht_manager=person("ht.manager"),
+        dn_security=person("dn.security"), dn_manager=person("dn.manager"), dn_engineer=person("dn.engineer"),
+        qb_manager=person("qb.manager"), qb_engineer=person("qb.engineer"),
+        admin=person("admin", centre=None),
     )
 
 

@@ -104,7 +104,7 @@ async def test_alert_frames_reach_only_the_tlp_audience_on_the_notifications_soc
         for name, socket in sockets.items():
             # Frames arrive in the order raised; the public (clear) alert comes last for everyone, so
             # reading up to it proves which of the restricted ones this person did or did not get.
-            seen = []
+            seen: list[int] = []
             while not seen or seen[-1] != raised["clear"].pk:
                 frame = await next_alert_frame(socket)
                 assert frame["event"] == "raised"

@@ -5,6 +5,7 @@ import pytest
 from chat.access import access_for, register_topic_access, unregister_topic_access
 from chat.models import Topic
 from chat.selectors import can_view_topic, visible_topics
+from hub.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def test_other_kinds_are_denied_unless_their_owner_registered_a_rule(make_user, 
     unregister_topic_access(Topic.Kind.TICKET)
     assert not can_view_topic(asker, thread)
     assert can_view_topic(make_user("admin", centre=None, role="hub_admin"), thread)
-    register_topic_access(Topic.Kind.TICKET, lambda user, topic: user.centre.code == "HT")
+    register_topic_access(Topic.Kind.TICKET, lambda user, topic: user.centre is not None and user.centre.code == "HT")
     assert can_view_topic(asker, thread) and not can_view_topic(helper, thread)
     assert [t.slug for t in visible_topics(asker, kind=Topic.Kind.TICKET)] == ["ticket-7"]
     assert visible_topics(helper, kind=Topic.Kind.TICKET) == []
@@ -60,8 +61,13 @@ def test_a_bulk_filter_decides_listings_in_one_query(make_user, make_topic, tick
     make_topic("chung")
     for n in range(1, 21):
         Topic.objects.create(slug=f"ticket-{n:02}", name_vi="y", name_en="r", kind=Topic.Kind.TICKET)
-    checked = []
-    register_topic_access(Topic.Kind.TICKET, lambda user, topic: checked.append(topic.slug) or True,
+    checked: list[str] = []
+
+    def check(user: User, topic: Topic) -> bool:
+        checked.append(topic.slug)
+        return True
+
+    register_topic_access(Topic.Kind.TICKET, check,
                           visible_q=lambda user: Q(slug__in=["ticket-01", "ticket-03"]))
     user = make_user("ht.engineer")
     with CaptureQueriesContext(connection) as queries:

@@ -104,8 +104,9 @@ def test_history_after_and_before_walk_every_message_once_in_order(world, api_cl
 def test_history_answers_exactly_the_documented_schema(world, api_client):
     """History skips ninja's response validation (hub.lib.api_support.trusted_json) for speed; this is
     what keeps its answer and its OpenAPI schema the same thing."""
-    from chat.api import AuthorOut, MessageOut, MessagePage
+    from chat.api import MessageOut, MessagePage
     from chat.services import delete_message
+    from hub.lib.api_support import PersonOut
 
     post(world["topic"], world["ht"], "Xin chào @dn.engineer và **DN**")
     delete_message(post(world["topic"], world["ht"], "sẽ bị xoá"), by=world["ht"])
@@ -119,7 +120,7 @@ def test_history_answers_exactly_the_documented_schema(world, api_client):
     MessagePage.model_validate(older)
     for message in body["results"] + older["results"]:
         assert set(message) == set(MessageOut.model_fields)
-        assert set(message["author"]) == set(AuthorOut.model_fields)
+        assert set(message["author"]) == set(PersonOut.model_fields)
     assert [m["deleted"] for m in older["results"] + body["results"]] == [False, True, False]
 
 
@@ -403,6 +404,7 @@ def test_a_topic_is_read_with_its_allowed_centres_as_the_orm_prefetches_them(mak
     made = make_topic("kenh-rieng", allowed_roles=["engineer"], allowed_centres=centres)
     expected = Topic.objects.prefetch_related("allowed_centres").get(pk=made.pk)
     topic = get_topic("kenh-rieng")
+    assert topic is not None
     fields = [f.attname for f in Topic._meta.concrete_fields]
     assert [getattr(topic, f) for f in fields] == [getattr(expected, f) for f in fields]
     with CaptureQueriesContext(connection) as queries:

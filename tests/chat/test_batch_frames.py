@@ -118,7 +118,7 @@ async def test_batches_are_split_by_size_and_never_exceed_the_limit(people, sett
         raw = await batched.receive_from(timeout=5)
         frame = json.loads(raw)
         if frame["type"] == "batch":
-            assert len(raw.encode()) <= 2048 and len(frame["frames"]) > 1
+            assert len(str(raw).encode()) <= 2048 and len(frame["frames"]) > 1
             received.extend(frame["frames"])
         elif frame["type"] == "message":
             received.append(frame)

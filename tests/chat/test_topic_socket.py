@@ -152,12 +152,12 @@ async def test_a_client_that_keeps_abusing_is_closed(people, settings):
     socket = await open_topic(people["dn"], SLUG)
     for _ in range(5):
         await socket.send_to(text_data="rác")
-    codes = []
+    codes: list[str] = []
     while True:
         output = await socket.receive_output(timeout=3)
         if output["type"] == "websocket.close":
             break
-        codes.append(output.get("text"))
+        codes.append(output.get("text") or "")
     assert output["code"] == 4429 and len([c for c in codes if '"error"' in c]) == 5
 
 
@@ -609,6 +609,7 @@ def test_the_per_frame_recheck_reloads_what_changed_and_only_that(people):
     assert len(_recheck_queries(socket)) == 3  # the two rows, then the person
     assert socket.user.display_name == "Tên mới"
     other = Centre.objects.exclude(pk=people["dn"].centre_id).first()
+    assert other is not None
     Topic.objects.get(slug=SLUG).allowed_centres.set([other])
     with pytest.raises(AccessLost) as lost:
         socket._fresh_access()

@@ -12,8 +12,8 @@ from django.utils import timezone
 TZ = timezone.get_current_timezone()
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=TZ)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
 @dataclass

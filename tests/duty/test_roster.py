@@ -34,6 +34,7 @@ def test_on_duty_is_the_shift_covering_the_moment(cast):
     assert on_duty(cast.ht_manager.centre_id, MON + timedelta(hours=24)) == second
     assert on_duty("DN", MON) is None
     shift = on_duty("ht", MON)
+    assert shift is not None and shift.deputy is not None
     assert shift.officer.username == "ht.security" and shift.deputy.username == "ht.security2"
 
 

@@ -12,6 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,8 +78,8 @@ def hub(transactional_db, hub_extra_env):
 class Person:
     """One signed-in browser context and its page, with the script errors it saw."""
 
-    context: object
-    page: object
+    context: Any  # playwright's BrowserContext and Page
+    page: Any
     username: str
     errors: list[str] = field(default_factory=list)
 

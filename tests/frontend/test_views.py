@@ -85,16 +85,25 @@ def test_pages_carry_no_inline_script_or_handler(browser_client, topic, real_ids
         assert "style=" not in html, f"inline style on {path}"
 
 
+def hub_user_json(html: str) -> str:
+    """The viewer data a page hands its scripts (frontend.views.hub_user, `json_script`)."""
+    found = re.search(r'<script id="hub-user" type="application/json">(.*?)</script>', html)
+    assert found is not None, "the page has no hub-user data"
+    return found.group(1)
+
+
 def test_csp_forbids_inline_scripts(browser_client, topic):
     response = browser_client().get("/topics/phat-trien-phan-mem/")
     csp = response["Content-Security-Policy"]
-    script_src = re.search(r"script-src ([^;]*)", csp).group(1)
+    found = re.search(r"script-src ([^;]*)", csp)
+    assert found is not None, csp
+    script_src = found.group(1)
     assert "'unsafe-inline'" not in script_src and "'self'" in script_src
 
 
 def test_the_viewer_data_on_the_page_is_their_own(browser_client, topic):
     html = browser_client("ht.sec", role="security_officer").get("/alerts/").content.decode()
-    data = json.loads(re.search(r'<script id="hub-user" type="application/json">(.*?)</script>', html).group(1))
+    data = json.loads(hub_user_json(html))
     assert data["username"] == "ht.sec" and data["centre"] == "HT"
     assert data["can_raise_alerts"] is True and data["is_manager"] is False
     assert 'id="alert-form"' in html
@@ -178,7 +187,7 @@ def test_other_apps_pages_get_the_same_header(browser_client, topic):
     viewer data come from the template tag, not from the view."""
     html = browser_client("dn.mgr", centre="DN", role="manager").get("/dashboard/").content.decode()
     assert 'id="bell"' in html and 'id="hub-user"' in html and 'href="/dashboard/"' in html
-    data = json.loads(re.search(r'<script id="hub-user" type="application/json">(.*?)</script>', html).group(1))
+    data = json.loads(hub_user_json(html))
     assert data["username"] == "dn.mgr" and data["is_manager"] is True
 
 

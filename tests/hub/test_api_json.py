@@ -35,8 +35,17 @@ def test_every_value_encodes_as_ninja_encoded_it(value):
     assert json.loads(encode(data)) == ninja_json(data)
 
 
-def test_datetimes_keep_the_millisecond_z_form():
-    assert encode(datetime(2026, 11, 26, 6, 9, 21, 549107, tzinfo=UTC)) == b'"2026-11-26T06:09:21.549Z"'
+@pytest.mark.parametrize("value, written", [
+    (datetime(2026, 11, 26, 6, 9, 21, 549107, tzinfo=UTC), "2026-11-26T06:09:21.549Z"),
+    (datetime(2026, 11, 26, 6, 9, 21, tzinfo=UTC), "2026-11-26T06:09:21.000Z"),  # ninja wrote no fraction
+    (datetime(2026, 11, 26, 13, 9, 21, tzinfo=timezone(timedelta(hours=7))), "2026-11-26T06:09:21.000Z"),  # in UTC
+    (datetime(2026, 11, 26, 6, 9, 21, 500), "2026-11-26T06:09:21.000Z"),  # naive: taken as UTC
+])
+def test_datetimes_are_written_in_the_hubs_one_timestamp_format(value, written):
+    from hub.lib.jsonutil import dumps, timestamp
+
+    assert json.loads(encode({"at": value})) == {"at": written} == json.loads(dumps({"at": value}))
+    assert timestamp(value) == written
 
 
 def test_every_timestamp_is_written_in_utc_whatever_its_zone():

@@ -40,14 +40,14 @@ def calls_of(monkeypatch, wrapper: type, target) -> list[str]:
 
     def counting(self, *args, **kwargs):
         wrapped = target(self)
-        names.append(getattr(wrapped, "__qualname__", None) or getattr(wrapped, "__name__", repr(wrapped)))
+        names.append(str(getattr(wrapped, "__qualname__", None) or getattr(wrapped, "__name__", repr(wrapped))))
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(wrapper, "__call__", counting)
     return names
 
 
-def get(app, path: str, headers: list[tuple[bytes, bytes]] = ()) -> tuple[int, dict]:
+def get(app, path: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[int, dict]:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
              "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
              "root_path": "", "headers": [(b"host", b"127.0.0.1"), *headers],
@@ -73,7 +73,7 @@ def get(app, path: str, headers: list[tuple[bytes, bytes]] = ()) -> tuple[int, d
 
 def test_the_chain_is_built_sync_and_entered_with_one_hop():
     handler = HubASGIHandler()
-    assert not asyncio.iscoroutinefunction(handler._middleware_chain)
+    assert not asyncio.iscoroutinefunction(getattr(handler, "_middleware_chain"))  # noqa: B009 (Django's private)
     assert isinstance(handler._respond, SyncToAsync)
 
 
@@ -91,7 +91,7 @@ def test_a_sync_view_runs_with_its_middleware_in_one_thread_and_never_waits_for_
     token = token_for(make_user("chain.user", centre="HT"))
     back_to_the_loop = calls_of(monkeypatch, AsyncToSync, lambda call: call.awaitable)
     SEEN.clear()
-    status, answer = get(HubASGIHandler(), "/api/v1/me", [(b"authorization", f"Token {token}".encode())])
+    status, answer = get(HubASGIHandler(), "/api/v1/me", ((b"authorization", f"Token {token}".encode()),))
     assert status == 200 and answer["username"] == "chain.user"
     threads = dict(SEEN)
     assert threads["middleware"] == threads["view"] != threads["loop"]

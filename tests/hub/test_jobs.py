@@ -141,7 +141,7 @@ def test_two_worker_processes_on_postgresql_run_each_period_once(tmp_path):
                                 stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     try:
         for worker in workers:
-            assert worker.wait(60) == 0, worker.stdout.read()
+            assert worker.wait(60) == 0, worker.stdout.read() if worker.stdout else ""
     finally:
         for worker in workers:
             if worker.poll() is None:

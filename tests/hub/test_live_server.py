@@ -7,6 +7,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SERVERS = ["daphne", "uvicorn"]
 
 
-def get(url: str, headers: dict | None = None) -> tuple[int, dict | str]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -59,6 +60,7 @@ def test_served_hub_answers_healthz_login_and_token_api(server, redis_url, make_
 def start_private_redis(port: int) -> subprocess.Popen:
     binary = shutil.which("redis-server")
     require(None if binary else "redis-server binary not installed")
+    assert binary is not None
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -67,7 +69,7 @@ def start_private_redis(port: int) -> subprocess.Popen:
     return process
 
 
-def wait_for_status(url: str, wanted: int, timeout: float = 20) -> tuple[int, dict]:
+def wait_for_status(url: str, wanted: int, timeout: float = 20) -> tuple[int, Any]:
     deadline = time.monotonic() + timeout
     status, body = get(url)
     while status != wanted and time.monotonic() < deadline:

@@ -6,12 +6,20 @@ import time
 from asgiref.sync import sync_to_async
 
 from hub.realtime.publisher import _run_publisher, send_publications
-from hub.realtime.receiver import Delivery, local_fanout
+from hub.realtime.receiver import Batch, Delivery, local_fanout
 
 
 class Collector:
+    """A local socket that keeps the frames it is handed, one by one."""
+
+    batches = False
+
     def __init__(self) -> None:
         self.frames: list[str] = []
+
+    async def deliver_batch(self, batch: Batch) -> None:
+        for delivery in batch.deliveries:
+            await self.deliver(delivery)
 
     async def deliver(self, delivery: Delivery) -> None:
         self.frames.append(delivery.event["frame"])

@@ -25,7 +25,7 @@ def test_seed_creates_every_contract_centre_and_three_people_each():
     for code in CONTRACT_CODES:
         for suffix, role in [("engineer", "engineer"), ("security", "security_officer"), ("manager", "manager")]:
             user = User.objects.get(username=f"{code.lower()}.{suffix}")
-            assert user.centre.code == code and user.role == role
+            assert user.centre is not None and user.centre.code == code and user.role == role
             assert f"{code.lower()}.{suffix}" in output
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_hub_admin

@@ -81,11 +81,13 @@ def test_a_token_loads_the_same_person_and_centre_as_the_orm(make_user, centre):
 
     person = make_user("a", centre=centre)
     _token, raw = ApiToken.issue(person, "script")
-    token, user = ApiToken.authenticate(raw)
+    found = ApiToken.authenticate(raw)
+    assert found is not None
+    token, user = found
     expected = User.objects.select_related("centre").get(pk=person.pk)
     fields = [f.attname for f in User._meta.concrete_fields]
     assert [getattr(user, f) for f in fields] == [getattr(expected, f) for f in fields]
-    assert (user.centre.code if user.centre_id else None) == centre
+    assert (user.centre.code if user.centre is not None else None) == centre
     assert token.user is user and not user._state.adding
     with CaptureQueriesContext(connection) as queries:
         user.first_name = "Lan"
@@ -117,8 +119,9 @@ def test_a_redeemed_ticket_gives_the_same_person_and_centre_as_the_orm_and_its_t
     fields = [f.attname for f in User._meta.concrete_fields]
     for raw, token_id in ((by_token, token.pk), (by_session, None)):
         user = WsTicket.redeem(raw)
+        assert user is not None
         assert [getattr(user, f) for f in fields] == [getattr(expected, f) for f in fields]
-        assert (user.centre.code if user.centre_id else None) == centre
+        assert (user.centre.code if user.centre is not None else None) == centre
         assert user.ws_token_id == token_id and not user._state.adding
 
 

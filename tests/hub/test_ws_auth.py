@@ -1,5 +1,7 @@
 """WebSocket handshakes: session or single-use ticket, Origin rules, close codes 4401/4403/4404."""
 
+from typing import Any, cast
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -7,8 +9,9 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
-from django.urls import path
+from django.urls import re_path
 
+from hub.lib.asgi import ASGIApp
 from hub.models import WsTicket
 from hub.realtime.ws_auth import ws_auth_stack
 
@@ -16,12 +19,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class WhoAmI(AsyncWebsocketConsumer):
-    async def connect(self):
+    async def connect(self) -> None:
         await self.accept()
-        await self.send(text_data=f"{self.scope['user'].username}:{self.scope['auth_method']}")
+        scope = cast(dict[str, Any], self.scope)  # the gate's keys are the hub's, not Channels'
+        await self.send(text_data=f"{scope['user'].username}:{scope['auth_method']}")
 
 
-app = ws_auth_stack(URLRouter([path("ws/whoami/", WhoAmI.as_asgi())]))
+app = ws_auth_stack(cast(ASGIApp, URLRouter([re_path(r"^ws/whoami/$", cast(Any, WhoAmI.as_asgi()))])))
 
 
 async def handshake(query: str = "", origin: str | None = None, cookie: str | None = None):
@@ -30,7 +34,7 @@ async def handshake(query: str = "", origin: str | None = None, cookie: str | No
         headers.append((b"origin", origin.encode()))
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    communicator = WebsocketCommunicator(app, "/ws/whoami/" + query, headers=headers)
+    communicator = WebsocketCommunicator(cast(Any, app), "/ws/whoami/" + query, headers=headers)
     connected, _ = await communicator.connect()
     assert connected
     message = await communicator.receive_output(timeout=3)

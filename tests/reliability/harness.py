@@ -106,10 +106,10 @@ class TopicClient:
     socket: Any = None
     _background: set = field(default_factory=set)
     _reader: asyncio.Task | None = None
-    _sync_answer: asyncio.Queue | None = None
+    _sync_answer: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _in_sync: bool = False
     _window: list[int] = field(default_factory=list)  # message ids received while a sync was open
-    _lost: asyncio.Event | None = None
+    _lost: asyncio.Event = field(default_factory=asyncio.Event)
 
     # --- connection -------------------------------------------------------------------------------
     async def connect(self, http_base: str, ws_base: str, *, read: bool = True) -> None:
@@ -142,7 +142,7 @@ class TopicClient:
 
     @property
     def is_lost(self) -> bool:
-        return self._lost is not None and self._lost.is_set()
+        return self._lost.is_set()
 
     async def wait_lost(self, timeout: float) -> None:
         await asyncio.wait_for(self._lost.wait(), timeout)
@@ -261,7 +261,8 @@ def stored_ids(slug: str) -> dict[str, int]:
     """client_id → id of every message the database holds for the topic (sync code only)."""
     from chat.models import Message
 
-    return dict(Message.objects.filter(topic__slug=slug).values_list("client_id", "id"))
+    return {client_id: pk for client_id, pk in Message.objects.filter(topic__slug=slug).values_list("client_id", "id")
+            if client_id is not None}
 
 
 def stored_count(slug: str) -> int:

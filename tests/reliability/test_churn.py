@@ -40,13 +40,17 @@ def test_steady_clients_miss_nothing_while_others_churn(topic, people, hubs):
             await client.connect(hub.http, hub.ws)
         stop = asyncio.Event()
         churners = [asyncio.create_task(churn(n, t, (a, b)[i % 2], stop)) for i, (n, t) in enumerate(churn_people)]
-        acked, refused = [], []
+        acked: list[int] = []
+        refused: list[tuple[int, object]] = []
 
         async def send(lane: int) -> None:  # four senders in parallel, alternating processes
             for i in range(lane, MESSAGES, 4):
                 hub = (a, b)[i % 2]
                 status, answer = await post_until_stored(hub.http, sender_token, topic.slug, f"tin {i}", f"churn-{i}")
-                (acked if status == 201 else refused).append(answer["id"] if status == 201 else (status, answer))
+                if status == 201:
+                    acked.append(answer["id"])
+                else:
+                    refused.append((status, answer))
 
         await asyncio.gather(*(send(lane) for lane in range(4)))
         stop.set()

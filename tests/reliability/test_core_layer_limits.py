@@ -75,9 +75,9 @@ def test_a_process_that_fell_behind_tells_its_sockets_to_resync_and_they_catch_u
     # The burst is stored first (its broadcast going nowhere: an in-memory layer in this process) …
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends = {}
-    warm_up, _ = store(topic=topic, author=author, body="trước đợt", client_id="warm-up")
-    burst = [store(topic=topic, author=author, body=f"đợt {i}", client_id=f"burst-{i}")[0] for i in range(BURST)]
-    tail, _ = store(topic=topic, author=author, body="sau đợt", client_id="tail")
+    warm_up, _ = store(topic, by=author, body="trước đợt", client_id="warm-up")
+    burst = [store(topic, by=author, body=f"đợt {i}", client_id=f"burst-{i}")[0] for i in range(BURST)]
+    tail, _ = store(topic, by=author, body="sau đợt", client_id="tail")
     # … then published at once by another process of the deployment (this one, on the same core layer).
     settings.CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_database_outage_answers_503_writes_nothing_half_and_recovers(topic, peo
         timeline["cut"] = time.monotonic()
         await asyncio.sleep(0.5)
         # Every kind of request fails clearly while the database is away.
-        outage = {
+        outage: dict[str, Any] = {
             "healthz": await asyncio.to_thread(http, "GET", hub.http + "/healthz"),
             "post": await post_message(hub.http, token, topic.slug, "trong lúc mất CSDL", "during-outage"),
             "ticket": await asyncio.to_thread(http, "POST", hub.http + "/api/v1/ws-tickets", token),

@@ -44,7 +44,8 @@ def test_a_flooder_is_limited_and_the_others_are_delivered(topic, people, hubs):
         return sent
 
     async def talk(client: TopicClient) -> list[str]:
-        ids, deadline = [], time.monotonic() + FLOOD_SECONDS
+        ids: list[str] = []
+        deadline = time.monotonic() + FLOOD_SECONDS
         while time.monotonic() < deadline:
             client_id = f"{client.name}-{len(ids)}"
             sent_at[client_id] = time.monotonic()

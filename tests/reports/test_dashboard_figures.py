@@ -28,6 +28,7 @@ def test_open_requests_by_status_and_target_centre(network, march, english):
 
 def test_status_cells_drill_down_to_the_ticket_list(network, march, english):
     table = dashboard(network.users["admin"], march).table("open_by_status_centre")
+    assert table.links is not None
     ht = table.links[[r[0] for r in table.rows].index("HT")]
     assert ht[1] == "/tickets/?status=new&centre=HT"
     assert ht[6] == "/tickets/?status=new%2Caccepted%2Cin_progress%2Cwaiting_for_requester%2Creopened&centre=HT"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import staff
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
@@ -13,18 +15,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def people(make_user):
-    """Named actors of every side of a ticket HT → DN."""
+def people(db):
+    """Named actors of every side of a ticket HT → DN (tests.factories.staff: the name says the centre
+    and the role)."""
 
     class People:
-        ht_engineer = make_user("ht.engineer", centre="HT", role="engineer")
-        ht_manager = make_user("ht.manager", centre="HT", role="manager")
-        dn_engineer = make_user("dn.engineer", centre="DN", role="engineer")
-        dn_security = make_user("dn.security", centre="DN", role="security_officer")
-        dn_manager = make_user("dn.manager", centre="DN", role="manager")
-        qb_engineer = make_user("qb.engineer", centre="QB", role="engineer")
-        qb_manager = make_user("qb.manager", centre="QB", role="manager")
-        admin = make_user("admin", centre=None, role="hub_admin")
+        ht_engineer, ht_manager = staff("ht.engineer"), staff("ht.manager")
+        dn_engineer, dn_security, dn_manager = staff("dn.engineer"), staff("dn.security"), staff("dn.manager")
+        qb_engineer, qb_manager = staff("qb.engineer"), staff("qb.manager")
+        admin = staff("admin", centre=None)
 
     return People
 

@@ -203,7 +203,8 @@ def test_sorting_and_cursor_pagination_walk_every_ticket_once(people, api_client
     tickets = make_many(people, 7)
     client = api_client(people.ht_engineer)
     for sort in ["-updated_at", "created_at", "due_at", "-priority", "priority", "-due_at"]:
-        seen, url = [], f"/api/v1/tickets?sort={sort}&limit=3"
+        seen: list[int] = []
+        url: str | None = f"/api/v1/tickets?sort={sort}&limit=3"
         while url:
             body = client.get(url).json()
             seen += [t["id"] for t in body["results"]]

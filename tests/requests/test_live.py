@@ -3,6 +3,9 @@ the ticket and its watchers — and nobody else; internal notes reach only the t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -59,7 +62,7 @@ async def test_every_change_is_a_frame_to_both_sides(people):
     ticket = await sync_to_async(services.create_ticket)(
         by=people.ht_engineer, title="Chia sẻ phần mềm", category="software", target_centre="DN")
     ht, dn, qb = await sockets(people.ht_engineer, people.dn_engineer, people.qb_manager)
-    steps = [
+    steps: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
         (services.transition_ticket, {"by": people.dn_engineer, "to": "accepted"}, "transition"),
         (services.assign_ticket, {"by": people.dn_manager, "username": "dn.security"}, "assigned"),
         (services.update_ticket, {"by": people.ht_engineer, "changes": {"title": "Chia sẻ phần mềm một cửa"}}, "field"),

@@ -33,7 +33,7 @@ async def close_code_after_sending(url: str, payload: str) -> int:
         except websockets.ConnectionClosed as closed:
             return closed.rcvd.code if closed.rcvd else -1
         await asyncio.wait_for(socket.wait_closed(), 10)
-        return socket.close_code
+        return socket.close_code if socket.close_code is not None else -1
 
 
 @pytest.mark.parametrize("server", ["daphne", "uvicorn"])

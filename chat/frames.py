@@ -1,0 +1,168 @@
+"""Every WebSocket frame of topic channels (`/ws/topics/{slug}/`) and the chat frames of the
+notifications stream, as types.
+
+The code that builds a frame annotates it with its type here (mypy checks the keys and values), a
+test holds real frames to these types with no key missing or extra (tests/hub/test_frames.py), and
+docs/frames.md is generated from them (`python -m hub.realtime.frame_types`). Timestamps are
+`hub.lib.jsonutil.timestamp` strings.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+from hub.realtime.frames import Person
+
+# --- the objects frames carry ------------------------------------------------------------------
+
+class Mentions(TypedDict):
+    users: list[str]
+    centres: list[str]
+
+
+class PromotedTo(TypedDict):
+    """An alert or a support request this message became (chat.promotion)."""
+
+    kind: str  # alert | ticket
+    id: int
+
+
+class MessageWire(TypedDict):
+    """A message as every path gives it: live frames, `sync`, history, search (chat.serializers)."""
+
+    id: int
+    topic: str
+    author: Person
+    body: str  # what was sent ("" once deleted)
+    html: str  # its sanitised rendering
+    created_at: str
+    client_id: str | None
+    edited_at: str | None
+    deleted: bool
+    mentions: Mentions
+    restricted: bool  # the message has an audience narrower than the topic's
+    prev_id: int | None  # the previous message of the topic (gap detection)
+    tlp: str  # clear | green | amber | amber+strict | red (never looser than the topic's)
+    shared_with: list[str] | None  # centre codes; None: everyone the topic allows
+    promoted_to: list[PromotedTo]
+
+
+class TopicRef(TypedDict):
+    slug: str
+    name_vi: str
+    name_en: str
+
+
+class PresentPerson(TypedDict):
+    username: str
+    display_name: str
+
+
+class OnlineCentre(TypedDict):
+    centre: str | None
+    users: list[PresentPerson]
+
+
+# --- server → client ----------------------------------------------------------------------------
+
+class MessageFrame(TypedDict):
+    """A new message (the sender gets its own too; match it by `client_id`)."""
+
+    type: Literal["message"]
+    message: MessageWire
+
+
+class MessageUpdatedFrame(TypedDict):
+    """A message was edited (its `edited_at` is set)."""
+
+    type: Literal["message.updated"]
+    message: MessageWire
+
+
+class MessageDeletedFrame(TypedDict):
+    """A message was deleted: it stays as a tombstone with empty `body` and `html`."""
+
+    type: Literal["message.deleted"]
+    message: MessageWire
+
+
+class TypingFrame(TypedDict):
+    """Someone in the topic is typing (never sent back to the typing socket)."""
+
+    type: Literal["typing"]
+    topic: str
+    user: Person
+
+
+class PresenceFrame(TypedDict):
+    """Who is in the topic now: each person once, grouped by centre."""
+
+    type: Literal["presence"]
+    topic: str
+    count: int
+    online: list[OnlineCentre]
+
+
+class ReadFrame(TypedDict):
+    """The caller's read marker moved (the answer to `read`, and on the caller's other sockets)."""
+
+    type: Literal["read"]
+    topic: str
+    up_to: int
+
+
+class SyncDoneFrame(TypedDict):
+    """A `sync` is complete: every message after `after` up to `latest` was sent."""
+
+    type: Literal["sync.done"]
+    latest: int
+
+
+class MentionFrame(TypedDict):
+    """On the notifications stream: someone mentioned the caller (or the caller's centre)."""
+
+    type: Literal["mention"]
+    message: MessageWire
+    topic: TopicRef
+
+
+# --- client → server -----------------------------------------------------------------------------
+
+class MessageSendIn(TypedDict):
+    type: Literal["message.send"]
+    body: str
+    client_id: NotRequired[str | None]
+
+
+class MessageEditIn(TypedDict):
+    type: Literal["message.edit"]
+    id: int
+    body: str
+
+
+class MessageDeleteIn(TypedDict):
+    type: Literal["message.delete"]
+    id: int
+
+
+class SyncIn(TypedDict):
+    """Everything after `after`; with `changed_since`, also edits and deletions since then."""
+
+    type: Literal["sync"]
+    after: NotRequired[int]
+    changed_since: NotRequired[str]
+
+
+class TypingIn(TypedDict):
+    type: Literal["typing"]
+
+
+class ReadIn(TypedDict):
+    type: Literal["read"]
+    up_to: int
+
+
+TOPIC_FRAMES = (MessageFrame, MessageUpdatedFrame, MessageDeletedFrame, TypingFrame, PresenceFrame, ReadFrame,
+                SyncDoneFrame)  # and hub.realtime.frames.ResyncFrame
+NOTIFICATION_FRAMES = (MentionFrame, ReadFrame)
+CLIENT_FRAMES = (MessageSendIn, MessageEditIn, MessageDeleteIn, SyncIn, TypingIn, ReadIn)
