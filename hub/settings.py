@@ -49,6 +49,29 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def read_env_file(path: str) -> None:
+    """Load `KEY=VALUE` lines of a checkout's `.env` (written by `make run`) into the environment,
+    without overriding what is already set, so that a management command in the same checkout gets
+    the settings the server got (`manage.py issue_token` after `make run`, as README says). The
+    environment always wins; `HUB_ENV_FILE=` (empty) reads no file."""
+    if not path or not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _sep, value = line.partition("=")
+            key = key.strip().removeprefix("export ").strip()
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            if key:
+                os.environ.setdefault(key, value)
+
+
+read_env_file(os.environ.get("HUB_ENV_FILE", str(BASE_DIR / ".env")))
+
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -146,9 +169,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("HUB_DB_PO
         "timeout": env_int("HUB_DB_POOL_TIMEOUT", 3),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
-    # write lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default serves a team: daphne runs sync views in a thread pool while the sockets'
+    # database threads write read markers and messages. WAL lets readers go on while one writes;
+    # IMMEDIATE takes the write lock when a transaction starts, so two writers queue on the busy
+    # timeout instead of one failing at once with "database is locked" (a deferred transaction that
+    # reads then writes cannot wait: SQLite refuses the upgrade to avoid a deadlock).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    })
 # The fan-out hands at most this many frames to sockets before letting the event loop run other work
 # (hub/realtime/receiver.py): a batch of events delivered in one go to a thousand sockets held the loop —
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
