@@ -159,7 +159,8 @@ def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
     progress = {}
     for alert in alerts:
         scope = scope_of(alert)
-        recipients = (every if scope is None else every & scope) - ({alert.centre.code} if alert.centre_id else set())
+        raising = {alert.centre.code} if alert.centre is not None else set()
+        recipients = (every if scope is None else every & scope) - raising
         progress[alert.pk] = (len(acked.get(alert.pk, set()) & recipients), len(recipients))
     return progress
 

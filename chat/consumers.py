@@ -115,6 +115,7 @@ _IS_ACTIVE = _FRAME_FIELDS.index("is_active")
 
 
 class TopicConsumer(HubConsumer):
+    metrics_kind = "topic"
     # Posting (send, edit) is limited per user in chat.ratelimit, shared by all their sockets and
     # HTTP. The frames below cost a token from this socket's own bucket: none of them stores a
     # message, but a flood of them would still cost database reads (sync, read) or fan-out (typing).

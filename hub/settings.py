@@ -7,6 +7,7 @@ while `DATABASE_URL` / `REDIS_URL` switch the same code to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
 
 # Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
+    "hub.middleware.RequestMetricsMiddleware",  # HTTP latency by route (GET /metrics)
     "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -269,6 +271,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # the client's address is the N-th entry from the right; 0 (the default) ignores the header, since
 # any client can write it (hub/lib/client_ip.py). docker-compose's nginx: 1.
 HUB_TRUSTED_PROXIES = env_int("HUB_TRUSTED_PROXIES", 0)
+# `GET /metrics` (hub/server/metrics.py, docs/deployment.md "Monitoring"): readable with
+# `Authorization: Bearer <HUB_METRICS_TOKEN>` or from these addresses/networks (comma-separated, e.g.
+# "10.0.0.0/8,127.0.0.1"); with neither set, by nobody.
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+HUB_METRICS_ALLOW_FROM = [ipaddress.ip_network(entry, strict=False) for entry in env_list("HUB_METRICS_ALLOW_FROM", [])]
 # Login brute-force throttling (django-axes), on the address above: after HUB_LOGIN_FAILURE_LIMIT
 # failures a username is locked whatever address the attempts came from, and an address whatever
 # usernames it tried, for HUB_LOGIN_COOLOFF_MINUTES. Wrong two-factor codes count as failures too.

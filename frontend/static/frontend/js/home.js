@@ -52,4 +52,6 @@ export function startHome() {
   // The alerts waiting for my centre (notifications.js loads them for the banner and the bell).
   document.addEventListener("hub:awaiting", (e) => renderAwaitingBlock(e.detail));
   if (lastAwaiting()) renderAwaitingBlock(lastAwaiting());
+  const board = $("#duty-board");
+  if (board) import("./duty.js").then((m) => m.startDutyBoard(board));
 }
