@@ -80,11 +80,19 @@ def _search_text(ticket: Ticket) -> str:
 
 
 def _lock(ticket_id: int) -> Ticket:
-    return (
+    ticket = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related(*TICKET_RELATED)
         .get(pk=ticket_id)
     )
+    # A lock that waited for another transaction gets the ticket's row as that one committed it, but
+    # the rows joined to it as the statement first saw them (PostgreSQL's re-check of a locked row):
+    # a target centre or assignee set meanwhile is read again rather than taken as still empty.
+    for name in ("target_centre", "assignee"):
+        related = ticket._state.fields_cache.get(name)
+        if (related.pk if related is not None else None) != getattr(ticket, f"{name}_id"):
+            ticket._state.fields_cache.pop(name, None)
+    return ticket
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
