@@ -230,7 +230,7 @@ def describe_ticket_event(event: TicketEvent | None, ticket: Ticket) -> str:
 
     if event is None:
         return ""
-    who = event.actor.get_display_name() if event.actor_id else _("The hub")
+    who = event.actor.get_display_name() if event.actor is not None else _("The hub")
     kind = event.kind
     if kind == TicketEvent.Kind.CREATED:
         return _("%(who)s opened the request.") % {"who": who}

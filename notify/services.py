@@ -207,8 +207,10 @@ def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
     query = Q(pk__in=[i for i in ids if i])
     if event.kind == TicketEvent.Kind.CREATED and ticket.target_centre_id:
         query |= Q(centre_id=ticket.target_centre_id, role=Role.MANAGER)
-    people = [p for p in _active(User.objects.filter(query)).exclude(pk=event.actor_id)
-              if can_view_ticket(p, ticket)]
+    candidates = _active(User.objects.filter(query))
+    if event.actor_id is not None:  # the hub's own events (an SLA reminder) have no actor
+        candidates = candidates.exclude(pk=event.actor_id)
+    people = [p for p in candidates if can_view_ticket(p, ticket)]
     if event.internal:  # the centre the internal note belongs to (issue 20), not whoever the ticket targets
         people = [p for p in people if may_read_internal(p, event)]
     return people
