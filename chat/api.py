@@ -19,6 +19,7 @@ from chat.selectors import (
     history,
     latest_ids,
     my_threads,
+    people_matching,
     pin_role_allows,
     pinned_messages,
     read_markers,
@@ -423,6 +424,16 @@ class ConversationIn(InSchema):
 
 class MembersIn(InSchema):
     usernames: list[str]
+
+
+class PeoplePage(Schema):
+    results: list[PersonOut]
+
+
+@router.get("/conversations/people", response={200: PeoplePage, **ERRORS},
+            summary="People to start a conversation with: active people of any centre matching q")
+def conversation_people(request: ApiRequest, q: str = ""):
+    return {"results": [author_out(p) for p in people_matching(q, exclude=request.auth)]}
 
 
 @router.post("/conversations", response={201: TopicOut, **ERRORS},

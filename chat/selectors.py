@@ -423,3 +423,14 @@ def find_conversation(user_ids: set[int]) -> Topic | None:
     for uid in user_ids:
         candidates = candidates.filter(pk__in=ConversationMember.objects.filter(user_id=uid).values("topic_id"))
     return candidates.order_by("id").first()
+
+
+def people_matching(q: str, *, exclude: User, limit: int = 20) -> list[User]:
+    """Active people of any centre whose username or name contains `q` (the conversation picker:
+    colleagues across the centres may see each other's name and centre)."""
+    q = (q or "").strip()[:100]
+    qs = User.objects.select_related("centre").filter(is_active=True).exclude(pk=exclude.pk)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(first_name__icontains=q)
+                       | Q(last_name__icontains=q) | Q(centre__code__iexact=q))
+    return list(qs.order_by("centre__code", "username")[:limit])

@@ -189,3 +189,14 @@ def test_a_hub_admin_exports_a_conversation_only_with_an_audit_record(cast, tmp_
     import hashlib
 
     assert record.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_the_people_picker_finds_active_people_of_any_centre_but_not_the_caller(cast, api_client):
+    client = api_client(cast["ht"])
+    assert [p["username"] for p in client.get("/api/v1/conversations/people", {"q": "DN"}).json()["results"]] == [
+        "dn.engineer"]
+    everyone = {p["username"] for p in client.get("/api/v1/conversations/people").json()["results"]}
+    assert "ht.engineer" not in everyone and {"dn.engineer", "qb.manager", "hue.engineer"} <= everyone
+    cast["dn"].is_active = False
+    cast["dn"].save()
+    assert client.get("/api/v1/conversations/people", {"q": "dn.eng"}).json()["results"] == []
