@@ -14,7 +14,7 @@ def security_topic_pins(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0005_message_tlp_scope_promotion'),
+        ('chat', '0006_search_vector'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
