@@ -132,7 +132,7 @@ async def chat_frames(world, seen: list[dict]) -> None:
 
 async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts, raise_alert
-    from requests.services import add_attachment, add_comment, create_ticket
+    from requests.services import add_attachment, add_comment, create_ticket, send_sla_reminders
 
     notifications = await listen(world["dnm"], seen)
     alert = await sync_to_async(raise_alert)(by=world["hts"], title="Dò quét", severity="critical", tlp="clear")
@@ -147,6 +147,9 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
                                                 target_centre="DN")
     await sync_to_async(add_comment)(ticket, by=world["ht"], body="Chi tiết")
     await sync_to_async(add_attachment)(ticket, by=world["ht"], upload=SimpleUploadedFile("log.txt", b"nhat ky"))
+    # The SLA watch: DN (the target centre) hears that the request's first response is overdue.
+    await sync_to_async(send_sla_reminders)(now=ticket.first_response_due + timedelta(minutes=1))
+    await notifications.until("ticket.sla")
     await notifications.drain()
     await notifications.socket.disconnect()
 
