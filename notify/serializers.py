@@ -28,7 +28,10 @@ def notification_text(n: Notification) -> str:
             "id": n.alert_id, "step": step, "title": alert.title}
     if n.type == Notification.Type.MENTION and (message := n.message) is not None:
         who = message.author.get_display_name()
-        return _("%(who)s mentioned you in %(topic)s") % {"who": who, "topic": message.topic.name}
+        where = message.topic.name
+        if n.verb == "reply":
+            return _("%(who)s replied in a thread you took part in, in %(topic)s") % {"who": who, "topic": where}
+        return _("%(who)s mentioned you in %(topic)s") % {"who": who, "topic": where}
     if n.type == Notification.Type.TICKET and (ticket := n.ticket) is not None:
         return f"{ticket.reference}: {describe_ticket_event(n.ticket_event, ticket)}"
     return n.get_type_display()
