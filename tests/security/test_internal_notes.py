@@ -96,7 +96,8 @@ def test_new_internal_notes_belong_to_the_new_target_and_not_to_the_old(redirect
 
 
 @pytest.mark.parametrize("path", ["/tickets/{id}/", "/tickets/export.csv", "/tickets/export.xlsx",
-                                  "/api/v1/tickets?q=" + SECRET, "/api/v1/search?q=" + SECRET, "/api/v1/tickets"])
+                                  "/api/v1/tickets?q=" + SECRET, "/api/v1/search?q=" + SECRET, "/api/v1/tickets",
+                                  "/api/v1/notifications"])
 def test_no_other_read_path_shows_them_to_the_new_target(redirected, path):
     response = browse(redirected["na"]).get(path.format(id=redirected["ticket"].pk))
     assert isinstance(response, (HttpResponse, StreamingHttpResponse))
