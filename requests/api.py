@@ -222,19 +222,20 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     internal_ok = can_see_internal(user, ticket)
     # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
     readable = internal_visible_q(user)
-    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
-    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
-    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
+    comment_rows = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachment_rows = (Attachment.objects.filter(ticket=ticket).filter(readable)
+                       .select_related("uploaded_by__centre"))
+    event_rows = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
     # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
     # history lines about those the viewer may not read.
     readers = audience_of(ticket)
     # Internal items name their centre by id: the centres (a dozen rows) are read once per page, so
     # the page costs the same queries whatever its history.
     centres = centres_by_id()
-    comments = [c for c in comments if may_read_item(user, ticket, c, readers, centres)]
-    attachments = [a for a in attachments if may_read_item(user, ticket, a, readers, centres)]
+    comments = [c for c in comment_rows if may_read_item(user, ticket, c, readers, centres)]
+    attachments = [a for a in attachment_rows if may_read_item(user, ticket, a, readers, centres)]
     shown = {("comment", c.pk) for c in comments} | {("attachment", a.pk) for a in attachments}
-    events = [e for e in events if _about_shown(e, shown)]
+    events = [e for e in event_rows if _about_shown(e, shown)]
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in attachments:
         if attachment.comment_id:
