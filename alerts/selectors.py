@@ -48,7 +48,7 @@ def shared_codes(alert: Alert) -> list[str]:
 def scope_of(alert: Alert) -> frozenset[str] | None:
     """The centres an alert is limited to (the raising one and those it is shared with), or None when
     its TLP's audience spans every centre."""
-    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre_id else None)
+    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre is not None else None)
 
 
 def marking_scope(tlp: str, shared: list[str], raising: str | None) -> frozenset[str] | None:
@@ -131,6 +131,38 @@ def search_alerts(
     for word in fold(q).split():
         qs = qs.filter(search_text__contains=word)
     return qs
+
+
+def awaiting_acknowledgement(user: Any) -> list[Alert]:
+    """Alerts the viewer can see that wait for the viewer's centre to acknowledge: not closed, the
+    centre is a recipient, nobody of it has acknowledged. The web UI keeps these on every page
+    (banner, bell, home) until the centre acknowledges (issue 23), oldest first."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.centre_id:
+        return []
+    candidates = (
+        visible_alerts(user).exclude(status=Status.CLOSED).exclude(centre_id=user.centre_id)
+        .exclude(pk__in=Acknowledgement.objects.filter(centre_id=user.centre_id).values("alert_id"))
+        .prefetch_related("indicators", "shared_with").order_by("created_at", "id")
+    )
+    code = user.centre.code
+    return [alert for alert in candidates if (scope := scope_of(alert)) is None or code in scope]
+
+
+def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
+    """Per alert id, (centres that acknowledged, recipient centres): the list's acknowledgement column.
+    Two queries for the page whatever its length (the alerts' shared_with must be prefetched)."""
+    ids = [a.pk for a in alerts]
+    acked: dict[int, set[str]] = {}
+    for alert_id, code in Acknowledgement.objects.filter(alert_id__in=ids).values_list("alert_id", "centre__code"):
+        acked.setdefault(alert_id, set()).add(code)
+    every = set(Centre.objects.values_list("code", flat=True))
+    progress = {}
+    for alert in alerts:
+        scope = scope_of(alert)
+        raising = {alert.centre.code} if alert.centre is not None else set()
+        recipients = (every if scope is None else every & scope) - raising
+        progress[alert.pk] = (len(acked.get(alert.pk, set()) & recipients), len(recipients))
+    return progress
 
 
 def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
@@ -217,7 +249,7 @@ def can_correct(entry: AlertEvent, user: Any) -> bool:
 
 
 def sightings(user: Any, pairs: list[tuple[str, str]], *,
-              exclude_alert: int | None = None) -> dict[tuple[str, str], list]:
+              exclude_alert: int | None = None) -> dict[tuple[str, str], list[Indicator]]:
     """{(type, value): [Indicator with its alert and centre]} for every alert `user` may see that
     carries one of these normalised indicators, oldest first — one query for the whole list."""
     if not pairs:
@@ -229,13 +261,13 @@ def sightings(user: Any, pairs: list[tuple[str, str]], *,
           .select_related("alert", "alert__centre").order_by("created_at", "id"))
     if exclude_alert is not None:
         qs = qs.exclude(alert_id=exclude_alert)
-    found: dict[tuple[str, str], list] = {}
+    found: dict[tuple[str, str], list[Indicator]] = {}
     for indicator in qs:
         found.setdefault((indicator.type, indicator.value), []).append(indicator)
     return found
 
 
-def seen_before(user: Any, alert: Alert) -> dict[int, list]:
+def seen_before(user: Any, alert: Alert) -> dict[int, list[Indicator]]:
     """{indicator id: its earlier sightings in other alerts the viewer may see} for the alert page's
     "seen before at QB on 12/03, HUE on 02/05"."""
     own = list(alert.indicators.all())

@@ -80,8 +80,8 @@ def seed(total: int) -> dict:
     have = Message.objects.count()
     missing = max(0, total - have)
     topics = list(Topic.objects.filter(kind="channel").order_by("id").values_list("id", flat=True))
-    # The search index as its migration defines it (chat/migrations/0003_search_document.py).
-    index_migration = importlib.import_module("chat.migrations.0003_search_document")
+    # The search index as its migration defines it (chat/migrations/0006_search_vector.py).
+    index_migration = importlib.import_module("chat.migrations.0006_search_vector")
     drop_index, create_index = index_migration.BACKWARD[0], index_migration.FORWARD[-1]
     authors = list(User.objects.filter(username__startswith="bench-").order_by("id").values_list("id", flat=True))
     started = time.perf_counter()

@@ -242,9 +242,10 @@ class TopicConsumer(HubConsumer):
         If so, later audience checks (`may_receive`) and posts use them as they are now."""
         if self.topic is None:
             return True
+        slug = self.topic.slug
 
         def check() -> Topic | None:
-            topic = get_topic(self.topic.slug)
+            topic = get_topic(slug)
             return topic if topic is not None and can_view_topic(user, topic) else None
 
         topic = await in_worker_thread(check)()
@@ -287,7 +288,8 @@ class TopicConsumer(HubConsumer):
         def send():
             message, created = post_message(self.joined, by=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"), tlp=frame.get("tlp"),
-                                            shared_with=frame.get("shared_with"))
+                                            shared_with=frame.get("shared_with"), reply_to=frame.get("reply_to"),
+                                            also_channel=frame.get("also_channel", False))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 

@@ -3,6 +3,8 @@ answers) and one that has nothing to do with the ticket (QB)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.factories import staff
@@ -12,6 +14,17 @@ from tests.factories import staff
 def _fast_password_hashing(settings):
     """Each test makes several people; the production hasher's deliberate slowness is not under test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_working_calendars():
+    """Calendars are cached per process (worktime.selectors); a test's exceptions roll back with its
+    transaction without the signal that clears the cache, so no test sees another's."""
+    from worktime.selectors import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
 
 
 @pytest.fixture
@@ -34,7 +47,7 @@ def new_ticket(people):
     from requests.services import create_ticket
 
     def make(target: str | None = "DN", by=None, **fields):
-        data = {"title": "Hỗ trợ kiểm tra an toàn thông tin cổng dịch vụ công", "category": "security",
+        data: dict[str, Any] = {"title": "Hỗ trợ kiểm tra an toàn thông tin cổng dịch vụ công", "category": "security",
                 "priority": "normal", "description": "Cần **rà soát** lỗ hổng."}
         data.update(fields)
         return create_ticket(by=by or people.ht_engineer, target_centre=target, **data)

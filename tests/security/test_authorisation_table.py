@@ -25,6 +25,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -53,9 +54,10 @@ def test_every_item_type_has_rows():
     marked = {m._meta.label for m in apps.get_models() if any(f.name == "tlp" for f in m._meta.get_fields())}
     assert marked <= set(TABLE_ROWS), f"no rows in {TABLE.name} for {sorted(marked - set(TABLE_ROWS))}"
     assert set(TABLE_ROWS) <= set(CHECKS), f"rows without a path check: {sorted(set(TABLE_ROWS) - set(CHECKS))}"
-    for items in TABLE_ROWS.values():
+    for model, items in TABLE_ROWS.items():
         for key, viewers in items.items():
-            assert "admin" in viewers and all(v["reads"] for name, v in viewers.items() if name == "admin"), key
+            # Hub admins read everything but the direct conversations they are not in (issue 26 §1).
+            assert "admin" in viewers and viewers["admin"]["reads"] != model.endswith("[direct]"), key
 
 
 # --- the cast ---------------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ def expect(model: str, what: str = "reads") -> dict[str, set[tuple[str, str]]]:
 
 def check(found: dict[str, set], model: str, path: str, what: str = "reads", extra: set | None = None) -> list:
     """The differences between what each viewer got through `path` and the table."""
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for viewer, expected in expect(model, what).items():
         expected = expected | (extra or set())
         got = found.get(viewer, set())
@@ -114,7 +116,7 @@ def check(found: dict[str, set], model: str, path: str, what: str = "reads", ext
 
 async def frames_until(socket, kind: str, sentinel, key) -> set:
     """Read `kind` frames until the one `key` maps to `sentinel`; the keys seen before it."""
-    seen = set()
+    seen: set[Any] = set()
     while True:
         frame = await socket.receive_json_from(timeout=10)
         if frame.get("type") != kind:
@@ -164,14 +166,14 @@ async def check_messages(cast) -> list:
 
     def over_http() -> list:
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        counted: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        counted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": 200}).json()["results"]
+            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": "200"}).json()["results"]
             found["history"][name] = {items[m["id"]] for m in history if m["id"] in items}
             found["search"][name] = {items[m["id"]] for m in client.get(
-                "/api/v1/search", {"q": "bangtlp", "limit": 200}).json()["results"] if m["id"] in items}
+                "/api/v1/search", {"q": "bangtlp", "limit": "200"}).json()["results"] if m["id"] in items}
             found["one"][name] = {key for pk, key in items.items()
                                   if client.get(f"/api/v1/topics/{topic.slug}/messages/{pk}").status_code == 200}
             unread = next(t for t in client.get("/api/v1/topics").json()["results"] if t["slug"] == topic.slug)
@@ -222,10 +224,10 @@ async def check_alerts(cast) -> list:
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            listed = client.get("/api/v1/alerts", {"limit": 200}).json()["results"]
+            listed = client.get("/api/v1/alerts", {"limit": "200"}).json()["results"]
             found["list"][name] = {items[a["id"]] for a in listed if a["id"] in items}
             found["search"][name] = {items[a["id"]] for a in client.get(
-                "/api/v1/alerts", {"q": "bangtlp", "limit": 200}).json()["results"]}
+                "/api/v1/alerts", {"q": "bangtlp", "limit": "200"}).json()["results"]}
             found["detail"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/alerts/{pk}").status_code == 200}
             found["stix"][name] = {key for pk, key in items.items()
@@ -234,7 +236,7 @@ async def check_alerts(cast) -> list:
                                    if browser(user).get(f"/alerts/{pk}/").status_code == 200}
             found["indicators"][name] = {items[s["alert"]] for s in client.get(
                 "/api/v1/indicators", {"value": "shared[.]example"}).json()["results"]}
-            summaries = client.get("/api/v1/topics/an-toan-thong-tin/messages", {"limit": 200}).json()["results"]
+            summaries = client.get("/api/v1/topics/an-toan-thong-tin/messages", {"limit": "200"}).json()["results"]
             by_client_id = {f"alert-{pk}": key for pk, key in items.items()}
             found["summary message"][name] = {by_client_id[m["client_id"]] for m in summaries
                                               if m["client_id"] in by_client_id}
@@ -341,22 +343,24 @@ async def check_tickets(cast) -> list:
 
     def over_http() -> list:
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        wrong = []
+        wrong: list[tuple[Any, ...]] = []
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            listed = client.get("/api/v1/tickets", {"limit": 200}).json()["results"]
+            listed = client.get("/api/v1/tickets", {"limit": "200"}).json()["results"]
             found["list"][name] = {items[t["id"]] for t in listed if t["id"] in items}
             found["search"][name] = {items[t["id"]] for t in client.get(
-                "/api/v1/tickets", {"q": "bangtlp", "limit": 200}).json()["results"]}
+                "/api/v1/tickets", {"q": "bangtlp", "limit": "200"}).json()["results"]}
             found["detail"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/tickets/{pk}").status_code == 200}
             found["page"][name] = {key for pk, key in items.items()
                                    if browser(user).get(f"/tickets/{pk}/").status_code == 200}
-            export = b"".join(browser(user).get("/tickets/export.csv").streaming_content).decode()
+            exported = browser(user).get("/tickets/export.csv")
+            assert isinstance(exported, StreamingHttpResponse)
+            export = exported.getvalue().decode()
             cells = {cell for row in csv.reader(export.splitlines()) for cell in row}  # every field is quoted
             found["export"][name] = {key for key in items.values() if f"bangtlp {key[0]}" in cells}
-            threads = {pk: Ticket.objects.get(pk=pk).thread.slug for pk in items}
+            threads = dict(Ticket.objects.filter(pk__in=items).values_list("pk", "thread__slug"))
             found["thread"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/topics/{threads[pk]}/messages").status_code == 200}
             n = len(expect(model, "counted")[name]) + 1  # the sentinel
@@ -425,9 +429,9 @@ async def check_attachments(cast) -> list:
 
     model = "support_requests.Attachment"
 
-    def build() -> dict[int, tuple]:
+    def build() -> list[Any]:
         ticket = _ticket(cast, "amber", "bangtlp attachments")
-        items = {}
+        items: dict[int, Any] = {}
         for key in TABLE_ROWS[model]:
             tlp, scope = key
             upload = SimpleUploadedFile(f"nhat-ky-{len(items)}.txt", b"bangtlp", "text/plain")
@@ -453,8 +457,65 @@ async def check_attachments(cast) -> list:
     return await sync_to_async(build)()
 
 
+async def check_direct_messages(cast) -> list:
+    """Messages of a direct conversation between HT's security officer and DN's engineer: only they
+    read them, on every path; a hub admin is no exception; no figure counts them."""
+    from chat.services import post_message, start_conversation
+    from reports.selectors import cooperation_report, dashboard, parse_filters
+    from tests.chat.conftest import close_code
+
+    model = "chat.Message[direct]"
+    topic, _ = await sync_to_async(start_conversation)(by=cast["ht_security"], members=["dn.engineer"])
+    readers = {name for name, viewers in TABLE_ROWS[model][("amber", "-")].items() if viewers["reads"]}
+    refused = {name: await close_code(user, f"/ws/topics/{topic.slug}/") for name, user in cast.items()
+               if name not in readers}
+    sockets = {name: await open_topic(cast[name], topic.slug) for name in readers}
+    items: dict[int, tuple] = {}
+    try:
+        for key in TABLE_ROWS[model]:
+            tlp, _scope = key
+            message, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body=f"bangtlp {tlp}",
+                                                           tlp=tlp)
+            items[message.pk] = key
+        sentinel, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body="hết")
+        live = {name: {items[i] for i in await frames_until(sock, "message", sentinel.pk,
+                                                            lambda f: f["message"]["id"])}
+                for name, sock in sockets.items()}
+    finally:
+        for sock in sockets.values():
+            await sock.disconnect()
+    wrong = [(model, "socket", name, "close code", code) for name, code in refused.items() if code != 4403]
+
+    def over_http() -> list:
+        found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        out: list[tuple] = []
+        year = timezone.localdate().year
+        for name, user in cast.items():
+            client = api(user)
+            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": 200})
+            found["history"][name] = {items[m["id"]] for m in history.json().get("results", []) if m["id"] in items}
+            found["search"][name] = {items[m["id"]] for m in client.get(
+                "/api/v1/search", {"q": "bangtlp", "limit": "200"}).json()["results"] if m["id"] in items}
+            found["one"][name] = {key for pk, key in items.items()
+                                  if client.get(f"/api/v1/topics/{topic.slug}/messages/{pk}").status_code == 200}
+            listed = {t["slug"]: t for t in client.get("/api/v1/topics", {"kind": "all"}).json()["results"]}
+            found["list"][name] = set(items.values()) if topic.slug in listed else set()
+            if browser(user).get(f"/topics/{topic.slug}/").status_code == 200:
+                found["page"][name] = set(items.values())
+            if name == "dn_engineer" and listed.get(topic.slug, {}).get("unread") != len(items) + 1:
+                out.append((model, "unread", name, listed.get(topic.slug)))
+            for path, got in (("dashboard", dashboard(user, parse_filters({})).totals["messages"]),
+                              ("report", cooperation_report(year, user).network["messages"])):
+                if got != 0:
+                    out.append((model, path, name, "counts", got))
+        return out + [w for path, got in found.items() for w in check(got, model, path)]
+
+    return wrong + check(live, model, "socket") + await sync_to_async(over_http)()
+
+
 CHECKS = {
     "chat.Message": check_messages,
+    "chat.Message[direct]": check_direct_messages,
     "alerts.Alert": check_alerts,
     "support_requests.Ticket": check_tickets,
     "support_requests.Comment": check_comments,
