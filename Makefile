@@ -30,7 +30,12 @@ browser:
 	  else echo "chromium or nginx not found: browser/proxy tests will skip (or fail under CI=true)"; fi; \
 	fi
 
-run: $(STAMP)
+# .env: the development settings `make run` uses, read by hub/settings.py in every command of this
+# checkout (so `.venv/bin/python manage.py issue_token ht.security` works after it, as README says).
+.env:
+	printf '# Written by make run: development settings for every command in this checkout.\nDJANGO_DEBUG=1\n' > .env
+
+run: $(STAMP) .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py seed_demo --history
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m hub.server.serve

@@ -11,7 +11,9 @@ class HubConfig(AppConfig):
 
         from django.conf import settings
 
-        from hub import signals  # noqa: F401  (connects the receivers)
+        from hub import metrics, signals  # noqa: F401  (signals: connects the receivers)
+
+        metrics.setup()
 
         sys.setswitchinterval(settings.HUB_SWITCH_INTERVAL)
         if settings.HUB_GC_THRESHOLD > 0:

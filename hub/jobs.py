@@ -154,6 +154,9 @@ def _run(job: Job, now: datetime, holder: str) -> Outcome:
         outcome.error = traceback.format_exc()[-4000:]
         logger.exception("job %s failed", job.name)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    from hub import metrics
+
+    metrics.JOB_RUNS.labels(job.name, "ok" if outcome.ok else "failed").inc()
     PeriodicJob.objects.filter(name=job.name, locked_by=holder[:100]).update(
         locked_until=None, last_finished_at=timezone.now(), last_duration_ms=outcome.duration_ms,
         last_error=outcome.error, runs=F("runs") + 1, failures=F("failures") + (0 if outcome.ok else 1),

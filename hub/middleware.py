@@ -9,6 +9,7 @@ cookie and the person's preference). The API honours `Accept-Language` first (sc
 purpose), then the person's preference once their token is known (`hub.i18n.after_auth`).
 """
 
+import time
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
@@ -17,7 +18,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 
-from hub import i18n, twofactor
+from hub import i18n, metrics, twofactor
 
 API_PREFIX = "/api/"
 
@@ -53,3 +54,20 @@ class TwoFactorRequiredMiddleware:
             target = "login-code" if twofactor.has_device(user) else "account-security"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+class RequestMetricsMiddleware:
+    """First in MIDDLEWARE: each request's time through Django, by the route pattern it resolved to
+    (`api/v1/topics/<slug>/messages`, never the path itself: a label per URL would grow without end),
+    for `GET /metrics` (hub/metrics.py). "unmatched" when no route matched (404s, static files)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        route = getattr(match, "route", None) or "unmatched"
+        metrics.observe_http(route, request.method or "", response.status_code, time.perf_counter() - started)
+        return response

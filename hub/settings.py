@@ -7,6 +7,7 @@ while `DATABASE_URL` / `REDIS_URL` switch the same code to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -47,6 +48,29 @@ def env_int(name: str, default: int) -> int:
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
+
+def read_env_file(path: str) -> None:
+    """Load `KEY=VALUE` lines of a checkout's `.env` (written by `make run`) into the environment,
+    without overriding what is already set, so that a management command in the same checkout gets
+    the settings the server got (`manage.py issue_token` after `make run`, as README says). The
+    environment always wins; `HUB_ENV_FILE=` (empty) reads no file."""
+    if not path or not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, _sep, value = line.partition("=")
+            key = key.strip().removeprefix("export ").strip()
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            if key:
+                os.environ.setdefault(key, value)
+
+
+read_env_file(os.environ.get("HUB_ENV_FILE", str(BASE_DIR / ".env")))
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
@@ -90,6 +114,7 @@ INSTALLED_APPS = [
 
 # Built in sync mode and entered once per request (hub/server/http.py).
 MIDDLEWARE = [
+    "hub.middleware.RequestMetricsMiddleware",  # HTTP latency by route (GET /metrics)
     "hub.lib.client_ip.ClientAddressMiddleware",  # REMOTE_ADDR from the declared proxies only
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -144,9 +169,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("HUB_DB_PO
         "timeout": env_int("HUB_DB_POOL_TIMEOUT", 3),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Daphne serves sync views from a thread pool while the fan-out writes too: wait for the
-    # write lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default serves a team: daphne runs sync views in a thread pool while the sockets'
+    # database threads write read markers and messages. WAL lets readers go on while one writes;
+    # IMMEDIATE takes the write lock when a transaction starts, so two writers queue on the busy
+    # timeout instead of one failing at once with "database is locked" (a deferred transaction that
+    # reads then writes cannot wait: SQLite refuses the upgrade to avoid a deadlock).
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    })
 # The fan-out hands at most this many frames to sockets before letting the event loop run other work
 # (hub/realtime/receiver.py): a batch of events delivered in one go to a thousand sockets held the loop —
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
@@ -239,6 +271,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # the client's address is the N-th entry from the right; 0 (the default) ignores the header, since
 # any client can write it (hub/lib/client_ip.py). docker-compose's nginx: 1.
 HUB_TRUSTED_PROXIES = env_int("HUB_TRUSTED_PROXIES", 0)
+# `GET /metrics` (hub/server/metrics.py, docs/deployment.md "Monitoring"): readable with
+# `Authorization: Bearer <HUB_METRICS_TOKEN>` or from these addresses/networks (comma-separated, e.g.
+# "10.0.0.0/8,127.0.0.1"); with neither set, by nobody.
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+HUB_METRICS_ALLOW_FROM = [ipaddress.ip_network(entry, strict=False) for entry in env_list("HUB_METRICS_ALLOW_FROM", [])]
 # Login brute-force throttling (django-axes), on the address above: after HUB_LOGIN_FAILURE_LIMIT
 # failures a username is locked whatever address the attempts came from, and an address whatever
 # usernames it tried, for HUB_LOGIN_COOLOFF_MINUTES. Wrong two-factor codes count as failures too.

@@ -5,9 +5,11 @@ from django.views.generic import RedirectView
 from hub import i18n
 from hub.api import api
 from hub.server.health import healthz
+from hub.server.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", api.urls),
     # The admin signs in through the hub's own sign-in (with its second factor), not a form of its own.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),

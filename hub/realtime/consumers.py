@@ -28,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from hub import i18n
+from hub import i18n, metrics
 from hub.errors import INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, HubError
 from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
@@ -162,6 +162,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     unlimited_types: frozenset[str] = frozenset({"ping"})
     # Named buckets a frame type costs besides (charged in the same Redis call as `write`).
     frame_buckets: dict[str, tuple[str, ...]] = {}
+    # The `kind` label of this class's sockets in /metrics (hub_ws_open_sockets).
+    metrics_kind = "socket"
     # Who is connected: hub.realtime.ws_auth.WsGate puts a User in the scope, or refuses the socket.
     user: User
     # The server's own send, taken by the gate (hub/realtime/ws_auth.py): plain ASGI messages.
@@ -190,9 +192,13 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.recent_events: OrderedDict[str, None] = OrderedDict()
         self.batches = wants_batches(self.scope)
         self.language = i18n.socket_language(self.scope, self.user)
+        self._counted = False
         try:
             await super().websocket_connect(message)
             if not self.closed:
+                self._counted = True
+                metrics.WS_OPEN.labels(self.metrics_kind).inc()
+                metrics.WS_CONNECTS.labels(self.metrics_kind).inc()
                 await self.join(control_group(self.user.id))
                 _revalidator().add(self)
                 self._schedule_expiry()
@@ -395,6 +401,9 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         self.closed = True
+        if getattr(self, "_counted", False):
+            self._counted = False
+            metrics.WS_OPEN.labels(self.metrics_kind).dec()
         _revalidator().discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
@@ -453,6 +462,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, "handle_" + frame_type.replace(".", "_"), None)
         if handler is None or not frame_type.replace(".", "").replace("_", "").isalnum():
             return await self.send_error(INVALID, _("Unknown frame type “%(type)s”."), type=frame_type[:40])
+        metrics.WS_FRAMES.labels(frame_type).inc()
         if frame_type in self.rate_limited_types and not self.bucket.take(time.monotonic()):
             return await self.send_error(RATE_LIMITED, _("Too many frames; slow down."))
         buckets = () if frame_type in self.unlimited_types else ("write", *self.frame_buckets.get(frame_type, ()))

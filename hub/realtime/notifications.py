@@ -27,6 +27,7 @@ def identity_groups(user: User) -> list[str]:
 
 
 class NotificationsConsumer(HubConsumer):
+    metrics_kind = "notifications"
     rate_limited_types = frozenset()
 
     async def connect(self) -> None:

@@ -24,6 +24,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from hub import metrics
 from hub.lib.jsonutil import dumps
 from hub.realtime.audience import Audience
 from hub.realtime.groups import control_group
@@ -116,7 +117,7 @@ Publication = tuple[str, str, dict[str, Any]]
 def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> list[Publication]:
     """One event (one id, so a socket in several of the groups gets it once) for each group."""
     meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
-            "cursor": cursor_of(frame)}
+            "cursor": cursor_of(frame), "published_at": metrics.published_at()}
     text = dumps(frame)
     return [(group, text, meta) for group in dict.fromkeys(groups)]
 
@@ -128,7 +129,9 @@ async def send_publications(items: list[Publication]) -> None:
         for start in range(0, len(frames), MAX_BATCH):
             try:
                 await publish_many(group, frames[start:start + MAX_BATCH])
+                metrics.PUBLISHED.inc(len(frames[start:start + MAX_BATCH]))
             except Exception:
+                metrics.LAYER_ERRORS.labels("publish").inc()
                 logger.exception("broadcast to %s failed (clients will recover through sync)", group)
 
 

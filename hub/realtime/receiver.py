@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from hub import metrics
 from hub.lib.jsonutil import dumps
 from hub.realtime.audience import Audience
 from hub.realtime.frames import ResyncFrame
@@ -202,6 +203,7 @@ class LocalFanout:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.LAYER_ERRORS.labels("receive").inc()
                 logger.warning("channel layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
@@ -214,7 +216,9 @@ class LocalFanout:
             else:
                 continue
             group: str = message.get("group") or ""
-            if group in self.groups:
+            listeners = self.groups.get(group)
+            metrics.observe_received(events, len(listeners) if listeners else 0)
+            if listeners is not None:
                 for one in events:
                     self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
             if len(events) == 1:
@@ -289,8 +293,10 @@ class LocalFanout:
         if not lost:
             return  # they arrived, only out of order
         state.missing -= lost
+        metrics.LOST_EVENTS.inc(len(lost))
         logger.warning("the channel layer skipped %s event(s) of group %s", len(lost), group)
         if group.startswith(RESYNC_GROUP_PREFIXES):
+            metrics.RESYNCS.inc()
             await self._deliver(group, event(group, resync_frame(after), event_id=uuid.uuid4().hex))
 
     async def _refresh_loop(self) -> None:

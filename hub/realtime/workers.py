@@ -24,6 +24,12 @@ def _threads() -> ThreadPoolExecutor:
     return _executor
 
 
+def waiting() -> int:
+    """Calls queued for a database thread right now (GET /metrics: hub_ws_db_waiting). The executor's
+    queue is the one place that knows; counting around each call would cost the hot path."""
+    return _executor._work_queue.qsize() if _executor is not None else 0
+
+
 def in_worker_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """`fn` (sync, using the ORM) as a coroutine run in one of the process' `HUB_WS_DB_THREADS`
     database threads, with Django's connection hygiene around it as Channels'

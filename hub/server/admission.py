@@ -15,10 +15,12 @@ import asyncio
 
 from django.conf import settings
 
+from hub import metrics
 from hub.realtime.loops import per_loop
 from hub.server import shutdown
 
-EXEMPT_PATHS = ("/healthz",)
+# A load balancer must see a live process, and an operator its figures, while it is busy.
+EXEMPT_PATHS = ("/healthz", "/metrics")
 
 
 class AdmissionLimit:
@@ -35,8 +37,16 @@ class AdmissionLimit:
         try:
             if settings.HUB_HTTP_MAX_CONCURRENT <= 0 or scope["path"] in EXEMPT_PATHS:
                 return await self.app(scope, receive, send)
-            async with self._semaphore():
+            semaphore = self._semaphore()
+            metrics.HTTP_WAITING.inc()
+            try:
+                await semaphore.acquire()
+            finally:
+                metrics.HTTP_WAITING.dec()
+            try:
                 return await self.app(scope, receive, send)
+            finally:
+                semaphore.release()
         finally:
             shutdown.request_finished()
 

@@ -12,6 +12,7 @@ from tests.live import ROOT
 
 def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    clean["HUB_ENV_FILE"] = ""  # a developer's .env (written by make run) must not change what is tested
     clean.update(env)
     code = (
         "import json, hub.settings as s;"
@@ -88,3 +89,12 @@ def test_deploy_checks_are_clean_for_production_settings():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_checkouts_env_file_is_read_without_overriding_the_environment(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# written by make run\nDJANGO_DEBUG=1\nexport DJANGO_ALLOWED_HOSTS='hub.example, x.example'\n")
+    s = settings_for({"HUB_ENV_FILE": str(env_file)})
+    assert s["debug"] is True and s["hosts"] == ["hub.example", "x.example"]
+    s = settings_for({"HUB_ENV_FILE": str(env_file), "DJANGO_ALLOWED_HOSTS": "only.example"})
+    assert s["hosts"] == ["only.example"]  # the environment wins
