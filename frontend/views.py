@@ -117,8 +117,8 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         raise Http404
     seen(request.user, ticket_id=ticket_id)
     # A merged duplicate's address leads to the request it was merged into (for those who may read
-    # that one; the others see the read-only pointer).
-    if merged_into is not None and visible.filter(pk=merged_into).exists():
+    # that one; the others see the read-only pointer; `?stay=1` shows the pointer itself).
+    if merged_into is not None and not request.GET.get("stay") and visible.filter(pk=merged_into).exists():
         return redirect(f"/tickets/{merged_into}/?merged_from={ticket_id}")
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
 

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
+from hub.lib.jsonutil import timestamp
 from hub.models import User
 from hub.selectors import centres_by_id
 from requests import services, workflow
@@ -622,7 +623,7 @@ def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
         "priority": template.priority,
         "target_centre": template.target_centre.code if template.target_centre is not None else None,
         "title": template.title, "description": template.description, "checklist": list(template.checklist or []),
-        "updated_at": template.updated_at, "filled": render_template(template, for_user=user),
+        "updated_at": timestamp(template.updated_at), "filled": render_template(template, for_user=user),
         "can_edit": workflow.may_manage_templates(user, template.centre_id),
     }
 

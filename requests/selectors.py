@@ -30,6 +30,7 @@ from chat.selectors import topics_by_id
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_query
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
@@ -415,9 +416,10 @@ def links_of(user: Any, ticket: Ticket) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for link in links:
         outgoing = link.ticket_id == ticket.pk
+        kind = LinkKind(link.kind)
         item: dict[str, Any] = {"id": link.pk, "kind": link.kind, "direction": "out" if outgoing else "in",
-                                "label": str(LinkKind(link.kind).label if outgoing else REVERSE_LABELS[LinkKind(link.kind)]),
-                                "ticket": None, "alert": None, "created_at": link.created_at}
+                                "label": str(kind.label if outgoing else REVERSE_LABELS[kind]),
+                                "ticket": None, "alert": None, "created_at": timestamp(link.created_at)}
         if link.to_alert_id is not None:
             if link.to_alert_id not in alerts_ok:
                 continue
@@ -439,7 +441,7 @@ def tickets_linked_to_alert(user: Any, alert_id: int) -> list[dict[str, Any]]:
     """The requests linked to an alert that `user` may see (the alert's page lists them)."""
     links = list(TicketLink.objects.filter(to_alert_id=alert_id).select_related("ticket"))
     ok = _visible_ticket_ids(user, {link.ticket_id for link in links})
-    return [{"id": link.pk, "kind": link.kind, "label": str(LinkKind(link.kind).label),
+    return [{"id": link.pk, "kind": link.kind, "label": str(REVERSE_LABELS[LinkKind(link.kind)]),
              "ticket": {"id": link.ticket.pk, "reference": link.ticket.reference, "title": link.ticket.title,
                         "status": link.ticket.status, "url": link.ticket.get_absolute_url()}}
             for link in links if link.ticket_id in ok]
