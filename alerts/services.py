@@ -380,26 +380,41 @@ def _escalate_alert(alert: Alert, step: int, now: datetime) -> list[Escalation]:
     return done
 
 
+def escalation_targets(centre: Centre, step: int, now: datetime) -> tuple[str, list[User]]:
+    """Whom step `step` of an unacknowledged alert reaches at `centre` (docs/duty.md): step 1 the
+    deputy of the shift on duty now (the officer on duty already had the alert first); step 2 and
+    later, or step 1 where no deputy is rostered, the centre's managers."""
+    from duty.selectors import on_duty
+
+    if step == 1:
+        shift = on_duty(centre, now)
+        if shift is not None and shift.deputy is not None and shift.deputy.is_active:
+            return "deputy", [shift.deputy]
+    return "managers", list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).order_by("username"))
+
+
 def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> Escalation | None:
-    managers = list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).order_by("username"))
+    to, targets = escalation_targets(centre, step, now)
     with transaction.atomic():
         try:
             with transaction.atomic():
                 escalation = Escalation.objects.create(
-                    alert=alert, centre=centre, step=step, at=now, notified=[m.username for m in managers]
+                    alert=alert, centre=centre, step=step, at=now, notified=[m.username for m in targets]
                 )
         except IntegrityError:  # another worker got there first
             return None
         AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ESCALATED, centre=centre,
                                   before="pending", after=f"step {step}",
-                                  note=", ".join(escalation.notified), at=now)
-        if managers:
+                                  note=", ".join(escalation.notified), at=now,
+                                  data={"step": step, "to": to, "notified": escalation.notified})
+        if targets:
             frame: AlertFrame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
                                  "escalation": escalation_out(escalation)}
-            ids = frozenset(m.pk for m in managers)
+            ids = frozenset(m.pk for m in targets)
             broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
-        # Email (managers and security officers of the centre, per their preferences) and webhooks.
-        notify.alert_escalated(alert=alert, centre=centre, step=step)
+        # Email (the centre's managers and security officers per their preferences; at the deputy step the
+        # deputy alone) and webhooks.
+        notify.alert_escalated(alert=alert, centre=centre, step=step, people=targets if to == "deputy" else None)
     logger.warning("alert %s escalated to %s (step %s): %s", alert.pk, centre.code, step, escalation.notified)
     return escalation
 

@@ -43,6 +43,7 @@ def seed_messages(topic_slug: str, count: int) -> dict:
             "audience_roles": "NULL",
             "audience_users": "NULL",
             "prev_id": "NULL",  # chat: null for rows bulk-loaded without it
+            "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb",  # the topic's default scope
             "search_text": "' lich su ' || g || ' cap nhat ban va cho he thong ' || (g % 97) || ' '",
         }
         columns = [f.column for f in Message._meta.concrete_fields if not f.primary_key and f.column]

@@ -277,9 +277,9 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
 def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
-    PostgreSQL: full-text search over `chat_search_document(body)` (unaccent, punctuation as spaces,
-    the 'simple' configuration; an immutable function with a GIN index, migrations 0002/0003) with
-    prefix queries.
+    PostgreSQL: full-text search over the stored `search_vector` column, generated from the body by
+    `chat_search_document` (unaccent, punctuation as spaces, the 'simple' configuration; migrations
+    0003 and 0006) and GIN-indexed, with prefix queries.
     Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
     insensitive to case and Vietnamese diacritics."""
     words = search_words(q)
@@ -290,7 +290,7 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
     if settings.IS_POSTGRES:
         query = " & ".join(f"{word}:*" for word in words)
         qs = qs.extra(
-            where=["chat_search_document(chat_message.body) @@ to_tsquery('simple', %s)"],
+            where=["chat_message.search_vector @@ to_tsquery('simple', %s)"],
             params=[query],
         )
     else:

@@ -15,8 +15,8 @@ from ninja import Query, Router, Schema, Status
 
 from duty import ical, services
 from duty.models import Shift
-from duty.selectors import duty_state, duty_states, shifts_between
-from duty.serializers import duty_out, shift_out
+from duty.selectors import duty_state, duty_states, eligible_staff, shifts_between
+from duty.serializers import duty_out, person_out, shift_out
 from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema
 
@@ -126,6 +126,12 @@ def confirm(request: ApiRequest):
 def roster(request: ApiRequest, code: str, query: Query[RangeQuery]):
     start, end = _range(query)
     return [shift_out(s) for s in shifts_between(services.centre_by_code(code), start, end)]
+
+
+@router.get("/centres/{code}/roster/staff", response={200: list[DutyPersonOut], **RESPONSES},
+            summary="Who may stand a shift at the centre (its security officers and managers)")
+def roster_staff(request: ApiRequest, code: str):
+    return [person_out(p) for p in eligible_staff(services.centre_by_code(code))]
 
 
 @router.post("/centres/{code}/roster", response={201: ShiftOut, **RESPONSES},

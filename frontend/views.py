@@ -35,6 +35,8 @@ def hub_user(user) -> dict:
         "can_raise_alerts": user.has_role(*ALERT_RAISER_ROLES),
         "can_ack_alerts": user.has_role(*ALERT_ACK_ROLES) and bool(user.centre_id),
         "is_manager": user.has_role(*MANAGER_ROLES),
+        # Security staff see every centre's duty state on the home page (docs/duty.md).
+        "sees_duty": user.has_role(Role.SECURITY_OFFICER, *MANAGER_ROLES),
         "max_body_bytes": settings.HUB_MAX_BODY_BYTES,
     }
 

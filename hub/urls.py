@@ -19,5 +19,6 @@ urlpatterns = [
     # The managers' pages come first so that they own /dashboard/ and the exports.
     path("", include("reports.urls")),
     path("", include("notify.urls")),
+    path("", include("duty.urls")),
     path("", include("frontend.urls")),
 ]

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from hub.lib.rendering import absolute_links
 from hub.models import User
 from notify import preferences as prefs
 from notify.models import Email, Kind, Notification
@@ -68,7 +69,10 @@ def compose(email: Email) -> Composed:
             "unsubscribe_url": unsubscribe_url, "language": language, "subject": subject,
         })
         text = render_to_string(f"notify/email/{template}.txt", context).strip() + "\n"
-        html = render_to_string(f"notify/email/{template}.html", context)
+        # Each piece of user HTML had its links resolved against its own item's page (the templates'
+        # absolute_links); this pass catches anything a template adds later without it.
+        html = absolute_links(render_to_string(f"notify/email/{template}.html", context),
+                              settings.HUB_PUBLIC_URL + "/")
     _local, domain = reply_base_address()
     headers = {
         "Message-ID": make_msgid(domain=domain),

@@ -99,9 +99,11 @@ def alert_raised(*, alert) -> None:
     enqueue_alert(alert=alert, event="alert.raised")
 
 
-def alert_escalated(*, alert, centre, step: int) -> None:
-    """A centre has not acknowledged: its managers and security officers hear of it as it happens."""
-    people = [p for p in _active(User.objects.filter(centre=centre, role__in=[Role.MANAGER, Role.SECURITY_OFFICER]))]
+def alert_escalated(*, alert, centre, step: int, people: list[User] | None = None) -> None:
+    """A centre has not acknowledged: its managers and security officers hear of it as it happens
+    (or only `people`: the first step reaches the deputy on duty alone, docs/duty.md)."""
+    if people is None:
+        people = list(_active(User.objects.filter(centre=centre, role__in=[Role.MANAGER, Role.SECURITY_OFFICER])))
     from alerts.selectors import audience_of
 
     audience = audience_of(alert)

@@ -7,9 +7,11 @@ Markdown's raw-HTML passthrough is switched off, so HTML typed by the user shows
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import threading
 from collections.abc import Callable, MutableMapping
+from urllib.parse import urljoin, urlsplit
 
 import bleach
 import markdown
@@ -103,3 +105,22 @@ def _render_full(source: str) -> str:
     rendered = md.convert(source)
     cleaner, linker = _sanitisers()
     return linker.linkify(cleaner.clean(rendered))
+
+
+# An href/src attribute inside a tag of the sanitiser's output: html5lib writes every attribute
+# double-quoted with `&` and `"` escaped inside, and `<` in text as `&lt;`, so a `<` starts a tag.
+_LINK_ATTR = re.compile(r'(<[A-Za-z][^<>]*?\s(?:href|src)=")([^"]*)(")')
+
+
+def absolute_links(html: str, base: str) -> str:
+    """The same HTML with every relative link made absolute against `base`, the absolute URL of the page
+    the HTML is shown on in the hub (a mention's `/people/x/`, a typed `[request](/tickets/5/)`, a
+    `#m-12`). Why: an email has no page to resolve them against — a mail client leaves `/people/x/`
+    pointing nowhere, or at the webmail's own host. Links with a scheme (`https:`, `mailto:`) stay."""
+    def fix(match: re.Match) -> str:
+        url = html_lib.unescape(match.group(2))
+        if urlsplit(url).scheme:
+            return match.group(0)
+        return match.group(1) + html_lib.escape(urljoin(base, url), quote=True) + match.group(3)
+
+    return _LINK_ATTR.sub(fix, html)

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from tests.frontend.conftest import browser, hub, hub_extra_env, sign_in  # noqa: F401  (the browser tests' fixtures)
+
 TZ = timezone.get_current_timezone()
 
 

@@ -196,3 +196,28 @@ def test_the_test_button_sends_a_signed_ping(cast, api_client, receiver, allow_p
     assert detail["deliveries"][0]["status"] == "delivered" and detail["deliveries"][0]["response_status"] == 200
     assert api_client(cast.qb_manager).post(f"/api/v1/webhooks/{created['id']}/test").status_code == 404
     assert client.delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
+
+
+def test_a_requests_discussion_thread_is_not_a_topic_a_webhook_may_follow(cast, receiver, allow_private):
+    """Decided (docs/notifications.md, "What leaves by `message`"): `message.created` comes only from
+    ordinary topics. A request's thread is the two centres' working conversation about it; what a
+    centre's tools follow of a request is its record, the `ticket.*` events. Choosing the thread is a
+    400 naming `topics`, and a message written in it never leaves."""
+    from hub.errors import HubError
+    from requests.services import thread_slug
+
+    ticket = create_ticket(by=cast.ht_engineer, title="Hỗ trợ rà soát", category="security", target_centre="DN",
+                           tlp="green")
+    with pytest.raises(HubError) as refused:
+        register_webhook(user=cast.dn_manager, url=receiver.url, events=["message"], secret=SECRET,
+                         topics=[thread_slug(ticket)])
+    assert refused.value.fields == ["topics"]
+    security = create_topic(slug="an-toan-thong-tin", name_vi="ATTT", name_en="Security")
+    register_webhook(user=cast.dn_manager, url=receiver.url, events=["ticket", "message"], secret=SECRET,
+                     topics=[security.slug])
+    assert ticket.thread is not None
+    post_message(ticket.thread, by=cast.dn_manager, body="Trao đổi trong luồng của yêu cầu")
+    post_message(security, by=cast.dn_manager, body="Trong chủ đề thường")
+    for _ in range(3):
+        deliver_webhooks()
+    assert [verify(r)["data"]["message"]["body"] for r in receiver.requests] == ["Trong chủ đề thường"]

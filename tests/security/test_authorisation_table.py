@@ -5,7 +5,9 @@ field), each TLP and sharing scope, and each viewer, it says whether the viewer 
 whether the item is counted in their figures. Here every row is checked through every path that
 could show the item: the API's lists, details, search, exports and downloads, the live sockets (topic
 and notifications), sync, unread counts, the summary in the security topic, the dashboard and the
-yearly report. A model with a `tlp` field and no rows fails `test_every_item_type_has_rows`.
+yearly report, the notification list (the bell) and the email each person would be sent (composed
+as the worker composes it, TLP:RED and AMBER+STRICT without their content). A model with a `tlp`
+field and no rows fails `test_every_item_type_has_rows`.
 
 The world (docs/authorisation.md): HT's security officer writes messages and raises alerts; HT's
 engineer asks DN for help in requests that QB's `qb_watcher` watches (added while the request was
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -68,7 +71,8 @@ def cast(make_user, settings):
             people[name] = make_user("admin", centre=None, role="hub_admin")
             continue
         code, kind = name.split("_")
-        people[name] = make_user(f"{code}.{kind}", centre=code.upper(), role=ROLES[kind])
+        people[name] = make_user(f"{code}.{kind}", centre=code.upper(), role=ROLES[kind],
+                                 email=f"{code}.{kind}@{code}.example.vn")  # so email is a path too
     return people
 
 
@@ -214,7 +218,7 @@ async def check_alerts(cast) -> list:
 
     def over_http() -> list:
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        wrong = []
+        wrong: list[tuple[Any, ...]] = []
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
@@ -234,14 +238,65 @@ async def check_alerts(cast) -> list:
             by_client_id = {f"alert-{pk}": key for pk, key in items.items()}
             found["summary message"][name] = {by_client_id[m["client_id"]] for m in summaries
                                               if m["client_id"] in by_client_id}
+            bell = client.get("/api/v1/notifications", {"limit": 200}).json()["results"]
+            found["notifications"][name] = {items[n["alert"]] for n in bell if n["alert"] in items}
             n = len(expect(model, "counted")[name]) + 1  # the sentinel
             for path, got in (("dashboard", dashboard(user, parse_filters({})).totals["alerts_raised"]),
                               ("report", cooperation_report(year, user).network["alerts_raised"])):
                 if got != n:
                     wrong.append((model, path, name, "counts", got, "table", n))
-        return wrong + [w for path, got in found.items() for w in check(got, model, path)]
+        # The raiser is never notified of their own alert; everyone else the table lets read it is.
+        if found["notifications"].pop("ht_security", set()):
+            wrong.append((model, "notifications", "ht_security", "notified of their own alerts"))
+        wrong += [w for w in check(found.pop("notifications"), model, "notifications") if w[2] != "ht_security"]
+        return wrong + email_path(model, items, cast) + [w for path, got in found.items()
+                                                         for w in check(got, model, path)]
 
     return check(live, model, "notifications socket") + await sync_to_async(over_http)()
+
+
+def email_path(model: str, items: dict[int, tuple], cast) -> list:
+    """The email each person would be sent about each alert, composed as the worker composes it: only
+    readers get one (by default the security officers, for a high alert — never the raiser), and a
+    TLP:RED or AMBER+STRICT alert's email never carries its title or text (issue 25 §1)."""
+    from notify.emails import compose
+    from notify.models import Email
+
+    names = {user.pk: name for name, user in cast.items()}
+    readers = expect(model)
+    wrong: list[tuple[Any, ...]] = []
+    got: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for email in Email.objects.filter(alert_id__in=list(items)):
+        composed = compose(email)
+        if composed.message is None or email.alert_id is None:
+            continue
+        name, key = names[email.user_id], items[email.alert_id]
+        got[name].add(key)
+        message, html = composed.message, composed.message.alternatives[0][0]
+        assert isinstance(html, str)
+        whole = f"{message.subject}\n{message.body}\n{html}"
+        if (key[0] in ("red", "amber+strict")) == ("bangtlp" in whole):
+            wrong.append((model, "email", name, key, "content withheld" if key[0] in ("red", "amber+strict")
+                          else "content", "bangtlp" in whole))
+    for name, user in cast.items():
+        expected = readers.get(name, set()) if user.role == "security_officer" and name != "ht_security" else set()
+        if got.get(name, set()) != expected:
+            wrong.append((model, "email", name, "missing", sorted(expected - got.get(name, set())),
+                          "extra", sorted(got.get(name, set()) - expected)))
+    return wrong
+
+
+def notified_within_the_table(model: str, items: dict[int, tuple], cast, field: str) -> list:
+    """Whoever a change notified (the bell, GET /api/v1/notifications) is a reader of the item in the
+    table: notifications follow the one rule (the people involved are a subset of the readers)."""
+    wrong = []
+    readers = expect(model)
+    for name, user in cast.items():
+        bell = api(user).get("/api/v1/notifications", {"limit": 200}).json()["results"]
+        seen = {items[n[field]] for n in bell if n[field] in items}
+        if seen - readers.get(name, set()):
+            wrong.append((model, "notifications", name, "extra", sorted(seen - readers.get(name, set()))))
+    return wrong
 
 
 # --- requests, their comments and attachments ------------------------------------------------------
@@ -309,6 +364,7 @@ async def check_tickets(cast) -> list:
                               ("report", cooperation_report(year, user).network["made"])):
                 if got != n:
                     wrong.append((model, path, name, "counts", got, "table", n))
+        wrong += notified_within_the_table(model, items, cast, "ticket")
         return wrong + [w for path, got in found.items() for w in check(got, model, path)]
 
     return check(live, model, "notifications socket") + await sync_to_async(over_http)()

@@ -24,7 +24,8 @@ logger = logging.getLogger("hub.jobs")
 
 
 class Command(BaseCommand):
-    help = "Run the hub's periodic jobs (alert escalation, SLA and duty reminders…) in a loop; SIGTERM stops it."
+    help = ("Run every periodic job of the hub (alert escalation, notification email and webhooks, digests, "
+            "the duty watch…) in a loop; SIGTERM stops it.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run every job once now and exit.")

@@ -33,4 +33,6 @@ export function startHome() {
   loadTickets();
   document.addEventListener("hub:alert", loadAlerts);
   document.addEventListener("hub:ticket", loadTickets);
+  const board = $("#duty-board");
+  if (board) import("./duty.js").then((m) => m.startDutyBoard(board));
 }

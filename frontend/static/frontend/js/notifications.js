@@ -190,6 +190,17 @@ export function startNotifications() {
         text: `${ticket.reference || "#" + ticket.id}: ${ticket.title || ""} — ${personName(ev.actor)} ${label(ev.kind || ticket.status)}`,
         url: `/tickets/${ticket.id}/`});
       document.dispatchEvent(new CustomEvent("hub:ticket", {detail: frame}));
+    } else if (frame.type === "duty" && frame.duty) {
+      // Every centre's duty state (duty.js's board and roster listen); the officer's reminder to
+      // confirm and the deputy's and managers' news of an unconfirmed shift go to the bell too.
+      if ((frame.event === "reminder" || frame.event === "unconfirmed") && frame.url) {
+        const text = frame.event === "reminder"
+          ? fmt(gettext("Your duty shift at %(centre)s has started: confirm you are on duty."), {centre: frame.duty.centre})
+          : fmt(gettext("%(centre)s: %(name)s has not confirmed their duty shift."), {centre: frame.duty.centre, name: personName(frame.duty.on_duty)});
+        bell.add({key: `duty-${frame.duty.shift}-${frame.event}`, text, url: frame.url});
+        browserNotify(gettext("Duty"), text, frame.url);
+      }
+      document.dispatchEvent(new CustomEvent("hub:duty", {detail: frame}));
     } else if (frame.type === "mention" && frame.message) {
       const m = frame.message;
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;

@@ -1,0 +1,60 @@
+"""The duty page (`/duty/`, `/duty/<code>/`) and the private calendar feeds (`/calendar/<token>.ics`).
+
+The page is a shell like the hub's other pages: every centre's duty state, the viewer's own
+"confirm on duty" button, and one centre's roster in a week or month view are drawn by
+`frontend/static/frontend/js/duty.js` from the API (`duty/api.py`) and kept live by the `duty`
+frames of the notifications stream. The view only decides which centre is shown and what the
+viewer may do there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+
+from duty import ical
+from duty.selectors import current_shift_of, may_manage_roster, shifts_between
+from duty.serializers import shift_out
+from frontend.views import page
+from hub.models import CalendarFeed, Centre
+
+
+@login_required
+def duty_page(request: HttpRequest, code: str | None = None) -> HttpResponse:
+    user = request.user
+    if code is None:
+        centre = user.centre or Centre.objects.order_by("code").first()  # type: ignore[union-attr]
+    else:
+        centre = Centre.objects.filter(code=code.upper()).first()
+    if centre is None:
+        raise Http404
+    mine = current_shift_of(user, early_minutes=settings.HUB_DUTY_CONFIRM_EARLY_MINUTES)
+    config = {
+        "centre": centre.code,
+        "can_manage": may_manage_roster(user, centre),
+        "my_shift": shift_out(mine) if mine is not None else None,
+    }
+    return page(request, "duty/duty.html", centre=centre, centres=Centre.objects.order_by("code"),
+                duty_config=config, my_shift=mine)
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A subscribed calendar app's request: the secret token is the only credential (no session)."""
+    feed = CalendarFeed.objects.select_related("centre", "user").filter(token=token, revoked_at__isnull=True).first()
+    if feed is None:
+        raise Http404
+    if feed.kind == CalendarFeed.Kind.DUTY and feed.centre is not None:
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(today - timedelta(days=31), datetime.min.time(), tzinfo=tz)
+        end = datetime.combine(today + timedelta(days=366), datetime.min.time(), tzinfo=tz)
+        body = ical.roster_calendar(feed.centre, shifts_between(feed.centre, start, end))
+    else:
+        raise Http404
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,103 @@
+"""Escalation through the duty roster (an unacknowledged alert reaches the deputy on duty, then the
+centre's managers, each step a timeline entry), the roster's staff list, the private calendar feed
+and the duty page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import icalendar
+import pytest
+import time_machine
+from django.test import Client
+
+from alerts.models import AlertEvent, Escalation
+from alerts.services import escalate_due_alerts, raise_alert
+from duty import services
+from hub.models import Centre
+from tests.duty.conftest import local
+
+pytestmark = pytest.mark.django_db
+
+T0 = local(2026, 3, 2, 9, 0)
+
+
+def roster(cast, start=T0 - timedelta(hours=1), deputy="ht.security2"):
+    return services.create_shift(Centre.objects.get(code="HT"), by=cast.ht_manager, starts_at=start,
+                                 ends_at=start + timedelta(hours=24), officer="ht.security", deputy=deputy)
+
+
+def raise_critical(cast):
+    return raise_alert(by=cast.dn_security, title="Tấn công dò mật khẩu", severity="critical", tlp="green",
+                       description="Nhiều lần đăng nhập sai.", indicators=[], affected_systems=[])
+
+
+def timeline(alert, centre="HT"):
+    entries = AlertEvent.objects.filter(alert=alert, kind="escalated", centre__code=centre).order_by("at")
+    return [(e.after, (e.data or {})["to"], (e.data or {})["notified"]) for e in entries]
+
+
+def test_an_unacknowledged_alert_goes_to_the_deputy_then_to_the_managers(cast):
+    roster(cast)
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_critical(cast)
+        clock.move_to(T0 + timedelta(minutes=5))
+        escalate_due_alerts()
+        assert timeline(alert) == [("step 1", "deputy", ["ht.security2"])]
+        clock.move_to(T0 + timedelta(minutes=10))
+        escalate_due_alerts()
+        assert timeline(alert) == [("step 1", "deputy", ["ht.security2"]),
+                                   ("step 2", "managers", ["ht.manager"])]
+    assert Escalation.objects.filter(alert=alert, centre__code="HT").count() == 2
+
+
+def test_without_a_deputy_on_duty_the_first_step_goes_to_the_managers(cast):
+    roster(cast, deputy=None)
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_critical(cast)
+        clock.move_to(T0 + timedelta(minutes=5))
+        escalate_due_alerts()
+    assert timeline(alert) == [("step 1", "managers", ["ht.manager"])]
+    # A centre with no roster at all (DN raised it; HT's neighbours) is escalated as before: managers.
+
+
+def test_the_staff_list_names_who_may_stand_a_shift(cast, api_client):
+    response = api_client(cast.ht_manager).get("/api/v1/centres/HT/roster/staff")
+    assert response.status_code == 200
+    assert {p["username"] for p in response.json()} == {"ht.manager", "ht.security", "ht.security2"}
+    assert api_client(cast.ht_manager).get("/api/v1/centres/XX/roster/staff").status_code == 404
+
+
+def test_the_private_feed_serves_the_roster_until_it_is_reset(cast, api_client):
+    roster(cast)
+    manager = api_client(cast.ht_manager)
+    url = manager.get("/api/v1/centres/HT/roster/feed").json()["url"]
+    path = url.split("testserver", 1)[1]
+    anonymous = Client()
+    with time_machine.travel(T0, tick=False):
+        response = anonymous.get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    events = list(icalendar.Calendar.from_ical(response.content).walk("VEVENT"))
+    assert [str(e["x-hub-officer"]) for e in events] == ["ht.security"]
+    new = manager.post("/api/v1/centres/HT/roster/feed/reset").json()["url"]
+    assert new != url
+    assert anonymous.get(path).status_code == 404
+    assert anonymous.get("/calendar/not-a-token.ics").status_code == 404
+    # The security officer may not see the address.
+    assert api_client(cast.ht_security).get("/api/v1/centres/HT/roster/feed").status_code == 403
+
+
+def test_the_duty_page_shows_the_confirm_button_to_the_officer_on_duty_only(cast, client):
+    roster(cast, start=local(2026, 3, 2, 7, 30))
+    with time_machine.travel(T0, tick=False):
+        client.force_login(cast.ht_security)
+        page = client.get("/duty/").content.decode()
+        assert 'data-testid="confirm-duty"' in page
+        assert 'id="shift-form"' not in page  # officers do not edit the roster
+        client.force_login(cast.ht_manager)
+        page = client.get("/duty/").content.decode()
+        assert 'data-testid="confirm-duty"' not in page
+        assert 'id="shift-form"' in page
+        assert client.get("/duty/DN/").status_code == 200
+        assert client.get("/duty/ZZ/").status_code == 404
