@@ -182,8 +182,14 @@ class AlertDetailOut(AlertOut):
     viewer: ViewerOut
 
 
+class AlertListItemOut(AlertOut):
+    acknowledged_count: int = Field(description="Recipient centres that acknowledged (the list's column).")
+    recipient_count: int = Field(
+        description="Centres expected to acknowledge (every centre reached but the raising one).")
+
+
 class AlertPageOut(Schema):
-    results: list[AlertOut]
+    results: list[AlertListItemOut]
     next: str | None
 
 
@@ -227,7 +233,16 @@ def list_alerts(
 ):
     qs = selectors.search_alerts(request.auth, q=q, status=status, severity=severity, tlp=tlp, centre=centre)
     page = keyset_page(qs.prefetch_related("indicators", "shared_with"), ["-created_at", "-id"], cursor, limit)
-    return {"results": [alert_out(a) for a in page.results], "next": page.next}
+    progress = selectors.acknowledgement_progress(list(page.results))
+    results = [{**alert_out(a), "acknowledged_count": progress[a.pk][0], "recipient_count": progress[a.pk][1]}
+               for a in page.results]
+    return {"results": results, "next": page.next}
+
+
+@router.get("/alerts/awaiting-my-centre", response={200: list[AlertOut], **ERRORS},
+            summary="Alerts waiting for the caller's centre to acknowledge, oldest first (extension)")
+def alerts_awaiting_my_centre(request: ApiRequest):
+    return [alert_out(a) for a in selectors.awaiting_acknowledgement(request.auth)]
 
 
 @router.get("/alerts/{alert_id}", response={200: AlertDetailOut, **ERRORS},

@@ -133,6 +133,38 @@ def search_alerts(
     return qs
 
 
+def awaiting_acknowledgement(user: Any) -> list[Alert]:
+    """Alerts the viewer can see that wait for the viewer's centre to acknowledge: not closed, the
+    centre is a recipient, nobody of it has acknowledged. The web UI keeps these on every page
+    (banner, bell, home) until the centre acknowledges (issue 23), oldest first."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.centre_id:
+        return []
+    candidates = (
+        visible_alerts(user).exclude(status=Status.CLOSED).exclude(centre_id=user.centre_id)
+        .exclude(pk__in=Acknowledgement.objects.filter(centre_id=user.centre_id).values("alert_id"))
+        .prefetch_related("indicators", "shared_with").order_by("created_at", "id")
+    )
+    code = user.centre.code
+    return [alert for alert in candidates if (scope := scope_of(alert)) is None or code in scope]
+
+
+def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
+    """Per alert id, (centres that acknowledged, recipient centres): the list's acknowledgement column.
+    Two queries for the page whatever its length (the alerts' shared_with must be prefetched)."""
+    ids = [a.pk for a in alerts]
+    acked: dict[int, set[str]] = {}
+    for alert_id, code in Acknowledgement.objects.filter(alert_id__in=ids).values_list("alert_id", "centre__code"):
+        acked.setdefault(alert_id, set()).add(code)
+    every = set(Centre.objects.values_list("code", flat=True))
+    progress = {}
+    for alert in alerts:
+        scope = scope_of(alert)
+        raising = {alert.centre.code} if alert.centre is not None else set()
+        recipients = (every if scope is None else every & scope) - raising
+        progress[alert.pk] = (len(acked.get(alert.pk, set()) & recipients), len(recipients))
+    return progress
+
+
 def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
     """Every recipient centre with `acknowledged` (by whom, when) or `pending`, and how far it escalated."""
     acks = {

@@ -78,6 +78,66 @@ def _departures(departures: dict | None, problems: list[str]) -> list[str]:
             "under 10 % gain: remove it):", "", table(rows)]
 
 
+def _cpu_efficiency(r: TargetResult | None) -> tuple[float, float] | None:
+    """(deliveries/s, deliveries per server CPU-second) of a target's saturating phase."""
+    phases = [p for p in (r.phases if r else []) if p.delivered and p.server_cpu_pct > 0]
+    if not phases:
+        return None
+    best = max(phases, key=lambda p: p.deliveries_per_s)
+    return best.deliveries_per_s, best.deliveries_per_s / (best.server_cpu_pct / 100)
+
+
+# Issue 27's alert-burst baseline: 33–45 raised alerts/s (6 December, ~24 queries per alert); the
+# target is 3× its lower end, a fixed figure since the old code does not run in the same bench.
+ALERTS_PER_S_BASELINE = 33
+
+
+def _issue27(by_name: dict[str, TargetResult], storm: dict | None, full: bool) -> list[tuple[str, bool | None]]:
+    """Issue 27's targets that `make bench` measures, each against its same-run reference. Search
+    over years (target 4) is `make bench-data`'s (bench/search_data.py); the dashboard and report over
+    years (5) and two Redis servers (8) are not measured here (docs/benchmarks.md)."""
+    out: list[tuple[str, bool | None]] = []
+
+    def fanout(label: str, ok: bool | None) -> None:
+        out.append((label, ok if full else None))
+
+    hub, raw, bare = by_name.get("hub-uvicorn-1"), by_name.get("raw-1"), by_name.get("bare-uvicorn-1")
+    if hub and raw and hub.connected and raw.connected:
+        fanout(f"#27.1 reconnect storm: {hub.clients:,} clients all connected to hub-uvicorn-1 within 2× raw's time "
+               f"({hub.connect_s:.1f} s vs {raw.connect_s:.1f} s, {_ratio(hub.connect_s, raw.connect_s)}), none "
+               "refused", hub.connect_s <= 2 * raw.connect_s and not hub.storm_failures)
+    else:
+        fanout("#27.1 reconnect storm: hub-uvicorn-1 within 2× raw-1's connect time", None)
+    out.append(("#27.1 reconnect storm: 5,000 clients within 20 s (not measured by make bench)", None))
+    if hub and bare and hub.connected and bare.connected and bare.rss_per_conn_kib > 0:
+        fanout(f"#27.2 RSS per idle connection ≤ 1.5× bare-uvicorn-1's ({hub.rss_per_conn_kib:.1f} vs "
+               f"{bare.rss_per_conn_kib:.1f} KiB, {_ratio(hub.rss_per_conn_kib, bare.rss_per_conn_kib)})",
+               hub.rss_per_conn_kib <= 1.5 * bare.rss_per_conn_kib)
+    else:
+        fanout("#27.2 RSS per idle connection ≤ 1.5× bare-uvicorn-1's", None)
+    runs = [r for r in (storm or {}).get("runs", {}).values() if not r.get("failed")]
+    for r in runs:
+        after_last = (r["all_delivered_s"] - r["raise_s"]) if r["all_delivered_s"] is not None else None
+        ok = (r["alerts_per_s"] >= 3 * ALERTS_PER_S_BASELINE and r["post_p99_ms"] < 250 and after_last is not None
+              and after_last <= 2 and r["lost"] == 0 and r["dup"] == 0)
+        late = f"{after_last:.2f} s" if after_last is not None else "never"
+        out.append((f"#27.3 alert burst ({r['server']}, {r['lanes']} token clients): ≥ {3 * ALERTS_PER_S_BASELINE} "
+                    f"alerts/s (3× 6 December's 33/s; {r['alerts_per_s']:.0f}/s), POST p99 < 250 ms "
+                    f"({r['post_p99_ms']:.0f} ms), every centre complete ≤ 2 s after the last answer ({late}), "
+                    f"0 lost/dup ({r['lost']}/{r['dup']})", ok))
+    one, two = _cpu_efficiency(hub), _cpu_efficiency(by_name.get("hub-uvicorn-2"))
+    if one and two:
+        fanout(f"#27.6 hub-uvicorn-2: ≥ 1.2× hub-uvicorn-1's throughput ({_ratio(two[0], one[0])}) and ≥ 0.9× its "
+               f"deliveries per server CPU-second ({two[1]:,.0f} vs {one[1]:,.0f}, {_ratio(two[1], one[1])})",
+               two[0] >= 1.2 * one[0] and two[1] >= 0.9 * one[1])
+    else:
+        fanout("#27.6 two hub processes: ≥ 1.2× throughput and ≥ 0.9× per-CPU efficiency", None)
+    hs, bs = _sat(by_name, "hub-uvicorn-1"), _sat(by_name, "bare-uvicorn-1")
+    fanout(f"#27.7 hub-uvicorn-1 saturation ≥ 0.85× bare-uvicorn-1's ({_ratio(hs, bs)})",
+           hs >= 0.85 * bs if hs and bs else None)
+    return out
+
+
 def render(results: list[TargetResult], extras: dict, machine: dict, args, elapsed: float) -> tuple[str, list[str]]:
     by_name = {r.target: r for r in results}
     problems: list[str] = []
@@ -232,24 +292,17 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     def fanout_check(label: str, ok: bool | None) -> None:
         check(label, ok if full else None)
 
+    # Retired by issue 27 (the rows stay in the tables above): daphne's p99 < 50 ms at 5/s and
+    # ≥ 25,000 deliveries/s with p99 < 100 ms, the ticket list's p99 < 50 ms at 16, two processes
+    # ≥ 1.6× one (now target 6), RSS < 50 KiB per connection (now target 2).
     d1, u1 = "hub-daphne-1", "hub-uvicorn-1"
-    p5, p25 = _phase(by_name, d1, "5/s"), _phase(by_name, d1, "25/s")
-    fanout_check("#9 hub daphne 1 proc: p99 < 50 ms at 5 msg/s", (p5.clean and p5.p99_ms < 50) if p5 else None)
-    fanout_check("#9 hub daphne 1 proc: ≥ 25,000 deliveries/s with p99 < 100 ms, 0 lost/dup",
-                 (p25.deliveries_per_s >= 0.95 * 25 * args.clients and p25.p99_ms < 100 and p25.clean)
-                 if p25 else None)
     hub_sat = _sat(by_name, d1)
     for times, issue in ((3, "#9"), (10, "#11")):
         fanout_check(f"{issue} hub daphne 1 proc: ≥ {times}× tutorial (core layer) saturation",
                      hub_sat >= times * tut if tut and hub_sat else None)
-    for one, two in (("hub-daphne-1", "hub-daphne-2"), ("hub-uvicorn-1", "hub-uvicorn-2")):
-        a, b = _sat(by_name, one), _sat(by_name, two)
-        fanout_check(f"#9/#11 {two}: ≥ 1.6× {one}", b >= 1.6 * a if a and b else None)
     hubs = [r for r in results if r.design == "hub"]
     fanout_check(f"#9 the hub survives {args.clients:,} clients connecting at once (none refused)",
           all(not r.storm_failures and r.connected == r.clients for r in hubs) if hubs else None)
-    idle = by_name.get(d1)
-    fanout_check("#9 RSS per idle connection < 50 KiB", idle.rss_per_conn_kib < 50 if idle and idle.connected else None)
     u5, u25, r5, r25 = (_phase(by_name, t, p) for t in (u1, "raw-1") for p in ("5/s", "25/s"))
     fanout_check("#11 hub uvicorn: p99 at 5/s ≤ 1.5× raw's",
                  (u5.clean and u5.p99_ms <= 1.5 * r5.p99_ms) if u5 and r5 else None)
@@ -263,13 +316,8 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     if storm and storm_runs:
         check(f"#9 alert storm: every centre's stream has each of {storm['alerts']:,} alerts exactly once, "
               "every POST answered 201", all(not r["error"] and r["drained"] for r in storm_runs))
-    for run, how in (("daphne tickets", "daphne"), ("daphne×2 tickets", "two daphne processes"),
-                     ("uvicorn×2 tickets", "two uvicorn processes: docker-compose with --scale web=2")):
-        tickets = (http or {}).get("runs", {}).get(run)
-        if tickets and "error" not in tickets:
-            check(f"#9 ticket list p99 < 50 ms at concurrency 16 ({how}), every answer 200",
-                  tickets["p99_ms"] < 50 and set(tickets["statuses"]) == {"200"})
-    lines += ["", "Targets (issues 9 and 11; reported, not fatal"
+    checks += _issue27(by_name, storm, full)
+    lines += ["", "Targets (issue 27, and the guards of issues 9 and 11; reported, not fatal"
               + ("" if full else f"; the fan-out ones are stated for 1,000 clients, so n/a at C={args.clients}")
               + "):", ""]
     for label, ok in checks:

@@ -1,8 +1,12 @@
-"""Hub admins manage topics here (topics are data); messages are visible read-only for audit."""
+"""Hub admins manage topics here (topics are data); messages are visible read-only for audit.
+
+Direct conversations (kind `direct`) and their messages are left out entirely: hub admins read a
+conversation they are not in only through `manage.py export_conversation`, which writes an audit
+record (listed here, read-only, as "conversation exports")."""
 
 from django.contrib import admin
 
-from chat.models import Message, MessageRevision, Topic
+from chat.models import ConversationExport, Message, MessageRevision, Topic
 
 
 @admin.register(Topic)
@@ -11,6 +15,29 @@ class TopicAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
     search_fields = ("slug", "name_vi", "name_en")
     filter_horizontal = ("allowed_centres",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(kind=Topic.Kind.DIRECT)
+
+
+@admin.register(ConversationExport)
+class ConversationExportAdmin(admin.ModelAdmin):
+    """The audit trail of conversation exports: read-only (the command writes it)."""
+
+    list_display = ("id", "topic", "exported_by", "exported_at", "messages", "reason")
+    readonly_fields = ("topic", "exported_by", "reason", "messages", "sha256", "exported_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(topic__kind=Topic.Kind.DIRECT)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class RevisionInline(admin.TabularInline):
@@ -27,7 +54,7 @@ class RevisionInline(admin.TabularInline):
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("id", "topic", "author", "created_at", "edited_at", "deleted_at")
-    list_filter = ("topic",)
+    list_filter = (("topic", admin.RelatedOnlyFieldListFilter),)
     search_fields = ("body",)
     readonly_fields = ("topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
                        "audience", "tlp", "shared_with", "promoted_to")
@@ -36,3 +63,6 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(topic__kind=Topic.Kind.DIRECT)

@@ -13,18 +13,35 @@ from chat.models import Message, Topic
 from chat.promotion import draft, promote
 from chat.selectors import (
     can_view_topic,
+    conversation_members,
     get_topic,
     get_visible_message,
     history,
     latest_ids,
+    my_threads,
+    people_matching,
+    pin_role_allows,
+    pinned_messages,
     read_markers,
     ready_for_wire,
     search_messages,
     unread_counts,
     visible_topics,
 )
-from chat.serializers import message_out, topic_out
-from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
+from chat.serializers import author_out, message_out, topic_out
+from chat.services import (
+    MAX_ID,
+    add_members,
+    delete_message,
+    edit_message,
+    leave_conversation,
+    mark_thread_read,
+    mark_topic_read,
+    post_message,
+    set_pinned,
+    start_conversation,
+    toggle_reaction,
+)
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, invalid
 from hub.lib.api_support import (
     ERRORS,
@@ -57,6 +74,12 @@ class PromotedLinkOut(Schema):
     id: int
 
 
+class ReactionOut(Schema):
+    emoji: str
+    count: int
+    users: list[str] = Field(description="Usernames of those who reacted with it, in the order they did.")
+
+
 class MessageOut(Schema):
     id: int
     topic: str
@@ -77,6 +100,14 @@ class MessageOut(Schema):
                           "whom the topic allows, whatever their role), or null for everyone the topic allows.")
     promoted_to: list[PromotedLinkOut] = Field(
         default_factory=list, description="The alert and/or request this message became (at most one of each).")
+    reply_to: int | None = Field(None, description="The message this one answers (a threaded reply).")
+    thread_root: int | None = Field(None, description="The first message of the thread this reply is in; null for "
+                                                      "a message in no thread and for a root.")
+    reply_count: int = Field(0, description="On a thread's root: how many replies it has.")
+    last_reply_at: Timestamp | None = Field(None, description="On a thread's root: when the last reply came.")
+    also_channel: bool = Field(False, description="A reply that is also shown in the channel.")
+    reactions: list[ReactionOut] = Field(default_factory=list, description="Emoji reactions, one entry per emoji.")
+    pinned: bool = Field(False, description="Pinned in its topic.")
 
 
 class MessagePage(Schema):
@@ -100,6 +131,10 @@ class TopicOut(Schema):
     last_read_id: int
     latest_message_id: int
     created_at: Timestamp
+    members: list[PersonOut] | None = Field(None, description="A direct conversation's members (null for other "
+                                                              "kinds).")
+    pin_roles: list[str] = Field(default_factory=list, description="Roles that may pin; empty: everyone who sees it.")
+    may_pin: bool = Field(False, description="Whether the caller may pin messages here.")
 
 
 class TopicPage(Schema):
@@ -114,6 +149,8 @@ class MessageIn(InSchema):
                                               "default_tlp (the default).")
     shared_with: list[str] | None = Field(None, description="Centre codes that may read it (with the author's); "
                                                             "null: everyone the topic allows.")
+    reply_to: int | None = Field(None, description="Reply in the thread of this message (a threaded reply).")
+    also_channel: bool = Field(False, description="With reply_to: show the reply in the channel too.")
 
 
 class MessageEditIn(InSchema):
@@ -158,8 +195,10 @@ def _topic_rows(user, topics: list[Topic]) -> list[dict]:
     unread = unread_counts(user, topics)
     markers = read_markers(user, topics)
     latest = latest_ids(topics)
+    members = conversation_members(topics)
     return [topic_out(t, unread=unread.get(t.id, 0), last_read_id=markers.get(t.id, 0),
-                      latest_id=latest.get(t.id, 0)) for t in topics]
+                      latest_id=latest.get(t.id, 0), members=members.get(t.id),
+                      may_pin=pin_role_allows(user, t)) for t in topics]
 
 
 @router.get("/topics", response={200: TopicPage, **ERRORS},
@@ -186,10 +225,12 @@ def get_one_topic(request: ApiRequest, slug: str):
 
 
 @router.get("/topics/{slug}/messages", response={200: MessagePage, **ERRORS},
-            summary="History, oldest first: ?after=ID, ?before=ID or the latest; cursor paginated")
+            summary="History, oldest first: ?after=ID, ?before=ID or the latest; cursor paginated; ?thread=ID: "
+                    "that thread's replies")
 def list_messages(request: ApiRequest, slug: str, after: int | None = None, before: int | None = None,
-                  limit: int | None = None, cursor: str | None = None):
+                  limit: int | None = None, cursor: str | None = None, thread: int | None = None):
     topic = _topic_for(request, slug)
+    root = _message_for(request, topic, thread) if thread is not None else None
     if cursor:
         direction, position = decode_cursor(cursor, ["direction", "id"])
         if (direction not in {"after", "before"} or isinstance(position, bool) or not isinstance(position, int)
@@ -202,7 +243,7 @@ def list_messages(request: ApiRequest, slug: str, after: int | None = None, befo
         if value is not None and not 0 <= value <= MAX_ID:
             raise HubError(INVALID, _("%(name)s must be a non-negative message id."), fields=[name], name=name)
     limit = clamp_limit(limit)
-    rows, more = history(request.auth, topic, after=after, before=before, limit=limit)
+    rows, more = history(request.auth, topic, after=after, before=before, limit=limit, thread=root)
     next_cursor = None
     if more and rows:
         next_cursor = (encode_cursor(["after", rows[-1].id]) if after is not None
@@ -215,7 +256,8 @@ def list_messages(request: ApiRequest, slug: str, after: int | None = None, befo
 def create_message(request: ApiRequest, response: HttpResponse, slug: str, payload: MessageIn):
     topic = _topic_for(request, slug)
     message, created = post_message(topic, by=request.auth, body=payload.body, client_id=payload.client_id,
-                                    tlp=payload.tlp, shared_with=payload.shared_with)
+                                    tlp=payload.tlp, shared_with=payload.shared_with, reply_to=payload.reply_to,
+                                    also_channel=payload.also_channel)
     if not created:
         response["Idempotent-Replayed"] = "true"
     return Status(201, message_out(message))
@@ -283,6 +325,143 @@ def search(request: ApiRequest, q: str, topic: str | None = None, limit: int | N
             raise invalid_cursor()
     page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
     return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}
+
+
+# --- threads, reactions, pins (issue 26 §2, §3) ----------------------------------------------------
+
+
+class ThreadOut(Schema):
+    root: MessageOut
+    unread: int = Field(description="Replies by others after the caller's marker in this thread.")
+    last_read_id: int
+
+
+class ThreadPage(Schema):
+    results: list[ThreadOut]
+
+
+@router.get("/topics/{slug}/threads", response={200: ThreadPage, **ERRORS},
+            summary="The threads of the topic the caller took part in, with their unread replies")
+def list_threads(request: ApiRequest, slug: str):
+    topic = _topic_for(request, slug)
+    rows = my_threads(request.auth, topic)
+    return {"results": [{"root": message_out(r["root"]), "unread": r["unread"], "last_read_id": r["last_read_id"]}
+                        for r in rows]}
+
+
+class ThreadReadOut(Schema):
+    root: int
+    up_to: int
+
+
+@router.post("/topics/{slug}/threads/{message_id}/read", response={200: ThreadReadOut, **ERRORS},
+             summary="Move the caller's read marker in one thread")
+def read_thread(request: ApiRequest, slug: str, message_id: int, payload: ReadIn):
+    topic = _topic_for(request, slug)
+    root = _message_for(request, topic, message_id)
+    return {"root": root.pk, "up_to": mark_thread_read(root, by=request.auth, up_to=payload.up_to)}
+
+
+class ReactionIn(InSchema):
+    emoji: str = Field(description="One emoji, e.g. 👍")
+
+
+class ReactionsOut(Schema):
+    id: int
+    reactions: list[ReactionOut]
+
+
+@router.post("/topics/{slug}/messages/{message_id}/reactions", response={200: ReactionsOut, 409: ERRORS[400],
+                                                                         **ERRORS},
+             summary="Toggle the caller's reaction with this emoji (reacting twice removes it)")
+def react(request: ApiRequest, slug: str, message_id: int, payload: ReactionIn):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    return {"id": message.pk, "reactions": toggle_reaction(message, by=request.auth, emoji=payload.emoji)}
+
+
+class PinOut(Schema):
+    message: MessageOut
+    pinned_by: PersonOut
+    pinned_at: Timestamp
+
+
+class PinPage(Schema):
+    results: list[PinOut]
+
+
+@router.get("/topics/{slug}/pins", response={200: PinPage, **ERRORS}, summary="The topic's pinned messages")
+def list_pins(request: ApiRequest, slug: str):
+    topic = _topic_for(request, slug)
+    return {"results": [{"message": message_out(p.message), "pinned_by": author_out(p.pinned_by),
+                         "pinned_at": timestamp(p.pinned_at)} for p in pinned_messages(request.auth, topic)]}
+
+
+@router.post("/topics/{slug}/messages/{message_id}/pin", response={200: MessageOut, 409: ERRORS[400], **ERRORS},
+             summary="Pin a message in its topic (who may: the topic's pin_roles)")
+def pin(request: ApiRequest, slug: str, message_id: int):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    set_pinned(message, by=request.auth, pinned=True)
+    return message_out(_message_for(request, topic, message_id))
+
+
+@router.delete("/topics/{slug}/messages/{message_id}/pin", response={200: MessageOut, **ERRORS},
+               summary="Unpin a message")
+def unpin(request: ApiRequest, slug: str, message_id: int):
+    topic = _topic_for(request, slug)
+    message = _message_for(request, topic, message_id)
+    set_pinned(message, by=request.auth, pinned=False)
+    return message_out(_message_for(request, topic, message_id))
+
+
+# --- direct conversations (issue 26 §1) -------------------------------------------------------------
+
+
+class ConversationIn(InSchema):
+    members: list[str] = Field(description="Usernames of the people to talk to (any centres); the caller is added.")
+
+
+class MembersIn(InSchema):
+    usernames: list[str]
+
+
+class PeoplePage(Schema):
+    results: list[PersonOut]
+
+
+@router.get("/conversations/people", response={200: PeoplePage, **ERRORS},
+            summary="People to start a conversation with: active people of any centre matching q")
+def conversation_people(request: ApiRequest, q: str = ""):
+    return {"results": [author_out(p) for p in people_matching(q, exclude=request.auth)]}
+
+
+@router.post("/conversations", response={201: TopicOut, **ERRORS},
+             summary="Start a direct conversation (or get the one these people already have)")
+def create_conversation(request: ApiRequest, payload: ConversationIn):
+    topic, _created = start_conversation(by=request.auth, members=payload.members)
+    return Status(201, _topic_rows(request.auth, [topic])[0])
+
+
+@router.post("/topics/{slug}/members", response={200: TopicOut, **ERRORS},
+             summary="Add people to a direct conversation (its members may)")
+def add_conversation_members(request: ApiRequest, slug: str, payload: MembersIn):
+    topic = _topic_for(request, slug)
+    add_members(topic, by=request.auth, usernames=payload.usernames)
+    return _topic_rows(request.auth, [topic])[0]
+
+
+class LeftOut(Schema):
+    topic: str
+    left: bool
+
+
+@router.post("/topics/{slug}/leave", response={200: LeftOut, **ERRORS},
+             summary="Leave a direct conversation (nobody can remove someone else)")
+def leave(request: ApiRequest, slug: str):
+    topic = _topic_for(request, slug)
+    leave_conversation(topic, by=request.auth)
+    return {"topic": topic.slug, "left": True}
 
 
 # --- promotion (chat.promotion) --------------------------------------------------------------------------

@@ -287,7 +287,8 @@ class TopicConsumer(HubConsumer):
         def send():
             message, created = post_message(self.joined, by=self.user, body=frame["body"],
                                             client_id=frame.get("client_id"), tlp=frame.get("tlp"),
-                                            shared_with=frame.get("shared_with"))
+                                            shared_with=frame.get("shared_with"), reply_to=frame.get("reply_to"),
+                                            also_channel=frame.get("also_channel", False))
             # A new message reaches this socket through the broadcast; only a retry needs it here.
             return (None if created else message_out(message)), created
 

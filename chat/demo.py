@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils import timezone
 from chat.models import Message, Topic
 from hub.models import User
 
-TOPICS = [
+TOPICS: list[dict[str, Any]] = [
     {
         "slug": "an-toan-thong-tin",
         "name_vi": "Sự cố an toàn thông tin",
@@ -18,6 +19,8 @@ TOPICS = [
         "description": "Trao đổi, phối hợp xử lý sự cố an toàn thông tin giữa các trung tâm.",
         "description_en": "Sharing and coordinating the response to information security incidents.",
         "default_tlp": "amber",
+        # Who keeps the incident's runbook pinned (issue 26 §3).
+        "pin_roles": ["security_officer", "manager"],
     },
     {
         "slug": "phat-trien-phan-mem",

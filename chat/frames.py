@@ -27,6 +27,14 @@ class PromotedTo(TypedDict):
     id: int
 
 
+class ReactionWire(TypedDict):
+    """One emoji on a message: how many reacted with it, and who (usernames, in reaction order)."""
+
+    emoji: str
+    count: int
+    users: list[str]
+
+
 class MessageWire(TypedDict):
     """A message as every path gives it: live frames, `sync`, history, search (chat.serializers)."""
 
@@ -45,6 +53,13 @@ class MessageWire(TypedDict):
     tlp: str  # clear | green | amber | amber+strict | red (never looser than the topic's)
     shared_with: list[str] | None  # centre codes; None: everyone the topic allows
     promoted_to: list[PromotedTo]
+    reply_to: int | None  # the message this one answers (a threaded reply)
+    thread_root: int | None  # the thread's first message; None for a message in no thread or a root
+    reply_count: int  # on a root: its replies (0 otherwise)
+    last_reply_at: str | None  # on a root: the time of its last reply
+    also_channel: bool  # a reply also shown in the channel
+    reactions: list[ReactionWire]
+    pinned: bool
 
 
 class TopicRef(TypedDict):
@@ -111,6 +126,44 @@ class ReadFrame(TypedDict):
     up_to: int
 
 
+class ReactionsFrame(TypedDict):
+    """A message's reactions changed (someone added or removed one): all of them now."""
+
+    type: Literal["message.reactions"]
+    topic: str
+    id: int
+    reactions: list[ReactionWire]
+
+
+class ThreadUpdatedFrame(TypedDict):
+    """A thread got a reply: its root's reply count and last reply time now."""
+
+    type: Literal["thread.updated"]
+    topic: str
+    root: int
+    reply_count: int
+    last_reply_at: str | None
+
+
+class PinnedFrame(TypedDict):
+    """A message was pinned (`pinned`: true, by `pinned_by`) or unpinned in the topic."""
+
+    type: Literal["message.pinned"]
+    topic: str
+    message: MessageWire
+    pinned: bool
+    pinned_by: Person | None
+    pinned_at: str | None
+
+
+class MembersFrame(TypedDict):
+    """A direct conversation's members changed (someone was added or left)."""
+
+    type: Literal["members"]
+    topic: str
+    members: list[Person]
+
+
 class SyncDoneFrame(TypedDict):
     """A `sync` is complete: every message after `after` up to `latest` was sent."""
 
@@ -132,6 +185,10 @@ class MessageSendIn(TypedDict):
     type: Literal["message.send"]
     body: str
     client_id: NotRequired[str | None]
+    tlp: NotRequired[str | None]
+    shared_with: NotRequired[list[str] | None]
+    reply_to: NotRequired[int | None]  # a threaded reply to that message
+    also_channel: NotRequired[bool]  # with reply_to: show it in the channel too
 
 
 class MessageEditIn(TypedDict):
@@ -162,7 +219,8 @@ class ReadIn(TypedDict):
     up_to: int
 
 
+# and hub.realtime.frames.ResyncFrame
 TOPIC_FRAMES = (MessageFrame, MessageUpdatedFrame, MessageDeletedFrame, TypingFrame, PresenceFrame, ReadFrame,
-                SyncDoneFrame)  # and hub.realtime.frames.ResyncFrame
+                SyncDoneFrame, ReactionsFrame, ThreadUpdatedFrame, PinnedFrame, MembersFrame)
 NOTIFICATION_FRAMES = (MentionFrame, ReadFrame)
 CLIENT_FRAMES = (MessageSendIn, MessageEditIn, MessageDeleteIn, SyncIn, TypingIn, ReadIn)

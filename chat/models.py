@@ -27,6 +27,7 @@ class Topic(models.Model):
     class Kind(models.TextChoices):
         CHANNEL = "channel", _("Channel")
         TICKET = "ticket", _("Support request thread")
+        DIRECT = "direct", _("Direct conversation")
 
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     name_vi = models.CharField(_("Vietnamese name"), max_length=200)
@@ -45,6 +46,10 @@ class Topic(models.Model):
     default_tlp = models.CharField(
         _("default TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.GREEN,
         help_text=_("The marking a message gets when its author chooses none; authors may only tighten it."),
+    )
+    pin_roles = models.JSONField(
+        _("roles that may pin"), default=list, blank=True,
+        help_text=_("Role values that may pin messages; empty means everyone who may see the topic."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -100,6 +105,17 @@ class Message(models.Model):
     # What the message became (chat.promotion): [{"kind": "alert"|"ticket", "id": N}], at most one of
     # each kind. Written once per kind under the message's row lock.
     promoted_to = models.JSONField(_("promoted to"), default=list, blank=True)
+    # Threads (Slack's model, docs/chat.md "Threads"): a reply names the message it answers
+    # (`reply_to`) and the thread's first message (`thread_root`, the same for every reply of a
+    # thread). A root keeps its replies' count and the time of the last one, updated under the
+    # topic's row lock with the reply. `also_channel`: the reply is shown in the channel too.
+    reply_to = models.ForeignKey("self", verbose_name=_("reply to"), null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="+")
+    thread_root = models.ForeignKey("self", verbose_name=_("thread"), null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="+")
+    also_channel = models.BooleanField(_("also sent to the channel"), default=False)
+    reply_count = models.PositiveIntegerField(_("replies"), default=0, editable=False)
+    last_reply_at = models.DateTimeField(_("last reply at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -111,7 +127,8 @@ class Message(models.Model):
                 name="chat_message_unique_client_id_per_author",
             )
         ]
-        indexes = [models.Index(fields=["topic", "id"], name="chat_msg_topic_id")]
+        indexes = [models.Index(fields=["topic", "id"], name="chat_msg_topic_id"),
+                   models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id")]
 
     def __str__(self) -> str:
         return f"#{self.pk} in {self.topic_id}"
@@ -173,3 +190,72 @@ class ReadMarker(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "topic"], name="chat_readmarker_unique")]
+
+
+class ThreadReadMarker(models.Model):
+    """How far a person has read one thread (its own unread state, apart from the topic's)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    root = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "root"], name="chat_threadmarker_unique")]
+
+
+class Reaction(models.Model):
+    """One person's emoji on one message; reacting again with the same emoji removes it. Not a
+    message: it has no id in the topic's sequence and moves no unread count."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="chat_reaction_unique")]
+
+
+class Pin(models.Model):
+    """A message pinned in its topic (the topic's `pin_roles` say who may pin)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="pins")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="pin")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    pinned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pinned_at", "-id"]
+
+
+class ConversationMember(models.Model):
+    """A member of a direct conversation (a topic of kind `direct`): only members see it."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["topic", "user"], name="chat_member_unique")]
+
+
+class ConversationExport(models.Model):
+    """The audit record of a hub admin's export of a direct conversation: the only way an admin who
+    is not a member reads one (`manage.py export_conversation`). Append-only."""
+
+    topic = models.ForeignKey(Topic, verbose_name=_("conversation"), on_delete=models.PROTECT, related_name="+")
+    exported_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("exported by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    messages = models.PositiveIntegerField(_("messages exported"))
+    sha256 = models.CharField(_("SHA-256 of the export"), max_length=64)
+    exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("conversation export")
+        verbose_name_plural = _("conversation exports")

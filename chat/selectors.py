@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
-from chat.models import Mention, Message, ReadMarker, Topic
+from chat.frames import ReactionWire
+from chat.models import ConversationMember, Mention, Message, Pin, Reaction, ReadMarker, ThreadReadMarker, Topic
 from chat.text import search_words
 from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
@@ -47,10 +48,17 @@ def topic_centre_codes(topic: Topic) -> set[str]:
     return set(topic.allowed_centres.values_list("code", flat=True))
 
 
+def member_q(user: User) -> Q:
+    """The direct conversations (topics of kind `direct`) the user is a member of: the one rule of
+    who sees a conversation (registered in chat.apps; hub admins are no exception — they read a
+    conversation they are not in only through `manage.py export_conversation`, which is audited)."""
+    return Q(members__user=user)
+
+
 def can_view_topic(user: User, topic: Topic) -> bool:
     if not _user_ok(user):
         return False
-    if user.is_hub_admin:
+    if user.is_hub_admin and topic.kind != Topic.Kind.DIRECT:
         return True
     if topic.kind == Topic.Kind.CHANNEL:
         return channel_allows(user, topic)
@@ -94,8 +102,9 @@ def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[To
     qs = Topic.objects.prefetch_related("allowed_centres").order_by("slug")
     if kind is not None:
         qs = qs.filter(kind=kind)
-    if user.is_hub_admin:
-        return list(qs)
+    if user.is_hub_admin and kind != Topic.Kind.DIRECT:
+        # Everything but the direct conversations they are not in (those are private to members).
+        return list(qs.filter(~Q(kind=Topic.Kind.DIRECT) | (Q(kind=Topic.Kind.DIRECT) & member_q(user))).distinct())
     # Channels are checked here; a kind whose owner supplied `visible_q` is decided by that filter
     # in SQL (one query for thousands of ticket threads), other kinds by `check` per topic.
     kinds = [kind] if kind is not None else list(Topic.objects.order_by().values_list("kind", flat=True).distinct())
@@ -129,7 +138,8 @@ def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
 # every column of each message, and then (select_related) an author, their centre and the topic per
 # message: four model instances per message, when a page names a few people and one topic.
 WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
-               "audience", "prev_id", "tlp", "shared_with", "promoted_to")
+               "audience", "prev_id", "tlp", "shared_with", "promoted_to", "reply_to", "thread_root",
+               "also_channel", "reply_count", "last_reply_at")
 
 
 def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -159,7 +169,7 @@ def ready_for_wire(messages: list[Message], topic: Topic | None = None) -> list[
     for message in messages:
         message.author = people[message.author_id]
         message.topic = topics[message.topic_id]
-    return with_mention_names(messages)
+    return with_reactions_and_pins(with_mention_names(messages))
 
 
 _MENTION_NAMES = CompiledQuery(lambda ids: Mention.objects.filter(message_id__in=ids).order_by("id")
@@ -180,6 +190,36 @@ def with_mention_names(messages: list[Message]) -> list[Message]:
                 names[message_id]["centres"].append(code)
     for message in messages:
         message.mention_names = names[message.id]  # type: ignore[attr-defined]  # read by message_out
+    return messages
+
+
+_REACTIONS = CompiledQuery(lambda ids: Reaction.objects.filter(message_id__in=ids).order_by("id")
+                           .values_list("message_id", "emoji", "user__username"))
+_PINNED = CompiledQuery(lambda ids: Pin.objects.filter(message_id__in=ids).values_list("message_id"))
+
+
+def reactions_of(message_ids: list[int]) -> dict[int, list[ReactionWire]]:
+    """{message id: [{"emoji", "count", "users": [usernames]}]}, each emoji in the order it was first
+    used on the message, its people in the order they reacted (one query for a page)."""
+    grouped: dict[int, dict[str, list[str]]] = {pk: {} for pk in message_ids}
+    if message_ids:
+        for message_id, emoji, username in _REACTIONS.rows(list(message_ids)):
+            grouped[message_id].setdefault(emoji, []).append(username)
+    return {pk: [{"emoji": emoji, "count": len(users), "users": users} for emoji, users in by_emoji.items()]
+            for pk, by_emoji in grouped.items()}
+
+
+def with_reactions_and_pins(messages: list[Message]) -> list[Message]:
+    """Attach each message's reactions and whether it is pinned (read by `message_out`), in two
+    queries for the page."""
+    ids = [m.id for m in messages]
+    if not ids:
+        return messages
+    reactions = reactions_of(ids)
+    pinned = {pk for (pk,) in _PINNED.rows(ids)}
+    for message in messages:
+        message.reaction_list = reactions[message.id]  # type: ignore[attr-defined]  # read by message_out
+        message.is_pinned = message.id in pinned  # type: ignore[attr-defined]
     return messages
 
 
@@ -218,13 +258,18 @@ def latest_message_id(topic: Topic) -> int:
     return newest[0][0] if newest else 0
 
 
-def history(user: User, topic: Topic, *, after: int | None, before: int | None, limit: int
-            ) -> tuple[list[Message], bool]:
+IN_CHANNEL = Q(thread_root__isnull=True) | Q(also_channel=True)
+
+
+def history(user: User, topic: Topic, *, after: int | None, before: int | None, limit: int,
+            thread: Message | None = None) -> tuple[list[Message], bool]:
     """A page of history, oldest first, and whether more exist in the direction of travel.
 
     after=ID → the first `limit` after ID; before=ID → the last `limit` before ID; neither → the
-    latest `limit`."""
+    latest `limit`. Without `thread`: the channel (messages that start or are in no thread, and
+    replies also sent to the channel); with it, that thread's replies."""
     qs = _for_wire(_visible(user, topic))
+    qs = qs.filter(thread_root=thread) if thread is not None else qs.filter(IN_CHANNEL)
     if after is not None:
         rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
         return ready_for_wire(rows[:limit], topic), len(rows) > limit
@@ -252,6 +297,7 @@ def unread_counts(user: User, topics: list[Topic]) -> dict[int, int]:
         ranges |= Q(topic_id=topic.id, id__gt=markers.get(topic.id, 0))
     rows = (
         Message.objects.filter(ranges, deleted_at__isnull=True)
+        .filter(IN_CHANNEL)  # a reply only in its thread is counted in the thread (thread_unread)
         .filter(audience_q(user))
         .exclude(author=user)
         .values("topic_id")
@@ -297,3 +343,94 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)
     return _for_wire(qs).order_by("-id")
+
+
+# --- threads ---------------------------------------------------------------------------------------
+
+
+def thread_participants(root: Message) -> set[int]:
+    """Who took part in a thread: its root's author and everyone who replied in it."""
+    return {root.author_id, *Message.objects.filter(thread_root=root).values_list("author_id", flat=True)}
+
+
+def my_threads(user: User, topic: Topic, limit: int = 50) -> list[dict[str, Any]]:
+    """The threads of a topic the user took part in (started or replied to), the latest reply first,
+    each with its unread replies (after the user's thread marker, by others, visible, not deleted):
+    [{"root": Message, "unread": N, "last_read_id": ID}]."""
+    visible = _visible(user, topic)
+    replied = visible.filter(thread_root__isnull=False, author=user).values("thread_root_id")
+    roots = list(_for_wire(visible.filter(reply_count__gt=0).filter(Q(author=user) | Q(pk__in=replied)))
+                 .order_by("-last_reply_at", "-id")[:limit])
+    ready_for_wire(roots, topic)
+    markers = dict(ThreadReadMarker.objects.filter(user=user, root__in=roots).values_list("root_id", "last_read_id"))
+    ranges = Q(pk__in=[])
+    for root in roots:
+        ranges |= Q(thread_root_id=root.id, id__gt=markers.get(root.id, 0))
+    counts = dict(visible.filter(ranges, deleted_at__isnull=True).exclude(author=user).values("thread_root_id")
+                  .annotate(n=Count("id")).order_by().values_list("thread_root_id", "n")) if roots else {}
+    return [{"root": root, "unread": counts.get(root.id, 0), "last_read_id": markers.get(root.id, 0)}
+            for root in roots]
+
+
+# --- pins and conversations ------------------------------------------------------------------------
+
+
+def pinned_messages(user: User, topic: Topic) -> list[Pin]:
+    """The topic's pins the user may read (their messages' audiences applied), newest pin first,
+    each with its message ready for the wire."""
+    pins = list(Pin.objects.filter(topic=topic, message__in=_visible(user, topic), message__deleted_at__isnull=True)
+                .select_related("pinned_by", "pinned_by__centre").order_by("-pinned_at", "-id"))
+    messages = ready_for_wire(list(_for_wire(Message.objects.filter(pk__in=[p.message_id for p in pins]))), topic)
+    by_id = {m.id: m for m in messages}
+    for pin in pins:
+        pin.message = by_id[pin.message_id]
+    return pins
+
+
+def may_pin(user: User, topic: Topic) -> bool:
+    """Who may pin in a topic: anyone who sees it, unless it names `pin_roles` (the security topic:
+    security officers and managers); hub admins in every topic they see."""
+    return can_view_topic(user, topic) and pin_role_allows(user, topic)
+
+
+def pin_role_allows(user: User, topic: Topic) -> bool:
+    """`may_pin` for a topic already known to be visible to the user (topic lists)."""
+    roles = topic.pin_roles or []
+    return not roles or user.is_hub_admin or any(role in roles for role in user.roles)
+
+
+def conversation_members(topics: list[Topic]) -> dict[int, list[User]]:
+    """{topic id: its members (with their centres)}, for the direct conversations among `topics`."""
+    ids = [t.pk for t in topics if t.kind == Topic.Kind.DIRECT]
+    out: dict[int, list[User]] = {pk: [] for pk in ids}
+    if ids:
+        rows = list(ConversationMember.objects.filter(topic_id__in=ids).order_by("id")
+                    .values_list("topic_id", "user_id"))
+        people = people_by_id(uid for _, uid in rows)
+        for topic_id, user_id in rows:
+            out[topic_id].append(people[user_id])
+    return out
+
+
+def member_ids(topic: Topic) -> frozenset[int]:
+    return frozenset(ConversationMember.objects.filter(topic=topic).values_list("user_id", flat=True))
+
+
+def find_conversation(user_ids: set[int]) -> Topic | None:
+    """The direct conversation whose members are exactly these people, if there is one."""
+    candidates = (Topic.objects.filter(kind=Topic.Kind.DIRECT).annotate(n=Count("members"))
+                  .filter(n=len(user_ids)))
+    for uid in user_ids:
+        candidates = candidates.filter(pk__in=ConversationMember.objects.filter(user_id=uid).values("topic_id"))
+    return candidates.order_by("id").first()
+
+
+def people_matching(q: str, *, exclude: User, limit: int = 20) -> list[User]:
+    """Active people of any centre whose username or name contains `q` (the conversation picker:
+    colleagues across the centres may see each other's name and centre)."""
+    q = (q or "").strip()[:100]
+    qs = User.objects.select_related("centre").filter(is_active=True).exclude(pk=exclude.pk)
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(display_name__icontains=q) | Q(first_name__icontains=q)
+                       | Q(last_name__icontains=q) | Q(centre__code__iexact=q))
+    return list(qs.order_by("centre__code", "username")[:limit])

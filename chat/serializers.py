@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.frames import Mentions, MessageWire
+from chat.frames import Mentions, MessageWire, ReactionWire
 from chat.models import Message, Topic
 from hub.lib.jsonutil import optional_timestamp, timestamp
 from hub.realtime.frames import Person
@@ -33,9 +33,29 @@ def _mentions(message: Message) -> Mentions:
     return {"users": users, "centres": centres}
 
 
+def _reactions(message: Message) -> list[ReactionWire]:
+    attached = getattr(message, "reaction_list", None)  # chat.selectors.with_reactions_and_pins
+    if attached is not None:
+        return attached
+    from chat.selectors import reactions_of
+
+    return reactions_of([message.id])[message.id]
+
+
+def _pinned(message: Message) -> bool:
+    attached = getattr(message, "is_pinned", None)
+    if attached is not None:
+        return attached
+    from chat.models import Pin
+
+    return Pin.objects.filter(message_id=message.id).exists()
+
+
 def message_out(message: Message, mentions: Mentions | None = None) -> MessageWire:
     """The contract's message object plus documented extensions (docs/chat.md):
-    `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`.
+    `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`,
+    the thread fields (`reply_to`, `thread_root`, `reply_count`, `last_reply_at`, `also_channel`),
+    `reactions` and `pinned` (the last two attached per page by chat.selectors, else read here).
     A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
     passed by a caller that already knows them (saves a query on the posting path)."""
@@ -56,10 +76,18 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
         "tlp": message.tlp,
         "shared_with": message.shared_with,
         "promoted_to": list(message.promoted_to or []),
+        "reply_to": message.reply_to_id,
+        "thread_root": message.thread_root_id,
+        "reply_count": message.reply_count,
+        "last_reply_at": optional_timestamp(message.last_reply_at),
+        "also_channel": message.also_channel,
+        "reactions": _reactions(message),
+        "pinned": _pinned(message),
     }
 
 
-def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id: int = 0) -> dict[str, Any]:
+def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id: int = 0,
+              members: list | None = None, may_pin: bool = False) -> dict[str, Any]:
     centres = sorted(c.code for c in topic.allowed_centres.all())
     return {
         "slug": topic.slug,
@@ -77,4 +105,8 @@ def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id
         "last_read_id": last_read_id,
         "latest_message_id": latest_id,
         "created_at": timestamp(topic.created_at),
+        "members": [author_out(m) for m in members] if topic.kind == Topic.Kind.DIRECT and members is not None
+        else None,
+        "pin_roles": list(topic.pin_roles or []),
+        "may_pin": may_pin,
     }

@@ -7,38 +7,66 @@ database does not hold (`hub.realtime.publisher.broadcast_on_commit`).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from chat.frames import (
+    MembersFrame,
     MentionFrame,
     Mentions,
     MessageDeletedFrame,
     MessageFrame,
     MessageUpdatedFrame,
     MessageWire,
+    PinnedFrame,
+    ReactionsFrame,
+    ReactionWire,
     ReadFrame,
+    ThreadUpdatedFrame,
 )
-from chat.models import Mention, Message, MessageRevision, ReadMarker, Topic
+from chat.models import (
+    ConversationMember,
+    Mention,
+    Message,
+    MessageRevision,
+    Pin,
+    Reaction,
+    ReadMarker,
+    ThreadReadMarker,
+    Topic,
+)
 from chat.rendering import Rendered, render_body
-from chat.selectors import can_view_topic, latest_message_id, message_visible
-from chat.serializers import message_out
+from chat.selectors import (
+    can_view_topic,
+    conversation_members,
+    find_conversation,
+    latest_message_id,
+    may_pin,
+    member_ids,
+    message_visible,
+    reactions_of,
+    thread_participants,
+)
+from chat.serializers import author_out, message_out
 from chat.text import search_text
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
-from hub.realtime.publisher import broadcast_on_commit, published_in_commit_order
-from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience
+from hub.realtime.publisher import broadcast_control_on_commit, broadcast_on_commit, published_in_commit_order
+from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
 MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
@@ -49,7 +77,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a databa
 def create_topic(
     *, slug: str, name_vi: str, name_en: str, kind: str = Topic.Kind.CHANNEL, description: str = "",
     description_en: str = "", allowed_roles: Iterable[str] = (), allowed_centres: Iterable[Centre | str] = (),
-    default_tlp: str = Tlp.GREEN,
+    default_tlp: str = Tlp.GREEN, pin_roles: Iterable[str] = (),
 ) -> Topic:
     """Create a topic, or return the existing one with that slug unchanged (idempotent on slug)."""
     if not slug or slugify(slug) != slug:
@@ -58,10 +86,12 @@ def create_topic(
         raise HubError(INVALID, _("kind must be one of %(kinds)s."), fields=["kind"],
                        kinds=", ".join(Topic.Kind.values))
     roles = list(dict.fromkeys(allowed_roles))
-    unknown = [r for r in roles if r not in Role.values]
-    if unknown:
-        raise HubError(INVALID, _("unknown role(s): %(roles)s."), fields=["allowed_roles"],
-                       roles=", ".join(map(str, unknown)))
+    pinners = list(dict.fromkeys(pin_roles))
+    for field, values in (("allowed_roles", roles), ("pin_roles", pinners)):
+        unknown = [r for r in values if r not in Role.values]
+        if unknown:
+            raise HubError(INVALID, _("unknown role(s): %(roles)s."), fields=[field],
+                           roles=", ".join(map(str, unknown)))
     codes = [c.code if isinstance(c, Centre) else c for c in allowed_centres]
     centres = list(Centre.objects.filter(code__in=codes))
     if len(centres) != len(set(codes)):
@@ -73,7 +103,7 @@ def create_topic(
         topic, created = Topic.objects.get_or_create(
             slug=slug,
             defaults={"name_vi": name_vi, "name_en": name_en, "kind": kind, "description": description,
-                      "description_en": description_en, "allowed_roles": roles,
+                      "description_en": description_en, "allowed_roles": roles, "pin_roles": pinners,
                       "default_tlp": clean_tlp(default_tlp, field="default_tlp")},
         )
         if created and centres:
@@ -152,6 +182,27 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
+def live_audience(topic: Topic, audience: Audience | None) -> Audience:
+    """Who a frame of this topic may reach besides the topic's group: the message's audience, and in a
+    direct conversation its members as they are now (someone who left hears nothing more even before
+    their socket is closed)."""
+    if topic.kind == Topic.Kind.DIRECT:
+        return Audience(users=member_ids(topic))
+    return audience if audience is not None else Audience()
+
+
+def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
+    """The message a reply answers: a visible, not deleted message of the same topic."""
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_ID:
+        raise HubError(INVALID, _("reply_to must be a message id."), fields=["reply_to"])
+    parent = (Message.objects.select_related("author").filter(pk=reply_to, topic=topic).first())
+    if parent is None or not message_visible(by, parent):
+        raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), fields=["reply_to"], id=reply_to)
+    if parent.deleted_at is not None:
+        raise HubError(CONFLICT, _("A deleted message cannot be replied to."), fields=["reply_to"])
+    return parent
+
+
 def message_audience(*, author: User, shared_with: list[str] | None) -> Audience | None:
     """Who may read a message besides the topic's own rule: with a sharing scope, the people of the
     listed centres and the author's, whatever their role (CONTRACT, "Additions"); without one, None
@@ -161,7 +212,7 @@ def message_audience(*, author: User, shared_with: list[str] | None) -> Audience
 
 def post_message(
     topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
-    tlp: Any = None, shared_with: Any = None,
+    tlp: Any = None, shared_with: Any = None, reply_to: Any = None, also_channel: Any = False,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -169,12 +220,36 @@ def post_message(
     codes) narrows the readers to those centres and the author's (`message_audience`). `audience`
     is for the hub's own messages (an alert's summary carries the alert's TLP audience).
     A `client_id` the author already used returns the stored message with created=False and sends
-    nothing again, so a client may retry after a dropped connection without duplicates."""
+    nothing again, so a client may retry after a dropped connection without duplicates.
+
+    `reply_to` makes a threaded reply (docs/chat.md, "Threads"): it takes its thread's scope (a reply
+    never reaches anyone its root does not) and at least its root's TLP; the root's reply count and
+    last reply time move with it; everyone who took part in the thread is notified. `also_channel`
+    shows the reply in the channel as well."""
     body = validate_body(body)
     client_id = validate_client_id(client_id)
-    tlp = clean_tlp(tlp, floor=topic.default_tlp)
     shared_with = clean_shared_with(shared_with)
+    if not isinstance(also_channel, bool):
+        raise HubError(INVALID, _("also_channel must be true or false."), fields=["also_channel"])
     _require_access(by, topic)
+    if topic.kind == Topic.Kind.DIRECT and shared_with is not None:
+        raise HubError(INVALID, _("A direct conversation has no sharing scope: its members read it."),
+                       fields=["shared_with"])
+    root: Message | None = None
+    parent: Message | None = None
+    floor = topic.default_tlp
+    if reply_to is not None:
+        parent = _thread_of(topic, by, reply_to)
+        root = parent if parent.thread_root_id is None else Message.objects.get(pk=parent.thread_root_id)
+        floor = tightest(floor, root.tlp)
+        if root.audience is not None:
+            if shared_with is not None and shared_with != root.shared_with:
+                raise HubError(INVALID, _("A reply keeps its thread's sharing scope."), fields=["shared_with"])
+            shared_with = root.shared_with
+            audience = Audience.from_meta(root.audience) if audience is None else audience
+    elif also_channel:
+        raise HubError(INVALID, _("also_channel needs reply_to."), fields=["also_channel"])
+    tlp = clean_tlp(tlp, floor=floor)
     if audience is None:
         audience = message_audience(author=by, shared_with=shared_with)
     ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
@@ -189,15 +264,20 @@ def post_message(
             prev_id = latest_message_id(topic) or None
             rendered = render_body(body)
             message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with)
+                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
+                              reply_to=parent, thread_root=root, also_channel=also_channel)
             message.set_audience(meta)
             message.save()
+            message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
             frame: MessageFrame = {"type": "message", "message": payload}
-            broadcast_on_commit([topic_group(topic.slug)], frame, Audience.from_meta(meta))
-            _notify_mentions(message, _mention_recipients(message, rendered.users, rendered.centres), payload,
-                             direct=[u.id for u in rendered.users])
+            live = live_audience(topic, Audience.from_meta(meta))
+            broadcast_on_commit([topic_group(topic.slug)], frame, live)
+            mentioned = _mention_recipients(message, rendered.users, rendered.centres)
+            _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
+            if root is not None:
+                _thread_replied(topic, root, message, payload, live, already=mentioned)
             before_commit()
     except IntegrityError:
         # The same client_id raced in from another socket or process: the first one won.
@@ -206,6 +286,39 @@ def post_message(
             raise
         return existing, False
     return message, True
+
+
+def _thread_replied(topic: Topic, root: Message, reply: Message, payload: MessageWire, live: Audience,
+                    already: set[int]) -> None:
+    """Inside the reply's transaction (the topic row is locked, so counts never race): the root's
+    count and last reply time, a `thread.updated` frame, and the notification of everyone who took
+    part in the thread (their "reply" notification, emailed like a mention when unseen)."""
+    Message.objects.filter(pk=root.pk).update(reply_count=F("reply_count") + 1, last_reply_at=reply.created_at)
+    count = Message.objects.filter(pk=root.pk).values_list("reply_count", flat=True)[0]
+    updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
+                                   "reply_count": count, "last_reply_at": payload["created_at"]}
+    root_live = live_audience(topic, Audience.from_meta(root.audience))
+    broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
+    candidates = thread_participants(root) - {reply.author_id} - already
+    people = User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
+    recipients = {p.id for p in people if can_view_topic(p, topic) and message_visible(p, reply)}
+    if recipients:
+        from notify.services import mentioned
+
+        mentioned(message=reply, recipients=recipients, direct=recipients, verb="reply")
+
+
+def mark_thread_read(root: Message, *, by: User, up_to: Any) -> int:
+    """Move the person's marker in one thread forward (never backwards, never past its last reply)."""
+    if isinstance(up_to, bool) or not isinstance(up_to, int) or not 0 <= up_to <= MAX_ID:
+        raise HubError(INVALID, _("up_to must be a non-negative integer message id."), fields=["up_to"])
+    _require_access(by, root.topic)
+    newest = Message.objects.filter(thread_root=root).order_by("-id").values_list("id", flat=True).first() or 0
+    up_to = min(up_to, newest)
+    marker, _created = ThreadReadMarker.objects.get_or_create(user=by, root=root)
+    ThreadReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+    marker.refresh_from_db(fields=["last_read_id"])
+    return marker.last_read_id
 
 
 def _existing(author: User, client_id: str, topic: Topic) -> Message | None:
@@ -255,7 +368,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
         updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
-        broadcast_on_commit([topic_group(message.topic.slug)], updated, Audience.from_meta(message.audience))
+        broadcast_on_commit([topic_group(message.topic.slug)], updated,
+                            live_audience(message.topic, Audience.from_meta(message.audience)))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
@@ -275,7 +389,8 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.body, message.html, message.search_text = "", "", ""
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
-        broadcast_on_commit([topic_group(message.topic.slug)], deleted, Audience.from_meta(message.audience))
+        broadcast_on_commit([topic_group(message.topic.slug)], deleted,
+                            live_audience(message.topic, Audience.from_meta(message.audience)))
     return message
 
 
@@ -299,3 +414,200 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
             broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id
+
+
+# --- reactions and pins -------------------------------------------------------------------------
+
+MAX_EMOJI_CHARS = 16
+# Besides symbols ("So"): joiners, variation selectors, skin tones, keycaps and tags that emoji are made of.
+_EMOJI_PARTS = {"Sk", "Mn", "Me", "Cf"}
+
+
+def clean_emoji(value: Any) -> str:
+    """One emoji (possibly several code points: a flag, a skin tone, a ZWJ sequence), not text."""
+    import unicodedata
+
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_EMOJI_CHARS:
+        raise HubError(INVALID, _("emoji must be one emoji."), fields=["emoji"])
+    categories = [unicodedata.category(ch) for ch in value]
+    if "So" not in categories or any(c != "So" and c not in _EMOJI_PARTS for c in categories):
+        raise HubError(INVALID, _("emoji must be one emoji."), fields=["emoji"])
+    return value
+
+
+def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionWire]:
+    """Add the person's reaction with this emoji, or remove it if they had it; returns the message's
+    reactions and broadcasts them (`message.reactions`) after commit. Not a message: no id in the
+    topic's sequence, no unread count moves, nothing is notified."""
+    emoji = clean_emoji(emoji)
+    topic = message.topic
+    _require_access(by, topic)
+    if not message_visible(by, message):
+        raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
+    ratelimit.charge("write")
+    with published_in_commit_order(("reactions", message.pk)) as before_commit, transaction.atomic():
+        locked = _locked(message.pk)  # one toggle at a time per message: the counts broadcast are exact
+        if locked.deleted_at is not None:
+            raise HubError(CONFLICT, _("A deleted message cannot be reacted to."))
+        removed, _kinds = Reaction.objects.filter(message=locked, user=by, emoji=emoji).delete()
+        if not removed:
+            Reaction.objects.create(message=locked, user=by, emoji=emoji)
+        reactions = reactions_of([locked.pk])[locked.pk]
+        frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": locked.pk,
+                                 "reactions": reactions}
+        broadcast_on_commit([topic_group(topic.slug)], frame, live_audience(topic, Audience.from_meta(locked.audience)))
+        before_commit()
+    return reactions
+
+
+def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
+    """Pin or unpin a message in its topic (the topic's `pin_roles` say who may; anyone who sees a
+    topic without them). Idempotent; a change is broadcast as `message.pinned`."""
+    topic = message.topic
+    if not may_pin(by, topic):
+        raise HubError(FORBIDDEN, _("You may not pin messages in this topic."))
+    if not message_visible(by, message):
+        raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
+    with transaction.atomic():
+        locked = _locked(message.pk)
+        if pinned and locked.deleted_at is not None:
+            raise HubError(CONFLICT, _("A deleted message cannot be pinned."))
+        pin = Pin.objects.filter(message=locked).select_related("pinned_by", "pinned_by__centre").first()
+        if pinned and pin is None:
+            pin = Pin.objects.create(topic=topic, message=locked, pinned_by=by)
+        elif not pinned and pin is not None:
+            pin.delete()
+            pin = None
+        else:
+            return pin
+        locked.is_pinned = pinned  # type: ignore[attr-defined]
+        frame: PinnedFrame = {
+            "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
+            "pinned_by": author_out(by) if pinned else None,
+            "pinned_at": timestamp(pin.pinned_at) if pin is not None else None}
+        broadcast_on_commit([topic_group(topic.slug)], frame, live_audience(topic, Audience.from_meta(locked.audience)))
+    return pin
+
+
+# --- direct conversations -----------------------------------------------------------------------
+
+
+def _people(usernames: Any, field: str = "members") -> list[User]:
+    if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames) or not usernames:
+        raise HubError(INVALID, _("members: a list of usernames."), fields=[field])
+    wanted = list(dict.fromkeys(usernames))
+    found = {u.username: u for u in User.objects.select_related("centre").filter(username__in=wanted, is_active=True)}
+    missing = [u for u in wanted if u not in found]
+    if missing:
+        raise HubError(INVALID, _("No such person: %(username)s."), fields=[field], username=missing[0][:150])
+    return [found[u] for u in wanted]
+
+
+def _conversation_name(people: list[User]) -> str:
+    return ", ".join(sorted(p.get_display_name() for p in people))[:200]
+
+
+def _members_changed(topic: Topic, people: list[User]) -> None:
+    names = _conversation_name(people)
+    Topic.objects.filter(pk=topic.pk).update(name_vi=names, name_en=names)
+    topic.name_vi = topic.name_en = names
+    frame: MembersFrame = {"type": "members", "topic": topic.slug, "members": [author_out(p) for p in people]}
+    broadcast_on_commit([topic_group(topic.slug)], frame, Audience(users=frozenset(p.id for p in people)))
+
+
+def start_conversation(*, by: User, members: Any) -> tuple[Topic, bool]:
+    """A direct conversation between the person and `members` (usernames, any centres), at most
+    HUB_CONVERSATION_MAX_MEMBERS people in all; the one these same people already have is returned
+    instead of a second. Returns (topic, created)."""
+    if not by.is_active:
+        raise HubError(FORBIDDEN, _("You may not start a conversation."))
+    people = [p for p in _people(members) if p.pk != by.pk]
+    if not people:
+        raise HubError(INVALID, _("A conversation needs someone besides you."), fields=["members"])
+    everyone = [by, *people]
+    limit = settings.HUB_CONVERSATION_MAX_MEMBERS
+    if len(everyone) > limit:
+        raise HubError(INVALID, _("A conversation has at most %(n)s members."), fields=["members"], n=limit)
+    ratelimit.charge("write")
+    with transaction.atomic():
+        existing = find_conversation({p.pk for p in everyone})
+        if existing is not None:
+            return existing, False
+        names = _conversation_name(everyone)
+        topic = Topic.objects.create(slug=f"dm-{uuid.uuid4().hex[:16]}", name_vi=names, name_en=names,
+                                     kind=Topic.Kind.DIRECT, default_tlp=Tlp.AMBER)
+        ConversationMember.objects.bulk_create(
+            [ConversationMember(topic=topic, user=p, added_by=None if p.pk == by.pk else by) for p in everyone])
+    return topic, True
+
+
+def _conversation(topic: Topic, by: User) -> list[User]:
+    """The members of a direct conversation the person is in (403 otherwise)."""
+    if topic.kind != Topic.Kind.DIRECT:
+        raise HubError(INVALID, _("This topic is not a direct conversation."))
+    members = conversation_members([topic])[topic.pk]
+    if by.pk not in {m.pk for m in members} or not by.is_active:
+        raise HubError(FORBIDDEN, _("Only its members may change a conversation."))
+    return members
+
+
+def add_members(topic: Topic, *, by: User, usernames: Any) -> list[User]:
+    """A member adds people (up to the limit); they see the conversation's whole history."""
+    people = _people(usernames, "usernames")
+    with transaction.atomic():
+        Topic.objects.select_for_update().filter(pk=topic.pk).first()  # one change of members at a time
+        members = _conversation(topic, by)
+        new = [p for p in people if p.pk not in {m.pk for m in members}]
+        limit = settings.HUB_CONVERSATION_MAX_MEMBERS
+        if len(members) + len(new) > limit:
+            raise HubError(INVALID, _("A conversation has at most %(n)s members."), fields=["usernames"], n=limit)
+        ConversationMember.objects.bulk_create([ConversationMember(topic=topic, user=p, added_by=by) for p in new])
+        everyone = members + new
+        if new:
+            _members_changed(topic, everyone)
+    return everyone
+
+
+def leave_conversation(topic: Topic, *, by: User) -> None:
+    """A member leaves: they no longer see the conversation; nobody can remove someone else. Their
+    open sockets of it are closed at once (a control event re-checks them)."""
+    with transaction.atomic():
+        Topic.objects.select_for_update().filter(pk=topic.pk).first()
+        members = _conversation(topic, by)
+        ConversationMember.objects.filter(topic=topic, user=by).delete()
+        rest = [m for m in members if m.pk != by.pk]
+        if rest:
+            _members_changed(topic, rest)
+        broadcast_control_on_commit(by.pk, "access_changed")
+
+
+def export_conversation(topic: Topic, *, by: User, reason: str) -> tuple[dict[str, Any], Any]:
+    """A hub admin's export of a direct conversation (the only way someone outside it reads it):
+    every message with its revisions, after an audit record (`ConversationExport`: who, when, why,
+    how many messages, the export's SHA-256) is written in the same transaction."""
+    import hashlib
+
+    from chat.models import ConversationExport
+    from hub.lib.jsonutil import dumps
+
+    if not by.is_active or not by.is_hub_admin:
+        raise HubError(FORBIDDEN, _("Only a hub admin may export a conversation."))
+    if topic.kind != Topic.Kind.DIRECT:
+        raise HubError(INVALID, _("This topic is not a direct conversation."))
+    reason = clean_text(reason, field="reason", max_bytes=2000)
+    with transaction.atomic():
+        messages = list(Message.objects.filter(topic=topic).select_related("author", "author__centre", "topic")
+                        .prefetch_related("revisions__changed_by").order_by("id"))
+        data = {
+            "conversation": topic.slug,
+            "members": [author_out(m) for m in conversation_members([topic])[topic.pk]],
+            "exported_by": by.username,
+            "reason": reason,
+            "messages": [{**message_out(m), "revisions": [
+                {"action": r.action, "body": r.body, "changed_by": r.changed_by.username,
+                 "changed_at": timestamp(r.changed_at)} for r in m.revisions.all()]} for m in messages],
+        }
+        digest = hashlib.sha256(dumps(data).encode()).hexdigest()
+        record = ConversationExport.objects.create(topic=topic, exported_by=by, reason=reason,
+                                                   messages=len(messages), sha256=digest)
+    return data, record

@@ -330,6 +330,8 @@ HUB_ALERT_LIMIT_BURST = env_int("HUB_ALERT_LIMIT_BURST", 5)
 # After this many rejected frames in a row a socket is closed (close code 4429).
 HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
+# The most people a direct conversation may have, its starter included (issue 26 §1, docs/chat.md).
+HUB_CONVERSATION_MAX_MEMBERS = env_int("HUB_CONVERSATION_MAX_MEMBERS", 10)
 # Free-text query parameters (`?q=`) longer than this are refused with 400 (hub/lib/text.py).
 HUB_MAX_QUERY_CHARS = env_int("HUB_MAX_QUERY_CHARS", 400)
 # A request body (JSON, form) over this many bytes is refused with 413 before it is parsed; file
@@ -489,14 +491,38 @@ HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
-# Support requests (requests/): the SLA table (hours from creation to due, by priority) and the
-# attachment limits. Override per priority, e.g. HUB_TICKET_SLA_URGENT_HOURS=4.
-REQUESTS_SLA_HOURS = {
-    "low": env_int("HUB_TICKET_SLA_LOW_HOURS", 10 * 24),
-    "normal": env_int("HUB_TICKET_SLA_NORMAL_HOURS", 5 * 24),
-    "high": env_int("HUB_TICKET_SLA_HIGH_HOURS", 2 * 24),
-    "urgent": env_int("HUB_TICKET_SLA_URGENT_HOURS", 8),
+# Support requests (requests/): the SLA targets and the attachment limits.
+# SLA targets in WORKING minutes of the target centre (worktime/: its office hours, Vietnam's public
+# holidays, its exceptions), "first response/resolution" per priority; a working day is 450 minutes
+# (07:30–11:30, 13:30–17:00). Override one priority with e.g. HUB_TICKET_SLA_URGENT="30/240".
+# Defaults: urgent 1 h / 8 h, high 4 h / 3 working days, normal 1 / 5 working days,
+# low 3 / 10 working days (docs/tickets.md, "Service levels").
+
+
+def _sla_pair(name: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    first, _, resolution = raw.partition("/")
+    try:
+        pair = (int(first), int(resolution))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be 'first-response/resolution' working minutes, not {raw!r}") from None
+    if min(pair) <= 0:
+        raise ImproperlyConfigured(f"{name}: both targets must be positive")
+    return pair
+
+
+REQUESTS_SLA_MINUTES = {
+    "urgent": _sla_pair("HUB_TICKET_SLA_URGENT", (60, 480)),
+    "high": _sla_pair("HUB_TICKET_SLA_HIGH", (240, 3 * 450)),
+    "normal": _sla_pair("HUB_TICKET_SLA_NORMAL", (450, 5 * 450)),
+    "low": _sla_pair("HUB_TICKET_SLA_LOW", (3 * 450, 10 * 450)),
 }
+# "Due soon" once this share of a target's working time is spent (a frame and a history entry).
+REQUESTS_SLA_DUE_SOON_SHARE = float(os.environ.get("HUB_TICKET_SLA_DUE_SOON_SHARE", "0.8"))
+# How often the SLA watch (hub.jobs "requests.sla") looks for requests due soon or breached.
+REQUESTS_SLA_WATCH_SECONDS = float(os.environ.get("HUB_TICKET_SLA_WATCH_SECONDS", "60"))
 REQUESTS_ATTACHMENT_MAX_BYTES = env_int("HUB_TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 REQUESTS_ATTACHMENT_TYPES = env_list(
     "HUB_TICKET_ATTACHMENT_TYPES",

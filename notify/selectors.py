@@ -109,8 +109,12 @@ def digest_for(user, *, since: datetime, now: datetime) -> DigestContent:
         tickets = list(visible_tickets(user).filter(mine, status__in=OPEN_STATUSES).order_by("due_at", "id")[:200])
         with_summary_relations(tickets)
         content.open_requests = tickets
-        content.breached = [t for t in tickets if t.due_at < now]
-        content.due_soon = [t for t in tickets if now <= t.due_at < now + DUE_SOON]
+        # The SLA clocks in the target centre's working time (requests.sla); a paused one is neither.
+        from requests.sla import is_breached, next_due
+
+        content.breached = [t for t in tickets if is_breached(t, now)]
+        content.due_soon = [t for t in tickets if t not in content.breached
+                            and (due := next_due(t)) is not None and due < now + DUE_SOON]
         acknowledged = Acknowledgement.objects.filter(centre_id=user.centre_id).values("alert_id")
         candidates = (visible_alerts(user).exclude(status=AlertStatus.CLOSED).exclude(pk__in=acknowledged)
                       .exclude(centre_id=user.centre_id).order_by("-created_at")[:100])

@@ -26,7 +26,10 @@ def notification_text(n: Notification) -> str:
             "id": n.alert_id, "step": step, "title": n.alert.title}
     if n.type == Notification.Type.MENTION and n.message_id:
         who = n.message.author.get_display_name()
-        return _("%(who)s mentioned you in %(topic)s") % {"who": who, "topic": n.message.topic.name}
+        where = n.message.topic.name
+        if n.verb == "reply":
+            return _("%(who)s replied in a thread you took part in, in %(topic)s") % {"who": who, "topic": where}
+        return _("%(who)s mentioned you in %(topic)s") % {"who": who, "topic": where}
     if n.type == Notification.Type.TICKET and n.ticket_id:
         return f"{n.ticket.reference}: {describe_ticket_event(n.ticket_event, n.ticket)}"
     return n.get_type_display()

@@ -42,6 +42,7 @@ from hub.models import Centre
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
 from requests.selectors import PARTY_ONLY
+from requests.sla import breached_q
 
 # Open statuses in workflow order (the columns of the status × centre table).
 OPEN_ORDER = [Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED]
@@ -222,7 +223,7 @@ def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
     rows: Rows = (
         qs.filter(status__in=OPEN_STATUSES)
         .values("target_centre__code", "status", "category")
-        .annotate(n=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .annotate(n=Count("pk"), overdue=Count("pk", filter=breached_q(now)))
         .order_by()
     )
     return list(rows)

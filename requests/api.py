@@ -46,6 +46,28 @@ RESPONSES = {**ERRORS, 409: ErrorOut, 413: ErrorOut}
 # --- schemas -----------------------------------------------------------------------------------------
 
 
+class SlaOut(Schema):
+    """The request's service level in its target centre's working time (docs/tickets.md, "Service levels")."""
+
+    first_response_due: Timestamp | None
+    resolution_due: Timestamp = Field(description="While paused: when it would be due if the clock resumed now.")
+    paused: bool = Field(description="Waiting for the requester: the resolution clock stands still.")
+    breached: bool = Field(description="Either clock is past its due time.")
+    state: str = Field(description="The resolution clock: running, paused or stopped (resolved, closed, rejected).")
+    paused_reason: str | None = Field(description="waiting_for_requester, or null.")
+    paused_since: Timestamp | None
+    due_soon: bool = Field(description="Open, not breached, and 80 % of a running clock's target spent.")
+    first_response_at: Timestamp | None
+    first_response_breached: bool
+    resolution_breached: bool
+    first_response_remaining_minutes: int | None = Field(
+        description="Working minutes left (negative once past); null once answered.")
+    resolution_remaining_minutes: int | None = Field(
+        description="Working minutes left (negative once past; frozen while paused); null once stopped.")
+    first_response_target_minutes: int
+    resolution_target_minutes: int
+
+
 class TicketSummaryOut(Schema):
     id: int
     reference: str
@@ -57,8 +79,9 @@ class TicketSummaryOut(Schema):
     target_centre: str | None
     requested_by: PersonOut
     assignee: PersonOut | None
-    due_at: Timestamp
-    overdue: bool
+    due_at: Timestamp = Field(description="The resolution due time (working time of the target centre).")
+    overdue: bool = Field(description="Open and an SLA clock breached.")
+    sla: SlaOut
     version: int
     created_at: Timestamp
     updated_at: Timestamp
@@ -104,7 +127,7 @@ class EventOut(Schema):
     after: Any = None
     note: str
     internal: bool
-    actor: PersonOut
+    actor: PersonOut | None = Field(description="Null when the hub itself acted (SLA reminders).")
     created_at: Timestamp
 
 
@@ -354,12 +377,17 @@ class MoveOut(Schema):
     note_required: bool
 
 
+class SlaTargetsOut(Schema):
+    first_response: int = Field(description="Working minutes from creation to the first response.")
+    resolution: int = Field(description="Working minutes from creation to resolution, pauses left out.")
+
+
 class VocabularyOut(Schema):
     statuses: list[LabelOut]
     categories: list[LabelOut]
     priorities: list[LabelOut]
     moves: list[MoveOut]
-    sla_hours: dict[str, int]
+    sla_minutes: dict[str, SlaTargetsOut]
 
 
 @router.get("/ticket-vocabulary", response={200: VocabularyOut, **RESPONSES},
@@ -379,7 +407,8 @@ def vocabulary(request: ApiRequest):
         "priorities": labels(Priority),
         "moves": [{"source": m.source, "to": m.to, "parties": sorted(p.value for p in m.parties),
                    "note_required": m.note_required} for m in workflow.MOVES],
-        "sla_hours": dict(settings.REQUESTS_SLA_HOURS),
+        "sla_minutes": {priority: {"first_response": first, "resolution": resolution}
+                        for priority, (first, resolution) in settings.REQUESTS_SLA_MINUTES.items()},
     }
 
 

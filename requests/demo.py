@@ -17,10 +17,10 @@ from django.utils import timezone
 
 from hub.lib.rendering import render_markdown
 from hub.models import Centre, User
-from requests import workflow
+from requests import sla, workflow
 from requests.models import PRIORITY_RANK, Comment, Status, Ticket, TicketEvent
 from requests.selectors import fold
-from requests.services import _ensure_thread, next_reference, sla_due
+from requests.services import _ensure_thread, next_reference
 
 # category → titles (Vietnamese, as the centres write them)
 TITLES = {
@@ -137,8 +137,9 @@ def _open(plan: dict, requester: User, target_code: str | None, centres: dict[st
         description=f"{plan['title']}.\n\nĐầu mối: **{requester.get_display_name()}**.",
         requesting_centre=requester.centre, requested_by=requester,
         target_centre=centres.get(target_code) if target_code else None,
-        due_at=sla_due(plan["priority"], at), created_at=at, updated_at=at,
+        created_at=at, updated_at=at,
     )
+    sla.schedule(ticket)
     ticket.description_html = render_markdown(ticket.description)
     ticket.search_text = fold(f"{ticket.reference} {ticket.title} {ticket.description}")
     ticket.save()

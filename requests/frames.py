@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 from hub.realtime.frames import Person
+from requests.sla import SlaWire
 
 
 class TicketSummaryWire(TypedDict):
@@ -25,8 +26,9 @@ class TicketSummaryWire(TypedDict):
     target_centre: str | None  # None: any centre, until one accepts
     requested_by: Person
     assignee: Person | None
-    due_at: str
-    overdue: bool
+    due_at: str  # the resolution due time as stored (= sla.resolution_due unless paused)
+    overdue: bool  # open and an SLA clock breached
+    sla: SlaWire
     version: int
     created_at: str
     updated_at: str
@@ -46,7 +48,7 @@ class TicketEventWire(TypedDict):
     after: Any
     note: str
     internal: bool
-    actor: Person
+    actor: Person | None  # None: the hub itself (SLA reminders)
     created_at: str
 
 
@@ -87,4 +89,17 @@ class TicketFrame(TypedDict):
     attachment: NotRequired[AttachmentWire]
 
 
-NOTIFICATION_FRAMES = (TicketFrame,)
+class TicketSlaFrame(TypedDict):
+    """An SLA clock of a request is due soon (80 % of its target spent) or breached: sent once per
+    due time by the SLA watch (hub.jobs "requests.sla") to the target centre and the requester; the
+    same notice is an entry (`sla_due_soon` / `sla_breached`) in the request's history."""
+
+    type: Literal["ticket.sla"]
+    event: Literal["due_soon", "breached"]
+    clock: Literal["first_response", "resolution"]
+    due: str
+    ticket: TicketSummaryWire
+    entry: TicketEventWire
+
+
+NOTIFICATION_FRAMES = (TicketFrame, TicketSlaFrame)

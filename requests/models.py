@@ -129,7 +129,25 @@ class Ticket(models.Model):
         related_name="merged_from", editable=False,
     )
 
-    due_at = models.DateTimeField(_("due"))
+    # The SLA clock (requests/sla.py), in the target centre's working time. `due_at` is the
+    # resolution due time (pauses while waiting for the requester pushed it on), `first_response_due`
+    # the first-response one; the "soon" moments are when 80 % of each target is spent. A merge
+    # keeps the earliest clock: `requests.sla.take_earliest`.
+    due_at = models.DateTimeField(_("resolution due"))
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True,
+                                             help_text=_("When the target centre first answered: a public "
+                                                         "comment, acceptance or assignment."))
+    sla_response_soon_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sla_resolution_soon_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Since when the resolution clock stands still: waiting for the requester (paused), or resolved,
+    # closed or rejected (stopped). Null while it runs.
+    sla_paused_at = models.DateTimeField(_("SLA clock stopped since"), null=True, blank=True, editable=False)
+    # Working seconds of the pauses that have ended (they push the resolution due time on).
+    sla_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+    # Working minutes it took, pauses left out: what the reports' medians are of.
+    sla_response_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    sla_resolution_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change (optimistic locking)."))
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now, db_index=True)
@@ -156,7 +174,10 @@ class Ticket(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.status in OPEN_STATUSES and self.due_at < timezone.now()
+        """Open and either SLA clock breached (requests.sla; a paused clock is not overdue)."""
+        from requests.sla import is_breached
+
+        return self.status in OPEN_STATUSES and is_breached(self, timezone.now())
 
 
 class Comment(models.Model):
@@ -247,9 +268,12 @@ class TicketEvent(models.Model):
         SPLIT = "split", _("split into a new request")
         LINK_ADDED = "link_added", _("link added")
         LINK_REMOVED = "link_removed", _("link removed")
+        SLA_DUE_SOON = "sla_due_soon", _("SLA due soon")
+        SLA_BREACHED = "sla_breached", _("SLA breached")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                              blank=True, help_text=_("Empty when the hub itself acted (SLA reminders)."))
     kind = models.CharField(max_length=20, choices=Kind.choices)
     field = models.CharField(max_length=40, blank=True)
     before = models.JSONField(null=True, blank=True)
@@ -343,3 +367,28 @@ class TicketTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.centre_id}: {self.name}"
+class SlaReminder(models.Model):
+    """One "due soon" or "breached" notice sent for one clock of one request at one due time. The
+    unique constraint makes the notice happen once however many workers look at the same moment
+    (requests.sla.remind); a due time moved on (priority, pause) may be reminded of again."""
+
+    class Clock(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("first response")
+        RESOLUTION = "resolution", _("resolution")
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", _("due soon")
+        BREACHED = "breached", _("breached")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_reminders")
+    clock = models.CharField(max_length=20, choices=Clock.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    due = models.DateTimeField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "clock", "kind", "due"],
+                                               name="sla_reminder_once_per_due")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.clock} {self.kind} {self.due}"

@@ -36,7 +36,7 @@ from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 from hub.selectors import centres_by_id, people_by_id
 from hub.sharing import Tlp, tightest
-from requests.models import OPEN_STATUSES, Category, LinkKind, Priority, Status, Ticket, TicketLink, TicketTemplate
+from requests.models import Category, LinkKind, Priority, Status, Ticket, TicketLink, TicketTemplate
 from requests.workflow import may_comment_internally
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
@@ -269,7 +269,9 @@ def filter_tickets(user: Any, filters: TicketFilters, centres: dict[int, Centre]
             qs = qs.filter(assignee__username=filters.assignee)
     overdue = _flag(filters.overdue, "overdue")
     if overdue is not None:
-        late = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
+        from requests.sla import overdue_q
+
+        late = overdue_q(timezone.now())  # open and an SLA clock breached (a paused one is not)
         qs = qs.filter(late) if overdue else qs.exclude(late)
     query = clean_query(filters.q)  # at most HUB_MAX_QUERY_CHARS and a few dozen words (hub/lib/text.py)
     if query.strip():

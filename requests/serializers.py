@@ -6,11 +6,14 @@ fetched without translating names.
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from hub.lib.jsonutil import timestamp
 from hub.models import User
 from hub.realtime.frames import Person
 from requests.frames import AttachmentWire, CommentWire, TicketEventWire, TicketSummaryWire
-from requests.models import Attachment, Comment, Ticket, TicketEvent
+from requests.models import OPEN_STATUSES, Attachment, Comment, Ticket, TicketEvent
+from requests.sla import sla_out
 
 
 def person(user: User) -> Person:
@@ -25,6 +28,7 @@ def person(user: User) -> Person:
 def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
     """The list/frame form of a ticket (no comments or history). Needs requesting_centre,
     target_centre, assignee and requested_by loaded (`select_related`) to cost no queries."""
+    sla = sla_out(ticket, timezone.now())
     return {
         "id": ticket.pk,
         "reference": ticket.reference,
@@ -37,7 +41,8 @@ def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
         "requested_by": person(ticket.requested_by),
         "assignee": person(ticket.assignee) if ticket.assignee is not None else None,
         "due_at": timestamp(ticket.due_at),
-        "overdue": ticket.is_overdue,
+        "overdue": ticket.status in OPEN_STATUSES and sla["breached"],
+        "sla": sla,
         "version": ticket.version,
         "created_at": timestamp(ticket.created_at),
         "updated_at": timestamp(ticket.updated_at),
@@ -87,6 +92,6 @@ def event_out(event: TicketEvent) -> TicketEventWire:
         "after": event.after,
         "note": event.note,
         "internal": event.internal,
-        "actor": person(event.actor),
+        "actor": person(event.actor) if event.actor is not None else None,
         "created_at": timestamp(event.created_at),
     }

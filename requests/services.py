@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import mimetypes
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -34,8 +34,8 @@ from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, tightest
 from notify import services as notify
-from requests import workflow
-from requests.frames import AttachmentWire, CommentWire, TicketFrame
+from requests import sla, workflow
+from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame
 from requests.models import (
     FINAL_STATUSES,
     PRIORITY_RANK,
@@ -44,6 +44,7 @@ from requests.models import (
     Comment,
     LinkKind,
     Priority,
+    SlaReminder,
     Status,
     Ticket,
     TicketEvent,
@@ -79,23 +80,24 @@ NO_USER = _("no active user “%(username)s”.")
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def sla_due(priority: str, start: datetime) -> datetime:
-    """When a ticket of `priority` opened at `start` is due (settings.REQUESTS_SLA_HOURS)."""
-    hours = settings.REQUESTS_SLA_HOURS[priority]
-    return start + timedelta(hours=hours)
-
-
 def _search_text(ticket: Ticket) -> str:
     return fold(f"{ticket.reference} {ticket.title} {ticket.description}")
 
 
 def _lock(ticket_id: int) -> Ticket:
-    """Lock the ticket's row, then read it with its relations. Two statements on purpose: when the
-    lock had to wait, PostgreSQL re-reads the locked row after the other transaction's commit but
-    not the rows joined to it, so one locking query with `select_related` could return the new
-    `target_centre_id` with the old (missing) centre — a 500 for whoever lost a race to accept."""
-    Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk").get()
-    return Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket_id)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related(*TICKET_RELATED)
+        .get(pk=ticket_id)
+    )
+    # A lock that waited for another transaction gets the ticket's row as that one committed it, but
+    # the rows joined to it as the statement first saw them (PostgreSQL's re-check of a locked row):
+    # a target centre or assignee set meanwhile is read again rather than taken as still empty.
+    for name in ("target_centre", "assignee"):
+        related = ticket._state.fields_cache.get(name)
+        if (related.pk if related is not None else None) != getattr(ticket, f"{name}_id"):
+            ticket._state.fields_cache.pop(name, None)
+    return ticket
 
 
 def _lock_writable(ticket_id: int, by: User) -> Ticket:
@@ -128,7 +130,7 @@ def _touch(ticket: Ticket, now: datetime, fields: list[str]) -> None:
     ticket.save(update_fields=[*fields, "version", "updated_at"])
 
 
-def _event(ticket: Ticket, actor: User, kind: str, *, field: str = "", before: Any = None, after: Any = None,
+def _event(ticket: Ticket, actor: User | None, kind: str, *, field: str = "", before: Any = None, after: Any = None,
            note: str = "", internal: bool = False, internal_to_id: int | None = None,
            at: datetime | None = None) -> TicketEvent:
     """A history line; an internal one belongs to `internal_to_id` (default: the target centre now)."""
@@ -277,13 +279,13 @@ def _open_ticket(*, by: User, centre: Centre, requested_by: User, title: Any, de
             requesting_centre=centre,
             requested_by=requested_by,
             target_centre=target,
-            due_at=sla_due(priority, now),
             created_at=now,
             updated_at=now,
             tlp=tlp,
             origin=origin,
         )
         ticket.search_text = _search_text(ticket)
+        sla.schedule(ticket)  # both clocks, in the target centre's working time
         ticket.save()
         ticket.watchers.add(*{requested_by, by})
         _ensure_thread(ticket)
@@ -345,7 +347,9 @@ def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
         before = ticket.assignee.username if ticket.assignee is not None else None
         now = timezone.now()
         ticket.assignee = assignee
-        _touch(ticket, now, ["assignee"])
+        # An assignment made by the target centre is its first response (the SLA clock stops).
+        answered = sla.respond(ticket, now) if by.centre_id and by.centre_id == ticket.target_centre_id else []
+        _touch(ticket, now, ["assignee", *answered])
         event = _event(ticket, by, TicketEvent.Kind.ASSIGNED, field="assignee", before=before,
                        after=assignee.username if assignee else None, at=now)
         _broadcast(ticket, event)
@@ -385,15 +389,24 @@ def _edit_category(ticket: Ticket, by: User, value: Any, done: workflow.Conseque
         _set(ticket, done, "category", value)
 
 
+def _reschedule(ticket: Ticket, done: workflow.Consequences) -> None:
+    """The SLA clocks again from the creation time (a new priority or target centre); a moved
+    resolution due time is in the history."""
+    before = ticket.due_at
+    done.fields.extend(sla.schedule(ticket))
+    if ticket.due_at != before:
+        done.events.append((TicketEvent.Kind.FIELD, {"field": "due_at", "before": timestamp(before),
+                                                     "after": timestamp(ticket.due_at)}))
+
+
 def _edit_priority(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
-    """A new priority moves the due time by the SLA table (both changes are in the history)."""
+    """A new priority moves the due times by its SLA targets (both changes are in the history)."""
     if value not in Priority.values:
         raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
     if value != ticket.priority:
         _set(ticket, done, "priority", value, fields=("priority", "priority_rank"))
         ticket.priority_rank = PRIORITY_RANK[value]
-        due = sla_due(value, ticket.created_at)
-        _set(ticket, done, "due_at", due, before=timestamp(ticket.due_at), shown=timestamp(due))
+        _reschedule(ticket, done)
 
 
 def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
@@ -408,6 +421,7 @@ def _edit_target_centre(ticket: Ticket, by: User, value: Any, done: workflow.Con
         raise invalid("target_centre", _("a TLP:%(tlp)s request keeps a target centre."), tlp=ticket.tlp.upper())
     before = ticket.target_centre.code if ticket.target_centre is not None else None
     _set(ticket, done, "target_centre", target, before=before, shown=target.code if target else None)
+    _reschedule(ticket, done)  # the new target's working time
 
 
 def _edit_tlp(ticket: Ticket, by: User, value: Any, done: workflow.Consequences) -> None:
@@ -500,12 +514,29 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, 
         comment = Comment.objects.create(ticket=ticket, author=by, body=body, html=render_markdown(body),
                                          internal=internal, internal_to=ticket.target_centre if internal else None,
                                          created_at=now, tlp=tlp, shared_with=scope)
-        _touch(ticket, now, [])
+        parties = workflow.parties_of(by, ticket)
+        # The target centre's first public comment is its first response (the SLA clock stops).
+        answered = sla.respond(ticket, now) if not internal and workflow.Party.TARGET in parties else []
+        _touch(ticket, now, answered)
         event = _event(ticket, by, TicketEvent.Kind.COMMENT, after={"comment": comment.pk}, internal=internal, at=now)
         _broadcast(ticket, event, comment=comment_out(comment),
                    audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
                                           internal_to=comment.internal_to_id))
+        if not internal and ticket.status == Status.WAITING_FOR_REQUESTER and workflow.Party.REQUESTER in parties:
+            _requester_answered(ticket, by, now)
     return comment
+
+
+def _requester_answered(ticket: Ticket, by: User, now: datetime) -> None:
+    """The requester's public comment on a request waiting for them is their answer: the request
+    goes back to `in_progress` (the move the workflow gives them) and the SLA clock resumes."""
+    move = workflow.move_for(Status.WAITING_FOR_REQUESTER, Status.IN_PROGRESS)
+    assert move is not None
+    done = workflow.perform(move, ticket, by, now)
+    _touch(ticket, now, done.fields)
+    event = _event(ticket, by, TicketEvent.Kind.TRANSITION, field="status", before=Status.WAITING_FOR_REQUESTER,
+                   after=Status.IN_PROGRESS, at=now)
+    _broadcast(ticket, event)
 
 
 def _validate_upload(upload: UploadedFile[bytes]) -> tuple[str, str]:
@@ -650,8 +681,9 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
     In one transaction, both rows locked (in id order): the duplicate becomes `merged` — a final
     status — and points at the survivor (`merged_into`), refusing every later write (409); the
     survivor takes the duplicate's watchers (those its TLP lets read it: for AMBER+STRICT and RED only
-    the people of its two centres; the others are named in the history) and the earlier of the two
-    due times; both histories record the merge and both audiences get a frame and notifications.
+    the people of its two centres; the others are named in the history) and the earliest SLA clock
+    (each due time, and a first response already given: `sla.take_earliest`), the duplicate's clock
+    stops; both histories record the merge and both audiences get a frame and notifications.
 
     Comments, attachments and history are not rewritten: they stay rows of the duplicate (the
     history is append-only in the database, and an item's readers are decided by the request it was
@@ -683,7 +715,7 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
         before = source.status
         source.status = Status.MERGED
         source.merged_into = target
-        _touch(source, now, ["status", "merged_into"])
+        _touch(source, now, ["status", "merged_into", *sla.pause(source, now)])  # its clock stops
         merged_event = _event(source, by, TicketEvent.Kind.MERGED, field="status", before=before,
                               after={"status": Status.MERGED, "ticket": target.pk, "reference": target.reference},
                               at=now)
@@ -696,10 +728,17 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
                  if target.tlp not in PARTY_ONLY or (w.centre is not None and w.centre.code in parties)]
         left_out = [w.username for w in candidates if w not in moved]
         target.watchers.add(*moved)
-        done = workflow.Consequences()
-        if source.due_at < target.due_at:  # the earlier clock is kept
-            _set(target, done, "due_at", source.due_at, before=timestamp(target.due_at),
-                 shown=timestamp(source.due_at))
+        # The earliest SLA clock is kept (requests.sla.take_earliest); the due times it moved are in
+        # the history like any other change of them.
+        clocks = ("first_response_due", "due_at", "first_response_at")
+        before_clocks = {name: getattr(target, name) for name in clocks}
+        moved_fields = sla.take_earliest(target, source)
+        done = workflow.Consequences(fields=moved_fields)
+        for name in clocks:
+            if name in moved_fields:
+                was, now_is = before_clocks[name], getattr(target, name)
+                done.events.append((TicketEvent.Kind.FIELD, {"field": name, "before": was and timestamp(was),
+                                                             "after": now_is and timestamp(now_is)}))
         _touch(target, now, done.fields)
         taken_event = _event(target, by, TicketEvent.Kind.MERGED_FROM, field="merged_from", after={
             "ticket": source.pk, "reference": source.reference, "watchers": [w.username for w in moved],
@@ -934,3 +973,48 @@ def delete_template(template: TicketTemplate, *, by: User) -> None:
     if not workflow.may_manage_templates(by, template.centre_id):
         raise HubError(FORBIDDEN, _("A centre's request templates are kept by its managers."))
     template.delete()
+
+
+# --- the SLA watch (hub.jobs "requests.sla", requests/jobs.py) -------------------------------------------
+
+
+def send_sla_reminders(*, now: datetime | None = None) -> list[str]:
+    """Tell the target centre and the requester that a clock is due soon (80 % spent) or breached:
+    a `ticket.sla` frame, a history entry by the hub itself and the people's notifications, once per
+    clock and due time. Exactly once however many workers run this at the same moment: each notice
+    is an `SlaReminder` row under a unique constraint, written under the ticket's row lock and
+    re-checked there (the request may have been answered meanwhile)."""
+    now = now or timezone.now()
+    lines: list[str] = []
+    for clock, kind, candidates in sla.reminders_due(now):
+        for ticket_id in list(candidates.values_list("pk", flat=True)[:500]):
+            line = _remind(ticket_id, clock, kind, now)
+            if line:
+                lines.append(line)
+    return lines
+
+
+def _remind(ticket_id: int, clock: str, kind: str, now: datetime) -> str | None:
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        due = sla.still_due(ticket, clock, kind, now)
+        if due is None:
+            return None
+        try:
+            with transaction.atomic():
+                SlaReminder.objects.create(ticket=ticket, clock=clock, kind=kind, due=due, at=now)
+        except IntegrityError:  # another worker sent it first
+            return None
+        breached = kind == SlaReminder.Kind.BREACHED
+        event = _event(ticket, None, TicketEvent.Kind.SLA_BREACHED if breached else TicketEvent.Kind.SLA_DUE_SOON,
+                       field=clock, after=timestamp(due), at=now)
+        frame: TicketSlaFrame = {
+            "type": "ticket.sla", "event": "breached" if breached else "due_soon",
+            "clock": "first_response" if clock == sla.FIRST_RESPONSE else "resolution",
+            "due": timestamp(due), "ticket": ticket_summary(ticket), "entry": event_out(event),
+        }
+        audience = Audience(centres=frozenset({ticket.target_centre.code}) if ticket.target_centre else None,
+                            users=frozenset({ticket.requested_by_id}))
+        broadcast_on_commit(groups_for(audience), frame, audience)
+        notify.ticket_changed(ticket=ticket, event=event)
+    return f"{ticket.reference}: {clock} {kind} (due {timestamp(due)})"

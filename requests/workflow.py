@@ -13,13 +13,15 @@ API and pages ask `allowed_moves(ticket, user)` and never re-state a rule. Parti
 | new                   | accepted              | target            |          | target := acceptor's centre (if   |
 |                       |                       |                   |          | "any"), accepted_at, assignee :=  |
 |                       |                       |                   |          | acceptor (if nobody)              |
-| new                   | rejected              | target            | required | closed_at                         |
+|                       |                       |                   |          | SLA: clocks in the target's time, |
+|                       |                       |                   |          | first response stopped            |
+| new                   | rejected              | target            | required | closed_at; SLA: responded, stopped|
 | accepted              | in_progress           | target            |          |                                   |
-| in_progress           | waiting_for_requester | target            |          |                                   |
-| waiting_for_requester | in_progress           | target, requester |          |                                   |
-| in_progress           | resolved              | target            |          | resolved_at                       |
+| in_progress           | waiting_for_requester | target            |          | SLA: resolution clock paused      |
+| waiting_for_requester | in_progress           | target, requester |          | SLA: resumed (due time pushed on) |
+| in_progress           | resolved              | target            |          | resolved_at; SLA: stopped         |
 | resolved              | closed                | requester         |          | closed_at                         |
-| resolved              | reopened              | requester         |          | resolved_at := none               |
+| resolved              | reopened              | requester         |          | resolved_at := none; SLA: resumed |
 | reopened              | in_progress           | target            |          |                                   |
 
 What a move does beside changing the status (its `effects`) is part of its row, so the service that
@@ -44,6 +46,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.errors import CONFLICT, HubError, invalid, listing
 from hub.models import Role
+from requests import sla
 from requests.models import FINAL_STATUSES, Status, Ticket, TicketEvent
 
 
@@ -108,6 +111,21 @@ def assign_acceptor(ticket: Ticket, by: Any, now: datetime, done: Consequences) 
     done.events.append((TicketEvent.Kind.ASSIGNED, {"field": "assignee", "before": None, "after": by.username}))
 
 
+def clock(step: Callable[[Ticket, datetime], list[str]]) -> Effect:
+    """A step of the SLA clock (requests.sla: respond, pause, resume, stop, schedule) as an effect."""
+
+    def effect(ticket: Ticket, by: Any, now: datetime, done: Consequences) -> None:
+        done.fields.extend(step(ticket, now))
+
+    effect.__name__ = f"sla_{step.__name__}"
+    return effect
+
+
+def reschedule(ticket: Ticket, now: datetime) -> list[str]:
+    """Accepted: the clocks run in the accepting centre's working time (it may have been "any")."""
+    return sla.schedule(ticket)
+
+
 @dataclass(frozen=True)
 class Move:
     source: str
@@ -119,14 +137,19 @@ class Move:
 
 MOVES: tuple[Move, ...] = (
     Move(Status.NEW, Status.ACCEPTED, frozenset({Party.TARGET}),
-         effects=(take_for_acceptors_centre, stamp("accepted_at"), assign_acceptor)),
-    Move(Status.NEW, Status.REJECTED, frozenset({Party.TARGET}), note_required=True, effects=(stamp("closed_at"),)),
+         effects=(take_for_acceptors_centre, stamp("accepted_at"), assign_acceptor, clock(reschedule),
+                  clock(sla.respond))),
+    Move(Status.NEW, Status.REJECTED, frozenset({Party.TARGET}), note_required=True,
+         effects=(stamp("closed_at"), clock(sla.respond), clock(sla.pause))),
     Move(Status.ACCEPTED, Status.IN_PROGRESS, frozenset({Party.TARGET})),
-    Move(Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, frozenset({Party.TARGET})),
-    Move(Status.WAITING_FOR_REQUESTER, Status.IN_PROGRESS, frozenset({Party.TARGET, Party.REQUESTER})),
-    Move(Status.IN_PROGRESS, Status.RESOLVED, frozenset({Party.TARGET}), effects=(stamp("resolved_at"),)),
+    Move(Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, frozenset({Party.TARGET}), effects=(clock(sla.pause),)),
+    Move(Status.WAITING_FOR_REQUESTER, Status.IN_PROGRESS, frozenset({Party.TARGET, Party.REQUESTER}),
+         effects=(clock(sla.resume),)),
+    Move(Status.IN_PROGRESS, Status.RESOLVED, frozenset({Party.TARGET}),
+         effects=(stamp("resolved_at"), clock(sla.stop))),
     Move(Status.RESOLVED, Status.CLOSED, frozenset({Party.REQUESTER}), effects=(stamp("closed_at"),)),
-    Move(Status.RESOLVED, Status.REOPENED, frozenset({Party.REQUESTER}), effects=(clear("resolved_at"),)),
+    Move(Status.RESOLVED, Status.REOPENED, frozenset({Party.REQUESTER}),
+         effects=(clear("resolved_at"), clock(sla.resume))),
     Move(Status.REOPENED, Status.IN_PROGRESS, frozenset({Party.TARGET})),
 )
 

@@ -110,3 +110,35 @@ def test_a_recovery_code_in_english(browser, hub, make_user):
     page.goto("/accounts/security/")
     expect(page.locator("[data-testid=twofa-on]")).to_contain_text("9 recovery codes left")
     context.close()
+
+
+@pytest.mark.parametrize("hub_extra_env", [REQUIRED], indirect=True)
+def test_an_engineer_enrols_from_their_own_person_page_and_then_needs_a_code(sign_in, hub, make_user):
+    """Engineers are not required to (HUB_2FA_REQUIRED_ROLES), but may: from their own person page,
+    which links to their security page (another person's page does not)."""
+    make_user("ht.engineer", centre="HT", display_name="Lan (Hà Tĩnh)")
+    make_user("dn.engineer", centre="DN")
+    lan = sign_in("ht.engineer")  # the password alone: not required of an engineer
+    page = lan.goto("/people/dn.engineer/")
+    expect(page.locator("[data-testid=security-link]")).to_have_count(0)
+    page = lan.goto("/people/ht.engineer/")
+    page.click("[data-testid=security-link]")
+    page.wait_for_url("**/accounts/security/")
+    page.click("[data-testid=twofa-start]")
+    secret = page.locator("[data-testid=totp-secret]").inner_text()
+    page.fill("#id_code", code_from(secret))
+    page.click("form.login button[type=submit]")
+    assert len(page.locator("[data-testid=recovery-codes] code").all_inner_texts()) == 10
+    page.goto("/accounts/security/")
+    expect(page.locator("[data-testid=twofa-on]")).to_be_visible()
+    page.click("header form[action='/accounts/logout/'] button")
+    page.wait_for_url("**/accounts/login/**")
+    next_step()
+    page.fill("#id_username", "ht.engineer")
+    page.fill("#id_password", "pw-ht.engineer")
+    page.click("form.login button[type=submit]")
+    page.wait_for_url("**/accounts/login/code/")  # now the code is asked of them too
+    page.fill("#id_code", code_from(secret))
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(hub.http + "/")
+    expect(page.locator("[data-testid=who]")).to_contain_text("Lan (Hà Tĩnh)")

@@ -94,6 +94,25 @@ async def chat_frames(world, seen: list[dict]) -> None:
     await dn.send({"type": "message.launch"})
     await dn.until("error")
 
+    # Threads, reactions, pins (issue 26 §2, §3) and a direct conversation's members (§1).
+    from chat.models import Message
+    from chat.services import add_members, set_pinned, start_conversation, toggle_reaction
+
+    second = next(f["message"] for f in seen if f["type"] == "message" and f["message"]["client_id"] == "c2")
+    await ht.send({"type": "message.send", "body": "trả lời", "client_id": "c4", "reply_to": second["id"]})
+    await dn.until("thread.updated")
+    root = await sync_to_async(Message.objects.select_related("topic").get)(pk=second["id"])
+    await sync_to_async(toggle_reaction)(root, by=world["dnm"], emoji="👍")
+    await dn.until("message.reactions")
+    await sync_to_async(set_pinned)(root, by=world["dnm"], pinned=True)
+    await dn.until("message.pinned")
+    talk, _ = await sync_to_async(start_conversation)(by=world["ht"], members=["dn.manager"])
+    direct = Recorder(await open_socket(world["ht"], f"/ws/topics/{talk.slug}/"), seen)
+    await direct.until("presence")
+    await sync_to_async(add_members)(talk, by=world["ht"], usernames=["dn.security"])
+    await direct.until("members")
+    await direct.socket.disconnect()
+
     from hub.realtime.groups import topic_group
     from hub.realtime.publisher import publications, send_publications
 
@@ -113,7 +132,7 @@ async def chat_frames(world, seen: list[dict]) -> None:
 
 async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts, raise_alert
-    from requests.services import add_attachment, add_comment, create_ticket
+    from requests.services import add_attachment, add_comment, create_ticket, send_sla_reminders
 
     notifications = await listen(world["dnm"], seen)
     alert = await sync_to_async(raise_alert)(by=world["hts"], title="Dò quét", severity="critical", tlp="clear")
@@ -128,6 +147,9 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
                                                 target_centre="DN")
     await sync_to_async(add_comment)(ticket, by=world["ht"], body="Chi tiết")
     await sync_to_async(add_attachment)(ticket, by=world["ht"], upload=SimpleUploadedFile("log.txt", b"nhat ky"))
+    # The SLA watch: DN (the target centre) hears that the request's first response is overdue.
+    await sync_to_async(send_sla_reminders)(now=ticket.first_response_due + timedelta(minutes=1))
+    await notifications.until("ticket.sla")
     await notifications.drain()
     await notifications.socket.disconnect()
 

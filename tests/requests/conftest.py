@@ -16,6 +16,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_working_calendars():
+    """Calendars are cached per process (worktime.selectors); a test's exceptions roll back with its
+    transaction without the signal that clears the cache, so no test sees another's."""
+    from worktime.selectors import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
 @pytest.fixture
 def people(db):
     """Named actors of every side of a ticket HT → DN (tests.factories.staff: the name says the centre

@@ -27,8 +27,9 @@ def create(client, **fields):
 
 def test_creating_a_ticket_gives_a_reference_due_time_thread_and_history(people, api_client, settings):
     from chat.models import Topic
+    from worktime.selectors import add_working_minutes
 
-    settings.REQUESTS_SLA_HOURS = {**settings.REQUESTS_SLA_HOURS, "urgent": 6}
+    settings.REQUESTS_SLA_MINUTES = {**settings.REQUESTS_SLA_MINUTES, "urgent": (30, 360)}
     client = api_client(people.ht_engineer)
     response = create(client, priority="urgent", description="Xem <script>alert(1)</script> **gấp**")
     assert response.status_code == 201
@@ -37,7 +38,10 @@ def test_creating_a_ticket_gives_a_reference_due_time_thread_and_history(people,
     assert body["reference"] == f"HT-{year}-0001"
     assert (body["status"], body["requesting_centre"], body["target_centre"]) == ("new", "HT", "DN")
     ticket = Ticket.objects.get(pk=body["id"])
-    assert ticket.due_at - ticket.created_at == timedelta(hours=6)
+    # Its SLA clocks: the urgent targets in the target centre's working time (tests/requests/test_sla.py).
+    assert ticket.due_at == add_working_minutes(ticket.target_centre, ticket.created_at, 360)
+    assert ticket.first_response_due == add_working_minutes(ticket.target_centre, ticket.created_at, 30)
+    assert body["sla"]["resolution_due"] == body["due_at"] and body["sla"]["paused"] is False
     assert "<script>" not in body["description_html"] and "<strong>gấp</strong>" in body["description_html"]
     assert [w["username"] for w in body["watchers"]] == ["ht.engineer"]
     assert [(e["kind"], e["actor"]["username"]) for e in body["history"]] == [("created", "ht.engineer")]
@@ -277,7 +281,10 @@ def test_editing_records_before_and_after(people, new_ticket, api_client, settin
     assert changes["priority"] == ("low", "high")
     assert "due_at" in changes
     ticket.refresh_from_db()
-    assert ticket.due_at - ticket.created_at == timedelta(hours=settings.REQUESTS_SLA_HOURS["high"])
+    from worktime.selectors import add_working_minutes
+
+    assert ticket.due_at == add_working_minutes(ticket.target_centre, ticket.created_at,
+                                                settings.REQUESTS_SLA_MINUTES["high"][1])
     assert ticket.version == 2
     # Searching follows the new title.
     assert refs(client.get("/api/v1/tickets?q=ra soat lo hong")) == [ticket.reference]
@@ -428,4 +435,5 @@ def test_the_vocabulary_names_everything_in_the_callers_language(people, api_cli
     assert {c["value"] for c in vi["categories"]} == {"security", "software", "training", "consulting",
                                                        "communications", "events", "other"}
     assert {"source": "resolved", "to": "closed", "parties": ["requester"], "note_required": False} in vi["moves"]
-    assert set(vi["sla_hours"]) == {"low", "normal", "high", "urgent"}
+    assert vi["sla_minutes"]["urgent"] == {"first_response": 60, "resolution": 480}
+    assert set(vi["sla_minutes"]) == {"low", "normal", "high", "urgent"}

@@ -21,9 +21,9 @@ def test_a_tickets_whole_life_is_in_its_history(people, new_ticket, api_client, 
     services.transition_ticket(ticket, by=people.dn_engineer, to="in_progress")
     services.transition_ticket(ticket, by=people.dn_engineer, to="waiting_for_requester", note="Cần log")
     comment = services.add_comment(ticket, by=people.ht_engineer, body="Log đính kèm")
+    # The requester's public comment is their answer: the request goes back to in_progress by itself.
     services.add_attachment(ticket, by=people.ht_engineer, upload=SimpleUploadedFile("log.txt", b"..."),
                             comment_id=comment.pk)
-    services.transition_ticket(ticket, by=people.ht_engineer, to="in_progress")
     services.add_comment(ticket, by=people.dn_engineer, body="Nội bộ: đã tìm ra nguyên nhân", internal=True)
     services.update_ticket(ticket, by=people.dn_engineer, changes={"priority": "high"})
     services.transition_ticket(ticket, by=people.dn_engineer, to="resolved", note="Đã vá")
@@ -48,8 +48,8 @@ def test_a_tickets_whole_life_is_in_its_history(people, new_ticket, api_client, 
         ("dn.engineer", "transition", "status", "accepted", "in_progress", ""),
         ("dn.engineer", "transition", "status", "in_progress", "waiting_for_requester", "Cần log"),
         ("ht.engineer", "comment", None, None, comment_events[0], ""),
-        ("ht.engineer", "attachment", None, None, attachment_event["after"], ""),
         ("ht.engineer", "transition", "status", "waiting_for_requester", "in_progress", ""),
+        ("ht.engineer", "attachment", None, None, attachment_event["after"], ""),
         ("dn.engineer", "comment", None, None, comment_events[1], ""),
         ("dn.engineer", "field", "priority", "normal", "high", ""),
         ("dn.engineer", "field", "due_at", due_change["before"], due_change["after"], ""),

@@ -53,9 +53,10 @@ def test_every_item_type_has_rows():
     marked = {m._meta.label for m in apps.get_models() if any(f.name == "tlp" for f in m._meta.get_fields())}
     assert marked <= set(TABLE_ROWS), f"no rows in {TABLE.name} for {sorted(marked - set(TABLE_ROWS))}"
     assert set(TABLE_ROWS) <= set(CHECKS), f"rows without a path check: {sorted(set(TABLE_ROWS) - set(CHECKS))}"
-    for items in TABLE_ROWS.values():
+    for model, items in TABLE_ROWS.items():
         for key, viewers in items.items():
-            assert "admin" in viewers and all(v["reads"] for name, v in viewers.items() if name == "admin"), key
+            # Hub admins read everything but the direct conversations they are not in (issue 26 §1).
+            assert "admin" in viewers and viewers["admin"]["reads"] != model.endswith("[direct]"), key
 
 
 # --- the cast ---------------------------------------------------------------------------------------
@@ -453,8 +454,65 @@ async def check_attachments(cast) -> list:
     return await sync_to_async(build)()
 
 
+async def check_direct_messages(cast) -> list:
+    """Messages of a direct conversation between HT's security officer and DN's engineer: only they
+    read them, on every path; a hub admin is no exception; no figure counts them."""
+    from chat.services import post_message, start_conversation
+    from reports.selectors import cooperation_report, dashboard, parse_filters
+    from tests.chat.conftest import close_code
+
+    model = "chat.Message[direct]"
+    topic, _ = await sync_to_async(start_conversation)(by=cast["ht_security"], members=["dn.engineer"])
+    readers = {name for name, viewers in TABLE_ROWS[model][("amber", "-")].items() if viewers["reads"]}
+    refused = {name: await close_code(user, f"/ws/topics/{topic.slug}/") for name, user in cast.items()
+               if name not in readers}
+    sockets = {name: await open_topic(cast[name], topic.slug) for name in readers}
+    items: dict[int, tuple] = {}
+    try:
+        for key in TABLE_ROWS[model]:
+            tlp, _scope = key
+            message, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body=f"bangtlp {tlp}",
+                                                           tlp=tlp)
+            items[message.pk] = key
+        sentinel, _ = await sync_to_async(post_message)(topic, by=cast["ht_security"], body="hết")
+        live = {name: {items[i] for i in await frames_until(sock, "message", sentinel.pk,
+                                                            lambda f: f["message"]["id"])}
+                for name, sock in sockets.items()}
+    finally:
+        for sock in sockets.values():
+            await sock.disconnect()
+    wrong = [(model, "socket", name, "close code", code) for name, code in refused.items() if code != 4403]
+
+    def over_http() -> list:
+        found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        out: list[tuple] = []
+        year = timezone.localdate().year
+        for name, user in cast.items():
+            client = api(user)
+            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": 200})
+            found["history"][name] = {items[m["id"]] for m in history.json().get("results", []) if m["id"] in items}
+            found["search"][name] = {items[m["id"]] for m in client.get(
+                "/api/v1/search", {"q": "bangtlp", "limit": "200"}).json()["results"] if m["id"] in items}
+            found["one"][name] = {key for pk, key in items.items()
+                                  if client.get(f"/api/v1/topics/{topic.slug}/messages/{pk}").status_code == 200}
+            listed = {t["slug"]: t for t in client.get("/api/v1/topics", {"kind": "all"}).json()["results"]}
+            found["list"][name] = set(items.values()) if topic.slug in listed else set()
+            if browser(user).get(f"/topics/{topic.slug}/").status_code == 200:
+                found["page"][name] = set(items.values())
+            if name == "dn_engineer" and listed.get(topic.slug, {}).get("unread") != len(items) + 1:
+                out.append((model, "unread", name, listed.get(topic.slug)))
+            for path, got in (("dashboard", dashboard(user, parse_filters({})).totals["messages"]),
+                              ("report", cooperation_report(year, user).network["messages"])):
+                if got != 0:
+                    out.append((model, path, name, "counts", got))
+        return out + [w for path, got in found.items() for w in check(got, model, path)]
+
+    return wrong + check(live, model, "socket") + await sync_to_async(over_http)()
+
+
 CHECKS = {
     "chat.Message": check_messages,
+    "chat.Message[direct]": check_direct_messages,
     "alerts.Alert": check_alerts,
     "support_requests.Ticket": check_tickets,
     "support_requests.Comment": check_comments,

@@ -27,7 +27,7 @@ export function startAlertList() {
     const url = "/api/v1/alerts?limit=50" + (append && next ? `&cursor=${encodeURIComponent(next)}` : "");
     const r = await api("GET", url);
     if (!append) rows.replaceChildren();
-    if (!r.ok) { rows.append(el("tr", {}, el("td", {colspan: 6, class: "error"}, r.error.detail))); return; }
+    if (!r.ok) { rows.append(el("tr", {}, el("td", {colspan: 7, class: "error"}, r.error.detail))); return; }
     const list = resultsOf(r.data);
     next = r.data && r.data.next;
     more.hidden = !next;
@@ -38,12 +38,15 @@ export function startAlertList() {
         el("td", {}, tlpTag(a.tlp)),
         el("td", {}, centreCode(a.centre || a.raising_centre)),
         el("td", {}, label(a.status)),
+        el("td", {class: "ack-progress", dataset: {testid: "ack-progress"}},
+          a.recipient_count ? fmt(gettext("%(n)s / %(total)s"), {n: a.acknowledged_count, total: a.recipient_count}) : "—"),
         el("td", {}, timeEl(a.created_at || a.raised_at))));
     }
-    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, gettext("No alerts."))));
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No alerts."))));
   }
   more.addEventListener("click", () => load(true));
   document.addEventListener("hub:alert", () => load());
+  document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
   bindRaiseForm();
   bindImport();
@@ -238,5 +241,6 @@ export function startAlertDetail(root) {
   document.addEventListener("hub:alert", (e) => {
     if (e.detail.alert && Number(e.detail.alert.id) === id) load();
   });
+  document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
 }

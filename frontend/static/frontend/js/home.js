@@ -1,6 +1,7 @@
 // Home: topics with unread badges, open alerts, and the requests of the viewer's centre.
 
-import {$, api, el, label, me, gettext} from "./util.js";
+import {$, api, el, fmt, label, me, gettext} from "./util.js";
+import {lastAwaiting, since} from "./notifications.js";
 import {renderTopicList} from "./chat.js";
 
 function resultsOf(data) {
@@ -15,6 +16,20 @@ async function fillList(ul, url, render) {
   const items = resultsOf(r.data);
   for (const item of items) ul.append(render(item));
   if (!items.length) ul.append(el("li", {class: "muted"}, gettext("Nothing here.")));
+}
+
+function renderAwaitingBlock(alerts) {
+  const section = $("#home-awaiting-section");
+  const ul = $("#home-awaiting");
+  if (!section || !ul) return;
+  ul.replaceChildren();
+  for (const a of alerts) {
+    ul.append(el("li", {}, el("span", {class: `tag severity-${a.severity}`}, label(a.severity)), " ",
+      el("a", {href: `/alerts/${a.id}/`}, a.title), " ",
+      el("span", {class: "muted"}, fmt(gettext("raised %(ago)s"), {ago: since(a.created_at)}))));
+  }
+  if (!alerts.length) ul.append(el("li", {class: "muted"}, gettext("Your centre has acknowledged every open alert.")));
+  section.classList.toggle("attention", alerts.length > 0);
 }
 
 export function startHome() {
@@ -33,6 +48,10 @@ export function startHome() {
   loadTickets();
   document.addEventListener("hub:alert", loadAlerts);
   document.addEventListener("hub:ticket", loadTickets);
+  document.addEventListener("hub:reconnected", () => { loadAlerts(); loadTickets(); refreshTopics(); });
+  // The alerts waiting for my centre (notifications.js loads them for the banner and the bell).
+  document.addEventListener("hub:awaiting", (e) => renderAwaitingBlock(e.detail));
+  if (lastAwaiting()) renderAwaitingBlock(lastAwaiting());
   const board = $("#duty-board");
   if (board) import("./duty.js").then((m) => m.startDutyBoard(board));
 }

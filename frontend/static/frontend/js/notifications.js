@@ -72,20 +72,34 @@ class Bell {
   }
 
   renderCount() {
-    const unread = this.items.filter((i) => !i.read).length;
+    // Alerts waiting for the viewer's centre count until it acknowledges, read or not (issue 23).
+    const keys = new Set(this.items.filter((i) => !i.read).map((i) => i.key));
+    for (const id of this.awaiting || []) keys.add(`alert-${id}-raised`);
+    const unread = keys.size;
     const badge = $("#bell-count");
     badge.textContent = String(unread);
     badge.hidden = unread === 0;
     this.button.setAttribute("aria-label", fmt(gettext("Notifications (%(n)s unread)"), {n: unread}));
   }
 
+  /** The alerts waiting for the viewer's centre: first in the panel, counted until acknowledged. */
+  setAwaiting(alerts) {
+    this.awaitingAlerts = alerts;
+    this.awaiting = alerts.map((a) => a.id);
+    this.render();
+  }
+
   render() {
     const list = $("#bell-list");
     list.replaceChildren();
+    for (const a of this.awaitingAlerts || []) {
+      list.append(el("li", {class: "unread awaiting"}, el("a", {href: `/alerts/${a.id}/`},
+        fmt(gettext("Waiting for your centre's acknowledgement: %(alert)s"), {alert: alertText(a)}))));
+    }
     for (const i of this.items) {
       list.append(el("li", {class: i.read ? "" : "unread"}, el("a", {href: i.url || "#"}, i.text)));
     }
-    $("#bell-empty").hidden = this.items.length > 0;
+    $("#bell-empty").hidden = this.items.length + (this.awaiting || []).length > 0;
     this.renderCount();
   }
 }
@@ -149,6 +163,108 @@ function showBanner(alert, user) {
   box.prepend(banner);
 }
 
+const COLLAPSED = "hub.awaiting.collapsed";
+
+function collapsedSet() {
+  try { return new Set(JSON.parse(sessionStorage.getItem(COLLAPSED) || "[]")); } catch (e) { return new Set(); }
+}
+
+function rememberCollapsed(id, collapsed) {
+  const set = collapsedSet();
+  if (collapsed) set.add(id); else set.delete(id);
+  try { sessionStorage.setItem(COLLAPSED, JSON.stringify([...set])); } catch (e) { /* ignore */ }
+}
+
+/** A banner that is done (acknowledged for the viewer's centre): it says so and can be dismissed. */
+function settleBanner(banner, user) {
+  banner.classList.remove("awaiting", "collapsed");
+  const actions = banner.querySelector(".banner-actions");
+  for (const node of actions.querySelectorAll(".ack-button, .collapse-button")) node.remove();
+  let status = actions.querySelector(".ack-status");
+  if (!status) { status = el("span", {class: "ack-status", role: "status"}); actions.append(status); }
+  status.textContent = fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre});
+  if (!actions.querySelector(".dismiss-button")) {
+    actions.append(el("button", {type: "button", class: "link-button dismiss-button", onclick: () => banner.remove()},
+      gettext("Dismiss")));
+  }
+}
+
+/**
+ * Alerts waiting for the viewer's centre (GET /api/v1/alerts/awaiting-my-centre) stay on every page
+ * until the centre acknowledges: a banner that can be collapsed to one line but not dismissed.
+ */
+function renderAwaiting(alerts, user) {
+  const box = $("#alert-banners");
+  if (!box) return;
+  const waiting = new Set(alerts.map((a) => String(a.id)));
+  for (const banner of box.querySelectorAll(".alert-banner.awaiting")) {
+    if (!waiting.has(banner.dataset.alertId)) settleBanner(banner, user);  // acknowledged elsewhere
+  }
+  const collapsed = collapsedSet();
+  for (const alert of alerts) {
+    const old = box.querySelector(`.alert-banner[data-alert-id="${alert.id}"]`);
+    if (old && old.classList.contains("awaiting")) continue;
+    if (old) old.remove();
+    const id = String(alert.id);
+    const actions = el("div", {class: "banner-actions"});
+    const text = el("p", {class: "banner-text", id: `banner-text-${id}`}, el("strong", {}, gettext("Waiting for your acknowledgement")), " ",
+      alertText(alert), " ", el("span", {class: "banner-age"}, fmt(gettext("raised %(ago)s"), {ago: since(alert.created_at)})));
+    const banner = el("section", {class: `alert-banner awaiting severity-${alert.severity}`, role: "region",
+      dataset: {alertId: id}, "aria-labelledby": text.id}, text, actions);
+    actions.append(el("a", {href: `/alerts/${alert.id}/`, class: "button"}, gettext("View")));
+    if (user.can_ack_alerts) {
+      const status = el("span", {class: "ack-status", role: "status"});
+      const button = el("button", {type: "button", class: "ack-button"}, gettext("Acknowledge"));
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        const r = await acknowledge(alert.id);
+        if (r.ok) {
+          settleBanner(banner, user);
+          refreshAwaiting();
+        } else {
+          button.disabled = false;
+          status.textContent = r.error.detail;
+        }
+      });
+      actions.append(button, status);
+    }
+    const toggle = el("button", {type: "button", class: "link-button collapse-button", "aria-expanded": "true",
+      "aria-controls": text.id});
+    const setCollapsed = (on) => {
+      banner.classList.toggle("collapsed", on);
+      toggle.setAttribute("aria-expanded", String(!on));
+      toggle.textContent = on ? gettext("Expand") : gettext("Collapse");
+    };
+    toggle.addEventListener("click", () => {
+      const on = !banner.classList.contains("collapsed");
+      setCollapsed(on);
+      rememberCollapsed(id, on);
+    });
+    setCollapsed(collapsed.has(id));
+    actions.append(toggle);
+    box.append(banner);
+  }
+}
+
+/** "5 minutes ago"-style text for a timestamp, in the page's language. */
+export function since(iso) {
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  const lang = document.documentElement.lang || "vi";
+  const rtf = new Intl.RelativeTimeFormat(lang, {numeric: "auto"});
+  if (seconds < 60) return rtf.format(-Math.round(seconds), "second");
+  if (seconds < 3600) return rtf.format(-Math.round(seconds / 60), "minute");
+  if (seconds < 86400) return rtf.format(-Math.round(seconds / 3600), "hour");
+  return rtf.format(-Math.round(seconds / 86400), "day");
+}
+
+let refreshAwaiting = () => {};
+let awaitingNow = null;
+
+/** The last list of alerts waiting for the viewer's centre (null until loaded); "hub:awaiting" follows. */
+export function lastAwaiting() {
+  return awaitingNow;
+}
+
 function browserNotify(title, body, url) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   try {
@@ -157,11 +273,32 @@ function browserNotify(title, body, url) {
   } catch (e) { /* some browsers only allow notifications from a service worker */ }
 }
 
+const STATE_TEXT = () => ({
+  connecting: gettext("Connecting…"),
+  live: gettext("Live"),
+  reconnecting: gettext("Reconnecting…"),
+  offline: gettext("Offline"),
+  closed: gettext("Disconnected."),
+});
+
 export function startNotifications() {
   const user = me();
   if (!user || !$("#bell")) return null;
   const bell = new Bell(user);
   bell.loadFromServer();
+  let awaitingTimer = null;
+  refreshAwaiting = () => {
+    clearTimeout(awaitingTimer);
+    awaitingTimer = setTimeout(async () => {
+      const r = await api("GET", "/api/v1/alerts/awaiting-my-centre");
+      if (!r.ok || !Array.isArray(r.data)) return;
+      awaitingNow = r.data;
+      renderAwaiting(r.data, user);
+      bell.setAwaiting(r.data);
+      document.dispatchEvent(new CustomEvent("hub:awaiting", {detail: r.data}));
+    }, 50);
+  };
+  refreshAwaiting();
   api("GET", "/api/v1/notifications/preferences").then((r) => { if (r.ok && r.data) channels = r.data.channels; });
   const onFrame = (frame) => {
     if (frame.type === "alert" && frame.alert) {
@@ -170,7 +307,7 @@ export function startNotifications() {
       if (event === "raised" || event === "escalated") {
         const url = `/alerts/${alert.id}/`;
         bell.add({key: `alert-${alert.id}-${event}`, text: alertText(alert), url});
-        showBanner(alert, user);
+        showBanner(alert, user);  // an alert waiting for this centre becomes its lasting banner below
         if (wants(event === "escalated" ? "escalation" : `alert_${alert.severity}`)) {
           browserNotify(gettext("Security alert"), alertText(alert), url);
         }
@@ -182,6 +319,7 @@ export function startNotifications() {
           button.replaceWith(fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre}));
         }
       }
+      refreshAwaiting();
       document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
     } else if (frame.type === "ticket" && frame.ticket) {
       const ticket = frame.ticket;
@@ -211,7 +349,29 @@ export function startNotifications() {
     }
   };
   const bellButton = $("#bell");
-  const socket = new LiveSocket("/ws/notifications/", {onFrame, onState: (state) => { bellButton.dataset.state = state; }});
+  const live = $("#live-status");
+  let wasLive = false;
+  let lost = false;
+  const onState = (state) => {
+    bellButton.dataset.state = state;
+    if (live) {
+      live.dataset.state = state;
+      live.textContent = STATE_TEXT()[state] || state;
+    }
+    if (state === "live") {
+      // Back after a drop: what happened meanwhile reached no page; each page reloads its data.
+      if (wasLive && lost) {
+        refreshAwaiting();
+        bell.loadFromServer();
+        document.dispatchEvent(new CustomEvent("hub:reconnected"));
+      }
+      wasLive = true;
+      lost = false;
+    } else if (state !== "connecting") {
+      lost = true;
+    }
+  };
+  const socket = new LiveSocket("/ws/notifications/", {onFrame, onState});
   socket.start();
   return socket;
 }

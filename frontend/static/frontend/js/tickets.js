@@ -70,6 +70,7 @@ export async function startTicketList() {
   });
   more.addEventListener("click", () => load(true));
   document.addEventListener("hub:ticket", () => load());
+  document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
 }
 
@@ -404,5 +405,6 @@ export function startTicketDetail(root) {
     const ev = e.detail.event || {};
     load(fmt(gettext("Updated just now: %(who)s %(event)s."), {who: personName(ev.actor), event: label(ev.kind || k.status)}));
   });
+  document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
 }

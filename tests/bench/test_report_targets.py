@@ -1,0 +1,74 @@
+"""The PASS/MISS lines `make bench` prints for issue 27 (bench/report.py): each target against its
+same-run reference, and the targets issue 27 retired no longer printed (their rows stay in the tables).
+The figures here are made up; what is checked is the arithmetic and the wording of the verdicts."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from bench.fanout import PhaseResult, TargetResult
+from bench.report import render
+
+
+def target(name: str, design: str, server: str, processes: int, *, connect_s: float, rss_kib: float,
+           saturation: float, cpu_pct: float) -> TargetResult:
+    phase = PhaseResult(name, design, server, processes, "pubsub", "saturation", 1000, 0, 100, expected=100_000,
+                        delivered=100_000, deliveries_per_s=saturation, server_cpu_pct=cpu_pct)
+    return TargetResult(name, design, server, processes, "pubsub", 1000, connected=1000, connect_s=connect_s,
+                        rss_per_conn_kib=rss_kib, phases=[phase])
+
+
+def storm_run(server: str, **figures) -> dict:
+    """One server's alert-storm figures as bench/alert_storm.py reports them."""
+    run = {"server": server, "lanes": 24, "centres": 15, "statuses": {"201": 1000}, "error": None, "drained": True,
+           "lost": 0, "dup": 0, "post_p50_ms": 50.0, "deliveries_per_s": 1000.0, "p50_ms": 5.0, "p95_ms": 9.0,
+           "p99_ms": 12.0, "max_ms": 20.0, "after_answer_p50_ms": 1.0, "after_answer_p99_ms": 3.0,
+           "server_cpu_pct": 90.0, "redis_cpu_pct": 5.0, "server_rss_mib": 90.0}
+    return run | figures
+
+
+def lines_for(results: list[TargetResult], storm: dict | None = None) -> list[str]:
+    machine = {"cpus": 2, "cpu_model": "x", "memory": "4 GiB", "kernel": "6", "python": "3.11",
+               "load_average": "1 1 1"}
+    args = SimpleNamespace(clients=1000, senders=10, workers=2)
+    table, _problems = render(results, {"alert_storm": storm} if storm else {}, machine, args, 1.0)
+    return [line for line in table.splitlines() if line.startswith(("- PASS", "- MISS", "- n/a"))]
+
+
+def test_issue_27_targets_against_their_same_run_references():
+    results = [
+        target("raw-1", "raw", "websockets", 1, connect_s=2.0, rss_kib=10, saturation=100_000, cpu_pct=90),
+        target("hub-uvicorn-1", "hub", "uvicorn", 1, connect_s=3.9, rss_kib=40, saturation=80_000, cpu_pct=100),
+        target("hub-uvicorn-2", "hub", "uvicorn", 2, connect_s=3.0, rss_kib=40, saturation=100_000, cpu_pct=160),
+        target("bare-uvicorn-1", "bare", "uvicorn", 1, connect_s=1.0, rss_kib=21, saturation=100_000, cpu_pct=95),
+    ]
+    storm = {"alerts": 1000, "lanes": 24, "runs": {"uvicorn": storm_run(
+        "uvicorn", alerts_per_s=120.0, post_p99_ms=200.0, raise_s=8.0, all_delivered_s=9.5)}}
+    lines = lines_for(results, storm)
+    text = "\n".join(lines)
+    assert "- PASS #27.1 reconnect storm: 1,000 clients all connected to hub-uvicorn-1 within 2× raw's time " \
+           "(3.9 s vs 2.0 s, 1.95×)" in text
+    assert "- n/a  #27.1 reconnect storm: 5,000 clients within 20 s" in text
+    # 40 KiB against the bare application's 21: 1.90×, over 1.5×.
+    assert "- MISS #27.2 RSS per idle connection ≤ 1.5× bare-uvicorn-1's (40.0 vs 21.0 KiB, 1.90×)" in text
+    assert any(line.startswith("- PASS #27.3 alert burst (uvicorn, 24 token clients)") for line in lines)
+    # Two processes: 1.25× the throughput, but 62,500 vs 80,000 deliveries per CPU-second (0.78×).
+    assert "- MISS #27.6 hub-uvicorn-2: ≥ 1.2× hub-uvicorn-1's throughput (1.25×) and ≥ 0.9× its deliveries " \
+           "per server CPU-second (62,500 vs 80,000, 0.78×)" in text
+    assert "- MISS #27.7 hub-uvicorn-1 saturation ≥ 0.85× bare-uvicorn-1's (0.80×)" in text
+    # Retired: printed no more.
+    for retired in ("≥ 1.6×", "RSS per idle connection < 50 KiB", "p99 < 50 ms at 5 msg/s", "25,000 deliveries/s",
+                    "ticket list p99 < 50 ms"):
+        assert retired not in text, retired
+
+
+def test_a_slow_alert_burst_is_a_miss_and_missing_references_are_not_applicable():
+    storm = {"alerts": 1000, "lanes": 24, "runs": {"daphne": storm_run(
+        "daphne", alerts_per_s=40.0, post_p99_ms=900.0, raise_s=25.0, all_delivered_s=30.0)}}
+    lines = lines_for([target("hub-uvicorn-1", "hub", "uvicorn", 1, connect_s=3, rss_kib=40, saturation=1,
+                              cpu_pct=1)], storm)
+    text = "\n".join(lines)
+    assert "- MISS #27.3 alert burst (daphne, 24 token clients): ≥ 99 alerts/s (3× 6 December's 33/s; 40/s), " \
+           "POST p99 < 250 ms (900 ms), every centre complete ≤ 2 s after the last answer (5.00 s)" in text
+    assert "- n/a  #27.1 reconnect storm: hub-uvicorn-1 within 2× raw-1's connect time" in text
+    assert "- n/a  #27.2 RSS per idle connection ≤ 1.5× bare-uvicorn-1's" in text

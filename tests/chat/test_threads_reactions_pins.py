@@ -1,0 +1,227 @@
+"""Threaded replies (issue 26 §2), reactions and pins (§3), through the services, the HTTP API and
+the topic socket."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat.models import Message
+from chat.services import post_message, toggle_reaction
+from tests.chat.conftest import next_frame, nothing_but_background, open_topic
+
+pytestmark = pytest.mark.django_db(transaction=True)
+JSON = "application/json"
+SLUG = "phat-trien-phan-mem"
+
+
+@pytest.fixture
+def world(make_user, make_topic):
+    return {
+        "topic": make_topic(SLUG),
+        "security": make_topic("an-toan-thong-tin", default_tlp="amber", pin_roles=["security_officer", "manager"]),
+        "ht": make_user("ht.engineer", centre="HT"),
+        "dn": make_user("dn.engineer", centre="DN"),
+        "qb": make_user("qb.engineer", centre="QB"),
+        "dns": make_user("dn.security", centre="DN", role="security_officer"),
+    }
+
+
+def post(world, who, body, **kw):
+    return post_message(world["topic"], by=world[who], body=body, **kw)[0]
+
+
+# --- threads ---------------------------------------------------------------------------------------
+
+
+def test_a_reply_names_its_thread_and_the_root_counts_its_replies(world, api_client):
+    root = post(world, "ht", "Có ai tích hợp VNeID chưa?")
+    client = api_client(world["dn"])
+    response = client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "Đà Nẵng rồi", "reply_to": root.pk},
+                           content_type=JSON)
+    assert response.status_code == 201
+    reply = response.json()
+    assert (reply["reply_to"], reply["thread_root"]) == (root.pk, root.pk)
+    # A reply to a reply stays in the same thread.
+    nested = client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "tài liệu đây", "reply_to": reply["id"]},
+                         content_type=JSON).json()
+    assert (nested["reply_to"], nested["thread_root"]) == (reply["id"], root.pk)
+    shown = client.get(f"/api/v1/topics/{SLUG}/messages/{root.pk}").json()
+    assert shown["reply_count"] == 2 and shown["last_reply_at"] == nested["created_at"]
+    assert shown["thread_root"] is None
+
+    # The channel shows the root; the thread its replies; a reply "also sent to the channel" is in both.
+    also = client.post(f"/api/v1/topics/{SLUG}/messages",
+                       {"body": "tóm tắt cho cả kênh", "reply_to": root.pk, "also_channel": True},
+                       content_type=JSON).json()
+    channel = [m["id"] for m in client.get(f"/api/v1/topics/{SLUG}/messages").json()["results"]]
+    assert channel == [root.pk, also["id"]]
+    thread = [m["id"] for m in client.get(f"/api/v1/topics/{SLUG}/messages", {"thread": root.pk}).json()["results"]]
+    assert thread == [reply["id"], nested["id"], also["id"]]
+    # Search finds replies, saying which thread they are in.
+    found = client.get("/api/v1/search", {"q": "tai lieu"}).json()["results"]
+    assert [(m["id"], m["thread_root"]) for m in found] == [(nested["id"], root.pk)]
+    # Thread-only replies do not count in the topic's unread; the reply sent to the channel does.
+    ht_topics = api_client(world["ht"]).get("/api/v1/topics").json()["results"]
+    assert next(t for t in ht_topics if t["slug"] == SLUG)["unread"] == 1
+
+
+def test_bad_replies_are_refused(world, api_client):
+    root = post(world, "ht", "gốc")
+    other = post_message(world["security"], by=world["ht"], body="ở chủ đề khác")[0]
+    client = api_client(world["dn"])
+
+    def send(**payload):
+        return client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "x", **payload}, content_type=JSON)
+
+    assert send(reply_to=other.pk).status_code == 404
+    assert send(reply_to=10**6).status_code == 404
+    assert send(also_channel=True).status_code == 400
+    restricted = post(world, "ht", "chỉ HT", shared_with=[])
+    assert send(reply_to=restricted.pk).status_code == 404  # DN cannot see it
+    reply = post_message(world["topic"], by=world["ht"], body="trả lời riêng", reply_to=restricted.pk)[0]
+    assert reply.shared_with == [] and reply.audience == restricted.audience  # a reply keeps its thread's scope
+    from chat.services import delete_message
+
+    delete_message(root, by=world["ht"])
+    assert send(reply_to=root.pk).status_code == 409
+
+
+def test_threads_have_their_own_unread_state_and_notify_who_took_part(world, api_client):
+    from notify.models import Notification
+
+    root = post(world, "ht", "Câu hỏi")
+    post(world, "dn", "trả lời 1", reply_to=root.pk)
+    assert list(Notification.objects.values_list("user__username", "verb")) == [("ht.engineer", "reply")]
+    post(world, "qb", "trả lời 2", reply_to=root.pk)
+    assert sorted(Notification.objects.filter(message__body="trả lời 2").values_list("user__username", flat=True)
+                  ) == ["dn.engineer", "ht.engineer"]
+    # Mentioned and a participant: one notification, the mention.
+    post(world, "qb", "@ht.engineer xem lại", reply_to=root.pk)
+    assert list(Notification.objects.filter(message__body="@ht.engineer xem lại", user=world["ht"])
+                .values_list("verb", flat=True)) == ["mention"]
+
+    client = api_client(world["ht"])
+    threads = client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"]
+    assert [(t["root"]["id"], t["unread"]) for t in threads] == [(root.pk, 3)]
+    newest = Message.objects.filter(thread_root=root).latest("id").pk
+    second = Message.objects.get(body="trả lời 2").pk
+    assert client.post(f"/api/v1/topics/{SLUG}/threads/{root.pk}/read", {"up_to": second}, content_type=JSON
+                       ).json() == {"root": root.pk, "up_to": second}
+    assert client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"][0]["unread"] == 1
+    client.post(f"/api/v1/topics/{SLUG}/threads/{root.pk}/read", {"up_to": 10**9}, content_type=JSON)
+    assert client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"][0]["last_read_id"] == newest
+    # Someone who never took part has no threads listed.
+    assert api_client(world["dns"]).get(f"/api/v1/topics/{SLUG}/threads").json()["results"] == []
+
+
+async def test_replies_arrive_live_with_the_threads_new_count(world):
+    root = await sync_to_async(post)(world, "ht", "gốc")
+    dn = await open_topic(world["dn"], SLUG)
+    try:
+        await dn.send_json_to({"type": "message.send", "body": "trả lời", "client_id": "r1", "reply_to": root.pk})
+        reply = (await next_frame(dn, "message"))["message"]
+        assert (reply["thread_root"], reply["client_id"]) == (root.pk, "r1")
+        updated = await next_frame(dn, "thread.updated")
+        assert updated == {"type": "thread.updated", "topic": SLUG, "root": root.pk, "reply_count": 1,
+                           "last_reply_at": reply["created_at"]}
+        await dn.send_json_to({"type": "sync", "after": root.pk})  # sync carries every message, replies too
+        assert (await next_frame(dn, "message"))["message"]["id"] == reply["id"]
+        await next_frame(dn, "sync.done")
+    finally:
+        await dn.disconnect()
+
+
+# --- reactions -------------------------------------------------------------------------------------
+
+
+def test_reacting_toggles_and_counts_per_emoji_with_who(world, api_client):
+    message = post(world, "ht", "Đã vá xong")
+    url = f"/api/v1/topics/{SLUG}/messages/{message.pk}/reactions"
+    assert api_client(world["dn"]).post(url, {"emoji": "👍"}, content_type=JSON).json() == {
+        "id": message.pk, "reactions": [{"emoji": "👍", "count": 1, "users": ["dn.engineer"]}]}
+    api_client(world["qb"]).post(url, {"emoji": "👍"}, content_type=JSON)
+    both = api_client(world["qb"]).post(url, {"emoji": "🎉"}, content_type=JSON).json()["reactions"]
+    assert both == [{"emoji": "👍", "count": 2, "users": ["dn.engineer", "qb.engineer"]},
+                    {"emoji": "🎉", "count": 1, "users": ["qb.engineer"]}]
+    again = api_client(world["dn"]).post(url, {"emoji": "👍"}, content_type=JSON).json()["reactions"]
+    assert again[0] == {"emoji": "👍", "count": 1, "users": ["qb.engineer"]}  # twice removes
+    history = api_client(world["ht"]).get(f"/api/v1/topics/{SLUG}/messages").json()["results"]
+    assert history[0]["reactions"] == again
+    # Not a message: no unread count moves, nothing is added to the topic's sequence.
+    assert Message.objects.count() == 1
+    for bad in ("", "ok", "👍 hay", "a👍", 5, "👍" * 17):
+        assert api_client(world["dn"]).post(url, {"emoji": bad}, content_type=JSON).status_code in (400, 422), bad
+    assert api_client(world["dn"]).post(url, {"emoji": "👍🏽"}, content_type=JSON).status_code == 200
+    assert api_client(world["dn"]).post(url, {"emoji": "🇻🇳"}, content_type=JSON).status_code == 200
+
+
+async def test_reactions_are_live_and_bump_no_unread(world, api_client):
+    message = await sync_to_async(post)(world, "ht", "Ai tham dự hội thảo?")
+    ht = await open_topic(world["ht"], SLUG)
+    try:
+        await sync_to_async(toggle_reaction)(message, by=world["dn"], emoji="✅")
+        frame = await next_frame(ht, "message.reactions")
+        assert frame == {"type": "message.reactions", "topic": SLUG, "id": message.pk,
+                         "reactions": [{"emoji": "✅", "count": 1, "users": ["dn.engineer"]}]}
+        assert await nothing_but_background(ht)
+    finally:
+        await ht.disconnect()
+
+    def unread() -> int:
+        topics = api_client(world["ht"]).get("/api/v1/topics").json()["results"]
+        return next(t for t in topics if t["slug"] == SLUG)["unread"]
+
+    assert await sync_to_async(unread)() == 0
+
+
+async def test_a_restricted_messages_reactions_reach_only_its_readers(world):
+    message = await sync_to_async(post)(world, "ht", "chỉ HT và DN", shared_with=["DN"])
+    qb = await open_topic(world["qb"], SLUG)
+    dn = await open_topic(world["dn"], SLUG)
+    try:
+        await sync_to_async(toggle_reaction)(message, by=world["dn"], emoji="👀")
+        await next_frame(dn, "message.reactions")
+        assert await nothing_but_background(qb)
+    finally:
+        await qb.disconnect()
+        await dn.disconnect()
+
+
+# --- pins ------------------------------------------------------------------------------------------
+
+
+def test_pins_follow_the_topics_pin_roles_and_are_listed(world, api_client):
+    runbook = post_message(world["security"], by=world["dns"], body="Quy trình ứng cứu sự cố")[0]
+    url = f"/api/v1/topics/an-toan-thong-tin/messages/{runbook.pk}/pin"
+    assert api_client(world["ht"]).post(url).status_code == 403  # an engineer, in the security topic
+    pinned = api_client(world["dns"]).post(url)
+    assert pinned.status_code == 200 and pinned.json()["pinned"] is True
+    pins = api_client(world["ht"]).get("/api/v1/topics/an-toan-thong-tin/pins").json()["results"]
+    assert [(p["message"]["id"], p["pinned_by"]["username"]) for p in pins] == [(runbook.pk, "dn.security")]
+    topics = {t["slug"]: t for t in api_client(world["ht"]).get("/api/v1/topics").json()["results"]}
+    assert (topics["an-toan-thong-tin"]["may_pin"], topics[SLUG]["may_pin"]) == (False, True)
+    assert api_client(world["dns"]).delete(url).json()["pinned"] is False
+    assert api_client(world["ht"]).get("/api/v1/topics/an-toan-thong-tin/pins").json()["results"] == []
+    # Elsewhere anyone who sees the topic may pin; a pinned message outside your scope is not listed.
+    secret = post(world, "ht", "riêng HT", shared_with=[])
+    assert api_client(world["ht"]).post(f"/api/v1/topics/{SLUG}/messages/{secret.pk}/pin").status_code == 200
+    assert api_client(world["dn"]).get(f"/api/v1/topics/{SLUG}/pins").json()["results"] == []
+    assert len(api_client(world["ht"]).get(f"/api/v1/topics/{SLUG}/pins").json()["results"]) == 1
+
+
+async def test_pins_are_live(world):
+    from chat.services import set_pinned
+
+    message = await sync_to_async(post)(world, "ht", "Lịch họp tuần")
+    dn = await open_topic(world["dn"], SLUG)
+    try:
+        await sync_to_async(set_pinned)(message, by=world["ht"], pinned=True)
+        frame = await next_frame(dn, "message.pinned")
+        assert (frame["pinned"], frame["message"]["id"], frame["message"]["pinned"], frame["pinned_by"]["username"]
+                ) == (True, message.pk, True, "ht.engineer")
+        await sync_to_async(set_pinned)(message, by=world["ht"], pinned=False)
+        frame = await next_frame(dn, "message.pinned")
+        assert (frame["pinned"], frame["message"]["pinned"], frame["pinned_by"]) == (False, False, None)
+    finally:
+        await dn.disconnect()
