@@ -86,7 +86,10 @@ def test_both_histories_record_it_and_the_survivor_takes_watchers_and_the_earlie
     merge(api_client(people.dn_manager), duplicate, survivor.pk)
 
     survivor.refresh_from_db()
+    # The earliest SLA clock (requests.sla.take_earliest): both due times of the urgent duplicate.
     assert survivor.due_at == duplicate.due_at
+    assert survivor.first_response_due == duplicate.first_response_due
+    assert Ticket.objects.get(pk=duplicate.pk).sla_paused_at is not None  # the duplicate's clock stopped
     assert set(survivor.watchers.values_list("username", flat=True)) == {
         "ht.engineer", "qb.engineer", "qb.manager"}
     taken = TicketEvent.objects.get(ticket=survivor, kind="merged_from")
@@ -94,7 +97,8 @@ def test_both_histories_record_it_and_the_survivor_takes_watchers_and_the_earlie
     assert taken.actor.username == "dn.manager"
     assert taken.after["ticket"] == duplicate.pk and taken.after["reference"] == duplicate.reference
     assert sorted(taken.after["watchers"]) == ["qb.engineer", "qb.manager"]
-    assert TicketEvent.objects.filter(ticket=survivor, kind="field", field="due_at").exists()
+    assert set(TicketEvent.objects.filter(ticket=survivor, kind="field").values_list("field", flat=True)) >= {
+        "due_at", "first_response_due"}
     gone = TicketEvent.objects.get(ticket=duplicate, kind="merged")
     assert isinstance(gone.after, dict)
     assert gone.before == "new" and gone.after["ticket"] == survivor.pk
