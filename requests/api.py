@@ -281,16 +281,17 @@ def _readable_items(ticket: Ticket, user: User, centres: dict[int, Any]
     """The comments, attachments and history lines of `ticket` that `user` may read on it."""
     # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
     readable = internal_visible_q(user)
-    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
-    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
-    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
+    comment_rows = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachment_rows = (Attachment.objects.filter(ticket=ticket).filter(readable)
+                       .select_related("uploaded_by__centre"))
+    event_rows = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
     # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
     # history lines about those the viewer may not read.
     readers = audience_of(ticket)
-    shown_comments = [c for c in comments if may_read_item(user, ticket, c, readers, centres)]
-    shown_attachments = [a for a in attachments if may_read_item(user, ticket, a, readers, centres)]
+    shown_comments = [c for c in comment_rows if may_read_item(user, ticket, c, readers, centres)]
+    shown_attachments = [a for a in attachment_rows if may_read_item(user, ticket, a, readers, centres)]
     shown = {("comment", c.pk) for c in shown_comments} | {("attachment", a.pk) for a in shown_attachments}
-    shown_events = names_only_visible(user, [e for e in events if _about_shown(e, shown)])
+    shown_events = names_only_visible(user, [e for e in event_rows if _about_shown(e, shown)])
     return shown_comments, shown_attachments, shown_events
 
 

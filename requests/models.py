@@ -157,6 +157,9 @@ class Ticket(models.Model):
     # Accent- and case-folded reference + title + description, so "an toan" finds "an toàn".
     search_text = models.TextField(editable=False, blank=True)
 
+    # Set on the requests a digest mail lists (notify.emails): the absolute link. Not a column.
+    email_url: str
+
     class Meta:
         verbose_name = _("support request")
         verbose_name_plural = _("support requests")

@@ -63,7 +63,7 @@ PARTY_ONLY = frozenset({Tlp.AMBER_STRICT, Tlp.RED})
 
 def party_codes(ticket: Ticket) -> frozenset[str]:
     codes = {ticket.requesting_centre.code}
-    if ticket.target_centre_id is not None:
+    if ticket.target_centre is not None:
         codes.add(ticket.target_centre.code)
     return frozenset(codes)
 
@@ -88,7 +88,7 @@ def ticket_audience(tlp: str, *, status: str, parties: frozenset[str], any_centr
     return Audience(centres=parties, users=watchers or None)
 
 
-def visible_tickets(user) -> QuerySet[Ticket]:
+def visible_tickets(user: Any) -> QuerySet[Ticket]:
     """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
     list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
     keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
@@ -107,7 +107,7 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     return qs.filter(rule)
 
 
-def can_view_ticket(user, ticket: Ticket) -> bool:
+def can_view_ticket(user: Any, ticket: Ticket) -> bool:
     return audience_of(ticket).allows(user)
 
 
@@ -140,7 +140,7 @@ def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
     return tightest(ticket.tlp, item_tlp)
 
 
-def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None,
+def may_read_item(user: Any, ticket: Ticket, item: Any, ticket_audience: Audience | None = None,
                   centres: dict[int, Centre] | None = None) -> bool:
     """Whether `user` (who may see `ticket`) may read this comment or attachment."""
     return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
@@ -148,12 +148,12 @@ def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None =
                          ticket_audience=ticket_audience, centres=centres).allows(user)
 
 
-def can_see_internal(user, ticket: Ticket) -> bool:
+def can_see_internal(user: Any, ticket: Ticket) -> bool:
     """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)
 
 
-def internal_visible_q(user) -> Q:
+def internal_visible_q(user: Any) -> Q:
     """Of a ticket's comments, attachments or history events, those `user` may read: every public
     one, and the internal ones of their own centre. Used by every read path of those rows."""
     if user.is_hub_admin:
@@ -163,13 +163,13 @@ def internal_visible_q(user) -> Q:
     return Q(internal=False) | Q(internal_to_id=user.centre_id)
 
 
-def may_read_internal(user, item) -> bool:
+def may_read_internal(user: Any, item: Any) -> bool:
     """`internal_visible_q` for one comment, attachment or event already loaded."""
     return not item.internal or user.is_hub_admin or (
         user.centre_id is not None and item.internal_to_id == user.centre_id)
 
 
-def get_visible_ticket(user, ident: str | int) -> Ticket:
+def get_visible_ticket(user: Any, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
     text = str(ident)
@@ -318,7 +318,7 @@ def with_summary_relations(tickets: list[Ticket], centres: dict[int, Centre] | N
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
 
 
-def thread_visible_q(user) -> Q:
+def thread_visible_q(user: Any) -> Q:
     """Who may see a `ticket` topic (a request's discussion thread): the ticket's viewers, nobody
     else (no ticket → nobody); a filter over chat topics, from which chat derives its per-topic
     check (chat.access)."""

@@ -213,11 +213,11 @@ def next_reference(centre: Centre, year: int) -> str:
 def _clean_ticket_tlp(tlp: Any, target: Centre | None) -> str:
     """A ticket's marking: AMBER (its two centres) unless chosen. AMBER+STRICT and RED name their
     recipients, so they need a target centre: "any centre" would show the request to everyone."""
-    tlp = clean_tlp(tlp, default=Tlp.AMBER)
-    if tlp in PARTY_ONLY and target is None:
+    marking = clean_tlp(tlp, default=Tlp.AMBER)
+    if marking in PARTY_ONLY and target is None:
         raise HubError(INVALID, _("tlp: a TLP:%(tlp)s request needs a target centre (\"any centre\" would show "
-                                  "it to every centre)."), fields=["tlp", "target_centre"], tlp=tlp.upper())
-    return tlp
+                                  "it to every centre)."), fields=["tlp", "target_centre"], tlp=marking.upper())
+    return marking
 
 
 def create_ticket(*, by: User, title: str | None = None, description: str | None = None,
@@ -485,7 +485,7 @@ def _clean_item_scope(ticket: Ticket, by: User, shared_with: Any) -> list[str] |
     if outside:
         raise invalid("shared_with", _("a comment is shared within its request's centres (%(centres)s), not with "
                                        "%(centre)s."), centres=", ".join(sorted(parties)), centre=outside[0])
-    mine = by.centre.code if by.centre_id else None
+    mine = by.centre.code if by.centre is not None else None
     if not by.is_hub_admin and mine not in parties:
         raise HubError(FORBIDDEN, _("Only the request's two centres narrow who reads a comment."))
     if mine in parties and mine not in codes:
@@ -618,7 +618,7 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
             if found is None:
                 raise invalid("username", NO_USER, username=username)
             target = found
-        if ticket.tlp in PARTY_ONLY and not (target.centre_id and target.centre.code in party_codes(ticket)):
+        if ticket.tlp in PARTY_ONLY and not (target.centre is not None and target.centre.code in party_codes(ticket)):
             raise invalid("username", _("a TLP:%(tlp)s request stays with its two centres; %(who)s is not of them."),
                           tlp=ticket.tlp.upper(), who=target.username)
         if ticket.watchers.filter(pk=target.pk).exists():
