@@ -18,7 +18,7 @@ from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
 from hub.models import User
 from hub.selectors import centres_by_id
-from requests import services, workflow
+from requests import history, services, workflow
 from requests.models import Attachment, Comment, Ticket, TicketEvent
 from requests.selectors import (
     TicketFilters,
@@ -120,6 +120,8 @@ class EventOut(Schema):
     internal: bool
     actor: PersonOut | None = Field(description="Null when the hub itself acted (SLA reminders).")
     created_at: Timestamp
+    text: str | None = Field(None, description="The event as a sentence in the caller's language, with names and "
+                                               "labels (the ticket page's history; absent in frames).")
 
 
 class PermissionsOut(Schema):
@@ -240,6 +242,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     for attachment in attachments:
         if attachment.comment_id:
             by_comment.setdefault(attachment.comment_id, []).append(attachment)
+    texts = history.sentences(events)
     body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
@@ -247,7 +250,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
         watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
         comments=[comment_out(c, by_comment.get(c.pk)) for c in comments],
         attachments=[attachment_out(a) for a in attachments],
-        history=[event_out(e) for e in events],
+        history=[{**event_out(e), "text": texts[e.pk]} for e in events],
         allowed_transitions=workflow.allowed_moves(ticket, user),
         permissions={
             "edit": workflow.may_edit(user, ticket),

@@ -188,7 +188,9 @@ export function startTicketDetail(root) {
       el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
         " ", tlpLabel(a.tlp))));
     const history = k.history || k.events || [];
-    $("#ticket-history").replaceChildren(...history.map((h) => el("li", {},
+    // The server writes each entry as a sentence in the viewer's language (requests/history.py).
+    $("#ticket-history").replaceChildren(...history.map((h) => h.text ? el("li", {dataset: {kind: h.kind}},
+      timeEl(h.at || h.created_at), " ", h.text) : el("li", {},
       timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
       label(h.kind || h.event || h.field || ""),
       (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
