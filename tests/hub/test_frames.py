@@ -148,6 +148,7 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     await sync_to_async(add_comment)(ticket, by=world["ht"], body="Chi tiết")
     await sync_to_async(add_attachment)(ticket, by=world["ht"], upload=SimpleUploadedFile("log.txt", b"nhat ky"))
     # The SLA watch: DN (the target centre) hears that the request's first response is overdue.
+    assert ticket.first_response_due is not None
     await sync_to_async(send_sla_reminders)(now=ticket.first_response_due + timedelta(minutes=1))
     await notifications.until("ticket.sla")
     await notifications.drain()
