@@ -350,6 +350,10 @@ export function startNotifications() {
         browserNotify(gettext("Duty"), text, frame.url);
       }
       document.dispatchEvent(new CustomEvent("hub:duty", {detail: frame}));
+    } else if (frame.type === "event" && frame.item) {
+      const text = fmt(gettext("Tomorrow: %(title)s (%(centre)s)"), {title: frame.item.title, centre: frame.item.organiser});
+      bell.add({key: `event-${frame.item.id}-${frame.event}`, text, url: frame.url});
+      browserNotify(gettext("Event reminder"), text, frame.url);
     } else if (frame.type === "mention" && frame.message) {
       const m = frame.message;
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;
