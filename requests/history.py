@@ -81,8 +81,8 @@ def _field_sentence(event: TicketEvent, who: str, names: _Names) -> str:
         "who": who, "what": what, "before": _label(field, before), "after": _label(field, after)}
 
 
-def sentence(event: TicketEvent, names: _Names) -> str:
-    """One event in the active language."""
+def sentence(event: TicketEvent, names: _Names) -> str | None:
+    """One event in the active language (None for a kind not worded here)."""
     who = _actor(event)
     after = event.after
     if event.kind == Kind.CREATED:
@@ -124,13 +124,13 @@ def sentence(event: TicketEvent, names: _Names) -> str:
         text = (_("The %(clock)s is due soon (%(due)s).") if event.kind == Kind.SLA_DUE_SOON
                 else _("The %(clock)s deadline passed (%(due)s).")) % {"clock": clock, "due": _when(after)}
     else:
-        text = str(event.get_kind_display())
+        return None  # a kind this module does not word (yet): the page shows it its own way
     if event.note:
         text += " " + _("Note: %(note)s") % {"note": event.note}
     return text
 
 
-def sentences(events: Iterable[TicketEvent]) -> dict[int, str]:
+def sentences(events: Iterable[TicketEvent]) -> dict[int, str | None]:
     """Event id → its sentence, for a page of history (events with `actor__centre` selected)."""
     rows = list(events)
     names = _Names(rows)
