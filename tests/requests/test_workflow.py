@@ -26,6 +26,7 @@ SPEC: dict[str, dict[str, set[str]]] = {
     "reopened": {"in_progress": {T}},
     "closed": {},
     "rejected": {},
+    "merged": {},  # a merge is not a move: POST …/merge (tests/requests/test_merge.py)
 }
 ACTORS = {
     "dn.engineer": T, "dn.security": T, "dn.manager": T,
