@@ -35,10 +35,11 @@ from django.utils.translation import gettext_lazy
 from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
-from chat.selectors import audience_q, visible_topics
+from chat.selectors import visible_topics
 from hub.errors import invalid
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre
+from hub.realtime.audience import audience_q
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
 from requests.selectors import PARTY_ONLY
@@ -154,7 +155,7 @@ def tickets_link(**params: str) -> str:
 # --- ticket figures ------------------------------------------------------------------------------
 
 
-def ticket_base(centre: str | None = None, category: str | None = None, user=None) -> QuerySet[Ticket]:
+def ticket_base(centre: str | None = None, category: str | None = None, user: Any = None) -> QuerySet[Ticket]:
     """Every ticket of the network (aggregates only!), narrowed like the ticket list: `centre` is the
     requesting OR the target centre, as `/tickets/?centre=` means. Counted for `user`: a request
     marked AMBER+STRICT or RED is not even counted for anyone outside its two centres (its existence
@@ -162,7 +163,7 @@ def ticket_base(centre: str | None = None, category: str | None = None, user=Non
     return Ticket.objects.filter(_ticket_q(centre, category, user=user))
 
 
-def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user=None) -> Q:
+def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user: Any = None) -> Q:
     q = Q()
     if user is not None and not user.is_hub_admin:
         # requests.selectors.PARTY_ONLY: such a ticket is seen by the people of its two centres only.
@@ -559,6 +560,7 @@ class CooperationReport:
             (_("Alerts raised"), "alerts_raised", False),
             (_("Acknowledgements"), "acks", False),
             (_("Messages"), "messages", False),
+            (_("Joint events held"), "events", False),
         ):
             before, now = p[key], n[key]
             if as_hours:
@@ -616,8 +618,17 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
         "acks": ack.get("count", 0),
         "ack_median": ack.get(0.5),
         "messages": sum(participation.values()),
+        "events": event_count(start, end),
     }
     return network, per_centre, topics, participation
+
+
+def event_count(start: datetime, end: datetime) -> int:
+    """The MOU's joint events (workshops, courses, conferences) held in [start, end): those that
+    started in the period and were not cancelled (events/)."""
+    from events.models import Event
+
+    return Event.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled_at__isnull=True).count()
 
 
 CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "acks_expected", "acks")

@@ -106,6 +106,8 @@ const LABELS = {
   escalated: "Escalated", status_changed: "Status changed",
   created: "created", transition: "status changed", field: "field changed", assigned: "assigned",
   comment: "commented", attachment: "attached a file", watcher_added: "watcher added", watcher_removed: "watcher removed",
+  merged: "Merged", merged_from: "took in a duplicate request", split: "split into a new request",
+  link_added: "link added", link_removed: "link removed",
   security: "Information security", software: "Software development", training: "Training and certification",
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
 };
@@ -116,7 +118,8 @@ void [gettext("Low"), gettext("Medium"), gettext("High"), gettext("Critical"), g
   gettext("created"), gettext("status changed"), gettext("field changed"), gettext("assigned"), gettext("commented"),
   gettext("attached a file"), gettext("watcher added"), gettext("watcher removed"), gettext("Information security"),
   gettext("Software development"), gettext("Training and certification"), gettext("Project consulting"), gettext("Communications"),
-  gettext("Events and workshops"), gettext("Other")];
+  gettext("Events and workshops"), gettext("Other"), gettext("Merged"), gettext("took in a duplicate request"),
+  gettext("split into a new request"), gettext("link added"), gettext("link removed")];
 
 export function label(code) {
   if (code === null || code === undefined) return "";
