@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "reports",
     "worktime",
     "duty",
+    "events",
     "notify",
     "frontend",
 ]
@@ -561,4 +562,7 @@ HUB_DUTY_WATCH_SECONDS = float(os.environ.get("HUB_DUTY_WATCH_SECONDS", "30"))
 # New shifts in the roster page start at this local time and last this many hours by default.
 HUB_DUTY_DEFAULT_START = os.environ.get("HUB_DUTY_DEFAULT_START", "07:30")
 HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
+# Events (docs/duty.md): registrants are reminded this many hours before an event starts.
+HUB_EVENT_REMIND_HOURS = env_int("HUB_EVENT_REMIND_HOURS", 24)
+HUB_EVENT_REMIND_SECONDS = float(os.environ.get("HUB_EVENT_REMIND_SECONDS", "300"))
 # --- end duty ------------------------------------------------------------------------------------

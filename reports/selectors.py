@@ -560,6 +560,7 @@ class CooperationReport:
             (_("Alerts raised"), "alerts_raised", False),
             (_("Acknowledgements"), "acks", False),
             (_("Messages"), "messages", False),
+            (_("Joint events held"), "events", False),
         ):
             before, now = p[key], n[key]
             if as_hours:
@@ -617,8 +618,17 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
         "acks": ack.get("count", 0),
         "ack_median": ack.get(0.5),
         "messages": sum(participation.values()),
+        "events": event_count(start, end),
     }
     return network, per_centre, topics, participation
+
+
+def event_count(start: datetime, end: datetime) -> int:
+    """The MOU's joint events (workshops, courses, conferences) held in [start, end): those that
+    started in the period and were not cancelled (events/)."""
+    from events.models import Event
+
+    return Event.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled_at__isnull=True).count()
 
 
 CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "acks_expected", "acks")

@@ -427,9 +427,10 @@ def test_a_topic_is_read_with_its_allowed_centres_as_the_orm_prefetches_them(mak
     from chat.selectors import get_topic, topic_centre_codes
     from chat.serializers import topic_out
     from hub.models import Centre
+    from tests.factories import CentreFactory
 
     for code in ("HT", "DN", "QB", "QT"):  # QT: a centre the topic does not admit
-        Centre.objects.get_or_create(code=code, defaults={"name_vi": code, "name_en": code})
+        CentreFactory.create(code=code)
     made = make_topic("kenh-rieng", allowed_roles=["engineer"], allowed_centres=centres)
     expected = Topic.objects.prefetch_related("allowed_centres").get(pk=made.pk)
     topic = get_topic("kenh-rieng")
