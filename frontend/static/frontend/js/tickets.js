@@ -3,6 +3,7 @@
 // refreshes when the notifications stream reports a change to this request.
 
 import {renderOrigin} from "./origin.js";
+import {SLA_EVENTS, renderSla, slaCell, slaHistoryEntry} from "./sla.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
 import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 
@@ -58,7 +59,7 @@ export async function startTicketList() {
         el("td", {}, centreCode(k.target_centre) || gettext("any")),
         el("td", {}, label(k.priority)),
         el("td", {}, label(k.status)),
-        el("td", {}, k.due_at ? timeEl(k.due_at) : "", overdue ? el("span", {class: "tag overdue-tag"}, ` ${gettext("overdue")}`) : "")));
+        el("td", {class: "sla-cell"}, ...slaCell(k))));
     }
     if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No requests match."))));
   }
@@ -246,7 +247,8 @@ export function startTicketDetail(root) {
       fmt(gettext("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || gettext("any centre")}),
       " · ", label(k.category), " · ", label(k.priority),
       k.assignee ? ` · ${fmt(gettext("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
-      k.due_at ? el("span", {}, " · ", gettext("due"), " ", timeEl(k.due_at)) : "");
+      "");
+    renderSla($("#ticket-sla"), k);
     setHtml($("#ticket-description"), k.description_html || k.html || "");
     const moves = $("#ticket-moves");
     moves.replaceChildren();
@@ -278,7 +280,9 @@ export function startTicketDetail(root) {
       el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
         " ", tlpLabel(a.tlp))));
     const history = k.history || k.events || [];
-    $("#ticket-history").replaceChildren(...history.map(historyLine));
+    // The server writes each entry it knows as a sentence in the viewer's language (requests/history.py).
+    $("#ticket-history").replaceChildren(...history.map((h) => (SLA_EVENTS[h.kind] ? slaHistoryEntry(h)
+      : h.text ? el("li", {dataset: {kind: h.kind || ""}}, timeEl(h.at || h.created_at), " ", h.text) : historyLine(h))));
     renderMergeState(k);
     renderLinks(k);
     renderMergedFrom(k);
