@@ -35,7 +35,7 @@ def group_channels(url: str, prefix: str) -> set[str]:
     """The pub/sub channels subscribed on one Redis server under the hubs' prefix."""
     client = redis.Redis.from_url(url)
     try:
-        return {name.decode() for name in client.pubsub_channels(f"{prefix}*")}
+        return {name.decode() if isinstance(name, bytes) else name for name in client.pubsub_channels(f"{prefix}*")}
     finally:
         client.close()
 

@@ -30,7 +30,7 @@ def at(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, tzinfo=VN)
 
 
-def notices(ticket: Ticket) -> list[tuple[str, str, str | None]]:
+def notices(ticket: Ticket) -> list[tuple[str, str, int | None]]:
     return [(e.kind, e.field, e.actor_id) for e in TicketEvent.objects.filter(
         ticket=ticket, kind__in=["sla_due_soon", "sla_breached"]).order_by("id")]
 
