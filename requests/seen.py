@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 
 from hub.lib.jsonutil import optional_timestamp
-from hub.models import Centre, User
+from hub.models import Centre
 from requests.models import Comment, Ticket
 
 
@@ -39,7 +39,7 @@ class CommentSeen(TypedDict):
     seen_by: list[str]
 
 
-def record_view(ticket_id: int, user: User, at: datetime | None = None) -> None:
+def record_view(ticket_id: int, user: Any, at: datetime | None = None) -> None:
     if not user.is_authenticated:
         return
     TicketView.objects.update_or_create(ticket_id=ticket_id, user=user,
@@ -58,10 +58,9 @@ def latest_comment_seen(ticket: Ticket) -> CommentSeen:
             continue  # a comment the other centre may not read is not waiting for it to be seen
         views = list(TicketView.objects.filter(ticket=ticket, centre=other, seen_at__gte=comment.created_at)
                      .select_related("user").order_by("seen_at"))
-        found.update(comment=comment.pk, other_centre=other.code, seen=bool(views),
-                     seen_at=optional_timestamp(views[0].seen_at) if views else None,
-                     seen_by=[v.user.get_display_name() for v in views])
-        return found
+        return {"comment": comment.pk, "other_centre": other.code, "seen": bool(views),
+                "seen_at": optional_timestamp(views[0].seen_at) if views else None,
+                "seen_by": [v.user.get_display_name() for v in views]}
     return found
 
 
