@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
@@ -320,12 +321,48 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
     return {row["topic_id"]: row["last"] for row in rows}
 
 
+# How a search decides whether its words are common (docs/benchmarks.md, "Search over years"): at least
+# SEARCH_COMMON_MATCHES matches among the newest SEARCH_PROBE_WINDOW messages (a density of 0.2 %).
+SEARCH_PROBE_WINDOW = 5000
+SEARCH_COMMON_MATCHES = 10
+_MATCHES = "search_vector @@ to_tsquery('simple', %s)"
+
+
+def _search_condition(query: str) -> tuple[str, list[Any]]:
+    """The WHERE clause for a tsquery, in the form whose plan suits how common its words are.
+
+    PostgreSQL's planner cannot judge that: it multiplies the words' frequencies as if they were
+    independent, and the words of a phrase are not ("lừa đảo qua thư điện tử" matched 8 % of a million
+    messages where it expected 0.03 %), nor does it know prefixes. Left to choose, it read and sorted
+    80,000 matches from the GIN index to show 50 (3.2 s); and a GIN bitmap is built whole before any
+    LIMIT applies, so counting matches through the index costs as much for a common word (0.5 s).
+    What is cheap is looking at the newest messages: one probe checks the stored vectors of the
+    newest SEARCH_PROBE_WINDOW messages by primary key range (milliseconds, whatever the table's
+    size), and the page's query takes a form that leaves the planner one plan:
+    - common (SEARCH_COMMON_MATCHES or more there): `(… @@ …) IS TRUE`, which no index can serve, so
+      the newest messages are read backwards by primary key until a page has matched;
+    - rare: `id = ANY(ARRAY(<ids from the GIN index>))`, the few matches fetched from the index once,
+      then sorted newest first — never a walk through the whole history for a word nobody wrote.
+    The visibility rule applies to the page in both forms (the caller's filters)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM chat_message WHERE id > (SELECT max(id) FROM chat_message) - %s "
+            f"AND ({_MATCHES}) IS TRUE LIMIT %s) AS recent",
+            [SEARCH_PROBE_WINDOW, query, SEARCH_COMMON_MATCHES])
+        (recent,) = cursor.fetchone()
+    if recent >= SEARCH_COMMON_MATCHES:
+        return f"(chat_message.{_MATCHES}) IS TRUE", [query]
+    return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {_MATCHES}))", [query]
+
+
 def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
     PostgreSQL: full-text search over the stored `search_vector` column, generated from the body by
     `chat_search_document` (unaccent, punctuation as spaces, the 'simple' configuration; migrations
-    0003 and 0006) and GIN-indexed, with prefix queries.
+    0003 and 0006) and GIN-indexed, with prefix queries; the query's form is chosen by how many
+    messages match (`_search_condition`), so a page costs the same over a million messages as over
+    a thousand.
     Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
     insensitive to case and Vietnamese diacritics."""
     words = search_words(q)
@@ -335,10 +372,8 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
     qs = Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
     if settings.IS_POSTGRES:
         query = " & ".join(f"{word}:*" for word in words)
-        qs = qs.extra(
-            where=["chat_message.search_vector @@ to_tsquery('simple', %s)"],
-            params=[query],
-        )
+        condition, params = _search_condition(query)
+        qs = qs.extra(where=[condition], params=params)
     else:
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)

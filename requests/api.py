@@ -19,7 +19,7 @@ from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOu
 from hub.lib.jsonutil import timestamp
 from hub.models import User
 from hub.selectors import centres_by_id
-from requests import services, workflow
+from requests import history, services, workflow
 from requests.models import FINAL_STATUSES, Attachment, Comment, Ticket, TicketEvent, TicketTemplate
 from requests.selectors import (
     TicketFilters,
@@ -129,6 +129,8 @@ class EventOut(Schema):
     internal: bool
     actor: PersonOut | None = Field(description="Null when the hub itself acted (SLA reminders).")
     created_at: Timestamp
+    text: str | None = Field(None, description="The event as a sentence in the caller's language, with names and "
+                                               "labels (the ticket page's history; absent in frames).")
 
 
 class PermissionsOut(Schema):
@@ -321,6 +323,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             "attachments": [attachment_out(a) for a in s_attachments],
             "history": [event_out(e) for e in s_events],
         })
+    texts = history.sentences(events)
     body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
@@ -328,7 +331,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
         watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
         comments=_comments_out(comments, attachments),
         attachments=[attachment_out(a) for a in attachments],
-        history=[event_out(e) for e in events],
+        history=[{**event_out(e), "text": texts[e.pk]} for e in events],
         allowed_transitions=workflow.allowed_moves(ticket, user),
         permissions={
             "edit": workflow.may_edit(user, ticket),

@@ -280,7 +280,9 @@ export function startTicketDetail(root) {
       el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
         " ", tlpLabel(a.tlp))));
     const history = k.history || k.events || [];
-    $("#ticket-history").replaceChildren(...history.map((h) => (SLA_EVENTS[h.kind] ? slaHistoryEntry(h) : historyLine(h))));
+    // The server writes each entry it knows as a sentence in the viewer's language (requests/history.py).
+    $("#ticket-history").replaceChildren(...history.map((h) => (SLA_EVENTS[h.kind] ? slaHistoryEntry(h)
+      : h.text ? el("li", {dataset: {kind: h.kind || ""}}, timeEl(h.at || h.created_at), " ", h.text) : historyLine(h))));
     renderMergeState(k);
     renderLinks(k);
     renderMergedFrom(k);

@@ -82,19 +82,35 @@ export async function api(method, url, body, {form = false} = {}) {
   return {ok: response.ok, status: response.status, data, error};
 }
 
+/** The hub's time zone (Asia/Ho_Chi_Minh; `<html data-time-zone>`): every time shown is local to the
+ * centres, whatever the browser's own zone (a laptop left on UTC showed UTC). */
+export function hubTimeZone() {
+  return document.documentElement.dataset.timeZone || "Asia/Ho_Chi_Minh";
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const lang = document.documentElement.lang || "vi";
-  const sameDay = d.toDateString() === new Date().toDateString();
-  return sameDay
-    ? d.toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit"})
-    : d.toLocaleString(lang, {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+  const timeZone = hubTimeZone();
+  const day = (x) => x.toLocaleDateString("en-CA", {timeZone});
+  return day(d) === day(new Date())
+    ? d.toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit", timeZone})
+    : d.toLocaleString(lang, {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone});
+}
+
+/** The full local date and time with its zone, for a time's tooltip (never the raw UTC value). */
+export function fullTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const lang = document.documentElement.lang || "vi";
+  return d.toLocaleString(lang, {dateStyle: "full", timeStyle: "long", timeZone: hubTimeZone()});
 }
 
 export function timeEl(iso) {
-  return el("time", {datetime: iso || "", title: iso || ""}, formatTime(iso));
+  return el("time", {datetime: iso || "", title: fullTime(iso)}, formatTime(iso));
 }
 
 /** Names of choices the server sends as codes (statuses, severities…), translated. */
