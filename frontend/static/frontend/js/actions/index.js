@@ -3,3 +3,4 @@
 
 import "./basic.js";
 import "./promote.js";
+import "./receipts.js";
