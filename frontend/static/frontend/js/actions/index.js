@@ -3,3 +3,6 @@
 
 import "./basic.js";
 import "./promote.js";
+import "./reactions.js";
+import "./threads.js";
+import "./pins.js";
