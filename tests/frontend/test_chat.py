@@ -212,10 +212,10 @@ def test_hostile_messages_and_names_show_as_text_and_run_nothing(make_user, sign
         '<img src=x onerror="window.__xss=9">')
     for person in (lan, evil):
         assert person.page.evaluate("window.__xss") is None
-        # (the only SVGs in the log are the actions toolbar's own icons, outside what people wrote)
+        # (the only SVGs in the log are the actions toolbar's and the reaction button's own icons)
         hostile = "#messages :is(.msg-head, .msg-body) :is(img, script, svg, iframe)"
         assert person.page.locator(hostile).count() == 0
-        assert person.page.locator("#messages svg:not(.msg-toolbar svg)").count() == 0
+        assert person.page.locator("#messages svg:not(.msg-toolbar svg, .reactions svg)").count() == 0
         assert person.page.locator("#messages a[href^='javascript']").count() == 0
         assert person.page.locator("#presence-list img, #typing img").count() == 0
 
