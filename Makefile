@@ -53,7 +53,7 @@ lint: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) -m mypy
 
 messages: $(STAMP)
-	for app in hub chat alerts requests reports notify frontend duty worktime; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	for app in hub chat alerts requests reports notify frontend duty worktime events; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 bench: $(STAMP)

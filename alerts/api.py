@@ -157,11 +157,28 @@ class ViewerOut(Schema):
     can_add_entry: bool
 
 
+class AlertLinkedTicketOut(Schema):
+    id: int
+    reference: str
+    title: str
+    status: str
+    url: str
+
+
+class AlertRequestLinkOut(Schema):
+    id: int
+    kind: str = Field(description="caused_by or related_to, as the request says it")
+    label: str
+    ticket: AlertLinkedTicketOut
+
+
 class AlertDetailOut(AlertOut):
     acknowledgements: list[AckRowOut]
     seen_before: list[SeenBeforeOut] = Field(description="Per indicator, where it was seen before (TLP-filtered).")
     history: list[AlertEventOut] = Field(description="The timeline in its first shape (kept for older clients).")
     entries: list[EntryOut] = Field(description="The timeline: every entry, oldest first; append-only.")
+    requests: list[AlertRequestLinkOut] = Field(
+        [], description="Support requests linked to this alert (caused by it, related to it) that the caller may read.")
     viewer: ViewerOut
 
 

@@ -65,6 +65,11 @@ class Alert(models.Model):
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Set on the alerts a digest mail lists (notify.emails): the absolute link, and whether TLP keeps
+    # the title out of the mail. Not columns.
+    email_url: str
+    withheld: bool
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("alert")
@@ -187,6 +192,10 @@ class AlertEvent(models.Model):
     # TLP change, the quoted messages for an alert promoted from a conversation.
     data = models.JSONField(null=True, blank=True)
     at = models.DateTimeField()
+
+    # Set by alerts.selectors.timeline on the entries it returns: the ids of the entries correcting
+    # this one. Not a column.
+    corrected_by: list[int]
 
     class Meta:
         ordering = ["alert", "at", "id"]

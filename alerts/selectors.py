@@ -48,7 +48,7 @@ def shared_codes(alert: Alert) -> list[str]:
 def scope_of(alert: Alert) -> frozenset[str] | None:
     """The centres an alert is limited to (the raising one and those it is shared with), or None when
     its TLP's audience spans every centre."""
-    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre_id else None)
+    return marking_scope(alert.tlp, shared_codes(alert), alert.centre.code if alert.centre is not None else None)
 
 
 def marking_scope(tlp: str, shared: list[str], raising: str | None) -> frozenset[str] | None:
@@ -249,7 +249,7 @@ def can_correct(entry: AlertEvent, user: Any) -> bool:
 
 
 def sightings(user: Any, pairs: list[tuple[str, str]], *,
-              exclude_alert: int | None = None) -> dict[tuple[str, str], list]:
+              exclude_alert: int | None = None) -> dict[tuple[str, str], list[Indicator]]:
     """{(type, value): [Indicator with its alert and centre]} for every alert `user` may see that
     carries one of these normalised indicators, oldest first — one query for the whole list."""
     if not pairs:
@@ -261,13 +261,13 @@ def sightings(user: Any, pairs: list[tuple[str, str]], *,
           .select_related("alert", "alert__centre").order_by("created_at", "id"))
     if exclude_alert is not None:
         qs = qs.exclude(alert_id=exclude_alert)
-    found: dict[tuple[str, str], list] = {}
+    found: dict[tuple[str, str], list[Indicator]] = {}
     for indicator in qs:
         found.setdefault((indicator.type, indicator.value), []).append(indicator)
     return found
 
 
-def seen_before(user: Any, alert: Alert) -> dict[int, list]:
+def seen_before(user: Any, alert: Alert) -> dict[int, list[Indicator]]:
     """{indicator id: its earlier sightings in other alerts the viewer may see} for the alert page's
     "seen before at QB on 12/03, HUE on 02/05"."""
     own = list(alert.indicators.all())

@@ -106,8 +106,10 @@ def escalation_out(escalation: Escalation) -> EscalationWire:
 
 
 def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
-    """`GET /api/v1/alerts/{id}`: the alert, the acknowledgement matrix, its history, and what the
-    viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
+    """`GET /api/v1/alerts/{id}`: the alert, the acknowledgement matrix, its history, the requests
+    linked to it, and what the viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
+    from requests.selectors import tickets_linked_to_alert
+
     matrix = acknowledgement_matrix(alert)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
     entries = entries_out(alert, viewer)
@@ -120,6 +122,8 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
         "acknowledgements": matrix,
         "history": [event_out(e) for e in timeline(alert)],
         "entries": entries,
+        # The support requests linked to it that the viewer may read (requests.selectors).
+        "requests": tickets_linked_to_alert(viewer, alert.pk),
         "viewer": {
             "can_acknowledge": can_acknowledge(alert, viewer),
             "acknowledged": bool(mine and mine["status"] == "acknowledged"),

@@ -9,7 +9,7 @@ the token API and the worker all come through here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,7 +135,7 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
     return list(centres.values())
 
 
-def _search_text(alert: Alert, indicators: list[indicator_rules.CleanIndicator]) -> str:
+def _search_text(alert: Alert, indicators: Sequence[indicator_rules.CleanIndicator | Indicator]) -> str:
     parts = [alert.title, alert.description, " ".join(alert.affected_systems), alert.recommended_actions,
              alert.centre.code if alert.centre is not None else ""]
     parts += [i.value for i in indicators]

@@ -269,9 +269,10 @@ def _read(bundle_id: str, objects: list[Any]) -> Imported:
         named = next((o for o in objects if o.get("type") in ("indicator", "vulnerability") and o.get("name")), None)
         result.title = str(named["name"]) if named else f"STIX {bundle_id}"
     result.title = result.title[:200]
-    seen: set[tuple[str, str]] = set()
-    result.indicators = [i for i in result.indicators
-                         if (i["type"], i["value"]) not in seen and not seen.add((i["type"], i["value"]))]
+    unique: dict[tuple[str, str], dict[str, str]] = {}  # the first of each (type, value), in order
+    for indicator in result.indicators:
+        unique.setdefault((indicator["type"], indicator["value"]), indicator)
+    result.indicators = list(unique.values())
     result.origin = {"kind": "stix", "bundle": bundle_id, "report": report.get("id") if report else None,
                      "source": str(source["name"]) if source is not None and source.get("name") else None}
     return result
@@ -286,9 +287,9 @@ def _tlp_of(ref: str, by_id: dict[str, Any]) -> str | None:
     definition = by_id.get(ref)
     if definition is not None:
         extension = (definition.get("extensions") or {}).get(TLP2_EXTENSION) or {}
-        level = extension.get("tlp_2_0") if hasattr(extension, "get") else None
-        if level in Tlp.values:
-            return level
+        named = extension.get("tlp_2_0") if hasattr(extension, "get") else None
+        if named in Tlp.values:
+            return str(named)
     return None
 
 

@@ -17,8 +17,13 @@ largest size's search p99 to the first's (target ≤ 1.5×), the load average, a
 (EXPLAIN ANALYZE of the search for one common and one rare word) written to
 bench/results/search-<size>.txt for docs/benchmarks.md.
 
+Then (with the first size) the ticket list's CSV export of 100,000 tickets (`--tickets`) downloaded
+from that process while its RSS is sampled: constant memory means the peak does not grow with the
+export (hub/server/http.py streams it part by part).
+
 Needs PostgreSQL (BENCH_DATA_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hub_bench_data —
-dropped and recreated) and Redis (REDIS_URL). Does not run in `make bench` (its 10 minutes).
+dropped and recreated, unless `--keep`) and Redis (REDIS_URL). Does not run in `make bench` (its 10
+minutes).
 """
 
 from __future__ import annotations
@@ -130,6 +135,61 @@ def seed(total: int) -> dict:
             "history_topic": topic.slug, "first_id": ids.first(), "last_id": ids.last()}
 
 
+def export_session(tickets: int) -> dict:
+    """Grow the tickets to `tickets` (bench.seed_history) and sign in a hub administrator, who sees
+    them all: the session cookie for the export (run in a Django process: `--export-session N`)."""
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from bench.seed_history import seed_tickets
+    from hub.models import Centre, Role, User
+
+    started = time.perf_counter()
+    seeded = seed_tickets(tickets)
+    admin, _ = User.objects.get_or_create(username="bench-admin", defaults={
+        "role": Role.HUB_ADMIN, "centre": Centre.objects.order_by("code").first(), "display_name": "Bench admin"})
+    client = Client()
+    client.force_login(admin)
+    return {**seeded, "seed_s": time.perf_counter() - started, "cookie": client.cookies["sessionid"].value}
+
+
+def measure_export(ctx: Context, target: Target, cookie: str) -> dict:
+    """Download the ticket list's CSV export (every ticket) from one process, reading it in 64 KiB
+    pieces, and sample the server's RSS meanwhile: constant memory means the peak does not grow with
+    the export's size."""
+    import threading
+    import urllib.request
+
+    pid = target.pids[0]
+    before = procstat.rss_kib(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], procstat.rss_kib(pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    request = urllib.request.Request(f"http://127.0.0.1:{target.ports[0]}/tickets/export.csv",
+                                     headers={"Cookie": f"sessionid={cookie}"})
+    started = time.perf_counter()
+    size = rows = 0
+    with urllib.request.urlopen(request, timeout=600) as response:
+        status = response.status
+        while chunk := response.read(65536):
+            size += len(chunk)
+            rows += chunk.count(b"\n")
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    return {"status": status, "bytes": size, "rows": rows - 1, "seconds": elapsed, "rss_before_kib": before,
+            "rss_peak_kib": peak[0], "rss_after_kib": procstat.rss_kib(pid)}
+
+
 def plans(username: str, words: list[str]) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the page the API runs for each query (run in a Django process)."""
     import django
@@ -155,7 +215,7 @@ def _django(ctx: Context, *args: str) -> str:
     return done.stdout
 
 
-async def measure(ctx: Context, size: int, seconds: float, concurrency: int) -> dict:
+async def measure(ctx: Context, size: int, seconds: float, concurrency: int, tickets: int) -> dict:
     import random
 
     seeded = json.loads(_django(ctx, "--seed", str(size)).strip().splitlines()[-1])
@@ -171,6 +231,7 @@ async def measure(ctx: Context, size: int, seconds: float, concurrency: int) -> 
     from urllib.parse import quote
 
     search = [f"/api/v1/search?limit=50&q={quote(q)}" for q in QUERIES]
+    session = json.loads(_django(ctx, "--export-session", str(tickets)).strip().splitlines()[-1]) if tickets else None
     target = Target(f"data-{size}", "hub", "uvicorn", 1)
     out: dict = {"seeded": seeded, "plans": str(plan_path.relative_to(ROOT)), "load_average_before":
                  procstat.machine()["load_average"]}
@@ -182,6 +243,12 @@ async def measure(ctx: Context, size: int, seconds: float, concurrency: int) -> 
             out[kind] = result
             print(f"  {kind}: {result['per_s']:,.0f} requests/s, p50 {result['p50_ms']:.1f} ms, "
                   f"p99 {result['p99_ms']:.1f} ms, statuses {result['statuses']}")
+        if session:
+            export = await asyncio.to_thread(measure_export, ctx, target, session["cookie"])
+            out["export"] = export
+            print(f"  export of {export['rows']:,} tickets: {export['bytes'] / 2**20:.1f} MiB in "
+                  f"{export['seconds']:.1f} s, server RSS {export['rss_before_kib'] / 1024:.0f} → peak "
+                  f"{export['rss_peak_kib'] / 1024:.0f} MiB (status {export['status']})")
     finally:
         target.stop()
     out["load_average_after"] = procstat.machine()["load_average"]
@@ -196,21 +263,30 @@ async def run(args: argparse.Namespace) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ROOT / "bench" / "results" / f"data-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir)
+    # The export is a page signed in by session; the bench's administrator has no second factor.
+    ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir,
+                  hub_overrides={"HUB_2FA_REQUIRED_ROLES": ""})
     machine = procstat.machine()
     print(f"machine: {machine['cpus']} CPUs, load average {machine['load_average']}")
     started = time.monotonic()
-    ctx.prepare_hub_database(users=20)
+    ctx.prepare_hub_database(users=20, fresh=not args.keep)
     results = {}
     for size in args.sizes:
         print(f"{size:,} messages:")
-        results[size] = await measure(ctx, size, args.seconds, args.concurrency)
+        # The tickets (and their export) once, with the first size.
+        results[size] = await measure(ctx, size, args.seconds, args.concurrency, args.tickets if not results else 0)
     lines = []
     for size, r in results.items():
         ratio = r["search"]["p99_ms"] / max(r["history"]["p99_ms"], 0.001)
         lines.append(f"{verdict(ratio <= 2)} search p99 at {args.concurrency} concurrent ≤ 2× history p99, "
                      f"{size:,} messages: {r['search']['p99_ms']:.1f} ms vs {r['history']['p99_ms']:.1f} ms "
                      f"({ratio:.2f}×; load average {r['load_average_before']} → {r['load_average_after']})")
+    export = results[next(iter(results))].get("export")
+    if export:
+        growth = (export["rss_peak_kib"] - export["rss_before_kib"]) / 1024
+        lines.append(f"{verdict(growth < 0.25 * export['bytes'] / 2**20 and export['status'] == 200)} export of "
+                     f"{export['rows']:,} tickets streams in constant memory: server RSS +{growth:.1f} MiB for a "
+                     f"{export['bytes'] / 2**20:.1f} MiB CSV")
     sizes = list(results)
     if len(sizes) > 1:
         grow = results[sizes[-1]]["search"]["p99_ms"] / max(results[sizes[0]]["search"]["p99_ms"], 0.001)
@@ -227,15 +303,22 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1_000_000])
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets for the export (0: no export)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the database (grow what is there) instead of dropping and recreating it")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATA_DATABASE_URL")
                         or "postgres://postgres@127.0.0.1:5432/hub_bench_data")
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # internal: runs in a Django process
     parser.add_argument("--plans", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--export-session", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed is not None:
         print(json.dumps(seed(args.seed)))
+        return
+    if args.export_session is not None:
+        print(json.dumps(export_session(args.export_session)))
         return
     if args.plans:
         print(json.dumps(plans(args.plans[0], args.plans[1:])))

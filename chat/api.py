@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
@@ -503,7 +503,7 @@ class DraftOut(Schema):
 
 @router.get("/topics/{slug}/messages/{message_id}/promote", response={200: DraftOut, **ERRORS},
             summary="What promoting this message would create: prefilled fields and suggested indicators")
-def promotion_draft(request: HttpRequest, slug: str, message_id: int, to: str = "alert",
+def promotion_draft(request: ApiRequest, slug: str, message_id: int, to: str = "alert",
                     include: str = "", quote: bool = True):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
@@ -519,7 +519,7 @@ def _ids(raw: str) -> list[int]:
 
 @router.post("/topics/{slug}/messages/{message_id}/promote", response={201: PromotedOut, 409: ERRORS[400], **ERRORS},
              summary="Promote the message (and `include`d ones) to an alert or a support request")
-def promote_message(request: HttpRequest, slug: str, message_id: int, payload: PromoteIn):
+def promote_message(request: ApiRequest, slug: str, message_id: int, payload: PromoteIn):
     from alerts.serializers import alert_detail_out
     from requests.api import ticket_detail
     from requests.selectors import get_visible_ticket

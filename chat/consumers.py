@@ -242,9 +242,10 @@ class TopicConsumer(HubConsumer):
         If so, later audience checks (`may_receive`) and posts use them as they are now."""
         if self.topic is None:
             return True
+        slug = self.topic.slug
 
         def check() -> Topic | None:
-            topic = get_topic(self.topic.slug)
+            topic = get_topic(slug)
             return topic if topic is not None and can_view_topic(user, topic) else None
 
         topic = await in_worker_thread(check)()

@@ -108,7 +108,7 @@ def _wider_than(audience: Audience, topic: Topic, messages: list[Message],
     outside: list[str] = []
     for person in [*_archetypes(), *named]:
         if audience.allows(person) and not all(readers_allow(person, topic, m) for m in messages):
-            code = person.centre.code if person.centre_id else "—"
+            code = person.centre.code if person.centre is not None else "—"
             label = f"{code} {Role(person.role).label}" if person.pk is None else person.username
             if label not in outside:
                 outside.append(label)
@@ -164,7 +164,7 @@ def _prefill(user: User, topic: Topic, messages: list[Message], message_id: int,
     text = "\n\n".join(m.body for m in messages)
     tlp = tightest(*(m.tlp for m in messages))
     scope = _readers_scope(topic, messages)
-    mine = user.centre.code if user.centre_id else None
+    mine = user.centre.code if user.centre is not None else None
     restricted_roles = bool(topic.allowed_roles) or any((m.audience or {}).get("roles") for m in messages)
     fields: dict[str, Any] = {"title": _first_line(main.body) if quote else "",
                               "description": text if quote else ""}
@@ -179,7 +179,8 @@ def _prefill(user: User, topic: Topic, messages: list[Message], message_id: int,
                       indicators=[{"type": i.type, "value": i.value} for i in extract(text)] if quote else [],
                       affected_systems=[], recommended_actions="")
     else:
-        authors = [m.author.centre.code for m in messages if m.author.centre_id and m.author.centre.code != mine]
+        authors = [m.author.centre.code for m in messages
+                   if m.author.centre is not None and m.author.centre.code != mine]
         target = next(iter(authors), None)
         if target is None and scope is not None:
             target = next((code for code in scope if code != mine), None)
@@ -196,7 +197,7 @@ def origin_of(user: User, topic: Topic, messages: list[Message], quote: bool) ->
     quoted = []
     for message in messages:
         item = {"id": message.pk, "author": author_out(message.author),
-                "centre": message.author.centre.code if message.author.centre_id else None,
+                "centre": message.author.centre.code if message.author.centre is not None else None,
                 "created_at": timestamp(message.created_at), "url": f"/topics/{topic.slug}/#m-{message.pk}",
                 "tlp": message.tlp}
         if quote:
@@ -249,16 +250,19 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
         from alerts.selectors import marking_audience, marking_scope
 
         shared = [str(c).strip().upper() for c in values.get("shared_with") or [] if isinstance(c, str)]
-        tlp = values.get("tlp") if values.get("tlp") in Tlp.values else Tlp.GREEN
-        audience = marking_audience(tlp, marking_scope(tlp, shared, user.centre.code if user.centre_id else None))
+        raw_tlp = values.get("tlp")
+        tlp = raw_tlp if isinstance(raw_tlp, str) and raw_tlp in Tlp.values else Tlp.GREEN
+        mine = user.centre.code if user.centre is not None else None
+        audience = marking_audience(tlp, marking_scope(tlp, shared, mine))
         named: list[User] = []
     else:
         from requests.selectors import ticket_audience
 
         raw_target = values.get("target_centre")
         target = raw_target.strip().upper() or None if isinstance(raw_target, str) else None
-        parties = frozenset(filter(None, [user.centre.code if user.centre_id else None, target]))
-        tlp = values.get("tlp") if values.get("tlp") in Tlp.values else Tlp.AMBER
+        parties = frozenset(filter(None, [user.centre.code if user.centre is not None else None, target]))
+        raw_tlp = values.get("tlp")
+        tlp = raw_tlp if isinstance(raw_tlp, str) and raw_tlp in Tlp.values else Tlp.AMBER
         audience = ticket_audience(tlp, status="new", parties=parties, any_centre=target is None,
                                    watchers=frozenset({user.pk}))
         named = [user]

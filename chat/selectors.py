@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
@@ -320,12 +321,42 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
     return {row["topic_id"]: row["last"] for row in rows}
 
 
+# A search matching fewer messages than this (in the whole table) is answered from the GIN index; one
+# matching more, by walking the newest messages backwards (docs/benchmarks.md, "Search over years").
+SEARCH_INDEX_FIRST_BELOW = 2000
+_MATCHES = "search_vector @@ to_tsquery('simple', %s)"
+
+
+def _search_condition(query: str) -> tuple[str, list[Any]]:
+    """The WHERE clause for a tsquery, in the form whose plan suits how many messages match.
+
+    PostgreSQL's planner cannot guess that well: it multiplies the words' frequencies as if they were
+    independent, and the words of a phrase are not ("lừa đảo qua thư điện tử" matched 8 % of a million
+    messages where it expected 0.03 %), nor does it know prefixes. Left to choose, it read and sorted
+    80,000 matches from the index to show 50 (3.2 s), or walked all the messages backwards for a word
+    nobody wrote. So one probe through the GIN index reads the matching ids up to a threshold — it
+    stops there — and the page's query takes a form that leaves the planner one plan:
+    - rare (below the threshold): `id = ANY(<those ids>)`, read by primary key and sorted newest
+      first (the visibility rule still applies to them);
+    - common: `(… @@ …) IS TRUE`, which no index can serve, so the newest messages are read backwards
+      by primary key until a page has matched — a few hundred rows when a word is common.
+    Either way the cost depends on the page size and the threshold, not on the table's size."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM chat_message WHERE {_MATCHES} LIMIT %s", [query, SEARCH_INDEX_FIRST_BELOW])
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) < SEARCH_INDEX_FIRST_BELOW:
+        return "chat_message.id = ANY(%s)", [ids]
+    return f"(chat_message.{_MATCHES}) IS TRUE", [query]
+
+
 def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
     PostgreSQL: full-text search over the stored `search_vector` column, generated from the body by
     `chat_search_document` (unaccent, punctuation as spaces, the 'simple' configuration; migrations
-    0003 and 0006) and GIN-indexed, with prefix queries.
+    0003 and 0006) and GIN-indexed, with prefix queries; the query's form is chosen by how many
+    messages match (`_search_condition`), so a page costs the same over a million messages as over
+    a thousand.
     Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
     insensitive to case and Vietnamese diacritics."""
     words = search_words(q)
@@ -335,10 +366,8 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
     qs = Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
     if settings.IS_POSTGRES:
         query = " & ".join(f"{word}:*" for word in words)
-        qs = qs.extra(
-            where=["chat_message.search_vector @@ to_tsquery('simple', %s)"],
-            params=[query],
-        )
+        condition, params = _search_condition(query)
+        qs = qs.extra(where=[condition], params=params)
     else:
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)

@@ -117,6 +117,7 @@ def validate_body(body: Any) -> str:
     """A message body: the hub's one text rule (hub/lib/text.py: a string, no lone surrogates, NUL or
     control characters, not empty, at most HUB_MAX_BODY_BYTES, else 413), kept as written."""
     clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
+    assert isinstance(body, str)  # clean_text refuses anything else
     return body
 
 
@@ -207,7 +208,7 @@ def message_audience(*, author: User, shared_with: list[str] | None) -> Audience
     """Who may read a message besides the topic's own rule: with a sharing scope, the people of the
     listed centres and the author's, whatever their role (CONTRACT, "Additions"); without one, None
     (everyone the topic allows)."""
-    return scope_audience(shared_with, author.centre.code if author.centre_id else None)
+    return scope_audience(shared_with, author.centre.code if author.centre is not None else None)
 
 
 def post_message(

@@ -17,7 +17,7 @@ import icalendar
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from duty.models import Shift
@@ -49,7 +49,7 @@ def calendar(name: str) -> icalendar.Calendar:
 def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
     """The shifts as a calendar, in the hub's working language (it is shared by the whole centre)."""
     with translation.override(settings.LANGUAGE_CODE):
-        cal = calendar(_g("Duty roster %(centre)s") % {"centre": centre.code})
+        cal = calendar(gettext("Duty roster %(centre)s") % {"centre": centre.code})
         stamp = timezone.now()
         for shift in shifts:
             event = icalendar.Event()
@@ -57,11 +57,11 @@ def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
             event.add("dtstamp", stamp)
             event.add("dtstart", shift.starts_at)
             event.add("dtend", shift.ends_at)
-            event.add("summary", _g("On duty: %(name)s (%(centre)s)") % {
+            event.add("summary", gettext("On duty: %(name)s (%(centre)s)") % {
                 "name": shift.officer.get_display_name(), "centre": centre.code})
-            lines = [_g("Officer: %(name)s") % {"name": shift.officer.get_display_name()}]
+            lines = [gettext("Officer: %(name)s") % {"name": shift.officer.get_display_name()}]
             if shift.deputy is not None:
-                lines.append(_g("Deputy: %(name)s") % {"name": shift.deputy.get_display_name()})
+                lines.append(gettext("Deputy: %(name)s") % {"name": shift.deputy.get_display_name()})
             if shift.note:
                 lines.append(shift.note)
             event.add("description", "\n".join(lines))

@@ -53,6 +53,10 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         start = datetime.combine(today - timedelta(days=31), datetime.min.time(), tzinfo=tz)
         end = datetime.combine(today + timedelta(days=366), datetime.min.time(), tzinfo=tz)
         body = ical.roster_calendar(feed.centre, shifts_between(feed.centre, start, end))
+    elif feed.kind == CalendarFeed.Kind.EVENTS and feed.user is not None and feed.user.is_active:
+        from events.ical import events_calendar_for
+
+        body = events_calendar_for(feed.user)
     else:
         raise Http404
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from hub import twofactor
+from hub.lib.api_support import SignedInRequest
 from hub.services import end_sessions
 
 PENDING = "hub_2fa_pending"  # session key: who passed step 1, with which backend, going where, when
@@ -74,7 +75,10 @@ def _pending_user(request: HttpRequest) -> tuple[Any, dict] | None:
     pending = request.session.get(PENDING)
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    user = get_user_model().objects.filter(pk=pending.get("user"), is_active=True).first()
+    user_id = pending.get("user")
+    if user_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     return (user, pending) if user is not None else None
 
 
@@ -109,7 +113,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: SignedInRequest) -> HttpResponse:
     """The person's own security page (enrolment and recovery codes; see the module's docstring)."""
     user = request.user
     context: dict[str, Any] = {"next": request.GET.get("next") or request.POST.get("next") or ""}

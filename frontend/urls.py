@@ -19,6 +19,7 @@ urlpatterns = [
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
     path("tickets/", views.tickets, name="tickets"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
+    path("tickets/templates/", views.ticket_templates, name="ticket-templates"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("ui/preview", views.markdown_preview, name="markdown-preview"),
     # Where mentions link (chat renders @user as /people/<username>/ and @CODE as /centres/<code>/).

@@ -10,7 +10,7 @@ import json
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -113,10 +113,22 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     from requests.selectors import visible_tickets
 
-    if not visible_tickets(request.user).filter(pk=ticket_id).exists():
+    visible = visible_tickets(request.user)
+    merged_into = visible.filter(pk=ticket_id).values_list("merged_into", flat=True).first()
+    if merged_into is None and not visible.filter(pk=ticket_id).exists():
         raise Http404
     seen(request.user, ticket_id=ticket_id)
+    # A merged duplicate's address leads to the request it was merged into (for those who may read
+    # that one; the others see the read-only pointer; `?stay=1` shows the pointer itself).
+    if merged_into is not None and not request.GET.get("stay") and visible.filter(pk=merged_into).exists():
+        return redirect(f"/tickets/{merged_into}/?merged_from={ticket_id}")
     return page(request, "frontend/ticket_detail.html", ticket_id=ticket_id)
+
+
+@login_required
+def ticket_templates(request: HttpRequest) -> HttpResponse:
+    """The centres' request templates; managers keep their own centre's here."""
+    return page(request, "frontend/ticket_templates.html")
 
 
 def _render_preview(text: str) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -69,7 +69,7 @@ _IDENTITY_NAMES = frozenset(IDENTITY_FIELDS) | {"centre"}
 _NOT_LOADED = object()  # a deferred field, in `User.identity()`
 
 
-class UserQuerySet(models.QuerySet):
+class UserQuerySet(models.QuerySet["User"]):
     def update(self, **kwargs: Any) -> int:
         """A bulk update that touches a person's identity tells their live sockets, like `save()`
         does: `QuerySet.update` (and `bulk_update`, which uses it) sends no signal, and a bulk change
@@ -85,12 +85,16 @@ class UserQuerySet(models.QuerySet):
         return updated
 
 
-class HubUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
-    """Django's UserManager (create_user …) over `UserQuerySet`."""
+class HubUserManager(UserManager["User"]):
+    """Django's UserManager (create_user …) over `UserQuerySet`: what `from_queryset` builds (it would
+    copy no method — `update` is already proxied), spelled out so the type checker sees a manager of
+    Users rather than a dynamic base class."""
+
+    _queryset_class = UserQuerySet
 
 
 class User(AbstractUser):
-    objects = HubUserManager()
+    objects: ClassVar[HubUserManager] = HubUserManager()
 
     centre = models.ForeignKey(
         Centre, verbose_name=_("centre"), on_delete=models.PROTECT, null=True, blank=True,
@@ -132,13 +136,14 @@ class User(AbstractUser):
         return any(role in self.roles for role in roles)
 
     # --- identity changes reach live sockets ----------------------------------------------------
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         """The loaded values of IDENTITY_FIELDS (a deferred one as the marker itself: never a query)."""
         return tuple(self.__dict__.get(name, _NOT_LOADED) for name in IDENTITY_FIELDS)
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> User:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any],
+                **kwargs: Any) -> User:
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._identity_loaded = instance.identity()
         return instance
 

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
     "reports",
     "worktime",
     "duty",
+    "events",
     "notify",
     "frontend",
 ]
@@ -221,17 +223,24 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # "pubsub" (RedisPubSubChannelLayer) or "core" (RedisChannelLayer); see docs/channel-layer.md.
 CHANNEL_LAYER_KIND = os.environ.get("HUB_CHANNEL_LAYER", "pubsub")
 CHANNEL_LAYER_PREFIX = os.environ.get("HUB_CHANNEL_PREFIX", "hub")
+# Past one Redis (docs/deployment.md, "Past one Redis"): the channel layer over several Redis servers,
+# comma-separated; channels-redis gives each group and channel to one of them by consistent hashing,
+# the same in every process (so every process must list the same servers in the same order).
+# REDIS_URL keeps the small shared state (rate limits, presence). Unset: REDIS_URL alone.
+CHANNEL_REDIS_URLS = env_list("HUB_CHANNEL_REDIS_URLS", [REDIS_URL] if REDIS_URL else [])
 if REDIS_URL:
-    _host = {"address": REDIS_URL, "max_connections": env_int("HUB_REDIS_MAX_CONNECTIONS", 200)}
+    _hosts: list[dict[str, Any]] = [
+        {"address": url, "max_connections": env_int("HUB_REDIS_MAX_CONNECTIONS", 200)} for url in CHANNEL_REDIS_URLS]
     if CHANNEL_LAYER_KIND == "core":
         # Above channels-redis' 5 s blocking read: redis-py's default of 5 s made an idle core-layer
         # receive time out and pause every 5 s.
-        _host["socket_timeout"] = 15
+        for _host in _hosts:
+            _host["socket_timeout"] = 15
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
-                    "hosts": [_host],
+                    "hosts": _hosts,
                     "prefix": CHANNEL_LAYER_PREFIX,
                     # One process-wide channel carries a whole process's fan-out (hub.realtime.receiver), so it
                     # needs room for bursts; group membership is refreshed long before it expires.
@@ -245,7 +254,7 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [_host], "prefix": CHANNEL_LAYER_PREFIX},
+                "CONFIG": {"hosts": _hosts, "prefix": CHANNEL_LAYER_PREFIX},
             }
         }
 else:
@@ -553,4 +562,7 @@ HUB_DUTY_WATCH_SECONDS = float(os.environ.get("HUB_DUTY_WATCH_SECONDS", "30"))
 # New shifts in the roster page start at this local time and last this many hours by default.
 HUB_DUTY_DEFAULT_START = os.environ.get("HUB_DUTY_DEFAULT_START", "07:30")
 HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
+# Events (docs/duty.md): registrants are reminded this many hours before an event starts.
+HUB_EVENT_REMIND_HOURS = env_int("HUB_EVENT_REMIND_HOURS", 24)
+HUB_EVENT_REMIND_SECONDS = float(os.environ.get("HUB_EVENT_REMIND_SECONDS", "300"))
 # --- end duty ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.db.backends.signals import connection_created
+from django.db.models import Model
 from django.db.models.signals import post_delete, pre_save
 from django.dispatch import receiver
 
@@ -67,7 +68,7 @@ def refuse_unstorable_text(sender, instance, raw: bool = False, **kwargs) -> Non
 
 
 @functools.cache
-def _is_ours(model: type) -> bool:
+def _is_ours(model: type[Model]) -> bool:
     """A model of one of the hub's own apps (any app in this repository, so new ones count too)."""
     app = model._meta.app_config
     if app is None:  # models outside any installed app (the migration recorder's)

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("notify.urls")),
     path("", include("duty.urls")),
+    path("", include("events.urls")),
     path("", include("frontend.urls")),
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
-from hub.lib.api_support import ERRORS, InSchema, keyset_page
+from hub.lib.api_support import ERRORS, ApiRequest, InSchema, keyset_page
 from notify import selectors, services, webhooks
 from notify.models import Notification
 from notify.serializers import notification_out, preferences_out
@@ -90,7 +89,7 @@ class QueuedOut(Schema):
 
 @router.get("/notifications", response={200: NotificationPageOut, **ERRORS},
             summary="The caller's notifications, newest first")
-def list_notifications(request: HttpRequest, cursor: str | None = None, limit: int | None = None):
+def list_notifications(request: ApiRequest, cursor: str | None = None, limit: int | None = None):
     user = request.auth
     page = keyset_page(Notification.objects.filter(user=user).select_related(
         "actor__centre", "alert", "ticket", "ticket_event__actor", "message__topic", "message__author"),
@@ -101,7 +100,7 @@ def list_notifications(request: HttpRequest, cursor: str | None = None, limit: i
 
 
 @router.post("/notifications/seen", response={200: SeenOut, **ERRORS}, summary="Mark notifications seen")
-def seen(request: HttpRequest, payload: SeenIn):
+def seen(request: ApiRequest, payload: SeenIn):
     marked = services.mark_seen(user=request.auth, alert_id=payload.alert, ticket_id=payload.ticket,
                                 up_to=payload.up_to, everything=payload.all)
     return {"marked": marked}
@@ -109,20 +108,20 @@ def seen(request: HttpRequest, payload: SeenIn):
 
 @router.get("/notifications/preferences", response={200: PreferencesOut, **ERRORS},
             summary="How the caller is told of each kind of event")
-def get_preferences(request: HttpRequest):
+def get_preferences(request: ApiRequest):
     return preferences_out(request.auth)
 
 
 @router.put("/notifications/preferences", response={200: PreferencesOut, **ERRORS},
             summary="Change how the caller is told (only the fields given change)")
-def put_preferences(request: HttpRequest, payload: PreferencesIn):
+def put_preferences(request: ApiRequest, payload: PreferencesIn):
     services.update_preferences(user=request.auth, **payload.dict())
     return preferences_out(request.auth)
 
 
 @router.post("/notifications/test-email", response={202: QueuedOut, **ERRORS},
              summary="Queue a test email to the caller")
-def test_email(request: HttpRequest):
+def test_email(request: ApiRequest):
     email = services.send_test_email(user=request.auth)
     return Status(202, {"id": email.pk, "status": email.status})
 
@@ -183,7 +182,7 @@ class WebhookDetailOut(WebhookOut):
 
 @router.post("/webhooks", response={201: WebhookCreatedOut, **ERRORS}, tags=["webhooks"],
              summary="Register a webhook for the caller's centre (managers)")
-def create_webhook(request: HttpRequest, payload: WebhookIn):
+def create_webhook(request: ApiRequest, payload: WebhookIn):
     webhook, secret = webhooks.register_webhook(
         user=request.auth, url=payload.url, events=payload.events, secret=payload.secret, topics=payload.topics,
         name=payload.name, max_tlp=payload.max_tlp, centre_code=payload.centre)
@@ -192,13 +191,13 @@ def create_webhook(request: HttpRequest, payload: WebhookIn):
 
 @router.get("/webhooks", response={200: list[WebhookOut], **ERRORS}, tags=["webhooks"],
             summary="The webhooks the caller manages")
-def list_webhooks(request: HttpRequest):
+def list_webhooks(request: ApiRequest):
     return [selectors.webhook_out(w) for w in selectors.webhooks_of(request.auth)]
 
 
 @router.get("/webhooks/{webhook_id}", response={200: WebhookDetailOut, **ERRORS}, tags=["webhooks"],
             summary="A webhook and its latest deliveries")
-def get_webhook(request: HttpRequest, webhook_id: int):
+def get_webhook(request: ApiRequest, webhook_id: int):
     webhook = webhooks.get_webhook(request.auth, webhook_id)
     return {**selectors.webhook_out(webhook),
             "deliveries": [selectors.delivery_out(d) for d in selectors.deliveries_of(webhook)]}
@@ -206,19 +205,19 @@ def get_webhook(request: HttpRequest, webhook_id: int):
 
 @router.patch("/webhooks/{webhook_id}", response={200: WebhookOut, **ERRORS}, tags=["webhooks"],
               summary="Change a webhook's events, topics, TLP ceiling, or pause it")
-def patch_webhook(request: HttpRequest, webhook_id: int, payload: WebhookPatch):
+def patch_webhook(request: ApiRequest, webhook_id: int, payload: WebhookPatch):
     webhook = webhooks.update_webhook(user=request.auth, webhook_id=webhook_id, **payload.dict())
     return selectors.webhook_out(webhooks.get_webhook(request.auth, webhook.pk))
 
 
 @router.delete("/webhooks/{webhook_id}", response={204: None, **ERRORS}, tags=["webhooks"],
                summary="Delete a webhook")
-def remove_webhook(request: HttpRequest, webhook_id: int):
+def remove_webhook(request: ApiRequest, webhook_id: int):
     webhooks.delete_webhook(user=request.auth, webhook_id=webhook_id)
     return Status(204, None)
 
 
 @router.post("/webhooks/{webhook_id}/test", response={202: DeliveryOut, **ERRORS}, tags=["webhooks"],
              summary="Queue a signed `ping` delivery")
-def test_webhook(request: HttpRequest, webhook_id: int):
+def test_webhook(request: ApiRequest, webhook_id: int):
     return Status(202, selectors.delivery_out(webhooks.send_test(user=request.auth, webhook_id=webhook_id)))

@@ -8,9 +8,11 @@ leaves nothing the person may read is not sent (status `skipped`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,6 +27,14 @@ from notify.models import Email, Kind, Notification
 from notify.selectors import digest_for, item_url, message_url, readable
 from notify.tlp import email_withholds_body, tlp_of
 from notify.tokens import reply_address, reply_base_address, unsubscribe_token
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from requests.models import Comment, Ticket, TicketEvent
+
+# What a builder makes of an outbox row: (subject, template, context, reply-to), or None.
+Built = tuple[str, str, dict[str, Any], str | None]
 
 
 @dataclass
@@ -44,8 +54,8 @@ def _unsubscribe_what(email: Email) -> str:
         return "batch"
     if email.type == Email.Type.ESCALATION:
         return Kind.ESCALATION
-    if email.type == Email.Type.ALERT and email.alert_id:
-        return prefs.alert_kind(email.alert.severity)
+    if email.type == Email.Type.ALERT and (alert := email.alert) is not None:
+        return prefs.alert_kind(alert.severity)
     return "batch"
 
 
@@ -94,9 +104,11 @@ def compose(email: Email) -> Composed:
 # --- one builder per type: (subject, template, context, reply-to) or None ------------------------------
 
 
-def _alert_context(email: Email, user):
+def _alert_context(email: Email, user: User) -> dict[str, Any] | None:
     from alerts.selectors import visible_alerts
 
+    if email.alert_id is None:
+        return None
     alert = visible_alerts(user).prefetch_related("indicators").filter(pk=email.alert_id).first()
     if alert is None:
         return None
@@ -105,14 +117,14 @@ def _alert_context(email: Email, user):
             "raised_at": timezone.localtime(alert.created_at)}
 
 
-def _alert_subject(context: dict, withheld: str, full: str) -> str:
+def _alert_subject(context: dict[str, Any], withheld: str, full: str) -> str:
     """The subject of an alert's email; a withheld (TLP:RED, AMBER+STRICT) alert's never names it."""
     alert = context["alert"]
     values = {"severity": alert.get_severity_display(), "id": alert.pk, "title": alert.title}
     return (withheld if context["withheld"] else full) % values
 
 
-def _alert(email: Email, user):
+def _alert(email: Email, user: User) -> Built | None:
     context = _alert_context(email, user)
     if context is None:
         return None
@@ -121,7 +133,7 @@ def _alert(email: Email, user):
     return subject, "alert", context, None
 
 
-def _escalation(email: Email, user):
+def _escalation(email: Email, user: User) -> Built | None:
     context = _alert_context(email, user)
     if context is None:
         return None
@@ -135,7 +147,7 @@ def _escalation(email: Email, user):
     return subject, "escalation", context, None
 
 
-def _batch(email: Email, user):
+def _batch(email: Email, user: User) -> Built | None:
     rows = list(email.notifications.filter(seen_at__isnull=True)
                 .select_related("actor__centre", "ticket__requesting_centre", "ticket__target_centre",
                                 "ticket_event__actor", "message__topic", "message__author__centre")
@@ -143,20 +155,20 @@ def _batch(email: Email, user):
     rows = readable(user, rows)
     if not rows:
         return None
-    mentions: dict[int, dict] = {}
-    tickets: dict[int, dict] = {}
+    mentions: dict[int, dict[str, Any]] = {}
+    tickets: dict[int, dict[str, Any]] = {}
     for n in rows:
-        if n.message_id:
-            topic = n.message.topic
+        if (message := n.message) is not None:
+            topic = message.topic
             group = mentions.setdefault(topic.pk, {"topic": topic, "items": []})
-            group["items"].append({"n": n, "message": n.message, "withheld": email_withholds_body(n.message),
-                                   "url": absolute(message_url(n.message))})
-        elif n.ticket_id:
-            group = tickets.setdefault(n.ticket_id, {
-                "ticket": n.ticket, "items": [], "url": absolute(item_url(n)),
-                "withheld": email_withholds_body(n.ticket),
-                "reply_to": reply_address(ticket_id=n.ticket_id, user_id=user.pk)})
-            group["items"].append({"n": n, "text": describe_ticket_event(n.ticket_event, n.ticket),
+            group["items"].append({"n": n, "message": message, "withheld": email_withholds_body(message),
+                                   "url": absolute(message_url(message))})
+        elif (ticket := n.ticket) is not None:
+            group = tickets.setdefault(ticket.pk, {
+                "ticket": ticket, "items": [], "url": absolute(item_url(n)),
+                "withheld": email_withholds_body(ticket),
+                "reply_to": reply_address(ticket_id=ticket.pk, user_id=user.pk)})
+            group["items"].append({"n": n, "text": describe_ticket_event(n.ticket_event, ticket),
                                    "comment": comment_of(n)})
     count = len(rows)
     if len(tickets) == 1 and not mentions:
@@ -175,7 +187,7 @@ def _batch(email: Email, user):
     return subject, "batch", context, reply_to
 
 
-def _digest(email: Email, user):
+def _digest(email: Email, user: User) -> Built | None:
     now = timezone.now()
     since = email.created_at - timedelta(days=7 if email.detail.get("period") == "weekly" else 1)
     if email.detail.get("since"):
@@ -199,11 +211,11 @@ def _digest(email: Email, user):
     return subject, "digest", context, None
 
 
-def _test(email: Email, user):
+def _test(email: Email, user: User) -> Built | None:
     return _("[Hub] Test email"), "test", {}, None
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[Email, User], Built | None]] = {
     Email.Type.ALERT: _alert,
     Email.Type.ESCALATION: _escalation,
     Email.Type.BATCH: _batch,
@@ -212,18 +224,18 @@ _BUILDERS = {
 }
 
 
-def describe_ticket_event(event, ticket) -> str:
+def describe_ticket_event(event: TicketEvent | None, ticket: Ticket) -> str:
     """One line in the reader's language: who did what to the request."""
     from requests.models import Status, TicketEvent
 
     if event is None:
         return ""
-    who = event.actor.get_display_name() if event.actor_id else _("The hub")
+    who = event.actor.get_display_name() if event.actor is not None else _("The hub")
     kind = event.kind
     if kind == TicketEvent.Kind.CREATED:
         return _("%(who)s opened the request.") % {"who": who}
     if kind == TicketEvent.Kind.TRANSITION:
-        labels = dict(Status.choices)
+        labels: dict[Any, StrOrPromise] = dict(Status.choices)  # looked up by the stored values
         return _("%(who)s moved it from %(before)s to %(after)s.") % {
             "who": who, "before": labels.get(event.before, event.before), "after": labels.get(event.after, event.after)}
     if kind == TicketEvent.Kind.ASSIGNED:
@@ -242,11 +254,14 @@ def describe_ticket_event(event, ticket) -> str:
     return _("%(who)s changed the request.") % {"who": who}
 
 
-def comment_of(notification: Notification):
+def comment_of(notification: Notification) -> Comment | None:
     """The public comment a ticket notification is about, if any (for the mail's quote)."""
     from requests.models import Comment
 
     event = notification.ticket_event
     if event is None or event.kind != "comment" or not isinstance(event.after, dict):
         return None
-    return Comment.objects.filter(pk=event.after.get("comment"), internal=False).first()
+    comment_id = event.after.get("comment")
+    if comment_id is None:
+        return None
+    return Comment.objects.filter(pk=comment_id, internal=False).first()

@@ -57,19 +57,19 @@ def _body_text(message: EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError):
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)  # bytes: the body part is never multipart
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if part.get_content_type() == "text/html":
         return html_to_text(content)
     return content
 
 
 def _attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
-    found = []
+    found: list[tuple[str, bytes]] = []
     for part in message.iter_attachments():
         name = part.get_filename()
         data = part.get_payload(decode=True)
-        if name and data:
+        if name and isinstance(data, bytes) and data:
             found.append((name, data))
     return found
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
 from hub.lib.jsonutil import optional_timestamp, timestamp
 from hub.models import Role
 from notify.models import Notification, Webhook, WebhookDelivery
+
+if TYPE_CHECKING:
+    from alerts.models import Alert
+    from chat.models import Message
+    from requests.models import Ticket
 
 DUE_SOON = timedelta(hours=48)
 
@@ -24,11 +29,13 @@ def item_url(notification: Notification) -> str:
     if notification.ticket_id:
         return f"/tickets/{notification.ticket_id}/"
     if notification.message_id:
-        return message_url(notification.message)
+        message = notification.message
+        assert message is not None  # message_id is set
+        return message_url(message)
     return "/"
 
 
-def message_url(message) -> str:
+def message_url(message: Message) -> str:
     topic = message.topic
     ticket = getattr(topic, "ticket", None) if topic.kind == "ticket" else None
     if ticket is not None:
@@ -36,7 +43,7 @@ def message_url(message) -> str:
     return f"/topics/{topic.slug}/#m-{message.pk}"
 
 
-def still_readable(user, notification: Notification) -> bool:
+def still_readable(user: Any, notification: Notification) -> bool:
     """May the person still read what this notification points at (at delivery: rights change)?"""
     if notification.alert_id:
         from alerts.selectors import visible_alerts
@@ -46,6 +53,7 @@ def still_readable(user, notification: Notification) -> bool:
         from requests.selectors import can_view_ticket, may_read_internal
 
         ticket = notification.ticket
+        assert ticket is not None  # ticket_id is set
         if not can_view_ticket(user, ticket):
             return False
         event = notification.ticket_event
@@ -54,16 +62,17 @@ def still_readable(user, notification: Notification) -> bool:
         from chat.selectors import can_view_topic, message_visible
 
         message = notification.message
+        assert message is not None  # message_id is set
         return (message.deleted_at is None and can_view_topic(user, message.topic)
                 and message_visible(user, message))
     return False
 
 
-def readable(user, notifications: list[Notification]) -> list[Notification]:
+def readable(user: Any, notifications: list[Notification]) -> list[Notification]:
     return [n for n in notifications if still_readable(user, n)]
 
 
-def inbox(user, *, limit: int = 50, before: int | None = None) -> list[Notification]:
+def inbox(user: Any, *, limit: int = 50, before: int | None = None) -> list[Notification]:
     """The person's latest notifications that they may still read, newest first."""
     qs = (Notification.objects.filter(user=user)
           .select_related("actor__centre", "alert", "ticket", "ticket_event", "message__topic",
@@ -74,7 +83,7 @@ def inbox(user, *, limit: int = 50, before: int | None = None) -> list[Notificat
     return readable(user, list(qs[:limit]))
 
 
-def unseen_count(user) -> int:
+def unseen_count(user: Any) -> int:
     return Notification.objects.filter(user=user, seen_at__isnull=True).count()
 
 
@@ -83,18 +92,18 @@ def unseen_count(user) -> int:
 
 @dataclass
 class DigestContent:
-    open_requests: list = field(default_factory=list)
-    due_soon: list = field(default_factory=list)
-    breached: list = field(default_factory=list)
-    unacknowledged: list = field(default_factory=list)
-    notifications: list = field(default_factory=list)
+    open_requests: list[Ticket] = field(default_factory=list)
+    due_soon: list[Ticket] = field(default_factory=list)
+    breached: list[Ticket] = field(default_factory=list)
+    unacknowledged: list[Alert] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (self.open_requests or self.unacknowledged or self.notifications)
 
 
-def digest_for(user, *, since: datetime, now: datetime) -> DigestContent:
+def digest_for(user: Any, *, since: datetime, now: datetime) -> DigestContent:
     """A manager's digest: their centre's open, due-soon and breached requests, the alerts their centre
     has not acknowledged, and what they chose to hear of by digest since the last one."""
     from alerts.models import Acknowledgement
@@ -131,11 +140,11 @@ def digest_for(user, *, since: datetime, now: datetime) -> DigestContent:
 # --- webhooks --------------------------------------------------------------------------------------
 
 
-def may_manage_webhooks(user) -> bool:
+def may_manage_webhooks(user: Any) -> bool:
     return bool(user.is_active and (user.is_hub_admin or (user.role == Role.MANAGER and user.centre_id)))
 
 
-def webhooks_of(user) -> QuerySet[Webhook]:
+def webhooks_of(user: Any) -> QuerySet[Webhook]:
     """The webhooks a person manages: their centre's (a manager), every centre's (a hub admin)."""
     qs = Webhook.objects.select_related("centre", "created_by").prefetch_related("topics").order_by("centre", "id")
     if not may_manage_webhooks(user):

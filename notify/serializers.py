@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -12,26 +12,28 @@ from notify.models import Kind, Notification
 from notify.selectors import item_url
 from requests.serializers import person
 
+if TYPE_CHECKING:
+    from hub.models import User
+
 
 def notification_text(n: Notification) -> str:
     """One line in the reader's language (they may read the item: `readable` was applied)."""
     from notify.emails import describe_ticket_event
 
-    if n.type == Notification.Type.ALERT and n.alert_id:
-        alert = n.alert
+    if n.type == Notification.Type.ALERT and (alert := n.alert) is not None:
         return f"[{alert.get_severity_display()}] TLP:{alert.tlp.upper()} — {alert.title}"
-    if n.type == Notification.Type.ESCALATION and n.alert_id:
+    if n.type == Notification.Type.ESCALATION and (alert := n.alert) is not None:
         step = n.verb.partition(":")[2] or "1"
         return _("Alert #%(id)s is still unacknowledged by your centre (step %(step)s): %(title)s") % {
-            "id": n.alert_id, "step": step, "title": n.alert.title}
-    if n.type == Notification.Type.MENTION and n.message_id:
-        who = n.message.author.get_display_name()
-        where = n.message.topic.name
+            "id": n.alert_id, "step": step, "title": alert.title}
+    if n.type == Notification.Type.MENTION and (message := n.message) is not None:
+        who = message.author.get_display_name()
+        where = message.topic.name
         if n.verb == "reply":
             return _("%(who)s replied in a thread you took part in, in %(topic)s") % {"who": who, "topic": where}
         return _("%(who)s mentioned you in %(topic)s") % {"who": who, "topic": where}
-    if n.type == Notification.Type.TICKET and n.ticket_id:
-        return f"{n.ticket.reference}: {describe_ticket_event(n.ticket_event, n.ticket)}"
+    if n.type == Notification.Type.TICKET and (ticket := n.ticket) is not None:
+        return f"{ticket.reference}: {describe_ticket_event(n.ticket_event, ticket)}"
     return n.get_type_display()
 
 
@@ -43,7 +45,7 @@ def notification_out(n: Notification) -> dict[str, Any]:
         "channel": n.channel,
         "text": notification_text(n),
         "url": item_url(n),
-        "actor": person(n.actor) if n.actor_id else None,
+        "actor": person(n.actor) if n.actor is not None else None,
         "alert": n.alert_id,
         "ticket": n.ticket_id,
         "ticket_event": n.ticket_event_id,
@@ -54,7 +56,7 @@ def notification_out(n: Notification) -> dict[str, Any]:
     }
 
 
-def preferences_out(user) -> dict[str, Any]:
+def preferences_out(user: User) -> dict[str, Any]:
     from notify.models import TopicSetting
 
     current = prefs.settings_of(user)

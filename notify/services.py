@@ -11,13 +11,13 @@ from the recipient's rights then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +36,15 @@ from notify.models import (
     TopicSetting,
 )
 
+if TYPE_CHECKING:
+    from alerts.models import Alert
+    from chat.models import Message, Topic
+    from hub.models import Centre
+    from requests.models import Ticket, TicketEvent
+
 logger = logging.getLogger(__name__)
+
+_Row = TypeVar("_Row", bound=Model)
 
 # Channels that leave a notification in the hub (everything but "off").
 RECORDED = frozenset({Channel.HUB, Channel.BROWSER, Channel.EMAIL, Channel.DIGEST})
@@ -45,14 +53,14 @@ RECORDED = frozenset({Channel.HUB, Channel.BROWSER, Channel.EMAIL, Channel.DIGES
 RECORDED_ALERT = frozenset({Channel.BROWSER, Channel.EMAIL, Channel.DIGEST})
 
 
-def _active(qs):
+def _active(qs: QuerySet[User]) -> QuerySet[User]:
     return qs.filter(is_active=True).select_related("centre")
 
 
 # --- alerts ----------------------------------------------------------------------------------------
 
 
-def alert_readers(alert) -> list[User]:
+def alert_readers(alert: Alert) -> list[User]:
     """Everyone who may read the alert now (alerts.selectors.audience_of, the one TLP rule), with the
     database narrowing the candidates first."""
     from alerts.selectors import audience_of
@@ -78,14 +86,14 @@ def on_duty_ids(people: Iterable[User]) -> set[int]:
     return {s.shift.officer_id for s in states if s.shift is not None}
 
 
-def _recipient_order(on_duty: set[int]):
+def _recipient_order(on_duty: set[int]) -> Callable[[User], tuple[bool, bool, str, str]]:
     """The on-duty officers first, then the other security officers, then the rest: the outbox is
     sent in this order."""
     return lambda p: (p.pk not in on_duty, p.role != Role.SECURITY_OFFICER,
-                      p.centre.code if p.centre_id else "", p.username)
+                      p.centre.code if p.centre is not None else "", p.username)
 
 
-def alert_raised(*, alert) -> None:
+def alert_raised(*, alert: Alert) -> None:
     """A new alert: a notification for each reader whose preference for its severity is not "off";
     an email at once for those who chose email (quiet hours hold it, except a critical alert or for
     the officer on duty); the centres' webhooks."""
@@ -99,7 +107,7 @@ def alert_raised(*, alert) -> None:
     enqueue_alert(alert=alert, event="alert.raised")
 
 
-def alert_escalated(*, alert, centre, step: int, people: list[User] | None = None) -> None:
+def alert_escalated(*, alert: Alert, centre: Centre, step: int, people: list[User] | None = None) -> None:
     """A centre has not acknowledged: its managers and security officers hear of it as it happens
     (or only `people`: the first step reaches the deputy on duty alone, docs/duty.md)."""
     if people is None:
@@ -118,14 +126,15 @@ def alert_escalated(*, alert, centre, step: int, people: list[User] | None = Non
     enqueue_alert(alert=alert, event="alert.escalated")
 
 
-def alert_changed(*, alert, event: str) -> None:
+def alert_changed(*, alert: Alert, event: str) -> None:
     """Acknowledgements and status changes: only the webhooks (people see them in the hub)."""
     from notify.webhooks import enqueue_alert
 
     enqueue_alert(alert=alert, event=f"alert.{event}")
 
 
-def _record_alert(alert, people: list[User], kind: str, ntype: str, etype: str, *, verb: str, detail: dict,
+def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype: str, *, verb: str,
+                  detail: dict[str, Any],
                   bypass_quiet: bool, on_duty: set[int]) -> None:
     if not people:
         return
@@ -149,17 +158,18 @@ def _record_alert(alert, people: list[User], kind: str, ntype: str, etype: str, 
     ])
 
 
-def _bulk_create(model, rows: list) -> list:
+def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:
     """bulk_create that leaves primary keys set on SQLite and PostgreSQL alike."""
     if not rows:
         return []
-    return model.objects.bulk_create(rows)
+    return model._default_manager.bulk_create(rows)  # `objects`, the models' only manager
 
 
 # --- chat --------------------------------------------------------------------------------------------
 
 
-def mentioned(*, message, recipients: Iterable[int], direct: Iterable[int] = (), verb: str = "mention") -> None:
+def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[int] = (),
+              verb: str = "mention") -> None:
     """People mentioned in (or replied to by) a message. `recipients` already excludes the author and
     anyone who may not read the message (chat.services). `direct` are the ones named personally
     (@username, a reply to their message): a topic followed for "mentions only" lets only those through;
@@ -184,7 +194,7 @@ def mentioned(*, message, recipients: Iterable[int], direct: Iterable[int] = (),
 # --- requests ----------------------------------------------------------------------------------------
 
 
-def ticket_people(ticket, event) -> list[User]:
+def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
     """Who a change to a request concerns: its requester, assignee, watchers and the people who
     commented; for a new request, the target centre's managers too. Never the one who acted; for an
     internal event only those who see internal notes; always only people who may see the ticket."""
@@ -197,14 +207,16 @@ def ticket_people(ticket, event) -> list[User]:
     query = Q(pk__in=[i for i in ids if i])
     if event.kind == TicketEvent.Kind.CREATED and ticket.target_centre_id:
         query |= Q(centre_id=ticket.target_centre_id, role=Role.MANAGER)
-    people = [p for p in _active(User.objects.filter(query)).exclude(pk=event.actor_id)
-              if can_view_ticket(p, ticket)]
+    candidates = _active(User.objects.filter(query))
+    if event.actor_id is not None:  # the hub's own events (an SLA reminder) have no actor
+        candidates = candidates.exclude(pk=event.actor_id)
+    people = [p for p in candidates if can_view_ticket(p, ticket)]
     if event.internal:  # the centre the internal note belongs to (issue 20), not whoever the ticket targets
         people = [p for p in people if may_read_internal(p, event)]
     return people
 
 
-def ticket_changed(*, ticket, event) -> None:
+def ticket_changed(*, ticket: Ticket, event: TicketEvent) -> None:
     """A request changed: a notification for each person it concerns (per their "requests"
     preference), and the centres' webhooks for a public change."""
     people = ticket_people(ticket, event)
@@ -224,7 +236,7 @@ def ticket_changed(*, ticket, event) -> None:
 # --- seen ----------------------------------------------------------------------------------------------
 
 
-def mark_seen(*, user, alert_id: int | None = None, ticket_id: int | None = None, up_to: int | None = None,
+def mark_seen(*, user: User, alert_id: int | None = None, ticket_id: int | None = None, up_to: int | None = None,
               everything: bool = False) -> int:
     """The person looked: at an alert, a request, their notifications up to an id, or all of them.
     Seen notifications are not emailed (the unseen rule). Returns how many were marked."""
@@ -267,7 +279,7 @@ def _parse_time(value: Any, field: str) -> time:
         raise HubError(INVALID, _("%(field)s: a time such as 07:30."), fields=[field], field=field) from None
 
 
-def update_preferences(*, user, channels: dict[str, str] | None = None, language: str | None = None,
+def update_preferences(*, user: User, channels: dict[str, str] | None = None, language: str | None = None,
                        quiet_hours: bool | None = None, own_hours: bool | None = None,
                        work_start: Any = None, work_end: Any = None,
                        work_days: list[int] | None = None, digest: str | None = None,
@@ -317,11 +329,11 @@ def update_preferences(*, user, channels: dict[str, str] | None = None, language
     return current
 
 
-def _clean_topic_levels(user, levels: dict[str, str]) -> list[tuple[Any, str]]:
+def _clean_topic_levels(user: User, levels: dict[str, str]) -> list[tuple[Topic, str]]:
     from chat.models import Topic
     from chat.selectors import can_view_topic
 
-    rows = []
+    rows: list[tuple[Topic, str]] = []
     for slug, level in levels.items():
         if level not in TopicLevel.values:
             raise HubError(INVALID, _("topics.%(slug)s: one of all, mentions, mute."), fields=[f"topics.{slug}"],
@@ -350,12 +362,12 @@ def unsubscribe(*, user_id: int, what: str) -> User | None:
     return user
 
 
-def require_self_or_admin(actor, user) -> None:
+def require_self_or_admin(actor: User, user: User) -> None:
     if actor.pk != user.pk and not actor.is_hub_admin:
         raise HubError(FORBIDDEN, _("You may change only your own notifications."))
 
 
-def send_test_email(*, user) -> Email:
+def send_test_email(*, user: User) -> Email:
     """Queue a test email to the person (the preferences page's "send me a test")."""
     if not user.email:
         raise HubError(INVALID, _("You have no email address in the hub; ask a hub admin to add it."),

@@ -6,6 +6,9 @@ shown on the page in the reader's language; nothing half-changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from hub.errors import HubError
+from hub.lib.api_support import SignedInRequest
 from notify import preferences as prefs
 from notify import selectors, services, webhooks
 from notify.models import Channel, Digest, Kind, TopicLevel, WebhookEvent, WebhookTlp
@@ -27,7 +31,7 @@ DAYS = [(0, gettext_lazy("Mon")), (1, gettext_lazy("Tue")), (2, gettext_lazy("We
         (4, gettext_lazy("Fri")), (5, gettext_lazy("Sat")), (6, gettext_lazy("Sun"))]
 
 
-def _page(request: HttpRequest, template: str, **context) -> HttpResponse:
+def _page(request: SignedInRequest, template: str, **context: Any) -> HttpResponse:
     from frontend.views import hub_user
 
     context.setdefault("hub_user", hub_user(request.user))
@@ -36,7 +40,7 @@ def _page(request: HttpRequest, template: str, **context) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: SignedInRequest) -> HttpResponse:
     from chat.selectors import visible_topics
 
     user = request.user
@@ -57,7 +61,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                     work_end=request.POST.get("work_end") or None,
                     work_days=[int(d) for d in request.POST.getlist("work_days") if d.isdigit()],
                     digest=request.POST.get("digest") or None,
-                    topics={key.removeprefix("topic-"): value for key, value in request.POST.items()
+                    topics={key.removeprefix("topic-"): request.POST.get(key, "") for key in request.POST
                             if key.startswith("topic-")},
                 )
                 messages.success(request, _("Your notification settings are saved."))
@@ -78,13 +82,13 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: SignedInRequest) -> HttpResponse:
     from chat.selectors import visible_topics
 
     user = request.user
     if not selectors.may_manage_webhooks(user):
         raise Http404
-    form = {}
+    form: Mapping[str, Any] = {}
     if request.method == "POST":
         action = request.POST.get("action", "create")
         try:
@@ -143,4 +147,4 @@ def _what_label(what: str) -> str:
         return _("the digest")
     if what == "batch":
         return _("emails about mentions and requests")
-    return dict(Kind.choices).get(what, what)
+    return str(dict(Kind.choices).get(what, what))

@@ -91,7 +91,7 @@ def resolve_safely(host: str, port: int) -> str:
         raise UnsafeTarget(f"the host name does not resolve ({exc.strerror or exc})") from None
     addresses = []
     for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])  # an IPv6 address may carry "%zone"
         if _forbidden_address(ip) and not settings.HUB_WEBHOOK_ALLOW_PRIVATE:
             raise UnsafeTarget(f"{host} resolves to {ip}, a loopback, private or reserved address")
         addresses.append(str(ip))
@@ -120,14 +120,15 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, ip: str, connect_timeout: float, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._ip, self._connect_timeout = ip, connect_timeout
 
     def connect(self) -> None:
         sock = socket.create_connection((self._ip, self.port), self._connect_timeout)
         sock.settimeout(self.timeout)
         # The certificate is checked against the name in the URL (SNI too), not the address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 @dataclass
@@ -375,23 +376,22 @@ def payload(delivery: WebhookDelivery) -> dict[str, Any]:
         if alert is None or not webhook_may_carry(alert, webhook.max_tlp):
             raise NotAllowed("the alert may not leave by this webhook")
         body["data"] = {"alert": alert_out(alert)}
-    elif delivery.ticket_id:
+    elif (ticket := delivery.ticket) is not None:
         from requests.selectors import can_view_ticket, with_summary_relations
         from requests.serializers import event_out, ticket_summary
 
-        ticket = delivery.ticket
         if not can_view_ticket(owner, ticket) or not webhook_may_carry(ticket, webhook.max_tlp):
             raise NotAllowed("the request may not leave by this webhook")
         with_summary_relations([ticket])
-        data = {"ticket": ticket_summary(ticket)}
-        if delivery.ticket_event_id and not delivery.ticket_event.internal:
-            data["change"] = event_out(delivery.ticket_event)
+        data: dict[str, Any] = {"ticket": ticket_summary(ticket)}
+        event = delivery.ticket_event
+        if event is not None and not event.internal:
+            data["change"] = event_out(event)
         body["data"] = data
-    elif delivery.message_id:
+    elif (message := delivery.message) is not None:
         from chat.selectors import can_view_topic, message_visible
         from chat.serializers import message_out
 
-        message = delivery.message
         if (message.deleted_at is not None or not can_view_topic(owner, message.topic)
                 or not message_visible(owner, message) or not webhook_may_carry(message, webhook.max_tlp)
                 or not webhook.topics.filter(pk=message.topic_id).exists()):

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Aggregate, Count, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Aggregate, Count, F, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,10 +35,11 @@ from django.utils.translation import gettext_lazy
 from alerts.models import Acknowledgement, Alert, Tlp
 from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
-from chat.selectors import audience_q, visible_topics
+from chat.selectors import visible_topics
 from hub.errors import invalid
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre
+from hub.realtime.audience import audience_q
 from reports.aggregates import SecondsBetween, percentiles_by_group
 from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
 from requests.selectors import PARTY_ONLY
@@ -154,7 +155,7 @@ def tickets_link(**params: str) -> str:
 # --- ticket figures ------------------------------------------------------------------------------
 
 
-def ticket_base(centre: str | None = None, category: str | None = None, user=None) -> QuerySet[Ticket]:
+def ticket_base(centre: str | None = None, category: str | None = None, user: Any = None) -> QuerySet[Ticket]:
     """Every ticket of the network (aggregates only!), narrowed like the ticket list: `centre` is the
     requesting OR the target centre, as `/tickets/?centre=` means. Counted for `user`: a request
     marked AMBER+STRICT or RED is not even counted for anyone outside its two centres (its existence
@@ -162,7 +163,7 @@ def ticket_base(centre: str | None = None, category: str | None = None, user=Non
     return Ticket.objects.filter(_ticket_q(centre, category, user=user))
 
 
-def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user=None) -> Q:
+def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user: Any = None) -> Q:
     q = Q()
     if user is not None and not user.is_hub_admin:
         # requests.selectors.PARTY_ONLY: such a ticket is seen by the people of its two centres only.
@@ -227,6 +228,84 @@ def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
         .order_by()
     )
     return list(rows)
+
+
+# --- service levels (requests.sla) ------------------------------------------------------------------
+
+
+def sla_attainment(start: datetime, end: datetime, centre: str | None = None, category: str | None = None,
+                   user: Any = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """SLA attainment of the requests made in [start, end), per target centre and month of creation
+    (local time), for both clocks: met, breached, and the median working minutes taken — two grouped
+    queries and one per clock's medians, whatever the number of requests.
+
+    First response: met when answered by its due time; breached when answered late, or still
+    unanswered past it. Resolution (rejected requests left out): met when resolved by its due time
+    (pauses while waiting for the requester push it on); breached when resolved late, or still open
+    with its clock past due. Requests whose clocks are still running in time are in neither column."""
+    from django.db.models import ExpressionWrapper
+    from django.db.models.functions import ExtractMonth, ExtractYear
+
+    from requests.models import Status as TicketStatus
+
+    now = now or timezone.now()
+    tz = timezone.get_current_timezone()
+    slot = ExpressionWrapper(F("target_centre_id") * 1000000 + ExtractYear("created_at", tzinfo=tz) * 100
+                             + ExtractMonth("created_at", tzinfo=tz), output_field=IntegerField())
+    qs = (ticket_base(centre, category, user=user)
+          .filter(created_at__gte=start, created_at__lt=end, target_centre__isnull=False).annotate(slot=slot))
+    done = Q(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
+    running = Q(status__in=OPEN_STATUSES) & ~Q(status=TicketStatus.RESOLVED)
+    rows = list(qs.values("slot", "target_centre__code").annotate(
+        first_met=Count("pk", filter=Q(first_response_at__isnull=False,
+                                       first_response_at__lte=F("first_response_due"))),
+        first_breached=Count("pk", filter=Q(first_response_at__gt=F("first_response_due"))
+                             | Q(first_response_at__isnull=True, first_response_due__lt=now)),
+        resolution_met=Count("pk", filter=done & Q(sla_paused_at__lte=F("due_at"))),
+        resolution_breached=Count("pk", filter=(done & Q(sla_paused_at__gt=F("due_at")))
+                                  | (running & (Q(sla_paused_at__isnull=True, due_at__lt=now)
+                                                | Q(sla_paused_at__gt=F("due_at"))))),
+    ).order_by("target_centre__code", "slot"))
+    first = percentiles_by_group(qs, "slot", "sla_response_minutes", (0.5,))
+    resolution = percentiles_by_group(qs.filter(done), "slot", "sla_resolution_minutes", (0.5,))
+    out = []
+    for row in rows:
+        key = row["slot"]
+        out.append({
+            "centre": row["target_centre__code"], "year": key % 1000000 // 100, "month": key % 100,
+            "first_met": row["first_met"], "first_breached": row["first_breached"],
+            "first_median": (first.get(key) or {}).get(0.5),
+            "resolution_met": row["resolution_met"], "resolution_breached": row["resolution_breached"],
+            "resolution_median": (resolution.get(key) or {}).get(0.5),
+        })
+    return out
+
+
+def _share(met: int, breached: int) -> float | None:
+    return round(100 * met / (met + breached), 1) if met + breached else None
+
+
+def _minutes(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def sla_table(rows: list[dict[str, Any]]) -> Table:
+    """SLA attainment per centre and month (dashboard and yearly report)."""
+    table = Table(
+        key="sla", title=_("Service levels (SLA) per centre and month"),
+        columns=[_("Centre"), _("Month"), _("First response met"), _("First response breached"),
+                 _("Median first response (working min)"), _("Resolution met"), _("Resolution breached"),
+                 _("Median resolution (working min)"), _("Attainment (%)")],
+        note=_("Requests made in the month, by target centre, timed in its working hours (public holidays and "
+               "make-up days included; pauses while waiting for the requester left out). Met: answered / "
+               "resolved by the due time; breached: late, or still open past it. Attainment: both clocks."),
+    )
+    for r in rows:
+        met, breached = r["first_met"] + r["resolution_met"], r["first_breached"] + r["resolution_breached"]
+        table.rows.append([r["centre"], f"{r['month']:02d}/{r['year']}", r["first_met"], r["first_breached"],
+                           _minutes(r["first_median"]), r["resolution_met"], r["resolution_breached"],
+                           _minutes(r["resolution_median"]), _share(met, breached)])
+    return table
 
 
 # --- alert and message figures ----------------------------------------------------------------------
@@ -334,6 +413,7 @@ def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None)
     times = response_times(start, end, filters.centre, filters.category, user=user)
     alerts = alert_figures(user, start, end, filters.centre)
     topics, counts = message_counts(user, start, end, filters.centre)
+    sla_rows = sla_attainment(start, end, filters.centre, filters.category, user=user, now=now)
     totals = {
         "open": sum(r["n"] for r in open_rows),
         "overdue": sum(r["overdue"] for r in open_rows),
@@ -346,6 +426,7 @@ def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None)
         _open_by_status_table(open_rows, filters),
         _open_by_category_table(open_rows, filters),
         _response_time_table(times),
+        sla_table(sla_rows),
         _alert_table(alerts),
         _message_table(topics, counts),
     ]
@@ -507,6 +588,7 @@ class CooperationReport:
     previous: dict[str, Any]  # the network figures of year - 1
     topics: list[Any]
     participation: dict[tuple[int, str | None], int]  # (topic id, centre code) → messages
+    sla: list[dict[str, Any]] = field(default_factory=list)  # per target centre and month (sla_attainment)
     generated_at: datetime = field(default_factory=timezone.now)
 
     def tables(self) -> list[Table]:
@@ -559,13 +641,14 @@ class CooperationReport:
             (_("Alerts raised"), "alerts_raised", False),
             (_("Acknowledgements"), "acks", False),
             (_("Messages"), "messages", False),
+            (_("Joint events held"), "events", False),
         ):
             before, now = p[key], n[key]
             if as_hours:
                 before, now = hours(before), hours(now)
             change = None if before is None or now is None else round(now - before, 1)
             comparison.rows.append([label, before, now, change])
-        return [requests_table, alerts_table, topics_table, comparison]
+        return [requests_table, sla_table(self.sla), alerts_table, topics_table, comparison]
 
 
 def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Topic],
@@ -616,8 +699,17 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
         "acks": ack.get("count", 0),
         "ack_median": ack.get(0.5),
         "messages": sum(participation.values()),
+        "events": event_count(start, end),
     }
     return network, per_centre, topics, participation
+
+
+def event_count(start: datetime, end: datetime) -> int:
+    """The MOU's joint events (workshops, courses, conferences) held in [start, end): those that
+    started in the period and were not cancelled (events/)."""
+    from events.models import Event
+
+    return Event.objects.filter(starts_at__gte=start, starts_at__lt=end, cancelled_at__isnull=True).count()
 
 
 CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "acks_expected", "acks")
@@ -640,5 +732,6 @@ def cooperation_report(year: int, user: Any = None) -> CooperationReport:
             row[key] = figures.get(key)
         row["messages"] = sum(n for (_topic, code), n in participation.items() if code == centre.code)
         rows.append(row)
+    start, end = year_bounds(year)
     return CooperationReport(year=year, centres=rows, network=network, previous=previous, topics=topics,
-                             participation=participation)
+                             participation=participation, sla=sla_attainment(start, end, user=user))

@@ -16,18 +16,25 @@ from pydantic import Field
 
 from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
+from hub.lib.jsonutil import timestamp
 from hub.models import User
 from hub.selectors import centres_by_id
-from requests import services, workflow
-from requests.models import Attachment, Comment, Ticket, TicketEvent
+from requests import history, services, workflow
+from requests.models import FINAL_STATUSES, Attachment, Comment, Ticket, TicketEvent, TicketTemplate
 from requests.selectors import (
     TicketFilters,
     audience_of,
     can_see_internal,
+    get_template,
     get_visible_ticket,
     internal_visible_q,
+    links_of,
     may_read_item,
+    merged_sources,
+    names_only_visible,
+    render_template,
     ticket_page,
+    visible_templates,
 )
 from requests.serializers import attachment_out, comment_out, event_out, person, ticket_summary
 
@@ -82,6 +89,8 @@ class TicketSummaryOut(Schema):
     thread: str | None
     tlp: str = Field(description="FIRST TLP 2.0; AMBER by default. AMBER+STRICT and RED keep the request to the "
                                  "people of its two centres.")
+    merged_into: int | None = Field(None, description="Set when this request was merged into another (its id): it "
+                                                      "is then a read-only pointer and every write answers 409.")
 
 
 class AttachmentOut(Schema):
@@ -120,6 +129,8 @@ class EventOut(Schema):
     internal: bool
     actor: PersonOut | None = Field(description="Null when the hub itself acted (SLA reminders).")
     created_at: Timestamp
+    text: str | None = Field(None, description="The event as a sentence in the caller's language, with names and "
+                                               "labels (the ticket page's history; absent in frames).")
 
 
 class PermissionsOut(Schema):
@@ -127,6 +138,50 @@ class PermissionsOut(Schema):
     assign: bool
     comment_internally: bool
     manage_watchers: bool
+    merge: bool = Field(description="Whether the caller's centre handles this request, so may merge a duplicate "
+                                    "into it, or merge it into another request it handles.")
+    split: bool
+    link: bool
+
+
+class LinkedTicketOut(Schema):
+    id: int
+    reference: str
+    title: str
+    status: str
+    url: str
+
+
+class LinkedAlertOut(Schema):
+    id: int
+    title: str
+    severity: str
+    tlp: str
+    status: str
+    url: str
+
+
+class LinkOut(Schema):
+    id: int
+    kind: str = Field(description="caused_by, related_to or split_from (as stored, from the request that made it)")
+    direction: str = Field(description="out: made on this request; in: made on the other request")
+    label: str = Field(description="How it reads from this request, in the caller's language (e.g. “causes”)")
+    ticket: LinkedTicketOut | None
+    alert: LinkedAlertOut | None
+    created_at: Timestamp
+
+
+class MergedSourceOut(Schema):
+    """A duplicate merged into this request, with what the caller may read of it there."""
+
+    id: int
+    reference: str
+    title: str
+    url: str
+    requesting_centre: str
+    comments: list[CommentOut]
+    attachments: list[AttachmentOut]
+    history: list[EventOut]
 
 
 class TicketDetailOut(TicketSummaryOut):
@@ -141,6 +196,10 @@ class TicketDetailOut(TicketSummaryOut):
     thread_url: str | None
     promoted_from: dict[str, Any] | None = Field(
         None, description="The conversation the request was promoted from: the quoted messages and who promoted it.")
+    links: list[LinkOut] = Field(description="Links to requests and alerts the caller may read (both ends).")
+    merged_from: list[MergedSourceOut] = Field(
+        description="Duplicates merged into this request that the caller may read, with their comments, "
+                    "attachments and history as the caller may read them on the duplicate.")
 
 
 class TicketPageOut(Schema):
@@ -149,10 +208,12 @@ class TicketPageOut(Schema):
 
 
 class TicketIn(InSchema):
-    title: str = Field(max_length=200)
-    description: str = ""
-    category: str
-    priority: str = "normal"
+    title: str | None = Field(None, max_length=200, description="Required unless a template gives it.")
+    description: str | None = None
+    category: str | None = Field(None, description="Required unless a template gives it.")
+    priority: str | None = Field(None, description="normal unless given (or given by the template)")
+    template: int | None = Field(None, description="A request template's id: what is not given comes from it, "
+                                                   "placeholders filled in for the caller.")
     target_centre: str | None = None
     tlp: str | None = Field(None, description="clear, green, amber (the default), amber+strict or red; the last two "
                                               "need a target centre.")
@@ -217,36 +278,60 @@ class ListQuery(Schema):
 # --- rendering ---------------------------------------------------------------------------------------
 
 
-def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
-    """Everything about one ticket that `user` may see (a constant number of queries)."""
-    internal_ok = can_see_internal(user, ticket)
+def _readable_items(ticket: Ticket, user: User, centres: dict[int, Any]
+                    ) -> tuple[list[Comment], list[Attachment], list[TicketEvent]]:
+    """The comments, attachments and history lines of `ticket` that `user` may read on it."""
     # Internal rows: their own centre's only, whoever the ticket targets now (internal_to; issue 20).
     readable = internal_visible_q(user)
-    comments = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
-    attachments = Attachment.objects.filter(ticket=ticket).filter(readable).select_related("uploaded_by__centre")
-    events = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
+    comment_rows = Comment.objects.filter(ticket=ticket).filter(readable).select_related("author__centre")
+    attachment_rows = (Attachment.objects.filter(ticket=ticket).filter(readable)
+                       .select_related("uploaded_by__centre"))
+    event_rows = TicketEvent.objects.filter(ticket=ticket).filter(readable).select_related("actor__centre")
     # Each comment's and attachment's own TLP and scope (requests.selectors.item_audience), and the
     # history lines about those the viewer may not read.
     readers = audience_of(ticket)
-    # Internal items name their centre by id: the centres (a dozen rows) are read once per page, so
-    # the page costs the same queries whatever its history.
-    centres = centres_by_id()
-    comments = [c for c in comments if may_read_item(user, ticket, c, readers, centres)]
-    attachments = [a for a in attachments if may_read_item(user, ticket, a, readers, centres)]
-    shown = {("comment", c.pk) for c in comments} | {("attachment", a.pk) for a in attachments}
-    events = [e for e in events if _about_shown(e, shown)]
+    shown_comments = [c for c in comment_rows if may_read_item(user, ticket, c, readers, centres)]
+    shown_attachments = [a for a in attachment_rows if may_read_item(user, ticket, a, readers, centres)]
+    shown = {("comment", c.pk) for c in shown_comments} | {("attachment", a.pk) for a in shown_attachments}
+    shown_events = names_only_visible(user, [e for e in event_rows if _about_shown(e, shown)])
+    return shown_comments, shown_attachments, shown_events
+
+
+def _comments_out(comments: list[Comment], attachments: list[Attachment]) -> list[Any]:
     by_comment: dict[int, list[Attachment]] = {}
     for attachment in attachments:
         if attachment.comment_id:
             by_comment.setdefault(attachment.comment_id, []).append(attachment)
+    return [comment_out(c, by_comment.get(c.pk)) for c in comments]
+
+
+def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
+    """Everything about one ticket that `user` may see (a constant number of queries, plus a few per
+    merged duplicate)."""
+    internal_ok = can_see_internal(user, ticket)
+    # Internal items name their centre by id: the centres (a dozen rows) are read once per page, so
+    # the page costs the same queries whatever its history.
+    centres = centres_by_id()
+    comments, attachments, events = _readable_items(ticket, user, centres)
+    merged_from = []
+    for source in merged_sources(user, ticket):
+        s_comments, s_attachments, s_events = _readable_items(source, user, centres)
+        merged_from.append({
+            "id": source.pk, "reference": source.reference, "title": source.title, "url": source.get_absolute_url(),
+            "requesting_centre": source.requesting_centre.code,
+            "comments": _comments_out(s_comments, s_attachments),
+            "attachments": [attachment_out(a) for a in s_attachments],
+            "history": [event_out(e) for e in s_events],
+        })
+    texts = history.sentences(events)
     body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
         description_html=ticket.description_html,
         watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
-        comments=[comment_out(c, by_comment.get(c.pk)) for c in comments],
+        comments=_comments_out(comments, attachments),
         attachments=[attachment_out(a) for a in attachments],
-        history=[event_out(e) for e in events],
+        history=[{**event_out(e), "text": texts[e.pk]} for e in events],
         allowed_transitions=workflow.allowed_moves(ticket, user),
         permissions={
             "edit": workflow.may_edit(user, ticket),
@@ -255,9 +340,15 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             ),
             "comment_internally": internal_ok,
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
+            "merge": ticket.status not in FINAL_STATUSES and (user.is_hub_admin or (
+                user.centre_id is not None and user.centre_id == ticket.target_centre_id)),
+            "split": workflow.may_split(user, ticket),
+            "link": workflow.may_link(user, ticket),
         },
         thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread is not None else None,
         promoted_from=ticket.origin,
+        links=links_of(user, ticket),
+        merged_from=merged_from,
     )
     return body
 
@@ -463,3 +554,141 @@ def download(request: ApiRequest, ident: str, attachment_id: int):
                             content_type=attachment.content_type)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- merge, split, links ---------------------------------------------------------------------------------
+
+
+class MergeIn(InSchema):
+    into: int | str = Field(description="The surviving request: its id or reference (`DN-2026-0042`).")
+    version: int | None = Field(None, description="This request's version as the caller saw it (409 if stale).")
+
+
+class SplitIn(InSchema):
+    comments: list[int] = Field(description="Ids of the comments (not internal notes) that start the new request.")
+    title: str = Field(max_length=200)
+    description: str = ""
+    category: str | None = None
+    priority: str | None = None
+
+
+class LinkIn(InSchema):
+    kind: str = Field(description="caused_by or related_to")
+    ticket: int | str | None = Field(None, description="The other request's id or reference")
+    alert: int | None = Field(None, description="An alert's id (instead of `ticket`)")
+
+
+@router.post("/tickets/{ident}/merge", response={200: TicketDetailOut, **RESPONSES},
+             summary="Merge this duplicate into another request (its target centre's people); 200 the survivor")
+def merge(request: ApiRequest, ident: str, payload: MergeIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    survivor = services.merge_ticket(ticket, by=request.auth, into=payload.into, expected_version=payload.version)
+    return _fresh(request.auth, survivor)
+
+
+@router.post("/tickets/{ident}/split", response={201: TicketDetailOut, **RESPONSES},
+             summary="Start a new linked request from chosen comments of this one")
+def split(request: ApiRequest, ident: str, payload: SplitIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    new = services.split_ticket(ticket, by=request.auth, **payload.dict())
+    return Status(201, _fresh(request.auth, new))
+
+
+@router.post("/tickets/{ident}/links", response={200: TicketDetailOut, **RESPONSES},
+             summary="Link the request to another request or to an alert (caused by, related to)")
+def add_link(request: ApiRequest, ident: str, payload: LinkIn):
+    ticket = get_visible_ticket(request.auth, ident)
+    services.link_ticket(ticket, by=request.auth, kind=payload.kind, to_ticket=payload.ticket, to_alert=payload.alert)
+    return _fresh(request.auth, ticket)
+
+
+@router.delete("/tickets/{ident}/links/{link_id}", response={200: TicketDetailOut, **RESPONSES},
+               summary="Remove a link of the request")
+def remove_link(request: ApiRequest, ident: str, link_id: int):
+    ticket = get_visible_ticket(request.auth, ident)
+    services.unlink_ticket(ticket, by=request.auth, link_id=link_id)
+    return _fresh(request.auth, ticket)
+
+
+# --- request templates -----------------------------------------------------------------------------------
+
+
+class TemplateOut(Schema):
+    id: int
+    centre: str
+    name: str
+    category: str
+    priority: str
+    target_centre: str | None
+    title: str
+    description: str
+    checklist: list[str]
+    updated_at: Timestamp
+    filled: dict[str, str] = Field(description="`title` and `description` as a request opened from it by the "
+                                               "caller starts: placeholders filled in, the checklist as tasks.")
+    can_edit: bool
+
+
+class TemplateIn(InSchema):
+    name: str = Field(max_length=120)
+    category: str
+    priority: str = "normal"
+    target_centre: str | None = None
+    title: str = Field(max_length=200)
+    description: str = ""
+    checklist: list[str] = []
+    centre: str | None = Field(None, description="Hub admins: whose template; others: always their centre's.")
+
+
+class TemplatePatchIn(InSchema):
+    name: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    target_centre: str | None = None
+    title: str | None = None
+    description: str | None = None
+    checklist: list[str] | None = None
+
+
+def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
+    return {
+        "id": template.pk, "centre": template.centre.code, "name": template.name, "category": template.category,
+        "priority": template.priority,
+        "target_centre": template.target_centre.code if template.target_centre is not None else None,
+        "title": template.title, "description": template.description, "checklist": list(template.checklist or []),
+        "updated_at": timestamp(template.updated_at), "filled": render_template(template, for_user=user),
+        "can_edit": workflow.may_manage_templates(user, template.centre_id),
+    }
+
+
+@router.get("/ticket-templates", response={200: list[TemplateOut], **RESPONSES},
+            summary="Request templates of every centre (or of `centre`)")
+def list_templates(request: ApiRequest, centre: str | None = None):
+    return [template_out(t, request.auth) for t in visible_templates(request.auth, centre)]
+
+
+@router.post("/ticket-templates", response={201: TemplateOut, **RESPONSES},
+             summary="Add a request template to your centre (its managers)")
+def create_template(request: ApiRequest, payload: TemplateIn):
+    template = services.create_template(by=request.auth, **payload.dict())
+    return Status(201, template_out(get_template(request.auth, template.pk), request.auth))
+
+
+@router.get("/ticket-templates/{template_id}", response={200: TemplateOut, **RESPONSES}, summary="One template")
+def get_one_template(request: ApiRequest, template_id: int):
+    return template_out(get_template(request.auth, template_id), request.auth)
+
+
+@router.patch("/ticket-templates/{template_id}", response={200: TemplateOut, **RESPONSES},
+              summary="Change a template (its centre's managers)")
+def update_template(request: ApiRequest, template_id: int, payload: TemplatePatchIn):
+    template = get_template(request.auth, template_id)
+    services.update_template(template, by=request.auth, changes=payload.dict(exclude_unset=True))
+    return template_out(get_template(request.auth, template_id), request.auth)
+
+
+@router.delete("/ticket-templates/{template_id}", response={204: None, **RESPONSES},
+               summary="Delete a template (its centre's managers); requests opened from it keep their text")
+def delete_template(request: ApiRequest, template_id: int):
+    services.delete_template(get_template(request.auth, template_id), by=request.auth)
+    return Status(204, None)

@@ -193,8 +193,80 @@ def _answering_staff(plan: dict, rng: random.Random) -> list[User]:
     return [u for u in (_staff(code, s) for s in ("engineer", "security", "manager")) if u]
 
 
+# The demo's request templates: (centre, name, category, priority, target, title, description, checklist).
+TEMPLATES = [
+    ("DN", "Đăng ký thi chứng chỉ", "training", "normal", "DN",
+     "Đăng ký thi chứng chỉ ứng dụng CNTT cơ bản – {centre} – {date}",
+     "Trung tâm {centre_name} đăng ký cho cán bộ dự thi chứng chỉ ứng dụng CNTT cơ bản theo "
+     "Thông tư 03/2014/TT-BTTTT.\n\nĐầu mối: **{requester}**.\n\nSố thí sinh: …\nĐợt thi mong muốn: … năm {year}",
+     ["Danh sách thí sinh (họ tên, ngày sinh, số CCCD)", "Ảnh 3×4 của từng thí sinh",
+      "Xác nhận lệ phí thi", "Đợt thi và địa điểm mong muốn"]),
+    ("HT", "Hỗ trợ ứng cứu sự cố", "security", "high", None,
+     "Đề nghị hỗ trợ ứng cứu sự cố tại {centre}",
+     "Mô tả sự cố: …\n\nHệ thống bị ảnh hưởng: …\n\nĐầu mối: **{requester}** ({date}).",
+     ["Thời điểm phát hiện", "Nhật ký hệ thống liên quan", "Các biện pháp đã áp dụng"]),
+]
+
+# A duplicate pair for the merge: two centres ask DN about the same problem; DN merges QB's into HT's.
+MERGE_SURVIVOR = ("HT", "Lỗi chứng thư số trên Cổng dịch vụ công", "DN")
+MERGE_DUPLICATE = ("QB", "Cổng dịch vụ công báo lỗi chứng thư số hết hạn", "DN")
+
+
+def _seed_templates() -> None:
+    from requests.models import TicketTemplate
+
+    for code, name, category, priority, target, title, description, checklist in TEMPLATES:
+        centre = Centre.objects.filter(code=code).first()
+        manager = _staff(code, "manager")
+        if centre is None or manager is None or TicketTemplate.objects.filter(centre=centre, name=name).exists():
+            continue
+        TicketTemplate.objects.create(centre=centre, name=name, category=category, priority=priority,
+                                      target_centre=Centre.objects.filter(code=target).first() if target else None,
+                                      title=title, description=description, checklist=checklist, created_by=manager)
+
+
+def _seed_merge(centres: dict[str, Centre], now) -> None:
+    """One duplicate merged into the request it repeats, as `services.merge_ticket` records it
+    (back-dated, like the rest of the history)."""
+    if Ticket.objects.filter(status=Status.MERGED).exists():
+        return
+    people = {code: _staff(code, "engineer") for code in ("HT", "QB", "DN")}
+    if any(p is None for p in people.values()) or not {"HT", "QB", "DN"} <= set(centres):
+        return
+    at = now - timedelta(days=3)
+    tickets = []
+    for requester_code, title, target in (MERGE_SURVIVOR, MERGE_DUPLICATE):
+        plan = {"requester": requester_code, "title": title, "category": "security", "priority": "high",
+                "target": target}
+        requester = people[requester_code]
+        assert requester is not None
+        tickets.append(_open(plan, requester, target, centres, at))
+        at += timedelta(hours=4)
+    survivor, duplicate = tickets
+    merger = people["DN"]
+    assert merger is not None
+    _comment(duplicate, duplicate.requested_by, "Người dân không nộp được hồ sơ từ sáng nay.", at)
+    at += timedelta(hours=1)
+    duplicate.status, duplicate.merged_into = Status.MERGED, survivor
+    duplicate.version += 1
+    duplicate.updated_at = at
+    duplicate.save()
+    TicketEvent.objects.create(ticket=duplicate, actor=merger, kind=TicketEvent.Kind.MERGED, field="status",
+                               before=Status.NEW, created_at=at,
+                               after={"status": Status.MERGED, "ticket": survivor.pk, "reference": survivor.reference})
+    survivor.watchers.add(duplicate.requested_by)
+    TicketEvent.objects.create(ticket=survivor, actor=merger, kind=TicketEvent.Kind.MERGED_FROM, field="merged_from",
+                               created_at=at, after={"ticket": duplicate.pk, "reference": duplicate.reference,
+                                                     "watchers": [duplicate.requested_by.username],
+                                                     "watchers_left_out": []})
+    survivor.version += 1
+    survivor.updated_at = at
+    survivor.save()
+
+
 @transaction.atomic
 def seed(stdout=None, history: bool = False, **kwargs) -> None:
+    _seed_templates()
     if not history:
         return
     rng = random.Random(2022)  # the MOU's year: the same history every time
@@ -213,5 +285,6 @@ def seed(stdout=None, history: bool = False, **kwargs) -> None:
         ticket = _open(plan, requester, plan["target"], centres, at)
         _walk(ticket, plan, requester, target_staff, rng, at, now)
         created += 1
+    _seed_merge(centres, now)
     if stdout is not None and created:
         stdout.write(f"Support requests: {created} demo tickets over the past year.")

@@ -35,6 +35,7 @@ class TicketSummaryWire(TypedDict):
     url: str
     thread: str | None  # the slug of its discussion topic
     tlp: str
+    merged_into: int | None  # the request a merged duplicate points at; None unless merged
 
 
 class TicketEventWire(TypedDict):

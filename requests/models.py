@@ -49,10 +49,13 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Closed")
     REJECTED = "rejected", _("Rejected")
     REOPENED = "reopened", _("Reopened")
+    # Joined into another request (`Ticket.merged_into`): a read-only pointer from then on. Not a
+    # move of the workflow table (requests.workflow.may_merge decides who merges).
+    MERGED = "merged", _("Merged")
 
 
 # Final states: nothing changes a ticket there (no comments, edits or assignments either).
-FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED, Status.MERGED})
 # States in which the target centre still owes work — the ones that can be overdue.
 OPEN_STATUSES = frozenset(
     {Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER, Status.REOPENED}
@@ -119,6 +122,13 @@ class Ticket(models.Model):
     # Where the request came from when it was promoted from a conversation (chat.promotion).
     origin = models.JSONField(_("promoted from"), null=True, blank=True, editable=False)
 
+    # A duplicate merged into another request points at it for ever (requests.services.merge_ticket):
+    # its page redirects there, the API answers `merged_into`, every write is refused (409).
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="merged_from", editable=False,
+    )
+
     # The SLA clock (requests/sla.py), in the target centre's working time. `due_at` is the
     # resolution due time (pauses while waiting for the requester pushed it on), `first_response_due`
     # the first-response one; the "soon" moments are when 80 % of each target is spent. A merge
@@ -146,6 +156,9 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Accent- and case-folded reference + title + description, so "an toan" finds "an toàn".
     search_text = models.TextField(editable=False, blank=True)
+
+    # Set on the requests a digest mail lists (notify.emails): the absolute link. Not a column.
+    email_url: str
 
     class Meta:
         verbose_name = _("support request")
@@ -253,6 +266,11 @@ class TicketEvent(models.Model):
         ATTACHMENT = "attachment", _("attached a file")
         WATCHER_ADDED = "watcher_added", _("watcher added")
         WATCHER_REMOVED = "watcher_removed", _("watcher removed")
+        MERGED = "merged", _("merged into another request")
+        MERGED_FROM = "merged_from", _("took in a duplicate request")
+        SPLIT = "split", _("split into a new request")
+        LINK_ADDED = "link_added", _("link added")
+        LINK_REMOVED = "link_removed", _("link removed")
         SLA_DUE_SOON = "sla_due_soon", _("SLA due soon")
         SLA_BREACHED = "sla_breached", _("SLA breached")
 
@@ -282,6 +300,76 @@ class TicketEvent(models.Model):
         return f"{self.ticket_id} {self.kind} {self.field}"
 
 
+class LinkKind(models.TextChoices):
+    """How a request relates to another request or to an alert. A link is stored once, from the
+    request that was linked (`TicketLink.ticket`), and shown on both ends: from the other end
+    `caused_by` reads "causes" and `split_from` reads "split into" (requests.selectors.links_of)."""
+
+    CAUSED_BY = "caused_by", _("caused by")
+    RELATED_TO = "related_to", _("related to")
+    SPLIT_FROM = "split_from", _("split from")
+
+
+class TicketLink(models.Model):
+    """A link from a request to another request or to an alert. Shown to a viewer only when they
+    may read both ends (requests.selectors.links_of); adding and removing it is in the history."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(_("kind"), max_length=20, choices=LinkKind.choices)
+    to_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="linked_from")
+    to_alert = models.ForeignKey("alerts.Alert", on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="ticket_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("request link")
+        verbose_name_plural = _("request links")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(to_ticket__isnull=False, to_alert__isnull=True)
+                           | models.Q(to_ticket__isnull=True, to_alert__isnull=False)),
+                name="ticket_link_one_end"),
+            models.UniqueConstraint(fields=["ticket", "kind", "to_ticket"], name="ticket_link_ticket_once",
+                                    condition=models.Q(to_ticket__isnull=False)),
+            models.UniqueConstraint(fields=["ticket", "kind", "to_alert"], name="ticket_link_alert_once",
+                                    condition=models.Q(to_alert__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.to_ticket_id or f'alert {self.to_alert_id}'}"
+
+
+class TicketTemplate(models.Model):
+    """A request form kept by a centre's managers (e.g. "Đăng ký thi chứng chỉ"): what a request of
+    this kind says, with placeholders ({centre}, {centre_name}, {requester}, {date}, {year}) filled
+    in for whoever opens it, and a checklist appended to the description as Markdown tasks.
+    Every centre's staff may open a request from any centre's template (requests.selectors)."""
+
+    centre = models.ForeignKey(Centre, verbose_name=_("centre"), on_delete=models.CASCADE,
+                               related_name="ticket_templates")
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    target_centre = models.ForeignKey(
+        Centre, verbose_name=_("target centre"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text=_("The centre such requests usually go to; empty: chosen when opening."))
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    checklist = models.JSONField(_("checklist"), default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["centre__code", "name"]
+        verbose_name = _("request template")
+        verbose_name_plural = _("request templates")
+        constraints = [models.UniqueConstraint(fields=["centre", "name"], name="ticket_template_centre_name")]
+
+    def __str__(self) -> str:
+        return f"{self.centre_id}: {self.name}"
 class SlaReminder(models.Model):
     """One "due soon" or "breached" notice sent for one clock of one request at one due time. The
     unique constraint makes the notice happen once however many workers look at the same moment

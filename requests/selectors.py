@@ -16,6 +16,7 @@ centre they were written for (`internal_to`) and hub admins only, whoever the ti
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +30,13 @@ from chat.selectors import topics_by_id
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_query
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
 from hub.selectors import centres_by_id, people_by_id
 from hub.sharing import Tlp, tightest
-from requests.models import Category, Priority, Status, Ticket
+from requests.models import Category, LinkKind, Priority, Status, Ticket, TicketLink, TicketTemplate
 from requests.workflow import may_comment_internally
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
@@ -61,7 +63,7 @@ PARTY_ONLY = frozenset({Tlp.AMBER_STRICT, Tlp.RED})
 
 def party_codes(ticket: Ticket) -> frozenset[str]:
     codes = {ticket.requesting_centre.code}
-    if ticket.target_centre_id is not None:
+    if ticket.target_centre is not None:
         codes.add(ticket.target_centre.code)
     return frozenset(codes)
 
@@ -86,7 +88,7 @@ def ticket_audience(tlp: str, *, status: str, parties: frozenset[str], any_centr
     return Audience(centres=parties, users=watchers or None)
 
 
-def visible_tickets(user) -> QuerySet[Ticket]:
+def visible_tickets(user: Any) -> QuerySet[Ticket]:
     """The tickets `user` may see. The watched ones are read first and inlined as a list of ids (no
     list when there are none): as a subquery, PostgreSQL could not estimate how many rows the rule
     keeps, guessed far too many, and walked the whole `updated_at` index for a page that a centre
@@ -105,7 +107,7 @@ def visible_tickets(user) -> QuerySet[Ticket]:
     return qs.filter(rule)
 
 
-def can_view_ticket(user, ticket: Ticket) -> bool:
+def can_view_ticket(user: Any, ticket: Ticket) -> bool:
     return audience_of(ticket).allows(user)
 
 
@@ -138,7 +140,7 @@ def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
     return tightest(ticket.tlp, item_tlp)
 
 
-def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None = None,
+def may_read_item(user: Any, ticket: Ticket, item: Any, ticket_audience: Audience | None = None,
                   centres: dict[int, Centre] | None = None) -> bool:
     """Whether `user` (who may see `ticket`) may read this comment or attachment."""
     return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
@@ -146,12 +148,12 @@ def may_read_item(user, ticket: Ticket, item, ticket_audience: Audience | None =
                          ticket_audience=ticket_audience, centres=centres).allows(user)
 
 
-def can_see_internal(user, ticket: Ticket) -> bool:
+def can_see_internal(user: Any, ticket: Ticket) -> bool:
     """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)
 
 
-def internal_visible_q(user) -> Q:
+def internal_visible_q(user: Any) -> Q:
     """Of a ticket's comments, attachments or history events, those `user` may read: every public
     one, and the internal ones of their own centre. Used by every read path of those rows."""
     if user.is_hub_admin:
@@ -161,13 +163,13 @@ def internal_visible_q(user) -> Q:
     return Q(internal=False) | Q(internal_to_id=user.centre_id)
 
 
-def may_read_internal(user, item) -> bool:
+def may_read_internal(user: Any, item: Any) -> bool:
     """`internal_visible_q` for one comment, attachment or event already loaded."""
     return not item.internal or user.is_hub_admin or (
         user.centre_id is not None and item.internal_to_id == user.centre_id)
 
 
-def get_visible_ticket(user, ident: str | int) -> Ticket:
+def get_visible_ticket(user: Any, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
     text = str(ident)
@@ -316,8 +318,171 @@ def with_summary_relations(tickets: list[Ticket], centres: dict[int, Centre] | N
 # --- the discussion thread (a chat topic of kind "ticket") -----------------------------------------
 
 
-def thread_visible_q(user) -> Q:
+def thread_visible_q(user: Any) -> Q:
     """Who may see a `ticket` topic (a request's discussion thread): the ticket's viewers, nobody
     else (no ticket → nobody); a filter over chat topics, from which chat derives its per-topic
     check (chat.access)."""
     return Q(ticket__in=visible_tickets(user).values("pk"))
+
+
+# --- request templates -----------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def placeholders_for(user: Any) -> dict[str, str]:
+    """What a template's placeholders become for `user` (docs/tickets.md lists them)."""
+    today = timezone.localdate()
+    centre = getattr(user, "centre", None)
+    return {
+        "centre": centre.code if centre is not None else "",
+        "centre_name": str(centre.name) if centre is not None else "",
+        "requester": user.get_display_name(),
+        "date": today.strftime("%d/%m/%Y"),
+        "year": str(today.year),
+    }
+
+
+def fill_placeholders(text: str, values: dict[str, str]) -> str:
+    """`{name}` → its value; an unknown name is left as written, so a brace in a text is harmless."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def render_template(template: TicketTemplate, *, for_user: Any) -> dict[str, str]:
+    """The title and description a request opened from `template` by `for_user` starts with: the
+    placeholders filled in and the checklist appended as Markdown tasks (`- [ ] …`)."""
+    values = placeholders_for(for_user)
+    description = fill_placeholders(template.description, values).rstrip()
+    items = [fill_placeholders(str(item), values) for item in template.checklist or []]
+    if items:
+        description = (description + "\n\n" if description else "") + "\n".join(f"- [ ] {item}" for item in items)
+    return {"title": fill_placeholders(template.title, values)[:200], "description": description}
+
+
+def visible_templates(user: Any, centre: str | None = None) -> QuerySet[TicketTemplate]:
+    """Every centre's templates, for every signed-in person (they describe kinds of request, not a
+    request: nothing in them is marked); optionally one centre's."""
+    qs = TicketTemplate.objects.select_related("centre", "target_centre", "created_by__centre")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if centre:
+        qs = qs.filter(centre__code=centre.strip().upper())
+    return qs
+
+
+def get_template(user: Any, template_id: int) -> TicketTemplate:
+    template = visible_templates(user).filter(pk=template_id).first()
+    if template is None:
+        raise HubError(NOT_FOUND, _("No such template."))
+    return template
+
+
+# --- links and merged duplicates ---------------------------------------------------------------------
+
+
+def _visible_alert_ids(user: Any, ids: set[int]) -> set[int]:
+    from alerts.selectors import visible_alerts
+
+    if not ids:
+        return set()
+    return set(visible_alerts(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _visible_ticket_ids(user: Any, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(visible_tickets(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def link_visible(user: Any, link: TicketLink) -> bool:
+    """A link is shown to whoever may read both its ends, and to nobody else."""
+    tickets = {link.ticket_id} | ({link.to_ticket_id} if link.to_ticket_id else set())
+    if _visible_ticket_ids(user, tickets) != tickets:
+        return False
+    return link.to_alert_id is None or bool(_visible_alert_ids(user, {link.to_alert_id}))
+
+
+# How a link reads from its other end: "A caused by B" is "B causes A" on B.
+REVERSE_LABELS = {LinkKind.CAUSED_BY: _("causes"), LinkKind.RELATED_TO: _("related to"),
+                  LinkKind.SPLIT_FROM: _("split into")}
+
+
+def links_of(user: Any, ticket: Ticket) -> list[dict[str, Any]]:
+    """The links of `ticket` that `user` may see (both ends readable), each from this request's side:
+    `direction` "out" for a link made here, "in" for one made on the other request."""
+    links = list(TicketLink.objects.filter(Q(ticket=ticket) | Q(to_ticket=ticket))
+                 .select_related("ticket", "to_ticket", "to_alert", "created_by__centre"))
+    others = {link.to_ticket_id if link.ticket_id == ticket.pk else link.ticket_id for link in links} - {None}
+    tickets_ok = _visible_ticket_ids(user, {t for t in others if t is not None})
+    alerts_ok = _visible_alert_ids(user, {link.to_alert_id for link in links if link.to_alert_id})
+    out: list[dict[str, Any]] = []
+    for link in links:
+        outgoing = link.ticket_id == ticket.pk
+        kind = LinkKind(link.kind)
+        item: dict[str, Any] = {"id": link.pk, "kind": link.kind, "direction": "out" if outgoing else "in",
+                                "label": str(kind.label if outgoing else REVERSE_LABELS[kind]),
+                                "ticket": None, "alert": None, "created_at": timestamp(link.created_at)}
+        if link.to_alert_id is not None:
+            if link.to_alert_id not in alerts_ok:
+                continue
+            alert = link.to_alert
+            assert alert is not None
+            item["alert"] = {"id": alert.pk, "title": alert.title, "severity": alert.severity, "tlp": alert.tlp,
+                             "status": alert.status, "url": f"/alerts/{alert.pk}/"}
+        else:
+            other = link.to_ticket if outgoing else link.ticket
+            if other is None or other.pk not in tickets_ok:
+                continue
+            item["ticket"] = {"id": other.pk, "reference": other.reference, "title": other.title,
+                              "status": other.status, "url": other.get_absolute_url()}
+        out.append(item)
+    return out
+
+
+def tickets_linked_to_alert(user: Any, alert_id: int) -> list[dict[str, Any]]:
+    """The requests linked to an alert that `user` may see (the alert's page lists them)."""
+    links = list(TicketLink.objects.filter(to_alert_id=alert_id).select_related("ticket"))
+    ok = _visible_ticket_ids(user, {link.ticket_id for link in links})
+    return [{"id": link.pk, "kind": link.kind, "label": str(REVERSE_LABELS[LinkKind(link.kind)]),
+             "ticket": {"id": link.ticket.pk, "reference": link.ticket.reference, "title": link.ticket.title,
+                        "status": link.ticket.status, "url": link.ticket.get_absolute_url()}}
+            for link in links if link.ticket_id in ok]
+
+
+def merged_sources(user: Any, ticket: Ticket) -> list[Ticket]:
+    """The duplicates merged into `ticket` that `user` may see, oldest first: their comments,
+    attachments and history are shown with `ticket`, item by item as on the duplicate itself."""
+    return with_summary_relations(
+        [t for t in Ticket.objects.filter(merged_into=ticket).order_by("created_at", "id") if can_view_ticket(user, t)])
+
+
+def referenced(events: list[Any]) -> tuple[set[int], set[int]]:
+    """The other requests and the alerts that history lines name (links, merges, splits)."""
+    tickets: set[int] = set()
+    alerts: set[int] = set()
+    for event in events:
+        for data in (event.before, event.after):
+            if not isinstance(data, dict):
+                continue
+            nested = data.get("split_from")
+            if isinstance(nested, dict) and isinstance(nested.get("ticket"), int):
+                tickets.add(nested["ticket"])
+            if isinstance(data.get("ticket"), int) and event.kind != "merged":
+                tickets.add(data["ticket"])
+            if isinstance(data.get("alert"), int):
+                alerts.add(data["alert"])
+    return tickets, alerts
+
+
+def names_only_visible(user: Any, events: list[Any]) -> list[Any]:
+    """History lines that name another request or an alert are shown to those who may read it (a
+    merge's own pointer excepted: `merged_into` is on the request anyway)."""
+    tickets, alerts = referenced(events)
+    tickets_ok = _visible_ticket_ids(user, tickets)
+    alerts_ok = _visible_alert_ids(user, alerts)
+    shown = []
+    for event in events:
+        named_t, named_a = referenced([event])
+        if named_t <= tickets_ok and named_a <= alerts_ok:
+            shown.append(event)
+    return shown

@@ -49,6 +49,7 @@ def ticket_summary(ticket: Ticket) -> TicketSummaryWire:
         "url": ticket.get_absolute_url(),
         "thread": ticket.thread.slug if ticket.thread is not None else None,
         "tlp": ticket.tlp,
+        "merged_into": ticket.merged_into_id,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,7 @@ from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
-from hub.sharing import Tlp, clean_shared_with, clean_tlp
+from hub.sharing import Tlp, clean_shared_with, clean_tlp, tightest
 from notify import services as notify
 from requests import sla, workflow
 from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame
@@ -42,12 +42,15 @@ from requests.models import (
     Attachment,
     Category,
     Comment,
+    LinkKind,
     Priority,
     SlaReminder,
     Status,
     Ticket,
     TicketEvent,
+    TicketLink,
     TicketSequence,
+    TicketTemplate,
 )
 from requests.selectors import (
     PARTY_ONLY,
@@ -58,7 +61,9 @@ from requests.selectors import (
     fold,
     item_audience,
     may_read_internal,
+    may_read_item,
     party_codes,
+    render_template,
 )
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
@@ -93,6 +98,23 @@ def _lock(ticket_id: int) -> Ticket:
         if (related.pk if related is not None else None) != getattr(ticket, f"{name}_id"):
             ticket._state.fields_cache.pop(name, None)
     return ticket
+
+
+def _lock_writable(ticket_id: int, by: User) -> Ticket:
+    """Lock the ticket for a change by `by`: 404 when they may not see it, 409 when it was merged
+    into another request (a merged request is a read-only pointer; the body has `merged_into`)."""
+    ticket = _lock(ticket_id)
+    if not can_view_ticket(by, ticket):
+        raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+    _refuse_merged(ticket)
+    return ticket
+
+
+def _refuse_merged(ticket: Ticket) -> None:
+    if ticket.merged_into_id is not None:
+        into = Ticket.objects.only("reference").get(pk=ticket.merged_into_id)
+        raise HubError(CONFLICT, _("This request was merged into %(reference)s; it takes no more changes there."),
+                       extra={"merged_into": ticket.merged_into_id}, reference=into.reference)
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -191,30 +213,58 @@ def next_reference(centre: Centre, year: int) -> str:
 def _clean_ticket_tlp(tlp: Any, target: Centre | None) -> str:
     """A ticket's marking: AMBER (its two centres) unless chosen. AMBER+STRICT and RED name their
     recipients, so they need a target centre: "any centre" would show the request to everyone."""
-    tlp = clean_tlp(tlp, default=Tlp.AMBER)
-    if tlp in PARTY_ONLY and target is None:
+    marking = clean_tlp(tlp, default=Tlp.AMBER)
+    if marking in PARTY_ONLY and target is None:
         raise HubError(INVALID, _("tlp: a TLP:%(tlp)s request needs a target centre (\"any centre\" would show "
-                                  "it to every centre)."), fields=["tlp", "target_centre"], tlp=tlp.upper())
-    return tlp
+                                  "it to every centre)."), fields=["tlp", "target_centre"], tlp=marking.upper())
+    return marking
 
 
-def create_ticket(*, by: User, title: str, description: str = "", category: str,
-                  priority: str = Priority.NORMAL, target_centre: str | None = None, tlp: Any = None,
-                  origin: dict[str, Any] | None = None) -> Ticket:
-    """Open a request. `tlp` defaults to AMBER; `origin` is what a promotion quotes (chat.promotion)."""
+def create_ticket(*, by: User, title: str | None = None, description: str | None = None,
+                  category: str | None = None, priority: str | None = None, target_centre: str | None = None,
+                  tlp: Any = None, origin: dict[str, Any] | None = None, template: int | None = None) -> Ticket:
+    """Open a request. `tlp` defaults to AMBER; `origin` is what a promotion quotes (chat.promotion);
+    `template` (a `TicketTemplate` id) fills what is not given: its title and description with the
+    placeholders filled in for `by`, its checklist, category, priority and target centre."""
     if by.centre_id is None:
         raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
+    used = None
+    if template is not None:
+        found = TicketTemplate.objects.select_related("centre", "target_centre").filter(pk=template).first()
+        if found is None:
+            raise invalid("template", _("no such template."))
+        used = {"id": found.pk, "name": found.name, "centre": found.centre.code}
+        filled = render_template(found, for_user=by)
+        title = title if title else filled["title"]
+        description = description if description else filled["description"]
+        category = category or found.category
+        priority = priority or found.priority
+        if target_centre is None and found.target_centre is not None and found.target_centre_id != by.centre_id:
+            target_centre = found.target_centre.code
+    if category is None:
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
+    centre = by.centre
+    assert centre is not None  # checked above
+    return _open_ticket(by=by, centre=centre, requested_by=by, title=title, description=description or "",
+                        category=category, priority=priority or Priority.NORMAL,
+                        target=_centre(target_centre), tlp=tlp, origin=origin,
+                        created={"template": used} if used else {})
+
+
+def _open_ticket(*, by: User, centre: Centre, requested_by: User, title: Any, description: str, category: str,
+                 priority: str, target: Centre | None, tlp: Any, origin: dict[str, Any] | None = None,
+                 created: dict[str, Any] | None = None) -> Ticket:
+    """A new request from `centre` (asked by `requested_by`, opened by `by`: the same person, except
+    for a split), in its own transaction (or the caller's): checked, numbered, watched by the
+    requester and `by`, with its thread, its `created` event (plus `created`) and its frame."""
     title = _clean_text(title, "title", 200, single_line=True)
     description = _clean_text(description, "description", 20000, required=False)
     if category not in Category.values:
         raise invalid("category", ONE_OF, values=", ".join(Category.values))
     if priority not in Priority.values:
         raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
-    target = _centre(target_centre)
-    if target is not None and target.pk == by.centre_id:
+    if target is not None and target.pk == centre.pk:
         raise invalid("target_centre", OTHER_CENTRE)
-    centre = by.centre
-    assert centre is not None  # checked above
     tlp = _clean_ticket_tlp(tlp, target)
     with transaction.atomic():
         now = timezone.now()
@@ -227,7 +277,7 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
             priority=priority,
             priority_rank=PRIORITY_RANK[priority],
             requesting_centre=centre,
-            requested_by=by,
+            requested_by=requested_by,
             target_centre=target,
             created_at=now,
             updated_at=now,
@@ -237,12 +287,12 @@ def create_ticket(*, by: User, title: str, description: str = "", category: str,
         ticket.search_text = _search_text(ticket)
         sla.schedule(ticket)  # both clocks, in the target centre's working time
         ticket.save()
-        ticket.watchers.add(by)
+        ticket.watchers.add(*{requested_by, by})
         _ensure_thread(ticket)
         event = _event(ticket, by, TicketEvent.Kind.CREATED, after={
             "status": ticket.status, "priority": priority, "category": category,
             "target_centre": target.code if target else None, "tlp": tlp,
-            **({"promoted_from": origin} if origin else {}),
+            **({"promoted_from": origin} if origin else {}), **(created or {}),
         }, at=now)
         _broadcast(ticket, event)
     return ticket
@@ -262,9 +312,7 @@ def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
     if to not in Status.values:
         raise invalid("to", ONE_OF, values=", ".join(Status.values))
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         _check_version(ticket, expected_version)
         move = workflow.require_move(ticket, by, to, note)
         now = timezone.now()
@@ -284,9 +332,7 @@ def assign_ticket(ticket: Ticket, *, by: User, username: str | None,
     """Make the active person `username` the ticket's assignee (None: nobody), as `workflow.may_assign`
     allows `by`."""
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         _check_version(ticket, expected_version)
         assignee = None
         if username:
@@ -407,9 +453,7 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         raise HubError(INVALID, _("%(field)s: cannot be changed here."), fields=sorted(unknown),
                        field=sorted(unknown)[0])
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         _check_version(ticket, expected_version)
         if not workflow.may_edit(by, ticket):
             raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
@@ -441,7 +485,7 @@ def _clean_item_scope(ticket: Ticket, by: User, shared_with: Any) -> list[str] |
     if outside:
         raise invalid("shared_with", _("a comment is shared within its request's centres (%(centres)s), not with "
                                        "%(centre)s."), centres=", ".join(sorted(parties)), centre=outside[0])
-    mine = by.centre.code if by.centre_id else None
+    mine = by.centre.code if by.centre is not None else None
     if not by.is_hub_admin and mine not in parties:
         raise HubError(FORBIDDEN, _("Only the request's two centres narrow who reads a comment."))
     if mine in parties and mine not in codes:
@@ -458,9 +502,7 @@ def add_comment(ticket: Ticket, *, by: User, body: str, internal: bool = False, 
     body = clean_text(body, field="body", max_bytes=settings.HUB_MAX_BODY_BYTES)
     ratelimit.charge("post")
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         if internal and not workflow.may_comment_internally(by, ticket):
             raise HubError(FORBIDDEN, _("Internal notes are for the target centre only."))
         if ticket.status in FINAL_STATUSES:
@@ -524,9 +566,7 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes], com
     stored: list[str] = []
     try:
         with transaction.atomic():
-            ticket = _lock(ticket.pk)
-            if not can_view_ticket(by, ticket):
-                raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+            ticket = _lock_writable(ticket.pk, by)
             if ticket.status in FINAL_STATUSES:
                 raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
                                status=Status(ticket.status).label)
@@ -569,9 +609,7 @@ def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes], com
 def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     """Watch a ticket yourself (any viewer), or add someone else (the ticket's two sides)."""
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         target = by
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
@@ -580,7 +618,7 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
             if found is None:
                 raise invalid("username", NO_USER, username=username)
             target = found
-        if ticket.tlp in PARTY_ONLY and not (target.centre_id and target.centre.code in party_codes(ticket)):
+        if ticket.tlp in PARTY_ONLY and not (target.centre is not None and target.centre.code in party_codes(ticket)):
             raise invalid("username", _("a TLP:%(tlp)s request stays with its two centres; %(who)s is not of them."),
                           tlp=ticket.tlp.upper(), who=target.username)
         if ticket.watchers.filter(pk=target.pk).exists():
@@ -595,9 +633,7 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
 
 def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Ticket:
     with transaction.atomic():
-        ticket = _lock(ticket.pk)
-        if not can_view_ticket(by, ticket):
-            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        ticket = _lock_writable(ticket.pk, by)
         target = by
         if username and username != by.username:
             if not workflow.may_manage_watchers(by, ticket):
@@ -616,6 +652,327 @@ def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> 
         ticket.watchers.remove(target)
         _touch(ticket, now, [])
     return ticket
+
+
+# --- merge and split -------------------------------------------------------------------------------------
+
+
+def _lock_pair(first_id: int, second_id: int) -> tuple[Ticket, Ticket]:
+    """Lock two tickets in id order, so two operations on the same pair (a merge each way, a link
+    each way) queue instead of deadlocking; returned in the order asked."""
+    locked = {pk: _lock(pk) for pk in sorted((first_id, second_id))}
+    return locked[first_id], locked[second_id]
+
+
+def _other_ticket_id(user: User, ident: Any, field: str) -> int:
+    """The id of a request `user` may see, named by id or reference, or 400 on `field` (the same
+    answer whether it does not exist or is not theirs to see)."""
+    text = str(ident if ident is not None else "").strip()
+    lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
+    other = Ticket.objects.select_related(*TICKET_RELATED).filter(**lookup).first() if text else None
+    if other is None or not can_view_ticket(user, other):
+        raise invalid(field, _("no such request."))
+    return other.pk
+
+
+def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int | None = None) -> Ticket:
+    """Merge the duplicate `ticket` into the request `into` (id or reference); returns the surviving one.
+
+    In one transaction, both rows locked (in id order): the duplicate becomes `merged` — a final
+    status — and points at the survivor (`merged_into`), refusing every later write (409); the
+    survivor takes the duplicate's watchers (those its TLP lets read it: for AMBER+STRICT and RED only
+    the people of its two centres; the others are named in the history) and the earliest SLA clock
+    (each due time, and a first response already given: `sla.take_earliest`), the duplicate's clock
+    stops; both histories record the merge and both audiences get a frame and notifications.
+
+    Comments, attachments and history are not rewritten: they stay rows of the duplicate (the
+    history is append-only in the database, and an item's readers are decided by the request it was
+    written on). The survivor's page and API show them under `merged_from`, each to the viewers who
+    may read it on the duplicate (requests.selectors.merged_sources): merging never widens who reads
+    an item, internal notes stay with their centre, and a viewer of the survivor who may not read the
+    duplicate sees none of it.
+    """
+    into_id = _other_ticket_id(by, into, "into")
+    if into_id == ticket.pk:
+        raise invalid("into", _("a request cannot be merged into itself."))
+    with transaction.atomic():
+        source, target = _lock_pair(ticket.pk, into_id)
+        if not can_view_ticket(by, source):
+            raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+        _refuse_merged(source)
+        _check_version(source, expected_version)
+        if target.merged_into_id is not None:
+            raise HubError(CONFLICT, _("%(reference)s was itself merged into another request; merge into that one."),
+                           extra={"merged_into": target.merged_into_id}, reference=target.reference)
+        for one in (source, target):
+            if one.status in FINAL_STATUSES:
+                raise HubError(CONFLICT, _("%(reference)s is %(status)s; only open requests are merged."),
+                               reference=one.reference, status=Status(one.status).label)
+        if not workflow.may_merge(by, source, target):
+            raise HubError(FORBIDDEN, _("Only the centre handling %(reference)s merges a duplicate of it into it "
+                                        "(and only a duplicate it handles too)."), reference=target.reference)
+        now = timezone.now()
+        before = source.status
+        source.status = Status.MERGED
+        source.merged_into = target
+        _touch(source, now, ["status", "merged_into", *sla.pause(source, now)])  # its clock stops
+        merged_event = _event(source, by, TicketEvent.Kind.MERGED, field="status", before=before,
+                              after={"status": Status.MERGED, "ticket": target.pk, "reference": target.reference},
+                              at=now)
+
+        # The watchers the survivor may take: for a party-only TLP, the people of its two centres.
+        already = set(target.watchers.values_list("pk", flat=True))
+        candidates = [w for w in source.watchers.select_related("centre").order_by("username") if w.pk not in already]
+        parties = party_codes(target)
+        moved = [w for w in candidates
+                 if target.tlp not in PARTY_ONLY or (w.centre is not None and w.centre.code in parties)]
+        left_out = [w.username for w in candidates if w not in moved]
+        target.watchers.add(*moved)
+        # The earliest SLA clock is kept (requests.sla.take_earliest); the due times it moved are in
+        # the history like any other change of them.
+        clocks = ("first_response_due", "due_at", "first_response_at")
+        before_clocks = {name: getattr(target, name) for name in clocks}
+        moved_fields = sla.take_earliest(target, source)
+        done = workflow.Consequences(fields=moved_fields)
+        for name in clocks:
+            if name in moved_fields:
+                was, now_is = before_clocks[name], getattr(target, name)
+                done.events.append((TicketEvent.Kind.FIELD, {"field": name, "before": was and timestamp(was),
+                                                             "after": now_is and timestamp(now_is)}))
+        _touch(target, now, done.fields)
+        taken_event = _event(target, by, TicketEvent.Kind.MERGED_FROM, field="merged_from", after={
+            "ticket": source.pk, "reference": source.reference, "watchers": [w.username for w in moved],
+            "watchers_left_out": left_out,
+        }, at=now)
+        for kind, data in done.events:
+            _event(target, by, kind, at=now, **data)
+        _broadcast(source, merged_event)
+        _broadcast(target, taken_event)
+    return target
+
+
+def split_ticket(ticket: Ticket, *, by: User, comments: list[int], title: str, description: str = "",
+                 category: str | None = None, priority: str | None = None) -> Ticket:
+    """Start a new request from some comments of `ticket`; returns the new one.
+
+    The new request has the same two centres and requester, the chosen comments (copied with their
+    authors, times, markings and files: the originals stay where they were written, the history being
+    append-only), a TLP as tight as the tightest of the request and those comments, and a `split_from`
+    link back. Internal notes cannot be chosen: they belong to their centre and the new request would
+    show them to its other side. Both histories record the split."""
+    ids = list(dict.fromkeys(int(c) for c in comments or []))
+    if not ids:
+        raise invalid("comments", _("choose at least one comment."))
+    with transaction.atomic():
+        source = _lock_writable(ticket.pk, by)
+        if not workflow.may_split(by, source):
+            raise HubError(FORBIDDEN, _("Only the requesting and target centres split an open request."))
+        chosen = list(Comment.objects.filter(ticket=source, pk__in=ids).select_related("author__centre"))
+        readers = audience_of(source)
+        readable = [c for c in chosen if may_read_item(by, source, c, readers)]
+        if len(readable) != len(ids):
+            raise invalid("comments", _("no such comment on this request."))
+        if any(c.internal for c in readable):
+            raise invalid("comments", _("an internal note stays with its centre; it cannot start a new request."))
+        tlp = tightest(source.tlp, *(effective_tlp(source, c.tlp) for c in readable))
+        new = _open_ticket(
+            by=by, centre=source.requesting_centre, requested_by=source.requested_by, title=title,
+            description=description or str(_("Split from %(reference)s.") % {"reference": source.reference}),
+            category=category or source.category, priority=priority or source.priority,
+            target=source.target_centre, tlp=tlp,
+            created={"split_from": {"ticket": source.pk, "reference": source.reference, "comments": ids}})
+        now = timezone.now()
+        files = Attachment.objects.filter(comment__in=readable).order_by("id")
+        by_comment: dict[int, list[Attachment]] = {}
+        for attachment in files:
+            by_comment.setdefault(attachment.comment_id or 0, []).append(attachment)
+        for original in sorted(readable, key=lambda c: (c.created_at, c.pk)):
+            copy = Comment.objects.create(ticket=new, author=original.author, body=original.body, html=original.html,
+                                          tlp=original.tlp, shared_with=original.shared_with,
+                                          created_at=original.created_at)
+            _event(new, by, TicketEvent.Kind.COMMENT, after={"comment": copy.pk, "copied_from": original.pk}, at=now)
+            for file in by_comment.get(original.pk, []):
+                # The same stored file (attachments are never deleted), a row of its own on the new request.
+                Attachment.objects.create(ticket=new, comment=copy, uploaded_by=file.uploaded_by, file=file.file.name,
+                                          original_name=file.original_name, content_type=file.content_type,
+                                          size=file.size, tlp=file.tlp, shared_with=file.shared_with,
+                                          created_at=file.created_at)
+        TicketLink.objects.create(ticket=new, kind=LinkKind.SPLIT_FROM, to_ticket=source, created_by=by, created_at=now)
+        _touch(source, now, [])
+        event = _event(source, by, TicketEvent.Kind.SPLIT, field="split", after={
+            "ticket": new.pk, "reference": new.reference, "comments": ids}, at=now)
+        _broadcast(source, event)
+    return new
+
+
+# --- links ---------------------------------------------------------------------------------------------------
+
+
+def link_ticket(ticket: Ticket, *, by: User, kind: str, to_ticket: Any = None, to_alert: int | None = None
+                ) -> TicketLink:
+    """Link `ticket` to another request (id or reference) or to an alert, as `kind` ("caused_by",
+    "related_to"). Either side of `ticket` may, naming only what they may read themselves; linking
+    twice returns the link. The history of `ticket` (and of the other request) records it; each
+    viewer sees the link only if they may read both ends (requests.selectors.links_of)."""
+    from alerts.selectors import visible_alerts
+
+    if kind not in (LinkKind.CAUSED_BY, LinkKind.RELATED_TO):
+        raise invalid("kind", ONE_OF, values=f"{LinkKind.CAUSED_BY}, {LinkKind.RELATED_TO}")
+    if (to_ticket is None) == (to_alert is None):
+        raise HubError(INVALID, _("Name either a request (`ticket`) or an alert (`alert`) to link to."),
+                       fields=["ticket", "alert"])
+    with transaction.atomic():
+        if to_ticket is not None:
+            other_id = _other_ticket_id(by, to_ticket, "ticket")
+            if other_id == ticket.pk:
+                raise invalid("ticket", _("a request is not linked to itself."))
+            source, other = _lock_pair(ticket.pk, other_id)
+            if not can_view_ticket(by, source):
+                raise HubError(NOT_FOUND, NO_SUCH_TICKET)
+            _refuse_merged(source)
+            if other.merged_into_id is not None:
+                raise invalid("ticket", _("%(reference)s was merged into another request; link to that one."),
+                              reference=other.reference)
+            lookup: dict[str, Any] = {"to_ticket": other}
+            about: dict[str, Any] = {"kind": kind, "ticket": other.pk, "reference": other.reference}
+        else:
+            source = _lock_writable(ticket.pk, by)
+            alert = visible_alerts(by).filter(pk=int(to_alert or 0)).first()
+            if alert is None:
+                raise invalid("alert", _("no such alert."))
+            other = None
+            lookup = {"to_alert": alert}
+            about = {"kind": kind, "alert": alert.pk}
+        if not workflow.may_link(by, source):
+            raise HubError(FORBIDDEN, _("Only the requesting and target centres link a request."))
+        existing = TicketLink.objects.filter(ticket=source, kind=kind, **lookup).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        link = TicketLink.objects.create(ticket=source, kind=kind, created_by=by, created_at=now, **lookup)
+        _touch(source, now, [])
+        event = _event(source, by, TicketEvent.Kind.LINK_ADDED, field="links", after={**about, "link": link.pk}, at=now)
+        _broadcast(source, event)
+        if other is not None:  # shown on both: the other request's history says so too
+            _touch(other, now, [])
+            _broadcast(other, _event(other, by, TicketEvent.Kind.LINK_ADDED, field="links", after={
+                "kind": kind, "ticket": source.pk, "reference": source.reference, "link": link.pk,
+                "reverse": True}, at=now))
+    return link
+
+
+def unlink_ticket(ticket: Ticket, *, by: User, link_id: int) -> None:
+    """Remove a link `ticket` has (either end). The link must be one the caller sees; split links
+    are part of the record and stay."""
+    from requests.selectors import link_visible
+
+    with transaction.atomic():
+        found = TicketLink.objects.filter(pk=link_id).filter(
+            models.Q(ticket_id=ticket.pk) | models.Q(to_ticket_id=ticket.pk)).first()
+        if found is None:
+            raise HubError(NOT_FOUND, _("No such link."))
+        if found.kind == LinkKind.SPLIT_FROM:
+            raise HubError(CONFLICT, _("A split is part of both requests' record; its link stays."))
+        ends = [found.ticket_id] + ([found.to_ticket_id] if found.to_ticket_id else [])
+        locked = {pk: _lock(pk) for pk in sorted(ends)}
+        source = locked[ticket.pk]
+        if not can_view_ticket(by, source) or not link_visible(by, found):
+            raise HubError(NOT_FOUND, _("No such link."))
+        _refuse_merged(source)
+        if not workflow.may_link(by, source):
+            raise HubError(FORBIDDEN, _("Only the requesting and target centres link a request."))
+        now = timezone.now()
+        for pk, one in locked.items():
+            about: dict[str, Any] = {"kind": found.kind, "link": found.pk}
+            other_end = found.to_ticket_id if pk == found.ticket_id else found.ticket_id
+            if other_end:
+                about.update(ticket=other_end, reference=locked[other_end].reference)
+            else:
+                about.update(alert=found.to_alert_id)
+            _touch(one, now, [])
+            _broadcast(one, _event(one, by, TicketEvent.Kind.LINK_REMOVED, field="links", before=about, at=now))
+        found.delete()
+
+
+# --- request templates ---------------------------------------------------------------------------------------
+
+
+def _clean_checklist(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 50:
+        raise invalid("checklist", _("a list of at most 50 items."))
+    return [_clean_text(item if isinstance(item, str) else None, "checklist", 300, single_line=True)
+            for item in value]
+
+
+TEMPLATE_FIELDS = ("name", "category", "priority", "target_centre", "title", "description", "checklist")
+
+
+def _apply_template_fields(template: TicketTemplate, values: dict[str, Any]) -> None:
+    unknown = set(values) - set(TEMPLATE_FIELDS)
+    if unknown:
+        raise HubError(INVALID, _("%(field)s: cannot be changed here."), fields=sorted(unknown),
+                       field=sorted(unknown)[0])
+    if "name" in values:
+        template.name = _clean_text(values["name"], "name", 120, single_line=True)
+    if "title" in values:
+        template.title = _clean_text(values["title"], "title", 200, single_line=True)
+    if "description" in values:
+        template.description = _clean_text(values["description"], "description", 20000, required=False)
+    if "category" in values:
+        if values["category"] not in Category.values:
+            raise invalid("category", ONE_OF, values=", ".join(Category.values))
+        template.category = values["category"]
+    if "priority" in values:
+        if values["priority"] not in Priority.values:
+            raise invalid("priority", ONE_OF, values=", ".join(Priority.values))
+        template.priority = values["priority"]
+    if "target_centre" in values:
+        template.target_centre = _centre(values["target_centre"])
+    if "checklist" in values:
+        template.checklist = _clean_checklist(values["checklist"])
+
+
+def _unique_name(template: TicketTemplate) -> None:
+    if TicketTemplate.objects.filter(centre_id=template.centre_id, name=template.name).exclude(pk=template.pk).exists():
+        raise invalid("name", _("your centre already has a template named “%(name)s”."), name=template.name)
+
+
+def create_template(*, by: User, centre: str | None = None, **values: Any) -> TicketTemplate:
+    """A new template of `by`'s centre (a hub admin names the centre), by its managers."""
+    owner = _centre(centre) if centre else by.centre
+    if owner is None:
+        raise invalid("centre", _("name the centre whose template this is."))
+    if not workflow.may_manage_templates(by, owner.pk):
+        raise HubError(FORBIDDEN, _("A centre's request templates are kept by its managers."))
+    template = TicketTemplate(centre=owner, created_by=by, category=Category.OTHER, title="", name="")
+    _apply_template_fields(template, {"checklist": [], **values})
+    for required in ("name", "title"):
+        if not getattr(template, required):
+            raise invalid(required, _("required."))
+    if "category" not in values:
+        raise invalid("category", ONE_OF, values=", ".join(Category.values))
+    _unique_name(template)
+    template.save()
+    return template
+
+
+def update_template(template: TicketTemplate, *, by: User, changes: dict[str, Any]) -> TicketTemplate:
+    if not workflow.may_manage_templates(by, template.centre_id):
+        raise HubError(FORBIDDEN, _("A centre's request templates are kept by its managers."))
+    _apply_template_fields(template, changes)
+    _unique_name(template)
+    template.updated_at = timezone.now()
+    template.save()
+    return template
+
+
+def delete_template(template: TicketTemplate, *, by: User) -> None:
+    """Requests opened from it keep what it gave them (their `created` event names it)."""
+    if not workflow.may_manage_templates(by, template.centre_id):
+        raise HubError(FORBIDDEN, _("A centre's request templates are kept by its managers."))
+    template.delete()
 
 
 # --- the SLA watch (hub.jobs "requests.sla", requests/jobs.py) -------------------------------------------

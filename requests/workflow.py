@@ -259,3 +259,43 @@ def may_manage_watchers(user, ticket: Ticket) -> bool:
     if user.is_hub_admin:
         return True
     return user.centre_id is not None and user.centre_id in {ticket.requesting_centre_id, ticket.target_centre_id}
+
+
+def may_merge(user, ticket: Ticket, into: Ticket) -> bool:
+    """Merging the duplicate `ticket` into `into`: the people (any role) of the centre that handles
+    `into` — its target centre — when it handles the duplicate too (or the duplicate is still open to
+    any centre), and hub admins. Neither may be final; `into` needs a target centre. The merge is not
+    a move of `MOVES`: the duplicate leaves the workflow for `merged`, a final status
+    (requests.services.merge_ticket)."""
+    if ticket.pk == into.pk or ticket.status in FINAL_STATUSES or into.status in FINAL_STATUSES:
+        return False
+    if into.target_centre_id is None:
+        return False
+    if ticket.target_centre_id not in (None, into.target_centre_id):
+        return False
+    if user.is_hub_admin:
+        return True
+    return user.centre_id is not None and user.centre_id == into.target_centre_id
+
+
+def may_split(user, ticket: Ticket) -> bool:
+    """Starting a new request from some comments of `ticket`: its two sides, while it is not final
+    (the new request has the same two centres)."""
+    return may_edit(user, ticket)
+
+
+def may_link(user, ticket: Ticket) -> bool:
+    """Linking `ticket` to another request or an alert (and removing such a link): its two sides,
+    whatever its status (a closed request may still be found to be related)."""
+    if ticket.merged_into_id is not None:
+        return False
+    if user.is_hub_admin:
+        return True
+    return user.centre_id is not None and user.centre_id in {ticket.requesting_centre_id, ticket.target_centre_id}
+
+
+def may_manage_templates(user, centre_id: int) -> bool:
+    """A centre's request templates are kept by its managers (and hub admins)."""
+    if user.is_hub_admin:
+        return True
+    return user.centre_id == centre_id and user.has_role(Role.MANAGER)

@@ -45,14 +45,20 @@ DEFAULT_PAGE_SIZE = 50
 BAD_TOKEN = "_hub_bad_token"
 
 
-class ApiRequest(HttpRequest):
+class SignedInRequest(HttpRequest):
+    """The request a page view behind `login_required` receives: `user` is a hub User, never
+    AnonymousUser. A type for views' signatures only; at run time it is Django's HttpRequest."""
+
+    user: User  # narrower than Django's AbstractBaseUser | AnonymousUser
+
+
+class ApiRequest(SignedInRequest):
     """The request an API view receives once the caller is authenticated (`AUTH` below): ninja sets
     `auth`, the token authenticator `api_token` (None for a session), both `user`. A type for views'
     signatures only; at run time it is Django's HttpRequest."""
 
     auth: User
     api_token: ApiToken | None
-    user: User  # narrower than Django's AbstractBaseUser | AnonymousUser
 
 
 class InSchema(Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 import threading
+import uuid
 from collections.abc import Callable, MutableMapping
 from urllib.parse import urljoin, urlsplit
 
@@ -39,7 +40,8 @@ _local = threading.local()  # Markdown instances keep state; sync views run in a
 def _markdown() -> markdown.Markdown:
     md = getattr(_local, "md", None)
     if md is None:
-        md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+        # nl2br: a line break typed (Shift+Enter in chat) is a line break shown, as in Slack and Zulip.
+        md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists", "nl2br"], output_format="html")
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
         _local.md = md
@@ -64,7 +66,7 @@ def _sanitisers() -> tuple[bleach.Cleaner, Linker]:
     if pair is None:
         pair = _local.sanitisers = (
             bleach.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True),
-            Linker(callbacks=[_link_attrs], skip_tags={"pre", "code"}),
+            Linker(callbacks=[_link_attrs]),
         )
     return pair
 
@@ -99,12 +101,74 @@ def render_markdown(text: str, preprocess: Callable[[str], str] | None = None) -
     return _render_full(source)
 
 
+_BLOCK_START = re.compile(r" {0,3}(?:[-*+] +\S|\d{1,9}[.)] +\S|>)")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+
+def separate_blocks(source: str) -> str:
+    """A blank line before a list or a quote that directly follows a line of text, outside code fences.
+
+    People type "Steps:" and the list on the next line; Markdown wants a blank line between, and
+    without one the list was joined to the text as one paragraph (issue 23). Likewise a line of text
+    after a list or a quote ends it, as in Slack and Zulip; indented lines continue the item, and an
+    item indented by 1-3 spaces inside a list is nested (Markdown itself wants 4).
+    """
+    out: list[str] = []
+    fence: str | None = None
+    in_block = False  # the previous lines are a list or a quote (until a blank line)
+    for line in source.split("\n"):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening.group(1) == fence:
+                fence = None
+            out.append(line)
+            continue
+        if opening:
+            fence = opening.group(1)
+            in_block = False
+            out.append(line)
+            continue
+        if not line.strip():
+            in_block = False
+        elif _BLOCK_START.match(line):
+            if out and out[-1].strip() and not in_block:
+                out.append("")
+            elif in_block and line[:1] == " " and line.lstrip()[:1] in "-*+0123456789":
+                line = "    " + line.lstrip()  # a nested item typed with 2 spaces: Markdown wants 4
+            in_block = True
+        elif in_block and not line.startswith(" "):
+            out.append("")  # a line of text after a list or quote ends it (no lazy continuation)
+            in_block = False
+        out.append(line)
+    return "\n".join(out)
+
+
 def _render_full(source: str) -> str:
     md = _markdown()
     md.reset()
-    rendered = md.convert(source)
+    rendered = md.convert(separate_blocks(source.replace("\r\n", "\n")))
     cleaner, linker = _sanitisers()
-    return linker.linkify(cleaner.clean(rendered))
+    return _linkify_outside_code(linker, cleaner.clean(rendered))
+
+
+# Code as the cleaner serialises it (well-formed: a <code> inside a <pre> is taken with its <pre>).
+_CODE = re.compile(r"<(pre|code)\b[^>]*>.*?</\1>", re.S)
+
+
+def _linkify_outside_code(linker: Linker, html: str) -> str:
+    """Linkify everything but code. bleach's own `skip_tags` escaped the skipped text a second time
+    (`&&` in a fenced shell command showed as `&amp;&amp;`), so code is set aside behind a marker
+    that nothing links, and put back as the cleaner wrote it."""
+    kept: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"hubcode{len(kept) - 1}x{marker}"
+
+    marker = uuid.uuid4().hex
+    held = _CODE.sub(hold, html)
+    linked = linker.linkify(held)
+    return re.sub(rf"hubcode(\d+)x{marker}", lambda m: kept[int(m.group(1))], linked)
 
 
 # An href/src attribute inside a tag of the sanitiser's output: html5lib writes every attribute

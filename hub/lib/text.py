@@ -22,12 +22,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from hub.errors import TOO_LARGE, HubError, invalid
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 # C0 controls other than tab, line feed and carriage return; DEL. XML 1.0 (XLSX) refuses all but the
 # three, and none of them is ever typed on purpose.
@@ -90,7 +93,7 @@ def clean_text(value: Any, *, field: str, max_length: int | None = None, max_byt
     return value
 
 
-def clean_model_text(model: type, name: str, value: Any, **options: Any) -> str:
+def clean_model_text(model: type[Model], name: str, value: Any, **options: Any) -> str:
     """`clean_text` with the column's own `max_length` (one source for the limit: the model)."""
     options.setdefault("max_length", getattr(model._meta.get_field(name), "max_length", None))
     return clean_text(value, field=options.pop("field", name), **options)
@@ -125,7 +128,7 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 @functools.cache
-def _text_fields(model: type) -> tuple[tuple[str, str, bool], ...]:
+def _text_fields(model: type[Model]) -> tuple[tuple[str, str, bool], ...]:
     """(attname, name, is JSON) of a model's text and JSON columns, found once per model."""
     from django.db import models
 
@@ -133,7 +136,7 @@ def _text_fields(model: type) -> tuple[tuple[str, str, bool], ...]:
                  if isinstance(f, (models.CharField, models.TextField, models.JSONField)))
 
 
-def check_model_text(instance: Any) -> None:
+def check_model_text(instance: Model) -> None:
     """Refuse (HubError 400) a model instance whose text or JSON fields hold characters no database
     or export can take. The safety net behind `clean_text` (hub/signals.py runs it on `pre_save`);
     deferred fields, which a save does not write, are not loaded for it."""

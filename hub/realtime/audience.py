@@ -76,7 +76,7 @@ def _joined(values: Any) -> str | None:
     return None if values is None else "," + ",".join(str(v) for v in values) + ","
 
 
-def audience_columns(meta: dict[str, list] | None) -> dict[str, str | None]:
+def audience_columns(meta: dict[str, list[Any] | None] | None) -> dict[str, str | None]:
     """`Audience.as_meta()` as the ",a,b," strings of the `<prefix>_centres/_roles/_users` columns:
     containment in them is a portable `LIKE`, where JSON containment is not (SQLite)."""
     meta = meta or {}

@@ -46,6 +46,8 @@ from hub.server.admission import HANDSHAKE_DONE
 from hub.services import SESSION_ENDED, TOKEN_REVOKED, session_digest
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from hub.models import User
 
 logger = logging.getLogger(__name__)
@@ -174,15 +176,16 @@ class HubConsumer(AsyncWebsocketConsumer):
         # The API token behind a `?ticket=` handshake (None for a session): revoking it cuts us off.
         self.token_id: int | None = getattr(self.user, "ws_token_id", None)
         # The session behind a cookie handshake: the socket lives no longer than it (issue 20, class 2).
-        self.session_key: str | None = self.scope.get("session_key") if self.scope.get("auth_method") == "session" \
-            else None
+        # (ws_auth.WsGate put both in the scope: a str and a datetime or None.)
+        self.session_key: str | None = cast("str | None", self.scope.get("session_key")) \
+            if self.scope.get("auth_method") == "session" else None
         self.session_tag = session_digest(self.session_key) if self.session_key else None
-        self.session_expires = self.scope.get("session_expires")
+        self.session_expires = cast("datetime | None", self.scope.get("session_expires"))
         # What the person's authorisation was decided from; the periodic re-check compares it.
         self.identity_seen = self.user.identity()
         self._held: list[Delivery] | None = None  # deliveries waiting while the person is re-read
         self._held_overflow = False
-        self._reauth: asyncio.Task | None = None
+        self._reauth: asyncio.Task[None] | None = None
         self._reauth_again = False
         self._expiry: asyncio.TimerHandle | None = None
         self.groups_joined: set[str] = set()
@@ -316,6 +319,7 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     def _hold(self, delivery: Delivery) -> None:
         held = self._held
+        assert held is not None  # called only while a re-read holds deliveries (`_held` is a list)
         if len(held) < MAX_HELD:
             held.append(delivery)
         else:

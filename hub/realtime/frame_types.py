@@ -19,7 +19,8 @@ from importlib import import_module
 from typing import Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
 # The modules that declare frames, in the order the page lists them.
-FRAME_MODULES = ("hub.realtime.frames", "chat.frames", "alerts.frames", "requests.frames", "duty.frames")
+FRAME_MODULES = ("hub.realtime.frames", "chat.frames", "alerts.frames", "requests.frames", "duty.frames",
+                 "events.frames")
 SOCKETS = {
     "ANY_SOCKET_FRAMES": "Every socket",
     "TOPIC_FRAMES": "`/ws/topics/{slug}/` (a topic channel)",

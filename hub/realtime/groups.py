@@ -1,6 +1,13 @@
 """Group names, one place: a socket joins the groups of its identity (hub/realtime/notifications.py)
 and its topic; services publish to them (hub/realtime/publisher.py)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.realtime.audience import Audience
+
 ALL = "all"
 
 
@@ -25,7 +32,7 @@ def control_group(user_id: int) -> str:
     return f"control.{user_id}"
 
 
-def groups_for(audience) -> list[str]:
+def groups_for(audience: Audience | None) -> list[str]:
     """The narrowest groups whose sockets cover an `Audience` (hub.realtime.audience): its centres,
     else its roles, plus its named users, plus hub admins (who see everything); everyone → ALL.
     The audience itself is enforced on every socket anyway (HubConsumer.may_receive); narrow groups

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -26,8 +27,10 @@ from hub import twofactor
 from hub.models import IDENTITY_FIELDS, ApiToken, User
 
 
-def session_store(session_key: str | None = None):
-    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+def session_store(session_key: str | None = None) -> SessionBase:
+    """The configured engine's store (what `request.session` is), chosen by SESSION_ENGINE at run time."""
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    return store(session_key)
 
 
 def session_matches(data: dict[str, Any], user: User) -> bool:
@@ -84,7 +87,7 @@ def current_standing(user_id: int, *, token_id: int | None = None, session_key: 
     return Standing(user, state[1])
 
 
-def identities(user_ids: Iterable[int]) -> dict[int, tuple]:
+def identities(user_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:
     """{user id: the stored values of IDENTITY_FIELDS} in one query; missing people are absent."""
     return {row[0]: tuple(row[1:]) for row in
             User.objects.filter(pk__in=set(user_ids)).values_list("pk", *IDENTITY_FIELDS)}

@@ -37,7 +37,7 @@ class NotificationsConsumer(HubConsumer):
         hello: HelloFrame = {"type": "hello", "user": self.user.username, "groups": len(self.groups_joined)}
         await self.send_json(hello)
 
-    async def adopt(self, user) -> bool:
+    async def adopt(self, user: User) -> bool:
         """The person moved (another centre, role, superuser flag): the stream now listens to the
         groups of who they are, and `may_receive` decides with them (issue 20, class 1). A
         notifications stream is never refused: everyone signed in has one."""

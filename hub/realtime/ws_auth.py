@@ -17,7 +17,7 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 
 from hub.lib.asgi import ASGIApp, Receive, Scope, Send
-from hub.lib.origins import parse_origin
+from hub.lib.origins import Origin, parse_origin
 from hub.realtime.workers import in_worker_thread
 from hub.server.admission import HandshakeLimit
 
@@ -38,7 +38,7 @@ def origin_allowed(origin: str) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def _public_origins(origins: tuple[str, ...]) -> frozenset:
+def _public_origins(origins: tuple[str, ...]) -> frozenset[Origin]:
     return frozenset(filter(None, map(parse_origin, origins)))
 
 

@@ -3,6 +3,7 @@ markings, and comes back through the import as the same alert; a bad bundle is a
 object and the field, and stores nothing."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -138,7 +139,7 @@ def test_a_foreign_bundle_with_tlp_1_markings_and_no_report_is_raised(cast, api_
 ])
 def test_an_invalid_bundle_is_a_400_naming_the_object_and_field_and_stores_nothing(cast, api_client, mutate,
                                                                                   object_id, field):
-    bundle = {"type": "bundle", "id": "bundle--1f6c5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c", "objects": [
+    bundle: dict[str, Any] = {"type": "bundle", "id": "bundle--1f6c5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c", "objects": [
         {"type": "identity", "spec_version": "2.1", "id": "identity--6a5b5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c",
          "created": "2026-03-12T08:00:00.000Z", "modified": "2026-03-12T08:00:00.000Z", "name": "VNCERT"},
         {"type": "report", "spec_version": "2.1", "id": "report--7a5b5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c",

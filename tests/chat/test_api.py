@@ -270,7 +270,8 @@ def test_postgresql_searches_with_its_full_text_index(world):
 
     sql = str(search_messages(world["dn"], "an toàn").query)
     if connection.vendor == "postgresql":
-        assert "search_vector" in sql and "to_tsquery" in sql
+        # Few matches: their ids come from the index first (chat.selectors._search_condition).
+        assert "chat_message\".\"id\" = ANY" in sql or "chat_message.id = ANY" in sql
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'chat_message_search_vector'")
             assert "gin (search_vector)" in cursor.fetchone()[0].lower()
@@ -283,6 +284,27 @@ def test_postgresql_searches_with_its_full_text_index(world):
             assert cursor.fetchone()[0] == "'2024':4 '3400':5 'cve':3 'da':1 'dao':7 'lua':6 'nang':2"
     else:
         assert "search_text" in sql
+
+
+def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, api_client, monkeypatch):
+    """On PostgreSQL a search matching many messages walks the newest backwards (`… IS TRUE`, no index),
+    one matching few reads their ids from the GIN index first: the same page either way, visibility
+    included (docs/benchmarks.md, "Search over years")."""
+    from django.db import connection
+
+    from chat import selectors
+
+    for i in range(6):
+        post(world["topic"], world["dn"], f"Cảnh báo lừa đảo số {i} qua thư điện tử")
+    client = api_client(world["dn"])
+    rare = client.get("/api/v1/search", {"q": "lua dao thu", "limit": 4}).json()
+    monkeypatch.setattr(selectors, "SEARCH_INDEX_FIRST_BELOW", 2)  # now "common"
+    common = client.get("/api/v1/search", {"q": "lua dao thu", "limit": 4}).json()
+    assert [m["id"] for m in common["results"]] == [m["id"] for m in rare["results"]]
+    assert [m["body"] for m in rare["results"]] == [f"Cảnh báo lừa đảo số {i} qua thư điện tử" for i in (5, 4, 3, 2)]
+    if connection.vendor == "postgresql":
+        sql = str(selectors.search_messages(world["dn"], "lua dao thu").query)
+        assert "IS TRUE" in sql and "search_vector" in sql
 
 
 def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
@@ -405,9 +427,10 @@ def test_a_topic_is_read_with_its_allowed_centres_as_the_orm_prefetches_them(mak
     from chat.selectors import get_topic, topic_centre_codes
     from chat.serializers import topic_out
     from hub.models import Centre
+    from tests.factories import CentreFactory
 
     for code in ("HT", "DN", "QB", "QT"):  # QT: a centre the topic does not admit
-        Centre.objects.get_or_create(code=code, defaults={"name_vi": code, "name_en": code})
+        CentreFactory.create(code=code)
     made = make_topic("kenh-rieng", allowed_roles=["engineer"], allowed_centres=centres)
     expected = Topic.objects.prefetch_related("allowed_centres").get(pk=made.pk)
     topic = get_topic("kenh-rieng")

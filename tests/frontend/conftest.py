@@ -36,6 +36,11 @@ def browser():
     # from the test body; allow them only while the browser runs (never in the server processes).
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import expect
+
+    # expect() waits 5 s by default; on a machine shared by eight test runs a live update can take
+    # longer (seen: a reopened alert's entry). The same patience as every page action.
+    expect.set_options(timeout=TIMEOUT_MS)
     pw = sync_playwright().start()
     try:
         chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

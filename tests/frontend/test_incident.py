@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -152,7 +153,7 @@ def test_the_record_is_append_only_and_a_correction_strikes_the_entry_through(of
 
 def test_a_stix_bundle_becomes_an_alert(officers, tmp_path):
     an, _binh = officers
-    bundle = {"type": "bundle", "id": "bundle--0f6c5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c", "objects": [
+    bundle: dict[str, Any] = {"type": "bundle", "id": "bundle--0f6c5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c", "objects": [
         {"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
          "created": "2026-03-12T08:00:00.000Z", "modified": "2026-03-12T08:00:00.000Z", "name": "C2 từ VNCERT",
          "pattern_type": "stix", "valid_from": "2026-03-12T08:00:00Z",

@@ -14,6 +14,7 @@ def test_the_raise_form_says_who_will_see_a_red_alert(make_user, sign_in):
     make_user("dn.security", centre="DN", role="security_officer")
     person = sign_in("ht.security")
     page = person.goto("/alerts/")
+    page.click("#raise-details summary")  # the form is folded until asked for
     page.select_option("#a-tlp", "red")
     hint = page.locator("[data-testid=shared-hint]")
     expect(hint).to_have_text("Chưa chọn trung tâm nào: chỉ trung tâm của bạn (HT) thấy cảnh báo này.")

@@ -148,6 +148,7 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     await sync_to_async(add_comment)(ticket, by=world["ht"], body="Chi tiết")
     await sync_to_async(add_attachment)(ticket, by=world["ht"], upload=SimpleUploadedFile("log.txt", b"nhat ky"))
     # The SLA watch: DN (the target centre) hears that the request's first response is overdue.
+    assert ticket.first_response_due is not None
     await sync_to_async(send_sla_reminders)(now=ticket.first_response_due + timedelta(minutes=1))
     await notifications.until("ticket.sla")
     await notifications.drain()
@@ -181,11 +182,25 @@ async def duty_frames(world, seen: list[dict]) -> None:
         await socket.socket.disconnect()
 
 
+async def event_frames(world, seen: list[dict]) -> None:
+    from events.services import create_event, register, send_reminders
+
+    attendee = await listen(world["dns"], seen)
+    start = timezone.now() + timedelta(hours=20)
+    event = await sync_to_async(create_event)(by=world["dnm"], title="Hội thảo", starts_at=start,
+                                              ends_at=start + timedelta(hours=8), place="Đà Nẵng")
+    await sync_to_async(register)(event, by=world["dns"])
+    await sync_to_async(send_reminders)(now=timezone.now())
+    await attendee.until("event")
+    await attendee.socket.disconnect()
+
+
 async def test_every_frame_the_server_sends_is_its_declared_type(world):
     seen: list[dict] = []
     await chat_frames(world, seen)
     await alert_and_ticket_frames(world, seen)
     await duty_frames(world, seen)
+    await event_frames(world, seen)
 
     declared = frame_types.server_frames()
     faults = []

@@ -208,6 +208,29 @@ def test_a_streaming_answer_is_sent_whole_and_closed_after_its_last_part(recorde
     assert messages[-1].get("more_body", False) is False
 
 
+def test_a_streaming_answer_is_read_part_by_part_as_it_is_sent_in_the_requests_thread(recorded):
+    """Constant memory for exports: each part is produced after the previous one was handed to the
+    server (Django's own handler read a synchronous iterator into a list first), in the thread the
+    request ran in (where its database connection and cursor are)."""
+    handler = HubASGIHandler()
+
+    async def app(scope, receive, send):
+        async def sending(message):
+            if message["type"] == "http.response.body" and message.get("body"):
+                EVENTS.append(("sent " + message["body"].decode().strip(), threading.get_ident()))
+            await send(message)
+
+        await handler(scope, receive, sending)
+
+    status, body, _messages = _call(app, "/stream")
+    assert status == 200 and body.decode() == "dòng 0\ndòng 1\ndòng 2\n"
+    names = [name for name, _ in recorded if name != "answer starts"]
+    assert names == ["request_started", "part 0", "sent dòng 0", "part 1", "sent dòng 1", "part 2", "sent dòng 2",
+                     "request_finished"]
+    threads = dict(recorded)
+    assert threads["part 0"] == threads["part 2"] == threads["request_started"]
+
+
 def test_a_file_download_arrives_whole_in_large_chunks(recorded):
     status, body, messages = _call(HubASGIHandler(), "/file")
     headers = dict(messages[0]["headers"])

@@ -169,21 +169,16 @@ async def test_the_server_escalates_by_itself_and_its_frame_reaches_a_socket_on_
     from websockets.asyncio.client import connect
 
     from alerts.models import Alert, Escalation
-    from hub.models import User, WsTicket
+    from hub.models import WsTicket
     from tests.alerts.conftest import raise_as
+    from tests.factories import staff
     from tests.live import start_hub
 
     if connection.vendor != "postgresql":
         pytest.skip("the server process shares the PostgreSQL test database")
 
     def people():
-        from hub.models import Centre
-
-        ht = Centre.objects.create(code="HT", name_vi="HT", name_en="HT")
-        qb = Centre.objects.create(code="QB", name_vi="QB", name_en="QB")
-        raiser = User.objects.create_user("ht.security", centre=ht, role="security_officer")
-        manager = User.objects.create_user("qb.manager", centre=qb, role="manager", email="qb.manager@example.vn")
-        return raiser, manager
+        return staff("ht.security"), staff("qb.manager", email="qb.manager@example.vn")
 
     raiser, manager = await sync_to_async(people)()
     hub = await asyncio.to_thread(start_hub, "daphne", {

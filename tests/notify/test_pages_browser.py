@@ -103,7 +103,9 @@ def test_a_manager_registers_a_webhook_sends_a_test_and_reads_the_log(cast, sign
     page.click("[data-testid=webhook-register]")
     flash = page.locator("[data-testid=flash-success]")
     expect(flash).to_contain_text("Khóa bí mật (chỉ hiển thị lần này)")
-    secret = re.search(r": (\S+)$", flash.inner_text()).group(1)
+    shown = re.search(r": (\S+)$", flash.inner_text())
+    assert shown is not None
+    secret = shown.group(1)
     card = page.locator("section.webhook")
     expect(card.locator("h2")).to_contain_text("SIEM Đà Nẵng")
     card.locator("[data-testid=webhook-test]").click()

@@ -232,7 +232,8 @@ def test_the_mail_server_command_answers_and_stops(cast):
                                env={"DATABASE_URL": database_url_of_test_db(), "DJANGO_DEBUG": "1",
                                     "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        lines = []
+        lines: list[str] = []
+        assert process.stdout is not None  # stdout=PIPE
         while not any("run_mail_server:" in line for line in lines):
             lines.append(process.stdout.readline().decode())
             assert lines[-1], "".join(lines)

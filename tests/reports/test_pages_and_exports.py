@@ -75,7 +75,7 @@ def test_api_dashboard_returns_the_tables(network, api_client):
     assert data["filters"] == {"from": "2025-03-01", "to": "2025-03-31"}
     assert data["totals"]["open"] == 6
     keys = [t["key"] for t in data["tables"]]
-    assert keys == ["open_by_status_centre", "open_by_category", "response_times", "alerts_by_centre",
+    assert keys == ["open_by_status_centre", "open_by_category", "response_times", "sla", "alerts_by_centre",
                     "messages_by_topic_centre"]
 
 
@@ -158,7 +158,7 @@ def test_dashboard_csv_has_every_table(network, english):
 def test_dashboard_xlsx_has_one_sheet_per_table(network):
     response = signed_in(network.users["admin"]).get(f"/dashboard/export.xlsx?{MARCH}")
     book = load_workbook(io.BytesIO(response.content))
-    assert len(book.sheetnames) == 5
+    assert len(book.sheetnames) == 6
     sheet = book[book.sheetnames[0]]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0][0] == "Trung tâm tiếp nhận"  # Vietnamese header intact

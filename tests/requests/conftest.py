@@ -3,6 +3,8 @@ answers) and one that has nothing to do with the ticket (QB)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.factories import staff
@@ -45,7 +47,7 @@ def new_ticket(people):
     from requests.services import create_ticket
 
     def make(target: str | None = "DN", by=None, **fields):
-        data = {"title": "Hỗ trợ kiểm tra an toàn thông tin cổng dịch vụ công", "category": "security",
+        data: dict[str, Any] = {"title": "Hỗ trợ kiểm tra an toàn thông tin cổng dịch vụ công", "category": "security",
                 "priority": "normal", "description": "Cần **rà soát** lỗ hổng."}
         data.update(fields)
         return create_ticket(by=by or people.ht_engineer, target_centre=target, **data)

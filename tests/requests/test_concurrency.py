@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from hub.errors import HubError
 from requests import services
-from requests.models import Ticket, TicketEvent
+from requests.models import Comment, Ticket, TicketEvent
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -106,3 +106,65 @@ def test_references_stay_unique_when_a_centre_creates_many_tickets_at_once(peopl
     # No gaps either: the sequence is 1..n for the year.
     assert [int(ref.rsplit("-", 1)[1]) for ref in references] == list(range(1, len(creators) + 1))
     assert Ticket.objects.count() == len(creators)
+
+
+# --- merging (issue 26 §4) ------------------------------------------------------------------------------
+
+
+def test_a_comment_racing_a_merge_lands_before_it_or_is_refused(people, new_ticket):
+    """Never a comment on a duplicate after it became a pointer: either the comment committed first
+    (and is shown with the survivor) or it is a 409 naming the survivor."""
+    from requests.api import ticket_detail
+
+    outcomes = set()
+    for i in range(6):
+        survivor = new_ticket(target="DN")
+        duplicate = new_ticket(target="DN", by=people.qb_engineer)
+        results = race(
+            partial(services.merge_ticket, duplicate, by=people.dn_engineer, into=survivor.pk),
+            partial(services.add_comment, duplicate, by=people.qb_engineer, body=f"Thêm thông tin {i}"),
+        )
+        assert isinstance(results[0], Ticket), results
+        merged_at = TicketEvent.objects.get(ticket=duplicate, kind="merged").created_at
+        shown = [c["body"] for m in ticket_detail(survivor, people.dn_engineer)["merged_from"] for c in m["comments"]]
+        if isinstance(results[1], HubError):
+            assert results[1].extra["merged_into"] == survivor.pk
+            assert shown == []
+            outcomes.add("refused")
+        else:
+            assert isinstance(results[1], Comment) and results[1].created_at <= merged_at
+            assert shown == [f"Thêm thông tin {i}"]
+            outcomes.add("before")
+        assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == survivor.pk
+    assert outcomes  # both orders are correct; which one happens is the scheduler's
+
+
+def test_merging_two_requests_into_each_other_at_once_merges_one_and_never_deadlocks(people, new_ticket):
+    for _ in range(5):
+        first = new_ticket(target="DN")
+        second = new_ticket(target="DN", by=people.qb_engineer)
+        results = race(
+            partial(services.merge_ticket, first, by=people.dn_engineer, into=second.pk),
+            partial(services.merge_ticket, second, by=people.dn_manager, into=first.pk),
+        )
+        winners = [r for r in results if isinstance(r, Ticket)]
+        losers = [r for r in results if isinstance(r, HubError)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        assert losers[0].code == "conflict"
+        pointers = Ticket.objects.filter(pk__in=[first.pk, second.pk], merged_into__isnull=False)
+        assert pointers.count() == 1
+        assert TicketEvent.objects.filter(ticket__in=[first, second], kind="merged").count() == 1
+
+
+def test_one_duplicate_merged_into_two_requests_at_once_goes_to_one(people, new_ticket):
+    for _ in range(5):
+        duplicate = new_ticket(target="DN", by=people.qb_engineer)
+        one, other = new_ticket(target="DN"), new_ticket(target="DN", by=people.ht_manager)
+        results = race(
+            partial(services.merge_ticket, duplicate, by=people.dn_engineer, into=one.pk),
+            partial(services.merge_ticket, duplicate, by=people.dn_manager, into=other.pk),
+        )
+        assert sorted(type(r).__name__ for r in results) == ["HubError", "Ticket"], results
+        winner = next(r for r in results if isinstance(r, Ticket))
+        assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == winner.pk
+        assert TicketEvent.objects.filter(kind="merged_from", ticket__in=[one, other]).count() == 1

@@ -39,6 +39,10 @@ def test_every_demo_ticket_followed_the_state_machine(settings):
             if event.kind == TicketEvent.Kind.TRANSITION:
                 assert event.before == status and move_for(status, str(event.after)) is not None, ticket.reference
                 status = str(event.after)
+            if event.kind == TicketEvent.Kind.MERGED:  # not a move of the table: the merge's own line
+                assert isinstance(event.after, dict) and event.before == status
+                assert ticket.merged_into_id == event.after["ticket"]
+                status = Status.MERGED
             assert event.created_at >= ticket.created_at
         assert status == ticket.status, ticket.reference
         assert ticket.thread is not None and ticket.thread.kind == "ticket"
@@ -48,3 +52,18 @@ def test_every_demo_ticket_followed_the_state_machine(settings):
 
 def test_without_history_no_tickets_are_made(seeded):
     assert Ticket.objects.count() == 0
+
+
+def test_the_demo_has_request_templates_and_a_merged_duplicate(settings):
+    from requests.models import TicketTemplate
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed_history()
+    exam = TicketTemplate.objects.get(name="Đăng ký thi chứng chỉ")
+    assert exam.centre.code == "DN" and len(exam.checklist) == 4 and "{centre}" in exam.title
+    duplicate = Ticket.objects.get(status=Status.MERGED)
+    assert duplicate.merged_into is not None and duplicate.merged_into.status != Status.MERGED
+    assert duplicate.merged_into.events.filter(kind="merged_from", after__ticket=duplicate.pk).exists()
+    seed_history()
+    assert TicketTemplate.objects.filter(name="Đăng ký thi chứng chỉ").count() == 1
+    assert Ticket.objects.filter(status=Status.MERGED).count() == 1

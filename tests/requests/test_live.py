@@ -14,6 +14,7 @@ from hub.asgi import application
 from hub.models import WsTicket
 from requests import services
 from requests.models import Ticket
+from tests.factories import staff
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,3 +137,24 @@ async def test_a_refused_change_sends_nothing(people):
     assert await ht.receive_nothing(timeout=0.5)
     assert await dn.receive_nothing(timeout=0.5)
     await close(ht, dn)
+
+
+async def test_a_merge_reaches_both_centres_each_about_its_own_request(people):
+    """Issue 26 §4: the duplicate's centre hears that it was merged, the survivor's that it took it in;
+    a centre that reads neither hears nothing."""
+    survivor = await sync_to_async(services.create_ticket)(
+        by=people.ht_engineer, title="Cổng dịch vụ công lỗi chứng thư số", category="security", target_centre="DN")
+    duplicate = await sync_to_async(services.create_ticket)(
+        by=people.qb_engineer, title="Lỗi chứng thư số", category="security", target_centre="DN")
+    hue_engineer = await sync_to_async(staff)("hue.engineer")
+    ht, qb, dn, hue = await sockets(people.ht_manager, people.qb_manager, people.dn_manager, hue_engineer)
+    await sync_to_async(services.merge_ticket)(duplicate, by=people.dn_engineer, into=survivor.pk)
+    frame = await next_frame(ht)
+    assert (frame["ticket"]["id"], frame["event"]["kind"]) == (survivor.pk, "merged_from")
+    frame = await next_frame(qb)
+    assert (frame["ticket"]["id"], frame["event"]["kind"], frame["ticket"]["merged_into"]) == (
+        duplicate.pk, "merged", survivor.pk)
+    seen = {(f["ticket"]["id"], f["event"]["kind"]) for f in [await next_frame(dn), await next_frame(dn)]}
+    assert seen == {(duplicate.pk, "merged"), (survivor.pk, "merged_from")}
+    assert await hue.receive_nothing(timeout=0.5)
+    await close(ht, qb, dn, hue)

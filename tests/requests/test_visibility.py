@@ -178,5 +178,5 @@ def test_the_list_filter_and_the_rule_agree_for_every_state(people, new_ticket):
         disagreements += [(viewer.username, t.title) for t in tickets if (t.pk in listed) != can_view_ticket(viewer, t)]
     assert disagreements == []
     # Not vacuous: the watcher from QB sees the watched AMBER ones and not the party-only ones.
-    watched = [t for t in tickets if t.status == "accepted" and t.target_centre_id and "True" in t.title]
-    assert {t.tlp for t in watched if can_view_ticket(people.qb_engineer, t)} == {"clear", "green", "amber"}
+    watched_ones = [t for t in tickets if t.status == "accepted" and t.target_centre_id and "True" in t.title]
+    assert {t.tlp for t in watched_ones if can_view_ticket(people.qb_engineer, t)} == {"clear", "green", "amber"}

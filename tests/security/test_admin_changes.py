@@ -51,6 +51,7 @@ def test_a_tickets_workflow_fields_cannot_be_edited_in_the_admin(admin_browser, 
     events = TicketEvent.objects.count()
     admin_browser.post(url, {"status": "closed", "title": "Đổi lén", "target_centre": "", "_save": "Save"})
     stored = Ticket.objects.get(pk=ticket.pk)
+    assert stored.target_centre is not None
     assert (stored.status, stored.title, stored.target_centre.code) == ("new", "Cần hỗ trợ", "DN")
     assert TicketEvent.objects.count() == events
 

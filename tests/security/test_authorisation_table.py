@@ -25,6 +25,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -101,7 +102,7 @@ def expect(model: str, what: str = "reads") -> dict[str, set[tuple[str, str]]]:
 
 def check(found: dict[str, set], model: str, path: str, what: str = "reads", extra: set | None = None) -> list:
     """The differences between what each viewer got through `path` and the table."""
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for viewer, expected in expect(model, what).items():
         expected = expected | (extra or set())
         got = found.get(viewer, set())
@@ -115,7 +116,7 @@ def check(found: dict[str, set], model: str, path: str, what: str = "reads", ext
 
 async def frames_until(socket, kind: str, sentinel, key) -> set:
     """Read `kind` frames until the one `key` maps to `sentinel`; the keys seen before it."""
-    seen = set()
+    seen: set[Any] = set()
     while True:
         frame = await socket.receive_json_from(timeout=10)
         if frame.get("type") != kind:
@@ -165,14 +166,14 @@ async def check_messages(cast) -> list:
 
     def over_http() -> list:
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        counted: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        counted: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": 200}).json()["results"]
+            history = client.get(f"/api/v1/topics/{topic.slug}/messages", {"limit": "200"}).json()["results"]
             found["history"][name] = {items[m["id"]] for m in history if m["id"] in items}
             found["search"][name] = {items[m["id"]] for m in client.get(
-                "/api/v1/search", {"q": "bangtlp", "limit": 200}).json()["results"] if m["id"] in items}
+                "/api/v1/search", {"q": "bangtlp", "limit": "200"}).json()["results"] if m["id"] in items}
             found["one"][name] = {key for pk, key in items.items()
                                   if client.get(f"/api/v1/topics/{topic.slug}/messages/{pk}").status_code == 200}
             unread = next(t for t in client.get("/api/v1/topics").json()["results"] if t["slug"] == topic.slug)
@@ -223,10 +224,10 @@ async def check_alerts(cast) -> list:
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            listed = client.get("/api/v1/alerts", {"limit": 200}).json()["results"]
+            listed = client.get("/api/v1/alerts", {"limit": "200"}).json()["results"]
             found["list"][name] = {items[a["id"]] for a in listed if a["id"] in items}
             found["search"][name] = {items[a["id"]] for a in client.get(
-                "/api/v1/alerts", {"q": "bangtlp", "limit": 200}).json()["results"]}
+                "/api/v1/alerts", {"q": "bangtlp", "limit": "200"}).json()["results"]}
             found["detail"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/alerts/{pk}").status_code == 200}
             found["stix"][name] = {key for pk, key in items.items()
@@ -235,7 +236,7 @@ async def check_alerts(cast) -> list:
                                    if browser(user).get(f"/alerts/{pk}/").status_code == 200}
             found["indicators"][name] = {items[s["alert"]] for s in client.get(
                 "/api/v1/indicators", {"value": "shared[.]example"}).json()["results"]}
-            summaries = client.get("/api/v1/topics/an-toan-thong-tin/messages", {"limit": 200}).json()["results"]
+            summaries = client.get("/api/v1/topics/an-toan-thong-tin/messages", {"limit": "200"}).json()["results"]
             by_client_id = {f"alert-{pk}": key for pk, key in items.items()}
             found["summary message"][name] = {by_client_id[m["client_id"]] for m in summaries
                                               if m["client_id"] in by_client_id}
@@ -342,22 +343,24 @@ async def check_tickets(cast) -> list:
 
     def over_http() -> list:
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
-        wrong = []
+        wrong: list[tuple[Any, ...]] = []
         year = timezone.localdate().year
         for name, user in cast.items():
             client = api(user)
-            listed = client.get("/api/v1/tickets", {"limit": 200}).json()["results"]
+            listed = client.get("/api/v1/tickets", {"limit": "200"}).json()["results"]
             found["list"][name] = {items[t["id"]] for t in listed if t["id"] in items}
             found["search"][name] = {items[t["id"]] for t in client.get(
-                "/api/v1/tickets", {"q": "bangtlp", "limit": 200}).json()["results"]}
+                "/api/v1/tickets", {"q": "bangtlp", "limit": "200"}).json()["results"]}
             found["detail"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/tickets/{pk}").status_code == 200}
             found["page"][name] = {key for pk, key in items.items()
                                    if browser(user).get(f"/tickets/{pk}/").status_code == 200}
-            export = b"".join(browser(user).get("/tickets/export.csv").streaming_content).decode()
+            exported = browser(user).get("/tickets/export.csv")
+            assert isinstance(exported, StreamingHttpResponse)
+            export = exported.getvalue().decode()
             cells = {cell for row in csv.reader(export.splitlines()) for cell in row}  # every field is quoted
             found["export"][name] = {key for key in items.values() if f"bangtlp {key[0]}" in cells}
-            threads = {pk: Ticket.objects.get(pk=pk).thread.slug for pk in items}
+            threads = dict(Ticket.objects.filter(pk__in=items).values_list("pk", "thread__slug"))
             found["thread"][name] = {key for pk, key in items.items()
                                      if client.get(f"/api/v1/topics/{threads[pk]}/messages").status_code == 200}
             n = len(expect(model, "counted")[name]) + 1  # the sentinel
@@ -426,9 +429,9 @@ async def check_attachments(cast) -> list:
 
     model = "support_requests.Attachment"
 
-    def build() -> dict[int, tuple]:
+    def build() -> list[Any]:
         ticket = _ticket(cast, "amber", "bangtlp attachments")
-        items = {}
+        items: dict[int, Any] = {}
         for key in TABLE_ROWS[model]:
             tlp, scope = key
             upload = SimpleUploadedFile(f"nhat-ky-{len(items)}.txt", b"bangtlp", "text/plain")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import re
 import urllib.parse
+from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
@@ -25,7 +26,7 @@ PASSWORD = "pw-qt.manager"
 
 def seen(settings, trusted: int, forwarded: str | None, peer: str = "10.0.0.9") -> str | None:
     settings.HUB_TRUSTED_PROXIES = trusted
-    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    headers: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     request = RequestFactory().get("/", REMOTE_ADDR=peer, **headers)
     ClientAddressMiddleware(lambda r: None)(request)
     assert client_address(request) == request.META["REMOTE_ADDR"]  # the same answer after the rewrite
@@ -110,6 +111,7 @@ class Browser:
 
     def __init__(self, base: str) -> None:
         parts = urllib.parse.urlsplit(base)
+        assert parts.hostname is not None, base
         self.host, self.port = parts.hostname, parts.port
         self.cookies: dict[str, str] = {}
 
@@ -131,7 +133,9 @@ class Browser:
     def sign_in(self, username: str, password: str, forwarded_for: str | None = None) -> int:
         status, page = self.request("GET", "/accounts/login/")
         assert status == 200, page[:300]
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found is not None, page[:300]
+        token = found.group(1)
         body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
         return self.request("POST", "/accounts/login/", body, headers)[0]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from tests.live import start_hub
 from tests.services import require
@@ -148,8 +149,8 @@ def test_a_logout_served_by_one_process_closes_the_sessions_sockets_on_the_other
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    async def scenario() -> tuple[int, float]:
-        socket = await connect(f"{uvicorn.ws}/ws/notifications/", origin=f"http://127.0.0.1:{uvicorn.port}",
+    async def scenario() -> tuple[int, int, float]:
+        socket = await connect(f"{uvicorn.ws}/ws/notifications/", origin=Origin(f"http://127.0.0.1:{uvicorn.port}"),
                                additional_headers={"Cookie": cookie})
         assert (await first_frame(socket))["type"] == "hello"
         status = await asyncio.to_thread(logout_through, daphne)

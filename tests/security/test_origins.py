@@ -73,6 +73,7 @@ def test_a_served_hub_checks_the_whole_origin(make_user, tmp_path):
     same host on another port does not."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
+    from websockets.typing import Origin
 
     from tests.live import start_hub
 
@@ -83,11 +84,12 @@ def test_a_served_hub_checks_the_whole_origin(make_user, tmp_path):
     hub = start_hub("uvicorn", tmp_dir=tmp_path)
 
     async def attempt(origin: str) -> str | int:
-        async with connect(hub.ws + "/ws/notifications/", origin=origin,
+        async with connect(hub.ws + "/ws/notifications/", origin=Origin(origin),
                            additional_headers={"Cookie": cookie}) as socket:
             try:
                 return json.loads(await asyncio.wait_for(socket.recv(), 5))["type"]
             except ConnectionClosed as closed:
+                assert closed.rcvd is not None  # the server closed it, with a code
                 return closed.rcvd.code
 
     try:

@@ -96,7 +96,7 @@ def stored() -> dict[str, int]:
     "nothing stored" is all of them unchanged."""
     from hub.signals import _is_ours
 
-    return {model._meta.label: model.objects.count() for model in apps.get_models() if _is_ours(model)}
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models() if _is_ours(model)}
 
 
 # --- every unsafe operation of the API ------------------------------------------------------------------

@@ -127,6 +127,24 @@ def test_an_alerts_summary_message_does_not_skip_the_chat_limit(officer, no_refi
     assert Alert.objects.count() == 0 and Message.objects.count() == 20
 
 
+def test_importing_stix_and_promoting_a_message_raise_alerts_and_share_their_limit(officer, no_refill):
+    """Every way an alert is raised costs an `alert` token: with the burst spent through POST /alerts,
+    a STIX import and a promotion to an alert are refused too, and store nothing."""
+    from alerts.models import Alert
+
+    client = client_of(officer)
+    first = post(client, "/api/v1/alerts", {"title": "a0", "severity": "low", "tlp": "clear"}).json()["id"]
+    for i in range(1, 5):
+        assert post(client, "/api/v1/alerts", {"title": f"a{i}", "severity": "low", "tlp": "clear"}).status_code == 201
+    bundle = client.get(f"/api/v1/alerts/{first}/stix").content
+    message = post(client, "/api/v1/topics/an-toan-thong-tin/messages", {"body": "quét cổng từ 203.0.113.7"}).json()
+    imported = client.post("/api/v1/alerts/import", bundle, content_type="application/json")
+    promoted = post(client, f"/api/v1/topics/an-toan-thong-tin/messages/{message['id']}/promote", {"to": "alert"})
+    assert (imported.status_code, promoted.status_code) == (429, 429)
+    assert "Retry-After" in imported and "Retry-After" in promoted
+    assert Alert.objects.count() == 5
+
+
 def test_limits_are_per_person_not_global(officer, make_user, no_refill):
     other = client_of(make_user("na.security", centre="NA", role="security_officer"))
     client = client_of(officer)

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from hub.models import Centre
+from tests.factories import CentreFactory
 from tests.worktime.test_calendar import at
 from worktime.models import DayException, WorkingCalendar, WorkingPeriod
 from worktime.selectors import add_working_minutes, calendar_for, working_minutes_between
@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def centres():
-    ht = Centre.objects.create(code="HT", name_vi="Hà Tĩnh", name_en="Ha Tinh")
-    dn = Centre.objects.create(code="DN", name_vi="Đà Nẵng", name_en="Da Nang")
-    return ht, dn
+    return CentreFactory.create(code="HT"), CentreFactory.create(code="DN")
 
 
 def test_a_centre_without_a_calendar_works_the_default_week(centres):

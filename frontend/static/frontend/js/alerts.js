@@ -194,6 +194,11 @@ export function startAlertDetail(root) {
     $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
       el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),
       el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
+    const linked = a.requests || [];
+    $("#alert-links-section").hidden = !linked.length;
+    $("#alert-links").replaceChildren(...linked.map((l) => el("li", {dataset: {ticketId: String(l.ticket.id)}},
+      el("a", {href: l.ticket.url}, l.ticket.reference), ` ${l.ticket.title} `, el("span", {class: "tag"}, l.label), " ",
+      label(l.ticket.status))));
     renderAckArea(a);
     renderRecord(a, load);
   }

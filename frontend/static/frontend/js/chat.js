@@ -150,6 +150,7 @@ export class TopicView {
         const hole = typeof m.prev_id === "number" && from > 0 && m.prev_id > from && !this.messages.has(m.prev_id);
         this.upsert(m, {live: true});
         if (hole) this.socket.send({type: "sync", after: from});
+        if (m.author) this.endTyping(m.author.username);  // their message came: no stale "… is typing"
         break;
       }
       case "message.updated":
@@ -552,6 +553,14 @@ export class TopicView {
     if (old) clearTimeout(old.timer);
     const timer = setTimeout(() => { this.typers.delete(username); this.renderTyping(); }, TYPING_SHOW_FOR);
     this.typers.set(username, {name: personName(who) || username, timer});
+    this.renderTyping();
+  }
+
+  endTyping(username) {
+    const old = this.typers.get(username);
+    if (!old) return;
+    clearTimeout(old.timer);
+    this.typers.delete(username);
     this.renderTyping();
   }
 

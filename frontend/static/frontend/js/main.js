@@ -11,6 +11,8 @@ const PAGES = {
   alert: () => import("./alerts.js").then((m) => m.startAlertDetail(document.getElementById("alert"))),
   tickets: () => import("./tickets.js").then((m) => m.startTicketList()),
   "ticket-new": () => import("./tickets.js").then((m) => m.startTicketForm()),
+  events: () => import("./events.js").then((m) => m.startEvents()),
+  "ticket-templates": () => import("./ticket_templates.js").then((m) => m.startTemplates()),
   duty: () => import("./duty.js").then((m) => m.startDuty()),
   "reports-dashboard": () => import("./duty.js").then((m) => m.startDutyBoard(document.getElementById("duty-board"))),
   ticket: () => import("./tickets.js").then((m) => m.startTicketDetail(document.getElementById("ticket"))),

@@ -328,6 +328,17 @@ export function startNotifications() {
         text: `${ticket.reference || "#" + ticket.id}: ${ticket.title || ""} — ${personName(ev.actor)} ${label(ev.kind || ticket.status)}`,
         url: `/tickets/${ticket.id}/`});
       document.dispatchEvent(new CustomEvent("hub:ticket", {detail: frame}));
+    } else if (frame.type === "ticket.sla" && frame.ticket) {
+      // An SLA clock of a request due soon or breached (the target centre and the requester).
+      const ticket = frame.ticket;
+      const clock = frame.clock === "first_response" ? gettext("first response") : gettext("resolution");
+      const text = frame.event === "breached"
+        ? fmt(gettext("%(ref)s: %(clock)s overdue"), {ref: ticket.reference, clock})
+        : fmt(gettext("%(ref)s: %(clock)s due soon"), {ref: ticket.reference, clock});
+      const url = `/tickets/${ticket.id}/`;
+      bell.add({key: `sla-${ticket.id}-${frame.clock}-${frame.event}-${frame.due}`, text, url});
+      if (frame.event === "breached") browserNotify(gettext("Support request"), text, url);
+      document.dispatchEvent(new CustomEvent("hub:ticket", {detail: {ticket, event: frame.entry}}));
     } else if (frame.type === "duty" && frame.duty) {
       // Every centre's duty state (duty.js's board and roster listen); the officer's reminder to
       // confirm and the deputy's and managers' news of an unconfirmed shift go to the bell too.
@@ -339,6 +350,10 @@ export function startNotifications() {
         browserNotify(gettext("Duty"), text, frame.url);
       }
       document.dispatchEvent(new CustomEvent("hub:duty", {detail: frame}));
+    } else if (frame.type === "event" && frame.item) {
+      const text = fmt(gettext("Tomorrow: %(title)s (%(centre)s)"), {title: frame.item.title, centre: frame.item.organiser});
+      bell.add({key: `event-${frame.item.id}-${frame.event}`, text, url: frame.url});
+      browserNotify(gettext("Event reminder"), text, frame.url);
     } else if (frame.type === "mention" && frame.message) {
       const m = frame.message;
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;

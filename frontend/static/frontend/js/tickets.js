@@ -3,6 +3,7 @@
 // refreshes when the notifications stream reports a change to this request.
 
 import {renderOrigin} from "./origin.js";
+import {SLA_EVENTS, renderSla, slaCell, slaHistoryEntry} from "./sla.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
 import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
 
@@ -58,7 +59,7 @@ export async function startTicketList() {
         el("td", {}, centreCode(k.target_centre) || gettext("any")),
         el("td", {}, label(k.priority)),
         el("td", {}, label(k.status)),
-        el("td", {}, k.due_at ? timeEl(k.due_at) : "", overdue ? el("span", {class: "tag overdue-tag"}, ` ${gettext("overdue")}`) : "")));
+        el("td", {class: "sla-cell"}, ...slaCell(k))));
     }
     if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No requests match."))));
   }
@@ -80,6 +81,26 @@ export async function startTicketForm() {
   await fillCentreSelects(form);
   const {select: tlp, meaning} = tlpSelect({id: "t-tlp", value: "amber"});
   $("#t-tlp-wrap").replaceChildren(tlp, " ", meaning);
+  // Templates: choosing one fills the form (placeholders already filled in for me by the API).
+  const chooser = $("#t-template");
+  const templates = await api("GET", "/api/v1/ticket-templates");
+  const byId = new Map();
+  for (const t of (templates.ok ? templates.data : [])) {
+    byId.set(String(t.id), t);
+    chooser.append(el("option", {value: String(t.id)}, `${t.name} (${t.centre})`));
+  }
+  function applyTemplate(id) {
+    const t = byId.get(id);
+    if (!t) return;
+    form.title.value = t.filled.title;
+    form.description.value = t.filled.description;
+    form.category.value = t.category;
+    form.priority.value = t.priority;
+    if (t.target_centre && t.target_centre !== (me() || {}).centre) form.target_centre.value = t.target_centre;
+  }
+  chooser.addEventListener("change", () => applyTemplate(chooser.value));
+  const asked = new URLSearchParams(window.location.search).get("template");
+  if (asked && byId.has(asked)) { chooser.value = asked; applyTemplate(asked); }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const error = $("#ticket-form-error");
@@ -93,6 +114,7 @@ export async function startTicketForm() {
       target_centre: form.target_centre.value || null,
       tlp: tlp.value,
     };
+    if (chooser.value) payload.template = Number(chooser.value);
     if (!payload.title) {
       form.title.setAttribute("aria-invalid", "true");
       error.textContent = gettext("A title is required.");
@@ -119,6 +141,81 @@ const MOVE_LABELS = {
   resolved: "Mark resolved", closed: "Confirm and close", rejected: "Reject", reopened: "Reopen",
 };
 void [gettext("Accept"), gettext("Start work"), gettext("Ask the requester"), gettext("Mark resolved"), gettext("Confirm and close"), gettext("Reject"), gettext("Reopen")];
+
+function commentItem(c, choosable = false) {
+  const body = el("div", {class: "rendered"});
+  setHtml(body, c.html || c.body_html || "");
+  const choose = choosable
+    ? el("label", {class: "check split-choice"}, el("input", {type: "checkbox", class: "split-pick", value: String(c.id)}),
+      " ", gettext("choose"))
+    : "";
+  return el("li", {class: c.internal ? "comment internal" : "comment", dataset: {commentId: String(c.id)}},
+    el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
+      el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
+      c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : "", " ",
+      tlpLabel(c.tlp, {scope: Array.isArray(c.shared_with) ? c.shared_with : null}), " ", choose), body);
+}
+
+/** One history line; merges, splits and links name the other request (a link where the viewer may read it). */
+function historyLine(h) {
+  const about = (h.after && typeof h.after === "object") ? h.after : ((h.before && typeof h.before === "object") ? h.before : null);
+  let detail = "";
+  if (about && about.reference) {
+    detail = el("span", {}, " ", el("a", {href: `/tickets/${about.ticket}/`}, about.reference));
+  } else if (about && about.alert) {
+    detail = el("span", {}, " ", el("a", {href: `/alerts/${about.alert}/`}, fmt(gettext("alert #%(id)s"), {id: about.alert})));
+  } else if (h.before || h.after) {
+    detail = ` ${label(h.before || "")} → ${label(h.after || "")}`;
+  }
+  return el("li", {dataset: {kind: h.kind || ""}},
+    timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
+    label(h.kind || h.event || h.field || ""), detail, h.note ? ` — ${h.note}` : "");
+}
+
+function renderMergeState(k) {
+  const banner = $("#ticket-merged");
+  if (k.merged_into) {
+    banner.replaceChildren(gettext("This request was merged into another one and is read-only: "),
+      el("a", {href: `/tickets/${k.merged_into}/`, id: "merged-into-link"}, fmt(gettext("request #%(id)s"), {id: k.merged_into})));
+    banner.hidden = false;
+  } else banner.hidden = true;
+  const from = new URLSearchParams(window.location.search).get("merged_from");
+  const source = from && (k.merged_from || []).find((m) => String(m.id) === from);
+  const here = $("#ticket-merged-here");
+  if (source) {
+    here.textContent = fmt(gettext("%(reference)s was merged into this request."), {reference: source.reference});
+    here.hidden = false;
+  } else here.hidden = true;
+  $("#merge-section").hidden = !(k.permissions && k.permissions.merge) || Boolean(k.merged_into);
+  for (const form of ["#comment-form", "#attach-form"]) $(form).hidden = Boolean(k.merged_into);
+}
+
+function renderLinks(k) {
+  const links = k.links || [];
+  $("#ticket-links").replaceChildren(...links.map((l) => {
+    const target = l.ticket
+      ? el("a", {href: l.ticket.url}, `${l.ticket.reference} ${l.ticket.title}`)
+      : el("a", {href: l.alert.url}, fmt(gettext("alert #%(id)s"), {id: l.alert.id}), " ", l.alert.title);
+    const remove = (k.permissions && k.permissions.link && l.kind !== "split_from")
+      ? el("button", {type: "button", class: "link-button remove-link", dataset: {linkId: String(l.id)}}, gettext("Remove"))
+      : "";
+    return el("li", {dataset: {linkId: String(l.id)}}, el("span", {class: "tag"}, l.label), " ", target, " ", remove);
+  }));
+  if (!links.length) $("#ticket-links").append(el("li", {class: "muted"}, gettext("No links.")));
+  $("#link-form").hidden = !(k.permissions && k.permissions.link);
+}
+
+function renderMergedFrom(k) {
+  const merged = k.merged_from || [];
+  $("#merged-from-section").hidden = !merged.length;
+  $("#ticket-merged-from").replaceChildren(...merged.map((m) => el("details", {class: "card", open: true, dataset: {ticketId: String(m.id)}},
+    el("summary", {}, el("a", {href: `${m.url}?stay=1`}, m.reference), ` ${m.title} (${m.requesting_centre})`),
+    el("h3", {}, gettext("Comments")),
+    (m.comments || []).length ? el("ol", {class: "comments"}, ...m.comments.map((c) => commentItem(c))) : el("p", {class: "muted"}, "—"),
+    (m.attachments || []).length ? el("ul", {class: "plain-list"}, ...m.attachments.map((a) => el("li", {}, el("a", {href: a.url}, a.name)))) : "",
+    el("h3", {}, gettext("History")),
+    el("ol", {class: "history"}, ...(m.history || []).map(historyLine)))));
+}
 
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
@@ -150,7 +247,8 @@ export function startTicketDetail(root) {
       fmt(gettext("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || gettext("any centre")}),
       " · ", label(k.category), " · ", label(k.priority),
       k.assignee ? ` · ${fmt(gettext("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
-      k.due_at ? el("span", {}, " · ", gettext("due"), " ", timeEl(k.due_at)) : "");
+      "");
+    renderSla($("#ticket-sla"), k);
     setHtml($("#ticket-description"), k.description_html || k.html || "");
     const moves = $("#ticket-moves");
     moves.replaceChildren();
@@ -174,24 +272,20 @@ export function startTicketDetail(root) {
       moves.append(take);
     }
     if (!moves.children.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
-    $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => {
-      const body = el("div", {class: "rendered"});
-      setHtml(body, c.html || c.body_html || "");
-      return el("li", {class: c.internal ? "comment internal" : "comment"},
-        el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
-          el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
-          c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : "", " ",
-          tlpLabel(c.tlp, {scope: Array.isArray(c.shared_with) ? c.shared_with : null})), body);
-    }));
+    const splittable = Boolean(k.permissions && k.permissions.split);
+    $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => commentItem(c, splittable && !c.internal)));
+    $("#split-form").hidden = !splittable || !(k.comments || []).some((c) => !c.internal);
     const attachments = k.attachments || [];
     $("#ticket-attachments").replaceChildren(...attachments.map((a) =>
       el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
         " ", tlpLabel(a.tlp))));
     const history = k.history || k.events || [];
-    $("#ticket-history").replaceChildren(...history.map((h) => el("li", {},
-      timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
-      label(h.kind || h.event || h.field || ""),
-      (h.before || h.after) ? ` ${label(h.before || "")} → ${label(h.after || "")}` : "", h.note ? ` — ${h.note}` : "")));
+    // The server writes each entry it knows as a sentence in the viewer's language (requests/history.py).
+    $("#ticket-history").replaceChildren(...history.map((h) => (SLA_EVENTS[h.kind] ? slaHistoryEntry(h)
+      : h.text ? el("li", {dataset: {kind: h.kind || ""}}, timeEl(h.at || h.created_at), " ", h.text) : historyLine(h))));
+    renderMergeState(k);
+    renderLinks(k);
+    renderMergedFrom(k);
     $("#internal-wrap").hidden = !(k.permissions && k.permissions.comment_internally);
     const watchers = k.watchers || [];
     $("#ticket-watchers").textContent = watchers.length ? watchers.map(personName).join(", ") : "—";
@@ -246,6 +340,55 @@ export function startTicketDetail(root) {
     $("#comment-internal").checked = false;
     $("#comment-scope").value = "all";
     load();
+  });
+
+  $("#merge-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const into = $("#merge-into").value.trim();
+    if (!into) return;
+    if (!window.confirm(fmt(gettext("Merge this request into %(into)s? It becomes read-only."), {into}))) return;
+    const body = {into: /^\d+$/.test(into) ? Number(into) : into};
+    if (current && current.version !== undefined) body.version = current.version;
+    const r = await api("POST", `/api/v1/tickets/${id}/merge`, body);
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    window.location.href = `/tickets/${r.data.id}/?merged_from=${id}`;
+  });
+
+  $("#link-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const target = $("#link-target").value.trim();
+    if (!target) return;
+    const payload = {kind: $("#link-kind").value};
+    if ($("#link-what").value === "alert") payload.alert = Number(target.replace(/^#/, ""));
+    else payload.ticket = target;
+    const r = await api("POST", `/api/v1/tickets/${id}/links`, payload);
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    $("#ticket-error").textContent = "";
+    $("#link-target").value = "";
+    current = r.data;
+    render(current);
+  });
+
+  $("#ticket-links").addEventListener("click", async (e) => {
+    const button = e.target.closest(".remove-link");
+    if (!button) return;
+    const r = await api("DELETE", `/api/v1/tickets/${id}/links/${button.dataset.linkId}`);
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    current = r.data;
+    render(current);
+  });
+
+  $("#split-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const chosen = Array.from(document.querySelectorAll(".split-pick:checked")).map((box) => Number(box.value));
+    const title = $("#split-title").value.trim();
+    if (!chosen.length || !title) {
+      $("#ticket-error").textContent = gettext("Choose the comments and give the new request a title.");
+      return;
+    }
+    const r = await api("POST", `/api/v1/tickets/${id}/split`, {comments: chosen, title});
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    window.location.href = `/tickets/${r.data.id}/`;
   });
 
   $("#attach-form").addEventListener("submit", async (e) => {

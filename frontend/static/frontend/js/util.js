@@ -82,19 +82,35 @@ export async function api(method, url, body, {form = false} = {}) {
   return {ok: response.ok, status: response.status, data, error};
 }
 
+/** The hub's time zone (Asia/Ho_Chi_Minh; `<html data-time-zone>`): every time shown is local to the
+ * centres, whatever the browser's own zone (a laptop left on UTC showed UTC). */
+export function hubTimeZone() {
+  return document.documentElement.dataset.timeZone || "Asia/Ho_Chi_Minh";
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const lang = document.documentElement.lang || "vi";
-  const sameDay = d.toDateString() === new Date().toDateString();
-  return sameDay
-    ? d.toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit"})
-    : d.toLocaleString(lang, {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"});
+  const timeZone = hubTimeZone();
+  const day = (x) => x.toLocaleDateString("en-CA", {timeZone});
+  return day(d) === day(new Date())
+    ? d.toLocaleTimeString(lang, {hour: "2-digit", minute: "2-digit", timeZone})
+    : d.toLocaleString(lang, {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone});
+}
+
+/** The full local date and time with its zone, for a time's tooltip (never the raw UTC value). */
+export function fullTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const lang = document.documentElement.lang || "vi";
+  return d.toLocaleString(lang, {dateStyle: "full", timeStyle: "long", timeZone: hubTimeZone()});
 }
 
 export function timeEl(iso) {
-  return el("time", {datetime: iso || "", title: iso || ""}, formatTime(iso));
+  return el("time", {datetime: iso || "", title: fullTime(iso)}, formatTime(iso));
 }
 
 /** Names of choices the server sends as codes (statuses, severities…), translated. */
@@ -106,6 +122,8 @@ const LABELS = {
   escalated: "Escalated", status_changed: "Status changed",
   created: "created", transition: "status changed", field: "field changed", assigned: "assigned",
   comment: "commented", attachment: "attached a file", watcher_added: "watcher added", watcher_removed: "watcher removed",
+  merged: "Merged", merged_from: "took in a duplicate request", split: "split into a new request",
+  link_added: "link added", link_removed: "link removed",
   security: "Information security", software: "Software development", training: "Training and certification",
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
 };
@@ -116,7 +134,8 @@ void [gettext("Low"), gettext("Medium"), gettext("High"), gettext("Critical"), g
   gettext("created"), gettext("status changed"), gettext("field changed"), gettext("assigned"), gettext("commented"),
   gettext("attached a file"), gettext("watcher added"), gettext("watcher removed"), gettext("Information security"),
   gettext("Software development"), gettext("Training and certification"), gettext("Project consulting"), gettext("Communications"),
-  gettext("Events and workshops"), gettext("Other")];
+  gettext("Events and workshops"), gettext("Other"), gettext("Merged"), gettext("took in a duplicate request"),
+  gettext("split into a new request"), gettext("link added"), gettext("link removed")];
 
 export function label(code) {
   if (code === null || code === undefined) return "";

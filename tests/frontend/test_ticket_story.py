@@ -1,0 +1,56 @@
+"""A request's page reads like a story (issue 23): history entries are sentences in the viewer's
+language with names and labels, and every time (and its tooltip) is in Vietnam's time, whatever the
+browser's own zone."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.services, pytest.mark.browser]
+
+
+@pytest.fixture
+def story(make_user):
+    from requests import services
+
+    requester = make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)")
+    manager = make_user("dn.mgr", centre="DN", role="manager", display_name="Bình (Quản lý Đà Nẵng)")
+    make_user("dn.eng", centre="DN", display_name="Minh (Đà Nẵng)")
+    ticket = services.create_ticket(by=requester, title="Hỗ trợ cấu hình tường lửa", category="software",
+                                    priority="high", target_centre="DN")
+    services.transition_ticket(ticket, by=manager, to="accepted")
+    services.assign_ticket(ticket, by=manager, username="dn.eng")
+    return ticket
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_history_entries_are_sentences_with_names_and_local_times(story, sign_in, language):
+    person = sign_in("dn.eng", locale="vi-VN" if language == "vi" else "en-US")
+    page = person.page
+    if language == "en":
+        person.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
+    page.goto(f"/tickets/{story.pk}/")
+    history = page.locator("#ticket-history li")
+    expect(history.first).to_be_visible()
+    log = page.locator("#ticket-history")
+    if language == "vi":
+        expect(log).to_contain_text("Bình (Quản lý Đà Nẵng) (DN) chuyển yêu cầu từ “Mới” sang “Đã tiếp nhận”.")
+        expect(log).to_contain_text("giao yêu cầu cho Minh (Đà Nẵng).")
+        expect(history.nth(0)).to_contain_text("Phát triển phần mềm")
+    else:
+        expect(log).to_contain_text("Bình (Quản lý Đà Nẵng) (DN) moved the request from “New” to “Accepted”.")
+        expect(log).to_contain_text("assigned the request to Minh (Đà Nẵng).")
+        expect(history.nth(0)).to_contain_text("Software development")
+    for text in history.all_inner_texts():
+        assert "{" not in text and "dn.eng" not in text and "in_progress" not in text
+
+    # the browser runs in UTC; the page shows Vietnam's time (UTC+7) in the viewer's format, in the tooltip too
+    local = timezone.localtime(story.created_at)
+    shown, in_title = ((local.strftime("%H:%M"), local.strftime("%H:%M")) if language == "vi" else
+                       (local.strftime("%I:%M %p"), f"{int(local.strftime('%I'))}:{local.strftime('%M')}"))
+    first = history.nth(0).locator("time")
+    expect(first).to_have_text(shown)
+    title = first.get_attribute("title") or ""
+    assert in_title in title and "GMT+7" in title and "Z" not in title
