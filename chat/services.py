@@ -416,6 +416,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
             mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             read: ReadFrame = {"type": "read", "topic": topic.slug, "up_to": up_to}
             broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
+            from chat.receipts import read_moved
+
+            read_moved(topic, by=by, up_to=up_to)  # the topic's "seen by" lines (chat/receipts.py)
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id
 

@@ -21,7 +21,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.models import Role, User
 from notify import preferences as prefs
 from notify.models import (
@@ -194,7 +194,7 @@ def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[i
 # --- requests ----------------------------------------------------------------------------------------
 
 
-def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
+def ticket_people(ticket: Ticket, *, event: TicketEvent) -> list[User]:
     """Who a change to a request concerns: its requester, assignee, watchers and the people who
     commented; for a new request, the target centre's managers too. Never the one who acted; for an
     internal event only those who see internal notes; always only people who may see the ticket."""
@@ -219,7 +219,7 @@ def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
 def ticket_changed(*, ticket: Ticket, event: TicketEvent) -> None:
     """A request changed: a notification for each person it concerns (per their "requests"
     preference), and the centres' webhooks for a public change."""
-    people = ticket_people(ticket, event)
+    people = ticket_people(ticket, event=event)
     chosen = prefs.channels(people, Kind.TICKET)
     now = timezone.now()
     _bulk_create(Notification, [
@@ -360,11 +360,6 @@ def unsubscribe(*, user_id: int, what: str) -> User | None:
         return None
     logger.info("user %s unsubscribed from %s email", user.username, what)
     return user
-
-
-def require_self_or_admin(actor: User, user: User) -> None:
-    if actor.pk != user.pk and not actor.is_hub_admin:
-        raise HubError(FORBIDDEN, _("You may change only your own notifications."))
 
 
 def send_test_email(*, user: User) -> Email:

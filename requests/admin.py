@@ -6,7 +6,7 @@ is append-only in the database (requests/migrations/0003), so its deletion would
 
 from django.contrib import admin
 
-from requests.models import Attachment, Comment, Ticket, TicketEvent, TicketSequence
+from requests.models import Attachment, Comment, Ticket, TicketEvent, TicketLink, TicketSequence, TicketTemplate
 
 
 class CommentInline(admin.TabularInline):
@@ -55,7 +55,7 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("reference", "title", "search_text")
     fields = ("reference", "title", "description", "category", "priority", "status", "requesting_centre",
               "requested_by", "target_centre", "assignee", "watchers", "due_at", "version", "created_at",
-              "updated_at", "accepted_at", "resolved_at", "closed_at", "thread", "tlp", "origin")
+              "updated_at", "accepted_at", "resolved_at", "closed_at", "thread", "tlp", "origin", "merged_into")
     readonly_fields = fields  # see the module's docstring
     inlines = [CommentInline, AttachmentInline, EventInline]
     date_hierarchy = "created_at"
@@ -71,3 +71,34 @@ class TicketAdmin(admin.ModelAdmin):
 class TicketSequenceAdmin(admin.ModelAdmin):
     list_display = ("centre", "year", "last")
     list_filter = ("year",)
+
+
+@admin.register(TicketLink)
+class TicketLinkAdmin(admin.ModelAdmin):
+    """Looked up only: a link is made and removed in the hub, where both requests' histories say so."""
+
+    list_display = ("ticket", "kind", "to_ticket", "to_alert", "created_by", "created_at")
+    list_filter = ("kind",)
+    readonly_fields = ("ticket", "kind", "to_ticket", "to_alert", "created_by", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TicketTemplate)
+class TicketTemplateAdmin(admin.ModelAdmin):
+    """A template holds no marked information and no history: hub admins may keep any centre's here
+    (a centre's managers keep theirs on /tickets/templates/)."""
+
+    list_display = ("name", "centre", "category", "priority", "target_centre", "updated_at")
+    list_filter = ("centre", "category")
+    search_fields = ("name", "title")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

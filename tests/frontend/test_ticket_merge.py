@@ -71,10 +71,13 @@ def test_the_handling_centre_merges_a_duplicate_and_its_address_leads_to_the_sur
     expect(lan.page.locator("#merge-section")).to_be_hidden()  # HT does not handle it
 
 
-def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in):
+def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in, make_user):
+    from alerts.services import raise_alert
     from requests.services import add_comment
 
     survivor, duplicate = duplicate_pair
+    officer = make_user("dn.sec", centre="DN", role="security_officer")
+    alert = raise_alert(by=officer, title="Chứng thư số giả mạo", severity="high", tlp="clear")
     add_comment(survivor, by=survivor.requested_by, body="Ngoài ra: cần gia hạn tên miền.")
     lan = sign_in("ht.eng")
     lan.page.goto(f"/tickets/{survivor.pk}/")
@@ -87,6 +90,14 @@ def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in):
     expect(lan.page.locator("#ticket-links li[data-link-id]")).to_contain_text("gây ra")  # "causes", from there
 
     lan.page.goto(f"/tickets/{survivor.pk}/")
+    lan.page.select_option("#link-what", "alert")
+    lan.page.fill("#link-target", str(alert.pk))
+    lan.page.click("#link-form button[type=submit]")
+    expect(lan.page.locator("#ticket-links")).to_contain_text("Chứng thư số giả mạo")
+    lan.page.goto(f"/alerts/{alert.pk}/")  # shown on the alert too
+    expect(lan.page.locator("#alert-links")).to_contain_text(survivor.reference)
+
+    lan.page.goto(f"/tickets/{survivor.pk}/")
     lan.page.locator("#ticket-comments li", has_text="gia hạn tên miền").locator(".split-pick").check()
     lan.page.fill("#split-title", "Gia hạn tên miền cổng dịch vụ công")
     lan.page.click("#split-form button[type=submit]")
@@ -94,6 +105,10 @@ def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in):
     expect(lan.page.locator("#ticket-title")).to_have_text("Gia hạn tên miền cổng dịch vụ công")
     expect(lan.page.locator("#ticket-comments")).to_contain_text("Ngoài ra: cần gia hạn tên miền.")
     expect(lan.page.locator("#ticket-links")).to_contain_text(survivor.reference)
+    # The same page in English, once the person chooses it.
+    lan.page.select_option("#lang-select", "en")
+    expect(lan.page.locator("#h-links")).to_have_text("Links")
+    expect(lan.page.locator("#ticket-links li[data-link-id] .tag")).to_have_text("split from")
 
 
 def _another_request(ticket):

@@ -54,3 +54,23 @@ def test_history_entries_are_sentences_with_names_and_local_times(story, sign_in
     expect(first).to_have_text(shown)
     title = first.get_attribute("title") or ""
     assert in_title in title and "GMT+7" in title and "Z" not in title
+
+
+def test_a_refused_comment_keeps_its_text_and_says_why_under_its_form(story, sign_in):
+    person = sign_in("dn.eng")
+    page = person.page
+    page.goto(f"/tickets/{story.pk}/")
+    expect(page.locator("#ticket-history li").first).to_be_visible()  # the page's script is running
+    too_long = "Nhật ký rất dài. " * 1200  # above HUB_MAX_BODY_BYTES (16 KiB)
+    page.locator("#comment-body").fill(too_long)
+    page.click("#comment-form button[type=submit]")
+    under = page.locator("#comment-form .field-error")
+    expect(under).to_be_visible()
+    expect(page.locator("#comment-body")).to_have_attribute("aria-invalid", "true")
+    assert page.locator("#comment-body").input_value() == too_long
+    expect(page.locator("#ticket-comments li")).to_have_count(0)
+    page.locator("#comment-body").fill("Đã xem nhật ký.")  # a good one clears the error
+    page.click("#comment-form button[type=submit]")
+    expect(page.locator("#ticket-comments li")).to_have_count(1)
+    expect(under).to_have_count(0)
+    expect(page.locator("#comment-body")).to_have_value("")

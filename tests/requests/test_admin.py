@@ -21,6 +21,9 @@ def test_admin_pages_render(people, new_ticket, client):
     assert page.status_code == 200
     assert "Ghi chú nội bộ" in page.content.decode()
     assert client.get("/admin/support_requests/ticketsequence/").status_code == 200
+    assert client.get("/admin/support_requests/ticketlink/").status_code == 200
+    assert client.get("/admin/support_requests/tickettemplate/").status_code == 200
+    assert client.get("/admin/support_requests/tickettemplate/add/").status_code == 200
 
 
 def test_admin_is_closed_to_centre_staff(people, client):

@@ -5,7 +5,7 @@
 import {renderOrigin} from "./origin.js";
 import {SLA_EVENTS, renderSla, slaCell, slaHistoryEntry} from "./sla.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
-import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -105,7 +105,7 @@ export async function startTicketForm() {
     e.preventDefault();
     const error = $("#ticket-form-error");
     error.textContent = "";
-    for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+    clearFieldErrors(form);
     const payload = {
       title: form.title.value.trim(),
       description: form.description.value,
@@ -130,8 +130,7 @@ export async function startTicketForm() {
       window.location.href = `/tickets/${ticket.id}/`;
       return;
     }
-    error.textContent = r.error.detail;
-    for (const f of r.error.fields || []) if (form.elements[f]) form.elements[f].setAttribute("aria-invalid", "true");
+    showFormError(form, error, r.error);
   });
 }
 
@@ -335,7 +334,10 @@ export function startTicketDetail(root) {
     const r = await api("POST", `/api/v1/tickets/${id}/comments`, payload);
     button.disabled = false;
     area.readOnly = false;
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    // A refused comment stays in the box, its error under the form that sent it.
+    if (!r.ok) { showFormError($("#comment-form"), $("#comment-form-error"), r.error, (f) => (f === "body" ? area : null)); return; }
+    clearFieldErrors($("#comment-form"));
+    $("#comment-form-error").textContent = "";
     area.value = "";
     $("#comment-internal").checked = false;
     $("#comment-scope").value = "all";
