@@ -209,7 +209,7 @@ def _register_app_routers() -> None:
     from importlib import import_module
 
     for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api", "events.api",
-                   "chat.receipts_api", "notify.api"):
+                   "chat.receipts_api", "requests.seen_api", "notify.api"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -233,6 +233,7 @@ export function startTicketDetail(root) {
     if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
     current = (r.data && r.data.ticket) || r.data;
     render(current);
+    import("./ticket_seen.js").then((m) => m.showCommentSeen(id));
     if (reason) $("#ticket-live").textContent = reason;
   }
 
