@@ -126,6 +126,32 @@ def test_a_bulk_change_here_reaches_the_persons_sockets_on_every_process(hubs, c
     assert seen == [["clear"], ["clear"]]  # no AMBER, no RED shared with NA, on either process
 
 
+def test_a_promotion_here_joins_the_new_groups_on_every_process(hubs, cast):
+    """The other direction: QB's engineer becomes NA's security officer; the streams they already had
+    open on both processes join the groups they may see now (they were never subscribed to the
+    security officers' group), within a second, without reconnecting."""
+    from hub.models import Centre, User
+
+    person = User.objects.get(username="qb.engineer")
+    tickets = [(hub, ticket(person)) for hub in hubs]
+    centre_na = Centre.objects.get(code="NA")
+
+    async def scenario() -> list[list[str]]:
+        streams = [await connect(f"{hub.ws}/ws/notifications/?ticket={for_stream}") for hub, for_stream in tickets]
+        for socket in streams:
+            assert (await first_frame(socket))["type"] == "hello"
+        await asyncio.to_thread(lambda: User.objects.filter(pk=person.pk).update(role="security_officer",
+                                                                                centre=centre_na))
+        await asyncio.sleep(WITHIN)
+        await asyncio.to_thread(raise_over_http, hubs[1], cast["ht_security"], "sau khi đổi")
+        seen = [await alerts_until_clear(socket) for socket in streams]
+        for socket in streams:
+            await socket.close()
+        return seen
+
+    assert asyncio.run(scenario()) == [["amber", "red", "clear"], ["amber", "red", "clear"]]
+
+
 def test_a_logout_served_by_one_process_closes_the_sessions_sockets_on_the_other(hubs, cast):
     browser = Client()
     browser.login(username="na.security", password="pw-na.security")
