@@ -75,12 +75,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
     topic_obj = _topic_or_404(request.user, slug)
-    name, description, default_tlp = slug, "", "clear"
+    name, description, default_tlp, kind = slug, "", "clear", "channel"
     if topic_obj is not None:
         name, description = topic_obj.name or slug, topic_obj.localized_description
-        default_tlp = topic_obj.default_tlp
+        default_tlp, kind = topic_obj.default_tlp, topic_obj.kind
     return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description,
-                default_tlp=default_tlp)
+                default_tlp=default_tlp, topic_kind=kind)
 
 
 @login_required

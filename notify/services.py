@@ -253,8 +253,17 @@ def mark_seen(*, user: User, alert_id: int | None = None, ticket_id: int | None 
 
 
 def mark_read_mentions(*, user_id: int, topic_id: int, up_to: int) -> int:
-    """A topic read up to a message: its mentions up to there are seen."""
-    return Notification.objects.filter(user_id=user_id, message__topic_id=topic_id, message_id__lte=up_to,
+    """A topic read up to a message: its mentions up to there are seen — not those of replies shown
+    only in their thread (reading the channel did not show them; `mark_read_thread` does)."""
+    return (Notification.objects.filter(user_id=user_id, message__topic_id=topic_id, message_id__lte=up_to,
+                                        seen_at__isnull=True)
+            .exclude(message__thread_root__isnull=False, message__also_channel=False)
+            .update(seen_at=timezone.now()))
+
+
+def mark_read_thread(*, user_id: int, root_id: int, up_to: int) -> int:
+    """A thread read up to a reply: the notifications of its replies up to there are seen."""
+    return Notification.objects.filter(user_id=user_id, message__thread_root_id=root_id, message_id__lte=up_to,
                                        seen_at__isnull=True).update(seen_at=timezone.now())
 
 

@@ -4,6 +4,8 @@ browser's own zone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -74,3 +76,22 @@ def test_a_refused_comment_keeps_its_text_and_says_why_under_its_form(story, sig
     expect(page.locator("#ticket-comments li")).to_have_count(1)
     expect(under).to_have_count(0)
     expect(page.locator("#comment-body")).to_have_value("")
+
+
+def test_a_new_request_asks_for_its_category(make_user, sign_in):
+    from requests.models import Ticket
+
+    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)")
+    page = sign_in("ht.eng").page
+    page.goto("/tickets/new/")
+    expect(page.locator("#ticket-form")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#t-category option:checked")).to_have_text("Chọn lĩnh vực…")  # not "security"
+    page.fill("#t-title", "Tư vấn dự án chuyển đổi số")
+    page.click("#ticket-form button[type=submit]")
+    expect(page.locator("#t-category")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#ticket-form .field-error")).to_have_text("Hãy chọn lĩnh vực của yêu cầu.")
+    assert Ticket.objects.count() == 0
+    page.select_option("#t-category", "consulting")
+    page.click("#ticket-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/tickets/\d+/$"))
+    assert Ticket.objects.get().category == "consulting"

@@ -121,6 +121,10 @@ export async function startTicketForm() {
       form.title.focus();
       return;
     }
+    if (!payload.category) {  // asked for, never assumed (it defaulted to security)
+      showFormError(form, error, {detail: gettext("Choose the request's category."), fields: ["category"]});
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     const r = await api("POST", "/api/v1/tickets", payload);
@@ -132,6 +136,7 @@ export async function startTicketForm() {
     }
     showFormError(form, error, r.error);
   });
+  form.dataset.ready = "true";  // the script handles the form from here (tests wait for it)
 }
 
 // --- detail -------------------------------------------------------------------------------------

@@ -4,3 +4,6 @@
 import "./basic.js";
 import "./promote.js";
 import "./receipts.js";
+import "./reactions.js";
+import "./threads.js";
+import "./pins.js";
