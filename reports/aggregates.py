@@ -43,7 +43,7 @@ class SecondsBetween(Func):
 
 def percentiles_by_group(
     qs: QuerySet, group: str | None, value: str, fractions: tuple[float, ...] = (0.5, 0.9)
-) -> dict[Any, dict[str, Any]]:
+) -> dict[Any, dict[Any, Any]]:
     """{group value: {"count": n, fraction: percentile, ...}} for `value` (a field or annotation of
     `qs`, which may itself be an aggregate — e.g. a ticket's first acceptance) grouped by `group` (a
     field path; None = one group for the whole set, keyed None). NULL values are ignored.
