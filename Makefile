@@ -52,9 +52,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	DJANGO_DEBUG=1 $(PY) -m mypy
 
+# DJANGO_DEBUG=1: the commands need settings, and outside `make run` a checkout may have no .env yet.
 messages: $(STAMP)
-	for app in hub chat alerts requests reports notify frontend duty worktime events; do (cd $$app && ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
-	$(PY) manage.py compilemessages --ignore=.venv >/dev/null
+	set -e; for app in hub chat alerts requests reports notify frontend duty worktime events; do (cd $$app && DJANGO_DEBUG=1 ../$(PY) ../manage.py makemessages -l vi -l en --no-obsolete >/dev/null); done
+	cd frontend && DJANGO_DEBUG=1 ../$(PY) ../manage.py makemessages -d djangojs -l vi -l en --no-obsolete >/dev/null
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv >/dev/null
 
 bench: $(STAMP)
 	$(PY) -m bench

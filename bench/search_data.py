@@ -36,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 from bench import procstat
 from bench.http import HISTORY_TOPIC, _load
@@ -270,7 +271,7 @@ async def run(args: argparse.Namespace) -> int:
     print(f"machine: {machine['cpus']} CPUs, load average {machine['load_average']}")
     started = time.monotonic()
     ctx.prepare_hub_database(users=20, fresh=not args.keep)
-    results = {}
+    results: dict[int, dict[str, Any]] = {}
     for size in args.sizes:
         print(f"{size:,} messages:")
         # The tickets (and their export) once, with the first size.

@@ -126,6 +126,16 @@ class ReadFrame(TypedDict):
     up_to: int
 
 
+class ReceiptFrame(TypedDict):
+    """Someone who shares their read state read the topic up to `up_to` (chat/receipts.py): pages
+    refresh the "seen by" lines of the messages they show."""
+
+    type: Literal["receipt"]
+    topic: str
+    user: str  # username
+    up_to: int
+
+
 class ReactionsFrame(TypedDict):
     """A message's reactions changed (someone added or removed one): all of them now."""
 
@@ -221,6 +231,6 @@ class ReadIn(TypedDict):
 
 # and hub.realtime.frames.ResyncFrame
 TOPIC_FRAMES = (MessageFrame, MessageUpdatedFrame, MessageDeletedFrame, TypingFrame, PresenceFrame, ReadFrame,
-                SyncDoneFrame, ReactionsFrame, ThreadUpdatedFrame, PinnedFrame, MembersFrame)
+                SyncDoneFrame, ReactionsFrame, ThreadUpdatedFrame, PinnedFrame, MembersFrame, ReceiptFrame)
 NOTIFICATION_FRAMES = (MentionFrame, ReadFrame)
 CLIENT_FRAMES = (MessageSendIn, MessageEditIn, MessageDeleteIn, SyncIn, TypingIn, ReadIn)

@@ -259,3 +259,7 @@ class ConversationExport(models.Model):
         ordering = ["-id"]
         verbose_name = _("conversation export")
         verbose_name_plural = _("conversation exports")
+
+
+# The read receipts' own table lives with their code (chat/receipts.py); imported here so Django sees it.
+from chat.receipts import ReceiptSetting  # noqa: E402, F401

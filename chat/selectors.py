@@ -321,32 +321,38 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
     return {row["topic_id"]: row["last"] for row in rows}
 
 
-# A search matching fewer messages than this (in the whole table) is answered from the GIN index; one
-# matching more, by walking the newest messages backwards (docs/benchmarks.md, "Search over years").
-SEARCH_INDEX_FIRST_BELOW = 2000
+# How a search decides whether its words are common (docs/benchmarks.md, "Search over years"): at least
+# SEARCH_COMMON_MATCHES matches among the newest SEARCH_PROBE_WINDOW messages (a density of 0.2 %).
+SEARCH_PROBE_WINDOW = 5000
+SEARCH_COMMON_MATCHES = 10
 _MATCHES = "search_vector @@ to_tsquery('simple', %s)"
 
 
 def _search_condition(query: str) -> tuple[str, list[Any]]:
-    """The WHERE clause for a tsquery, in the form whose plan suits how many messages match.
+    """The WHERE clause for a tsquery, in the form whose plan suits how common its words are.
 
-    PostgreSQL's planner cannot guess that well: it multiplies the words' frequencies as if they were
+    PostgreSQL's planner cannot judge that: it multiplies the words' frequencies as if they were
     independent, and the words of a phrase are not ("lừa đảo qua thư điện tử" matched 8 % of a million
     messages where it expected 0.03 %), nor does it know prefixes. Left to choose, it read and sorted
-    80,000 matches from the index to show 50 (3.2 s), or walked all the messages backwards for a word
-    nobody wrote. So one probe through the GIN index reads the matching ids up to a threshold — it
-    stops there — and the page's query takes a form that leaves the planner one plan:
-    - rare (below the threshold): `id = ANY(<those ids>)`, read by primary key and sorted newest
-      first (the visibility rule still applies to them);
-    - common: `(… @@ …) IS TRUE`, which no index can serve, so the newest messages are read backwards
-      by primary key until a page has matched — a few hundred rows when a word is common.
-    Either way the cost depends on the page size and the threshold, not on the table's size."""
+    80,000 matches from the GIN index to show 50 (3.2 s); and a GIN bitmap is built whole before any
+    LIMIT applies, so counting matches through the index costs as much for a common word (0.5 s).
+    What is cheap is looking at the newest messages: one probe checks the stored vectors of the
+    newest SEARCH_PROBE_WINDOW messages by primary key range (milliseconds, whatever the table's
+    size), and the page's query takes a form that leaves the planner one plan:
+    - common (SEARCH_COMMON_MATCHES or more there): `(… @@ …) IS TRUE`, which no index can serve, so
+      the newest messages are read backwards by primary key until a page has matched;
+    - rare: `id = ANY(ARRAY(<ids from the GIN index>))`, the few matches fetched from the index once,
+      then sorted newest first — never a walk through the whole history for a word nobody wrote.
+    The visibility rule applies to the page in both forms (the caller's filters)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM chat_message WHERE {_MATCHES} LIMIT %s", [query, SEARCH_INDEX_FIRST_BELOW])
-        ids = [row[0] for row in cursor.fetchall()]
-    if len(ids) < SEARCH_INDEX_FIRST_BELOW:
-        return "chat_message.id = ANY(%s)", [ids]
-    return f"(chat_message.{_MATCHES}) IS TRUE", [query]
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM chat_message WHERE id > (SELECT max(id) FROM chat_message) - %s "
+            f"AND ({_MATCHES}) IS TRUE LIMIT %s) AS recent",
+            [SEARCH_PROBE_WINDOW, query, SEARCH_COMMON_MATCHES])
+        (recent,) = cursor.fetchone()
+    if recent >= SEARCH_COMMON_MATCHES:
+        return f"(chat_message.{_MATCHES}) IS TRUE", [query]
+    return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {_MATCHES}))", [query]
 
 
 def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:

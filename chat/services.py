@@ -317,7 +317,10 @@ def mark_thread_read(root: Message, *, by: User, up_to: Any) -> int:
     newest = Message.objects.filter(thread_root=root).order_by("-id").values_list("id", flat=True).first() or 0
     up_to = min(up_to, newest)
     marker, _created = ThreadReadMarker.objects.get_or_create(user=by, root=root)
-    ThreadReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
+    if ThreadReadMarker.objects.filter(pk=marker.pk, last_read_id__lt=up_to).update(last_read_id=up_to):
+        from notify.services import mark_read_thread
+
+        mark_read_thread(user_id=by.id, root_id=root.pk, up_to=up_to)
     marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id
 
@@ -413,6 +416,9 @@ def mark_topic_read(topic: Topic, *, by: User, up_to: Any) -> int:
             mark_read_mentions(user_id=by.id, topic_id=topic.pk, up_to=up_to)
             read: ReadFrame = {"type": "read", "topic": topic.slug, "up_to": up_to}
             broadcast_on_commit([user_group(by.id)], read, Audience(users=frozenset({by.id})))
+            from chat.receipts import read_moved
+
+            read_moved(topic, by=by, up_to=up_to)  # the topic's "seen by" lines (chat/receipts.py)
         marker.refresh_from_db(fields=["last_read_id"])
     return marker.last_read_id
 

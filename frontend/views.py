@@ -75,12 +75,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def topic(request: HttpRequest, slug: str) -> HttpResponse:
     topic_obj = _topic_or_404(request.user, slug)
-    name, description, default_tlp = slug, "", "clear"
+    name, description, default_tlp, kind = slug, "", "clear", "channel"
     if topic_obj is not None:
         name, description = topic_obj.name or slug, topic_obj.localized_description
-        default_tlp = topic_obj.default_tlp
+        default_tlp, kind = topic_obj.default_tlp, topic_obj.kind
     return page(request, "frontend/topic.html", slug=slug, topic_name=name, topic_description=description,
-                default_tlp=default_tlp)
+                default_tlp=default_tlp, topic_kind=kind)
 
 
 @login_required
@@ -118,6 +118,9 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if merged_into is None and not visible.filter(pk=ticket_id).exists():
         raise Http404
     seen(request.user, ticket_id=ticket_id)
+    from requests.seen import record_view
+
+    record_view(ticket_id, request.user)  # "the other centre has seen the latest comment" (docs/duty.md)
     # A merged duplicate's address leads to the request it was merged into (for those who may read
     # that one; the others see the read-only pointer; `?stay=1` shows the pointer itself).
     if merged_into is not None and not request.GET.get("stay") and visible.filter(pk=merged_into).exists():

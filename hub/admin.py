@@ -4,6 +4,11 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.models import ApiToken, Centre, PeriodicJob, User
 
+# The admin's own title in the viewer's language (it said "Django administration" — issue 23).
+admin.site.site_header = _("Inter-Centre Hub administration")
+admin.site.site_title = _("Inter-Centre Hub")
+admin.site.index_title = _("Centres, people, topics and records")
+
 
 @admin.register(Centre)
 class CentreAdmin(admin.ModelAdmin):

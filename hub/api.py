@@ -208,7 +208,8 @@ def _register_app_routers() -> None:
     """Each domain app owns `<app>/api.py` with a `router`; mounting them here keeps one API."""
     from importlib import import_module
 
-    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api", "events.api", "notify.api"):
+    for module in ("chat.api", "alerts.api", "requests.api", "reports.api", "duty.api", "events.api",
+                   "chat.receipts_api", "requests.seen_api", "notify.api"):
         try:
             mod = import_module(module)
         except ModuleNotFoundError as exc:

@@ -562,6 +562,10 @@ HUB_DUTY_WATCH_SECONDS = float(os.environ.get("HUB_DUTY_WATCH_SECONDS", "30"))
 # New shifts in the roster page start at this local time and last this many hours by default.
 HUB_DUTY_DEFAULT_START = os.environ.get("HUB_DUTY_DEFAULT_START", "07:30")
 HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
+# Read receipts (chat/receipts.py, docs/duty.md): shown on a topic's newest N messages; readers'
+# names only while a message has at most this many readers (beyond: counts per centre only).
+HUB_RECEIPTS_RECENT = env_int("HUB_RECEIPTS_RECENT", 50)
+HUB_RECEIPTS_MAX_NAMES = env_int("HUB_RECEIPTS_MAX_NAMES", 20)
 # Events (docs/duty.md): registrants are reminded this many hours before an event starts.
 HUB_EVENT_REMIND_HOURS = env_int("HUB_EVENT_REMIND_HOURS", 24)
 HUB_EVENT_REMIND_SECONDS = float(os.environ.get("HUB_EVENT_REMIND_SECONDS", "300"))

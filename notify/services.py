@@ -21,7 +21,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.models import Role, User
 from notify import preferences as prefs
 from notify.models import (
@@ -194,7 +194,7 @@ def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[i
 # --- requests ----------------------------------------------------------------------------------------
 
 
-def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
+def ticket_people(ticket: Ticket, *, event: TicketEvent) -> list[User]:
     """Who a change to a request concerns: its requester, assignee, watchers and the people who
     commented; for a new request, the target centre's managers too. Never the one who acted; for an
     internal event only those who see internal notes; always only people who may see the ticket."""
@@ -219,7 +219,7 @@ def ticket_people(ticket: Ticket, event: TicketEvent) -> list[User]:
 def ticket_changed(*, ticket: Ticket, event: TicketEvent) -> None:
     """A request changed: a notification for each person it concerns (per their "requests"
     preference), and the centres' webhooks for a public change."""
-    people = ticket_people(ticket, event)
+    people = ticket_people(ticket, event=event)
     chosen = prefs.channels(people, Kind.TICKET)
     now = timezone.now()
     _bulk_create(Notification, [
@@ -253,8 +253,17 @@ def mark_seen(*, user: User, alert_id: int | None = None, ticket_id: int | None 
 
 
 def mark_read_mentions(*, user_id: int, topic_id: int, up_to: int) -> int:
-    """A topic read up to a message: its mentions up to there are seen."""
-    return Notification.objects.filter(user_id=user_id, message__topic_id=topic_id, message_id__lte=up_to,
+    """A topic read up to a message: its mentions up to there are seen — not those of replies shown
+    only in their thread (reading the channel did not show them; `mark_read_thread` does)."""
+    return (Notification.objects.filter(user_id=user_id, message__topic_id=topic_id, message_id__lte=up_to,
+                                        seen_at__isnull=True)
+            .exclude(message__thread_root__isnull=False, message__also_channel=False)
+            .update(seen_at=timezone.now()))
+
+
+def mark_read_thread(*, user_id: int, root_id: int, up_to: int) -> int:
+    """A thread read up to a reply: the notifications of its replies up to there are seen."""
+    return Notification.objects.filter(user_id=user_id, message__thread_root_id=root_id, message_id__lte=up_to,
                                        seen_at__isnull=True).update(seen_at=timezone.now())
 
 
@@ -351,11 +360,6 @@ def unsubscribe(*, user_id: int, what: str) -> User | None:
         return None
     logger.info("user %s unsubscribed from %s email", user.username, what)
     return user
-
-
-def require_self_or_admin(actor: User, user: User) -> None:
-    if actor.pk != user.pk and not actor.is_hub_admin:
-        raise HubError(FORBIDDEN, _("You may change only your own notifications."))
 
 
 def send_test_email(*, user: User) -> Email:

@@ -43,7 +43,7 @@ class SecondsBetween(Func):
 
 def percentiles_by_group(
     qs: QuerySet, group: str | None, value: str, fractions: tuple[float, ...] = (0.5, 0.9)
-) -> dict[Any, dict[Any, Any]]:
+) -> dict[Any, dict[str | float, Any]]:
     """{group value: {"count": n, fraction: percentile, ...}} for `value` (a field or annotation of
     `qs`, which may itself be an aggregate — e.g. a ticket's first acceptance) grouped by `group` (a
     field path; None = one group for the whole set, keyed None). NULL values are ignored.
@@ -58,7 +58,7 @@ def percentiles_by_group(
     return _percentiles_window(inner_sql, params, fractions)
 
 
-def _percentiles_postgresql(inner_sql: str, params, fractions) -> dict[Any, dict[str, Any]]:
+def _percentiles_postgresql(inner_sql: str, params, fractions) -> dict[Any, dict[str | float, Any]]:
     """The ordered-set aggregate `percentile_cont(f) WITHIN GROUP (ORDER BY val)`."""
     picks = ", ".join("percentile_cont(%s) WITHIN GROUP (ORDER BY val)" for _ in fractions)
     sql = f"SELECT grp, COUNT(*) AS n, {picks} FROM ({inner_sql}) AS v GROUP BY grp"
@@ -68,7 +68,7 @@ def _percentiles_postgresql(inner_sql: str, params, fractions) -> dict[Any, dict
     return {row[0]: {"count": row[1], **{f: row[2 + i] for i, f in enumerate(fractions)}} for row in rows}
 
 
-def _percentiles_window(inner_sql: str, params, fractions) -> dict[Any, dict[str, Any]]:
+def _percentiles_window(inner_sql: str, params, fractions) -> dict[Any, dict[str | float, Any]]:
     """percentile_cont through ROW_NUMBER()/COUNT() windows (SQLite, or any backend without it)."""
     picks = []
     pick_params: list[Any] = []
@@ -89,10 +89,10 @@ def _percentiles_window(inner_sql: str, params, fractions) -> dict[Any, dict[str
     with connection.cursor() as cursor:
         cursor.execute(sql, [*pick_params, *params])  # the picks come first in the text
         rows = cursor.fetchall()
-    out: dict[Any, dict[str, Any]] = {}
+    out: dict[Any, dict[str | float, Any]] = {}
     for row in rows:
         grp, n = row[0], row[1]
-        entry: dict[str, Any] = {"count": n}
+        entry: dict[str | float, Any] = {"count": n}
         for i, fraction in enumerate(fractions):
             lo_val, hi_val = row[2 + 2 * i], row[3 + 2 * i]
             pos = fraction * (n - 1)

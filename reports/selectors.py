@@ -267,8 +267,8 @@ def sla_attainment(start: datetime, end: datetime, centre: str | None = None, ca
                                   | (running & (Q(sla_paused_at__isnull=True, due_at__lt=now)
                                                 | Q(sla_paused_at__gt=F("due_at"))))),
     ).order_by("target_centre__code", "slot"))
-    first = percentiles_by_group(qs, "slot", "sla_response_minutes", (0.5,))
-    resolution = percentiles_by_group(qs.filter(done), "slot", "sla_resolution_minutes", (0.5,))
+    first: dict[Any, Figures] = percentiles_by_group(qs, "slot", "sla_response_minutes", (0.5,))
+    resolution: dict[Any, Figures] = percentiles_by_group(qs.filter(done), "slot", "sla_resolution_minutes", (0.5,))
     out = []
     for row in rows:
         key = row["slot"]

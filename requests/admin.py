@@ -54,7 +54,8 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = ("status", "priority", "category", "requesting_centre", "target_centre")
     search_fields = ("reference", "title", "search_text")
     fields = ("reference", "title", "description", "category", "priority", "status", "requesting_centre",
-              "requested_by", "target_centre", "assignee", "watchers", "due_at", "version", "created_at",
+              "requested_by", "target_centre", "assignee", "watchers", "first_response_due", "first_response_at",
+              "due_at", "sla_paused_at", "sla_response_minutes", "sla_resolution_minutes", "version", "created_at",
               "updated_at", "accepted_at", "resolved_at", "closed_at", "thread", "tlp", "origin", "merged_into")
     readonly_fields = fields  # see the module's docstring
     inlines = [CommentInline, AttachmentInline, EventInline]

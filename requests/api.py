@@ -340,8 +340,11 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             ),
             "comment_internally": internal_ok,
             "manage_watchers": workflow.may_manage_watchers(user, ticket),
+            # Whether the caller's centre handles this request (or could, while it is open to any
+            # centre): then it may merge it as a duplicate into a request it handles.
             "merge": ticket.status not in FINAL_STATUSES and (user.is_hub_admin or (
-                user.centre_id is not None and user.centre_id == ticket.target_centre_id)),
+                user.centre_id is not None and (user.centre_id == ticket.target_centre_id or (
+                    ticket.target_centre_id is None and user.centre_id != ticket.requesting_centre_id)))),
             "split": workflow.may_split(user, ticket),
             "link": workflow.may_link(user, ticket),
         },

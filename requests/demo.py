@@ -121,6 +121,31 @@ def _plan(rng: random.Random) -> list[dict]:
             "priority": rng.choice(["low", "normal", "normal", "normal", "high", "high", "urgent"]),
             "days_ago": days_ago, "final": final,
         })
+    return _service_levels(plans)
+
+
+# Where the target centre still owes work: these requests are recent, so their SLA clocks are mostly
+# in time (docs/tickets.md): a realistic mix, not a wall of overdue requests.
+STILL_OPEN = frozenset({Status.NEW, Status.ACCEPTED, Status.IN_PROGRESS, Status.WAITING_FOR_REQUESTER,
+                        Status.REOPENED})
+
+
+def _service_levels(plans: list[dict]) -> list[dict]:
+    """Open requests were made in the last few hours (their moves minutes apart), not urgent, so
+    their clocks run in time or are paused (waiting for the requester) — except one urgent request in
+    progress for twelve days: breached. Older requests are finished, with their year of history (met
+    or late)."""
+    for plan in plans:
+        if plan["final"] in STILL_OPEN and plan["days_ago"] > 60:
+            plan["final"] = Status.CLOSED  # months old: finished by now
+    breached = False
+    for n, plan in enumerate(p for p in plans if p["final"] in STILL_OPEN and p["days_ago"] <= 60):
+        if not breached and plan["final"] == Status.IN_PROGRESS and plan["target"] is not None:
+            plan.update(priority="urgent", days_ago=12, quick=True)
+            breached = True
+            continue
+        plan.update(days_ago=0, minutes_ago=30 + (n * 37) % 170, quick=True,
+                    priority="high" if plan["priority"] == "urgent" else plan["priority"])
     return plans
 
 
@@ -163,7 +188,9 @@ def _walk(ticket: Ticket, plan: dict, requester: User, target_staff: list[User],
     (`workflow.perform`: the same effects as `transition_ticket`), back-dated, with the replies the
     target centre writes when it accepts."""
     for to in PATHS[plan["final"]]:
-        at = min(now - timedelta(minutes=5), at + timedelta(hours=rng.randint(2, 60)))
+        step = rng.randint(2, 60)  # hours apart; minutes for the requests still open (_service_levels)
+        at = min(now - timedelta(minutes=5), at + (timedelta(minutes=step // 4) if plan.get("quick")
+                                                   else timedelta(hours=step)))
         move = workflow.move_for(ticket.status, to)
         assert move is not None, (ticket.status, to)
         actor = requester if workflow.Party.REQUESTER in move.parties else rng.choice(target_staff)
@@ -233,7 +260,8 @@ def _seed_merge(centres: dict[str, Centre], now) -> None:
     people = {code: _staff(code, "engineer") for code in ("HT", "QB", "DN")}
     if any(p is None for p in people.values()) or not {"HT", "QB", "DN"} <= set(centres):
         return
-    at = now - timedelta(days=3)
+    # This morning's duplicate (a few hours ago: the survivor's SLA clocks still run in time).
+    at = now - timedelta(hours=4)
     tickets = []
     for requester_code, title, target in (MERGE_SURVIVOR, MERGE_DUPLICATE):
         plan = {"requester": requester_code, "title": title, "category": "security", "priority": "high",
@@ -241,7 +269,7 @@ def _seed_merge(centres: dict[str, Centre], now) -> None:
         requester = people[requester_code]
         assert requester is not None
         tickets.append(_open(plan, requester, target, centres, at))
-        at += timedelta(hours=4)
+        at += timedelta(hours=2)
     survivor, duplicate = tickets
     merger = people["DN"]
     assert merger is not None
@@ -282,6 +310,8 @@ def seed(stdout=None, history: bool = False, **kwargs) -> None:
             continue
         target_staff = _answering_staff(plan, rng)
         at = now - timedelta(days=plan["days_ago"], hours=rng.randint(0, 8))
+        if "minutes_ago" in plan:
+            at = now - timedelta(minutes=plan["minutes_ago"])
         ticket = _open(plan, requester, plan["target"], centres, at)
         _walk(ticket, plan, requester, target_staff, rng, at, now)
         created += 1

@@ -395,3 +395,8 @@ class SlaReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.clock} {self.kind} {self.due}"
+
+
+# When each person last opened a request (whether the other centre has seen the latest comment) lives
+# with its code, requests/seen.py; imported here so Django sees it.
+from requests.seen import TicketView  # noqa: E402, F401

@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 STALE = define("stale", http_status=409)
 NO_SUCH_TICKET = _("No such ticket.")
 ONE_OF = _("must be one of %(values)s.")
+REQUIRED = _("required.")
 OTHER_CENTRE = _("a request goes to another centre, not your own.")
 NO_USER = _("no active user “%(username)s”.")
 
@@ -242,7 +243,7 @@ def create_ticket(*, by: User, title: str | None = None, description: str | None
         if target_centre is None and found.target_centre is not None and found.target_centre_id != by.centre_id:
             target_centre = found.target_centre.code
     if category is None:
-        raise invalid("category", ONE_OF, values=", ".join(Category.values))
+        raise invalid("category", REQUIRED)
     centre = by.centre
     assert centre is not None  # checked above
     return _open_ticket(by=by, centre=centre, requested_by=by, title=title, description=description or "",
@@ -950,7 +951,7 @@ def create_template(*, by: User, centre: str | None = None, **values: Any) -> Ti
     _apply_template_fields(template, {"checklist": [], **values})
     for required in ("name", "title"):
         if not getattr(template, required):
-            raise invalid(required, _("required."))
+            raise invalid(required, REQUIRED)
     if "category" not in values:
         raise invalid("category", ONE_OF, values=", ".join(Category.values))
     _unique_name(template)

@@ -287,9 +287,9 @@ def test_postgresql_searches_with_its_full_text_index(world):
 
 
 def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, api_client, monkeypatch):
-    """On PostgreSQL a search matching many messages walks the newest backwards (`… IS TRUE`, no index),
-    one matching few reads their ids from the GIN index first: the same page either way, visibility
-    included (docs/benchmarks.md, "Search over years")."""
+    """On PostgreSQL a search whose words are common among the newest messages walks them backwards
+    (`… IS TRUE`, no index), a rare one reads its matches' ids from the GIN index first: the same page
+    either way, visibility included (docs/benchmarks.md, "Search over years")."""
     from django.db import connection
 
     from chat import selectors
@@ -298,7 +298,7 @@ def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, a
         post(world["topic"], world["dn"], f"Cảnh báo lừa đảo số {i} qua thư điện tử")
     client = api_client(world["dn"])
     rare = client.get("/api/v1/search", {"q": "lua dao thu", "limit": 4}).json()
-    monkeypatch.setattr(selectors, "SEARCH_INDEX_FIRST_BELOW", 2)  # now "common"
+    monkeypatch.setattr(selectors, "SEARCH_COMMON_MATCHES", 2)  # now "common"
     common = client.get("/api/v1/search", {"q": "lua dao thu", "limit": 4}).json()
     assert [m["id"] for m in common["results"]] == [m["id"] for m in rare["results"]]
     assert [m["body"] for m in rare["results"]] == [f"Cảnh báo lừa đảo số {i} qua thư điện tử" for i in (5, 4, 3, 2)]

@@ -161,13 +161,19 @@ def test_mentions_in_a_conversation_reach_only_members(cast):
     assert set(Notification.objects.values_list("user__username", flat=True)) == {"dn.engineer"}
 
 
-def test_webhooks_and_reports_never_carry_a_conversation(cast):
+def test_webhooks_and_reports_never_carry_a_conversation(cast, api_client, settings):
     from django.utils import timezone
 
     from reports.selectors import message_counts
 
-    topic, _ = start_conversation(by=cast["ht"], members=["dn.engineer"])
+    topic, _ = start_conversation(by=cast["ht"], members=["dn.engineer", "qb.manager"])
     post_message(topic, by=cast["ht"], body="riêng tư")
+    # Not even a member who manages their centre's webhooks can send a conversation out through one.
+    settings.HUB_WEBHOOK_ALLOW_PRIVATE = True
+    hook = api_client(cast["qb"]).post("/api/v1/webhooks", {
+        "url": "http://127.0.0.1:9/hook", "events": ["message"], "topics": [topic.slug],
+        "secret": "a-long-enough-secret-for-hmac"}, content_type=JSON)
+    assert hook.status_code == 400 and hook.json()["error"]["fields"] == ["topics"]
     now = timezone.now()
     for user in (cast["admin"], cast["ht"], None):
         topics, counts = message_counts(user, now.replace(year=now.year - 1), now.replace(year=now.year + 1))

@@ -102,6 +102,9 @@ def test_threads_have_their_own_unread_state_and_notify_who_took_part(world, api
                 .values_list("verb", flat=True)) == ["mention"]
 
     client = api_client(world["ht"])
+    # Reading the channel does not see the thread's replies for you; reading the thread does.
+    client.post(f"/api/v1/topics/{SLUG}/read", {"up_to": 10**9}, content_type=JSON)
+    assert Notification.objects.filter(user=world["ht"], seen_at__isnull=True).count() == 3
     threads = client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"]
     assert [(t["root"]["id"], t["unread"]) for t in threads] == [(root.pk, 3)]
     newest = Message.objects.filter(thread_root=root).latest("id").pk
@@ -111,6 +114,7 @@ def test_threads_have_their_own_unread_state_and_notify_who_took_part(world, api
     assert client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"][0]["unread"] == 1
     client.post(f"/api/v1/topics/{SLUG}/threads/{root.pk}/read", {"up_to": 10**9}, content_type=JSON)
     assert client.get(f"/api/v1/topics/{SLUG}/threads").json()["results"][0]["last_read_id"] == newest
+    assert Notification.objects.filter(user=world["ht"], seen_at__isnull=True).count() == 0
     # Someone who never took part has no threads listed.
     assert api_client(world["dns"]).get(f"/api/v1/topics/{SLUG}/threads").json()["results"] == []
 

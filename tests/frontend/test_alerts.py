@@ -82,8 +82,15 @@ def test_raised_alert_reaches_another_centre_which_acknowledges_it_live(officer_
 def test_an_invalid_indicator_is_pointed_out_and_nothing_is_raised(officer_and_manager):
     officer, manager = officer_and_manager
     fill_alert(officer.page, "Địa chỉ sai", "999.1.1.1")
-    expect(officer.page.locator("#alert-form-error")).to_contain_text("indicators.0.value")
-    expect(officer.page.locator(".indicator-row input")).to_have_attribute("aria-invalid", "true")
+    # the error stands under the field it is about, in Vietnamese, without the API's field path
+    field = officer.page.locator(".indicator-row input")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    error_id = field.get_attribute("aria-describedby")
+    expect(officer.page.locator(f"#{error_id}")).to_have_text("không phải địa chỉ hoặc mạng IPv4.")
+    expect(officer.page.locator("#alert-form-error")).to_have_text("Vui lòng sửa các trường được đánh dấu.")
+    expect(officer.page.locator("#alert-form-error")).not_to_contain_text("indicators.0")
+    expect(field).to_have_value("999.1.1.1")  # what was typed stays
+    expect(officer.page.locator(".indicator-row select option:checked")).to_have_text("Địa chỉ IPv4")
     assert officer.page.url.endswith("/alerts/")
     from alerts.models import Alert
 

@@ -212,10 +212,10 @@ def test_hostile_messages_and_names_show_as_text_and_run_nothing(make_user, sign
         '<img src=x onerror="window.__xss=9">')
     for person in (lan, evil):
         assert person.page.evaluate("window.__xss") is None
-        # (the only SVGs in the log are the actions toolbar's own icons, outside what people wrote)
+        # (the only SVGs in the log are the actions toolbar's and the reaction button's own icons)
         hostile = "#messages :is(.msg-head, .msg-body) :is(img, script, svg, iframe)"
         assert person.page.locator(hostile).count() == 0
-        assert person.page.locator("#messages svg:not(.msg-toolbar svg)").count() == 0
+        assert person.page.locator("#messages svg:not(.msg-toolbar svg, .reactions svg)").count() == 0
         assert person.page.locator("#messages a[href^='javascript']").count() == 0
         assert person.page.locator("#presence-list img, #typing img").count() == 0
 
@@ -234,7 +234,8 @@ def test_editing_and_deleting_own_message_updates_everyone(two_centres):
     own = lan.page.locator("#messages li.msg").first
     others = open_menu(minh, minh.page.locator("#messages li.msg").first)
     expect(others.locator("[role=menuitem] .msg-menu-label")).to_have_text(
-        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Chuyển thành yêu cầu hỗ trợ"])
+        ["Trích dẫn và trả lời", "Bày tỏ cảm xúc", "Trả lời trong luồng", "Sao chép liên kết tới tin nhắn", "Ghim",
+         "Chuyển thành yêu cầu hỗ trợ"])
     minh.page.keyboard.press("Escape")  # not Minh's to change: no edit, no delete
 
     open_menu(lan, own).locator("[data-action=edit]").click()
@@ -265,7 +266,8 @@ def test_the_actions_menu_is_keyboard_operable_and_cancelling_a_delete_keeps_the
     lan.page.keyboard.press("Enter")
     menu = lan.page.locator("#msg-menu")
     expect(menu.locator("[role=menuitem] .msg-menu-label")).to_have_text(
-        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Sửa", "Chuyển thành yêu cầu hỗ trợ", "Xoá"])
+        ["Trích dẫn và trả lời", "Bày tỏ cảm xúc", "Trả lời trong luồng", "Sao chép liên kết tới tin nhắn", "Sửa",
+         "Ghim", "Chuyển thành yêu cầu hỗ trợ", "Xoá"])
     expect(menu.locator("[role=menuitem]").first).to_be_focused()
     screenshot(lan.page, "topic-actions")
     lan.page.keyboard.press("End")
@@ -368,7 +370,8 @@ def test_on_a_phone_a_tap_on_a_message_opens_the_actions_as_a_sheet(make_user, s
     sheet = lan.page.locator("#msg-menu.sheet")
     expect(sheet).to_be_visible()
     expect(sheet.locator("[role=menuitem] .msg-menu-label")).to_have_text(
-        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Sửa", "Chuyển thành yêu cầu hỗ trợ", "Xoá"])
+        ["Trích dẫn và trả lời", "Bày tỏ cảm xúc", "Trả lời trong luồng", "Sao chép liên kết tới tin nhắn", "Sửa",
+         "Ghim", "Chuyển thành yêu cầu hỗ trợ", "Xoá"])
     box = sheet.bounding_box()
     assert box["y"] + box["height"] == pytest.approx(844, abs=1) and box["width"] == pytest.approx(390, abs=1)
     screenshot(lan.page, "topic-phone-actions")
@@ -394,7 +397,8 @@ def test_a_feature_adds_its_own_action_through_the_registry(two_centres):
     }""")
     menu = open_menu(lan, message)
     expect(menu.locator("[role=menuitem] .msg-menu-label")).to_have_text(
-        ["Trích dẫn và trả lời", "Sao chép liên kết tới tin nhắn", "Promote (test)", "Chuyển thành yêu cầu hỗ trợ"])
+        ["Trích dẫn và trả lời", "Bày tỏ cảm xúc", "Trả lời trong luồng", "Sao chép liên kết tới tin nhắn", "Ghim",
+         "Promote (test)", "Chuyển thành yêu cầu hỗ trợ"])
     menu.locator("[data-action=test-promote]").click()
     expect(lan.page.locator("#action-status")).to_have_text("promoted")
     assert lan.page.evaluate("window.__ran") == [int(message.get_attribute("data-id")), "phat-trien-phan-mem"]

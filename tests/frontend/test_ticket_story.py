@@ -4,6 +4,8 @@ browser's own zone."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -54,3 +56,42 @@ def test_history_entries_are_sentences_with_names_and_local_times(story, sign_in
     expect(first).to_have_text(shown)
     title = first.get_attribute("title") or ""
     assert in_title in title and "GMT+7" in title and "Z" not in title
+
+
+def test_a_refused_comment_keeps_its_text_and_says_why_under_its_form(story, sign_in):
+    person = sign_in("dn.eng")
+    page = person.page
+    page.goto(f"/tickets/{story.pk}/")
+    expect(page.locator("#ticket-history li").first).to_be_visible()  # the page's script is running
+    too_long = "Nhật ký rất dài. " * 1200  # above HUB_MAX_BODY_BYTES (16 KiB)
+    page.locator("#comment-body").fill(too_long)
+    page.click("#comment-form button[type=submit]")
+    under = page.locator("#comment-form .field-error")
+    expect(under).to_be_visible()
+    expect(page.locator("#comment-body")).to_have_attribute("aria-invalid", "true")
+    assert page.locator("#comment-body").input_value() == too_long
+    expect(page.locator("#ticket-comments li")).to_have_count(0)
+    page.locator("#comment-body").fill("Đã xem nhật ký.")  # a good one clears the error
+    page.click("#comment-form button[type=submit]")
+    expect(page.locator("#ticket-comments li")).to_have_count(1)
+    expect(under).to_have_count(0)
+    expect(page.locator("#comment-body")).to_have_value("")
+
+
+def test_a_new_request_asks_for_its_category(make_user, sign_in):
+    from requests.models import Ticket
+
+    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)")
+    page = sign_in("ht.eng").page
+    page.goto("/tickets/new/")
+    expect(page.locator("#ticket-form")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#t-category option:checked")).to_have_text("Chọn lĩnh vực…")  # not "security"
+    page.fill("#t-title", "Tư vấn dự án chuyển đổi số")
+    page.click("#ticket-form button[type=submit]")
+    expect(page.locator("#t-category")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#ticket-form .field-error")).to_have_text("Hãy chọn lĩnh vực của yêu cầu.")
+    assert Ticket.objects.count() == 0
+    page.select_option("#t-category", "consulting")
+    page.click("#ticket-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/tickets/\d+/$"))
+    assert Ticket.objects.get().category == "consulting"

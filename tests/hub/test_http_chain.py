@@ -203,8 +203,10 @@ def test_signals_chain_and_view_run_in_one_hop_and_the_answer_is_written_after(r
 def test_a_streaming_answer_is_sent_whole_and_closed_after_its_last_part(recorded):
     status, body, messages = _call(HubASGIHandler(), "/stream")
     assert status == 200 and body.decode() == "dòng 0\ndòng 1\ndòng 2\n"
-    assert [name for name, _ in recorded] == ["request_started", "answer starts", "part 0", "part 1", "part 2",
-                                               "request_finished"]
+    # When the first part is produced relative to the server's receiving the start is up to the two
+    # threads; what holds is the order of the request's own events.
+    assert [name for name, _ in recorded if name != "answer starts"] == [
+        "request_started", "part 0", "part 1", "part 2", "request_finished"]
     assert messages[-1].get("more_body", False) is False
 
 

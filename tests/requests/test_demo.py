@@ -67,3 +67,32 @@ def test_the_demo_has_request_templates_and_a_merged_duplicate(settings):
     seed_history()
     assert TicketTemplate.objects.filter(name="Đăng ký thi chứng chỉ").count() == 1
     assert Ticket.objects.filter(status=Status.MERGED).count() == 1
+
+
+def test_the_demo_requests_have_a_realistic_mix_of_service_levels(settings):
+    """Open requests mostly in time, some paused waiting for the requester, one breached — not a wall
+    of overdue requests; finished ones over the year, some met and some late."""
+    from django.utils import timezone
+
+    from requests.models import OPEN_STATUSES
+    from requests.sla import is_breached, sla_out
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed_history()
+    now = timezone.now()
+    still_open = [t for t in Ticket.objects.filter(status__in=OPEN_STATUSES).exclude(status=Status.RESOLVED)]
+    late = [t for t in still_open if is_breached(t, now)]
+    paused = [t for t in still_open if sla_out(t, now)["paused"]]
+    assert len(still_open) >= 10
+    assert [t.priority for t in late] == ["urgent"], [(t.reference, t.status) for t in late]
+    assert len(paused) >= 2
+    assert len(still_open) - len(late) - len(paused) >= 6  # running, in time
+    assert Ticket.objects.filter(overdue_filter(now)).count() == 1
+    finished = Ticket.objects.filter(status=Status.CLOSED)
+    assert {is_breached(t, now) for t in finished} == {True, False}  # a year of history: met and late
+
+
+def overdue_filter(now):
+    from requests.sla import overdue_q
+
+    return overdue_q(now)

@@ -207,3 +207,14 @@ def test_a_merge_keeps_an_already_earlier_clock(people, pair, api_client):
     merge(api_client(people.dn_engineer), duplicate, survivor.pk)
     assert Ticket.objects.get(pk=survivor.pk).due_at == due
     assert not TicketEvent.objects.filter(ticket=survivor, field="due_at").exists()
+
+
+def test_a_duplicate_still_open_to_any_centre_is_merged_by_the_centre_handling_the_survivor(people, pair, new_ticket,
+                                                                                            api_client):
+    _, survivor = pair
+    duplicate = new_ticket(target=None, by=people.qb_engineer)
+    dn = api_client(people.dn_engineer)
+    assert dn.get(f"/api/v1/tickets/{duplicate.pk}").json()["permissions"]["merge"] is True
+    assert api_client(people.qb_engineer).get(f"/api/v1/tickets/{duplicate.pk}").json()["permissions"]["merge"] is False
+    assert merge(dn, duplicate, survivor.pk).status_code == 200
+    assert Ticket.objects.get(pk=duplicate.pk).merged_into_id == survivor.pk

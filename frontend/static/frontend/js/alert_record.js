@@ -24,8 +24,8 @@ function change(e) {
   if (e.kind === "tlp") return [tlpLabel(e.before), " → ", tlpLabel(e.after)];
   if (e.before || e.after) return [label(e.before) || "—", " → ", label(e.after) || "—"];
   if (e.kind === "indicators" && e.data) {
-    const added = (e.data.added || []).map((i) => `+ ${i.type}: ${i.value}`);
-    const removed = (e.data.removed || []).map((i) => `− ${i.type}: ${i.value}`);
+    const added = (e.data.added || []).map((i) => `+ ${label(i.type)}: ${i.value}`);
+    const removed = (e.data.removed || []).map((i) => `− ${label(i.type)}: ${i.value}`);
     return [[...added, ...removed].join("; ")];
   }
   return [];

@@ -1,7 +1,8 @@
 // Alert list + raising form (/alerts/) and the alert page with its acknowledgement matrix and
 // history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
 
-import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, clearFieldErrors, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext,
+  showFormError, timeEl} from "./util.js";
 import {acknowledge} from "./notifications.js";
 import {renderRecord} from "./alert_record.js";
 import {tlpLabel} from "./tlp.js";
@@ -113,10 +114,12 @@ function bindRaiseForm() {
     e.preventDefault();
     const error = $("#alert-form-error");
     error.textContent = "";
-    for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
-    const indicators = Array.from(form.querySelectorAll(".indicator-row"), (row) => ({
+    clearFieldErrors(form);
+    // The rows sent, in order: "indicators.N.…" in an error is the Nth of these (empty rows are not sent).
+    const sentRows = Array.from(form.querySelectorAll(".indicator-row")).filter((row) => row.querySelector("input").value.trim());
+    const indicators = sentRows.map((row) => ({
       type: row.querySelector("select").value, value: row.querySelector("input").value.trim(),
-    })).filter((i) => i.value);
+    }));
     const payload = {
       title: form.title.value.trim(),
       severity: form.severity.value,
@@ -142,26 +145,15 @@ function bindRaiseForm() {
       window.location.href = `/alerts/${alert.id}/`;
       return;
     }
-    error.textContent = r.error.detail;
-    markInvalidFields(form, r.error.fields || []);
+    showFormError(form, error, r.error, (field) => {
+      const m = /^indicators\.(\d+)\.(type|value)$/.exec(field);
+      if (m) {
+        const row = sentRows[Number(m[1])];
+        return row && row.querySelector(m[2] === "type" ? "select" : "input");
+      }
+      return form.elements[field];
+    });
   });
-}
-
-/** Point at the fields the API named (e.g. "title", "indicators.2.value"). */
-function markInvalidFields(form, fields) {
-  let first = null;
-  for (const field of fields) {
-    let node = null;
-    const m = /^indicators\.(\d+)\.(type|value)$/.exec(field);
-    if (m) {
-      const row = form.querySelectorAll(".indicator-row")[Number(m[1])];
-      node = row && row.querySelector(m[2] === "type" ? "select" : "input");
-    } else if (form.elements[field]) {
-      node = form.elements[field];
-    }
-    if (node) { node.setAttribute("aria-invalid", "true"); first = first || node; }
-  }
-  if (first) first.focus();
 }
 
 // --- detail -------------------------------------------------------------------------------------
@@ -189,7 +181,7 @@ export function startAlertDetail(root) {
     if (a.recommended_actions_html) setHtml(actions, a.recommended_actions_html);
     else actions.textContent = a.recommended_actions || "—";
     $("#alert-indicators").replaceChildren(...(a.indicators || []).map((i) =>
-      el("tr", {dataset: {type: i.type, value: i.value}}, el("td", {}, i.type), el("td", {}, el("code", {}, i.value)))));
+      el("tr", {dataset: {type: i.type, value: i.value}}, el("td", {}, label(i.type)), el("td", {}, el("code", {}, i.value)))));
     const acks = a.acknowledgements || [];
     $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
       el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),

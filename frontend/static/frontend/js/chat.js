@@ -252,6 +252,16 @@ export class TopicView {
   /** Insert or replace one message, keeping ids ascending; a known id is only replaced on edit. */
   upsert(m, {live = false, replace = false} = {}) {
     if (!m || typeof m.id !== "number") return;
+    if (m.thread_root) {
+      // A threaded reply goes to its thread's panel (actions/threads.js); one only in its thread is
+      // not shown in the channel, but still counts as received, for sync and gap detection.
+      dispatchTopicFrame({type: "thread.reply", message: m, live}, this);
+      if (!m.also_channel) {
+        if (m.client_id && this.outbox.remove(m.client_id)) this.removePending(m.client_id);
+        if (m.id > this.lastId) this.lastId = m.id;
+        return;
+      }
+    }
     if (m.client_id && this.outbox.remove(m.client_id)) this.removePending(m.client_id);
     if (m.author) this.rememberUser(m.author);
     const known = this.nodes.get(m.id);

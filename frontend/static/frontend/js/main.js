@@ -2,6 +2,7 @@
 // (chosen by <body data-page>). Loaded as an ES module from 'self' (CSP script-src 'self').
 
 import {startNotifications} from "./notifications.js";
+import {startConversations} from "./conversations.js";
 
 const PAGES = {
   home: () => import("./home.js").then((m) => m.startHome()),
@@ -29,3 +30,4 @@ bindLanguageSwitch();
 window.hubNotifications = startNotifications();
 const start = PAGES[document.body.dataset.page];
 if (start) start();
+startConversations(); // the "Direct messages" list and picker, where the page has them

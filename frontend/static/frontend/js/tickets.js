@@ -5,7 +5,7 @@
 import {renderOrigin} from "./origin.js";
 import {SLA_EVENTS, renderSla, slaCell, slaHistoryEntry} from "./sla.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
-import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -105,7 +105,7 @@ export async function startTicketForm() {
     e.preventDefault();
     const error = $("#ticket-form-error");
     error.textContent = "";
-    for (const bad of form.querySelectorAll("[aria-invalid]")) bad.removeAttribute("aria-invalid");
+    clearFieldErrors(form);
     const payload = {
       title: form.title.value.trim(),
       description: form.description.value,
@@ -121,6 +121,10 @@ export async function startTicketForm() {
       form.title.focus();
       return;
     }
+    if (!payload.category) {  // asked for, never assumed (it defaulted to security)
+      showFormError(form, error, {detail: gettext("Choose the request's category."), fields: ["category"]});
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     const r = await api("POST", "/api/v1/tickets", payload);
@@ -130,9 +134,9 @@ export async function startTicketForm() {
       window.location.href = `/tickets/${ticket.id}/`;
       return;
     }
-    error.textContent = r.error.detail;
-    for (const f of r.error.fields || []) if (form.elements[f]) form.elements[f].setAttribute("aria-invalid", "true");
+    showFormError(form, error, r.error);
   });
+  form.dataset.ready = "true";  // the script handles the form from here (tests wait for it)
 }
 
 // --- detail -------------------------------------------------------------------------------------
@@ -229,6 +233,7 @@ export function startTicketDetail(root) {
     if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
     current = (r.data && r.data.ticket) || r.data;
     render(current);
+    import("./ticket_seen.js").then((m) => m.showCommentSeen(id));
     if (reason) $("#ticket-live").textContent = reason;
   }
 
@@ -335,7 +340,10 @@ export function startTicketDetail(root) {
     const r = await api("POST", `/api/v1/tickets/${id}/comments`, payload);
     button.disabled = false;
     area.readOnly = false;
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    // A refused comment stays in the box, its error under the form that sent it.
+    if (!r.ok) { showFormError($("#comment-form"), $("#comment-form-error"), r.error, (f) => (f === "body" ? area : null)); return; }
+    clearFieldErrors($("#comment-form"));
+    $("#comment-form-error").textContent = "";
     area.value = "";
     $("#comment-internal").checked = false;
     $("#comment-scope").value = "all";

@@ -126,7 +126,12 @@ const LABELS = {
   link_added: "link added", link_removed: "link removed",
   security: "Information security", software: "Software development", training: "Training and certification",
   consulting: "Project consulting", communications: "Communications", events: "Events and workshops", other: "Other",
+  // indicator types (alerts.models.IndicatorType)
+  ipv4: "IPv4 address", ipv6: "IPv6 address", domain: "Domain", url: "URL", hash: "File hash", cve: "CVE id",
+  email: "Email address",
 };
+void [gettext("IPv4 address"), gettext("IPv6 address"), gettext("Domain"), gettext("URL"), gettext("File hash"),
+  gettext("CVE id"), gettext("Email address")];
 // The literal calls let makemessages find the strings.
 void [gettext("Low"), gettext("Medium"), gettext("High"), gettext("Critical"), gettext("Normal"), gettext("Urgent"), gettext("New"), gettext("Accepted"),
   gettext("In progress"), gettext("Waiting for requester"), gettext("Resolved"), gettext("Reopened"), gettext("Closed"), gettext("Rejected"),
@@ -249,4 +254,55 @@ export function icon(name, size = 18) {
   path.setAttribute("d", ICONS[name] || "");
   svg.append(path);
   return svg;
+}
+
+// --- errors next to what caused them (issue 23) -------------------------------------------------
+
+/** The part of an API error's detail about `field` ("indicators.1.value: not an IPv4 address…" →
+ * "not an IPv4 address…"); details name the field they are about before a colon. */
+export function fieldMessage(detail, field) {
+  const parts = String(detail || "").split(/;\s+/);
+  const own = parts.find((p) => p.startsWith(`${field}: `));
+  return own ? own.slice(field.length + 2) : String(detail || "");
+}
+
+/** Remove the field errors a previous submit of `form` left. */
+export function clearFieldErrors(form) {
+  for (const p of form.querySelectorAll(".field-error")) p.remove();
+  for (const bad of form.querySelectorAll("[aria-invalid]")) {
+    bad.removeAttribute("aria-invalid");
+    const described = (bad.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && !x.startsWith("fe-"));
+    if (described.length) bad.setAttribute("aria-describedby", described.join(" "));
+    else bad.removeAttribute("aria-describedby");
+  }
+}
+
+let fieldErrorSeq = 0;
+
+/**
+ * Show an API error where it belongs: each field it names gets its message right under it
+ * (`aria-invalid`, `aria-describedby`), the form's own error line (`box`) says what is left, and the
+ * first field gets the focus. What the person typed is never cleared. `locate(field)` finds the
+ * control of a field path (default: the form element of that name). Returns the fields placed.
+ */
+export function showFormError(form, box, error, locate = (f) => form.elements[f]) {
+  clearFieldErrors(form);
+  let first = null;
+  let placed = 0;
+  for (const field of (error && error.fields) || []) {
+    const node = locate(field);
+    if (!node || typeof node.setAttribute !== "function") continue;
+    const id = `fe-${++fieldErrorSeq}`;
+    node.setAttribute("aria-invalid", "true");
+    node.setAttribute("aria-describedby", `${node.getAttribute("aria-describedby") || ""} ${id}`.trim());
+    node.insertAdjacentElement("afterend", el("p", {class: "field-error error", id}, fieldMessage(error.detail, field)));
+    first = first || node;
+    placed += 1;
+  }
+  if (box) {
+    box.textContent = placed && placed === error.fields.length
+      ? gettext("Please correct the marked fields.") : ((error && error.detail) || "");
+  }
+  if (first) first.focus();
+  return placed;
 }

@@ -3,3 +3,7 @@
 
 import "./basic.js";
 import "./promote.js";
+import "./receipts.js";
+import "./reactions.js";
+import "./threads.js";
+import "./pins.js";

@@ -1,0 +1,223 @@
+// Threaded replies (issue 26 §2, docs/chat.md "Threads"): "Reply in thread" on every message, the
+// reply count and last reply time under a thread's root, the thread in a side panel (the whole
+// screen on a phone) with its own composer and "Also send to the channel", its own read state, and
+// a "Threads" button listing the threads I took part in with their unread replies.
+
+import {onTopicFrame, registerMessageAction, registerMessagePart, renderParts} from "../message_actions.js";
+import {$, api, centreCode, el, fmt, gettext, icon, ngettext, personName, setHtml, timeEl} from "../util.js";
+
+let panel = null; // {root: id, node, list, replies: Map(id → message), view}
+
+const topicUrl = (view) => `/api/v1/topics/${encodeURIComponent(view.slug)}`;
+
+function replyNode(m, view) {
+  const body = el("div", {class: "msg-body rendered"});
+  if (m.deleted) body.append(el("em", {class: "muted"}, gettext("This message was deleted.")));
+  else setHtml(body, m.html);
+  const ctx = view.contextFor(m);
+  return el("li", {class: "msg thread-reply", dataset: {id: String(m.id)}},
+    el("div", {class: "msg-head"}, el("strong", {class: "author"}, personName(m.author)), " ",
+      el("span", {class: "centre-tag"}, centreCode(m.author && m.author.centre)), " ", timeEl(m.created_at)),
+    body, ...renderParts(m, ctx).filter((n) => !n.classList.contains("thread-summary")));
+}
+
+function renderPanel() {
+  if (!panel) return;
+  const {view, list} = panel;
+  const root = view.messages.get(panel.root) || panel.rootMessage;
+  const items = [root, ...Array.from(panel.replies.values()).sort((a, b) => a.id - b.id)].filter(Boolean);
+  list.replaceChildren(...items.map((m) => replyNode(m, view)));
+  const count = panel.replies.size;
+  panel.node.querySelector(".thread-count").textContent =
+    fmt(ngettext("%(n)s reply", "%(n)s replies", count), {n: count});
+  list.scrollTop = list.scrollHeight;
+  markThreadRead();
+}
+
+async function markThreadRead() {
+  if (!panel || document.visibilityState !== "visible") return;
+  const newest = Math.max(0, ...panel.replies.keys());
+  if (newest <= (panel.readUpTo || 0)) return;
+  panel.readUpTo = newest;
+  await api("POST", `${topicUrl(panel.view)}/threads/${panel.root}/read`, {up_to: newest});
+  refreshThreadsButton(panel.view);
+}
+
+function closeThread() {
+  if (!panel) return;
+  const {view} = panel;
+  panel.node.remove();
+  panel = null;
+  document.body.classList.remove("thread-open");
+  if (view.input) view.input.focus();
+}
+
+/** Open the thread of `rootId` in the side panel. */
+export async function openThread(view, rootId) {
+  closeThread();
+  const list = el("ol", {class: "messages thread-messages", "aria-live": "polite", dataset: {testid: "thread-messages"}});
+  const input = el("textarea", {rows: 2, id: "thread-input", "aria-label": gettext("Reply in thread")});
+  const also = el("input", {type: "checkbox", id: "thread-also-channel"});
+  const error = el("p", {class: "error", role: "alert"});
+  const form = el("form", {class: "composer thread-composer"}, input,
+    el("label", {for: "thread-also-channel", class: "also-channel"}, also, " ", gettext("Also send to the channel")),
+    error, el("div", {class: "composer-actions"}, el("button", {type: "submit"}, gettext("Reply"))));
+  const node = el("aside", {class: "thread-panel", id: "thread-panel", role: "complementary",
+    "aria-labelledby": "h-thread", dataset: {root: String(rootId)}},
+  el("div", {class: "thread-head"}, el("h2", {id: "h-thread"}, gettext("Thread")), " ",
+    el("span", {class: "muted thread-count"}), " ",
+    el("button", {type: "button", class: "secondary thread-close", onclick: closeThread}, gettext("Close"))),
+  list, form);
+  panel = {root: rootId, node, list, replies: new Map(), view, readUpTo: 0};
+  (view.root || document.body).append(node);
+  document.body.classList.add("thread-open");
+  const send = async () => {
+    const body = input.value;
+    if (!body.trim()) return;
+    error.textContent = "";
+    const client_id = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now());
+    const r = await api("POST", `${topicUrl(view)}/messages`,
+      {body, reply_to: rootId, also_channel: also.checked, client_id});
+    if (!r.ok) { error.textContent = r.error.detail; return; }
+    input.value = "";
+    also.checked = false;
+    addReply(r.data);
+    if (r.data.also_channel) view.upsert(r.data, {live: true});
+  };
+  form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    else if (e.key === "Escape") { e.preventDefault(); closeThread(); }
+  });
+  if (!view.messages.get(rootId)) {
+    const r = await api("GET", `${topicUrl(view)}/messages/${rootId}`);
+    if (r.ok && panel) panel.rootMessage = r.data;
+  }
+  const r = await api("GET", `${topicUrl(view)}/messages?thread=${rootId}&limit=200`);
+  if (!panel || panel.root !== rootId) return;
+  if (r.ok) for (const m of r.data.results || []) panel.replies.set(m.id, m);
+  else error.textContent = r.error.detail;
+  renderPanel();
+  input.focus();
+}
+
+function addReply(m) {
+  if (!panel || m.thread_root !== panel.root) return;
+  panel.replies.set(m.id, m);
+  renderPanel();
+}
+
+// --- the "Threads" button: threads I took part in, with their unread replies --------------------------
+
+async function refreshThreadsButton(view) {
+  const button = $("#threads-button");
+  if (!button) return;
+  const r = await api("GET", `${topicUrl(view)}/threads`);
+  if (!r.ok) return;
+  const threads = r.data.results || [];
+  button.threads = threads;
+  const unread = threads.reduce((n, t) => n + t.unread, 0);
+  button.replaceChildren(gettext("Threads"));
+  if (unread) {
+    button.append(" ", el("span", {class: "badge", "aria-label": fmt(ngettext("%(n)s unread reply",
+      "%(n)s unread replies", unread), {n: unread})}, String(unread)));
+  }
+}
+
+function showThreadList(view, button) {
+  const old = $("#threads-list");
+  if (old) { old.remove(); button.setAttribute("aria-expanded", "false"); return; }
+  const threads = button.threads || [];
+  const list = el("ul", {class: "threads-list popover", id: "threads-list"});
+  for (const t of threads) {
+    const text = (t.root.body || "").slice(0, 80);
+    list.append(el("li", {}, el("button", {type: "button", class: "link-button", onclick: () => {
+      list.remove(); openThread(view, t.root.id);
+    }}, `${personName(t.root.author)}: ${text}`), " ",
+    t.unread ? el("span", {class: "badge"}, String(t.unread)) : null));
+  }
+  if (!threads.length) list.append(el("li", {class: "muted"}, gettext("You have not taken part in a thread here yet.")));
+  button.after(list);
+  button.setAttribute("aria-expanded", "true");
+}
+
+function installHeader(view) {
+  const head = view.root && view.root.querySelector(".chat-head");
+  if (!head || $("#threads-button")) return;
+  const tools = head.querySelector(".chat-tools") || el("div", {class: "chat-tools"});
+  if (!tools.isConnected) head.append(tools);
+  const button = el("button", {type: "button", id: "threads-button", class: "secondary", "aria-expanded": "false"},
+    gettext("Threads"));
+  button.addEventListener("click", () => showThreadList(view, button));
+  tools.append(button);
+  refreshThreadsButton(view);
+}
+
+/** An address naming a reply (#m-ID, e.g. from a notification) opens its thread. */
+async function openLinkedReply(view) {
+  const match = window.location.hash.match(/^#m-(\d+)$/);
+  if (!match || view.nodes.get(Number(match[1]))) return;
+  const r = await api("GET", `${topicUrl(view)}/messages/${match[1]}`);
+  if (r.ok && r.data.thread_root) openThread(view, r.data.thread_root);
+}
+
+// The topic view is made before the socket frames arrive; wait for it once.
+(function whenViewReady(tries = 0) {
+  const view = window.hubTopic;
+  if (view && view.root) {
+    installHeader(view);
+    setTimeout(() => openLinkedReply(view), 500);
+    window.addEventListener("hashchange", () => openLinkedReply(view));
+    document.addEventListener("visibilitychange", markThreadRead);
+    return;
+  }
+  if (tries < 100 && document.body.dataset.page === "topic") setTimeout(() => whenViewReady(tries + 1), 50);
+})();
+
+// --- actions, parts and frames ---------------------------------------------------------------------------
+
+registerMessageAction({
+  id: "reply-thread",
+  label: () => gettext("Reply in thread"),
+  icon: "reply",
+  order: 15,
+  quick: true,
+  when: (m, ctx) => !ctx.deleted,
+  run: (m, ctx) => openThread(ctx.view, m.thread_root || m.id),
+});
+
+registerMessagePart({
+  id: "thread-summary",
+  order: 20,
+  render: (m, ctx) => {
+    if (m.thread_root && m.also_channel) {
+      return el("p", {class: "thread-summary muted"}, el("button", {type: "button", class: "link-button",
+        onclick: () => openThread(ctx.view, m.thread_root)}, gettext("Replied in a thread")));
+    }
+    if (!m.reply_count) return null;
+    return el("p", {class: "thread-summary"},
+      el("button", {type: "button", class: "link-button thread-open", dataset: {testid: "thread-summary"},
+        onclick: () => openThread(ctx.view, m.id)}, icon("reply", 14), " ",
+      fmt(ngettext("%(n)s reply", "%(n)s replies", m.reply_count), {n: m.reply_count})),
+      m.last_reply_at ? el("span", {class: "muted"}, " · ", gettext("last reply"), " ", timeEl(m.last_reply_at)) : null);
+  },
+});
+
+onTopicFrame("thread.reply", (frame, view) => {
+  addReply(frame.message);
+  if (frame.live && !(panel && panel.root === frame.message.thread_root)) refreshThreadsButton(view);
+});
+
+onTopicFrame("thread.updated", (frame, view) => {
+  const root = view.messages.get(frame.root);
+  if (root) view.upsert({...root, reply_count: frame.reply_count, last_reply_at: frame.last_reply_at}, {replace: true});
+});
+
+onTopicFrame("message.reactions", (frame) => {
+  if (panel && panel.replies.has(frame.id)) {
+    panel.replies.set(frame.id, {...panel.replies.get(frame.id), reactions: frame.reactions});
+    renderPanel();
+  } else if (panel && frame.id === panel.root) {
+    renderPanel();
+  }
+});

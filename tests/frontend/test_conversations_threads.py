@@ -1,0 +1,165 @@
+"""Direct conversations, threads, reactions and pins in a real browser (issue 26 §1–§3), at desktop
+size and on a 390×844 phone, against a real daphne + Redis hub."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.frontend.conftest import screenshot
+
+pytestmark = [pytest.mark.services, pytest.mark.browser]
+
+TOPIC_URL = "/topics/phat-trien-phan-mem/"
+
+
+@pytest.fixture
+def people(make_user, topic):
+    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)")
+    make_user("dn.eng", centre="DN", display_name="Minh (Đà Nẵng)")
+    make_user("qb.eng", centre="QB", display_name="Hoa (Quảng Bình)")
+
+
+def send(person, text: str) -> None:
+    box = person.page.locator("#composer-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_starting_a_direct_conversation_and_talking_in_it(people, sign_in):
+    lan, minh, hoa = sign_in("ht.eng"), sign_in("dn.eng"), sign_in("qb.eng")
+    lan.page.click("#new-conversation")
+    dialog = lan.page.locator("dialog.people-dialog")
+    dialog.locator("#people-q").fill("Minh")
+    dialog.locator("li[data-username='dn.eng'] input").check()
+    dialog.locator("button[value=yes]").click()
+    lan.page.wait_for_url(re.compile(r"/topics/dm-[0-9a-f]+/$"))
+    lan.wait_live()
+    expect(lan.page.locator("#h-topic")).to_have_text("Minh (Đà Nẵng)")
+    expect(lan.page.locator("[data-testid=conversation-members]")).to_contain_text("Lan (Hà Tĩnh) (HT)")
+    send(lan, "Chào anh Minh, hỏi riêng về VNeID")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(1)
+    url = lan.page.url
+
+    # Minh finds it under "Direct messages" with one unread message, and it is live there.
+    minh.page.reload()
+    entry = minh.page.locator("[data-testid=dm-list] li a")
+    expect(entry).to_have_text(re.compile(r"^Lan \(Hà Tĩnh\)\s*1$"))
+    entry.click()
+    minh.wait_live()
+    expect(minh.page.locator("#messages li.msg .msg-body")).to_have_text(["Chào anh Minh, hỏi riêng về VNeID"])
+    send(minh, "Chào chị, Đà Nẵng đã làm xong")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(2)
+
+    # Hoa (not a member) sees nothing of it.
+    expect(hoa.page.locator("[data-testid=dm-list] li")).to_have_text(["Chưa có cuộc trao đổi nào."])
+    assert hoa.page.goto(url).status == 404
+    screenshot(lan.page, "direct-conversation")
+
+    # Lan adds Hoa; Minh's header follows live; Hoa now reads the whole conversation.
+    lan.page.click("#add-people")
+    dialog = lan.page.locator("dialog.people-dialog")
+    dialog.locator("#people-q").fill("QB")
+    dialog.locator("li[data-username='qb.eng'] input").check()
+    dialog.locator("button[value=yes]").click()
+    expect(minh.page.locator("[data-testid=conversation-members]")).to_contain_text("Hoa (Quảng Bình)")
+    hoa.goto(url)
+    hoa.wait_live()
+    expect(hoa.page.locator("#messages li.msg")).to_have_count(2)
+    # Hoa leaves: back home, and the conversation is gone from the list.
+    hoa.page.click("#leave-conversation")
+    hoa.page.locator("dialog.confirm-dialog button[value=yes]").click()
+    hoa.page.wait_for_url(re.compile(r"/$"))
+    expect(hoa.page.locator("[data-testid=dm-list] li")).to_have_text(["Chưa có cuộc trao đổi nào."])
+
+
+def test_threads_reactions_and_pins_live_between_two_centres(people, sign_in):
+    lan, minh = sign_in("ht.eng"), sign_in("dn.eng")
+    for person in (lan, minh):
+        person.goto(TOPIC_URL)
+        person.wait_live()
+    send(lan, "Có ai tích hợp VNeID chưa?")
+    root = minh.page.locator("#messages li.msg").first
+    expect(root).to_have_attribute("data-id", re.compile(r"\d+"))
+
+    # Minh replies in a thread: the panel opens; the reply stays out of the channel.
+    root.hover()
+    root.locator(".msg-toolbar [data-action=reply-thread]").click()
+    panel = minh.page.locator("#thread-panel")
+    expect(panel).to_be_visible()
+    panel.locator("#thread-input").fill("Đà Nẵng làm rồi, dùng OpenID Connect")
+    panel.locator("#thread-input").press("Enter")
+    expect(panel.locator("[data-testid=thread-messages] li")).to_have_count(2)
+    summary = lan.page.locator("#messages li.msg [data-testid=thread-summary]")
+    expect(summary).to_have_text(re.compile("1 trả lời"))
+    expect(lan.page.locator("#messages li.msg")).to_have_count(1)
+    expect(lan.page.locator("#threads-button .badge")).to_have_text("1")  # Lan started it: unread reply
+    summary.click()
+    lan_panel = lan.page.locator("#thread-panel")
+    expect(lan_panel.locator("[data-testid=thread-messages] li .msg-body")).to_have_text(
+        ["Có ai tích hợp VNeID chưa?", "Đà Nẵng làm rồi, dùng OpenID Connect"])
+    expect(lan.page.locator("#threads-button .badge")).to_have_count(0)  # read in the panel
+    # "Also send to the channel": the reply shows in both.
+    lan_panel.locator("#thread-input").fill("Cảm ơn, cho mình xin tài liệu")
+    lan_panel.locator("#thread-also-channel").check()
+    lan_panel.locator("button[type=submit]").click()
+    expect(minh.page.locator("#messages li.msg")).to_have_count(2)
+    expect(minh.page.locator("#thread-panel [data-testid=thread-messages] li")).to_have_count(3)
+    screenshot(lan.page, "thread-panel")
+    lan_panel.locator(".thread-close").click()
+    minh.page.locator("#thread-panel .thread-close").click()
+
+    # Lan reacts 👍 from the picker; Minh sees it live and adds his own; reacting again removes it.
+    first = lan.page.locator("#messages li.msg").first
+    first.locator(".reaction-add").click()
+    lan.page.locator("#emoji-picker button[aria-label='👍']").click()
+    minh_first = minh.page.locator("#messages li.msg").first
+    chip = minh_first.locator(".reaction[data-emoji='👍']")
+    expect(chip).to_have_text("👍 1")
+    expect(chip).to_have_attribute("title", "ht.eng")
+    chip.click()
+    expect(first.locator(".reaction[data-emoji='👍']")).to_have_text("👍 2")
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    chip.click()
+    expect(first.locator(".reaction[data-emoji='👍']")).to_have_text("👍 1")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(2)  # reactions are not messages
+
+    # Minh pins the question; Lan's "Pinned" list follows live, one click from the header.
+    minh_first.hover()
+    minh_first.locator(".msg-more").click()
+    minh.page.locator("#msg-menu [data-action=pin]").click()
+    expect(lan.page.locator("#pins-button")).to_have_text(re.compile(r"\(1\)"))
+    lan.page.click("#pins-button")
+    expect(lan.page.locator("[data-testid=pins-list] li .rendered")).to_have_text(["Có ai tích hợp VNeID chưa?"])
+    expect(lan.page.locator("#messages li.msg").first.locator(".pinned-mark")).to_be_visible()
+
+
+def test_on_a_phone_the_thread_fills_the_screen_and_reactions_work(people, sign_in):
+    lan = sign_in("ht.eng", phone=True)
+    minh = sign_in("dn.eng")
+    for person in (lan, minh):
+        person.goto(TOPIC_URL)
+        person.wait_live()
+    send(minh, "Lịch sát hạch tháng 9")
+    message = lan.page.locator("#messages li.msg").first
+    expect(message).to_have_attribute("data-id", re.compile(r"\d+"))
+    message.locator(".msg-body").tap()
+    lan.page.locator("#msg-menu [data-action=reply-thread]").tap()
+    panel = lan.page.locator("#thread-panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box["x"] == pytest.approx(0, abs=1) and box["width"] == pytest.approx(390, abs=1)
+    assert box["height"] == pytest.approx(844, abs=1)
+    panel.locator("#thread-input").fill("Quảng Bình tham gia")
+    panel.locator("button[type=submit]").tap()
+    expect(panel.locator("[data-testid=thread-messages] li")).to_have_count(2)
+    screenshot(lan.page, "thread-phone")
+    panel.locator(".thread-close").tap()
+    expect(minh.page.locator("#messages li.msg [data-testid=thread-summary]")).to_have_text(re.compile("1 trả lời"))
+    message.locator(".reaction-add").tap()
+    lan.page.locator("#emoji-picker button[aria-label='🎉']").tap()
+    expect(minh.page.locator("#messages li.msg .reaction[data-emoji='🎉']")).to_have_text("🎉 1")
+    picker_box = lan.page.locator("#messages li.msg .reactions").bounding_box()
+    assert picker_box["x"] >= 0 and picker_box["x"] + picker_box["width"] <= 390
