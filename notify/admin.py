@@ -35,6 +35,14 @@ class EmailAdmin(ReadOnlyAdmin):
     readonly_fields = [f.name for f in Email._meta.fields]
     actions = ["retry"]
 
+    def get_fields(self, request, obj=None):
+        """An email about a direct conversation keeps its text out of the admin: hub admins read a
+        conversation they are not in only through the audited export (docs/chat.md)."""
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.notifications.filter(message__topic__kind="direct").exists():
+            fields = [f for f in fields if f != "text"]
+        return fields
+
     @admin.action(description=_("Send again now"))
     def retry(self, request, queryset):
         queryset.exclude(status=Email.Status.SENT).update(status=Email.Status.PENDING, not_before=timezone.now(),

@@ -57,11 +57,17 @@ def test_starting_a_conversation_answers_a_direct_topic_that_only_its_members_se
                            ).status_code == 403
         assert client.get("/api/v1/topics", {"kind": "all"}).json()["results"] == []
         assert client.get("/api/v1/search", {"q": "hoi rieng"}).json()["results"] == []
+    cast["admin"].is_staff = cast["admin"].is_superuser = True
+    cast["admin"].save()
     browser = api_client(cast["admin"])
     browser.force_login(cast["admin"])
     assert browser.get(f"/topics/{slug}/").status_code == 404
-    assert slug not in browser.get("/admin/chat/topic/").content.decode()
-    assert "hỏi riêng" not in browser.get("/admin/chat/message/").content.decode()
+    for page in ("/admin/chat/topic/", "/admin/chat/message/", "/admin/chat/message/?q=rieng"):
+        answer = browser.get(page)
+        assert answer.status_code == 200 and slug not in answer.content.decode(), page
+        assert "hỏi riêng" not in answer.content.decode()
+    message = Topic.objects.get(slug=slug).messages.get()
+    assert browser.get(f"/admin/chat/message/{message.pk}/change/").status_code == 302  # not there: back to the list
 
 
 def test_the_same_people_get_the_same_conversation_and_the_limit_holds(cast, api_client, settings):

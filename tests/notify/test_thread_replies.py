@@ -28,3 +28,26 @@ def test_a_reply_in_my_thread_is_emailed_when_unseen(cast, smtp):
     [mail] = smtp.to("dn.engineer@dn.example.vn")
     body = text_part(mail)
     assert "Hà Tĩnh đang làm" in body and "trả lời trong một luồng" in body
+
+
+def test_an_email_about_a_conversation_keeps_its_text_out_of_the_admin(cast, smtp):
+    from django.test import Client
+
+    from chat.services import start_conversation
+    from notify.models import Email
+
+    admin = cast.admin
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    with time_machine.travel(T0, tick=False) as clock:
+        topic, _ = start_conversation(by=cast.ht_engineer, members=["dn.engineer"])
+        post_message(topic, by=cast.ht_engineer, body="@dn.engineer chuyện riêng giữa hai người")
+        clock.move_to(T0 + timedelta(minutes=11))
+        run_mail_jobs()
+    [mail] = smtp.to("dn.engineer@dn.example.vn")
+    assert "chuyện riêng" in text_part(mail)  # the member gets it
+    email = Email.objects.get(to_address="dn.engineer@dn.example.vn")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/notify/email/{email.pk}/change/")
+    assert page.status_code == 200 and "chuyện riêng" not in page.content.decode()

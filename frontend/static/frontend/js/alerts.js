@@ -3,7 +3,7 @@
 
 import {$, api, centreCode, clearFieldErrors, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext,
   showFormError, timeEl} from "./util.js";
-import {acknowledge} from "./notifications.js";
+import {acknowledge, since as sinceText} from "./notifications.js";
 import {renderRecord} from "./alert_record.js";
 import {tlpLabel} from "./tlp.js";
 
@@ -157,6 +157,18 @@ function bindRaiseForm() {
 }
 
 // --- detail -------------------------------------------------------------------------------------
+let sinceTimer = null;
+
+/** A length of time in minutes, hours or days, in the page's language ("12 phút", "3 hours"). */
+function duration(ms) {
+  const minutes = Math.max(0, Math.round(ms / 60000));
+  const lang = document.documentElement.lang || "vi";
+  const unit = (value, u) => new Intl.NumberFormat(lang, {style: "unit", unit: u, unitDisplay: "long"}).format(value);
+  if (minutes < 60) return unit(minutes, "minute");
+  if (minutes < 48 * 60) return unit(Math.round(minutes / 60), "hour");
+  return unit(Math.round(minutes / 1440), "day");
+}
+
 export function startAlertDetail(root) {
   const id = Number(root.dataset.alertId);
   const user = me();
@@ -182,10 +194,22 @@ export function startAlertDetail(root) {
     else actions.textContent = a.recommended_actions || "—";
     $("#alert-indicators").replaceChildren(...(a.indicators || []).map((i) =>
       el("tr", {dataset: {type: i.type, value: i.value}}, el("td", {}, label(i.type)), el("td", {}, el("code", {}, i.value)))));
-    const acks = a.acknowledgements || [];
+    // The matrix: pending centres first, by their full names; how many of how many; time since raised.
+    const acks = (a.acknowledgements || []).slice().sort((x, y) =>
+      (x.status === "pending" ? 0 : 1) - (y.status === "pending" ? 0 : 1) || String(x.centre).localeCompare(String(y.centre)));
+    const raisedAt = new Date(a.created_at || a.raised_at).getTime();
     $("#alert-acks").replaceChildren(...acks.map((k) => el("tr", {class: `ack-${k.status}`, dataset: {centre: centreCode(k.centre)}},
-      el("th", {scope: "row"}, centreCode(k.centre)), el("td", {}, label(k.status)),
-      el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""))));
+      el("th", {scope: "row"}, k.centre_name || centreCode(k.centre), " ", el("span", {class: "centre-tag"}, centreCode(k.centre))),
+      el("td", {}, label(k.status)), el("td", {}, personName(k.by)), el("td", {}, k.at ? timeEl(k.at) : ""),
+      el("td", {}, k.at ? duration(new Date(k.at).getTime() - raisedAt) : ""))));
+    const done = acks.filter((k) => k.status === "acknowledged").length;
+    $("#ack-bar").max = Math.max(acks.length, 1);
+    $("#ack-bar").value = done;
+    $("#ack-count").textContent = fmt(gettext("%(n)s / %(total)s acknowledged"), {n: done, total: acks.length});
+    const since = () => { $("#ack-since").textContent = fmt(gettext("· raised %(ago)s"), {ago: sinceText(a.created_at || a.raised_at)}); };
+    since();
+    clearInterval(sinceTimer);
+    sinceTimer = setInterval(since, 60000);
     const linked = a.requests || [];
     $("#alert-links-section").hidden = !linked.length;
     $("#alert-links").replaceChildren(...linked.map((l) => el("li", {dataset: {ticketId: String(l.ticket.id)}},
