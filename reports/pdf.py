@@ -25,9 +25,19 @@ def _link_callback(uri: str, rel: str) -> str:
     return ""
 
 
+def _register_chart_font() -> None:
+    """The charts are SVG drawn by svglib, which resolves `font-family` on its own: give it DejaVu
+    too, or the Vietnamese in axis labels and legends would fall back to Latin-1 Helvetica."""
+    from svglib.fonts import register_font
+
+    register_font("DejaVu Sans", str(FONTS / "DejaVuSans.ttf"))
+    register_font("DejaVu Sans", str(FONTS / "DejaVuSans-Bold.ttf"), weight="bold")
+
+
 def render_pdf(report) -> bytes:
+    _register_chart_font()
     html = render_to_string("reports/cooperation_pdf.html", {"report": report, "tables": report.tables(),
-                                                              "fonts": FONTS})
+                                                              "fonts": FONTS, "pdf": True})
     buffer = io.BytesIO()
     result = pisa.CreatePDF(html, dest=buffer, link_callback=_link_callback, encoding="utf-8")
     if result.err:

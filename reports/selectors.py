@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Aggregate, Count, F, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -466,7 +467,7 @@ def _open_by_status_table(open_rows: list[dict[str, Any]], filters: DashboardFil
             tickets_link(status=open_csv, centre=centre_param, category=cat_param),
             tickets_link(overdue="true", centre=centre_param, category=cat_param),
         ])
-    table.chart = {"type": "bar", "stacked": True, "labels": [row[0] for row in table.rows],
+    table.chart = {"type": "bar", "stacked": True, "integer": True, "labels": [row[0] for row in table.rows],
                    "datasets": _bar_datasets(table, [1 + i for i in range(len(OPEN_ORDER))])}
     return table
 
@@ -492,10 +493,8 @@ def _open_by_category_table(open_rows: list[dict[str, Any]], filters: DashboardF
             tickets_link(status=open_csv, category=value, centre=filters.centre or ""),
             tickets_link(overdue="true", category=value, centre=filters.centre or ""),
         ])
-    table.chart = {
-        "type": "doughnut", "labels": [r[0] for r in table.rows],
-        "datasets": [{"label": _("Open"), "data": [r[1] for r in table.rows]}],
-    }
+    table.chart = {"type": "bar", "integer": True, "labels": [r[0] for r in table.rows],
+                   "datasets": _bar_datasets(table, [1, 2])}
     return table
 
 
@@ -518,7 +517,8 @@ def _response_time_table(times: dict[str, dict[str | None, Figures | None]]) -> 
             acc.get("count", 0), hours(acc.get(0.5)), hours(acc.get(0.9)),
             res.get("count", 0), hours(res.get(0.5)), hours(res.get(0.9)),
         ])
-    table.chart = {"type": "bar", "labels": [r[0] for r in table.rows], "datasets": _bar_datasets(table, [2, 5])}
+    table.chart = {"type": "bar", "integer": False, "labels": [r[0] for r in table.rows],
+                   "datasets": _bar_datasets(table, [2, 5])}
     return table
 
 
@@ -547,7 +547,7 @@ def _alert_table(alerts: dict[str, Any]) -> Table:
         max(expected_total - network_ack.get("count", 0), 0), hours(network_ack.get(0.5)), hours(network_ack.get(0.9)),
     ])
     centres = table.rows[:-1]
-    table.chart = {"type": "bar", "labels": [r[0] for r in centres],
+    table.chart = {"type": "bar", "integer": True, "labels": [r[0] for r in centres],
                    "datasets": _bar_datasets(table, [1, 3, 4], centres)}
     return table
 
@@ -565,7 +565,7 @@ def _message_table(topics: list[Topic], counts: dict[tuple[int, str | None], int
     for topic in topics:
         row = [counts.get((topic.pk, None if code == NO_CENTRE else code), 0) for code in centre_codes]
         table.rows.append([topic.name, *row, sum(row)])
-    table.chart = {"type": "bar", "stacked": True, "labels": [r[0] for r in table.rows],
+    table.chart = {"type": "bar", "stacked": True, "integer": True, "labels": [r[0] for r in table.rows],
                    "datasets": _bar_datasets(table, [1 + i for i in range(len(centre_codes))])}
     return table
 
@@ -627,6 +627,16 @@ class CooperationReport:
         for topic in self.topics:
             counts = [self.participation.get((topic.pk, code), 0) for code in codes]
             topics_table.rows.append([topic.name, *counts, sum(counts)])
+        topics_table.chart = {"type": "bar", "stacked": True, "integer": True,
+                              "labels": [r[0] for r in topics_table.rows],
+                              "datasets": _bar_datasets(topics_table, [1 + i for i in range(len(codes))])}
+        centre_rows = [[row["code"], row["made"], row["received"], row["accepted"], row["resolved"]]
+                       for row in self.centres]
+        requests_table.chart = {"type": "bar", "integer": True, "labels": [r[0] for r in centre_rows],
+                                "datasets": _bar_datasets(requests_table, [1, 2, 3, 4], centre_rows)}
+        alert_rows = [[row["code"], row["alerts_raised"], row["acks_expected"], row["acks"]] for row in self.centres]
+        alerts_table.chart = {"type": "bar", "integer": True, "labels": [r[0] for r in alert_rows],
+                              "datasets": _bar_datasets(alerts_table, [1, 3], alert_rows)}
 
         p = self.previous
         comparison = Table(
@@ -735,3 +745,24 @@ def cooperation_report(year: int, user: Any = None) -> CooperationReport:
     start, end = year_bounds(year)
     return CooperationReport(year=year, centres=rows, network=network, previous=previous, topics=topics,
                              participation=participation, sla=sla_attainment(start, end, user=user))
+
+
+def years_with_data(user: Any = None) -> list[int]:
+    """The years (local time, newest first) in which anything the reports count happened — what the
+    dashboard and the report link to, so no link leads to an empty year. Counted for `user` like the
+    figures themselves (tickets, alerts and messages they may see; events are counted network-wide)."""
+    from events.models import Event
+
+    messages = Message.objects.filter(deleted_at__isnull=True)
+    if user is not None:  # the messages message_counts() would count for them
+        messages = messages.filter(topic_id__in=[t.pk for t in visible_topics(user)]).filter(audience_q(user))
+    def years(qs: QuerySet[Any, Any], field_name: str) -> QuerySet[Any, Any]:
+        yearly: QuerySet[Any, Any] = qs.order_by().annotate(year=ExtractYear(field_name)).values_list("year", flat=True)
+        return yearly
+
+    found = years(ticket_base(user=user), "created_at").union(  # UNION: one query, duplicates removed
+        years(_alerts_for(user), "created_at"),
+        years(messages, "created_at"),
+        years(Event.objects.filter(cancelled_at__isnull=True), "starts_at"),
+    )
+    return sorted((int(year) for year in found if year is not None), reverse=True)

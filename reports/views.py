@@ -16,7 +16,7 @@ from hub.errors import HubError
 from hub.models import Centre, Role
 from reports import exports
 from reports.pdf import render_pdf
-from reports.selectors import cooperation_report, dashboard, parse_filters
+from reports.selectors import cooperation_report, dashboard, parse_filters, years_with_data
 from requests.models import Category
 from requests.selectors import TICKET_RELATED, TicketFilters, filter_tickets
 
@@ -54,7 +54,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
     context = {
         "centres": Centre.objects.order_by("code"),
         "categories": Category.choices,
-        "years": [timezone.localdate().year - i for i in range(3)],
+        "years": years_with_data(request.user),
     }
     try:
         filters = parse_filters(request.GET)
@@ -63,9 +63,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         response.status_code = 400
         return response
     board = dashboard(request.user, filters)
-    charts = [{"key": t.key, "title": t.title, "chart": t.chart} for t in board.tables if t.chart]
     return page(request, "reports/dashboard.html", board=board, filters=filters, params=filters.as_query(),
-                charts=charts, **context)
+                **context)
 
 
 @login_required
@@ -125,7 +124,10 @@ def _report(request: HttpRequest, year: int):
 @login_required
 def cooperation_page(request: HttpRequest, year: int) -> HttpResponse:
     report = _report(request, year)
-    return page(request, "reports/cooperation.html", report=report, tables=report.tables())
+    years = years_with_data(request.user)
+    return page(request, "reports/cooperation.html", report=report, tables=report.tables(),
+                previous_year=year - 1 if year - 1 in years else None,
+                next_year=year + 1 if year + 1 in years else None)
 
 
 @login_required
