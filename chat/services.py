@@ -502,7 +502,10 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
 def _people(usernames: Any, field: str = "members") -> list[User]:
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames) or not usernames:
         raise HubError(INVALID, _("members: a list of usernames."), fields=[field])
-    wanted = list(dict.fromkeys(usernames))
+    if len(usernames) > 100:
+        raise HubError(INVALID, _("members: a list of usernames."), fields=[field])
+    # A username is text like any other: a NUL or a lone surrogate is refused here, not by the database.
+    wanted = list(dict.fromkeys(clean_text(u, field=field, max_length=150, single_line=True) for u in usernames))
     found = {u.username: u for u in User.objects.select_related("centre").filter(username__in=wanted, is_active=True)}
     missing = [u for u in wanted if u not in found]
     if missing:

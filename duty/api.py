@@ -97,7 +97,8 @@ def _range(query: RangeQuery) -> tuple[datetime, datetime]:
 
 
 def _shift(ident: int) -> Shift:
-    shift = Shift.objects.select_related("centre", "officer", "deputy").filter(pk=ident).first()
+    shift = (Shift.objects.select_related("centre", "officer", "deputy").filter(pk=ident).first()
+             if 0 < ident < 2**63 else None)  # a path id beyond the column is simply absent
     if shift is None:
         raise HubError(NOT_FOUND, _("No such shift."))
     return shift

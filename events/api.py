@@ -103,7 +103,7 @@ def _bounds(query: ListQuery) -> tuple[datetime | None, datetime | None]:
 
 
 def _event(ident: int) -> Event:
-    event = get_event(ident)
+    event = get_event(ident) if 0 < ident < 2**63 else None  # a path id beyond the column is simply absent
     if event is None:
         raise HubError(NOT_FOUND, _("No such event."))
     return event

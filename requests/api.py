@@ -32,6 +32,7 @@ from requests.selectors import (
     may_read_item,
     merged_sources,
     names_only_visible,
+    possible_assignees,
     render_template,
     ticket_page,
     visible_templates,
@@ -465,6 +466,14 @@ def comment(request: ApiRequest, ident: str, payload: CommentIn):
     created = services.add_comment(ticket, by=request.auth, body=payload.body, internal=payload.internal,
                                    tlp=payload.tlp, shared_with=payload.shared_with)
     return Status(201, comment_out(created))
+
+
+@router.get("/tickets/{ident}/assignees", response={200: list[PersonOut], **RESPONSES},
+            summary="Who the caller may make the ticket's assignee: any colleague of the target centre for its "
+                    "managers, themselves for its staff (extension)")
+def assignees(request: ApiRequest, ident: str):
+    ticket = get_visible_ticket(request.auth, ident)
+    return [person(u) for u in possible_assignees(request.auth, ticket)]
 
 
 @router.post("/tickets/{ident}/assign", response={200: TicketDetailOut, **RESPONSES},

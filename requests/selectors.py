@@ -37,7 +37,7 @@ from hub.realtime.audience import EVERYONE, Audience
 from hub.selectors import centres_by_id, people_by_id
 from hub.sharing import Tlp, tightest
 from requests.models import Category, LinkKind, Priority, Status, Ticket, TicketLink, TicketTemplate
-from requests.workflow import may_comment_internally
+from requests.workflow import may_assign, may_comment_internally
 
 # The long texts a list never shows: left in the database when a page of summaries is read.
 LIST_DEFERRED = ("description", "description_html", "search_text", "accepted_at", "resolved_at", "closed_at")
@@ -167,6 +167,18 @@ def may_read_internal(user: Any, item: Any) -> bool:
     """`internal_visible_q` for one comment, attachment or event already loaded."""
     return not item.internal or user.is_hub_admin or (
         user.centre_id is not None and item.internal_to_id == user.centre_id)
+
+
+def possible_assignees(user: Any, ticket: Ticket) -> list[Any]:
+    """The people of the target centre `user` may make the ticket's assignee (workflow.may_assign):
+    any colleague for a manager, only themselves for the others, nobody once the ticket is final."""
+    from hub.models import User
+
+    if ticket.target_centre_id is None:
+        return []
+    staff = User.objects.filter(centre_id=ticket.target_centre_id, is_active=True).select_related("centre")
+    return [person for person in staff.order_by("display_name", "username")
+            if may_assign(user, ticket, person)]
 
 
 def get_visible_ticket(user: Any, ident: str | int) -> Ticket:

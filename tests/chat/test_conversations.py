@@ -80,6 +80,9 @@ def test_the_same_people_get_the_same_conversation_and_the_limit_holds(cast, api
     assert too_many.status_code == 400 and too_many.json()["error"]["fields"] == ["members"]
     assert start(api_client, cast["ht"], "nobody").status_code == 400
     assert start(api_client, cast["ht"], "ht.engineer").status_code == 400  # only oneself
+    for unfit in ("dn.engineer\x00", "\ud800", "x" * 151):  # refused as text, never by the database (503)
+        refused = start(api_client, cast["ht"], unfit)
+        assert refused.status_code == 400 and refused.json()["error"]["fields"] == ["members"]
     added = api_client(cast["dn"]).post(f"/api/v1/topics/{group}/members", {"usernames": ["hue.engineer"]},
                                         content_type=JSON)
     assert added.status_code == 400  # would make four

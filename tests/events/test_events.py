@@ -124,3 +124,10 @@ def test_the_yearly_report_counts_the_events_held(cast, api_client):
     api_client(cast.dn_manager).post(f"/api/v1/events/{second['id']}/cancel")
     assert cooperation_report(2027).network["events"] == 1  # the cancelled one was not held
     assert cooperation_report(2026).network["events"] == 0
+
+
+def test_ids_beyond_the_column_are_absent_not_errors(cast, api_client):
+    client = api_client(cast.dn_manager)
+    assert client.get(f"/api/v1/events/{2**70}").status_code == 404
+    assert client.post(f"/api/v1/events/{2**63}/register").status_code == 404
+    assert client.patch(f"/api/v1/roster/{2**64}", {}, content_type="application/json").status_code == 404

@@ -57,3 +57,13 @@ def test_the_hub_installs_as_a_web_app(busy_hub, sign_in):
         image = page.request.get(base + icon["src"])
         assert image.status == 200 and image.headers["content-type"] == "image/png"
     expect(page.locator("meta[name=theme-color]")).to_have_attribute("content", manifest["theme_color"])
+
+
+def test_keyboard_hints_only_where_there_is_a_keyboard(busy_hub, sign_in):
+    desktop = sign_in("dn.mgr").page
+    desktop.goto("/topics/phat-trien-phan-mem/")
+    expect(desktop.locator("[data-testid=keyboard-hint]")).to_have_text("Enter để gửi, Shift+Enter để xuống dòng.")
+    phone = sign_in("ht.sec", phone=True).page
+    phone.goto("/topics/phat-trien-phan-mem/")
+    expect(phone.locator("#composer-input")).to_be_visible()
+    expect(phone.locator("[data-testid=keyboard-hint]")).to_be_hidden()

@@ -95,3 +95,33 @@ def test_a_new_request_asks_for_its_category(make_user, sign_in):
     page.click("#ticket-form button[type=submit]")
     page.wait_for_url(re.compile(r"/tickets/\d+/$"))
     assert Ticket.objects.get().category == "consulting"
+
+
+def test_a_manager_assigns_any_colleague_and_a_resolved_request_offers_no_taking(story, sign_in, make_user):
+    from requests import services
+    from requests.models import Ticket
+
+    make_user("dn.sec", centre="DN", role="security_officer", display_name="Châu (ATTT Đà Nẵng)")
+    manager = sign_in("dn.mgr").page
+    manager.goto(f"/tickets/{story.pk}/")
+    chooser = manager.locator("#assign-to-person")
+    expect(chooser.locator("option")).to_have_count(2)  # Minh and Châu: every colleague but the manager
+    chooser.select_option("dn.sec")
+    manager.locator("#assign-to button").click()
+    expect(manager.locator("#ticket-history")).to_contain_text("giao yêu cầu cho Châu (ATTT Đà Nẵng).")
+    assert Ticket.objects.filter(pk=story.pk).values_list("assignee__username", flat=True).get() == "dn.sec"
+
+    engineer = sign_in("dn.eng").page  # not a manager: no chooser
+    engineer.goto(f"/tickets/{story.pk}/")
+    expect(engineer.locator("#ticket-moves button").first).to_be_visible()
+    expect(engineer.locator("#assign-to")).to_have_count(0)
+
+    ticket = Ticket.objects.get(pk=story.pk)
+    assignee = ticket.assignee
+    assert assignee is not None
+    services.transition_ticket(ticket, by=assignee, to="in_progress")
+    services.transition_ticket(Ticket.objects.get(pk=story.pk), by=assignee, to="resolved")
+    manager.goto(f"/tickets/{story.pk}/")
+    expect(manager.locator("[data-testid=ticket-status]")).to_have_attribute("data-status", "resolved")
+    expect(manager.locator("#assign-me")).to_have_count(0)
+    expect(manager.locator("#assign-to")).to_have_count(0)

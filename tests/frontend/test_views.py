@@ -65,7 +65,7 @@ def test_every_page_renders_for_a_signed_in_person_in_vietnamese(browser_client,
     response = browser_client().get(real_ids(path), HTTP_ACCEPT_LANGUAGE="")
     assert response.status_code == 200
     html = response.content.decode()
-    assert '<html lang="vi">' in html
+    assert '<html lang="vi"' in html
     assert 'id="hub-user"' in html
     assert "Chủ đề" in html  # the header's "Topics"
 

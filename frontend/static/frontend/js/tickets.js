@@ -221,6 +221,30 @@ function renderMergedFrom(k) {
     el("ol", {class: "history"}, ...(m.history || []).map(historyLine)))));
 }
 
+/** "Assign to …": any colleague of the target centre the caller may choose (managers), from
+ * GET /api/v1/tickets/{id}/assignees; nothing when that is only the caller (the button does it). */
+async function renderAssignTo(k, moves, reload) {
+  const r = await api("GET", `/api/v1/tickets/${k.id}/assignees`);
+  const me_ = me();
+  const people = (r.ok && Array.isArray(r.data) ? r.data : []).filter((p) => p.username !== (me_ && me_.username));
+  if (!people.length || document.getElementById("assign-to")) return;
+  const select = el("select", {id: "assign-to-person", "aria-label": gettext("Colleague to assign")},
+    ...people.map((p) => el("option", {value: p.username}, personName(p))));
+  if (k.assignee) select.value = k.assignee.username;
+  const button = el("button", {type: "button"}, gettext("Assign"));
+  const box = el("span", {id: "assign-to", class: "assign-to"}, select, " ", button);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const res = await api("POST", `/api/v1/tickets/${k.id}/assign`, {username: select.value, version: k.version});
+    button.disabled = false;
+    if (!res.ok) { $("#ticket-error").textContent = res.error.detail; return; }
+    reload();
+  });
+  const muted = moves.querySelector("p.muted");
+  if (muted) muted.remove();
+  moves.append(box);
+}
+
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
   const user = me();
@@ -265,7 +289,10 @@ export function startTicketDetail(root) {
       moves.append(button);
     }
     const mine = k.assignee && k.assignee.username === user.username;
-    if (k.permissions && k.permissions.assign && !mine && !["closed", "rejected"].includes(k.status)) {
+    // Only what applies: nobody takes a request that is resolved or final.
+    const open = !["closed", "rejected", "resolved"].includes(k.status);
+    if (k.permissions && k.permissions.assign && open) renderAssignTo(k, moves, () => load());
+    if (k.permissions && k.permissions.assign && !mine && open) {
       const take = el("button", {type: "button", id: "assign-me"}, gettext("Assign to me"));
       take.addEventListener("click", async () => {
         take.disabled = true;
