@@ -84,11 +84,12 @@ def signed_in(user) -> Client:
     return client
 
 
-def test_cooperation_pdf_has_a_title_and_the_charts(network):
+def test_cooperation_pdf_has_a_title_and_the_charts(network, caplog):
     pdf = signed_in(network.users["admin"]).get("/reports/cooperation/2025.pdf", HTTP_ACCEPT_LANGUAGE="vi").content
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.metadata is not None
     assert reader.metadata.title == "Báo cáo hợp tác giữa các trung tâm năm 2025"
+    assert not [r.message for r in caplog.records if "No font" in r.message]  # every text in DejaVu
     text = "\n".join(page.extract_text() for page in reader.pages)
     # Each chart is drawn as vectors with its own texts, in DejaVu (Vietnamese intact): integer ticks
     # from 0, then the centres as x labels, then the legend — the requests chart, then the alerts one.
