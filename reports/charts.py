@@ -99,7 +99,7 @@ def render_svg(spec: dict[str, Any], title: str) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label_attr}" '
-        f'font-family="{FONT}" font-size="11">',
+        f'font-family="{FONT}" font-size="12">',
         f"<title>{escape(title)}</title>",
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
     ]
@@ -112,7 +112,7 @@ def render_svg(spec: dict[str, Any], title: str) -> str:
     bar_area = group_w * 0.7
     bars_per_group = 1 if stacked else max(len(datasets), 1)
     bar_w = bar_area / bars_per_group
-    label_limit = max(4, int(group_w / 6.5))
+    label_limit = max(4, int(group_w / 7))
     for i, label in enumerate(labels):
         x0 = LEFT + i * group_w + (group_w - bar_area) / 2
         base = 0.0
@@ -137,7 +137,7 @@ def render_svg(spec: dict[str, Any], title: str) -> str:
     x, row_y = LEFT, PLOT_BOTTOM + 38
     for j, dataset in enumerate(datasets):
         name = _short(dataset["label"], 28)
-        width = 22 + 6.5 * len(name)
+        width = 22 + 7 * len(name)
         if x + width > WIDTH - RIGHT and x > LEFT:
             x, row_y = LEFT, row_y + 18
         parts.append(f'<rect x="{_num(x)}" y="{row_y - 9}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
@@ -145,6 +145,14 @@ def render_svg(spec: dict[str, Any], title: str) -> str:
         x += width + 12
     parts.append("</svg>")
     return "".join(parts)
+
+
+def has_data(spec: dict[str, Any] | None) -> bool:
+    """Whether a chart would show anything: an all-zero chart is only an empty frame, so the table
+    beside it says it alone."""
+    if not spec:
+        return False
+    return any(value for d in spec.get("datasets", []) for value in d["data"])
 
 
 def data_uri(svg: str) -> str:

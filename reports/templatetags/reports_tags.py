@@ -19,9 +19,15 @@ def num(value: Any) -> str:
 
 
 @register.filter
+def has_chart(table: Any) -> bool:
+    """`{% if table|has_chart %}`: the table has a chart with something to show."""
+    return bool(table.rows) and charts.has_data(table.chart)
+
+
+@register.filter
 def chart_svg(table: Any) -> SafeString:
     """`{{ table|chart_svg }}`: the table's chart as inline SVG (every text in it is XML-escaped)."""
-    if not table.chart or not table.rows:
+    if not has_chart(table):
         return mark_safe("")  # noqa: S308 — an empty string
     return mark_safe(charts.render_svg(table.chart, str(table.title)))  # noqa: S308 — built with escape()
 
@@ -29,6 +35,6 @@ def chart_svg(table: Any) -> SafeString:
 @register.filter
 def chart_src(table: Any) -> str:
     """`{{ table|chart_src }}`: the same chart as a data: address, for the PDF's <img>."""
-    if not table.chart or not table.rows:
+    if not has_chart(table):
         return ""
     return charts.data_uri(charts.render_svg(table.chart, str(table.title)))

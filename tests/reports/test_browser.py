@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.frontend.conftest import browser, hub, hub_extra_env, sign_in  # noqa: F401  (fixtures)
+from tests.frontend.conftest import browser, hub, hub_extra_env, screenshot, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]
 
@@ -73,6 +73,8 @@ def test_dashboard_and_report_on_a_phone_in_both_languages(make_user, sign_in, h
     assert box is not None and box["width"] <= 390 and box["height"] > 100
     assert chart.locator("text.tick").all_text_contents() == axis  # whole numbers, the language's separators
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    chart.scroll_into_view_if_needed()
+    screenshot(page, f"dashboard-phone-{locale[:2]}")
     # Only the years with data are offered: this one (no empty 2 years back).
     links = page.locator("#report-years a")
     expect(links).to_have_count(1)
@@ -86,3 +88,5 @@ def test_dashboard_and_report_on_a_phone_in_both_languages(make_user, sign_in, h
     assert page.locator("a[rel=prev], a[rel=next]").count() == 0  # neighbouring years have no data
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator('a[href$=".pdf"]').count() == 1
+    page.locator("#chart-participation").scroll_into_view_if_needed()
+    screenshot(page, f"cooperation-report-phone-{locale[:2]}")

@@ -84,11 +84,12 @@ def signed_in(user) -> Client:
     return client
 
 
-def test_cooperation_pdf_has_a_title_and_the_charts(network):
+def test_cooperation_pdf_has_a_title_and_the_charts(network, caplog):
     pdf = signed_in(network.users["admin"]).get("/reports/cooperation/2025.pdf", HTTP_ACCEPT_LANGUAGE="vi").content
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.metadata is not None
     assert reader.metadata.title == "Báo cáo hợp tác giữa các trung tâm năm 2025"
+    assert not [r.message for r in caplog.records if "No font" in r.message]  # every text in DejaVu
     text = "\n".join(page.extract_text() for page in reader.pages)
     # Each chart is drawn as vectors with its own texts, in DejaVu (Vietnamese intact): integer ticks
     # from 0, then the centres as x labels, then the legend — the requests chart, then the alerts one.
@@ -122,3 +123,35 @@ def test_year_links_only_for_years_with_data(network):
     earliest = client.get("/reports/cooperation/2024/").content.decode()
     assert 'href="/reports/cooperation/2023/"' not in earliest
     assert 'href="/reports/cooperation/2025/"' in earliest
+
+
+@pytest.mark.parametrize("extra_topics", [0, 12, 24])
+def test_no_pdf_page_ends_with_a_heading(network, extra_topics):
+    """Whatever the length of the tables before it, a section's heading starts the page its chart and
+    table are on: the last line of every page is never a heading."""
+    from chat.models import Topic
+    from reports.pdf import render_pdf
+    from reports.selectors import cooperation_report
+
+    Topic.objects.bulk_create([Topic(slug=f"chu-de-{i:02d}", name_vi=f"Chủ đề {i}", name_en=f"Topic {i}")
+                               for i in range(extra_topics)])
+    with translation.override("vi"):
+        report = cooperation_report(2025)
+        headings = {str(t.title) for t in report.tables()} | {"Tổng toàn mạng lưới"}
+        pdf = render_pdf(report)
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        lines = [line.strip() for line in page.extract_text().splitlines() if line.strip()]
+        assert lines[-1] not in headings, f"page {number} ends with the heading {lines[-1]!r}"
+
+
+def test_an_all_zero_chart_is_left_out_and_the_table_stays(network):
+    from reports.charts import has_data
+
+    assert not has_data({"datasets": [{"label": "n", "data": [0, 0, None]}]})
+    assert has_data(SPEC)
+    response = signed_in(network.users["admin"]).get("/dashboard/?from=2030-01-01&to=2030-01-31")
+    html = response.content.decode()
+    assert 'id="chart-alerts_by_centre"' not in html  # nothing raised in that month
+    assert 'id="table-alerts_by_centre"' in html

@@ -130,6 +130,7 @@ def test_the_command_prints_the_tables_and_writes_the_pdf(network, tmp_path):
     printed = out.getvalue()
     assert "Support requests" in printed
     assert "HT — Ha Tinh ICT Centre" in printed
+    assert "432.0" not in printed and " 432 " in printed  # DN's median resolution, a whole number of hours
     assert "Ha Tinh ICT Centre" in pdf_text(target.read_bytes())
 
 

@@ -14,12 +14,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from hub.errors import HubError
+from reports.charts import format_number
 from reports.pdf import render_pdf
 from reports.selectors import Table, cooperation_report
 
 
 def _text(value) -> str:
-    return "—" if value is None else str(value)
+    """Figures as on the pages: in the report's language, a whole number without a decimal."""
+    return format_number(value)
 
 
 def format_table(table: Table) -> str:
