@@ -9,9 +9,9 @@ from channels.testing import WebsocketCommunicator
 from hub.asgi import application
 from hub.models import WsTicket
 
-# Frames the server sends on its own (someone joined, someone is typing); tests waiting for a
-# specific frame skip these unless they ask for them.
-BACKGROUND = {"presence", "typing"}
+# Frames the server sends on its own (someone joined, someone is typing, someone's read receipt
+# moved); tests waiting for a specific frame skip these unless they ask for them.
+BACKGROUND = {"presence", "typing", "receipt"}
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from typing import Any
 import websockets
 
 # Frames the server sends on its own; they are never counted.
-BACKGROUND = {"presence", "typing", "read"}
+BACKGROUND = {"presence", "typing", "read", "receipt"}
 # Posting limits high enough for a load scenario (the default 5/s, burst 20 would refuse most sends).
 LOAD_ENV = {"HUB_RATE_LIMIT_PER_SECOND": "10000", "HUB_RATE_LIMIT_BURST": "10000",
             "HUB_WRITE_LIMIT_PER_SECOND": "10000", "HUB_WRITE_LIMIT_BURST": "10000"}
