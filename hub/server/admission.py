@@ -12,10 +12,14 @@ checks are not queued: a load balancer must see a live process while it is busy.
 from __future__ import annotations
 
 import asyncio
+import json
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from hub import metrics
+from hub import i18n, metrics
+from hub.errors import UNAVAILABLE
 from hub.realtime.loops import per_loop
 from hub.server import shutdown
 
@@ -32,7 +36,7 @@ class AdmissionLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if shutdown.refusing():  # SIGTERM: finish what is inside, send the rest elsewhere
-            return await _unavailable(send)
+            return await _unavailable(scope, send)
         shutdown.request_started()
         try:
             if settings.HUB_HTTP_MAX_CONCURRENT <= 0 or scope["path"] in EXEMPT_PATHS:
@@ -51,8 +55,17 @@ class AdmissionLimit:
             shutdown.request_finished()
 
 
-async def _unavailable(send) -> None:
-    body = b'{"error": {"code": "unavailable", "detail": "This server is shutting down; retry."}}'
+SHUTTING_DOWN = _("This server is shutting down; retry.")
+
+
+async def _unavailable(scope, send) -> None:
+    """503 in the hub's error shape, in the caller's `Accept-Language` (else Vietnamese): nothing past
+    this point may touch the database (the process is draining), so no preference or session is read."""
+    headers = dict(scope.get("headers") or [])
+    language = i18n.from_accept_language(headers.get(b"accept-language", b"").decode("latin-1"))
+    with translation.override(language or settings.LANGUAGE_CODE):
+        detail = str(SHUTTING_DOWN)
+    body = json.dumps({"error": {"code": UNAVAILABLE, "detail": detail}}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": 503,
                 "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
                             (b"connection", b"close")]})

@@ -1,6 +1,7 @@
 """hub.server.admission: a burst of HTTP requests is served a few at a time, in full, not refused."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -23,7 +24,7 @@ class SlowApp:
         await send({"type": "http.response.body", "body": scope["path"].encode()})
 
 
-async def call(app, path: str, kind: str = "http") -> list[dict]:
+async def call(app, path: str, kind: str = "http", headers: list | None = None) -> list[dict]:
     sent: list[dict] = []
 
     async def receive():
@@ -32,7 +33,7 @@ async def call(app, path: str, kind: str = "http") -> list[dict]:
     async def send(message):
         sent.append(message)
 
-    await app({"type": kind, "path": path}, receive, send)
+    await app({"type": kind, "path": path, "headers": headers or []}, receive, send)
     return sent
 
 
@@ -77,7 +78,10 @@ async def test_shutting_down_it_serves_what_was_on_the_wire_and_answers_later_re
     monkeypatch.setattr(shutdown, "_draining_since", time.monotonic() - 5)
     answer = await call(app, "/api/v1/me")
     assert answer[0]["status"] == 503 and (b"retry-after", b"1") in answer[0]["headers"]
-    assert b'"unavailable"' in answer[1]["body"]
+    assert json.loads(answer[1]["body"]) == {
+        "error": {"code": "unavailable", "detail": "Máy chủ này đang dừng; hãy thử lại."}}  # Vietnamese first
+    english = await call(app, "/api/v1/me", headers=[(b"accept-language", b"en-GB,en;q=0.8")])
+    assert json.loads(english[1]["body"])["error"]["detail"] == "This server is shutting down; retry."
     assert inner.most == 1
 
 
