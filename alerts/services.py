@@ -334,7 +334,7 @@ def escalation_delay(severity: str) -> timedelta | None:
     return timedelta(minutes=minutes)
 
 
-def due_step(alert: Alert, now: datetime) -> int:
+def due_step(alert: Alert, *, now: datetime) -> int:
     """Step n is due once n delays have passed without acknowledgement (capped at the maximum)."""
     delay = escalation_delay(alert.severity)
     if delay is None:
@@ -358,7 +358,7 @@ def escalate_due_alerts(*, now: datetime | None = None) -> list[Escalation]:
         alerts = (Alert.objects.filter(severity=severity, created_at__lte=now - delay)
                   .exclude(status=Status.CLOSED).select_related("raised_by__centre", "centre"))
         for alert in alerts:
-            done += _escalate_alert(alert, due_step(alert, now), now)
+            done += _escalate_alert(alert, due_step(alert, now=now), now)
     return done
 
 
@@ -380,7 +380,7 @@ def _escalate_alert(alert: Alert, step: int, now: datetime) -> list[Escalation]:
     return done
 
 
-def escalation_targets(centre: Centre, step: int, now: datetime) -> tuple[str, list[User]]:
+def escalation_targets(centre: Centre, *, step: int, now: datetime) -> tuple[str, list[User]]:
     """Whom step `step` of an unacknowledged alert reaches at `centre` (docs/duty.md): step 1 the
     deputy of the shift on duty now (the officer on duty already had the alert first); step 2 and
     later, or step 1 where no deputy is rostered, the centre's managers."""
@@ -394,7 +394,7 @@ def escalation_targets(centre: Centre, step: int, now: datetime) -> tuple[str, l
 
 
 def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> Escalation | None:
-    to, targets = escalation_targets(centre, step, now)
+    to, targets = escalation_targets(centre, step=step, now=now)
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -183,7 +183,7 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
-def live_audience(topic: Topic, audience: Audience | None) -> Audience:
+def live_audience(topic: Topic, *, audience: Audience | None) -> Audience:
     """Who a frame of this topic may reach besides the topic's group: the message's audience, and in a
     direct conversation its members as they are now (someone who left hears nothing more even before
     their socket is closed)."""
@@ -273,7 +273,7 @@ def post_message(
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
             frame: MessageFrame = {"type": "message", "message": payload}
-            live = live_audience(topic, Audience.from_meta(meta))
+            live = live_audience(topic, audience=Audience.from_meta(meta))
             broadcast_on_commit([topic_group(topic.slug)], frame, live)
             mentioned = _mention_recipients(message, rendered.users, rendered.centres)
             _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
@@ -298,7 +298,7 @@ def _thread_replied(topic: Topic, root: Message, reply: Message, payload: Messag
     count = Message.objects.filter(pk=root.pk).values_list("reply_count", flat=True)[0]
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
-    root_live = live_audience(topic, Audience.from_meta(root.audience))
+    root_live = live_audience(topic, audience=Audience.from_meta(root.audience))
     broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
     candidates = thread_participants(root) - {reply.author_id} - already
     people = User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
@@ -373,7 +373,7 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         payload = message_out(message, _mention_names(rendered))
         updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
         broadcast_on_commit([topic_group(message.topic.slug)], updated,
-                            live_audience(message.topic, Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
@@ -394,7 +394,7 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
         broadcast_on_commit([topic_group(message.topic.slug)], deleted,
-                            live_audience(message.topic, Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
     return message
 
 
@@ -462,7 +462,8 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         reactions = reactions_of([locked.pk])[locked.pk]
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": locked.pk,
                                  "reactions": reactions}
-        broadcast_on_commit([topic_group(topic.slug)], frame, live_audience(topic, Audience.from_meta(locked.audience)))
+        broadcast_on_commit([topic_group(topic.slug)], frame,
+                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
         before_commit()
     return reactions
 
@@ -492,7 +493,8 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
             "pinned_by": author_out(by) if pinned else None,
             "pinned_at": timestamp(pin.pinned_at) if pin is not None else None}
-        broadcast_on_commit([topic_group(topic.slug)], frame, live_audience(topic, Audience.from_meta(locked.audience)))
+        broadcast_on_commit([topic_group(topic.slug)], frame,
+                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
     return pin
 
 

@@ -36,7 +36,7 @@ MAX_SHIFT = timedelta(days=7)
 MAX_NOTE = 200
 
 
-def broadcast_state(centre: Centre, event: DutyEvent, *, at: datetime | None = None, shift: ShiftWire | None = None,
+def broadcast_state(centre: Centre, *, event: DutyEvent, at: datetime | None = None, shift: ShiftWire | None = None,
                     deleted: DeletedShift | None = None) -> DutyState:
     """After commit, tell every signed-in socket the centre's duty state now (`duty` frame)."""
     state = duty_state(centre, at)
@@ -49,7 +49,7 @@ def broadcast_state(centre: Centre, event: DutyEvent, *, at: datetime | None = N
     return state
 
 
-def notify_people(users: list[User | None], frame: DutyFrame) -> None:
+def notify_people(users: list[User | None], *, frame: DutyFrame) -> None:
     """A frame for a few named people only (their notification streams), after commit."""
     ids = sorted({u.pk for u in users if u is not None})
     if ids:
@@ -129,7 +129,7 @@ def create_shift(centre: Centre, *, by: User, starts_at: datetime, ends_at: date
         if uid:
             shift.uid = uid
         shift.save()
-        broadcast_state(centre, "roster_changed", shift=shift_out(shift))
+        broadcast_state(centre, event="roster_changed", shift=shift_out(shift))
     return shift
 
 
@@ -160,7 +160,7 @@ def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
             starts_at, ends_at, officer, deputy, note)
         shift.updated_at = timezone.now()
         shift.save()
-        broadcast_state(centre, "roster_changed", shift=shift_out(shift))
+        broadcast_state(centre, event="roster_changed", shift=shift_out(shift))
     return shift
 
 
@@ -171,7 +171,7 @@ def delete_shift(shift: Shift, *, by: User) -> None:
         _lock_centre(centre)
         deleted: DeletedShift = {"id": shift.pk}
         Shift.objects.filter(pk=shift.pk).delete()
-        broadcast_state(centre, "roster_changed", deleted=deleted)
+        broadcast_state(centre, event="roster_changed", deleted=deleted)
 
 
 def issue_roster_feed(centre: Centre, *, by: User, reset: bool = False) -> CalendarFeed:
@@ -198,7 +198,7 @@ def confirm_duty(*, by: User, at: datetime | None = None) -> Shift:
             Shift.objects.filter(pk=shift.pk).update(last_seen_at=at)
         shift.refresh_from_db(fields=["confirmed_at", "last_seen_at"])
         if first:
-            broadcast_state(shift.centre, "confirmed", at=max(at, shift.starts_at))
+            broadcast_state(shift.centre, event="confirmed", at=max(at, shift.starts_at))
     return shift
 
 
@@ -238,17 +238,17 @@ def watch_shifts(*, now: datetime) -> WatchReport:
                 continue
             if shift.ends_at <= now:
                 continue
-            broadcast_state(shift.centre, "started", at=now)
+            broadcast_state(shift.centre, event="started", at=now)
             if shift.confirmed_at is None and Shift.objects.filter(pk=shift.pk, reminded_at__isnull=True).update(
                     reminded_at=now):
-                notify_people([shift.officer], {"type": "duty", "event": "reminder",
+                notify_people([shift.officer], frame={"type": "duty", "event": "reminder",
                                                 "duty": duty_out(DutyState(shift.centre, shift, now)),
                                                 "url": settings.HUB_PUBLIC_URL + "/duty/"})
             report.started.append(shift)
     for shift in base.filter(end_announced_at__isnull=True, ends_at__lte=now, ends_at__gt=recent):
         with transaction.atomic():
             if Shift.objects.filter(pk=shift.pk, end_announced_at__isnull=True).update(end_announced_at=now):
-                broadcast_state(shift.centre, "ended", at=now)
+                broadcast_state(shift.centre, event="ended", at=now)
                 report.ended.append(shift)
     grace = timedelta(minutes=settings.HUB_DUTY_CONFIRM_GRACE_MINUTES)
     for shift in base.filter(confirmed_at__isnull=True, unconfirmed_reported_at__isnull=True,
@@ -260,7 +260,7 @@ def watch_shifts(*, now: datetime) -> WatchReport:
             frame: DutyFrame = {"type": "duty", "event": "unconfirmed",
                                 "duty": duty_out(DutyState(shift.centre, shift, now)),
                                 "url": settings.HUB_PUBLIC_URL + f"/duty/{shift.centre.code}/"}
-            notify_people([shift.deputy, *managers_of(shift.centre)], frame)
+            notify_people([shift.deputy, *managers_of(shift.centre)], frame=frame)
             report.unconfirmed.append(shift)
     Shift.objects.filter(start_announced_at__isnull=True, starts_at__lte=recent).update(start_announced_at=now)
     Shift.objects.filter(end_announced_at__isnull=True, ends_at__lte=recent).update(end_announced_at=now)

@@ -60,7 +60,7 @@ def session_digest(session_key: str) -> str:
     return hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
-def session_ended(user_id: int | str | None, session_key: str | None) -> None:
+def session_ended(user_id: int | str | None, *, session_key: str | None) -> None:
     """A session was deleted (logout, an admin, `end_sessions`): close the sockets it opened (4401)."""
     if user_id is None or not session_key:
         return

@@ -39,7 +39,7 @@ def close_sockets_of_deleted_session(sender, instance: Session, **kwargs) -> Non
         data = instance.get_decoded()
     except Exception:  # undecodable (another SECRET_KEY): it authenticated nobody
         return
-    session_ended(data.get(SESSION_KEY), instance.session_key)
+    session_ended(data.get(SESSION_KEY), session_key=instance.session_key)
 
 
 @receiver(user_logged_out)
@@ -48,7 +48,7 @@ def close_sockets_of_logged_out_session(sender, request, user, **kwargs) -> None
     the deletion above also fires, and a second event for a closed socket costs nothing."""
     session = getattr(request, "session", None)
     if user is not None and session is not None and session.session_key:
-        session_ended(user.pk, session.session_key)
+        session_ended(user.pk, session_key=session.session_key)
 
 
 @receiver(connection_created)

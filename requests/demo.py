@@ -156,7 +156,7 @@ def _staff(code: str, suffix: str) -> User | None:
 def _open(plan: dict, requester: User, target_code: str | None, centres: dict[str, Centre], at) -> Ticket:
     """The ticket as it was created `at`, with its thread and its `created` event."""
     ticket = Ticket(
-        reference=next_reference(centres[plan["requester"]], timezone.localtime(at).year),
+        reference=next_reference(centres[plan["requester"]], year=timezone.localtime(at).year),
         title=plan["title"], category=plan["category"], priority=plan["priority"],
         priority_rank=PRIORITY_RANK[plan["priority"]],
         description=f"{plan['title']}.\n\nĐầu mối: **{requester.get_display_name()}**.",

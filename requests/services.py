@@ -199,7 +199,7 @@ def thread_slug(ticket: Ticket) -> str:
 # --- creating ----------------------------------------------------------------------------------------
 
 
-def next_reference(centre: Centre, year: int) -> str:
+def next_reference(centre: Centre, *, year: int) -> str:
     """Allocate the next `CODE-YEAR-NNNN` for `centre`; call inside the creating transaction.
 
     The increment is one `UPDATE … SET last = last + 1`: it takes the row's write lock (PostgreSQL
@@ -270,7 +270,7 @@ def _open_ticket(*, by: User, centre: Centre, requested_by: User, title: Any, de
     with transaction.atomic():
         now = timezone.now()
         ticket = Ticket(
-            reference=next_reference(centre, timezone.localtime(now).year),
+            reference=next_reference(centre, year=timezone.localtime(now).year),
             title=title,
             description=description,
             description_html=render_markdown(description),
