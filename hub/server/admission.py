@@ -19,7 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from hub import i18n, metrics
-from hub.errors import UNAVAILABLE
+from hub.errors import UNAVAILABLE, http_status_of
 from hub.realtime.loops import per_loop
 from hub.server import shutdown
 
@@ -66,7 +66,7 @@ async def _unavailable(scope, send) -> None:
     with translation.override(language or settings.LANGUAGE_CODE):
         detail = str(SHUTTING_DOWN)
     body = json.dumps({"error": {"code": UNAVAILABLE, "detail": detail}}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": 503,
+    await send({"type": "http.response.start", "status": http_status_of(UNAVAILABLE),
                 "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
