@@ -261,6 +261,10 @@ export function startTicketDetail(root) {
     if (reason) $("#ticket-live").textContent = reason;
   }
 
+  // After one's own move the buttons are drawn anew: the focus goes to the next step (or the section),
+  // not back to the top of the page, so a keyboard user goes on from there.
+  let focusMoves = false;
+
   function render(k) {
     $("#ticket-ref").textContent = k.reference || `#${k.id}`;
     $("#ticket-title").textContent = k.title;
@@ -304,6 +308,12 @@ export function startTicketDetail(root) {
       moves.append(take);
     }
     if (!moves.children.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
+    if (focusMoves) {
+      focusMoves = false;
+      const next = moves.querySelector("button:not([disabled])");
+      if (next) next.focus();
+      else { $("#h-moves").tabIndex = -1; $("#h-moves").focus(); }
+    }
     const splittable = Boolean(k.permissions && k.permissions.split);
     $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => commentItem(c, splittable && !c.internal)));
     $("#split-form").hidden = !splittable || !(k.comments || []).some((c) => !c.internal);
@@ -336,9 +346,10 @@ export function startTicketDetail(root) {
     if (current && current.version !== undefined) body.version = current.version; // refuse a stale move
     const r = await api("POST", `/api/v1/tickets/${id}/transition`, body);
     button.disabled = false;
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; button.focus(); return; }
     $("#ticket-error").textContent = "";
     $("#move-note").value = "";
+    focusMoves = true;
     load();
   }
 
