@@ -146,7 +146,7 @@ def test_showing_the_history_is_the_adders_choice_and_never_more_than_they_read(
     assert ConversationMember.objects.get(topic=topic, user=cast["ct"]).history_after == old["reply"].pk
     assert ids(api_client(cast["ct"]).get(f"/api/v1/topics/{slug}/messages").json()["results"]) == [
         new["plain"].pk, new["root"].pk]
-    bad = api_client(cast["dn"]).post(f"/api/v1/topics/{slug}/members", {"usernames": ["admin"], "history": "yes"},
+    bad = api_client(cast["dn"]).post(f"/api/v1/topics/{slug}/members", {"usernames": ["admin"], "history": "perhaps"},
                                       content_type=JSON)
     assert bad.status_code == 400
     with pytest.raises(HubError) as refused:
