@@ -202,6 +202,8 @@ def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
     if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_ID:
         raise HubError(INVALID, _("reply_to must be a message id."), fields=["reply_to"])
     parent = (Message.objects.select_related("author").filter(pk=reply_to, topic=topic).first())
+    if parent is not None:
+        parent.topic = topic  # known: no query for it (message_visible reads its kind)
     if parent is None or not message_visible(by, parent):
         raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), fields=["reply_to"], id=reply_to)
     if parent.deleted_at is not None:
