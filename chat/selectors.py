@@ -102,7 +102,7 @@ def get_topic(slug: str) -> Topic | None:
     allowed = topic.allowed_centres.get_queryset()
     allowed._result_cache = sorted((centres[pk] for pk in centre_ids), key=lambda c: c.code)  # Meta.ordering
     allowed._prefetch_done = True  # type: ignore[attr-defined]  # Django's prefetch state, set as it sets it
-    topic._prefetched_objects_cache = {"allowed_centres": allowed}  # type: ignore[attr-defined]
+    topic._prefetched_objects_cache = {"allowed_centres": allowed}  # type: ignore[attr-defined]  # as prefetch_related sets it
     return topic
 
 
@@ -230,7 +230,7 @@ def with_reactions_and_pins(messages: list[Message]) -> list[Message]:
     pinned = {pk for (pk,) in _PINNED.rows(ids)}
     for message in messages:
         message.reaction_list = reactions[message.id]  # type: ignore[attr-defined]  # read by message_out
-        message.is_pinned = message.id in pinned  # type: ignore[attr-defined]
+        message.is_pinned = message.id in pinned  # type: ignore[attr-defined]  # read by message_out
     return messages
 
 

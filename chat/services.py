@@ -512,7 +512,7 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             pin = None
         else:
             return pin
-        locked.is_pinned = pinned  # type: ignore[attr-defined]
+        locked.is_pinned = pinned  # type: ignore[attr-defined]  # read by message_out, as selectors annotate it
         frame: PinnedFrame = {
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
             "pinned_by": author_out(by) if pinned else None,
