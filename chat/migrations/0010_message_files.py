@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0008_read_receipts'),
+        ('chat', '0009_conversation_history_after'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
