@@ -235,3 +235,20 @@ def test_openapi_documents_the_upload_and_the_attachments(world, api_client):
     assert {"/api/v1/topics/{slug}/files/{file_id}", "/api/v1/topics/{slug}/files/{file_id}/thumbnail"} <= set(paths)
     assert "attachments" in schema["components"]["schemas"]["MessageOut"]["properties"]
     assert "highlight" in schema["components"]["schemas"]["SearchHitOut"]["properties"]
+
+
+def test_someone_added_to_a_conversation_from_now_on_gets_none_of_its_earlier_files(world, api_client):
+    """The conversation history rule (chat.selectors.history_q) holds for files as for text."""
+    conversation = Topic.objects.create(slug="dm-truoc", name_vi="HT, DN", name_en="HT, DN", kind=Topic.Kind.DIRECT,
+                                        default_tlp="amber")
+    for person in (world["ht"], world["dn"]):
+        ConversationMember.objects.create(topic=conversation, user=person)
+    before = upload(api_client(world["ht"]), text(), url="/api/v1/topics/dm-truoc/files").json()
+    added = api_client(world["ht"]).post("/api/v1/topics/dm-truoc/members", {"usernames": ["qb.engineer"]},
+                                         content_type="application/json")
+    assert added.status_code == 200, added.json()
+    after = upload(api_client(world["ht"]), text("sau.txt", b"sau"), url="/api/v1/topics/dm-truoc/files").json()
+    qb = api_client(world["qb"])
+    assert qb.get(before["attachments"][0]["url"]).status_code == 404
+    assert qb.get(after["attachments"][0]["url"]).status_code == 200
+    assert api_client(world["dn"]).get(before["attachments"][0]["url"]).status_code == 200
