@@ -11,15 +11,17 @@ start itself (not half an hour before)."""
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from duty import services
-from hub.models import Centre, User
+from hub.models import User
+from tests.conftest import token_for
 from tests.frontend.conftest import screenshot
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]
@@ -38,30 +40,41 @@ def cast(make_user) -> None:
     make_user("ht.security", centre="HT", role="security_officer", display_name="Nguyễn Thị An", language="en")
 
 
-def roster_soon(seconds: float) -> None:
-    """A shift for HT's officer starting in `seconds`, added by the manager (a `roster_changed` frame)."""
+def roster_soon(hub, seconds: float) -> None:
+    """A shift for HT's officer starting in `seconds`, added by the manager over the API (the server
+    sends the `roster_changed` frame)."""
     start = timezone.now() + timedelta(seconds=seconds)
-    services.create_shift(Centre.objects.get(code="HT"), by=User.objects.get(username="ht.manager"),
-                          starts_at=start, ends_at=start + timedelta(hours=8), officer="ht.security")
+    body = json.dumps({"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat(),
+                       "officer": "ht.security"}).encode()
+    request = urllib.request.Request(hub.http + "/api/v1/centres/HT/roster", data=body, method="POST", headers={
+        "Authorization": f"Token {token_for(User.objects.get(username='ht.manager'))}",
+        "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+
+
+def stream_live(page) -> None:
+    """The page's notifications stream is connected (the header's live status)."""
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
 
 
 def open_live(sign_in, username: str, path: str, ready: str, phone: bool = False):
     """Sign in, open `path`, wait for its script (`ready`) and its live stream."""
     person = sign_in(username, phone=phone)
     page = person.goto(path)
-    page.wait_for_selector(ready)
-    person.wait_live()
+    page.wait_for_selector(ready, state="attached")  # the card may be hidden: its script answered
+    stream_live(page)
     return page
 
 
 @pytest.mark.parametrize("hub_extra_env", [SLOW_WATCH], indirect=True)
-def test_the_officers_card_appears_at_the_start_by_the_servers_timer(make_user, sign_in):
+def test_the_officers_card_appears_at_the_start_by_the_servers_timer(make_user, sign_in, hub):
     cast(make_user)
     home = open_live(sign_in, "ht.security", "/", "#my-duty[data-ready]", phone=True)
     expect(home.locator("[data-testid=my-duty]")).to_be_hidden()
     expect(home.locator("#duty-board li[data-centre='HT']")).to_have_attribute("data-state", "nobody")
 
-    roster_soon(6)
+    roster_soon(hub, 6)
     started = time.monotonic()
     # Before the start the card stays hidden (the server says "not yet"); then it appears by itself.
     home.wait_for_timeout(2000)
@@ -81,13 +94,13 @@ def test_the_officers_card_appears_at_the_start_by_the_servers_timer(make_user, 
 
 
 @pytest.mark.parametrize("hub_extra_env", [FAST_WATCH], indirect=True)
-def test_the_watch_jobs_frame_turns_every_board_at_the_start(make_user, sign_in):
+def test_the_watch_jobs_frame_turns_every_board_at_the_start(make_user, sign_in, hub):
     cast(make_user)
     board = open_live(sign_in, "ht.manager", "/duty/", "#roster[data-ready]", phone=True)
     duty = open_live(sign_in, "ht.security", "/duty/", "#my-duty[data-ready]")
     expect(board.locator("#duty-board li[data-centre='HT']")).to_have_attribute("data-state", "nobody")
 
-    roster_soon(5)
+    roster_soon(hub, 5)
     # The manager (Vietnamese, phone) is not the officer: only the job's `started` frame changes their board.
     expect(board.locator("#duty-board li[data-centre='HT']")).to_have_attribute("data-state", "unconfirmed")
     expect(board.locator("#duty-board li[data-centre='HT']")).to_contain_text("Có lịch trực, chưa xác nhận")

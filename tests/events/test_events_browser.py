@@ -65,11 +65,11 @@ def test_the_calendar_follows_changes_made_in_another_browser(make_user, sign_in
     manager = sign_in("dn.manager")
     page = manager.goto("/events/")
     page.wait_for_selector("#events-calendar[data-ready]")
-    manager.wait_live()
+    expect(manager.page.locator("#live-status")).to_have_attribute("data-state", "live")
     colleague = sign_in("hue.security", phone=True)
     other = colleague.goto("/events/")
     other.wait_for_selector("#events-calendar[data-ready]")
-    colleague.wait_live()
+    expect(colleague.page.locator("#live-status")).to_have_attribute("data-state", "live")
     other.click(".view-switch button[data-view=list]")  # three months: next week's event is in it
     expect(other.locator(".events-list")).to_contain_text("No events in this period.")
 

@@ -26,11 +26,11 @@ def test_the_requester_sees_live_that_the_target_centre_read_the_comment(make_us
     add_comment(ticket, by=ht, body="Chi tiết ở đây")
     requester = sign_in("ht.eng", phone=True)
     page = requester.goto(f"/tickets/{ticket.pk}/")
-    requester.wait_live()
+    expect(requester.page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(page.locator("[data-testid=comment-seen]")).to_have_text("DN chưa xem bình luận mới nhất.")
     colleague = sign_in("ht.eng2")
     other = colleague.goto(f"/tickets/{ticket.pk}/")
-    colleague.wait_live()
+    expect(colleague.page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(other.locator("[data-testid=comment-seen]")).to_have_text("DN has not seen the latest comment yet.")
 
     target = sign_in("dn.eng")
