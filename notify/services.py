@@ -375,7 +375,7 @@ def event_reminder(*, event_id: int, people: list[User], now: datetime | None = 
     settings_by = prefs.settings_by_user(p.pk for p in mailed)
     _bulk_create(Email, [
         Email(user=p, type=Email.Type.EVENT, detail={"event": event_id}, created_at=now,
-              not_before=prefs.quiet_until(settings_by[p.pk], now) or now)
+              not_before=prefs.quiet_until(settings_by[p.pk], now, centre=p.centre_id) or now)
         for p in mailed
     ])
     return [p for p in people if chosen[p.pk] != Channel.OFF]
