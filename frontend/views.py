@@ -137,7 +137,9 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     seen(request.user, ticket_id=ticket_id)
     from requests.seen import record_view
 
-    record_view(ticket_id, request.user)  # "the other centre has seen the latest comment" (docs/duty.md)
+    ticket = visible.filter(pk=ticket_id).select_related("requesting_centre", "target_centre").first()
+    if ticket is not None:
+        record_view(ticket, request.user)  # "the other centre has seen the latest comment" (docs/duty.md)
     # A merged duplicate's address leads to the request it was merged into (for those who may read
     # that one; the others see the read-only pointer; `?stay=1` shows the pointer itself).
     if merged_into is not None and not request.GET.get("stay") and visible.filter(pk=merged_into).exists():

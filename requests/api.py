@@ -22,6 +22,7 @@ from hub.models import User
 from hub.selectors import centres_by_id
 from requests import history, services, workflow
 from requests.models import FINAL_STATUSES, Attachment, Comment, Ticket, TicketEvent, TicketTemplate
+from requests.seen import record_view
 from requests.selectors import (
     TicketFilters,
     audience_of,
@@ -438,7 +439,9 @@ def list_tickets(request: ApiRequest, filters: Query[ListQuery]):
 @router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
             summary="One ticket with comments, attachments, history and the caller's allowed moves")
 def detail(request: ApiRequest, ident: str):
-    return ticket_detail(get_visible_ticket(request.auth, ident), request.auth)
+    ticket = get_visible_ticket(request.auth, ident)
+    record_view(ticket, request.auth)  # a read by the API counts as much as the page (requests/seen.py)
+    return ticket_detail(ticket, request.auth)
 
 
 @router.patch("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},

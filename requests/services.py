@@ -37,6 +37,7 @@ from requests import sla, workflow
 from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame
 from requests.models import (
     FINAL_STATUSES,
+    OPEN_STATUSES,
     PRIORITY_RANK,
     Attachment,
     Category,
@@ -1006,3 +1007,32 @@ def _remind(ticket_id: int, clock: str, kind: str, now: datetime) -> str | None:
         broadcast_on_commit(groups_for(audience), frame, audience)
         notify.ticket_changed(ticket=ticket, event=event)
     return f"{ticket.reference}: {clock} {kind} (due {timestamp(due)})"
+
+
+# --- a working calendar changed (worktime.signals.working_time_changed, after its commit) ------------
+
+
+def reschedule_open_tickets(*, centres: frozenset[int | None]) -> int:
+    """The working time of `centres` changed (their week, or a holiday exception; None is the shared
+    calendar every centre's time includes): every open request whose clocks run in one of them gets
+    its due times again from its creation time (`sla.schedule`), each under its row lock, so the
+    lists, the "overdue" filter and the SLA watch use the new calendar at once. Returns how many
+    requests' due times moved. Called on commit of the change (requests/apps.py)."""
+    candidates = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    if None not in centres:
+        candidates = candidates.filter(target_centre_id__in=[c for c in centres if c is not None])
+    moved = 0
+    for ticket_id in list(candidates.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, status__in=OPEN_STATUSES).first()
+            if ticket is None:
+                continue
+            before = [getattr(ticket, name) for name in sla.SCHEDULED]
+            sla.schedule(ticket)
+            if [getattr(ticket, name) for name in sla.SCHEDULED] != before:
+                Ticket.objects.filter(pk=ticket_id).update(**{name: getattr(ticket, name) for name in sla.SCHEDULED})
+                moved += 1
+    if moved:
+        logger.info("working time of %s changed: due times of %s open requests recomputed",
+                    sorted(c or 0 for c in centres), moved)
+    return moved
