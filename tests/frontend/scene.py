@@ -36,6 +36,7 @@ class Scene:
             ("report", f"/reports/cooperation/{self.year}/"),
             ("duty", "/duty/"),
             ("events", "/events/"),
+            ("search", "/search/?q=VNeID"),
             ("person", "/people/ht.sec/"),
             ("centre", "/centres/HT/"),
             ("notification-settings", "/settings/notifications/"),
