@@ -5,7 +5,7 @@ import {$, api, el, fmt, gettext} from "./util.js";
 import {dayOf, timeOf} from "./calendar_view.js";
 
 export async function showCommentSeen(ticketId) {
-  const list = $("#ticket-comments");
+  const list = $("#ticket-timeline");
   if (!list) return;
   const r = await api("GET", `/api/v1/tickets/${ticketId}/seen`);
   let line = $("#comment-seen");
