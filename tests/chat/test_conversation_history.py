@@ -30,18 +30,6 @@ JSON = "application/json"
 
 
 @pytest.fixture
-def cast(make_user):
-    return {
-        "ht": make_user("ht.engineer", centre="HT"),
-        "dn": make_user("dn.engineer", centre="DN"),
-        "qb": make_user("qb.manager", centre="QB", role="manager"),
-        "hue": make_user("hue.engineer", centre="HUE"),
-        "ct": make_user("ct.engineer", centre="CT"),
-        "admin": make_user("admin", centre=None, role="hub_admin"),
-    }
-
-
-@pytest.fixture
 def story(cast):
     """HT and DN talk; then QB is added without the earlier messages; then the talk goes on."""
     topic, _ = start_conversation(by=cast["ht"], members=["dn.engineer"])

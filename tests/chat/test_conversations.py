@@ -17,17 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 JSON = "application/json"
 
 
-@pytest.fixture
-def cast(make_user):
-    return {
-        "ht": make_user("ht.engineer", centre="HT"),
-        "dn": make_user("dn.engineer", centre="DN"),
-        "qb": make_user("qb.manager", centre="QB", role="manager"),
-        "hue": make_user("hue.engineer", centre="HUE"),
-        "admin": make_user("admin", centre=None, role="hub_admin"),
-    }
-
-
 def start(api_client, who, *members):
     return api_client(who).post("/api/v1/conversations", {"members": list(members)}, content_type=JSON)
 
