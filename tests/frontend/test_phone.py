@@ -214,9 +214,7 @@ def test_moving_a_request_through_its_workflow_on_phones(scene: Scene, sign_in):
     status = helper.page.locator("[data-testid=ticket-status]")
     expect(status).to_have_attribute("data-status", "new")
     for to in ("accepted", "in_progress", "resolved"):
-        button = helper.page.locator(f"#ticket-moves button[data-to={to}]")
-        button.scroll_into_view_if_needed()
-        button.tap()
+        helper.page.locator(f"#ticket-moves button[data-to={to}]").tap()  # scrolled to; redrawn live meanwhile
         expect(status).to_have_attribute("data-status", to)
         expect(requester.page.locator("[data-testid=ticket-status]")).to_have_attribute("data-status", to)  # live
         assert_fits(helper.page, f"the request, {to}")
