@@ -365,6 +365,14 @@ export class TopicView {
     $("#newer-status").textContent = "";
   }
 
+  /** Show these messages instead of the log's; `first`: they start at the topic's first message. */
+  replaceLog(messages, first) {
+    this.resetLog();
+    for (const m of messages) this.upsert(m, {batch: true, page: true});
+    this.historyDone = first;
+    if (first) $("#history-status").textContent = gettext("Beginning of the topic.");
+  }
+
   /**
    * Show the window of history around message `id` (ids before it, it and ids after it), through the
    * API's before/after paging: `before=id` gives those older, `after=id-1` it and those newer.
@@ -383,11 +391,8 @@ export class TopicView {
       this.error.textContent = (older.error || newer.error).detail;
       return false;
     }
-    this.resetLog();
     this.atLatest = false;
-    for (const m of [...resultsOf(older.data), ...resultsOf(newer.data)]) this.upsert(m, {batch: true, page: true});
-    this.historyDone = !older.data.next;
-    if (this.historyDone) $("#history-status").textContent = gettext("Beginning of the topic.");
+    this.replaceLog([...resultsOf(older.data), ...resultsOf(newer.data)], !older.data.next);
     this.switching = false;
     if (!newer.data.next) this.reachedLatest();
     this.placeMarkers();
@@ -401,10 +406,7 @@ export class TopicView {
     const r = await api("GET", this.messagesUrl(`limit=${PAGE_SIZE}`));
     this.switching = false;
     if (!r.ok) { this.error.textContent = r.error.detail; return; }
-    this.resetLog();
-    for (const m of resultsOf(r.data)) this.upsert(m, {batch: true, page: true});
-    this.historyDone = !r.data.next;
-    if (this.historyDone) $("#history-status").textContent = gettext("Beginning of the topic.");
+    this.replaceLog(resultsOf(r.data), !r.data.next);
     this.reachedLatest();
     this.placeMarkers();
     this.scrollToEnd();
