@@ -17,6 +17,7 @@ from chat.selectors import (
     get_topic,
     get_visible_message,
     history,
+    history_cutoffs,
     latest_ids,
     my_threads,
     people_matching,
@@ -135,6 +136,9 @@ class TopicOut(Schema):
                                                               "kinds).")
     pin_roles: list[str] = Field(default_factory=list, description="Roles that may pin; empty: everyone who sees it.")
     may_pin: bool = Field(False, description="Whether the caller may pin messages here.")
+    history_after: int = Field(0, description="A conversation the caller was added to without its earlier "
+                                              "messages: they read the messages (and threads) after this id "
+                                              "only; 0: the whole history.")
 
 
 class TopicPage(Schema):
@@ -196,9 +200,10 @@ def _topic_rows(user, topics: list[Topic]) -> list[dict]:
     markers = read_markers(user, topics)
     latest = latest_ids(topics)
     members = conversation_members(topics)
+    cuts = history_cutoffs(user, [t.pk for t in topics if t.kind == Topic.Kind.DIRECT])
     return [topic_out(t, unread=unread.get(t.id, 0), last_read_id=markers.get(t.id, 0),
                       latest_id=latest.get(t.id, 0), members=members.get(t.id),
-                      may_pin=pin_role_allows(user, t)) for t in topics]
+                      may_pin=pin_role_allows(user, t), history_after=cuts.get(t.id, 0)) for t in topics]
 
 
 @router.get("/topics", response={200: TopicPage, **ERRORS},
@@ -424,6 +429,8 @@ class ConversationIn(InSchema):
 
 class MembersIn(InSchema):
     usernames: list[str]
+    history: bool = Field(False, description="Whether the people added read the messages written before they "
+                                             "came (never more than the adder reads); default: from now on.")
 
 
 class PeoplePage(Schema):
@@ -447,7 +454,7 @@ def create_conversation(request: ApiRequest, payload: ConversationIn):
              summary="Add people to a direct conversation (its members may)")
 def add_conversation_members(request: ApiRequest, slug: str, payload: MembersIn):
     topic = _topic_for(request, slug)
-    add_members(topic, by=request.auth, usernames=payload.usernames)
+    add_members(topic, by=request.auth, usernames=payload.usernames, history=payload.history)
     return _topic_rows(request.auth, [topic])[0]
 
 

@@ -237,6 +237,11 @@ class ConversationMember(models.Model):
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
     joined_at = models.DateTimeField(auto_now_add=True)
+    # What of the conversation's past the member reads (docs/chat.md, "Who reads the history"): the
+    # messages — and threads — after this message id; 0 = the whole history. Set when someone is added
+    # without the earlier messages (the newest id at that moment); `chat.selectors.history_q` is the
+    # one rule every read path applies.
+    history_after = models.BigIntegerField(_("reads the history after message"), default=0)
 
     class Meta:
         ordering = ["id"]

@@ -87,7 +87,7 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
 
 
 def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id: int = 0,
-              members: list | None = None, may_pin: bool = False) -> dict[str, Any]:
+              members: list | None = None, may_pin: bool = False, history_after: int = 0) -> dict[str, Any]:
     centres = sorted(c.code for c in topic.allowed_centres.all())
     return {
         "slug": topic.slug,
@@ -109,4 +109,5 @@ def topic_out(topic: Topic, *, unread: int = 0, last_read_id: int = 0, latest_id
         else None,
         "pin_roles": list(topic.pin_roles or []),
         "may_pin": may_pin,
+        "history_after": history_after,
     }

@@ -45,13 +45,16 @@ from chat.models import (
 )
 from chat.rendering import Rendered, render_body
 from chat.selectors import (
+    anchor_id,
     can_view_topic,
     conversation_members,
     find_conversation,
+    history_audience,
     latest_message_id,
     may_pin,
-    member_ids,
+    member_cutoffs,
     message_visible,
+    my_history_after,
     reactions_of,
     thread_participants,
 )
@@ -183,12 +186,14 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
-def live_audience(topic: Topic, *, audience: Audience | None) -> Audience:
-    """Who a frame of this topic may reach besides the topic's group: the message's audience, and in a
-    direct conversation its members as they are now (someone who left hears nothing more even before
-    their socket is closed)."""
+def live_audience(topic: Topic, *, audience: Audience | None, anchor: int) -> Audience:
+    """Who a frame about a message (anchored at `anchor`: its thread's root, else itself) may reach
+    besides the topic's group: the message's audience, and in a direct conversation its members as
+    they are now who read that part of its history (`chat.selectors.history_audience`: someone who
+    left hears nothing more even before their socket is closed; someone added without the earlier
+    messages hears nothing about them — an edit, a reaction, a pin, a reply in an older thread)."""
     if topic.kind == Topic.Kind.DIRECT:
-        return Audience(users=member_ids(topic))
+        return Audience(users=history_audience(topic, anchor))
     return audience if audience is not None else Audience()
 
 
@@ -197,6 +202,8 @@ def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
     if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_ID:
         raise HubError(INVALID, _("reply_to must be a message id."), fields=["reply_to"])
     parent = (Message.objects.select_related("author").filter(pk=reply_to, topic=topic).first())
+    if parent is not None:
+        parent.topic = topic  # known: no query for it (message_visible reads its kind)
     if parent is None or not message_visible(by, parent):
         raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), fields=["reply_to"], id=reply_to)
     if parent.deleted_at is not None:
@@ -273,7 +280,7 @@ def post_message(
             _store_mentions(message, rendered.users, rendered.centres)
             payload = message_out(message, _mention_names(rendered))
             frame: MessageFrame = {"type": "message", "message": payload}
-            live = live_audience(topic, audience=Audience.from_meta(meta))
+            live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
             broadcast_on_commit([topic_group(topic.slug)], frame, live)
             mentioned = _mention_recipients(message, rendered.users, rendered.centres)
             _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
@@ -298,7 +305,7 @@ def _thread_replied(topic: Topic, root: Message, reply: Message, payload: Messag
     count = Message.objects.filter(pk=root.pk).values_list("reply_count", flat=True)[0]
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
-    root_live = live_audience(topic, audience=Audience.from_meta(root.audience))
+    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
     broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
     candidates = thread_participants(root) - {reply.author_id} - already
     people = User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
@@ -373,7 +380,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         payload = message_out(message, _mention_names(rendered))
         updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
         broadcast_on_commit([topic_group(message.topic.slug)], updated,
-                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience),
+                                          anchor=anchor_id(message)))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
@@ -394,7 +402,8 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
         broadcast_on_commit([topic_group(message.topic.slug)], deleted,
-                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience),
+                                          anchor=anchor_id(message)))
     return message
 
 
@@ -463,7 +472,8 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": locked.pk,
                                  "reactions": reactions}
         broadcast_on_commit([topic_group(topic.slug)], frame,
-                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
+                            live_audience(topic, audience=Audience.from_meta(locked.audience),
+                                          anchor=anchor_id(locked)))
         before_commit()
     return reactions
 
@@ -488,13 +498,14 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             pin = None
         else:
             return pin
-        locked.is_pinned = pinned  # type: ignore[attr-defined]
+        locked.is_pinned = pinned  # type: ignore[attr-defined]  # read by message_out, as selectors annotate it
         frame: PinnedFrame = {
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
             "pinned_by": author_out(by) if pinned else None,
             "pinned_at": timestamp(pin.pinned_at) if pin is not None else None}
         broadcast_on_commit([topic_group(topic.slug)], frame,
-                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
+                            live_audience(topic, audience=Audience.from_meta(locked.audience),
+                                          anchor=anchor_id(locked)))
     return pin
 
 
@@ -563,8 +574,13 @@ def _conversation(topic: Topic, by: User) -> list[User]:
     return members
 
 
-def add_members(topic: Topic, *, by: User, usernames: Any) -> list[User]:
-    """A member adds people (up to the limit); they see the conversation's whole history."""
+def add_members(topic: Topic, *, by: User, usernames: Any, history: Any = False) -> list[User]:
+    """A member adds people (up to the limit). With `history` they read the messages written before
+    they came — never more of them than the adder reads; without it (the default) only what is
+    written from now on (docs/chat.md, "Who reads the history": `ConversationMember.history_after`,
+    the one rule `chat.selectors.history_q` applies on every read path)."""
+    if not isinstance(history, bool):
+        raise HubError(INVALID, _("history must be true or false."), fields=["history"])
     people = _people(usernames, "usernames")
     with transaction.atomic():
         Topic.objects.select_for_update().filter(pk=topic.pk).first()  # one change of members at a time
@@ -573,7 +589,11 @@ def add_members(topic: Topic, *, by: User, usernames: Any) -> list[User]:
         limit = settings.HUB_CONVERSATION_MAX_MEMBERS
         if len(members) + len(new) > limit:
             raise HubError(INVALID, _("A conversation has at most %(n)s members."), fields=["usernames"], n=limit)
-        ConversationMember.objects.bulk_create([ConversationMember(topic=topic, user=p, added_by=by) for p in new])
+        # Under the topic's lock no message is being committed, so the newest id is the line.
+        adders = my_history_after(by, topic)
+        cut = adders if history else max(adders, latest_message_id(topic))
+        ConversationMember.objects.bulk_create([ConversationMember(topic=topic, user=p, added_by=by,
+                                                                   history_after=cut) for p in new])
         everyone = members + new
         if new:
             _members_changed(topic, everyone)
@@ -608,11 +628,14 @@ def export_conversation(topic: Topic, *, by: User, reason: str) -> tuple[dict[st
         raise HubError(INVALID, _("This topic is not a direct conversation."))
     reason = clean_text(reason, field="reason", max_bytes=2000)
     with transaction.atomic():
+        cuts = member_cutoffs(topic)
         messages = list(Message.objects.filter(topic=topic).select_related("author", "author__centre", "topic")
                         .prefetch_related("revisions__changed_by").order_by("id"))
         data = {
             "conversation": topic.slug,
-            "members": [author_out(m) for m in conversation_members([topic])[topic.pk]],
+            # The whole conversation (an audit), with what of it each member reads (`history_after`).
+            "members": [{**author_out(m), "history_after": cuts.get(m.pk, 0)}
+                        for m in conversation_members([topic])[topic.pk]],
             "exported_by": by.username,
             "reason": reason,
             "messages": [{**message_out(m), "revisions": [

@@ -20,14 +20,15 @@ from duty import ical
 from duty.selectors import current_shift_of, may_manage_roster, shifts_between
 from duty.serializers import shift_out
 from frontend.views import page
+from hub.lib.api_support import SignedInRequest
 from hub.models import CalendarFeed, Centre
 
 
 @login_required
-def duty_page(request: HttpRequest, code: str | None = None) -> HttpResponse:
+def duty_page(request: SignedInRequest, code: str | None = None) -> HttpResponse:
     user = request.user
     if code is None:
-        centre = user.centre or Centre.objects.order_by("code").first()  # type: ignore[union-attr]
+        centre = user.centre or Centre.objects.order_by("code").first()
     else:
         centre = Centre.objects.filter(code=code.upper()).first()
     if centre is None:

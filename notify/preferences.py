@@ -113,14 +113,15 @@ def _is_working_day(day, work_days: list[int]) -> bool:
     return day.weekday() in work_days and day not in _holidays(day.year)
 
 
-def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
+def quiet_until(prefs: NotifySettings, now: datetime, *, centre: int | None) -> datetime | None:
     """None when `now` is inside the person's working hours (or they keep no quiet hours); else the
-    start of their next working period: their centre's working time (worktime/), or the hours and
-    days they set themselves (Vietnamese public holidays off)."""
+    start of their next working period: their centre's working time (worktime/; `centre` is the
+    person's centre id, which the caller holds — looking it up here cost a query per recipient of an
+    alert), or the hours and days they set themselves (Vietnamese public holidays off)."""
     if not prefs.quiet_hours:
         return None
     if not prefs.own_hours:
-        return _centre_quiet_until(prefs, now)
+        return _centre_quiet_until(centre, now)
     zone = ZoneInfo(django_settings.TIME_ZONE)
     local = now.astimezone(zone)
     days = list(prefs.work_days or [])
@@ -139,12 +140,10 @@ def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
     return None
 
 
-def _centre_quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
-    from hub.models import User
+def _centre_quiet_until(centre: int | None, now: datetime) -> datetime | None:
     from worktime.selectors import calendar_for
 
-    centre_id = User.objects.filter(pk=prefs.user_id).values_list("centre_id", flat=True).first()
-    calendar = calendar_for(centre_id)
+    calendar = calendar_for(centre)
     if calendar.is_working_time(now):
         return None
     # One second of working time from now ends one second after the next working period starts.

@@ -146,7 +146,8 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
         if chosen[person.pk] != Channel.EMAIL or not person.email:
             continue
         # The officer on duty has no quiet hours for alerts: being reachable is what duty means.
-        held = None if bypass_quiet or person.pk in on_duty else prefs.quiet_until(settings_by[person.pk], now)
+        held = None if bypass_quiet or person.pk in on_duty else prefs.quiet_until(settings_by[person.pk], now,
+                                                                               centre=person.centre_id)
         emails[person.pk] = Email(user=person, type=etype, alert=alert, detail=detail, not_before=held or now,
                                   created_at=now)
     # In recipient order, so the outbox (read in id order) mails the security officers first.

@@ -635,6 +635,8 @@ class TemplateOut(Schema):
     title: str
     description: str
     checklist: list[str]
+    tlp: str = Field(description="The template's TLP: the default, and the floor, of a request opened from it.")
+    shared: bool = Field(description="Shared with every centre (else its own centre's people only).")
     updated_at: Timestamp
     filled: dict[str, str] = Field(description="`title` and `description` as a request opened from it by the "
                                                "caller starts: placeholders filled in, the checklist as tasks.")
@@ -649,6 +651,9 @@ class TemplateIn(InSchema):
     title: str = Field(max_length=200)
     description: str = ""
     checklist: list[str] = []
+    tlp: str = Field("amber", description="clear|green|amber|amber+strict|red (AMBER unless given).")
+    shared: bool = Field(False, description="Share with every centre (not for AMBER+STRICT or RED); default: "
+                                            "the centre's own people only.")
     centre: str | None = Field(None, description="Hub admins: whose template; others: always their centre's.")
 
 
@@ -660,6 +665,8 @@ class TemplatePatchIn(InSchema):
     title: str | None = None
     description: str | None = None
     checklist: list[str] | None = None
+    tlp: str | None = None
+    shared: bool | None = None
 
 
 def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
@@ -668,13 +675,15 @@ def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
         "priority": template.priority,
         "target_centre": template.target_centre.code if template.target_centre is not None else None,
         "title": template.title, "description": template.description, "checklist": list(template.checklist or []),
+        "tlp": template.tlp, "shared": template.shared,
         "updated_at": timestamp(template.updated_at), "filled": render_template(template, for_user=user),
         "can_edit": workflow.may_manage_templates(user, template.centre_id),
     }
 
 
 @router.get("/ticket-templates", response={200: list[TemplateOut], **RESPONSES},
-            summary="Request templates of every centre (or of `centre`)")
+            summary="Request templates the caller may use: their centre's and those shared with every centre "
+                    "(or one centre's)")
 def list_templates(request: ApiRequest, centre: str | None = None):
     return [template_out(t, request.auth) for t in visible_templates(request.auth, centre)]
 

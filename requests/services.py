@@ -64,6 +64,7 @@ from requests.selectors import (
     may_read_item,
     party_codes,
     render_template,
+    visible_templates,
 )
 from requests.serializers import attachment_out, comment_out, event_out, ticket_summary
 
@@ -231,9 +232,13 @@ def create_ticket(*, by: User, title: str | None = None, description: str | None
         raise HubError(FORBIDDEN, _("Only staff of a centre can request support (your account has no centre)."))
     used = None
     if template is not None:
-        found = TicketTemplate.objects.select_related("centre", "target_centre").filter(pk=template).first()
+        # Only a template the person may use (their centre's, or shared): the same rule as the list.
+        found = visible_templates(by).filter(pk=template).first()
         if found is None:
             raise invalid("template", _("no such template."))
+        # The template's marking is the request's default, and its floor (a request never says less
+        # about its text than the template it was made from).
+        tlp = clean_tlp(tlp, floor=found.tlp)
         used = {"id": found.pk, "name": found.name, "centre": found.centre.code}
         filled = render_template(found, for_user=by)
         title = title if title else filled["title"]
@@ -907,7 +912,8 @@ def _clean_checklist(value: Any) -> list[str]:
             for item in value]
 
 
-TEMPLATE_FIELDS = ("name", "category", "priority", "target_centre", "title", "description", "checklist")
+TEMPLATE_FIELDS = ("name", "category", "priority", "target_centre", "title", "description", "checklist", "tlp",
+                   "shared")
 
 
 def _apply_template_fields(template: TicketTemplate, values: dict[str, Any]) -> None:
@@ -933,6 +939,17 @@ def _apply_template_fields(template: TicketTemplate, values: dict[str, Any]) -> 
         template.target_centre = _centre(values["target_centre"])
     if "checklist" in values:
         template.checklist = _clean_checklist(values["checklist"])
+    if "tlp" in values:
+        template.tlp = clean_tlp(values["tlp"], default=Tlp.AMBER)
+    if "shared" in values:
+        if not isinstance(values["shared"], bool):
+            raise invalid("shared", _("true or false."))
+        template.shared = values["shared"]
+    # TLP:AMBER+STRICT and TLP:RED keep a text with the centre that wrote it (as they keep a request
+    # with its two centres): such a template is not shared with every centre.
+    if template.shared and template.tlp in PARTY_ONLY:
+        raise HubError(INVALID, _("A TLP:%(tlp)s template stays with its centre: it cannot be shared with every "
+                                  "centre."), fields=["shared", "tlp"], tlp=template.tlp.upper())
 
 
 def _unique_name(template: TicketTemplate) -> None:
