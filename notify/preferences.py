@@ -61,11 +61,18 @@ def role_default(user, kind: str) -> str:
     return DEFAULTS.get(user.role, DEFAULTS[Role.ENGINEER])[kind]
 
 
+# Above this many people, `channels` reads every choice made for the kind rather than name each
+# person in the query (an alert to everyone: a thousand parameters built and sent for a few rows).
+NAMED_AT_MOST = 100
+
+
 def channels(users: Iterable, kind: str) -> dict[int, str]:
     """Each person's channel for `kind`: their own choice, else their role's default (one query)."""
     people = list(users)
-    chosen = dict(Preference.objects.filter(user__in=[u.pk for u in people], kind=kind)
-                  .values_list("user_id", "channel"))
+    found = Preference.objects.filter(kind=kind)
+    if len(people) <= NAMED_AT_MOST:
+        found = found.filter(user__in=[u.pk for u in people])
+    chosen = dict(found.values_list("user_id", "channel"))
     return {u.pk: chosen.get(u.pk) or role_default(u, kind) for u in people}
 
 
@@ -113,14 +120,15 @@ def _is_working_day(day, work_days: list[int]) -> bool:
     return day.weekday() in work_days and day not in _holidays(day.year)
 
 
-def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
+def quiet_until(prefs: NotifySettings, now: datetime, *, person=None) -> datetime | None:
     """None when `now` is inside the person's working hours (or they keep no quiet hours); else the
     start of their next working period: their centre's working time (worktime/), or the hours and
-    days they set themselves (Vietnamese public holidays off)."""
+    days they set themselves (Vietnamese public holidays off). `person`: the settings' owner, when
+    the caller has them loaded (their centre is then not read again)."""
     if not prefs.quiet_hours:
         return None
     if not prefs.own_hours:
-        return _centre_quiet_until(prefs, now)
+        return _centre_quiet_until(prefs, now, person)
     zone = ZoneInfo(django_settings.TIME_ZONE)
     local = now.astimezone(zone)
     days = list(prefs.work_days or [])
@@ -139,11 +147,14 @@ def quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
     return None
 
 
-def _centre_quiet_until(prefs: NotifySettings, now: datetime) -> datetime | None:
+def _centre_quiet_until(prefs: NotifySettings, now: datetime, person=None) -> datetime | None:
     from hub.models import User
     from worktime.selectors import calendar_for
 
-    centre_id = User.objects.filter(pk=prefs.user_id).values_list("centre_id", flat=True).first()
+    if person is not None and person.pk == prefs.user_id:
+        centre_id = person.centre_id
+    else:
+        centre_id = User.objects.filter(pk=prefs.user_id).values_list("centre_id", flat=True).first()
     calendar = calendar_for(centre_id)
     if calendar.is_working_time(now):
         return None
