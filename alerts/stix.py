@@ -83,7 +83,7 @@ def _stix2() -> types.ModuleType:
     the PyPI library our `requests` app shadows: that one name gets a stand-in exception class."""
     if "requests.exceptions" not in sys.modules:
         standin = types.ModuleType("requests.exceptions")
-        standin.HTTPError = type("HTTPError", (Exception,), {})  # type: ignore[attr-defined]
+        standin.HTTPError = type("HTTPError", (Exception,), {})  # type: ignore[attr-defined]  # a bare module has no declared names
         sys.modules["requests.exceptions"] = standin
     import stix2
 

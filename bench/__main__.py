@@ -35,6 +35,8 @@ ALL_TARGETS = [
     Target("tutorial-core-1", "tutorial", "daphne", 1, layer="core"),
     Target("hub-daphne-1", "hub", "daphne", 1),
     Target("hub-uvicorn-1", "hub", "uvicorn", 1),
+    # The same with threaded replies and reactions mixed into the fan-out (issue 26, bench.fanout.MIX_EVERY).
+    Target("hub-uvicorn-mixed-1", "hub", "uvicorn", 1, mix=True),
     Target("bare-daphne-1", "bare", "daphne", 1),
     Target("raw-2", "raw", "websockets", 2),
     Target("hub-uvicorn-2", "hub", "uvicorn", 2),

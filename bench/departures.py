@@ -294,6 +294,7 @@ def server_send(rounds: int) -> Comparison:
             socket = _probe_consumer()()
             socket.base_send, socket.closed, socket.user = send, False, None
             socket.recent_events = {}
+            socket._held = None  # no re-read of the person under way (HubConsumer's per-socket state)
             socket.may_receive = lambda delivery: True
             return socket
 

@@ -19,6 +19,12 @@ from bench import procstat
 from bench.targets import ROOT, Context, Target
 
 LOADGEN = ROOT / "bench" / "loadgen.js"
+# The threads-and-reactions row (Target.mix, issue 26 "Done means"): of every MIX_EVERY messages, one
+# is a threaded reply to one root (each also a `thread.updated` frame to every client) and one is
+# followed by its sender toggling a reaction on that root over HTTP (a `message.reactions` frame to
+# every client). Deliveries and latencies count the messages, as in every row; the other frames are
+# the extra fan-out whose cost the row shows beside the plain hub-uvicorn-1.
+MIX_EVERY = 3
 
 
 @dataclass
@@ -58,6 +64,7 @@ class PhaseResult:
     error_sample: str | None = None
     closes: dict = field(default_factory=dict)
     send_failures: int = 0
+    reactions: int = 0  # reactions toggled during the phase (the threads-and-reactions row only)
     # Per message: send → its first receiver (the path through the server before any fan-out) and
     # first → last receiver (the fan-out itself), as (p50, max) over the phase's messages.
     first_ms: tuple[float, float] | None = None
@@ -180,19 +187,22 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         result.rss_idle_mib = sum(procstat.rss_kib(p) for p in target.pids) / 1024
         if result.connected:
             result.rss_per_conn_kib = (result.rss_idle_mib - result.rss_base_mib) * 1024 / result.connected
+        mix = thread_root(target, ctx) if target.mix else None
         spies = start_py_spy(target, ctx)
         for number, phase in enumerate(phases, start=1):
             if result.phases and result.phases[-1].lost:
                 log(f"  {target.name}: {phase.name} skipped, the previous phase did not drain")
                 burst = False
                 break
-            result.phases.append(await run_phase(target, procs, number, phase, clients, senders, ctx.redis_url))
+            result.phases.append(await run_phase(target, procs, number, phase, clients, senders, ctx.redis_url,
+                                                 mix))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name}: {r.deliveries_per_s:,.0f} deliveries/s, p50 {r.p50_ms:.1f} ms, "
                 f"p99 {r.p99_ms:.1f} ms, max {r.max_ms:.0f} ms, lost {r.lost}, dup {r.dup}, "
                 f"server CPU {r.server_cpu_pct:.0f}%, Redis {r.redis_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else "")
+                + (f", {r.reactions} reactions" if mix else "")
                 + (f"; per message: send → first receiver p50 {r.first_ms[0]:.1f} / max {r.first_ms[1]:.1f} ms, "
                    f"first → last receiver p50 {r.spread_ms[0]:.1f} / max {r.spread_ms[1]:.1f} ms"
                    if r.first_ms and r.spread_ms else ""))
@@ -200,7 +210,7 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         if burst and result.phases and not result.phases[-1].lost:
             phase = burst_after(result.phases[-1], clients)
             result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders,
-                                                 ctx.redis_url))
+                                                 ctx.redis_url, mix))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name} ({phase.messages} messages): {r.deliveries_per_s:,.0f} deliveries/s, "
                 f"lost {r.lost}, dup {r.dup}, server CPU {r.server_cpu_pct:.0f}%, "
@@ -218,6 +228,21 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 worker.proc.kill()
         target.stop()
     return result
+
+
+def thread_root(target: Target, ctx: Context) -> dict[str, Any]:
+    """The message the threads-and-reactions row replies to and reacts on, posted over HTTP."""
+    import urllib.request
+
+    from bench.targets import TOPIC
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{target.ports[0]}/api/v1/topics/{TOPIC}/messages", method="POST",
+        data=json.dumps({"body": "bench thread root"}).encode(),
+        headers={"Authorization": f"Token {ctx.tokens[0]}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        root = json.loads(response.read())["id"]
+    return {"root": root, "every": MIX_EVERY, "topic": TOPIC}
 
 
 def redis_cpu_seconds(url: str) -> float:
@@ -269,7 +294,7 @@ def stop_py_spy(spies: list) -> None:
 
 
 async def run_phase(target: Target, procs: list[Worker], number: int, phase: Phase, clients: int,
-                    senders: int, redis_url: str) -> PhaseResult:
+                    senders: int, redis_url: str, mix: dict[str, Any] | None = None) -> PhaseResult:
     r = PhaseResult(target.name, target.design, target.server, target.processes, target.layer, phase.name,
                     clients, phase.rate, phase.messages)
     start_at_us = (time.monotonic_ns() // 1000) + 500_000
@@ -282,6 +307,9 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
         await w.command({
             "cmd": "run", "phase": number, "start_at_us": start_at_us, "rate": phase.rate,
             "total": phase.messages, "senders": w.senders, "S": senders, "drain_ms": phase.drain_s * 1000,
+            # Reactions at the fixed rates only: in the saturating burst they would be hundreds of HTTP
+            # requests a second, a benchmark of the HTTP path (bench.http has its own), not of the fan-out.
+            **({"mix": {**mix, "react": phase.name != "saturation"}} if mix else {}),
         })
     budget = phase.messages / phase.rate + phase.drain_s + 30
     pending = [asyncio.ensure_future(w.read(timeout=budget)) for w in procs]
@@ -307,6 +335,7 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
         r.lost += out["lost"]
         r.dup += out["dup"]
         r.send_failures += out["send_failures"]
+        r.reactions += out.get("reactions", 0)
         r.max_ms = max(r.max_ms, out["max_ms"])
         r.max_send_lag_ms = max(r.max_send_lag_ms, out["max_send_lag_ms"])
         last_recv = max(last_recv, out["last_recv_us"])

@@ -12,6 +12,11 @@
  *   {"cmd":"run", phase, start_at_us, rate, total, senders:[[localIndex, senderIndex]], S, drain_ms, body}
  *     → sends its share of `total` messages (message g goes out at start + g/rate seconds, from
  *       sender g % S), counts every delivery on every client, prints {"event":"result",...}
+ *     With "mix": {root, every} (the hub's threads-and-reactions row), of every `every` messages one
+ *     goes as a threaded reply to `root` (a message like any other, counted the same, plus a
+ *     `thread.updated` frame to every client) and one is followed by its sender toggling a 👍
+ *     reaction on `root` over HTTP (a `message.reactions` frame to every client, not a message) when
+ *     `react` is true (the fixed-rate phases).
  *   {"cmd":"close"} → closes every socket and exits.
  * Times are CLOCK_MONOTONIC microseconds (process.hrtime, the same clock as Python's
  * time.monotonic_ns), so send and receive stamps from different processes compare directly.
@@ -222,9 +227,25 @@ function runPhase(cmd) {
     if (local !== undefined) schedule.push([cmd.start_at_us + (g * 1e6) / cmd.rate, local, g]);
   }
   const pad = cmd.body || '';
+  const mix = cmd.mix || null;
   let idx = 0;
   let sent = 0;
   let sendFailures = 0;
+  let reactions = 0;
+  // The sender toggles its reaction on the thread's root (HTTP, as the web UI does); a refusal
+  // counts as a failed send, so a row whose reactions failed is not reported clean.
+  function react(local) {
+    const c = clients[local];
+    const url = c.ticket_url.replace('/api/v1/ws-tickets', '') + '/api/v1/topics/' + mix.topic + '/messages/' +
+      mix.root + '/reactions';
+    fetch(url, {
+      method: 'POST', body: '{"emoji":"👍"}', signal: AbortSignal.timeout(30000),
+      headers: { Authorization: 'Token ' + c.token, 'Content-Type': 'application/json' },
+    }).then((res) => {
+      if (res.status === 200) reactions++; else sendFailures++;
+      return res.arrayBuffer();
+    }).catch(() => { sendFailures++; });
+  }
   let maxLagUs = 0;
   const lastDue = cmd.start_at_us + ((total - 1) * 1e6) / cmd.rate;
 
@@ -251,6 +272,7 @@ function runPhase(cmd) {
           stale: p.stale,
           sent,
           send_failures: sendFailures,
+          reactions,
           max_send_lag_ms: maxLagUs / 1000,
           hist: Array.from(p.hist),
           max_ms: p.max / 1000,
@@ -277,8 +299,11 @@ function runPhase(cmd) {
         const ws = sockets[local];
         if (ws && ws.readyState === WebSocket.OPEN) {
           const t = nowUs();
-          ws.send('{"type":"message.send","body":"bench message ' + g + pad + '","client_id":"b' + p.id + '-' + g + '-' + Math.round(t) + '"}');
+          const kind = mix ? g % mix.every : -1;
+          const reply = kind === 1 ? ',"reply_to":' + mix.root : '';
+          ws.send('{"type":"message.send","body":"bench message ' + g + pad + '","client_id":"b' + p.id + '-' + g + '-' + Math.round(t) + '"' + reply + '}');
           sent++;
+          if (kind === 2 && mix.react) react(local);
         } else {
           sendFailures++;
         }

@@ -203,7 +203,7 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
     # Issue 9 defines the tutorial design on channels_redis' core layer; the pub/sub variant is ours,
     # reported beside it in the ratios; the targets below are checked against the core layer.
     tut = _sat(by_name, "tutorial-core-1")
-    for hub in ("hub-daphne-1", "hub-uvicorn-1", "hub-daphne-2", "hub-uvicorn-2"):
+    for hub in ("hub-daphne-1", "hub-uvicorn-1", "hub-uvicorn-mixed-1", "hub-daphne-2", "hub-uvicorn-2"):
         if hub not in by_name:
             continue
         parts = [f"saturation {_ratio(_sat(by_name, hub), _sat(by_name, 'tutorial-core-1'))} tutorial (core), "
@@ -222,6 +222,17 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
                 if mine and floor:
                     parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, floor.p99_ms)} {bare}'s")
         lines.append(f"- {hub}: " + "; ".join(parts))
+    mixed, plain = "hub-uvicorn-mixed-1", "hub-uvicorn-1"
+    if mixed in by_name and plain in by_name:
+        # Issue 26: threads and reactions must not slow the topic fan-out. Same run, same server: the
+        # row with replies and reactions mixed in (bench.fanout.MIX_EVERY) against the plain one.
+        parts = [f"saturation {_ratio(_sat(by_name, mixed), _sat(by_name, plain))}"]
+        for rate in ("5/s", "25/s"):
+            mine, base = _phase(by_name, mixed, rate), _phase(by_name, plain, rate)
+            if mine and base:
+                parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, base.p99_ms)} ({mine.p99_ms:.0f} vs "
+                             f"{base.p99_ms:.0f} ms, {mine.reactions} reactions)")
+        lines.append(f"- threads and reactions: {mixed} / {plain}: " + "; ".join(parts))
     for bare in ("bare-daphne-1", "bare-uvicorn-1"):
         if bare in by_name:
             lines.append(f"- {bare} (the server's own ceiling): saturation "

@@ -16,6 +16,32 @@ import json
 import time
 
 
+def message_columns(*, topic_id: int, first_author: int, authors: int, count: int) -> dict[str, str]:
+    """The SQL expression of each `chat_message` column for row `g` of `generate_series(1, count)`.
+    A column the chat app adds must be given here (tests/bench/test_bench_parts.py checks it)."""
+    return {
+        "topic_id": str(topic_id),
+        # bench users were created together, so their ids are consecutive
+        "author_id": f"{first_author} + (g % {authors})",
+        "body": "'Lịch sử #' || g || ': cập nhật bản vá cho hệ thống ' || (g % 97)",
+        "html": "'<p>Lịch sử #' || g || ': cập nhật bản vá cho hệ thống ' || (g % 97) || '</p>'",
+        "client_id": "NULL",
+        "created_at": f"now() - make_interval(secs => {count} - g)",
+        "edited_at": "NULL",
+        "deleted_at": "NULL",
+        "audience": "NULL",
+        "audience_centres": "NULL",
+        "audience_roles": "NULL",
+        "audience_users": "NULL",
+        "prev_id": "NULL",  # chat: null for rows bulk-loaded without it
+        "reply_to_id": "NULL", "thread_root_id": "NULL", "also_channel": "false",  # not thread replies
+        "reply_count": "0", "last_reply_at": "NULL",
+        "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb",  # the topic's default scope
+        "files": "'[]'::jsonb",  # no files posted with them
+        "search_text": "' lich su ' || g || ' cap nhat ban va cho he thong ' || (g % 97) || ' '",
+    }
+
+
 def seed_messages(topic_slug: str, count: int) -> dict:
     from django.db import connection
 
@@ -28,24 +54,7 @@ def seed_messages(topic_slug: str, count: int) -> dict:
     if missing:
         authors = list(User.objects.filter(username__startswith="bench-").order_by("id").values_list("id", flat=True))
         first, span = authors[0], len(authors)
-        exprs = {
-            "topic_id": str(topic.pk),
-            # bench users were created together, so their ids are consecutive
-            "author_id": f"{first} + (g % {span})",
-            "body": "'Lịch sử #' || g || ': cập nhật bản vá cho hệ thống ' || (g % 97)",
-            "html": "'<p>Lịch sử #' || g || ': cập nhật bản vá cho hệ thống ' || (g % 97) || '</p>'",
-            "client_id": "NULL",
-            "created_at": f"now() - make_interval(secs => {missing} - g)",
-            "edited_at": "NULL",
-            "deleted_at": "NULL",
-            "audience": "NULL",
-            "audience_centres": "NULL",
-            "audience_roles": "NULL",
-            "audience_users": "NULL",
-            "prev_id": "NULL",  # chat: null for rows bulk-loaded without it
-            "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb",  # the topic's default scope
-            "search_text": "' lich su ' || g || ' cap nhat ban va cho he thong ' || (g % 97) || ' '",
-        }
+        exprs = message_columns(topic_id=topic.pk, first_author=first, authors=span, count=missing)
         columns = [f.column for f in Message._meta.concrete_fields if not f.primary_key and f.column]
         unknown = [c for c in columns if c not in exprs]
         if unknown:

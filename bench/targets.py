@@ -75,6 +75,9 @@ class Target:
     server: str  # "daphne" | "uvicorn" | "websockets"
     processes: int = 1
     layer: str = "pubsub"
+    # The hub with threads and reactions mixed into the fan-out (bench.fanout.MIX_EVERY): of every three
+    # messages one is a threaded reply and one is followed by a reaction toggled over HTTP.
+    mix: bool = False
     # Any other server speaking the same frames: its command line, "{port}" replaced (harness tests).
     custom: list[str] | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)

@@ -32,8 +32,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Message, Topic
-from chat.selectors import can_view_topic
+from chat.selectors import anchor_id, can_view_topic, message_visible
 from chat.serializers import author_out, message_out
+from chat.services import live_audience
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, define
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role, User
@@ -86,7 +87,7 @@ def _messages(user: User, topic: Topic, message_id: int, include: Iterable[Any])
 
 def readers_allow(person: User, topic: Topic, message: Message) -> bool:
     """Whether `person` may read `message` (the topic's rule and the message's own audience)."""
-    return can_view_topic(person, topic) and Audience.from_meta(message.audience).allows(person)
+    return can_view_topic(person, topic) and message_visible(person, message)
 
 
 def _archetypes() -> list[User]:
@@ -241,7 +242,8 @@ def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[
             Message.objects.filter(pk=message.pk).update(promoted_to=[*(message.promoted_to or []), link])
             message.promoted_to = [*(message.promoted_to or []), link]
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
-                                Audience.from_meta(message.audience))
+                                live_audience(topic, audience=Audience.from_meta(message.audience),
+                                              anchor=anchor_id(message)))
     return to, item
 
 

@@ -77,10 +77,17 @@ def receipts_for(topic: Topic, *, viewer: User, ids: list[int]) -> dict[int, Mes
     wanted = sorted({i for i in ids if isinstance(i, int) and i >= floor})[:recent]
     if not wanted:
         return {}
-    messages = list(Message.objects.filter(topic=topic, pk__in=wanted).values("id", "author_id", "audience"))
+    from chat.selectors import member_cutoffs, readable_rows, reads_anchor
+
+    # Only messages the viewer reads (their audience, and in a conversation the part of its history
+    # the viewer was given: chat.selectors.history_q).
+    messages = readable_rows(viewer, topic, wanted, "id", "author_id", "audience", "thread_root_id")
     hidden = set(ReceiptSetting.objects.filter(share=False).values_list("user_id", flat=True))
     markers = (ReadMarker.objects.filter(topic=topic, last_read_id__gte=wanted[0], user__is_active=True)
                .exclude(user_id__in=hidden).select_related("user__centre"))
+    # In a conversation, someone added without its earlier messages has not read those, whatever
+    # their marker says (the same rule, per reader).
+    cuts = member_cutoffs(topic)
     readers = [(m.last_read_id, m.user) for m in markers]
     limit = settings.HUB_RECEIPTS_MAX_NAMES
     out: dict[int, MessageReceipts] = {}
@@ -88,7 +95,9 @@ def receipts_for(topic: Topic, *, viewer: User, ids: list[int]) -> dict[int, Mes
         audience = Audience.from_meta(message["audience"])
         by_centre: dict[str | None, list[User]] = defaultdict(list)
         for last_read, person in readers:
-            if last_read >= message["id"] and person.pk != message["author_id"] and audience.allows(person):
+            anchor = message["thread_root_id"] or message["id"]
+            if (last_read >= message["id"] and person.pk != message["author_id"] and audience.allows(person)
+                    and reads_anchor(anchor, cuts.get(person.pk, 0))):
                 by_centre[person.centre.code if person.centre is not None else None].append(person)
         total = sum(len(people) for people in by_centre.values())
         centres: list[CentreReaders] = []

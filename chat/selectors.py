@@ -19,7 +19,17 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
 from chat.frames import ReactionWire
-from chat.models import ConversationMember, Mention, Message, Pin, Reaction, ReadMarker, ThreadReadMarker, Topic
+from chat.models import (
+    ConversationMember,
+    Mention,
+    Message,
+    MessageAttachment,
+    Pin,
+    Reaction,
+    ReadMarker,
+    ThreadReadMarker,
+    Topic,
+)
 from chat.text import search_words
 from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
@@ -92,7 +102,7 @@ def get_topic(slug: str) -> Topic | None:
     allowed = topic.allowed_centres.get_queryset()
     allowed._result_cache = sorted((centres[pk] for pk in centre_ids), key=lambda c: c.code)  # Meta.ordering
     allowed._prefetch_done = True  # type: ignore[attr-defined]  # Django's prefetch state, set as it sets it
-    topic._prefetched_objects_cache = {"allowed_centres": allowed}  # type: ignore[attr-defined]
+    topic._prefetched_objects_cache = {"allowed_centres": allowed}  # type: ignore[attr-defined]  # as prefetch_related sets it
     return topic
 
 
@@ -124,7 +134,9 @@ def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[To
 
 
 def message_visible(user: User, message: Message) -> bool:
-    return Audience.from_meta(message.audience).allows(user)
+    """The message's own audience admits the user, and — in a conversation — the user reads that part
+    of its history (`reads_history`). The caller has checked the topic."""
+    return Audience.from_meta(message.audience).allows(user) and reads_history(user, message)
 
 
 def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -140,7 +152,7 @@ def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
 # message: four model instances per message, when a page names a few people and one topic.
 WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
                "audience", "prev_id", "tlp", "shared_with", "promoted_to", "reply_to", "thread_root",
-               "also_channel", "reply_count", "last_reply_at")
+               "also_channel", "reply_count", "last_reply_at", "files")
 
 
 def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -220,18 +232,95 @@ def with_reactions_and_pins(messages: list[Message]) -> list[Message]:
     pinned = {pk for (pk,) in _PINNED.rows(ids)}
     for message in messages:
         message.reaction_list = reactions[message.id]  # type: ignore[attr-defined]  # read by message_out
-        message.is_pinned = message.id in pinned  # type: ignore[attr-defined]
+        message.is_pinned = message.id in pinned  # type: ignore[attr-defined]  # read by message_out
     return messages
 
 
+# --- who reads a conversation's past (docs/chat.md, "Who reads the history") ---------------------------
+#
+# The one rule: a member of a direct conversation reads a message when its *anchor* — its thread's
+# root for a reply, else the message itself — is newer than their `ConversationMember.history_after`
+# (0: the whole history). Someone added without the earlier messages thus reads nothing from before
+# they came, nor the later replies in a thread that started before they came (they could not open
+# it). `history_q` is the rule over querysets (history, sync, search, threads, pins, unread counts),
+# `reads_history` over one message (message_visible: notifications, reactions, pins, promotion,
+# receipts), `history_audience` over the live frames; tests/chat/test_conversation_history.py holds
+# each read path to it.
+
+
+def anchor_id(message: Message) -> int:
+    """The id the history rule compares: the thread's root for a reply, else the message's own."""
+    return message.thread_root_id or message.pk
+
+
+def reads_anchor(anchor: int, cut: int) -> bool:
+    """The rule itself: a message anchored at `anchor` is read by a member whose cut is `cut`."""
+    return anchor > cut
+
+
+def _after(cut: int) -> Q:
+    """Messages whose anchor is newer than `cut`."""
+    return Q(thread_root__isnull=True, id__gt=cut) | Q(thread_root_id__gt=cut)
+
+
+def history_cutoffs(user: User, topic_ids: Iterable[int]) -> dict[int, int]:
+    """{topic id: the member's `history_after`} for the conversations among `topic_ids` whose earlier
+    messages the user does not read (members with the whole history, and other kinds, are left out)."""
+    ids = list(topic_ids)
+    if not ids or not getattr(user, "pk", None):
+        return {}
+    return dict(ConversationMember.objects.filter(user_id=user.pk, topic_id__in=ids, history_after__gt=0)
+                .values_list("topic_id", "history_after"))
+
+
+def history_q(user: User, topics: Iterable[Topic]) -> Q:
+    """The rule as a filter over messages of `topics`: leaves out, in each conversation the user joined
+    without its earlier messages, those anchored at or before the cut."""
+    direct = [t.pk for t in topics if t.kind == Topic.Kind.DIRECT]
+    q = Q()
+    for topic_id, cut in history_cutoffs(user, direct).items():
+        q &= ~Q(topic_id=topic_id) | _after(cut)
+    return q
+
+
+def reads_history(user: User, message: Message) -> bool:
+    """The rule for one message (a channel's or a request's messages have no cut: no query)."""
+    topic = message.topic if Message.topic.is_cached(message) else None
+    if topic is not None and topic.kind != Topic.Kind.DIRECT:
+        return True
+    cut = history_cutoffs(user, [message.topic_id]).get(message.topic_id, 0)
+    return reads_anchor(anchor_id(message), cut)
+
+
+def member_cutoffs(topic: Topic) -> dict[int, int]:
+    """{user id: history_after} of a conversation's members who do not read its whole history."""
+    if topic.kind != Topic.Kind.DIRECT:
+        return {}
+    return dict(ConversationMember.objects.filter(topic=topic, history_after__gt=0)
+                .values_list("user_id", "history_after"))
+
+
+def history_audience(topic: Topic, anchor: int) -> frozenset[int]:
+    """The members of a conversation who read a message anchored at `anchor`: who a live frame about
+    it (the message, an edit, its reactions, a pin, its thread's count) may reach."""
+    return frozenset(ConversationMember.objects.filter(topic=topic, history_after__lt=anchor)
+                     .values_list("user_id", flat=True))
+
+
 def _visible(user: User, topic: Topic) -> QuerySet[Message]:
-    return Message.objects.filter(topic=topic).filter(audience_q(user))
+    qs = Message.objects.filter(topic=topic).filter(audience_q(user))
+    return qs.filter(history_q(user, [topic])) if topic.kind == Topic.Kind.DIRECT else qs
 
 
 def visible_messages(user: User, topic: Topic) -> QuerySet[Message]:
     """Messages of a topic the user may see (tombstones of deleted ones included, for gap-free ids).
     The caller has checked `can_view_topic`."""
     return _with_relations(_visible(user, topic))
+
+
+def readable_rows(user: User, topic: Topic, ids: Iterable[int], *fields: str) -> list[dict[str, Any]]:
+    """`fields` of the messages `ids` of the topic that the user may read (read receipts)."""
+    return list(_visible(user, topic).filter(pk__in=list(ids)).values(*fields))
 
 
 def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
@@ -281,6 +370,13 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
     return ready_for_wire(list(reversed(rows[:limit])), topic), more
 
 
+def visible_attachment(user: User, topic: Topic, file_id: int) -> MessageAttachment | None:
+    """A file of the topic whose message the user may read now (the same rule as history: the
+    message's audience; not deleted). The caller has checked `can_view_topic`."""
+    readable = _visible(user, topic).filter(deleted_at__isnull=True).values("id")
+    return MessageAttachment.objects.filter(pk=file_id, message_id__in=readable).first()
+
+
 def get_visible_message(user: User, topic: Topic, message_id: int) -> Message | None:
     return visible_messages(user, topic).filter(id=message_id).first()
 
@@ -300,6 +396,7 @@ def unread_counts(user: User, topics: list[Topic]) -> dict[int, int]:
         Message.objects.filter(ranges, deleted_at__isnull=True)
         .filter(IN_CHANNEL)  # a reply only in its thread is counted in the thread (thread_unread)
         .filter(audience_q(user))
+        .filter(history_q(user, topics))
         .exclude(author=user)
         .values("topic_id")
         .annotate(n=Count("id"))
@@ -355,7 +452,9 @@ def _search_condition(query: str) -> tuple[str, list[Any]]:
     return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {_MATCHES}))", [query]
 
 
-def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
+def search_messages(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,
+                    centre: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
     PostgreSQL: full-text search over the stored `search_vector` column, generated from the body by
@@ -364,12 +463,25 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
     messages match (`_search_condition`), so a page costs the same over a million messages as over
     a thousand.
     Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
-    insensitive to case and Vietnamese diacritics."""
+    insensitive to case and Vietnamese diacritics.
+
+    Filters (the search page): `author` (a username), `centre` (the author's centre code), and
+    `since` (inclusive) / `until` (exclusive) on the time the message was written. They only ever
+    narrow what the visibility rule (the topics the user may see, the messages' audiences) gives."""
     words = search_words(q)
     if not words:
         return Message.objects.none()
     topics = [topic] if topic is not None else visible_topics(user, kind=None)
-    qs = Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
+    qs = (Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
+          .filter(history_q(user, topics)))
+    if author:
+        qs = qs.filter(author__username=author)
+    if centre:
+        qs = qs.filter(author__centre__code=centre.upper())
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
     if settings.IS_POSTGRES:
         query = " & ".join(f"{word}:*" for word in words)
         condition, params = _search_condition(query)
@@ -378,6 +490,13 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)
     return _for_wire(qs).order_by("-id")
+
+
+def topic_names(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """{topic id: {"name_vi", "name_en", "kind"}} for the topics of a page of search results."""
+    wanted = sorted(set(ids))
+    rows = Topic.objects.filter(pk__in=wanted).values_list("id", "name_vi", "name_en", "kind")
+    return {pk: {"name_vi": vi, "name_en": en, "kind": kind} for pk, vi, en, kind in rows}
 
 
 # --- threads ---------------------------------------------------------------------------------------
@@ -447,8 +566,11 @@ def conversation_members(topics: list[Topic]) -> dict[int, list[User]]:
     return out
 
 
-def member_ids(topic: Topic) -> frozenset[int]:
-    return frozenset(ConversationMember.objects.filter(topic=topic).values_list("user_id", flat=True))
+def my_history_after(user: User, topic: Topic) -> int:
+    """The message id after which the user reads a conversation (0: its whole history)."""
+    if topic.kind != Topic.Kind.DIRECT:
+        return 0
+    return history_cutoffs(user, [topic.pk]).get(topic.pk, 0)
 
 
 def find_conversation(user_ids: set[int]) -> Topic | None:

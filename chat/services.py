@@ -8,16 +8,18 @@ database does not hold (`hub.realtime.publisher.broadcast_on_commit`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from chat.files import attach, check_files, store_files
 from chat.frames import (
     MembersFrame,
     MentionFrame,
@@ -36,6 +38,7 @@ from chat.models import (
     ConversationMember,
     Mention,
     Message,
+    MessageAttachment,
     MessageRevision,
     Pin,
     Reaction,
@@ -45,13 +48,16 @@ from chat.models import (
 )
 from chat.rendering import Rendered, render_body
 from chat.selectors import (
+    anchor_id,
     can_view_topic,
     conversation_members,
     find_conversation,
+    history_audience,
     latest_message_id,
     may_pin,
-    member_ids,
+    member_cutoffs,
     message_visible,
+    my_history_after,
     reactions_of,
     thread_participants,
 )
@@ -62,6 +68,7 @@ from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
+from hub.lib.uploads import delete_stored, removed_on_failure
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
@@ -183,12 +190,14 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 
 
-def live_audience(topic: Topic, *, audience: Audience | None) -> Audience:
-    """Who a frame of this topic may reach besides the topic's group: the message's audience, and in a
-    direct conversation its members as they are now (someone who left hears nothing more even before
-    their socket is closed)."""
+def live_audience(topic: Topic, *, audience: Audience | None, anchor: int) -> Audience:
+    """Who a frame about a message (anchored at `anchor`: its thread's root, else itself) may reach
+    besides the topic's group: the message's audience, and in a direct conversation its members as
+    they are now who read that part of its history (`chat.selectors.history_audience`: someone who
+    left hears nothing more even before their socket is closed; someone added without the earlier
+    messages hears nothing about them — an edit, a reaction, a pin, a reply in an older thread)."""
     if topic.kind == Topic.Kind.DIRECT:
-        return Audience(users=member_ids(topic))
+        return Audience(users=history_audience(topic, anchor))
     return audience if audience is not None else Audience()
 
 
@@ -197,6 +206,8 @@ def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
     if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_ID:
         raise HubError(INVALID, _("reply_to must be a message id."), fields=["reply_to"])
     parent = (Message.objects.select_related("author").filter(pk=reply_to, topic=topic).first())
+    if parent is not None:
+        parent.topic = topic  # known: no query for it (message_visible reads its kind)
     if parent is None or not message_visible(by, parent):
         raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), fields=["reply_to"], id=reply_to)
     if parent.deleted_at is not None:
@@ -214,6 +225,7 @@ def message_audience(*, author: User, shared_with: list[str] | None) -> Audience
 def post_message(
     topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
     tlp: Any = None, shared_with: Any = None, reply_to: Any = None, also_channel: Any = False,
+    files: Sequence[UploadedFile[bytes]] = (),
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -226,8 +238,13 @@ def post_message(
     `reply_to` makes a threaded reply (docs/chat.md, "Threads"): it takes its thread's scope (a reply
     never reaches anyone its root does not) and at least its root's TLP; the root's reply count and
     last reply time move with it; everyone who took part in the thread is notified. `also_channel`
-    shows the reply in the channel as well."""
-    body = validate_body(body)
+    shows the reply in the channel as well.
+
+    `files` (docs/chat.md, "Files and images"): uploads posted with the message, checked by the hub's
+    one upload rule (hub.lib.uploads) and written to storage before the transaction; the message's
+    wire form names them (`attachments`). With files the body may be empty."""
+    checked = check_files(files)
+    body = "" if files and (body is None or (isinstance(body, str) and not body.strip())) else validate_body(body)
     client_id = validate_client_id(client_id)
     shared_with = clean_shared_with(shared_with)
     if not isinstance(also_channel, bool):
@@ -257,36 +274,50 @@ def post_message(
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
-    try:
-        with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
-            # Lock the topic row: ids are then committed in id order within a topic, so a client
-            # that synced "after N" can never later miss a message with an id below a seen one.
-            _LOCK_TOPIC.rows(topic.pk)
-            prev_id = latest_message_id(topic) or None
-            rendered = render_body(body)
-            message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
-                              reply_to=parent, thread_root=root, also_channel=also_channel)
-            message.set_audience(meta)
-            message.save()
-            message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
-            _store_mentions(message, rendered.users, rendered.centres)
-            payload = message_out(message, _mention_names(rendered))
-            frame: MessageFrame = {"type": "message", "message": payload}
-            live = live_audience(topic, audience=Audience.from_meta(meta))
-            broadcast_on_commit([topic_group(topic.slug)], frame, live)
-            mentioned = _mention_recipients(message, rendered.users, rendered.centres)
-            _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
-            if root is not None:
-                _thread_replied(topic, root, message, payload, live, already=mentioned)
-            before_commit()
-    except IntegrityError:
-        # The same client_id raced in from another socket or process: the first one won.
-        existing = _existing(by, client_id, topic) if client_id is not None else None
-        if existing is None:
-            raise
-        return existing, False
+    with removed_on_failure() as stored:
+        pending = store_files(files, checked, by=by, stored=stored)
+        try:
+            message = _insert_message(topic, by=by, body=body, client_id=client_id, tlp=tlp, shared_with=shared_with,
+                                      parent=parent, root=root, also_channel=also_channel, meta=meta, pending=pending)
+        except IntegrityError:
+            # The same client_id raced in from another socket or process: the first one won (and
+            # this retry's copies of its files are not needed).
+            existing = _existing(by, client_id, topic) if client_id is not None else None
+            if existing is None:
+                raise
+            delete_stored(stored)
+            return existing, False
     return message, True
+
+
+def _insert_message(topic: Topic, *, by: User, body: str, client_id: str | None, tlp: str,
+                    shared_with: list[str] | None, parent: Message | None, root: Message | None, also_channel: bool,
+                    meta: dict[str, Any] | None, pending: list[MessageAttachment]) -> Message:
+    """post_message's transaction: the row, its files and mentions, and the frames after commit."""
+    with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
+        # Lock the topic row: ids are then committed in id order within a topic, so a client
+        # that synced "after N" can never later miss a message with an id below a seen one.
+        _LOCK_TOPIC.rows(topic.pk)
+        prev_id = latest_message_id(topic) or None
+        rendered = render_body(body) if body else Rendered("")
+        message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
+                          search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
+                          reply_to=parent, thread_root=root, also_channel=also_channel)
+        message.set_audience(meta)
+        message.save()
+        message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
+        attach(message, pending)
+        _store_mentions(message, rendered.users, rendered.centres)
+        payload = message_out(message, _mention_names(rendered))
+        frame: MessageFrame = {"type": "message", "message": payload}
+        live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
+        broadcast_on_commit([topic_group(topic.slug)], frame, live)
+        mentioned = _mention_recipients(message, rendered.users, rendered.centres)
+        _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
+        if root is not None:
+            _thread_replied(topic, root, message, payload, live, already=mentioned)
+        before_commit()
+    return message
 
 
 def _thread_replied(topic: Topic, root: Message, reply: Message, payload: MessageWire, live: Audience,
@@ -298,7 +329,7 @@ def _thread_replied(topic: Topic, root: Message, reply: Message, payload: Messag
     count = Message.objects.filter(pk=root.pk).values_list("reply_count", flat=True)[0]
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
-    root_live = live_audience(topic, audience=Audience.from_meta(root.audience))
+    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
     broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
     candidates = thread_participants(root) - {reply.author_id} - already
     people = User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
@@ -373,7 +404,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
         payload = message_out(message, _mention_names(rendered))
         updated: MessageUpdatedFrame = {"type": "message.updated", "message": payload}
         broadcast_on_commit([topic_group(message.topic.slug)], updated,
-                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience),
+                                          anchor=anchor_id(message)))
         after = _mention_recipients(message, rendered.users, rendered.centres)
         _notify_mentions(message, after - before, payload, direct=[u.id for u in rendered.users])
     return message
@@ -394,7 +426,8 @@ def delete_message(message: Message, *, by: User) -> Message:
         message.save(update_fields=["deleted_at", "body", "html", "search_text"])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
         broadcast_on_commit([topic_group(message.topic.slug)], deleted,
-                            live_audience(message.topic, audience=Audience.from_meta(message.audience)))
+                            live_audience(message.topic, audience=Audience.from_meta(message.audience),
+                                          anchor=anchor_id(message)))
     return message
 
 
@@ -463,7 +496,8 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": locked.pk,
                                  "reactions": reactions}
         broadcast_on_commit([topic_group(topic.slug)], frame,
-                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
+                            live_audience(topic, audience=Audience.from_meta(locked.audience),
+                                          anchor=anchor_id(locked)))
         before_commit()
     return reactions
 
@@ -488,13 +522,14 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             pin = None
         else:
             return pin
-        locked.is_pinned = pinned  # type: ignore[attr-defined]
+        locked.is_pinned = pinned  # type: ignore[attr-defined]  # read by message_out, as selectors annotate it
         frame: PinnedFrame = {
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
             "pinned_by": author_out(by) if pinned else None,
             "pinned_at": timestamp(pin.pinned_at) if pin is not None else None}
         broadcast_on_commit([topic_group(topic.slug)], frame,
-                            live_audience(topic, audience=Audience.from_meta(locked.audience)))
+                            live_audience(topic, audience=Audience.from_meta(locked.audience),
+                                          anchor=anchor_id(locked)))
     return pin
 
 
@@ -563,8 +598,13 @@ def _conversation(topic: Topic, by: User) -> list[User]:
     return members
 
 
-def add_members(topic: Topic, *, by: User, usernames: Any) -> list[User]:
-    """A member adds people (up to the limit); they see the conversation's whole history."""
+def add_members(topic: Topic, *, by: User, usernames: Any, history: Any = False) -> list[User]:
+    """A member adds people (up to the limit). With `history` they read the messages written before
+    they came — never more of them than the adder reads; without it (the default) only what is
+    written from now on (docs/chat.md, "Who reads the history": `ConversationMember.history_after`,
+    the one rule `chat.selectors.history_q` applies on every read path)."""
+    if not isinstance(history, bool):
+        raise HubError(INVALID, _("history must be true or false."), fields=["history"])
     people = _people(usernames, "usernames")
     with transaction.atomic():
         Topic.objects.select_for_update().filter(pk=topic.pk).first()  # one change of members at a time
@@ -573,7 +613,11 @@ def add_members(topic: Topic, *, by: User, usernames: Any) -> list[User]:
         limit = settings.HUB_CONVERSATION_MAX_MEMBERS
         if len(members) + len(new) > limit:
             raise HubError(INVALID, _("A conversation has at most %(n)s members."), fields=["usernames"], n=limit)
-        ConversationMember.objects.bulk_create([ConversationMember(topic=topic, user=p, added_by=by) for p in new])
+        # Under the topic's lock no message is being committed, so the newest id is the line.
+        adders = my_history_after(by, topic)
+        cut = adders if history else max(adders, latest_message_id(topic))
+        ConversationMember.objects.bulk_create([ConversationMember(topic=topic, user=p, added_by=by,
+                                                                   history_after=cut) for p in new])
         everyone = members + new
         if new:
             _members_changed(topic, everyone)
@@ -608,11 +652,14 @@ def export_conversation(topic: Topic, *, by: User, reason: str) -> tuple[dict[st
         raise HubError(INVALID, _("This topic is not a direct conversation."))
     reason = clean_text(reason, field="reason", max_bytes=2000)
     with transaction.atomic():
+        cuts = member_cutoffs(topic)
         messages = list(Message.objects.filter(topic=topic).select_related("author", "author__centre", "topic")
                         .prefetch_related("revisions__changed_by").order_by("id"))
         data = {
             "conversation": topic.slug,
-            "members": [author_out(m) for m in conversation_members([topic])[topic.pk]],
+            # The whole conversation (an audit), with what of it each member reads (`history_after`).
+            "members": [{**author_out(m), "history_after": cuts.get(m.pk, 0)}
+                        for m in conversation_members([topic])[topic.pk]],
             "exported_by": by.username,
             "reason": reason,
             "messages": [{**message_out(m), "revisions": [

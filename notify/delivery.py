@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from hub.models import User
 from notify import preferences as prefs
 from notify.emails import compose
 from notify.models import Channel, Digest, Email, Notification, NotifySettings
@@ -74,11 +75,12 @@ def queue_batches(now: datetime | None = None) -> list[Email]:
     last_batch = dict(Email.objects.filter(user_id__in=user_ids, type=Email.Type.BATCH)
                       .values("user_id").annotate(at=Max("created_at")).values_list("user_id", "at"))
     settings_by = prefs.settings_by_user(user_ids)
+    centre_of = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "centre_id"))
     queued = []
     for user_id in user_ids:
         if last_batch.get(user_id) and last_batch[user_id] > now - period:
             continue  # one per period: the rest waits for the next
-        if prefs.quiet_until(settings_by[user_id], now) is not None:
+        if prefs.quiet_until(settings_by[user_id], now, centre=centre_of.get(user_id)) is not None:
             continue  # held (not lost) until their working hours
         with transaction.atomic():
             email = Email.objects.create(user_id=user_id, type=Email.Type.BATCH, created_at=now, not_before=now)

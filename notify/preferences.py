@@ -25,19 +25,19 @@ H, B, E = Channel.HUB, Channel.BROWSER, Channel.EMAIL
 DEFAULTS: dict[str, dict[str, str]] = {
     Role.SECURITY_OFFICER: {
         Kind.ALERT_CRITICAL: E, Kind.ALERT_HIGH: E, Kind.ALERT_MEDIUM: B, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.MANAGER: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.ENGINEER: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.HUB_ADMIN: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
 }
 
@@ -48,6 +48,8 @@ OFFERED: dict[str, tuple[str, ...]] = {
 }
 OFFERED[Kind.ALERT_CRITICAL] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL)
 OFFERED[Kind.ESCALATION] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL)
+# An event's reminder is about one day: a digest would bring it too late.
+OFFERED[Kind.EVENT] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL, Channel.OFF)
 
 # The kinds whose email waits for the unseen rule and is batched (the others go at once).
 BATCHED_KINDS = frozenset({Kind.MENTION, Kind.TICKET})
@@ -120,15 +122,15 @@ def _is_working_day(day, work_days: list[int]) -> bool:
     return day.weekday() in work_days and day not in _holidays(day.year)
 
 
-def quiet_until(prefs: NotifySettings, now: datetime, *, person=None) -> datetime | None:
+def quiet_until(prefs: NotifySettings, now: datetime, *, centre: int | None) -> datetime | None:
     """None when `now` is inside the person's working hours (or they keep no quiet hours); else the
-    start of their next working period: their centre's working time (worktime/), or the hours and
-    days they set themselves (Vietnamese public holidays off). `person`: the settings' owner, when
-    the caller has them loaded (their centre is then not read again)."""
+    start of their next working period: their centre's working time (worktime/; `centre` is the
+    person's centre id, which the caller holds — looking it up here cost a query per recipient of an
+    alert), or the hours and days they set themselves (Vietnamese public holidays off)."""
     if not prefs.quiet_hours:
         return None
     if not prefs.own_hours:
-        return _centre_quiet_until(prefs, now, person)
+        return _centre_quiet_until(centre, now)
     zone = ZoneInfo(django_settings.TIME_ZONE)
     local = now.astimezone(zone)
     days = list(prefs.work_days or [])
@@ -147,15 +149,10 @@ def quiet_until(prefs: NotifySettings, now: datetime, *, person=None) -> datetim
     return None
 
 
-def _centre_quiet_until(prefs: NotifySettings, now: datetime, person=None) -> datetime | None:
-    from hub.models import User
+def _centre_quiet_until(centre: int | None, now: datetime) -> datetime | None:
     from worktime.selectors import calendar_for
 
-    if person is not None and person.pk == prefs.user_id:
-        centre_id = person.centre_id
-    else:
-        centre_id = User.objects.filter(pk=prefs.user_id).values_list("centre_id", flat=True).first()
-    calendar = calendar_for(centre_id)
+    calendar = calendar_for(centre)
     if calendar.is_working_time(now):
         return None
     # One second of working time from now ends one second after the next working period starts.

@@ -14,13 +14,15 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
+from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
 from hub.lib.jsonutil import timestamp
+from hub.lib.uploads import check_length, multipart_body
 from hub.models import User
 from hub.selectors import centres_by_id
 from requests import history, services, workflow
 from requests.models import FINAL_STATUSES, Attachment, Comment, Ticket, TicketEvent, TicketTemplate
+from requests.seen import record_view
 from requests.selectors import (
     TicketFilters,
     audience_of,
@@ -437,7 +439,9 @@ def list_tickets(request: ApiRequest, filters: Query[ListQuery]):
 @router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
             summary="One ticket with comments, attachments, history and the caller's allowed moves")
 def detail(request: ApiRequest, ident: str):
-    return ticket_detail(get_visible_ticket(request.auth, ident), request.auth)
+    ticket = get_visible_ticket(request.auth, ident)
+    record_view(ticket, request.auth)  # a read by the API counts as much as the page (requests/seen.py)
+    return ticket_detail(ticket, request.auth)
 
 
 @router.patch("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
@@ -505,43 +509,20 @@ def remove_watcher(request: ApiRequest, ident: str, username: str):
         return Status(204, None)
 
 
-UPLOAD_SCHEMA = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "comment": {"type": "integer", "description": "id of your comment to attach it to"},
-                        "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
-                    },
-                }
-            }
-        },
-        "required": True,
-    }
-}
-# Multipart framing around the file itself.
-UPLOAD_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_SCHEMA = multipart_body({
+    "file": {"type": "string", "format": "binary"},
+    "comment": {"type": "integer", "description": "id of your comment to attach it to"},
+    "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
+}, required=["file"])
 
 
 @router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES}, openapi_extra=UPLOAD_SCHEMA,
              summary="Attach a file to the ticket or to one of your comments (multipart `file`, `comment`)")
 def upload(request: ApiRequest, ident: str):
-    from django.conf import settings
-
     # Visibility and size are checked before the body is read, so neither a stranger nor an oversized
     # upload makes the server spool the file.
     ticket = get_visible_ticket(request.auth, ident)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-        raise invalid("file", _("the upload is over the limit of %(limit)s bytes."), code=TOO_LARGE,
-                      limit=settings.REQUESTS_ATTACHMENT_MAX_BYTES)
+    check_length(request)
     file = request.FILES.get("file")
     if file is None:
         raise invalid("file", _("a multipart field `file` is required."))
@@ -635,6 +616,8 @@ class TemplateOut(Schema):
     title: str
     description: str
     checklist: list[str]
+    tlp: str = Field(description="The template's TLP: the default, and the floor, of a request opened from it.")
+    shared: bool = Field(description="Shared with every centre (else its own centre's people only).")
     updated_at: Timestamp
     filled: dict[str, str] = Field(description="`title` and `description` as a request opened from it by the "
                                                "caller starts: placeholders filled in, the checklist as tasks.")
@@ -649,6 +632,9 @@ class TemplateIn(InSchema):
     title: str = Field(max_length=200)
     description: str = ""
     checklist: list[str] = []
+    tlp: str = Field("amber", description="clear|green|amber|amber+strict|red (AMBER unless given).")
+    shared: bool = Field(False, description="Share with every centre (not for AMBER+STRICT or RED); default: "
+                                            "the centre's own people only.")
     centre: str | None = Field(None, description="Hub admins: whose template; others: always their centre's.")
 
 
@@ -660,6 +646,8 @@ class TemplatePatchIn(InSchema):
     title: str | None = None
     description: str | None = None
     checklist: list[str] | None = None
+    tlp: str | None = None
+    shared: bool | None = None
 
 
 def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
@@ -668,13 +656,15 @@ def template_out(template: TicketTemplate, user: User) -> dict[str, Any]:
         "priority": template.priority,
         "target_centre": template.target_centre.code if template.target_centre is not None else None,
         "title": template.title, "description": template.description, "checklist": list(template.checklist or []),
+        "tlp": template.tlp, "shared": template.shared,
         "updated_at": timestamp(template.updated_at), "filled": render_template(template, for_user=user),
         "can_edit": workflow.may_manage_templates(user, template.centre_id),
     }
 
 
 @router.get("/ticket-templates", response={200: list[TemplateOut], **RESPONSES},
-            summary="Request templates of every centre (or of `centre`)")
+            summary="Request templates the caller may use: their centre's and those shared with every centre "
+                    "(or one centre's)")
 def list_templates(request: ApiRequest, centre: str | None = None):
     return [template_out(t, request.auth) for t in visible_templates(request.auth, centre)]
 

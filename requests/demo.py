@@ -239,6 +239,11 @@ MERGE_SURVIVOR = ("HT", "Lỗi chứng thư số trên Cổng dịch vụ công"
 MERGE_DUPLICATE = ("QB", "Cổng dịch vụ công báo lỗi chứng thư số hết hạn", "DN")
 
 
+# Their markings and who uses them: Đà Nẵng's exam registration is for every centre to ask it (GREEN,
+# shared); Hà Tĩnh's incident form is for its own staff (AMBER, the default, not shared).
+TEMPLATE_MARKINGS = {"Đăng ký thi chứng chỉ": {"tlp": "green", "shared": True}}
+
+
 def _seed_templates() -> None:
     from requests.models import TicketTemplate
 
@@ -249,7 +254,8 @@ def _seed_templates() -> None:
             continue
         TicketTemplate.objects.create(centre=centre, name=name, category=category, priority=priority,
                                       target_centre=Centre.objects.filter(code=target).first() if target else None,
-                                      title=title, description=description, checklist=checklist, created_by=manager)
+                                      title=title, description=description, checklist=checklist, created_by=manager,
+                                      **TEMPLATE_MARKINGS.get(name, {}))
 
 
 def _seed_merge(centres: dict[str, Centre], now) -> None:

@@ -345,7 +345,8 @@ class TicketTemplate(models.Model):
     """A request form kept by a centre's managers (e.g. "Đăng ký thi chứng chỉ"): what a request of
     this kind says, with placeholders ({centre}, {centre_name}, {requester}, {date}, {year}) filled
     in for whoever opens it, and a checklist appended to the description as Markdown tasks.
-    Every centre's staff may open a request from any centre's template (requests.selectors)."""
+    Its centre's people may open a request from it, and every centre's when it is `shared`
+    (requests.selectors.visible_templates); its TLP is the request's default and floor."""
 
     centre = models.ForeignKey(Centre, verbose_name=_("centre"), on_delete=models.CASCADE,
                                related_name="ticket_templates")
@@ -358,6 +359,12 @@ class TicketTemplate(models.Model):
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     checklist = models.JSONField(_("checklist"), default=list, blank=True)
+    # TLP 2.0 (hub/sharing.py): the marking of the template's text, and the default — and floor — of
+    # every request opened from it. AMBER+STRICT and RED templates stay with their centre.
+    tlp = models.CharField(_("TLP"), max_length=TLP_MAX_LENGTH, choices=Tlp.choices, default=Tlp.AMBER)
+    # Who may use it (requests.selectors.visible_templates): its centre's people, and — when its
+    # managers share it — every centre's.
+    shared = models.BooleanField(_("shared with every centre"), default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -371,12 +371,21 @@ def render_template(template: TicketTemplate, *, for_user: Any) -> dict[str, str
     return {"title": fill_placeholders(template.title, values)[:200], "description": description}
 
 
+def template_q(user: Any) -> Q:
+    """The one rule of who may read and use a request template: its own centre's people, every
+    centre's when its managers shared it (never a TLP:AMBER+STRICT or RED one: requests.services
+    refuses sharing those), and hub admins all of them."""
+    if user.is_hub_admin:
+        return Q()
+    return Q(shared=True) | Q(centre_id=user.centre_id) if user.centre_id is not None else Q(shared=True)
+
+
 def visible_templates(user: Any, centre: str | None = None) -> QuerySet[TicketTemplate]:
-    """Every centre's templates, for every signed-in person (they describe kinds of request, not a
-    request: nothing in them is marked); optionally one centre's."""
+    """The templates the person may use (`template_q`); optionally one centre's."""
     qs = TicketTemplate.objects.select_related("centre", "target_centre", "created_by__centre")
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
+    qs = qs.filter(template_q(user))
     if centre:
         qs = qs.filter(centre__code=centre.strip().upper())
     return qs

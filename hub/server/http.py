@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import FileResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
 
 # Requests that bypass admission (/healthz) may be inside as well; beyond the spares a request gets
@@ -63,12 +63,9 @@ class _RequestThreads:
         self.free.append(executor)
 
 
-_DONE = object()
-
-
 def _next_part(parts: Iterator[bytes]) -> bytes | None:
-    part = next(parts, _DONE)
-    return None if part is _DONE else part  # type: ignore[return-value]
+    """The next part, or None at the end (a response's parts are bytes, never None)."""
+    return next(parts, None)
 
 
 class HubASGIHandler(ASGIHandler):
@@ -93,8 +90,8 @@ class HubASGIHandler(ASGIHandler):
         try:
             set_script_prefix(get_script_prefix(scope))
             response = await self._respond(scope, body_file)
-            if response.streaming and not response.is_async:  # type: ignore[attr-defined]
-                response.streaming_content = self._pulled(response)  # type: ignore[attr-defined]
+            if isinstance(response, StreamingHttpResponse) and not response.is_async:
+                response.streaming_content = self._pulled(response)
             try:
                 await self.send_response(response, send)
             finally:
@@ -117,13 +114,13 @@ class HubASGIHandler(ASGIHandler):
             response.close()
         return response
 
-    def _pulled(self, response: Any) -> AsyncIterator[bytes]:
+    def _pulled(self, response: StreamingHttpResponse) -> AsyncIterator[bytes]:
         """A synchronous streaming answer (a CSV export, a file) as an async iterator that takes one
         part at a time from the request's thread. Django's own `__aiter__` consumed a synchronous
         iterator whole with `sync_to_async(list)` before sending a byte: a 100,000-ticket export was
         held in memory entire, and its database cursor was read on whatever thread `list` ran in.
         Here memory stays at one part, and the parts are read where the view ran (its connection)."""
-        parts = iter(response.streaming_content)
+        parts = iter(cast(Iterator[bytes], response.streaming_content))  # not is_async: the caller checked
         step = sync_to_async(_next_part, thread_sensitive=True)
 
         async def pull() -> AsyncIterator[bytes]:

@@ -80,3 +80,25 @@ def test_a_slow_alert_burst_is_a_miss_and_missing_references_are_not_applicable(
            "POST p99 < 250 ms (900 ms), every centre complete ≤ 2 s after the last answer (5.00 s)" in text
     assert "- n/a  #27.1 reconnect storm: hub-uvicorn-1 within 2× raw-1's connect time" in text
     assert "- n/a  #27.2 RSS per idle connection ≤ 1.5× bare-uvicorn-1's" in text
+
+
+def test_the_threads_and_reactions_row_is_reported_against_the_plain_hub_and_raw_of_the_same_run():
+    """Issue 26: `make bench` shows whether threads and reactions slowed the topic fan-out — the row
+    with replies and reactions mixed in (bench.fanout.MIX_EVERY) beside the plain one and raw."""
+    results = [
+        target("raw-1", "raw", "websockets", 1, connect_s=2.0, rss_kib=10, saturation=100_000, cpu_pct=90),
+        target("hub-uvicorn-1", "hub", "uvicorn", 1, connect_s=3.0, rss_kib=40, saturation=80_000, cpu_pct=100),
+        target("hub-uvicorn-mixed-1", "hub", "uvicorn", 1, connect_s=3.0, rss_kib=40, saturation=72_000,
+               cpu_pct=100),
+    ]
+    for result, p99 in ((results[1], 40.0), (results[2], 50.0)):
+        result.phases.insert(0, PhaseResult(result.target, "hub", "uvicorn", 1, "pubsub", "5/s", 1000, 5, 30,
+                                            expected=30_000, delivered=30_000, deliveries_per_s=5_000, p99_ms=p99,
+                                            reactions=10 if result.target.endswith("mixed-1") else 0))
+    machine = {"cpus": 2, "cpu_model": "x", "memory": "4 GiB", "kernel": "6", "python": "3.11",
+               "load_average": "1 1 1"}
+    table, _problems = render(results, {}, machine, SimpleNamespace(clients=1000, senders=10, workers=2), 1.0)
+    assert ("- threads and reactions: hub-uvicorn-mixed-1 / hub-uvicorn-1: saturation 0.90×; p99 at 5/s 1.25× "
+            "(50 vs 40 ms, 10 reactions)") in table
+    assert "- hub-uvicorn-mixed-1: saturation" in table and "0.72× raw" in table
+    assert "| hub-uvicorn-mixed-1 |" in table  # its own rows in the tables

@@ -60,6 +60,19 @@ def people(make_user, make_topic):
 
 
 @pytest.fixture
+def cast(make_user):
+    """People of several centres for the direct-conversation tests (and a hub admin)."""
+    return {
+        "ht": make_user("ht.engineer", centre="HT"),
+        "dn": make_user("dn.engineer", centre="DN"),
+        "qb": make_user("qb.manager", centre="QB", role="manager"),
+        "hue": make_user("hue.engineer", centre="HUE"),
+        "ct": make_user("ct.engineer", centre="CT"),
+        "admin": make_user("admin", centre=None, role="hub_admin"),
+    }
+
+
+@pytest.fixture
 def make_topic(db):
     from chat.services import create_topic
 

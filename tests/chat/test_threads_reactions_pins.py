@@ -229,3 +229,28 @@ async def test_pins_are_live(world):
         assert (frame["pinned"], frame["message"]["pinned"], frame["pinned_by"]) == (False, False, None)
     finally:
         await dn.disconnect()
+
+
+def test_a_thread_longer_than_a_page_is_paged_by_keyset_both_ways(world, api_client):
+    """The thread panel's reads: the latest page, then `next` back to the first reply, each reply
+    once and in order — more replies than the largest page (200), while new ones keep coming."""
+    root = post(world, "ht", "Danh sách việc của tuần thi")
+    replies = [post(world, "dn" if i % 2 else "qb", f"bước {i}", reply_to=root.pk).pk for i in range(205)]
+    client = api_client(world["ht"])
+    url = f"/api/v1/topics/{SLUG}/messages"
+    page = client.get(url, {"thread": root.pk}).json()
+    assert [m["id"] for m in page["results"]] == replies[-50:]  # the latest page, oldest first
+    seen = [m["id"] for m in page["results"]]
+    late = post(world, "dn", "một bước nữa, trong lúc đọc", reply_to=root.pk).pk  # does not disturb the walk back
+    while page["next"]:
+        page = client.get(url, {"thread": root.pk, "cursor": page["next"]}).json()
+        seen = [m["id"] for m in page["results"]] + seen
+    assert seen == replies and len(set(seen)) == 205
+    # Forwards, from the start, in the largest pages: 200 then the rest (the late one included).
+    first = client.get(url, {"thread": root.pk, "after": 0, "limit": 200}).json()
+    assert [m["id"] for m in first["results"]] == replies[:200] and first["next"]
+    rest = client.get(url, {"thread": root.pk, "cursor": first["next"], "limit": 200}).json()
+    assert [m["id"] for m in rest["results"]] == [*replies[200:], late] and rest["next"] is None
+    # The channel does not contain the replies; the limit is checked.
+    assert [m["id"] for m in client.get(url).json()["results"]] == [root.pk]
+    assert client.get(url, {"thread": root.pk, "limit": 201}).status_code == 400

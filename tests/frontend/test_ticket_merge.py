@@ -118,10 +118,15 @@ def _another_request(ticket):
                          target_centre="DN")
 
 
-@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+SHARE = {"vi": ("Chia sẻ với mọi trung tâm", "chia sẻ với mọi trung tâm"),
+         "en": ("Share with every centre", "shared with every centre")}
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop-vi", "phone-en"])
 def test_a_manager_keeps_a_template_and_a_requester_opens_a_request_from_it(make_user, sign_in, phone):
-    make_user("dn.mgr", centre="DN", role="manager", display_name="Hùng (Đà Nẵng)")
-    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)")
+    language = "en" if phone else "vi"
+    make_user("dn.mgr", centre="DN", role="manager", display_name="Hùng (Đà Nẵng)", language=language)
+    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)", language=language)
     hung = sign_in("dn.mgr", phone=phone)
     hung.page.goto("/tickets/templates/")
     hung.page.click("#template-new")
@@ -131,8 +136,15 @@ def test_a_manager_keeps_a_template_and_a_requester_opens_a_request_from_it(make
     hung.page.fill("#tp-title", "Đăng ký thi chứng chỉ CNTT – {centre}")
     hung.page.fill("#tp-description", "Đầu mối: {requester}.")
     hung.page.fill("#tp-checklist", "Danh sách thí sinh\nẢnh 3×4")
+    # Its TLP, and shared with every centre (else only Đà Nẵng's people would see it).
+    hung.page.select_option("#tp-tlp", "green")
+    expect(hung.page.locator("label[for=tp-shared]")).to_have_text(SHARE[language][0])
+    hung.page.check("#tp-shared")
     hung.page.click("#template-form button[type=submit]")
-    expect(hung.page.locator("#template-list li[data-template-id]")).to_contain_text("Đăng ký thi chứng chỉ")
+    item = hung.page.locator("#template-list li[data-template-id]")
+    expect(item).to_contain_text("Đăng ký thi chứng chỉ")
+    expect(item.locator(".tlp-label")).to_have_text("TLP:GREEN")
+    expect(item.locator(".template-sharing")).to_have_text(SHARE[language][1])
     assert fits(hung.page)
 
     lan = sign_in("ht.eng", phone=phone)
@@ -142,10 +154,14 @@ def test_a_manager_keeps_a_template_and_a_requester_opens_a_request_from_it(make
     expect(lan.page.locator("#t-description")).to_have_value(
         "Đầu mối: Lan (Hà Tĩnh).\n\n- [ ] Danh sách thí sinh\n- [ ] Ảnh 3×4")
     expect(lan.page.locator("#t-target")).to_have_value("DN")
+    # The template's TLP is the request's default, and nothing looser is offered.
+    expect(lan.page.locator("#t-tlp")).to_have_value("green")
+    expect(lan.page.locator("#t-tlp option")).to_have_count(4)
     assert fits(lan.page)
     lan.page.click("#ticket-form button[type=submit]")
     lan.page.wait_for_url(re.compile(r"/tickets/\d+/$"))
     expect(lan.page.locator("#ticket-title")).to_have_text("Đăng ký thi chứng chỉ CNTT – HT")
+    expect(lan.page.locator("#ticket-tlp .tlp-label")).to_have_text("TLP:GREEN")
     expect(lan.page.locator("#ticket-description li")).to_have_text(["[ ] Danh sách thí sinh", "[ ] Ảnh 3×4"])
     # The engineer may use, not change, the template.
     lan.page.goto("/tickets/templates/")

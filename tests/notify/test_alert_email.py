@@ -203,3 +203,28 @@ def test_a_title_with_a_line_break_still_makes_one_subject_line(cast, smtp):
         Alert.objects.filter(pk=alert.pk).update(title="Dòng một\nDòng hai")
         assert deliver_emails()["sent"] == 1
     assert subject(smtp.messages[0]) == f"[Hub] Cảnh báo mức Nghiêm trọng #{alert.pk}: Dòng một Dòng hai"
+
+
+def test_raising_an_alert_costs_the_same_queries_for_ten_recipients_as_for_fifty(cast, make_user):
+    """Each recipient's quiet hours come from their centre's calendar: the centre is read with the
+    recipient, not by a query per person (an alert to 1,000 people cost 1,000 more queries)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_of_one_alert() -> int:
+        with time_machine.travel(EVENING, tick=True), CaptureQueriesContext(connection) as queries:
+            raise_(cast.ht_security, severity="high")
+        return len(queries.captured_queries)
+
+    def add_officers(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            # A security officer's default for a high alert is an email (notify/preferences.py).
+            make_user(f"dn.officer{i}", centre="DN", role="security_officer", email=f"o{i}@dn.example.vn")
+
+    add_officers(10, 0)
+    queries_of_one_alert()  # the first fills the process's caches (calendars, the security topic)
+    few = queries_of_one_alert()
+    add_officers(40, 10)  # 50: under SQLite's bulk_create batch (999 variables), which would add one
+    many = queries_of_one_alert()
+    assert Email.objects.filter(user__username__startswith="dn.officer").count() == 10 + 10 + 50
+    assert many == few

@@ -67,7 +67,7 @@ def test_changes_are_stored_and_bad_input_changes_nothing(cast, api_client, make
 def test_quiet_hours_follow_the_centre_s_working_time(cast, when, held_until):
     """By default a person's working hours are their centre's (worktime/: its week with the lunch
     break, Vietnam's public holidays, the government's make-up days)."""
-    assert quiet_until(NotifySettings(user=cast.dn_security), when) == held_until
+    assert quiet_until(NotifySettings(user=cast.dn_security), when, centre=cast.dn_security.centre_id) == held_until
 
 
 @pytest.mark.parametrize(("when", "held_until"), [
@@ -79,12 +79,12 @@ def test_quiet_hours_follow_the_centre_s_working_time(cast, when, held_until):
 def test_quiet_hours_follow_the_person_s_own_hours_when_they_set_them(cast, when, held_until):
     prefs = NotifySettings(user=cast.dn_security, own_hours=True, work_start=time(7), work_end=time(19),
                            work_days=[0, 1, 2, 3, 4, 5])
-    assert quiet_until(prefs, when) == held_until
+    assert quiet_until(prefs, when, centre=cast.dn_security.centre_id) == held_until
 
 
 def test_no_quiet_hours_when_switched_off(cast):
     prefs = NotifySettings(user=cast.dn_security, quiet_hours=False, work_start=time(8), work_end=time(9))
-    assert quiet_until(prefs, datetime(2026, 6, 6, 22, 0, tzinfo=UTC)) is None
+    assert quiet_until(prefs, datetime(2026, 6, 6, 22, 0, tzinfo=UTC), centre=cast.dn_security.centre_id) is None
 
 
 def test_the_notification_list_shows_only_what_the_person_may_still_read(cast, api_client):

@@ -139,7 +139,7 @@ def test_a_split_is_as_tight_as_its_tightest_comment_and_only_for_the_two_sides(
 TEMPLATE = {"name": "Đăng ký thi chứng chỉ", "category": "training", "priority": "normal", "target_centre": "DN",
             "title": "Đăng ký thi chứng chỉ CNTT – {centre} – {year}",
             "description": "Đầu mối: {requester} ({centre_name}). {unknown} giữ nguyên.",
-            "checklist": ["Danh sách thí sinh", "Ảnh 3×4"]}
+            "checklist": ["Danh sách thí sinh", "Ảnh 3×4"], "tlp": "green", "shared": True}
 
 
 def test_a_centres_managers_keep_its_templates(people, api_client):
@@ -186,3 +186,50 @@ def test_opening_a_request_from_a_template_fills_it_in_for_the_requester(people,
     assert (own["title"], own["priority"]) == ("Thi đợt 2", "high")
     assert ht.post("/api/v1/tickets", {"template": 999}, content_type=JSON).json()["error"]["fields"] == ["template"]
     assert Ticket.objects.count() == 2
+
+
+def test_a_template_is_its_centres_unless_shared_and_carries_a_tlp(people, api_client):
+    """The visibility rule (requests.selectors.template_q) on every read path — the list, one
+    template, opening a request from it — and its TLP as the request's default and floor."""
+    dn_manager = api_client(people.dn_manager)
+    own = dn_manager.post("/api/v1/ticket-templates", {**TEMPLATE, "name": "Nội bộ DN", "shared": False,
+                                                       "tlp": "amber+strict", "target_centre": "HT"},
+                          content_type=JSON)
+    assert own.status_code == 201, own.json()
+    own_id = own.json()["id"]
+    assert (own.json()["tlp"], own.json()["shared"]) == ("amber+strict", False)
+    shared = dn_manager.post("/api/v1/ticket-templates", TEMPLATE, content_type=JSON).json()
+    assert (shared["tlp"], shared["shared"]) == ("green", True)
+    # DN's people see both; HT's see only the shared one, and cannot read or use the other.
+    assert {t["id"] for t in api_client(people.dn_engineer).get("/api/v1/ticket-templates").json()} == {
+        own_id, shared["id"]}
+    ht = api_client(people.ht_engineer)
+    assert [t["id"] for t in ht.get("/api/v1/ticket-templates").json()] == [shared["id"]]
+    assert ht.get(f"/api/v1/ticket-templates/{own_id}").status_code == 404
+    refused = ht.post("/api/v1/tickets", {"template": own_id, "category": "training"}, content_type=JSON)
+    assert refused.status_code == 400 and refused.json()["error"]["fields"] == ["template"]
+    assert {t["id"] for t in api_client(people.admin).get("/api/v1/ticket-templates").json()} == {own_id,
+                                                                                                  shared["id"]}
+    # The template's TLP is the request's default …
+    opened = api_client(people.dn_engineer).post("/api/v1/tickets", {"template": own_id}, content_type=JSON)
+    assert opened.status_code == 201, opened.json()
+    assert opened.json()["tlp"] == "amber+strict"
+    assert ht.post("/api/v1/tickets", {"template": shared["id"]}, content_type=JSON).json()["tlp"] == "green"
+    # … and its floor: a looser marking is refused, a tighter one taken.
+    looser = api_client(people.dn_engineer).post("/api/v1/tickets", {"template": own_id, "tlp": "amber"},
+                                                 content_type=JSON)
+    assert looser.status_code == 400 and looser.json()["error"]["fields"] == ["tlp"]
+    assert ht.post("/api/v1/tickets", {"template": shared["id"], "tlp": "red"}, content_type=JSON).json()[
+        "tlp"] == "red"
+    # AMBER+STRICT and RED stay with their centre: sharing one is refused, in either order of change.
+    answer = dn_manager.patch(f"/api/v1/ticket-templates/{own_id}", {"shared": True}, content_type=JSON)
+    assert answer.status_code == 400 and answer.json()["error"]["fields"] == ["shared", "tlp"]
+    answer = dn_manager.patch(f"/api/v1/ticket-templates/{shared['id']}", {"tlp": "red"}, content_type=JSON)
+    assert answer.status_code == 400 and answer.json()["error"]["fields"] == ["shared", "tlp"]
+    assert TicketTemplate.objects.get(pk=shared["id"]).tlp == "green"
+    # Unsharing first, then marking it RED, is allowed; HT no longer sees it.
+    assert dn_manager.patch(f"/api/v1/ticket-templates/{shared['id']}", {"shared": False, "tlp": "red"},
+                            content_type=JSON).json()["tlp"] == "red"
+    assert ht.get("/api/v1/ticket-templates").json() == []
+    bad = dn_manager.patch(f"/api/v1/ticket-templates/{own_id}", {"tlp": "purple"}, content_type=JSON)
+    assert bad.status_code == 400 and bad.json()["error"]["fields"] == ["tlp"]

@@ -42,7 +42,7 @@ export async function renderDirectList(ul, currentSlug = null) {
  * A dialog to pick people of any centre (search by name, username or centre code).
  * Resolves with the chosen usernames, or null when cancelled.
  */
-export function pickPeople({title, confirmLabel, max = MAX_MEMBERS - 1, exclude = []}) {
+export function pickPeople({title, confirmLabel, max = MAX_MEMBERS - 1, exclude = [], extra = null}) {
   return new Promise((resolve) => {
     const chosen = new Map();
     const search = el("input", {type: "search", id: "people-q", autocomplete: "off",
@@ -55,7 +55,7 @@ export function pickPeople({title, confirmLabel, max = MAX_MEMBERS - 1, exclude 
     const id = `pick-${Date.now()}`;
     const dialog = el("dialog", {class: "people-dialog", "aria-labelledby": id},
       el("form", {method: "dialog"},
-        el("h2", {id}, title), search, results, picked, error,
+        el("h2", {id}, title), search, results, picked, extra, error,
         el("div", {class: "dialog-actions"},
           el("button", {type: "submit", value: "no", class: "secondary"}, gettext("Cancel")), ok)));
     const showPicked = () => {
@@ -135,10 +135,24 @@ async function conversationHeader(root) {
   };
   const addPeople = async (topic) => {
     const have = (topic.members || []).map((m) => m.username);
+    // Who reads the past (docs/chat.md, "Who reads the history"): from now on unless the adder
+    // chooses otherwise, and the dialog says which it will be.
+    const history = el("input", {type: "checkbox", id: "add-history"});
+    const notice = el("p", {class: "history-notice", id: "add-history-notice", "aria-live": "polite"});
+    const explain = () => {
+      notice.textContent = history.checked
+        ? gettext("They will read the whole conversation so far (as much of it as you read), and what comes next.")
+        : gettext("They will read only what is written from now on; the earlier messages stay hidden from them.");
+    };
+    history.addEventListener("change", explain);
+    explain();
+    const extra = el("div", {class: "history-choice"},
+      el("label", {for: "add-history"}, history, " ", gettext("Show them the earlier messages")), notice);
     const usernames = await pickPeople({title: gettext("Add people"), confirmLabel: gettext("Add"),
-      max: MAX_MEMBERS - have.length, exclude: have});
+      max: MAX_MEMBERS - have.length, exclude: have, extra});
     if (!usernames) return;
-    const r = await api("POST", `/api/v1/topics/${encodeURIComponent(slug)}/members`, {usernames});
+    const r = await api("POST", `/api/v1/topics/${encodeURIComponent(slug)}/members`,
+      {usernames, history: history.checked});
     if (r.ok) show(r.data); else window.alert(r.error.detail);
   };
   const leave = async () => {
@@ -147,7 +161,13 @@ async function conversationHeader(root) {
     if (r.ok) window.location.assign("/"); else window.alert(r.error.detail);
   };
   const r = await api("GET", `/api/v1/topics/${encodeURIComponent(slug)}`);
-  if (r.ok) show(r.data);
+  if (r.ok) {
+    show(r.data);
+    if (r.data.history_after) {  // I was added without the earlier messages
+      box.after(el("p", {class: "history-notice muted", id: "history-hidden-notice"},
+        gettext("You were added to this conversation later: the messages from before you came are not shown to you.")));
+    }
+  }
   document.addEventListener("hub:members", (e) => { if (e.detail && e.detail.topic === slug) show(e.detail); });
 }
 

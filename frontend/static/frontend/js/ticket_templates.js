@@ -1,7 +1,9 @@
-// Request templates: every centre's, listed for everyone; a centre's managers add, change and
-// delete their own here (the API decides who may: `can_edit` on each template).
+// Request templates: the ones I may use (my centre's, and those shared with every centre); a
+// centre's managers add, change and delete their own here, with a TLP and the choice to share (the
+// API decides who may: `can_edit` on each template; docs/tickets.md "Templates").
 
 import {$, api, el, fillCentreSelects, gettext, label, me} from "./util.js";
+import {tlpLabel, tlpSelect} from "./tlp.js";
 
 export async function startTemplates() {
   const user = me();
@@ -9,6 +11,8 @@ export async function startTemplates() {
   const form = $("#template-form");
   const error = $("#templates-error");
   await fillCentreSelects(form);
+  const {select: tlp, meaning} = tlpSelect({id: "tp-tlp", value: "amber"});
+  $("#tp-tlp-wrap").replaceChildren(tlp, " ", meaning);
   const newButton = $("#template-new");
   newButton.hidden = !(user && user.is_manager);
 
@@ -23,6 +27,9 @@ export async function startTemplates() {
     form.elements.title.value = t ? t.title : "";
     form.elements.description.value = t ? t.description : "";
     form.elements.checklist.value = t ? t.checklist.join("\n") : "";
+    tlp.value = t ? t.tlp : "amber";
+    tlp.dispatchEvent(new Event("change"));
+    form.elements.shared.checked = t ? t.shared : false;
     form.elements.name.focus();
   }
 
@@ -44,8 +51,10 @@ export async function startTemplates() {
         actions.push(" ", change, " ", remove);
       }
       return el("li", {class: "card", dataset: {templateId: String(t.id)}},
-        el("strong", {}, t.name), " ", el("span", {class: "centre-tag"}, t.centre), " · ", label(t.category), " · ",
-        label(t.priority), " ",
+        el("strong", {}, t.name), " ", el("span", {class: "centre-tag"}, t.centre), " ", tlpLabel(t.tlp), " · ",
+        label(t.category), " · ", label(t.priority), " · ",
+        el("span", {class: "template-sharing muted"}, t.shared ? gettext("shared with every centre")
+          : gettext("only its centre")), " ",
         el("a", {href: `/tickets/new/?template=${t.id}`, class: "use-template"}, gettext("Open a request from it")),
         ...actions,
         t.checklist.length ? el("ul", {}, ...t.checklist.map((item) => el("li", {}, item))) : "");
@@ -66,6 +75,8 @@ export async function startTemplates() {
       title: form.elements.title.value.trim(),
       description: form.elements.description.value,
       checklist: form.elements.checklist.value.split("\n").map((s) => s.trim()).filter(Boolean),
+      tlp: tlp.value,
+      shared: form.elements.shared.checked,
     };
     const id = form.elements.id.value;
     const r = id ? await api("PATCH", `/api/v1/ticket-templates/${id}`, payload)

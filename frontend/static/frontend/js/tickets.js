@@ -79,7 +79,7 @@ export async function startTicketList() {
 export async function startTicketForm() {
   const form = $("#ticket-form");
   await fillCentreSelects(form);
-  const {select: tlp, meaning} = tlpSelect({id: "t-tlp", value: "amber"});
+  let {select: tlp, meaning} = tlpSelect({id: "t-tlp", value: "amber"});
   $("#t-tlp-wrap").replaceChildren(tlp, " ", meaning);
   // Templates: choosing one fills the form (placeholders already filled in for me by the API).
   const chooser = $("#t-template");
@@ -97,6 +97,9 @@ export async function startTicketForm() {
     form.category.value = t.category;
     form.priority.value = t.priority;
     if (t.target_centre && t.target_centre !== (me() || {}).centre) form.target_centre.value = t.target_centre;
+    // The template's TLP is the request's default and floor (docs/tickets.md "Templates").
+    ({select: tlp, meaning} = tlpSelect({id: "t-tlp", floor: t.tlp, value: t.tlp}));
+    $("#t-tlp-wrap").replaceChildren(tlp, " ", meaning);
   }
   chooser.addEventListener("change", () => applyTemplate(chooser.value));
   const asked = new URLSearchParams(window.location.search).get("template");

@@ -6,7 +6,11 @@
 import {onTopicFrame, registerMessageAction, registerMessagePart, renderParts} from "../message_actions.js";
 import {$, api, centreCode, el, fmt, gettext, icon, ngettext, personName, setHtml, timeEl} from "../util.js";
 
-let panel = null; // {root: id, node, list, replies: Map(id → message), view}
+let panel = null; // {root: id, node, list, replies: Map(id → message), view, next: cursor of earlier replies}
+
+// Replies are loaded a page at a time, the latest first, like the topic's history (chat.js): the
+// earlier ones when the reader scrolls back to the top of the panel (or presses "Earlier replies").
+const THREAD_PAGE = 50;
 
 const topicUrl = (view) => `/api/v1/topics/${encodeURIComponent(view.slug)}`;
 
@@ -21,17 +25,41 @@ function replyNode(m, view) {
     body, ...renderParts(m, ctx).filter((n) => !n.classList.contains("thread-summary")));
 }
 
-function renderPanel() {
+function renderPanel({keepPlace = false} = {}) {
   if (!panel) return;
   const {view, list} = panel;
   const root = view.messages.get(panel.root) || panel.rootMessage;
-  const items = [root, ...Array.from(panel.replies.values()).sort((a, b) => a.id - b.id)].filter(Boolean);
-  list.replaceChildren(...items.map((m) => replyNode(m, view)));
-  const count = panel.replies.size;
+  const oldHeight = list.scrollHeight;
+  const oldTop = list.scrollTop;
+  const replies = Array.from(panel.replies.values()).sort((a, b) => a.id - b.id).map((m) => replyNode(m, view));
+  list.replaceChildren(...[root ? replyNode(root, view) : null, panel.next ? panel.earlier : null, ...replies]
+    .filter(Boolean));
+  const count = Math.max(panel.replies.size, (root && root.reply_count) || 0);
   panel.node.querySelector(".thread-count").textContent =
     fmt(ngettext("%(n)s reply", "%(n)s replies", count), {n: count});
-  list.scrollTop = list.scrollHeight;
+  if (keepPlace) list.scrollTop = oldTop + (list.scrollHeight - oldHeight);
+  else list.scrollTop = list.scrollHeight;
   markThreadRead();
+}
+
+/** The page of replies before the earliest loaded one (`next` is the API's cursor going back). */
+async function loadEarlierReplies() {
+  if (!panel || !panel.next || panel.loadingEarlier) return;
+  const {view, root} = panel;
+  const button = panel.earlierButton;
+  panel.loadingEarlier = true;
+  button.disabled = true;
+  button.textContent = gettext("Loading earlier replies…");
+  const r = await api("GET", `${topicUrl(view)}/messages?thread=${root}&limit=${THREAD_PAGE}` +
+    `&cursor=${encodeURIComponent(panel.next)}`);
+  if (!panel || panel.root !== root) return;
+  panel.loadingEarlier = false;
+  button.disabled = false;
+  button.textContent = gettext("Earlier replies");
+  if (!r.ok) { panel.node.querySelector(".thread-composer .error").textContent = r.error.detail; return; }
+  for (const m of r.data.results || []) panel.replies.set(m.id, m);
+  panel.next = r.data.next;
+  renderPanel({keepPlace: true});
 }
 
 async function markThreadRead() {
@@ -46,6 +74,7 @@ async function markThreadRead() {
 function closeThread() {
   if (!panel) return;
   const {view} = panel;
+  if (panel.observer) panel.observer.disconnect();
   panel.node.remove();
   panel = null;
   document.body.classList.remove("thread-open");
@@ -68,7 +97,10 @@ export async function openThread(view, rootId) {
     el("span", {class: "muted thread-count"}), " ",
     el("button", {type: "button", class: "secondary thread-close", onclick: closeThread}, gettext("Close"))),
   list, form);
-  panel = {root: rootId, node, list, replies: new Map(), view, readUpTo: 0};
+  const earlier = el("li", {class: "thread-earlier"}, el("button", {type: "button", class: "link-button",
+    dataset: {testid: "thread-earlier"}, onclick: () => loadEarlierReplies()}, gettext("Earlier replies")));
+  panel = {root: rootId, node, list, replies: new Map(), view, readUpTo: 0, next: null,
+    earlier, earlierButton: earlier.firstChild};
   (view.root || document.body).append(node);
   document.body.classList.add("thread-open");
   const send = async () => {
@@ -93,11 +125,22 @@ export async function openThread(view, rootId) {
     const r = await api("GET", `${topicUrl(view)}/messages/${rootId}`);
     if (r.ok && panel) panel.rootMessage = r.data;
   }
-  const r = await api("GET", `${topicUrl(view)}/messages?thread=${rootId}&limit=200`);
+  const r = await api("GET", `${topicUrl(view)}/messages?thread=${rootId}&limit=${THREAD_PAGE}`);
   if (!panel || panel.root !== rootId) return;
-  if (r.ok) for (const m of r.data.results || []) panel.replies.set(m.id, m);
-  else error.textContent = r.error.detail;
+  if (r.ok) {
+    for (const m of r.data.results || []) panel.replies.set(m.id, m);
+    panel.next = r.data.next;
+  } else {
+    error.textContent = r.error.detail;
+  }
   renderPanel();
+  if ("IntersectionObserver" in window) {  // scrolling back to the top loads the earlier replies
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadEarlierReplies();
+    }, {root: list, rootMargin: "100px 0px 0px 0px"});
+    observer.observe(earlier);
+    panel.observer = observer;
+  }
   input.focus();
 }
 
