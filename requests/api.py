@@ -308,6 +308,12 @@ def _comments_out(comments: list[Comment], attachments: list[Attachment]) -> lis
     return [comment_out(c, by_comment.get(c.pk)) for c in comments]
 
 
+def _history_out(events: list[TicketEvent]) -> list[dict[str, Any]]:
+    """History lines with their sentence in the caller's language (requests/history.py)."""
+    texts = history.sentences(events)
+    return [{**event_out(e), "text": texts[e.pk]} for e in events]
+
+
 def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries, plus a few per
     merged duplicate)."""
@@ -324,9 +330,8 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             "requesting_centre": source.requesting_centre.code,
             "comments": _comments_out(s_comments, s_attachments),
             "attachments": [attachment_out(a) for a in s_attachments],
-            "history": [event_out(e) for e in s_events],
+            "history": _history_out(s_events),
         })
-    texts = history.sentences(events)
     body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
@@ -334,7 +339,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
         watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
         comments=_comments_out(comments, attachments),
         attachments=[attachment_out(a) for a in attachments],
-        history=[{**event_out(e), "text": texts[e.pk]} for e in events],
+        history=_history_out(events),
         allowed_transitions=workflow.allowed_moves(ticket, user),
         permissions={
             "edit": workflow.may_edit(user, ticket),

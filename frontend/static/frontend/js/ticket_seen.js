@@ -8,7 +8,7 @@ import {dayOf, timeOf} from "./calendar_view.js";
 let listening = null;
 
 function draw(d) {
-  const list = $("#ticket-comments");
+  const list = $("#ticket-timeline");
   if (!list) return;
   let line = $("#comment-seen");
   if (!line) {
@@ -26,7 +26,7 @@ function draw(d) {
 }
 
 export async function showCommentSeen(ticketId) {
-  if (!$("#ticket-comments")) return;
+  if (!$("#ticket-timeline")) return;
   if (listening !== ticketId) {
     listening = ticketId;
     document.addEventListener("hub:ticket-seen", (e) => {
