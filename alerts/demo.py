@@ -83,6 +83,18 @@ ALERTS = [
         actions="Đóng RDP ra Internet, kiểm tra sao lưu ngoại tuyến, cập nhật chữ ký EDR.",
         pending=["KT", "DNO"],
     ),
+    dict(
+        days=0, raiser="hue.security", severity="critical", tlp="amber", status="open", shared_with=[],
+        title="Dò quét và đăng nhập SSH trái phép vào máy chủ camera giám sát đô thị",
+        description="Trong hai giờ, hơn 2.000 lần đăng nhập SSH thất bại rồi một lần thành công vào máy chủ "
+                    "lưu trữ camera của IOC; tài khoản mặc định của nhà cung cấp chưa đổi mật khẩu.",
+        systems=["Máy chủ lưu trữ camera (IOC)", "Đầu ghi NVR"],
+        indicators=[("ipv4", "185.220.101.34"), ("ipv4", "45.95.147.236")],
+        actions="Đổi mật khẩu tài khoản mặc định trên đầu ghi và máy chủ camera, chặn hai địa chỉ IP, chỉ mở SSH "
+                "từ mạng quản trị.",
+        # three hours old: four centres have acknowledged, the others are being escalated
+        pending=["DN", "QB", "QNA", "PY", "KT", "DLK", "DNO", "HCM", "VNPT", "NIA"],
+    ),
 ]
 
 

@@ -106,7 +106,9 @@ def seed(total: int) -> dict:
             "created_at": f"now() - make_interval(secs => (({missing} - g)::float / {missing}) * 94608000)",
             "edited_at": "NULL", "deleted_at": "NULL", "audience": "NULL", "audience_centres": "NULL",
             "audience_roles": "NULL", "audience_users": "NULL", "prev_id": "NULL",
-            "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb",
+            "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb", "files": "'[]'::jsonb",
+            "reply_to_id": "NULL", "thread_root_id": "NULL", "also_channel": "false", "reply_count": "0",
+            "last_reply_at": "NULL",
             "search_text": "' ' || trim(regexp_replace(lower(public.unaccent(b.body)), '[^a-z0-9]+', ' ', 'g')) || ' '",
         }
         columns = [f.column for f in Message._meta.concrete_fields if not f.primary_key and f.column]

@@ -37,6 +37,7 @@ def message_columns(*, topic_id: int, first_author: int, authors: int, count: in
         "reply_to_id": "NULL", "thread_root_id": "NULL", "also_channel": "false",  # not thread replies
         "reply_count": "0", "last_reply_at": "NULL",
         "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb",  # the topic's default scope
+        "files": "'[]'::jsonb",  # no files posted with them
         "search_text": "' lich su ' || g || ' cap nhat ban va cho he thong ' || (g % 97) || ' '",
     }
 

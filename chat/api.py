@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
@@ -26,7 +31,9 @@ from chat.selectors import (
     read_markers,
     ready_for_wire,
     search_messages,
+    topic_names,
     unread_counts,
+    visible_attachment,
     visible_topics,
 )
 from chat.serializers import author_out, message_out, topic_out
@@ -43,6 +50,7 @@ from chat.services import (
     start_conversation,
     toggle_reaction,
 )
+from chat.text import highlight, search_words
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, invalid
 from hub.lib.api_support import (
     ERRORS,
@@ -58,6 +66,7 @@ from hub.lib.api_support import (
     trusted_json,
 )
 from hub.lib.jsonutil import timestamp
+from hub.lib.uploads import check_length, multipart_body
 from requests.api import TicketDetailOut
 
 router = Router(tags=["topics"])
@@ -79,6 +88,18 @@ class ReactionOut(Schema):
     emoji: str
     count: int
     users: list[str] = Field(description="Usernames of those who reacted with it, in the order they did.")
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str = Field(description="The uploader's file name.")
+    content_type: str = Field(description="Decided from the name by the hub's upload rule, never the client's word.")
+    size: int = Field(description="Bytes.")
+    image: bool = Field(description="A picture the hub could read: it has a thumbnail and opens inline.")
+    width: int | None = None
+    height: int | None = None
+    url: str = Field(description="The file (only for those who may read the message).")
+    thumbnail_url: str | None = Field(None, description="An image's smaller copy; null for other files.")
 
 
 class MessageOut(Schema):
@@ -109,6 +130,8 @@ class MessageOut(Schema):
     also_channel: bool = Field(False, description="A reply that is also shown in the channel.")
     reactions: list[ReactionOut] = Field(default_factory=list, description="Emoji reactions, one entry per emoji.")
     pinned: bool = Field(False, description="Pinned in its topic.")
+    attachments: list[AttachmentOut] = Field(default_factory=list,
+                                             description="Files posted with the message (empty once deleted).")
 
 
 class MessagePage(Schema):
@@ -268,6 +291,86 @@ def create_message(request: ApiRequest, response: HttpResponse, slug: str, paylo
     return Status(201, message_out(message))
 
 
+FILES_SCHEMA = multipart_body({
+    "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+             "description": "One or more files (repeat the field), each under the request attachments' size limit "
+                            "and types; .log and .txt are text."},
+    "body": {"type": "string", "description": "The message's text (may be empty)."},
+    "client_id": {"type": "string"},
+    "tlp": {"type": "string"},
+    "shared_with": {"type": "string", "description": "A JSON list of centre codes, or null."},
+    "reply_to": {"type": "integer"},
+    "also_channel": {"type": "boolean"},
+}, required=["file"])
+
+
+def _form_json(request: ApiRequest, name: str) -> object:
+    raw = request.POST.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise invalid(name, _("must be JSON.")) from None
+
+
+@router.post("/topics/{slug}/files", response={201: MessageOut, 409: ERRORS[400], 413: ERRORS[400], **ERRORS},
+             openapi_extra=FILES_SCHEMA,
+             summary="Post a message with files (multipart); broadcast like any message, its wire form lists them")
+def create_message_with_files(request: ApiRequest, response: HttpResponse, slug: str):
+    # The topic and the declared size are checked before the body is read: neither a stranger nor
+    # an oversized upload makes the server spool the files.
+    topic = _topic_for(request, slug)
+    check_length(request, files=settings.HUB_CHAT_MAX_FILES)
+    files = request.FILES.getlist("file")
+    if not files:
+        raise invalid("file", _("a multipart field `file` is required."))
+    reply_to = request.POST.get("reply_to") or None
+    if reply_to is not None and not reply_to.isdigit():
+        raise invalid("reply_to", _("must be a message id."))
+    message, created = post_message(topic, by=request.auth, body=request.POST.get("body", ""),
+                                    client_id=request.POST.get("client_id") or None,
+                                    tlp=request.POST.get("tlp") or None,
+                                    shared_with=_form_json(request, "shared_with"),
+                                    reply_to=int(reply_to) if reply_to else None,
+                                    also_channel=request.POST.get("also_channel") in ("true", "1", "on"),
+                                    files=files)
+    if not created:
+        response["Idempotent-Replayed"] = "true"
+    return Status(201, message_out(message))
+
+
+def _file_answer(request: ApiRequest, slug: str, file_id: int, *, thumbnail: bool) -> FileResponse:
+    topic = _topic_for(request, slug)
+    attachment = visible_attachment(request.auth, topic, file_id) if 0 < file_id <= MAX_ID else None
+    stored = None if attachment is None else (attachment.thumbnail if thumbnail else attachment.file)
+    if attachment is None or not stored:
+        raise HubError(NOT_FOUND, _("No such file."))
+    # Only an image the hub could read (it has a thumbnail) opens in the browser; anything else is
+    # a download. Never sniffed, never cached by a shared cache, and sandboxed if opened directly.
+    inline = bool(attachment.thumbnail)
+    content_type = ("image/jpeg" if (stored.name or "").endswith(".jpg") else "image/png") if thumbnail \
+        else attachment.content_type
+    answer = FileResponse(stored.open("rb"), as_attachment=not inline, filename=attachment.original_name,
+                          content_type=content_type)
+    answer["Cache-Control"] = "private, no-store"
+    answer["X-Content-Type-Options"] = "nosniff"
+    answer["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return answer
+
+
+@router.get("/topics/{slug}/files/{file_id}", response={200: None, **ERRORS},
+            summary="A file posted in the topic (only for those who may read its message)")
+def download_file(request: ApiRequest, slug: str, file_id: int):
+    return _file_answer(request, slug, file_id, thumbnail=False)
+
+
+@router.get("/topics/{slug}/files/{file_id}/thumbnail", response={200: None, **ERRORS},
+            summary="An image's thumbnail (only for those who may read its message)")
+def download_thumbnail(request: ApiRequest, slug: str, file_id: int):
+    return _file_answer(request, slug, file_id, thumbnail=True)
+
+
 @router.get("/topics/{slug}/messages/{message_id}", response={200: MessageOut, **ERRORS}, summary="One message")
 def get_message(request: ApiRequest, slug: str, message_id: int):
     topic = _topic_for(request, slug)
@@ -315,21 +418,58 @@ def read_topic(request: ApiRequest, slug: str, payload: ReadIn):
     return {"topic": topic.slug, "up_to": marker, "unread": unread_counts(request.auth, [topic])[topic.id]}
 
 
-@router.get("/search", response={200: MessagePage, **ERRORS},
-            summary="Search messages the caller may see (case- and diacritic-insensitive), newest first")
-def search(request: ApiRequest, q: str, topic: str | None = None, limit: int | None = None,
-           cursor: str | None = None):
+class SearchHitOut(MessageOut):
+    highlight: str = Field(description="HTML: the text (or the part around the first match) with each matching word "
+                                       "in <mark>; everything else escaped — the only markup is <mark>.")
+    topic_name: str = Field(description="The topic's name in the caller's language (a conversation: its members).")
+    topic_kind: str = Field(description="channel, ticket or direct.")
+
+
+class SearchPage(Schema):
+    results: list[SearchHitOut]
+    next: str | None
+
+
+def _day_start(day: date | None, field: str, *, days_after: int = 0) -> datetime | None:
+    """The start of a day (or of the day `days_after` it) in the hub's time zone (Asia/Ho_Chi_Minh),
+    the day people mean."""
+    if day is None:
+        return None
+    try:
+        return timezone.make_aware(datetime.combine(day + timedelta(days=days_after), time.min))
+    except (OverflowError, ValueError):
+        raise invalid(field, _("not a date the hub can use.")) from None
+
+
+@router.get("/search", response={200: SearchPage, **ERRORS},
+            summary="Search messages the caller may see (case- and diacritic-insensitive), newest first; filters: "
+                    "topic, author (username), centre (the author's), since/until (dates, inclusive)")
+def search(request: ApiRequest, q: str, topic: str | None = None, author: str | None = None,
+           centre: str | None = None, since: date | None = None, until: date | None = None,
+           limit: int | None = None, cursor: str | None = None):
     if not q.strip():
         raise HubError(INVALID, _("q may not be empty."), fields=["q"])
     if len(q) > SEARCH_MAX_CHARS:
         raise HubError(INVALID, _("q may be at most %(n)s characters."), fields=["q"], n=SEARCH_MAX_CHARS)
+    if since is not None and until is not None and until < since:
+        raise invalid("until", _("must not be before since."))
     scope = _topic_for(request, topic) if topic else None
     if cursor:
         (position,) = decode_cursor(cursor, ["id"])
         if isinstance(position, bool) or not isinstance(position, int) or not 0 < position <= MAX_ID:
             raise invalid_cursor()
-    page = keyset_page(search_messages(request.auth, q, scope), ["-id"], cursor, limit)
-    return {"results": [message_out(m) for m in ready_for_wire(page.results, scope)], "next": page.next}
+    found = search_messages(request.auth, q, scope, author=(author or "").strip() or None,
+                            centre=(centre or "").strip() or None, since=_day_start(since, "since"),
+                            until=_day_start(until, "until", days_after=1))
+    page = keyset_page(found, ["-id"], cursor, limit)
+    messages = ready_for_wire(page.results, scope)
+    names = topic_names(m.topic_id for m in messages)
+    words = search_words(q)
+    en = (get_language() or "vi").startswith("en")
+    return {"results": [{**message_out(m), "highlight": highlight(m.body, words),
+                         "topic_name": names[m.topic_id]["name_en" if en else "name_vi"],
+                         "topic_kind": names[m.topic_id]["kind"]} for m in messages],
+            "next": page.next}
 
 
 # --- threads, reactions, pins (issue 26 §2, §3) ----------------------------------------------------

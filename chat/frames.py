@@ -35,6 +35,21 @@ class ReactionWire(TypedDict):
     users: list[str]
 
 
+class AttachmentWire(TypedDict):
+    """A file posted with a message (docs/chat.md, "Files and images"); both addresses answer only
+    those who may read the message."""
+
+    id: int
+    name: str  # the uploader's file name (shown, and given back as the download's name)
+    content_type: str  # decided from the name against the upload rule (hub.lib.uploads)
+    size: int  # bytes
+    image: bool  # a picture the hub could read: shown as a thumbnail, opened full size
+    width: int | None  # an image's size in pixels (None for other files)
+    height: int | None
+    url: str  # the file: /api/v1/topics/{slug}/files/{id}
+    thumbnail_url: str | None  # an image's smaller copy; None for other files
+
+
 class MessageWire(TypedDict):
     """A message as every path gives it: live frames, `sync`, history, search (chat.serializers)."""
 
@@ -60,6 +75,7 @@ class MessageWire(TypedDict):
     also_channel: bool  # a reply also shown in the channel
     reactions: list[ReactionWire]
     pinned: bool
+    attachments: list[AttachmentWire]  # files posted with it ([] once deleted)
 
 
 class TopicRef(TypedDict):

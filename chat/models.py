@@ -116,6 +116,10 @@ class Message(models.Model):
     also_channel = models.BooleanField(_("also sent to the channel"), default=False)
     reply_count = models.PositiveIntegerField(_("replies"), default=0, editable=False)
     last_reply_at = models.DateTimeField(_("last reply at"), null=True, blank=True, editable=False)
+    # The files posted with the message (`MessageAttachment`), as the wire form names them, written
+    # once in the message's transaction: pages of history, sync and search read them with the row,
+    # at no extra query (docs/chat.md, "Files and images").
+    files = models.JSONField(_("files"), default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -139,6 +143,44 @@ class Message(models.Model):
 
     def set_audience(self, meta: dict | None) -> None:
         store_audience(self, Audience.from_meta(meta))
+
+
+def chat_file_path(instance: MessageAttachment, filename: str) -> str:
+    # Never the uploader's name (path tricks, collisions): that is kept in `original_name`.
+    import uuid
+    from pathlib import PurePosixPath
+
+    from django.utils import timezone
+
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"chat/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class MessageAttachment(models.Model):
+    """A file posted with a message (docs/chat.md, "Files and images"). Stored through Django's
+    storage under MEDIA_ROOT, never served from /media/: only the download endpoint reads it, after
+    the same visibility rule as its message (the topic, the message's audience, not deleted)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=chat_file_path, max_length=200)
+    # A smaller copy of an image, shown in the message (null for other files, or an image Pillow
+    # could not read: that one is offered as a plain download).
+    thumbnail = models.FileField(upload_to=chat_file_path, max_length=200, null=True, blank=True)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("file in chat")
+        verbose_name_plural = _("files in chat")
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class MessageRevision(models.Model):

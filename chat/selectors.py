@@ -19,7 +19,17 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
 from chat.frames import ReactionWire
-from chat.models import ConversationMember, Mention, Message, Pin, Reaction, ReadMarker, ThreadReadMarker, Topic
+from chat.models import (
+    ConversationMember,
+    Mention,
+    Message,
+    MessageAttachment,
+    Pin,
+    Reaction,
+    ReadMarker,
+    ThreadReadMarker,
+    Topic,
+)
 from chat.text import search_words
 from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
@@ -142,7 +152,7 @@ def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
 # message: four model instances per message, when a page names a few people and one topic.
 WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
                "audience", "prev_id", "tlp", "shared_with", "promoted_to", "reply_to", "thread_root",
-               "also_channel", "reply_count", "last_reply_at")
+               "also_channel", "reply_count", "last_reply_at", "files")
 
 
 def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -360,6 +370,13 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
     return ready_for_wire(list(reversed(rows[:limit])), topic), more
 
 
+def visible_attachment(user: User, topic: Topic, file_id: int) -> MessageAttachment | None:
+    """A file of the topic whose message the user may read now (the same rule as history: the
+    message's audience; not deleted). The caller has checked `can_view_topic`."""
+    readable = _visible(user, topic).filter(deleted_at__isnull=True).values("id")
+    return MessageAttachment.objects.filter(pk=file_id, message_id__in=readable).first()
+
+
 def get_visible_message(user: User, topic: Topic, message_id: int) -> Message | None:
     return visible_messages(user, topic).filter(id=message_id).first()
 
@@ -435,7 +452,9 @@ def _search_condition(query: str) -> tuple[str, list[Any]]:
     return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {_MATCHES}))", [query]
 
 
-def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[Message]:
+def search_messages(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,
+                    centre: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> QuerySet[Message]:
     """Messages the user may see matching every word of `q` (each as a word prefix), newest first.
 
     PostgreSQL: full-text search over the stored `search_vector` column, generated from the body by
@@ -444,13 +463,25 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
     messages match (`_search_condition`), so a page costs the same over a million messages as over
     a thousand.
     Elsewhere: the stored folded `search_text`, each word matched at a word start. Both are
-    insensitive to case and Vietnamese diacritics."""
+    insensitive to case and Vietnamese diacritics.
+
+    Filters (the search page): `author` (a username), `centre` (the author's centre code), and
+    `since` (inclusive) / `until` (exclusive) on the time the message was written. They only ever
+    narrow what the visibility rule (the topics the user may see, the messages' audiences) gives."""
     words = search_words(q)
     if not words:
         return Message.objects.none()
     topics = [topic] if topic is not None else visible_topics(user, kind=None)
     qs = (Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
           .filter(history_q(user, topics)))
+    if author:
+        qs = qs.filter(author__username=author)
+    if centre:
+        qs = qs.filter(author__centre__code=centre.upper())
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
     if settings.IS_POSTGRES:
         query = " & ".join(f"{word}:*" for word in words)
         condition, params = _search_condition(query)
@@ -459,6 +490,13 @@ def search_messages(user: User, q: str, topic: Topic | None = None) -> QuerySet[
         for word in words:
             qs = qs.filter(search_text__contains=" " + word)
     return _for_wire(qs).order_by("-id")
+
+
+def topic_names(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """{topic id: {"name_vi", "name_en", "kind"}} for the topics of a page of search results."""
+    wanted = sorted(set(ids))
+    rows = Topic.objects.filter(pk__in=wanted).values_list("id", "name_vi", "name_en", "kind")
+    return {pk: {"name_vi": vi, "name_en": en, "kind": kind} for pk, vi, en, kind in rows}
 
 
 # --- threads ---------------------------------------------------------------------------------------

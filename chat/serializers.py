@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat.frames import Mentions, MessageWire, ReactionWire
+from chat.frames import AttachmentWire, Mentions, MessageWire, ReactionWire
 from chat.models import Message, Topic
 from hub.lib.jsonutil import optional_timestamp, timestamp
 from hub.realtime.frames import Person
@@ -51,11 +51,23 @@ def _pinned(message: Message) -> bool:
     return Pin.objects.filter(message_id=message.id).exists()
 
 
+def attachments_out(slug: str, files: list[dict[str, Any]]) -> list[AttachmentWire]:
+    """The wire form of a message's files from what it stores (`Message.files`, written with it)."""
+    out: list[AttachmentWire] = []
+    for f in files:
+        url = f"/api/v1/topics/{slug}/files/{f['id']}"
+        out.append({"id": f["id"], "name": f["name"], "content_type": f["content_type"], "size": f["size"],
+                    "image": bool(f.get("thumbnail")), "width": f.get("width"), "height": f.get("height"),
+                    "url": url, "thumbnail_url": f"{url}/thumbnail" if f.get("thumbnail") else None})
+    return out
+
+
 def message_out(message: Message, mentions: Mentions | None = None) -> MessageWire:
     """The contract's message object plus documented extensions (docs/chat.md):
     `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`,
     the thread fields (`reply_to`, `thread_root`, `reply_count`, `last_reply_at`, `also_channel`),
-    `reactions` and `pinned` (the last two attached per page by chat.selectors, else read here).
+    `reactions` and `pinned` (the last two attached per page by chat.selectors, else read here),
+    `attachments` (the files posted with it, from its own `files` column).
     A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
     passed by a caller that already knows them (saves a query on the posting path)."""
@@ -83,6 +95,7 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
         "also_channel": message.also_channel,
         "reactions": _reactions(message),
         "pinned": _pinned(message),
+        "attachments": [] if deleted else attachments_out(message.topic.slug, message.files or []),
     }
 
 

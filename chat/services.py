@@ -8,16 +8,18 @@ database does not hold (`hub.realtime.publisher.broadcast_on_commit`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
+from chat.files import attach, check_files, store_files
 from chat.frames import (
     MembersFrame,
     MentionFrame,
@@ -36,6 +38,7 @@ from chat.models import (
     ConversationMember,
     Mention,
     Message,
+    MessageAttachment,
     MessageRevision,
     Pin,
     Reaction,
@@ -65,6 +68,7 @@ from hub.lib import ratelimit
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
+from hub.lib.uploads import delete_stored, removed_on_failure
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
@@ -221,6 +225,7 @@ def message_audience(*, author: User, shared_with: list[str] | None) -> Audience
 def post_message(
     topic: Topic, *, by: User, body: Any, client_id: Any = None, audience: Audience | None = None,
     tlp: Any = None, shared_with: Any = None, reply_to: Any = None, also_channel: Any = False,
+    files: Sequence[UploadedFile[bytes]] = (),
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -233,8 +238,13 @@ def post_message(
     `reply_to` makes a threaded reply (docs/chat.md, "Threads"): it takes its thread's scope (a reply
     never reaches anyone its root does not) and at least its root's TLP; the root's reply count and
     last reply time move with it; everyone who took part in the thread is notified. `also_channel`
-    shows the reply in the channel as well."""
-    body = validate_body(body)
+    shows the reply in the channel as well.
+
+    `files` (docs/chat.md, "Files and images"): uploads posted with the message, checked by the hub's
+    one upload rule (hub.lib.uploads) and written to storage before the transaction; the message's
+    wire form names them (`attachments`). With files the body may be empty."""
+    checked = check_files(files)
+    body = "" if files and (body is None or (isinstance(body, str) and not body.strip())) else validate_body(body)
     client_id = validate_client_id(client_id)
     shared_with = clean_shared_with(shared_with)
     if not isinstance(also_channel, bool):
@@ -264,36 +274,50 @@ def post_message(
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
-    try:
-        with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
-            # Lock the topic row: ids are then committed in id order within a topic, so a client
-            # that synced "after N" can never later miss a message with an id below a seen one.
-            _LOCK_TOPIC.rows(topic.pk)
-            prev_id = latest_message_id(topic) or None
-            rendered = render_body(body)
-            message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                              search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
-                              reply_to=parent, thread_root=root, also_channel=also_channel)
-            message.set_audience(meta)
-            message.save()
-            message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
-            _store_mentions(message, rendered.users, rendered.centres)
-            payload = message_out(message, _mention_names(rendered))
-            frame: MessageFrame = {"type": "message", "message": payload}
-            live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
-            broadcast_on_commit([topic_group(topic.slug)], frame, live)
-            mentioned = _mention_recipients(message, rendered.users, rendered.centres)
-            _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
-            if root is not None:
-                _thread_replied(topic, root, message, payload, live, already=mentioned)
-            before_commit()
-    except IntegrityError:
-        # The same client_id raced in from another socket or process: the first one won.
-        existing = _existing(by, client_id, topic) if client_id is not None else None
-        if existing is None:
-            raise
-        return existing, False
+    with removed_on_failure() as stored:
+        pending = store_files(files, checked, by=by, stored=stored)
+        try:
+            message = _insert_message(topic, by=by, body=body, client_id=client_id, tlp=tlp, shared_with=shared_with,
+                                      parent=parent, root=root, also_channel=also_channel, meta=meta, pending=pending)
+        except IntegrityError:
+            # The same client_id raced in from another socket or process: the first one won (and
+            # this retry's copies of its files are not needed).
+            existing = _existing(by, client_id, topic) if client_id is not None else None
+            if existing is None:
+                raise
+            delete_stored(stored)
+            return existing, False
     return message, True
+
+
+def _insert_message(topic: Topic, *, by: User, body: str, client_id: str | None, tlp: str,
+                    shared_with: list[str] | None, parent: Message | None, root: Message | None, also_channel: bool,
+                    meta: dict[str, Any] | None, pending: list[MessageAttachment]) -> Message:
+    """post_message's transaction: the row, its files and mentions, and the frames after commit."""
+    with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
+        # Lock the topic row: ids are then committed in id order within a topic, so a client
+        # that synced "after N" can never later miss a message with an id below a seen one.
+        _LOCK_TOPIC.rows(topic.pk)
+        prev_id = latest_message_id(topic) or None
+        rendered = render_body(body) if body else Rendered("")
+        message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
+                          search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
+                          reply_to=parent, thread_root=root, also_channel=also_channel)
+        message.set_audience(meta)
+        message.save()
+        message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
+        attach(message, pending)
+        _store_mentions(message, rendered.users, rendered.centres)
+        payload = message_out(message, _mention_names(rendered))
+        frame: MessageFrame = {"type": "message", "message": payload}
+        live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
+        broadcast_on_commit([topic_group(topic.slug)], frame, live)
+        mentioned = _mention_recipients(message, rendered.users, rendered.centres)
+        _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
+        if root is not None:
+            _thread_replied(topic, root, message, payload, live, already=mentioned)
+        before_commit()
+    return message
 
 
 def _thread_replied(topic: Topic, root: Message, reply: Message, payload: MessageWire, live: Audience,

@@ -58,3 +58,35 @@ def search_text(text: str) -> str:
     with a space at each end so " word" matches exactly the words that start with it."""
     words = search_words(text)
     return (" " + " ".join(words) + " ") if words else ""
+
+
+def highlight(text: str, words: list[str], *, max_chars: int = 240) -> str:
+    """Safe HTML of `text` (or of the part around its first match, when longer than `max_chars`)
+    with each word that a search word starts marked `<mark>…</mark>`, as the search matched it
+    (case and diacritics folded: "an toan" marks "An toàn"). Everything else is escaped: the only
+    markup in the answer is the hub's own `<mark>` (never the author's HTML)."""
+    from html import escape
+
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    hits = [m for m in _WORD_RE.finditer(text) if any(fold(m.group(0)).startswith(w) for w in words)]
+    start, end = 0, len(text)
+    if len(text) > max_chars:
+        first = hits[0].start() if hits else 0
+        start = max(0, first - max_chars // 4)
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        end = min(len(text), start + max_chars)
+        while end < len(text) and not text[end].isspace():
+            end += 1
+    out = ["…" if start > 0 else ""]
+    pos = start
+    for m in hits:
+        if m.start() < start or m.end() > end:
+            continue
+        out.append(escape(text[pos:m.start()]))
+        out.append(f"<mark>{escape(m.group(0))}</mark>")
+        pos = m.end()
+    out.append(escape(text[pos:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from ninja import Query, Router, Schema, Status
 
 from duty import ical, services
 from duty.models import Shift
-from duty.selectors import duty_state, duty_states, eligible_staff, shifts_between
+from duty.selectors import duty_state, duty_states, eligible_staff, my_duty, shifts_between
 from duty.serializers import duty_out, person_out, shift_out
 from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema
@@ -70,6 +71,13 @@ class ShiftPatch(InSchema):
     note: str | None = None
 
 
+class MyDutyOut(Schema):
+    shift: ShiftOut | None
+    duty: DutyOut | None
+    next_change: datetime | None
+    now: datetime
+
+
 class RangeQuery(Schema):
     start: date | None = None
     end: date | None = None
@@ -113,6 +121,15 @@ def centre_duty(request: ApiRequest, code: str):
 @router.get("/duty", response={200: list[DutyOut], **RESPONSES}, summary="Every centre's duty state now")
 def all_duty(request: ApiRequest):
     return [duty_out(state) for state in duty_states()]
+
+
+@router.get("/duty/mine", response={200: MyDutyOut, **RESPONSES},
+            summary="The caller's shift to confirm now (if any), their centre's state, and when this next changes")
+def mine(request: ApiRequest):
+    found = my_duty(request.auth, early_minutes=settings.HUB_DUTY_CONFIRM_EARLY_MINUTES)
+    return {"shift": shift_out(found.shift) if found.shift else None,
+            "duty": duty_out(duty_state(found.shift.centre, found.at)) if found.shift else None,
+            "next_change": found.next_change, "now": found.at}
 
 
 @router.post("/duty/confirm", response={200: DutyOut, **RESPONSES},

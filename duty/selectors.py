@@ -100,6 +100,34 @@ def current_shift_of(user: Any, at: datetime | None = None, early_minutes: int =
             .order_by("starts_at").first())
 
 
+@dataclass(frozen=True)
+class MyDuty:
+    """What the "confirm on duty" card of a person shows now, and when to ask again."""
+
+    shift: Shift | None  # the shift they may confirm now (current, or starting within the early window)
+    next_change: datetime | None  # when that answer next changes by the roster alone
+    at: datetime
+
+
+def my_duty(user: Any, at: datetime | None = None, early_minutes: int = 0) -> MyDuty:
+    """The shift `user` may confirm at `at` (`current_shift_of`), and the next moment the answer
+    changes without anyone touching the roster: that shift's end, or the moment their next shift
+    becomes confirmable (its start less `early_minutes`). A page sets its timer from this, then asks
+    again (the server's answer decides; a roster change is a `duty` frame)."""
+    from datetime import timedelta
+
+    at = at or timezone.now()
+    shift = current_shift_of(user, at, early_minutes=early_minutes)
+    if user is None or not getattr(user, "is_authenticated", False) or user.centre_id is None:
+        return MyDuty(None, None, at)
+    early = timedelta(minutes=early_minutes)
+    upcoming = (Shift.objects.filter(officer=user, starts_at__gt=at + early).order_by("starts_at")
+                .values_list("starts_at", flat=True).first())
+    changes = [moment for moment in (shift.ends_at if shift else None, upcoming - early if upcoming else None)
+               if moment is not None]
+    return MyDuty(shift, min(changes) if changes else None, at)
+
+
 def may_manage_roster(user: Any, centre: Centre) -> bool:
     """A centre's roster is kept by its managers (and hub admins)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -1,7 +1,7 @@
 """The duty page (`/duty/`, `/duty/<code>/`) and the private calendar feeds (`/calendar/<token>.ics`).
 
 The page is a shell like the hub's other pages: every centre's duty state, the viewer's own
-"confirm on duty" button, and one centre's roster in a week or month view are drawn by
+"confirm on duty" card (`startMyDuty`), and one centre's roster in a week or month view are drawn by
 `frontend/static/frontend/js/duty.js` from the API (`duty/api.py`) and kept live by the `duty`
 frames of the notifications stream. The view only decides which centre is shown and what the
 viewer may do there.
@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 
 from duty import ical
-from duty.selectors import current_shift_of, may_manage_roster, shifts_between
-from duty.serializers import shift_out
+from duty.selectors import may_manage_roster, shifts_between
 from frontend.views import page
 from hub.lib.api_support import SignedInRequest
 from hub.models import CalendarFeed, Centre
@@ -33,14 +31,9 @@ def duty_page(request: SignedInRequest, code: str | None = None) -> HttpResponse
         centre = Centre.objects.filter(code=code.upper()).first()
     if centre is None:
         raise Http404
-    mine = current_shift_of(user, early_minutes=settings.HUB_DUTY_CONFIRM_EARLY_MINUTES)
-    config = {
-        "centre": centre.code,
-        "can_manage": may_manage_roster(user, centre),
-        "my_shift": shift_out(mine) if mine is not None else None,
-    }
+    config = {"centre": centre.code, "can_manage": may_manage_roster(user, centre)}
     return page(request, "duty/duty.html", centre=centre, centres=Centre.objects.order_by("code"),
-                duty_config=config, my_shift=mine)
+                duty_config=config)
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:

@@ -9,27 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from events.frames import EventFrame
+from events.frames import EventChangedFrame, EventFrame
 from events.models import Event, Registration
 from events.selectors import may_change, may_organise, registrants
 from events.serializers import brief_out, event_url
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
 from hub.lib.text import clean_model_text
 from hub.models import Centre, User
-from hub.realtime.audience import Audience
-from hub.realtime.groups import user_group
+from hub.realtime.audience import EVERYONE, Audience
+from hub.realtime.groups import ALL, user_group
 from hub.realtime.publisher import broadcast_on_commit
+from notify import services as notify
 
 MAX_DURATION = timedelta(days=31)
 FIELDS = ("title", "kind", "starts_at", "ends_at", "place", "online_url", "description", "topic", "organiser")
@@ -94,11 +92,19 @@ def _organiser(code: Any, by: User) -> Centre:
     return by.centre
 
 
+def _changed(event: Event, what: Literal["created", "changed", "cancelled", "registrations"]) -> None:
+    """After commit, every signed-in socket hears that the calendar changed (`event.changed`)."""
+    frame: EventChangedFrame = {"type": "event.changed", "event": what, "item": brief_out(event)}
+    broadcast_on_commit([ALL], frame, EVERYONE)
+
+
 def create_event(*, by: User, **values: Any) -> Event:
     if not may_organise(by):
         raise HubError(FORBIDDEN, _("Only managers put events on the calendar."))
     clean = _clean(values, by)
-    event = Event.objects.create(created_by=by, **clean)
+    with transaction.atomic():
+        event = Event.objects.create(created_by=by, **clean)
+        _changed(event, "created")
     return event
 
 
@@ -117,6 +123,7 @@ def update_event(event: Event, *, by: User, **changes: Any) -> Event:
             event.reminded_at = None  # moved: remind again the day before the new date
         event.updated_at = timezone.now()
         event.save()
+        _changed(event, "changed")
     return event
 
 
@@ -125,9 +132,11 @@ def cancel_event(event: Event, *, by: User) -> Event:
     if not may_change(by, event):
         raise HubError(FORBIDDEN, _("Only the organising centre's managers change this event."))
     if event.cancelled_at is None:
-        event.cancelled_at = timezone.now()
-        event.updated_at = event.cancelled_at
-        event.save(update_fields=["cancelled_at", "updated_at"])
+        with transaction.atomic():
+            event.cancelled_at = timezone.now()
+            event.updated_at = event.cancelled_at
+            event.save(update_fields=["cancelled_at", "updated_at"])
+            _changed(event, "cancelled")
     return event
 
 
@@ -140,13 +149,17 @@ def register(event: Event, *, by: User) -> bool:
     try:
         with transaction.atomic():
             Registration.objects.create(event=event, user=by, centre=by.centre)
+            _changed(event, "registrations")
     except IntegrityError:
         return False
     return True
 
 
 def unregister(event: Event, *, by: User) -> bool:
-    deleted, _rows = Registration.objects.filter(event=event, user=by).delete()
+    with transaction.atomic():
+        deleted, _rows = Registration.objects.filter(event=event, user=by).delete()
+        if deleted:
+            _changed(event, "registrations")
     return bool(deleted)
 
 
@@ -162,27 +175,11 @@ class ReminderReport:
         return [f"events: reminded the registrants of event {e.pk} ({e.title})" for e in self.events]
 
 
-def _mail(person: User, event: Event) -> EmailMessage:
-    with translation.override(person.language or settings.LANGUAGE_CODE):
-        start = timezone.localtime(event.starts_at)
-        subject = gettext("[Hub] Tomorrow: %(title)s") % {"title": event.title}
-        lines = [
-            gettext("You registered for %(title)s, organised by %(centre)s.") % {
-                "title": event.title, "centre": event.organiser.name},
-            gettext("Starts: %(when)s") % {"when": start.strftime("%H:%M %d/%m/%Y")},
-        ]
-        if event.place:
-            lines.append(gettext("Place: %(place)s") % {"place": event.place})
-        if event.online_url:
-            lines.append(gettext("Online: %(url)s") % {"url": event.online_url})
-        lines.append(event_url(event))
-    return EmailMessage(subject=subject, body="\n".join(lines), to=[person.email])
-
-
 def send_reminders(*, now: datetime) -> ReminderReport:
     """Every event starting within HUB_EVENT_REMIND_HOURS that has not been reminded: one `event`
-    frame to each registrant's stream and one email to each who has an address. Claimed with a
-    conditional UPDATE, so two workers never remind twice."""
+    frame to each registrant's stream and, for those who chose email for event reminders (the
+    default), an email through notify's outbox (quiet hours, retries: notify.services.event_reminder).
+    Claimed with a conditional UPDATE, so two workers never remind twice."""
     report = ReminderReport()
     window = timedelta(hours=settings.HUB_EVENT_REMIND_HOURS)
     due = Event.objects.select_related("organiser").filter(
@@ -192,21 +189,13 @@ def send_reminders(*, now: datetime) -> ReminderReport:
             if not Event.objects.filter(pk=event.pk, reminded_at__isnull=True).update(reminded_at=now):
                 continue
             people = registrants(event)
-            ids = frozenset(p.pk for p in people)
+            told = notify.event_reminder(event_id=event.pk, people=people, now=now)
+            ids = frozenset(p.pk for p in told)
             if ids:
                 frame: EventFrame = {"type": "event", "event": "reminder", "item": brief_out(event),
                                      "url": event_url(event)}
                 broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
-            mails = [_mail(p, event) for p in people if p.email]
-            if mails:
-                transaction.on_commit(partial(_send, mails))
             report.events.append(event)
             report.people += len(people)
     return report
 
-
-def _send(mails: list[EmailMessage]) -> None:
-    from django.core.mail import get_connection
-
-    with get_connection(fail_silently=True) as connection:
-        connection.send_messages(mails)

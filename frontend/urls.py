@@ -15,6 +15,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["frontend"]), name="javascript-catalog"),
     path("", views.home, name="home"),
     path("topics/<slug:slug>/", views.topic, name="topic"),
+    path("search/", views.search, name="search"),
     path("alerts/", views.alerts, name="alerts"),
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
     path("tickets/", views.tickets, name="tickets"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from hub.errors import INVALID, HubError, invalid
+from hub.lib.api_support import SignedInRequest
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Role
@@ -38,6 +39,9 @@ def hub_user(user) -> dict:
         # Security staff see every centre's duty state on the home page (docs/duty.md).
         "sees_duty": user.has_role(Role.SECURITY_OFFICER, *MANAGER_ROLES),
         "max_body_bytes": settings.HUB_MAX_BODY_BYTES,
+        # Files in chat: the hub's upload rule (hub/lib/uploads.py); the server checks again.
+        "max_file_bytes": settings.REQUESTS_ATTACHMENT_MAX_BYTES,
+        "max_files": settings.HUB_CHAT_MAX_FILES,
     }
 
 
@@ -84,6 +88,19 @@ def topic(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+def search(request: SignedInRequest) -> HttpResponse:
+    """Search across every topic and conversation the person may read (docs/chat.md, "Search");
+    the results come from GET /api/v1/search, through the same visibility rule."""
+    from chat.models import Topic
+    from chat.selectors import visible_topics
+    from hub.models import Centre
+
+    # The topic filter offers channels and conversations; request threads are searched with "all".
+    topics = [t for t in visible_topics(request.user, kind=None) if t.kind != Topic.Kind.TICKET]
+    return page(request, "frontend/search.html", topics=topics, centres=Centre.objects.order_by("code"))
+
+
+@login_required
 def alerts(request: HttpRequest) -> HttpResponse:
     return page(request, "frontend/alerts.html")
 
@@ -120,7 +137,9 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     seen(request.user, ticket_id=ticket_id)
     from requests.seen import record_view
 
-    record_view(ticket_id, request.user)  # "the other centre has seen the latest comment" (docs/duty.md)
+    ticket = visible.filter(pk=ticket_id).select_related("requesting_centre", "target_centre").first()
+    if ticket is not None:
+        record_view(ticket, request.user)  # "the other centre has seen the latest comment" (docs/duty.md)
     # A merged duplicate's address leads to the request it was merged into (for those who may read
     # that one; the others see the read-only pointer; `?stay=1` shows the pointer itself).
     if merged_into is not None and not request.GET.get("stay") and visible.filter(pk=merged_into).exists():

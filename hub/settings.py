@@ -341,6 +341,9 @@ HUB_ABUSE_CLOSE_AFTER = env_int("HUB_ABUSE_CLOSE_AFTER", 20)
 HUB_SYNC_MAX = env_int("HUB_SYNC_MAX", 1000)
 # The most people a direct conversation may have, its starter included (issue 26 §1, docs/chat.md).
 HUB_CONVERSATION_MAX_MEMBERS = env_int("HUB_CONVERSATION_MAX_MEMBERS", 10)
+# Files posted with one chat message (each under the request attachments' size and type rule,
+# hub/lib/uploads.py; docs/chat.md "Files and images").
+HUB_CHAT_MAX_FILES = env_int("HUB_CHAT_MAX_FILES", 10)
 # Free-text query parameters (`?q=`) longer than this are refused with 400 (hub/lib/text.py).
 HUB_MAX_QUERY_CHARS = env_int("HUB_MAX_QUERY_CHARS", 400)
 # A request body (JSON, form) over this many bytes is refused with 413 before it is parsed; file

@@ -54,6 +54,8 @@ def _unsubscribe_what(email: Email) -> str:
         return "batch"
     if email.type == Email.Type.ESCALATION:
         return Kind.ESCALATION
+    if email.type == Email.Type.EVENT:
+        return Kind.EVENT
     if email.type == Email.Type.ALERT and (alert := email.alert) is not None:
         return prefs.alert_kind(alert.severity)
     return "batch"
@@ -211,6 +213,23 @@ def _digest(email: Email, user: User) -> Built | None:
     return subject, "digest", context, None
 
 
+def _event(email: Email, user: User) -> Built | None:
+    """An event's reminder, if the event still takes place, has not started, and the person is
+    still registered for it (they may have withdrawn while quiet hours held the email)."""
+    from events.models import Event, Registration
+    from events.serializers import event_url
+
+    event = (Event.objects.select_related("organiser")
+             .filter(pk=email.detail.get("event"), cancelled_at__isnull=True, starts_at__gt=timezone.now()).first())
+    if event is None or not Registration.objects.filter(event=event, user=user).exists():
+        return None
+    starts, ends = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    context = {"event": event, "url": event_url(event), "starts": starts, "ends": ends,
+               "when": starts.strftime("%H:%M %d/%m/%Y")}
+    subject = _("[Hub] Coming up %(when)s: %(title)s") % {"when": context["when"], "title": event.title}
+    return subject, "event", context, None
+
+
 def _test(email: Email, user: User) -> Built | None:
     return _("[Hub] Test email"), "test", {}, None
 
@@ -220,6 +239,7 @@ _BUILDERS: dict[str, Callable[[Email, User], Built | None]] = {
     Email.Type.ESCALATION: _escalation,
     Email.Type.BATCH: _batch,
     Email.Type.DIGEST: _digest,
+    Email.Type.EVENT: _event,
     Email.Type.TEST: _test,
 }
 

@@ -40,6 +40,7 @@ class Kind(models.TextChoices):
     ESCALATION = "escalation", _("Escalations of unacknowledged alerts")
     MENTION = "mention", _("Mentions and replies to me")
     TICKET = "ticket", _("Changes to requests I am involved in or watch")
+    EVENT = "event", _("Reminders of events I registered for")
 
 
 class Digest(models.TextChoices):
@@ -170,6 +171,7 @@ class Email(models.Model):
         ESCALATION = "escalation", _("Escalation")
         BATCH = "batch", _("Mentions and request changes")
         DIGEST = "digest", _("Digest")
+        EVENT = "event", _("Event reminder")
         TEST = "test", _("Test")
 
     class Status(models.TextChoices):

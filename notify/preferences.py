@@ -25,19 +25,19 @@ H, B, E = Channel.HUB, Channel.BROWSER, Channel.EMAIL
 DEFAULTS: dict[str, dict[str, str]] = {
     Role.SECURITY_OFFICER: {
         Kind.ALERT_CRITICAL: E, Kind.ALERT_HIGH: E, Kind.ALERT_MEDIUM: B, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.MANAGER: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: E, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.ENGINEER: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
     Role.HUB_ADMIN: {
         Kind.ALERT_CRITICAL: B, Kind.ALERT_HIGH: B, Kind.ALERT_MEDIUM: H, Kind.ALERT_LOW: H,
-        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E,
+        Kind.ESCALATION: H, Kind.MENTION: E, Kind.TICKET: E, Kind.EVENT: E,
     },
 }
 
@@ -48,6 +48,8 @@ OFFERED: dict[str, tuple[str, ...]] = {
 }
 OFFERED[Kind.ALERT_CRITICAL] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL)
 OFFERED[Kind.ESCALATION] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL)
+# An event's reminder is about one day: a digest would bring it too late.
+OFFERED[Kind.EVENT] = (Channel.HUB, Channel.BROWSER, Channel.EMAIL, Channel.OFF)
 
 # The kinds whose email waits for the unseen rule and is batched (the others go at once).
 BATCHED_KINDS = frozenset({Kind.MENTION, Kind.TICKET})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import time
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings as django_settings
@@ -361,6 +361,24 @@ def unsubscribe(*, user_id: int, what: str) -> User | None:
         return None
     logger.info("user %s unsubscribed from %s email", user.username, what)
     return user
+
+
+def event_reminder(*, event_id: int, people: list[User], now: datetime | None = None) -> list[User]:
+    """An event starts soon (events.services.send_reminders, inside its transaction): an outbox email
+    for each registrant whose channel for event reminders is email — held by their quiet hours and
+    retried like every other (notify.delivery), rendered at delivery in their language and dropped
+    then if the event was cancelled, has started, or they withdrew. Returns the people to tell in
+    the hub (everyone whose channel is not "off")."""
+    now = now or timezone.now()
+    chosen = prefs.channels(people, Kind.EVENT)
+    mailed = [p for p in people if chosen[p.pk] == Channel.EMAIL and p.email]
+    settings_by = prefs.settings_by_user(p.pk for p in mailed)
+    _bulk_create(Email, [
+        Email(user=p, type=Email.Type.EVENT, detail={"event": event_id}, created_at=now,
+              not_before=prefs.quiet_until(settings_by[p.pk], now, centre=p.centre_id) or now)
+        for p in mailed
+    ])
+    return [p for p in people if chosen[p.pk] != Channel.OFF]
 
 
 def send_test_email(*, user: User) -> Email:

@@ -14,13 +14,15 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from hub.errors import NOT_FOUND, TOO_LARGE, HubError, invalid
+from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
 from hub.lib.jsonutil import timestamp
+from hub.lib.uploads import check_length, multipart_body
 from hub.models import User
 from hub.selectors import centres_by_id
 from requests import history, services, workflow
 from requests.models import FINAL_STATUSES, Attachment, Comment, Ticket, TicketEvent, TicketTemplate
+from requests.seen import record_view
 from requests.selectors import (
     TicketFilters,
     audience_of,
@@ -306,6 +308,12 @@ def _comments_out(comments: list[Comment], attachments: list[Attachment]) -> lis
     return [comment_out(c, by_comment.get(c.pk)) for c in comments]
 
 
+def _history_out(events: list[TicketEvent]) -> list[dict[str, Any]]:
+    """History lines with their sentence in the caller's language (requests/history.py)."""
+    texts = history.sentences(events)
+    return [{**event_out(e), "text": texts[e.pk]} for e in events]
+
+
 def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
     """Everything about one ticket that `user` may see (a constant number of queries, plus a few per
     merged duplicate)."""
@@ -322,9 +330,8 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             "requesting_centre": source.requesting_centre.code,
             "comments": _comments_out(s_comments, s_attachments),
             "attachments": [attachment_out(a) for a in s_attachments],
-            "history": [event_out(e) for e in s_events],
+            "history": _history_out(s_events),
         })
-    texts = history.sentences(events)
     body: dict[str, Any] = dict(ticket_summary(ticket))
     body.update(
         description=ticket.description,
@@ -332,7 +339,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
         watchers=[person(u) for u in ticket.watchers.select_related("centre").order_by("username")],
         comments=_comments_out(comments, attachments),
         attachments=[attachment_out(a) for a in attachments],
-        history=[{**event_out(e), "text": texts[e.pk]} for e in events],
+        history=_history_out(events),
         allowed_transitions=workflow.allowed_moves(ticket, user),
         permissions={
             "edit": workflow.may_edit(user, ticket),
@@ -437,7 +444,9 @@ def list_tickets(request: ApiRequest, filters: Query[ListQuery]):
 @router.get("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
             summary="One ticket with comments, attachments, history and the caller's allowed moves")
 def detail(request: ApiRequest, ident: str):
-    return ticket_detail(get_visible_ticket(request.auth, ident), request.auth)
+    ticket = get_visible_ticket(request.auth, ident)
+    record_view(ticket, request.auth)  # a read by the API counts as much as the page (requests/seen.py)
+    return ticket_detail(ticket, request.auth)
 
 
 @router.patch("/tickets/{ident}", response={200: TicketDetailOut, **RESPONSES},
@@ -505,43 +514,20 @@ def remove_watcher(request: ApiRequest, ident: str, username: str):
         return Status(204, None)
 
 
-UPLOAD_SCHEMA = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "comment": {"type": "integer", "description": "id of your comment to attach it to"},
-                        "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
-                    },
-                }
-            }
-        },
-        "required": True,
-    }
-}
-# Multipart framing around the file itself.
-UPLOAD_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_SCHEMA = multipart_body({
+    "file": {"type": "string", "format": "binary"},
+    "comment": {"type": "integer", "description": "id of your comment to attach it to"},
+    "tlp": {"type": "string", "description": "its comment's (or the request's) TLP or tighter"},
+}, required=["file"])
 
 
 @router.post("/tickets/{ident}/attachments", response={201: AttachmentOut, **RESPONSES}, openapi_extra=UPLOAD_SCHEMA,
              summary="Attach a file to the ticket or to one of your comments (multipart `file`, `comment`)")
 def upload(request: ApiRequest, ident: str):
-    from django.conf import settings
-
     # Visibility and size are checked before the body is read, so neither a stranger nor an oversized
     # upload makes the server spool the file.
     ticket = get_visible_ticket(request.auth, ident)
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > settings.REQUESTS_ATTACHMENT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
-        raise invalid("file", _("the upload is over the limit of %(limit)s bytes."), code=TOO_LARGE,
-                      limit=settings.REQUESTS_ATTACHMENT_MAX_BYTES)
+    check_length(request)
     file = request.FILES.get("file")
     if file is None:
         raise invalid("file", _("a multipart field `file` is required."))

@@ -17,3 +17,15 @@ class RequestsConfig(AppConfig):
         from requests.selectors import thread_visible_q
 
         register_topic_access("ticket", visible_q=thread_visible_q)
+
+        # A centre's working time changed (worktime/signals.py, after commit): the open requests whose
+        # clocks run in it get their due times again at once, not at their next change.
+        from worktime.signals import working_time_changed
+
+        working_time_changed.connect(_reschedule, dispatch_uid="requests.reschedule_open_tickets")
+
+
+def _reschedule(sender, *, centres, **kwargs) -> None:
+    from requests.services import reschedule_open_tickets
+
+    reschedule_open_tickets(centres=centres)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 from hub.realtime.frames import Person
+from requests.seen import CommentSeen
 from requests.sla import SlaWire
 
 
@@ -102,4 +103,14 @@ class TicketSlaFrame(TypedDict):
     entry: TicketEventWire
 
 
-NOTIFICATION_FRAMES = (TicketFrame, TicketSlaFrame)
+class TicketSeenFrame(TypedDict):
+    """Someone of the other centre has just read the request since its latest public comment
+    (requests/seen.py): `seen` is what `GET /api/v1/tickets/{id}/seen` answers now. To the request's
+    readers."""
+
+    type: Literal["ticket.seen"]
+    ticket: int
+    seen: CommentSeen
+
+
+NOTIFICATION_FRAMES = (TicketFrame, TicketSlaFrame, TicketSeenFrame)

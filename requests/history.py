@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from hub.models import Centre, User
 from hub.sharing import Tlp
@@ -81,6 +82,43 @@ def _field_sentence(event: TicketEvent, who: str, names: _Names) -> str:
         "who": who, "what": what, "before": _label(field, before), "after": _label(field, after)}
 
 
+def _other(about: dict[str, Any]) -> str:
+    """The other end a merge, split or link names: a request's reference or an alert's number."""
+    if about.get("reference"):
+        return str(about["reference"])
+    if about.get("alert"):
+        return _("alert #%(id)s") % {"id": about["alert"]}
+    return _("another request")
+
+
+def _related_sentence(event: TicketEvent, who: str) -> str:
+    """Merges, splits and links, naming the other request (or alert); the page links that name."""
+    about = event.after if isinstance(event.after, dict) else (event.before if isinstance(event.before, dict) else {})
+    other = _other(about)
+    if event.kind == Kind.MERGED:
+        return _("%(who)s merged this request into %(other)s; it is read-only now.") % {"who": who, "other": other}
+    if event.kind == Kind.MERGED_FROM:
+        text = _("%(who)s merged the duplicate %(other)s into this request.") % {"who": who, "other": other}
+        moved = about.get("watchers") or []
+        if moved:
+            text += " " + ngettext("%(count)d watcher joined.", "%(count)d watchers joined.", len(moved)) % {
+                "count": len(moved)}
+        return text
+    if event.kind == Kind.SPLIT:
+        count = len(about.get("comments") or [])
+        return ngettext("%(who)s split %(count)d comment off into a new request, %(other)s.",
+                        "%(who)s split %(count)d comments off into a new request, %(other)s.", count) % {
+            "who": who, "count": count, "other": other}
+    if event.kind == Kind.LINK_REMOVED:
+        return _("%(who)s removed the link with %(other)s.") % {"who": who, "other": other}
+    kind = about.get("kind")
+    if kind == "caused_by" and about.get("reverse"):
+        return _("%(who)s noted that %(other)s is caused by this request.") % {"who": who, "other": other}
+    if kind == "caused_by":
+        return _("%(who)s noted that this request is caused by %(other)s.") % {"who": who, "other": other}
+    return _("%(who)s linked this request with %(other)s (related).") % {"who": who, "other": other}
+
+
 def sentence(event: TicketEvent, names: _Names) -> str | None:
     """One event in the active language (None for a kind not worded here)."""
     who = _actor(event)
@@ -93,6 +131,12 @@ def sentence(event: TicketEvent, names: _Names) -> str | None:
             "tlp": _label("tlp", data.get("tlp"))}
         if data.get("promoted_from"):
             text += " " + _("It was made from a conversation.")
+        split_from = data.get("split_from")
+        if isinstance(split_from, dict) and split_from.get("reference"):
+            text += " " + _("It was split off from %(reference)s.") % {"reference": split_from["reference"]}
+        template = data.get("template")
+        if isinstance(template, dict) and template.get("name"):
+            text += " " + _("Template: “%(name)s”.") % {"name": template["name"]}
     elif event.kind == Kind.TRANSITION:
         text = _("%(who)s moved the request from “%(before)s” to “%(after)s”.") % {
             "who": who, "before": _label("status", event.before), "after": _label("status", after)}
@@ -123,6 +167,8 @@ def sentence(event: TicketEvent, names: _Names) -> str | None:
         clock = _("first response") if event.field == "first_response" else _("resolution")
         text = (_("The %(clock)s is due soon (%(due)s).") if event.kind == Kind.SLA_DUE_SOON
                 else _("The %(clock)s deadline passed (%(due)s).")) % {"clock": clock, "due": _when(after)}
+    elif event.kind in (Kind.MERGED, Kind.MERGED_FROM, Kind.SPLIT, Kind.LINK_ADDED, Kind.LINK_REMOVED):
+        text = _related_sentence(event, who)
     else:
         return None  # a kind this module does not word (yet): the page shows it its own way
     if event.note:

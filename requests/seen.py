@@ -1,9 +1,11 @@
 """Whether the other centre has seen a request's latest public comment (issue 22 §4; docs/duty.md).
 
-A `TicketView` is the last time a person opened a request's page (`frontend.views.ticket_detail`
-records it). The latest public comment a centre may read has been *seen by the other centre* when
-someone of that centre — the target centre for a comment of the requesting side, the requesting
-centre for one of the target side — opened the request at or after the comment was written.
+A `TicketView` is the last time a person read a request: its page (`frontend.views.ticket_detail`)
+or `GET /api/v1/tickets/{id}` (requests/api.py), with a session or a token — `record_view`. The
+latest public comment a centre may read has been *seen by the other centre* when someone of that
+centre — the target centre for a comment of the requesting side, the requesting centre for one of
+the target side — read the request at or after the comment was written. The view
+that makes it so is announced live (`ticket.seen` frame to the request's readers).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from hub.lib.jsonutil import optional_timestamp
@@ -39,16 +41,38 @@ class CommentSeen(TypedDict):
     seen_by: list[str]
 
 
-def record_view(ticket_id: int, user: Any, at: datetime | None = None) -> None:
-    if not user.is_authenticated:
+def record_view(ticket: Ticket, user: Any, *, at: datetime | None = None) -> None:
+    """`user` has read the request (its page, or `GET /api/v1/tickets/{id}` with a token or a
+    session): their view is recorded, and when it is what makes the latest public comment *seen*
+    by the other centre for them (they are of that centre and had not read the request since the
+    comment), a `ticket.seen` frame tells the request's readers at once (after commit)."""
+    if not getattr(user, "is_authenticated", False):
         return
-    TicketView.objects.update_or_create(ticket_id=ticket_id, user=user,
-                                        defaults={"seen_at": at or timezone.now(), "centre_id": user.centre_id})
+    at = at or timezone.now()
+    with transaction.atomic():
+        before = (TicketView.objects.select_for_update().filter(ticket=ticket, user=user)
+                  .values_list("seen_at", flat=True).first())
+        TicketView.objects.update_or_create(ticket=ticket, user=user,
+                                            defaults={"seen_at": at, "centre_id": user.centre_id})
+        if user.centre_id is None:
+            return
+        comment, other = _latest(ticket)
+        if comment is None or other is None or other.pk != user.centre_id or comment.created_at > at:
+            return
+        if before is not None and before >= comment.created_at:
+            return  # they had already seen it: nothing changed for the others
+        from hub.realtime.groups import groups_for
+        from hub.realtime.publisher import broadcast_on_commit
+        from requests.frames import TicketSeenFrame
+        from requests.selectors import audience_of
+
+        audience = audience_of(ticket)
+        frame: TicketSeenFrame = {"type": "ticket.seen", "ticket": ticket.pk, "seen": latest_comment_seen(ticket)}
+        broadcast_on_commit(groups_for(audience), frame, audience)
 
 
-def latest_comment_seen(ticket: Ticket) -> CommentSeen:
-    """The latest public comment and whether the other of the request's two centres has seen it."""
-    found: CommentSeen = {"comment": None, "other_centre": None, "seen": False, "seen_at": None, "seen_by": []}
+def _latest(ticket: Ticket) -> tuple[Comment | None, Centre | None]:
+    """The latest public comment the other of the request's two centres may read, and that centre."""
     for comment in Comment.objects.filter(ticket=ticket, internal=False).select_related("author").order_by(
             "-created_at", "-id")[:20]:
         other = _other_centre(ticket, comment)
@@ -56,12 +80,20 @@ def latest_comment_seen(ticket: Ticket) -> CommentSeen:
             continue
         if comment.shared_with is not None and other.code not in comment.shared_with:
             continue  # a comment the other centre may not read is not waiting for it to be seen
-        views = list(TicketView.objects.filter(ticket=ticket, centre=other, seen_at__gte=comment.created_at)
-                     .select_related("user").order_by("seen_at"))
-        return {"comment": comment.pk, "other_centre": other.code, "seen": bool(views),
-                "seen_at": optional_timestamp(views[0].seen_at) if views else None,
-                "seen_by": [v.user.get_display_name() for v in views]}
-    return found
+        return comment, other
+    return None, None
+
+
+def latest_comment_seen(ticket: Ticket) -> CommentSeen:
+    """The latest public comment and whether the other of the request's two centres has seen it."""
+    comment, other = _latest(ticket)
+    if comment is None or other is None:
+        return {"comment": None, "other_centre": None, "seen": False, "seen_at": None, "seen_by": []}
+    views = list(TicketView.objects.filter(ticket=ticket, centre=other, seen_at__gte=comment.created_at)
+                 .select_related("user").order_by("seen_at"))
+    return {"comment": comment.pk, "other_centre": other.code, "seen": bool(views),
+            "seen_at": optional_timestamp(views[0].seen_at) if views else None,
+            "seen_by": [v.user.get_display_name() for v in views]}
 
 
 def _other_centre(ticket: Ticket, comment: Any) -> Centre | None:

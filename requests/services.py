@@ -10,24 +10,23 @@ an `Audience` that every socket re-checks before sending.
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, TOO_LARGE, HubError, define, invalid
+from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError, define, invalid
 from hub.lib import ratelimit
 from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
+from hub.lib.uploads import removed_on_failure, validate_upload
 from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
@@ -38,6 +37,7 @@ from requests import sla, workflow
 from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame
 from requests.models import (
     FINAL_STATUSES,
+    OPEN_STATUSES,
     PRIORITY_RANK,
     Attachment,
     Category,
@@ -545,70 +545,41 @@ def _requester_answered(ticket: Ticket, by: User, now: datetime) -> None:
     _broadcast(ticket, event)
 
 
-def _validate_upload(upload: UploadedFile[bytes]) -> tuple[str, str]:
-    name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
-    if not name:
-        raise invalid("file", _("needs a file name."))
-    if upload.size is None or upload.size == 0:
-        raise invalid("file", _("is empty."))
-    limit = settings.REQUESTS_ATTACHMENT_MAX_BYTES
-    if upload.size > limit:
-        raise invalid("file", _("%(size)s bytes is over the limit of %(limit)s bytes."), code=TOO_LARGE,
-                      size=upload.size, limit=limit)
-    # The type is decided from the name, never from what the client declares, and must be allowed.
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    allowed = settings.REQUESTS_ATTACHMENT_TYPES
-    if content_type not in allowed:
-        raise invalid("file", _("type %(type)s is not accepted; allowed: %(allowed)s."), type=content_type,
-                      allowed=", ".join(allowed))
-    return name, content_type
-
-
 def add_attachment(ticket: Ticket, *, by: User, upload: UploadedFile[bytes], comment_id: int | None = None,
                    tlp: Any = None) -> Attachment:
     """Attach a file to `ticket` or to one of the caller's comments; its TLP is its comment's (or the
     ticket's) or tighter, and it has its comment's readers."""
-    name, content_type = _validate_upload(upload)
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            ticket = _lock_writable(ticket.pk, by)
-            if ticket.status in FINAL_STATUSES:
-                raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
-                               status=Status(ticket.status).label)
-            comment = None
-            if comment_id is not None:
-                comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
-                if comment is None or not may_read_internal(by, comment):
-                    raise invalid("comment", _("no such comment on this ticket."))
-                if comment.author_id != by.pk and not by.is_hub_admin:
-                    raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
-            internal = bool(comment and comment.internal)
-            floor = effective_tlp(ticket, comment.tlp) if comment else ticket.tlp
-            tlp = clean_tlp(tlp, floor=floor)
-            scope = comment.shared_with if comment else None
-            now = timezone.now()
-            attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
-                                    content_type=content_type, size=upload.size or 0, internal=internal,
-                                    internal_to_id=comment.internal_to_id if comment and internal else None,
-                                    created_at=now, tlp=tlp, shared_with=scope)
-            attachment.file.save(name, upload, save=False)
-            stored.append(attachment.file.name or name)
-            attachment.save()
-            _touch(ticket, now, [])
-            event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
-                           internal=internal, internal_to_id=attachment.internal_to_id, at=now)
-            _broadcast(ticket, event, attachment=attachment_out(attachment),
-                       audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
-                                              internal_to=attachment.internal_to_id))
-    except BaseException:
-        # The row was rolled back: do not leave its file behind in storage.
-        for name_in_storage in stored:
-            try:
-                default_storage.delete(name_in_storage)
-            except OSError:
-                logger.warning("could not delete orphan attachment %s", name_in_storage)
-        raise
+    name, content_type = validate_upload(upload)
+    with removed_on_failure() as stored, transaction.atomic():
+        ticket = _lock_writable(ticket.pk, by)
+        if ticket.status in FINAL_STATUSES:
+            raise HubError(CONFLICT, _("The ticket is %(status)s; it takes no more attachments."),
+                           status=Status(ticket.status).label)
+        comment = None
+        if comment_id is not None:
+            comment = Comment.objects.filter(pk=comment_id, ticket=ticket).first()
+            if comment is None or not may_read_internal(by, comment):
+                raise invalid("comment", _("no such comment on this ticket."))
+            if comment.author_id != by.pk and not by.is_hub_admin:
+                raise HubError(FORBIDDEN, _("Files are attached to your own comments only."))
+        internal = bool(comment and comment.internal)
+        floor = effective_tlp(ticket, comment.tlp) if comment else ticket.tlp
+        tlp = clean_tlp(tlp, floor=floor)
+        scope = comment.shared_with if comment else None
+        now = timezone.now()
+        attachment = Attachment(ticket=ticket, comment=comment, uploaded_by=by, original_name=name,
+                                content_type=content_type, size=upload.size or 0, internal=internal,
+                                internal_to_id=comment.internal_to_id if comment and internal else None,
+                                created_at=now, tlp=tlp, shared_with=scope)
+        attachment.file.save(name, upload, save=False)
+        stored.append(attachment.file.name or name)
+        attachment.save()
+        _touch(ticket, now, [])
+        event = _event(ticket, by, TicketEvent.Kind.ATTACHMENT, after={"attachment": attachment.pk, "name": name},
+                       internal=internal, internal_to_id=attachment.internal_to_id, at=now)
+        _broadcast(ticket, event, attachment=attachment_out(attachment),
+                   audience=item_audience(ticket, tlp=tlp, shared_with=scope, internal=internal,
+                                          internal_to=attachment.internal_to_id))
     return attachment
 
 
@@ -1036,3 +1007,32 @@ def _remind(ticket_id: int, clock: str, kind: str, now: datetime) -> str | None:
         broadcast_on_commit(groups_for(audience), frame, audience)
         notify.ticket_changed(ticket=ticket, event=event)
     return f"{ticket.reference}: {clock} {kind} (due {timestamp(due)})"
+
+
+# --- a working calendar changed (worktime.signals.working_time_changed, after its commit) ------------
+
+
+def reschedule_open_tickets(*, centres: frozenset[int | None]) -> int:
+    """The working time of `centres` changed (their week, or a holiday exception; None is the shared
+    calendar every centre's time includes): every open request whose clocks run in one of them gets
+    its due times again from its creation time (`sla.schedule`), each under its row lock, so the
+    lists, the "overdue" filter and the SLA watch use the new calendar at once. Returns how many
+    requests' due times moved. Called on commit of the change (requests/apps.py)."""
+    candidates = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    if None not in centres:
+        candidates = candidates.filter(target_centre_id__in=[c for c in centres if c is not None])
+    moved = 0
+    for ticket_id in list(candidates.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, status__in=OPEN_STATUSES).first()
+            if ticket is None:
+                continue
+            before = [getattr(ticket, name) for name in sla.SCHEDULED]
+            sla.schedule(ticket)
+            if [getattr(ticket, name) for name in sla.SCHEDULED] != before:
+                Ticket.objects.filter(pk=ticket_id).update(**{name: getattr(ticket, name) for name in sla.SCHEDULED})
+                moved += 1
+    if moved:
+        logger.info("working time of %s changed: due times of %s open requests recomputed",
+                    sorted(c or 0 for c in centres), moved)
+    return moved

@@ -88,16 +88,35 @@ def test_the_private_feed_serves_the_roster_until_it_is_reset(cast, api_client):
     assert api_client(cast.ht_security).get("/api/v1/centres/HT/roster/feed").status_code == 403
 
 
-def test_the_duty_page_shows_the_confirm_button_to_the_officer_on_duty_only(cast, client):
+def test_the_duty_page_shows_the_confirm_button_to_the_officer_on_duty_only(cast, client, api_client):
+    """The card is in every duty page, hidden; the server's answer (`GET /api/v1/duty/mine`) shows it
+    to the officer of the shift covering now (or starting within the early window) and to nobody else,
+    and says when to ask again (docs/duty.md)."""
     roster(cast, start=local(2026, 3, 2, 7, 30))
+    later = services.create_shift(Centre.objects.get(code="HT"), by=cast.ht_manager,
+                                  starts_at=local(2026, 3, 4, 7, 30), ends_at=local(2026, 3, 5, 7, 30),
+                                  officer="ht.security")
     with time_machine.travel(T0, tick=False):
         client.force_login(cast.ht_security)
         page = client.get("/duty/").content.decode()
-        assert 'data-testid="confirm-duty"' in page
+        assert 'data-testid="confirm-duty"' in page and 'id="my-duty"' in page
         assert 'id="shift-form"' not in page  # officers do not edit the roster
+        mine = api_client(cast.ht_security).get("/api/v1/duty/mine").json()
+        assert mine["shift"]["officer"]["username"] == "ht.security"
+        assert (mine["duty"]["centre"], mine["duty"]["state"]) == ("HT", "unconfirmed")
+        assert mine["next_change"].startswith("2026-03-03T00:30:00")  # this shift's end (07:30 local)
         client.force_login(cast.ht_manager)
         page = client.get("/duty/").content.decode()
-        assert 'data-testid="confirm-duty"' not in page
         assert 'id="shift-form"' in page
+        assert api_client(cast.ht_manager).get("/api/v1/duty/mine").json() == {
+            "shift": None, "duty": None, "next_change": None, "now": mine["now"]}
+    # Between the two shifts: no card; it is due when the next one becomes confirmable (30 min early).
+    with time_machine.travel(local(2026, 3, 3, 12, 0), tick=False):
+        mine = api_client(cast.ht_security).get("/api/v1/duty/mine").json()
+        assert mine["shift"] is None
+        assert mine["next_change"].startswith("2026-03-04T00:00:00")  # 07:00 local, 30 min before 07:30
+    with time_machine.travel(local(2026, 3, 4, 7, 0), tick=False):
+        assert api_client(cast.ht_security).get("/api/v1/duty/mine").json()["shift"]["id"] == later.pk
+    with time_machine.travel(T0, tick=False):
         assert client.get("/duty/DN/").status_code == 200
         assert client.get("/duty/ZZ/").status_code == 404

@@ -14,6 +14,8 @@ from django.test import Client
 
 from events.models import Event
 from events.services import send_reminders
+from notify.delivery import deliver_emails
+from notify.models import Email
 from reports.selectors import cooperation_report
 
 pytestmark = pytest.mark.django_db(transaction=True)  # reminders leave after commit
@@ -98,9 +100,14 @@ def test_registrants_are_reminded_the_day_before_once(cast, api_client):
     assert send_reminders(now=day_before - timedelta(minutes=1)).events == []
     report = send_reminders(now=day_before)
     assert [e.pk for e in report.events] == [event["id"]] and report.people == 2
+    # The emails are notify's outbox rows, sent by its delivery job (tests/events/test_event_email.py).
+    assert sorted(Email.objects.filter(type="event").values_list("user__username", flat=True)) == [
+        "dn.security", "hue.security"]
+    assert deliver_emails(now=day_before)["sent"] == 2
     assert sorted(m.to[0] for m in mail.outbox) == ["dn.security@example.vn", "hue.security@example.vn"]
     assert "Hội thảo ATTT miền Trung" in mail.outbox[0].subject
     assert send_reminders(now=day_before + timedelta(minutes=5)).events == []  # once
+    assert deliver_emails(now=day_before + timedelta(minutes=5))["sent"] == 0
     assert len(mail.outbox) == 2
 
 

@@ -21,7 +21,6 @@ from tests.services import chromium_problem, redis_problem, require
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}  # a common phone (iPhone 12-15): touch, no hover, no keyboard
@@ -148,8 +147,8 @@ def messages_text(page) -> list[str]:
 
 
 def screenshot(page, name: str) -> None:
-    """Save a screenshot. docs/screenshots/ is only rewritten with HUB_UPDATE_SCREENSHOTS=1, so an
-    ordinary test run does not leave changed images in the work tree; otherwise they go to /tmp."""
-    folder = SCREENSHOTS if os.environ.get("HUB_UPDATE_SCREENSHOTS") == "1" else Path("/tmp/hub-screenshots")
+    """Save a screenshot of what a test saw to /tmp/hub-screenshots/ (to look at after a run). The
+    README's, in docs/screenshots/, come from the seeded demo: scripts/screenshots.py."""
+    folder = Path("/tmp/hub-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=False)

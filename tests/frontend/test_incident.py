@@ -198,12 +198,12 @@ def test_requests_and_comments_carry_their_marking(make_user, sign_in):
     page.fill("#comment-body", "Chỉ Hà Tĩnh: mật khẩu tạm là ở két.")
     page.select_option("#comment-scope", "own")
     page.click("#comment-form button[type=submit]")
-    comment = page.locator("#ticket-comments li")
+    comment = page.locator("#ticket-timeline li.comment")
     expect(comment).to_have_count(1)
     expect(comment.locator(".tlp-scope")).to_contain_text("HT")
     minh.goto("/tickets/" + page.url.rstrip("/").rsplit("/", 1)[-1] + "/")
     expect(minh.page.locator("#ticket-tlp .tlp-label")).to_have_text("TLP:RED")
-    expect(minh.page.locator("#ticket-comments li")).to_have_count(0)
+    expect(minh.page.locator("#ticket-timeline li.comment")).to_have_count(0)
 
 
 def test_on_a_phone_a_message_is_promoted_from_the_sheet(make_user, sign_in, security_topic):

@@ -48,7 +48,7 @@ def test_the_handling_centre_merges_a_duplicate_and_its_address_leads_to_the_sur
     expect(minh.page.locator("#ticket-merged-here")).to_contain_text(duplicate.reference)
     merged = minh.page.locator(f"#ticket-merged-from details[data-ticket-id='{duplicate.pk}']")
     expect(merged).to_contain_text("Người dân không nộp được hồ sơ từ sáng nay.")
-    expect(minh.page.locator("#ticket-history li[data-kind=merged_from]")).to_have_count(1)
+    expect(minh.page.locator("#ticket-timeline li[data-kind=merged_from]")).to_have_count(1)
     assert fits(minh.page)
     screenshot(minh.page, "ticket-merged" + ("-phone" if phone else ""))
 
@@ -98,12 +98,12 @@ def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in, make_use
     expect(lan.page.locator("#alert-links")).to_contain_text(survivor.reference)
 
     lan.page.goto(f"/tickets/{survivor.pk}/")
-    lan.page.locator("#ticket-comments li", has_text="gia hạn tên miền").locator(".split-pick").check()
+    lan.page.locator("#ticket-timeline li.comment", has_text="gia hạn tên miền").locator(".split-pick").check()
     lan.page.fill("#split-title", "Gia hạn tên miền cổng dịch vụ công")
     lan.page.click("#split-form button[type=submit]")
     lan.page.wait_for_url(re.compile(r"/tickets/\d+/$"))
     expect(lan.page.locator("#ticket-title")).to_have_text("Gia hạn tên miền cổng dịch vụ công")
-    expect(lan.page.locator("#ticket-comments")).to_contain_text("Ngoài ra: cần gia hạn tên miền.")
+    expect(lan.page.locator("#ticket-timeline")).to_contain_text("Ngoài ra: cần gia hạn tên miền.")
     expect(lan.page.locator("#ticket-links")).to_contain_text(survivor.reference)
     # The same page in English, once the person chooses it.
     lan.page.select_option("#lang-select", "en")

@@ -34,9 +34,9 @@ def test_history_entries_are_sentences_with_names_and_local_times(story, sign_in
     if language == "en":
         person.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url}])
     page.goto(f"/tickets/{story.pk}/")
-    history = page.locator("#ticket-history li")
+    history = page.locator("#ticket-timeline li.change")
     expect(history.first).to_be_visible()
-    log = page.locator("#ticket-history")
+    log = page.locator("#ticket-timeline")
     if language == "vi":
         expect(log).to_contain_text("Bình (Quản lý Đà Nẵng) (DN) chuyển yêu cầu từ “Mới” sang “Đã tiếp nhận”.")
         expect(log).to_contain_text("giao yêu cầu cho Minh (Đà Nẵng).")
@@ -62,7 +62,7 @@ def test_a_refused_comment_keeps_its_text_and_says_why_under_its_form(story, sig
     person = sign_in("dn.eng")
     page = person.page
     page.goto(f"/tickets/{story.pk}/")
-    expect(page.locator("#ticket-history li").first).to_be_visible()  # the page's script is running
+    expect(page.locator("#ticket-timeline li.change").first).to_be_visible()  # the page's script is running
     too_long = "Nhật ký rất dài. " * 1200  # above HUB_MAX_BODY_BYTES (16 KiB)
     page.locator("#comment-body").fill(too_long)
     page.click("#comment-form button[type=submit]")
@@ -70,10 +70,10 @@ def test_a_refused_comment_keeps_its_text_and_says_why_under_its_form(story, sig
     expect(under).to_be_visible()
     expect(page.locator("#comment-body")).to_have_attribute("aria-invalid", "true")
     assert page.locator("#comment-body").input_value() == too_long
-    expect(page.locator("#ticket-comments li")).to_have_count(0)
+    expect(page.locator("#ticket-timeline li.comment")).to_have_count(0)
     page.locator("#comment-body").fill("Đã xem nhật ký.")  # a good one clears the error
     page.click("#comment-form button[type=submit]")
-    expect(page.locator("#ticket-comments li")).to_have_count(1)
+    expect(page.locator("#ticket-timeline li.comment")).to_have_count(1)
     expect(under).to_have_count(0)
     expect(page.locator("#comment-body")).to_have_value("")
 
@@ -108,7 +108,7 @@ def test_a_manager_assigns_any_colleague_and_a_resolved_request_offers_no_taking
     expect(chooser.locator("option")).to_have_count(2)  # Minh and Châu: every colleague but the manager
     chooser.select_option("dn.sec")
     manager.locator("#assign-to button").click()
-    expect(manager.locator("#ticket-history")).to_contain_text("giao yêu cầu cho Châu (ATTT Đà Nẵng).")
+    expect(manager.locator("#ticket-timeline")).to_contain_text("giao yêu cầu cho Châu (ATTT Đà Nẵng).")
     assert Ticket.objects.filter(pk=story.pk).values_list("assignee__username", flat=True).get() == "dn.sec"
 
     engineer = sign_in("dn.eng").page  # not a manager: no chooser

@@ -54,13 +54,13 @@ def test_a_request_goes_from_creation_to_closure_with_both_pages_live(requester_
 
     minh.page.fill("#comment-body", "Đang kiểm tra cấu hình.")
     minh.page.click("#comment-form button[type=submit]")
-    expect(lan.page.locator("#ticket-comments li")).to_have_count(1)
+    expect(lan.page.locator("#ticket-timeline li.comment")).to_have_count(1)
     minh.page.fill("#comment-body", "Ghi chú nội bộ: cần quyền quản trị.")
     minh.page.check("#comment-internal")
     minh.page.click("#comment-form button[type=submit]")
-    expect(minh.page.locator("#ticket-comments li")).to_have_count(2)
-    expect(lan.page.locator("#ticket-comments li")).to_have_count(1)  # the internal one stays in DN
-    expect(lan.page.locator("#ticket-comments")).to_contain_text("Đang kiểm tra cấu hình.")
+    expect(minh.page.locator("#ticket-timeline li.comment")).to_have_count(2)
+    expect(lan.page.locator("#ticket-timeline li.comment")).to_have_count(1)  # the internal one stays in DN
+    expect(lan.page.locator("#ticket-timeline")).to_contain_text("Đang kiểm tra cấu hình.")
     expect(lan.page.locator("#internal-wrap")).to_be_hidden()
 
     move(minh, "resolved")
@@ -70,7 +70,7 @@ def test_a_request_goes_from_creation_to_closure_with_both_pages_live(requester_
     move(lan, "closed")
     expect(status_of(minh)).to_have_attribute("data-status", "closed")  # live on the helper's page
     expect(minh.page.locator("#ticket-moves button")).to_have_count(0)
-    assert lan.page.locator("#ticket-history li").count() >= 5
+    assert lan.page.locator("#ticket-timeline li.change").count() >= 5
 
 
 def test_rejecting_needs_a_reason_and_the_page_says_so(requester_and_helper):
@@ -126,9 +126,9 @@ def test_attachments_and_assignment_show_on_both_sides(requester_and_helper, tmp
     lan.page.set_input_files("#attach-file", str(log))
     lan.page.click("#attach-form button[type=submit]")
     for person in (lan, minh):
-        expect(person.page.locator("#ticket-attachments a")).to_have_text("nhat-ky.txt")
+        expect(person.page.locator("#ticket-timeline li.attachment a.file-link")).to_have_text("nhat-ky.txt")
     with minh.page.expect_download() as download:
-        minh.page.click("#ticket-attachments a")
+        minh.page.click("#ticket-timeline li.attachment a.file-link")
     assert Path(download.value.path()).read_text(encoding="utf-8") == log.read_text(encoding="utf-8")
 
     minh.page.click("#watch-toggle")

@@ -94,8 +94,8 @@ def test_every_item_shows_its_marking_in_firsts_colours_and_its_meaning_in_the_p
 
     page = person.goto(f"/tickets/{world['ticket'].pk}/")
     expect(page.locator("#ticket-tlp .tlp-label")).to_have_text("TLP:GREEN")
-    expect(page.locator("#ticket-comments li .tlp-label")).to_have_text("TLP:AMBER")
-    expect(page.locator("#ticket-attachments li .tlp-label")).to_have_text("TLP:RED")
+    expect(page.locator("#ticket-timeline li.comment .msg-head .tlp-label")).to_have_text("TLP:AMBER")
+    expect(page.locator("#ticket-timeline li.comment .comment-files .tlp-label")).to_have_text("TLP:RED")
     assert {"green", "amber", "red"} <= labels_on(page, language)
 
 

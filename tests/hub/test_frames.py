@@ -132,6 +132,7 @@ async def chat_frames(world, seen: list[dict]) -> None:
 
 async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts, raise_alert
+    from requests.seen import record_view
     from requests.services import add_attachment, add_comment, create_ticket, send_sla_reminders
 
     notifications = await listen(world["dnm"], seen)
@@ -146,6 +147,9 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     ticket = await sync_to_async(create_ticket)(by=world["ht"], title="Nhờ rà soát", category="security",
                                                 target_centre="DN")
     await sync_to_async(add_comment)(ticket, by=world["ht"], body="Chi tiết")
+    # DN (the other centre) reads the request: its readers hear that the comment has been seen.
+    await sync_to_async(record_view)(ticket, world["dnm"])
+    await notifications.until("ticket.seen")
     await sync_to_async(add_attachment)(ticket, by=world["ht"], upload=SimpleUploadedFile("log.txt", b"nhat ky"))
     # The SLA watch: DN (the target centre) hears that the request's first response is overdue.
     assert ticket.first_response_due is not None
@@ -189,6 +193,7 @@ async def event_frames(world, seen: list[dict]) -> None:
     start = timezone.now() + timedelta(hours=20)
     event = await sync_to_async(create_event)(by=world["dnm"], title="Hội thảo", starts_at=start,
                                               ends_at=start + timedelta(hours=8), place="Đà Nẵng")
+    await attendee.until("event.changed")  # the calendar changed, for everyone signed in
     await sync_to_async(register)(event, by=world["dns"])
     await sync_to_async(send_reminders)(now=timezone.now())
     await attendee.until("event")

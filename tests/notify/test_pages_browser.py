@@ -50,7 +50,7 @@ def test_preferences_are_saved_in_the_database_from_the_vietnamese_page(cast, si
     expect(page.locator("#quiet_hours")).not_to_be_checked()
     stored = dict(Preference.objects.filter(user=cast.ht_engineer).values_list("kind", "channel"))
     assert stored == {"alert_critical": "browser", "alert_high": "email", "alert_medium": "hub", "alert_low": "hub",
-                      "escalation": "hub", "mention": "email", "ticket": "digest"}
+                      "escalation": "hub", "mention": "email", "ticket": "digest", "event": "email"}
     settings = NotifySettings.objects.get(user=cast.ht_engineer)
     assert (settings.digest, settings.quiet_hours) == ("daily", False)
     assert TopicSetting.objects.get(user=cast.ht_engineer).level == "mentions"

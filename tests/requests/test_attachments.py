@@ -158,3 +158,14 @@ def test_the_schema_describes_the_multipart_upload(people, api_client):
     schema = api_client(people.ht_engineer).get("/api/v1/schema").json()
     body = schema["paths"]["/api/v1/tickets/{ident}/attachments"]["post"]["requestBody"]
     assert body["content"]["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+
+
+def test_logs_are_accepted_as_text_by_the_one_upload_rule_chat_uses_too(people, new_ticket, api_client, media_root):
+    """hub.lib.uploads is the rule of both request attachments and files in chat: a `.log` is text."""
+    ticket = new_ticket()
+    response = upload(api_client(people.ht_engineer), ticket, name="nginx-error.LOG", data=b"upstream timed out",
+                      content_type="application/octet-stream")
+    assert response.status_code == 201, response.json()
+    assert response.json()["content_type"] == "text/plain"
+    refused = upload(api_client(people.ht_engineer), ticket, name="cai-dat.exe", data=b"MZ")
+    assert refused.status_code == 400 and "không chấp nhận" in refused.json()["error"]["detail"]

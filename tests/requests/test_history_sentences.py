@@ -53,3 +53,40 @@ def test_every_history_entry_is_a_sentence_with_names_and_labels(people, new_tic
     assert f"{dn_manager} (DN) chuyển yêu cầu từ “Mới” sang “Đã tiếp nhận”." in vietnamese
     assert f"{dn_manager} (DN) giao yêu cầu cho {dn_engineer}." in vietnamese
     assert all("{" not in t and " the " not in t for t in vietnamese)
+
+
+def test_merges_splits_and_links_are_sentences_naming_the_other_request(people, new_ticket, api_client):
+    """Merges, splits and links name the other request by its reference (the page links it); every
+    kind of history line has a sentence (none is left for the page to word)."""
+    for user, name in ((people.ht_engineer, "Lan"), (people.dn_engineer, "Minh")):
+        user.display_name = name
+        user.save()
+    ticket = new_ticket(target="DN")
+    cause = new_ticket(target="DN", title="Tường lửa chặn nhầm")
+    services.link_ticket(ticket, by=people.dn_engineer, kind="caused_by", to_ticket=cause.pk)
+    services.link_ticket(ticket, by=people.dn_engineer, kind="related_to", to_ticket=cause.reference)
+    links = ticket.links.order_by("id")
+    services.unlink_ticket(ticket, by=people.dn_engineer, link_id=links.last().pk)
+    comment = services.add_comment(ticket, by=people.ht_engineer, body="Thêm: cần gia hạn tên miền.")
+    new = services.split_ticket(ticket, by=people.ht_engineer, comments=[comment.pk], title="Gia hạn tên miền")
+    duplicate = new_ticket(target="DN", title="Trùng lặp", by=people.qb_engineer)
+    services.merge_ticket(duplicate, by=people.dn_engineer, into=ticket.pk)
+    client = api_client(people.dn_engineer)
+
+    english = texts(client, ticket, "en")
+    assert f"Minh (DN) noted that this request is caused by {cause.reference}." in english
+    assert f"Minh (DN) linked this request with {cause.reference} (related)." in english
+    assert f"Minh (DN) removed the link with {cause.reference}." in english
+    assert f"Lan (HT) split 1 comment off into a new request, {new.reference}." in english
+    assert f"Minh (DN) merged the duplicate {duplicate.reference} into this request. 1 watcher joined." in english
+    assert None not in english
+    assert f"Minh (DN) noted that {ticket.reference} is caused by this request." in texts(client, cause, "en")
+    assert f"It was split off from {ticket.reference}." in " ".join(texts(client, new, "en"))
+    assert texts(client, duplicate, "en")[-1] == (
+        f"Minh (DN) merged this request into {ticket.reference}; it is read-only now.")
+
+    vietnamese = texts(client, ticket, "vi")
+    assert f"Minh (DN) ghi nhận yêu cầu này do {cause.reference} gây ra." in vietnamese
+    assert f"Minh (DN) gộp yêu cầu trùng {duplicate.reference} vào yêu cầu này. " \
+           "1 người theo dõi được chuyển sang." in vietnamese
+    assert f"Lan (HT) tách 1 bình luận thành yêu cầu mới {new.reference}." in vietnamese

@@ -12,6 +12,8 @@ import {LiveSocket} from "./socket.js";
 import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
 import "./actions/index.js";
 import {markingChooser} from "./tlp.js";
+import {attachFiles} from "./chat_files.js";
+import {bindTopicSearch} from "./search.js";
 
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY = 3000;
@@ -458,6 +460,7 @@ export class TopicView {
 
   send() {
     const body = this.input.value;
+    if (this.files && this.files.count()) { this.files.send(body); return; } // chat_files.js
     if (!body.trim()) return;
     if (new TextEncoder().encode(body).length > this.maxBytes) {
       this.error.textContent = fmt(gettext("The message is too long (at most %(max)s bytes)."), {max: this.maxBytes});
@@ -483,6 +486,7 @@ export class TopicView {
       this.marking = markingChooser(markingRoot, {floor: markingRoot.dataset.defaultTlp || "clear",
         centreCode: this.user.centre});
     }
+    this.files = attachFiles(this); // files and images: button, drop, paste (chat_files.js)
     form.addEventListener("submit", (e) => { e.preventDefault(); this.send(); this.input.focus(); });
     this.input.addEventListener("keydown", (e) => {
       if (this.mentionKey(e)) return;
@@ -682,30 +686,7 @@ export class TopicView {
   }
 
   bindSearch() {
-    const form = $("#search-form");
-    const panel = $("#search-results");
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const q = $("#search-q").value.trim();
-      if (!q) return;
-      const list = $("#search-list");
-      list.replaceChildren(el("li", {class: "muted"}, gettext("Searching…")));
-      panel.hidden = false;
-      const r = await api("GET", `/api/v1/search?q=${encodeURIComponent(q)}&topic=${encodeURIComponent(this.slug)}`);
-      list.replaceChildren();
-      if (!r.ok) { list.append(el("li", {class: "error"}, r.error.detail)); return; }
-      const found = resultsOf(r.data);
-      if (!found.length) list.append(el("li", {class: "muted"}, gettext("No messages found.")));
-      for (const item of found) {
-        const m = item.message || item;
-        const body = el("div", {class: "rendered"});
-        setHtml(body, m.html);
-        list.append(el("li", {class: "msg"}, el("div", {class: "msg-head"},
-          el("strong", {}, personName(m.author)), " ", el("span", {class: "centre-tag"}, centreCode(m.author && m.author.centre)),
-          " ", timeEl(m.created_at)), body));
-      }
-    });
-    $("#search-close").addEventListener("click", () => { panel.hidden = true; $("#search-q").focus(); });
+    bindTopicSearch(this.slug); // search.js: highlighted matches, jump links, "all topics"
   }
 }
 

@@ -3,7 +3,7 @@
 // "hub:duty" events), the officer's "confirm on duty" heartbeat, and one centre's roster in a week
 // or month view, which its managers edit, export and import as iCalendar (docs/duty.md).
 
-import {$, $$, api, el, fmt, gettext, personName} from "./util.js";
+import {$, $$, api, el, fmt, gettext, me, personName} from "./util.js";
 import {addDays, dayOf, fromInput, inputValue, rangeLabel, rangeOf, renderGrid, step, timeOf, today} from "./calendar_view.js";
 
 const STATES = {
@@ -38,10 +38,51 @@ export async function startDutyBoard(ul) {
   });
 }
 
-function bindConfirm() {
-  const button = $("#confirm-duty");
-  if (!button) return;
-  const status = $("#confirm-status");
+function shortWhen(value) {
+  return `${timeOf(value)} ${dayOf(value).slice(8, 10)}/${dayOf(value).slice(5, 7)}/${dayOf(value).slice(0, 4)}`;
+}
+
+const MAX_TIMER = 2 ** 31 - 1;  // setTimeout's longest wait (about 24 days)
+
+/**
+ * The viewer's "confirm on duty" card (duty page and home page): shown while they may confirm a
+ * shift, from the server's answer (GET /api/v1/duty/mine). It appears when their shift begins
+ * without a reload: a timer set from the server's `next_change` (measured on the server's clock,
+ * so a wrong clock here does not matter) asks the server again then, and so does every `duty`
+ * frame about their centre (the watch job's `started` and `reminder`, a roster change). When the
+ * answer shows a shift, the board's line for their centre is updated from the same answer.
+ */
+export function startMyDuty(card) {
+  if (!card) return;
+  const button = $("#confirm-duty", card);
+  const status = $("#confirm-status", card);
+  let timer = null;
+  let shown = null;  // the shift drawn, so a heartbeat's status is not wiped by a refresh
+
+  function draw(shift) {
+    card.hidden = !shift;
+    card.dataset.shift = shift ? String(shift.id) : "";
+    if (!shift) { shown = null; return; }
+    $("#my-duty-text", card).textContent = fmt(gettext("You are the officer on duty for %(centre)s from %(start)s to %(end)s."),
+      {centre: shift.centre, start: shortWhen(shift.starts_at), end: shortWhen(shift.ends_at)});
+    button.textContent = shift.confirmed_at ? gettext("I am still on duty") : gettext("Confirm on duty");
+    if (shown !== shift.id) status.textContent = shift.confirmed_at ? fmt(gettext("Confirmed at %(time)s"), {time: timeOf(shift.confirmed_at)}) : "";
+    shown = shift.id;
+  }
+
+  async function refresh() {
+    clearTimeout(timer);
+    const r = await api("GET", "/api/v1/duty/mine");
+    if (!r.ok) return;
+    draw(r.data.shift);
+    if (r.data.duty) document.dispatchEvent(new CustomEvent("hub:duty", {detail: {type: "duty", event: "started", duty: r.data.duty, synthetic: true}}));
+    if (r.data.next_change) {
+      const wait = new Date(r.data.next_change).getTime() - new Date(r.data.now).getTime();
+      timer = setTimeout(refresh, Math.min(Math.max(wait + 250, 250), MAX_TIMER));
+    }
+    card.dataset.ready = "1";  // tests wait for the first answer
+  }
+
   button.addEventListener("click", async () => {
     button.disabled = true;
     const r = await api("POST", "/api/v1/duty/confirm");
@@ -54,6 +95,13 @@ function bindConfirm() {
       status.textContent = r.error.detail;
     }
   });
+  document.addEventListener("hub:duty", (e) => {
+    const f = e.detail;
+    if (!f || !f.duty || f.synthetic) return;  // not our own board update above
+    if (["started", "ended", "roster_changed", "reminder"].includes(f.event) && f.duty.centre === me().centre) refresh();
+  });
+  document.addEventListener("hub:reconnected", refresh);
+  refresh();
 }
 
 class Roster {
@@ -198,6 +246,6 @@ class Roster {
 export function startDuty() {
   const config = JSON.parse($("#duty-config").textContent);
   startDutyBoard($("#duty-board"));
-  bindConfirm();
+  startMyDuty($("#my-duty"));
   new Roster(config).start();
 }

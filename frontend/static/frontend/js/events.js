@@ -1,6 +1,8 @@
 // The MOU's events calendar (/events/): a month grid and a list, an event's details with who attends
 // from each centre, registering and withdrawing, and, for organisers, the form to add or change an
-// event (docs/duty.md, "Events").
+// event (docs/duty.md, "Events"). Live: an `event.changed` frame (an event added, changed or
+// cancelled, someone registered or withdrew, anywhere) redraws the period shown and the open event
+// from the API, so what is drawn is always what the server says the viewer may see.
 
 import {$, $$, api, el, fmt, gettext, personName} from "./util.js";
 import {addDays, dayOf, fromInput, inputValue, rangeLabel, rangeOf, renderGrid, step, timeOf, today} from "./calendar_view.js";
@@ -60,8 +62,21 @@ class Calendar {
       const r = await api("GET", `/api/v1/events/${encodeURIComponent(wanted)}`);
       if (r.ok) { this.anchor = dayOf(r.data.starts_at); this.show(r.data); }
     }
+    document.addEventListener("hub:event", (e) => this.changed(e.detail.item));
+    document.addEventListener("hub:reconnected", () => this.changed(null));  // catch up after a drop
     await this.load();
     this.box.dataset.ready = "1";
+  }
+
+  changed(item) {
+    // Frames come in bursts (a colleague registering five people): one redraw per burst.
+    if (item && this.detail.dataset.event === String(item.id)) this.reopen = true;
+    if (!item && !this.detail.hidden) this.reopen = true;
+    clearTimeout(this.redraw);
+    this.redraw = setTimeout(async () => {
+      if (this.reopen && this.detail.dataset.event) { this.reopen = false; await this.open(this.detail.dataset.event); }
+      await this.load();
+    }, 150);
   }
 
   range() {

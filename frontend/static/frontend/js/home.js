@@ -53,5 +53,5 @@ export function startHome() {
   document.addEventListener("hub:awaiting", (e) => renderAwaitingBlock(e.detail));
   if (lastAwaiting()) renderAwaitingBlock(lastAwaiting());
   const board = $("#duty-board");
-  if (board) import("./duty.js").then((m) => m.startDutyBoard(board));
+  if (board) import("./duty.js").then((m) => { m.startDutyBoard(board); m.startMyDuty($("#my-duty")); });
 }

@@ -7,6 +7,7 @@ import {startConversations} from "./conversations.js";
 const PAGES = {
   home: () => import("./home.js").then((m) => m.startHome()),
   topic: () => import("./chat.js").then((m) => m.startTopic(document.getElementById("chat"))),
+  search: () => import("./search.js").then((m) => m.startSearchPage()),
   alerts: () => import("./alerts.js").then((m) => m.startAlertList()),
   alert: () => import("./alerts.js").then((m) => m.startAlertDetail(document.getElementById("alert"))),
   tickets: () => import("./tickets.js").then((m) => m.startTicketList()),

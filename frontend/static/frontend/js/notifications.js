@@ -339,6 +339,12 @@ export function startNotifications() {
       bell.add({key: `sla-${ticket.id}-${frame.clock}-${frame.event}-${frame.due}`, text, url});
       if (frame.event === "breached") browserNotify(gettext("Support request"), text, url);
       document.dispatchEvent(new CustomEvent("hub:ticket", {detail: {ticket, event: frame.entry}}));
+    } else if (frame.type === "ticket.seen") {
+      // The other centre has just read a request since its latest comment (ticket_seen.js listens).
+      document.dispatchEvent(new CustomEvent("hub:ticket-seen", {detail: frame}));
+    } else if (frame.type === "event.changed" && frame.item) {
+      // The events calendar changed (events.js redraws what it shows).
+      document.dispatchEvent(new CustomEvent("hub:event", {detail: frame}));
     } else if (frame.type === "duty" && frame.duty) {
       // Every centre's duty state (duty.js's board and roster listen); the officer's reminder to
       // confirm and the deputy's and managers' news of an unconfirmed shift go to the bell too.
@@ -353,7 +359,7 @@ export function startNotifications() {
     } else if (frame.type === "event" && frame.item) {
       const text = fmt(gettext("Tomorrow: %(title)s (%(centre)s)"), {title: frame.item.title, centre: frame.item.organiser});
       bell.add({key: `event-${frame.item.id}-${frame.event}`, text, url: frame.url});
-      browserNotify(gettext("Event reminder"), text, frame.url);
+      if (wants("event")) browserNotify(gettext("Event reminder"), text, frame.url);
     } else if (frame.type === "mention" && frame.message) {
       const m = frame.message;
       const url = `/topics/${encodeURIComponent(m.topic)}/#m-${m.id}`;

@@ -2,7 +2,7 @@
 // due times in local time (Asia/Ho_Chi_Minh), the working time left, paused and why. Used by the
 // request page (its "Service level" card) and the list (the due column).
 
-import {el, fmt, gettext, timeEl} from "./util.js";
+import {el, fmt, gettext} from "./util.js";
 
 const TIME_ZONE = "Asia/Ho_Chi_Minh";
 
@@ -98,17 +98,4 @@ export function slaCell(k) {
   else if (s.due_soon) parts.push(" ", tag("sla-soon", gettext("due soon")));
   if (s.paused) parts.push(" ", tag("sla-paused", gettext("paused")));
   return parts;
-}
-
-// The hub's own history entries (no actor): an SLA clock due soon or breached.
-export const SLA_EVENTS = {sla_due_soon: true, sla_breached: true};
-const CLOCKS = {first_response: () => gettext("First response"), resolution: () => gettext("Resolution")};
-
-export function slaHistoryEntry(h) {
-  const clock = CLOCKS[h.field] ? CLOCKS[h.field]() : h.field;
-  const text = h.kind === "sla_breached"
-    ? fmt(gettext("%(clock)s: the SLA due time has passed"), {clock})
-    : fmt(gettext("%(clock)s: due soon (%(share)s of the working time spent)"), {clock, share: "80%"});
-  return el("li", {class: `sla-event ${h.kind}`}, timeEl(h.created_at), " ", el("strong", {}, gettext("Hub")), " ",
-    text, " — ", gettext("due"), " ", localTime(h.after));
 }

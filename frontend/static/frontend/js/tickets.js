@@ -1,11 +1,13 @@
 // Support requests: the list with filters and saved views, the create form, and the request page
-// (workflow buttons for the caller's allowed moves only, comments, attachments, history), which
-// refreshes when the notifications stream reports a change to this request.
+// (workflow buttons for the caller's allowed moves only, and one timeline of comments, changes and
+// files: ticket_timeline.js), which refreshes when the notifications stream reports a change to this
+// request. Every action's failure is shown next to the control that caused it, keeping what was typed.
 
 import {renderOrigin} from "./origin.js";
-import {SLA_EVENTS, renderSla, slaCell, slaHistoryEntry} from "./sla.js";
+import {renderSla, slaCell} from "./sla.js";
+import {mergedTimeline, renderTimeline} from "./ticket_timeline.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
-import {$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError} from "./util.js";
+import {$, $$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -149,34 +151,25 @@ const MOVE_LABELS = {
 };
 void [gettext("Accept"), gettext("Start work"), gettext("Ask the requester"), gettext("Mark resolved"), gettext("Confirm and close"), gettext("Reject"), gettext("Reopen")];
 
-function commentItem(c, choosable = false) {
-  const body = el("div", {class: "rendered"});
-  setHtml(body, c.html || c.body_html || "");
-  const choose = choosable
-    ? el("label", {class: "check split-choice"}, el("input", {type: "checkbox", class: "split-pick", value: String(c.id)}),
-      " ", gettext("choose"))
-    : "";
-  return el("li", {class: c.internal ? "comment internal" : "comment", dataset: {commentId: String(c.id)}},
-    el("div", {class: "msg-head"}, el("strong", {}, personName(c.author)), " ",
-      el("span", {class: "centre-tag"}, centreCode(c.author && c.author.centre)), " ", timeEl(c.created_at),
-      c.internal ? el("span", {class: "tag internal-tag"}, gettext("internal")) : "", " ",
-      tlpLabel(c.tlp, {scope: Array.isArray(c.shared_with) ? c.shared_with : null}), " ", choose), body);
+/** A refused action's error next to the control that caused it (`box`), in the caller's language
+ * (the API answers in the page's: util.api); with `form`, each field it names is marked too. What was
+ * typed stays. A conflict (someone else changed the request meanwhile) also reloads the request, so
+ * the page shows what it is now while the error says why the action did not happen. */
+function fail(box, error, {form = null, locate, reload = null} = {}) {
+  if (form) showFormError(form, box, error, locate);
+  else box.textContent = (error && error.detail) || gettext("Something went wrong.");
+  if (reload && error && ["conflict", "stale"].includes(error.code)) reload();
 }
 
-/** One history line; merges, splits and links name the other request (a link where the viewer may read it). */
-function historyLine(h) {
-  const about = (h.after && typeof h.after === "object") ? h.after : ((h.before && typeof h.before === "object") ? h.before : null);
-  let detail = "";
-  if (about && about.reference) {
-    detail = el("span", {}, " ", el("a", {href: `/tickets/${about.ticket}/`}, about.reference));
-  } else if (about && about.alert) {
-    detail = el("span", {}, " ", el("a", {href: `/alerts/${about.alert}/`}, fmt(gettext("alert #%(id)s"), {id: about.alert})));
-  } else if (h.before || h.after) {
-    detail = ` ${label(h.before || "")} → ${label(h.after || "")}`;
-  }
-  return el("li", {dataset: {kind: h.kind || ""}},
-    timeEl(h.at || h.created_at), " ", el("strong", {}, personName(h.by || h.actor) || gettext("system")), " ",
-    label(h.kind || h.event || h.field || ""), detail, h.note ? ` — ${h.note}` : "");
+/** Hide an action's form when it no longer applies — unless it holds a refusal: then what was typed
+ * and why it was refused stay in view (a request merged meanwhile hides the comment form otherwise). */
+function showIf(node, applies) {
+  node.hidden = !applies && !node.querySelector(".error:not(:empty)");
+}
+
+function succeeded(box, form = null) {
+  box.textContent = "";
+  if (form) clearFieldErrors(form);
 }
 
 function renderMergeState(k) {
@@ -193,8 +186,8 @@ function renderMergeState(k) {
     here.textContent = fmt(gettext("%(reference)s was merged into this request."), {reference: source.reference});
     here.hidden = false;
   } else here.hidden = true;
-  $("#merge-section").hidden = !(k.permissions && k.permissions.merge) || Boolean(k.merged_into);
-  for (const form of ["#comment-form", "#attach-form"]) $(form).hidden = Boolean(k.merged_into);
+  showIf($("#merge-section"), Boolean(k.permissions && k.permissions.merge) && !k.merged_into);
+  for (const form of ["#comment-form", "#attach-form"]) showIf($(form), !k.merged_into);
 }
 
 function renderLinks(k) {
@@ -209,7 +202,7 @@ function renderLinks(k) {
     return el("li", {dataset: {linkId: String(l.id)}}, el("span", {class: "tag"}, l.label), " ", target, " ", remove);
   }));
   if (!links.length) $("#ticket-links").append(el("li", {class: "muted"}, gettext("No links.")));
-  $("#link-form").hidden = !(k.permissions && k.permissions.link);
+  showIf($("#link-form"), Boolean(k.permissions && k.permissions.link));
 }
 
 function renderMergedFrom(k) {
@@ -217,11 +210,7 @@ function renderMergedFrom(k) {
   $("#merged-from-section").hidden = !merged.length;
   $("#ticket-merged-from").replaceChildren(...merged.map((m) => el("details", {class: "card", open: true, dataset: {ticketId: String(m.id)}},
     el("summary", {}, el("a", {href: `${m.url}?stay=1`}, m.reference), ` ${m.title} (${m.requesting_centre})`),
-    el("h3", {}, gettext("Comments")),
-    (m.comments || []).length ? el("ol", {class: "comments"}, ...m.comments.map((c) => commentItem(c))) : el("p", {class: "muted"}, "—"),
-    (m.attachments || []).length ? el("ul", {class: "plain-list"}, ...m.attachments.map((a) => el("li", {}, el("a", {href: a.url}, a.name)))) : "",
-    el("h3", {}, gettext("History")),
-    el("ol", {class: "history"}, ...(m.history || []).map(historyLine)))));
+    mergedTimeline(m))));
 }
 
 /** "Assign to …": any colleague of the target centre the caller may choose (managers), from
@@ -230,23 +219,31 @@ async function renderAssignTo(k, moves, reload) {
   const r = await api("GET", `/api/v1/tickets/${k.id}/assignees`);
   const me_ = me();
   const people = (r.ok && Array.isArray(r.data) ? r.data : []).filter((p) => p.username !== (me_ && me_.username));
-  if (!people.length || document.getElementById("assign-to")) return;
+  const existing = document.getElementById("assign-to");
+  if (!people.length) { if (existing) existing.remove(); return; }
+  // Redrawn with the request (a live change): the person chosen but not yet assigned stays chosen.
+  const chosen = existing ? existing.querySelector("select").value : null;
+  if (existing) existing.remove();
   const select = el("select", {id: "assign-to-person", "aria-label": gettext("Colleague to assign")},
     ...people.map((p) => el("option", {value: p.username}, personName(p))));
-  if (k.assignee) select.value = k.assignee.username;
+  if (chosen && people.some((p) => p.username === chosen)) select.value = chosen;
+  else if (k.assignee) select.value = k.assignee.username;
   const button = el("button", {type: "button"}, gettext("Assign"));
   const box = el("span", {id: "assign-to", class: "assign-to"}, select, " ", button);
   button.addEventListener("click", async () => {
     button.disabled = true;
     const res = await api("POST", `/api/v1/tickets/${k.id}/assign`, {username: select.value, version: k.version});
     button.disabled = false;
-    if (!res.ok) { $("#ticket-error").textContent = res.error.detail; return; }
+    if (!res.ok) { fail($("#ticket-error"), res.error, {reload}); return; }
+    succeeded($("#ticket-error"));
     reload();
   });
   const muted = moves.querySelector("p.muted");
   if (muted) muted.remove();
   moves.append(box);
 }
+
+const PRIORITIES = ["low", "normal", "high", "urgent"];
 
 export function startTicketDetail(root) {
   const id = Number(root.dataset.ticketId);
@@ -257,12 +254,13 @@ export function startTicketDetail(root) {
   async function load(reason) {
     const r = await api("GET", `/api/v1/tickets/${id}`);
     root.setAttribute("aria-busy", "false");
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { fail($("#ticket-error"), r.error); return; }
     current = (r.data && r.data.ticket) || r.data;
     render(current);
     import("./ticket_seen.js").then((m) => m.showCommentSeen(id));
     if (reason) $("#ticket-live").textContent = reason;
   }
+  const reload = () => load();
 
   function render(k) {
     $("#ticket-ref").textContent = k.reference || `#${k.id}`;
@@ -277,12 +275,13 @@ export function startTicketDetail(root) {
     }
     $("#ticket-meta").replaceChildren(
       fmt(gettext("From %(from)s to %(to)s"), {from: centreCode(k.requesting_centre || k.centre), to: centreCode(k.target_centre) || gettext("any centre")}),
-      " · ", label(k.category), " · ", label(k.priority),
+      " · ", label(k.category), " · ", el("span", {id: "ticket-priority", dataset: {priority: k.priority}}, label(k.priority)),
       k.assignee ? ` · ${fmt(gettext("assigned to %(who)s"), {who: personName(k.assignee)})}` : "",
       "");
     renderSla($("#ticket-sla"), k);
     setHtml($("#ticket-description"), k.description_html || k.html || "");
     const moves = $("#ticket-moves");
+    const assignTo = document.getElementById("assign-to");  // kept across the redraw (what was chosen)
     moves.replaceChildren();
     const allowed = (k.allowed_transitions || []).map((m) => (typeof m === "string" ? m : m.to));
     for (const to of allowed) {
@@ -293,31 +292,28 @@ export function startTicketDetail(root) {
     }
     const mine = k.assignee && k.assignee.username === user.username;
     // Only what applies: nobody takes a request that is resolved or final.
-    const open = !["closed", "rejected", "resolved"].includes(k.status);
-    if (k.permissions && k.permissions.assign && open) renderAssignTo(k, moves, () => load());
+    const open = !["closed", "rejected", "resolved", "merged"].includes(k.status);
+    if (assignTo && k.permissions && k.permissions.assign && open) moves.append(assignTo);
+    if (k.permissions && k.permissions.assign && open) renderAssignTo(k, moves, reload);
     if (k.permissions && k.permissions.assign && !mine && open) {
       const take = el("button", {type: "button", id: "assign-me"}, gettext("Assign to me"));
       take.addEventListener("click", async () => {
         take.disabled = true;
         const r = await api("POST", `/api/v1/tickets/${id}/assign`, {username: user.username, version: k.version});
         take.disabled = false;
-        if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+        if (!r.ok) { fail($("#ticket-error"), r.error, {reload}); return; }
+        succeeded($("#ticket-error"));
         load();
       });
       moves.append(take);
     }
     if (!moves.children.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
+    renderPriority(k, open);
     const splittable = Boolean(k.permissions && k.permissions.split);
-    $("#ticket-comments").replaceChildren(...(k.comments || []).map((c) => commentItem(c, splittable && !c.internal)));
-    $("#split-form").hidden = !splittable || !(k.comments || []).some((c) => !c.internal);
-    const attachments = k.attachments || [];
-    $("#ticket-attachments").replaceChildren(...attachments.map((a) =>
-      el("li", {}, el("a", {href: a.url || a.download_url || "#"}, a.name || a.filename), a.size ? ` (${a.size} B)` : "",
-        " ", tlpLabel(a.tlp))));
-    const history = k.history || k.events || [];
-    // The server writes each entry it knows as a sentence in the viewer's language (requests/history.py).
-    $("#ticket-history").replaceChildren(...history.map((h) => (SLA_EVENTS[h.kind] ? slaHistoryEntry(h)
-      : h.text ? el("li", {dataset: {kind: h.kind || ""}}, timeEl(h.at || h.created_at), " ", h.text) : historyLine(h))));
+    const picked = new Set($$(".split-pick:checked").map((box) => box.value));  // a live redraw keeps the choice
+    renderTimeline($("#ticket-timeline"), k, {splittable});
+    for (const box of $$(".split-pick")) box.checked = picked.has(box.value);
+    showIf($("#split-form"), splittable && (k.comments || []).some((c) => !c.internal));
     renderMergeState(k);
     renderLinks(k);
     renderMergedFrom(k);
@@ -332,6 +328,32 @@ export function startTicketDetail(root) {
     if (k.thread_url) { thread.href = k.thread_url; thread.hidden = false; } else thread.hidden = true;
   }
 
+  /** The priority chooser (either side, while the request is open); a choice not yet saved stays. */
+  function renderPriority(k, open) {
+    const form = $("#priority-form");
+    showIf(form, Boolean(k.permissions && k.permissions.edit && open));
+    const select = $("#priority-select");
+    if (!select.options.length) {
+      for (const p of PRIORITIES) select.append(el("option", {value: p}, label(p)));
+      select.addEventListener("change", () => { select.dataset.dirty = "true"; });
+    }
+    if (select.dataset.dirty !== "true") select.value = k.priority;
+  }
+
+  $("#priority-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const select = $("#priority-select");
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    const r = await api("PATCH", `/api/v1/tickets/${id}`, {priority: select.value, version: current && current.version});
+    button.disabled = false;
+    if (!r.ok) { fail($("#priority-error"), r.error, {form, reload}); return; }
+    succeeded($("#priority-error"), form);
+    delete select.dataset.dirty;
+    load();
+  });
+
   async function move(to, button) {
     button.disabled = true;
     const note = $("#move-note").value;
@@ -339,8 +361,8 @@ export function startTicketDetail(root) {
     if (current && current.version !== undefined) body.version = current.version; // refuse a stale move
     const r = await api("POST", `/api/v1/tickets/${id}/transition`, body);
     button.disabled = false;
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
-    $("#ticket-error").textContent = "";
+    if (!r.ok) { fail($("#ticket-error"), r.error, {reload}); return; }
+    succeeded($("#ticket-error"));
     $("#move-note").value = "";
     load();
   }
@@ -352,7 +374,8 @@ export function startTicketDetail(root) {
       ? await api("DELETE", `/api/v1/tickets/${id}/watchers/me`)
       : await api("POST", `/api/v1/tickets/${id}/watchers`, {});
     button.disabled = false;
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { fail($("#watch-error"), r.error, {reload}); return; }
+    succeeded($("#watch-error"));
     load();
   });
 
@@ -371,9 +394,11 @@ export function startTicketDetail(root) {
     button.disabled = false;
     area.readOnly = false;
     // A refused comment stays in the box, its error under the form that sent it.
-    if (!r.ok) { showFormError($("#comment-form"), $("#comment-form-error"), r.error, (f) => (f === "body" ? area : null)); return; }
-    clearFieldErrors($("#comment-form"));
-    $("#comment-form-error").textContent = "";
+    if (!r.ok) {
+      fail($("#comment-form-error"), r.error, {form: $("#comment-form"), locate: (f) => (f === "body" ? area : null), reload});
+      return;
+    }
+    succeeded($("#comment-form-error"), $("#comment-form"));
     area.value = "";
     $("#comment-internal").checked = false;
     $("#comment-scope").value = "all";
@@ -382,26 +407,29 @@ export function startTicketDetail(root) {
 
   $("#merge-form").addEventListener("submit", async (e) => {
     e.preventDefault();
+    const form = e.currentTarget;
     const into = $("#merge-into").value.trim();
     if (!into) return;
     if (!window.confirm(fmt(gettext("Merge this request into %(into)s? It becomes read-only."), {into}))) return;
     const body = {into: /^\d+$/.test(into) ? Number(into) : into};
     if (current && current.version !== undefined) body.version = current.version;
     const r = await api("POST", `/api/v1/tickets/${id}/merge`, body);
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { fail($("#merge-error"), r.error, {form, reload}); return; }
     window.location.href = `/tickets/${r.data.id}/?merged_from=${id}`;
   });
 
   $("#link-form").addEventListener("submit", async (e) => {
     e.preventDefault();
+    const form = e.currentTarget;
     const target = $("#link-target").value.trim();
     if (!target) return;
     const payload = {kind: $("#link-kind").value};
-    if ($("#link-what").value === "alert") payload.alert = Number(target.replace(/^#/, ""));
+    if ($("#link-what").value === "alert") payload.alert = Number(target.replace(/^#/, "")) || 0;
     else payload.ticket = target;
     const r = await api("POST", `/api/v1/tickets/${id}/links`, payload);
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
-    $("#ticket-error").textContent = "";
+    // The API names `ticket` or `alert`; both are the one box on the form.
+    if (!r.ok) { fail($("#link-error"), r.error, {form, locate: (f) => (["ticket", "alert"].includes(f) ? $("#link-target") : null), reload}); return; }
+    succeeded($("#link-error"), form);
     $("#link-target").value = "";
     current = r.data;
     render(current);
@@ -411,32 +439,39 @@ export function startTicketDetail(root) {
     const button = e.target.closest(".remove-link");
     if (!button) return;
     const r = await api("DELETE", `/api/v1/tickets/${id}/links/${button.dataset.linkId}`);
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { fail($("#link-error"), r.error, {reload}); return; }
+    succeeded($("#link-error"));
     current = r.data;
     render(current);
   });
 
   $("#split-form").addEventListener("submit", async (e) => {
     e.preventDefault();
-    const chosen = Array.from(document.querySelectorAll(".split-pick:checked")).map((box) => Number(box.value));
+    const form = e.currentTarget;
+    const chosen = $$(".split-pick:checked").map((box) => Number(box.value));
     const title = $("#split-title").value.trim();
     if (!chosen.length || !title) {
-      $("#ticket-error").textContent = gettext("Choose the comments and give the new request a title.");
+      $("#split-error").textContent = gettext("Choose the comments and give the new request a title.");
       return;
     }
     const r = await api("POST", `/api/v1/tickets/${id}/split`, {comments: chosen, title});
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    if (!r.ok) { fail($("#split-error"), r.error, {form, locate: (f) => (f === "title" ? $("#split-title") : null), reload}); return; }
     window.location.href = `/tickets/${r.data.id}/`;
   });
 
   $("#attach-form").addEventListener("submit", async (e) => {
     e.preventDefault();
+    const form = e.currentTarget;
     const input = $("#attach-file");
     if (!input.files.length) return;
     const data = new FormData();
     data.append("file", input.files[0]);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
     const r = await api("POST", `/api/v1/tickets/${id}/attachments`, data, {form: true});
-    if (!r.ok) { $("#ticket-error").textContent = r.error.detail; return; }
+    button.disabled = false;
+    if (!r.ok) { fail($("#attach-error"), r.error, {form, locate: (f) => (f === "file" ? input : null), reload}); return; }
+    succeeded($("#attach-error"), form);
     input.value = "";
     load();
   });
