@@ -126,3 +126,19 @@ def test_what_the_person_may_not_read_never_appears_whatever_the_filters(world, 
     # A member who leaves a conversation no longer finds it.
     api_client(world["qb"]).post("/api/v1/topics/dm-others/leave")
     assert [m["topic"] for m in search(api_client, world["qb"], q="emotet")["results"]] == [SLUG, SLUG]
+
+
+def test_the_search_page_offers_only_topics_and_conversations_the_person_may_read(world, client):
+    mine = Topic.objects.create(slug="dm-mine", name_vi="DN, HT", name_en="DN, HT", kind=Topic.Kind.DIRECT)
+    others = Topic.objects.create(slug="dm-theirs", name_vi="HT, QB", name_en="HT, QB", kind=Topic.Kind.DIRECT)
+    for topic, people in ((mine, ("dn", "ht")), (others, ("ht", "qb"))):
+        for key in people:
+            ConversationMember.objects.create(topic=topic, user=world[key])
+    client.force_login(world["dn"])
+    page = client.get("/search/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'value="an-toan-thong-tin"' in html and 'value="phat-trien-phan-mem"' in html
+    assert 'value="dm-mine"' in html
+    assert 'value="doi-ung-cuu"' not in html and 'value="dm-theirs"' not in html
+    assert "Tìm tin nhắn" in html

@@ -12,7 +12,7 @@ from django.test import Client
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 PAGES = ["/", "/topics/phat-trien-phan-mem/", "/alerts/", "/alerts/1/", "/tickets/", "/tickets/new/",
-         "/tickets/1/"]
+         "/tickets/1/", "/search/"]
 
 
 @pytest.fixture
