@@ -6,7 +6,8 @@
 Options: --base-url (default http://127.0.0.1:8000, or HUB_BASE_URL), --out (default
 docs/screenshots), --chromium (default /usr/bin/chromium), --password (default DEMO_PASSWORD or the
 demo's), --only NAME… (some of the shots). Playwright drives chromium: a 1280×860 desktop and a
-390×844 touch phone (2× pixels), in Vietnamese, the hub's first language.
+390×844 touch phone (2× pixels), in Vietnamese, the hub's first language. Reactions need an emoji
+font (Debian: `apt-get install fonts-noto-color-emoji`), or they show as empty boxes.
 
 Who looks: Đà Nẵng's security officer (alerts, requests, chat, duty), its manager for the dashboard.
 The demo leaves this morning's alert waiting for Đà Nẵng's acknowledgement, so its banner is on every
