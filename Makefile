@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := hub.settings
 
-.PHONY: run test test-core test-services lint bench bench-data audit messages clean setup browser
+.PHONY: run test test-core test-services lint bench bench-data audit messages clean setup browser axe
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -30,6 +30,21 @@ browser:
 	  else echo "chromium or nginx not found: browser/proxy tests will skip (or fail under CI=true)"; fi; \
 	fi
 
+# axe-core for the accessibility tests (tests/frontend/test_accessibility.py): the version pinned in
+# tests/axe/package-lock.json, `npm ci`'d into tests/axe/node_modules/ (git-ignored). Without npm the
+# tests skip, and under CI=true this step and the tests fail.
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's npm for axe-core…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm) >/dev/null || true; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/axe && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/axe-core/axe.min.js; \
+	else echo "npm not found: the accessibility tests will skip (or fail under CI=true)"; [ "$$CI" != "true" ]; fi
+
+axe: $(AXE)
+
 # .env: the development settings `make run` uses, read by hub/settings.py in every command of this
 # checkout (so `.venv/bin/python manage.py issue_token ht.security` works after it, as README says).
 .env:
@@ -41,7 +56,7 @@ run: $(STAMP) .env
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(PY) -m hub.server.serve
 
 # Core tests on SQLite + the in-memory layer, then the whole suite on PostgreSQL + Redis.
-test: $(STAMP) browser
+test: $(STAMP) browser axe
 	$(PY) -m ruff check .
 	DJANGO_DEBUG=1 $(PY) -m mypy
 	$(PY) -m tests.run

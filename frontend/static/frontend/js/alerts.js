@@ -225,6 +225,7 @@ export function startAlertDetail(root) {
 
   function renderAckArea(a) {
     const area = $("#alert-ack-area");
+    if (area.contains(document.activeElement)) focusAck = true;  // a live redraw keeps the focus here too
     area.replaceChildren();
     const viewer = a.viewer || {};
     if (viewer.acknowledged) {
@@ -242,6 +243,7 @@ export function startAlertDetail(root) {
         load();
       });
       area.append(button);
+      if (focusAck) { focusAck = false; button.focus(); }
     }
     const statusArea = $("#alert-status-area");
     statusArea.replaceChildren();

@@ -973,7 +973,6 @@ export class TopicView {
       list.append(li);
     });
     list.hidden = false;
-    this.input.setAttribute("aria-expanded", "true");
     this.input.setAttribute("aria-activedescendant", `mention-${this.mentionActive}`);
   }
 
@@ -981,7 +980,6 @@ export class TopicView {
     const list = $("#mention-list");
     list.hidden = true;
     this.mentionOptions = null;
-    this.input.setAttribute("aria-expanded", "false");
     this.input.removeAttribute("aria-activedescendant");
   }
 

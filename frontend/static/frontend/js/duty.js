@@ -154,7 +154,7 @@ class Roster {
       s.note ? el("span", {class: "muted"}, ` — ${s.note}`) : null];
     if (!this.canManage) return el("span", {class: "shift", dataset: {shift: String(s.id)}}, ...text);
     return el("button", {type: "button", class: "shift link-button", dataset: {shift: String(s.id)},
-      "aria-label": fmt(gettext("Edit the shift of %(name)s"), {name: personName(s.officer)}), onclick: () => this.edit(s)}, ...text);
+      title: fmt(gettext("Edit the shift of %(name)s"), {name: personName(s.officer)}), onclick: () => this.edit(s)}, ...text);
   }
 
   async bindManager() {

@@ -169,7 +169,7 @@ export function openMessageMenu(button, message, ctx, {asSheet = false, focusFir
     backdrop = el("div", {class: "msg-menu-backdrop"});
     backdrop.addEventListener("click", () => closeMessageMenu());
     menu.prepend(el("p", {class: "msg-menu-title"}, gettext("Message actions")));
-    menu.append(el("button", {type: "button", class: "msg-menu-cancel", onclick: () => closeMessageMenu()}, gettext("Cancel")));
+    menu.append(el("button", {type: "button", role: "menuitem", class: "msg-menu-cancel", onclick: () => closeMessageMenu()}, gettext("Cancel")));
     document.body.append(backdrop, menu);
   } else {
     // Open upwards for a message in the lower half of its scroller, so the menu is not cut off.

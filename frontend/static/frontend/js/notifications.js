@@ -79,7 +79,10 @@ class Bell {
     const badge = $("#bell-count");
     badge.textContent = String(unread);
     badge.hidden = unread === 0;
-    this.button.setAttribute("aria-label", fmt(gettext("Notifications (%(n)s unread)"), {n: unread}));
+    // The button's name is its own (visually hidden) text with the count, not an aria-label that
+    // would differ from the visible badge (axe: label-content-name-mismatch).
+    const name = document.getElementById("bell-name");
+    if (name) name.textContent = unread ? fmt(gettext("Notifications (%(n)s unread)"), {n: unread}) : gettext("Notifications");
   }
 
   /** The alerts waiting for the viewer's centre: first in the panel, counted until acknowledged. */
