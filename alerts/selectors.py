@@ -165,8 +165,9 @@ def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
     return progress
 
 
-def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
-    """Every recipient centre with `acknowledged` (by whom, when) or `pending`, and how far it escalated."""
+def acknowledgement_matrix(alert: Alert, *, recipients: list[Centre] | None = None) -> list[dict[str, Any]]:
+    """Every recipient centre with `acknowledged` (by whom, when) or `pending`, and how far it escalated
+    (`recipients`: `recipient_centres(alert)` when the caller already read it)."""
     acks = {
         a.centre_id: a for a in Acknowledgement.objects.filter(alert=alert).select_related("user", "centre")
     }
@@ -174,7 +175,7 @@ def acknowledgement_matrix(alert: Alert) -> list[dict[str, Any]]:
     for centre_id, step in Escalation.objects.filter(alert=alert).values_list("centre_id", "step"):
         steps[centre_id] = max(step, steps.get(centre_id, 0))
     rows = []
-    for centre in recipient_centres(alert):
+    for centre in recipient_centres(alert) if recipients is None else recipients:
         ack = acks.get(centre.id)
         rows.append(
             {
@@ -193,12 +194,14 @@ def alert_history(alert: Alert) -> list[AlertEvent]:
     return list(AlertEvent.objects.filter(alert=alert).select_related("actor", "actor__centre", "centre"))
 
 
-def can_acknowledge(alert: Alert, user: Any) -> bool:
-    return (
-        user.has_role(*ACK_ROLES)
-        and user.centre_id is not None
-        and recipient_centres(alert).filter(pk=user.centre_id).exists()
-    )
+def can_acknowledge(alert: Alert, user: Any, *, recipients: list[Centre] | None = None) -> bool:
+    """A security officer or manager of a recipient centre (`recipients`: `recipient_centres(alert)`
+    when the caller already read it)."""
+    if not user.has_role(*ACK_ROLES) or user.centre_id is None:
+        return False
+    if recipients is not None:
+        return any(centre.pk == user.centre_id for centre in recipients)
+    return recipient_centres(alert).filter(pk=user.centre_id).exists()
 
 
 def can_change_status(alert: Alert, user: Any) -> bool:

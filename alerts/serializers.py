@@ -14,6 +14,7 @@ from alerts.selectors import (
     can_change_status,
     can_correct,
     person_out,
+    recipient_centres,
     seen_before,
     timeline,
 )
@@ -79,9 +80,11 @@ def entry_out(entry: AlertEvent) -> AlertEntryWire:
     }
 
 
-def entries_out(alert: Alert, viewer: Any) -> list[dict[str, Any]]:
-    """The timeline as `viewer` gets it: each entry and whether they may correct it."""
-    return [{**entry_out(e), "can_correct": can_correct(e, viewer)} for e in timeline(alert)]
+def entries_out(alert: Alert, viewer: Any, *, record: list[AlertEvent] | None = None) -> list[dict[str, Any]]:
+    """The timeline as `viewer` gets it: each entry and whether they may correct it (`record`: the
+    `timeline(alert)` the caller already read)."""
+    return [{**entry_out(e), "can_correct": can_correct(e, viewer)}
+            for e in (timeline(alert) if record is None else record)]
 
 
 def sighting_out(indicator: Any) -> dict[str, Any]:
@@ -110,9 +113,11 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
     linked to it, and what the viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
     from requests.selectors import tickets_linked_to_alert
 
-    matrix = acknowledgement_matrix(alert)
+    recipients = list(recipient_centres(alert))  # read once: the matrix and the viewer's rights
+    matrix = acknowledgement_matrix(alert, recipients=recipients)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
-    entries = entries_out(alert, viewer)
+    record = timeline(alert)  # read once: `history` and `entries` are two shapes of it
+    entries = entries_out(alert, viewer, record=record)
     earlier = seen_before(viewer, alert)
     return {
         **alert_out(alert),
@@ -120,12 +125,12 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
         "seen_before": [{"type": i.type, "value": i.value, "sightings": [sighting_out(s) for s in earlier[i.pk]]}
                         for i in alert.indicators.all()],
         "acknowledgements": matrix,
-        "history": [event_out(e) for e in timeline(alert)],
+        "history": [event_out(e) for e in record],
         "entries": entries,
         # The support requests linked to it that the viewer may read (requests.selectors).
         "requests": tickets_linked_to_alert(viewer, alert.pk),
         "viewer": {
-            "can_acknowledge": can_acknowledge(alert, viewer),
+            "can_acknowledge": can_acknowledge(alert, viewer, recipients=recipients),
             "acknowledged": bool(mine and mine["status"] == "acknowledged"),
             "can_change_status": can_change_status(alert, viewer),
             "can_add_entry": can_add_entry(alert, viewer),

@@ -185,11 +185,13 @@ def summary_body(alert: Alert) -> str:
 
 def _post_summary(alert: Alert, author: User, audience: Audience) -> None:
     from chat.demo import TOPICS
+    from chat.selectors import get_topic
     from chat.services import create_topic, post_message
 
-    # The topic is normally seeded; creating it here (same definition, idempotent) means an alert is
-    # never lost for want of its discussion place.
-    topic = create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
+    # The topic is normally seeded (read with its allowed centres, as every topic request reads it);
+    # creating it here (same definition, idempotent) means an alert is never lost for want of its
+    # discussion place.
+    topic = get_topic(SECURITY_TOPIC) or create_topic(**next(t for t in TOPICS if t["slug"] == SECURITY_TOPIC))
     scope = scope_of(alert)
     post_message(topic, by=author, body=summary_body(alert), client_id=f"alert-{alert.pk}",
                  audience=audience, tlp=tightest(alert.tlp, topic.default_tlp),
@@ -238,7 +240,8 @@ def raise_alert(
         )
         alert.search_text = _search_text(alert, cleaned)
         alert.save()
-        alert.shared_with.set(centres)
+        if centres:  # a new alert shares with nobody yet: `set` would read its (empty) list first
+            alert.shared_with.add(*centres)
         Indicator.objects.bulk_create(
             Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm,
                       created_at=alert.created_at)
@@ -250,7 +253,10 @@ def raise_alert(
             data={"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
                   "indicators": [_indicator_data(c) for c in cleaned],
                   **({"promoted_from": origin} if origin else {})})
-        alert = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
+        # Read back once with everything its frame, its audience, its notifications, its summary and
+        # the 201's detail read again and again (indicators, sharing): three queries, not one per use.
+        alert = (Alert.objects.select_related("raised_by__centre", "centre")
+                 .prefetch_related("indicators", "shared_with").get(pk=alert.pk))
         _broadcast(alert, "raised")
         _post_summary(alert, by, audience_of(alert))
     logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)

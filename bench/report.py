@@ -135,6 +135,13 @@ def _issue27(by_name: dict[str, TargetResult], storm: dict | None, full: bool) -
     hs, bs = _sat(by_name, "hub-uvicorn-1"), _sat(by_name, "bare-uvicorn-1")
     fanout(f"#27.7 hub-uvicorn-1 saturation ≥ 0.85× bare-uvicorn-1's ({_ratio(hs, bs)})",
            hs >= 0.85 * bs if hs and bs else None)
+    out.append(("#27.4 search p99 ≤ 2× history's at 1M and 5M messages, 5M ≤ 1.5× 1M (`make bench-data`, "
+                "not make bench)", None))
+    out.append(("#27.5 dashboard < 300 ms, yearly report < 2 s (HTML) / < 10 s (PDF), export in constant memory "
+                "(not measured by make bench)", None))
+    out.append(("#27.8 past one Redis (tests/chat/test_two_redis.py; throughput across two Redis servers not "
+                "measured by make bench)", None))
+    out.sort(key=lambda line: line[0].split()[0])  # in the issue's order (stable: 27.1's two lines stay)
     return out
 
 
@@ -305,15 +312,13 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
 
     # Retired by issue 27 (the rows stay in the tables above): daphne's p99 < 50 ms at 5/s and
     # ≥ 25,000 deliveries/s with p99 < 100 ms, the ticket list's p99 < 50 ms at 16, two processes
-    # ≥ 1.6× one (now target 6), RSS < 50 KiB per connection (now target 2).
+    # ≥ 1.6× one (now target 6), RSS < 50 KiB per connection (now target 2). Printed besides issue
+    # 27's targets: the fan-out guards of issue 11 (the ASGI-server issue), nothing else — losses,
+    # duplicates, refusals and wrong answers anywhere fail the run instead (`problems`).
     d1, u1 = "hub-daphne-1", "hub-uvicorn-1"
     hub_sat = _sat(by_name, d1)
-    for times, issue in ((3, "#9"), (10, "#11")):
-        fanout_check(f"{issue} hub daphne 1 proc: ≥ {times}× tutorial (core layer) saturation",
-                     hub_sat >= times * tut if tut and hub_sat else None)
-    hubs = [r for r in results if r.design == "hub"]
-    fanout_check(f"#9 the hub survives {args.clients:,} clients connecting at once (none refused)",
-          all(not r.storm_failures and r.connected == r.clients for r in hubs) if hubs else None)
+    fanout_check("#11 hub daphne 1 proc: ≥ 10× tutorial (core layer) saturation",
+                 hub_sat >= 10 * tut if tut and hub_sat else None)
     u5, u25, r5, r25 = (_phase(by_name, t, p) for t in (u1, "raw-1") for p in ("5/s", "25/s"))
     fanout_check("#11 hub uvicorn: p99 at 5/s ≤ 1.5× raw's",
                  (u5.clean and u5.p99_ms <= 1.5 * r5.p99_ms) if u5 and r5 else None)
@@ -321,14 +326,8 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
                  (u25.clean and u25.p99_ms <= 2 * r25.p99_ms) if u25 and r25 else None)
     us, rs = _sat(by_name, u1), _sat(by_name, "raw-1")
     fanout_check("#11 hub uvicorn: saturation ≥ 0.7× raw's", us >= 0.7 * rs if us and rs else None)
-    if catchup and catchup.get("seconds") is not None:
-        check(f"#9 catch-up of {catchup['messages']:,} messages < 2 s", catchup["seconds"] < 2)
-    storm_runs = [r for r in (storm or {}).get("runs", {}).values() if not r.get("failed")]
-    if storm and storm_runs:
-        check(f"#9 alert storm: every centre's stream has each of {storm['alerts']:,} alerts exactly once, "
-              "every POST answered 201", all(not r["error"] and r["drained"] for r in storm_runs))
     checks += _issue27(by_name, storm, full)
-    lines += ["", "Targets (issue 27, and the guards of issues 9 and 11; reported, not fatal"
+    lines += ["", "Targets (issue 27, and the fan-out guards of issue 11; reported, not fatal"
               + ("" if full else f"; the fan-out ones are stated for 1,000 clients, so n/a at C={args.clients}")
               + "):", ""]
     for label, ok in checks:

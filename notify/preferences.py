@@ -63,11 +63,18 @@ def role_default(user, kind: str) -> str:
     return DEFAULTS.get(user.role, DEFAULTS[Role.ENGINEER])[kind]
 
 
+# Above this many people, `channels` reads every choice made for the kind rather than name each
+# person in the query (an alert to everyone: a thousand parameters built and sent for a few rows).
+NAMED_AT_MOST = 100
+
+
 def channels(users: Iterable, kind: str) -> dict[int, str]:
     """Each person's channel for `kind`: their own choice, else their role's default (one query)."""
     people = list(users)
-    chosen = dict(Preference.objects.filter(user__in=[u.pk for u in people], kind=kind)
-                  .values_list("user_id", "channel"))
+    found = Preference.objects.filter(kind=kind)
+    if len(people) <= NAMED_AT_MOST:
+        found = found.filter(user__in=[u.pk for u in people])
+    chosen = dict(found.values_list("user_id", "channel"))
     return {u.pk: chosen.get(u.pk) or role_default(u, kind) for u in people}
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings as django_settings
-from django.db import transaction
-from django.db.models import Model, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Field, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,13 +60,20 @@ def _active(qs: QuerySet[User]) -> QuerySet[User]:
 # --- alerts ----------------------------------------------------------------------------------------
 
 
+# The fields of a person that deciding an alert's readers (Audience.allows), ordering them
+# (`_recipient_order`) and recording their notifications and emails read.
+READER_FIELDS = ("id", "role", "is_superuser", "is_active", "username", "email", "centre_id", "centre__id",
+                 "centre__code")
+
+
 def alert_readers(alert: Alert) -> list[User]:
     """Everyone who may read the alert now (alerts.selectors.audience_of, the one TLP rule), with the
     database narrowing the candidates first."""
     from alerts.selectors import audience_of
 
     audience = audience_of(alert)
-    qs = _active(User.objects.all())
+    # Only what deciding, ordering and recording needs: a TLP:CLEAR alert reads every person.
+    qs = _active(User.objects.all()).only(*READER_FIELDS)
     if audience.centres is not None:
         qs = qs.filter(Q(centre__code__in=audience.centres) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
     elif audience.roles is not None:
@@ -75,14 +82,14 @@ def alert_readers(alert: Alert) -> list[User]:
 
 
 def on_duty_ids(people: Iterable[User]) -> set[int]:
-    """The officers on duty now at the centres of `people` (duty.selectors, two queries)."""
+    """The officers on duty now at the centres of `people` (duty.selectors, one query: the people come
+    with their centres, `_active`)."""
     from duty.selectors import duty_states
-    from hub.models import Centre
 
-    centre_ids = {p.centre_id for p in people if p.centre_id}
-    if not centre_ids:
+    centres = {p.centre_id: p.centre for p in people if p.centre_id and p.centre is not None}
+    if not centres:
         return set()
-    states = duty_states(centres=list(Centre.objects.filter(pk__in=centre_ids)))
+    states = duty_states(centres=list(centres.values()))
     return {s.shift.officer_id for s in states if s.shift is not None}
 
 
@@ -151,12 +158,39 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
         emails[person.pk] = Email(user=person, type=etype, alert=alert, detail=detail, not_before=held or now,
                                   created_at=now)
     # In recipient order, so the outbox (read in id order) mails the security officers first.
-    created = {e.user_id: e for e in _bulk_create(Email, list(emails.values()))}
-    _bulk_create(Notification, [
-        Notification(user=person, type=ntype, channel=chosen[person.pk], alert=alert, verb=verb, created_at=now,
-                     email=created.get(person.pk))
-        for person in people if chosen[person.pk] in RECORDED_ALERT
-    ])
+    created = {e.user_id: e.pk for e in _bulk_create(Email, list(emails.values()))}
+    _insert_alert_notifications(
+        [(person.pk, chosen[person.pk], created.get(person.pk)) for person in people
+         if chosen[person.pk] in RECORDED_ALERT],
+        alert=alert, ntype=ntype, verb=verb, now=now)
+
+
+def _insert_alert_notifications(rows: list[tuple[int, str, int | None]], *, alert: Alert, ntype: str, verb: str,
+                                now: Any) -> None:
+    """An alert's in-hub notifications: one row per (person, channel, email id), ids in this order.
+    On PostgreSQL one `INSERT … SELECT` over three arrays: `bulk_create` prepared each of a row's
+    values in Python, and a TLP:CLEAR alert reaches everyone — with 1,000 readers that was most of
+    the CPU of raising it (docs/benchmarks.md, "Alert bursts"). Elsewhere `bulk_create`; the rows
+    are the same (tests/notify/test_alert_rows.py)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        _bulk_create(Notification, [
+            Notification(user_id=user_id, type=ntype, channel=channel, alert=alert, verb=verb, created_at=now,
+                         email_id=email_id)
+            for user_id, channel, email_id in rows])
+        return
+    meta = Notification._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(cast("Field[Any, Any]", meta.get_field(name)).column))
+                        for name in ("user", "channel", "email", "type", "alert", "verb", "created_at"))
+    users, channels, emails = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+            "SELECT r.u, r.c, r.e, %s, %s, %s, %s "
+            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) WITH ORDINALITY AS r(u, c, e, n) ORDER BY r.n",
+            [ntype, alert.pk, verb, now, users, channels, emails])
 
 
 def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:

@@ -40,6 +40,10 @@ GAP_GRACE_SECONDS = 1.0
 # Only streams that can catch up (a topic socket's `sync`) are told; for others a gap is logged.
 RESYNC_GROUP_PREFIXES = ("topic.",)
 
+# At most this many events of one group, received together, go to the sockets as one batch (its
+# frames are still split by HUB_WS_BATCH_MAX_BYTES): a publisher's own batch is at most 100.
+MAX_MERGED = 500
+
 
 
 def resync_frame(after: int | None) -> str:
@@ -155,6 +159,10 @@ class LocalFanout:
         self.groups: dict[str, set[Listener]] = {}
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+        self._fanner: asyncio.Task[None] | None = None
+        # Layer messages received and not yet handed to the sockets (`_read_loop` → `_fanout_loop`).
+        self._inbox: list[dict[str, Any]] = []
+        self._arrived = asyncio.Event()
         self._refresher: asyncio.Task[None] | None = None
         # group → publisher → _Sequence; reset whenever this process (re)subscribes to the group.
         self._received: dict[str, dict[str, _Sequence]] = {}
@@ -164,6 +172,7 @@ class LocalFanout:
         if self.channel is None:
             self.channel = await self.layer.new_channel("hub.process.")
             self._reader = asyncio.create_task(self._read_loop(), name="hub-fanout-reader")
+            self._fanner = asyncio.create_task(self._fanout_loop(), name="hub-fanout")
             self._refresher = asyncio.create_task(self._refresh_loop(), name="hub-fanout-refresh")
         return self.channel
 
@@ -194,7 +203,11 @@ class LocalFanout:
                     logger.warning("group_discard(%s) failed", group, exc_info=True)
 
     async def _read_loop(self) -> None:
-        handed = 0  # frames handed to sockets since the loop last ran other work
+        """Take each layer message as soon as it arrives and leave it for `_fanout_loop`. While the
+        fan-out hands one batch to the sockets, the loop runs nothing else, so the messages of other
+        publishers (another process's senders) pile up in the layer; this task takes all of them at
+        the next turn, and the fan-out then sends each socket ONE frame for all of them instead of
+        one per layer message (docs/benchmarks.md, "Two processes")."""
         channel = self.channel
         assert channel is not None  # started by _ensure_started
         while True:
@@ -207,6 +220,31 @@ class LocalFanout:
                 logger.warning("channel layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
+            self._inbox.append(message)
+            self._arrived.set()
+
+    async def _fanout_loop(self) -> None:
+        handed = 0  # frames handed to sockets since the loop last ran other work
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._inbox:
+                messages = list(self._inbox)
+                self._inbox.clear()
+                for group, events in self._runs(messages):
+                    if len(events) == 1:
+                        handed += await self._deliver(group, events[0])
+                    else:
+                        handed = await self._deliver_batch(group, events, handed)
+                    if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+                        handed = 0
+                        await asyncio.sleep(0)
+
+    def _runs(self, messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The events of layer messages that arrived together, in arrival order, consecutive ones of
+        one group joined (at most MAX_MERGED events each); sequence numbers noted per event."""
+        runs: list[tuple[str, list[dict[str, Any]]]] = []
+        for message in messages:
             kind = message.get("type")
             events: list[dict[str, Any]]
             if kind == EVENT_TYPE:
@@ -221,13 +259,11 @@ class LocalFanout:
             if listeners is not None:
                 for one in events:
                     self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
-            if len(events) == 1:
-                handed += await self._deliver(group, events[0])
+            if runs and runs[-1][0] == group and len(runs[-1][1]) + len(events) <= MAX_MERGED:
+                runs[-1][1].extend(events)
             else:
-                handed = await self._deliver_batch(group, events, handed)
-            if handed >= settings.HUB_FANOUT_YIELD_EVERY:
-                handed = 0
-                await asyncio.sleep(0)
+                runs.append((group, list(events)))
+        return runs
 
     async def _deliver(self, group: str, message: dict[str, Any]) -> int:
         """Hand one event to every local socket of the group; how many there were."""

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
+from django.http.cookie import parse_cookie
 
 from hub.lib.asgi import ASGIApp, Receive, Scope, Send
 from hub.lib.origins import Origin, parse_origin
@@ -119,15 +120,34 @@ class WsGate:
 SERVER_SEND = "hub.server_send"
 
 
-class _KeepServerSend:
-    """Outermost layer: remembers the server's own `send` in the scope for WsGate (plain ASGI)."""
+def _has_ticket(scope: Scope) -> bool:
+    return scope["type"] == "websocket" and "ticket" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
-    def __init__(self, inner: ASGIApp) -> None:
-        self.inner = inner
+
+class _ByCredential:
+    """Outermost layer (plain ASGI): remembers the server's own `send` in the scope for WsGate, and
+    sends a `?ticket=` handshake straight to WsGate, with the handshake's cookies (the language
+    cookie of the error frames) parsed as Channels' CookieMiddleware would. Only a handshake without
+    a ticket goes through Channels' cookie, session and auth middleware: a ticket handshake used
+    none of them, yet paid a hop to Channels' one shared database thread (its `get_user`), and every
+    open socket kept their four copies of the scope, their session and anonymous-user objects and
+    their four coroutine frames alive for its whole life (docs/benchmarks.md, "Memory per idle
+    connection")."""
+
+    def __init__(self, gate: ASGIApp) -> None:
+        self.gate = gate
+        self.session_stack = cast(ASGIApp, AuthMiddlewareStack(cast(Any, gate)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        return await self.inner(dict(scope, **{SERVER_SEND: send}), receive, send)
+        if _has_ticket(scope):
+            cookies: dict[str, str] = {}
+            for name, value in scope.get("headers") or ():
+                if name == b"cookie":
+                    cookies = parse_cookie(value.decode("latin1"))
+                    break
+            return await self.gate(dict(scope, cookies=cookies, **{SERVER_SEND: send}), receive, send)
+        return await self.session_stack(dict(scope, **{SERVER_SEND: send}), receive, send)
 
 
 def ws_auth_stack(inner: ASGIApp) -> ASGIApp:
-    return HandshakeLimit(_KeepServerSend(cast(ASGIApp, AuthMiddlewareStack(WsGate(inner)))))
+    return HandshakeLimit(_ByCredential(WsGate(inner)))

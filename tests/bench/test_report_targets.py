@@ -56,6 +56,14 @@ def test_issue_27_targets_against_their_same_run_references():
     assert "- MISS #27.6 hub-uvicorn-2: ≥ 1.2× hub-uvicorn-1's throughput (1.25×) and ≥ 0.9× its deliveries " \
            "per server CPU-second (62,500 vs 80,000, 0.78×)" in text
     assert "- MISS #27.7 hub-uvicorn-1 saturation ≥ 0.85× bare-uvicorn-1's (0.80×)" in text
+    assert "- PASS #27.3" in text and "- n/a  #27.4 search" in text and "- n/a  #27.5 dashboard" in text
+    assert "- n/a  #27.8 past one Redis" in text
+    # Only issue 27's targets and issue 11's fan-out guards, in the issue's order.
+    numbers = [line.split()[2] for line in lines]
+    assert set(numbers) <= {"#11", "#27.1", "#27.2", "#27.3", "#27.4", "#27.5", "#27.6", "#27.7", "#27.8"}
+    issue27 = [n for n in numbers if n.startswith("#27")]
+    assert issue27 == sorted(issue27) and set(issue27) == {f"#27.{i}" for i in range(1, 9)}
+    assert "#9" not in numbers
     # Retired: printed no more.
     for retired in ("≥ 1.6×", "RSS per idle connection < 50 KiB", "p99 < 50 ms at 5 msg/s", "25,000 deliveries/s",
                     "ticket list p99 < 50 ms"):

@@ -33,6 +33,7 @@ def test_the_request_page_shows_both_clocks_paused_and_why_and_resumes_live(make
     ticket.refresh_from_db()
     lan, minh = sign_in("ht.eng"), sign_in("dn.eng", phone=True)
     minh.page.goto("/")
+    minh.page.click("#menu-toggle")  # on a phone the language is in the header's menu
     minh.page.select_option("#lang-select", "en")  # the page reloads in English
     expect(minh.page.locator("html")).to_have_attribute("lang", "en")
 

@@ -105,3 +105,51 @@ async def test_a_large_batch_lets_the_event_loop_run_between_its_frames(settings
         running.cancel()
         for socket in sockets:
             await fanout.leave(group, socket)
+
+
+async def test_events_of_two_publishers_that_arrived_together_reach_a_socket_as_one_batch(settings):
+    """With two processes each publishes its own senders' messages; what arrives from both while this
+    process is fanning out goes to a batch-taking socket as ONE batch afterwards, in arrival order,
+    once each (not one frame per layer message: a socket write each, the cost that kept two
+    processes from scaling)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    from hub.realtime.publisher import BATCH_TYPE, channel_layer, event
+
+    group = f"merge-{time.time_ns()}"
+    layer = channel_layer()
+
+    class Batching(Collector):
+        batches = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches_seen: list[list[str]] = []
+
+        async def deliver_batch(self, batch: Batch) -> None:
+            self.batches_seen.append([d.event["frame"] for d in batch.deliveries])
+            await super().deliver_batch(batch)
+
+    class Busy(Collector):
+        """A socket during whose delivery of the first event two other publishers' events arrive."""
+
+        async def deliver(self, delivery: Delivery) -> None:
+            await super().deliver(delivery)
+            if delivery.event["frame"] == "p1-1":
+                await layer.group_send(group, event(group, "p2-1", publisher="p2", seq=1, event_id="p2-1"))
+                await layer.group_send(group, {"type": BATCH_TYPE, "group": group, "events": [
+                    event(group, f"p3-{i}", publisher="p3", seq=i, event_id=f"p3-{i}") for i in (1, 2)]})
+
+    batching, busy = Batching(), Busy()
+    fanout = local_fanout()
+    await fanout.join(group, batching)
+    await fanout.join(group, busy)
+    try:
+        await layer.group_send(group, event(group, "p1-1", publisher="p1", seq=1, event_id="p1-1"))
+        deadline = time.monotonic() + 5
+        while len(batching.frames) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert batching.batches_seen == [["p2-1", "p3-1", "p3-2"]]  # p1-1 came alone, through `deliver`
+        assert batching.frames == busy.frames == ["p1-1", "p2-1", "p3-1", "p3-2"]
+    finally:
+        await fanout.leave(group, batching)
+        await fanout.leave(group, busy)

@@ -131,3 +131,35 @@ async def test_unknown_websocket_path_closes_with_4404(make_user):
     assert connected
     message = await communicator.receive_output(timeout=3)
     assert message == {"type": "websocket.close", "code": 4404}
+
+
+class Scope(AsyncWebsocketConsumer):
+    """Says what the gate left in its scope."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        scope = cast(dict[str, Any], self.scope)
+        await self.send(text_data=f"{scope['auth_method']}|{'session' in scope}|"
+                                  f"{scope['cookies'].get(settings.LANGUAGE_COOKIE_NAME)}")
+
+
+scope_app = ws_auth_stack(cast(ASGIApp, URLRouter([re_path(r"^ws/scope/$", cast(Any, Scope.as_asgi()))])))
+
+
+async def test_a_ticket_handshake_skips_the_session_middleware_but_keeps_its_cookies(make_user):
+    """A `?ticket=` handshake does not resolve a session it would not use (no hop to Channels' database
+    thread, no session objects kept for the socket's life); its cookies are still read (the language
+    cookie of the error frames). Without a ticket the session stack runs as before."""
+    user = await database_sync_to_async(make_user)("ht.engineer")
+    language = f"{settings.LANGUAGE_COOKIE_NAME}=en"
+    communicator = WebsocketCommunicator(cast(Any, scope_app), f"/ws/scope/?ticket={await ticket_for(user)}",
+                                         headers=[(b"cookie", language.encode())])
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_output(timeout=3))["text"] == "ticket|False|en"
+    await communicator.disconnect()
+    cookie = f"{await session_cookie_for(user)}; {language}"
+    communicator = WebsocketCommunicator(cast(Any, scope_app), "/ws/scope/",
+                                         headers=[(b"cookie", cookie.encode()), (b"origin", b"http://127.0.0.1:8000")])
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_output(timeout=3))["text"] == "session|True|en"
+    await communicator.disconnect()

@@ -219,19 +219,26 @@ export function startAlertDetail(root) {
     renderRecord(a, load);
   }
 
+  // After one's own acknowledgement the button gives way to "Acknowledged for …", which takes the
+  // focus (a keyboard user is not sent back to the top of the page).
+  let focusAck = false;
+
   function renderAckArea(a) {
     const area = $("#alert-ack-area");
     area.replaceChildren();
     const viewer = a.viewer || {};
     if (viewer.acknowledged) {
-      area.append(el("p", {class: "ok"}, fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre})));
+      const done = el("p", {class: "ok", tabindex: "-1"}, fmt(gettext("Acknowledged for %(centre)s"), {centre: user.centre}));
+      area.append(done);
+      if (focusAck) { focusAck = false; done.focus(); }
     } else if (viewer.can_acknowledge) {
       const button = el("button", {type: "button", class: "ack-button primary"},
         fmt(gettext("Acknowledge for %(centre)s"), {centre: user.centre}));
       button.addEventListener("click", async () => {
         button.disabled = true;
         const r = await acknowledge(id);
-        if (!r.ok) { button.disabled = false; $("#alert-error").textContent = r.error.detail; return; }
+        if (!r.ok) { button.disabled = false; $("#alert-error").textContent = r.error.detail; button.focus(); return; }
+        focusAck = true;
         load();
       });
       area.append(button);

@@ -6,8 +6,16 @@
 // was missed arrives from the database, and then re-sends every message still waiting in the outbox
 // with its original client_id, which the server de-duplicates. Rendering is an ordered insert by id
 // that ignores ids already shown, so a message never appears twice or out of order.
+//
+// Navigation (docs/ui.md, "Finding your place"): the log shows one contiguous window of the topic's
+// history. It is normally the latest messages (`atLatest`: live ones are added at the end); following
+// a link to an older message (#m-ID) or "jump to the first unread" replaces it with a window around
+// that message, which grows upwards and downwards as the person scrolls. Meanwhile live messages are
+// received (for `lastId`, sync and the outbox) but held back, and shown once the window reaches the
+// latest again. Day separators and the "new messages" line are placed by one walk over the log
+// (`placeMarkers`) after every change, so history pages, windows and live messages all get them.
 
-import {$, api, centreCode, centres, el, fmt, me, ngettext, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, centres, el, fmt, hubTimeZone, me, ngettext, personName, setHtml, gettext, timeEl} from "./util.js";
 import {LiveSocket} from "./socket.js";
 import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
 import "./actions/index.js";
@@ -18,6 +26,32 @@ import {bindTopicSearch} from "./search.js";
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY = 3000;
 const TYPING_SHOW_FOR = 5000;
+const DAY_MS = 86400000;
+
+/** The local day of a time in the hub's zone (Asia/Ho_Chi_Minh), as "YYYY-MM-DD". */
+let dayFormat = null;
+function dayKey(iso) {
+  if (!dayFormat) dayFormat = new Intl.DateTimeFormat("en-CA", {timeZone: hubTimeZone(), year: "numeric", month: "2-digit", day: "2-digit"});
+  const d = iso instanceof Date ? iso : new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : dayFormat.format(d);
+}
+
+/** The day before a "YYYY-MM-DD" day. */
+function dayBefore(key) {
+  const [y, m, d] = key.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d) - DAY_MS).toISOString().slice(0, 10);
+}
+
+/** "Hôm nay", "Hôm qua", or the local date in the viewer's language (the year only when not this year). */
+function dayLabel(key, today) {
+  if (key === today) return gettext("Today");
+  if (key === dayBefore(today)) return gettext("Yesterday");
+  const [y, m, d] = key.split("-").map(Number);
+  const lang = document.documentElement.lang || "vi";
+  const options = {weekday: "long", day: "numeric", month: "long", timeZone: "UTC"};
+  if (String(y) !== today.slice(0, 4)) options.year = "numeric";
+  return new Date(Date.UTC(y, m - 1, d, 12)).toLocaleDateString(lang, options);
+}
 
 function newClientId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -75,8 +109,17 @@ export class TopicView {
     this.nodes = new Map(); // id → <li>
     this.lastId = 0;
     this.oldestId = null;
+    this.newestId = null; // the newest message in the log (the window's end)
     this.historyDone = false;
     this.loadingHistory = false;
+    this.loadingNewer = false;
+    this.atLatest = true; // the log reaches the topic's latest message: live ones are shown
+    this.switching = false; // a new window is being loaded: live messages wait in `held`
+    this.held = new Map(); // id → message received but beyond the window
+    this.readAtOpen = null; // my read marker when the page opened (the "new messages" line)
+    this.latestAtOpen = 0; // the topic's latest message then: later ones are not "unread at opening"
+    this.unreadAtOpen = 0;
+    this.firstUnreadId = null;
     this.outbox = new Outbox(`hub.outbox.${this.user.username}.${this.slug}`);
     this.knownUsers = new Map();
     this.typers = new Map(); // username → {name, timer}
@@ -94,10 +137,14 @@ export class TopicView {
     setInterval(() => this.loadSidebar(), 30000);
     window.addEventListener("focus", () => this.loadSidebar());
     document.addEventListener("visibilitychange", () => this.markRead());
-    await this.loadLatest();
-    this.showLinkedMessage();
+    this.bindNavigation();
+    await Promise.all([this.loadReadState(), this.loadLatest()]);
+    this.placeMarkers();
+    this.scrollToEnd();
+    await this.showLinkedMessage();
     window.addEventListener("hashchange", () => this.showLinkedMessage());
     this.observeHistory();
+    this.updateJumps();
     this.socket = new LiveSocket(`/ws/topics/${encodeURIComponent(this.slug)}/`, {
       onOpen: () => this.onOpen(),
       onFrame: (f) => this.onFrame(f),
@@ -149,7 +196,8 @@ export class TopicView {
         // storing and publishing): catch up from the last id received.
         const m = frame.message;
         const from = this.lastId;
-        const hole = typeof m.prev_id === "number" && from > 0 && m.prev_id > from && !this.messages.has(m.prev_id);
+        const hole = typeof m.prev_id === "number" && from > 0 && m.prev_id > from && !this.messages.has(m.prev_id)
+          && !this.held.has(m.prev_id);
         this.upsert(m, {live: true});
         if (hole) this.socket.send({type: "sync", after: from});
         if (m.author) this.endTyping(m.author.username);  // their message came: no stale "… is typing"
@@ -200,39 +248,72 @@ export class TopicView {
   }
 
   // --- messages ------------------------------------------------------------------------------
+  messagesUrl(query) {
+    return `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?${query}`;
+  }
+
+  /** My read marker and the unread count as the page opens (before this page moves the marker). */
+  async loadReadState() {
+    const r = await api("GET", `/api/v1/topics/${encodeURIComponent(this.slug)}`);
+    if (!r.ok || !r.data) return;
+    this.readAtOpen = Number(r.data.last_read_id) || 0;
+    this.latestAtOpen = Number(r.data.latest_message_id) || 0;
+    this.unreadAtOpen = Number(r.data.unread) || 0;
+  }
+
   async loadLatest() {
-    const r = await api("GET", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?limit=${PAGE_SIZE}`);
+    const r = await api("GET", this.messagesUrl(`limit=${PAGE_SIZE}`));
     if (!r.ok) {
       $("#history-status").textContent = r.error ? r.error.detail : gettext("Could not load messages.");
-      return;
+      return false;
     }
     const page = resultsOf(r.data);
-    for (const m of page) this.upsert(m);
+    for (const m of page) this.upsert(m, {batch: true, page: true});
     this.historyDone = page.length < PAGE_SIZE;
+    if (this.historyDone) $("#history-status").textContent = "";
+    this.placeMarkers();
     this.scrollToEnd();
+    return true;
   }
 
   observeHistory() {
-    const sentinel = $("#history-sentinel");
     if (!("IntersectionObserver" in window)) return;
-    const observer = new IntersectionObserver((entries) => {
+    const older = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, {root: this.scroller, rootMargin: "200px 0px 0px 0px"});
-    observer.observe(sentinel);
+    older.observe($("#history-sentinel"));
+    const newer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadNewer();
+    }, {root: this.scroller, rootMargin: "0px 0px 200px 0px"});
+    newer.observe($("#newer-sentinel"));
+  }
+
+  /** Whether a sentinel is (nearly) in view: an observer only tells when that changes. */
+  sentinelInView(selector) {
+    const node = $(selector);
+    if (!node) return false;
+    const box = this.scroller.getBoundingClientRect();
+    const at = node.getBoundingClientRect();
+    return at.bottom >= box.top - 200 && at.top <= box.bottom + 200;
   }
 
   async loadOlder() {
-    if (this.loadingHistory || this.historyDone || this.oldestId === null) return;
+    if (this.loadingHistory || this.historyDone || this.oldestId === null || this.switching) return;
     this.loadingHistory = true;
     const statusNode = $("#history-status");
     statusNode.textContent = gettext("Loading older messages…");
-    const r = await api("GET",
-      `/api/v1/topics/${encodeURIComponent(this.slug)}/messages?before=${this.oldestId}&limit=${PAGE_SIZE}`);
+    const from = this.oldestId;
+    const r = await api("GET", this.messagesUrl(`before=${from}&limit=${PAGE_SIZE}`));
+    if (this.oldestId !== from) { // another window was loaded meanwhile
+      this.loadingHistory = false;
+      return;
+    }
     if (r.ok) {
       const page = resultsOf(r.data);
       const oldHeight = this.scroller.scrollHeight;
       const oldTop = this.scroller.scrollTop;
-      for (const m of page) this.upsert(m);
+      for (const m of page) this.upsert(m, {batch: true, page: true});
+      this.placeMarkers();
       this.scroller.scrollTop = oldTop + (this.scroller.scrollHeight - oldHeight);
       if (page.length < PAGE_SIZE) this.historyDone = true;
       statusNode.textContent = this.historyDone ? gettext("Beginning of the topic.") : "";
@@ -240,6 +321,223 @@ export class TopicView {
       statusNode.textContent = r.error.detail;
     }
     this.loadingHistory = false;
+    this.updateJumps();
+    if (r.ok && !this.historyDone && this.sentinelInView("#history-sentinel")) this.loadOlder();
+  }
+
+  /** The next page below a window that does not reach the latest message yet. */
+  async loadNewer() {
+    if (this.loadingNewer || this.atLatest || this.newestId === null || this.switching) return;
+    this.loadingNewer = true;
+    const statusNode = $("#newer-status");
+    statusNode.textContent = gettext("Loading newer messages…");
+    const from = this.newestId;
+    const r = await api("GET", this.messagesUrl(`after=${from}&limit=${PAGE_SIZE}`));
+    this.loadingNewer = false;
+    if (this.newestId !== from || this.atLatest) return;
+    if (!r.ok) { statusNode.textContent = r.error.detail; return; }
+    statusNode.textContent = "";
+    for (const m of resultsOf(r.data)) this.upsert(m, {batch: true, page: true});
+    if (!r.data.next) this.reachedLatest();
+    this.placeMarkers();
+    this.updateJumps();
+    if (!this.atLatest && this.sentinelInView("#newer-sentinel")) this.loadNewer();
+  }
+
+  /** The window now reaches the latest message: show what arrived live meanwhile, and follow live. */
+  reachedLatest() {
+    this.atLatest = true;
+    const held = Array.from(this.held.values()).sort((a, b) => a.id - b.id);
+    this.held.clear();
+    for (const m of held) {
+      if (this.newestId === null || m.id > this.newestId) this.upsert(m, {batch: true, page: true});
+    }
+  }
+
+  /** Empty the log before another window of the topic is shown. */
+  resetLog() {
+    closeMessageMenu();
+    this.list.replaceChildren();
+    this.messages.clear();
+    this.nodes.clear();
+    this.oldestId = null;
+    this.newestId = null;
+    this.historyDone = false;
+    $("#history-status").textContent = "";
+    $("#newer-status").textContent = "";
+  }
+
+  /** Show these messages instead of the log's; `first`: they start at the topic's first message. */
+  replaceLog(messages, first) {
+    this.resetLog();
+    for (const m of messages) this.upsert(m, {batch: true, page: true});
+    this.historyDone = first;
+    if (first) $("#history-status").textContent = gettext("Beginning of the topic.");
+  }
+
+  /**
+   * Show the window of history around message `id` (ids before it, it and ids after it), through the
+   * API's before/after paging: `before=id` gives those older, `after=id-1` it and those newer.
+   */
+  async loadAround(id) {
+    this.switching = true;
+    const half = PAGE_SIZE / 2;
+    const [older, newer] = await Promise.all([
+      api("GET", this.messagesUrl(`before=${id}&limit=${half}`)),
+      api("GET", this.messagesUrl(`after=${Math.max(0, id - 1)}&limit=${half}`)),
+    ]);
+    if (!older.ok || !newer.ok) {
+      this.switching = false;
+      if (this.atLatest) this.reachedLatest(); // what arrived meanwhile belongs to the log still shown
+      this.placeMarkers();
+      this.error.textContent = (older.error || newer.error).detail;
+      return false;
+    }
+    this.atLatest = false;
+    this.replaceLog([...resultsOf(older.data), ...resultsOf(newer.data)], !older.data.next);
+    this.switching = false;
+    if (!newer.data.next) this.reachedLatest();
+    this.placeMarkers();
+    return true;
+  }
+
+  /** Back to the latest messages (the "jump to the latest" button, or sending from an older window). */
+  async jumpToLatest() {
+    if (this.atLatest) { this.scrollToEnd(); this.updateJumps(); return; }
+    this.switching = true;
+    const r = await api("GET", this.messagesUrl(`limit=${PAGE_SIZE}`));
+    this.switching = false;
+    if (!r.ok) { this.error.textContent = r.error.detail; return; }
+    this.replaceLog(resultsOf(r.data), !r.data.next);
+    this.reachedLatest();
+    this.placeMarkers();
+    this.scrollToEnd();
+    this.updateJumps();
+  }
+
+  /** The first message I had not read when I opened the page, when the log shows it (else null). */
+  findFirstUnread() {
+    if (this.readAtOpen === null || !this.unreadAtOpen) return null;
+    // Unless the log reaches back to (or before) my marker, an older unread one may not be loaded.
+    if (!this.historyDone && (this.oldestId === null || this.oldestId > this.readAtOpen + 1)) return null;
+    for (const node of this.list.children) {
+      if (!node.classList.contains("msg")) continue;
+      const m = this.messages.get(Number(node.dataset.id));
+      if (!m || m.id <= this.readAtOpen) continue;
+      if (m.id > this.latestAtOpen) return null;
+      const mine = m.author && m.author.username === this.user.username;
+      if (!mine && !(m.deleted || m.deleted_at)) return m.id;
+    }
+    return null;
+  }
+
+  /**
+   * Day separators ("Hôm nay", "Hôm qua", a local date) before the first message of each local day
+   * (Asia/Ho_Chi_Minh) and the "new messages" line before the first message I had not read, placed
+   * by one walk over the log that keeps the separators already right where they are.
+   */
+  placeMarkers() {
+    const today = dayKey(new Date());
+    this.firstUnreadId = this.findFirstUnread();
+    let previousDay = null;
+    let found = [];
+    for (const node of Array.from(this.list.children)) {
+      if (!node.classList.contains("msg")) { found.push(node); continue; }
+      const day = node.dataset.day || previousDay;
+      const wanted = [];
+      if (day && day !== previousDay) wanted.push(`day:${day}`);
+      if (Number(node.dataset.id) === this.firstUnreadId) wanted.push("unread");
+      previousDay = day;
+      const have = found.map((n) => n.dataset.marker);
+      if (have.join(" ") !== wanted.join(" ")) {
+        found.forEach((n) => n.remove());
+        found = wanted.map((marker) => this.markerNode(marker));
+        node.before(...found);
+      }
+      for (const n of found) {
+        if (n.dataset.day) {
+          const text = dayLabel(n.dataset.day, today);
+          const label = n.querySelector("time");
+          if (label.textContent !== text) label.textContent = text;
+        }
+      }
+      found = [];
+    }
+    found.forEach((n) => n.remove()); // nothing after the last message
+  }
+
+  markerNode(marker) {
+    if (marker === "unread") {
+      return el("li", {class: "unread-line", id: "unread-line", dataset: {marker}},
+        el("span", {class: "marker-label"}, gettext("New messages")));
+    }
+    const day = marker.slice(4);
+    return el("li", {class: "day-separator", dataset: {marker, day}},
+      el("span", {class: "marker-label"}, el("time", {datetime: day}, "")));
+  }
+
+  // --- finding your place ----------------------------------------------------------------------
+  bindNavigation() {
+    $("#jump-unread").addEventListener("click", () => this.jumpToFirstUnread());
+    $("#jump-latest").addEventListener("click", () => this.jumpToLatest());
+    let pending = false;
+    this.scroller.addEventListener("scroll", () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => { pending = false; this.updateJumps(); });
+    }, {passive: true});
+    // A link to a message of this page that is already the address (a quote's "wrote" link followed
+    // twice) changes no hash: show the message again all the same.
+    this.list.addEventListener("click", (e) => {
+      const a = e.target.closest("a[href]");
+      if (!a) return;
+      const url = new URL(a.href, window.location.href);
+      if (url.origin === window.location.origin && url.pathname === window.location.pathname
+          && /^#m-\d+$/.test(url.hash) && url.hash === window.location.hash) {
+        e.preventDefault();
+        this.showLinkedMessage();
+      }
+    });
+  }
+
+  /** Show "N new messages" when the first unread is above the view, "Jump to the latest" when the
+   * latest messages are not in view. */
+  updateJumps() {
+    const box = this.scroller.getBoundingClientRect();
+    const unread = $("#jump-unread");
+    const line = $("#unread-line");
+    let showUnread;
+    if (line) showUnread = line.getBoundingClientRect().bottom < box.top + 4;
+    else showUnread = this.unreadAtOpen > 0 && this.firstUnreadId === null && this.firstUnreadAbove();
+    unread.hidden = !showUnread;
+    if (showUnread) {
+      unread.textContent = fmt(ngettext("%(n)s new message: jump to the first", "%(n)s new messages: jump to the first",
+        this.unreadAtOpen), {n: this.unreadAtOpen});
+    }
+    const latest = $("#jump-latest");
+    const farFromEnd = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight > this.scroller.clientHeight;
+    latest.hidden = this.atLatest && !farFromEnd;
+    if (!latest.hidden) latest.textContent = gettext("Jump to the latest messages");
+  }
+
+  /** Whether the first unread is older than the log's first message (not loaded yet). */
+  firstUnreadAbove() {
+    if (this.readAtOpen === null || this.historyDone || this.oldestId === null) return false;
+    return this.oldestId > this.readAtOpen + 1;
+  }
+
+  async jumpToFirstUnread() {
+    if (!$("#unread-line") && this.readAtOpen !== null) {
+      if (!(await this.loadAround(this.readAtOpen + 1))) return;
+    }
+    const line = $("#unread-line");
+    if (line) {
+      line.scrollIntoView({block: "start"});
+      // Keep the view where the line is while the older page above it loads (loadOlder keeps it).
+    } else {
+      this.scrollToEnd();
+    }
+    this.updateJumps();
   }
 
   nearEnd() {
@@ -251,8 +549,10 @@ export class TopicView {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
-  /** Insert or replace one message, keeping ids ascending; a known id is only replaced on edit. */
-  upsert(m, {live = false, replace = false} = {}) {
+  /** Insert or replace one message, keeping ids ascending; a known id is only replaced on edit.
+   * `batch`: several at once, the caller places the separators afterwards; `page`: from a page of
+   * history the log is being extended with (never held back). */
+  upsert(m, {live = false, replace = false, batch = false, page = false} = {}) {
     if (!m || typeof m.id !== "number") return;
     if (m.thread_root) {
       // A threaded reply goes to its thread's panel (actions/threads.js); one only in its thread is
@@ -266,6 +566,16 @@ export class TopicView {
     }
     if (m.client_id && this.outbox.remove(m.client_id)) this.removePending(m.client_id);
     if (m.author) this.rememberUser(m.author);
+    if (!page && (this.switching || (!this.atLatest && this.newestId !== null && m.id > this.newestId))) {
+      // Beyond the window shown (or while another window loads): kept until the log reaches it.
+      const current = this.held.get(m.id);
+      if (!current || replace || (m.edited_at && m.edited_at !== current.edited_at) || (m.deleted && !current.deleted)) {
+        this.held.set(m.id, m);
+      }
+      if (m.id > this.lastId) this.lastId = m.id;
+      if (live) this.updateJumps();
+      return;
+    }
     const known = this.nodes.get(m.id);
     if (known) {
       const current = this.messages.get(m.id);
@@ -285,18 +595,21 @@ export class TopicView {
     const node = this.renderMessage(m);
     this.messages.set(m.id, m);
     this.nodes.set(m.id, node);
+    // After the last message with a smaller id (separators belong to the message after them).
     let after = this.list.lastElementChild;
-    while (after && Number(after.dataset.id) > m.id) after = after.previousElementSibling;
+    while (after && !(after.classList.contains("msg") && Number(after.dataset.id) < m.id)) after = after.previousElementSibling;
     if (after) after.after(node); else this.list.prepend(node);
     if (m.id > this.lastId) this.lastId = m.id;
     if (this.oldestId === null || m.id < this.oldestId) this.oldestId = m.id;
+    if (this.newestId === null || m.id > this.newestId) this.newestId = m.id;
+    if (!batch) this.placeMarkers();
     if (stick) this.scrollToEnd();
-    if (live) this.markRead();
+    if (live) { this.markRead(); this.updateJumps(); }
   }
 
   markDeleted(m) {
     const id = m && m.id;
-    const current = this.messages.get(id);
+    const current = this.messages.get(id) || this.held.get(id);
     if (!current) return;
     this.upsert({...current, ...m, deleted: true, html: "", body: ""}, {replace: true});
   }
@@ -331,7 +644,7 @@ export class TopicView {
       el("a", {class: "msg-time", href: `#m-${m.id}`}, timeEl(m.created_at)),
       (m.edited_at && !ctx.deleted) ? el("span", {class: "muted edited"}, ` (${gettext("edited")})`) : null);
     const li = el("li", {class: `msg${ctx.mine ? " mine" : ""}${ctx.deleted ? " deleted" : ""}`, id: `m-${m.id}`,
-      dataset: {id: String(m.id)}}, head, body, ...renderParts(m, ctx));
+      dataset: {id: String(m.id), day: dayKey(m.created_at)}}, head, body, ...renderParts(m, ctx));
     const toolbar = messageToolbar(m, ctx);
     if (toolbar) {
       li.prepend(toolbar);
@@ -408,16 +721,32 @@ export class TopicView {
     this.sayTimer = setTimeout(() => { node.textContent = ""; }, 4000);
   }
 
-  /** Scroll to the message named by the address (#m-ID) and highlight it for a moment. */
-  showLinkedMessage() {
+  /**
+   * Scroll to the message named by the address (#m-ID) and highlight it for a moment. One that is
+   * not in the log is loaded with the history around it; a reply only in its thread opens there
+   * (actions/threads.js); one that is not in this topic or not shared with me is said so.
+   */
+  async showLinkedMessage() {
     const match = window.location.hash.match(/^#m-(\d+)$/);
     if (!match) return false;
-    const node = this.nodes.get(Number(match[1]));
-    if (!node) return false;
+    const id = Number(match[1]);
+    let node = this.nodes.get(id);
+    if (!node) {
+      const r = await api("GET", `/api/v1/topics/${encodeURIComponent(this.slug)}/messages/${id}`);
+      if (!r.ok) {
+        this.error.textContent = gettext("That message is not in this topic, or it is not shared with you.");
+        return false;
+      }
+      if (r.data.thread_root && !r.data.also_channel) return false; // its thread opens instead
+      if (!(await this.loadAround(id))) return false;
+      node = this.nodes.get(id);
+      if (!node) return false;
+    }
     node.scrollIntoView({block: "center"});
     node.classList.remove("highlight");
     void node.offsetWidth; // restart the animation when the same link is followed again
     node.classList.add("highlight");
+    this.updateJumps();
     return true;
   }
 
@@ -460,13 +789,18 @@ export class TopicView {
 
   send() {
     const body = this.input.value;
-    if (this.files && this.files.count()) { this.files.send(body); return; } // chat_files.js
+    if (this.files && this.files.count()) { // chat_files.js; what I send goes at the end: show the end
+      if (!this.atLatest) this.jumpToLatest();
+      this.files.send(body);
+      return;
+    }
     if (!body.trim()) return;
     if (new TextEncoder().encode(body).length > this.maxBytes) {
       this.error.textContent = fmt(gettext("The message is too long (at most %(max)s bytes)."), {max: this.maxBytes});
       return;
     }
     this.error.textContent = "";
+    if (!this.atLatest) this.jumpToLatest(); // what I write goes at the end: show the end
     const item = {client_id: newClientId(), body, ...(this.marking ? this.marking.value() : {})};
     this.outbox.add(item);
     this.renderPending(item);

@@ -3,6 +3,7 @@
 
 import {startNotifications} from "./notifications.js";
 import {startConversations} from "./conversations.js";
+import {startLayout} from "./layout.js";
 
 const PAGES = {
   home: () => import("./home.js").then((m) => m.startHome()),
@@ -28,6 +29,7 @@ function bindLanguageSwitch() {
 }
 
 bindLanguageSwitch();
+startLayout(); // the header's menu and the topic drawer on a phone
 window.hubNotifications = startNotifications();
 const start = PAGES[document.body.dataset.page];
 if (start) start();

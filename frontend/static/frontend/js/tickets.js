@@ -262,6 +262,10 @@ export function startTicketDetail(root) {
   }
   const reload = () => load();
 
+  // After one's own move the buttons are drawn anew: the focus goes to the next step (or the section),
+  // not back to the top of the page, so a keyboard user goes on from there.
+  let focusMoves = false;
+
   function render(k) {
     $("#ticket-ref").textContent = k.reference || `#${k.id}`;
     $("#ticket-title").textContent = k.title;
@@ -309,6 +313,12 @@ export function startTicketDetail(root) {
     }
     if (!moves.children.length) moves.append(el("p", {class: "muted"}, gettext("There is nothing for you to do on this request now.")));
     renderPriority(k, open);
+    if (focusMoves) {
+      focusMoves = false;
+      const next = moves.querySelector("button:not([disabled])");
+      if (next) next.focus();
+      else { $("#h-moves").tabIndex = -1; $("#h-moves").focus(); }
+    }
     const splittable = Boolean(k.permissions && k.permissions.split);
     const picked = new Set($$(".split-pick:checked").map((box) => box.value));  // a live redraw keeps the choice
     renderTimeline($("#ticket-timeline"), k, {splittable});
@@ -361,9 +371,10 @@ export function startTicketDetail(root) {
     if (current && current.version !== undefined) body.version = current.version; // refuse a stale move
     const r = await api("POST", `/api/v1/tickets/${id}/transition`, body);
     button.disabled = false;
-    if (!r.ok) { fail($("#ticket-error"), r.error, {reload}); return; }
+    if (!r.ok) { fail($("#ticket-error"), r.error, {reload}); button.focus(); return; }
     succeeded($("#ticket-error"));
     $("#move-note").value = "";
+    focusMoves = true;
     load();
   }
 

@@ -1,0 +1,49 @@
+"""What raising an alert costs the database, by token as a SIEM does (issue 27, target 3: alert
+bursts): a fixed number of SQL queries per alert, whatever the number of its readers, of the people
+it emails, of its indicators. Before issue 27 the same POST cost 42 queries (55 for a high alert,
+one more per emailed reader), now 27 (29); two of them are the test's own savepoint, which a
+request outside a test does not pay."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from hub.models import Centre, Role, User
+from notify.models import Notification
+from tests.alerts.conftest import alert_payload
+
+pytestmark = pytest.mark.django_db
+
+# medium: the readers' notifications (the bench's alert storm raises these); high: also email to
+# every security officer (settings and the outbox rows).
+QUERIES = {"medium": 27, "high": 29}
+
+
+def raise_and_count(client, severity: str, indicators: int) -> int:
+    """The queries of one POST. SQLite splits one bulk insert into statements of at most 999
+    parameters: consecutive INSERTs into one table count as the one they are on PostgreSQL."""
+    payload = alert_payload(severity=severity, tlp="clear",
+                            indicators=[{"type": "ipv4", "value": f"203.0.113.{i + 1}"} for i in range(indicators)])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/api/v1/alerts", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    statements = [q["sql"] for q in captured.captured_queries]
+    return sum(1 for i, sql in enumerate(statements)
+               if not (sql.startswith("INSERT") and i and statements[i - 1].split("(")[0] == sql.split("(")[0]))
+
+
+@pytest.mark.parametrize("severity", ["medium", "high"])
+def test_raising_costs_the_same_queries_however_many_readers(seeded, make_user, api_client, severity):
+    user = make_user("ht.bench", centre="HT", role="security_officer", email="ht.bench@example.vn")
+    client = api_client(user)
+    raise_and_count(client, severity, 1)  # warm: caches (calendars, compiled queries)
+    assert raise_and_count(client, severity, 2) == QUERIES[severity]
+    centres = list(Centre.objects.order_by("code"))
+    User.objects.bulk_create([
+        User(username=f"extra-{i:03d}", centre=centres[i % len(centres)], role=Role.SECURITY_OFFICER,
+             email=f"extra-{i:03d}@example.vn", password="!")
+        for i in range(60)])
+    raise_and_count(client, severity, 1)  # warm again: the working calendars of centres new to this test
+    readers_before = Notification.objects.count()
+    assert raise_and_count(client, severity, 5) == QUERIES[severity]
+    assert Notification.objects.count() - readers_before >= 60  # the new readers were notified too
