@@ -172,7 +172,8 @@ def _open(plan: dict, requester: User, target_code: str | None, centres: dict[st
     _ensure_thread(ticket)
     TicketEvent.objects.create(ticket=ticket, actor=requester, kind=TicketEvent.Kind.CREATED, created_at=at,
                                after={"status": Status.NEW, "priority": ticket.priority,
-                                      "category": ticket.category, "target_centre": target_code})
+                                      "category": ticket.category, "target_centre": target_code,
+                                      "tlp": ticket.tlp})
     return ticket
 
 

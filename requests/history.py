@@ -125,10 +125,12 @@ def sentence(event: TicketEvent, names: _Names) -> str | None:
     after = event.after
     if event.kind == Kind.CREATED:
         data = after if isinstance(after, dict) else {}
-        text = _("%(who)s opened the request for %(centre)s: %(category)s, priority %(priority)s, %(tlp)s.") % {
-            "who": who, "centre": names.centre(data.get("target_centre")),
-            "category": _label("category", data.get("category")), "priority": _label("priority", data.get("priority")),
-            "tlp": _label("tlp", data.get("tlp"))}
+        values = {"who": who, "centre": names.centre(data.get("target_centre")),
+                  "category": _label("category", data.get("category")),
+                  "priority": _label("priority", data.get("priority")), "tlp": _label("tlp", data.get("tlp"))}
+        text = (_("%(who)s opened the request for %(centre)s: %(category)s, priority %(priority)s, %(tlp)s.")
+                if data.get("tlp") else  # requests opened before markings were recorded with them
+                _("%(who)s opened the request for %(centre)s: %(category)s, priority %(priority)s.")) % values
         if data.get("promoted_from"):
             text += " " + _("It was made from a conversation.")
         split_from = data.get("split_from")

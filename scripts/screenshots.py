@@ -6,7 +6,8 @@
 Options: --base-url (default http://127.0.0.1:8000, or HUB_BASE_URL), --out (default
 docs/screenshots), --chromium (default /usr/bin/chromium), --password (default DEMO_PASSWORD or the
 demo's), --only NAME… (some of the shots). Playwright drives chromium: a 1280×860 desktop and a
-390×844 touch phone (2× pixels), in Vietnamese, the hub's first language.
+390×844 touch phone (2× pixels), in Vietnamese, the hub's first language. Reactions need an emoji
+font (Debian: `apt-get install fonts-noto-color-emoji`), or they show as empty boxes.
 
 Who looks: Đà Nẵng's security officer (alerts, requests, chat, duty), its manager for the dashboard.
 The demo leaves this morning's alert waiting for Đà Nẵng's acknowledgement, so its banner is on every
@@ -49,7 +50,7 @@ def story_ticket(page: Any, base: str) -> int:
     for summary in answer.json()["results"]:
         detail = page.request.get(f"{base}/api/v1/tickets/{summary['id']}", headers={"Accept": "application/json"})
         body = detail.json()
-        size = len(body.get("history", [])) + 2 * len(body.get("comments", []))
+        size = len(body.get("history", [])) + 3 * len(body.get("comments", []))
         if size > length:
             best, length = summary["id"], size
     if best is None:
@@ -152,9 +153,8 @@ def shots(base: str, person: Callable[[str], Any], phone: bool) -> dict[str, Cal
         page = person("dn.security")
         page.goto(f"{base}/tickets/{story_ticket(page, base)}/")
         settle(page, "#ticket-timeline li.comment")
-        if not phone:  # the story, not the header: the timeline starts in view
-            page.locator("#story").scroll_into_view_if_needed()
-            page.evaluate("window.scrollBy(0, -40)")
+        # the story, not the header: the timeline starts at the top of the screen
+        page.locator("#h-story").evaluate("e => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 8)")
         return page
 
     def duty() -> Any:

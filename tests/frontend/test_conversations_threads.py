@@ -174,15 +174,31 @@ def no_horizontal_scroll(page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
-def test_someone_added_without_the_history_reads_only_what_comes_after_on_a_phone_in_english(make_user, sign_in):
+WORDS = {
+    "en": {"show": "Show them the earlier messages",
+           "from_now": "They will read only what is written from now on; the earlier messages stay hidden from them.",
+           "hidden": "You were added to this conversation later: the messages from before you came are not "
+                     "shown to you.",
+           "replies": "130 replies", "earlier": "Earlier replies"},
+    "vi": {"show": "Cho họ xem các tin nhắn trước đó",
+           "from_now": "Họ chỉ đọc những gì được viết từ bây giờ; các tin nhắn trước đó vẫn ẩn với họ.",
+           "hidden": "Bạn được thêm vào cuộc trao đổi này sau: các tin nhắn trước khi bạn tham gia không hiển "
+                     "thị với bạn.",
+           "replies": "130 trả lời", "earlier": "Các trả lời trước"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_someone_added_without_the_history_reads_only_what_comes_after_on_a_phone(make_user, sign_in, language):
     """The default of "Add people": the newcomer reads from now on (docs/chat.md, "Who reads the
     history"); the dialog says so, and the newcomer's page says why the past is missing."""
     from chat.models import Topic
     from chat.services import post_message, start_conversation
 
-    lan_user = make_user("ht.en", centre="HT", display_name="Lan (HT)", language="en")
-    make_user("dn.en", centre="DN", display_name="Minh (DN)", language="en")
-    make_user("qb.en", centre="QB", display_name="Hoa (QB)", language="en")
+    words = WORDS[language]
+    lan_user = make_user("ht.en", centre="HT", display_name="Lan (HT)", language=language)
+    make_user("dn.en", centre="DN", display_name="Minh (DN)", language=language)
+    make_user("qb.en", centre="QB", display_name="Hoa (QB)", language=language)
     topic, _ = start_conversation(by=lan_user, members=["dn.en"])
     post_message(topic, by=lan_user, body="Before Hoa: the leaked mail password")
     lan, hoa = sign_in("ht.en", phone=True), sign_in("qb.en", phone=True)
@@ -192,18 +208,16 @@ def test_someone_added_without_the_history_reads_only_what_comes_after_on_a_phon
     dialog = lan.page.locator("dialog.people-dialog")
     dialog.locator("#people-q").fill("QB")
     dialog.locator("li[data-username='qb.en'] input").check()
-    expect(dialog.locator("label[for=add-history]")).to_have_text("Show them the earlier messages")
-    expect(dialog.locator("#add-history-notice")).to_have_text(
-        "They will read only what is written from now on; the earlier messages stay hidden from them.")
+    expect(dialog.locator("label[for=add-history]")).to_have_text(words["show"])
+    expect(dialog.locator("#add-history-notice")).to_have_text(words["from_now"])
     assert no_horizontal_scroll(lan.page)
-    screenshot(lan.page, "conversation-add-history-phone")
+    screenshot(lan.page, f"conversation-add-history-phone-{language}")
     dialog.locator("button[value=yes]").tap()
     expect(lan.page.locator("[data-testid=conversation-members]")).to_contain_text("Hoa (QB)")
 
     hoa.goto(f"/topics/{topic.slug}/")
     hoa.wait_live()
-    expect(hoa.page.locator("#history-hidden-notice")).to_have_text(
-        "You were added to this conversation later: the messages from before you came are not shown to you.")
+    expect(hoa.page.locator("#history-hidden-notice")).to_have_text(words["hidden"])
     expect(hoa.page.locator("#messages li.msg")).to_have_count(0)
     send(lan, "After Hoa came: please rotate the keys")
     expect(hoa.page.locator("#messages li.msg .msg-body")).to_have_text(["After Hoa came: please rotate the keys"])
@@ -212,26 +226,30 @@ def test_someone_added_without_the_history_reads_only_what_comes_after_on_a_phon
     assert Topic.objects.get(pk=topic.pk).members.get(user__username="qb.en").history_after > 0
 
 
-def test_a_long_thread_loads_its_earlier_replies_when_scrolled_back_on_a_phone(make_user, topic, sign_in):
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_a_long_thread_loads_its_earlier_replies_when_scrolled_back_on_a_phone(make_user, topic, sign_in, language):
     """The thread panel loads the latest 50 replies, then the earlier ones page by page (keyset, the
     API's cursor) as the reader scrolls back — no cap on a thread's length."""
     from chat.services import post_message
 
-    author = make_user("ht.long", centre="HT", display_name="Lan (HT)", language="en")
-    make_user("dn.long", centre="DN", display_name="Minh (DN)", language="en")
+    words = WORDS[language]
+    author = make_user("ht.long", centre="HT", display_name="Lan (HT)", language=language)
+    make_user("dn.long", centre="DN", display_name="Minh (DN)", language=language)
     root = post_message(topic, by=author, body="Checklist for the exam week")[0]
     for i in range(1, 131):
         post_message(topic, by=author, body=f"step {i:03d}", reply_to=root.pk)
     minh = sign_in("dn.long", phone=True)
     minh.goto(TOPIC_URL)
     minh.wait_live()
-    minh.page.locator("#messages li.msg [data-testid=thread-summary]").tap()
+    summary = minh.page.locator("#messages li.msg [data-testid=thread-summary]")
+    expect(summary).to_contain_text("130")
+    summary.tap(timeout=30_000)  # the first tap of a cold browser on a loaded machine took over 15 s once
     panel = minh.page.locator("#thread-panel")
     replies = panel.locator("[data-testid=thread-messages] li.thread-reply")
-    expect(panel.locator(".thread-count")).to_have_text("130 replies")
+    expect(panel.locator(".thread-count")).to_have_text(words["replies"])
     expect(replies).to_have_count(51)  # the root and the latest 50
     expect(replies.last.locator(".msg-body")).to_have_text("step 130")
-    expect(panel.locator("[data-testid=thread-earlier]")).to_have_text("Earlier replies")
+    expect(panel.locator("[data-testid=thread-earlier]")).to_have_text(words["earlier"])
     listing = panel.locator("[data-testid=thread-messages]")
     for count in (101, 131):  # scrolling back to the top loads the page before
         listing.evaluate("node => { node.scrollTop = 0; }")
@@ -241,4 +259,4 @@ def test_a_long_thread_loads_its_earlier_replies_when_scrolled_back_on_a_phone(m
     bodies = replies.locator(".msg-body").all_inner_texts()
     assert bodies[1:] == [f"step {i:03d}" for i in range(1, 131)]  # in order, none twice
     assert no_horizontal_scroll(minh.page)
-    screenshot(minh.page, "thread-earlier-replies-phone")
+    screenshot(minh.page, f"thread-earlier-replies-phone-{language}")

@@ -43,12 +43,14 @@ def get(url: str, token: str) -> int:
         return response.status
 
 
-async def client(hub, token: str, name: str, start: asyncio.Event) -> tuple[set[str], list[dict]]:
+async def client(hub, token: str, name: str, ready: asyncio.Event,
+                 start: asyncio.Event) -> tuple[set[str], list[dict]]:
     """One person's page: returns the client ids of the messages it saw and every error frame."""
     ticket = (await asyncio.to_thread(post, hub.http + "/api/v1/ws-tickets", token))["ticket"]
     seen: set[str] = set()
     errors: list[dict] = []
     async with connect(f"{hub.ws}/ws/topics/{SLUG}/?ticket={ticket}") as socket:
+        ready.set()
         await start.wait()
         for i in range(MESSAGES_EACH):
             await socket.send(json.dumps({"type": "message.send", "body": f"{name}: tin {i}\ndòng hai",
@@ -83,8 +85,12 @@ def test_ten_people_chat_at_once_without_a_database_error(make_user, tmp_path):
     try:
         async def everyone():
             start = asyncio.Event()
-            tasks = [asyncio.create_task(client(hub, token, f"p{i}", start)) for i, token in enumerate(tokens)]
-            await asyncio.sleep(1)  # every socket is open before the first message
+            ready = [asyncio.Event() for _ in tokens]
+            tasks = [asyncio.create_task(client(hub, token, f"p{i}", ready[i], start))
+                     for i, token in enumerate(tokens)]
+            # Every socket is open before the first message (a fixed second was too short on a busy
+            # machine: a late socket missed the first messages, which a real page would sync).
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 60)
             start.set()
             return await asyncio.gather(*tasks)
 

@@ -90,3 +90,16 @@ def test_merges_splits_and_links_are_sentences_naming_the_other_request(people, 
     assert f"Minh (DN) gộp yêu cầu trùng {duplicate.reference} vào yêu cầu này. " \
            "1 người theo dõi được chuyển sang." in vietnamese
     assert f"Lan (HT) tách 1 bình luận thành yêu cầu mới {new.reference}." in vietnamese
+
+
+def test_a_request_opened_before_markings_were_recorded_names_no_empty_marking(people, new_ticket):
+    from requests import history
+    from requests.models import TicketEvent
+
+    people.ht_engineer.display_name = "Lan"
+    people.ht_engineer.save()
+    event = TicketEvent(ticket=new_ticket(target="DN"), actor=people.ht_engineer, kind=TicketEvent.Kind.CREATED,
+                        after={"status": "new", "priority": "high", "category": "software", "target_centre": "DN"})
+    with translation.override("en"):
+        text = history.sentence(event, history._Names([event]))
+    assert text is not None and text.endswith("Software development, priority High.") and "—" not in text

@@ -513,6 +513,32 @@ async def check_direct_messages(cast) -> list:
     return wrong + check(live, model, "socket") + await sync_to_async(over_http)()
 
 
+async def check_templates(cast) -> list:
+    """Request templates of HT, kept by its manager, each TLP, kept to HT or shared: the list, one
+    template, and the new-request page's choice (the same API) answer as the table says."""
+    from requests.services import create_template
+
+    model = "support_requests.TicketTemplate"
+
+    def build() -> list:
+        items: dict[int, tuple] = {}
+        for key in TABLE_ROWS[model]:
+            tlp, scope = key
+            template = create_template(by=cast["ht_manager"], name=f"mẫu {tlp} {scope}", title="Đăng ký thi",
+                                       category="training", tlp=tlp, shared=scope == "all")
+            items[template.pk] = key
+        found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        for name, user in cast.items():
+            client = api(user)
+            found["list"][name] = {items[t["id"]] for t in client.get("/api/v1/ticket-templates").json()
+                                   if t["id"] in items}
+            found["one"][name] = {key for pk, key in items.items()
+                                  if client.get(f"/api/v1/ticket-templates/{pk}").status_code == 200}
+        return [w for path, got in found.items() for w in check(got, model, path)]
+
+    return await sync_to_async(build)()
+
+
 CHECKS = {
     "chat.Message": check_messages,
     "chat.Message[direct]": check_direct_messages,
@@ -520,6 +546,7 @@ CHECKS = {
     "support_requests.Ticket": check_tickets,
     "support_requests.Comment": check_comments,
     "support_requests.Attachment": check_attachments,
+    "support_requests.TicketTemplate": check_templates,
 }
 
 

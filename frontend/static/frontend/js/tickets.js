@@ -286,6 +286,10 @@ export function startTicketDetail(root) {
     setHtml($("#ticket-description"), k.description_html || k.html || "");
     const moves = $("#ticket-moves");
     const assignTo = document.getElementById("assign-to");  // kept across the redraw (what was chosen)
+    // A redraw (one's own move, or a live one) keeps the focus in "Next steps": on the same button
+    // when it is still offered, else on the first.
+    const focusedTo = moves.contains(document.activeElement) ? (document.activeElement.dataset.to || "") : null;
+    if (focusedTo !== null) focusMoves = true;
     moves.replaceChildren();
     const allowed = (k.allowed_transitions || []).map((m) => (typeof m === "string" ? m : m.to));
     for (const to of allowed) {
@@ -315,7 +319,8 @@ export function startTicketDetail(root) {
     renderPriority(k, open);
     if (focusMoves) {
       focusMoves = false;
-      const next = moves.querySelector("button:not([disabled])");
+      const next = (focusedTo && moves.querySelector(`button[data-to="${focusedTo}"]:not([disabled])`))
+        || moves.querySelector("button:not([disabled])");
       if (next) next.focus();
       else { $("#h-moves").tabIndex = -1; $("#h-moves").focus(); }
     }
