@@ -178,3 +178,58 @@ def test_a_heartbeat_on_one_process_and_a_workers_escalation_reach_sockets_on_bo
     assert escalated[0] == escalated[1]  # one publication, fanned out by each process
     assert again == [0, 0]  # exactly once on each process
     assert list(Escalation.objects.filter(alert=alert).values_list("centre__code", "step")) == [("QB", 1)]
+
+
+def post_over_http(hub, token: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(hub.http + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        return json.loads(response.read())
+
+
+def test_an_event_made_on_one_process_and_its_reminder_from_the_workers_reach_both(hubs, workers, cast):
+    """The events calendar across processes: an event put on the calendar through uvicorn redraws a
+    calendar open on daphne and on uvicorn; the reminder of a registrant, sent by one of two workers,
+    reaches the registrant's sockets on both processes once, with one outbox email."""
+    from events.services import register
+    from notify.models import Email
+    from tests.conftest import token_for
+
+    daphne, uvicorn = hubs
+    type(cast["qb_deputy"]).objects.filter(pk=cast["qb_deputy"].pk).update(email="qb.deputy@qb.example.vn")
+    starts = timezone.now() + timedelta(hours=2)  # inside HUB_EVENT_REMIND_HOURS (24)
+    observer = [(hub, ticket(cast["dn_engineer"])) for hub in hubs]
+    registrant = [(hub, ticket(cast["qb_deputy"])) for hub in hubs]
+    organiser = token_for(cast["qb_manager"])
+
+    def is_created(frame: dict) -> bool:
+        return frame["type"] == "event.changed" and frame["event"] == "created"
+
+    async def scenario():
+        streams = [await connect(f"{hub.ws}/ws/notifications/?ticket={t}") for hub, t in observer + registrant]
+        for socket in streams:
+            assert json.loads(await socket.recv())["type"] == "hello"
+        made = await asyncio.to_thread(post_over_http, uvicorn, organiser, "/api/v1/events", {
+            "title": "Hội thảo an toàn thông tin", "kind": "workshop", "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=3)).isoformat(), "place": "Đồng Hới"})
+        created = [await frames_until(socket, is_created, 5) for socket in streams[:2]]
+        from events.models import Event
+
+        await asyncio.to_thread(lambda: register(Event.objects.get(pk=made["id"]), by=cast["qb_deputy"]))
+
+        def is_reminder(frame: dict) -> bool:
+            return frame["type"] == "event" and frame["event"] == "reminder" and frame["item"]["id"] == made["id"]
+
+        await asyncio.to_thread(workers, 2)
+        reminded = [await frames_until(socket, is_reminder, 60) for socket in streams[2:]]
+        again = [await count_more(socket, is_reminder, 3) for socket in streams[2:]]
+        for socket in streams:
+            await socket.close()
+        return made, created, reminded, again
+
+    made, created, reminded, again = asyncio.run(scenario())
+    assert [f["item"]["id"] for f in created] == [made["id"], made["id"]]
+    assert reminded[0] == reminded[1]  # one publication, fanned out by each process
+    assert again == [0, 0]  # exactly once on each process, however many workers looked
+    assert Email.objects.filter(user=cast["qb_deputy"], type="event").count() == 1
