@@ -30,6 +30,8 @@ def test_history_is_added_once_with_mentions_rendered(settings):
     demo.seed(history=True)
     count = Message.objects.count()
     demo.seed(history=True)
-    assert Message.objects.count() == count == len(demo.HISTORY)
-    assert set(Message.objects.values_list("topic__slug", flat=True)) == set(SLUGS)
+    # The channels' history (with its thread replies) and the one direct conversation, once.
+    assert Message.objects.count() == count == len(demo.HISTORY) + len(demo.DIRECT[1])
+    assert set(Message.objects.filter(topic__kind="channel").values_list("topic__slug", flat=True)) == set(SLUGS)
+    assert Message.objects.filter(topic__kind="direct").count() == len(demo.DIRECT[1])
     assert Message.objects.filter(html__contains='class="mention"').count() >= 3
