@@ -37,7 +37,7 @@ from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
 from hub.realtime import identity
 from hub.realtime.frames import ErrorFrame
-from hub.realtime.groups import control_group, is_control_group
+from hub.realtime.groups import control_group
 from hub.realtime.loops import per_loop
 from hub.realtime.receiver import Batch, Delivery, local_fanout
 from hub.realtime.workers import in_worker_thread
@@ -192,10 +192,11 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.strikes = 0
         self.closed = False
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
-        # The ids of the latest events delivered, kept only once the socket is in two groups that
-        # carry events (`join`): a socket in one (every topic socket) cannot get an event twice,
-        # and 256 ids per socket were ~13 KiB of each busy socket's memory and a dict update per
-        # delivery (docs/benchmarks.md, "Memory per idle connection").
+        # The ids of the latest events delivered (at most 256), made at the first event: an idle
+        # socket keeps none (docs/benchmarks.md, "Memory per idle connection"). Every socket needs
+        # them once it gets events: one in several groups (its centre and its own user) hears an
+        # event through each, and a publication can arrive twice (a redelivery,
+        # tests/chat/test_batch_frames.py).
         self.recent_events: OrderedDict[str, None] | None = None
         self.batches = wants_batches(self.scope)
         self.language = i18n.socket_language(self.scope, self.user)
@@ -333,8 +334,6 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         await local_fanout().join(group, self)
         self.groups_joined.add(group)
-        if self.recent_events is None and sum(not is_control_group(g) for g in self.groups_joined) > 1:
-            self.recent_events = OrderedDict()  # and kept: an event may still be on its way through both
 
     async def leave(self, group: str) -> None:
         await local_fanout().leave(group, self)
@@ -394,16 +393,17 @@ class HubConsumer(AsyncWebsocketConsumer):
     def _accepts(self, delivery: Delivery) -> bool:
         """Whether this socket gets this (non-control) event: once only, and only if its audience
         allows."""
-        recent = self.recent_events
-        if recent is not None:
-            # A socket in several groups (its centre and its own user, say) gets each event once.
-            event_id = delivery.event.get("event_id")
-            if event_id:
-                if event_id in recent:
-                    return False
-                recent[event_id] = None
-                if len(recent) > 256:
-                    recent.popitem(last=False)
+        event_id = delivery.event.get("event_id")
+        if event_id:
+            # Each event once: through several groups (its centre and its own user, say), or redelivered.
+            recent = self.recent_events
+            if recent is None:
+                recent = self.recent_events = OrderedDict()
+            if event_id in recent:
+                return False
+            recent[event_id] = None
+            if len(recent) > 256:
+                recent.popitem(last=False)
         return self.may_receive(delivery)
 
     def may_receive(self, delivery: Delivery) -> bool:
