@@ -90,7 +90,7 @@ class ReactionOut(Schema):
     users: list[str] = Field(description="Usernames of those who reacted with it, in the order they did.")
 
 
-class AttachmentOut(Schema):
+class MessageFileOut(Schema):
     id: int
     name: str = Field(description="The uploader's file name.")
     content_type: str = Field(description="Decided from the name by the hub's upload rule, never the client's word.")
@@ -130,7 +130,7 @@ class MessageOut(Schema):
     also_channel: bool = Field(False, description="A reply that is also shown in the channel.")
     reactions: list[ReactionOut] = Field(default_factory=list, description="Emoji reactions, one entry per emoji.")
     pinned: bool = Field(False, description="Pinned in its topic.")
-    attachments: list[AttachmentOut] = Field(default_factory=list,
+    attachments: list[MessageFileOut] = Field(default_factory=list,
                                              description="Files posted with the message (empty once deleted).")
 
 

@@ -22,7 +22,7 @@ router = Router(tags=["events"])
 RESPONSES = {**ERRORS, 409: ErrorOut}
 
 
-class PersonOut(Schema):
+class AttendeeOut(Schema):
     username: str
     display_name: str
 
@@ -30,10 +30,10 @@ class PersonOut(Schema):
 class CentreRegistrations(Schema):
     centre: str | None
     count: int
-    people: list[PersonOut]
+    people: list[AttendeeOut]
 
 
-class EventOut(Schema):
+class CalendarEventOut(Schema):
     id: int
     title: str
     kind: str
@@ -55,7 +55,7 @@ class EventOut(Schema):
 
 
 class EventPage(Schema):
-    results: list[EventOut]
+    results: list[CalendarEventOut]
     next: str | None
 
 
@@ -82,18 +82,18 @@ class EventPatch(InSchema):
     topic: str | None = None
 
 
-class ListQuery(Schema):
+class EventListQuery(Schema):
     start: date | None = None
     end: date | None = None
     limit: int | None = None
     cursor: str | None = None
 
 
-class FeedOut(Schema):
+class EventFeedOut(Schema):
     url: str
 
 
-def _bounds(query: ListQuery) -> tuple[datetime | None, datetime | None]:
+def _bounds(query: EventListQuery) -> tuple[datetime | None, datetime | None]:
     tz = timezone.get_current_timezone()
     start = datetime.combine(query.start, datetime.min.time(), tzinfo=tz) if query.start else None
     end = datetime.combine(query.end, datetime.min.time(), tzinfo=tz) if query.end else None
@@ -111,13 +111,13 @@ def _event(ident: int) -> Event:
 
 @router.get("/events", response={200: EventPage, **RESPONSES},
             summary="Events overlapping [start, end) (dates, local), in time order")
-def list_events(request: ApiRequest, query: Query[ListQuery]):
+def list_events(request: ApiRequest, query: Query[EventListQuery]):
     start, end = _bounds(query)
     page = keyset_page(events_between(start, end), ["starts_at", "id"], query.cursor, query.limit)
     return {"results": [event_out(e, request.auth) for e in page.results], "next": page.next}
 
 
-@router.post("/events", response={201: EventOut, **RESPONSES},
+@router.post("/events", response={201: CalendarEventOut, **RESPONSES},
              summary="Put an event on the calendar (managers, for their centre)")
 def create(request: ApiRequest, payload: EventIn):
     event = services.create_event(by=request.auth, **payload.dict())
@@ -131,7 +131,7 @@ def export(request: ApiRequest):
     return response
 
 
-@router.get("/events/feed", response={200: FeedOut, **RESPONSES},
+@router.get("/events/feed", response={200: EventFeedOut, **RESPONSES},
             summary="The caller's private calendar subscription address")
 def feed(request: ApiRequest):
     found = CalendarFeed.current(CalendarFeed.Kind.EVENTS, user=request.auth)
@@ -139,39 +139,41 @@ def feed(request: ApiRequest):
     return {"url": request.build_absolute_uri(found.path)}
 
 
-@router.post("/events/feed/reset", response={200: FeedOut, **RESPONSES},
+@router.post("/events/feed/reset", response={200: EventFeedOut, **RESPONSES},
              summary="A new subscription address; the old one stops working")
 def reset_feed(request: ApiRequest):
     found = CalendarFeed.reset(CalendarFeed.Kind.EVENTS, user=request.auth)
     return {"url": request.build_absolute_uri(found.path)}
 
 
-@router.get("/events/{event_id}", response={200: EventOut, **RESPONSES}, summary="One event, with who attends")
+@router.get("/events/{event_id}", response={200: CalendarEventOut, **RESPONSES}, summary="One event, with who attends")
 def detail(request: ApiRequest, event_id: int):
     return event_out(_event(event_id), request.auth)
 
 
-@router.patch("/events/{event_id}", response={200: EventOut, **RESPONSES}, summary="Change an event (organisers)")
+@router.patch("/events/{event_id}", response={200: CalendarEventOut, **RESPONSES},
+              summary="Change an event (organisers)")
 def change(request: ApiRequest, event_id: int, payload: EventPatch):
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None or k == "topic"}
     event = services.update_event(_event(event_id), by=request.auth, **changes)
     return event_out(_event(event.pk), request.auth)
 
 
-@router.post("/events/{event_id}/cancel", response={200: EventOut, **RESPONSES}, summary="Cancel an event (organisers)")
+@router.post("/events/{event_id}/cancel", response={200: CalendarEventOut, **RESPONSES},
+              summary="Cancel an event (organisers)")
 def cancel(request: ApiRequest, event_id: int):
     services.cancel_event(_event(event_id), by=request.auth)
     return event_out(_event(event_id), request.auth)
 
 
-@router.post("/events/{event_id}/register", response={200: EventOut, **RESPONSES},
+@router.post("/events/{event_id}/register", response={200: CalendarEventOut, **RESPONSES},
              summary="Register the caller (for their centre); registering twice changes nothing")
 def register(request: ApiRequest, event_id: int):
     services.register(_event(event_id), by=request.auth)
     return event_out(_event(event_id), request.auth)
 
 
-@router.post("/events/{event_id}/unregister", response={200: EventOut, **RESPONSES},
+@router.post("/events/{event_id}/unregister", response={200: CalendarEventOut, **RESPONSES},
              summary="Withdraw the caller's registration")
 def unregister(request: ApiRequest, event_id: int):
     services.unregister(_event(event_id), by=request.auth)
