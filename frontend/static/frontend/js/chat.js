@@ -583,6 +583,7 @@ export class TopicView {
       if (replace || (m.edited_at && m.edited_at !== (current && current.edited_at)) || (m.deleted && !current.deleted)) {
         this.messages.set(m.id, m);
         const fresh = this.renderMessage(m);
+        if (known.classList.contains("highlight")) fresh.classList.add("highlight"); // a linked message stays marked
         known.replaceWith(fresh);
         this.nodes.set(m.id, fresh);
       }
@@ -752,6 +753,8 @@ export class TopicView {
 
   renderAgain(id) {
     const node = this.renderMessage(this.messages.get(id));
+    const old = this.nodes.get(id);
+    if (old && old.classList.contains("highlight")) node.classList.add("highlight"); // a linked message stays marked
     this.nodes.set(id, node);
     return node;
   }

@@ -86,7 +86,9 @@ export function startSearchPage() {
     }
   };
 
+  let generation = 0; // the latest search; an answer to an earlier one arriving late is dropped
   const run = async (append) => {
+    const mine = ++generation;
     error.textContent = "";
     more.hidden = true;
     if (!append) { results.replaceChildren(); status.textContent = gettext("Searching…"); }
@@ -94,6 +96,7 @@ export function startSearchPage() {
     if (perPage) query.set("limit", perPage);
     if (append && next) query.set("cursor", next);
     const r = await api("GET", `/api/v1/search?${query}`);
+    if (mine !== generation) return;
     if (!r.ok) {
       status.textContent = "";
       error.textContent = r.error.detail; // e.g. the words are missing, a date is wrong
