@@ -162,6 +162,7 @@ def test_a_stix_bundle_becomes_an_alert(officers, tmp_path):
     path = tmp_path / "vncert.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
     page = an.goto("/alerts/")
+    expect(page.locator("#stix-form")).to_have_attribute("data-ready", "true")  # its script has bound it
     page.click("#import-details summary")
     page.set_input_files("#stix-file", str(path))
     page.click("#stix-form button[type=submit]")
@@ -173,6 +174,7 @@ def test_a_stix_bundle_becomes_an_alert(officers, tmp_path):
     path.write_text(json.dumps({**bundle, "objects": [{**bundle["objects"][0], "pattern": "[domain-name:value ="}]}),
                     encoding="utf-8")
     page = an.goto("/alerts/")
+    expect(page.locator("#stix-form")).to_have_attribute("data-ready", "true")  # its script has bound it
     page.click("#import-details summary")
     page.set_input_files("#stix-file", str(path))
     page.click("#stix-form button[type=submit]")

@@ -72,6 +72,7 @@ function bindImport() {
     if (r.ok) { window.location.href = `/alerts/${r.data.id}/`; return; }
     error.textContent = r.error.detail;
   });
+  form.dataset.ready = "true"; // tests (and nothing else) wait for it: a submit before this would go natively
 }
 
 function addIndicatorRow(type = "ipv4", value = "") {
