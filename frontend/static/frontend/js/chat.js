@@ -582,10 +582,7 @@ export class TopicView {
       // Replace only with something newer (an edit or a delete), never with a stale copy.
       if (replace || (m.edited_at && m.edited_at !== (current && current.edited_at)) || (m.deleted && !current.deleted)) {
         this.messages.set(m.id, m);
-        const fresh = this.renderMessage(m);
-        if (known.classList.contains("highlight")) fresh.classList.add("highlight"); // a linked message stays marked
-        known.replaceWith(fresh);
-        this.nodes.set(m.id, fresh);
+        known.replaceWith(this.renderAgain(m.id));
       }
       return;
     }
