@@ -1,0 +1,124 @@
+"""A threaded reply holds the topic's lock hardly longer than a plain message (issue 26, "threads and
+reactions did not slow the topic fan-out"). Every message of a topic is committed under the topic's
+row lock (chat.services._insert_message), so whatever a reply does inside it, every other sender of
+the topic waits for. Who took part in the thread and whom its reply notifies is read before the
+lock; inside it a reply adds two writes: its root's count and the notifications
+(docs/benchmarks.md, "Issue 26")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from chat import services
+from chat.models import Message
+from chat.services import post_message
+from notify.models import Notification, TopicLevel, TopicSetting
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class LockWindow:
+    """The statements of one post inside its transaction, which starts by taking the topic's lock
+    (`SELECT … FOR UPDATE`; SQLite locks the whole database at the first write instead) and holds it
+    until COMMIT; the reads before it run outside the transaction."""
+
+    def __init__(self) -> None:
+        self.inside: list[str] = []
+        self._began = self._committed = False
+
+    def _released(self) -> None:
+        self._committed = True
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        from django.db import transaction
+
+        if connection.in_atomic_block and not self._committed:
+            if not self._began:
+                self._began = True
+                transaction.on_commit(self._released)  # the transaction's first hook
+            self.inside.append(sql.split(None, 1)[0] + (" " + sql.split('"', 2)[1] if '"' in sql else ""))
+        return execute(sql, params, many, context)
+
+
+def inside_lock(post: Callable[[], object]) -> list[str]:
+    """The statements `post` ran while it held the topic's lock: "SELECT chat_topic", "INSERT chat_message"…"""
+    window = LockWindow()
+    with connection.execute_wrapper(window):
+        post()
+    assert window._committed, "the post committed"
+    return window.inside
+
+
+@pytest.fixture
+def thread(make_user, make_topic):
+    """A channel with a thread of ten participants (its root's author and nine repliers, of three
+    centres), one of whom follows the channel for mentions only, and one person outside the thread."""
+    topic = make_topic("phat-trien-phan-mem")
+    people = [make_user(f"{code.lower()}.eng{i}", centre=code) for i, code in enumerate(["HT", "DN", "QB"] * 4)]
+    root = post_message(topic, by=people[0], body="Có ai tích hợp VNeID chưa?")[0]
+    for person in people[1:10]:
+        post_message(topic, by=person, body="tham gia", reply_to=root.pk)
+    TopicSetting.objects.create(user=people[3], topic=topic, level=TopicLevel.MENTIONS)
+    return {"topic": topic, "root": root, "people": people}
+
+
+def test_a_reply_holds_the_topic_lock_for_two_writes_more_than_a_plain_message(thread):
+    topic, root, people = thread["topic"], thread["root"], thread["people"]
+    plain = inside_lock(lambda: post_message(topic, by=people[11], body="tin nhắn thường"))
+    assert plain == ["SELECT chat_topic", "SELECT chat_message", "INSERT chat_message"]
+    before = Notification.objects.count()
+    reply = inside_lock(lambda: post_message(topic, by=people[1], body="trả lời", reply_to=root.pk))
+    assert reply == [*plain, "UPDATE chat_message", "INSERT notify_notification"]
+    # …and still every other participant is notified (the mentions-only follower too: a reply in a
+    # thread they took part in is addressed to them), counted exactly.
+    assert Notification.objects.count() - before == 9
+    root.refresh_from_db()
+    newest = Message.objects.filter(thread_root=root).latest("id")
+    assert (root.reply_count, root.last_reply_at) == (10, newest.created_at)
+
+
+def test_what_a_reply_does_inside_the_lock_does_not_grow_with_its_thread(thread, make_user):
+    topic, root, people = thread["topic"], thread["root"], thread["people"]
+    first = inside_lock(lambda: post_message(topic, by=people[1], body="một", reply_to=root.pk))
+    for i in range(20):
+        post_message(topic, by=make_user(f"qt.eng{i}", centre="QT"), body="thêm", reply_to=root.pk)
+    later = inside_lock(lambda: post_message(topic, by=people[2], body="hai", reply_to=root.pk))
+    assert later == first
+
+
+def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_author_notified(
+        thread, make_user, monkeypatch):
+    """Who took part is read before the lock: when another reply commits in between (here: posted
+    right after the reading), the count has moved, and what changed is read again under the lock."""
+    topic, root, people = thread["topic"], thread["root"], thread["people"]
+    newcomer = make_user("qt.engineer", centre="QT")
+    read = services.thread_state
+    raced: list[Message] = []
+    readings = 0
+
+    def reading_then_a_reply(root_id: int, *, after: int = 0) -> Any:
+        nonlocal readings
+        state = read(root_id, after=after)
+        readings += 1
+        if readings == 1:  # the later reply's reading: the newcomer's reply commits right after it
+            raced.append(post_message(topic, by=newcomer, body="tôi cũng vậy", reply_to=root.pk)[0])
+        return state
+
+    monkeypatch.setattr(services, "thread_state", reading_then_a_reply)
+    frames: list[dict[str, Any]] = []
+    broadcast = services.broadcast_on_commit
+    monkeypatch.setattr(services, "broadcast_on_commit",
+                        lambda groups, frame, audience=None: (frames.append(dict(frame)),
+                                                              broadcast(groups, frame, audience))[-1])
+    reply = post_message(topic, by=people[1], body="trả lời sau cùng", reply_to=root.pk)[0]
+    root.refresh_from_db()
+    assert (root.reply_count, root.last_reply_at) == (11, reply.created_at)
+    assert [f["reply_count"] for f in frames if f["type"] == "thread.updated"] == [10, 11]
+    notified = set(Notification.objects.filter(message=reply, verb="reply").values_list("user__username", flat=True))
+    assert notified == {p.username for p in people[:10] if p != people[1]} | {"qt.engineer"}
+    # The newcomer's own reply notified the thread as it stood, without the later reply's author twice.
+    assert Notification.objects.filter(message=raced[0], verb="reply").count() == 10
