@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from chat import services
 from chat.models import Message
 from chat.services import post_message
 from notify.models import Notification, TopicLevel, TopicSetting
@@ -96,7 +95,8 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
     right after the reading), the count has moved, and what changed is read again under the lock."""
     topic, root, people = thread["topic"], thread["root"], thread["people"]
     newcomer = make_user("qt.engineer", centre="QT")
-    read = services.thread_state
+    from chat.selectors import thread_state as read
+    from hub.realtime.publisher import broadcast_on_commit
     raced: list[Message] = []
     readings = 0
 
@@ -108,12 +108,14 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
             raced.append(post_message(topic, by=newcomer, body="tôi cũng vậy", reply_to=root.pk)[0])
         return state
 
-    monkeypatch.setattr(services, "thread_state", reading_then_a_reply)
     frames: list[dict[str, Any]] = []
-    broadcast = services.broadcast_on_commit
-    monkeypatch.setattr(services, "broadcast_on_commit",
-                        lambda groups, frame, audience=None: (frames.append(dict(frame)),
-                                                              broadcast(groups, frame, audience))[-1])
+
+    def recorded(groups: list[str], frame: Any, audience: Any = None) -> None:
+        frames.append(dict(frame))
+        broadcast_on_commit(groups, frame, audience)
+
+    monkeypatch.setattr("chat.services.thread_state", reading_then_a_reply)
+    monkeypatch.setattr("chat.services.broadcast_on_commit", recorded)
     reply = post_message(topic, by=people[1], body="trả lời sau cùng", reply_to=root.pk)[0]
     root.refresh_from_db()
     assert (root.reply_count, root.last_reply_at) == (11, reply.created_at)
