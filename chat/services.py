@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -301,10 +300,13 @@ def post_message(
 def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, meta: dict[str, Any] | None,
                     thread: _Thread | None, pending: list[MessageAttachment]) -> None:
     """post_message's transaction: the row, its files and mentions (and a reply's thread), and the
-    frames after commit. It holds the topic's row lock from its first statement to COMMIT, and every
-    other message of the topic waits for it: only what must be in the lock is (a reply adds two
-    writes, tests/chat/test_thread_lock.py; docs/benchmarks.md, "Issue 26")."""
+    frames after commit. It holds the topic's row lock until COMMIT, and every other message of the
+    topic waits for it: only what must be in the lock is (a reply adds two writes; its root's row
+    is locked before the topic's, so that waiting for a reaction or an edit of the root never holds
+    the topic up: tests/chat/test_thread_lock.py; docs/benchmarks.md, "Issue 26")."""
     with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
+        if thread is not None:
+            thread = _lock_thread(topic, thread, message)
         # Lock the topic row: ids are then committed in id order within a topic, so a client
         # that synced "after N" can never later miss a message with an id below a seen one.
         _LOCK_TOPIC.rows(topic.pk)
@@ -353,21 +355,25 @@ def _read_thread(topic: Topic, root: Message, reply: Message, *, after: _Thread 
                    notify={**(after.notify if after is not None else {}), **chosen})
 
 
+def _lock_thread(topic: Topic, thread: _Thread, reply: Message) -> _Thread:
+    """The reply's transaction's first statement, before the topic's lock: its root's row, locked
+    (as the count's UPDATE would, `FOR NO KEY UPDATE`: a reaction's insert is not held up) until
+    COMMIT. Every reply of the thread takes this lock, so from here on its count and participants do
+    not move; if they moved since `_read_thread` (another reply committed in between), what changed
+    is read again now."""
+    count = Message.objects.select_for_update(no_key=True).filter(pk=thread.root.pk).values_list(
+        "reply_count", flat=True).first()
+    return thread if count == thread.count else _read_thread(topic, thread.root, reply, after=thread)
+
+
 def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: MessageWire, live: Audience,
                     already: set[int]) -> None:
     """Inside the reply's transaction, under the topic's lock: the root's count and last reply time,
     a `thread.updated` frame, and the "reply" notifications of everyone who took part in the thread
-    (emailed like a mention when unseen) — chosen before the lock (`_read_thread`). Counts never race:
-    every reply of the topic takes its lock. If a reply was committed between that reading and the
-    lock (the count moved), what it changed is read again, here."""
+    (emailed like a mention when unseen) — all read before the lock (`_read_thread`, `_lock_thread`)."""
     root = thread.root
-    if Message.objects.filter(pk=root.pk, reply_count=thread.count).update(reply_count=thread.count + 1,
-                                                                          last_reply_at=reply.created_at):
-        count = thread.count + 1
-    else:
-        Message.objects.filter(pk=root.pk).update(reply_count=F("reply_count") + 1, last_reply_at=reply.created_at)
-        thread = _read_thread(topic, root, reply, after=thread)
-        count = thread.count
+    count = thread.count + 1
+    Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
     root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)

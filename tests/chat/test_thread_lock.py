@@ -7,49 +7,52 @@ lock; inside it a reply adds two writes: its root's count and the notifications
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from chat.models import Message
-from chat.services import post_message
+from chat.services import post_message, toggle_reaction
 from notify.models import Notification, TopicLevel, TopicSetting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class LockWindow:
-    """The statements of one post inside its transaction, which starts by taking the topic's lock
-    (`SELECT … FOR UPDATE`; SQLite locks the whole database at the first write instead) and holds it
-    until COMMIT; the reads before it run outside the transaction."""
+    """The statements of one post's transaction, before the topic's lock and from it until COMMIT.
+    The lock is the transaction's read of its topic row (`SELECT … FOR UPDATE`; SQLite locks the
+    whole database at the first write instead); the reads before the transaction are not counted."""
 
     def __init__(self) -> None:
+        self.before: list[str] = []
         self.inside: list[str] = []
-        self._began = self._committed = False
+        self._began = self._committed = self.paused = False
 
     def _released(self) -> None:
         self._committed = True
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        from django.db import transaction
-
-        if connection.in_atomic_block and not self._committed:
+        if connection.in_atomic_block and not self._committed and not self.paused:
             if not self._began:
                 self._began = True
                 transaction.on_commit(self._released)  # the transaction's first hook
-            self.inside.append(sql.split(None, 1)[0] + (" " + sql.split('"', 2)[1] if '"' in sql else ""))
+            statement = sql.split(None, 1)[0] + (" " + sql.split('"', 2)[1] if '"' in sql else "")
+            (self.inside if self.inside or statement == "SELECT chat_topic" else self.before).append(statement)
         return execute(sql, params, many, context)
 
 
-def inside_lock(post: Callable[[], object]) -> list[str]:
-    """The statements `post` ran while it held the topic's lock: "SELECT chat_topic", "INSERT chat_message"…"""
-    window = LockWindow()
+def in_transaction(post: Callable[[], object], window: LockWindow | None = None) -> LockWindow:
+    """What `post` ran in its transaction: `.before` the topic's lock, and `.inside` it ("SELECT
+    chat_topic", "INSERT chat_message"…)."""
+    window = window or LockWindow()
     with connection.execute_wrapper(window):
         post()
     assert window._committed, "the post committed"
-    return window.inside
+    return window
 
 
 @pytest.fixture
@@ -67,11 +70,13 @@ def thread(make_user, make_topic):
 
 def test_a_reply_holds_the_topic_lock_for_two_writes_more_than_a_plain_message(thread):
     topic, root, people = thread["topic"], thread["root"], thread["people"]
-    plain = inside_lock(lambda: post_message(topic, by=people[11], body="tin nhắn thường"))
-    assert plain == ["SELECT chat_topic", "SELECT chat_message", "INSERT chat_message"]
+    plain = in_transaction(lambda: post_message(topic, by=people[11], body="tin nhắn thường"))
+    assert (plain.before, plain.inside) == ([], ["SELECT chat_topic", "SELECT chat_message", "INSERT chat_message"])
     before = Notification.objects.count()
-    reply = inside_lock(lambda: post_message(topic, by=people[1], body="trả lời", reply_to=root.pk))
-    assert reply == [*plain, "UPDATE chat_message", "INSERT notify_notification"]
+    reply = in_transaction(lambda: post_message(topic, by=people[1], body="trả lời", reply_to=root.pk))
+    assert reply.inside == [*plain.inside, "UPDATE chat_message", "INSERT notify_notification"]
+    # Its root's row is locked first: a reaction or an edit of the root is waited for outside the topic's lock.
+    assert reply.before == ["SELECT chat_message"]
     # …and still every other participant is notified (the mentions-only follower too: a reply in a
     # thread they took part in is addressed to them), counted exactly.
     assert Notification.objects.count() - before == 9
@@ -80,32 +85,36 @@ def test_a_reply_holds_the_topic_lock_for_two_writes_more_than_a_plain_message(t
     assert (root.reply_count, root.last_reply_at) == (10, newest.created_at)
 
 
-def test_what_a_reply_does_inside_the_lock_does_not_grow_with_its_thread(thread, make_user):
+def test_what_a_reply_does_in_its_transaction_does_not_grow_with_its_thread(thread, make_user):
     topic, root, people = thread["topic"], thread["root"], thread["people"]
-    first = inside_lock(lambda: post_message(topic, by=people[1], body="một", reply_to=root.pk))
+    first = in_transaction(lambda: post_message(topic, by=people[1], body="một", reply_to=root.pk))
     for i in range(20):
         post_message(topic, by=make_user(f"qt.eng{i}", centre="QT"), body="thêm", reply_to=root.pk)
-    later = inside_lock(lambda: post_message(topic, by=people[2], body="hai", reply_to=root.pk))
-    assert later == first
+    later = in_transaction(lambda: post_message(topic, by=people[2], body="hai", reply_to=root.pk))
+    assert (later.before, later.inside) == (first.before, first.inside)
 
 
 def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_author_notified(
         thread, make_user, monkeypatch):
-    """Who took part is read before the lock: when another reply commits in between (here: posted
-    right after the reading), the count has moved, and what changed is read again under the lock."""
+    """Who took part is read before the transaction: when another reply commits in between (here:
+    posted right after the reading), the root's count has moved when the reply locks its root, and
+    what changed is read again then — still before the topic's lock."""
     topic, root, people = thread["topic"], thread["root"], thread["people"]
     newcomer = make_user("qt.engineer", centre="QT")
     from chat.selectors import thread_state as read
     from hub.realtime.publisher import broadcast_on_commit
     raced: list[Message] = []
     readings = 0
+    window = LockWindow()
 
     def reading_then_a_reply(root_id: int, *, after: int = 0) -> Any:
         nonlocal readings
         state = read(root_id, after=after)
         readings += 1
         if readings == 1:  # the later reply's reading: the newcomer's reply commits right after it
+            window.paused = True
             raced.append(post_message(topic, by=newcomer, body="tôi cũng vậy", reply_to=root.pk)[0])
+            window.paused = False
         return state
 
     frames: list[dict[str, Any]] = []
@@ -116,7 +125,13 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
 
     monkeypatch.setattr("chat.services.thread_state", reading_then_a_reply)
     monkeypatch.setattr("chat.services.broadcast_on_commit", recorded)
-    reply = post_message(topic, by=people[1], body="trả lời sau cùng", reply_to=root.pk)[0]
+    in_transaction(lambda: raced.append(post_message(topic, by=people[1], body="trả lời sau cùng",
+                                                     reply_to=root.pk)[0]), window)
+    reply = raced[1]
+    # The root's lock found the count moved: who replied since is read then, before the topic's lock.
+    assert window.before[:3] == ["SELECT chat_message", "SELECT chat_message", "SELECT hub_user"]
+    assert window.before[-1] == "SELECT notify_preference"
+    assert window.inside[3:] == ["UPDATE chat_message", "INSERT notify_notification"]
     root.refresh_from_db()
     assert (root.reply_count, root.last_reply_at) == (11, reply.created_at)
     assert [f["reply_count"] for f in frames if f["type"] == "thread.updated"] == [10, 11]
@@ -124,3 +139,45 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
     assert notified == {p.username for p in people[:10] if p != people[1]} | {"qt.engineer"}
     # The newcomer's own reply notified the thread as it stood, without the later reply's author twice.
     assert Notification.objects.filter(message=raced[0], verb="reply").count() == 10
+
+
+@pytest.mark.services
+def test_a_reply_waiting_for_its_root_does_not_hold_up_the_topic(thread):
+    """A reaction (or an edit) holds its message's row until it commits. A reply to that message
+    waits for it — but before taking the topic's lock, so the topic's other messages go on
+    (PostgreSQL: SQLite locks the whole database for any write, so it proves nothing here)."""
+    from tests.services import require
+
+    require(None if connection.vendor == "postgresql" else "needs PostgreSQL (second pass of make test)")
+    topic, root, people = thread["topic"], thread["root"], thread["people"]
+    held, release = threading.Event(), threading.Event()
+
+    def react_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                toggle_reaction(Message.objects.select_related("topic").get(pk=root.pk), by=people[5], emoji="👍")
+                held.set()  # the root's row stays locked until this transaction ends
+                release.wait(15)
+        finally:
+            connections.close_all()
+
+    def reply() -> None:
+        try:
+            post_message(topic, by=people[1], body="trả lời khi gốc đang bị khoá", reply_to=root.pk)
+        finally:
+            connections.close_all()
+
+    reacting, replying = threading.Thread(target=react_and_hold), threading.Thread(target=reply)
+    reacting.start()
+    assert held.wait(10)
+    replying.start()
+    time.sleep(1)  # the reply is waiting for the root's row by now
+    started = time.monotonic()
+    post_message(topic, by=people[11], body="không phải chờ")
+    waited = time.monotonic() - started
+    release.set()
+    reacting.join(20)
+    replying.join(20)
+    assert waited < 5, f"a plain message waited {waited:.1f} s behind a reply waiting for its root"
+    root.refresh_from_db()
+    assert root.reply_count == 10 and root.reactions.count() == 1
