@@ -11,7 +11,7 @@ from the recipient's rights then.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -203,27 +203,45 @@ def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:
 # --- chat --------------------------------------------------------------------------------------------
 
 
+def mention_channels(*, topic_id: int, recipients: Iterable[int], direct: Iterable[int] = (),
+                     people: Iterable[User] | None = None) -> dict[int, str]:
+    """Who of `recipients` gets a notification about a message of the topic, and on which channel:
+    reads only, so a caller may decide before its transaction's locks (chat.services: a thread's
+    participants are chosen before the topic's row lock) and record with `record_mentions` inside
+    it. `direct` are the ones named personally (@username, a reply to their thread): a topic
+    followed for "mentions only" lets only those through; a muted topic lets nothing through.
+    `people`, when the caller already loaded them (active, with their centre), saves reading them."""
+    ids = set(recipients)
+    if not ids:
+        return {}
+    direct_ids = set(direct)
+    levels = prefs.topic_levels(ids, topic_id)
+    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
+           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
+    if not ids:
+        return {}
+    chosen_people = (list(_active(User.objects.filter(pk__in=ids))) if people is None
+                     else [p for p in people if p.pk in ids and p.is_active])
+    chosen = prefs.channels(chosen_people, Kind.MENTION)
+    return {uid: channel for uid, channel in sorted(chosen.items()) if channel in RECORDED}
+
+
+def record_mentions(*, message: Message, channels: Mapping[int, str], verb: str = "mention") -> None:
+    """The notifications `mention_channels` chose, recorded in the message's transaction (one insert)."""
+    now = timezone.now()
+    _bulk_create(Notification, [
+        Notification(user_id=uid, type=Notification.Type.MENTION, channel=channel, actor_id=message.author_id,
+                     message=message, verb=verb, created_at=now)
+        for uid, channel in channels.items()
+    ])
+
+
 def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[int] = (),
               verb: str = "mention") -> None:
     """People mentioned in (or replied to by) a message. `recipients` already excludes the author and
-    anyone who may not read the message (chat.services). `direct` are the ones named personally
-    (@username, a reply to their message): a topic followed for "mentions only" lets only those through;
-    a muted topic lets nothing through."""
-    ids = set(recipients)
-    if not ids:
-        return
-    direct_ids = set(direct)
-    levels = prefs.topic_levels(ids, message.topic_id)
-    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
-           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
-    people = list(_active(User.objects.filter(pk__in=ids)))
-    chosen = prefs.channels(people, Kind.MENTION)
-    now = timezone.now()
-    _bulk_create(Notification, [
-        Notification(user=p, type=Notification.Type.MENTION, channel=chosen[p.pk], actor_id=message.author_id,
-                     message=message, verb=verb, created_at=now)
-        for p in people if chosen[p.pk] in RECORDED
-    ])
+    anyone who may not read the message (chat.services); `direct` as in `mention_channels`."""
+    record_mentions(message=message, verb=verb,
+                    channels=mention_channels(topic_id=message.topic_id, recipients=recipients, direct=direct))
 
 
 # --- requests ----------------------------------------------------------------------------------------
