@@ -165,14 +165,16 @@ def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
     return progress
 
 
-def acknowledgement_matrix(alert: Alert, *, recipients: list[Centre] | None = None) -> list[dict[str, Any]]:
+def acknowledgement_matrix(alert: Alert, *, recipients: list[Centre] | None = None,
+                           new: bool = False) -> list[dict[str, Any]]:
     """Every recipient centre with `acknowledged` (by whom, when) or `pending`, and how far it escalated
-    (`recipients`: `recipient_centres(alert)` when the caller already read it)."""
-    acks = {
+    (`recipients`: `recipient_centres(alert)` when the caller already read it; `new`: the alert's own
+    raise is asking, before its commit anyone could acknowledge or escalate it: nothing to read)."""
+    acks = {} if new else {
         a.centre_id: a for a in Acknowledgement.objects.filter(alert=alert).select_related("user", "centre")
     }
     steps: dict[int, int] = {}
-    for centre_id, step in Escalation.objects.filter(alert=alert).values_list("centre_id", "step"):
+    for centre_id, step in ([] if new else Escalation.objects.filter(alert=alert).values_list("centre_id", "step")):
         steps[centre_id] = max(step, steps.get(centre_id, 0))
     rows = []
     for centre in recipient_centres(alert) if recipients is None else recipients:
