@@ -262,8 +262,12 @@ def sightings(user: Any, pairs: list[tuple[str, str]], *,
     wanted = Q()
     for type_, value in pairs:
         wanted |= Q(type=type_, value=value)
+    # Only what a sighting shows (alerts.serializers.sighting_out): an alert's texts are most of its
+    # row, and every raise reads its indicators' sightings for its answer (issue 27).
     qs = (Indicator.objects.filter(wanted, alert__in=visible_alerts(user).values("pk"))
-          .select_related("alert", "alert__centre").order_by("created_at", "id"))
+          .select_related("alert", "alert__centre").order_by("created_at", "id")
+          .only("type", "value", "created_at", "alert", "alert__title", "alert__tlp", "alert__centre",
+                "alert__centre__code"))
     if exclude_alert is not None:
         qs = qs.exclude(alert_id=exclude_alert)
     found: dict[tuple[str, str], list[Indicator]] = {}
