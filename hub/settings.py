@@ -186,6 +186,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
+# Under a stream of events, a fan-out starts no sooner than this many times the previous one's length
+# after it ended, so events arriving meanwhile reach each socket together (one write, one `batch`
+# frame) instead of one write each (hub/realtime/receiver.py). An event after a quiet moment goes at
+# once. 0: fan out whatever has arrived as soon as the previous fan-out ends (docs/benchmarks.md).
+HUB_FANOUT_COALESCE = float(os.environ.get("HUB_FANOUT_COALESCE", "1"))
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
