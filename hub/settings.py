@@ -505,6 +505,10 @@ HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstri
 HUB_JOBS_IN_SERVER = env_bool("HUB_JOBS_IN_SERVER", default=False)
 # How often a runner looks for due jobs (each job has its own period; this is the resolution).
 HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
+# A raised alert's notifications, emails and webhook deliveries are written by the job
+# `notify.alerts` (notify/jobs.py), which runs this often; a raise wakes its own process's job
+# runner to run it this long after the raise, so a burst of alerts is expanded in a few passes.
+HUB_ALERT_NOTIFY_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SECONDS", "1"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
