@@ -72,7 +72,13 @@ from hub.lib.uploads import delete_stored, removed_on_failure
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
-from hub.realtime.publisher import broadcast_control_on_commit, broadcast_on_commit, published_in_commit_order
+from hub.realtime.publisher import (
+    Broadcast,
+    broadcast_control_on_commit,
+    broadcast_on_commit,
+    broadcast_together_on_commit,
+    published_in_commit_order,
+)
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
@@ -318,11 +324,12 @@ def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, meta:
         payload = message_out(message, _mention_names(rendered))
         frame: MessageFrame = {"type": "message", "message": payload}
         live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
-        broadcast_on_commit([topic_group(topic.slug)], frame, live)
         mentioned = _mention_recipients(message, rendered.users, rendered.centres)
-        _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
+        broadcasts: list[Broadcast] = [([topic_group(topic.slug)], frame, live)]
         if thread is not None:
-            _thread_replied(topic, thread, message, payload, live, already=mentioned)
+            broadcasts.append(_thread_replied(topic, thread, message, payload, live, already=mentioned))
+        broadcast_together_on_commit(broadcasts)  # a reply and its thread's count: one write to each socket
+        _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
         before_commit()
 
 
@@ -367,22 +374,23 @@ def _lock_thread(topic: Topic, thread: _Thread, reply: Message) -> _Thread:
 
 
 def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: MessageWire, live: Audience,
-                    already: set[int]) -> None:
+                    already: set[int]) -> Broadcast:
     """Inside the reply's transaction, under the topic's lock: the root's count and last reply time,
-    a `thread.updated` frame, and the "reply" notifications of everyone who took part in the thread
-    (emailed like a mention when unseen) — all read before the lock (`_read_thread`, `_lock_thread`)."""
+    and the "reply" notifications of everyone who took part in the thread (emailed like a mention
+    when unseen) — all read before the lock (`_read_thread`, `_lock_thread`). Returns the
+    `thread.updated` frame's broadcast, which leaves with the reply's own."""
     root = thread.root
     count = thread.count + 1
     Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
-    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
-    broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
     chosen = {uid: channel for uid, channel in thread.notify.items() if uid not in already}
     if chosen:
         from notify.services import record_mentions
 
         record_mentions(message=reply, channels=chosen, verb="reply")
+    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
+    return [topic_group(topic.slug)], updated, root_live if root.audience is not None else live
 
 
 def mark_thread_read(root: Message, *, by: User, up_to: Any) -> int:

@@ -102,7 +102,7 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
     topic, root, people = thread["topic"], thread["root"], thread["people"]
     newcomer = make_user("qt.engineer", centre="QT")
     from chat.selectors import thread_state as read
-    from hub.realtime.publisher import broadcast_on_commit
+    from hub.realtime.publisher import Broadcast, broadcast_together_on_commit
     raced: list[Message] = []
     readings = 0
     window = LockWindow()
@@ -119,12 +119,12 @@ def test_a_reply_committed_between_the_reading_and_the_lock_is_counted_and_its_a
 
     frames: list[dict[str, Any]] = []
 
-    def recorded(groups: list[str], frame: Any, audience: Any = None) -> None:
-        frames.append(dict(frame))
-        broadcast_on_commit(groups, frame, audience)
+    def recorded(broadcasts: list[Broadcast]) -> None:
+        frames.extend(dict(frame) for _groups, frame, _audience in broadcasts)
+        broadcast_together_on_commit(broadcasts)
 
     monkeypatch.setattr("chat.services.thread_state", reading_then_a_reply)
-    monkeypatch.setattr("chat.services.broadcast_on_commit", recorded)
+    monkeypatch.setattr("chat.services.broadcast_together_on_commit", recorded)
     in_transaction(lambda: raced.append(post_message(topic, by=people[1], body="trả lời sau cùng",
                                                      reply_to=root.pk)[0]), window)
     reply = raced[1]
