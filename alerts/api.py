@@ -202,7 +202,7 @@ class AckOut(Schema):
 @router.post("/alerts", response={201: AlertDetailOut, **ERRORS}, summary="Raise a security alert")
 def create_alert(request: ApiRequest, payload: AlertIn):
     alert = services.raise_alert(by=request.auth, **payload.dict())
-    return Status(201, alert_detail_out(alert, request.auth))
+    return Status(201, alert_detail_out(alert, request.auth, raised=services.raised_entry(alert)))
 
 
 IMPORT_SCHEMA = {"requestBody": {"required": True, "content": {

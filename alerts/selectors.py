@@ -165,14 +165,16 @@ def acknowledgement_progress(alerts: list[Alert]) -> dict[int, tuple[int, int]]:
     return progress
 
 
-def acknowledgement_matrix(alert: Alert, *, recipients: list[Centre] | None = None) -> list[dict[str, Any]]:
+def acknowledgement_matrix(alert: Alert, *, recipients: list[Centre] | None = None,
+                           new: bool = False) -> list[dict[str, Any]]:
     """Every recipient centre with `acknowledged` (by whom, when) or `pending`, and how far it escalated
-    (`recipients`: `recipient_centres(alert)` when the caller already read it)."""
-    acks = {
+    (`recipients`: `recipient_centres(alert)` when the caller already read it; `new`: the alert's own
+    raise is asking, before its commit anyone could acknowledge or escalate it: nothing to read)."""
+    acks = {} if new else {
         a.centre_id: a for a in Acknowledgement.objects.filter(alert=alert).select_related("user", "centre")
     }
     steps: dict[int, int] = {}
-    for centre_id, step in Escalation.objects.filter(alert=alert).values_list("centre_id", "step"):
+    for centre_id, step in ([] if new else Escalation.objects.filter(alert=alert).values_list("centre_id", "step")):
         steps[centre_id] = max(step, steps.get(centre_id, 0))
     rows = []
     for centre in recipient_centres(alert) if recipients is None else recipients:
@@ -260,8 +262,12 @@ def sightings(user: Any, pairs: list[tuple[str, str]], *,
     wanted = Q()
     for type_, value in pairs:
         wanted |= Q(type=type_, value=value)
+    # Only what a sighting shows (alerts.serializers.sighting_out): an alert's texts are most of its
+    # row, and every raise reads its indicators' sightings for its answer (issue 27).
     qs = (Indicator.objects.filter(wanted, alert__in=visible_alerts(user).values("pk"))
-          .select_related("alert", "alert__centre").order_by("created_at", "id"))
+          .select_related("alert", "alert__centre").order_by("created_at", "id")
+          .only("type", "value", "created_at", "alert", "alert__title", "alert__tlp", "alert__centre",
+                "alert__centre__code"))
     if exclude_alert is not None:
         qs = qs.exclude(alert_id=exclude_alert)
     found: dict[tuple[str, str], list[Indicator]] = {}

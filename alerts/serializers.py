@@ -108,15 +108,21 @@ def escalation_out(escalation: Escalation) -> EscalationWire:
     }
 
 
-def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
+def alert_detail_out(alert: Alert, viewer: Any, *, raised: AlertEvent | None = None) -> dict[str, Any]:
     """`GET /api/v1/alerts/{id}`: the alert, the acknowledgement matrix, its history, the requests
-    linked to it, and what the viewer may do with it (so a UI shows the Acknowledge button only where it would work)."""
+    linked to it, and what the viewer may do with it (so a UI shows the Acknowledge button only where it would work).
+
+    `raised`: the answer to the raise itself, whose transaction wrote this entry, the alert's whole
+    record then; nothing else can have happened to it before it was committed (no acknowledgement,
+    escalation, other entry or linked request), so none of those is read (alerts.services.raise_alert,
+    issue 27: four queries of each raise)."""
     from requests.selectors import tickets_linked_to_alert
 
     recipients = list(recipient_centres(alert))  # read once: the matrix and the viewer's rights
-    matrix = acknowledgement_matrix(alert, recipients=recipients)
+    matrix = acknowledgement_matrix(alert, recipients=recipients, new=raised is not None)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
-    record = timeline(alert)  # read once: `history` and `entries` are two shapes of it
+    # read once: `history` and `entries` are two shapes of it
+    record = timeline(alert) if raised is None else [raised]
     entries = entries_out(alert, viewer, record=record)
     earlier = seen_before(viewer, alert)
     return {
@@ -128,7 +134,7 @@ def alert_detail_out(alert: Alert, viewer: Any) -> dict[str, Any]:
         "history": [event_out(e) for e in record],
         "entries": entries,
         # The support requests linked to it that the viewer may read (requests.selectors).
-        "requests": tickets_linked_to_alert(viewer, alert.pk),
+        "requests": tickets_linked_to_alert(viewer, alert.pk) if raised is None else [],
         "viewer": {
             "can_acknowledge": can_acknowledge(alert, viewer, recipients=recipients),
             "acknowledged": bool(mine and mine["status"] == "acknowledged"),

@@ -247,7 +247,7 @@ def raise_alert(
                       created_at=alert.created_at)
             for i, c in enumerate(cleaned)
         )
-        AlertEvent.objects.create(
+        raised = AlertEvent.objects.create(
             alert=alert, kind=AlertEvent.Kind.RAISED, actor=by, centre=by.centre, after=Status.OPEN,
             at=alert.created_at, text=alert.description, html=alert.description_html,
             data={"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
@@ -257,10 +257,20 @@ def raise_alert(
         # the 201's detail read again and again (indicators, sharing): three queries, not one per use.
         alert = (Alert.objects.select_related("raised_by__centre", "centre")
                  .prefetch_related("indicators", "shared_with").get(pk=alert.pk))
+        # Its record so far, for the raise's answer (`raised_entry`): read back it would be one query more.
+        raised.alert, raised.actor, raised.centre = alert, alert.raised_by, alert.centre
+        raised.corrected_by = []  # as alerts.selectors.timeline sets it
+        alert._raised_entry = raised  # type: ignore[attr-defined]
         _broadcast(alert, "raised")
         _post_summary(alert, by, audience_of(alert))
     logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
+
+
+def raised_entry(alert: Alert) -> AlertEvent | None:
+    """The `raised` entry of an alert `raise_alert` has just returned (its whole record then), or None
+    for any other alert object."""
+    return getattr(alert, "_raised_entry", None)
 
 
 def _indicator_data(indicator: Any) -> dict[str, str]:

@@ -21,13 +21,16 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import procstat
 from bench.fanout import Phase, TargetResult, ensure_node_modules, measure
 from bench.report import render
-from bench.targets import ROOT, Context, Target
+from bench.targets import ROOT, Context, Target, free_port, wait_tcp
 
 # In order of importance: if the time budget runs out, the later rows are the ones skipped.
 ALL_TARGETS = [
@@ -45,6 +48,9 @@ ALL_TARGETS = [
     Target("hub-daphne-core-1", "hub", "daphne", 1, layer="core"),
     Target("hub-uvicorn-core-1", "hub", "uvicorn", 1, layer="core"),
     Target("bare-uvicorn-1", "bare", "uvicorn", 1),
+    # hub-uvicorn-2 with its channel layer over two Redis servers (issue 27, target 8): the run's Redis
+    # and a second one (--second-redis-url, else a private redis-server this run starts and stops).
+    Target("hub-uvicorn-redis2-2", "hub", "uvicorn", 2, redis_servers=2),
 ]
 
 
@@ -69,6 +75,9 @@ async def run(args: argparse.Namespace) -> int:
     ctx = Context(redis_url=args.redis_url, database_url=args.database_url, log_dir=log_dir,
                   hub_overrides=dict(kv.split("=", 1) for kv in args.hub_env), batch=not args.no_batch)
     targets = [t for t in ALL_TARGETS if args.only is None or t.name in args.only]
+    second_redis = None
+    if any(t.redis_servers > 1 for t in targets):
+        ctx.second_redis_url, second_redis = second_redis_server(args.second_redis_url)
     if args.only and len(targets) != len(args.only):
         known = ", ".join(t.name for t in ALL_TARGETS)
         print(f"unknown target in --only; known: {known}", file=sys.stderr)
@@ -88,6 +97,12 @@ async def run(args: argparse.Namespace) -> int:
         ctx.prepare_hub_database(users=max(args.clients, MIN_USERS if args.alert_storm else 0))
     results: list[TargetResult] = []
     for target in targets:
+        if target.redis_servers > 1 and ctx.second_redis_url is None:
+            results.append(TargetResult(target.name, target.design, target.server, target.processes, target.layer,
+                                        args.clients, error="skipped: no second Redis server (--second-redis-url, "
+                                                            "or redis-server on PATH)"))
+            print(f"{target.name}: {results[-1].error}")
+            continue
         if time.monotonic() - started > args.budget:
             print(f"{target.name}: skipped, the {args.budget:.0f} s budget is spent")
             skipped = TargetResult(target.name, target.design, target.server, target.processes, target.layer,
@@ -98,6 +113,9 @@ async def run(args: argparse.Namespace) -> int:
         phases = phases_for(target, args.seconds)
         results.append(await measure(target, ctx, args.clients, args.senders, args.workers, phases,
                                      args.connect_concurrency))
+    if second_redis is not None:
+        second_redis.terminate()
+        second_redis.wait(10)
     if not args.skip_catchup and hub_extras:
         from bench.catchup import measure_catchup
 
@@ -153,9 +171,23 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def second_redis_server(url: str | None) -> tuple[str | None, subprocess.Popen | None]:
+    """The second Redis of the two-Redis row: the one given, else a private redis-server on a free
+    port (no persistence, like the deployment's), else none (the row is skipped)."""
+    if url:
+        return url, None
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None, None
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_tcp(port, proc, Path(os.devnull))
+    return f"redis://127.0.0.1:{port}/0", proc
+
+
 def measure_departures(ctx: Context) -> dict:
     """bench.departures in its own process on the bench database (docs/departures.md)."""
-    import subprocess
 
     env = dict(os.environ, **ctx.hub_env(), DJANGO_SETTINGS_MODULE="hub.settings", REDIS_URL=ctx.redis_url)
     done = subprocess.run([sys.executable, "-m", "bench.departures", "--json"], cwd=ROOT, env=env,
@@ -196,6 +228,9 @@ def main() -> None:
                         help="alerts raised in the alert storm (default 1000, quick 100; 0: no alert storm); "
                              "runs after HTTP, skipped when --http-after + 60 seconds have passed")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--second-redis-url", default=os.environ.get("BENCH_SECOND_REDIS_URL"),
+                        help="the second Redis server of hub-uvicorn-redis2-2 (default: a private redis-server "
+                             "started for the run)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL")
                         or "postgres://postgres@127.0.0.1:5432/hub_bench")
     args = parser.parse_args()

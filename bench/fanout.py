@@ -56,9 +56,13 @@ class PhaseResult:
     p99_ms: float = 0.0
     max_ms: float = 0.0
     server_cpu_pct: float = 0.0
+    # Each server process's share of server_cpu_pct (a target of several processes: where the CPU went).
+    server_cpu_by_process: list[float] = field(default_factory=list)
     server_rss_mib: float = 0.0
     gen_cpu_pct: float = 0.0
     redis_cpu_pct: float = 0.0
+    # Each Redis server's share of redis_cpu_pct (a target over two: how the layer's work split).
+    redis_cpu_by_server: list[float] = field(default_factory=list)
     max_send_lag_ms: float = 0.0
     error_frames: dict = field(default_factory=dict)
     error_sample: str | None = None
@@ -197,12 +201,13 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 log(f"  {target.name}: {phase.name} skipped, the previous phase did not drain")
                 burst = False
                 break
-            result.phases.append(await run_phase(target, procs, number, phase, clients, senders, ctx.redis_url,
-                                                 mix))
+            result.phases.append(await run_phase(target, procs, number, phase, clients, senders,
+                                                 target.redis_urls(ctx), mix))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name}: {r.deliveries_per_s:,.0f} deliveries/s, p50 {r.p50_ms:.1f} ms, "
                 f"p99 {r.p99_ms:.1f} ms, max {r.max_ms:.0f} ms, lost {r.lost}, dup {r.dup}, "
-                f"server CPU {r.server_cpu_pct:.0f}%, Redis {r.redis_cpu_pct:.0f}%, generator CPU {r.gen_cpu_pct:.0f}%"
+                f"server CPU {r.server_cpu_pct:.0f}%{_by_process(r)}, Redis {r.redis_cpu_pct:.0f}%{_by_server(r)}, "
+                f"generator CPU {r.gen_cpu_pct:.0f}%"
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else "")
                 + (f", {r.reactions} reactions" if mix else "")
@@ -213,10 +218,10 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
         if burst and result.phases and not result.phases[-1].lost:
             phase = burst_after(result.phases[-1], clients)
             result.phases.append(await run_phase(target, procs, len(phases) + 1, phase, clients, senders,
-                                                 ctx.redis_url, mix))
+                                                 target.redis_urls(ctx), mix))
             r = result.phases[-1]
             log(f"  {target.name} {phase.name} ({phase.messages} messages): {r.deliveries_per_s:,.0f} deliveries/s, "
-                f"lost {r.lost}, dup {r.dup}, server CPU {r.server_cpu_pct:.0f}%, "
+                f"lost {r.lost}, dup {r.dup}, server CPU {r.server_cpu_pct:.0f}%{_by_process(r)}, "
                 f"generator CPU {r.gen_cpu_pct:.0f}%")
         stop_py_spy(spies)
     except Exception as exc:  # one broken target must not hide the others' figures
@@ -231,6 +236,20 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 worker.proc.kill()
         target.stop()
     return result
+
+
+def _by_process(r: PhaseResult) -> str:
+    """Each process's CPU, " (58 + 55)", for a target of several processes."""
+    if len(r.server_cpu_by_process) < 2:
+        return ""
+    return " (" + " + ".join(f"{cpu:.0f}" for cpu in r.server_cpu_by_process) + ")"
+
+
+def _by_server(r: PhaseResult) -> str:
+    """Each Redis server's CPU, for a target over two."""
+    if len(r.redis_cpu_by_server) < 2:
+        return ""
+    return " (" + " + ".join(f"{cpu:.1f}" for cpu in r.redis_cpu_by_server) + ")"
 
 
 def thread_root(target: Target, ctx: Context) -> dict[str, Any]:
@@ -297,13 +316,14 @@ def stop_py_spy(spies: list) -> None:
 
 
 async def run_phase(target: Target, procs: list[Worker], number: int, phase: Phase, clients: int,
-                    senders: int, redis_url: str, mix: dict[str, Any] | None = None) -> PhaseResult:
+                    senders: int, redis_urls: list[str], mix: dict[str, Any] | None = None) -> PhaseResult:
     r = PhaseResult(target.name, target.design, target.server, target.processes, target.layer, phase.name,
                     clients, phase.rate, phase.messages)
     start_at_us = (time.monotonic_ns() // 1000) + 500_000
-    server_cpu0 = sum(procstat.cpu_seconds(p) for p in target.pids)
+    per_process0 = [procstat.cpu_seconds(p) for p in target.pids]
+    server_cpu0 = sum(per_process0)
     gen_cpu0 = sum(procstat.cpu_seconds(w.proc.pid) for w in procs)
-    redis_cpu0 = redis_cpu_seconds(redis_url)
+    redis_cpu0 = [redis_cpu_seconds(url) for url in redis_urls]
     wall0 = time.monotonic()
     rss_peak = 0.0
     for w in procs:
@@ -322,9 +342,13 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
     outs = [p.result() for p in pending]
     # CPU over the phase itself: from the common start to the last result, less the workers' settle.
     wall = max(0.1, time.monotonic() - wall0 - 0.5 - 0.3)
-    r.server_cpu_pct = 100 * (sum(procstat.cpu_seconds(p) for p in target.pids) - server_cpu0) / wall
+    per_process = [procstat.cpu_seconds(p) for p in target.pids]
+    r.server_cpu_pct = 100 * (sum(per_process) - server_cpu0) / wall
+    r.server_cpu_by_process = [100 * (b - a) / wall for a, b in zip(per_process0, per_process, strict=True)]
     r.gen_cpu_pct = 100 * (sum(procstat.cpu_seconds(w.proc.pid) for w in procs) - gen_cpu0) / wall
-    r.redis_cpu_pct = 100 * (redis_cpu_seconds(redis_url) - redis_cpu0) / wall
+    r.redis_cpu_by_server = [100 * (redis_cpu_seconds(url) - before) / wall
+                             for url, before in zip(redis_urls, redis_cpu0, strict=True)]
+    r.redis_cpu_pct = sum(r.redis_cpu_by_server)
     r.server_rss_mib = rss_peak
     hist = [0] * len(outs[0]["hist"])
     first: list[float | None] = [None] * phase.messages

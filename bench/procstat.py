@@ -60,3 +60,17 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "python": platform.python_version(),
     }
+
+
+def nice_database_backend(cursor, niceness: int = 10) -> bool:
+    """Lower the priority of the PostgreSQL backend serving `cursor` (bulk seeding on a machine
+    shared with others): `renice` its process when PostgreSQL runs on this machine and we may;
+    False when it could not be done (remote server, no permission) — seeding goes on regardless."""
+    import subprocess
+
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    if not Path(f"/proc/{pid}").exists():
+        return False
+    done = subprocess.run(["renice", "-n", str(niceness), "-p", str(pid)], capture_output=True)
+    return done.returncode == 0

@@ -78,6 +78,10 @@ class Target:
     # The hub with threads and reactions mixed into the fan-out (bench.fanout.MIX_EVERY): of every three
     # messages one is a threaded reply and one is followed by a reaction toggled over HTTP.
     mix: bool = False
+    # The hub's channel layer over this many Redis servers (HUB_CHANNEL_REDIS_URLS: the run's Redis and
+    # Context.second_redis_url; docs/deployment.md, "Past one Redis"). Rate limits and presence stay on
+    # the run's Redis, as in a deployment.
+    redis_servers: int = 1
     # Any other server speaking the same frames: its command line, "{port}" replaced (harness tests).
     custom: list[str] | None = None
     procs: list[subprocess.Popen] = field(default_factory=list)
@@ -133,7 +137,17 @@ class Target:
         env.update(ctx.hub_env())
         env.update(ASGI_SERVER=self.server, HOST="127.0.0.1", PORT=str(port), HUB_CHANNEL_LAYER=self.layer,
                    HUB_CHANNEL_PREFIX=f"{self.name}-{ctx.run_id}")
+        if self.redis_servers > 1:
+            env["HUB_CHANNEL_REDIS_URLS"] = ",".join(self.redis_urls(ctx))
         return [sys.executable, "-m", "hub.server.serve"], env
+
+    def redis_urls(self, ctx: Context) -> list[str]:
+        """The Redis servers this target's channel layer uses (whose CPU its rows count)."""
+        if self.redis_servers == 1:
+            return [ctx.redis_url]
+        if ctx.second_redis_url is None:
+            raise RuntimeError("this target needs a second Redis server (--second-redis-url)")
+        return [ctx.redis_url, ctx.second_redis_url]
 
     # --- what the load generator needs ----------------------------------------------------------
     def client(self, ctx: Context, index: int) -> dict:
@@ -159,6 +173,7 @@ class Context:
     rate_limit: int = 100000
     hub_overrides: dict[str, str] = field(default_factory=dict)  # --hub-env, for experiments
     batch: bool = True  # hub clients ask for `batch` frames (--no-batch: one frame per message)
+    second_redis_url: str | None = None  # for targets over two Redis servers (Target.redis_servers)
 
     def hub_env(self) -> dict[str, str]:
         # Production-like: DEBUG off (DEBUG keeps every SQL query in memory), real secret, no HTTPS

@@ -132,7 +132,10 @@ class Message(models.Model):
             )
         ]
         indexes = [models.Index(fields=["topic", "id"], name="chat_msg_topic_id"),
-                   models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id")]
+                   models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id"),
+                   # The reports count messages by period (reports.selectors.message_counts) and find
+                   # the years with any (years_with_data): a range of this index, not the whole table.
+                   models.Index(fields=["created_at"], name="chat_msg_created_at")]
 
     def __str__(self) -> str:
         return f"#{self.pk} in {self.topic_id}"

@@ -10,6 +10,7 @@ disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -502,9 +503,25 @@ def topic_names(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
 # --- threads ---------------------------------------------------------------------------------------
 
 
-def thread_participants(root: Message) -> set[int]:
-    """Who took part in a thread: its root's author and everyone who replied in it."""
-    return {root.author_id, *Message.objects.filter(thread_root=root).values_list("author_id", flat=True)}
+@dataclass(frozen=True)
+class ThreadState:
+    """Who took part in a thread, as one statement read it (`thread_state`)."""
+
+    participants: frozenset[int]  # its root's author and everyone who replied
+    count: int  # the root's reply_count
+    newest: int  # the id of its newest message (its root's, without replies)
+
+
+def thread_state(root_id: int, *, after: int = 0) -> ThreadState:
+    """Who took part in a thread, with its root's count and its newest message read in the same
+    statement (so a later change of the count says someone replied since); with `after`, only the
+    repliers of messages after that id (and the root's author)."""
+    rows = list(Message.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id, id__gt=after))
+                .values("author_id").annotate(newest=Max("id"), count=Max("reply_count")).order_by()
+                .values_list("author_id", "newest", "count"))
+    return ThreadState(participants=frozenset(author for author, _newest, _count in rows),
+                       count=max((count for _author, _newest, count in rows), default=0),
+                       newest=max((newest for _author, newest, _count in rows), default=0))
 
 
 def my_threads(user: User, topic: Topic, limit: int = 50) -> list[dict[str, Any]]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -59,7 +59,7 @@ from chat.selectors import (
     message_visible,
     my_history_after,
     reactions_of,
-    thread_participants,
+    thread_state,
 )
 from chat.serializers import author_out, message_out
 from chat.text import search_text
@@ -72,7 +72,13 @@ from hub.lib.uploads import delete_stored, removed_on_failure
 from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group, user_group
-from hub.realtime.publisher import broadcast_control_on_commit, broadcast_on_commit, published_in_commit_order
+from hub.realtime.publisher import (
+    Broadcast,
+    broadcast_control_on_commit,
+    broadcast_on_commit,
+    broadcast_together_on_commit,
+    published_in_commit_order,
+)
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
@@ -274,11 +280,18 @@ def post_message(
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
     meta = audience.as_meta() if audience is not None else None
+    # Everything that needs no lock is done before the topic's (`_insert_message`): the text's
+    # rendering (and its mentions' look-up) and, for a reply, who takes part in its thread.
+    rendered = render_body(body) if body else Rendered("")
+    message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
+                      search_text=search_text(body), tlp=tlp, shared_with=shared_with, reply_to=parent,
+                      thread_root=root, also_channel=also_channel)
+    message.set_audience(meta)
+    thread = _read_thread(topic, root, message) if root is not None else None
     with removed_on_failure() as stored:
         pending = store_files(files, checked, by=by, stored=stored)
         try:
-            message = _insert_message(topic, by=by, body=body, client_id=client_id, tlp=tlp, shared_with=shared_with,
-                                      parent=parent, root=root, also_channel=also_channel, meta=meta, pending=pending)
+            _insert_message(topic, message, rendered, meta=meta, thread=thread, pending=pending)
         except IntegrityError:
             # The same client_id raced in from another socket or process: the first one won (and
             # this retry's copies of its files are not needed).
@@ -290,20 +303,20 @@ def post_message(
     return message, True
 
 
-def _insert_message(topic: Topic, *, by: User, body: str, client_id: str | None, tlp: str,
-                    shared_with: list[str] | None, parent: Message | None, root: Message | None, also_channel: bool,
-                    meta: dict[str, Any] | None, pending: list[MessageAttachment]) -> Message:
-    """post_message's transaction: the row, its files and mentions, and the frames after commit."""
+def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, meta: dict[str, Any] | None,
+                    thread: _Thread | None, pending: list[MessageAttachment]) -> None:
+    """post_message's transaction: the row, its files and mentions (and a reply's thread), and the
+    frames after commit. It holds the topic's row lock until COMMIT, and every other message of the
+    topic waits for it: only what must be in the lock is (a reply adds two writes; its root's row
+    is locked before the topic's, so that waiting for a reaction or an edit of the root never holds
+    the topic up: tests/chat/test_thread_lock.py; docs/benchmarks.md, "Issue 26")."""
     with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
+        if thread is not None:
+            thread = _lock_thread(topic, thread, message)
         # Lock the topic row: ids are then committed in id order within a topic, so a client
         # that synced "after N" can never later miss a message with an id below a seen one.
         _LOCK_TOPIC.rows(topic.pk)
-        prev_id = latest_message_id(topic) or None
-        rendered = render_body(body) if body else Rendered("")
-        message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
-                          search_text=search_text(body), prev_id=prev_id, tlp=tlp, shared_with=shared_with,
-                          reply_to=parent, thread_root=root, also_channel=also_channel)
-        message.set_audience(meta)
+        message.prev_id = latest_message_id(topic) or None
         message.save()
         message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
         attach(message, pending)
@@ -311,33 +324,73 @@ def _insert_message(topic: Topic, *, by: User, body: str, client_id: str | None,
         payload = message_out(message, _mention_names(rendered))
         frame: MessageFrame = {"type": "message", "message": payload}
         live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
-        broadcast_on_commit([topic_group(topic.slug)], frame, live)
         mentioned = _mention_recipients(message, rendered.users, rendered.centres)
+        broadcasts: list[Broadcast] = [([topic_group(topic.slug)], frame, live)]
+        if thread is not None:
+            broadcasts.append(_thread_replied(topic, thread, message, payload, live, already=mentioned))
+        broadcast_together_on_commit(broadcasts)  # a reply and its thread's count: one write to each socket
         _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
-        if root is not None:
-            _thread_replied(topic, root, message, payload, live, already=mentioned)
         before_commit()
-    return message
 
 
-def _thread_replied(topic: Topic, root: Message, reply: Message, payload: MessageWire, live: Audience,
-                    already: set[int]) -> None:
-    """Inside the reply's transaction (the topic row is locked, so counts never race): the root's
-    count and last reply time, a `thread.updated` frame, and the notification of everyone who took
-    part in the thread (their "reply" notification, emailed like a mention when unseen)."""
-    Message.objects.filter(pk=root.pk).update(reply_count=F("reply_count") + 1, last_reply_at=reply.created_at)
-    count = Message.objects.filter(pk=root.pk).values_list("reply_count", flat=True)[0]
+@dataclass(frozen=True)
+class _Thread:
+    """A reply's thread as read before the topic's lock (`_read_thread`): its root's count, its
+    newest message and who took part then, and the "reply" notifications chosen for them."""
+
+    root: Message
+    count: int  # the root's reply_count when read
+    newest: int  # the id of the thread's newest message then (its root's, without replies)
+    participants: frozenset[int]
+    notify: dict[int, str]  # {person: channel} (notify.services.mention_channels)
+
+
+def _read_thread(topic: Topic, root: Message, reply: Message, *, after: _Thread | None = None) -> _Thread:
+    """Who took part in the thread (`chat.selectors.thread_state`) and, of them, who is notified of
+    `reply`: they may read it, and their preferences let it through. `after`: only what changed
+    since that reading (a reply committed in between)."""
+    from notify.services import mention_channels
+
+    state = thread_state(root.pk, after=after.newest if after is not None else 0)
+    known = after.participants if after is not None else frozenset()
+    candidates = state.participants - known - {reply.author_id}
+    people = [p for p in User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
+              if can_view_topic(p, topic) and message_visible(p, reply)] if candidates else []
+    ids = [p.pk for p in people]
+    chosen = mention_channels(topic_id=topic.pk, recipients=ids, direct=ids, people=people)
+    return _Thread(root=root, count=state.count, newest=state.newest, participants=known | state.participants,
+                   notify={**(after.notify if after is not None else {}), **chosen})
+
+
+def _lock_thread(topic: Topic, thread: _Thread, reply: Message) -> _Thread:
+    """The reply's transaction's first statement, before the topic's lock: its root's row, locked
+    (as the count's UPDATE would, `FOR NO KEY UPDATE`: a reaction's insert is not held up) until
+    COMMIT. Every reply of the thread takes this lock, so from here on its count and participants do
+    not move; if they moved since `_read_thread` (another reply committed in between), what changed
+    is read again now."""
+    count = Message.objects.select_for_update(no_key=True).filter(pk=thread.root.pk).values_list(
+        "reply_count", flat=True).first()
+    return thread if count == thread.count else _read_thread(topic, thread.root, reply, after=thread)
+
+
+def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: MessageWire, live: Audience,
+                    already: set[int]) -> Broadcast:
+    """Inside the reply's transaction, under the topic's lock: the root's count and last reply time,
+    and the "reply" notifications of everyone who took part in the thread (emailed like a mention
+    when unseen) — all read before the lock (`_read_thread`, `_lock_thread`). Returns the
+    `thread.updated` frame's broadcast, which leaves with the reply's own."""
+    root = thread.root
+    count = thread.count + 1
+    Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
-    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
-    broadcast_on_commit([topic_group(topic.slug)], updated, root_live if root.audience is not None else live)
-    candidates = thread_participants(root) - {reply.author_id} - already
-    people = User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
-    recipients = {p.id for p in people if can_view_topic(p, topic) and message_visible(p, reply)}
-    if recipients:
-        from notify.services import mentioned
+    chosen = {uid: channel for uid, channel in thread.notify.items() if uid not in already}
+    if chosen:
+        from notify.services import record_mentions
 
-        mentioned(message=reply, recipients=recipients, direct=recipients, verb="reply")
+        record_mentions(message=reply, channels=chosen, verb="reply")
+    root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
+    return [topic_group(topic.slug)], updated, root_live if root.audience is not None else live
 
 
 def mark_thread_read(root: Message, *, by: User, up_to: Any) -> int:

@@ -209,6 +209,8 @@ class Runner:
         self.stopping = threading.Event()
         self.idle = threading.Event()  # set between ticks: what a graceful stop waits for
         self.idle.set()
+        self.woken = threading.Event()  # `wake`: work is waiting, do not wait for the whole tick
+        self.wake_after = 0.0
         self.on_outcome: Callable[[Outcome], None] | None = None
 
     def run_once(self) -> list[Outcome]:
@@ -231,11 +233,22 @@ class Runner:
         autodiscover()
         while not self.stopping.is_set():
             self.run_once()
-            self.stopping.wait(self.tick)
+            if self.woken.wait(self.tick) and not self.stopping.is_set():
+                # Woken: wait the delay the waker asked for (a job's period, so that it is due), so
+                # a burst of wakes is one pass; wakes meanwhile are served by that pass.
+                self.stopping.wait(self.wake_after)
+                self.woken.clear()
+                self.wake_after = 0.0
+
+    def wake(self, after: float = 0.0) -> None:
+        """Run what is due `after` seconds from now rather than at the next tick (thread-safe)."""
+        self.wake_after = max(self.wake_after, after)
+        self.woken.set()
 
     def stop(self, wait: float = 0) -> bool:
         """Ask the loop to end after the tick in progress; wait up to `wait` s for it. True if idle."""
         self.stopping.set()
+        self.woken.set()
         return self.idle.wait(wait) if wait else self.idle.is_set()
 
 
@@ -262,6 +275,15 @@ def start_in_server() -> Runner | None:
     logger.info("jobs: running %s in this server process every %ss", [j.name for j in registered()] or "(none yet)",
                 runner.tick)
     return runner
+
+
+def wake(*, after: float = 0.0) -> None:
+    """Work for a job is waiting (an alert's notice to expand, notify/jobs.py): this server
+    process's job runner runs what is due `after` seconds from now instead of at its next tick.
+    No-op where no runner runs in this process (`run_worker` ticks on its own interval; tests)."""
+    runner = _server_runner
+    if runner is not None:
+        runner.wake(after)
 
 
 async def stop_server_runner() -> None:

@@ -170,6 +170,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("HUB_DB_PO
         # error the caller sees at once (HTTP 503, an `unavailable` error frame), not a hang.
         "timeout": env_int("HUB_DB_POOL_TIMEOUT", 3),
     }
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("HUB_DB_JIT", default=False):
+    # PostgreSQL's JIT compiles any plan estimated above jit_above_cost before running it: on this
+    # project's 2-core machines it spent 2.0-3.3 s compiling the dashboard's message count over 5M
+    # messages, a query that runs in 2.5-3.4 s without it (issue 27, docs/benchmarks.md). The hub's
+    # queries are short or index-bound; none gained from JIT. HUB_DB_JIT=1 leaves the server's setting.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves a team: daphne runs sync views in a thread pool while the sockets'
     # database threads write read markers and messages. WAL lets readers go on while one writes;
@@ -186,6 +192,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
+# Under a stream of events, a fan-out starts no sooner than this many times the previous one's length
+# after it ended, so events arriving meanwhile reach each socket together (one write, one `batch`
+# frame) instead of one write each (hub/realtime/receiver.py). An event after a quiet moment goes at
+# once. 0: fan out whatever has arrived as soon as the previous fan-out ends (docs/benchmarks.md).
+HUB_FANOUT_COALESCE = float(os.environ.get("HUB_FANOUT_COALESCE", "1"))
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
@@ -500,6 +511,10 @@ HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8000").rstri
 HUB_JOBS_IN_SERVER = env_bool("HUB_JOBS_IN_SERVER", default=False)
 # How often a runner looks for due jobs (each job has its own period; this is the resolution).
 HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
+# A raised alert's notifications, emails and webhook deliveries are written by the job
+# `notify.alerts` (notify/jobs.py), which runs this often; a raise wakes its own process's job
+# runner to run it this long after the raise, so a burst of alerts is expanded in a few passes.
+HUB_ALERT_NOTIFY_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SECONDS", "1"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notify.models import (
+    AlertNotice,
     Email,
     InboundEmail,
     Notification,
@@ -63,6 +64,15 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ("type", "channel")
     search_fields = ("user__username",)
     readonly_fields = [f.name for f in Notification._meta.fields]
+
+
+@admin.register(AlertNotice)
+class AlertNoticeAdmin(ReadOnlyAdmin):
+    """Raised alerts waiting for their notifications to be written (expanded_at empty), and when
+    each was (the job `notify.alerts`)."""
+
+    list_display = ("id", "alert", "created_at", "expanded_at", "notified")
+    readonly_fields = [f.name for f in AlertNotice._meta.fields]
 
 
 @admin.register(NotifySettings)

@@ -220,8 +220,11 @@ def _failed(email: Email, attempts: int, error: str) -> str:
 
 def run_mail_jobs(now: datetime | None = None) -> dict[str, int]:
     """Every mail job once, in the order that lets a pass send what it queued (tests, `--once`)."""
+    from notify.services import expand_alert_notices
+
     now = now or timezone.now()
+    notices = expand_alert_notices(now=now)
     batches = queue_batches(now)
     digests = queue_digests(now)
     counts = deliver_emails(now)
-    return {"batches": len(batches), "digests": len(digests), **counts}
+    return {"alert_notices": notices, "batches": len(batches), "digests": len(digests), **counts}

@@ -17,6 +17,15 @@ def _summary(name: str, counts: dict[str, int]) -> list[str]:
     return [f"{name}: " + ", ".join(f"{k} {v}" for k, v in busy.items())] if busy else []
 
 
+@periodic("notify.alerts", every=settings.HUB_ALERT_NOTIFY_SECONDS)
+def alerts(now: datetime) -> list[str]:
+    """Raised alerts' notices become their readers' notifications, emails and webhook deliveries
+    (notify.services.expand_alert_notices): readers decided now, each notice once."""
+    from notify.services import expand_alert_notices
+
+    return _summary("alert notices", {"expanded": expand_alert_notices()})
+
+
 @periodic("notify.send_email", every=settings.HUB_EMAIL_SEND_SECONDS)
 def send_email(now: datetime) -> list[str]:
     """The outbox: alerts and escalations at once, then whatever the other jobs queued. Due means due

@@ -159,6 +159,32 @@ class Notification(models.Model):
         return f"{self.user_id} {self.type} {self.verb}"
 
 
+class AlertNotice(models.Model):
+    """"An alert was raised: tell its audience" — the one outbox row a raise writes (issue 27, target 3).
+
+    Raising an alert commits the alert, its timeline, its live frame and this row, and answers; the
+    job `notify.alerts` (notify/jobs.py, in every served process and in `run_worker`) expands the row
+    within seconds into each reader's `Notification`, the `Email` outbox rows and the webhook
+    deliveries, deciding the readers then, from their rights at that moment. A row is expanded once:
+    the expansion claims it (`expanded_at`) in the transaction that writes what it expands to."""
+
+    alert = models.OneToOneField("alerts.Alert", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expanded_at = models.DateTimeField(null=True, blank=True)
+    # How many people the expansion recorded a notification for (the admin's and the log's figure).
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("alert notice")
+        verbose_name_plural = _("alert notices")
+        indexes = [models.Index(fields=["id"], condition=models.Q(expanded_at__isnull=True),
+                                name="notify_notice_pending")]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} ({'expanded' if self.expanded_at else 'pending'})"
+
+
 class Email(models.Model):
     """The outbox and the delivery log: one email to one person.
 

@@ -1,17 +1,19 @@
 """Recording what concerns whom, and the person's own changes (preferences, seen, webhooks).
 
 The recording functions (`alert_raised`, `alert_escalated`, `mentioned`, `ticket_changed`) are
-called by the alerts, chat and requests services *inside* their transaction: the in-hub
-`Notification` rows, the `Email` outbox rows and the `WebhookDelivery` rows commit with the event or
-not at all, and nothing here talks to a mail server or a receiver (the worker does,
-notify.delivery and notify.webhooks). What goes in a mail or a webhook body is decided at delivery,
-from the recipient's rights then.
+called by the alerts, chat and requests services *inside* their transaction: what they write commits
+with the event or not at all, and nothing here talks to a mail server or a receiver (the worker does,
+notify.delivery and notify.webhooks). Most write the in-hub `Notification` rows, the `Email` outbox
+rows and the `WebhookDelivery` rows at once; a raised alert, whose readers may be everyone in the
+hub, writes one `AlertNotice` instead, which `expand_alert_notices` (the job `notify.alerts`) turns
+into those rows within seconds, deciding the readers then. What goes in a mail or a webhook body is
+decided at delivery, from the recipient's rights then.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -25,6 +27,7 @@ from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.models import Role, User
 from notify import preferences as prefs
 from notify.models import (
+    AlertNotice,
     Channel,
     Digest,
     Email,
@@ -66,21 +69,6 @@ READER_FIELDS = ("id", "role", "is_superuser", "is_active", "username", "email",
                  "centre__code")
 
 
-def alert_readers(alert: Alert) -> list[User]:
-    """Everyone who may read the alert now (alerts.selectors.audience_of, the one TLP rule), with the
-    database narrowing the candidates first."""
-    from alerts.selectors import audience_of
-
-    audience = audience_of(alert)
-    # Only what deciding, ordering and recording needs: a TLP:CLEAR alert reads every person.
-    qs = _active(User.objects.all()).only(*READER_FIELDS)
-    if audience.centres is not None:
-        qs = qs.filter(Q(centre__code__in=audience.centres) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
-    elif audience.roles is not None:
-        qs = qs.filter(Q(role__in=audience.roles) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
-    return [person for person in qs if audience.allows(person)]
-
-
 def on_duty_ids(people: Iterable[User]) -> set[int]:
     """The officers on duty now at the centres of `people` (duty.selectors, one query: the people come
     with their centres, `_active`)."""
@@ -101,17 +89,140 @@ def _recipient_order(on_duty: set[int]) -> Callable[[User], tuple[bool, bool, st
 
 
 def alert_raised(*, alert: Alert) -> None:
-    """A new alert: a notification for each reader whose preference for its severity is not "off";
-    an email at once for those who chose email (quiet hours hold it, except a critical alert or for
-    the officer on duty); the centres' webhooks."""
-    readers = [p for p in alert_readers(alert) if p.pk != alert.raised_by_id]
-    on_duty = on_duty_ids(readers)
-    readers.sort(key=_recipient_order(on_duty))
-    _record_alert(alert, readers, prefs.alert_kind(alert.severity), Notification.Type.ALERT, Email.Type.ALERT,
-                  verb="raised", detail={}, bypass_quiet=alert.severity == "critical", on_duty=on_duty)
-    from notify.webhooks import enqueue_alert
+    """A new alert: ONE outbox row ("tell its audience"), in the raise's transaction. The alert's
+    live frame has already been scheduled for every reader (alerts.services); the notifications,
+    the emails and the webhook deliveries are written by `expand_alert_notices` within seconds,
+    outside the request, for the readers it has then (issue 27, target 3: with ~1,000 readers they
+    were most of a raise's cost). On commit this process's job runner is woken, so an embedded
+    server (`make run`) expands after HUB_ALERT_NOTIFY_SECONDS instead of at its next tick."""
+    AlertNotice.objects.create(alert=alert, created_at=alert.created_at)
+    from hub.jobs import wake
 
-    enqueue_alert(alert=alert, event="alert.raised")
+    transaction.on_commit(lambda: wake(after=django_settings.HUB_ALERT_NOTIFY_SECONDS))
+
+
+class _PassReads:
+    """What one expansion pass reads once for all its alerts: for each shape of audience (every
+    centre; some centres; some roles) the active people who may be in it, in recipient order, with
+    the officers on duty among them; each kind's channels; the mail settings of those who chose
+    email and when quiet hours hold their email. A burst of alerts to everyone reads its readers
+    once, not once per alert."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._people: dict[tuple[Any, Any], tuple[list[User], set[int]]] = {}
+        self._channels: dict[tuple[tuple[Any, Any], str], dict[int, str]] = {}
+        self._settings: dict[int, NotifySettings] = {}
+        self._held: dict[int, datetime | None] = {}
+        self.webhooks: list[Any] | None = None
+
+    def readers(self, alert: Alert) -> tuple[list[User], set[int], tuple[Any, Any]]:
+        """Everyone who may read the alert now, but its raiser, in recipient order; the officers on
+        duty among them; the key of their audience's shape."""
+        from alerts.selectors import audience_of
+
+        audience = audience_of(alert)
+        key = (audience.centres, audience.roles)
+        if key not in self._people:
+            people = _candidates(audience)
+            on_duty = on_duty_ids(people)
+            people.sort(key=_recipient_order(on_duty))
+            self._people[key] = (people, on_duty)
+        people, on_duty = self._people[key]
+        return [p for p in people if p.pk != alert.raised_by_id and audience.allows(p)], on_duty, key
+
+    def channels(self, key: tuple[Any, Any], kind: str) -> dict[int, str]:
+        if (key, kind) not in self._channels:
+            self._channels[key, kind] = prefs.channels(self._people[key][0], kind)
+        return self._channels[key, kind]
+
+    def held_until(self, person: User) -> datetime | None:
+        """When quiet hours let the person's email go (None: now). Read for everyone who chose
+        email in this pass at once."""
+        if person.pk not in self._held:
+            if person.pk not in self._settings:
+                wanted = {uid for chosen in self._channels.values() for uid, channel in chosen.items()
+                          if channel == Channel.EMAIL}
+                self._settings.update(prefs.settings_by_user((wanted | {person.pk}) - set(self._settings)))
+            self._held[person.pk] = prefs.quiet_until(self._settings[person.pk], self.now, centre=person.centre_id)
+        return self._held[person.pk]
+
+
+def _candidates(audience: Any) -> list[User]:
+    """The active people an audience may contain, narrowed by the database; `Audience.allows`
+    decides (the one rule). Only the fields deciding, ordering and recording read."""
+    qs = _active(User.objects.all()).only(*READER_FIELDS)
+    if audience.centres is not None:
+        qs = qs.filter(Q(centre__code__in=audience.centres) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
+    elif audience.roles is not None:
+        qs = qs.filter(Q(role__in=audience.roles) | Q(is_superuser=True) | Q(role=Role.HUB_ADMIN))
+    return list(qs)
+
+
+def expand_alert_notices(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Expand the pending alert notices, oldest first (the job `notify.alerts`; tests call it
+    directly): for each, a notification for each reader *now* whose preference for its severity is
+    not "off" or "in the hub only"; an email for those who chose email (quiet hours hold it, except
+    a critical alert or for the officer on duty); the centres' webhook deliveries. Rights are
+    decided here, at delivery: someone who lost the right since the alert was raised gets nothing.
+
+    Each notice in its own transaction, which first claims it (a conditional UPDATE: a second
+    process, or a pass cut short and repeated, finds it expanded and writes nothing) and then
+    writes its rows; a failure leaves that notice pending for the next pass. Returns how many
+    notices this pass expanded."""
+    from alerts.models import Alert
+
+    now = now or timezone.now()
+    pending = list(AlertNotice.objects.filter(expanded_at__isnull=True).order_by("id")
+                   .values_list("pk", "alert_id")[:limit])
+    if not pending:
+        return 0
+    alerts = {a.pk: a for a in Alert.objects.filter(pk__in=[alert_id for _pk, alert_id in pending])
+              .select_related("centre").prefetch_related("shared_with")}
+    reads = _PassReads(now)
+    expanded = emailed = 0
+    for pk, alert_id in pending:
+        alert = alerts.get(alert_id)
+        if alert is None:  # deleted meanwhile (its notice goes with it)
+            continue
+        try:
+            wrote = _expand_one(pk, alert, reads)
+        except Exception:
+            logger.exception("alert notice %s (alert %s) could not be expanded; it stays pending", pk, alert_id)
+            continue
+        if wrote is not None:
+            expanded += 1
+            emailed += wrote
+    if emailed:  # the alert emails go at the next tick, not at the mail job's next period
+        from hub.jobs import force_due
+
+        force_due("notify.send_email")
+    return expanded
+
+
+def _expand_one(pk: int, alert: Alert, reads: _PassReads) -> int | None:
+    """One notice: its rows, after claiming it. None if another pass had it; else emails queued."""
+    readers, on_duty, key = reads.readers(alert)
+    kind = prefs.alert_kind(alert.severity)
+    chosen = reads.channels(key, kind)
+    people = [p for p in readers if chosen[p.pk] in RECORDED_ALERT]
+    with transaction.atomic():
+        claimed = AlertNotice.objects.filter(pk=pk, expanded_at__isnull=True).update(
+            expanded_at=timezone.now(), notified=len(people))
+        if not claimed:
+            return None
+        emails = _record_alert(alert, people, kind, Notification.Type.ALERT, Email.Type.ALERT, verb="raised",
+                               detail={}, bypass_quiet=alert.severity == "critical", on_duty=on_duty,
+                               chosen=chosen, held_until=reads.held_until, now=reads.now,
+                               created_at=alert.created_at)
+        from notify.webhooks import enqueue_alert
+
+        if reads.webhooks is None:
+            from notify.webhooks import subscribed_to_alerts
+
+            reads.webhooks = subscribed_to_alerts()
+        enqueue_alert(alert=alert, event="alert.raised", webhooks=reads.webhooks)
+    return emails
 
 
 def alert_escalated(*, alert: Alert, centre: Centre, step: int, people: list[User] | None = None) -> None:
@@ -141,20 +252,30 @@ def alert_changed(*, alert: Alert, event: str) -> None:
 
 
 def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype: str, *, verb: str,
-                  detail: dict[str, Any],
-                  bypass_quiet: bool, on_duty: set[int]) -> None:
+                  detail: dict[str, Any], bypass_quiet: bool, on_duty: set[int],
+                  chosen: dict[int, str] | None = None,
+                  held_until: Callable[[User], datetime | None] | None = None,
+                  now: datetime | None = None, created_at: datetime | None = None) -> int:
+    """The notifications and emails of `people` (in recipient order) about an alert; returns how
+    many emails were queued. An expansion pass hands in what it read once for all its alerts
+    (`chosen`, `held_until`); `created_at` is when the notifications' event happened."""
     if not people:
-        return
-    now = timezone.now()
-    chosen = prefs.channels(people, kind)
-    settings_by = prefs.settings_by_user(p.pk for p in people if chosen[p.pk] == Channel.EMAIL)
+        return 0
+    now = now or timezone.now()
+    if chosen is None:
+        chosen = prefs.channels(people, kind)
+    if held_until is None:
+        settings_by = prefs.settings_by_user(p.pk for p in people if chosen[p.pk] == Channel.EMAIL)
+
+        def held_until(person: User) -> datetime | None:
+            return prefs.quiet_until(settings_by[person.pk], now, centre=person.centre_id)
+
     emails: dict[int, Email] = {}
     for person in people:
         if chosen[person.pk] != Channel.EMAIL or not person.email:
             continue
         # The officer on duty has no quiet hours for alerts: being reachable is what duty means.
-        held = None if bypass_quiet or person.pk in on_duty else prefs.quiet_until(settings_by[person.pk], now,
-                                                                               centre=person.centre_id)
+        held = None if bypass_quiet or person.pk in on_duty else held_until(person)
         emails[person.pk] = Email(user=person, type=etype, alert=alert, detail=detail, not_before=held or now,
                                   created_at=now)
     # In recipient order, so the outbox (read in id order) mails the security officers first.
@@ -162,7 +283,8 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
     _insert_alert_notifications(
         [(person.pk, chosen[person.pk], created.get(person.pk)) for person in people
          if chosen[person.pk] in RECORDED_ALERT],
-        alert=alert, ntype=ntype, verb=verb, now=now)
+        alert=alert, ntype=ntype, verb=verb, now=created_at or now)
+    return len(created)
 
 
 def _insert_alert_notifications(rows: list[tuple[int, str, int | None]], *, alert: Alert, ntype: str, verb: str,
@@ -203,27 +325,45 @@ def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:
 # --- chat --------------------------------------------------------------------------------------------
 
 
+def mention_channels(*, topic_id: int, recipients: Iterable[int], direct: Iterable[int] = (),
+                     people: Iterable[User] | None = None) -> dict[int, str]:
+    """Who of `recipients` gets a notification about a message of the topic, and on which channel:
+    reads only, so a caller may decide before its transaction's locks (chat.services: a thread's
+    participants are chosen before the topic's row lock) and record with `record_mentions` inside
+    it. `direct` are the ones named personally (@username, a reply to their thread): a topic
+    followed for "mentions only" lets only those through; a muted topic lets nothing through.
+    `people`, when the caller already loaded them (active, with their centre), saves reading them."""
+    ids = set(recipients)
+    if not ids:
+        return {}
+    direct_ids = set(direct)
+    levels = prefs.topic_levels(ids, topic_id)
+    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
+           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
+    if not ids:
+        return {}
+    chosen_people = (list(_active(User.objects.filter(pk__in=ids))) if people is None
+                     else [p for p in people if p.pk in ids and p.is_active])
+    chosen = prefs.channels(chosen_people, Kind.MENTION)
+    return {uid: channel for uid, channel in sorted(chosen.items()) if channel in RECORDED}
+
+
+def record_mentions(*, message: Message, channels: Mapping[int, str], verb: str = "mention") -> None:
+    """The notifications `mention_channels` chose, recorded in the message's transaction (one insert)."""
+    now = timezone.now()
+    _bulk_create(Notification, [
+        Notification(user_id=uid, type=Notification.Type.MENTION, channel=channel, actor_id=message.author_id,
+                     message=message, verb=verb, created_at=now)
+        for uid, channel in channels.items()
+    ])
+
+
 def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[int] = (),
               verb: str = "mention") -> None:
     """People mentioned in (or replied to by) a message. `recipients` already excludes the author and
-    anyone who may not read the message (chat.services). `direct` are the ones named personally
-    (@username, a reply to their message): a topic followed for "mentions only" lets only those through;
-    a muted topic lets nothing through."""
-    ids = set(recipients)
-    if not ids:
-        return
-    direct_ids = set(direct)
-    levels = prefs.topic_levels(ids, message.topic_id)
-    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
-           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
-    people = list(_active(User.objects.filter(pk__in=ids)))
-    chosen = prefs.channels(people, Kind.MENTION)
-    now = timezone.now()
-    _bulk_create(Notification, [
-        Notification(user=p, type=Notification.Type.MENTION, channel=chosen[p.pk], actor_id=message.author_id,
-                     message=message, verb=verb, created_at=now)
-        for p in people if chosen[p.pk] in RECORDED
-    ])
+    anyone who may not read the message (chat.services); `direct` as in `mention_channels`."""
+    record_mentions(message=message, verb=verb,
+                    channels=mention_channels(topic_id=message.topic_id, recipients=recipients, direct=direct))
 
 
 # --- requests ----------------------------------------------------------------------------------------

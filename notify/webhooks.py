@@ -303,11 +303,18 @@ def _subscribed(event: str):
             if event in w.events]
 
 
-def enqueue_alert(*, alert, event: str) -> None:
+def subscribed_to_alerts() -> list[Webhook]:
+    """The active webhooks that asked for alerts, with their owners (read once per expansion pass)."""
+    return _subscribed(WebhookEvent.ALERT)
+
+
+def enqueue_alert(*, alert, event: str, webhooks: list[Webhook] | None = None) -> None:
+    """An alert's event for each webhook that asked for alerts (`webhooks`: those, already read)."""
     from alerts.selectors import audience_of
 
     audience = audience_of(alert)
-    rows = [WebhookDelivery(webhook=w, event=event, alert=alert) for w in _subscribed(WebhookEvent.ALERT)
+    subscribed = webhooks if webhooks is not None else _subscribed(WebhookEvent.ALERT)
+    rows = [WebhookDelivery(webhook=w, event=event, alert=alert) for w in subscribed
             if webhook_may_carry(alert, w.max_tlp) and audience.allows(w.created_by)]
     if rows:
         WebhookDelivery.objects.bulk_create(rows)

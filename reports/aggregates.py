@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import CharField, F, FloatField, Func, QuerySet, Value
 
@@ -56,6 +57,69 @@ def percentiles_by_group(
     if connection.vendor == "postgresql":
         return _percentiles_postgresql(inner_sql, params, fractions)
     return _percentiles_window(inner_sql, params, fractions)
+
+
+def percentiles_with_total(
+    qs: QuerySet, group: str, value: str, fractions: tuple[float, ...] = (0.5, 0.9)
+) -> tuple[dict[Any, dict[str | float, Any]], dict[str | float, Any] | None]:
+    """(`percentiles_by_group(qs, group, value)`, the same figures over the whole set — None when it
+    is empty). On PostgreSQL one query, `GROUP BY GROUPING SETS ((grp), ())`, reads the rows once
+    for both; elsewhere two queries."""
+    if connection.vendor != "postgresql":
+        whole = percentiles_by_group(qs, None, value, fractions).get(None)
+        return percentiles_by_group(qs, group, value, fractions), whole
+    inner = qs.annotate(grp=F(group), val=F(value)).filter(val__isnull=False).values("grp", "val").order_by()
+    inner_sql, params = inner.query.sql_with_params()
+    picks = ", ".join("percentile_cont(%s) WITHIN GROUP (ORDER BY val)" for _ in fractions)
+    sql = (f"SELECT GROUPING(grp), grp, COUNT(*) AS n, {picks} FROM ({inner_sql}) AS v "
+           "GROUP BY GROUPING SETS ((grp), ())")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*fractions, *params])
+        rows = cursor.fetchall()
+    groups: dict[Any, dict[str | float, Any]] = {}
+    total: dict[str | float, Any] | None = None
+    for row in rows:
+        figures: dict[str | float, Any] = {"count": row[2], **{f: row[3 + i] for i, f in enumerate(fractions)}}
+        if row[0]:
+            total = figures
+        else:
+            groups[row[1]] = figures
+    return groups, total
+
+
+def distinct_years(sources: list[tuple[QuerySet, str]], tz: str) -> set[int]:
+    """The years (in time zone `tz`) of the `field` values of each (queryset, field) — without
+    reading every row on PostgreSQL: a recursive query jumps from each year's first value to the
+    next year's through the field's index (a loose index scan), so the cost is a few index probes
+    per year whatever the table's size. Elsewhere the values' years are grouped (small databases)."""
+    from django.db.models.functions import ExtractYear
+
+    if connection.vendor != "postgresql":  # one UNION query, duplicates removed
+        first, *others = [qs.order_by().annotate(year=ExtractYear(field)).values_list("year", flat=True)
+                          for qs, field in sources]
+        return {int(year) for year in first.union(*others) if year is not None}
+    parts: list[str] = []
+    params: list[Any] = []
+    for qs, field in sources:
+        try:
+            inner_sql, inner_params = qs.order_by().annotate(at=F(field)).values("at").query.sql_with_params()
+        except EmptyResultSet:  # e.g. no visible topic: nothing to look for
+            continue
+        n = len(parts)
+        parts.append(
+            f"y{n}(at) AS (SELECT (SELECT min(v.at) FROM ({inner_sql}) AS v) UNION ALL "
+            f"SELECT (SELECT min(v.at) FROM ({inner_sql}) AS v WHERE v.at >= "
+            f"(date_trunc('year', y{n}.at AT TIME ZONE %s) + interval '1 year') AT TIME ZONE %s) "
+            f"FROM y{n} WHERE y{n}.at IS NOT NULL)")
+        params += [*inner_params, *inner_params, tz, tz]
+    if not parts:
+        return set()
+    union = " UNION ".join(f"SELECT at FROM y{n}" for n in range(len(parts)))
+    sql = (f"WITH RECURSIVE {', '.join(parts)} SELECT DISTINCT extract(year FROM at AT TIME ZONE %s)::int "
+           f"FROM ({union}) AS found WHERE at IS NOT NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, tz])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _percentiles_postgresql(inner_sql: str, params, fractions) -> dict[Any, dict[str | float, Any]]:

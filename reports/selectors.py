@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Aggregate, Count, F, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,8 +41,8 @@ from hub.errors import invalid
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from hub.realtime.audience import audience_q
-from reports.aggregates import SecondsBetween, percentiles_by_group
-from requests.models import OPEN_STATUSES, Category, Status, Ticket, TicketEvent
+from reports.aggregates import SecondsBetween, distinct_years, percentiles_by_group, percentiles_with_total
+from requests.models import OPEN_STATUSES, Category, Status, Ticket
 from requests.selectors import PARTY_ONLY
 from requests.sla import breached_q
 
@@ -178,42 +178,43 @@ def _ticket_q(centre: str | None, category: str | None, prefix: str = "", user: 
     return q
 
 
-def _transitions(status: str, how: type[Aggregate], start: datetime, end: datetime, ticket_q: Q) -> Rows:
-    """One row per ticket whose first (how=Min) / last (how=Max) move to `status` in its history fell
-    in [start, end): ticket, target centre and `seconds` since the ticket's creation. Read from the
-    history table, grouped by ticket — no per-ticket sub-query."""
+def _moment(field_name: str, start: datetime, end: datetime, ticket_q: Q) -> Rows:
+    """One row per ticket whose `field_name` moment fell in [start, end): its target centre and
+    `seconds` since its creation. Read from the ticket's own columns through their indexes (migration
+    support_requests 0009): grouping the whole history by ticket to find each one's first or last
+    move took seconds per figure at a million requests (issue 27, docs/benchmarks.md)."""
     return (
-        TicketEvent.objects.filter(kind=TicketEvent.Kind.TRANSITION, after=status)
-        .filter(ticket_q)
-        .values("ticket_id", "ticket__created_at", "ticket__target_centre__code")
-        .annotate(at=how("created_at"))
-        .filter(at__gte=start, at__lt=end)
-        .annotate(seconds=SecondsBetween("ticket__created_at", "at"))
+        Ticket.objects.filter(ticket_q, **{f"{field_name}__gte": start, f"{field_name}__lt": end})
+        .annotate(seconds=SecondsBetween("created_at", field_name))
+        .values("target_centre__code", "seconds")
         .order_by()
     )
 
 
 def accepted_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # noqa: B008
-    """Tickets FIRST accepted in [start, end); `seconds` = time to accept."""
-    return _transitions(Status.ACCEPTED, Min, start, end, ticket_q)
+    """Tickets FIRST accepted in [start, end); `seconds` = time to accept. `accepted_at` is that
+    moment: the workflow stamps it on the one move out of `new` into `accepted` (requests.workflow,
+    MOVES), which a ticket makes at most once — the same instant as its history's first acceptance
+    (tests/requests/test_report_moments.py holds the two together)."""
+    return _moment("accepted_at", start, end, ticket_q)
 
 
 def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # noqa: B008
     """Tickets now resolved or closed whose LAST resolution fell in [start, end); `seconds` = time to
-    resolve (a reopened ticket is measured to its last resolution, and not at all while reopened)."""
-    return _transitions(Status.RESOLVED, Max, start, end, ticket_q & Q(ticket__status__in=RESOLVED_STATUSES))
+    resolve (a reopened ticket is measured to its last resolution, and not at all while reopened).
+    `resolved_at` is that moment: stamped by each move to `resolved`, cleared by a reopening."""
+    return _moment("resolved_at", start, end, ticket_q & Q(status__in=RESOLVED_STATUSES))
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
                    category: str | None = None, user: Any = None) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
-    over the tickets counted for `user` (`ticket_base`)."""
-    ticket_q = _ticket_q(centre, category, prefix="ticket__", user=user)
+    over the tickets counted for `user` (`ticket_base`): one query per figure, per centre and the
+    network's together."""
+    ticket_q = _ticket_q(centre, category, user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
     for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
-        by_centre: dict[str | None, Figures | None] = {**percentiles_by_group(rows, "ticket__target_centre__code",
-                                                                              "seconds")}
-        network = percentiles_by_group(rows, None, "seconds").get(None)
+        by_centre, network = percentiles_with_total(rows, "target_centre__code", "seconds")
         by_centre.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
         out[name] = {**by_centre, None: network}
     return out
@@ -245,7 +246,7 @@ def sla_attainment(start: datetime, end: datetime, centre: str | None = None, ca
     (pauses while waiting for the requester push it on); breached when resolved late, or still open
     with its clock past due. Requests whose clocks are still running in time are in neither column."""
     from django.db.models import ExpressionWrapper
-    from django.db.models.functions import ExtractMonth, ExtractYear
+    from django.db.models.functions import ExtractMonth
 
     from requests.models import Status as TicketStatus
 
@@ -351,8 +352,8 @@ def alert_figures(user: Any, start: datetime, end: datetime, centre: str | None 
     )
     if centre:
         acks = acks.filter(centre__code=centre)
-    ack_times: dict[str | None, Figures | None] = {**percentiles_by_group(acks, "centre__code", "seconds")}
-    ack_times[None] = percentiles_by_group(acks, None, "seconds").get(None)
+    by_centre, network = percentiles_with_total(acks, "centre__code", "seconds")
+    ack_times: dict[str | None, Figures | None] = {**by_centre, None: network}
     total_raised = alerts.count() if not centre else raised.get(centre, 0)
     if centre:
         raised = {centre: raised.get(centre, 0)}
@@ -756,13 +757,10 @@ def years_with_data(user: Any = None) -> list[int]:
     messages = Message.objects.filter(deleted_at__isnull=True)
     if user is not None:  # the messages message_counts() would count for them
         messages = messages.filter(topic_id__in=[t.pk for t in visible_topics(user)]).filter(audience_q(user))
-    def years(qs: QuerySet[Any, Any], field_name: str) -> QuerySet[Any, Any]:
-        yearly: QuerySet[Any, Any] = qs.order_by().annotate(year=ExtractYear(field_name)).values_list("year", flat=True)
-        return yearly
-
-    found = years(ticket_base(user=user), "created_at").union(  # UNION: one query, duplicates removed
-        years(_alerts_for(user), "created_at"),
-        years(messages, "created_at"),
-        years(Event.objects.filter(cancelled_at__isnull=True), "starts_at"),
-    )
-    return sorted((int(year) for year in found if year is not None), reverse=True)
+    found = distinct_years([
+        (ticket_base(user=user), "created_at"),
+        (_alerts_for(user), "created_at"),
+        (messages, "created_at"),
+        (Event.objects.filter(cancelled_at__isnull=True), "starts_at"),
+    ], str(timezone.get_current_timezone()))
+    return sorted(found, reverse=True)

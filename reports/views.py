@@ -18,7 +18,7 @@ from reports import exports
 from reports.pdf import render_pdf
 from reports.selectors import cooperation_report, dashboard, parse_filters, years_with_data
 from requests.models import Category
-from requests.selectors import TICKET_RELATED, TicketFilters, filter_tickets
+from requests.selectors import TicketFilters, filter_tickets
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
 R = TypeVar("R", HttpResponse, StreamingHttpResponse)
@@ -104,13 +104,16 @@ def tickets_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHt
     except HubError as error:
         return _bad_request(error)
     # One join for the whole export (a page of the API list attaches these in small look-ups instead).
-    qs = qs.select_related(*TICKET_RELATED).order_by(*order)
+    qs = qs.select_related(*exports.EXPORT_RELATED).order_by(*order)
     base_url = request.build_absolute_uri("/").rstrip("/")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    # Both formats stream: each piece is sent as it is made, in constant memory (hub/server/http.py
+    # pulls them one at a time from the request's thread).
     if fmt == "csv":
         response = StreamingHttpResponse(exports.tickets_csv(qs, base_url), content_type=exports.CSV_TYPE)
-        return _attachment(response, f"tickets-{stamp}.csv")
-    return _file(exports.tickets_xlsx(qs, base_url), fmt, f"tickets-{stamp}")
+    else:
+        response = StreamingHttpResponse(exports.tickets_xlsx(qs, base_url), content_type=exports.XLSX_TYPE)
+    return _attachment(response, f"tickets-{stamp}.{fmt}")
 
 
 def _report(request: HttpRequest, year: int):

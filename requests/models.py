@@ -167,6 +167,9 @@ class Ticket(models.Model):
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["requesting_centre", "status"]),
             models.Index(fields=["target_centre", "status"]),
+            # The reports' response times: tickets accepted / resolved in a period (reports.selectors).
+            models.Index(fields=["accepted_at"], name="ticket_accepted_at"),
+            models.Index(fields=["resolved_at"], name="ticket_resolved_at"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, Protocol, cast
@@ -219,12 +219,26 @@ def _run_publisher(items: list[Publication]) -> None:
 
 def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
+    broadcast_together_on_commit([(groups, frame, audience)])
+
+
+# One frame's broadcast: its groups, the frame, its audience.
+Broadcast = tuple[list[str], Mapping[str, Any], Audience | None]
+
+
+def broadcast_together_on_commit(broadcasts: Sequence[Broadcast]) -> None:
+    """Several frames of one action, handed over in one piece once the transaction commits: those
+    for the same group then leave as one layer message (`send_publications`), so a socket that
+    takes batches gets them as one frame — a threaded reply and its thread's new count
+    (chat.services). Handed over one by one, the event loop could publish the first before the
+    second arrived: two layer messages, and a second write to every socket."""
 
     def send() -> None:
         try:
-            _run_publisher(publications(groups, frame, audience))
+            _run_publisher([item for groups, frame, audience in broadcasts
+                            for item in publications(groups, frame, audience)])
         except Exception:
-            logger.exception("broadcast of %s failed", frame.get("type"))
+            logger.exception("broadcast of %s failed", ", ".join(str(f.get("type")) for _g, f, _a in broadcasts))
 
     transaction.on_commit(send, robust=True)
 

@@ -50,6 +50,10 @@ MAX_MERGED = 500
 # is dropped before any socket sees it.
 RECENT_PER_GROUP = 1024
 
+# Only a fan-out at least this long makes the next one wait (HUB_FANOUT_COALESCE): ~100 sockets' worth
+# of writes. Below it the pause would buy little and only delay the next event.
+COALESCE_AFTER_SECONDS = 0.001
+
 
 
 def resync_frame(after: int | None) -> str:
@@ -233,21 +237,41 @@ class LocalFanout:
             self._arrived.set()
 
     async def _fanout_loop(self) -> None:
+        """Hand what arrived to the sockets, one fan-out at a time. A socket write (a system call
+        and the server's framing) costs ~10 µs and an event more in a `batch` frame ~1 µs
+        (bench/receiver_cpu.py), so under a stream of events the CPU per delivery is set by how many
+        events each write carries. A process that is busy anyway (persisting its senders' messages)
+        gathered several per fan-out by itself, one that only receives (the second of two) fanned
+        out each event alone, and its CPU went to writes (issue 27, target 6). So the next fan-out
+        waits until HUB_FANOUT_COALESCE × the last one's length has passed since it ended: the
+        fan-out takes at most about 1 / (1 + HUB_FANOUT_COALESCE) of the loop, and what arrives in
+        between goes to each socket together. An event after a quiet moment waits for nothing."""
+        loop = asyncio.get_running_loop()
         handed = 0  # frames handed to sockets since the loop last ran other work
+        next_at = 0.0  # when the next fan-out may begin
         while True:
             await self._arrived.wait()
+            pause = next_at - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)
             self._arrived.clear()
-            while self._inbox:
-                messages = list(self._inbox)
-                self._inbox.clear()
-                for group, events in self._runs(messages):
-                    if len(events) == 1:
-                        handed += await self._deliver(group, events[0])
-                    else:
-                        handed = await self._deliver_batch(group, events, handed)
-                    if handed >= settings.HUB_FANOUT_YIELD_EVERY:
-                        handed = 0
-                        await asyncio.sleep(0)
+            started = loop.time()
+            messages = list(self._inbox)
+            self._inbox.clear()
+            for group, events in self._runs(messages):
+                if len(events) == 1:
+                    handed += await self._deliver(group, events[0])
+                else:
+                    handed = await self._deliver_batch(group, events, handed)
+                if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+                    handed = 0
+                    await asyncio.sleep(0)
+            ended = loop.time()
+            took = ended - started
+            # A small fan-out (a few sockets) costs little per event either way: never wait after it.
+            next_at = ended + settings.HUB_FANOUT_COALESCE * took if took >= COALESCE_AFTER_SECONDS else 0.0
+            if self._inbox:
+                self._arrived.set()  # arrived during this fan-out: the next one, after the pause
 
     def _runs(self, messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The events of layer messages that arrived together, in arrival order, consecutive ones of

@@ -102,3 +102,16 @@ def test_the_threads_and_reactions_row_is_reported_against_the_plain_hub_and_raw
             "(50 vs 40 ms, 10 reactions)") in table
     assert "- hub-uvicorn-mixed-1: saturation" in table and "0.72× raw" in table
     assert "| hub-uvicorn-mixed-1 |" in table  # its own rows in the tables
+
+
+def test_two_redis_servers_are_reported_against_one_in_the_same_run():
+    """Target 8: hub-uvicorn-2 over two Redis servers beside hub-uvicorn-2 over one, with how the
+    layer's work split between the servers; the issue sets no figure, so it is a line, not a verdict."""
+    one = target("hub-uvicorn-2", "hub", "uvicorn", 2, connect_s=3.0, rss_kib=40, saturation=100_000, cpu_pct=160)
+    two = target("hub-uvicorn-redis2-2", "hub", "uvicorn", 2, connect_s=3.0, rss_kib=40, saturation=95_000,
+                 cpu_pct=160)
+    two.phases[0].redis_cpu_by_server = [2.04, 0.31]
+    text = "\n".join(lines_for([one, two]))
+    assert "- n/a  #27.8 past one Redis: hub-uvicorn-2 with its channel layer over two Redis servers 95,000 " \
+           "deliveries/s vs 100,000 over one (0.95×; the burst's Redis CPU 2.0 + 0.3 %" in text
+    assert "tests/chat/test_two_redis.py" in text

@@ -70,6 +70,24 @@ async def test_a_single_event_is_never_wrapped(people):
     await batched.disconnect()
 
 
+async def test_a_reply_and_its_threads_new_count_come_as_one_batch_frame(people):
+    """Both frames of a threaded reply are handed over together after its commit
+    (`broadcast_together_on_commit`): one write to each socket, never two (docs/benchmarks.md,
+    "Issue 26")."""
+    batched = await open_topic(people["dn"], SLUG, "batch=1")
+    [root] = await sync_to_async(stored)(people["ht"], ["gốc của luồng"])
+    await drain(batched)
+    await batched.send_json_to({"type": "message.send", "body": "trả lời", "client_id": "r1",
+                                "reply_to": root["message"]["id"]})
+    reply, updated = (await next_frame(batched, "batch"))["frames"]
+    assert (reply["type"], reply["message"]["client_id"], reply["message"]["thread_root"]) == (
+        "message", "r1", root["message"]["id"])
+    assert updated == {"type": "thread.updated", "topic": SLUG, "root": root["message"]["id"], "reply_count": 1,
+                       "last_reply_at": reply["message"]["created_at"]}
+    assert await nothing_but_background(batched)
+    await batched.disconnect()
+
+
 async def test_a_batch_holds_only_what_the_socket_may_see(people):
     """An AMBER message among public ones: the insider's batch has all three, the outsider's the two
     public ones — still one frame — and nothing of the restricted one."""

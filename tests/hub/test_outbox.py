@@ -153,3 +153,70 @@ async def test_events_of_two_publishers_that_arrived_together_reach_a_socket_as_
     finally:
         await fanout.leave(group, batching)
         await fanout.leave(group, busy)
+
+
+async def test_under_a_stream_of_events_the_next_fan_out_waits_and_takes_what_arrived_meanwhile(settings):
+    """Issue 27, target 6: a socket write costs ~10 µs and one more event in a `batch` frame ~1 µs, so
+    a process that fanned each event of a stream out alone spent its CPU on writes. After a fan-out
+    that took a while, the next one waits HUB_FANOUT_COALESCE × that long: two events arriving in
+    the pause reach a batch-taking socket as one batch. An event after a quiet moment goes at once."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HUB_FANOUT_COALESCE = 1.0
+    from hub.realtime.publisher import channel_layer, event
+
+    group = f"coalesce-{time.time_ns()}"
+    layer = channel_layer()
+    delivered_at: dict[str, float] = {}
+
+    class Batching(Collector):
+        batches = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches_seen: list[list[str]] = []
+
+        async def deliver_batch(self, batch: Batch) -> None:
+            self.batches_seen.append([d.event["frame"] for d in batch.deliveries])
+            await super().deliver_batch(batch)
+
+        async def deliver(self, delivery: Delivery) -> None:
+            delivered_at[delivery.event["frame"]] = time.monotonic()
+            await super().deliver(delivery)
+
+    class Slow(Collector):
+        """A socket whose first event takes 0.1 s to hand over (a fan-out to a few thousand sockets)."""
+
+        async def deliver(self, delivery: Delivery) -> None:
+            if delivery.event["frame"] == "first":
+                time.sleep(0.1)
+            await super().deliver(delivery)
+
+    async def publish(frame: str) -> float:
+        await layer.group_send(group, event(group, frame, event_id=frame))
+        return time.monotonic()
+
+    async def until(collector: Collector, count: int) -> None:
+        deadline = time.monotonic() + 5
+        while len(collector.frames) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+
+    batching, slow = Batching(), Slow()
+    fanout = local_fanout()
+    await fanout.join(group, batching)
+    await fanout.join(group, slow)
+    try:
+        await publish("first")
+        await until(slow, 1)
+        await publish("second")  # the fan-out of "first" took 0.1 s: the next waits ~0.1 s
+        await asyncio.sleep(0.03)
+        await publish("third")
+        await until(batching, 3)
+        assert batching.batches_seen == [["second", "third"]]  # one write for both, not one each
+        await asyncio.sleep(0.3)  # quiet: the last fan-out was short, nothing to wait for
+        sent = await publish("fourth")
+        await until(batching, 4)
+        assert batching.frames == slow.frames == ["first", "second", "third", "fourth"]
+        assert delivered_at["fourth"] - sent < 0.05
+    finally:
+        await fanout.leave(group, batching)
+        await fanout.leave(group, slow)

@@ -12,7 +12,7 @@ from alerts.services import raise_alert
 from hub.models import Role
 from notify.delivery import deliver_emails
 from notify.models import Email, Notification
-from notify.services import update_preferences
+from notify.services import expand_alert_notices, update_preferences
 from tests.alerts.conftest import alert_payload
 from tests.notify.conftest import html_part, subject, text_part
 
@@ -25,7 +25,11 @@ EVENING = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 
 
 def raise_(user, **overrides):
-    return raise_alert(by=user, **alert_payload(**overrides))
+    """Raise an alert, and expand its notice as the job `notify.alerts` does within seconds: the
+    raise writes one outbox row, the expansion the readers' notifications and emails."""
+    alert = raise_alert(by=user, **alert_payload(**overrides))
+    expand_alert_notices()
+    return alert
 
 
 def test_a_critical_alert_mails_the_security_officers_at_once_in_their_language(cast, smtp):

@@ -1,12 +1,14 @@
 """An alert's in-hub notifications, as rows: one per reader whose channel records one, with the
 reader's channel, the alert, the verb, the email it was sent with, in recipient order (ids), nothing
-else set. On PostgreSQL they are written by one INSERT … SELECT over arrays (notify.services
-`_insert_alert_notifications`), elsewhere by bulk_create: this test holds both to the same rows."""
+else set. They are written when the raise's notice is expanded (notify.services.expand_alert_notices,
+the job `notify.alerts`). On PostgreSQL by one INSERT … SELECT over arrays
+(`_insert_alert_notifications`), elsewhere by bulk_create: this test holds both to the same rows."""
 
 import pytest
 
 from alerts.services import raise_alert
 from notify.models import Channel, Email, Kind, Notification, Preference
+from notify.services import expand_alert_notices
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +18,7 @@ def test_each_reader_gets_the_row_their_channel_asks_for(cast):
     Preference.objects.create(user=cast.qb_manager, kind=Kind.ALERT_HIGH, channel=Channel.HUB)  # no row
     alert = raise_alert(by=cast.ht_security, title="Chiến dịch lừa đảo", severity="high", tlp="green",
                         description="Thư giả mạo.")
+    expand_alert_notices()
     rows = list(Notification.objects.filter(alert=alert).order_by("id"))
     emailed = {e.user_id: e.pk for e in Email.objects.filter(alert=alert)}
     # Security officers: email (their default for high); managers and engineers: browser; the hub

@@ -8,6 +8,7 @@ import pytest
 from alerts.services import raise_alert
 from notify.models import NotifySettings
 from notify.preferences import quiet_until
+from notify.services import expand_alert_notices
 from tests.alerts.conftest import alert_payload
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,7 @@ def test_the_notification_list_shows_only_what_the_person_may_still_read(cast, a
                                               {"channels": {"alert_low": "browser"}}, content_type="application/json")
     assert update.status_code == 200
     raise_alert(by=cast.ht_security, **alert_payload(severity="low", title="Quét cổng"))
+    expand_alert_notices()  # as the job `notify.alerts` does within seconds of the raise
     client = api_client(cast.dn_engineer)
     page = client.get("/api/v1/notifications").json()
     assert [n["text"] for n in page["results"]] == ["[Thấp] TLP:GREEN — Quét cổng"]

@@ -15,12 +15,22 @@ from django.utils import timezone
 from alerts.services import raise_alert
 from chat.services import create_topic, post_message
 from notify.models import WebhookDelivery
+from notify.services import expand_alert_notices
 from notify.webhooks import UnsafeTarget, check_target, deliver_webhooks, post_json, register_webhook
 from requests.services import add_comment, create_ticket
 from tests.alerts.conftest import alert_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "s3cret-for-the-siem-0123456789"
+
+
+
+def raise_and_expand(**fields):
+    """An alert raised, and its notice expanded as the job `notify.alerts` does within seconds: the
+    webhook deliveries are written then (the raise writes only the notice)."""
+    alert = raise_alert(**fields)
+    expand_alert_notices()
+    return alert
 
 
 def verify(request: dict, secret: str = SECRET, fresh: bool = True) -> dict:
@@ -71,7 +81,7 @@ def test_a_name_that_resolves_to_loopback_is_refused_after_resolution():
 
 def test_an_alert_reaches_the_receiver_signed(cast, receiver, allow_private):
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    alert = raise_alert(by=cast.ht_security, **alert_payload(severity="high"))
+    alert = raise_and_expand(by=cast.ht_security, **alert_payload(severity="high"))
     assert receiver.requests == []  # nothing leaves from the request that raised it
     assert deliver_webhooks()["delivered"] == 1
     [request] = receiver.requests
@@ -89,8 +99,8 @@ def test_tlp_decides_what_leaves(cast, receivers, allow_private):
     register_webhook(user=cast.dn_manager, url=green_only.url, events=["alert"], secret=SECRET)
     register_webhook(user=cast.dn_manager, url=up_to_amber.url, events=["alert"], secret=SECRET, max_tlp="amber")
     for tlp in ("clear", "green", "amber"):
-        raise_alert(by=cast.ht_security, **alert_payload(tlp=tlp, title=f"tlp {tlp}"))
-    raise_alert(by=cast.ht_security, **alert_payload(tlp="red", shared_with=["DN"], title="tlp red"))
+        raise_and_expand(by=cast.ht_security, **alert_payload(tlp=tlp, title=f"tlp {tlp}"))
+    raise_and_expand(by=cast.ht_security, **alert_payload(tlp="red", shared_with=["DN"], title="tlp red"))
     for _ in range(4):
         deliver_webhooks()
     titles = lambda r: [verify(x)["data"]["alert"]["title"] for x in r.requests]  # noqa: E731
@@ -100,7 +110,7 @@ def test_tlp_decides_what_leaves(cast, receivers, allow_private):
 
 def test_rights_are_checked_at_delivery(cast, receiver, allow_private):
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    raise_alert(by=cast.ht_security, **alert_payload())
+    raise_and_expand(by=cast.ht_security, **alert_payload())
     cast.dn_manager.is_active = False  # the manager who registered it left
     cast.dn_manager.save()
     assert deliver_webhooks()["skipped"] == 1
@@ -131,8 +141,8 @@ def test_request_changes_and_messages_in_chosen_topics(cast, receiver, allow_pri
 def test_a_failing_receiver_is_retried_with_back_off_in_order(cast, receiver, allow_private):
     receiver.statuses = [500, 503]
     register_webhook(user=cast.dn_manager, url=receiver.url, events=["alert"], secret=SECRET)
-    first = raise_alert(by=cast.ht_security, **alert_payload(title="một"))
-    raise_alert(by=cast.ht_security, **alert_payload(title="hai"))
+    first = raise_and_expand(by=cast.ht_security, **alert_payload(title="một"))
+    raise_and_expand(by=cast.ht_security, **alert_payload(title="hai"))
     with time_machine.travel(timezone.now(), tick=True) as clock:
         assert deliver_webhooks()["retry"] == 1
         assert deliver_webhooks() == {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0, "running": 0}
@@ -151,7 +161,7 @@ def test_redirects_are_not_followed(cast, receivers, allow_private):
     redirecting = receivers()
     redirecting.redirect_to = target.url
     register_webhook(user=cast.dn_manager, url=redirecting.url, events=["alert"], secret=SECRET)
-    raise_alert(by=cast.ht_security, **alert_payload())
+    raise_and_expand(by=cast.ht_security, **alert_payload())
     assert deliver_webhooks()["retry"] == 1
     assert target.requests == [] and WebhookDelivery.objects.get().last_error == "HTTP 302"
 
@@ -163,7 +173,7 @@ def test_a_slow_receiver_slows_nothing_else(cast, receivers, allow_private, sett
     register_webhook(user=cast.dn_manager, url=slow.url, events=["alert"], secret=SECRET)
     register_webhook(user=cast.dn_manager, url=fast.url, events=["alert"], secret=SECRET)
     started = time.monotonic()
-    raise_alert(by=cast.ht_security, **alert_payload())
+    raise_and_expand(by=cast.ht_security, **alert_payload())
     raised = time.monotonic() - started
     assert raised < 2  # raising wrote the outbox; it never waited for a receiver
     started = time.monotonic()

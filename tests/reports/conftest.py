@@ -80,10 +80,19 @@ def network(db, make_user) -> Network:
         TicketEvent.objects.create(ticket=t, actor=by_centre[req], kind="created", created_at=created,
                                    after={"status": "new"})
         previous = "new"
+        stamps: dict[str, datetime | None] = {}
         for to, when in history:
             TicketEvent.objects.create(ticket=t, actor=by_centre[accepted_by or target or req], kind="transition",
                                        field="status", before=previous, after=to, created_at=when)
             previous = to
+            # What the workflow's moves stamp beside the history (requests.workflow, MOVES).
+            if to == "accepted":
+                stamps["accepted_at"] = when
+            elif to == "resolved":
+                stamps["resolved_at"] = when
+            elif to == "reopened":
+                stamps["resolved_at"] = None
+        Ticket.objects.filter(pk=t.pk).update(**stamps)
         tickets[name] = t
         return t
 

@@ -178,7 +178,8 @@ def test_ticket_export_csv_lists_only_visible_tickets_with_vietnamese_intact(net
 def test_ticket_export_follows_the_list_filters(network):
     response = signed_in(network.users["admin"]).get("/tickets/export.xlsx?status=new&centre=DN&sort=created_at")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert response.streaming  # sent while it is written (tests/reports/test_exports_stream.py)
+    sheet = load_workbook(io.BytesIO(response.getvalue())).active
     assert sheet is not None
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert [r[0] for r in rows[1:]] == ["DN-2025-T4", "DN-2025-T5"]

@@ -219,6 +219,9 @@ async def check_alerts(cast) -> list:
             await sock.disconnect()
 
     def over_http() -> list:
+        from notify.services import expand_alert_notices
+
+        expand_alert_notices()  # the raises' notices, as the job `notify.alerts` does within seconds
         found: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
         wrong: list[tuple[Any, ...]] = []
         year = timezone.localdate().year
@@ -263,7 +266,6 @@ def email_path(model: str, items: dict[int, tuple], cast) -> list:
     TLP:RED or AMBER+STRICT alert's email never carries its title or text (issue 25 §1)."""
     from notify.emails import compose
     from notify.models import Email
-
     names = {user.pk: name for name, user in cast.items()}
     readers = expect(model)
     wrong: list[tuple[Any, ...]] = []

@@ -54,7 +54,8 @@ def csv_cells(response) -> list[str]:
 
 
 def xlsx_cells(response) -> list:
-    book = load_workbook(io.BytesIO(response.content))
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    book = load_workbook(io.BytesIO(raw))
     return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
 
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
 
         def on_signal(signum, frame):
             logger.info("worker: signal %s received, stopping after the run in progress", signum)
-            runner.stopping.set()
+            runner.stop()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         names = ", ".join(job.name for job in jobs.registered())
