@@ -235,7 +235,7 @@ def layer_channel(rounds: int) -> Comparison:
         channel_layer_alias = DEFAULT_CHANNEL_LAYER
 
     class Ours(AsyncWebsocketConsumer):
-        __call__ = HubConsumer.__call__
+        __call__ = HubConsumer.__call__  # type: ignore[assignment]  # Channels' stubs type the scope narrowly
 
     plain_app, ours_app = Plain.as_asgi(), Ours.as_asgi()
     scope = {"type": "websocket", "path": "/ws/probe/", "headers": [], "query_string": b"", "subprotocols": []}

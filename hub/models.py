@@ -315,8 +315,13 @@ def _claim_sql() -> str:
     changes only `used_at`; of two concurrent redemptions the second's UPDATE waits for the first's
     row lock and then finds the ticket used, so it claims nothing and reads no holder."""
     quote = connection.ops.quote_name
-    used, key, expires = (quote(WsTicket._meta.get_field(name).column)
-                          for name in ("used_at", "key_hash", "expires_at"))
+
+    def column(name: str) -> str:
+        field = WsTicket._meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column
+        return quote(field.column)
+
+    used, key, expires = column("used_at"), column("key_hash"), column("expires_at")
     return (f"WITH claimed AS (UPDATE {quote(WsTicket._meta.db_table)} SET {used} = %s "
             f"WHERE {key} = %s AND {used} IS NULL AND {expires} > %s RETURNING 1) SELECT * FROM (")
 

@@ -136,7 +136,7 @@ def test_a_ticket_is_redeemed_in_one_round_trip_on_postgresql_and_only_once(make
     raw = WsTicket.issue(person)
     with CaptureQueriesContext(connection) as queries:
         user = WsTicket.redeem(raw)
-    assert user is not None and user.pk == person.pk and user.centre.code == "DN"
+    assert user is not None and user.pk == person.pk and user.centre is not None and user.centre.code == "DN"
     assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
     assert WsTicket.objects.get(key_hash__isnull=False, user=person).used_at is not None
     with CaptureQueriesContext(connection) as queries:
