@@ -170,6 +170,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and env_bool("HUB_DB_PO
         # error the caller sees at once (HTTP 503, an `unavailable` error frame), not a hang.
         "timeout": env_int("HUB_DB_POOL_TIMEOUT", 3),
     }
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and not env_bool("HUB_DB_JIT", default=False):
+    # PostgreSQL's JIT compiles any plan estimated above jit_above_cost before running it: on this
+    # project's 2-core machines it spent 2.0-3.3 s compiling the dashboard's message count over 5M
+    # messages, a query that runs in 2.5-3.4 s without it (issue 27, docs/benchmarks.md). The hub's
+    # queries are short or index-bound; none gained from JIT. HUB_DB_JIT=1 leaves the server's setting.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves a team: daphne runs sync views in a thread pool while the sockets'
     # database threads write read markers and messages. WAL lets readers go on while one writes;
