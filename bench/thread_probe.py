@@ -9,7 +9,9 @@ disturbs both alike.
 The database is dropped, recreated and migrated (PostgreSQL only). The channel layer is the
 in-memory one unless REDIS_URL is set. The topic is loaded as a socket loads it
 (`chat.selectors.get_topic`), the thread has `--participants` people (its root's author and
-repliers), each with a "reply" notification recorded per reply, as in `hub-uvicorn-mixed-1`.
+repliers), each with a "reply" notification recorded per reply, as in `hub-uvicorn-mixed-1`; each
+reply is followed by its author toggling 👍 on the root ("reaction": it takes no topic lock, so its
+statements count as "before"; its message read is counted too).
 Prints one JSON object: per kind, the median and mean of each figure.
 """
 
@@ -57,7 +59,7 @@ class LockWindow:
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         from django.db import connection, transaction
 
-        if self.locked_at is None and "FOR UPDATE" in sql and '"chat_topic"' in sql:
+        if self.locked_at is None and "FOR UPDATE" in sql and 'FROM "chat_topic" WHERE' in sql:
             self.locked_at = time.perf_counter()
             self.inside += 1
             self.inside_sql.append(sql)
@@ -101,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from chat.models import Message
     from chat.selectors import get_topic
-    from chat.services import create_topic, post_message
+    from chat.services import create_topic, post_message, toggle_reaction
     from hub.models import Centre, User
 
     centres = [Centre.objects.create(code=c, name_vi=c, name_en=c) for c in ("HT", "DN", "QT")]
@@ -115,12 +118,25 @@ def main(argv: list[str] | None = None) -> None:
     for person in people[1:args.participants]:
         post_message(topic, by=person, body="tham gia", reply_to=root.pk)
     outsider = people[-1]  # posts the plain messages; repliers rotate among the participants
+    # After-commit hand-overs to the event loop: each one may leave as its own layer message (one
+    # more write to every socket), several frames in one leave together.
+    from hub.realtime import publisher
+
+    handed = [0]
+    run_publisher = publisher._run_publisher
+
+    def counted(items: Any) -> None:
+        handed[0] += 1
+        run_publisher(items)
+
+    publisher._run_publisher = counted
     window = LockWindow()
-    figures: dict[str, dict[str, list[float]]] = {"plain": {}, "reply": {}}
+    figures: dict[str, dict[str, list[float]]] = {"plain": {}, "reply": {}, "reaction": {}}
 
     def record(kind: str, post: Callable[[Any], object]) -> None:
         topic_now = get_topic("probe")  # as the socket holds it, read before the post
         assert topic_now is not None
+        handed[0] = 0
         with watching(window):
             wall, cpu = time.perf_counter(), time.process_time()
             post(topic_now)
@@ -128,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         row = figures[kind]
         for name, value in (("queries_before_lock", window.before), ("queries_in_lock", window.inside),
                             ("queries_after_commit", window.after), ("lock_held_ms", (window.held or 0) * 1000),
-                            ("cpu_ms", cpu * 1000), ("wall_ms", wall * 1000)):
+                            ("handovers", handed[0]), ("cpu_ms", cpu * 1000), ("wall_ms", wall * 1000)):
             row.setdefault(name, []).append(value)
 
     shown = False
@@ -141,8 +157,12 @@ def main(argv: list[str] | None = None) -> None:
         def reply(t: Any, i: int = i, r: User = replier) -> object:
             return post_message(t, by=r, body=f"trả lời {i}", reply_to=root.pk)
 
+        def react(t: Any, r: User = replier) -> object:  # the bench's 👍 on the root (its service, not HTTP)
+            return toggle_reaction(Message.objects.select_related("topic").get(pk=root.pk), by=r, emoji="👍")
+
         record("plain", plain)
         record("reply", reply)
+        record("reaction", react)
         if args.show_sql and not shown:
             shown = True
             print("\n".join(window.inside_sql), file=sys.stderr)
