@@ -118,18 +118,20 @@ class _PassReads:
 
     def readers(self, alert: Alert) -> tuple[list[User], set[int], tuple[Any, Any]]:
         """Everyone who may read the alert now, but its raiser, in recipient order; the officers on
-        duty among them; the key of their audience's shape."""
+        duty among them; the key of their audience's shape (an alert's audience has no named users,
+        so the shape decides `Audience.allows` for every alert of it: decided once per pass)."""
         from alerts.selectors import audience_of
 
         audience = audience_of(alert)
         key = (audience.centres, audience.roles)
         if key not in self._people:
-            people = _candidates(audience)
+            people = [p for p in _candidates(audience) if audience.allows(p)]
             on_duty = on_duty_ids(people)
             people.sort(key=_recipient_order(on_duty))
             self._people[key] = (people, on_duty)
         people, on_duty = self._people[key]
-        return [p for p in people if p.pk != alert.raised_by_id and audience.allows(p)], on_duty, key
+        raiser = alert.raised_by_id
+        return [p for p in people if p.id != raiser], on_duty, key
 
     def channels(self, key: tuple[Any, Any], kind: str) -> dict[int, str]:
         if (key, kind) not in self._channels:
@@ -205,7 +207,7 @@ def _expand_one(pk: int, alert: Alert, reads: _PassReads) -> int | None:
     readers, on_duty, key = reads.readers(alert)
     kind = prefs.alert_kind(alert.severity)
     chosen = reads.channels(key, kind)
-    people = [p for p in readers if chosen[p.pk] in RECORDED_ALERT]
+    people = [p for p in readers if chosen[p.id] in RECORDED_ALERT]
     with transaction.atomic():
         claimed = AlertNotice.objects.filter(pk=pk, expanded_at__isnull=True).update(
             expanded_at=timezone.now(), notified=len(people))
@@ -272,7 +274,7 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
 
     emails: dict[int, Email] = {}
     for person in people:
-        if chosen[person.pk] != Channel.EMAIL or not person.email:
+        if chosen[person.id] != Channel.EMAIL or not person.email:
             continue
         # The officer on duty has no quiet hours for alerts: being reachable is what duty means.
         held = None if bypass_quiet or person.pk in on_duty else held_until(person)
@@ -280,39 +282,48 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
                                   created_at=now)
     # In recipient order, so the outbox (read in id order) mails the security officers first.
     created = {e.user_id: e.pk for e in _bulk_create(Email, list(emails.values()))}
-    _insert_alert_notifications(
-        [(person.pk, chosen[person.pk], created.get(person.pk)) for person in people
-         if chosen[person.pk] in RECORDED_ALERT],
-        alert=alert, ntype=ntype, verb=verb, now=created_at or now)
+    users = [person.id for person in people if chosen[person.id] in RECORDED_ALERT]
+    _insert_alert_notifications(users, [chosen[u] for u in users], [created.get(u) for u in users],
+                                alert=alert, ntype=ntype, verb=verb, now=created_at or now)
     return len(created)
 
 
-def _insert_alert_notifications(rows: list[tuple[int, str, int | None]], *, alert: Alert, ntype: str, verb: str,
-                                now: Any) -> None:
+def _insert_alert_notifications(users: list[int], channels: list[str], emails: list[int | None], *, alert: Alert,
+                                ntype: str, verb: str, now: Any) -> None:
     """An alert's in-hub notifications: one row per (person, channel, email id), ids in this order.
     On PostgreSQL one `INSERT … SELECT` over three arrays: `bulk_create` prepared each of a row's
     values in Python, and a TLP:CLEAR alert reaches everyone — with 1,000 readers that was most of
-    the CPU of raising it (docs/benchmarks.md, "Alert bursts"). Elsewhere `bulk_create`; the rows
-    are the same (tests/notify/test_alert_rows.py)."""
-    if not rows:
+    the CPU of raising it (docs/benchmarks.md, "Alert bursts"). The arrays are sent as array
+    literals of integers and channel names (`_array`): psycopg's adaptation of a Python list walks it
+    in Python, ~1/4 of an expansion's CPU with 1,000 readers. Elsewhere `bulk_create`; the rows are
+    the same (tests/notify/test_alert_rows.py)."""
+    if not users:
         return
     if connection.vendor != "postgresql":
         _bulk_create(Notification, [
             Notification(user_id=user_id, type=ntype, channel=channel, alert=alert, verb=verb, created_at=now,
                          email_id=email_id)
-            for user_id, channel, email_id in rows])
+            for user_id, channel, email_id in zip(users, channels, emails, strict=True)])
         return
     meta = Notification._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(cast("Field[Any, Any]", meta.get_field(name)).column))
                         for name in ("user", "channel", "email", "type", "alert", "verb", "created_at"))
-    users, channels, emails = (list(column) for column in zip(*rows, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "
             "SELECT r.u, r.c, r.e, %s, %s, %s, %s "
             "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) WITH ORDINALITY AS r(u, c, e, n) ORDER BY r.n",
-            [ntype, alert.pk, verb, now, users, channels, emails])
+            [ntype, alert.pk, verb, now, _array(users), _array(channels), _array(emails)])
+
+
+def _array(values: list[int] | list[str] | list[int | None]) -> str:
+    """A PostgreSQL array literal of integers (None: NULL) or of channel names (`Channel` values:
+    letters only, so nothing to quote — checked, not assumed)."""
+    items = ["NULL" if value is None else str(value) for value in values]
+    if any(not item.isalnum() for item in items):
+        raise ValueError("an array literal of integers or channel names only")
+    return "{" + ",".join(items) + "}"
 
 
 def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:
