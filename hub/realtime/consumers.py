@@ -373,7 +373,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         hub's hottest path (once per event per socket): keep it free of I/O and allocation."""
         if self.closed:
             return
-        if delivery.event.get("control") is not None:
+        if delivery.control is not None:
             self._control(delivery.event)
         elif self._held is not None:
             self._hold(delivery)
@@ -386,7 +386,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         (or a few, by size). Control events act in their place in the order."""
         chosen: list[int] = []
         for index, delivery in enumerate(batch.deliveries):
-            if delivery.event.get("control") is not None:
+            if delivery.control is not None:
                 await self._send_chosen(batch, chosen)
                 chosen = []
                 if not self.closed:
@@ -419,8 +419,8 @@ class HubConsumer(AsyncWebsocketConsumer):
         recent = self.recent_events
         if recent is not None:
             # A socket in several groups (its centre and its own user, say) gets each event once.
-            event_id = delivery.event.get("event_id")
-            if event_id:
+            event_id = delivery.event_id
+            if event_id is not None:
                 if event_id in recent:
                     return False
                 recent[event_id] = None

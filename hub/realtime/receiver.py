@@ -83,12 +83,17 @@ class Delivery:
     recipient — the ASGI message, the parsed audience — is computed here, not per socket. ASGI
     servers only read the message they are given, so one dict serves every socket."""
 
-    __slots__ = ("event", "message", "audience")
+    __slots__ = ("event", "message", "audience", "event_id", "control", "origin")
 
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
         self.message = {"type": "websocket.send", "text": event.get("frame", "")}
         self.audience = Audience.from_meta(event.get("audience"))
+        # Read by every socket (duplicate check, control events, one's own typing indicator): looked
+        # up once here rather than in the event's dict per socket (tests/hub/test_outbox.py).
+        self.event_id: str | None = event.get("event_id") or None
+        self.control: str | None = event.get("control")
+        self.origin: str | None = event.get("origin")
 
 
 BATCH_FRAME_PREFIX = '{"type":"batch","frames":['
