@@ -91,6 +91,7 @@ class TargetResult:
     connect_failures: dict = field(default_factory=dict)  # still failing after the retry rounds
     storm_failures: dict = field(default_factory=dict)  # refused while every client connected at once
     connect_s: float = 0.0
+    connect_cpu_s: float = 0.0  # the server processes' CPU (user + system) while every client connected
     rss_base_mib: float = 0.0
     rss_idle_mib: float = 0.0
     rss_per_conn_kib: float = 0.0
@@ -174,9 +175,11 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
             worker = Worker(proc)
             worker.senders = sender_of[w]
             procs.append(worker)
+        cpu0 = sum(procstat.cpu_seconds(p) for p in target.pids)
         t0 = time.monotonic()
         connected = await asyncio.gather(*(w.read(timeout=150) for w in procs))
         result.connect_s = time.monotonic() - t0
+        result.connect_cpu_s = sum(procstat.cpu_seconds(p) for p in target.pids) - cpu0
         result.connected = sum(c["open"] for c in connected)
         for c in connected:
             for reason, n in c["failures"].items():

@@ -111,7 +111,13 @@ async def main_async(args: argparse.Namespace) -> None:
     port = free_port()
     cmd = serve.command("uvicorn", "127.0.0.1", str(port))
     if args.profile:
-        cmd = [cmd[0], "-m", "cProfile", "-o", args.profile, *cmd[1:]]
+        # uvicorn re-raises SIGTERM after its shutdown with the handler it found, which by default
+        # kills the process before cProfile writes: found, it is one that exits normally.
+        assert cmd[1:3] == ["-m", "uvicorn"], cmd
+        code = ("import cProfile, signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+                f"sys.argv = ['uvicorn', *{cmd[3:]!r}]; from uvicorn.main import main; "
+                f"cProfile.run('main()', {args.profile!r})")
+        cmd = [cmd[0], "-c", code]
     env = dict(os.environ, PYTHONUNBUFFERED="1", REDIS_URL=args.redis_url, **ctx.hub_env(),
                HUB_CHANNEL_PREFIX=prefix, HUB_JOBS_IN_SERVER="1", HUB_PUBLIC_URL=f"http://127.0.0.1:{port}",
                DJANGO_SETTINGS_MODULE="hub.settings")

@@ -162,10 +162,10 @@ def main(argv: list[str] | None = None) -> None:
 
         record("plain", plain)
         record("reply", reply)
-        record("reaction", react)
         if args.show_sql and not shown:
             shown = True
             print("\n".join(window.inside_sql), file=sys.stderr)
+        record("reaction", react)
     out: dict[str, Any] = {
         kind: {name: {"median": round(statistics.median(values), 3), "mean": round(statistics.fmean(values), 3)}
                for name, values in row.items()} for kind, row in figures.items()}

@@ -169,7 +169,7 @@ class TopicConsumer(HubConsumer):
                 logger.warning("presence update failed on disconnect", exc_info=True)
 
     def may_receive(self, delivery: Delivery) -> bool:
-        if delivery.event.get("origin") == self.socket_id:  # our own typing indicator
+        if delivery.origin is not None and delivery.origin == self.socket_id:  # our own typing indicator
             return False
         return super().may_receive(delivery)
 

@@ -135,7 +135,16 @@ class Message(models.Model):
                    models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id"),
                    # The reports count messages by period (reports.selectors.message_counts) and find
                    # the years with any (years_with_data): a range of this index, not the whole table.
-                   models.Index(fields=["created_at"], name="chat_msg_created_at")]
+                   models.Index(fields=["created_at"], name="chat_msg_created_at"),
+                   # The reports' message counts by period of the messages every reader of their topic
+                   # sees: read from this index alone (reports.selectors.message_counts).
+                   models.Index(fields=["created_at"], include=["topic", "author"],
+                                condition=models.Q(deleted_at__isnull=True, audience__isnull=True),
+                                name="chat_msg_public_created"),
+                   # … and of the few with an audience of their own, read from the rows (a small index).
+                   models.Index(fields=["created_at"],
+                                condition=models.Q(deleted_at__isnull=True, audience__isnull=False),
+                                name="chat_msg_restricted_created")]
 
     def __str__(self) -> str:
         return f"#{self.pk} in {self.topic_id}"

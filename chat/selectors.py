@@ -512,13 +512,18 @@ class ThreadState:
     newest: int  # the id of its newest message (its root's, without replies)
 
 
+# Read by every reply before its transaction; compiled once (hub.lib.compiled_queries).
+_THREAD_STATE = CompiledQuery(
+    lambda root, after: Message.objects.filter(Q(pk=root) | Q(thread_root_id=root, id__gt=after))
+    .values("author_id").annotate(newest=Max("id"), count=Max("reply_count")).order_by()
+    .values_list("author_id", "newest", "count"), arity=2)
+
+
 def thread_state(root_id: int, *, after: int = 0) -> ThreadState:
     """Who took part in a thread, with its root's count and its newest message read in the same
     statement (so a later change of the count says someone replied since); with `after`, only the
     repliers of messages after that id (and the root's author)."""
-    rows = list(Message.objects.filter(Q(pk=root_id) | Q(thread_root_id=root_id, id__gt=after))
-                .values("author_id").annotate(newest=Max("id"), count=Max("reply_count")).order_by()
-                .values_list("author_id", "newest", "count"))
+    rows = _THREAD_STATE.rows(root_id, after)
     return ThreadState(participants=frozenset(author for author, _newest, _count in rows),
                        count=max((count for _author, _newest, count in rows), default=0),
                        newest=max((newest for _author, newest, _count in rows), default=0))

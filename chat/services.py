@@ -194,6 +194,9 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 # post_message's topic lock, compiled once (hub.lib.compiled_queries): building its SQL cost more CPU than the
 # database took to answer it (its other read, the previous id, is `latest_message_id`).
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
+# A reply's lock of its thread's root, taken before the topic's (`_lock_thread`), compiled likewise.
+_LOCK_ROOT = CompiledQuery(
+    lambda pk: Message.objects.select_for_update(no_key=True).filter(pk=pk).values_list("reply_count")[:1])
 
 
 def live_audience(topic: Topic, *, audience: Audience | None, anchor: int) -> Audience:
@@ -368,9 +371,8 @@ def _lock_thread(topic: Topic, thread: _Thread, reply: Message) -> _Thread:
     COMMIT. Every reply of the thread takes this lock, so from here on its count and participants do
     not move; if they moved since `_read_thread` (another reply committed in between), what changed
     is read again now."""
-    count = Message.objects.select_for_update(no_key=True).filter(pk=thread.root.pk).values_list(
-        "reply_count", flat=True).first()
-    return thread if count == thread.count else _read_thread(topic, thread.root, reply, after=thread)
+    locked = _LOCK_ROOT.rows(thread.root.pk)
+    return thread if locked and locked[0][0] == thread.count else _read_thread(topic, thread.root, reply, after=thread)
 
 
 def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: MessageWire, live: Audience,

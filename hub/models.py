@@ -6,6 +6,7 @@ terms of (centre, role), so these two fields are the whole of a person's identit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Collection, Sequence
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -286,12 +287,17 @@ class WsTicket(models.Model):
         The user carries `ws_token_id`, the API token behind the ticket (or None)."""
         now = timezone.now()
         key_hash = _hash_secret(raw)
-        claimed = cls.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
-            used_at=now
-        )
-        if claimed != 1:
-            return None
-        rows = _TICKET_HOLDER.rows(key_hash)
+        if connection.vendor == "postgresql":
+            # One round trip: the claim (the same UPDATE) as a data-modifying WITH, the holder read
+            # only when it claimed a row — a reconnect storm redeems a thousand tickets at once.
+            rows = _TICKET_HOLDER.rows_within(_claim_sql(), (now, key_hash, now), _CLAIMED, key_hash)
+        else:
+            claimed = cls.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
+                used_at=now
+            )
+            if claimed != 1:
+                return None
+            rows = _TICKET_HOLDER.rows(key_hash)
         if not rows:
             return None
         token_id, token_revoked_at, *person = rows[0]
@@ -301,6 +307,26 @@ class WsTicket(models.Model):
         user.ws_token_id = token_id
         return user
 
+
+@functools.cache
+def _claim_sql() -> str:
+    """PostgreSQL: `WsTicket.redeem`'s UPDATE as a WITH around the holder's SELECT. The SELECT reads
+    the ticket's row as it was before the UPDATE (PostgreSQL's rule for data-modifying WITHs), which
+    changes only `used_at`; of two concurrent redemptions the second's UPDATE waits for the first's
+    row lock and then finds the ticket used, so it claims nothing and reads no holder."""
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        field = WsTicket._meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column
+        return quote(field.column)
+
+    used, key, expires = column("used_at"), column("key_hash"), column("expires_at")
+    return (f"WITH claimed AS (UPDATE {quote(WsTicket._meta.db_table)} SET {used} = %s "
+            f"WHERE {key} = %s AND {used} IS NULL AND {expires} > %s RETURNING 1) SELECT * FROM (")
+
+
+_CLAIMED = ") AS holder WHERE EXISTS (SELECT 1 FROM claimed)"
 
 # A redeemed ticket's person (with their centre) and the token behind it, in one query compiled once:
 # a reconnect storm redeems a thousand tickets at once.

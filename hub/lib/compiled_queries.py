@@ -99,6 +99,13 @@ class CompiledQuery:
     def rows(self, *args: Any) -> list[tuple]:
         """Run the query with `args` in place of the placeholders, in this thread's connection (and
         its transaction, if one is open)."""
+        return self.rows_within("", (), "", *args)
+
+    def rows_within(self, before: str, before_params: Sequence[Any], after: str, *args: Any) -> list[tuple]:
+        """`rows(*args)` of the query's SQL written between `before` (whose placeholders take
+        `before_params`) and `after` — a data-modifying `WITH` and a `SELECT * FROM (` … `) AS q
+        WHERE …` around it, say, so that a write and this read are one round trip (WsTicket.redeem).
+        The rows still come back as `values_list` gives them."""
         if len(args) != self._arity:
             raise TypeError(f"{self._arity} argument(s) expected, {len(args)} given")
         connection = connections[self._using]
@@ -109,7 +116,7 @@ class CompiledQuery:
         params = [(args[where[0]] if where[1] is None else args[where[0]][where[1]]) if is_arg else where
                   for is_arg, where in compiled.slots]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(before + compiled.sql + after, [*before_params, *params])
             rows = cursor.fetchall()
         if not compiled.converters or not rows:
             return rows

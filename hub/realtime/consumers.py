@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 
 from asgiref.typing import WebSocketConnectEvent, WebSocketDisconnectEvent
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
@@ -32,12 +33,12 @@ from hub import i18n, metrics
 from hub.errors import INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, HubError
 from hub.lib import ratelimit
 from hub.lib.api_support import DATABASE_UNAVAILABLE
-from hub.lib.asgi import Send
+from hub.lib.asgi import Receive, Scope, Send
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
 from hub.realtime import identity
 from hub.realtime.frames import ErrorFrame
-from hub.realtime.groups import control_group
+from hub.realtime.groups import control_group, is_control_group
 from hub.realtime.loops import per_loop
 from hub.realtime.receiver import Batch, Delivery, local_fanout
 from hub.realtime.workers import in_worker_thread
@@ -155,8 +156,6 @@ def wants_batches(scope: Mapping[str, Any]) -> bool:
 
 
 class HubConsumer(AsyncWebsocketConsumer):
-    # No per-socket channel-layer channel: events arrive through hub.realtime.receiver instead.
-    channel_layer_alias = "__hub_no_per_socket_channel__"
     # Frame types that cost a token from this socket's own bucket (a flood of reads still costs).
     rate_limited_types: frozenset[str] = frozenset({"message.send", "typing"})
     # Frame types that write nothing. Every other frame type — including one added tomorrow — costs
@@ -170,6 +169,25 @@ class HubConsumer(AsyncWebsocketConsumer):
     user: User
     # The server's own send, taken by the gate (hub/realtime/ws_auth.py): plain ASGI messages.
     base_send: Send  # type: ignore[assignment]  # Channels' stubs want asgiref's per-event TypedDicts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        """Channels' `AsyncConsumer.__call__` without a channel-layer channel and without
+        `await_many_dispatch` (docs/departures.md, 5). Events reach sockets through the process
+        fan-out (hub.realtime.receiver: one subscription per group per process), so a socket's own
+        layer channel, with a `receive` pending on it for the socket's whole life, would only cost
+        the connect path and Redis; and with only the client to listen to, Channels' helper still
+        kept a task pending on it (with `asyncio.wait`'s future and callbacks) and made a new task
+        for every frame — memory of every idle socket and CPU per frame (docs/benchmarks.md,
+        "Memory per idle connection"). The client's messages are awaited here, in the socket's own
+        task, one after the other, as that helper dispatched them."""
+        self.scope = scope  # type: ignore[assignment]  # Channels' stubs want asgiref's WebSocketScope
+        self.channel_layer = None  # type: ignore[assignment]  # no layer channel (see above)
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass  # websocket_disconnect ends the consumer, as in Channels
 
     async def websocket_connect(self, message: WebSocketConnectEvent) -> None:
         self.user = cast("User", self.scope["user"])
@@ -192,11 +210,14 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.strikes = 0
         self.closed = False
         self.bucket = TokenBucket(settings.HUB_RATE_LIMIT_PER_SECOND, settings.HUB_RATE_LIMIT_BURST)
-        # The ids of the latest events delivered (at most 256), made at the first event: an idle
-        # socket keeps none (docs/benchmarks.md, "Memory per idle connection"). Every socket needs
-        # them once it gets events: one in several groups (its centre and its own user) hears an
-        # event through each, and a publication can arrive twice (a redelivery,
-        # tests/chat/test_batch_frames.py).
+        # The ids of the latest events delivered (at most 256), kept only by a socket in two groups
+        # that carry events (`join`: a notifications socket hears an event published to its centre
+        # and to its own user through both). A socket in one such group (every topic socket) cannot
+        # hear an event twice: a publication that arrives twice (a redelivery,
+        # tests/chat/test_batch_frames.py) is dropped once per process by the fan-out
+        # (hub.realtime.receiver.LocalFanout), not once per socket — 256 ids were up to ~20 KiB of
+        # every busy socket, and an idle one fills them with presence frames (docs/benchmarks.md,
+        # "Memory per idle connection").
         self.recent_events: OrderedDict[str, None] | None = None
         self.batches = wants_batches(self.scope)
         self.language = i18n.socket_language(self.scope, self.user)
@@ -334,6 +355,8 @@ class HubConsumer(AsyncWebsocketConsumer):
     async def join(self, group: str) -> None:
         await local_fanout().join(group, self)
         self.groups_joined.add(group)
+        if self.recent_events is None and sum(not is_control_group(g) for g in self.groups_joined) > 1:
+            self.recent_events = OrderedDict()  # and kept: an event may still be on its way through both
 
     async def leave(self, group: str) -> None:
         await local_fanout().leave(group, self)
@@ -350,7 +373,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         hub's hottest path (once per event per socket): keep it free of I/O and allocation."""
         if self.closed:
             return
-        if delivery.event.get("control") is not None:
+        if delivery.control is not None:
             self._control(delivery.event)
         elif self._held is not None:
             self._hold(delivery)
@@ -363,7 +386,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         (or a few, by size). Control events act in their place in the order."""
         chosen: list[int] = []
         for index, delivery in enumerate(batch.deliveries):
-            if delivery.event.get("control") is not None:
+            if delivery.control is not None:
                 await self._send_chosen(batch, chosen)
                 chosen = []
                 if not self.closed:
@@ -393,17 +416,16 @@ class HubConsumer(AsyncWebsocketConsumer):
     def _accepts(self, delivery: Delivery) -> bool:
         """Whether this socket gets this (non-control) event: once only, and only if its audience
         allows."""
-        event_id = delivery.event.get("event_id")
-        if event_id:
-            # Each event once: through several groups (its centre and its own user, say), or redelivered.
-            recent = self.recent_events
-            if recent is None:
-                recent = self.recent_events = OrderedDict()
-            if event_id in recent:
-                return False
-            recent[event_id] = None
-            if len(recent) > 256:
-                recent.popitem(last=False)
+        recent = self.recent_events
+        if recent is not None:
+            # A socket in several groups (its centre and its own user, say) gets each event once.
+            event_id = delivery.event_id
+            if event_id is not None:
+                if event_id in recent:
+                    return False
+                recent[event_id] = None
+                if len(recent) > 256:
+                    recent.popitem(last=False)
         return self.may_receive(delivery)
 
     def may_receive(self, delivery: Delivery) -> bool:

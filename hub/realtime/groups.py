@@ -32,6 +32,11 @@ def control_group(user_id: int) -> str:
     return f"control.{user_id}"
 
 
+def is_control_group(group: str) -> bool:
+    """A group of `control_group`: it carries control events only, never a frame a socket shows."""
+    return group.startswith("control.")
+
+
 def groups_for(audience: Audience | None) -> list[str]:
     """The narrowest groups whose sockets cover an `Audience` (hub.realtime.audience): its centres,
     else its roles, plus its named users, plus hub admins (who see everything); everyone → ALL.

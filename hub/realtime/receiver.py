@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -43,6 +44,11 @@ RESYNC_GROUP_PREFIXES = ("topic.",)
 # At most this many events of one group, received together, go to the sockets as one batch (its
 # frames are still split by HUB_WS_BATCH_MAX_BYTES): a publisher's own batch is at most 100.
 MAX_MERGED = 500
+
+# Each event reaches a group's sockets once: the ids of the latest events handed to each group are
+# kept (per process, not per socket), and an event that arrives again — a redelivered publication —
+# is dropped before any socket sees it.
+RECENT_PER_GROUP = 1024
 
 # Only a fan-out at least this long makes the next one wait (HUB_FANOUT_COALESCE): ~100 sockets' worth
 # of writes. Below it the pause would buy little and only delay the next event.
@@ -77,12 +83,17 @@ class Delivery:
     recipient — the ASGI message, the parsed audience — is computed here, not per socket. ASGI
     servers only read the message they are given, so one dict serves every socket."""
 
-    __slots__ = ("event", "message", "audience")
+    __slots__ = ("event", "message", "audience", "event_id", "control", "origin")
 
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
         self.message = {"type": "websocket.send", "text": event.get("frame", "")}
         self.audience = Audience.from_meta(event.get("audience"))
+        # Read by every socket (duplicate check, control events, one's own typing indicator): looked
+        # up once here rather than in the event's dict per socket (tests/hub/test_outbox.py).
+        self.event_id: str | None = event.get("event_id") or None
+        self.control: str | None = event.get("control")
+        self.origin: str | None = event.get("origin")
 
 
 BATCH_FRAME_PREFIX = '{"type":"batch","frames":['
@@ -170,6 +181,8 @@ class LocalFanout:
         self._refresher: asyncio.Task[None] | None = None
         # group → publisher → _Sequence; reset whenever this process (re)subscribes to the group.
         self._received: dict[str, dict[str, _Sequence]] = {}
+        # group → the ids of its latest events handed to its sockets (RECENT_PER_GROUP at most).
+        self._recent: dict[str, OrderedDict[str, None]] = {}
         self._gap_checks: set[asyncio.Task[None]] = set()
 
     async def _ensure_started(self) -> str:
@@ -201,6 +214,7 @@ class LocalFanout:
             if not members:
                 del self.groups[group]
                 self._received.pop(group, None)
+                self._recent.pop(group, None)
                 try:
                     await self.layer.group_discard(group, await self._ensure_started())
                 except Exception:  # the layer being down must not break a disconnect
@@ -280,9 +294,13 @@ class LocalFanout:
             group: str = message.get("group") or ""
             listeners = self.groups.get(group)
             metrics.observe_received(events, len(listeners) if listeners else 0)
-            if listeners is not None:
-                for one in events:
-                    self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
+            if listeners is None:
+                continue  # no socket of this process listens (any more)
+            for one in events:
+                self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
+            events = [one for one in events if self._first_time(group, one)]
+            if not events:
+                continue
             if runs and runs[-1][0] == group and len(runs[-1][1]) + len(events) <= MAX_MERGED:
                 runs[-1][1].extend(events)
             else:
@@ -310,6 +328,7 @@ class LocalFanout:
         if not listeners:
             return handed
         batch = Batch([Delivery(one) for one in events])
+        yield_every = settings.HUB_FANOUT_YIELD_EVERY  # read once: a settings look-up is ~1 µs
         for listener in list(listeners):
             try:
                 if listener.batches:
@@ -320,10 +339,26 @@ class LocalFanout:
             except Exception:
                 logger.exception("delivery to a local socket failed")
             handed += len(events)
-            if handed >= settings.HUB_FANOUT_YIELD_EVERY:
+            if handed >= yield_every:
                 handed = 0
                 await asyncio.sleep(0)
         return handed
+
+    def _first_time(self, group: str, one: dict[str, Any]) -> bool:
+        """Whether this event was not handed to the group's sockets yet (a redelivered publication
+        was: dropped here, once for every socket of the group)."""
+        event_id = one.get("event_id")
+        if not event_id:
+            return True
+        recent = self._recent.get(group)
+        if recent is None:
+            recent = self._recent[group] = OrderedDict()
+        elif event_id in recent:
+            return False
+        recent[event_id] = None
+        if len(recent) > RECENT_PER_GROUP:
+            recent.popitem(last=False)
+        return True
 
     def _note_sequence(self, group: str, publisher: Any, seq: Any, cursor: Any) -> None:
         if not isinstance(publisher, str) or not isinstance(seq, int):

@@ -20,7 +20,7 @@ from django.http.cookie import parse_cookie
 from hub.lib.asgi import ASGIApp, Receive, Scope, Send
 from hub.lib.origins import Origin, parse_origin
 from hub.realtime.workers import in_worker_thread
-from hub.server.admission import HandshakeLimit
+from hub.server.admission import HANDSHAKE_DONE, HandshakeLimit
 
 if TYPE_CHECKING:
     from hub.models import User
@@ -79,75 +79,99 @@ def _resolve_session_user(scope: Scope) -> Any:
     return standing, session.session_key
 
 
+SERVER_SEND = "hub.server_send"
+
+
 class WsGate:
-    """Runs after Channels' session/auth middleware; sets scope["user"] and scope["auth_method"]."""
+    """The WebSocket stack's outermost layer (plain ASGI): admits the handshake
+    (hub.server.admission.HandshakeLimit), checks the `Origin`, authenticates by `?ticket=` or by the
+    session, and hands the consumer a scope with `user`, `auth_method` (and a session's key and
+    expiry), the server's own `send` (SERVER_SEND) and the admission's release (HANDSHAKE_DONE).
+
+    A `?ticket=` handshake runs none of Channels' cookie, session and auth middleware: it used none
+    of them, yet paid a hop to Channels' one shared database thread (its `get_user`), and every open
+    socket kept their copies of the scope, their session and anonymous-user objects and their
+    coroutine frames alive for its whole life. Its cookies (the language cookie of the error frames)
+    are parsed as Channels' CookieMiddleware would. Only a handshake without a ticket goes through
+    Channels' stack (then `_SessionGate`).
+
+    Everything an open socket keeps of its handshake is what this coroutine's frame holds while the
+    consumer runs: ONE copy of the server's scope (the admission, the credential check and the gate
+    were three layers, each keeping its own copy, and the gate its parsed headers and query) —
+    docs/benchmarks.md, "Memory per idle connection"."""
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+        self.limit = HandshakeLimit()
+        self.session_stack = cast(ASGIApp, AuthMiddlewareStack(cast(Any, _SessionGate(inner))))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        done = await self.limit.admit()
+        try:
+            ours = dict(scope, **{SERVER_SEND: send, HANDSHAKE_DONE: done})
+            refusal = _refused_origin(ours)
+            if refusal is None and _has_ticket(ours):
+                refusal = await _by_ticket(ours)
+            elif refusal is None:
+                return await self.session_stack(ours, receive, send)
+            if refusal is not None:
+                return await reject(receive, send, refusal)
+            # The consumer sends straight to the server: Channels' session wrapper around `send` only
+            # acts on HTTP responses, yet it inspected the session on every frame the fan-out sent —
+            # about a tenth of the process' time at 30,000 deliveries/s (docs/benchmarks.md).
+            return await self.inner(ours, receive, send)
+        finally:
+            done()  # refused before a consumer ran, or the consumer failed (else it said so already)
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return dict(scope.get("headers") or [])
+
+
+def _refused_origin(scope: Scope) -> int | None:
+    """4403 for a foreign `Origin` (Cross-Site WebSocket Hijacking), whatever the credentials."""
+    origin = _headers(scope).get(b"origin", b"").decode("latin-1")
+    return CLOSE_FORBIDDEN if origin and not origin_allowed(origin) else None
+
+
+def _has_ticket(scope: Scope) -> bool:
+    return "ticket" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+
+
+async def _by_ticket(scope: dict[str, Any]) -> int | None:
+    """Redeem the handshake's ticket into `scope` (user, auth_method, cookies); the close code when
+    it does not hold."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    ticket = (query.get("ticket") or [""])[0]
+    user = await _redeem_ticket(ticket) if ticket else None
+    if user is None:
+        return CLOSE_NOT_AUTHENTICATED
+    cookie = _headers(scope).get(b"cookie")
+    scope.update(user=user, auth_method="ticket", cookies=parse_cookie(cookie.decode("latin1")) if cookie else {})
+    return None
+
+
+class _SessionGate:
+    """After Channels' cookie, session and auth middleware: a handshake without a ticket is the
+    session's person's, from an allowed `Origin` only (a foreign page cannot read a ticket, but it
+    can make the browser send the cookie)."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            return await self.inner(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode("latin-1")
-        if origin and not origin_allowed(origin):
+        resolved = await _resolve_session_user(scope)
+        if resolved is None:
+            return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
+        if not _headers(scope).get(b"origin"):
             return await reject(receive, send, CLOSE_FORBIDDEN)
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        ticket = (query.get("ticket") or [""])[0]
-        if ticket:
-            user: User | None = await _redeem_ticket(ticket)
-            if user is None:
-                return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
-            method = "ticket"
-            extra = {}
-        else:
-            resolved = await _resolve_session_user(scope)
-            if resolved is None:
-                return await reject(receive, send, CLOSE_NOT_AUTHENTICATED)
-            if not origin:
-                return await reject(receive, send, CLOSE_FORBIDDEN)
-            standing, session_key = resolved
-            user = standing.user
-            method = "session"
-            extra = {"session_key": session_key, "session_expires": standing.session_expires}
-        scope = dict(scope, user=user, auth_method=method, **extra)
-        # The consumer sends straight to the server: Channels' session wrapper around `send` only
-        # acts on HTTP responses, yet it inspected the session on every frame the fan-out sent —
-        # about a tenth of the process' time at 30,000 deliveries/s (docs/benchmarks.md).
+        standing, session_key = resolved
+        scope = dict(scope, user=standing.user, auth_method="session", session_key=session_key,
+                     session_expires=standing.session_expires)
         return await self.inner(scope, receive, scope.get(SERVER_SEND, send))
 
 
-SERVER_SEND = "hub.server_send"
-
-
-def _has_ticket(scope: Scope) -> bool:
-    return scope["type"] == "websocket" and "ticket" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
-
-
-class _ByCredential:
-    """Outermost layer (plain ASGI): remembers the server's own `send` in the scope for WsGate, and
-    sends a `?ticket=` handshake straight to WsGate, with the handshake's cookies (the language
-    cookie of the error frames) parsed as Channels' CookieMiddleware would. Only a handshake without
-    a ticket goes through Channels' cookie, session and auth middleware: a ticket handshake used
-    none of them, yet paid a hop to Channels' one shared database thread (its `get_user`), and every
-    open socket kept their four copies of the scope, their session and anonymous-user objects and
-    their four coroutine frames alive for its whole life (docs/benchmarks.md, "Memory per idle
-    connection")."""
-
-    def __init__(self, gate: ASGIApp) -> None:
-        self.gate = gate
-        self.session_stack = cast(ASGIApp, AuthMiddlewareStack(cast(Any, gate)))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if _has_ticket(scope):
-            cookies: dict[str, str] = {}
-            for name, value in scope.get("headers") or ():
-                if name == b"cookie":
-                    cookies = parse_cookie(value.decode("latin1"))
-                    break
-            return await self.gate(dict(scope, cookies=cookies, **{SERVER_SEND: send}), receive, send)
-        return await self.session_stack(dict(scope, **{SERVER_SEND: send}), receive, send)
-
-
 def ws_auth_stack(inner: ASGIApp) -> ASGIApp:
-    return HandshakeLimit(_ByCredential(WsGate(inner)))
+    return WsGate(inner)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from django.utils import translation
@@ -88,24 +89,43 @@ class HandshakeLimit:
     the whole burst takes as long, but nobody waits for everybody. The socket's later life is not
     limited."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app=None) -> None:
         self.app = app
         self._semaphore = per_loop(lambda loop: asyncio.Semaphore(settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES))
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "websocket" or settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES <= 0:
-            return await self.app(scope, receive, send)
+    async def admit(self) -> Callable[[], None]:
+        """Wait for a place; the answer frees it (once, however often it is called). The WebSocket
+        gate (hub.realtime.ws_auth) calls this itself, so that the one scope it copies carries it."""
+        if settings.HUB_WS_MAX_CONCURRENT_HANDSHAKES <= 0:
+            return _nothing_to_free
         semaphore = self._semaphore()
         await semaphore.acquire()
-        released = False
+        return _Place(semaphore)
 
-        def done() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                semaphore.release()
-
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        done = await self.admit()
         try:
             return await self.app(dict(scope, **{HANDSHAKE_DONE: done}), receive, send)
         finally:
             done()  # refused before a consumer ran, or the consumer failed
+
+
+class _Place:
+    """One admitted handshake's place, freed at the first call. An object of one slot rather than a
+    closure and its cell: every open socket's scope keeps it."""
+
+    __slots__ = ("semaphore",)
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self.semaphore: asyncio.Semaphore | None = semaphore
+
+    def __call__(self) -> None:
+        semaphore, self.semaphore = self.semaphore, None
+        if semaphore is not None:
+            semaphore.release()
+
+
+def _nothing_to_free() -> None:
+    return None

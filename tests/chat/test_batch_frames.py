@@ -7,6 +7,7 @@ what piled up during a fan-out that way (hub.realtime.publisher.send_publication
 below do with real stored messages."""
 
 import json
+from typing import cast
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -155,6 +156,31 @@ async def test_an_event_arriving_twice_in_one_batch_is_delivered_once(people):
 
     assert (await next_frame(batched, "batch"))["frames"] == frames
     await batched.disconnect()
+
+
+async def test_a_publication_arriving_again_later_reaches_each_socket_once(people):
+    """A redelivery in a later layer message (not in the same batch): the process's fan-out drops
+    the second copy for every socket of the group, batched or not — no socket keeps its own list of
+    event ids for that (docs/benchmarks.md, "Memory per idle connection")."""
+    from hub.realtime.consumers import HubConsumer
+    from hub.realtime.receiver import local_fanout
+
+    batched = await open_topic(people["dn"], SLUG, "batch=1")
+    plain = await open_topic(people["ht"], SLUG)
+    frames = await sync_to_async(stored)(people["ht"], ["một"])
+    await drain(batched, plain)
+    once = publications([topic_group(SLUG)], frames[0])
+
+    await send_publications(once)
+    assert await next_frame(batched, "message") == frames[0]
+    assert await next_frame(plain, "message") == frames[0]
+    await send_publications(once)  # the same event again
+
+    assert await nothing_but_background(batched) and await nothing_but_background(plain)
+    sockets = cast(set[HubConsumer], local_fanout().groups[topic_group(SLUG)])
+    assert len(sockets) == 2 and all(socket.recent_events is None for socket in sockets)
+    await batched.disconnect()
+    await plain.disconnect()
 
 
 def deactivate_silently(user_id: int) -> None:

@@ -3,7 +3,8 @@
 Two Redis servers started by the test on free ports, two uvicorn hub processes listing both in
 HUB_CHANNEL_REDIS_URLS (channels-redis gives each group to one server by consistent hashing, the same
 in every process). Topics whose groups live on different servers carry messages and presence across
-the processes; then one Redis is killed and restarted while messages are posted over HTTP, and a
+the processes, and alerts reach another process's notification sockets through both servers; then
+one Redis is killed and restarted while messages are posted over HTTP, and a
 client that reconnects and syncs gets every stored message once, in order.
 """
 
@@ -18,6 +19,8 @@ import redis
 import websockets
 from asgiref.sync import sync_to_async
 
+from hub.models import WsTicket
+from tests.alerts.conftest import alert_payload
 from tests.chat.test_e2e import GENEROUS, http, next_frame, open_topic
 from tests.conftest import token_for
 from tests.hub.test_live_server import start_private_redis
@@ -29,6 +32,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 # Distinct names, as real topics have: channels-redis places a group by the low 12 bits of the CRC-32
 # of its name cut into contiguous ranges, and names differing only in a last digit ("chu-de-1",
 # "chu-de-2"…) mostly land on the same server (docs/deployment.md, "Past one Redis").
+GENEROUS_WAIT = 15  # seconds for a frame on a loaded machine
 TOPICS = ["an-toan-thong-tin", "phat-trien-phan-mem", "van-hanh", "giam-sat", "ung-cuu-su-co", "mang-loi"]
 
 
@@ -39,6 +43,21 @@ def group_channels(url: str, prefix: str) -> set[str]:
         return {name.decode() if isinstance(name, bytes) else name for name in client.pubsub_channels(f"{prefix}*")}
     finally:
         client.close()
+
+
+def shard_of(prefix: str, group: str) -> int:
+    """Which of two servers channels-redis gives a group (the same in every process)."""
+    from channels_redis.utils import _consistent_hash
+
+    return _consistent_hash(f"{prefix}__group__{group}", 2)
+
+
+async def next_alert(ws) -> int:
+    """The id of the next `alert` frame on a notifications socket (other frames skipped)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=GENEROUS_WAIT))
+        if frame["type"] == "alert":
+            return frame["alert"]["id"]
 
 
 @pytest.fixture
@@ -103,6 +122,30 @@ async def test_two_redis_servers_carry_messages_and_presence_and_survive_a_resta
             assert status == 201
             assert (await next_frame(on_a, "message"))["message"]["id"] == posted["id"]
 
+        # Alerts cross too, through both servers: a public one goes to the `all` group, an AMBER one
+        # shared with QB to `centre.HT`, `centre.QB` and the admins' group, which lie on different
+        # servers (channels-redis' hash of the prefixed names, checked here so the test says so).
+        assert {shard_of(prefix, "all"), shard_of(prefix, "centre.QB")} == {0, 1}
+        raiser = await sync_to_async(make_user)("ht.officer.tworedis", centre="HT", role="security_officer")
+        qb = await sync_to_async(make_user)("qb.officer.tworedis", centre="QB", role="security_officer")
+        dn_officer = await sync_to_async(make_user)("dn.officer.tworedis", centre="DN", role="security_officer")
+        listeners = {}
+        for person in (qb, dn_officer):
+            ticket = await sync_to_async(WsTicket.issue)(person)
+            listeners[person.username] = await websockets.connect(f"{hub_a.ws}/ws/notifications/?ticket={ticket}")
+            assert json.loads(await listeners[person.username].recv())["type"] == "hello"
+        raiser_token = await sync_to_async(token_for)(raiser)
+        status, public = await asyncio.to_thread(http, "POST", f"{hub_b.http}/api/v1/alerts", raiser_token,
+                                                 alert_payload(tlp="clear", title="Bản tin công khai"))
+        assert status == 201, public
+        status, amber = await asyncio.to_thread(http, "POST", f"{hub_b.http}/api/v1/alerts", raiser_token,
+                                                alert_payload(tlp="amber", shared_with=["QB"]))
+        assert status == 201, amber
+        assert [await next_alert(listeners[qb.username]) for _ in range(2)] == [public["id"], amber["id"]]
+        assert await next_alert(listeners[dn_officer.username]) == public["id"]  # AMBER shared with QB only
+        for listener in listeners.values():
+            await listener.close()
+
         # The Redis holding one topic's group restarts while messages are posted to that topic: none
         # is lost for a client that reconnects.
         slug = next(s for s in TOPICS if any(name.endswith(f"topic.{s}") for name in on_each[1]))
@@ -110,6 +153,8 @@ async def test_two_redis_servers_carry_messages_and_presence_and_survive_a_resta
         status, first = await asyncio.to_thread(http, "POST", f"{hub_b.http}/api/v1/topics/{slug}/messages",
                                                 hue_token, {"body": "trước khi Redis khởi động lại"})
         last_seen = (await next_frame(reader, "message"))["message"]["id"]
+        while last_seen < first["id"]:  # the alerts' summary messages, when this is their topic
+            last_seen = (await next_frame(reader, "message"))["message"]["id"]
         assert last_seen == first["id"]
         for on_a, on_b in sockets.values():
             await on_a.close()

@@ -114,16 +114,52 @@ def test_channels_dispatch_is_still_the_one_the_hub_shortens():
     check_source(AsyncConsumer.dispatch, "39f34e7d4fb0f655", "HubConsumer.dispatch skips aclose_old_connections")
 
 
-# --- 5. no per-socket channel: the channel_layer_alias trick ---------------------------------------
+# --- 5. HubConsumer.__call__: no per-socket layer channel, no per-frame task --------------------------
 
-def test_a_consumer_still_gets_no_layer_channel_for_an_unknown_alias():
+def test_channels_consumer_start_is_still_the_one_the_hub_re_does():
+    """HubConsumer.__call__ re-does AsyncConsumer.__call__ for a consumer without a layer channel:
+    anything new there (or in await_many_dispatch, which it replaces) must be copied or re-checked."""
     from channels.consumer import AsyncConsumer
-    from channels.layers import get_channel_layer
+    from channels.utils import await_many_dispatch
+
+    name = "HubConsumer.__call__ (no layer channel, no await_many_dispatch)"
+    check_source(AsyncConsumer.__call__, "e52238720872dbc3", name)
+    check_source(await_many_dispatch, "30ef889498560da3", name)
+
+
+async def test_a_hub_socket_awaits_its_client_in_its_own_task_and_ends_on_stop_consumer():
+    """No layer channel, no extra task while idle; frames dispatched in order; `websocket.disconnect`
+    (StopConsumer) ends the consumer cleanly, as in Channels."""
+    import asyncio
+
+    from channels.exceptions import StopConsumer
+    from channels.testing import ApplicationCommunicator
 
     from hub.realtime.consumers import HubConsumer
 
-    check_source(AsyncConsumer.__call__, "e52238720872dbc3", "channel_layer_alias (HubConsumer)")
-    assert get_channel_layer(HubConsumer.channel_layer_alias) is None
+    seen: list[str] = []
+
+    class Probe(HubConsumer):
+        async def websocket_connect(self, message) -> None:
+            await self.accept()
+
+        async def websocket_receive(self, message) -> None:
+            seen.append(message["text"])
+
+        async def websocket_disconnect(self, message) -> None:
+            seen.append("bye")
+            raise StopConsumer()  # as Channels' websocket_disconnect ends
+
+    socket = ApplicationCommunicator(Probe.as_asgi(), {"type": "websocket", "path": "/ws/probe/", "headers": [],
+                                                       "query_string": b"", "subprotocols": []})
+    await socket.send_input({"type": "websocket.connect"})
+    assert (await socket.receive_output(timeout=3))["type"] == "websocket.accept"
+    assert len(asyncio.all_tasks()) == 2  # this test's and the socket's own: nothing waits beside it
+    for text in ("một", "hai", "ba"):
+        await socket.send_input({"type": "websocket.receive", "text": text})
+    await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+    await socket.wait(timeout=3)  # returned: StopConsumer ended it, no exception
+    assert seen == ["một", "hai", "ba", "bye"]
 
 
 # --- 6. sending through the server's own send (hub/realtime/ws_auth.py) -----------------------------
@@ -140,5 +176,5 @@ def test_every_departure_is_listed():
 
     page = (Path(__file__).resolve().parents[2] / DEPARTURES).read_text(encoding="utf-8")
     for guard in ("CompiledQuery", "HubASGIHandler", "parse_timestamps_in_c", "HubConsumer.dispatch",
-                  "channel_layer_alias", "SERVER_SEND"):
+                  "HubConsumer.__call__", "SERVER_SEND"):
         assert guard in page, guard

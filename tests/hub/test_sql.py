@@ -125,6 +125,52 @@ def test_a_redeemed_ticket_gives_the_same_person_and_centre_as_the_orm_and_its_t
         assert user.ws_token_id == token_id and not user._state.adding
 
 
+def test_a_ticket_is_redeemed_in_one_round_trip_on_postgresql_and_only_once(make_user):
+    """The claim and the holder's read are one statement on PostgreSQL (a reconnect storm redeems a
+    thousand at once); used, expired or unknown tickets still let no one in."""
+    from django.utils import timezone
+
+    from hub.models import WsTicket
+
+    person = make_user("a", centre="DN")
+    raw = WsTicket.issue(person)
+    with CaptureQueriesContext(connection) as queries:
+        user = WsTicket.redeem(raw)
+    assert user is not None and user.pk == person.pk and user.centre is not None and user.centre.code == "DN"
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert WsTicket.objects.get(key_hash__isnull=False, user=person).used_at is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert WsTicket.redeem(raw) is None  # used
+    assert len(queries) == 1
+    late = WsTicket.issue(person)
+    WsTicket.objects.filter(used_at__isnull=True).update(expires_at=timezone.now())
+    assert WsTicket.redeem(late) is None  # expired
+    assert WsTicket.objects.get(used_at__isnull=True).expires_at <= timezone.now()  # and left unused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_concurrent_redemptions_of_one_ticket_exactly_one_gets_the_person(make_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from hub.models import WsTicket
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: one connection at a time")
+    raw = WsTicket.issue(make_user("a", centre="HT"))
+
+    def redeem(_: int):
+        try:
+            return WsTicket.redeem(raw)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(redeem, range(8)))
+    assert sum(answer is not None for answer in answers) == 1
+
+
 def test_a_ticket_from_a_revoked_token_or_for_a_deactivated_person_lets_no_one_in(make_user):
     from hub.models import ApiToken, WsTicket
 

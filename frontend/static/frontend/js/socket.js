@@ -1,4 +1,5 @@
-// A WebSocket that comes back: exponential backoff with full jitter, immediate retry when the
+// A WebSocket that comes back: exponential backoff with jitter (each wait random between half and all
+// of a doubling ceiling; tests/frontend/test_reconnect_backoff.py), immediate retry when the
 // browser says it is online again, and a clear state for the UI. It knows nothing about frames;
 // pages decide what to send on (re)connect (e.g. `sync` from their last message id). It asks the
 // hub for `batch` frames (?batch=1: events that reach the socket together come as one frame,
