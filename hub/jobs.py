@@ -211,6 +211,7 @@ class Runner:
         self.idle.set()
         self.woken = threading.Event()  # `wake`: work is waiting, do not wait for the whole tick
         self.wake_after = 0.0
+        self.wake_limit = settings.HUB_JOBS_WAKE_LIMIT_SECONDS
         self.on_outcome: Callable[[Outcome], None] | None = None
 
     def run_once(self) -> list[Outcome]:
@@ -234,11 +235,23 @@ class Runner:
         while not self.stopping.is_set():
             self.run_once()
             if self.woken.wait(self.tick) and not self.stopping.is_set():
-                # Woken: wait the delay the waker asked for (a job's period, so that it is due), so
-                # a burst of wakes is one pass; wakes meanwhile are served by that pass.
-                self.stopping.wait(self.wake_after)
-                self.woken.clear()
-                self.wake_after = 0.0
+                self._settle()
+
+    def _settle(self) -> None:
+        """Woken: run once the wakes have paused for the delay the wakers asked for (a job's period,
+        so that it is due), and at the latest `wake_limit` after the first. A burst of raised alerts
+        is then expanded in one pass after it, instead of a pass a second competing with the
+        burst's own requests for the database (docs/benchmarks.md, "Alert bursts"), and a steady
+        stream still every `wake_limit`."""
+        first = time.monotonic()
+        while True:
+            self.woken.clear()
+            if self.stopping.wait(self.wake_after):
+                return
+            if not self.woken.is_set() or time.monotonic() - first >= self.wake_limit:
+                break
+        self.woken.clear()
+        self.wake_after = 0.0
 
     def wake(self, after: float = 0.0) -> None:
         """Run what is due `after` seconds from now rather than at the next tick (thread-safe)."""

@@ -513,8 +513,11 @@ HUB_JOBS_IN_SERVER = env_bool("HUB_JOBS_IN_SERVER", default=False)
 HUB_JOBS_TICK_SECONDS = float(os.environ.get("HUB_JOBS_TICK_SECONDS", "5"))
 # A raised alert's notifications, emails and webhook deliveries are written by the job
 # `notify.alerts` (notify/jobs.py), which runs this often; a raise wakes its own process's job
-# runner to run it this long after the raise, so a burst of alerts is expanded in a few passes.
+# runner to run it this long after the raise (after the last raise of a burst).
 HUB_ALERT_NOTIFY_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SECONDS", "1"))
+# A burst of raises keeps waking the job runner: it runs once the wakes pause for that second, and
+# at the latest this long after the first wake (hub.jobs.Runner._settle).
+HUB_JOBS_WAKE_LIMIT_SECONDS = float(os.environ.get("HUB_JOBS_WAKE_LIMIT_SECONDS", "10"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------

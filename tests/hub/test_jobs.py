@@ -205,3 +205,48 @@ async def test_the_server_escalates_by_itself_and_its_frame_reaches_a_socket_on_
         assert await sync_to_async(Escalation.objects.filter(alert=alert).count)() == 1
     finally:
         await asyncio.to_thread(hub.stop)
+
+
+# --- woken by work that is waiting (hub.jobs.wake) ------------------------------------------------------
+
+
+class _CountingRunner(jobs.Runner):
+    """The real loop (`run_forever`'s waiting and waking), recording when it would run the jobs."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: list[float] = []
+
+    def run_once(self) -> list[jobs.Outcome]:
+        self.runs.append(time.monotonic())
+        return []
+
+
+def _wake_for(runner: jobs.Runner, seconds: float, *, every: float, after: float) -> float:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        runner.wake(after)
+        time.sleep(every)
+    return time.monotonic()
+
+
+def test_a_burst_of_wakes_is_one_run_after_it_and_a_long_one_a_run_per_limit(monkeypatch):
+    monkeypatch.setattr(jobs, "autodiscover", lambda: None)
+    runner = _CountingRunner(tick=60)
+    runner.wake_limit = 30
+    thread = threading.Thread(target=runner.run_forever, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.2)  # the first run, at start
+        assert len(runner.runs) == 1
+        last = _wake_for(runner, 1.5, every=0.05, after=0.3)  # a burst: a wake every 50 ms for 1.5 s
+        time.sleep(1.0)
+        assert len(runner.runs) == 2  # once, after the burst, not during it
+        assert 0.2 <= runner.runs[1] - last <= 0.8
+        runner.wake_limit = 0.5  # a stream that never pauses still runs every wake_limit
+        _wake_for(runner, 2.5, every=0.05, after=0.3)
+        assert 3 <= len(runner.runs) - 2 <= 6
+    finally:
+        runner.stop()
+        thread.join(5)
+    assert not thread.is_alive()
