@@ -82,7 +82,7 @@ bench: $(STAMP)
 # - the dashboard, the yearly report (HTML, PDF) and the request exports over 1,000,000 requests and
 #   5,000,000 messages (target 5, `make bench-reports` alone): seeded once into its own database,
 #   kept (BENCH_REPORT_DATABASE_URL, default hub_data_big; ~25 minutes to seed under load), then
-#   ~15-25 minutes of measuring on a loaded machine.
+#   7-8 minutes of measuring (412 and 472 s on 6 December, load 5-15).
 BENCH_DATA_SIZES ?= 1000000
 bench-data: $(STAMP)
 	$(PY) -m bench.search_data --sizes $(BENCH_DATA_SIZES) --tickets 0

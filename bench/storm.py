@@ -108,7 +108,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 times[name].append(result.connect_s)
             if name.startswith("hub") and (result.connected != args.clients or result.storm_failures or result.error):
                 bad = True
-        if "raw-1" in results and "hub-uvicorn-1" in results and results["raw-1"].connect_s:
+        both = [results.get("raw-1"), results.get("hub-uvicorn-1")]
+        if all(r is not None and r.connected == args.clients and r.connect_s for r in both):
             ratio = results["hub-uvicorn-1"].connect_s / results["raw-1"].connect_s
             print(f"  round {round_}: hub-uvicorn-1 / raw-1 = {ratio:.2f}× (target ≤ {RATIO_TARGET:.0f}×)", flush=True)
     for name, values in times.items():

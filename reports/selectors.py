@@ -226,7 +226,9 @@ def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
     rows: Rows = (
         qs.filter(status__in=OPEN_STATUSES)
         .values("target_centre__code", "status", "category")
-        .annotate(n=Count("pk"), overdue=Count("pk", filter=breached_q(now)))
+        # COUNT(status), never null: the index ticket_open_figures holds it (and no id), so the open
+        # requests are read from that index alone.
+        .annotate(n=Count("status"), overdue=Count("status", filter=breached_q(now)))
         .order_by()
     )
     return list(rows)

