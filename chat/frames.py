@@ -91,7 +91,8 @@ class PresentPerson(TypedDict):
 
 class OnlineCentre(TypedDict):
     centre: str | None
-    users: list[PresentPerson]
+    count: int  # people of this centre online
+    users: list[PresentPerson]  # named only while the topic has at most HUB_PRESENCE_MAX_NAMES online
 
 
 # --- server → client ----------------------------------------------------------------------------

@@ -145,18 +145,28 @@ async def members(slug: str) -> list[dict[str, Any]]:
 
 
 def frame(slug: str, entries: list[dict[str, Any]]) -> PresenceFrame:
-    """`{"type": "presence", "topic", "count", "online": [{"centre", "users": [...]}]}` — each person
-    once however many sockets they have, grouped by centre (sorted, people without a centre last)."""
+    """`{"type": "presence", "topic", "count", "online": [{"centre", "count", "users": [...]}]}` — each
+    person once however many sockets they have, grouped by centre (sorted, people without a centre
+    last).
+
+    The rule for big topics (as read receipts have one): people are named only while at most
+    `HUB_PRESENCE_MAX_NAMES` are online; beyond that each centre gives its count and no names. The
+    frame goes to every socket of the topic at every change, so a named list costs online² bytes: with
+    5,000 people connecting after a deploy, ~300 KB to each of 5,000 sockets every coalescing window,
+    which kept the reconnect storm from ever finishing (docs/benchmarks.md, "Reconnect storm")."""
     by_centre: dict[str | None, dict[str, PresentPerson]] = {}
     for item in entries:
         by_centre.setdefault(item.get("centre"), {})[item["username"]] = {
             "username": item["username"], "display_name": item.get("display_name") or item["username"],
         }
+    total = sum(len(people) for people in by_centre.values())
+    named = total <= settings.HUB_PRESENCE_MAX_NAMES
     online: list[OnlineCentre] = [
-        {"centre": centre, "users": sorted(people.values(), key=lambda p: p["username"])}
+        {"centre": centre, "count": len(people),
+         "users": sorted(people.values(), key=lambda p: p["username"]) if named else []}
         for centre, people in sorted(by_centre.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
     ]
-    return {"type": "presence", "topic": slug, "count": sum(len(c["users"]) for c in online), "online": online}
+    return {"type": "presence", "topic": slug, "count": total, "online": online}
 
 
 class _Announcer:

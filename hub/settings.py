@@ -587,6 +587,10 @@ HUB_DUTY_DEFAULT_HOURS = env_int("HUB_DUTY_DEFAULT_HOURS", 24)
 # names only while a message has at most this many readers (beyond: counts per centre only).
 HUB_RECEIPTS_RECENT = env_int("HUB_RECEIPTS_RECENT", 50)
 HUB_RECEIPTS_MAX_NAMES = env_int("HUB_RECEIPTS_MAX_NAMES", 20)
+# Presence (chat/presence.py, docs/chat.md): people online are named only while a topic has at most
+# this many (beyond: counts per centre). The frame goes to every socket of the topic at every change,
+# so its names grow as online² (5,000 people connecting: ~300 KB to each of 5,000 sockets per frame).
+HUB_PRESENCE_MAX_NAMES = env_int("HUB_PRESENCE_MAX_NAMES", 100)
 # Events (docs/duty.md): registrants are reminded this many hours before an event starts.
 HUB_EVENT_REMIND_HOURS = env_int("HUB_EVENT_REMIND_HOURS", 24)
 HUB_EVENT_REMIND_SECONDS = float(os.environ.get("HUB_EVENT_REMIND_SECONDS", "300"))

@@ -69,6 +69,17 @@ def test_presence_groups_people_by_centre_and_typing_is_shown(two_centres):
     expect(lan.page.locator("#typing")).to_contain_text("Minh (Đà Nẵng)")
 
 
+@pytest.mark.parametrize("hub_extra_env", [{"HUB_PRESENCE_MAX_NAMES": "1"}], indirect=True)
+def test_a_big_topic_counts_people_online_per_centre_without_naming_them(two_centres):
+    """Past HUB_PRESENCE_MAX_NAMES people online, presence counts per centre (docs/chat.md)."""
+    lan, minh = two_centres
+    presence = lan.page.locator("#presence-list")
+    expect(presence.locator("section", has_text="DN")).to_contain_text("DN (1)")
+    expect(presence.locator("section", has_text="HT")).to_contain_text("HT (1)")
+    expect(presence.locator(".presence-unnamed")).to_have_text("2 người đang trực tuyến: quá nhiều để liệt kê tên.")
+    expect(presence).not_to_contain_text("Minh (Đà Nẵng)")
+
+
 def test_markdown_preview_shows_what_others_will_see(two_centres):
     lan, minh = two_centres
     lan.page.click("#preview-toggle")

@@ -909,22 +909,30 @@ export class TopicView {
       : "";
   }
 
-  /** `{"type":"presence","online":[{"centre","users":[{username,display_name}]}]}` (docs/chat.md). */
+  /** `{"type":"presence","count":N,"online":[{"centre","count","users":[{username,display_name}]}]}`
+   * (docs/chat.md). In a big topic (more online than the server names) the centres come with counts
+   * and no names. */
   renderPresence(frame) {
     const groups = new Map();
     for (const group of frame.online || []) {
       const code = centreCode(group.centre) || "—";
       const users = (group.users || []).map((u) => ({...u, centre: group.centre}));
       users.forEach((u) => this.rememberUser(u));
-      groups.set(code, users);
+      groups.set(code, {users, count: group.count ?? users.length});
     }
     const box = $("#presence-list");
     box.replaceChildren();
+    let unnamed = false;
     for (const code of Array.from(groups.keys()).sort()) {
-      const users = groups.get(code);
+      const {users, count} = groups.get(code);
+      unnamed = unnamed || users.length < count;
       box.append(el("section", {class: "presence-centre"},
-        el("h3", {}, `${code} (${users.length})`),
-        el("ul", {}, users.map((u) => el("li", {}, personName(u))))));
+        el("h3", {}, `${code} (${count})`),
+        users.length ? el("ul", {}, users.map((u) => el("li", {}, personName(u)))) : null));
+    }
+    if (unnamed) {
+      box.append(el("p", {class: "muted presence-unnamed"},
+        fmt(gettext("%(count)s people are online: too many to list by name."), {count: frame.count})));
     }
     if (!groups.size) box.append(el("p", {class: "muted"}, gettext("Nobody else is here.")));
   }
