@@ -247,8 +247,8 @@ async def test_presence_lists_who_is_online_by_centre_and_updates_on_leave(peopl
     joined = await next_frame(dn, "presence")
     assert joined["count"] == 2
     assert joined["online"] == [
-        {"centre": "DN", "users": [{"username": "dn.engineer", "display_name": "dn.engineer"}]},
-        {"centre": "HT", "users": [{"username": "ht.engineer", "display_name": "ht.engineer"}]},
+        {"centre": "DN", "count": 1, "users": [{"username": "dn.engineer", "display_name": "dn.engineer"}]},
+        {"centre": "HT", "count": 1, "users": [{"username": "ht.engineer", "display_name": "ht.engineer"}]},
     ]
     assert (await ht.receive_json_from(timeout=3)) == joined
     await ht.disconnect()
@@ -515,7 +515,7 @@ async def test_a_burst_of_joins_is_announced_in_few_presence_frames(people, make
     while frames[-1]["count"] < 9:
         frames.append(await next_frame(watcher, "presence"))
     assert len(frames) < len(sockets)  # coalesced, not one frame per join
-    assert frames[-1]["online"][1] == {"centre": "QT", "users": [
+    assert frames[-1]["online"][1] == {"centre": "QT", "count": 8, "users": [
         {"username": f"qt.engineer{i}", "display_name": f"qt.engineer{i}"} for i in range(8)]}
     await aclose(watcher, *sockets)
 
