@@ -148,6 +148,7 @@ def test_a_ticket_is_redeemed_in_one_round_trip_on_postgresql_and_only_once(make
     assert WsTicket.objects.get(used_at__isnull=True).expires_at <= timezone.now()  # and left unused
 
 
+@pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_of_concurrent_redemptions_of_one_ticket_exactly_one_gets_the_person(make_user):
     from concurrent.futures import ThreadPoolExecutor
