@@ -39,6 +39,7 @@ import urllib.request
 from typing import Any
 
 from bench import procstat
+from bench.search_data import verdict
 from bench.targets import ROOT, Context, Target
 
 # A request's title: what centres ask each other for (with diacritics), and where.
@@ -344,10 +345,6 @@ def _django(ctx: Context, *args: str) -> Any:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}")
     sys.stdout.write("".join(line + "\n" for line in done.stdout.splitlines() if line.startswith("  ")))
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def run(args: argparse.Namespace) -> int:

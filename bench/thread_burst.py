@@ -12,28 +12,17 @@ GIL, so on a small machine this is bounded by the CPU per post as much as by the
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
 
 def main(argv: list[str]) -> None:
-    from bench.thread_probe import _recreate
+    from bench.thread_probe import fresh_database
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("DATABASE_URL must name a PostgreSQL database (it is dropped and recreated)")
-    _recreate(url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "1")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    fresh_database()
     from django.db import connections
 
-    call_command("migrate", verbosity=0)
     from chat.selectors import get_topic
     from chat.services import create_topic, post_message
     from hub.models import Centre, User

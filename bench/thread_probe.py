@@ -38,6 +38,23 @@ def _recreate(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def fresh_database() -> None:
+    """Drop and recreate DATABASE_URL's PostgreSQL database, set Django up on it and migrate it: what
+    the in-process probes (this one and bench/thread_burst.py) start from."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("DATABASE_URL must name a PostgreSQL database (it is dropped and recreated)")
+    _recreate(url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 class LockWindow:
     """Counts each post's queries by where they ran: before the topic's `FOR UPDATE`, between it and
     COMMIT (the window every other sender of the topic waits out), and after (hooks, later
@@ -91,18 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=10)
     parser.add_argument("--show-sql", action="store_true", help="print one reply's queries inside the lock")
     args = parser.parse_args(argv)
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("DATABASE_URL must name a PostgreSQL database (it is dropped and recreated)")
-    _recreate(url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "1")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_database()
     from chat.models import Message
     from chat.selectors import get_topic
     from chat.services import create_topic, post_message, toggle_reaction
