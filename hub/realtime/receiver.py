@@ -61,6 +61,13 @@ COALESCE_AFTER_SECONDS = 0.001
 # each other); a stream the loop cannot keep up with gives one after another.
 BEHIND_AFTER_FANOUTS = 2
 
+# When behind, the pause is HUB_FANOUT_COALESCE × the last fan-out's length, but at least
+# HUB_FANOUT_COALESCE × this: a 1,000-socket fan-out's length on the bench machine. A process holding
+# only some of a big group's sockets (one of two) has shorter fan-outs; paced by its own length alone
+# it wrote each socket twice as often, with half the events per write, as one process holding all
+# of them — the CPU per delivery that kept two processes from scaling (issue 27, target 6).
+COALESCE_MIN_SECONDS = 0.012
+
 
 def resync_frame(after: int | None) -> str:
     """What those sockets get: the contract's `resync`, unasked, with `after` = the `cursor` (message
@@ -266,11 +273,12 @@ class LocalFanout:
         (bench/receiver_cpu.py), so under a stream of events the CPU per delivery is set by how many
         events each write carries. When the loop is behind — BEHIND_AFTER_FANOUTS fan-outs in a row
         found events that had waited for the previous one — the next fan-out starts no sooner than
-        HUB_FANOUT_COALESCE × the last one's length after it ended: the fan-out then takes at most
-        about 1 / (1 + HUB_FANOUT_COALESCE) of the loop, the rest (reading senders' frames,
-        persisting, publishing) gets the remainder, and what arrives in between goes to each socket
-        together. While the loop keeps up nothing waits: the pause is paid only where events were
-        queueing anyway (issue 27, targets 6 and 7; docs/benchmarks.md, "Coalescing when behind")."""
+        HUB_FANOUT_COALESCE × the last one's length (at least COALESCE_MIN_SECONDS) after it
+        ended: the fan-out then takes at most about 1 / (1 + HUB_FANOUT_COALESCE) of the loop, the
+        rest (reading senders' frames, persisting, publishing) gets the remainder, and what arrives
+        in between goes to each socket together. While the loop keeps up nothing waits: the pause
+        is paid only where events were queueing anyway (issue 27, targets 6 and 7;
+        docs/benchmarks.md, "Coalescing when behind")."""
         loop = asyncio.get_running_loop()
         handed = 0  # frames handed to sockets since the loop last ran other work
         next_at = 0.0  # when the next fan-out may begin
@@ -299,7 +307,7 @@ class LocalFanout:
             took = ended - started
             # A small fan-out (a few sockets) costs little per event either way: never wait after it.
             coalesce = behind >= BEHIND_AFTER_FANOUTS and took >= COALESCE_AFTER_SECONDS
-            next_at = ended + settings.HUB_FANOUT_COALESCE * took if coalesce else 0.0
+            next_at = ended + settings.HUB_FANOUT_COALESCE * max(took, COALESCE_MIN_SECONDS) if coalesce else 0.0
             if self._inbox:
                 self._arrived.set()  # arrived during this fan-out: the next one, after any pause
 

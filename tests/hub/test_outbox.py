@@ -157,11 +157,11 @@ async def test_events_of_two_publishers_that_arrived_together_reach_a_socket_as_
 
 class _Chain:
     """Two local sockets of one group on the in-memory layer: `batching` takes batches and notes
-    when each frame reached it; `slow` takes 30 ms over each frame named in `slow_frames` (a fan-out
+    when each frame reached it; `slow` takes `slow_s` over each frame of `chain` (a fan-out
     to a thousand sockets) and, while doing so, publishes the frame `chain` names next — an event
     published while the loop is fanning out, so it waits for the loop."""
 
-    def __init__(self, group: str, chain: dict[str, str]) -> None:
+    def __init__(self, group: str, chain: dict[str, str], slow_s: float = 0.03) -> None:
         from hub.realtime.publisher import channel_layer
 
         self.group = group
@@ -185,7 +185,7 @@ class _Chain:
             async def deliver(self, delivery: Delivery) -> None:
                 frame = delivery.event["frame"]
                 if frame in chain or frame in chain.values():
-                    time.sleep(0.03)
+                    time.sleep(slow_s)
                 if frame in chain:
                     await outer.publish(chain[frame])
                 await super().deliver(delivery)
@@ -250,6 +250,34 @@ async def test_while_the_loop_keeps_up_no_fan_out_waits(settings):
         assert chain.batches_seen == []  # c and d each went as soon as it arrived
         assert chain.delivered_at["c"] - sent < 0.02
         assert chain.batching.frames == chain.slow.frames == ["s1", "s2", "c", "d"]
+    finally:
+        await fanout.leave(chain.group, chain.batching)
+        await fanout.leave(chain.group, chain.slow)
+
+
+async def test_a_process_with_short_fan_outs_waits_as_long_as_one_with_all_the_sockets(settings, monkeypatch):
+    """One of two processes holds half of a big group's sockets: its fan-outs are half as long, and
+    paced by its own length alone it wrote every socket twice as often, with half the events per
+    write, as one process holding them all (issue 27, target 6). When behind, the pause is at least
+    HUB_FANOUT_COALESCE × COALESCE_MIN_SECONDS (here widened to 0.1 s against 2 ms fan-outs)."""
+    from hub.realtime import receiver
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HUB_FANOUT_COALESCE = 1.0
+    monkeypatch.setattr(receiver, "COALESCE_MIN_SECONDS", 0.1)
+    chain = _Chain(f"short-{time.time_ns()}", {"s1": "s2", "s2": "s3"}, slow_s=0.002)
+    fanout = local_fanout()
+    await fanout.join(chain.group, chain.batching)
+    await fanout.join(chain.group, chain.slow)
+    try:
+        await chain.publish("s1")  # behind twice, each fan-out ~2 ms
+        await chain.until(chain.batching, 3)
+        await chain.publish("a")
+        await asyncio.sleep(0.03)  # far past the 2 ms fan-out's own length, inside the floor
+        await chain.publish("b")
+        await chain.until(chain.batching, 5)
+        assert chain.batches_seen == [["a", "b"]]
+        assert chain.batching.frames == chain.slow.frames == ["s1", "s2", "s3", "a", "b"]
     finally:
         await fanout.leave(chain.group, chain.batching)
         await fanout.leave(chain.group, chain.slow)
