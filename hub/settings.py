@@ -193,7 +193,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
 # When the fan-out is behind (two fan-outs in a row found events that had waited for the previous one),
-# the next starts no sooner than this many times the previous one's length after it ended, so events
+# the next starts no sooner than this many times the previous one's length (at least 12 ms) after it ended, so events
 # arriving meanwhile reach each socket together (one write, one `batch` frame) instead of one write each,
 # and the rest of the loop (senders' frames, persisting, publishing) keeps its share
 # (hub/realtime/receiver.py). While the loop keeps up nothing waits. 0: never wait. Applied after every
