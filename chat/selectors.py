@@ -305,8 +305,13 @@ def member_cutoffs(topic: Topic) -> dict[int, int]:
 def history_audience(topic: Topic, anchor: int) -> frozenset[int]:
     """The members of a conversation who read a message anchored at `anchor`: who a live frame about
     it (the message, an edit, its reactions, a pin, its thread's count) may reach."""
-    return frozenset(ConversationMember.objects.filter(topic=topic, history_after__lt=anchor)
-                     .values_list("user_id", flat=True))
+    return frozenset(user_id for (user_id,) in _HISTORY_AUDIENCE.rows(topic.pk, anchor))
+
+
+# Read inside a new message's transaction, under its topic's lock (chat.services.live_audience):
+# compiled once, so that building its SQL does not hold up the conversation's other senders.
+_HISTORY_AUDIENCE = CompiledQuery(lambda topic_id, anchor: ConversationMember.objects.filter(
+    topic_id=topic_id, history_after__lt=anchor).values_list("user_id"), arity=2)
 
 
 def _visible(user: User, topic: Topic) -> QuerySet[Message]:
