@@ -309,6 +309,60 @@ def explain_heaviest(year: int, top: int = 4) -> str:
     return "\n".join(out)
 
 
+def profile(year: int, repeat: int = 2, who: str = MANAGER) -> str:
+    """In-process: each dashboard filter and the yearly report (figures, then the page and the PDF
+    rendered), `repeat` times, every query timed with an execute wrapper — where the seconds go,
+    query by query (run in a Django process: `--profile YEAR`)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from hub.models import User
+    from reports.selectors import cooperation_report, dashboard, parse_filters, years_with_data
+
+    user = User.objects.get(username=who)
+    today = timezone.localdate()
+    client = Client()
+    client.force_login(user)
+    out = []
+    cases: list[tuple[str, Any]] = []
+    for name, query in filters(year, today.isoformat(), (today - timedelta(days=3 * 365)).isoformat()).items():
+        params = dict(part.split("=", 1) for part in query.lstrip("?").split("&") if part)
+        cases.append((f"dashboard {name}", lambda params=params: dashboard(user, parse_filters(params))))
+        cases.append((f"  page /dashboard/{query}", lambda query=query: client.get("/dashboard/" + query)))
+    cases.append((f"report {year} figures", lambda: cooperation_report(year, user)))
+    cases.append((f"  page report {year}", lambda: client.get(f"/reports/cooperation/{year}/")))
+    cases.append((f"  PDF report {year}", lambda: client.get(f"/reports/cooperation/{year}.pdf")))
+    cases.append(("years with data", lambda: years_with_data(user)))
+    for name, build in cases:
+        for attempt in range(repeat):
+            timed: list[tuple[float, str]] = []
+
+            def clock(execute, sql, params, many, context, timed=timed):
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    timed.append((time.perf_counter() - started, sql))
+
+            started = time.perf_counter()
+            with connection.execute_wrapper(clock):
+                build()
+            wall = time.perf_counter() - started
+            db = sum(t for t, _ in timed)
+            line = (f"{name} #{attempt + 1}: {wall * 1000:.0f} ms, {len(timed)} queries {db * 1000:.0f} ms "
+                    f"(load {os.getloadavg()[0]:.1f})")
+            out.append(line)
+            print("  " + line, flush=True)
+            if attempt == repeat - 1:
+                for seconds, sql in sorted(timed, key=lambda x: -x[0])[:6]:
+                    if seconds >= 0.01:
+                        out.append(f"      {seconds * 1000:7.0f} ms  {' '.join(sql.split())[:300]}")
+    return "\n".join(out)
+
+
 def _get(url: str, cookie: str) -> tuple[int, int, float]:
     request = urllib.request.Request(url, headers={"Cookie": f"sessionid={cookie}"})
     started = time.perf_counter()
@@ -434,6 +488,8 @@ def _django_main(args: argparse.Namespace) -> None:
         print(json.dumps(sessions()))
     elif args.plans:
         print(json.dumps(explain_heaviest(args.plans)))
+    elif args.profile:
+        print(profile(args.profile, who=args.who[0]))
 
 
 def main() -> None:
@@ -453,8 +509,12 @@ def main() -> None:
     parser.add_argument("--seed-messages", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sessions", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plans", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--profile", type=int, metavar="YEAR",
+                        help="in-process, in this process's database (DATABASE_URL): every dashboard filter and "
+                             "the YEAR's report, each query timed (docs/benchmarks.md, target 5)")
     args = parser.parse_args()
-    if args.seed_requests is not None or args.seed_messages is not None or args.sessions or args.plans:
+    if (args.seed_requests is not None or args.seed_messages is not None or args.sessions or args.plans
+            or args.profile):
         _django_main(args)
         return
     sys.exit(run(args))

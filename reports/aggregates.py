@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import CharField, F, FloatField, Func, QuerySet, Value
+from django.db.models import Aggregate, CharField, F, FloatField, Func, QuerySet, Value
 
 
 class SecondsBetween(Func):
@@ -33,13 +33,31 @@ class SecondsBetween(Func):
         start, end = self.source_expressions
         start_sql, start_params = compiler.compile(start)
         end_sql, end_params = compiler.compile(end)
-        return f"EXTRACT(EPOCH FROM ({end_sql} - {start_sql}))::double precision", [*end_params, *start_params]
+        # date_part() is float8 arithmetic; EXTRACT() returns numeric since PostgreSQL 14, whose
+        # per-row arithmetic was a measurable part of a percentile query over a year of requests.
+        return f"date_part('epoch', {end_sql} - {start_sql})", [*end_params, *start_params]
 
     def as_sqlite(self, compiler, connection, **extra):
         start, end = self.source_expressions
         start_sql, start_params = compiler.compile(start)
         end_sql, end_params = compiler.compile(end)
         return f"((julianday({end_sql}) - julianday({start_sql})) * 86400.0)", [*end_params, *start_params]
+
+
+class Percentile(Aggregate):
+    """`percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)` — PostgreSQL only (callers keep
+    `percentiles_by_group` for SQLite). As an aggregate it goes into the same grouped query as the
+    counts beside it, with its own FILTER: one read of the rows for every figure of a table."""
+
+    function = "percentile_cont"
+    name = "Percentile"
+    output_field = FloatField()
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("a percentile's fraction is between 0 and 1")
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
 def percentiles_by_group(

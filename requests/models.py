@@ -168,8 +168,20 @@ class Ticket(models.Model):
             models.Index(fields=["requesting_centre", "status"]),
             models.Index(fields=["target_centre", "status"]),
             # The reports' response times: tickets accepted / resolved in a period (reports.selectors).
-            models.Index(fields=["accepted_at"], name="ticket_accepted_at"),
-            models.Index(fields=["resolved_at"], name="ticket_resolved_at"),
+            # Covering (issue 27): the times are read from the index alone, an index-only scan of the
+            # period — a year's 330,000 acceptances fetched from the table in random order were most
+            # of a percentile query's time.
+            models.Index(fields=["accepted_at"], include=["created_at", "target_centre", "requesting_centre", "tlp",
+                                                          "category"], name="ticket_accepted_figures"),
+            models.Index(fields=["resolved_at"], include=["created_at", "status", "target_centre",
+                                                          "requesting_centre", "tlp", "category"],
+                         name="ticket_resolved_figures"),
+            # The requests made in a period (reports: made / received, SLA attainment and its medians).
+            models.Index(fields=["created_at"], include=["requesting_centre", "target_centre", "tlp", "category",
+                                                         "status", "first_response_at", "first_response_due",
+                                                         "due_at", "sla_paused_at", "sla_response_minutes",
+                                                         "sla_resolution_minutes"],
+                         name="ticket_created_figures"),
             # The dashboard's open requests by centre, status and category, overdue counted
             # (reports.selectors.open_counts): read from this index alone, an index-only scan of the
             # open ones (~40 ms for 65,000 of 1M requests against 0.3-1.1 s through the table).
