@@ -4,7 +4,7 @@ held, and CPU and wall time per post, alternating plain posts and replies so tha
 disturbs both alike.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hub_probe_<you> \\
-        .venv/bin/python -m bench.thread_probe [--posts 200] [--participants 10]
+        .venv/bin/python -m bench.thread_probe [--posts 200] [--participants 10] [--profile reply]
 
 The database is dropped, recreated and migrated (PostgreSQL only). The channel layer is the
 in-memory one unless REDIS_URL is set. The topic is loaded as a socket loads it
@@ -18,8 +18,10 @@ Prints one JSON object: per kind, the median and mean of each figure.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -107,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--posts", type=int, default=200, help="posts of each kind (alternating)")
     parser.add_argument("--participants", type=int, default=10)
     parser.add_argument("--show-sql", action="store_true", help="print one reply's queries inside the lock")
+    parser.add_argument("--profile", choices=("plain", "reply", "reaction"),
+                        help="cProfile (CPU time) that kind's posts; print the top functions (cumulative) to stderr")
     args = parser.parse_args(argv)
     fresh_database()
     from chat.models import Message
@@ -137,15 +141,21 @@ def main(argv: list[str] | None = None) -> None:
 
     publisher._run_publisher = counted
     window = LockWindow()
+    profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
     figures: dict[str, dict[str, list[float]]] = {"plain": {}, "reply": {}, "reaction": {}}
 
     def record(kind: str, post: Callable[[Any], object]) -> None:
         topic_now = get_topic("probe")  # as the socket holds it, read before the post
         assert topic_now is not None
         handed[0] = 0
+        profiling = profiler if kind == args.profile else None
         with watching(window):
             wall, cpu = time.perf_counter(), time.process_time()
+            if profiling is not None:
+                profiling.enable()
             post(topic_now)
+            if profiling is not None:
+                profiling.disable()
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         row = figures[kind]
         for name, value in (("queries_before_lock", window.before), ("queries_in_lock", window.inside),
@@ -178,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     from notify.models import Notification
 
     out["notifications"] = Notification.objects.count()
+    if profiler is not None:
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
     print(json.dumps(out, indent=1))
 
 

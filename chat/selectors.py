@@ -9,6 +9,7 @@ disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -304,8 +305,13 @@ def member_cutoffs(topic: Topic) -> dict[int, int]:
 def history_audience(topic: Topic, anchor: int) -> frozenset[int]:
     """The members of a conversation who read a message anchored at `anchor`: who a live frame about
     it (the message, an edit, its reactions, a pin, its thread's count) may reach."""
-    return frozenset(ConversationMember.objects.filter(topic=topic, history_after__lt=anchor)
-                     .values_list("user_id", flat=True))
+    return frozenset(user_id for (user_id,) in _HISTORY_AUDIENCE.rows(topic.pk, anchor))
+
+
+# Read inside a new message's transaction, under its topic's lock (chat.services.live_audience):
+# compiled once, so that building its SQL does not hold up the conversation's other senders.
+_HISTORY_AUDIENCE = CompiledQuery(lambda topic_id, anchor: ConversationMember.objects.filter(
+    topic_id=topic_id, history_after__lt=anchor).values_list("user_id"), arity=2)
 
 
 def _visible(user: User, topic: Topic) -> QuerySet[Message]:
@@ -423,11 +429,57 @@ def latest_ids(topics: list[Topic]) -> dict[int, int]:
 # SEARCH_COMMON_MATCHES matches among the newest SEARCH_PROBE_WINDOW messages (a density of 0.2 %).
 SEARCH_PROBE_WINDOW = 5000
 SEARCH_COMMON_MATCHES = 10
-_MATCHES = "search_vector @@ to_tsquery('simple', %s)"
+# A search word starting more of the index's words than this stays a prefix (`'w':*`) in the query.
+SEARCH_PREFIX_WORDS = 64
+_SIMPLE_WORD = re.compile(r"[a-z0-9]+")
 
 
-def _search_condition(query: str) -> tuple[str, list[Any]]:
-    """The WHERE clause for a tsquery, in the form whose plan suits how common its words are.
+def _tsquery_lexeme(word: str) -> str:
+    """`word` quoted as one lexeme of tsquery's input syntax (taken as written, not parsed again)."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _search_match(words: list[str]) -> tuple[str, list[Any]]:
+    """The SQL condition "the stored vector has every word, each as a word prefix", and its parameters.
+
+    A prefix (`'lua':*`) costs PostgreSQL's GIN index far more than whole words: it collects every
+    message of the prefix into a bitmap before the words are intersected, where a whole word's
+    posting list is read skipping what the other words rule out — over a million messages, three
+    common words that never occur together took 760-920 ms as prefixes and 70 ms as whole words
+    (docs/benchmarks.md, "Search over years"). So each word of letters a-z and digits (every
+    Vietnamese word once folded) is written as the whole words of the index that start with it,
+    listed by `chat_search_word` (chat migration 0013): `'lua':*` becomes `('lua' | 'luat')`, the
+    same messages. A word that starts none of them, or more than SEARCH_PREFIX_WORDS, stays a prefix,
+    as does any other word (given to `to_tsquery` as before, which normalises it)."""
+    simple = [w for w in dict.fromkeys(words) if _SIMPLE_WORD.fullmatch(w)]
+    others = [w for w in dict.fromkeys(words) if w not in simple]
+    expanded: list[list[str]] = []
+    if simple:
+        with connection.cursor() as cursor:
+            # [w, w with its last letter the next one): the words starting with w, in the "C" collation.
+            cursor.execute(
+                "SELECT ARRAY(SELECT word FROM chat_search_word WHERE word >= q.lo AND word < q.hi "
+                "ORDER BY word LIMIT %s) FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS q(lo, hi, i) "
+                "ORDER BY q.i",
+                [SEARCH_PREFIX_WORDS + 1, simple, [w[:-1] + chr(ord(w[-1]) + 1) for w in simple]])
+            expanded = [row[0] for row in cursor.fetchall()]
+    terms = []
+    for word, whole in zip(simple, expanded, strict=True):
+        if 0 < len(whole) <= SEARCH_PREFIX_WORDS:
+            terms.append("(" + " | ".join(_tsquery_lexeme(w) for w in whole) + ")")
+        else:
+            terms.append(_tsquery_lexeme(word) + ":*")
+    if not others:
+        return "search_vector @@ %s::tsquery", [" & ".join(terms)]
+    prefixes = " & ".join(f"{word}:*" for word in others)
+    if not terms:
+        return "search_vector @@ to_tsquery('simple', %s)", [prefixes]
+    return "search_vector @@ (%s::tsquery && to_tsquery('simple', %s))", [" & ".join(terms), prefixes]
+
+
+def _search_condition(match: str, params: list[Any]) -> tuple[str, list[Any]]:
+    """The WHERE clause for a search's condition (`_search_match`), in the form whose plan suits how
+    common its words are.
 
     PostgreSQL's planner cannot judge that: it multiplies the words' frequencies as if they were
     independent, and the words of a phrase are not ("lừa đảo qua thư điện tử" matched 8 % of a million
@@ -445,12 +497,12 @@ def _search_condition(query: str) -> tuple[str, list[Any]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM chat_message WHERE id > (SELECT max(id) FROM chat_message) - %s "
-            f"AND ({_MATCHES}) IS TRUE LIMIT %s) AS recent",
-            [SEARCH_PROBE_WINDOW, query, SEARCH_COMMON_MATCHES])
+            f"AND ({match}) IS TRUE LIMIT %s) AS recent",
+            [SEARCH_PROBE_WINDOW, *params, SEARCH_COMMON_MATCHES])
         (recent,) = cursor.fetchone()
     if recent >= SEARCH_COMMON_MATCHES:
-        return f"(chat_message.{_MATCHES}) IS TRUE", [query]
-    return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {_MATCHES}))", [query]
+        return f"(chat_message.{match}) IS TRUE", params
+    return f"chat_message.id = ANY(ARRAY(SELECT id FROM chat_message WHERE {match}))", params
 
 
 def search_messages(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,
@@ -484,8 +536,7 @@ def search_messages(user: User, q: str, topic: Topic | None = None, *, author: s
     if until is not None:
         qs = qs.filter(created_at__lt=until)
     if settings.IS_POSTGRES:
-        query = " & ".join(f"{word}:*" for word in words)
-        condition, params = _search_condition(query)
+        condition, params = _search_condition(*_search_match(words))
         qs = qs.extra(where=[condition], params=params)
     else:
         for word in words:

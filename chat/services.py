@@ -65,7 +65,7 @@ from chat.serializers import author_out, message_out
 from chat.text import search_text
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib import ratelimit
-from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.compiled_queries import CompiledQuery, model_fields, model_from_row
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
 from hub.lib.uploads import delete_stored, removed_on_failure
@@ -199,6 +199,12 @@ _LOCK_ROOT = CompiledQuery(
     lambda pk: Message.objects.select_for_update(no_key=True).filter(pk=pk).values_list("reply_count")[:1])
 
 
+# The message a reply answers (`_thread_of`), compiled likewise: the ORM's version was a fifth of a
+# reply's CPU, most of it building the SQL (docs/benchmarks.md, "Issue 26").
+_PARENT = CompiledQuery(lambda pk, topic_id: Message.objects.filter(pk=pk, topic_id=topic_id)
+                        .values_list(*model_fields(Message))[:1], arity=2)
+
+
 def live_audience(topic: Topic, *, audience: Audience | None, anchor: int) -> Audience:
     """Who a frame about a message (anchored at `anchor`: its thread's root, else itself) may reach
     besides the topic's group: the message's audience, and in a direct conversation its members as
@@ -214,7 +220,8 @@ def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
     """The message a reply answers: a visible, not deleted message of the same topic."""
     if isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_ID:
         raise HubError(INVALID, _("reply_to must be a message id."), fields=["reply_to"])
-    parent = (Message.objects.select_related("author").filter(pk=reply_to, topic=topic).first())
+    rows = _PARENT.rows(reply_to, topic.pk)
+    parent = model_from_row(Message, rows[0]) if rows else None
     if parent is not None:
         parent.topic = topic  # known: no query for it (message_visible reads its kind)
     if parent is None or not message_visible(by, parent):
@@ -222,6 +229,13 @@ def _thread_of(topic: Topic, by: User, reply_to: Any) -> Message:
     if parent.deleted_at is not None:
         raise HubError(CONFLICT, _("A deleted message cannot be replied to."), fields=["reply_to"])
     return parent
+
+
+def _root_of(topic: Topic, reply: Message) -> Message:
+    """The root of the thread `reply` is in (a message of the same topic)."""
+    root = model_from_row(Message, _PARENT.rows(reply.thread_root_id, topic.pk)[0])
+    root.topic = topic
+    return root
 
 
 def message_audience(*, author: User, shared_with: list[str] | None) -> Audience | None:
@@ -267,7 +281,7 @@ def post_message(
     floor = topic.default_tlp
     if reply_to is not None:
         parent = _thread_of(topic, by, reply_to)
-        root = parent if parent.thread_root_id is None else Message.objects.get(pk=parent.thread_root_id)
+        root = parent if parent.thread_root_id is None else _root_of(topic, parent)
         floor = tightest(floor, root.tlp)
         if root.audience is not None:
             if shared_with is not None and shared_with != root.shared_with:
@@ -357,10 +371,8 @@ def _read_thread(topic: Topic, root: Message, reply: Message, *, after: _Thread 
     state = thread_state(root.pk, after=after.newest if after is not None else 0)
     known = after.participants if after is not None else frozenset()
     candidates = state.participants - known - {reply.author_id}
-    people = [p for p in User.objects.select_related("centre").filter(pk__in=candidates, is_active=True)
-              if can_view_topic(p, topic) and message_visible(p, reply)] if candidates else []
-    ids = [p.pk for p in people]
-    chosen = mention_channels(topic_id=topic.pk, recipients=ids, direct=ids, people=people)
+    chosen = mention_channels(topic_id=topic.pk, recipients=candidates, direct=candidates,
+                              may_read=lambda p: can_view_topic(p, topic) and message_visible(p, reply))
     return _Thread(root=root, count=state.count, newest=state.newest, participants=known | state.participants,
                    notify={**(after.notify if after is not None else {}), **chosen})
 
@@ -530,6 +542,13 @@ def clean_emoji(value: Any) -> str:
     return value
 
 
+# A reaction's lock of its message, with what the toggle reads of it, compiled once: `_locked`'s
+# ORM query (the message, its topic, author and centre) was half of a toggle's CPU (docs/benchmarks.md,
+# "Issue 26").
+_LOCK_REACTED = CompiledQuery(lambda pk: Message.objects.select_for_update().filter(pk=pk)
+                              .values_list("deleted_at", "audience")[:1])
+
+
 def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionWire]:
     """Add the person's reaction with this emoji, or remove it if they had it; returns the message's
     reactions and broadcasts them (`message.reactions`) after commit. Not a message: no id in the
@@ -541,18 +560,22 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
     ratelimit.charge("write")
     with published_in_commit_order(("reactions", message.pk)) as before_commit, transaction.atomic():
-        locked = _locked(message.pk)  # one toggle at a time per message: the counts broadcast are exact
-        if locked.deleted_at is not None:
+        # One toggle at a time per message: the counts broadcast are exact.
+        locked = _LOCK_REACTED.rows(message.pk)
+        if not locked:
+            raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
+        deleted_at, audience = locked[0]
+        if deleted_at is not None:
             raise HubError(CONFLICT, _("A deleted message cannot be reacted to."))
-        removed, _kinds = Reaction.objects.filter(message=locked, user=by, emoji=emoji).delete()
+        removed, _kinds = Reaction.objects.filter(message_id=message.pk, user=by, emoji=emoji).delete()
         if not removed:
-            Reaction.objects.create(message=locked, user=by, emoji=emoji)
-        reactions = reactions_of([locked.pk])[locked.pk]
-        frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": locked.pk,
+            Reaction.objects.create(message_id=message.pk, user=by, emoji=emoji)
+        reactions = reactions_of([message.pk])[message.pk]
+        frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": message.pk,
                                  "reactions": reactions}
         broadcast_on_commit([topic_group(topic.slug)], frame,
-                            live_audience(topic, audience=Audience.from_meta(locked.audience),
-                                          anchor=anchor_id(locked)))
+                            live_audience(topic, audience=Audience.from_meta(audience),
+                                          anchor=anchor_id(message)))  # a message's thread never changes
         before_commit()
     return reactions
 

@@ -219,7 +219,7 @@ class ApiToken(models.Model):
         self.refresh_from_db(fields=["revoked_at"])
 
 
-def _person_from_row(row: Sequence[Any]) -> User:
+def person_from_row(row: Sequence[Any]) -> User:
     """A person and their centre from the values of `model_fields(User)` then `model_fields(Centre)`."""
     user = model_from_row(User, row[: len(_USER_FIELDS)])
     if user.centre_id is not None:
@@ -239,7 +239,7 @@ def _token_by_hash(key_hash: str) -> ApiToken | None:
         return None
     row = rows[0]
     token = model_from_row(ApiToken, row[: len(_TOKEN_FIELDS)])
-    token.user = _person_from_row(row[len(_TOKEN_FIELDS):])
+    token.user = person_from_row(row[len(_TOKEN_FIELDS):])
     return token
 
 
@@ -301,7 +301,7 @@ class WsTicket(models.Model):
         if not rows:
             return None
         token_id, token_revoked_at, *person = rows[0]
-        user = _person_from_row(person)
+        user = person_from_row(person)
         if not user.is_active or (token_id is not None and token_revoked_at is not None):
             return None
         user.ws_token_id = token_id

@@ -68,14 +68,20 @@ def role_default(user, kind: str) -> str:
 NAMED_AT_MOST = 100
 
 
+def channel_of(user, own: str | None, kind: str) -> str:
+    """A person's channel for `kind`: their own choice (`own`, their `Preference`), else their role's
+    default."""
+    return own or role_default(user, kind)
+
+
 def channels(users: Iterable, kind: str) -> dict[int, str]:
-    """Each person's channel for `kind`: their own choice, else their role's default (one query)."""
+    """Each person's channel for `kind` (`channel_of`; one query)."""
     people = list(users)
     found = Preference.objects.filter(kind=kind)
     if len(people) <= NAMED_AT_MOST:
         found = found.filter(user__in=[u.pk for u in people])
     chosen = dict(found.values_list("user_id", "channel"))
-    return {u.pk: chosen.get(u.pk) or role_default(u, kind) for u in people}
+    return {u.pk: channel_of(u, chosen.get(u.pk), kind) for u in people}
 
 
 def all_channels(user) -> dict[str, str]:

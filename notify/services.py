@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings as django_settings
 from django.db import connection, transaction
-from django.db.models import Field, Model, Q, QuerySet
+from django.db.models import Field, Model, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hub.errors import INVALID, NOT_FOUND, HubError
-from hub.models import Role, User
+from hub.lib.compiled_queries import CompiledQuery, model_fields
+from hub.models import Centre, Role, User, person_from_row
 from notify import preferences as prefs
 from notify.models import (
     AlertNotice,
@@ -43,7 +44,6 @@ from notify.models import (
 if TYPE_CHECKING:
     from alerts.models import Alert
     from chat.models import Message, Topic
-    from hub.models import Centre
     from requests.models import Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -295,38 +295,50 @@ def _record_alert(alert: Alert, people: list[User], kind: str, ntype: str, etype
     # In recipient order, so the outbox (read in id order) mails the security officers first.
     created = {e.user_id: e.pk for e in _bulk_create(Email, list(emails.values()))}
     users = [person.id for person in people if chosen[person.id] in RECORDED_ALERT]
-    _insert_alert_notifications(users, [chosen[u] for u in users], [created.get(u) for u in users],
-                                alert=alert, ntype=ntype, verb=verb, now=created_at or now)
+    _insert_notifications(users, [chosen[u] for u in users], [created.get(u) for u in users],
+                          alert=alert.pk, ntype=ntype, verb=verb, now=created_at or now)
     return len(created)
 
 
-def _insert_alert_notifications(users: list[int], channels: list[str], emails: list[int | None], *, alert: Alert,
-                                ntype: str, verb: str, now: Any) -> None:
-    """An alert's in-hub notifications: one row per (person, channel, email id), ids in this order.
-    On PostgreSQL one `INSERT … SELECT` over three arrays: `bulk_create` prepared each of a row's
-    values in Python, and a TLP:CLEAR alert reaches everyone — with 1,000 readers that was most of
-    the CPU of raising it (docs/benchmarks.md, "Alert bursts"). The arrays are sent as array
-    literals of integers and channel names (`_array`): psycopg's adaptation of a Python list walks it
-    in Python, ~1/4 of an expansion's CPU with 1,000 readers. Elsewhere `bulk_create`; the rows are
-    the same (tests/notify/test_alert_rows.py)."""
+def _insert_notifications(users: list[int], channels: list[str], emails: list[int | None] | None, *, ntype: str,
+                          verb: str, now: Any, alert: int | None = None, actor: int | None = None,
+                          message: int | None = None) -> None:
+    """In-hub notifications: one row per (person, channel, email id or none), ids in this order, the
+    other columns the same in every row. On PostgreSQL one `INSERT … SELECT` over arrays:
+    `bulk_create` prepared each of a row's values in Python — a TLP:CLEAR alert reaches everyone,
+    and with 1,000 readers that was most of the CPU of raising it (docs/benchmarks.md, "Alert
+    bursts"); for a threaded reply's ten participants it was a fifth of the reply's CPU ("Issue
+    26"). The arrays are sent as array literals of integers and channel names (`_array`): psycopg's
+    adaptation of a Python list walks it in Python, ~1/4 of an expansion's CPU with 1,000 readers.
+    Elsewhere `bulk_create`; the rows are the same (tests/notify/test_alert_rows.py,
+    tests/notify/test_mention_rows.py)."""
     if not users:
         return
+    fixed = {"type": ntype, "verb": verb, "created_at": now, "alert": alert, "actor": actor, "message": message}
     if connection.vendor != "postgresql":
         _bulk_create(Notification, [
-            Notification(user_id=user_id, type=ntype, channel=channel, alert=alert, verb=verb, created_at=now,
-                         email_id=email_id)
-            for user_id, channel, email_id in zip(users, channels, emails, strict=True)])
+            Notification(user_id=user_id, type=ntype, channel=channel, alert_id=alert, actor_id=actor,
+                         message_id=message, verb=verb, created_at=now, email_id=email_id)
+            for user_id, channel, email_id in zip(users, channels, emails or [None] * len(users), strict=True)])
         return
     meta = Notification._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(cast("Field[Any, Any]", meta.get_field(name)).column))
-                        for name in ("user", "channel", "email", "type", "alert", "verb", "created_at"))
+
+    def column(name: str) -> str:
+        return quote(str(cast("Field[Any, Any]", meta.get_field(name)).column))
+
+    named = [name for name, value in fixed.items() if value is not None]
+    columns = ", ".join(column(name) for name in ("user", "channel", *(["email"] if emails is not None else []),
+                                                  *named))
+    values = ", ".join(["r.u", "r.c", *(["r.e"] if emails is not None else []), *(["%s"] * len(named))])
+    arrays = [_array(users), _array(channels), *([_array(emails)] if emails is not None else [])]
+    unnest = ", ".join(["%s::bigint[]", "%s::text[]", *(["%s::bigint[]"] if emails is not None else [])])
+    names = "u, c, e, n" if emails is not None else "u, c, n"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-            "SELECT r.u, r.c, r.e, %s, %s, %s, %s "
-            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) WITH ORDINALITY AS r(u, c, e, n) ORDER BY r.n",
-            [ntype, alert.pk, verb, now, _array(users), _array(channels), _array(emails)])
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "
+            f"FROM unnest({unnest}) WITH ORDINALITY AS r({names}) ORDER BY r.n",
+            [*(fixed[name] for name in named), *arrays])
 
 
 def _array(values: list[int] | list[str] | list[int | None]) -> str:
@@ -348,37 +360,62 @@ def _bulk_create(model: type[_Row], rows: list[_Row]) -> list[_Row]:
 # --- chat --------------------------------------------------------------------------------------------
 
 
+# A mention's or a reply's possible recipients, each with their centre, their level for the topic and
+# their own channel for mentions, in one statement compiled once (hub.lib.compiled_queries): read
+# with the ORM as three statements built each time (the people, their levels, their channels) it was
+# a third of a threaded reply's CPU (docs/benchmarks.md, "Issue 26"). The id list is padded to a
+# power of two (`_padded`), so that at most a dozen SQL texts are ever built.
+_READER_COLUMNS = (*model_fields(User), *model_fields(Centre, "centre__"))
+_MENTION_READERS = CompiledQuery(
+    lambda ids, topic_id: User.objects.filter(pk__in=ids, is_active=True)
+    .annotate(topic_level=Subquery(TopicSetting.objects.filter(user_id=OuterRef("pk"), topic_id=topic_id)
+                                   .values("level")[:1]),
+              own_channel=Subquery(Preference.objects.filter(user_id=OuterRef("pk"), kind=Kind.MENTION)
+                                   .values("channel")[:1]))
+    .values_list(*_READER_COLUMNS, "topic_level", "own_channel"),
+    arity=2)
+
+
+def _padded(ids: list[int]) -> list[int]:
+    """`ids` (not empty) repeated at the end up to the next power of two: `IN` reads the same rows."""
+    size = 1 << (len(ids) - 1).bit_length()
+    return ids + [ids[-1]] * (size - len(ids))
+
+
 def mention_channels(*, topic_id: int, recipients: Iterable[int], direct: Iterable[int] = (),
-                     people: Iterable[User] | None = None) -> dict[int, str]:
+                     may_read: Callable[[User], bool] | None = None) -> dict[int, str]:
     """Who of `recipients` gets a notification about a message of the topic, and on which channel:
-    reads only, so a caller may decide before its transaction's locks (chat.services: a thread's
-    participants are chosen before the topic's row lock) and record with `record_mentions` inside
-    it. `direct` are the ones named personally (@username, a reply to their thread): a topic
-    followed for "mentions only" lets only those through; a muted topic lets nothing through.
-    `people`, when the caller already loaded them (active, with their centre), saves reading them."""
-    ids = set(recipients)
+    reads only (one statement), so a caller may decide before its transaction's locks
+    (chat.services: a thread's participants are chosen before the topic's row lock) and record with
+    `record_mentions` inside it. Only active people, and of them only those `may_read` admits
+    (the caller's rule: they may read the message). `direct` are the ones named personally
+    (@username, a reply to their thread): a topic followed for "mentions only" lets only those
+    through; a muted topic lets nothing through."""
+    ids = sorted(set(recipients))
     if not ids:
         return {}
     direct_ids = set(direct)
-    levels = prefs.topic_levels(ids, topic_id)
-    ids = {uid for uid in ids if not prefs.muted(levels.get(uid))
-           and (uid in direct_ids or not prefs.mentions_only(levels.get(uid)))}
-    if not ids:
-        return {}
-    chosen_people = (list(_active(User.objects.filter(pk__in=ids))) if people is None
-                     else [p for p in people if p.pk in ids and p.is_active])
-    chosen = prefs.channels(chosen_people, Kind.MENTION)
-    return {uid: channel for uid, channel in sorted(chosen.items()) if channel in RECORDED}
+    chosen: dict[int, str] = {}
+    width = len(_READER_COLUMNS)
+    for row in _MENTION_READERS.rows(_padded(ids), topic_id):
+        level, own = row[width], row[width + 1]
+        if prefs.muted(level) or (row[0] not in direct_ids and prefs.mentions_only(level)):
+            continue
+        person = person_from_row(row[:width])
+        if may_read is not None and not may_read(person):
+            continue
+        channel = prefs.channel_of(person, own, Kind.MENTION)
+        if channel in RECORDED:
+            chosen[person.pk] = channel
+    return dict(sorted(chosen.items()))
 
 
 def record_mentions(*, message: Message, channels: Mapping[int, str], verb: str = "mention") -> None:
-    """The notifications `mention_channels` chose, recorded in the message's transaction (one insert)."""
-    now = timezone.now()
-    _bulk_create(Notification, [
-        Notification(user_id=uid, type=Notification.Type.MENTION, channel=channel, actor_id=message.author_id,
-                     message=message, verb=verb, created_at=now)
-        for uid, channel in channels.items()
-    ])
+    """The notifications `mention_channels` chose, recorded in the message's transaction (one insert,
+    `_insert_notifications`)."""
+    users = list(channels)
+    _insert_notifications(users, [channels[u] for u in users], None, ntype=Notification.Type.MENTION,
+                          verb=verb, now=timezone.now(), actor=message.author_id, message=message.pk)
 
 
 def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[int] = (),

@@ -307,6 +307,44 @@ def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, a
         assert "IS TRUE" in sql and "search_vector" in sql
 
 
+def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_client, monkeypatch):
+    """A search word matches every word it starts ("lua" finds "lửa", "lừa" and "luật"). On PostgreSQL
+    the query lists the whole words of the index that start it (chat_search_word, kept by triggers when a
+    message is written and when an edit changes its body), or keeps the prefix when more than
+    SEARCH_PREFIX_WORDS do, or for a word of other letters: the same messages in every form."""
+    from django.db import connection
+
+    from chat import selectors
+    from chat.services import edit_message
+
+    fire = post(world["topic"], world["ht"], "Bản vá cho tường lửa")
+    scam = post(world["topic"], world["ht"], "Cảnh báo lừa đảo жуков")
+    law = post(world["topic"], world["ht"], "Luật an ninh mạng")
+    edited = post(world["topic"], world["ht"], "bản nháp")
+    edit_message(edited, by=world["ht"], body="Zyxwvu qua VPN")
+    expected = {"lua": [law, scam, fire], "luat an": [law], "tuong lua": [fire], "zyxw": [edited],
+                "ban": [fire], "vpn zyxwvu": [edited], "жук": [scam], "жук lua": [scam], "lu tuong": [fire],
+                "tuong vpn": []}
+    client = api_client(world["dn"])
+
+    def found() -> dict[str, list[int]]:
+        return {q: [m["id"] for m in client.get("/api/v1/search", {"q": q}).json()["results"]] for q in expected}
+
+    assert found() == {q: [m.id for m in hits] for q, hits in expected.items()}
+    if connection.vendor == "postgresql":
+        (query,) = selectors._search_match(["lua"])[1]
+        whole = query.strip("()").split(" | ")
+        assert {"'lua'", "'luat'"} <= set(whole) and all(w.startswith("'lua") for w in whole)
+        assert selectors._search_match(["zyxw"])[1] == ["('zyxwvu')"]  # the edit's new word
+        assert selectors._search_match(["qqqq"])[1] == ["'qqqq':*"]  # a word the index has not got
+        assert selectors._search_match(["жук", "zyxw"]) == (
+            "search_vector @@ (%s::tsquery && to_tsquery('simple', %s))", ["('zyxwvu')", "жук:*"])
+    monkeypatch.setattr(selectors, "SEARCH_PREFIX_WORDS", 1)  # "lua" starts two words: it stays a prefix
+    assert found() == {q: [m.id for m in hits] for q, hits in expected.items()}
+    if connection.vendor == "postgresql":
+        assert selectors._search_match(["lua"])[1] == ["'lua':*"]
+
+
 def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
     from chat.models import Topic
 

@@ -2,7 +2,7 @@
 reader's channel, the alert, the verb, the email it was sent with, in recipient order (ids), nothing
 else set. They are written when the raise's notice is expanded (notify.services.expand_alert_notices,
 the job `notify.alerts`). On PostgreSQL by one INSERT … SELECT over arrays
-(`_insert_alert_notifications`), elsewhere by bulk_create: this test holds both to the same rows."""
+(`_insert_notifications`), elsewhere by bulk_create: this test holds both to the same rows."""
 
 import pytest
 
