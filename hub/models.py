@@ -200,15 +200,24 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str) -> tuple[ApiToken, User] | None:
-        token = _token_by_hash(_hash_secret(raw))
-        if token is None:
-            return None
         now = timezone.now()
+        key_hash = _hash_secret(raw)
         # Recorded to the minute: a write on every request was a third of the cost of a token call
         # and serialised a burst of a thousand scripts connecting at once on one row lock each.
-        if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-            cls.objects.filter(pk=token.pk).update(last_used_at=now)
-            token.last_used_at = now
+        stale_before = now - LAST_USED_RESOLUTION
+        if connection.vendor == "postgresql":
+            # The write, when due, in the look-up's round trip (a data-modifying WITH, as
+            # WsTicket.redeem): a reconnect storm is a thousand tokens each used for the first time
+            # in a while, and their UPDATE was a second query per ticket (docs/benchmarks.md).
+            token = _token_by_hash(key_hash, touch=(now, key_hash, stale_before))
+        else:
+            token = _token_by_hash(key_hash)
+            if token is not None and (token.last_used_at is None or token.last_used_at <= stale_before):
+                cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        if token is None:
+            return None
+        if token.last_used_at is None or token.last_used_at <= stale_before:
+            token.last_used_at = now  # written above (the look-up read the row as it was before)
         return token, token.user
 
     def revoke(self) -> None:
@@ -230,17 +239,42 @@ def person_from_row(row: Sequence[Any]) -> User:
 _USER_FIELDS = model_fields(User)
 
 
-def _token_by_hash(key_hash: str) -> ApiToken | None:
+def _token_by_hash(key_hash: str, touch: tuple[Any, ...] | None = None) -> ApiToken | None:
     """The live token with this hash, its person and their centre loaded, in one query compiled
     once: every API request starts here, and building this query's SQL was a third of a ticket-list
-    request's CPU (docs/benchmarks.md)."""
-    rows = _TOKEN_BY_HASH.rows(key_hash)
+    request's CPU (docs/benchmarks.md). With `touch` (PostgreSQL: now, the hash, the stale bound) the
+    same round trip records `last_used_at` when it is older than the bound (`_touch_sql`)."""
+    if touch is None:
+        rows = _TOKEN_BY_HASH.rows(key_hash)
+    else:
+        rows = _TOKEN_BY_HASH.rows_within(_touch_sql(), touch, ") AS token", key_hash)
     if not rows:
         return None
     row = rows[0]
     token = model_from_row(ApiToken, row[: len(_TOKEN_FIELDS)])
     token.user = person_from_row(row[len(_TOKEN_FIELDS):])
     return token
+
+
+@functools.cache
+def _touch_sql() -> str:
+    """PostgreSQL: `ApiToken.authenticate`'s once-a-minute UPDATE of `last_used_at` as a WITH around
+    the token's look-up. The look-up reads the row as it was before the UPDATE (PostgreSQL's rule for
+    data-modifying WITHs); only a live token of an active person is written, as before, and one used
+    within the minute matches nothing and writes nothing."""
+    quote = connection.ops.quote_name
+
+    def column(model: type[models.Model], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field) and field.column
+        return quote(field.column)
+
+    table, users = quote(ApiToken._meta.db_table), quote(User._meta.db_table)
+    used = column(ApiToken, "last_used_at")
+    return (f"WITH touched AS (UPDATE {table} SET {used} = %s WHERE {column(ApiToken, 'key_hash')} = %s "
+            f"AND {column(ApiToken, 'revoked_at')} IS NULL AND ({used} IS NULL OR {used} <= %s) "
+            f"AND {column(ApiToken, 'user')} IN (SELECT {column(User, 'id')} FROM {users} "
+            f"WHERE {column(User, 'is_active')}) RETURNING 1) SELECT * FROM (")
 
 
 _TOKEN_FIELDS = model_fields(ApiToken)

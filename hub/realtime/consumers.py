@@ -405,7 +405,12 @@ class HubConsumer(AsyncWebsocketConsumer):
 
     def _control(self, event: dict[str, Any]) -> None:
         """A control event for this socket's person (hub/services.py): re-read them, unless it is
-        about another token or session of theirs."""
+        about another person sharing the control group (hub.realtime.groups.CONTROL_GROUPS) or
+        another token or session of theirs. An event naming nobody concerns every socket that hears
+        it."""
+        user = event.get("user")
+        if user is not None and user != self.user.id:
+            return
         action = event.get("control")
         if action == TOKEN_REVOKED and event.get("token_id") != self.token_id:
             return

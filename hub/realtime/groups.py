@@ -27,9 +27,23 @@ def topic_group(slug: str) -> str:
     return f"topic.{slug}"
 
 
+# Control events travel over this many groups, a person's chosen by their id. A group per person
+# meant one Redis subscription per connected person per process: a `SUBSCRIBE` (under the fan-out's
+# lock) in every handshake and an `UNSUBSCRIBE` in every close, and ~0.9 KiB of subscription state
+# (the fan-out's set, channels-redis' group and subscription entries) kept by every idle socket of a
+# distinct person — the reconnect storm's and the memory target's (docs/benchmarks.md, "Control
+# events over shared groups"). With a fixed number a process subscribes at most this many times, the
+# first handshakes pay it and the rest join a group already there; a control event then reaches the
+# sockets of the other people sharing the group, which ignore it (`HubConsumer._control` reads the
+# event's `user`). Publishers and subscribers must agree on it across processes: a constant, not a
+# setting.
+CONTROL_GROUPS = 64
+
+
 def control_group(user_id: int) -> str:
-    """Every socket of a user joins this group, whatever its route (see hub/services.py)."""
-    return f"control.{user_id}"
+    """The group that carries `user_id`'s control events; every socket of theirs joins it, whatever
+    its route (see hub/services.py). Shared with the people whose id has the same remainder."""
+    return f"control.{user_id % CONTROL_GROUPS}"
 
 
 def is_control_group(group: str) -> bool:

@@ -285,7 +285,9 @@ def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
 
     def send() -> None:
         try:
-            _run_publisher([(control_group(user_id), "", {"event_id": uuid.uuid4().hex, "control": action, **meta})])
+            # `user`: the group is shared with other people (hub.realtime.groups.CONTROL_GROUPS).
+            _run_publisher([(control_group(user_id), "",
+                             {"event_id": uuid.uuid4().hex, "control": action, "user": user_id, **meta})])
         except Exception:
             logger.exception("control broadcast %s for user %s failed", action, user_id)
 

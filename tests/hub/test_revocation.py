@@ -76,3 +76,43 @@ async def test_periodic_recheck_catches_a_change_that_sent_no_event(make_user, s
 
     await sync_to_async(deactivate_silently)(user.pk)
     await assert_closed_with(socket, 4401)
+
+
+async def test_a_control_event_for_someone_sharing_the_control_group_leaves_the_socket_alone(make_user):
+    """Control events travel over a fixed number of groups (hub.realtime.groups.CONTROL_GROUPS), so a
+    person's sockets also hear the events of everyone whose id shares the group: they act only on
+    their own. The person is deactivated in raw SQL (no event of its own), so a re-read would close
+    the socket: an event naming another person must not cause one, and one naming them must."""
+    from hub.realtime.groups import CONTROL_GROUPS, control_group
+    from hub.realtime.publisher import send_publications
+    from tests.chat.test_batch_frames import deactivate_silently
+
+    user = await sync_to_async(make_user)("bd.engineer", centre="BD")
+    socket = await open_socket(user)
+    group = control_group(user.pk)
+    assert control_group(user.pk + CONTROL_GROUPS) == group  # shared with that person
+    await sync_to_async(deactivate_silently)(user.pk)
+
+    neighbour = {"event_id": "neighbour", "control": "identity_changed", "user": user.pk + CONTROL_GROUPS}
+    await send_publications([(group, "", neighbour)])
+    assert await socket.receive_nothing(timeout=1)
+
+    own = {"event_id": "own", "control": "identity_changed", "user": user.pk}
+    await send_publications([(group, "", own)])
+    await assert_closed_with(socket, 4401)
+
+
+async def test_sockets_of_many_people_share_a_bounded_number_of_control_subscriptions(make_user):
+    """One process subscribes to at most CONTROL_GROUPS control groups however many people connect:
+    a group per person was a Redis SUBSCRIBE in every handshake and subscription state kept by every
+    idle socket (docs/benchmarks.md)."""
+    from hub.realtime.groups import CONTROL_GROUPS, control_group, is_control_group
+    from hub.realtime.receiver import local_fanout
+
+    people = [await sync_to_async(make_user)(f"ct.{n}", centre="CT") for n in range(3)]
+    sockets = [await open_socket(person) for person in people]
+    joined = {g for g in local_fanout().groups if is_control_group(g)}
+    assert joined == {control_group(p.pk) for p in people}
+    assert all(int(g.rsplit(".", 1)[1]) < CONTROL_GROUPS for g in joined)
+    for socket in sockets:
+        await socket.disconnect()
