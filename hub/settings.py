@@ -521,6 +521,9 @@ HUB_ALERT_NOTIFY_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SECONDS", "1")
 # A burst of raises keeps waking the job runner: it runs once the wakes pause for that second, and
 # at the latest this long after the first wake (hub.jobs.Runner._settle).
 HUB_JOBS_WAKE_LIMIT_SECONDS = float(os.environ.get("HUB_JOBS_WAKE_LIMIT_SECONDS", "10"))
+# One run of `notify.alerts` expands notices for at most this long, then gives the job thread back
+# (the other due jobs run: an escalation, the outbox) and runs again at once for the rest.
+HUB_ALERT_NOTIFY_SLICE_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SLICE_SECONDS", "0.5"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------
