@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from alerts import indicators as indicator_rules
 from alerts import selectors, services, stix
 from alerts.serializers import alert_detail_out, alert_out, entries_out, entry_out, sighting_out
-from hub.errors import INVALID, HubError
+from hub.errors import INVALID, HubError, invalid
 from hub.lib.api_support import (
     ERRORS,
     ApiRequest,
@@ -85,7 +85,12 @@ class IndicatorOut(Schema):
 class SeenBeforeOut(Schema):
     type: str
     value: str
-    sightings: list[SightingOut] = Field(description="Earlier alerts the caller may see with this indicator.")
+    sightings: list[SightingOut] = Field(
+        description="Earlier alerts the caller may see with this indicator, oldest first: at most 20.")
+    more: bool = Field(False, description="There are more earlier sightings than `sightings` lists.")
+    next: str | None = Field(
+        None, description="When `more`: GET this address (`/api/v1/indicators?value=…&type=…&cursor=…`) for the "
+                          "sightings after the last one listed, oldest first, paged by `next`.")
 
 
 class SightingPage(Schema):
@@ -322,10 +327,17 @@ def export_stix(request: ApiRequest, alert_id: int):
 
 @router.get("/indicators", response={200: SightingPage, **ERRORS},
             summary="Where an indicator was seen: alerts the caller may see that carry it, oldest first")
-def find_indicator(request: ApiRequest, value: str, limit: int | None = None):
+def find_indicator(request: ApiRequest, value: str, type: str | None = None, limit: int | None = None,
+                   cursor: str | None = None):
     try:
-        wanted = indicator_rules.guess(value)
+        if type is None:
+            wanted = indicator_rules.guess(value)
+        elif not indicator_rules.known_type(type):
+            raise invalid("type", services.ONE_OF, values=", ".join(indicator_rules.TYPES))
+        else:
+            wanted = indicator_rules.clean(type, value)
     except indicator_rules.InvalidIndicator as exc:
         raise HubError(INVALID, _("value: %(reason)s."), fields=["value"], reason=str(exc)) from None
-    found = selectors.sightings(request.auth, [(wanted.type, wanted.value)]).get((wanted.type, wanted.value), [])
-    return {"results": [sighting_out(s) for s in found[: clamp_limit(limit, default=200)]], "next": None}
+    page = keyset_page(selectors.sightings_of(request.auth, wanted.type, wanted.value), ["created_at", "id"], cursor,
+                       clamp_limit(limit, default=200))
+    return {"results": [sighting_out(selectors.as_sighting(s)) for s in page.results], "next": page.next}

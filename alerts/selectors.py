@@ -14,13 +14,17 @@ topic — goes through one of the two.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation, Indicator, Severity, Status, Tlp
 from hub.errors import NOT_FOUND, HubError, invalid
+from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
 from hub.realtime.audience import EVERYONE, Audience
@@ -89,20 +93,37 @@ def recipient_centres(alert: Alert) -> QuerySet[Centre]:
 def visible_alerts(user: Any) -> QuerySet[Alert]:
     """`audience_of(alert).allows(user)` as a filter (held to it by tests/alerts/test_tlp.py)."""
     qs = Alert.objects.select_related("raised_by", "raised_by__centre", "centre")
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    shape = viewer_shape(user)
+    if shape is None:
         return qs.none()
-    if user.is_hub_admin:
-        return qs
+    condition = visibility(shape, user.centre_id)
+    return qs if condition is None else qs.filter(condition)
+
+
+def viewer_shape(user: Any) -> tuple[bool, bool, bool] | None:
+    """What of a viewer decides which alerts they see: (hub admin, in a centre, AMBER role), or None
+    for nobody (anonymous or inactive). Viewers of one shape see through the same filter, with their
+    own centre in it (`visibility`; `sightings` builds its SQL once per shape)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return (bool(user.is_hub_admin), bool(user.centre_id), bool(user.has_role(*AMBER_ROLES)))
+
+
+def visibility(shape: tuple[bool, bool, bool], centre_id: Any) -> Q | None:
+    """The filter of `visible_alerts` for a viewer of `shape` in centre `centre_id` (None: every alert)."""
+    admin, in_centre, amber = shape
+    if admin:
+        return None
     shares = Alert.shared_with.through.objects
     condition = Q(tlp__in=[Tlp.CLEAR, Tlp.GREEN])
     in_scope = Q(pk__in=[])
-    if user.centre_id:
-        in_scope = Q(centre_id=user.centre_id) | Q(pk__in=shares.filter(centre_id=user.centre_id).values("alert_id"))
+    if in_centre:
+        in_scope = Q(centre_id=centre_id) | Q(pk__in=shares.filter(centre_id=centre_id).values("alert_id"))
         condition |= Q(tlp=Tlp.RED) & in_scope
-    if user.has_role(*AMBER_ROLES):
+    if amber:
         unscoped = ~Q(pk__in=shares.values("alert_id"))
         condition |= Q(tlp__in=[Tlp.AMBER, Tlp.AMBER_STRICT]) & (unscoped | in_scope)
-    return qs.filter(condition)
+    return condition
 
 
 def get_visible_alert(user: Any, alert_id: int) -> Alert:
@@ -253,32 +274,92 @@ def can_correct(entry: AlertEvent, user: Any) -> bool:
 # --- indicators across alerts ---------------------------------------------------------------------------
 
 
-def sightings(user: Any, pairs: list[tuple[str, str]], *,
-              exclude_alert: int | None = None) -> dict[tuple[str, str], list[Indicator]]:
-    """{(type, value): [Indicator with its alert and centre]} for every alert `user` may see that
-    carries one of these normalised indicators, oldest first — one query for the whole list."""
-    if not pairs:
-        return {}
-    wanted = Q()
-    for type_, value in pairs:
-        wanted |= Q(type=type_, value=value)
-    # Only what a sighting shows (alerts.serializers.sighting_out): an alert's texts are most of its
-    # row, and every raise reads its indicators' sightings for its answer (issue 27).
-    qs = (Indicator.objects.filter(wanted, alert__in=visible_alerts(user).values("pk"))
-          .select_related("alert", "alert__centre").order_by("created_at", "id")
-          .only("type", "value", "created_at", "alert", "alert__title", "alert__tlp", "alert__centre",
-                "alert__centre__code"))
-    if exclude_alert is not None:
-        qs = qs.exclude(alert_id=exclude_alert)
-    found: dict[tuple[str, str], list[Indicator]] = {}
-    for indicator in qs:
-        found.setdefault((indicator.type, indicator.value), []).append(indicator)
-    return found
+# The earlier sightings an alert's detail lists per indicator (`seen_before`); the rest are paged from
+# `GET /api/v1/indicators?value=…&cursor=…`, whose address the detail gives (docs/alerts.md). Without a
+# cap an indicator seen in thousands of alerts over the years made every answer, the raise's 201
+# included, list all of them.
+SEEN_BEFORE_LIMIT = 20
+# What a sighting shows (alerts.serializers.sighting_out): an alert's texts are most of its row.
+SIGHTING_FIELDS = ("id", "type", "value", "created_at", "alert_id", "alert__title", "alert__tlp", "alert__centre__code")
 
 
-def seen_before(user: Any, alert: Alert) -> dict[int, list[Indicator]]:
-    """{indicator id: its earlier sightings in other alerts the viewer may see} for the alert page's
-    "seen before at QB on 12/03, HUE on 02/05"."""
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An indicator as seen in one alert: what `GET /api/v1/indicators` and `seen_before` list."""
+
+    id: int
+    type: str
+    value: str
+    created_at: datetime
+    alert_id: int
+    title: str
+    tlp: str
+    centre: str | None
+
+
+def sightings_of(user: Any, type_: str, value: str) -> QuerySet[Indicator]:
+    """Every alert `user` may see that carries this normalised indicator, with only what a sighting
+    shows (`as_sighting`): `GET /api/v1/indicators` pages them oldest first."""
+    return (Indicator.objects.filter(type=type_, value=value, alert__in=visible_alerts(user).values("pk"))
+            .select_related("alert", "alert__centre")
+            .only("type", "value", "created_at", "alert", "alert__title", "alert__tlp", "alert__centre",
+                  "alert__centre__code"))
+
+
+def as_sighting(indicator: Indicator) -> Sighting:
+    alert = indicator.alert
+    return Sighting(indicator.pk, indicator.type, indicator.value, indicator.created_at, alert.pk, alert.title,
+                    alert.tlp, alert.centre.code if alert.centre is not None else None)
+
+
+def _seen_query(shape: tuple[bool, bool, bool]) -> CompiledQuery:
+    """`seen_before`'s one query for viewers of `shape`, its SQL built once per process and list
+    length (hub.lib.compiled_queries): building it was a fifth of a raise's CPU (issue 27)."""
+    query = _SEEN.get(shape)
+    if query is None:
+        with_centre = shape[1] and not shape[0]
+
+        def build(*args: Any) -> QuerySet[Indicator, Any]:
+            centre, (exclude, types, values) = (args[0], args[1:]) if with_centre else (None, args)
+            condition = visibility(shape, centre)
+            alerts = Alert.objects.all() if condition is None else Alert.objects.filter(condition)
+            return (Indicator.objects.filter(type__in=types, value__in=values, alert__in=alerts.values("pk"))
+                    .exclude(alert_id=exclude)
+                    # the first SEEN_BEFORE_LIMIT + 1 of each indicator: one more says there are more
+                    .annotate(rank=Window(RowNumber(), partition_by=[F("type"), F("value")],
+                                          order_by=[F("created_at").asc(), F("id").asc()]))
+                    .filter(rank__lte=SEEN_BEFORE_LIMIT + 1)
+                    .order_by("created_at", "id").values_list(*SIGHTING_FIELDS))
+
+        query = _SEEN[shape] = CompiledQuery(build, kinds=(int, int, str, str) if with_centre else (int, str, str))
+    return query
+
+
+_SEEN: dict[tuple[bool, bool, bool], CompiledQuery] = {}
+
+
+def _padded(items: list[str]) -> list[str]:
+    """`items` (not empty) repeated at the end up to a power of two: the compiled SQL of an
+    `IN (…)` is per length, and this keeps the lengths (and so the SQL kept per process) few."""
+    size = 1 << (len(items) - 1).bit_length()
+    return items + [items[-1]] * (size - len(items))
+
+
+def seen_before(user: Any, alert: Alert) -> dict[int, list[Sighting]]:
+    """{indicator id: its earlier sightings in other alerts the viewer may see, oldest first} for the
+    alert page's "seen before at QB on 12/03, HUE on 02/05": at most SEEN_BEFORE_LIMIT + 1 each
+    (the last says there are more)."""
     own = list(alert.indicators.all())
-    found = sightings(user, [(i.type, i.value) for i in own], exclude_alert=alert.pk)
+    shape = viewer_shape(user)
+    if not own or shape is None:
+        return {i.pk: [] for i in own}
+    types = _padded(sorted({i.type for i in own}))
+    values = _padded(sorted({i.value for i in own}))
+    query = _seen_query(shape)
+    args = (alert.pk, types, values)
+    rows = query.rows(user.centre_id, *args) if shape[1] and not shape[0] else query.rows(*args)
+    found: dict[tuple[str, str], list[Sighting]] = {}
+    for row in rows:
+        found.setdefault((row[1], row[2]), []).append(Sighting(*row))
+    # Earlier than the indicator itself: the first rows of each list, so the cap above still holds.
     return {i.pk: [s for s in found.get((i.type, i.value), []) if s.created_at < i.created_at] for i in own}

@@ -4,10 +4,13 @@ merge what it fetched with what it was pushed without translating between two vo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertWire, EscalationWire, IndicatorWire
 from alerts.models import Acknowledgement, Alert, AlertEvent, Escalation
 from alerts.selectors import (
+    SEEN_BEFORE_LIMIT,
+    Sighting,
     acknowledgement_matrix,
     can_acknowledge,
     can_add_entry,
@@ -18,6 +21,7 @@ from alerts.selectors import (
     seen_before,
     timeline,
 )
+from hub.lib.api_support import encode_cursor
 from hub.lib.jsonutil import timestamp
 
 
@@ -87,12 +91,25 @@ def entries_out(alert: Alert, viewer: Any, *, record: list[AlertEvent] | None = 
             for e in (timeline(alert) if record is None else record)]
 
 
-def sighting_out(indicator: Any) -> dict[str, Any]:
+def sighting_out(sighting: Sighting) -> dict[str, Any]:
     """Where an indicator was seen: `GET /api/v1/indicators` and an alert's `seen_before`."""
-    alert = indicator.alert
-    return {"alert": alert.pk, "centre": alert.centre.code if alert.centre is not None else None,
-            "seen_at": timestamp(indicator.created_at), "title": alert.title, "tlp": alert.tlp,
-            "type": indicator.type, "value": indicator.value}
+    return {"alert": sighting.alert_id, "centre": sighting.centre, "seen_at": timestamp(sighting.created_at),
+            "title": sighting.title, "tlp": sighting.tlp, "type": sighting.type, "value": sighting.value}
+
+
+def sightings_next(type_: str, value: str, last: Sighting) -> str:
+    """The address of the sightings after `last` (`GET /api/v1/indicators`, oldest first)."""
+    query = urlencode({"value": value, "type": type_, "cursor": encode_cursor([last.created_at, last.id])})
+    return f"/api/v1/indicators?{query}"
+
+
+def seen_before_out(indicator: Any, found: list[Sighting]) -> dict[str, Any]:
+    """One indicator's `seen_before`: its first SEEN_BEFORE_LIMIT earlier sightings and, when there
+    are more, `next`: where to page the rest from."""
+    shown = found[:SEEN_BEFORE_LIMIT]
+    more = len(found) > SEEN_BEFORE_LIMIT
+    return {"type": indicator.type, "value": indicator.value, "sightings": [sighting_out(s) for s in shown],
+            "more": more, "next": sightings_next(indicator.type, indicator.value, shown[-1]) if more else None}
 
 
 def acknowledgement_out(ack: Acknowledgement) -> AcknowledgementWire:
@@ -128,8 +145,7 @@ def alert_detail_out(alert: Alert, viewer: Any, *, raised: AlertEvent | None = N
     return {
         **alert_out(alert),
         # Per viewer (their TLP rights), so beside `indicators`, which every recipient shares.
-        "seen_before": [{"type": i.type, "value": i.value, "sightings": [sighting_out(s) for s in earlier[i.pk]]}
-                        for i in alert.indicators.all()],
+        "seen_before": [seen_before_out(i, earlier[i.pk]) for i in alert.indicators.all()],
         "acknowledgements": matrix,
         "history": [event_out(e) for e in record],
         "entries": entries,

@@ -46,6 +46,7 @@ from alerts.selectors import (
 from alerts.serializers import acknowledgement_out, alert_out, entry_out, escalation_out
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, METHOD_NOT_ALLOWED, HubError, invalid
 from hub.lib import ratelimit
+from hub.lib.prefetch import hold_prefetched
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Centre, Role, User
@@ -227,8 +228,10 @@ def raise_alert(
     systems = _clean_systems(affected_systems)
     centres = _clean_shared_with(shared_with, tlp, by)
     # Its own, tighter bucket (hub/lib/ratelimit.py): an alert reaches every centre. Its summary in the
-    # security topic is the author's message and costs a `post` token too (chat.services.post_message).
-    ratelimit.charge("alert")
+    # security topic is the author's message and costs a `post` token too: taken here with the alert's,
+    # in the same Redis call (a bucket is charged once per request, so chat.services.post_message's
+    # own charge then takes nothing more).
+    ratelimit.charge("alert", "post")
 
     with transaction.atomic():
         alert = Alert(
@@ -242,7 +245,7 @@ def raise_alert(
         alert.save()
         if centres:  # a new alert shares with nobody yet: `set` would read its (empty) list first
             alert.shared_with.add(*centres)
-        Indicator.objects.bulk_create(
+        written = Indicator.objects.bulk_create(
             Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm,
                       created_at=alert.created_at)
             for i, c in enumerate(cleaned)
@@ -253,10 +256,12 @@ def raise_alert(
             data={"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
                   "indicators": [_indicator_data(c) for c in cleaned],
                   **({"promoted_from": origin} if origin else {})})
-        # Read back once with everything its frame, its audience, its notifications, its summary and
-        # the 201's detail read again and again (indicators, sharing): three queries, not one per use.
-        alert = (Alert.objects.select_related("raised_by__centre", "centre")
-                 .prefetch_related("indicators", "shared_with").get(pk=alert.pk))
+        # What its frame, its audience, its notifications, its summary and the 201's detail read again
+        # and again (raiser, centre, indicators, sharing) is what this transaction has just written:
+        # held on the alert as a prefetch would hold it, not read back (three queries; issue 27).
+        hold_prefetched(alert, "indicators", written)
+        shared: list[Centre] = sorted(centres, key=lambda c: c.code)
+        hold_prefetched(alert, "shared_with", shared)
         # Its record so far, for the raise's answer (`raised_entry`): read back it would be one query more.
         raised.alert, raised.actor, raised.centre = alert, alert.raised_by, alert.centre
         raised.corrected_by = []  # as alerts.selectors.timeline sets it

@@ -74,7 +74,13 @@ async def publish_round(phase: int, events: int, batch: int, first_id: int, rate
     for start in range(0, len(items), batch):
         if rate:
             await asyncio.sleep(max(0.0, start_at + start / rate - time.monotonic()))
-        await send_publications(items[start:start + batch])
+        chunk = items[start:start + batch]
+        now = time.time()
+        for _group, _text, meta in chunk:
+            # Stamped when handed over, as a publisher does after its commit: the receiver tells
+            # from it whether an event waited for its loop (hub/realtime/receiver.py, `_waited`).
+            meta["published_at"] = now
+        await send_publications(chunk)
 
 
 async def run_round(pid: int, workers: list[Worker], phase: int, events: int, batch: int, clients: int,

@@ -216,6 +216,7 @@ class Runner:
 
     def run_once(self) -> list[Outcome]:
         self.idle.clear()
+        _running.runner = self  # `again()` from a job of this tick wakes this runner
         close_old_connections()  # a long-lived thread must not keep a connection the database dropped
         try:
             outcomes = run_due(holder=self.holder)
@@ -263,6 +264,19 @@ class Runner:
         self.stopping.set()
         self.woken.set()
         return self.idle.wait(wait) if wait else self.idle.is_set()
+
+
+_running = threading.local()  # the Runner whose tick this thread is running
+
+
+def again() -> None:
+    """Called by a job that left work for later (it made itself due again with `force_due`): the
+    runner running it ticks again as soon as this tick's other due jobs have run, instead of a whole
+    tick later — in a server's job thread and in `run_worker` alike. A job that does its work in
+    slices (notify.jobs.alerts) so keeps the other jobs from waiting behind it. No-op outside a runner."""
+    runner = getattr(_running, "runner", None)
+    if runner is not None:
+        runner.wake()
 
 
 _server_runner: Runner | None = None

@@ -192,15 +192,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # requests, pings, incoming frames — for seconds under daphne; frames to one socket between two
 # turns still share a write. 0: after every event.
 HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
-# Under a stream of events, a fan-out starts no sooner than this many times the previous one's length
-# after it ended, so events arriving meanwhile reach each socket together (one write, one `batch`
-# frame) instead of one write each (hub/realtime/receiver.py). An event after a quiet moment goes at
-# once. 0 (the default): fan out whatever has arrived as soon as the previous fan-out ends. Off by
-# default because the waiting shows at ordinary rates: in the quiet 6 December runs, 1 doubled
-# hub-uvicorn-1's p50 at 25/s (20 → 47 ms) and put its p99 at 4.0× raw's (issue 11's guard: ≤ 2×),
-# while raising its burst saturation 82k → 122k deliveries/s (docs/benchmarks.md, "The coalescing
-# window, measured quietly").
-HUB_FANOUT_COALESCE = float(os.environ.get("HUB_FANOUT_COALESCE", "0"))
+# When the fan-out is behind (two fan-outs in a row found events that had waited for the previous one),
+# the next starts no sooner than this many times the previous one's length (at least 12 ms) after it ended, so events
+# arriving meanwhile reach each socket together (one write, one `batch` frame) instead of one write each,
+# and the rest of the loop (senders' frames, persisting, publishing) keeps its share
+# (hub/realtime/receiver.py). While the loop keeps up nothing waits. 0: never wait. Applied after every
+# long fan-out, 1 doubled hub-uvicorn-1's p50 at 25/s and broke issue 11's p99 guard; applied only when
+# behind it keeps the light-load latency (docs/benchmarks.md, "Coalescing when behind").
+HUB_FANOUT_COALESCE = float(os.environ.get("HUB_FANOUT_COALESCE", "1"))
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
@@ -522,6 +521,9 @@ HUB_ALERT_NOTIFY_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SECONDS", "1")
 # A burst of raises keeps waking the job runner: it runs once the wakes pause for that second, and
 # at the latest this long after the first wake (hub.jobs.Runner._settle).
 HUB_JOBS_WAKE_LIMIT_SECONDS = float(os.environ.get("HUB_JOBS_WAKE_LIMIT_SECONDS", "10"))
+# One run of `notify.alerts` expands notices for at most this long, then gives the job thread back
+# (the other due jobs run: an escalation, the outbox) and runs again at once for the rest.
+HUB_ALERT_NOTIFY_SLICE_SECONDS = float(os.environ.get("HUB_ALERT_NOTIFY_SLICE_SECONDS", "0.5"))
 # --- end alerts -----------------------------------------------------------------------------------
 
 # --- requests ---------------------------------------------------------------------------------

@@ -20,10 +20,19 @@ def _summary(name: str, counts: dict[str, int]) -> list[str]:
 @periodic("notify.alerts", every=settings.HUB_ALERT_NOTIFY_SECONDS)
 def alerts(now: datetime) -> list[str]:
     """Raised alerts' notices become their readers' notifications, emails and webhook deliveries
-    (notify.services.expand_alert_notices): readers decided now, each notice once."""
-    from notify.services import expand_alert_notices
+    (notify.services.expand_alert_notices): readers decided now, each notice once.
 
-    return _summary("alert notices", {"expanded": expand_alert_notices()})
+    In slices of HUB_ALERT_NOTIFY_SLICE_SECONDS: when notices are left, the job is made due again
+    and its runner told to tick again at once (`hub.jobs.again`), so it goes on right after the other
+    jobs due in this tick, which no longer wait behind a burst's whole expansion (issue 27)."""
+    from hub.jobs import again, force_due
+    from notify.services import expand_alert_notices, pending_alert_notices
+
+    expanded = expand_alert_notices(budget=settings.HUB_ALERT_NOTIFY_SLICE_SECONDS)
+    if expanded and pending_alert_notices():
+        force_due("notify.alerts")
+        again()
+    return _summary("alert notices", {"expanded": expanded})
 
 
 @periodic("notify.send_email", every=settings.HUB_EMAIL_SEND_SECONDS)

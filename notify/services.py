@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, time
+from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings as django_settings
@@ -161,7 +162,7 @@ def _candidates(audience: Any) -> list[User]:
     return list(qs)
 
 
-def expand_alert_notices(*, now: datetime | None = None, limit: int = 500) -> int:
+def expand_alert_notices(*, now: datetime | None = None, limit: int = 500, budget: float | None = None) -> int:
     """Expand the pending alert notices, oldest first (the job `notify.alerts`; tests call it
     directly): for each, a notification for each reader *now* whose preference for its severity is
     not "off" or "in the hub only"; an email for those who chose email (quiet hours hold it, except
@@ -171,8 +172,12 @@ def expand_alert_notices(*, now: datetime | None = None, limit: int = 500) -> in
     Each notice in its own transaction, which first claims it (a conditional UPDATE: a second
     process, or a pass cut short and repeated, finds it expanded and writes nothing) and then
     writes its rows; a failure leaves that notice pending for the next pass. Returns how many
-    notices this pass expanded."""
+    notices this pass expanded. With `budget` (seconds) the pass stops after the notice that used it
+    up and leaves the rest pending (`pending_alert_notices`): the job `notify.alerts` runs in slices,
+    so the other jobs of its thread do not wait behind a burst's thousand notices."""
     from alerts.models import Alert
+
+    started = monotonic()
 
     now = now or timezone.now()
     pending = list(AlertNotice.objects.filter(expanded_at__isnull=True).order_by("id")
@@ -195,11 +200,18 @@ def expand_alert_notices(*, now: datetime | None = None, limit: int = 500) -> in
         if wrote is not None:
             expanded += 1
             emailed += wrote
+        if budget is not None and monotonic() - started >= budget:
+            break
     if emailed:  # the alert emails go at the next tick, not at the mail job's next period
         from hub.jobs import force_due
 
         force_due("notify.send_email")
     return expanded
+
+
+def pending_alert_notices() -> bool:
+    """Whether some raised alert's notice still waits to be expanded."""
+    return AlertNotice.objects.filter(expanded_at__isnull=True).exists()
 
 
 def _expand_one(pk: int, alert: Alert, reads: _PassReads) -> int | None:

@@ -53,15 +53,21 @@ class CompiledQuery:
     and must pass each one to the queryset as a parameter (a filter value), not use it for the
     query's shape. An argument given as a list (`pk__in=ids`) reaches `build` as a list of as many
     placeholders: the SQL is built once per vendor and list length (`IN (%s, %s, …)` differs with
-    the length on every database)."""
+    the length on every database). `kinds` gives each argument its own kind (`(int, str, str)`: a
+    centre id, then text lists) where the arguments are not all of one."""
 
     def __init__(self, build: Callable[..., QuerySet], arity: int = 1,
-                 placeholders: Sequence[Any] = INT_PLACEHOLDERS, using: str = "default") -> None:
-        if not 0 <= arity <= len(placeholders):
+                 placeholders: Sequence[Any] = INT_PLACEHOLDERS, using: str = "default",
+                 kinds: Sequence[type] | None = None) -> None:
+        if kinds is not None:
+            arity = len(kinds)
+            if any(kind not in (int, str) for kind in kinds):
+                raise ValueError("kinds: int or str")
+        elif not 0 <= arity <= len(placeholders):
             raise ValueError(f"arity must be 0 to {len(placeholders)}")
         self._build = build
         self._arity = arity
-        self._kind = type(placeholders[0])
+        self._kinds = tuple(kinds) if kinds is not None else (type(placeholders[0]),) * arity
         self._using = using
         self._compiled: dict[tuple, _Compiled] = {}
 
@@ -72,12 +78,13 @@ class CompiledQuery:
             stand_ins: dict[Any, tuple[int, int | None]] = {}
             arguments: list[Any] = []
             for index, length in enumerate(shape):
+                kind = self._kinds[index]
                 if length is None:
-                    value = _stand_in(self._kind, len(stand_ins))
+                    value = _stand_in(kind, len(stand_ins))
                     stand_ins[value] = (index, None)
                     arguments.append(value)
                 else:
-                    items = [_stand_in(self._kind, len(stand_ins) + item) for item in range(length)]
+                    items = [_stand_in(kind, len(stand_ins) + item) for item in range(length)]
                     stand_ins.update({value: (index, item) for item, value in enumerate(items)})
                     arguments.append(items)
             queryset = self._build(*arguments)

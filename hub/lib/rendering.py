@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import bleach
 import markdown
-from bleach.linkifier import Linker
+from bleach.linkifier import URL_RE, Linker
 
 ALLOWED_TAGS = frozenset(
     {
@@ -148,7 +148,19 @@ def _render_full(source: str) -> str:
     md.reset()
     rendered = md.convert(separate_blocks(source.replace("\r\n", "\n")))
     cleaner, linker = _sanitisers()
-    return _linkify_outside_code(linker, cleaner.clean(rendered))
+    cleaned = cleaner.clean(rendered)
+    if not _linkable(cleaned):
+        return cleaned
+    return _linkify_outside_code(linker, cleaned)
+
+
+def _linkable(html: str) -> bool:
+    """Whether the linkifier has anything to do in the cleaner's output: a link already there (it
+    gets `rel` and `target`) or text it would make one (its own URL pattern; it parses no email
+    addresses). Without either it re-parsed and re-wrote the HTML unchanged — a second html5lib pass,
+    a twelfth of raising an alert (issue 27); tests/hub/test_rendering.py checks the output is the
+    same both ways."""
+    return "<a" in html or URL_RE.search(html) is not None
 
 
 # Code as the cleaner serialises it (well-formed: a <code> inside a <pre> is taken with its <pre>).

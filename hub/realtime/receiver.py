@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from typing import Any, Protocol
@@ -54,6 +55,18 @@ RECENT_PER_GROUP = 1024
 # of writes. Below it the pause would buy little and only delay the next event.
 COALESCE_AFTER_SECONDS = 0.001
 
+# The loop counts as behind — and the next fan-out waits (HUB_FANOUT_COALESCE) — after this many
+# fan-outs in a row each found an event that had been published before the previous one ended (it
+# waited for the loop). One such fan-out is ordinary at 25 messages/s (two senders within ~12 ms of
+# each other); a stream the loop cannot keep up with gives one after another.
+BEHIND_AFTER_FANOUTS = 2
+
+# When behind, the pause is HUB_FANOUT_COALESCE × the last fan-out's length, but at least
+# HUB_FANOUT_COALESCE × this: a 1,000-socket fan-out's length on the bench machine. A process holding
+# only some of a big group's sockets (one of two) has shorter fan-outs; paced by its own length alone
+# it wrote each socket twice as often, with half the events per write, as one process holding all
+# of them — the CPU per delivery that kept two processes from scaling (issue 27, target 6).
+COALESCE_MIN_SECONDS = 0.012
 
 
 def resync_frame(after: int | None) -> str:
@@ -64,6 +77,19 @@ def resync_frame(after: int | None) -> str:
     frame: ResyncFrame = {"type": "resync", "reason": "missed_events", "after": after, "latest": None}
     return dumps(frame)
 
+
+
+def _waited(messages: list[dict[str, Any]], since: float) -> bool:
+    """Whether any of these layer messages carries an event published before `since` (the previous
+    fan-out's end): it was queued — in the layer, the inbox or this process's outbox — while the
+    loop was fanning out. A batch's events are in publish order, so its first one is the oldest."""
+    for message in messages:
+        events = message.get("events")
+        first = events[0] if isinstance(events, list) and events else message
+        published = first.get("published_at") if isinstance(first, dict) else None
+        if isinstance(published, float) and published < since:
+            return True
+    return False
 
 
 def refresh_seconds() -> float:
@@ -243,17 +269,21 @@ class LocalFanout:
 
     async def _fanout_loop(self) -> None:
         """Hand what arrived to the sockets, one fan-out at a time. A socket write (a system call
-        and the server's framing) costs ~10 µs and an event more in a `batch` frame ~1 µs
+        and the server's framing) costs ~10 µs and an event more in a `batch` frame ~1–2 µs
         (bench/receiver_cpu.py), so under a stream of events the CPU per delivery is set by how many
-        events each write carries. A process that is busy anyway (persisting its senders' messages)
-        gathered several per fan-out by itself, one that only receives (the second of two) fanned
-        out each event alone, and its CPU went to writes (issue 27, target 6). So the next fan-out
-        waits until HUB_FANOUT_COALESCE × the last one's length has passed since it ended: the
-        fan-out takes at most about 1 / (1 + HUB_FANOUT_COALESCE) of the loop, and what arrives in
-        between goes to each socket together. An event after a quiet moment waits for nothing."""
+        events each write carries. When the loop is behind — BEHIND_AFTER_FANOUTS fan-outs in a row
+        found events that had waited for the previous one — the next fan-out starts no sooner than
+        HUB_FANOUT_COALESCE × the last one's length (at least COALESCE_MIN_SECONDS) after it
+        ended: the fan-out then takes at most about 1 / (1 + HUB_FANOUT_COALESCE) of the loop, the
+        rest (reading senders' frames, persisting, publishing) gets the remainder, and what arrives
+        in between goes to each socket together. While the loop keeps up nothing waits: the pause
+        is paid only where events were queueing anyway (issue 27, targets 6 and 7;
+        docs/benchmarks.md, "Coalescing when behind")."""
         loop = asyncio.get_running_loop()
         handed = 0  # frames handed to sockets since the loop last ran other work
         next_at = 0.0  # when the next fan-out may begin
+        ended_wall = 0.0  # when the last fan-out ended (wall clock, as events' `published_at`)
+        behind = 0  # consecutive fan-outs that found an event published before the previous ended
         while True:
             await self._arrived.wait()
             pause = next_at - loop.time()
@@ -263,6 +293,7 @@ class LocalFanout:
             started = loop.time()
             messages = list(self._inbox)
             self._inbox.clear()
+            behind = behind + 1 if _waited(messages, ended_wall) else 0
             for group, events in self._runs(messages):
                 if len(events) == 1:
                     handed += await self._deliver(group, events[0])
@@ -272,11 +303,13 @@ class LocalFanout:
                     handed = 0
                     await asyncio.sleep(0)
             ended = loop.time()
+            ended_wall = time.time()
             took = ended - started
             # A small fan-out (a few sockets) costs little per event either way: never wait after it.
-            next_at = ended + settings.HUB_FANOUT_COALESCE * took if took >= COALESCE_AFTER_SECONDS else 0.0
+            coalesce = behind >= BEHIND_AFTER_FANOUTS and took >= COALESCE_AFTER_SECONDS
+            next_at = ended + settings.HUB_FANOUT_COALESCE * max(took, COALESCE_MIN_SECONDS) if coalesce else 0.0
             if self._inbox:
-                self._arrived.set()  # arrived during this fan-out: the next one, after the pause
+                self._arrived.set()  # arrived during this fan-out: the next one, after any pause
 
     def _runs(self, messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The events of layer messages that arrived together, in arrival order, consecutive ones of

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts import indicators
 from alerts.models import Alert, Indicator
-from tests.alerts.conftest import raise_as
+from tests.alerts.conftest import alert_payload, raise_as
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,54 @@ def test_an_alert_shows_where_its_indicators_were_seen_before_within_the_viewers
     assert seen(hue_security) == [(at_qb.pk, "QB"), (at_hue.pk, "HUE")]
     # Later alerts are not "seen before" the earlier one.
     assert api_client(hue_security).get(f"/api/v1/alerts/{at_qb.pk}").json()["seen_before"][0]["sightings"] == []
+
+
+def test_an_alert_lists_its_first_earlier_sightings_and_where_to_page_the_rest(cast, make_user, api_client):
+    """`seen_before` lists at most SEEN_BEFORE_LIMIT sightings per indicator, the oldest the caller may
+    see, with `more` and `next`: the address that pages the rest (issue 27: an indicator seen in
+    thousands of alerts made every detail, and every raise's 201, list all of them)."""
+    from alerts.selectors import SEEN_BEFORE_LIMIT
+
+    hue_security = make_user("hue.security", centre="HUE", role="security_officer")
+    hidden = raise_as(hue_security, tlp="red", indicators=[{"type": "ipv4", "value": "203.0.113.9"}])
+    _backdate(hidden, 40)  # the oldest, but not DN's to see: not listed, not counted
+    earlier = []
+    for days in range(SEEN_BEFORE_LIMIT + 5, 0, -1):
+        alert = raise_as(cast.ht_security, tlp="green", indicators=[{"type": "ipv4", "value": "203.0.113[.]9"}])
+        _backdate(alert, days)
+        earlier.append(alert.pk)
+    client = api_client(cast.dn_security)
+    answer = client.post("/api/v1/alerts", alert_payload(indicators=[{"type": "ipv4", "value": "203.0.113.9"},
+                                                                     {"type": "domain", "value": "fresh.example"}]),
+                         content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    created = answer.json()
+    ip, domain = created["seen_before"]
+    assert [s["alert"] for s in ip["sightings"]] == earlier[:SEEN_BEFORE_LIMIT]
+    assert ip["more"] is True and ip["next"].startswith("/api/v1/indicators?")
+    assert (domain["sightings"], domain["more"], domain["next"]) == ([], False, None)
+    rest = client.get(ip["next"]).json()  # the rest, oldest first: this alert's own sighting last
+    assert [r["alert"] for r in rest["results"]] == earlier[SEEN_BEFORE_LIMIT:] + [created["id"]]
+    assert rest["next"] is None
+    # The detail answers the same; the raiser's 201 was built without reading it back.
+    assert client.get(f"/api/v1/alerts/{created['id']}").json() == created
+    # Someone who may see the hidden alert gets it first.
+    seen = api_client(hue_security).get(f"/api/v1/alerts/{created['id']}").json()["seen_before"][0]
+    assert [s["alert"] for s in seen["sightings"]] == [hidden.pk, *earlier[:SEEN_BEFORE_LIMIT - 1]]
+
+
+def test_the_indicator_search_pages_by_cursor(cast, api_client):
+    raised = [raise_as(cast.ht_security, tlp="green", indicators=[{"type": "domain", "value": "paged.example"}]).pk
+              for _ in range(5)]
+    client = api_client(cast.dn_engineer)
+    first = client.get("/api/v1/indicators?value=paged.example&limit=3").json()
+    assert [r["alert"] for r in first["results"]] == raised[:3] and first["next"]
+    second = client.get(f"/api/v1/indicators?value=paged.example&limit=3&cursor={first['next']}").json()
+    assert [r["alert"] for r in second["results"]] == raised[3:] and second["next"] is None
+    typed = client.get("/api/v1/indicators?value=PAGED[.]example&type=domain").json()
+    assert [r["alert"] for r in typed["results"]] == raised
+    refused = client.get("/api/v1/indicators?value=paged.example&type=colour")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid"
 
 
 def test_the_indicator_search_answers_only_within_the_callers_tlp_rights(cast, api_client):

@@ -171,10 +171,18 @@ def test_the_session_wrapper_still_only_acts_on_http_answers():
     assert set(InstanceSessionWrapper.save_message_types) == {"http.response.start"}
 
 
+# --- 7. hold_prefetched: what a transaction wrote, held as a prefetch (hub/lib/prefetch.py) -------------
+
+def test_a_prefetch_is_still_stored_as_hold_prefetched_stores_it():
+    from django.db.models import query
+
+    check_source(query.prefetch_one_level, "80f1773ec0be528f", "hold_prefetched (hub.lib.prefetch)")
+
+
 def test_every_departure_is_listed():
     from pathlib import Path
 
     page = (Path(__file__).resolve().parents[2] / DEPARTURES).read_text(encoding="utf-8")
     for guard in ("CompiledQuery", "HubASGIHandler", "parse_timestamps_in_c", "HubConsumer.dispatch",
-                  "HubConsumer.__call__", "SERVER_SEND"):
+                  "HubConsumer.__call__", "SERVER_SEND", "hold_prefetched"):
         assert guard in page, guard

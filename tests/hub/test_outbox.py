@@ -155,70 +155,129 @@ async def test_events_of_two_publishers_that_arrived_together_reach_a_socket_as_
         await fanout.leave(group, busy)
 
 
-async def test_under_a_stream_of_events_the_next_fan_out_waits_and_takes_what_arrived_meanwhile(settings):
-    """Issue 27, target 6: a socket write costs ~10 µs and one more event in a `batch` frame ~1 µs, so
-    a process that fanned each event of a stream out alone spent its CPU on writes. After a fan-out
-    that took a while, the next one waits HUB_FANOUT_COALESCE × that long: two events arriving in
-    the pause reach a batch-taking socket as one batch. An event after a quiet moment goes at once."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.HUB_FANOUT_COALESCE = 1.0
-    from hub.realtime.publisher import channel_layer, event
+class _Chain:
+    """Two local sockets of one group on the in-memory layer: `batching` takes batches and notes
+    when each frame reached it; `slow` takes `slow_s` over each frame of `chain` (a fan-out
+    to a thousand sockets) and, while doing so, publishes the frame `chain` names next — an event
+    published while the loop is fanning out, so it waits for the loop."""
 
-    group = f"coalesce-{time.time_ns()}"
-    layer = channel_layer()
-    delivered_at: dict[str, float] = {}
+    def __init__(self, group: str, chain: dict[str, str], slow_s: float = 0.03) -> None:
+        from hub.realtime.publisher import channel_layer
 
-    class Batching(Collector):
-        batches = True
+        self.group = group
+        self.layer = channel_layer()
+        self.delivered_at: dict[str, float] = {}
+        self.batches_seen: list[list[str]] = []
+        outer = self
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.batches_seen: list[list[str]] = []
+        class Batching(Collector):
+            batches = True
 
-        async def deliver_batch(self, batch: Batch) -> None:
-            self.batches_seen.append([d.event["frame"] for d in batch.deliveries])
-            await super().deliver_batch(batch)
+            async def deliver_batch(self, batch: Batch) -> None:
+                outer.batches_seen.append([d.event["frame"] for d in batch.deliveries])
+                await super().deliver_batch(batch)
 
-        async def deliver(self, delivery: Delivery) -> None:
-            delivered_at[delivery.event["frame"]] = time.monotonic()
-            await super().deliver(delivery)
+            async def deliver(self, delivery: Delivery) -> None:
+                outer.delivered_at[delivery.event["frame"]] = time.monotonic()
+                await super().deliver(delivery)
 
-    class Slow(Collector):
-        """A socket whose first event takes 0.1 s to hand over (a fan-out to a few thousand sockets)."""
+        class Slow(Collector):
+            async def deliver(self, delivery: Delivery) -> None:
+                frame = delivery.event["frame"]
+                if frame in chain or frame in chain.values():
+                    time.sleep(slow_s)
+                if frame in chain:
+                    await outer.publish(chain[frame])
+                await super().deliver(delivery)
 
-        async def deliver(self, delivery: Delivery) -> None:
-            if delivery.event["frame"] in ("first", "slow again"):
-                time.sleep(0.1)
-            await super().deliver(delivery)
+        self.batching, self.slow = Batching(), Slow()
 
-    async def publish(frame: str) -> float:
-        await layer.group_send(group, event(group, frame, event_id=frame))
+    async def publish(self, frame: str) -> float:
+        from hub.realtime.publisher import event
+
+        await self.layer.group_send(self.group, event(self.group, frame, event_id=frame, published_at=time.time()))
         return time.monotonic()
 
-    async def until(collector: Collector, count: int) -> None:
+    async def until(self, collector: Collector, count: int) -> None:
         deadline = time.monotonic() + 5
         while len(collector.frames) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
 
-    batching, slow = Batching(), Slow()
+
+async def test_when_the_loop_is_behind_the_next_fan_out_waits_and_takes_what_arrives_meanwhile(settings):
+    """Issue 27, targets 6 and 7: a socket write costs ~10 µs and one more event in a `batch` frame
+    ~1–2 µs, so a process that fanned each event of a stream out alone spent its CPU on writes. Once
+    two fan-outs in a row found an event that had waited for the previous one (the loop is behind),
+    the next waits HUB_FANOUT_COALESCE × the last one's length: two events published in that pause
+    reach a batch-taking socket as one batch, after the one that waited."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HUB_FANOUT_COALESCE = 1.0
+    chain = _Chain(f"behind-{time.time_ns()}", {"s1": "s2", "s2": "s3"})
     fanout = local_fanout()
-    await fanout.join(group, batching)
-    await fanout.join(group, slow)
+    await fanout.join(chain.group, chain.batching)
+    await fanout.join(chain.group, chain.slow)
     try:
-        await publish("first")
-        await until(slow, 1)
-        await publish("second")  # the fan-out of "first" took 0.1 s: the next waits ~0.1 s
-        await asyncio.sleep(0.03)
-        await publish("third")
-        await until(batching, 3)
-        assert batching.batches_seen == [["second", "third"]]  # one write for both, not one each
-        await publish("slow again")  # the fan-out of the batch was short: this one goes at once…
-        await until(slow, 4)
-        await asyncio.sleep(0.3)  # …and takes 0.1 s; after a quiet moment longer than that
-        sent = await publish("fourth")
-        await until(batching, 5)
-        assert batching.frames == slow.frames == ["first", "second", "third", "slow again", "fourth"]
-        assert delivered_at["fourth"] - sent < 0.08  # nothing to wait for
+        await chain.publish("s1")  # s2 is published during s1's fan-out, s3 during s2's: behind twice
+        await chain.until(chain.batching, 3)  # s3's fan-out has ended (the loop was held by it)
+        await chain.publish("a")  # in the pause after s3's fan-out (~30 ms)…
+        await asyncio.sleep(0.005)
+        await chain.publish("b")
+        await chain.until(chain.batching, 5)
+        assert chain.batches_seen == [["a", "b"]]  # …so both go in one write
+        assert chain.batching.frames == chain.slow.frames == ["s1", "s2", "s3", "a", "b"]
     finally:
-        await fanout.leave(group, batching)
-        await fanout.leave(group, slow)
+        await fanout.leave(chain.group, chain.batching)
+        await fanout.leave(chain.group, chain.slow)
+
+
+async def test_while_the_loop_keeps_up_no_fan_out_waits(settings):
+    """At ordinary rates (25 messages/s: two senders within one fan-out of each other now and then)
+    one event that waited for a fan-out is not a backlog: what arrives after it goes at once, one by
+    one, as with no coalescing at all (issue 11's p99 guard at 25/s, docs/benchmarks.md)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HUB_FANOUT_COALESCE = 1.0
+    chain = _Chain(f"keeps-up-{time.time_ns()}", {"s1": "s2"})
+    fanout = local_fanout()
+    await fanout.join(chain.group, chain.batching)
+    await fanout.join(chain.group, chain.slow)
+    try:
+        await chain.publish("s1")  # s2 waits for s1's fan-out: behind once
+        await chain.until(chain.batching, 2)
+        sent = await chain.publish("c")
+        await asyncio.sleep(0.005)
+        await chain.publish("d")
+        await chain.until(chain.batching, 4)
+        assert chain.batches_seen == []  # c and d each went as soon as it arrived
+        assert chain.delivered_at["c"] - sent < 0.02
+        assert chain.batching.frames == chain.slow.frames == ["s1", "s2", "c", "d"]
+    finally:
+        await fanout.leave(chain.group, chain.batching)
+        await fanout.leave(chain.group, chain.slow)
+
+
+async def test_a_process_with_short_fan_outs_waits_as_long_as_one_with_all_the_sockets(settings, monkeypatch):
+    """One of two processes holds half of a big group's sockets: its fan-outs are half as long, and
+    paced by its own length alone it wrote every socket twice as often, with half the events per
+    write, as one process holding them all (issue 27, target 6). When behind, the pause is at least
+    HUB_FANOUT_COALESCE × COALESCE_MIN_SECONDS (here widened to 0.1 s against 2 ms fan-outs)."""
+    from hub.realtime import receiver
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HUB_FANOUT_COALESCE = 1.0
+    monkeypatch.setattr(receiver, "COALESCE_MIN_SECONDS", 0.1)
+    chain = _Chain(f"short-{time.time_ns()}", {"s1": "s2", "s2": "s3"}, slow_s=0.002)
+    fanout = local_fanout()
+    await fanout.join(chain.group, chain.batching)
+    await fanout.join(chain.group, chain.slow)
+    try:
+        await chain.publish("s1")  # behind twice, each fan-out ~2 ms
+        await chain.until(chain.batching, 3)
+        await chain.publish("a")
+        await asyncio.sleep(0.03)  # far past the 2 ms fan-out's own length, inside the floor
+        await chain.publish("b")
+        await chain.until(chain.batching, 5)
+        assert chain.batches_seen == [["a", "b"]]
+        assert chain.batching.frames == chain.slow.frames == ["s1", "s2", "s3", "a", "b"]
+    finally:
+        await fanout.leave(chain.group, chain.batching)
+        await fanout.leave(chain.group, chain.slow)

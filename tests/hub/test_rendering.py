@@ -59,3 +59,33 @@ def test_everyday_lines_take_the_shortcut(text):
 ])
 def test_anything_markdown_or_the_linkifier_might_act_on_does_not(text):
     assert not is_plain(text)
+
+
+# --- the linkifier's shortcut -----------------------------------------------------------------------
+
+def _linkified(text: str) -> str:
+    """What the full path gave before the shortcut: the cleaner's output through the linkifier always."""
+    from hub.lib.rendering import _linkify_outside_code, _markdown, _sanitisers, separate_blocks
+
+    md = _markdown()
+    md.reset()
+    cleaner, linker = _sanitisers()
+    return _linkify_outside_code(linker, cleaner.clean(md.convert(separate_blocks(text.replace("\r\n", "\n")))))
+
+
+@given(st.text(alphabet=_ANY_ALPHABET + "=\"'{}$", max_size=80))
+@settings(max_examples=600, deadline=None)
+def test_skipping_the_linkifier_where_it_finds_nothing_changes_no_output(text):
+    """The linkifier's second parse is skipped when the cleaned HTML has no link and nothing its URL
+    pattern matches (issue 27): whatever is skipped renders exactly as the linkifier would have."""
+    assert _render_full(text) == _linkified(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Bench alert storm, alert **7**: every centre must receive it exactly once.",
+    "**Cảnh báo #12 · Cao · TLP:AMBER** — Dò quét SSH\n\nNgười báo: An (HT).\n\n[Chi tiết](/alerts/12/)",
+    "```\nrm -rf / && echo <b>\n```\nxem cert.vn hoặc https://example.vn/a?b=1&c=2",
+    "| a | b |\n| --- | --- |\n| 1 & 2 | <3 |", "> trích dẫn `mã` & \"ngoặc\"\n\n1. một\n2. hai",
+])
+def test_texts_with_and_without_links_render_as_before(text):
+    assert _render_full(text) == _linkified(text)

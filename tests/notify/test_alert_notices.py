@@ -92,6 +92,34 @@ def test_one_pass_expands_a_burst_and_each_alert_keeps_its_own_audience(cast):
                                "ht.manager": "browser", "ht.engineer": "browser", "admin": "browser"}
 
 
+def test_a_burst_is_expanded_in_slices_and_the_other_due_jobs_run_between_them(cast, settings):
+    """`notify.alerts` expands for HUB_ALERT_NOTIFY_SLICE_SECONDS at a time, makes itself due again and
+    has its runner tick again at once (hub.jobs.again): the jobs due meanwhile run between the slices
+    instead of waiting behind the whole burst (issue 27), and nothing waits for the next tick."""
+    from hub import jobs
+
+    for n in range(4):
+        raise_alert(by=cast.ht_security, **alert_payload(severity="medium", tlp="clear", title=f"đợt {n}"))
+    settings.HUB_ALERT_NOTIFY_SLICE_SECONDS = 0  # one notice a slice
+    jobs.autodiscover()
+    seen: list[int] = []  # notices expanded when the other job ran
+    jobs.register("notify.zz_probe", lambda now: seen.append(
+        AlertNotice.objects.filter(expanded_at__isnull=False).count()), every=0.001)
+    runner = jobs.Runner(tick=60)
+    try:
+        runner.run_once()
+        ticks = 1
+        while runner.woken.is_set() and ticks < 20:  # what run_forever does when woken
+            runner.woken.clear()
+            runner.run_once()
+            ticks += 1
+    finally:
+        jobs._REGISTRY.pop("notify.zz_probe")
+    assert not AlertNotice.objects.filter(expanded_at__isnull=True).exists()
+    assert seen[:4] == [1, 2, 3, 4] and ticks == 4
+    assert Notification.objects.filter(user=cast.dn_security).count() == 4  # each once
+
+
 def test_a_notice_another_process_claimed_is_not_written_twice(cast):
     """The claim is the conditional UPDATE inside the notice's own transaction: a pass that read the
     notice as pending, and finds it expanded when it claims it, writes nothing."""

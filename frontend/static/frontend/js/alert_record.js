@@ -100,7 +100,8 @@ function renderSeenBefore(seen) {
     if (item && item.sightings.length) {
       cell.append(gettext("Seen before at"), " ", ...item.sightings.flatMap((s, i) => [i ? ", " : "",
         el("a", {href: `/alerts/${s.alert}/`}, fmt(gettext("%(centre)s on %(date)s"),
-          {centre: s.centre || "—", date: new Date(s.seen_at).toLocaleDateString(document.documentElement.lang || "vi")}))]));
+          {centre: s.centre || "—", date: new Date(s.seen_at).toLocaleDateString(document.documentElement.lang || "vi")}))]),
+        ...(item.more ? [", …"] : []));  // the first 20 listed (docs/alerts.md); the API pages the rest
     } else {
       cell.append(el("span", {class: "muted"}, "—"));
     }
