@@ -80,6 +80,26 @@ def test_a_big_topic_counts_people_online_per_centre_without_naming_them(two_cen
     expect(presence).not_to_contain_text("Minh (Đà Nẵng)")
 
 
+@pytest.mark.parametrize("hub_extra_env", [{"HUB_PRESENCE_MAX_NAMES": "1"}], indirect=True)
+def test_a_big_topics_counts_fit_a_phones_drawer_in_english(make_user, sign_in, topic):
+    """The same counts on a 390×844 phone, in English: in the topic drawer, no wider than the screen."""
+    make_user("ht.eng", centre="HT", display_name="Lan (Hà Tĩnh)", language="en")
+    make_user("dn.eng", centre="DN", display_name="Minh (Đà Nẵng)")
+    minh = sign_in("dn.eng")
+    minh.goto(TOPIC_URL)
+    minh.wait_live()
+    lan = sign_in("ht.eng", locale="en-US", phone=True)
+    page = lan.goto(TOPIC_URL)
+    lan.wait_live()
+    page.locator("#drawer-toggle").tap()
+    presence = page.locator("#topic-drawer #presence-list")
+    expect(presence.locator("section", has_text="DN")).to_contain_text("DN (1)")
+    expect(presence.locator(".presence-unnamed")).to_have_text("2 people are online: too many to list by name.")
+    expect(presence).not_to_contain_text("Minh (Đà Nẵng)")
+    scroll, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= screen, f"the drawer is {scroll}px wide on a {screen}px screen"
+
+
 def test_markdown_preview_shows_what_others_will_see(two_centres):
     lan, minh = two_centres
     lan.page.click("#preview-toggle")
