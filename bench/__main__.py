@@ -10,7 +10,7 @@ Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0) and, for the hub, Post
 (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/hub_bench — dropped and recreated).
 `--only none` runs no fan-out target, only the extras (catch-up, alert storm, HTTP) on the hub.
 Prints one table; writes every figure to bench/results/<time>.json and the table to
-bench/results/latest.md. Exits 1 if any run lost or duplicated a message, a client could not connect,
+bench/results/latest.md. Exits 1 if any hub run lost or duplicated a message, a hub client could not connect,
 or a target failed, or the alert storm lost or duplicated an alert or got an answer other than 201;
 target misses are reported, not fatal (these are benchmarks, not tests).
 """

@@ -115,3 +115,23 @@ def test_two_redis_servers_are_reported_against_one_in_the_same_run():
     assert "- n/a  #27.8 past one Redis: hub-uvicorn-2 with its channel layer over two Redis servers 95,000 " \
            "deliveries/s vs 100,000 over one (0.95×; the burst's Redis CPU 2.0 + 0.3 %" in text
     assert "tests/chat/test_two_redis.py" in text
+
+
+def test_only_the_hubs_losses_fail_the_run_a_references_are_reported():
+    """Issue 27: the tutorial's own losses (its layer's capacity overflowing) are in the table, marked,
+    and do not make `make bench` exit non-zero; the hub's losses do."""
+    machine = {"cpus": 2, "cpu_model": "x", "memory": "4 GiB", "kernel": "6", "python": "3.11",
+               "load_average": "1 1 1"}
+    args = SimpleNamespace(clients=1000, senders=10, workers=2)
+
+    def lossy(name: str, design: str) -> TargetResult:
+        result = target(name, design, "daphne", 1, connect_s=2.0, rss_kib=10, saturation=1_000, cpu_pct=90)
+        result.phases[0].lost = 15
+        result.connected = 990
+        return result
+
+    table, problems = render([lossy("tutorial-core-1", "tutorial")], {}, machine, args, 1.0)
+    assert problems == []
+    assert "| tutorial-core-1 ⚠ |" in table
+    _table, problems = render([lossy("hub-uvicorn-1", "hub")], {}, machine, args, 1.0)
+    assert [p.split(":")[0] for p in problems] == ["hub-uvicorn-1", "hub-uvicorn-1 saturation"]
