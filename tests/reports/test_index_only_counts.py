@@ -26,15 +26,7 @@ pytestmark = pytest.mark.services
 
 
 def last_query(build) -> str:
-    seen: list[str] = []
-
-    def keep(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(keep):
-        build()
-    return seen[-1]
+    return all_queries(build)[-1]
 
 
 def index_columns(model, name: str) -> set[str]:
