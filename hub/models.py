@@ -166,8 +166,9 @@ class User(AbstractUser):
 
 
 def _hash_secret(raw: str) -> str:
-    # Tokens and tickets are 256-bit random strings, so a fast hash is enough: there is nothing to
-    # brute-force, and a stolen database dump still does not yield usable credentials.
+    # Tokens are 256-bit random strings and tickets' nonces 128-bit ones, so a fast hash is enough:
+    # there is nothing to brute-force, and a stolen database dump still does not yield usable
+    # credentials (a ticket is signed besides, and its row is written only once it is used).
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
