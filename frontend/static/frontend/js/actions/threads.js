@@ -67,8 +67,10 @@ async function markThreadRead() {
   const newest = Math.max(0, ...panel.replies.keys());
   if (newest <= (panel.readUpTo || 0)) return;
   panel.readUpTo = newest;
-  await api("POST", `${topicUrl(panel.view)}/threads/${panel.root}/read`, {up_to: newest});
-  refreshThreadsButton(panel.view);
+  // The panel may be closed (panel = null) before the answer comes: keep what the call needs.
+  const {view, root} = panel;
+  await api("POST", `${topicUrl(view)}/threads/${root}/read`, {up_to: newest});
+  refreshThreadsButton(view);
 }
 
 function closeThread() {
