@@ -218,16 +218,34 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # n
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
-                   category: str | None = None, user: Any = None) -> dict[str, dict[str | None, Figures | None]]:
+                   category: str | None = None, user: Any = None, *,
+                   accept_percentiles: bool = True, per_centre: bool = True,
+                   ) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
     over the tickets counted for `user` (`ticket_base`): one query per figure, per centre and the
-    network's together."""
+    network's together.
+
+    What a caller does not show is not computed: `accept_percentiles=False` gives the acceptances'
+    counts alone (the yearly report shows no time to accept: a grouped count, no ordering of a year's
+    values), `per_centre=False` the network's figures alone (the report's previous year)."""
     ticket_q = _ticket_q(centre, category, user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
     codes: dict[int, str] | None = None
     for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
         # Grouped by the centre's id (an integer sort, no join), named after: what the index holds.
-        by_id, network = percentiles_with_total(rows, "target_centre_id", "seconds")
+        by_id: dict[Any, Figures]
+        network: Figures | None
+        if name == "accept" and not accept_percentiles:
+            by_id = {row["target_centre_id"]: {"count": row["n"]} for row in
+                     rows.values("target_centre_id").annotate(n=Count("accepted_at")).order_by()}
+            counted = sum(figures["count"] for figures in by_id.values())
+            network = {"count": counted} if counted else None
+            if not per_centre:
+                by_id = {}
+        elif per_centre:
+            by_id, network = percentiles_with_total(rows, "target_centre_id", "seconds")
+        else:
+            by_id, network = {}, percentiles_by_group(rows, None, "seconds").get(None)
         by_id.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
         if by_id and codes is None:
             codes = dict(Centre.objects.values_list("id", "code"))
@@ -718,8 +736,8 @@ class CooperationReport:
         return [requests_table, sla_table(self.sla), alerts_table, topics_table, comparison]
 
 
-def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Topic],
-                                                  dict[tuple[int, str | None], int]]:
+def _network_figures(user: Any, year: int, by_centre: bool = True) -> tuple[
+        dict[str, Any], dict[str, dict[str, Any]], list[Topic], dict[tuple[int, str | None], int]]:
     start, end = year_bounds(year)
     tickets = ticket_base(user=user)
     created = tickets.filter(created_at__gte=start, created_at__lt=end)
@@ -733,7 +751,9 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
                                       .values_list("requesting_centre_id", "target_centre_id", "n")):
         made[codes[requesting]] += count
         received[codes[target] if target is not None else None] += count
-    times = response_times(start, end, user=user)
+    # The report shows how many requests were accepted, never how long it took (no percentile of
+    # acceptance); of the previous year only the network's figures (the comparison, `previous`).
+    times = response_times(start, end, user=user, accept_percentiles=False, per_centre=by_centre)
     alerts = alert_figures(user, start, end)
     topics, participation = message_counts(user, start, end)
     per_centre: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -794,7 +814,7 @@ def cooperation_report(year: int, user: Any = None) -> CooperationReport:
     if not 2000 <= year <= 2999:
         raise invalid("year", gettext_lazy("between 2000 and 2999."))
     network, per_centre, topics, participation = _network_figures(user, year)
-    previous, _centres, _topics, _participation = _network_figures(user, year - 1)
+    previous, _centres, _topics, _participation = _network_figures(user, year - 1, by_centre=False)
     rows = []
     for centre in Centre.objects.order_by("code"):
         figures = per_centre.get(centre.code, {})
