@@ -111,12 +111,48 @@ class _Heartbeats:
 _beats = per_loop(lambda loop: _Heartbeats())
 
 
+class _Writes:
+    """Sockets' entries and exits, written to Redis together: the joins and leaves of this process
+    that arrive while a write is on its way go as ONE pipeline, and each caller returns once its
+    own change is stored. A reconnect storm was one Redis round trip per socket here, a quarter of
+    the handshake's event-loop time (docs/benchmarks.md, "7 December"); a lone join still goes at
+    once. A socket's leave follows its own enter's return, so the two are never in one pipeline."""
+
+    def __init__(self) -> None:
+        self.adds: dict[str, set[str]] = {}
+        self.removes: dict[str, set[str]] = {}
+        self.batch: asyncio.Task | None = None
+
+    async def write(self, slug: str, member: str, *, present: bool) -> None:
+        (self.adds if present else self.removes).setdefault(slug, set()).add(member)
+        if self.batch is None:
+            self.batch = asyncio.get_running_loop().create_task(self._flush())
+        # Shielded: a handshake cancelled while waiting must not cancel the others' write.
+        await asyncio.shield(self.batch)
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # the changes of this turn of the loop join the batch
+        adds, removes = self.adds, self.removes
+        self.adds, self.removes, self.batch = {}, {}, None  # later changes: the next batch
+        now = time.time()
+        async with _redis().pipeline(transaction=False) as pipe:
+            for slug, members in adds.items():
+                pipe.zadd(_key(slug), dict.fromkeys(members, now))
+                pipe.expire(_key(slug), int(TTL_SECONDS * 2))  # an abandoned topic's set goes away too
+            for slug, members in removes.items():
+                pipe.zrem(_key(slug), *members)
+            await pipe.execute()
+
+
+_writes = per_loop(lambda loop: _Writes())
+
+
 async def enter(slug: str, member: str) -> None:
     """Count `member` (one socket) as online in the topic until `leave`; kept fresh by this
     process' heartbeat."""
     if settings.REDIS_URL:
         _beats().add(slug, member)
-        await _touch(slug, [member])
+        await _writes().write(slug, member, present=True)
         return
     _local.setdefault(slug, {})[member] = {}
 
@@ -124,7 +160,7 @@ async def enter(slug: str, member: str) -> None:
 async def leave(slug: str, member: str) -> None:
     if settings.REDIS_URL:
         _beats().discard(slug, member)
-        await _redis().zrem(_key(slug), member)
+        await _writes().write(slug, member, present=False)
         return
     members = _local.get(slug)
     if members is not None:

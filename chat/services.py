@@ -573,9 +573,12 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         reactions = reactions_of([message.pk])[message.pk]
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": message.pk,
                                  "reactions": reactions}
+        # The frame is the message's whole reaction state: it may wait a moment to share the next
+        # event's socket write, and a newer one replaces it (hub.realtime.receiver, state frames).
         broadcast_on_commit([topic_group(topic.slug)], frame,
                             live_audience(topic, audience=Audience.from_meta(audience),
-                                          anchor=anchor_id(message)))  # a message's thread never changes
+                                          anchor=anchor_id(message)),  # a message's thread never changes
+                            state=f"reactions:{message.pk}")
         before_commit()
     return reactions
 

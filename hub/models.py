@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import connection, models, transaction
+from django.core import signing
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -165,8 +166,9 @@ class User(AbstractUser):
 
 
 def _hash_secret(raw: str) -> str:
-    # Tokens and tickets are 256-bit random strings, so a fast hash is enough: there is nothing to
-    # brute-force, and a stolen database dump still does not yield usable credentials.
+    # Tokens are 256-bit random strings and tickets' nonces 128-bit ones, so a fast hash is enough:
+    # there is nothing to brute-force, and a stolen database dump still does not yield usable
+    # credentials (a ticket is signed besides, and its row is written only once it is used).
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -286,68 +288,100 @@ _TOKEN_BY_HASH = CompiledQuery(
 
 
 TICKET_SWEEP_ONE_IN = 100
+# Django's signing: the ticket is its holder's ids and a nonce, signed with SECRET_KEY (and its
+# fallbacks) under this salt, with the time it was issued; "." keeps it URL-safe.
+_TICKET_SALT = "hub.ws-ticket"
+
+
+def _ticket_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_TICKET_SALT, sep=".")
 
 
 class WsTicket(models.Model):
-    """A single-use, short-lived credential for one WebSocket handshake (`?ticket=`)."""
+    """A redeemed WebSocket ticket: the row that makes a ticket single-use.
+
+    A ticket (`?ticket=`) is a short-lived credential for one WebSocket handshake, issued to a person
+    (and the API token they asked with, or None for a browser session): `issue` signs their ids and a
+    random nonce with Django's `TimestampSigner`, and writes nothing — a reconnect storm is a
+    thousand tickets at once, and their INSERT was a fifth of the ticket request's CPU
+    (docs/benchmarks.md, "7 December"). `redeem` checks the signature and its age
+    (`WS_TICKET_TTL_SECONDS`), then inserts this row under the nonce's hash — unique, so of two
+    redemptions of one ticket, in any processes, exactly one inserts it — and reads the holder's
+    current standing (active, token not revoked) in the same round trip on PostgreSQL."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # The API token the ticket was obtained with (None for a browser session): revoking the token
     # also closes the sockets it opened.
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    key_hash = models.CharField(max_length=64, unique=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)  # the nonce's, so a ticket is claimed once
+    expires_at = models.DateTimeField()  # no later than the ticket's own expiry: swept after it
+    used_at = models.DateTimeField(null=True, blank=True)  # when it was redeemed
 
     @classmethod
     def issue(cls, user: User, token: ApiToken | None = None) -> str:
-        raw = secrets.token_urlsafe(32)
-        cls.objects.create(
-            user=user,
-            token=token,
-            key_hash=_hash_secret(raw),
-            expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS),
-        )
-        # Housekeeping: expired tickets are worthless; drop them now and then as new ones are made
-        # (on every issue it was a scan of the table per handshake).
-        if secrets.randbelow(TICKET_SWEEP_ONE_IN) == 0:
-            cls.objects.filter(expires_at__lt=timezone.now() - timedelta(hours=1)).delete()
-        return raw
+        """A ticket for `user` (and `token`): signed, not stored."""
+        nonce = secrets.token_urlsafe(16)
+        return _ticket_signer().sign(f"{user.pk}.{token.pk if token is not None else 0}.{nonce}")
 
     @classmethod
     def redeem(cls, raw: str) -> User | None:
-        """Mark the ticket used and return its user, atomically: of two concurrent redemptions
-        exactly one gets the user, because the UPDATE's WHERE clause is the single-use check.
-        The user carries `ws_token_id`, the API token behind the ticket (or None)."""
+        """Claim the ticket and return its person as they are now, or None: a forged, expired, used or
+        malformed ticket, a person deactivated or a token revoked since. The claim is the unique
+        INSERT (single use across processes). The user carries `ws_token_id`, the API token behind
+        the ticket (or None)."""
+        try:
+            user_id, token_id, nonce = _ticket_signer().unsign(
+                raw, max_age=settings.WS_TICKET_TTL_SECONDS).split(".")
+            holder = (int(user_id), int(token_id))
+        except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+            return None
         now = timezone.now()
-        key_hash = _hash_secret(raw)
+        claim = (holder[0], holder[1] or None, _hash_secret(nonce),
+                 now + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS), now)
+        query = _TOKEN_TICKET_HOLDER if holder[1] else _SESSION_TICKET_HOLDER
+        args = holder if holder[1] else holder[:1]
         if connection.vendor == "postgresql":
-            # One round trip: the claim (the same UPDATE) as a data-modifying WITH, the holder read
-            # only when it claimed a row — a reconnect storm redeems a thousand tickets at once.
-            rows = _TICKET_HOLDER.rows_within(_claim_sql(), (now, key_hash, now), _CLAIMED, key_hash)
-        else:
-            claimed = cls.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
-                used_at=now
-            )
-            if claimed != 1:
+            # One round trip: the holder read, the claim (an INSERT that a used ticket's row stops)
+            # only when there is a holder, and the holder returned only when it claimed.
+            try:
+                rows = query.rows_within("WITH holder AS (", (), _claim_sql(), *args, after_params=claim)
+            except IntegrityError:  # the person or token deleted between the read and the INSERT
                 return None
-            rows = _TICKET_HOLDER.rows(key_hash)
+        else:
+            rows = query.rows(*args)
+            if rows:
+                try:
+                    with transaction.atomic():  # a savepoint when the caller has a transaction
+                        cls.objects.create(user_id=claim[0], token_id=claim[1], key_hash=claim[2],
+                                           expires_at=claim[3], used_at=claim[4])
+                except IntegrityError:  # used
+                    return None
+        if secrets.randbelow(TICKET_SWEEP_ONE_IN) == 0:
+            # Housekeeping: a claim outlives its ticket only to refuse a second use; drop old ones
+            # now and then as tickets are redeemed (on every one it was a scan of the table each).
+            cls.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
         if not rows:
             return None
-        token_id, token_revoked_at, *person = rows[0]
+        if holder[1]:
+            token_revoked_at, *person = rows[0]
+            if token_revoked_at is not None:
+                return None
+        else:
+            person = list(rows[0])
         user = person_from_row(person)
-        if not user.is_active or (token_id is not None and token_revoked_at is not None):
+        if not user.is_active:
             return None
-        user.ws_token_id = token_id
+        user.ws_token_id = holder[1] or None
         return user
 
 
 @functools.cache
 def _claim_sql() -> str:
-    """PostgreSQL: `WsTicket.redeem`'s UPDATE as a WITH around the holder's SELECT. The SELECT reads
-    the ticket's row as it was before the UPDATE (PostgreSQL's rule for data-modifying WITHs), which
-    changes only `used_at`; of two concurrent redemptions the second's UPDATE waits for the first's
-    row lock and then finds the ticket used, so it claims nothing and reads no holder."""
+    """PostgreSQL: between the holder's SELECT (as `WITH holder AS (…`) and the answer, the claim: an
+    INSERT of the ticket's row made only when the holder exists (no foreign key error for a deleted
+    person) and stopped by the unique nonce hash of an earlier redemption (`ON CONFLICT DO NOTHING`);
+    the holder is returned only when the INSERT made the row. Of two concurrent redemptions the
+    second's INSERT waits for the first's and then conflicts, so it claims nothing."""
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
@@ -355,20 +389,22 @@ def _claim_sql() -> str:
         assert isinstance(field, models.Field) and field.column
         return quote(field.column)
 
-    used, key, expires = column("used_at"), column("key_hash"), column("expires_at")
-    return (f"WITH claimed AS (UPDATE {quote(WsTicket._meta.db_table)} SET {used} = %s "
-            f"WHERE {key} = %s AND {used} IS NULL AND {expires} > %s RETURNING 1) SELECT * FROM (")
+    columns = ", ".join(column(name) for name in ("user", "token", "key_hash", "expires_at", "used_at"))
+    return (f"), claimed AS (INSERT INTO {quote(WsTicket._meta.db_table)} ({columns}) "
+            f"SELECT %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM holder) "
+            f"ON CONFLICT ({column('key_hash')}) DO NOTHING RETURNING 1) "
+            f"SELECT * FROM holder WHERE EXISTS (SELECT 1 FROM claimed)")
 
 
-_CLAIMED = ") AS holder WHERE EXISTS (SELECT 1 FROM claimed)"
-
-# A redeemed ticket's person (with their centre) and the token behind it, in one query compiled once:
-# a reconnect storm redeems a thousand tickets at once.
-_TICKET_HOLDER = CompiledQuery(
-    lambda key_hash: WsTicket.objects.filter(key_hash=key_hash)
-    .values_list("token_id", "token__revoked_at", *model_fields(User, "user__"),
-                 *model_fields(Centre, "user__centre__")),
-    placeholders=TEXT_PLACEHOLDERS,
+# A ticket's holder as they are now — the token (is it revoked? is it theirs?), the person and their
+# centre — in one query compiled once: a reconnect storm redeems a thousand tickets at once.
+_TOKEN_TICKET_HOLDER = CompiledQuery(
+    lambda user_id, token_id: ApiToken.objects.filter(pk=token_id, user_id=user_id)
+    .values_list("revoked_at", *model_fields(User, "user__"), *model_fields(Centre, "user__centre__")),
+    arity=2,
+)
+_SESSION_TICKET_HOLDER = CompiledQuery(
+    lambda user_id: User.objects.filter(pk=user_id).values_list(*model_fields(User), *model_fields(Centre, "centre__")),
 )
 
 

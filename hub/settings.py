@@ -200,6 +200,11 @@ HUB_FANOUT_YIELD_EVERY = env_int("HUB_FANOUT_YIELD_EVERY", 3000)
 # long fan-out, 1 doubled hub-uvicorn-1's p50 at 25/s and broke issue 11's p99 guard; applied only when
 # behind it keeps the light-load latency (docs/benchmarks.md, "Coalescing when behind").
 HUB_FANOUT_COALESCE = float(os.environ.get("HUB_FANOUT_COALESCE", "1"))
+# A frame that carries the whole current state of something (a message's reactions: `state` on the
+# event, hub.realtime.publisher) waits at most this long for the next event of its topic to share a
+# socket write with, and only the newest of one state goes out: a 👍 was a write to every socket of the
+# topic of its own (issue 26; docs/benchmarks.md, "State frames"). 0: sent at once, as other events.
+HUB_STATE_FRAME_WAIT_SECONDS = float(os.environ.get("HUB_STATE_FRAME_WAIT_SECONDS", "0.2"))
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)

@@ -108,11 +108,12 @@ class CompiledQuery:
         its transaction, if one is open)."""
         return self.rows_within("", (), "", *args)
 
-    def rows_within(self, before: str, before_params: Sequence[Any], after: str, *args: Any) -> list[tuple]:
+    def rows_within(self, before: str, before_params: Sequence[Any], after: str, *args: Any,
+                    after_params: Sequence[Any] = ()) -> list[tuple]:
         """`rows(*args)` of the query's SQL written between `before` (whose placeholders take
-        `before_params`) and `after` — a data-modifying `WITH` and a `SELECT * FROM (` … `) AS q
-        WHERE …` around it, say, so that a write and this read are one round trip (WsTicket.redeem).
-        The rows still come back as `values_list` gives them."""
+        `before_params`) and `after` (`after_params`) — a data-modifying `WITH` and a `SELECT * FROM (`
+        … `) AS q WHERE …` around it, say, so that a write and this read are one round trip
+        (ApiToken.authenticate, WsTicket.redeem). The rows still come back as `values_list` gives them."""
         if len(args) != self._arity:
             raise TypeError(f"{self._arity} argument(s) expected, {len(args)} given")
         connection = connections[self._using]
@@ -123,7 +124,7 @@ class CompiledQuery:
         params = [(args[where[0]] if where[1] is None else args[where[0]][where[1]]) if is_arg else where
                   for is_arg, where in compiled.slots]
         with connection.cursor() as cursor:
-            cursor.execute(before + compiled.sql + after, [*before_params, *params])
+            cursor.execute(before + compiled.sql + after, [*before_params, *params, *after_params])
             rows = cursor.fetchall()
         if not compiled.converters or not rows:
             return rows

@@ -114,10 +114,15 @@ def cursor_of(frame: Mapping[str, Any]) -> int | None:
 Publication = tuple[str, str, dict[str, Any]]
 
 
-def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> list[Publication]:
-    """One event (one id, so a socket in several of the groups gets it once) for each group."""
+def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
+                 state: str | None = None) -> list[Publication]:
+    """One event (one id, so a socket in several of the groups gets it once) for each group. `state`
+    names what the frame carries the whole of (e.g. one message's reactions): such an event may wait
+    a moment for company, and a newer one of the same state replaces it (hub.realtime.receiver)."""
     meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
             "cursor": cursor_of(frame), "published_at": metrics.published_at()}
+    if state is not None:
+        meta["state"] = state
     text = dumps(frame)
     return [(group, text, meta) for group in dict.fromkeys(groups)]
 
@@ -217,9 +222,11 @@ def _run_publisher(items: list[Publication]) -> None:
         asyncio.run(send_publications(items))
 
 
-def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None) -> None:
-    """Schedule `frame` for `groups` once the current transaction commits (at once outside one)."""
-    broadcast_together_on_commit([(groups, frame, audience)])
+def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
+                        state: str | None = None) -> None:
+    """Schedule `frame` for `groups` once the current transaction commits (at once outside one).
+    `state`: the frame is the whole current state it names (see `publications`)."""
+    _publish_on_commit(lambda: publications(groups, frame, audience, state=state), lambda: str(frame.get("type")))
 
 
 # One frame's broadcast: its groups, the frame, its audience.
@@ -232,13 +239,20 @@ def broadcast_together_on_commit(broadcasts: Sequence[Broadcast]) -> None:
     takes batches gets them as one frame — a threaded reply and its thread's new count
     (chat.services). Handed over one by one, the event loop could publish the first before the
     second arrived: two layer messages, and a second write to every socket."""
+    _publish_on_commit(lambda: [item for groups, frame, audience in broadcasts
+                                for item in publications(groups, frame, audience)],
+                       lambda: ", ".join(str(f.get("type")) for _g, f, _a in broadcasts))
+
+
+def _publish_on_commit(make: Callable[[], list[Publication]], what: Callable[[], str]) -> None:
+    """After commit: encode the publications then (not before: a rolled-back action costs nothing)
+    and hand them to the publisher; a failure is logged, never raised (the data is stored)."""
 
     def send() -> None:
         try:
-            _run_publisher([item for groups, frame, audience in broadcasts
-                            for item in publications(groups, frame, audience)])
+            _run_publisher(make())
         except Exception:
-            logger.exception("broadcast of %s failed", ", ".join(str(f.get("type")) for _g, f, _a in broadcasts))
+            logger.exception("broadcast of %s failed", what())
 
     transaction.on_commit(send, robust=True)
 

@@ -92,6 +92,35 @@ def _waited(messages: list[dict[str, Any]], since: float) -> bool:
     return False
 
 
+def _events(message: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The events a layer message carries (one, or a publisher's batch), or None for anything else."""
+    kind = message.get("type")
+    if kind == EVENT_TYPE:
+        return [message]
+    if kind == BATCH_TYPE and isinstance(message.get("events"), list):
+        events: list[dict[str, Any]] = message["events"]
+        return events
+    return None
+
+
+def _state_only(message: dict[str, Any]) -> bool:
+    """Whether a layer message carries only state frames (events with a `state`: they may wait)."""
+    events = _events(message)
+    return bool(events) and all(one.get("state") for one in events)  # type: ignore[union-attr]
+
+
+def _newest_states(messages: list[dict[str, Any]]) -> dict[tuple[str, Any], int]:
+    """(group, state) → the identity of the newest event of that state among these messages; empty
+    when none carries a state (the common case costs one look-up per event)."""
+    newest: dict[tuple[str, Any], int] = {}
+    for message in messages:
+        for one in _events(message) or ():
+            state = one.get("state")
+            if state:
+                newest[(message.get("group") or "", state)] = id(one)
+    return newest
+
+
 def refresh_seconds() -> float:
     """How often group memberships are re-added: a third of the layer's `group_expiry`, so even a
     shortened expiry (tests, or an operator's choice) never drops a live process from a group."""
@@ -204,6 +233,9 @@ class LocalFanout:
         # Layer messages received and not yet handed to the sockets (`_read_loop` → `_fanout_loop`).
         self._inbox: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
+        # State frames waiting for company (HUB_STATE_FRAME_WAIT_SECONDS), and until when at most.
+        self._held: list[dict[str, Any]] = []
+        self._held_until = 0.0
         self._refresher: asyncio.Task[None] | None = None
         # group → publisher → _Sequence; reset whenever this process (re)subscribes to the group.
         self._received: dict[str, dict[str, _Sequence]] = {}
@@ -285,7 +317,7 @@ class LocalFanout:
         ended_wall = 0.0  # when the last fan-out ended (wall clock, as events' `published_at`)
         behind = 0  # consecutive fan-outs that found an event published before the previous ended
         while True:
-            await self._arrived.wait()
+            await self._next_arrival(loop)
             pause = next_at - loop.time()
             if pause > 0:
                 await asyncio.sleep(pause)
@@ -293,7 +325,12 @@ class LocalFanout:
             started = loop.time()
             messages = list(self._inbox)
             self._inbox.clear()
+            if self._hold(messages, started):
+                continue
             behind = behind + 1 if _waited(messages, ended_wall) else 0
+            if self._held:
+                messages = self._held + messages  # they arrived first
+                self._held = []
             for group, events in self._runs(messages):
                 if len(events) == 1:
                     handed += await self._deliver(group, events[0])
@@ -311,18 +348,46 @@ class LocalFanout:
             if self._inbox:
                 self._arrived.set()  # arrived during this fan-out: the next one, after any pause
 
+    async def _next_arrival(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until something arrives, or until the state frames held (`_hold`) may wait no longer."""
+        if not self._held:
+            await self._arrived.wait()
+            return
+        timeout = self._held_until - loop.time()
+        if timeout > 0 and not self._arrived.is_set():
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    def _hold(self, messages: list[dict[str, Any]], now: float) -> bool:
+        """Keep these layer messages back if they carry only state frames (a message's reactions) and
+        the first of those held may still wait (HUB_STATE_FRAME_WAIT_SECONDS): they then go to each
+        socket in the same write as the next event, and of several of one state only the newest
+        (`_runs`). A 👍 toggled on every third message of a busy topic cost a fan-out of its own
+        (issue 26). Anything else arriving ends the wait, and the held frames go first."""
+        wait = settings.HUB_STATE_FRAME_WAIT_SECONDS
+        if wait <= 0 or not all(_state_only(message) for message in messages):
+            return False
+        if not self._held:
+            if not messages:
+                return False
+            self._held_until = now + wait
+        elif now >= self._held_until:
+            return False
+        self._held.extend(messages)
+        return True
+
     def _runs(self, messages: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The events of layer messages that arrived together, in arrival order, consecutive ones of
-        one group joined (at most MAX_MERGED events each); sequence numbers noted per event."""
+        one group joined (at most MAX_MERGED events each); sequence numbers noted per event. Of the
+        state frames of one group and state (a message's reactions) only the newest is kept: each
+        carries the whole state, so the older ones would only be overwritten."""
         runs: list[tuple[str, list[dict[str, Any]]]] = []
+        newest = _newest_states(messages)
         for message in messages:
-            kind = message.get("type")
-            events: list[dict[str, Any]]
-            if kind == EVENT_TYPE:
-                events = [message]
-            elif kind == BATCH_TYPE and isinstance(message.get("events"), list):
-                events = message["events"]
-            else:
+            events = _events(message)
+            if events is None:
                 continue
             group: str = message.get("group") or ""
             listeners = self.groups.get(group)
@@ -331,7 +396,8 @@ class LocalFanout:
                 continue  # no socket of this process listens (any more)
             for one in events:
                 self._note_sequence(group, one.get("publisher"), one.get("seq"), one.get("cursor"))
-            events = [one for one in events if self._first_time(group, one)]
+            events = [one for one in events if self._first_time(group, one)
+                      and (not newest or newest.get((group, one.get("state"))) in (None, id(one)))]
             if not events:
                 continue
             if runs and runs[-1][0] == group and len(runs[-1][1]) + len(events) <= MAX_MERGED:

@@ -87,3 +87,40 @@ async def test_a_socket_that_leaves_while_a_heartbeat_is_on_its_way_is_not_broug
         await asyncio.wait_for(beating(), 2)
     finally:
         await client.aclose()
+
+
+async def test_joins_and_leaves_arriving_together_are_one_write_and_each_caller_returns_once_stored(
+        redis_presence, monkeypatch):
+    """A reconnect storm's joins (and a shutdown's leaves) go to Redis as a few pipelines, not one
+    round trip per socket; whoever awaited `enter` finds its entry stored, `leave` its entry gone."""
+    import redis.asyncio as aioredis
+
+    monkeypatch.setattr(presence, "HEARTBEAT_SECONDS", 0.2)
+    pipelines = 0
+    real_pipeline = presence._redis().pipeline
+
+    def counted(*args, **kwargs):
+        nonlocal pipelines
+        pipelines += 1
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(presence._redis(), "pipeline", counted)
+    slug = f"presence-test-{time.time_ns()}"
+    members = [f'{{"s": "{i}", "username": "u{i}", "centre": "DN"}}' for i in range(200)]
+    client = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, max_connections=4))
+    try:
+        async def join_then_look(member: str) -> bool:
+            await presence.enter(slug, member)
+            return await client.zscore(presence._key(slug), member) is not None
+
+        assert all(await asyncio.gather(*(join_then_look(m) for m in members)))
+        assert pipelines <= 2
+        pipelines = 0
+        await asyncio.gather(*(presence.leave(slug, m) for m in members[:150]))
+        assert pipelines <= 2
+        assert sorted(await client.zrange(presence._key(slug), 0, -1)) == sorted(m.encode() for m in members[150:])
+        await asyncio.gather(*(presence.leave(slug, m) for m in members[150:]))
+        await asyncio.wait_for(beating(), 2)
+    finally:
+        await client.aclose()

@@ -51,20 +51,23 @@ def world(make_user, settings, tmp_path):
 
 
 def labels_on(page, language: str) -> set[str]:
-    """Checks every TLP label on the page; returns the markings seen."""
+    """Checks every TLP label on the page; returns the markings seen. Read in one script, in one go:
+    a live frame may render a message again between two reads of one label (its old element, no
+    longer in the page, has no computed style)."""
     from hub.sharing import COLOURS, MEANINGS, Tlp
 
     seen = set()
-    labels = page.locator(".tlp-label")
-    for i in range(labels.count()):
-        label = labels.nth(i)
-        value = Tlp(label.get_attribute("data-tlp"))
+    labels = page.locator(".tlp-label").evaluate_all("""labels => labels.map((e) => ({
+        tlp: e.dataset.tlp, text: e.innerText, title: e.getAttribute("title"),
+        color: getComputedStyle(e).color, background: getComputedStyle(e).backgroundColor}))""")
+    for label in labels:
+        value = Tlp(label["tlp"])
         with translation.override(language):
             meaning = str(MEANINGS[value])
-        assert label.inner_text() == f"TLP:{value.value.upper()}"  # FIRST's words, in every language
-        assert label.evaluate("e => getComputedStyle(e).color") == rgb(COLOURS[value]), value
-        assert label.evaluate("e => getComputedStyle(e).backgroundColor") == BLACK, value
-        assert label.get_attribute("title") == meaning, (value, language)
+        assert label["text"] == f"TLP:{value.value.upper()}"  # FIRST's words, in every language
+        assert label["color"] == rgb(COLOURS[value]), value
+        assert label["background"] == BLACK, value
+        assert label["title"] == meaning, (value, language)
         seen.add(value.value)
     return seen
 
@@ -108,3 +111,35 @@ def test_the_alert_page_says_where_its_indicators_were_seen_before(world, sign_i
     # The earlier alert itself has seen nothing before it.
     page.goto(f"/alerts/{world['earlier'].pk}/")
     expect(page.locator("#alert-indicators tr[data-value='203.0.113.7'] .seen-before")).to_have_text("—")
+
+
+@pytest.fixture
+def much_seen(make_user):
+    """An address QB's SIEM reported in 23 alerts before HT raised one with it, and once after."""
+    from alerts.services import raise_alert
+
+    make_user("ht.sec", centre="HT", role="security_officer")
+    make_user("dn.sec", centre="DN", role="security_officer", language="en")
+    qb = make_user("qb.sec", centre="QB", role="security_officer")
+    address = [{"type": "ipv4", "value": "198.51.100.9"}]
+    earlier = [raise_alert(by=qb, title=f"Dò quét lần {i}", severity="low", tlp="green", indicators=address)
+               for i in range(23)]
+    alert = raise_alert(by=qb, title="Dò quét lặp lại", severity="high", tlp="green", indicators=address)
+    raise_alert(by=qb, title="Dò quét sau đó", severity="low", tlp="green", indicators=address)
+    return {"earlier": earlier, "alert": alert}
+
+
+@pytest.mark.parametrize(("username", "phone", "more"), [("ht.sec", True, "Xem thêm"), ("dn.sec", False, "Show more")])
+def test_an_indicator_seen_many_times_lists_twenty_and_shows_the_earlier_rest_on_demand(
+        much_seen, sign_in, username, phone, more):
+    """The detail lists the first 20 sightings (docs/alerts.md); the button pages the rest from
+    `GET /api/v1/indicators` and stops at this alert: later sightings are not "seen before"."""
+    page = sign_in(username, phone=phone).goto(f"/alerts/{much_seen['alert'].pk}/")
+    cell = page.locator("#alert-indicators tr[data-value='198.51.100.9'] .seen-before")
+    expect(cell.locator("a")).to_have_count(20)
+    button = cell.get_by_role("button", name=more)
+    button.click()
+    expect(cell.locator("a")).to_have_count(23)
+    expect(button).to_have_count(0)
+    hrefs = [cell.locator("a").nth(i).get_attribute("href") for i in range(23)]
+    assert hrefs == [f"/alerts/{a.pk}/" for a in much_seen["earlier"]]  # oldest first, each once

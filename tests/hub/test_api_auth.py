@@ -4,6 +4,8 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -98,9 +100,10 @@ def test_ws_ticket_is_single_use_and_expires(make_user):
     raw = WsTicket.issue(user)
     assert WsTicket.redeem(raw) == user
     assert WsTicket.redeem(raw) is None  # reused
-    late = WsTicket.issue(user)
-    WsTicket.objects.filter(used_at__isnull=True).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert WsTicket.redeem(late) is None  # expired
+    with time_machine.travel(timezone.now()) as clock:
+        late = WsTicket.issue(user)
+        clock.shift(timedelta(seconds=settings.WS_TICKET_TTL_SECONDS + 1))
+        assert WsTicket.redeem(late) is None  # expired
     assert WsTicket.redeem("made-up") is None
 
 
@@ -182,12 +185,12 @@ def test_last_used_at_is_recorded_to_the_minute_not_written_on_every_request(mak
     assert last_used is not None and last_used > first - timedelta(minutes=1)
 
 
-def test_expired_tickets_are_swept_now_and_then_by_issuing(make_user, monkeypatch):
+def test_claims_of_expired_tickets_are_swept_now_and_then_by_redeeming(make_user, monkeypatch):
     import hub.models
 
     user = make_user("qb.engineer", centre="QB")
-    WsTicket.issue(user)
+    WsTicket.redeem(WsTicket.issue(user))
     WsTicket.objects.update(expires_at=timezone.now() - timedelta(hours=2))
-    monkeypatch.setattr(hub.models, "TICKET_SWEEP_ONE_IN", 1)  # this issue is the one that sweeps
-    WsTicket.issue(user)
+    monkeypatch.setattr(hub.models, "TICKET_SWEEP_ONE_IN", 1)  # this redemption is the one that sweeps
+    assert WsTicket.redeem(WsTicket.issue(user)) == user
     assert WsTicket.objects.count() == 1

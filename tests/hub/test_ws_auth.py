@@ -71,14 +71,14 @@ async def test_reused_ticket_is_refused_with_4401(make_user):
 async def test_expired_or_unknown_ticket_is_refused_with_4401(make_user):
     from datetime import timedelta
 
+    import time_machine
+    from django.conf import settings
     from django.utils import timezone
 
     user = await database_sync_to_async(make_user)("ht.engineer")
     ticket = await ticket_for(user)
-    await database_sync_to_async(
-        lambda: WsTicket.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    )()
-    assert await handshake(f"?ticket={ticket}") == ("closed", 4401)
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS + 1), tick=True):
+        assert await handshake(f"?ticket={ticket}") == ("closed", 4401)
     assert await handshake("?ticket=guessed") == ("closed", 4401)
 
 

@@ -61,7 +61,7 @@ export function renderRecord(a, reload) {
   $("#alert-stix").replaceChildren(el("a", {href: `/api/v1/alerts/${id}/stix`, download: `alert-${id}.stix.json`},
     gettext("Download as STIX 2.1")));
   renderOrigin($("#alert-origin"), a.promoted_from);
-  renderSeenBefore(a.seen_before || []);
+  renderSeenBefore(a.seen_before || [], id);
   const entries = a.entries || [];
   const byId = new Map(entries.map((e) => [e.id, e]));
   const form = $("#entry-form");
@@ -93,20 +93,50 @@ export function renderRecord(a, reload) {
   renderChanges(a, reload, error);
 }
 
-function renderSeenBefore(seen) {
+function renderSeenBefore(seen, alertId) {
   for (const row of document.querySelectorAll("#alert-indicators tr")) {
     const item = seen.find((s) => s.type === row.dataset.type && s.value === row.dataset.value);
     const cell = el("td", {class: "seen-before"});
     if (item && item.sightings.length) {
-      cell.append(gettext("Seen before at"), " ", ...item.sightings.flatMap((s, i) => [i ? ", " : "",
-        el("a", {href: `/alerts/${s.alert}/`}, fmt(gettext("%(centre)s on %(date)s"),
-          {centre: s.centre || "—", date: new Date(s.seen_at).toLocaleDateString(document.documentElement.lang || "vi")}))]),
-        ...(item.more ? [", …"] : []));  // the first 20 listed (docs/alerts.md); the API pages the rest
+      const list = el("span", {class: "sightings"});
+      appendSightings(list, item.sightings);
+      cell.append(gettext("Seen before at"), " ", list);
+      if (item.more && item.next) cell.append(" ", moreSightings(list, item.next, alertId));
     } else {
       cell.append(el("span", {class: "muted"}, "—"));
     }
     row.append(cell);
   }
+}
+
+function appendSightings(list, sightings) {
+  for (const s of sightings) {
+    if (list.childElementCount) list.append(", ");
+    list.append(el("a", {href: `/alerts/${s.alert}/`}, fmt(gettext("%(centre)s on %(date)s"),
+      {centre: s.centre || "—", date: new Date(s.seen_at).toLocaleDateString(document.documentElement.lang || "vi")})));
+  }
+}
+
+// The detail lists an indicator's first 20 sightings (docs/alerts.md); the rest, oldest first, come
+// from `GET /api/v1/indicators` page by page: its list goes on past this alert to later ones, so the
+// earlier sightings end at this alert's own.
+function moreSightings(list, next, alertId) {
+  const button = el("button", {type: "button", class: "link-button more-sightings"}, gettext("Show more"));
+  let url = next;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const r = await api("GET", url);
+    button.disabled = false;
+    if (!r.ok) { button.title = r.error.detail; return; }
+    const results = r.data.results || [];
+    const own = results.findIndex((s) => s.alert === alertId);
+    appendSightings(list, own === -1 ? results : results.slice(0, own));
+    if (own !== -1 || !r.data.next) { button.remove(); return; }
+    const page = new URL(url, location.origin);
+    page.searchParams.set("cursor", r.data.next);
+    url = page.pathname + page.search;
+  });
+  return button;
 }
 
 function renderChanges(a, reload, error) {
