@@ -69,6 +69,11 @@ class PhaseResult:
     closes: dict = field(default_factory=dict)
     send_failures: int = 0
     reactions: int = 0  # reactions toggled during the phase (the threads-and-reactions row only)
+    # WebSocket frames the clients received (each one write of the server to a socket), and of the
+    # threads-and-reactions row the `message.reactions` frames among them (state frames: a newer
+    # one replaces an older one waiting, hub/realtime/receiver.py).
+    frames: int = 0
+    reaction_frames: int = 0
     # Per message: send → its first receiver (the path through the server before any fan-out) and
     # first → last receiver (the fan-out itself), as (p50, max) over the phase's messages.
     first_ms: tuple[float, float] | None = None
@@ -211,6 +216,9 @@ async def measure(target: Target, ctx: Context, clients: int, senders: int, work
                 + (f", errors {r.error_frames} {r.error_sample}" if r.error_frames else "")
                 + (f", closes {r.closes}" if r.closes else "")
                 + (f", {r.reactions} reactions" if mix else "")
+                + (f", {r.frames / max(1, r.delivered):.2f} socket writes per delivery"
+                   + (f" ({r.reaction_frames / max(1, r.clients):.1f} reaction frames per client)"
+                      if mix else "") if r.frames else "")
                 + (f"; per message: send → first receiver p50 {r.first_ms[0]:.1f} / max {r.first_ms[1]:.1f} ms, "
                    f"first → last receiver p50 {r.spread_ms[0]:.1f} / max {r.spread_ms[1]:.1f} ms"
                    if r.first_ms and r.spread_ms else ""))
@@ -363,6 +371,8 @@ async def run_phase(target: Target, procs: list[Worker], number: int, phase: Pha
         r.dup += out["dup"]
         r.send_failures += out["send_failures"]
         r.reactions += out.get("reactions", 0)
+        r.frames += out.get("frames", 0)
+        r.reaction_frames += out.get("reaction_frames", 0)
         r.max_ms = max(r.max_ms, out["max_ms"])
         r.max_send_lag_ms = max(r.max_send_lag_ms, out["max_send_lag_ms"])
         last_recv = max(last_recv, out["last_recv_us"])

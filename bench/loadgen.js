@@ -60,6 +60,13 @@ let openCount = 0;
 function onFrame(i, data) {
   const now = nowUs();
   const s = typeof data === 'string' ? data : data.toString();
+  // Every WebSocket frame is one write of the server to this socket; the threads-and-reactions row
+  // also counts the `message.reactions` frames in them (one each, or several in a `batch`).
+  const cur = phase;
+  if (cur !== null) {
+    cur.frames++;
+    if (cur.mix) for (let r = s.indexOf('"message.reactions"'); r >= 0; r = s.indexOf('"message.reactions"', r + 19)) cur.reactionFrames++;
+  }
   // A hub `batch` frame (clients connect with ?batch=1) carries several message frames: every
   // client_id in the frame is one delivery.
   let at = s.indexOf('"client_id"');
@@ -211,6 +218,9 @@ function runPhase(cmd) {
     max: 0,
     lastRecv: 0,
     finish: null,
+    mix: !!cmd.mix,
+    frames: 0,
+    reactionFrames: 0,
   };
   for (const code of Object.keys(closes)) delete closes[code];
   for (const code of Object.keys(errorFrames)) delete errorFrames[code];
@@ -273,6 +283,8 @@ function runPhase(cmd) {
           sent,
           send_failures: sendFailures,
           reactions,
+          frames: p.frames,
+          reaction_frames: p.reactionFrames,
           max_send_lag_ms: maxLagUs / 1000,
           hist: Array.from(p.hist),
           max_ms: p.max / 1000,

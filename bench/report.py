@@ -244,8 +244,12 @@ def render(results: list[TargetResult], extras: dict, machine: dict, args, elaps
         for rate in ("5/s", "25/s"):
             mine, base = _phase(by_name, mixed, rate), _phase(by_name, plain, rate)
             if mine and base:
+                # State frames (hub/realtime/receiver.py): a client gets fewer reaction frames than
+                # reactions were toggled when they waited for company and replaced each other.
+                frames = (f", {mine.reaction_frames / mine.clients:.0f} reaction frames per client"
+                          if mine.clients and mine.reaction_frames else "")
                 parts.append(f"p99 at {rate} {_ratio(mine.p99_ms, base.p99_ms)} ({mine.p99_ms:.0f} vs "
-                             f"{base.p99_ms:.0f} ms, {mine.reactions} reactions)")
+                             f"{base.p99_ms:.0f} ms, {mine.reactions} reactions{frames})")
         lines.append(f"- threads and reactions: {mixed} / {plain}: " + "; ".join(parts))
     for bare in ("bare-daphne-1", "bare-uvicorn-1"):
         if bare in by_name:
