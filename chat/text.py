@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -60,6 +61,12 @@ def search_text(text: str) -> str:
     return (" " + " ".join(words) + " ") if words else ""
 
 
+# A word of a message folded for `highlight`: a page of 50 results folds thousands of words, most of
+# them the same few hundred, and folding each anew was half of a search request's CPU
+# (docs/benchmarks.md, "Search over years"). `fold` is pure, so the cache changes no result.
+_fold_word = functools.lru_cache(maxsize=8192)(fold)
+
+
 def highlight(text: str, words: list[str], *, max_chars: int = 240) -> str:
     """Safe HTML of `text` (or of the part around its first match, when longer than `max_chars`)
     with each word that a search word starts marked `<mark>…</mark>`, as the search matched it
@@ -68,7 +75,8 @@ def highlight(text: str, words: list[str], *, max_chars: int = 240) -> str:
     from html import escape
 
     text = " ".join(unicodedata.normalize("NFC", text).split())
-    hits = [m for m in _WORD_RE.finditer(text) if any(fold(m.group(0)).startswith(w) for w in words)]
+    prefixes = tuple(words)  # str.startswith takes them all at once
+    hits = [m for m in _WORD_RE.finditer(text) if _fold_word(m.group(0)).startswith(prefixes)]
     start, end = 0, len(text)
     if len(text) > max_chars:
         first = hits[0].start() if hits else 0

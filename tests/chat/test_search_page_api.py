@@ -52,6 +52,29 @@ def test_highlight_marks_matching_words_and_escapes_everything_else():
     assert "<mark>Emotet</mark>" in cut and cut.startswith("…") and cut.endswith("…") and len(cut) < 300
 
 
+def test_search_answers_exactly_the_documented_schema(world, api_client):
+    """Search skips ninja's response validation (hub.lib.api_support.trusted_json) for speed; this is
+    what keeps its answer and its OpenAPI schema the same thing."""
+    from chat.api import SearchHitOut, SearchPage
+    from chat.services import delete_message
+    from hub.lib.api_support import PersonOut
+
+    post(world["topic"], world["ht"], "Mã độc ở @dn.engineer và **DN**")
+    post(world["dev"], world["dn"], "mã độc trong thư viện")
+    delete_message(post(world["topic"], world["ht"], "mã độc sẽ bị xoá"), by=world["ht"])
+    response = api_client(world["dn"]).get("/api/v1/search", {"q": "ma doc", "limit": 1})
+    assert response.status_code == 200 and response["Content-Type"] == "application/json; charset=utf-8"
+    body = response.json()
+    SearchPage.model_validate(body)
+    assert set(body) == set(SearchPage.model_fields) and body["next"]
+    older = api_client(world["dn"]).get("/api/v1/search", {"q": "ma doc", "limit": 1, "cursor": body["next"]}).json()
+    SearchPage.model_validate(older)
+    for hit in body["results"] + older["results"]:
+        assert set(hit) == set(SearchHitOut.model_fields)
+        assert set(hit["author"]) == set(PersonOut.model_fields)
+    assert [h["topic_kind"] for h in body["results"] + older["results"]] == ["channel", "channel"]
+
+
 def test_hits_carry_safe_highlights_and_their_topics_names(world, api_client):
     hit = post(world["topic"], world["ht"], "Phát hiện **mã độc** <img src=x onerror=alert(1)> tại Hà Tĩnh")
     (found,) = search(api_client, world["dn"], q="ma doc")["results"]
