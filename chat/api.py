@@ -207,6 +207,10 @@ def _topic_for(request: ApiRequest, slug: str) -> Topic:
     if topic is None:
         raise HubError(NOT_FOUND, _("No topic %(slug)s."), slug=slug)
     if not can_view_topic(request.auth, topic):
+        if topic.kind == Topic.Kind.DIRECT:
+            # A conversation is its members' only: to anyone else it does not exist (CONTRACT.md,
+            # "4403 / 404 to anyone else"), as its page answers 404 — not even that it is there.
+            raise HubError(NOT_FOUND, _("No topic %(slug)s."), slug=slug)
         raise HubError(FORBIDDEN, _("You may not see this topic."))
     return topic
 

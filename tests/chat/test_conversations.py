@@ -40,10 +40,11 @@ def test_starting_a_conversation_answers_a_direct_topic_that_only_its_members_se
 
     for outsider in ("qb", "admin"):  # a hub admin is no exception
         client = api_client(cast[outsider])
-        assert client.get(f"/api/v1/topics/{slug}").status_code == 403
-        assert client.get(f"/api/v1/topics/{slug}/messages").status_code == 403
+        # To anyone else a conversation does not exist (CONTRACT.md: "4403 / 404 to anyone else").
+        assert client.get(f"/api/v1/topics/{slug}").status_code == 404
+        assert client.get(f"/api/v1/topics/{slug}/messages").status_code == 404
         assert client.post(f"/api/v1/topics/{slug}/messages", {"body": "xen vào"}, content_type=JSON
-                           ).status_code == 403
+                           ).status_code == 404
         assert client.get("/api/v1/topics", {"kind": "all"}).json()["results"] == []
         assert client.get("/api/v1/search", {"q": "hoi rieng"}).json()["results"] == []
     cast["admin"].is_staff = cast["admin"].is_superuser = True
@@ -83,7 +84,7 @@ def test_members_add_people_and_leave_but_never_remove_others(cast, api_client):
     post_message(topic, by=cast["ht"], body="lịch sử trước khi QB vào")
     outsider = api_client(cast["qb"]).post(f"/api/v1/topics/{slug}/members", {"usernames": ["qb.manager"]},
                                            content_type=JSON)
-    assert outsider.status_code == 403
+    assert outsider.status_code == 404
     added = api_client(cast["dn"]).post(f"/api/v1/topics/{slug}/members",
                                         {"usernames": ["qb.manager"], "history": True}, content_type=JSON)
     assert added.status_code == 200
@@ -93,7 +94,7 @@ def test_members_add_people_and_leave_but_never_remove_others(cast, api_client):
     assert [m["body"] for m in history] == ["lịch sử trước khi QB vào"]
 
     assert api_client(cast["dn"]).post(f"/api/v1/topics/{slug}/leave").json() == {"topic": slug, "left": True}
-    assert api_client(cast["dn"]).get(f"/api/v1/topics/{slug}/messages").status_code == 403
+    assert api_client(cast["dn"]).get(f"/api/v1/topics/{slug}/messages").status_code == 404
     assert set(ConversationMember.objects.filter(topic=topic).values_list("user__username", flat=True)) == {
         "ht.engineer", "qb.manager"}
     # There is no way to remove someone else: the only membership writes are add and leave.
