@@ -60,7 +60,12 @@ def test_the_handling_centre_merges_a_duplicate_and_its_address_leads_to_the_sur
     words = MERGE_WORDS[language]
     minh = sign_in("dn.eng", locale=LOCALE[language], phone=phone)
     asked: list[str] = []
-    minh.page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    minh.page.on("dialog", answer)
     minh.page.goto(f"/tickets/{duplicate.pk}/")
     expect(minh.page.locator("#merge-section")).to_be_visible()
     expect(minh.page.locator("#h-merge")).to_have_text(words["heading"])
