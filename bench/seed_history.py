@@ -29,6 +29,7 @@ def message_columns(*, topic_id: int, first_author: int, authors: int, count: in
         "created_at": f"now() - make_interval(secs => {count} - g)",
         "edited_at": "NULL",
         "deleted_at": "NULL",
+        "changed_at": "NULL",
         "audience": "NULL",
         "audience_centres": "NULL",
         "audience_roles": "NULL",

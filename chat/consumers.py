@@ -17,6 +17,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +43,7 @@ from chat.serializers import author_out, message_out
 from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
-from hub.lib.jsonutil import dumps
+from hub.lib.jsonutil import dumps, timestamp
 from hub.models import User
 from hub.realtime.consumers import HubConsumer
 from hub.realtime.frames import ResyncFrame
@@ -308,16 +309,18 @@ class TopicConsumer(HubConsumer):
         limit = settings.HUB_SYNC_MAX
 
         def read():
+            # Taken before reading: a change made during the read is sent again next time, not lost.
+            at = timestamp(timezone.now())
             changed = changed_up_to(self.user, self.joined, after, since, limit) if since is not None else []
             rows = message_after(self.user, self.joined, after, limit + 1)
             return ([message_out(m) for m in changed], [message_out(m) for m in rows[:limit]], len(rows) > limit,
-                    latest_message_id(self.joined))
+                    latest_message_id(self.joined), at)
 
         result = await self._call(read)
         if result is CLOSED:
             return
-        changed, messages, more, latest = result
-        for payload in changed:  # edits and deletions of messages the client already had
+        changed, messages, more, latest, at = result
+        for payload in changed:  # what changed in messages the client already had (edits, reactions, …)
             change: MessageDeletedFrame | MessageUpdatedFrame = (
                 {"type": "message.deleted", "message": payload} if payload["deleted"]
                 else {"type": "message.updated", "message": payload})
@@ -330,7 +333,8 @@ class TopicConsumer(HubConsumer):
             resync: ResyncFrame = {"type": "resync", "after": messages[-1]["id"], "latest": latest}
             await self.send_json(resync)
         else:
-            done: SyncDoneFrame = {"type": "sync.done", "latest": messages[-1]["id"] if messages else after}
+            # `at`: the `changed_since` of the next sync (a reconnect), in the hub's own clock.
+            done: SyncDoneFrame = {"type": "sync.done", "latest": messages[-1]["id"] if messages else after, "at": at}
             await self.send_json(done)
 
     async def handle_typing(self, frame: dict[str, Any]) -> None:

@@ -192,10 +192,13 @@ class MembersFrame(TypedDict):
 
 
 class SyncDoneFrame(TypedDict):
-    """A `sync` is complete: every message after `after` up to `latest` was sent."""
+    """A `sync` is complete: every message after `after` up to `latest` was sent, and every change
+    since `changed_since` to the ones before. `at` (the hub's time when the sync read) is what to send
+    as `changed_since` on the next sync, after a reconnect."""
 
     type: Literal["sync.done"]
     latest: int
+    at: str
 
 
 class MentionFrame(TypedDict):

@@ -83,6 +83,10 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # When the message's wire form last changed after it was posted — an edit, a deletion, a reaction,
+    # a pin, a reply in its thread, a promotion — so that a client back from being away gets those
+    # changes too (`sync` with `changed_since`; chat.selectors.changed_up_to).
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True, editable=False)
     # Audience.as_meta() or null (= everyone who may see the topic). Canonical form.
     audience = models.JSONField(_("audience"), null=True, blank=True)
     # The same audience as ",a,b," strings so both SQLite and PostgreSQL can filter on it in SQL
@@ -132,6 +136,9 @@ class Message(models.Model):
             )
         ]
         indexes = [models.Index(fields=["topic", "id"], name="chat_msg_topic_id"),
+                   # What changed in a topic since a time (`sync`'s `changed_since`): the few changed rows.
+                   models.Index(fields=["topic", "changed_at"], condition=models.Q(changed_at__isnull=False),
+                                name="chat_msg_topic_changed"),
                    models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id"),
                    # The reports count messages by period (reports.selectors.message_counts) and find
                    # the years with any (years_with_data): a range of this index, not the whole table.

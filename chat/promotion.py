@@ -239,7 +239,9 @@ def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[
             item = _open(user, values, origin)
         link = {"kind": to, "id": item.pk}
         for message in messages:
-            Message.objects.filter(pk=message.pk).update(promoted_to=[*(message.promoted_to or []), link])
+            # changed_at: for a client away meanwhile (`sync` with `changed_since`).
+            Message.objects.filter(pk=message.pk).update(promoted_to=[*(message.promoted_to or []), link],
+                                                         changed_at=timezone.now())
             message.promoted_to = [*(message.promoted_to or []), link]
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
                                 live_audience(topic, audience=Audience.from_meta(message.audience),

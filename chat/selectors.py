@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -336,11 +336,17 @@ def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Mess
     return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
 
 
+# `changed_since` is a time the hub gave the client (`sync.done`'s `at`), but `changed_at` is written by
+# whichever process made the change, and a change's transaction may commit a moment after its time:
+# changes this much older than asked are sent again too (the client replaces a message with itself).
+CHANGED_SINCE_MARGIN = timedelta(seconds=5)
+
+
 def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: int) -> list[Message]:
-    """Visible messages with id <= up_to edited or deleted after `since`, oldest first: what a
-    client that already had them missed while it was away (`sync` with `changed_since`)."""
-    qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to).filter(
-        Q(edited_at__gt=since) | Q(deleted_at__gt=since))
+    """Visible messages with id <= up_to whose wire form changed after `since` — edited, deleted,
+    reacted to, pinned or unpinned, replied to in their thread, promoted — oldest first: what a client
+    that already had them missed while it was away (`sync` with `changed_since`)."""
+    qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN)
     return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
 
 

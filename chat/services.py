@@ -395,7 +395,9 @@ def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: Mess
     `thread.updated` frame's broadcast, which leaves with the reply's own."""
     root = thread.root
     count = thread.count + 1
-    Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at)
+    # changed_at: the root's count moved, which a client away meanwhile gets through `sync`.
+    Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at,
+                                              changed_at=reply.created_at)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
     chosen = {uid: channel for uid, channel in thread.notify.items() if uid not in already}
@@ -464,8 +466,8 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
                                        html=message.html, changed_by=by)
         rendered = render_body(body)
         message.body, message.html, message.search_text = body, rendered.html, search_text(body)
-        message.edited_at = timezone.now()
-        message.save(update_fields=["body", "html", "search_text", "edited_at"])
+        message.edited_at = message.changed_at = timezone.now()
+        message.save(update_fields=["body", "html", "search_text", "edited_at", "changed_at"])
         message.mentions.all().delete()
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
@@ -488,9 +490,9 @@ def delete_message(message: Message, *, by: User) -> Message:
             return message
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,
                                        html=message.html, changed_by=by)
-        message.deleted_at = timezone.now()
+        message.deleted_at = message.changed_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
-        message.save(update_fields=["deleted_at", "body", "html", "search_text"])
+        message.save(update_fields=["deleted_at", "changed_at", "body", "html", "search_text"])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
         broadcast_on_commit([topic_group(message.topic.slug)], deleted,
                             live_audience(message.topic, audience=Audience.from_meta(message.audience),
@@ -570,6 +572,8 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         removed, _kinds = Reaction.objects.filter(message_id=message.pk, user=by, emoji=emoji).delete()
         if not removed:
             Reaction.objects.create(message_id=message.pk, user=by, emoji=emoji)
+        # For a client away meanwhile (`sync` with `changed_since`): the row is locked already.
+        Message.objects.filter(pk=message.pk).update(changed_at=timezone.now())
         reactions = reactions_of([message.pk])[message.pk]
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": message.pk,
                                  "reactions": reactions}
@@ -591,7 +595,9 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
         raise HubError(FORBIDDEN, _("You may not pin messages in this topic."))
     if not message_visible(by, message):
         raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
-    with transaction.atomic():
+    # Pins of one message are serialised by its row lock and leave in commit order, as reactions do:
+    # a pin and an unpin at once reach every client in the order the database took them.
+    with published_in_commit_order(("pins", message.pk)) as before_commit, transaction.atomic():
         locked = _locked(message.pk)
         if pinned and locked.deleted_at is not None:
             raise HubError(CONFLICT, _("A deleted message cannot be pinned."))
@@ -603,6 +609,9 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             pin = None
         else:
             return pin
+        # For a client away meanwhile (`sync` with `changed_since`).
+        locked.changed_at = timezone.now()
+        Message.objects.filter(pk=locked.pk).update(changed_at=locked.changed_at)
         locked.is_pinned = pinned  # type: ignore[attr-defined]  # read by message_out, as selectors annotate it
         frame: PinnedFrame = {
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,
@@ -611,6 +620,7 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
         broadcast_on_commit([topic_group(topic.slug)], frame,
                             live_audience(topic, audience=Audience.from_meta(locked.audience),
                                           anchor=anchor_id(locked)))
+        before_commit()
     return pin
 
 

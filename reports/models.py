@@ -33,3 +33,33 @@ class MessageDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} topic {self.topic_id} author {self.author_id}: {self.n}"
+
+
+class TicketMonth(models.Model):
+    """How many requests were made (created) and how many first accepted in each local month, per
+    requesting and target centre — what the yearly report counts (made, received, accepted) — and
+    whether they are marked AMBER+STRICT or RED, which only the people of their two centres count
+    (requests.selectors.PARTY_ONLY). `target` is the target centre's id, 0 for none yet.
+
+    By month, not by day: at ~900 requests a day over 15 × 14 centre pairs a daily cell would hold
+    about one request, a monthly one about sixty, so a year is a few thousand rows instead of
+    ~330,000 index entries. Only whole local months are read from here (a calendar year always is);
+    the dashboard's periods, and its centre and category filters, are counted from the rows."""
+
+    class Kind(models.IntegerChoices):
+        MADE = 1, "made"  # by created_at
+        ACCEPTED = 2, "accepted"  # by accepted_at: the first acceptance
+
+    kind = models.SmallIntegerField(choices=Kind.choices)
+    month = models.DateField()  # the month's first local day
+    requesting = models.IntegerField()
+    target = models.IntegerField()  # 0: no target centre yet
+    restricted = models.BooleanField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "month", "requesting", "target", "restricted"],
+                                               name="reports_ticket_month_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.month:%Y-%m} {self.requesting}→{self.target}: {self.n}"

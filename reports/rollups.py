@@ -109,6 +109,166 @@ SQLITE_BACKWARD = [
 ]
 
 
+# --- requests: made and first accepted per local month (reports.models.TicketMonth) -----------------
+
+_RESTRICTED = "({row}.tlp IN ('amber+strict', 'red'))"  # requests.selectors.PARTY_ONLY
+_TICKET_CHANGED = ("OLD.created_at IS DISTINCT FROM NEW.created_at OR OLD.accepted_at IS DISTINCT FROM NEW.accepted_at "
+                   "OR OLD.requesting_centre_id IS DISTINCT FROM NEW.requesting_centre_id "
+                   "OR OLD.target_centre_id IS DISTINCT FROM NEW.target_centre_id "
+                   f"OR {_RESTRICTED.format(row='OLD')} IS DISTINCT FROM {_RESTRICTED.format(row='NEW')}")
+_TICKET_KEY = "(kind, month, requesting, target, restricted)"
+
+
+def _pg_month(column: str) -> str:
+    return f"date_trunc('month', {column} AT TIME ZONE '{ROLLUP_TIME_ZONE}')::date"
+
+
+def _pg_ticket_cell(row: str, kind: int, column: str) -> str:
+    return (f"kind = {kind} AND month = {_pg_month(f'{row}.{column}')} AND requesting = {row}.requesting_centre_id "
+            f"AND target = coalesce({row}.target_centre_id, 0) AND restricted = {_RESTRICTED.format(row=row)}")
+
+
+PG_TICKET_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION reports_ticket_month_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE reports_ticketmonth SET n = n - 1 WHERE {_pg_ticket_cell('OLD', 1, 'created_at')};
+        IF OLD.accepted_at IS NOT NULL THEN
+            UPDATE reports_ticketmonth SET n = n - 1 WHERE {_pg_ticket_cell('OLD', 2, 'accepted_at')};
+        END IF;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO reports_ticketmonth (kind, month, requesting, target, restricted, n)
+        SELECT k.kind, {_pg_month('k.at')}, NEW.requesting_centre_id, coalesce(NEW.target_centre_id, 0),
+               {_RESTRICTED.format(row='NEW')}, 1
+          FROM (VALUES (1, NEW.created_at), (2, NEW.accepted_at)) AS k(kind, at) WHERE k.at IS NOT NULL
+        ON CONFLICT {_TICKET_KEY} DO UPDATE SET n = reports_ticketmonth.n + 1;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+PG_TICKET_INSERT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION reports_ticket_month_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO reports_ticketmonth (kind, month, requesting, target, restricted, n)
+    SELECT k.kind, {_pg_month('k.at')}, i.requesting_centre_id, coalesce(i.target_centre_id, 0),
+           {_RESTRICTED.format(row='i')}, count(*)
+      FROM inserted AS i CROSS JOIN LATERAL (VALUES (1, i.created_at), (2, i.accepted_at)) AS k(kind, at)
+     WHERE k.at IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT {_TICKET_KEY} DO UPDATE SET n = reports_ticketmonth.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$
+"""
+_TICKET_TRIGGERS = ("reports_ticket_month_ins", "reports_ticket_month_upd", "reports_ticket_month_del")
+PG_TICKET_FORWARD = [
+    PG_TICKET_FUNCTION,
+    PG_TICKET_INSERT_FUNCTION,
+    *[f"DROP TRIGGER IF EXISTS {name} ON support_requests_ticket" for name in _TICKET_TRIGGERS],
+    "CREATE TRIGGER reports_ticket_month_ins AFTER INSERT ON support_requests_ticket REFERENCING NEW TABLE AS "
+    "inserted FOR EACH STATEMENT EXECUTE FUNCTION reports_ticket_month_insert()",
+    f"CREATE TRIGGER reports_ticket_month_upd AFTER UPDATE ON support_requests_ticket FOR EACH ROW "
+    f"WHEN ({_TICKET_CHANGED}) EXECUTE FUNCTION reports_ticket_month_apply()",
+    "CREATE TRIGGER reports_ticket_month_del AFTER DELETE ON support_requests_ticket FOR EACH ROW "
+    "EXECUTE FUNCTION reports_ticket_month_apply()",
+]
+PG_TICKET_BACKWARD = [
+    *[f"DROP TRIGGER IF EXISTS {name} ON support_requests_ticket" for name in _TICKET_TRIGGERS],
+    "DROP FUNCTION IF EXISTS reports_ticket_month_apply()",
+    "DROP FUNCTION IF EXISTS reports_ticket_month_insert()",
+]
+
+
+def _sqlite_month(column: str) -> str:
+    return f"date({column}, '+{_OFFSET_HOURS} hours', 'start of month')"
+
+
+def _sqlite_ticket_add(kind: int, column: str) -> str:
+    # `WHERE`: a NULL moment counts nowhere (and SQLite needs a WHERE before an upsert's ON CONFLICT).
+    return ("INSERT INTO reports_ticketmonth (kind, month, requesting, target, restricted, n) "
+            f"SELECT {kind}, {_sqlite_month(f'NEW.{column}')}, NEW.requesting_centre_id, "
+            f"coalesce(NEW.target_centre_id, 0), {_RESTRICTED.format(row='NEW')}, 1 WHERE NEW.{column} IS NOT NULL "
+            f"ON CONFLICT {_TICKET_KEY} DO UPDATE SET n = n + 1;")
+
+
+def _sqlite_ticket_remove(kind: int, column: str) -> str:
+    return (f"UPDATE reports_ticketmonth SET n = n - 1 WHERE OLD.{column} IS NOT NULL AND kind = {kind} "
+            f"AND month = {_sqlite_month(f'OLD.{column}')} AND requesting = OLD.requesting_centre_id "
+            f"AND target = coalesce(OLD.target_centre_id, 0) AND restricted = {_RESTRICTED.format(row='OLD')};")
+
+
+_SQLITE_TICKET_ADD = _sqlite_ticket_add(1, "created_at") + " " + _sqlite_ticket_add(2, "accepted_at")
+_SQLITE_TICKET_REMOVE = _sqlite_ticket_remove(1, "created_at") + " " + _sqlite_ticket_remove(2, "accepted_at")
+SQLITE_TICKET_FORWARD = [
+    *[f"DROP TRIGGER IF EXISTS {name}" for name in _TICKET_TRIGGERS],
+    f"CREATE TRIGGER reports_ticket_month_ins AFTER INSERT ON support_requests_ticket FOR EACH ROW "
+    f"BEGIN {_SQLITE_TICKET_ADD} END",
+    f"CREATE TRIGGER reports_ticket_month_upd AFTER UPDATE ON support_requests_ticket FOR EACH ROW "
+    f"WHEN {_TICKET_CHANGED.replace(' IS DISTINCT FROM ', ' IS NOT ')} "
+    f"BEGIN {_SQLITE_TICKET_REMOVE} {_SQLITE_TICKET_ADD} END",
+    f"CREATE TRIGGER reports_ticket_month_del AFTER DELETE ON support_requests_ticket FOR EACH ROW "
+    f"BEGIN {_SQLITE_TICKET_REMOVE} END",
+]
+SQLITE_TICKET_BACKWARD = [f"DROP TRIGGER IF EXISTS {name}" for name in _TICKET_TRIGGERS]
+
+
+def install_ticket_triggers(schema_editor) -> None:
+    """Create (or re-create) the triggers that keep TicketMonth — what reports 0002 runs, and what a
+    later migration that rebuilds support_requests_ticket on SQLite must run again."""
+    statements = {"postgresql": PG_TICKET_FORWARD, "sqlite": SQLITE_TICKET_FORWARD}.get(
+        schema_editor.connection.vendor, [])
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def drop_ticket_triggers(schema_editor) -> None:
+    statements = {"postgresql": PG_TICKET_BACKWARD, "sqlite": SQLITE_TICKET_BACKWARD}.get(
+        schema_editor.connection.vendor, [])
+    for statement in statements:
+        schema_editor.execute(statement, params=None)
+
+
+def _ticket_months_sql(conn) -> str:
+    """TicketMonth's definition, counted from the rows."""
+    month = _pg_month if conn.vendor == "postgresql" else _sqlite_month
+    parts = [f"SELECT {kind} AS kind, {month(column)} AS month, requesting_centre_id AS requesting, "
+             f"coalesce(target_centre_id, 0) AS target, {_RESTRICTED.format(row='support_requests_ticket')} "
+             f"AS restricted, COUNT(*) AS n FROM support_requests_ticket WHERE {column} IS NOT NULL "
+             "GROUP BY 1, 2, 3, 4, 5" for kind, column in ((1, "created_at"), (2, "accepted_at"))]
+    return " UNION ALL ".join(parts)
+
+
+def rebuild_ticket_months(using_connection=None) -> int:
+    """Recompute TicketMonth from the rows, the table locked against writers meanwhile (as
+    `rebuild_message_days`). Returns the number of rollup rows."""
+    conn = using_connection or connection
+    with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute("LOCK TABLE support_requests_ticket IN SHARE MODE")
+        cursor.execute("DELETE FROM reports_ticketmonth")
+        cursor.execute(f"INSERT INTO reports_ticketmonth {_TICKET_KEY[:-1]}, n) {_ticket_months_sql(conn)}")
+        cursor.execute("SELECT COUNT(*) FROM reports_ticketmonth")
+        return cursor.fetchone()[0]
+
+
+def ticket_months_differing() -> int:
+    """How many cells of TicketMonth differ from counting the rows (0: equal)."""
+    counted = _ticket_months_sql(connection)
+    rolled = "SELECT kind, month, requesting, target, restricted, n FROM reports_ticketmonth WHERE n <> 0"
+    return _differing(counted, rolled)
+
+
+def whole_months(start: datetime, end: datetime, tz_name: str) -> tuple[date, date] | None:
+    """(first day of the first month, first day after the last month) when [start, end) is whole local
+    months of the rollups' time zone (a calendar year, say); None otherwise."""
+    days = whole_days(start, end, tz_name)
+    if days is None or days[0].day != 1 or days[1].day != 1:
+        return None
+    return days
+
+
 def install_triggers(schema_editor) -> None:
     """Create (or re-create) the triggers on this database — what the migration runs, and what a later
     migration that rebuilds chat_message on SQLite must run again."""
@@ -163,6 +323,14 @@ def message_days_differing() -> int:
     counted = (f"SELECT {_day_sql('created_at')} AS day, topic_id, author_id, COUNT(*) AS n FROM chat_message "
                f"WHERE {_COUNTED.format(row='chat_message')} GROUP BY 1, 2, 3")
     rolled = "SELECT day, topic_id, author_id, n FROM reports_messageday WHERE n <> 0"
+    return _differing(counted, rolled)
+
+
+def _differing(counted: str, rolled: str) -> int:
+    """Rows of either query missing from the other. Two statements: SQLite takes no parenthesised
+    compound SELECT (`(a EXCEPT b) UNION ALL (b EXCEPT a)` is a syntax error there)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM (({counted} EXCEPT {rolled}) UNION ALL ({rolled} EXCEPT {counted})) AS d")
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT COUNT(*) FROM (SELECT * FROM ({counted}) AS c EXCEPT {rolled}) AS a")
+        missing = cursor.fetchone()[0]
+        cursor.execute(f"SELECT COUNT(*) FROM ({rolled} EXCEPT SELECT * FROM ({counted}) AS c) AS b")
+        return missing + cursor.fetchone()[0]

@@ -49,8 +49,8 @@ from reports.aggregates import (
     percentiles_by_group,
     percentiles_with_total,
 )
-from reports.models import MessageDay
-from reports.rollups import whole_days
+from reports.models import MessageDay, TicketMonth
+from reports.rollups import whole_days, whole_months
 from requests.models import OPEN_STATUSES, Category, Status, Ticket
 from requests.selectors import PARTY_ONLY
 from requests.sla import breached_q
@@ -218,21 +218,72 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # n
 
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
-                   category: str | None = None, user: Any = None) -> dict[str, dict[str | None, Figures | None]]:
+                   category: str | None = None, user: Any = None, *, accept: bool = True,
+                   per_centre: bool = True) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
     over the tickets counted for `user` (`ticket_base`): one query per figure, per centre and the
-    network's together."""
+    network's together.
+
+    What a caller does not show is not computed: `accept=False` leaves out the time to accept (the
+    yearly report shows how many were accepted, never how long it took: `accepted_counts`), and
+    `per_centre=False` keeps the network's figures alone (the report's previous year) — each
+    percentile orders every value of its period, ~330,000 for a year at the network's size."""
     ticket_q = _ticket_q(centre, category, user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
     codes: dict[int, str] | None = None
-    for name, rows in (("accept", accepted_in(start, end, ticket_q)), ("resolve", resolved_in(start, end, ticket_q))):
+    figures = (("accept", accepted_in(start, end, ticket_q)),) if accept else ()
+    for name, rows in (*figures, ("resolve", resolved_in(start, end, ticket_q))):
         # Grouped by the centre's id (an integer sort, no join), named after: what the index holds.
-        by_id, network = percentiles_with_total(rows, "target_centre_id", "seconds")
+        by_id: dict[Any, Figures]
+        network: Figures | None
+        if per_centre:
+            by_id, network = percentiles_with_total(rows, "target_centre_id", "seconds")
+        else:
+            by_id, network = {}, percentiles_by_group(rows, None, "seconds").get(None)
         by_id.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
         if by_id and codes is None:
             codes = dict(Centre.objects.values_list("id", "code"))
         out[name] = {**{(codes or {})[pk]: figures for pk, figures in by_id.items()}, None: network}
     return out
+
+
+def _ticket_months(user: Any, start: datetime, end: datetime) -> QuerySet[TicketMonth] | None:
+    """The monthly request counts (reports.models.TicketMonth) of [start, end) counted for `user` —
+    AMBER+STRICT and RED requests only for the people of their two centres, as `ticket_base` —
+    or None when the period is not whole local months (then the rows are counted)."""
+    months = whole_months(start, end, timezone.get_current_timezone_name())
+    if months is None:
+        return None
+    rolled = TicketMonth.objects.filter(month__gte=months[0], month__lt=months[1])
+    if user is not None and not user.is_hub_admin:
+        mine = Q(requesting=user.centre_id) | Q(target=user.centre_id) if user.centre_id else Q(pk__in=[])
+        rolled = rolled.filter(Q(restricted=False) | mine)
+    return rolled
+
+
+def made_counts(user: Any, start: datetime, end: datetime) -> list[tuple[int, int | None, int]]:
+    """(requesting centre id, target centre id or None, requests made in [start, end)) — from the
+    monthly rollup for whole months, otherwise from what ticket_created_figures holds (ids,
+    COUNT(created_at))."""
+    rolled = _ticket_months(user, start, end)
+    if rolled is not None:
+        return [(requesting, target or None, n) for requesting, target, n in
+                rolled.filter(kind=TicketMonth.Kind.MADE).values("requesting", "target").annotate(n=Sum("n"))
+                .order_by().values_list("requesting", "target", "n") if n]
+    created = ticket_base(user=user).filter(created_at__gte=start, created_at__lt=end)
+    return list(created.values("requesting_centre_id", "target_centre_id").annotate(n=Count("created_at"))
+                .order_by().values_list("requesting_centre_id", "target_centre_id", "n"))
+
+
+def accepted_counts(user: Any, start: datetime, end: datetime) -> dict[int | None, int]:
+    """{target centre id: requests first accepted in [start, end)} — from the monthly rollup for whole
+    months, otherwise counted from what ticket_accepted_figures holds."""
+    rolled = _ticket_months(user, start, end)
+    if rolled is not None:
+        return {target or None: n for target, n in rolled.filter(kind=TicketMonth.Kind.ACCEPTED).values("target")
+                .annotate(n=Sum("n")).order_by().values_list("target", "n") if n}
+    return dict(accepted_in(start, end, _ticket_q(None, None, user=user)).values("target_centre_id")
+                .annotate(n=Count("accepted_at")).order_by().values_list("target_centre_id", "n"))
 
 
 def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
@@ -718,22 +769,19 @@ class CooperationReport:
         return [requests_table, sla_table(self.sla), alerts_table, topics_table, comparison]
 
 
-def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Topic],
-                                                  dict[tuple[int, str | None], int]]:
+def _network_figures(user: Any, year: int, by_centre: bool = True) -> tuple[
+        dict[str, Any], dict[str, dict[str, Any]], list[Topic], dict[tuple[int, str | None], int]]:
     start, end = year_bounds(year)
-    tickets = ticket_base(user=user)
-    created = tickets.filter(created_at__gte=start, created_at__lt=end)
-    # Made and received in one grouped query over the year's requests, from what ticket_created_figures
-    # holds (ids, COUNT(created_at)); the centres named after.
     codes = dict(Centre.objects.values_list("id", "code"))
     made: dict[str, int] = defaultdict(int)
     received: dict[str | None, int] = defaultdict(int)
-    for requesting, target, count in (created.values("requesting_centre_id", "target_centre_id")
-                                      .annotate(n=Count("created_at")).order_by()
-                                      .values_list("requesting_centre_id", "target_centre_id", "n")):
+    for requesting, target, count in made_counts(user, start, end):
         made[codes[requesting]] += count
         received[codes[target] if target is not None else None] += count
-    times = response_times(start, end, user=user)
+    # The report shows how many requests were accepted, never how long it took (no percentile of
+    # acceptance); of the previous year only the network's figures (the comparison, `previous`).
+    times = response_times(start, end, user=user, accept=False, per_centre=by_centre)
+    accepted = accepted_counts(user, start, end)
     alerts = alert_figures(user, start, end)
     topics, participation = message_counts(user, start, end)
     per_centre: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -743,9 +791,9 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
     for code, count in received.items():
         if code is not None:
             per_centre[code]["received"] = count
-    for code, figures in times["accept"].items():
-        if code is not None and figures is not None:
-            per_centre[code]["accepted"] = figures["count"]
+    for target, count in accepted.items():
+        if target is not None:
+            per_centre[codes[target]]["accepted"] = count
     for code, figures in times["resolve"].items():
         if code is not None and figures is not None:
             per_centre[code].update(resolved=figures["count"], resolve_median=figures[0.5], resolve_p90=figures[0.9])
@@ -756,14 +804,13 @@ def _network_figures(user: Any, year: int) -> tuple[dict[str, Any], dict[str, di
     for code, figures in alerts["ack_times"].items():
         if code is not None and figures:
             per_centre[code].update(acks=figures["count"], ack_median=figures[0.5])
-    accept = times["accept"].get(None) or {}
     resolve = times["resolve"].get(None) or {}
     ack = alerts["ack_times"].get(None) or {}
     network = {
         "made": sum(made.values()),
         "received": sum(n for code, n in received.items() if code is not None),
         "unaddressed": received.get(None, 0),
-        "accepted": accept.get("count", 0),
+        "accepted": sum(accepted.values()),
         "resolved": resolve.get("count", 0),
         "resolve_median": resolve.get(0.5),
         "resolve_p90": resolve.get(0.9),
@@ -794,7 +841,7 @@ def cooperation_report(year: int, user: Any = None) -> CooperationReport:
     if not 2000 <= year <= 2999:
         raise invalid("year", gettext_lazy("between 2000 and 2999."))
     network, per_centre, topics, participation = _network_figures(user, year)
-    previous, _centres, _topics, _participation = _network_figures(user, year - 1)
+    previous, _centres, _topics, _participation = _network_figures(user, year - 1, by_centre=False)
     rows = []
     for centre in Centre.objects.order_by("code"):
         figures = per_centre.get(centre.code, {})

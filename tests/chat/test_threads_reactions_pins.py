@@ -254,3 +254,55 @@ def test_a_thread_longer_than_a_page_is_paged_by_keyset_both_ways(world, api_cli
     # The channel does not contain the replies; the limit is checked.
     assert [m["id"] for m in client.get(url).json()["results"]] == [root.pk]
     assert client.get(url, {"thread": root.pk, "limit": 201}).status_code == 400
+
+
+# --- catching up after being away ------------------------------------------------------------------
+
+
+async def test_a_client_back_from_away_gets_what_changed_in_the_messages_it_had(world):
+    """`sync` with `changed_since` — the last `sync.done`'s `at`, the hub's own clock — sends first
+    what changed meanwhile in messages up to `after`: reactions, pins, thread counts, edits and
+    deletions, as `message.updated` / `message.deleted` with the message's whole wire form; then the
+    new messages. A message that did not change is not sent again, nor one whose change is older."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.services import delete_message, edit_message, set_pinned
+
+    quiet, reacted, pinned, root, edited, deleted = [await sync_to_async(post)(world, "ht", f"tin {i}")
+                                                     for i in range(6)]
+    await sync_to_async(toggle_reaction)(quiet, by=world["qb"], emoji="👀")  # long before: not sent again
+    await sync_to_async(Message.objects.filter(pk=quiet.pk).update)(changed_at=timezone.now() - timedelta(minutes=10))
+    dn = await open_topic(world["dn"], SLUG)
+    try:
+        await dn.send_json_to({"type": "sync", "after": deleted.pk})
+        at = (await next_frame(dn, "sync.done"))["at"]
+    finally:
+        await dn.disconnect()
+
+    # While DN is away.
+    await sync_to_async(toggle_reaction)(reacted, by=world["qb"], emoji="👍")
+    await sync_to_async(set_pinned)(pinned, by=world["ht"], pinned=True)
+    reply = await sync_to_async(post)(world, "qb", "trả lời trong luồng", reply_to=root.pk)
+    await sync_to_async(edit_message)(edited, by=world["ht"], body="tin đã sửa")
+    await sync_to_async(delete_message)(deleted, by=world["ht"])
+
+    dn = await open_topic(world["dn"], SLUG)
+    try:
+        await dn.send_json_to({"type": "sync", "after": deleted.pk, "changed_since": at})
+        frames: list[dict] = []
+        while not frames or frames[-1]["type"] != "sync.done":
+            frames.append(await next_frame(dn, "message", "message.updated", "message.deleted", "sync.done"))
+    finally:
+        await dn.disconnect()
+    changed = {f["message"]["id"]: f for f in frames if f["type"] in ("message.updated", "message.deleted")}
+    assert [f["message"]["id"] for f in frames[:5]] == [reacted.pk, pinned.pk, root.pk, edited.pk, deleted.pk]
+    assert changed[reacted.pk]["message"]["reactions"] == [{"emoji": "👍", "count": 1, "users": ["qb.engineer"]}]
+    assert changed[pinned.pk]["message"]["pinned"] is True
+    assert changed[root.pk]["message"]["reply_count"] == 1
+    assert changed[edited.pk]["message"]["body"] == "tin đã sửa"
+    assert changed[deleted.pk]["type"] == "message.deleted" and changed[deleted.pk]["message"]["deleted"] is True
+    assert quiet.pk not in changed and {f["type"] for f in frames[:5]} == {"message.updated", "message.deleted"}
+    assert [f["message"]["id"] for f in frames if f["type"] == "message"] == [reply.pk]  # then what is new
+    assert frames[-1]["latest"] == reply.pk and frames[-1]["at"] > at

@@ -143,6 +143,37 @@ def test_network_cut_and_restored_loses_nothing_and_doubles_nothing(two_centres)
     assert Message.objects.filter(body="viết khi mất mạng").count() == 1
 
 
+def test_what_changed_while_offline_shows_when_the_connection_returns(two_centres):
+    """Reactions, pins, thread counts and edits made while the page was offline are on it once it is
+    back, without a reload (`sync` with `changed_since`, docs/chat.md), and the pinned list too."""
+    from chat.models import Message
+    from chat.services import edit_message, post_message, set_pinned, toggle_reaction
+
+    lan, minh = two_centres
+    send(minh, "họp lúc 9 giờ")
+    send(minh, "tài liệu ở đây")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(2)
+    expect(lan.page.locator("#pins-button")).to_contain_text("(0)")
+    first, second = Message.objects.order_by("id")
+    lan.context.set_offline(True)
+    expect(lan.page.locator("#conn-status")).to_have_attribute("data-state", "offline")
+    # Minh meanwhile (the services themselves: Lan's page must learn of it only when back).
+    toggle_reaction(first, by=first.author, emoji="👍")
+    post_message(first.topic, by=first.author, body="trả lời trong luồng", reply_to=first.pk)
+    set_pinned(second, by=second.author, pinned=True)
+    edit_message(second, by=second.author, body="tài liệu đã cập nhật")
+    lan.context.set_offline(False)
+    lan.wait_live()
+    one, two = (lan.page.locator(f"#messages li.msg[data-id='{m.pk}']") for m in (first, second))
+    expect(one.locator("[data-testid=reactions]")).to_contain_text("👍")
+    expect(one.locator("[data-testid=reactions]")).to_contain_text("1")
+    expect(one.locator("[data-testid=thread-summary]")).to_contain_text("1")
+    expect(two.locator(".msg-body")).to_have_text("tài liệu đã cập nhật")
+    expect(two.locator(".pinned-mark")).to_be_visible()
+    expect(lan.page.locator("#pins-button")).to_contain_text("(1)")
+    assert messages_text(lan.page) == ["họp lúc 9 giờ", "tài liệu đã cập nhật"]  # no reload, nothing twice
+
+
 @pytest.mark.parametrize("hub_extra_env", [{"HUB_SYNC_MAX": "5"}], indirect=True)
 def test_missing_more_than_one_sync_carries_is_caught_up_in_batches(two_centres):
     lan, minh = two_centres

@@ -86,6 +86,24 @@ def test_comparison_with_the_previous_year(network, english):
     }
 
 
+def test_the_report_orders_only_the_times_it_shows(network, english):
+    """The report shows how many requests were accepted, never how long acceptance took, and of the
+    previous year only network figures: no percentile is taken over acceptance times, and the
+    resolution times are ordered per centre for the year alone (issue 27: each such percentile
+    orders a year of requests — ~330,000 at the network's size — for figures nobody saw)."""
+    from django.db import connection
+
+    from tests.reports.test_index_only_counts import all_queries
+
+    sqls = all_queries(lambda: cooperation_report(2025))
+    ranked = [sql for sql in sqls if "percentile_cont" in sql or "ROW_NUMBER()" in sql]
+    assert not [sql for sql in ranked if '"accepted_at"' in sql]
+    by_resolution = [sql for sql in ranked if '"resolved_at"' in sql]
+    # This year per centre and in total; the previous year in total only (one group, no centre).
+    assert len(by_resolution) == (2 if connection.vendor == "postgresql" else 3), by_resolution
+    assert sum('"target_centre_id" AS "grp"' in sql for sql in by_resolution) == 1
+
+
 def test_an_empty_year_is_all_zeros(network, english):
     report = cooperation_report(2023)
     assert all(r[k] == 0 for r in report.centres for k in ("made", "received", "accepted", "resolved", "acks"))

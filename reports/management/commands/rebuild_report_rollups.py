@@ -13,17 +13,20 @@ from reports import rollups
 
 
 class Command(BaseCommand):
-    help = "Recompute the reports' daily rollups (message counts) from the rows."
+    help = "Recompute the reports' rollups (message counts per day, request counts per month) from the rows."
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="store_true", help="compare only; exit 1 when they differ")
 
     def handle(self, *args, check: bool = False, **options):
         if check:
-            differing = rollups.message_days_differing()
-            if differing:
-                raise CommandError(f"the message rollup differs from the rows in {differing} cells")
-            self.stdout.write("the message rollup equals the rows")
+            differing = {"message": rollups.message_days_differing(), "request": rollups.ticket_months_differing()}
+            wrong = [f"the {name} rollup differs from the rows in {n} cells" for name, n in differing.items() if n]
+            if wrong:
+                raise CommandError("; ".join(wrong))
+            self.stdout.write("the message and request rollups equal the rows")
             return
         rows = rollups.rebuild_message_days(connection)
         self.stdout.write(f"message rollup rebuilt: {rows} rows")
+        rows = rollups.rebuild_ticket_months(connection)
+        self.stdout.write(f"request rollup rebuilt: {rows} rows")

@@ -154,7 +154,11 @@ export class TopicView {
 
   // --- connection ----------------------------------------------------------------------------
   onOpen() {
-    this.socket.send({type: "sync", after: this.lastId});
+    // `changed_since`: what changed meanwhile in messages already shown — edits, deletions, reactions,
+    // pins, thread counts — comes first, as `message.updated` / `message.deleted` (docs/chat.md). The
+    // hub's own clock: the last `sync.done`'s `at`, or before any, the time the page was rendered.
+    const since = this.changedSince || document.documentElement.dataset.now;
+    this.socket.send(since ? {type: "sync", after: this.lastId, changed_since: since} : {type: "sync", after: this.lastId});
     this.flushOutbox();
   }
 
@@ -210,7 +214,9 @@ export class TopicView {
         this.markDeleted(frame.message || {id: frame.id});
         break;
       case "sync.done":
+        if (frame.at) this.changedSince = frame.at;
         this.markRead(true);
+        dispatchTopicFrame(frame, this);  // extensions refresh what a sync does not carry (pins.js)
         break;
       case "resync":
         // Either more was missed than one sync carries (continue from where that batch ended), or

@@ -114,3 +114,16 @@ onTopicFrame("message.pinned", (frame, view) => {
   const current = view.messages.get(frame.message.id);
   if (current) view.upsert({...current, pinned: frame.pinned}, {replace: true});
 });
+
+// A sync brings back messages and what changed in them (a message's own "Pinned" mark included), not
+// the topic's list: after a reconnect the list is read again, so pins made or removed meanwhile show.
+// The first sync follows the page's own read of the list (`install`).
+let syncs = 0;
+onTopicFrame("sync.done", async (frame, view) => {
+  if (syncs++ === 0 || !$("#pins-button")) return;
+  const listed = await api("GET", `${base(view.slug)}/pins`);
+  if (!listed.ok) return;
+  pins.clear();
+  for (const pin of listed.data.results || []) pins.set(pin.message.id, pin);
+  renderButton();
+});
