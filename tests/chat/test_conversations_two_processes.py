@@ -259,6 +259,9 @@ async def test_a_threads_replies_and_counts_cross_processes_and_sync_replays_the
     ht_a = await join(a, tokens["ht"], CHANNEL)
     dn_b = await join(b, tokens["dn"], CHANNEL, "batch=1")  # a reply and its count may come as one batch
     try:
+        await dn_b.send(json.dumps({"type": "sync", "after": root["id"]}))  # up to date: the hub's time
+        caught_up = await next_frame(dn_b)
+        assert (caught_up["type"], caught_up["latest"]) == ("sync.done", root["id"])
         # A reply over the socket on A: on B its frame, then the thread's new count and time.
         reply = await send_on(ht_a, "Hà Tĩnh đang làm", "r-1", reply_to=root["id"])
         assert (reply["reply_to"], reply["thread_root"]) == (root["id"], root["id"])
@@ -281,8 +284,9 @@ async def test_a_threads_replies_and_counts_cross_processes_and_sync_replays_the
         await dn_b.close()
 
         # While B's client is away, A takes two more replies (one also sent to the channel) and a
-        # channel message; back on B, `sync` from the last id it had replays exactly those, in order,
-        # with their thread fields — and from before the root, the root with its final count.
+        # channel message; back on B, `sync` from the last id it had (and the time of its last sync)
+        # replays the root's new count, then exactly those, in order, with their thread fields — and
+        # from before the root, the root with its final count.
         missed = [(await call("POST", a.http + messages, tokens["ht"], payload))[1] for payload in (
             {"body": "tài liệu hướng dẫn", "reply_to": root["id"]},
             {"body": "tóm tắt cho cả kênh", "reply_to": nested["id"], "also_channel": True},
@@ -290,15 +294,18 @@ async def test_a_threads_replies_and_counts_cross_processes_and_sync_replays_the
         assert [f["type"] for f in await next_frames(ht_a, 5)] == [  # A's own socket heard them live
             "message", "thread.updated", "message", "thread.updated", "message"]
         dn_b = await join(b, tokens["dn"], CHANNEL)
-        await dn_b.send(json.dumps({"type": "sync", "after": seen}))
-        *synced, done = await next_frames(dn_b, 4)
-        assert done == {"type": "sync.done", "latest": missed[-1]["id"]}
+        await dn_b.send(json.dumps({"type": "sync", "after": seen, "changed_since": caught_up["at"]}))
+        changed, *synced, done = await next_frames(dn_b, 5)
+        assert (done["type"], done["latest"]) == ("sync.done", missed[-1]["id"])
+        assert changed["type"] == "message.updated" and changed["message"]["id"] == root["id"]
+        assert (changed["message"]["reply_count"], changed["message"]["last_reply_at"]) == (
+            4, missed[1]["created_at"])
         assert [f["message"] for f in synced] == missed
         assert [(m["reply_to"], m["thread_root"], m["also_channel"]) for m in missed] == [
             (root["id"], root["id"], False), (nested["id"], root["id"], True), (None, None, False)]
         await dn_b.send(json.dumps({"type": "sync", "after": root["id"] - 1}))
         *synced, done = await next_frames(dn_b, 7)
-        assert done == {"type": "sync.done", "latest": missed[-1]["id"]}
+        assert (done["type"], done["latest"]) == ("sync.done", missed[-1]["id"])
         whole = [f["message"] for f in synced]
         assert [m["id"] for m in whole] == [root["id"], reply["id"], nested["id"], *(m["id"] for m in missed)]
         assert (whole[0]["reply_count"], whole[0]["last_reply_at"]) == (4, missed[1]["created_at"])
