@@ -174,6 +174,32 @@ def test_what_changed_while_offline_shows_when_the_connection_returns(two_centre
     assert messages_text(lan.page) == ["họp lúc 9 giờ", "tài liệu đã cập nhật"]  # no reload, nothing twice
 
 
+def test_a_threads_count_never_goes_back_when_its_frames_arrive_out_of_order(two_centres):
+    """Replies written through two processes at once may announce their counts out of order
+    (docs/chat.md, "Known limits"): the page keeps the highest, as a count only grows."""
+    from chat.models import Message
+    from chat.services import post_message
+
+    lan, minh = two_centres
+    send(minh, "gốc của luồng")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(1)
+    root = Message.objects.get()
+    for text in ("trả lời 1", "trả lời 2"):
+        post_message(root.topic, by=root.author, body=text, reply_to=root.pk)
+    lan.page.reload()
+    lan.wait_live()
+    summary = lan.page.locator(f"#messages li.msg[data-id='{root.pk}'] [data-testid=thread-summary]")
+    expect(summary).to_contain_text("2")
+    # The first reply's frame, arriving last (as from the other process).
+    lan.page.evaluate("""async (root) => {
+        const actions = await import("/static/frontend/js/message_actions.js");
+        actions.dispatchTopicFrame({type: "thread.updated", topic: "phat-trien-phan-mem", root, reply_count: 1,
+                                    last_reply_at: "2020-01-01T00:00:00.000Z"}, window.hubTopic);
+    }""", root.pk)
+    lan.page.wait_for_timeout(300)
+    expect(summary).to_contain_text("2")
+
+
 @pytest.mark.parametrize("hub_extra_env", [{"HUB_SYNC_MAX": "5"}], indirect=True)
 def test_missing_more_than_one_sync_carries_is_caught_up_in_batches(two_centres):
     lan, minh = two_centres

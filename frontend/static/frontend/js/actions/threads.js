@@ -255,7 +255,10 @@ onTopicFrame("thread.reply", (frame, view) => {
 
 onTopicFrame("thread.updated", (frame, view) => {
   const root = view.messages.get(frame.root);
-  if (root) view.upsert({...root, reply_count: frame.reply_count, last_reply_at: frame.last_reply_at}, {replace: true});
+  // A count only grows: replies committed at once through two processes may announce their counts
+  // out of order (docs/chat.md, "Known limits"), and the older must not overwrite the newer.
+  if (!root || (root.reply_count || 0) > frame.reply_count) return;
+  view.upsert({...root, reply_count: frame.reply_count, last_reply_at: frame.last_reply_at}, {replace: true});
 });
 
 onTopicFrame("message.reactions", (frame) => {
