@@ -345,9 +345,10 @@ CHANGED_SINCE_MARGIN = timedelta(seconds=5)
 def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: int) -> list[Message]:
     """Visible messages with id <= up_to whose wire form changed after `since` — edited, deleted,
     reacted to, pinned or unpinned, replied to in their thread, promoted — oldest first: what a client
-    that already had them missed while it was away (`sync` with `changed_since`)."""
+    that already had them missed while it was away (`sync` with `changed_since`). At most `limit`:
+    the newest of them, since a page shows the newest messages (docs/chat.md, "Known limits")."""
     qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN)
-    return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
+    return ready_for_wire(list(qs.order_by("-id")[:limit])[::-1], topic)
 
 
 # Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled
