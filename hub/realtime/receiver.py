@@ -79,19 +79,6 @@ def resync_frame(after: int | None) -> str:
 
 
 
-def _waited(messages: list[dict[str, Any]], since: float) -> bool:
-    """Whether any of these layer messages carries an event published before `since` (the previous
-    fan-out's end): it was queued — in the layer, the inbox or this process's outbox — while the
-    loop was fanning out. A batch's events are in publish order, so its first one is the oldest."""
-    for message in messages:
-        events = message.get("events")
-        first = events[0] if isinstance(events, list) and events else message
-        published = first.get("published_at") if isinstance(first, dict) else None
-        if isinstance(published, float) and published < since:
-            return True
-    return False
-
-
 def _events(message: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The events a layer message carries (one, or a publisher's batch), or None for anything else."""
     kind = message.get("type")
@@ -103,10 +90,23 @@ def _events(message: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
+def _waited(messages: list[dict[str, Any]], since: float) -> bool:
+    """Whether any of these layer messages carries an event published before `since` (the previous
+    fan-out's end): it was queued — in the layer, the inbox or this process's outbox — while the
+    loop was fanning out. A batch's events are in publish order, so its first one is the oldest."""
+    for message in messages:
+        events = _events(message)
+        first = events[0] if events else message
+        published = first.get("published_at") if isinstance(first, dict) else None
+        if isinstance(published, float) and published < since:
+            return True
+    return False
+
+
 def _state_only(message: dict[str, Any]) -> bool:
     """Whether a layer message carries only state frames (events with a `state`: they may wait)."""
     events = _events(message)
-    return bool(events) and all(one.get("state") for one in events)  # type: ignore[union-attr]
+    return events is not None and bool(events) and all(one.get("state") for one in events)
 
 
 def _newest_states(messages: list[dict[str, Any]]) -> dict[tuple[str, Any], int]:
