@@ -134,7 +134,9 @@ async def run(args: argparse.Namespace) -> int:
         if time.monotonic() - started < args.storm_after:
             print(f"alert storm ({args.alert_storm:,} alerts):")
             try:
-                extras["alert_storm"] = await measure_alert_storm(ctx, alerts=args.alert_storm)
+                extras["alert_storm"] = await measure_alert_storm(
+                    ctx, alerts=args.alert_storm, servers=args.alert_storm_servers,
+                    processes=args.alert_storm_processes)
             except Exception as exc:  # keep what is already measured
                 extras["alert_storm"] = {"alerts": args.alert_storm, "runs": {},
                                          "error": f"{type(exc).__name__}: {exc}"}
@@ -234,6 +236,11 @@ def main() -> None:
     parser.add_argument("--alert-storm", type=int, default=None, metavar="N",
                         help="alerts raised in the alert storm (default 1000, quick 100; 0: no alert storm); "
                              "runs before HTTP, skipped when --storm-after seconds have passed")
+    parser.add_argument("--alert-storm-servers", type=lambda s: [x for x in s.split(",") if x],
+                        default=["daphne", "uvicorn"], help="comma-separated servers the alert storm runs against")
+    parser.add_argument("--alert-storm-processes", type=int, default=1, metavar="P",
+                        help="hub processes per alert-storm server (listeners and raising lanes spread over them; "
+                             "a row named e.g. uvicorn-2)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--second-redis-url", default=os.environ.get("BENCH_SECOND_REDIS_URL"),
                         help="the second Redis server of hub-uvicorn-redis2-2 (default: a private redis-server "

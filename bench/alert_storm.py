@@ -216,27 +216,34 @@ def _pct(values: list[float], q: float) -> float:
 
 
 # --- one server -------------------------------------------------------------------------------------------
-async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: float, log) -> dict:
-    target = Target(f"alerts-{server}", "hub", server, 1)
+async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: float, log,
+                 processes: int = 1) -> dict:
+    label = server if processes == 1 else f"{server}-{processes}"
+    target = Target(f"alerts-{label}", "hub", server, processes)
     sockets: list = []
     tasks: list[asyncio.Task] = []
     http_lanes: list[HttpLane] = []
     try:
         chosen, raisers = _bench_users(ctx)
         target.start(ctx)
-        host, port, pid = "127.0.0.1", target.ports[0], target.pids[0]
-        prefix = f"Bench storm {ctx.run_id}-{server} #"
+        # With several processes (a deployment's answer to a burst, behind a proxy spreading the
+        # connections), listeners and raising lanes are spread over them in turn: an alert raised on
+        # one process reaches the listeners of the other through Redis.
+        host, ports, pids = "127.0.0.1", target.ports, target.pids
+        prefix = f"Bench storm {ctx.run_id}-{label} #"
         listeners = [Listener(centre, username, token, prefix) for centre, username, token in chosen]
-        sockets = await asyncio.gather(*(_open_listener(li, host, port) for li in listeners))
+        sockets = await asyncio.gather(*(_open_listener(li, host, ports[i % len(ports)])
+                                         for i, li in enumerate(listeners)))
         tasks = [asyncio.create_task(_listen(li, ws)) for li, ws in zip(listeners, sockets, strict=True)]
 
         sent: dict[int, float] = {}
         answers: dict[int, tuple[int | str, float]] = {}  # seq → (status or error, answered at)
         queue = iter(range(alerts))
         lanes = max(1, min(lanes, alerts))
-        http_lanes = [HttpLane(host, port) for _ in range(lanes)]
+        http_lanes = [HttpLane(host, ports[i % len(ports)]) for i in range(lanes)]
         deadline = time.perf_counter() + RAISE_LIMIT_S
-        cpu0, redis0, client0 = procstat.cpu_seconds(pid), redis_cpu_seconds(ctx.redis_url), time.process_time()
+        cpu0 = sum(procstat.cpu_seconds(pid) for pid in pids)
+        redis0, client0 = redis_cpu_seconds(ctx.redis_url), time.process_time()
         t0 = time.perf_counter()
 
         async def lane(index: int) -> None:
@@ -264,8 +271,9 @@ async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: fl
         except TimeoutError:
             drained = False
         t_done = time.perf_counter()
-        cpu1, redis1, client1 = procstat.cpu_seconds(pid), redis_cpu_seconds(ctx.redis_url), time.process_time()
-        rss = procstat.rss_kib(pid) / 1024
+        cpu1 = sum(procstat.cpu_seconds(pid) for pid in pids)
+        redis1, client1 = redis_cpu_seconds(ctx.redis_url), time.process_time()
+        rss = sum(procstat.rss_kib(pid) for pid in pids) / 1024
         await asyncio.sleep(1.0)  # late duplicates still count
     finally:
         for task in tasks:
@@ -295,7 +303,8 @@ async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: fl
     raise_s = max((at for _, at in answers.values()), default=t0) - t0
     wall = t_done - t0
     result: dict[str, Any] = {
-        "server": server,
+        "server": label,
+        "processes": processes,
         "alerts": alerts,
         "lanes": lanes,
         "centres": len(listeners),
@@ -348,14 +357,16 @@ async def _storm(ctx: Context, server: str, alerts: int, lanes: int, drain_s: fl
 
 
 async def measure_alert_storm(ctx: Context, alerts: int, servers=("daphne", "uvicorn"), lanes: int = LANES,
-                              drain_s: float = DRAIN_S, log=print) -> dict:
-    """Raise `alerts` alerts in a burst against one fresh hub process per server; see the module doc."""
+                              drain_s: float = DRAIN_S, log=print, processes: int = 1) -> dict:
+    """Raise `alerts` alerts in a burst against fresh hub processes (`processes` of them, one by default)
+    per server; see the module doc. A run of several processes is named `uvicorn-2` and so on."""
     out: dict = {"alerts": alerts, "lanes": lanes, "runs": {}}
     errors = []
-    for server in servers:
+    for name in servers:
+        server = name if processes == 1 else f"{name}-{processes}"
         t0 = time.perf_counter()
         try:
-            r = await _storm(ctx, server, alerts, lanes, drain_s, log)
+            r = await _storm(ctx, name, alerts, lanes, drain_s, log, processes=processes)
         except Exception as exc:
             r = {"server": server, "error": f"{type(exc).__name__}: {exc}"[:1000], "failed": True}
             log(f"  {server}: ERROR {r['error']}")

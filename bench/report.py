@@ -36,7 +36,8 @@ def _alert_storm(storm: dict | None, problems: list[str]) -> list[str]:
     if storm.get("skipped"):
         return ["", "Alert storm: skipped (time budget)."]
     lines = ["", f"Alert storm: {storm['alerts']:,} alerts (TLP clear/green) raised by token over {storm['lanes']} "
-             "keep-alive connections against one fresh hub process; one `/ws/notifications/` listener per "
+             "keep-alive connections against one fresh hub process (a row named `uvicorn-2`: two, the lanes and "
+             "listeners spread over them); one `/ws/notifications/` listener per "
              "centre; latency = POST sent → frame received; frame − answer = frame received − 201 received:", "",
              "| server | centres | answers | raised alerts/s | POST p50 / p99 ms | all centres have all (s) "
              "| deliveries/s | p50 ms | p95 ms | p99 ms | max ms | frame − answer p50 / p99 ms | lost | dup "

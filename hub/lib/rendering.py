@@ -155,12 +155,16 @@ def _render_full(source: str) -> str:
 
 
 def _linkable(html: str) -> bool:
-    """Whether the linkifier has anything to do in the cleaner's output: a link already there (it
-    gets `rel` and `target`) or text it would make one (its own URL pattern; it parses no email
+    """Whether the linkifier has anything to do in the cleaner's output: a link already there that
+    it gives `rel` and `target` (any but our own, whose address starts with "/": `_link_attrs`
+    leaves those as they are), or text it would make one (its own URL pattern; it parses no email
     addresses). Without either it re-parsed and re-wrote the HTML unchanged — a second html5lib pass,
-    a twelfth of raising an alert (issue 27); tests/hub/test_rendering.py checks the output is the
-    same both ways."""
-    return "<a" in html or URL_RE.search(html) is not None
+    a twelfth of raising an alert, and the summary message of every alert links to the alert's page
+    (issue 27); tests/hub/test_rendering.py checks the output is the same both ways."""
+    links = html.count("<a")
+    if links and html.count('<a href="/') != links:
+        return True
+    return URL_RE.search(html) is not None
 
 
 # Code as the cleaner serialises it (well-formed: a <code> inside a <pre> is taken with its <pre>).

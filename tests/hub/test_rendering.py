@@ -81,8 +81,28 @@ def test_skipping_the_linkifier_where_it_finds_nothing_changes_no_output(text):
     assert _render_full(text) == _linkified(text)
 
 
+_LINK_TARGETS = st.sampled_from(["/alerts/12/", "/people/ht.an/", "//evil.example/", "/a?b=1&c=2", "/x y",
+                                  "https://cert.vn/a", "mailto:a@b.vn", "javascript:alert(1)", "", "/q\"r"])
+
+
+@given(st.lists(st.one_of(
+    st.text(alphabet=_ANY_ALPHABET + "=\"'", max_size=20),
+    st.builds(lambda text, target, title: f"[{text}]({target}{title})",
+              st.text(alphabet=_ANY_ALPHABET, max_size=12), _LINK_TARGETS,
+              st.sampled_from(["", ' "tiêu đề"', " 'a>b'"])),
+    st.builds(lambda target: f"<{target}>", _LINK_TARGETS)), max_size=6).map("".join))
+@settings(max_examples=600, deadline=None)
+def test_skipping_the_linkifier_for_our_own_links_changes_no_output(text):
+    """Nor where the only links are the hub's own (an address starting with "/": an alert's summary
+    message links to the alert's page, a mention to the person's), which it leaves as they are."""
+    assert _render_full(text) == _linkified(text)
+
+
 @pytest.mark.parametrize("text", [
     "Bench alert storm, alert **7**: every centre must receive it exactly once.",
+    "**Security alert #12 · Medium · TLP:CLEAR** — Bench storm run-1 #7\n\nRaised by bench-0001 (HT).\n\n"
+    "Affected systems: bench\n\n[Details and acknowledgement](/alerts/12/)",
+    "[@ht.an](/people/ht.an/) xem [trang](/alerts/3/ \"tiêu đề\") và [cert](/tickets/?q=a&b=c)",
     "**Cảnh báo #12 · Cao · TLP:AMBER** — Dò quét SSH\n\nNgười báo: An (HT).\n\n[Chi tiết](/alerts/12/)",
     "```\nrm -rf / && echo <b>\n```\nxem cert.vn hoặc https://example.vn/a?b=1&c=2",
     "| a | b |\n| --- | --- |\n| 1 & 2 | <3 |", "> trích dẫn `mã` & \"ngoặc\"\n\n1. một\n2. hai",
