@@ -17,7 +17,7 @@ from alerts.selectors import (
     can_change_status,
     can_correct,
     person_out,
-    recipient_centres,
+    recipient_centre_list,
     seen_before,
     timeline,
 )
@@ -135,7 +135,7 @@ def alert_detail_out(alert: Alert, viewer: Any, *, raised: AlertEvent | None = N
     issue 27: four queries of each raise)."""
     from requests.selectors import tickets_linked_to_alert
 
-    recipients = list(recipient_centres(alert))  # read once: the matrix and the viewer's rights
+    recipients = recipient_centre_list(alert)  # read once: the matrix and the viewer's rights
     matrix = acknowledgement_matrix(alert, recipients=recipients, new=raised is not None)
     mine = next((row for row in matrix if viewer.centre_id and row["centre"] == viewer.centre.code), None)
     # read once: `history` and `entries` are two shapes of it

@@ -123,7 +123,8 @@ def _clean_shared_with(codes: Iterable[str], tlp: str, author: User) -> list[Cen
         raise invalid("shared_with", gettext_lazy(
             "only a TLP:AMBER, AMBER+STRICT or RED alert is shared with named centres; CLEAR and GREEN reach "
             "every centre."))
-    centres = {c.code: c for c in Centre.objects.filter(code__in=codes)}
+    # Most alerts name none (CLEAR and GREEN cannot): then there is nothing to read, nor a query to build.
+    centres = {c.code: c for c in Centre.objects.filter(code__in=codes)} if codes else {}
     for i, code in enumerate(codes):
         if code not in centres:
             raise invalid(f"shared_with.{i}", gettext_lazy("no centre with code “%(centre)s”."), centre=code)

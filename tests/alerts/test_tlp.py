@@ -144,3 +144,30 @@ def test_the_filter_and_the_rule_agree_for_every_marking_sharing_and_viewer(make
         disagreements += [(person.username, a.tlp, sorted(c.code for c in a.shared_with.all()))
                           for a in alerts if (a.pk in visible) != audience_of(a).allows(person)]
     assert disagreements == []
+
+
+@pytest.mark.parametrize("raiser", ["ht", "admin"])
+def test_the_recipient_centres_are_one_rule_read_two_ways(make_user, raiser):
+    """The detail's recipient centres (`recipient_centre_list`, from the one compiled list of every
+    centre) are `recipient_centres`' (a queryset): the same centres in the same order, for every TLP,
+    every sharing, a raising centre or none."""
+    from itertools import product
+
+    from alerts.selectors import get_visible_alert, recipient_centre_list, recipient_centres
+    from alerts.services import raise_alert
+    from hub.sharing import Tlp
+
+    author = make_user("ht.security", centre="HT", role="security_officer")
+    for code in ("DN", "QB", "HUE"):
+        make_user(f"{code.lower()}.engineer", centre=code, role="engineer")
+    if raiser == "admin":
+        author = make_user("root", centre=None, role="hub_admin")
+    checked = 0
+    for tlp, shared in product(Tlp.values, [[], ["DN"], ["DN", "QB"]]):
+        if (shared and tlp in ("clear", "green")) or (not shared and tlp == "red" and raiser == "admin"):
+            continue
+        raised = raise_alert(by=author, title=f"{tlp} {shared}", severity="low", tlp=tlp, shared_with=shared)
+        for alert in (raised, get_visible_alert(author, raised.pk)):
+            assert recipient_centre_list(alert) == list(recipient_centres(alert)), (tlp, shared)
+            checked += 1
+    assert checked >= 14
