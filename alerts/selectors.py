@@ -27,9 +27,9 @@ from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre, Role
-from hub.selectors import centres_by_id
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.frames import Person
+from hub.selectors import centres_by_id
 from hub.sharing import scope_centres
 
 # Who receives TLP:AMBER, and who may acknowledge for a centre.

@@ -44,7 +44,6 @@ def _sql_timer(totals: dict[str, float]):
 
 def _server_loop():
     """An event loop on a thread of its own, standing for the server's (uvloop, as uvicorn runs it)."""
-    import asyncio
     import threading
 
     import uvloop
