@@ -104,6 +104,47 @@ def test_the_threads_and_reactions_row_is_reported_against_the_plain_hub_and_raw
     assert "| hub-uvicorn-mixed-1 |" in table  # its own rows in the tables
 
 
+def fixed_rate(name: str, processes: int, phase: str, rate: float, *, cpu_pct: float, lost: int = 0) -> PhaseResult:
+    """A fixed-rate phase of 1,000 clients: `rate` messages/s for 6 s, `lost` of the deliveries missing."""
+    expected = int(rate * 6 * 1000)
+    return PhaseResult(name, "hub", "uvicorn", processes, "pubsub", phase, 1000, rate, int(rate * 6),
+                       expected=expected, delivered=expected - lost, lost=lost, deliveries_per_s=rate * 1000,
+                       server_cpu_pct=cpu_pct)
+
+
+def test_two_processes_are_also_compared_at_equal_offered_load():
+    """Target 6, fairly: the one-topic burst runs one process and two at different loads (its messages
+    are posted one at a time in the topic's commit order), so beside the issue's figure the run prints
+    deliveries per server CPU-second at the highest fixed rate both rows delivered in full."""
+    one = target("hub-uvicorn-1", "hub", "uvicorn", 1, connect_s=3.0, rss_kib=40, saturation=150_000, cpu_pct=80)
+    two = target("hub-uvicorn-2", "hub", "uvicorn", 2, connect_s=3.0, rss_kib=40, saturation=90_000, cpu_pct=60)
+    one.phases[:0] = [fixed_rate("hub-uvicorn-1", 1, "5/s", 5, cpu_pct=14.0),
+                      fixed_rate("hub-uvicorn-1", 1, "25/s", 25, cpu_pct=50.0)]
+    two.phases[:0] = [fixed_rate("hub-uvicorn-2", 2, "5/s", 5, cpu_pct=13.0),
+                      fixed_rate("hub-uvicorn-2", 2, "25/s", 25, cpu_pct=52.0)]
+    one.phases[-1].first_ms, one.phases[-1].spread_ms = (900.0, 1500.0), (48.0, 74.0)
+    two.phases[-1].first_ms, two.phases[-1].spread_ms = (1335.0, 2480.0), (85.0, 190.0)
+    text = "\n".join(lines_for([one, two]))
+    # The issue's figure, printed as before, with where the burst's time went.
+    assert "- MISS #27.6 hub-uvicorn-2: ≥ 1.2× hub-uvicorn-1's throughput (0.60×) and ≥ 0.9× its deliveries per " \
+           "server CPU-second (150,000 vs 187,500, 0.80×); the burst: send → first receiver p50 900 vs 1,335 ms, " \
+           "first → last 48 vs 85 ms, server CPU 80 % vs 60 %" in text
+    # At 25/s: 25,000 / 0.52 = 48,077 against 25,000 / 0.50 = 50,000.
+    assert "- PASS #27.6 at equal load (25/s, delivered in full by both): hub-uvicorn-2 ≥ 0.9× hub-uvicorn-1's " \
+           "deliveries per server CPU-second (48,077 vs 50,000, 0.96×)" in text
+
+    # A phase one of them did not deliver in full is no equal load: the next lower rate is compared.
+    two.phases[1] = fixed_rate("hub-uvicorn-2", 2, "25/s", 25, cpu_pct=30.0, lost=500)
+    text = "\n".join(lines_for([one, two]))
+    assert "- PASS #27.6 at equal load (5/s, delivered in full by both): hub-uvicorn-2 ≥ 0.9× hub-uvicorn-1's " \
+           "deliveries per server CPU-second (38,462 vs 35,714, 1.08×)" in text
+
+    # Only a burst (no fixed rate in full): the line says it cannot compare.
+    one.phases, two.phases = one.phases[-1:], two.phases[-1:]
+    assert "- n/a  #27.6 at equal load: hub-uvicorn-2 ≥ 0.9× hub-uvicorn-1's deliveries per server CPU-second at " \
+           "a fixed rate both delivered in full" in "\n".join(lines_for([one, two]))
+
+
 def test_two_redis_servers_are_reported_against_one_in_the_same_run():
     """Target 8: hub-uvicorn-2 over two Redis servers beside hub-uvicorn-2 over one, with how the
     layer's work split between the servers; the issue sets no figure, so it is a line, not a verdict."""
