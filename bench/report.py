@@ -130,13 +130,16 @@ def _equal_load_efficiency(one: TargetResult | None,
 
 def _burst_wait(one: TargetResult | None, two: TargetResult | None) -> str:
     """Where the burst's time went in both rows: before any fan-out (send → first receiver, the
-    posting path) against the fan-out itself (first → last receiver), p50s; "" when not measured."""
+    posting path) against the fan-out itself (first → last receiver), p50s, and how many events each
+    socket write carried (a process behind coalesces: its CPU per delivery falls); "" when not measured."""
     a, b = (next((p for p in r.phases if p.phase == "saturation"), None) if r else None for r in (one, two))
     if not (a and b and a.first_ms and b.first_ms and a.spread_ms and b.spread_ms):
         return ""
+    writes = (f", socket writes per delivery {a.frames / a.delivered:.3f} vs {b.frames / b.delivered:.3f}"
+              if a.frames and b.frames and a.delivered and b.delivered else "")
     return (f"; the burst: send → first receiver p50 {a.first_ms[0]:,.0f} vs {b.first_ms[0]:,.0f} ms, first → last "
             f"{a.spread_ms[0]:,.0f} vs {b.spread_ms[0]:,.0f} ms, server CPU {a.server_cpu_pct:.0f} % vs "
-            f"{b.server_cpu_pct:.0f} %")
+            f"{b.server_cpu_pct:.0f} %{writes}")
 
 
 # Issue 27's alert-burst baseline: 33–45 raised alerts/s (6 December, ~24 queries per alert); the

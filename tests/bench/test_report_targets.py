@@ -126,11 +126,12 @@ def test_two_processes_are_also_compared_at_equal_offered_load():
                       fixed_rate("hub-uvicorn-2", 2, "25/s", 25, cpu_pct=52.0, writes=0.98)]
     one.phases[-1].first_ms, one.phases[-1].spread_ms = (900.0, 1500.0), (48.0, 74.0)
     two.phases[-1].first_ms, two.phases[-1].spread_ms = (1335.0, 2480.0), (85.0, 190.0)
+    one.phases[-1].frames, two.phases[-1].frames = 10_500, 16_300  # of 100,000 deliveries each
     text = "\n".join(lines_for([one, two]))
     # The issue's figure, printed as before, with where the burst's time went.
     assert "- MISS #27.6 hub-uvicorn-2: ≥ 1.2× hub-uvicorn-1's throughput (0.60×) and ≥ 0.9× its deliveries per " \
            "server CPU-second (150,000 vs 187,500, 0.80×); the burst: send → first receiver p50 900 vs 1,335 ms, " \
-           "first → last 48 vs 85 ms, server CPU 80 % vs 60 %" in text
+           "first → last 48 vs 85 ms, server CPU 80 % vs 60 %, socket writes per delivery 0.105 vs 0.163" in text
     # At 25/s: 25,000 / 0.52 = 48,077 against 25,000 / 0.50 = 50,000.
     assert "- PASS #27.6 at equal load (25/s, kept up with in full by both): hub-uvicorn-2 ≥ 0.9× " \
            "hub-uvicorn-1's deliveries per server CPU-second (48,077 vs 50,000, 0.96×; socket writes per delivery " \
