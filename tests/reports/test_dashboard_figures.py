@@ -156,3 +156,28 @@ def test_invalid_filters_are_rejected_naming_the_parameter(db, params, field):
 def test_default_period_is_the_last_90_days(db):
     filters = parse_filters({}, today=date(2025, 3, 31))
     assert (filters.start, filters.end) == (date(2025, 1, 1), date(2025, 3, 31))
+
+
+def test_percentiles_are_percentile_cont_with_ties_nulls_and_single_values(db):
+    """One grouped query gives every fraction (PostgreSQL: one `percentile_cont(float8[])`, SQLite:
+    window functions) — the definition is PostgreSQL's `percentile_cont`: linear interpolation between
+    the two closest ranks. A group whose values are all NULL is left out; NULLs elsewhere are skipped."""
+    from django.db.models import FloatField, Value
+    from django.db.models.functions import Cast, Left, NullIf
+
+    from hub.models import Centre
+    from reports.aggregates import percentiles_by_group, percentiles_with_total
+
+    values = {"X": ["3", "1", "2", "2", ""], "Y": ["7"], "Z": [""]}
+    for letter, vals in values.items():
+        for i, value in enumerate(vals):
+            Centre.objects.create(code=f"{letter}{i}", name_vi=f"{letter}{i}", name_en=f"{letter}{i}", province=value)
+    qs = Centre.objects.filter(code__regex=r"^[XYZ][0-9]$").annotate(
+        letter=Left("code", 1), v=Cast(NullIf("province", Value("")), output_field=FloatField()))
+    by_letter = percentiles_by_group(qs, "letter", "v", (0.5, 0.9, 0.0, 1.0))
+    assert by_letter["X"] == {"count": 4, 0.5: 2.0, 0.9: pytest.approx(2.7), 0.0: 1.0, 1.0: 3.0}
+    assert by_letter["Y"] == {"count": 1, 0.5: 7.0, 0.9: 7.0, 0.0: 7.0, 1.0: 7.0}
+    assert "Z" not in by_letter
+    groups, total = percentiles_with_total(qs, "letter", "v", (0.5,))
+    assert groups == {"X": {"count": 4, 0.5: 2.0}, "Y": {"count": 1, 0.5: 7.0}}
+    assert total == {"count": 5, 0.5: 2.0}

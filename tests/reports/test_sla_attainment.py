@@ -85,3 +85,28 @@ def test_the_dashboard_and_the_yearly_report_show_it(month_of_requests, client, 
         assert "03/2026" in html and "04/2026" in html
     sla = next(t for t in api["tables"] if t["key"] == "sla")
     assert ["DN", "03/2026", 1, 2, 60, 1, 2, 315, 33.3] in sla["rows"]  # 2 of 6 clocks met
+
+
+def test_months_are_local_months_of_the_current_time_zone_even_with_daylight_saving(month_of_requests):
+    """On PostgreSQL the table finds each request's local month by the period's local month starts
+    (`PeriodIndex`, a binary search) rather than converting every row: the months must be those of
+    the current time zone, where a month can start at 22:00 UTC (Paris in summer) or 23:00 (winter)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from requests.models import Ticket
+
+    paris = ZoneInfo("Europe/Paris")
+    # 1 April 2026 starts at 31 March 22:00 UTC in Paris (summer time); 1 March at 28 Feb 23:00 UTC.
+    moments = {"A": datetime(2026, 3, 31, 21, 59, 59, tzinfo=ZoneInfo("UTC")),  # still March in Paris
+               "B": datetime(2026, 3, 31, 22, 0, tzinfo=ZoneInfo("UTC")),  # April in Paris
+               "C": datetime(2026, 2, 28, 22, 59, 59, tzinfo=ZoneInfo("UTC"))}  # February in Paris
+    tickets = list(Ticket.objects.filter(target_centre__code="DN").order_by("created_at"))[:3]
+    for ticket, moment in zip(tickets, moments.values(), strict=True):
+        Ticket.objects.filter(pk=ticket.pk).update(created_at=moment)
+    with timezone.override(paris):
+        start, end = datetime(2026, 1, 1, tzinfo=paris), datetime(2027, 1, 1, tzinfo=paris)
+        months = sorted((r["month"], r["first_met"] + r["first_breached"])
+                        for r in sla_attainment(start, end, now=at(4, 6, 9)) if r["centre"] == "DN")
+    # D (6 April) stays in April; the three moved ones land in February, March and April.
+    assert months == [(2, 1), (3, 1), (4, 2)], connection.vendor
