@@ -29,9 +29,7 @@ from chat.selectors import (
     pin_role_allows,
     pinned_messages,
     read_markers,
-    ready_for_wire,
-    search_messages,
-    topic_names,
+    search_page,
     unread_counts,
     visible_attachment,
     visible_topics,
@@ -62,7 +60,6 @@ from hub.lib.api_support import (
     decode_cursor,
     encode_cursor,
     invalid_cursor,
-    keyset_page,
     trusted_json,
 )
 from hub.lib.jsonutil import timestamp
@@ -462,19 +459,16 @@ def search(request: ApiRequest, q: str, topic: str | None = None, author: str | 
         (position,) = decode_cursor(cursor, ["id"])
         if isinstance(position, bool) or not isinstance(position, int) or not 0 < position <= MAX_ID:
             raise invalid_cursor()
-    found = search_messages(request.auth, q, scope, author=(author or "").strip() or None,
-                            centre=(centre or "").strip() or None, since=_day_start(since, "since"),
-                            until=_day_start(until, "until", days_after=1))
-    page = keyset_page(found, ["-id"], cursor, limit)
-    messages = ready_for_wire(page.results, scope)
-    names = topic_names(m.topic_id for m in messages)
+    page = search_page(request.auth, q, scope, author=(author or "").strip() or None,
+                       centre=(centre or "").strip() or None, since=_day_start(since, "since"),
+                       until=_day_start(until, "until", days_after=1), cursor=cursor, limit=limit)
     words = search_words(q)
     en = (get_language() or "vi").startswith("en")
     # Built in SearchPage's shape, sent without ninja re-validating 50 hits (a quarter of a search's
     # CPU); tests/chat/test_search_page_api.py holds real answers to the schema.
     return trusted_json({"results": [{**message_out(m), "highlight": highlight(m.body, words),
-                                      "topic_name": names[m.topic_id]["name_en" if en else "name_vi"],
-                                      "topic_kind": names[m.topic_id]["kind"]} for m in messages],
+                                      "topic_name": m.topic.name_en if en else m.topic.name_vi,
+                                      "topic_kind": m.topic.kind} for m in page.results],
                          "next": page.next})
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from chat.access import access_for
@@ -33,6 +33,7 @@ from chat.models import (
     Topic,
 )
 from chat.text import search_words
+from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import TEXT_PLACEHOLDERS, CompiledQuery, model_fields, model_from_row
 from hub.models import User
 from hub.realtime.audience import Audience, audience_q
@@ -173,14 +174,19 @@ def topics_by_id(ids: Iterable[int]) -> dict[int, Topic]:
                                           for row in (_SLUGS.rows(wanted) if wanted else ()))}
 
 
-def ready_for_wire(messages: list[Message], topic: Topic | None = None) -> list[Message]:
+def ready_for_wire(messages: list[Message], topic: Topic | None = None, *,
+                   topics: dict[int, Topic] | None = None) -> list[Message]:
     """Attach what `message_out` reads beyond the messages' own columns, in a few queries for the
     whole page: the authors (hub.selectors.people_by_id, each person loaded once and shared), the
-    topic (`topic` when the page is of one topic, else read) and the mentions' names."""
+    topic (`topic` when the page is of one topic, else from `topics` when the caller has them
+    loaded, else read) and the mentions' names."""
     if not messages:
         return messages
     people = people_by_id(m.author_id for m in messages)
-    topics = {topic.pk: topic} if topic is not None else topics_by_id(m.topic_id for m in messages)
+    if topic is not None:
+        topics = {topic.pk: topic}
+    elif topics is None:
+        topics = topics_by_id(m.topic_id for m in messages)
     for message in messages:
         message.author = people[message.author_id]
         message.topic = topics[message.topic_id]
@@ -528,10 +534,20 @@ def search_messages(user: User, q: str, topic: Topic | None = None, *, author: s
     Filters (the search page): `author` (a username), `centre` (the author's centre code), and
     `since` (inclusive) / `until` (exclusive) on the time the message was written. They only ever
     narrow what the visibility rule (the topics the user may see, the messages' audiences) gives."""
-    words = search_words(q)
+    return _search(user, search_words(q), _search_topics(user, topic), author=author, centre=centre,
+                   since=since, until=until)
+
+
+def _search_topics(user: User, topic: Topic | None) -> list[Topic]:
+    """The topics a search reads: the one asked for (the caller has checked it), else all the user sees."""
+    return [topic] if topic is not None else visible_topics(user, kind=None)
+
+
+def _search(user: User, words: list[str], topics: list[Topic], *, author: str | None, centre: str | None,
+            since: datetime | None, until: datetime | None) -> QuerySet[Message]:
+    """`search_messages` over `topics` (from `_search_topics`): the visibility rule and the filters."""
     if not words:
         return Message.objects.none()
-    topics = [topic] if topic is not None else visible_topics(user, kind=None)
     qs = (Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
           .filter(history_q(user, topics)))
     if author:
@@ -551,11 +567,29 @@ def search_messages(user: User, q: str, topic: Topic | None = None, *, author: s
     return _for_wire(qs).order_by("-id")
 
 
-def topic_names(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """{topic id: {"name_vi", "name_en", "kind"}} for the topics of a page of search results."""
-    wanted = sorted(set(ids))
-    rows = Topic.objects.filter(pk__in=wanted).values_list("id", "name_vi", "name_en", "kind")
-    return {pk: {"name_vi": vi, "name_en": en, "kind": kind} for pk, vi, en, kind in rows}
+def search_page(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,
+                centre: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                cursor: str | None = None, limit: int | None = None) -> Page[Message]:
+    """A page of `search_messages` (keyset by id, newest first), ready for the wire: each message's
+    `topic` is the whole topic the search was allowed to read (its names and kind name the hit),
+    not read again.
+
+    On PostgreSQL the words' lookup, the probe and the page run in one transaction with parallel
+    query off (`SET LOCAL`, this transaction only). Their plans end in a LIMIT over a walk that
+    stops early, but the planner cannot see how early (the probe's window is bounded by a
+    subquery's value, the common form's condition is opaque to it), so it costed them as long
+    scans and gave them two parallel workers; starting those took 10-40 ms at load, where the
+    scans themselves took 0.3-15 ms (docs/benchmarks.md, "Search over years"). Only these
+    statements are affected: others' aggregates keep their parallel plans."""
+    topics = _search_topics(user, topic)
+    with transaction.atomic():
+        if settings.IS_POSTGRES:
+            with connection.cursor() as sql:
+                sql.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        page = keyset_page(_search(user, search_words(q), topics, author=author, centre=centre, since=since,
+                                   until=until), ["-id"], cursor, limit)
+    ready_for_wire(page.results, topics={t.pk: t for t in topics})
+    return page
 
 
 # --- threads ---------------------------------------------------------------------------------------

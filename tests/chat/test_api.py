@@ -286,6 +286,34 @@ def test_postgresql_searches_with_its_full_text_index(world):
         assert "search_text" in sql
 
 
+def test_a_search_reads_its_topics_once_and_plans_its_page_without_parallel_workers(world, api_client):
+    """A search names each hit's topic from the topics the visibility rule read (no second read of
+    chat_topic after the page), and on PostgreSQL its probe and page run in a transaction with
+    parallel query off: the planner cannot see that their walks stop early, and starting parallel
+    workers cost more than the walks (docs/benchmarks.md, "Search over years")."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    post(world["topic"], world["ht"], "Mã độc mới trên máy chủ thư")
+    post(world["topic"], world["dn"], "mã độc trong thư viện")
+    client = api_client(world["dn"])
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get("/api/v1/search", {"q": "ma doc"}).json()
+    assert [(hit["topic"], hit["topic_name"], hit["topic_kind"]) for hit in body["results"]] == [
+        (SLUG, "Sự cố an toàn thông tin", "channel")] * 2
+    sql = [q["sql"] for q in captured.captured_queries]
+    page = next(i for i, s in enumerate(sql) if s.startswith('SELECT "chat_message"."id"'))
+    assert not [s for s in sql[page:] if 'FROM "chat_topic"' in s]
+    if connection.vendor == "postgresql":
+        probe = next(i for i, s in enumerate(sql) if "SELECT count(*) FROM (SELECT 1 FROM chat_message" in s)
+        setting = sql.index("SET LOCAL max_parallel_workers_per_gather = 0")
+        # Its own transaction (a savepoint inside the test's): SET LOCAL ends with it.
+        opened = sql[setting - 1]
+        assert opened == "BEGIN" or opened.startswith("SAVEPOINT")
+        closed = next(i for i, s in enumerate(sql) if i > page and (s == "COMMIT" or s.startswith("RELEASE SAVEPOINT")))
+        assert setting < probe < page < closed
+
+
 def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, api_client, monkeypatch):
     """On PostgreSQL a search whose words are common among the newest messages walks them backwards
     (`… IS TRUE`, no index), a rare one reads its matches' ids from the GIN index first: the same page
