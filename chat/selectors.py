@@ -452,8 +452,11 @@ def _tsquery_lexeme(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _search_match(words: list[str]) -> tuple[str, list[Any]]:
-    """The SQL condition "the stored vector has every word, each as a word prefix", and its parameters.
+def _search_match(words: list[str]) -> tuple[str, list[Any]] | None:
+    """The SQL condition "the stored vector has every word, each as a word prefix", and its
+    parameters; None when no message can match: a word of letters a-z and digits that starts no
+    word of the index (the probe and the page would read the newest messages and the GIN index to
+    find nothing).
 
     A prefix (`'lua':*`) costs PostgreSQL's GIN index far more than whole words: it collects every
     message of the prefix into a bitmap before the words are intersected, where a whole word's
@@ -462,8 +465,10 @@ def _search_match(words: list[str]) -> tuple[str, list[Any]]:
     (docs/benchmarks.md, "Search over years"). So each word of letters a-z and digits (every
     Vietnamese word once folded) is written as the whole words of the index that start with it,
     listed by `chat_search_word` (chat migration 0013): `'lua':*` becomes `('lua' | 'luat')`, the
-    same messages. A word that starts none of them, or more than SEARCH_PREFIX_WORDS, stays a prefix,
-    as does any other word (given to `to_tsquery` as before, which normalises it)."""
+    same messages. A word that starts more than SEARCH_PREFIX_WORDS of them stays a prefix, as does
+    any other word (given to `to_tsquery` as before, which normalises it). The table lists every
+    word of every stored vector (its triggers run in the writing transaction), so a word that starts
+    none of them is in no message."""
     simple = [w for w in dict.fromkeys(words) if _SIMPLE_WORD.fullmatch(w)]
     others = [w for w in dict.fromkeys(words) if w not in simple]
     expanded: list[list[str]] = []
@@ -476,9 +481,11 @@ def _search_match(words: list[str]) -> tuple[str, list[Any]]:
                 "ORDER BY q.i",
                 [SEARCH_PREFIX_WORDS + 1, simple, [w[:-1] + chr(ord(w[-1]) + 1) for w in simple]])
             expanded = [row[0] for row in cursor.fetchall()]
+    if any(not whole for whole in expanded):
+        return None
     terms = []
     for word, whole in zip(simple, expanded, strict=True):
-        if 0 < len(whole) <= SEARCH_PREFIX_WORDS:
+        if len(whole) <= SEARCH_PREFIX_WORDS:
             terms.append("(" + " | ".join(_tsquery_lexeme(w) for w in whole) + ")")
         else:
             terms.append(_tsquery_lexeme(word) + ":*")
@@ -559,7 +566,10 @@ def _search(user: User, words: list[str], topics: list[Topic], *, author: str | 
     if until is not None:
         qs = qs.filter(created_at__lt=until)
     if settings.IS_POSTGRES:
-        condition, params = _search_condition(*_search_match(words))
+        match = _search_match(words)
+        if match is None:
+            return Message.objects.none()
+        condition, params = _search_condition(*match)
         qs = qs.extra(where=[condition], params=params)
     else:
         for word in words:

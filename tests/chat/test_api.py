@@ -268,6 +268,7 @@ def test_postgresql_searches_with_its_full_text_index(world):
 
     from chat.selectors import search_messages
 
+    post(world["topic"], world["ht"], "An toàn thông tin")
     sql = str(search_messages(world["dn"], "an toàn").query)
     if connection.vendor == "postgresql":
         # Few matches: their ids come from the index first (chat.selectors._search_condition).
@@ -341,6 +342,7 @@ def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_cli
     message is written and when an edit changes its body), or keeps the prefix when more than
     SEARCH_PREFIX_WORDS do, or for a word of other letters: the same messages in every form."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from chat import selectors
     from chat.services import edit_message
@@ -352,7 +354,7 @@ def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_cli
     edit_message(edited, by=world["ht"], body="Zyxwvu qua VPN")
     expected = {"lua": [law, scam, fire], "luat an": [law], "tuong lua": [fire], "zyxw": [edited],
                 "ban": [fire], "vpn zyxwvu": [edited], "жук": [scam], "жук lua": [scam], "lu tuong": [fire],
-                "tuong vpn": []}
+                "tuong vpn": [], "qqqq": [], "lua qqqq": []}
     client = api_client(world["dn"])
 
     def found() -> dict[str, list[int]]:
@@ -364,7 +366,11 @@ def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_cli
         whole = query.strip("()").split(" | ")
         assert {"'lua'", "'luat'"} <= set(whole) and all(w.startswith("'lua") for w in whole)
         assert selectors._search_match(["zyxw"])[1] == ["('zyxwvu')"]  # the edit's new word
-        assert selectors._search_match(["qqqq"])[1] == ["'qqqq':*"]  # a word the index has not got
+        # A word no message has: nothing can match, and no message is read to find that out.
+        assert selectors._search_match(["qqqq"]) is None and selectors._search_match(["lua", "qqqq"]) is None
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/api/v1/search", {"q": "lua qqqq"}).json()["results"] == []
+        assert not [q["sql"] for q in captured.captured_queries if "chat_message" in q["sql"]]
         assert selectors._search_match(["жук", "zyxw"]) == (
             "search_vector @@ (%s::tsquery && to_tsquery('simple', %s))", ["('zyxwvu')", "жук:*"])
     monkeypatch.setattr(selectors, "SEARCH_PREFIX_WORDS", 1)  # "lua" starts two words: it stays a prefix
