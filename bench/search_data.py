@@ -205,14 +205,15 @@ def plans(username: str, words: list[str]) -> str:
     import django
 
     django.setup()
-    from chat.selectors import search_messages
+    from chat.selectors import search_messages, search_transaction
     from hub.models import User
 
     user = User.objects.get(username=username)
     out = []
     for q in words:
-        qs = search_messages(user, q)[:51]
-        out.append(f"-- search q={q!r} as {username}\n{qs.explain(analyze=True, buffers=True)}\n")
+        with search_transaction():  # as the API runs it (chat.selectors.search_page)
+            qs = search_messages(user, q)[:51]
+            out.append(f"-- search q={q!r} as {username}\n{qs.explain(analyze=True, buffers=True)}\n")
     return "\n".join(out)
 
 

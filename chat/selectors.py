@@ -10,7 +10,8 @@ disagree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -577,25 +578,30 @@ def _search(user: User, words: list[str], topics: list[Topic], *, author: str | 
     return _for_wire(qs).order_by("-id")
 
 
+@contextmanager
+def search_transaction() -> Iterator[None]:
+    """The transaction a search's statements (the words' lookup, the probe, the page) run in: on
+    PostgreSQL with parallel query off for this transaction only (`SET LOCAL`). Their plans end in
+    a LIMIT over a walk that stops early, but the planner cannot see how early (the probe's window
+    is bounded by a subquery's value, the common form's condition is opaque to it, and it takes
+    the words of a phrase as independent), so it costed them as long scans and gave them two
+    parallel workers; starting those took 10-40 ms at load, where the walks themselves took
+    0.3-15 ms (docs/benchmarks.md, "Search over years"). Others' aggregates keep their parallel plans."""
+    with transaction.atomic():
+        if settings.IS_POSTGRES:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def search_page(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,
                 centre: str | None = None, since: datetime | None = None, until: datetime | None = None,
                 cursor: str | None = None, limit: int | None = None) -> Page[Message]:
-    """A page of `search_messages` (keyset by id, newest first), ready for the wire: each message's
-    `topic` is the whole topic the search was allowed to read (its names and kind name the hit),
-    not read again.
-
-    On PostgreSQL the words' lookup, the probe and the page run in one transaction with parallel
-    query off (`SET LOCAL`, this transaction only). Their plans end in a LIMIT over a walk that
-    stops early, but the planner cannot see how early (the probe's window is bounded by a
-    subquery's value, the common form's condition is opaque to it), so it costed them as long
-    scans and gave them two parallel workers; starting those took 10-40 ms at load, where the
-    scans themselves took 0.3-15 ms (docs/benchmarks.md, "Search over years"). Only these
-    statements are affected: others' aggregates keep their parallel plans."""
+    """A page of `search_messages` (keyset by id, newest first) read in `search_transaction`, ready
+    for the wire: each message's `topic` is the whole topic the search was allowed to read (its
+    names and kind name the hit), not read again."""
     topics = _search_topics(user, topic)
-    with transaction.atomic():
-        if settings.IS_POSTGRES:
-            with connection.cursor() as sql:
-                sql.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with search_transaction():
         page = keyset_page(_search(user, search_words(q), topics, author=author, centre=centre, since=since,
                                    until=until), ["-id"], cursor, limit)
     ready_for_wire(page.results, topics={t.pk: t for t in topics})

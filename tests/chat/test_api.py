@@ -362,10 +362,15 @@ def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_cli
 
     assert found() == {q: [m.id for m in hits] for q, hits in expected.items()}
     if connection.vendor == "postgresql":
-        (query,) = selectors._search_match(["lua"])[1]
+        def params(words: list[str]) -> list:
+            match = selectors._search_match(words)
+            assert match is not None
+            return match[1]
+
+        (query,) = params(["lua"])
         whole = query.strip("()").split(" | ")
         assert {"'lua'", "'luat'"} <= set(whole) and all(w.startswith("'lua") for w in whole)
-        assert selectors._search_match(["zyxw"])[1] == ["('zyxwvu')"]  # the edit's new word
+        assert params(["zyxw"]) == ["('zyxwvu')"]  # the edit's new word
         # A word no message has: nothing can match, and no message is read to find that out.
         assert selectors._search_match(["qqqq"]) is None and selectors._search_match(["lua", "qqqq"]) is None
         with CaptureQueriesContext(connection) as captured:
@@ -376,7 +381,8 @@ def test_search_words_are_prefixes_whichever_form_the_query_takes(world, api_cli
     monkeypatch.setattr(selectors, "SEARCH_PREFIX_WORDS", 1)  # "lua" starts two words: it stays a prefix
     assert found() == {q: [m.id for m in hits] for q, hits in expected.items()}
     if connection.vendor == "postgresql":
-        assert selectors._search_match(["lua"])[1] == ["'lua':*"]
+        match = selectors._search_match(["lua"])
+        assert match is not None and match[1] == ["'lua':*"]
 
 
 def test_topics_list_is_cursor_paginated_and_filters_by_kind(world, api_client):
