@@ -581,11 +581,11 @@ def _follow_summary(alert: Alert, audience: Audience) -> None:
 
     scope = scope_of(alert)
     for message in Message.objects.filter(client_id=f"alert-{alert.pk}", author_id=alert.raised_by_id).select_related(
-            "topic", "author__centre"):
+            "topic", "author__centre").select_for_update(of=("self",)):
         message.set_audience(audience.as_meta())
         message.tlp = tightest(alert.tlp, message.topic.default_tlp)
         message.shared_with = sorted(scope) if scope is not None else None
         message.save(update_fields=["audience", "audience_centres", "audience_roles", "audience_users", "tlp",
-                                    "shared_with"])
+                                    "shared_with", *message.mark_changed()])
         broadcast_on_commit([topic_group(message.topic.slug)],
                             {"type": "message.updated", "message": message_out(message)}, audience)

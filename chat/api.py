@@ -129,6 +129,9 @@ class MessageOut(Schema):
     pinned: bool = Field(False, description="Pinned in its topic.")
     attachments: list[MessageFileOut] = Field(default_factory=list,
                                              description="Files posted with the message (empty once deleted).")
+    version: int = Field(0, description="Grows by one with each change of the message after it was posted (edit, "
+                                        "deletion, reaction, pin, reply in its thread, promotion, marking): of "
+                                        "two states of one message, the higher is the newer.")
 
 
 class MessagePage(Schema):
@@ -514,6 +517,8 @@ class ReactionIn(InSchema):
 class ReactionsOut(Schema):
     id: int
     reactions: list[ReactionOut]
+    version: int = Field(description="The message's version with these reactions (as in `message.reactions`): "
+                                     "a client keeps the state with the highest.")
 
 
 @router.post("/topics/{slug}/messages/{message_id}/reactions", response={200: ReactionsOut, 409: ERRORS[400],
@@ -522,7 +527,8 @@ class ReactionsOut(Schema):
 def react(request: ApiRequest, slug: str, message_id: int, payload: ReactionIn):
     topic = _topic_for(request, slug)
     message = _message_for(request, topic, message_id)
-    return {"id": message.pk, "reactions": toggle_reaction(message, by=request.auth, emoji=payload.emoji)}
+    state = toggle_reaction(message, by=request.auth, emoji=payload.emoji)
+    return {"id": message.pk, "reactions": state["reactions"], "version": state["version"]}
 
 
 class PinOut(Schema):

@@ -76,6 +76,7 @@ class MessageWire(TypedDict):
     reactions: list[ReactionWire]
     pinned: bool
     attachments: list[AttachmentWire]  # files posted with it ([] once deleted)
+    version: int  # grows with each change after posting: of two states of a message, keep the higher
 
 
 class TopicRef(TypedDict):
@@ -160,6 +161,7 @@ class ReactionsFrame(TypedDict):
     topic: str
     id: int
     reactions: list[ReactionWire]
+    version: int  # the message's version with these reactions: older ones arriving later are stale
 
 
 class ThreadUpdatedFrame(TypedDict):

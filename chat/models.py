@@ -13,8 +13,11 @@ Messages are never hard-deleted or silently rewritten: every edit and deletion l
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +90,11 @@ class Message(models.Model):
     # a pin, a reply in its thread, a promotion — so that a client back from being away gets those
     # changes too (`sync` with `changed_since`; chat.selectors.changed_up_to).
     changed_at = models.DateTimeField(_("changed at"), null=True, blank=True, editable=False)
+    # How many times that wire form changed: it grows by one with each change, under the message's
+    # row lock, so it orders the changes of one message as the database took them. Frames carry it
+    # (`version` in a message and in `message.reactions`): frames of one message published by two
+    # processes may reach a socket in the other order, and a client keeps the newer state.
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
     # Audience.as_meta() or null (= everyone who may see the topic). Canonical form.
     audience = models.JSONField(_("audience"), null=True, blank=True)
     # The same audience as ",a,b," strings so both SQLite and PostgreSQL can filter on it in SQL
@@ -159,6 +167,13 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    def mark_changed(self, at: datetime | None = None) -> list[str]:
+        """Record a change of the wire form on this instance, read under its row lock: `changed_at`
+        (for `sync`'s `changed_since`) and `version` + 1. Returns the fields to save with it."""
+        self.changed_at = at or timezone.now()
+        self.version += 1
+        return ["changed_at", "version"]
 
     def set_audience(self, meta: dict | None) -> None:
         store_audience(self, Audience.from_meta(meta))

@@ -239,10 +239,10 @@ def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[
             item = _open(user, values, origin)
         link = {"kind": to, "id": item.pk}
         for message in messages:
-            # changed_at: for a client away meanwhile (`sync` with `changed_since`).
-            Message.objects.filter(pk=message.pk).update(promoted_to=[*(message.promoted_to or []), link],
-                                                         changed_at=timezone.now())
+            # Locked by `_messages`; changed_at and version: for a client away meanwhile (`sync` with
+            # `changed_since`) and the order of the message's changes.
             message.promoted_to = [*(message.promoted_to or []), link]
+            message.save(update_fields=["promoted_to", *message.mark_changed()])
             broadcast_on_commit([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
                                 live_audience(topic, audience=Audience.from_meta(message.audience),
                                               anchor=anchor_id(message)))

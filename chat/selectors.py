@@ -156,7 +156,7 @@ def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
 # message: four model instances per message, when a page names a few people and one topic.
 WIRE_FIELDS = ("id", "topic", "author", "body", "html", "client_id", "created_at", "edited_at", "deleted_at",
                "audience", "prev_id", "tlp", "shared_with", "promoted_to", "reply_to", "thread_root",
-               "also_channel", "reply_count", "last_reply_at", "files")
+               "also_channel", "reply_count", "last_reply_at", "files", "version")
 
 
 def _for_wire(qs: QuerySet[Message]) -> QuerySet[Message]:

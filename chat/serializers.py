@@ -67,7 +67,8 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
     `edited_at`, `deleted`, `mentions`, `restricted`, `prev_id`, `tlp`, `shared_with`, `promoted_to`,
     the thread fields (`reply_to`, `thread_root`, `reply_count`, `last_reply_at`, `also_channel`),
     `reactions` and `pinned` (the last two attached per page by chat.selectors, else read here),
-    `attachments` (the files posted with it, from its own `files` column).
+    `attachments` (the files posted with it, from its own `files` column), `version` (the order of
+    its changes: a client keeps the state with the highest, chat.models.Message.version).
     A deleted message keeps its id and place
     (a tombstone) with empty `body` and `html`, so catch-up stays gap-free. `mentions` may be
     passed by a caller that already knows them (saves a query on the posting path)."""
@@ -96,6 +97,7 @@ def message_out(message: Message, mentions: Mentions | None = None) -> MessageWi
         "reactions": _reactions(message),
         "pinned": _pinned(message),
         "attachments": [] if deleted else attachments_out(message.topic.slug, message.files or []),
+        "version": message.version,
     }
 
 

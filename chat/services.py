@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +31,6 @@ from chat.frames import (
     MessageWire,
     PinnedFrame,
     ReactionsFrame,
-    ReactionWire,
     ReadFrame,
     ThreadUpdatedFrame,
 )
@@ -396,8 +396,9 @@ def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: Mess
     root = thread.root
     count = thread.count + 1
     # changed_at: the root's count moved, which a client away meanwhile gets through `sync`.
+    # The root is locked (`_lock_thread`); `thread.updated` carries the count, not the version.
     Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at,
-                                              changed_at=reply.created_at)
+                                              changed_at=reply.created_at, version=F("version") + 1)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
     chosen = {uid: channel for uid, channel in thread.notify.items() if uid not in already}
@@ -466,8 +467,9 @@ def edit_message(message: Message, *, by: User, body: Any) -> Message:
                                        html=message.html, changed_by=by)
         rendered = render_body(body)
         message.body, message.html, message.search_text = body, rendered.html, search_text(body)
-        message.edited_at = message.changed_at = timezone.now()
-        message.save(update_fields=["body", "html", "search_text", "edited_at", "changed_at"])
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "html", "search_text", "edited_at",
+                                    *message.mark_changed(message.edited_at)])
         message.mentions.all().delete()
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
@@ -490,9 +492,10 @@ def delete_message(message: Message, *, by: User) -> Message:
             return message
         MessageRevision.objects.create(message=message, action=MessageRevision.Action.DELETE, body=message.body,
                                        html=message.html, changed_by=by)
-        message.deleted_at = message.changed_at = timezone.now()
+        message.deleted_at = timezone.now()
         message.body, message.html, message.search_text = "", "", ""
-        message.save(update_fields=["deleted_at", "changed_at", "body", "html", "search_text"])
+        message.save(update_fields=["deleted_at", "body", "html", "search_text",
+                                    *message.mark_changed(message.deleted_at)])
         deleted: MessageDeletedFrame = {"type": "message.deleted", "message": message_out(message)}
         broadcast_on_commit([topic_group(message.topic.slug)], deleted,
                             live_audience(message.topic, audience=Audience.from_meta(message.audience),
@@ -548,13 +551,13 @@ def clean_emoji(value: Any) -> str:
 # ORM query (the message, its topic, author and centre) was half of a toggle's CPU (docs/benchmarks.md,
 # "Issue 26").
 _LOCK_REACTED = CompiledQuery(lambda pk: Message.objects.select_for_update().filter(pk=pk)
-                              .values_list("deleted_at", "audience")[:1])
+                              .values_list("deleted_at", "audience", "version")[:1])
 
 
-def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionWire]:
+def toggle_reaction(message: Message, *, by: User, emoji: Any) -> ReactionsFrame:
     """Add the person's reaction with this emoji, or remove it if they had it; returns the message's
-    reactions and broadcasts them (`message.reactions`) after commit. Not a message: no id in the
-    topic's sequence, no unread count moves, nothing is notified."""
+    reactions with their `version` (the `message.reactions` frame broadcast after commit). Not a
+    message: no id in the topic's sequence, no unread count moves, nothing is notified."""
     emoji = clean_emoji(emoji)
     topic = message.topic
     _require_access(by, topic)
@@ -566,17 +569,18 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
         locked = _LOCK_REACTED.rows(message.pk)
         if not locked:
             raise HubError(NOT_FOUND, _("No message %(id)s in this topic."), id=message.pk)
-        deleted_at, audience = locked[0]
+        deleted_at, audience, version = locked[0]
         if deleted_at is not None:
             raise HubError(CONFLICT, _("A deleted message cannot be reacted to."))
         removed, _kinds = Reaction.objects.filter(message_id=message.pk, user=by, emoji=emoji).delete()
         if not removed:
             Reaction.objects.create(message_id=message.pk, user=by, emoji=emoji)
-        # For a client away meanwhile (`sync` with `changed_since`): the row is locked already.
-        Message.objects.filter(pk=message.pk).update(changed_at=timezone.now())
+        # For a client away meanwhile (`sync` with `changed_since`), and the order of this message's
+        # changes (`version`, Message.mark_changed): the row is locked already.
+        Message.objects.filter(pk=message.pk).update(changed_at=timezone.now(), version=version + 1)
         reactions = reactions_of([message.pk])[message.pk]
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": message.pk,
-                                 "reactions": reactions}
+                                 "reactions": reactions, "version": version + 1}
         # The frame is the message's whole reaction state: it may wait a moment to share the next
         # event's socket write, and a newer one replaces it (hub.realtime.receiver, state frames).
         broadcast_on_commit([topic_group(topic.slug)], frame,
@@ -584,7 +588,7 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> list[ReactionW
                                           anchor=anchor_id(message)),  # a message's thread never changes
                             state=f"reactions:{message.pk}")
         before_commit()
-    return reactions
+    return frame
 
 
 def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
@@ -609,9 +613,8 @@ def set_pinned(message: Message, *, by: User, pinned: bool) -> Pin | None:
             pin = None
         else:
             return pin
-        # For a client away meanwhile (`sync` with `changed_since`).
-        locked.changed_at = timezone.now()
-        Message.objects.filter(pk=locked.pk).update(changed_at=locked.changed_at)
+        # For a client away meanwhile (`sync` with `changed_since`), and the order of changes.
+        locked.save(update_fields=locked.mark_changed())
         locked.is_pinned = pinned  # type: ignore[attr-defined]  # read by message_out, as selectors annotate it
         frame: PinnedFrame = {
             "type": "message.pinned", "topic": topic.slug, "message": message_out(locked), "pinned": pinned,

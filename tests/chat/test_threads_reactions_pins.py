@@ -143,7 +143,7 @@ def test_reacting_toggles_and_counts_per_emoji_with_who(world, api_client):
     message = post(world, "ht", "Đã vá xong")
     url = f"/api/v1/topics/{SLUG}/messages/{message.pk}/reactions"
     assert api_client(world["dn"]).post(url, {"emoji": "👍"}, content_type=JSON).json() == {
-        "id": message.pk, "reactions": [{"emoji": "👍", "count": 1, "users": ["dn.engineer"]}]}
+        "id": message.pk, "reactions": [{"emoji": "👍", "count": 1, "users": ["dn.engineer"]}], "version": 1}
     api_client(world["qb"]).post(url, {"emoji": "👍"}, content_type=JSON)
     both = api_client(world["qb"]).post(url, {"emoji": "🎉"}, content_type=JSON).json()["reactions"]
     assert both == [{"emoji": "👍", "count": 2, "users": ["dn.engineer", "qb.engineer"]},
@@ -175,13 +175,39 @@ async def test_reactions_are_live_and_bump_no_unread(world, api_client):
         await sync_to_async(toggle_reaction)(message, by=world["dn"], emoji="✅")
         frame = await next_frame(qb, "message.reactions")
         assert frame == {"type": "message.reactions", "topic": SLUG, "id": message.pk,
-                         "reactions": [{"emoji": "✅", "count": 1, "users": ["dn.engineer"]}]}
+                         "reactions": [{"emoji": "✅", "count": 1, "users": ["dn.engineer"]}], "version": 1}
         assert await nothing_but_background(qb)
     finally:
         await qb.disconnect()
     assert await sync_to_async(unread)() == 1  # a reaction is not a message
     await sync_to_async(post)(world, "dn", "Đà Nẵng tham dự")
     assert await sync_to_async(unread)() == 2  # a message is
+
+
+def test_every_change_of_a_message_raises_its_version_once(world, api_client):
+    """`version` orders the states of one message (docs/chat.md, "Order of changes"): 0 when posted,
+    one more with each change of its wire form — whoever makes it, through whichever path — and every
+    state that leaves carries it, so a client can keep the newest when frames come out of order."""
+    from chat.services import edit_message, set_pinned
+
+    message = post(world, "ht", "Bản vá đầu tiên")
+    client = api_client(world["dn"])
+    url = f"/api/v1/topics/{SLUG}/messages/{message.pk}"
+    assert client.get(url).json()["version"] == 0
+    steps = [
+        lambda: client.post(f"{url}/reactions", {"emoji": "👍"}, content_type=JSON).json()["version"],
+        lambda: edit_message(Message.objects.get(pk=message.pk), by=world["ht"], body="Bản vá thứ hai").version,
+        lambda: (set_pinned(Message.objects.get(pk=message.pk), by=world["dn"], pinned=True),
+                 Message.objects.get(pk=message.pk).version)[1],
+        lambda: (client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "trả lời", "reply_to": message.pk},
+                             content_type=JSON), client.get(url).json()["version"])[1],
+        lambda: api_client(world["qb"]).post(f"{url}/reactions", {"emoji": "👍"}, content_type=JSON).json()["version"],
+    ]
+    assert [step() for step in steps] == [1, 2, 3, 4, 5]
+    shown = client.get(url).json()
+    assert shown["version"] == 5 and shown["reply_count"] == 1 and shown["pinned"]
+    assert [m["version"] for m in client.get(f"/api/v1/topics/{SLUG}/messages").json()["results"]
+            if m["id"] == message.pk] == [5]
 
 
 async def test_a_restricted_messages_reactions_reach_only_its_readers(world):

@@ -200,6 +200,45 @@ def test_a_threads_count_never_goes_back_when_its_frames_arrive_out_of_order(two
     expect(summary).to_contain_text("2")
 
 
+def test_an_older_state_of_a_message_arriving_late_never_overwrites_a_newer_one(two_centres):
+    """Frames of one message published by two processes may reach a page in the other order
+    (docs/chat.md, "Order of changes"): the page keeps, by `version`, the newest reactions and the
+    newest text, whichever kind of frame brings them."""
+    from chat.models import Message
+    from chat.serializers import message_out
+
+    def call(person, method: str, path: str, body: dict) -> dict:
+        """The hub's API as the person's page calls it (their session, the hub's own publishing)."""
+        return person.page.evaluate("""async ([method, url, body]) => {
+            const {api} = await import("/static/frontend/js/util.js");
+            return (await api(method, url, body)).data;
+        }""", [method, f"/api/v1/topics/phat-trien-phan-mem/messages/{path}", body])
+
+    lan, minh = two_centres
+    send(minh, "bản vá cho cổng dịch vụ công")
+    expect(lan.page.locator("#messages li.msg")).to_have_count(1)
+    pk = Message.objects.get().pk
+    stale_reactions = {"type": "message.reactions", "topic": "phat-trien-phan-mem",
+                       **call(lan, "POST", f"{pk}/reactions", {"emoji": "👍"})}
+    stale_message = message_out(Message.objects.select_related("topic", "author__centre").get())
+    assert (stale_reactions["version"], stale_message["version"]) == (1, 1)
+    call(minh, "POST", f"{pk}/reactions", {"emoji": "🎉"})  # version 2
+    call(minh, "PATCH", str(pk), {"body": "bản vá mới cho cổng dịch vụ công"})  # version 3
+    shown = lan.page.locator(f"#messages li.msg[data-id='{pk}']")
+    expect(shown.locator("[data-testid=reactions]")).to_contain_text("🎉")
+    expect(shown.locator(".msg-body")).to_have_text("bản vá mới cho cổng dịch vụ công")
+    # The first toggle's frame and a copy of the message from then, arriving last (as from another
+    # process): neither takes the 🎉 or the new text away.
+    lan.page.evaluate("""(frames) => { for (const f of frames) window.hubTopic.onFrame(f); }""",
+                      [stale_reactions, {"type": "message.updated", "message": stale_message}])
+    lan.page.wait_for_timeout(300)
+    expect(shown.locator("[data-testid=reactions]")).to_contain_text("🎉")
+    expect(shown.locator(".msg-body")).to_have_text("bản vá mới cho cổng dịch vụ công")
+    # A newer state still applies: Minh's 👍 (version 4) on Lan's page.
+    call(minh, "POST", f"{pk}/reactions", {"emoji": "👍"})
+    expect(shown.locator("[data-testid=reactions] button", has_text="👍")).to_contain_text("2")
+
+
 @pytest.mark.parametrize("hub_extra_env", [{"HUB_SYNC_MAX": "5"}], indirect=True)
 def test_missing_more_than_one_sync_carries_is_caught_up_in_batches(two_centres):
     lan, minh = two_centres

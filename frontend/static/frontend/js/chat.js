@@ -20,6 +20,7 @@ import {LiveSocket} from "./socket.js";
 import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
 import "./actions/index.js";
 import {markingChooser} from "./tlp.js";
+import {merged} from "./message_state.js";
 import {attachFiles} from "./chat_files.js";
 import {bindTopicSearch} from "./search.js";
 
@@ -576,7 +577,8 @@ export class TopicView {
       // Beyond the window shown (or while another window loads): kept until the log reaches it.
       const current = this.held.get(m.id);
       if (!current || replace || (m.edited_at && m.edited_at !== current.edited_at) || (m.deleted && !current.deleted)) {
-        this.held.set(m.id, m);
+        const next = merged(current, m);
+        if (next) this.held.set(m.id, next);
       }
       if (m.id > this.lastId) this.lastId = m.id;
       if (live) this.updateJumps();
@@ -585,9 +587,12 @@ export class TopicView {
     const known = this.nodes.get(m.id);
     if (known) {
       const current = this.messages.get(m.id);
-      // Replace only with something newer (an edit or a delete), never with a stale copy.
+      // Replace only with something newer (an edit or a delete), never with a stale copy: nor with
+      // an older state that arrives after a newer one (message_state.js).
       if (replace || (m.edited_at && m.edited_at !== (current && current.edited_at)) || (m.deleted && !current.deleted)) {
-        this.messages.set(m.id, m);
+        const next = merged(current, m);
+        if (!next) return;
+        this.messages.set(m.id, next);
         known.replaceWith(this.renderAgain(m.id));
       }
       return;

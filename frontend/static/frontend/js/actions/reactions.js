@@ -5,6 +5,7 @@
 
 import {onTopicFrame, registerMessageAction, registerMessagePart} from "../message_actions.js";
 import {api, el, fmt, gettext, icon} from "../util.js";
+import {withReactions} from "../message_state.js";
 
 export const DEFAULT_EMOJI = ["👍", "❤️", "😄", "🎉", "👀", "✅", "🙏"];
 const MORE_EMOJI = ["👎", "😂", "😮", "😢", "😡", "🤔", "👏", "🙌", "💪", "🔥", "🚀", "💯", "⚠️", "❗", "❓", "🛡️",
@@ -14,7 +15,8 @@ async function toggle(m, ctx, emoji) {
   const r = await api("POST", `/api/v1/topics/${encodeURIComponent(ctx.slug)}/messages/${m.id}/reactions`, {emoji});
   if (!r.ok) { ctx.fail(r.error.detail); return; }
   const current = (ctx.view.messages && ctx.view.messages.get(m.id)) || m;
-  ctx.update({...current, reactions: r.data.reactions});
+  const next = withReactions(current, r.data);  // a frame of a later toggle may have come first
+  if (next) ctx.update(next);
 }
 
 function closePicker() {
@@ -85,5 +87,6 @@ registerMessageAction({
 
 onTopicFrame("message.reactions", (frame, view) => {
   const current = view.messages.get(frame.id);
-  if (current) view.upsert({...current, reactions: frame.reactions}, {replace: true});
+  const next = current && withReactions(current, frame);
+  if (next) view.upsert(next, {replace: true});
 });

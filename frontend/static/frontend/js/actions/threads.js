@@ -5,6 +5,7 @@
 
 import {onTopicFrame, registerMessageAction, registerMessagePart, renderParts} from "../message_actions.js";
 import {$, api, centreCode, el, fmt, gettext, icon, ngettext, personName, setHtml, timeEl} from "../util.js";
+import {merged, withReactions} from "../message_state.js";
 
 let panel = null; // {root: id, node, list, replies: Map(id → message), view, next: cursor of earlier replies}
 
@@ -148,7 +149,9 @@ export async function openThread(view, rootId) {
 
 function addReply(m) {
   if (!panel || m.thread_root !== panel.root) return;
-  panel.replies.set(m.id, m);
+  const next = merged(panel.replies.get(m.id), m);  // an older state arriving late is ignored
+  if (!next) return;
+  panel.replies.set(m.id, next);
   renderPanel();
 }
 
@@ -263,8 +266,8 @@ onTopicFrame("thread.updated", (frame, view) => {
 
 onTopicFrame("message.reactions", (frame) => {
   if (panel && panel.replies.has(frame.id)) {
-    panel.replies.set(frame.id, {...panel.replies.get(frame.id), reactions: frame.reactions});
-    renderPanel();
+    const next = withReactions(panel.replies.get(frame.id), frame);
+    if (next) { panel.replies.set(frame.id, next); renderPanel(); }
   } else if (panel && frame.id === panel.root) {
     renderPanel();
   }
