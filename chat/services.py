@@ -586,7 +586,7 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> ReactionsFrame
         broadcast_on_commit([topic_group(topic.slug)], frame,
                             live_audience(topic, audience=Audience.from_meta(audience),
                                           anchor=anchor_id(message)),  # a message's thread never changes
-                            state=f"reactions:{message.pk}")
+                            state=f"reactions:{message.pk}", version=version + 1)
         before_commit()
     return frame
 

@@ -115,14 +115,18 @@ Publication = tuple[str, str, dict[str, Any]]
 
 
 def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
-                 state: str | None = None) -> list[Publication]:
+                 state: str | None = None, version: int | None = None) -> list[Publication]:
     """One event (one id, so a socket in several of the groups gets it once) for each group. `state`
     names what the frame carries the whole of (e.g. one message's reactions): such an event may wait
-    a moment for company, and a newer one of the same state replaces it (hub.realtime.receiver)."""
+    a moment for company, and a newer one of the same state replaces it (hub.realtime.receiver) —
+    newer by `version` when it has one (states published by two processes may arrive crossed),
+    else by arrival."""
     meta = {"event_id": uuid.uuid4().hex, "audience": audience.as_meta() if audience is not None else None,
             "cursor": cursor_of(frame), "published_at": metrics.published_at()}
     if state is not None:
         meta["state"] = state
+        if version is not None:
+            meta["version"] = version
     text = dumps(frame)
     return [(group, text, meta) for group in dict.fromkeys(groups)]
 
@@ -223,10 +227,11 @@ def _run_publisher(items: list[Publication]) -> None:
 
 
 def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
-                        state: str | None = None) -> None:
+                        state: str | None = None, version: int | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one).
-    `state`: the frame is the whole current state it names (see `publications`)."""
-    _publish_on_commit(lambda: publications(groups, frame, audience, state=state), lambda: str(frame.get("type")))
+    `state`: the frame is the whole current state it names, `version` its order (see `publications`)."""
+    _publish_on_commit(lambda: publications(groups, frame, audience, state=state, version=version),
+                       lambda: str(frame.get("type")))
 
 
 # One frame's broadcast: its groups, the frame, its audience.

@@ -110,15 +110,21 @@ def _state_only(message: dict[str, Any]) -> bool:
 
 
 def _newest_states(messages: list[dict[str, Any]]) -> dict[tuple[str, Any], int]:
-    """(group, state) → the identity of the newest event of that state among these messages; empty
-    when none carries a state (the common case costs one look-up per event)."""
-    newest: dict[tuple[str, Any], int] = {}
+    """(group, state) → the identity of the newest event of that state among these messages: the
+    highest `version` (two processes' states may arrive crossed), else the last to arrive; empty when
+    none carries a state (the common case costs one look-up per event)."""
+    newest: dict[tuple[str, Any], tuple[int, int]] = {}
     for message in messages:
         for one in _events(message) or ():
             state = one.get("state")
             if state:
-                newest[(message.get("group") or "", state)] = id(one)
-    return newest
+                key = (message.get("group") or "", state)
+                version = one.get("version")
+                version = version if isinstance(version, int) else 0
+                held = newest.get(key)
+                if held is None or version >= held[0]:
+                    newest[key] = (version, id(one))
+    return {key: identity for key, (_version, identity) in newest.items()}
 
 
 def refresh_seconds() -> float:

@@ -87,6 +87,22 @@ async def test_of_several_frames_of_one_state_only_the_newest_is_delivered(in_me
         await local_fanout().leave(group, socket)
 
 
+async def test_of_crossed_frames_of_one_state_the_highest_version_is_delivered(in_memory):
+    """Two processes' states of one message may arrive in the other order: the newer by `version`
+    goes, not the last to arrive (docs/chat.md, "Order of changes")."""
+    group = f"state-version-{time.time_ns()}"
+    socket = await _joined(group)
+    try:
+        await _send(group, "reactions-1-v5", 1, state="reactions:1", version=5)
+        await _send(group, "reactions-1-v4", 2, state="reactions:1", version=4)
+        await _send(group, "message-3", 3)
+        await _until(socket, 2)
+        await asyncio.sleep(0.1)
+        assert socket.frames == ["reactions-1-v5", "message-3"]
+    finally:
+        await local_fanout().leave(group, socket)
+
+
 async def test_a_state_frame_alone_goes_out_when_its_wait_ends(in_memory):
     group = f"state-alone-{time.time_ns()}"
     socket = await _joined(group)
