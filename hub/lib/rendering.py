@@ -48,10 +48,15 @@ def _markdown() -> markdown.Markdown:
     return md
 
 
+def _own(href: str) -> bool:
+    """A link to a page of the hub itself: a path ("/alerts/12/"). Not "//host/…" nor "/\\host/…",
+    which browsers take as another site's address (a protocol-relative URL)."""
+    return href.startswith("/") and href[1:2] not in ("/", "\\")
+
+
 def _link_attrs(attrs: MutableMapping[tuple[str | None, str], str], new: bool = False,
                 ) -> MutableMapping[tuple[str | None, str], str]:
-    href = attrs.get((None, "href"), "")
-    if href.startswith("/"):  # our own links (mentions) stay in the tab
+    if _own(attrs.get((None, "href"), "")):  # our own links (mentions, an alert's page) stay in the tab
         return attrs
     attrs[(None, "rel")] = "nofollow noopener"
     attrs[(None, "target")] = "_blank"
@@ -162,7 +167,7 @@ def _linkable(html: str) -> bool:
     a twelfth of raising an alert, and the summary message of every alert links to the alert's page
     (issue 27); tests/hub/test_rendering.py checks the output is the same both ways."""
     links = html.count("<a")
-    if links and html.count('<a href="/') != links:
+    if links and html.count('<a href="/') - html.count('<a href="//') - html.count('<a href="/\\') != links:
         return True
     return URL_RE.search(html) is not None
 

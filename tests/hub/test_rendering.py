@@ -16,6 +16,15 @@ def test_markdown_is_rendered_and_script_is_not():
     assert 'href="https://example.vn"' in html and 'rel="nofollow noopener"' in html
 
 
+@pytest.mark.parametrize("target", ["//evil.example/login", "/\\evil.example/login"])
+def test_a_protocol_relative_link_is_another_sites_and_opens_apart(target):
+    """"//host/…" (and "/\\host/…", which browsers read the same) is not one of the hub's own pages:
+    it gets `rel` and `target` like any other site's link, the linkifier's shortcut included."""
+    html = render_markdown(f"[đăng nhập]({target}) và [cảnh báo](/alerts/3/)")
+    assert 'rel="nofollow noopener"' in html and 'target="_blank"' in html
+    assert '<a href="/alerts/3/">' in html
+
+
 def test_concurrent_rendering_in_many_threads_gives_each_caller_its_own_correct_html():
     """Sync views run one thread per request; the sanitiser holds parser state, so a shared one
     corrupted output and raised under a burst of requests (the alert-storm benchmark found it)."""
