@@ -132,7 +132,7 @@ async function connectOne(i) {
   let url = c.url;
   if (c.ticket_url) url += (url.includes('?') ? '&' : '?') + 'ticket=' + encodeURIComponent(await ticketFor(c));
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 20, handshakeTimeout: HANDSHAKE_MS });
+    const ws = new WebSocket(url, { perMessageDeflate: !!cfg.per_message_deflate, maxPayload: 1 << 20, handshakeTimeout: HANDSHAKE_MS });
     let opened = false;
     ws.on('open', () => {
       opened = true;

@@ -2,10 +2,11 @@
 
 `python -m hub.server.serve` (what `make run` and docker-compose call). `ASGI_SERVER` picks `daphne` (the
 default) or `uvicorn`; `HOST`/`PORT` the address. Both get the same WebSocket limits — maximum
-message and frame size, ping interval and timeout, handshake timeout — and the same proxy-header
-handling: none. Neither server rewrites the client's address from `X-Forwarded-For` (daphne's
-`--proxy-headers` believed any client's header); the hub decides it from the proxies the deployment
-declares (`HUB_TRUSTED_PROXIES`, hub/lib/client_ip.py). The application itself never imports either.
+message and frame size, ping interval and timeout, handshake timeout — the same compression (none:
+see `per_message_deflate`) and the same proxy-header handling: none. Neither server rewrites the
+client's address from `X-Forwarded-For` (daphne's `--proxy-headers` believed any client's header);
+the hub decides it from the proxies the deployment declares (`HUB_TRUSTED_PROXIES`,
+hub/lib/client_ip.py). The application itself never imports either.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ def limits() -> dict[str, float]:
         "handshake_timeout": float(os.environ.get("HUB_WS_HANDSHAKE_TIMEOUT", 10)),
         "backlog": int(os.environ.get("HUB_LISTEN_BACKLOG", 2048)),
     }
+
+
+def per_message_deflate() -> bool:
+    """Whether sockets may negotiate permessage-deflate (`HUB_WS_PER_MESSAGE_DEFLATE=1`); off by default.
+
+    Every browser offers it, and uvicorn accepted it (daphne never did): each such socket then kept a
+    zlib compressor and decompressor for its whole life — ~35 KiB of an idle socket of the bare
+    application, ~45 KiB of the hub's, whose sockets get presence frames (bench/memory.py
+    `--deflate`, docs/benchmarks.md "Compression off") — and the fan-out, which encodes a frame once,
+    compressed it again for every socket (its context is the socket's own). The bench's clients never
+    offered it, so neither cost was in its figures. A deployment whose clients sit behind a slow
+    link may turn it on for uvicorn and pay both."""
+    return os.environ.get("HUB_WS_PER_MESSAGE_DEFLATE", "0").strip().lower() in {"1", "true", "yes", "on"}
 
 
 APPLICATION = "hub.asgi:application"
@@ -46,13 +60,14 @@ def command(server: str, host: str, port: str, app: str = APPLICATION) -> list[s
             "--ping-timeout", str(int(lim["ping_timeout"])),
             "--websocket_connect_timeout", str(int(lim["handshake_timeout"])),
             "--application-close-timeout", "10",
-        ]
+        ]  # daphne (autobahn) accepts no permessage-deflate offer: per_message_deflate() is uvicorn's only
         return cmd + [app]  # no --proxy-headers: see the module's docstring
     if server == "uvicorn":
         cmd = [
             sys.executable, "-m", "uvicorn", "--host", host, "--port", port,
             "--loop", "uvloop", "--ws", "websockets-sansio",
             "--ws-max-size", str(lim["max_message"]),
+            "--ws-per-message-deflate", "true" if per_message_deflate() else "false",
             "--ws-ping-interval", str(lim["ping_interval"]),
             "--ws-ping-timeout", str(lim["ping_timeout"]),
             "--timeout-graceful-shutdown", "10",

@@ -95,3 +95,38 @@ def test_healthz_reports_redis_down_and_recovers_without_restart(redis_url, tmp_
     finally:
         hub.stop()
         redis_proc.kill()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_sockets_are_not_compressed_even_when_the_client_offers_it(server, redis_url, make_user, tmp_path):
+    """Every browser offers permessage-deflate. Accepted (uvicorn's default), each socket kept a zlib
+    compressor and decompressor for its whole life (~45 KiB of an idle hub socket) and the fan-out
+    compressed every frame again for each socket; so neither server accepts it unless the deployment
+    says so (hub/server/serve.py `per_message_deflate`, docs/deployment.md)."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    from tests.conftest import token_for
+    from tests.factories import TopicFactory
+
+    slug = "giam-sat-nen"
+    TopicFactory.create(slug=slug)
+    token = token_for(make_user("dn.deflate", centre="DN"))
+    hub = start_hub(server, {"REDIS_URL": redis_url}, tmp_path)
+    try:
+        request = urllib.request.Request(hub.http + "/api/v1/ws-tickets", data=b"{}", method="POST",
+                                         headers={"Authorization": f"Token {token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            ticket = json.loads(response.read())["ticket"]
+
+        async def handshake() -> tuple[str | None, str]:
+            async with connect(f"{hub.ws}/ws/topics/{slug}/?ticket={ticket}", compression="deflate") as socket:
+                assert socket.response is not None
+                first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                return socket.response.headers.get("Sec-WebSocket-Extensions"), first["type"]
+
+        assert asyncio.run(handshake()) == (None, "presence")
+    finally:
+        assert hub.stop() is not None

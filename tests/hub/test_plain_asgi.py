@@ -55,6 +55,21 @@ def test_the_serve_command_gives_both_servers_the_same_websocket_limits():
     assert uvicorn[uvicorn.index("--loop") + 1] == "uvloop"
 
 
+def test_uvicorn_accepts_no_compression_unless_the_deployment_turns_it_on(monkeypatch):
+    """As daphne: a browser's permessage-deflate offer is declined (tests/hub/test_live_server.py
+    shows it on the wire), unless HUB_WS_PER_MESSAGE_DEFLATE=1."""
+    from hub.server.serve import command
+
+    def deflate() -> str:
+        line = command("uvicorn", "127.0.0.1", "8000")
+        return line[line.index("--ws-per-message-deflate") + 1]
+
+    monkeypatch.delenv("HUB_WS_PER_MESSAGE_DEFLATE", raising=False)
+    assert deflate() == "false"
+    monkeypatch.setenv("HUB_WS_PER_MESSAGE_DEFLATE", "1")
+    assert deflate() == "true"
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_both_servers_listen_with_the_same_deep_accept_queue(host):
     """Twisted's default backlog (50) overflowed when a thousand clients connected at once; both
