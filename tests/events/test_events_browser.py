@@ -97,7 +97,7 @@ def test_the_calendar_follows_changes_made_in_another_browser(make_user, sign_in
     expect(row).to_contain_text("(đổi tên)")
 
     # Cancelled: struck through, and nobody can register any more.
-    page.locator("#event-detail .event-actions button", has_text="Hủy sự kiện").click()
+    page.locator("#event-detail .event-actions button", has_text="Huỷ sự kiện").click()
     expect(other.locator("#event-detail h2")).to_contain_text("Cancelled")
     expect(other.locator("[data-testid=event-register]")).to_have_count(0)
     expect(other.locator(".events-list .event-row.cancelled")).to_have_count(1)

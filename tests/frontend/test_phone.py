@@ -231,7 +231,7 @@ def test_moving_a_request_through_its_workflow_on_phones(scene: Scene, sign_in):
 def test_the_duty_page_on_a_phone(scene: Scene, sign_in):
     page = sign_in("dn.mgr", phone=True).page
     page.locator("#menu-toggle").tap()
-    page.locator("#site-menu nav").get_by_role("link", name="Trực").tap()
+    page.locator("#site-menu nav").get_by_role("link", name="Lịch trực").tap()
     page.wait_for_url(re.compile(r"/duty/$"))
     board = page.locator("#duty-board li[data-centre=DN]")
     expect(board).to_contain_text("Bình (Quản lý Đà Nẵng)")

@@ -126,7 +126,7 @@ def test_links_and_a_split_on_the_request_page(duplicate_pair, sign_in, make_use
     lan.page.click("#link-form button[type=submit]")
     link = lan.page.locator("#ticket-links li[data-link-id]")
     expect(link).to_contain_text(other.reference)
-    expect(link.locator(".tag")).to_have_text("do")  # "caused by"
+    expect(link.locator(".tag")).to_have_text("phát sinh từ")  # "caused by"
     assert fits(lan.page)
     lan.page.goto(f"/tickets/{other.pk}/")
     expect(lan.page.locator("#ticket-links li[data-link-id] .tag")).to_have_text("gây ra")  # "causes", from there

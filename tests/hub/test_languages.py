@@ -7,7 +7,7 @@ from django.test import Client
 
 from tests.conftest import token_for
 
-FORBIDDEN_VI = "Chỉ cán bộ an toàn thông tin và quản trị viên hub mới được phát cảnh báo."
+FORBIDDEN_VI = "Chỉ cán bộ an toàn thông tin và quản trị viên Hub mới được phát cảnh báo."
 FORBIDDEN_EN = "Only security officers and hub admins raise alerts."
 ALERT = {"title": "Thử", "severity": "low", "tlp": "clear"}
 

@@ -102,7 +102,7 @@ def test_a_manager_registers_a_webhook_sends_a_test_and_reads_the_log(cast, sign
     page.check("input[name=events][value=alert]")
     page.click("[data-testid=webhook-register]")
     flash = page.locator("[data-testid=flash-success]")
-    expect(flash).to_contain_text("Khóa bí mật (chỉ hiển thị lần này)")
+    expect(flash).to_contain_text("Khoá bí mật (chỉ hiển thị lần này)")
     shown = re.search(r": (\S+)$", flash.inner_text())
     assert shown is not None
     secret = shown.group(1)
@@ -158,7 +158,7 @@ def test_the_bell_shows_what_happened_while_no_tab_was_open_and_opening_it_count
     expect(page.locator("#bell-count")).to_have_text("1")
     assert Notification.objects.get(user=cast.dn_engineer).seen_at is None
     page.click("#bell")
-    expect(page.locator("#bell-list")).to_contain_text("nhắc đến anh/chị")
+    expect(page.locator("#bell-list")).to_contain_text("nhắc đến bạn")
     expect(page.locator("#bell-count")).to_be_hidden()
     for _ in range(50):  # the page tells the server in the background
         if Notification.objects.get(user=cast.dn_engineer).seen_at is not None:

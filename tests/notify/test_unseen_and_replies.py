@@ -55,7 +55,7 @@ def test_a_change_unseen_for_ten_minutes_is_emailed_once_with_a_reply_address(ca
         clock.move_to(minutes(40))
         assert run_mail_jobs()["sent"] == 0  # told once
     [message] = smtp.to("ht.engineer@ht.example.vn")
-    assert subject(message) == f"[Hub] {ticket.reference}: một thay đổi anh/chị chưa xem — Rà soát cổng dịch vụ công"
+    assert subject(message) == f"[Hub] {ticket.reference}: một thay đổi bạn chưa xem — Rà soát cổng dịch vụ công"
     assert "Bên em đã nhận, chiều nay kiểm tra." in text_part(message)
     assert f"http://127.0.0.1:8000/tickets/{ticket.pk}/" in text_part(message)
     reply_to = str(message["Reply-To"]).strip()
@@ -90,7 +90,7 @@ def test_mentions_read_in_the_topic_are_not_emailed_and_the_rest_come_in_one_ema
         clock.move_to(minutes(27))
         run_mail_jobs()
     first_mail, second_mail = smtp.to("dn.engineer@dn.example.vn")
-    assert subject(first_mail) == "[Hub] 2 nội dung anh/chị chưa xem"
+    assert subject(first_mail) == "[Hub] 2 nội dung bạn chưa xem"
     body = text_part(first_mail)
     assert "còn một lỗi nữa" in body and "lỗi thứ ba" in body and "bản vá" not in body
     assert "thêm một câu hỏi" in text_part(second_mail)

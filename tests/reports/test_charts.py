@@ -95,7 +95,7 @@ def test_cooperation_pdf_has_a_title_and_the_charts(network, caplog):
     # from 0, then the centres as x labels, then the legend — the requests chart, then the alerts one.
     assert re.search(r"Yêu cầu hỗ trợ\n0\n1\n2\n3\n4\nDN\nHT\nNA\nQB\n"
                      r"Đã gửi\nĐã nhận\nĐã tiếp nhận\nĐã giải quyết", text)
-    assert re.search(r"Cảnh báo an toàn thông tin\n0\n1\n2\nDN\nHT\nNA\nQB\nPhát hành\nĐã xác nhận", text)
+    assert re.search(r"Cảnh báo an toàn thông tin\n0\n1\n2\nDN\nHT\nNA\nQB\nĐã phát\nĐã xác nhận", text)
     drawn = 0
     for page in reader.pages:
         contents = page.get_contents()

@@ -88,7 +88,7 @@ def test_merges_splits_and_links_are_sentences_naming_the_other_request(people, 
     vietnamese = texts(client, ticket, "vi")
     assert f"Minh (DN) ghi nhận yêu cầu này do {cause.reference} gây ra." in vietnamese
     assert f"Minh (DN) gộp yêu cầu trùng {duplicate.reference} vào yêu cầu này. " \
-           "1 người theo dõi được chuyển sang." in vietnamese
+           "1 người theo dõi đã được chuyển sang." in vietnamese
     assert f"Lan (HT) tách 1 bình luận thành yêu cầu mới {new.reference}." in vietnamese
 
 
