@@ -44,6 +44,8 @@ from hub.realtime.publisher import broadcast_on_commit
 from hub.sharing import Tlp, tightest
 
 KINDS = ("alert", "ticket")
+# What each kind is called in a sentence, in the reader's language.
+KIND_NAMES = {"alert": _("alert"), "ticket": _("request")}
 MAX_MESSAGES = 50
 SECURITY_TOPIC = "an-toan-thong-tin"
 ALREADY_PROMOTED = define("already_promoted", http_status=409)
@@ -54,7 +56,8 @@ class AlreadyPromoted(HubError):
 
     def __init__(self, message_id: int, link: dict[str, Any]) -> None:
         super().__init__(ALREADY_PROMOTED, _("Message %(id)s was already promoted to %(kind)s #%(target)s."),
-                         extra={"promoted_to": link, "message": message_id}, id=message_id, kind=link["kind"],
+                         extra={"promoted_to": link, "message": message_id}, id=message_id,
+                         kind=KIND_NAMES.get(link["kind"], link["kind"]),
                          target=link["id"])
 
 

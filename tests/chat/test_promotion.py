@@ -77,6 +77,8 @@ def test_one_message_becomes_one_alert_and_one_request_and_never_two_of_a_kind(c
     assert again.status_code == 409
     error = again.json()["error"]
     assert error["code"] == "already_promoted" and error["promoted_to"] == {"kind": "alert", "id": alert["id"]}
+    # The sentence names the kind in the reader's language, not by its code.
+    assert error["detail"] == f"Tin nhắn {scan.pk} đã được chuyển thành cảnh báo #{alert['id']}."
     ticket = promote(api_client(p["ht"]), scan, to="ticket", title="Nhờ DN gửi log tường lửa")
     assert ticket.status_code == 201, ticket.content
     ticket = ticket.json()["ticket"]
