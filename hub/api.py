@@ -194,10 +194,15 @@ def centres(request: ApiRequest):
 
 
 @router.post("/ws-tickets", response={201: TicketOut, **ERRORS}, summary="A single-use WebSocket ticket")
-def ws_ticket(request: ApiRequest):
+def ws_ticket(request: ApiRequest, response: HttpResponse):
     from django.conf import settings
 
     ticket = WsTicket.issue(request.auth, token=getattr(request, "api_token", None))
+    # A ticket is fetched to open a socket, which is a connection of its own: kept alive, the
+    # ticket's HTTP connection only lingered (4-5 s), and in a reconnect storm hundreds of them held
+    # their server objects while the sockets' were made, a peak the allocator keeps — ~4.5 KiB more
+    # per idle socket afterwards (docs/benchmarks.md, "Where an idle socket's memory goes").
+    response["Connection"] = "close"
     return Status(201, {"ticket": ticket, "expires_in": settings.WS_TICKET_TTL_SECONDS})
 
 

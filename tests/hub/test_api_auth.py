@@ -95,6 +95,13 @@ def test_ws_ticket_is_issued_for_the_token_user(make_user, api_client):
     assert WsTicket.redeem(body["ticket"]) == user
 
 
+def test_the_ticket_answer_closes_its_connection(make_user, api_client):
+    """The socket the ticket is for is a connection of its own; a kept-alive ticket connection only
+    lingered, hundreds at once in a reconnect storm (docs/benchmarks.md)."""
+    response = api_client(make_user("th.storm", centre="TH")).post("/api/v1/ws-tickets")
+    assert response.status_code == 201 and response["Connection"] == "close"
+
+
 def test_ws_ticket_is_single_use_and_expires(make_user):
     user = make_user("qb.engineer", centre="QB")
     raw = WsTicket.issue(user)
