@@ -386,7 +386,11 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
-LOCALE_PATHS: list = []  # each app ships its own locale/ folder
+# Each app ships its own locale/ folder. This one comes before all of them and before Django's
+# contrib apps: the few msgids the hub words its own way everywhere, the admin included ("Save",
+# "Delete", "Log out", ...), which contrib catalogues would otherwise translate first (docs/ui.md,
+# "Shadowed strings"). The extra locale/ level keeps makemessages from filing hub/'s sources there.
+LOCALE_PATHS = [BASE_DIR / "hub" / "locale_overrides" / "locale"]
 
 # --- Static / media ---------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Channel(models.TextChoices):
@@ -302,7 +303,8 @@ class Webhook(models.Model):
     topics = models.ManyToManyField("chat.Topic", verbose_name=_("topics"), blank=True, related_name="+")
     max_tlp = models.CharField(_("most sensitive TLP sent"), max_length=10, choices=WebhookTlp.choices,
                                default=WebhookTlp.GREEN)
-    active = models.BooleanField(_("active"), default=True)
+    # A state, not auth's "active" (Django's Vietnamese reads it as the verb "Kích hoạt"; docs/ui.md).
+    active = models.BooleanField(pgettext_lazy("state", "active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -68,6 +68,7 @@ def test_every_page_renders_for_a_signed_in_person_in_vietnamese(browser_client,
     assert '<html lang="vi"' in html
     assert 'id="hub-user"' in html
     assert "Chủ đề" in html  # the header's "Topics"
+    assert "Đăng xuất" in html and "Thoát" not in html  # the hub's "Log out", not Django admin's
 
 
 @pytest.mark.parametrize("path", ["/alerts/999999/", "/tickets/999999/"])

@@ -63,6 +63,12 @@ def test_the_admin_lists_emails_inbound_mail_and_webhook_deliveries(cast, settin
                  "/admin/notify/notification/", "/admin/notify/notifysettings/"):
         assert client.get(path).status_code == 200, path
     assert webhook.secret not in client.get(f"/admin/notify/webhook/{webhook.pk}/change/").content.decode()
+    # A webhook's "active" is a state (pgettext "state"), not auth's verb "Kích hoạt"; the hub's own
+    # "Save", "Delete", "Log out" (hub/locale_overrides/) in the admin too.
+    listing = client.get("/admin/notify/webhook/").content.decode()
+    assert "Đang hoạt động" in listing and "Kích hoạt" not in listing and "Đăng xuất" in listing
+    change = client.get(f"/admin/notify/webhook/{webhook.pk}/change/").content.decode()
+    assert 'value="Lưu"' in change and ">Xoá<" in change
     email = Email.objects.get()
     client.post("/admin/notify/email/", {"action": "retry", "_selected_action": [email.pk]})
     email.refresh_from_db()
