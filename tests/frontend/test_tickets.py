@@ -103,6 +103,8 @@ def test_saved_views_and_filters_list_the_right_requests(requester_and_helper):
     rows = lan.page.locator("#ticket-rows tr[data-ticket-id]")
     expect(rows).to_have_count(2)
     lan.page.select_option("#ticket-filters select[name=category]", "events")
+    # The verb (context "verb"), not the admin filter panel's noun "Bộ lọc" it used to show.
+    expect(lan.page.locator("#ticket-filters button[type=submit]")).to_have_text("Lọc")
     lan.page.click("#ticket-filters button[type=submit]")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Tổ chức hội thảo")
