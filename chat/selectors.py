@@ -587,11 +587,23 @@ def search_transaction() -> Iterator[None]:
     the words of a phrase as independent), so it costed them as long scans and gave them two
     parallel workers; starting those took 10-40 ms at load, where the walks themselves took
     0.3-15 ms (docs/benchmarks.md, "Search over years"). Others' aggregates keep their parallel plans."""
+    nested = connection.in_atomic_block  # then this is a savepoint, whose end does not end a SET LOCAL
     with transaction.atomic():
-        if settings.IS_POSTGRES:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield
+        if not settings.IS_POSTGRES:
+            yield
+            return
+        before = None
+        with connection.cursor() as cursor:
+            if nested:
+                cursor.execute("SHOW max_parallel_workers_per_gather")
+                before = cursor.fetchone()[0]
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        try:
+            yield
+        finally:
+            if before is not None:  # the caller's transaction goes on with its own setting
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('max_parallel_workers_per_gather', %s, true)", [before])
 
 
 def search_page(user: User, q: str, topic: Topic | None = None, *, author: str | None = None,

@@ -48,10 +48,17 @@ def _markdown() -> markdown.Markdown:
     return md
 
 
+# What a browser removes from anywhere in an address before reading it (the URL standard's "ASCII
+# tab or newline"): "/\t/host" is "//host" to it.
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+
+
 def _own(href: str) -> bool:
     """A link to a page of the hub itself: a path ("/alerts/12/"). Not "//host/…" nor "/\\host/…",
-    which browsers take as another site's address (a protocol-relative URL)."""
-    return href.startswith("/") and href[1:2] not in ("/", "\\")
+    which browsers take as another site's address (a protocol-relative URL) — however written: with
+    character references or a tab or newline between the slashes."""
+    path = _URL_IGNORED.sub("", html_lib.unescape(href))
+    return path.startswith("/") and path[1:2] not in ("/", "\\")
 
 
 def _link_attrs(attrs: MutableMapping[tuple[str | None, str], str], new: bool = False,
@@ -166,10 +173,15 @@ def _linkable(html: str) -> bool:
     addresses). Without either it re-parsed and re-wrote the HTML unchanged — a second html5lib pass,
     a twelfth of raising an alert, and the summary message of every alert links to the alert's page
     (issue 27); tests/hub/test_rendering.py checks the output is the same both ways."""
-    links = html.count("<a")
-    if links and html.count('<a href="/') - html.count('<a href="//') - html.count('<a href="/\\') != links:
-        return True
+    for attributes in _A_TAG.findall(html):
+        href = _HREF.search(attributes)
+        if href is None or not _own(href.group(1)):
+            return True
     return URL_RE.search(html) is not None
+
+
+_A_TAG = re.compile(r"<a\b([^>]*)>")
+_HREF = re.compile(r'\shref="([^"]*)"')
 
 
 # Code as the cleaner serialises it (well-formed: a <code> inside a <pre> is taken with its <pre>).

@@ -109,6 +109,11 @@ def test_a_tlp_change_takes_the_summary_message_with_it(cast, api_client):
         assert bool(summaries) is sees, user.username
         if sees:
             assert summaries[0]["tlp"] == "red" and summaries[0]["shared_with"] == ["DN", "HT"]
+            # A change of its wire form like any other: a page away meanwhile gets it through `sync`.
+            assert summaries[0]["version"] == 1
+    from chat.models import Message
+
+    assert Message.objects.get(client_id=f"alert-{alert.pk}").changed_at is not None
 
 
 def test_only_the_raising_side_changes_an_alert_and_bad_values_change_nothing(cast, api_client):

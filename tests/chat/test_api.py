@@ -308,11 +308,14 @@ def test_a_search_reads_its_topics_once_and_plans_its_page_without_parallel_work
     if connection.vendor == "postgresql":
         probe = next(i for i, s in enumerate(sql) if "SELECT count(*) FROM (SELECT 1 FROM chat_message" in s)
         setting = sql.index("SET LOCAL max_parallel_workers_per_gather = 0")
-        # Its own transaction (a savepoint inside the test's): SET LOCAL ends with it.
-        opened = sql[setting - 1]
-        assert opened == "BEGIN" or opened.startswith("SAVEPOINT")
+        # Its own transaction; inside the test's, a savepoint — whose end does not end a SET LOCAL, so
+        # the setting it found is put back for the rest of the caller's transaction.
+        opened = max(i for i, s in enumerate(sql[:setting]) if s == "BEGIN" or s.startswith("SAVEPOINT"))
         closed = next(i for i, s in enumerate(sql) if i > page and (s == "COMMIT" or s.startswith("RELEASE SAVEPOINT")))
-        assert setting < probe < page < closed
+        assert opened < setting < probe < page < closed
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] != "0"
 
 
 def test_search_answers_the_same_whichever_plan_its_match_count_chooses(world, api_client, monkeypatch):

@@ -86,6 +86,7 @@ def test_one_message_becomes_one_alert_and_one_request_and_never_two_of_a_kind(c
     assert ticket["category"] == "security" and ticket["promoted_from"]["messages"][0]["body"] == SCAN
     assert Message.objects.get(pk=scan.pk).promoted_to == [{"kind": "alert", "id": alert["id"]},
                                                            {"kind": "ticket", "id": ticket["id"]}]
+    assert Message.objects.get(pk=scan.pk).version == 2  # each promotion a change of its wire form
     assert promote(api_client(p["ht"]), scan, to="ticket").status_code == 409
     assert Alert.objects.count() == 1 and Ticket.objects.count() == 1
 

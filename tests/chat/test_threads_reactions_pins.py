@@ -208,6 +208,7 @@ def test_every_change_of_a_message_raises_its_version_once(world, api_client):
     assert shown["version"] == 5 and shown["reply_count"] == 1 and shown["pinned"]
     assert [m["version"] for m in client.get(f"/api/v1/topics/{SLUG}/messages").json()["results"]
             if m["id"] == message.pk] == [5]
+    assert api_client(world["ht"]).delete(url).json()["version"] == 6  # the tombstone too
 
 
 async def test_a_restricted_messages_reactions_reach_only_its_readers(world):

@@ -237,6 +237,18 @@ def test_an_older_state_of_a_message_arriving_late_never_overwrites_a_newer_one(
     # A newer state still applies: Minh's 👍 (version 4) on Lan's page.
     call(minh, "POST", f"{pk}/reactions", {"emoji": "👍"})
     expect(shown.locator("[data-testid=reactions] button", has_text="👍")).to_contain_text("2")
+    # A pin (version 5) and its undoing (version 6); the pin's frame arriving last changes nothing.
+    pinned = call(minh, "POST", f"{pk}/pin", {})
+    expect(shown.locator(".pinned-mark")).to_be_visible()
+    call(minh, "DELETE", f"{pk}/pin", None)
+    expect(shown.locator(".pinned-mark")).to_have_count(0)
+    assert pinned["version"] == 5
+    lan.page.evaluate("""(frame) => window.hubTopic.onFrame(frame)""",
+                      {"type": "message.pinned", "topic": "phat-trien-phan-mem", "message": pinned, "pinned": True,
+                       "pinned_by": pinned["author"], "pinned_at": pinned["created_at"]})
+    lan.page.wait_for_timeout(300)
+    expect(shown.locator(".pinned-mark")).to_have_count(0)
+    expect(lan.page.locator("#pins-button")).to_contain_text("(0)")
 
 
 @pytest.mark.parametrize("hub_extra_env", [{"HUB_SYNC_MAX": "5"}], indirect=True)

@@ -107,12 +107,19 @@ registerMessagePart({
   render: (m) => (m.pinned ? el("p", {class: "pinned-mark muted"}, icon("pin", 14), " ", gettext("Pinned")) : null),
 });
 
+// The version of the newest pin state heard per message: a pin and an unpin made through two
+// processes may arrive crossed, and the older must not win (message_state.js).
+const pinVersions = new Map();
+
 onTopicFrame("message.pinned", (frame, view) => {
-  if (frame.pinned) pins.set(frame.message.id, frame);
-  else pins.delete(frame.message.id);
+  const id = frame.message.id, version = frame.message.version || 0;
+  if ((pinVersions.get(id) ?? -1) > version) return;
+  pinVersions.set(id, version);
+  if (frame.pinned) pins.set(id, frame);
+  else pins.delete(id);
   renderButton();
-  const current = view.messages.get(frame.message.id);
-  if (current) view.upsert({...current, pinned: frame.pinned}, {replace: true});
+  // The frame's message is the whole message at that version, its "Pinned" mark included.
+  if (view.messages.get(id)) view.upsert(frame.message, {replace: true});
 });
 
 // A sync brings back messages and what changed in them (a message's own "Pinned" mark included), not

@@ -58,7 +58,7 @@ async function loadEarlierReplies() {
   button.disabled = false;
   button.textContent = gettext("Earlier replies");
   if (!r.ok) { panel.node.querySelector(".thread-composer .error").textContent = r.error.detail; return; }
-  for (const m of r.data.results || []) panel.replies.set(m.id, m);
+  for (const m of r.data.results || []) keepReply(m);
   panel.next = r.data.next;
   renderPanel({keepPlace: true});
 }
@@ -131,7 +131,7 @@ export async function openThread(view, rootId) {
   const r = await api("GET", `${topicUrl(view)}/messages?thread=${rootId}&limit=${THREAD_PAGE}`);
   if (!panel || panel.root !== rootId) return;
   if (r.ok) {
-    for (const m of r.data.results || []) panel.replies.set(m.id, m);
+    for (const m of r.data.results || []) keepReply(m);
     panel.next = r.data.next;
   } else {
     error.textContent = r.error.detail;
@@ -147,12 +147,17 @@ export async function openThread(view, rootId) {
   input.focus();
 }
 
+/** A reply into the open panel, unless the panel already has a newer state of it (a frame that came
+ * while the page of replies was being read, or an older frame arriving late: message_state.js). */
+function keepReply(m) {
+  const next = merged(panel.replies.get(m.id), m);
+  if (next) panel.replies.set(m.id, next);
+  return Boolean(next);
+}
+
 function addReply(m) {
   if (!panel || m.thread_root !== panel.root) return;
-  const next = merged(panel.replies.get(m.id), m);  // an older state arriving late is ignored
-  if (!next) return;
-  panel.replies.set(m.id, next);
-  renderPanel();
+  if (keepReply(m)) renderPanel();
 }
 
 // --- the "Threads" button: threads I took part in, with their unread replies --------------------------
