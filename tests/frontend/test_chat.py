@@ -207,7 +207,7 @@ def test_an_older_state_of_a_message_arriving_late_never_overwrites_a_newer_one(
     from chat.models import Message
     from chat.serializers import message_out
 
-    def call(person, method: str, path: str, body: dict) -> dict:
+    def call(person, method: str, path: str, body: dict | None) -> dict:
         """The hub's API as the person's page calls it (their session, the hub's own publishing)."""
         return person.page.evaluate("""async ([method, url, body]) => {
             const {api} = await import("/static/frontend/js/util.js");

@@ -17,7 +17,8 @@ def test_markdown_is_rendered_and_script_is_not():
 
 
 @pytest.mark.parametrize("target", ["//evil.example/login", "/\\evil.example/login", "/&#9;/evil.example/login",
-                                    "/&#10;/evil.example/login", "</\n/evil.example/login>", "/&#x2F;evil.example/login"])
+                                    "/&#10;/evil.example/login", "</\n/evil.example/login>",
+                                    "/&#x2F;evil.example/login"])
 def test_a_protocol_relative_link_is_another_sites_and_opens_apart(target):
     """"//host/…" (and "/\\host/…", which browsers read the same) is not one of the hub's own pages:
     it gets `rel` and `target` like any other site's link, the linkifier's shortcut included."""
