@@ -151,6 +151,33 @@ def test_the_record_is_append_only_and_a_correction_strikes_the_entry_through(of
     screenshot(page, "alert-record")
 
 
+def test_what_a_person_is_typing_survives_a_live_redraw_of_the_alert(officers):
+    """Another centre's acknowledgement redraws the alert page live; a reopen reason half typed and an
+    open "Change the alert" with an edited description stay as they were (they were wiped, and a
+    reason typed just before a redraw was lost)."""
+    from alerts.services import change_alert_status, raise_alert
+    from hub.models import User
+
+    an, binh = officers
+    raiser = User.objects.get(username="ht.sec")
+    alert = raise_alert(by=raiser, title="Dò quét cổng RDP", severity="medium", tlp="green")
+    change_alert_status(alert, by=raiser, to="closed")
+    page = an.goto(f"/alerts/{alert.pk}/")
+    page.fill("#reopen-reason", "IP quay lại lúc 02:00")
+    page.click("#alert-change summary")
+    page.fill("#change-description", "Mô tả đang viết dở")
+    page.focus("#reopen-reason")
+    other = binh.goto(f"/alerts/{alert.pk}/")
+    other.click(".ack-button")
+    expect(page.locator("#ack-count")).to_contain_text("1 /")  # An's page was redrawn live
+    expect(page.locator("#reopen-reason")).to_have_value("IP quay lại lúc 02:00")
+    expect(page.locator("#reopen-reason")).to_be_focused()
+    expect(page.locator("#alert-change details")).to_have_attribute("open", "")
+    expect(page.locator("#change-description")).to_have_value("Mô tả đang viết dở")
+    page.click("#reopen-form button[type=submit]")
+    expect(page.locator("#alert-timeline > li[data-kind=reopened]")).to_contain_text("IP quay lại lúc 02:00")
+
+
 def test_a_stix_bundle_becomes_an_alert(officers, tmp_path):
     an, _binh = officers
     bundle: dict[str, Any] = {"type": "bundle", "id": "bundle--0f6c5a2a-2f4e-4f0e-9a55-6f0d8b1f2e3c", "objects": [

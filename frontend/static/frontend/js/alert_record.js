@@ -139,8 +139,43 @@ function moreSightings(list, next, alertId) {
   return button;
 }
 
+// What the person is typing in the change area survives a live redraw (another centre's
+// acknowledgement, someone's change): the fields they edited keep their values, an open "Change the
+// alert" stays open and the focus stays where it was. Their own successful submit forgets it.
+function typedIn(area) {
+  const fields = new Map();
+  for (const f of area.querySelectorAll("[data-edited]")) {
+    fields.set(f.id, f.multiple ? Array.from(f.selectedOptions, (o) => o.value) : f.value);
+  }
+  const focused = area.contains(document.activeElement) ? document.activeElement.id : "";
+  return {fields, focused, open: Boolean(area.querySelector("details[open]"))};
+}
+
+function restoreTyped(area, typed) {
+  for (const [fieldId, value] of typed.fields) {
+    const f = area.querySelector(`#${CSS.escape(fieldId)}`);
+    if (!f) continue;
+    if (f.multiple) for (const o of f.options) o.selected = value.includes(o.value);
+    else f.value = value;
+    f.dataset.edited = "1";
+  }
+  if (typed.open) area.querySelector("details")?.setAttribute("open", "");
+  if (typed.focused) area.querySelector(`#${CSS.escape(typed.focused)}`)?.focus();
+}
+
+function forgetTyped(area) {
+  for (const f of area.querySelectorAll("[data-edited]")) delete f.dataset.edited;
+}
+
 function renderChanges(a, reload, error) {
   const area = $("#alert-change");
+  const typed = typedIn(area);
+  if (!area.dataset.bound) {
+    area.dataset.bound = "1";
+    const edited = (e) => { if (e.target.id) e.target.dataset.edited = "1"; };
+    area.addEventListener("input", edited);
+    area.addEventListener("change", edited);
+  }
   area.replaceChildren();
   const viewer = a.viewer || {};
   if (!viewer.can_change_status) return;
@@ -154,6 +189,7 @@ function renderChanges(a, reload, error) {
       e.preventDefault();
       const r = await api("POST", `/api/v1/alerts/${id}/status`, {to: "open", note: reason.value});
       if (!r.ok) { error.textContent = r.error.detail; reason.focus(); return; }
+      forgetTyped(area);
       reload();
     });
     area.append(reopen);
@@ -164,6 +200,8 @@ function renderChanges(a, reload, error) {
     for (const c of list) {
       if (c.code !== a.centre) shared.append(el("option", {value: c.code, selected: (a.shared_with || []).includes(c.code)}, c.code));
     }
+    const chosen = typed.fields.get("change-shared");  // what the person had chosen before a redraw
+    if (chosen) for (const o of shared.options) o.selected = chosen.includes(o.value);
   });
   const severity = el("select", {id: "change-severity", name: "severity"},
     ...["low", "medium", "high", "critical"].map((v) => el("option", {value: v, selected: v === a.severity}, label(v))));
@@ -184,9 +222,11 @@ function renderChanges(a, reload, error) {
     const r = await api("PATCH", `/api/v1/alerts/${id}`, payload);
     if (!r.ok) { error.textContent = r.error.detail; return; }
     error.textContent = "";
+    forgetTyped(area);
     reload();
   });
   area.append(el("details", {class: "card"}, el("summary", {}, gettext("Change the alert")),
     el("p", {class: "muted"}, gettext("Each change is a new entry on the record; nothing already recorded is rewritten.")),
     form));
+  restoreTyped(area, typed);
 }
