@@ -279,7 +279,7 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
                                     "(%(who)s). Narrow its TLP or sharing, or promote without quoting their text "
                                     "(quote: false)."), fields=["tlp", "shared_with" if to == "alert" else
                                                                 "target_centre"],
-                       kind=_("alert") if to == "alert" else _("request"), who=", ".join(outside[:6]))
+                       kind=KIND_NAMES[to], who=", ".join(outside[:6]))
 
 
 def _raise(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:
