@@ -175,22 +175,18 @@ def topics_by_id(ids: Iterable[int]) -> dict[int, Topic]:
                                           for row in (_SLUGS.rows(wanted) if wanted else ()))}
 
 
-def ready_for_wire(messages: list[Message], topic: Topic | None = None, *,
-                   topics: dict[int, Topic] | None = None) -> list[Message]:
+def ready_for_wire(messages: list[Message], topics: Iterable[Topic] | None = None) -> list[Message]:
     """Attach what `message_out` reads beyond the messages' own columns, in a few queries for the
-    whole page: the authors (hub.selectors.people_by_id, each person loaded once and shared), the
-    topic (`topic` when the page is of one topic, else from `topics` when the caller has them
-    loaded, else read) and the mentions' names."""
+    whole page: the authors (hub.selectors.people_by_id, each person loaded once and shared), their
+    topics (from `topics` when the caller has them loaded — the page's one topic, a search's visible
+    ones — else read) and the mentions' names."""
     if not messages:
         return messages
     people = people_by_id(m.author_id for m in messages)
-    if topic is not None:
-        topics = {topic.pk: topic}
-    elif topics is None:
-        topics = topics_by_id(m.topic_id for m in messages)
+    by_id = topics_by_id(m.topic_id for m in messages) if topics is None else {t.pk: t for t in topics}
     for message in messages:
         message.author = people[message.author_id]
-        message.topic = topics[message.topic_id]
+        message.topic = by_id[message.topic_id]
     return with_reactions_and_pins(with_mention_names(messages))
 
 
@@ -340,7 +336,7 @@ def readable_rows(user: User, topic: Topic, ids: Iterable[int], *fields: str) ->
 def message_after(user: User, topic: Topic, after: int, limit: int) -> list[Message]:
     """Up to `limit` visible messages with id > after, oldest first (the `sync` read)."""
     qs = _for_wire(_visible(user, topic)).filter(id__gt=after)
-    return ready_for_wire(list(qs.order_by("id")[:limit]), topic)
+    return ready_for_wire(list(qs.order_by("id")[:limit]), [topic])
 
 
 # `changed_since` is a time the hub gave the client (`sync.done`'s `at`), but `changed_at` is written by
@@ -355,7 +351,7 @@ def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: 
     that already had them missed while it was away (`sync` with `changed_since`). At most `limit`:
     the newest of them, since a page shows the newest messages (docs/chat.md, "Known limits")."""
     qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN)
-    return ready_for_wire(list(qs.order_by("-id")[:limit])[::-1], topic)
+    return ready_for_wire(list(qs.order_by("-id")[:limit])[::-1], [topic])
 
 
 # Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled
@@ -383,12 +379,12 @@ def history(user: User, topic: Topic, *, after: int | None, before: int | None, 
     qs = qs.filter(thread_root=thread) if thread is not None else qs.filter(IN_CHANNEL)
     if after is not None:
         rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
-        return ready_for_wire(rows[:limit], topic), len(rows) > limit
+        return ready_for_wire(rows[:limit], [topic]), len(rows) > limit
     if before is not None:
         qs = qs.filter(id__lt=before)
     rows = list(qs.order_by("-id")[: limit + 1])
     more = len(rows) > limit
-    return ready_for_wire(list(reversed(rows[:limit])), topic), more
+    return ready_for_wire(list(reversed(rows[:limit])), [topic]), more
 
 
 def visible_attachment(user: User, topic: Topic, file_id: int) -> MessageAttachment | None:
@@ -556,7 +552,7 @@ def _search(user: User, words: list[str], topics: list[Topic], *, author: str | 
     """`search_messages` over `topics` (from `_search_topics`): the visibility rule and the filters."""
     if not words:
         return Message.objects.none()
-    qs = (Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
+    qs: QuerySet[Message] = (Message.objects.filter(topic__in=topics, deleted_at__isnull=True).filter(audience_q(user))
           .filter(history_q(user, topics)))
     if author:
         qs = qs.filter(author__username=author)
@@ -616,7 +612,7 @@ def search_page(user: User, q: str, topic: Topic | None = None, *, author: str |
     with search_transaction():
         page = keyset_page(_search(user, search_words(q), topics, author=author, centre=centre, since=since,
                                    until=until), ["-id"], cursor, limit)
-    ready_for_wire(page.results, topics={t.pk: t for t in topics})
+    ready_for_wire(page.results, topics)
     return page
 
 
@@ -657,7 +653,7 @@ def my_threads(user: User, topic: Topic, limit: int = 50) -> list[dict[str, Any]
     replied = visible.filter(thread_root__isnull=False, author=user).values("thread_root_id")
     roots = list(_for_wire(visible.filter(reply_count__gt=0).filter(Q(author=user) | Q(pk__in=replied)))
                  .order_by("-last_reply_at", "-id")[:limit])
-    ready_for_wire(roots, topic)
+    ready_for_wire(roots, [topic])
     markers = dict(ThreadReadMarker.objects.filter(user=user, root__in=roots).values_list("root_id", "last_read_id"))
     ranges = Q(pk__in=[])
     for root in roots:
@@ -676,7 +672,7 @@ def pinned_messages(user: User, topic: Topic) -> list[Pin]:
     each with its message ready for the wire."""
     pins = list(Pin.objects.filter(topic=topic, message__in=_visible(user, topic), message__deleted_at__isnull=True)
                 .select_related("pinned_by", "pinned_by__centre").order_by("-pinned_at", "-id"))
-    messages = ready_for_wire(list(_for_wire(Message.objects.filter(pk__in=[p.message_id for p in pins]))), topic)
+    messages = ready_for_wire(list(_for_wire(Message.objects.filter(pk__in=[p.message_id for p in pins]))), [topic])
     by_id = {m.id: m for m in messages}
     for pin in pins:
         pin.message = by_id[pin.message_id]

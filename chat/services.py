@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -397,8 +396,8 @@ def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: Mess
     count = thread.count + 1
     # changed_at: the root's count moved, which a client away meanwhile gets through `sync`.
     # The root is locked (`_lock_thread`); `thread.updated` carries the count, not the version.
-    Message.objects.filter(pk=root.pk).update(reply_count=count, last_reply_at=reply.created_at,
-                                              changed_at=reply.created_at, version=F("version") + 1)
+    Message.objects.filter(pk=root.pk).mark_changed(reply.created_at, reply_count=count,
+                                                    last_reply_at=reply.created_at)
     updated: ThreadUpdatedFrame = {"type": "thread.updated", "topic": topic.slug, "root": root.pk,
                                    "reply_count": count, "last_reply_at": payload["created_at"]}
     chosen = {uid: channel for uid, channel in thread.notify.items() if uid not in already}
@@ -577,7 +576,7 @@ def toggle_reaction(message: Message, *, by: User, emoji: Any) -> ReactionsFrame
             Reaction.objects.create(message_id=message.pk, user=by, emoji=emoji)
         # For a client away meanwhile (`sync` with `changed_since`), and the order of this message's
         # changes (`version`, Message.mark_changed): the row is locked already.
-        Message.objects.filter(pk=message.pk).update(changed_at=timezone.now(), version=version + 1)
+        Message.objects.filter(pk=message.pk).mark_changed()  # version + 1, as the frame says
         reactions = reactions_of([message.pk])[message.pk]
         frame: ReactionsFrame = {"type": "message.reactions", "topic": topic.slug, "id": message.pk,
                                  "reactions": reactions, "version": version + 1}
