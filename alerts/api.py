@@ -118,7 +118,8 @@ class AlertOut(Schema):
     updated_at: Timestamp
     url: str
     promoted_from: dict[str, Any] | None = Field(
-        None, description="Where the alert came from: a conversation (the quoted messages) or a STIX bundle.")
+        None, description="Where the alert came from: a conversation (who promoted it and, in an alert's detail, the "
+                          "quoted messages as the caller may read them now) or a STIX bundle.")
 
 
 class AckRowOut(Schema):

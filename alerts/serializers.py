@@ -21,6 +21,7 @@ from alerts.selectors import (
     seen_before,
     timeline,
 )
+from chat.promotion import origin_reference, promoted_from, recorded
 from hub.lib.api_support import encode_cursor
 from hub.lib.jsonutil import timestamp
 
@@ -30,7 +31,8 @@ def indicator_out(indicator) -> IndicatorWire:
 
 
 def alert_out(alert: Alert) -> AlertWire:
-    """The alert itself: what every recipient may see (no per-viewer or per-centre detail)."""
+    """The alert itself: what every recipient may see (no per-viewer or per-centre detail) — so of a
+    promotion only its reference, never a quote (`alert_detail_out` renders those per viewer)."""
     return {
         "id": alert.pk,
         "title": alert.title,
@@ -49,7 +51,7 @@ def alert_out(alert: Alert) -> AlertWire:
         "created_at": timestamp(alert.created_at),
         "updated_at": timestamp(alert.updated_at),
         "url": alert.get_absolute_url(),
-        "promoted_from": alert.origin,
+        "promoted_from": origin_reference(alert.origin),
     }
 
 
@@ -79,7 +81,7 @@ def entry_out(entry: AlertEvent) -> AlertEntryWire:
         "centre": entry.centre.code if entry.centre is not None else None,
         "before": entry.before or None,
         "after": entry.after or None,
-        "data": entry.data,
+        "data": recorded(entry.data),  # never a quote (chat.promotion)
         "at": timestamp(entry.at),
     }
 
@@ -144,6 +146,8 @@ def alert_detail_out(alert: Alert, viewer: Any, *, raised: AlertEvent | None = N
     earlier = seen_before(viewer, alert)
     return {
         **alert_out(alert),
+        # Each quote as the viewer may read it now (chat.promotion, "Never wider later").
+        "promoted_from": promoted_from(alert.origin, viewer),
         # Per viewer (their TLP rights), so beside `indicators`, which every recipient shares.
         "seen_before": [seen_before_out(i, earlier[i.pk]) for i in alert.indicators.all()],
         "acknowledgements": matrix,

@@ -19,6 +19,25 @@ or promote with `"quote": false`, which keeps the messages' author, centre, time
 their text out — and then nothing is taken from the text (title required, no prefilled description
 or indicators). We refuse rather than silently drop the text because the author of a restricted
 message chose its readers; the promoter should see that and decide, not find the quote missing.
+
+Never marked looser than what it quotes. A quoting item's TLP is at least the tightest of the
+quoted messages' (`_check_readers`): asking for a looser one is refused (400 on `tlp`, naming the floor),
+as a reply's TLP below its root's is (hub.sharing.clean_tlp) — not silently raised, for the same reason
+as above; the prefilled marking already satisfies it, and `"quote": false` is not bound by it.
+
+Never wider later. The item keeps only *which* messages it quotes (`origin_of`: ids, the topic, who
+promoted and when), never their text. Whoever reads the item — the API's `promoted_from`, the alert
+and request pages, a webhook (as its owner, within its `max_tlp`) — gets each quote rendered for them
+from the live message (`promoted_from`): its author, time and text only if they may read that message
+*now* (the topic's rule and the message's audience: `readers_allow`) and it is not deleted; otherwise
+a placeholder ("a message you may not read", "a deleted message") with nothing of it. So a watcher
+added later, a TLP loosened later, a message deleted or re-marked later never shows through the item.
+The item's own `description` (prefilled from the text, which the promoter confirmed or edited) is the
+item's text, governed by the item's marking like any other. What every recipient shares (an alert's
+frame and list row, the alert's append-only RAISED entry, the request's `created` event) carries only
+the reference (`origin_reference`: who promoted, when, whether quoted, the message ids) — so the
+record never holds a quote to show to someone who may not read it; rows written before this rule
+still hold the text in the database and are shown through `origin_reference` too.
 """
 
 from __future__ import annotations
@@ -41,7 +60,7 @@ from hub.models import Centre, Role, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import topic_group
 from hub.realtime.publisher import broadcast_on_commit
-from hub.sharing import Tlp, tightest
+from hub.sharing import Tlp, rank, tightest
 
 KINDS = ("alert", "ticket")
 # What each kind is called in a sentence, in the reader's language.
@@ -49,6 +68,9 @@ KIND_NAMES = {"alert": _("alert"), "ticket": _("request")}
 MAX_MESSAGES = 50
 SECURITY_TOPIC = "an-toan-thong-tin"
 ALREADY_PROMOTED = define("already_promoted", http_status=409)
+# What a reader sees of a quoted message they may not read (or that was deleted) — and nothing more.
+UNREADABLE = _("a message you may not read")
+DELETED = _("a deleted message")
 
 
 class AlreadyPromoted(HubError):
@@ -156,10 +178,12 @@ def draft(*, user: User, topic: Topic, message_id: int, to: str, include: Iterab
             _check_readers(user, topic, messages, to, fields)
         too_wide: list[str] = []
     except HubError as exc:
-        too_wide = str(exc.params.get("who", "")).split(", ")
+        if "who" not in exc.params:
+            raise
+        too_wide = str(exc.params["who"]).split(", ")
     already = [{"message": m.pk, **p} for m in messages for p in m.promoted_to or [] if p.get("kind") == to]
     return {"to": to, "fields": fields, "quote": quote, "too_wide": too_wide, "already_promoted": already,
-            "messages": origin_of(user, topic, messages, quote)["messages"]}
+            "messages": [_quote_out(m, topic.slug, quote) for m in messages]}
 
 
 def _prefill(user: User, topic: Topic, messages: list[Message], message_id: int, to: str,
@@ -197,19 +221,73 @@ def _prefill(user: User, topic: Topic, messages: list[Message], message_id: int,
 
 
 def origin_of(user: User, topic: Topic, messages: list[Message], quote: bool) -> dict[str, Any]:
-    """What the new item quotes: where, who promoted, and each message (its text only when quoted)."""
-    quoted = []
-    for message in messages:
-        item = {"id": message.pk, "author": author_out(message.author),
-                "centre": message.author.centre.code if message.author.centre is not None else None,
-                "created_at": timestamp(message.created_at), "url": f"/topics/{topic.slug}/#m-{message.pk}",
-                "tlp": message.tlp}
-        if quote:
-            item.update(body=message.body, html=message.html)
-        quoted.append(item)
+    """What the new item keeps of where it came from: the topic, who promoted, when, whether the text is
+    quoted, and which messages — never their text (rendered per reader: `promoted_from`)."""
     return {"kind": "conversation", "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en},
             "promoted_by": author_out(user), "promoted_at": timestamp(timezone.now()), "quoted": quote,
-            "messages": quoted}
+            "messages": [{"id": m.pk} for m in messages]}
+
+
+def origin_reference(origin: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What every recipient of the item may see of its origin (its frame, its list row, its
+    append-only record): who promoted, when, whether quoted, the message ids; nothing of the messages
+    or their topic. A STIX origin is the bundle's reference already."""
+    if not origin or origin.get("kind") != "conversation":
+        return origin
+    return {"kind": "conversation", "promoted_by": origin.get("promoted_by"), "promoted_at": origin.get("promoted_at"),
+            "quoted": bool(origin.get("quoted")),
+            "messages": [{"id": m["id"]} for m in origin.get("messages") or [] if isinstance(m, dict) and "id" in m]}
+
+
+def recorded(data: Any) -> Any:
+    """An item's append-only record of its creation (an alert's RAISED entry `data`, a request's
+    `created` event `after`) as shown: its `promoted_from` reduced to the reference — including rows
+    written before quotes were rendered per reader, which still hold the text."""
+    if isinstance(data, dict) and data.get("promoted_from"):
+        return {**data, "promoted_from": origin_reference(data["promoted_from"])}
+    return data
+
+
+def _quote_out(message: Message, slug: str, quote: bool) -> dict[str, Any]:
+    """A quoted message as someone who may read it sees it (its text only when the item quotes it)."""
+    item = {"id": message.pk, "readable": True, "author": author_out(message.author),
+            "centre": message.author.centre.code if message.author.centre is not None else None,
+            "created_at": timestamp(message.created_at), "url": f"/topics/{slug}/#m-{message.pk}",
+            "tlp": message.tlp}
+    if quote:
+        item.update(body=message.body, html=message.html)
+    return item
+
+
+def promoted_from(origin: dict[str, Any] | None, viewer: User, *, max_tlp: str | None = None) -> dict[str, Any] | None:
+    """An item's `promoted_from` as `viewer` may read it now (module docstring, "Never wider later"):
+    each quote from the live message when `viewer` may read it and it is not deleted — and, for a
+    webhook (`max_tlp`), when its marking may leave by it — else a placeholder; the topic only when
+    `viewer` may see it. A fixed number of queries for the whole origin (two for a channel's messages),
+    whatever the number of messages: read only by an item's detail, never by lists or frames."""
+    reference = origin_reference(origin)
+    if reference is None or reference.get("kind") != "conversation":
+        return reference
+    from notify.tlp import webhook_may_carry
+
+    ids = [m["id"] for m in reference["messages"]]
+    live = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related(
+        "author", "author__centre", "topic").prefetch_related("topic__allowed_centres")}
+    quoted = []
+    topic: Topic | None = None
+    for pk in ids:
+        message = live.get(pk)
+        if message is None or not readers_allow(viewer, message.topic, message) or (
+                max_tlp is not None and not webhook_may_carry(message, max_tlp)):
+            quoted.append({"id": pk, "readable": False, "placeholder": str(UNREADABLE)})
+            continue
+        topic = message.topic
+        if message.deleted_at is not None:
+            quoted.append({"id": pk, "readable": False, "placeholder": str(DELETED)})
+        else:
+            quoted.append(_quote_out(message, topic.slug, reference["quoted"]))
+    return {**reference, "topic": {"slug": topic.slug, "name_vi": topic.name_vi, "name_en": topic.name_en}
+            if topic is not None else None, "messages": quoted}
 
 
 def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[str, Any],
@@ -258,6 +336,7 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
 
         shared = [str(c).strip().upper() for c in values.get("shared_with") or [] if isinstance(c, str)]
         raw_tlp = values.get("tlp")
+        raw_tlp = raw_tlp.lower() if isinstance(raw_tlp, str) else raw_tlp
         tlp = raw_tlp if isinstance(raw_tlp, str) and raw_tlp in Tlp.values else Tlp.GREEN
         mine = user.centre.code if user.centre is not None else None
         audience = marking_audience(tlp, marking_scope(tlp, shared, mine))
@@ -269,6 +348,7 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
         target = raw_target.strip().upper() or None if isinstance(raw_target, str) else None
         parties = frozenset(filter(None, [user.centre.code if user.centre is not None else None, target]))
         raw_tlp = values.get("tlp")
+        raw_tlp = raw_tlp.lower() if isinstance(raw_tlp, str) else raw_tlp  # as requests.services reads it
         tlp = raw_tlp if isinstance(raw_tlp, str) and raw_tlp in Tlp.values else Tlp.AMBER
         audience = ticket_audience(tlp, status="new", parties=parties, any_centre=target is None,
                                    watchers=frozenset({user.pk}))
@@ -280,6 +360,12 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
                                     "(quote: false)."), fields=["tlp", "shared_with" if to == "alert" else
                                                                 "target_centre"],
                        kind=KIND_NAMES[to], who=", ".join(outside[:6]))
+    floor = tightest(*(m.tlp for m in messages))
+    if rank(tlp) < rank(floor):
+        raise HubError(INVALID, _("tlp: this %(kind)s quotes TLP:%(floor)s messages, so it may not be marked looser "
+                                  "than TLP:%(floor)s. Choose TLP:%(floor)s or tighter, or promote without quoting "
+                                  "their text (quote: false)."), fields=["tlp"], kind=KIND_NAMES[to],
+                       floor=floor.upper())
 
 
 def _raise(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:

@@ -282,9 +282,12 @@ def post_message(
         parent = _thread_of(topic, by, reply_to)
         root = parent if parent.thread_root_id is None else _root_of(topic, parent)
         floor = tightest(floor, root.tlp)
+        # A reply is read by exactly its root's readers: never wider (it would show the thread to
+        # people its root excludes) and never narrower (the root's reply_count and last_reply_at,
+        # which every reader of the root sees, would count a reply some of them may not read).
+        if shared_with is not None and shared_with != root.shared_with:
+            raise HubError(INVALID, _("A reply keeps its thread's sharing scope."), fields=["shared_with"])
         if root.audience is not None:
-            if shared_with is not None and shared_with != root.shared_with:
-                raise HubError(INVALID, _("A reply keeps its thread's sharing scope."), fields=["shared_with"])
             shared_with = root.shared_with
             audience = Audience.from_meta(root.audience) if audience is None else audience
     elif also_channel:

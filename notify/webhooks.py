@@ -382,7 +382,11 @@ def payload(delivery: WebhookDelivery) -> dict[str, Any]:
         alert = visible_alerts(owner).prefetch_related("indicators", "shared_with").filter(pk=delivery.alert_id).first()
         if alert is None or not webhook_may_carry(alert, webhook.max_tlp):
             raise NotAllowed("the alert may not leave by this webhook")
-        body["data"] = {"alert": alert_out(alert)}
+        from chat.promotion import promoted_from
+
+        # Its quotes as the owner may read them now, each within the webhook's max_tlp (chat.promotion).
+        body["data"] = {"alert": {**alert_out(alert), "promoted_from": promoted_from(alert.origin, owner,
+                                                                                      max_tlp=webhook.max_tlp)}}
     elif (ticket := delivery.ticket) is not None:
         from requests.selectors import can_view_ticket, with_summary_relations
         from requests.serializers import event_out, ticket_summary

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from chat.promotion import promoted_from
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
 from hub.lib.jsonutil import timestamp
@@ -198,7 +199,8 @@ class TicketDetailOut(TicketSummaryOut):
     permissions: PermissionsOut
     thread_url: str | None
     promoted_from: dict[str, Any] | None = Field(
-        None, description="The conversation the request was promoted from: the quoted messages and who promoted it.")
+        None, description="The conversation the request was promoted from: who promoted it and the quoted messages, "
+                          "each as the caller may read it now (a placeholder for one they may not read).")
     links: list[LinkOut] = Field(description="Links to requests and alerts the caller may read (both ends).")
     merged_from: list[MergedSourceOut] = Field(
         description="Duplicates merged into this request that the caller may read, with their comments, "
@@ -357,7 +359,8 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
             "link": workflow.may_link(user, ticket),
         },
         thread_url=f"/topics/{ticket.thread.slug}/" if ticket.thread is not None else None,
-        promoted_from=ticket.origin,
+        # Each quote as the viewer may read it now (chat.promotion, "Never wider later").
+        promoted_from=promoted_from(ticket.origin, user),
         links=links_of(user, ticket),
         merged_from=merged_from,
     )

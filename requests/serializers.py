@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from chat.promotion import recorded
 from hub.lib.jsonutil import timestamp
 from hub.models import User
 from hub.realtime.frames import Person
@@ -89,7 +90,7 @@ def event_out(event: TicketEvent) -> TicketEventWire:
         "kind": event.kind,
         "field": event.field or None,
         "before": event.before,
-        "after": event.after,
+        "after": recorded(event.after),  # never a quote (chat.promotion)
         "note": event.note,
         "internal": event.internal,
         "actor": person(event.actor) if event.actor is not None else None,

@@ -156,3 +156,58 @@ async def test_the_link_reaches_every_socket_of_the_topic_live(crew, api_client)
         assert frame["message"]["promoted_to"] == [{"kind": "alert", "id": response.json()["alert"]["id"]}]
     finally:
         await watcher.disconnect()
+
+
+# --- never looser, never wider later (chat.promotion, "Never marked looser", "Never wider later") ---------
+
+
+def test_an_item_is_never_marked_looser_than_the_messages_it_quotes(crew, api_client):
+    topic, p = crew
+    red, _ = post_message(topic, by=p["dn"], body=SCAN, tlp="red")  # TLP:RED in a topic everyone reads
+    client = api_client(p["hts"])
+    for to, looser in (("alert", {"tlp": "green"}), ("alert", {"tlp": "amber"}),
+                       ("ticket", {"tlp": "amber", "target_centre": "DN"})):
+        response = promote(client, red, to=to, title="Quét cổng", **looser)
+        assert response.status_code == 400, (to, looser, response.content)
+        error = response.json()["error"]
+        assert error["fields"] == ["tlp"] and "TLP:RED" in error["detail"], error
+    assert not Alert.objects.exists() and not Ticket.objects.exists()
+    assert Message.objects.get(pk=red.pk).promoted_to == []
+    # The prefilled marking is the floor itself; without the text the floor does not apply.
+    draft = client.get(f"/api/v1/topics/{topic.slug}/messages/{red.pk}/promote", {"to": "alert"}).json()
+    assert draft["fields"]["tlp"] == "red" and draft["too_wide"] == []
+    assert promote(client, red, to="alert").json()["alert"]["tlp"] == "red"
+    kept_out = promote(client, red, to="ticket", tlp="amber", target_centre="DN", quote=False, title="Quét cổng")
+    assert kept_out.status_code == 201, kept_out.content
+
+
+def test_the_record_keeps_which_messages_it_quotes_never_their_text(crew, api_client):
+    from alerts.models import AlertEvent
+
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    response = promote(api_client(p["hts"]), scan, to="alert", title="Quét cổng", description="xem trích dẫn")
+    alert = Alert.objects.get(pk=response.json()["alert"]["id"])
+    raised = AlertEvent.objects.get(alert=alert, kind=AlertEvent.Kind.RAISED)
+    assert SCAN not in str(alert.origin) and SCAN not in str(raised.data)
+    assert alert.origin is not None and [q["id"] for q in alert.origin["messages"]] == [scan.pk]
+    # What every recipient shares — the list, the frame's shape, the timeline — is the reference only.
+    listed = api_client(p["hts"]).get("/api/v1/alerts").json()["results"]
+    assert listed[0]["promoted_from"]["messages"] == [{"id": scan.pk}]
+    entries = api_client(p["hts"]).get(f"/api/v1/alerts/{alert.pk}").json()["entries"]
+    assert entries[0]["data"]["promoted_from"]["messages"] == [{"id": scan.pk}]
+
+
+def test_a_quote_is_the_live_message_as_its_reader_may_read_it_now(crew, api_client):
+    from chat.services import delete_message, edit_message
+
+    topic, p = crew
+    scan, _ = post_message(topic, by=p["dn"], body=SCAN)
+    alert_id = promote(api_client(p["hts"]), scan, to="alert").json()["alert"]["id"]
+    edit_message(scan, by=p["dn"], body="Đà Nẵng: đã chặn 203.0.113.7.")
+    (quote,) = api_client(p["hts"]).get(f"/api/v1/alerts/{alert_id}").json()["promoted_from"]["messages"]
+    assert quote["readable"] and quote["body"] == "Đà Nẵng: đã chặn 203.0.113.7."
+    delete_message(scan, by=p["dn"])
+    seen = api_client(p["hts"]).get(f"/api/v1/alerts/{alert_id}", HTTP_ACCEPT_LANGUAGE="en").json()["promoted_from"]
+    assert seen["messages"] == [{"id": scan.pk, "readable": False, "placeholder": "a deleted message"}]
+    assert "203.0.113.7" not in str(seen)

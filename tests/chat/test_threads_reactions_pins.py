@@ -87,6 +87,33 @@ def test_bad_replies_are_refused(world, api_client):
     assert send(reply_to=root.pk).status_code == 409
 
 
+def test_a_reply_is_read_by_exactly_its_roots_readers_so_its_count_is_what_each_reader_sees(world, api_client):
+    """The root's reply_count and last_reply_at are shown to every reader of the root: a reply may be
+    neither wider nor narrower than its root (the thread composer offers no sharing of its own)."""
+    root = post(world, "dn", "Có ai thấy quét cổng không?")
+    client = api_client(world["ht"])
+    for narrower in ([], ["DN"]):
+        refused = client.post(f"/api/v1/topics/{SLUG}/messages",
+                              {"body": "chỉ HT", "reply_to": root.pk, "shared_with": narrower}, content_type=JSON)
+        assert refused.status_code == 400, refused.content
+        assert refused.json()["error"]["fields"] == ["shared_with"]
+    from hub.errors import HubError
+
+    with pytest.raises(HubError):
+        post(world, "ht", "chỉ HT", reply_to=root.pk, shared_with=["HT"])
+    assert not Message.objects.filter(thread_root=root).exists()
+    qb = api_client(world["qb"])
+    assert qb.get(f"/api/v1/topics/{SLUG}/messages", {"thread": root.pk}).json()["results"] == []
+    shown = qb.get(f"/api/v1/topics/{SLUG}/messages/{root.pk}").json()
+    assert (shown["reply_count"], shown["last_reply_at"]) == (0, None)
+    # Without a scope of its own it is the root's, and every reader of the root reads it.
+    reply = client.post(f"/api/v1/topics/{SLUG}/messages", {"body": "HT cũng thấy", "reply_to": root.pk},
+                        content_type=JSON).json()
+    assert [m["id"] for m in qb.get(f"/api/v1/topics/{SLUG}/messages", {"thread": root.pk}).json()["results"]] == [
+        reply["id"]]
+    assert qb.get(f"/api/v1/topics/{SLUG}/messages/{root.pk}").json()["reply_count"] == 1
+
+
 def test_threads_have_their_own_unread_state_and_notify_who_took_part(world, api_client):
     from notify.models import Notification
 

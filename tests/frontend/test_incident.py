@@ -253,3 +253,33 @@ def test_on_a_phone_a_message_is_promoted_from_the_sheet(make_user, sign_in, sec
     screenshot(an.page, "promote-phone")
     dialog.locator("button[type=submit]").tap()
     expect(message.locator(".promoted-link")).to_have_text(re.compile(r"#\d+"))
+
+
+def test_a_quote_the_viewer_may_not_read_shows_only_a_placeholder(officers, sign_in):
+    """An alert promoted from a message shared with HT and DN, later loosened to TLP:GREEN: QB's
+    engineer reads the alert, and in place of the quote only "a message you may not read"."""
+    from alerts.models import Alert
+    from alerts.services import update_alert
+    from chat.models import Topic
+    from chat.promotion import promote
+    from chat.services import post_message
+    from hub.models import User
+
+    secret_text = "Chỉ HT và DN: máy chủ 10.9.8.7 đã bị chiếm quyền"
+    topic = Topic.objects.get(slug="an-toan-thong-tin")
+    ht, dn = User.objects.get(username="ht.sec"), User.objects.get(username="dn.sec")
+    secret, _ = post_message(topic, by=dn, body=secret_text, shared_with=["HT", "DN"])
+    _, alert = promote(user=ht, topic=topic, message_id=secret.pk, to="alert",
+                       fields={"title": "Chiếm quyền máy chủ", "description": "Xem trích dẫn."})
+    assert isinstance(alert, Alert) and alert.tlp == "red"
+    update_alert(alert, by=ht, changes={"tlp": "green", "shared_with": []})
+    cuong = sign_in("qb.eng")
+    cuong.goto(f"/alerts/{alert.pk}/")
+    origin = cuong.page.locator("#alert-origin")
+    expect(origin).to_contain_text("một tin nhắn bạn không được đọc")
+    expect(origin).to_contain_text("Chuyển từ một cuộc trò chuyện")
+    expect(origin).not_to_contain_text("10.9.8.7")
+    expect(origin).not_to_contain_text("Bình")
+    an = officers[0]
+    an.goto(f"/alerts/{alert.pk}/")
+    expect(an.page.locator("#alert-origin")).to_contain_text(secret_text)
