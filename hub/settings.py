@@ -208,6 +208,9 @@ HUB_STATE_FRAME_WAIT_SECONDS = float(os.environ.get("HUB_STATE_FRAME_WAIT_SECOND
 # Sockets that ask for it (`?batch=1`, docs/chat.md) get events that arrive together as one `batch`
 # frame of at most this many bytes: one socket write instead of one per event (docs/benchmarks.md).
 HUB_WS_BATCH_MAX_BYTES = env_int("HUB_WS_BATCH_MAX_BYTES", 64 * 1024)
+# The managers' dashboard's independent queries at once, each on a connection of its own (PostgreSQL;
+# reports.selectors.concurrently): how many at most per dashboard. 1: one after another.
+HUB_REPORT_CONNECTIONS = env_int("HUB_REPORT_CONNECTIONS", 3)
 # Threads doing WebSocket consumers' database work in parallel (hub/realtime/workers.py); keep below the pool.
 HUB_WS_DB_THREADS = env_int("HUB_WS_DB_THREADS", 4)
 # HTTP requests served at once per process (hub/server/admission.py); the rest wait their turn on the event

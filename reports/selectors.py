@@ -20,17 +20,20 @@ A ticket counts in the period in which the event (first acceptance, last resolut
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import ExtractYear
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -220,7 +223,7 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # n
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
                    category: str | None = None, user: Any = None, *, accept: bool = True,
-                   per_centre: bool = True) -> dict[str, dict[str | None, Figures | None]]:
+                   resolve: bool = True, per_centre: bool = True) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
     over the tickets counted for `user` (`ticket_base`): one query per figure, per centre and the
     network's together.
@@ -232,8 +235,9 @@ def response_times(start: datetime, end: datetime, centre: str | None = None,
     ticket_q = _ticket_q(centre, category, user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
     codes: dict[int, str] | None = None
-    figures = (("accept", accepted_in(start, end, ticket_q)),) if accept else ()
-    for name, rows in (*figures, ("resolve", resolved_in(start, end, ticket_q))):
+    figures = ((("accept", accepted_in(start, end, ticket_q)),) if accept else ()) + (
+        (("resolve", resolved_in(start, end, ticket_q)),) if resolve else ())
+    for name, rows in figures:
         # Grouped by the centre's id (an integer sort, no join), named after: what the index holds.
         by_id: dict[Any, Figures]
         network: Figures | None
@@ -526,6 +530,72 @@ class Dashboard:
         return next(t for t in self.tables if t.key == key)
 
 
+# Connections beyond the caller's own that dashboards may use at once, per process (`concurrently`):
+# several managers opening the dashboard together share these rather than each taking
+# HUB_REPORT_CONNECTIONS - 1 more from the pool (whose size, HUB_DB_POOL_MAX, every request shares).
+_EXTRA_CONNECTIONS: dict[int, threading.BoundedSemaphore] = {}
+_EXTRA_LOCK = threading.Lock()
+
+
+def _extra_connections() -> threading.BoundedSemaphore:
+    size = max(settings.HUB_REPORT_CONNECTIONS - 1, 0)
+    with _EXTRA_LOCK:
+        return _EXTRA_CONNECTIONS.setdefault(size, threading.BoundedSemaphore(size))
+
+
+def concurrently(tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """{name: task()} for independent reads, the slowest first. On PostgreSQL, outside a transaction,
+    they run on up to `HUB_REPORT_CONNECTIONS` connections at once: the caller's thread and as many
+    helper threads as the process has connections to spare (`_EXTRA_CONNECTIONS`; none spare: one
+    after another, as on SQLite), each helper in the caller's time zone and language, on a
+    connection of its own from the pool, given back when it is done. Inside a transaction the other
+    connections would not see what it wrote, so there the tasks run in the caller's thread alone."""
+    slots = _extra_connections()
+    extra = 0
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        while extra < len(tasks) - 1 and slots.acquire(blocking=False):
+            extra += 1
+    if not extra:
+        return {name: task() for name, task in tasks.items()}
+    pending = deque(tasks.items())
+    results: dict[str, Any] = {}
+    failures: list[BaseException] = []
+
+    def drain() -> None:
+        while not failures:
+            try:
+                name, task = pending.popleft()
+            except IndexError:
+                return
+            try:
+                results[name] = task()
+            except BaseException as error:  # re-raised in the caller's thread below
+                failures.append(error)
+
+    # The caller's time zone (the SLA table's local months) and language: Django keeps them per
+    # thread (asgiref's Local ignores a context copied into another thread), so each helper sets them.
+    zone, language = timezone.get_current_timezone(), translation.get_language()
+
+    def helper() -> None:
+        try:
+            with timezone.override(zone), translation.override(language):
+                drain()
+        finally:
+            connections.close_all()  # this thread's connection, back to the pool
+
+    try:
+        with ThreadPoolExecutor(max_workers=extra, thread_name_prefix="hub-report") as pool:
+            for _ in range(extra):
+                pool.submit(helper)
+            drain()
+    finally:
+        for _ in range(extra):
+            slots.release()
+    if failures:
+        raise failures[0]
+    return {name: results[name] for name in tasks}
+
+
 def _centre_label(code: str | None) -> str:
     return code or NO_CENTRE
 
@@ -535,11 +605,19 @@ def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None)
     one table per question, each built by its own function below from one grouped query."""
     now = now or timezone.now()
     start, end = filters.bounds
-    open_rows = open_counts(ticket_base(filters.centre, filters.category, user=user), now)
-    times = response_times(start, end, filters.centre, filters.category, user=user)
-    alerts = alert_figures(user, start, end, filters.centre)
-    topics, counts = message_counts(user, start, end, filters.centre)
-    sla_rows = sla_attainment(start, end, filters.centre, filters.category, user=user, now=now)
+    centre, category = filters.centre, filters.category
+    found = concurrently({
+        # The heaviest first: each of these orders every value of its period (docs/benchmarks.md).
+        "sla": lambda: sla_attainment(start, end, centre, category, user=user, now=now),
+        "accept": lambda: response_times(start, end, centre, category, user=user, resolve=False),
+        "resolve": lambda: response_times(start, end, centre, category, user=user, accept=False),
+        "open": lambda: open_counts(ticket_base(centre, category, user=user), now),
+        "alerts": lambda: alert_figures(user, start, end, centre),
+        "messages": lambda: message_counts(user, start, end, centre),
+    })
+    open_rows, alerts, sla_rows = found["open"], found["alerts"], found["sla"]
+    times = {**found["accept"], **found["resolve"]}
+    topics, counts = found["messages"]
     totals = {
         "open": sum(r["n"] for r in open_rows),
         "overdue": sum(r["overdue"] for r in open_rows),
