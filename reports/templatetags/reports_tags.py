@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.base import render_value_in_context
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from reports import charts
@@ -38,3 +40,27 @@ def chart_src(table: Any) -> str:
     if not has_chart(table):
         return ""
     return charts.data_uri(charts.render_svg(table.chart, str(table.title)))
+
+
+@register.simple_tag(takes_context=True)
+def table_rows(context: template.Context, table: Any) -> SafeString:
+    """`{% table_rows table %}`: the table's body rows — the first cell a row header, the others
+    figures (`num`), a figure with a link (`Table.links`) a link unless it is zero, None a dash —
+    each followed by the template's own line break. Built in one pass rather than cell by cell in
+    the template language, which took ~25 ms of the dashboard's page for its ~1,000 cells
+    (docs/benchmarks.md, issue 27 target 5); the markup is the same, escaped the same way."""
+    out = []
+    for row in table.cells():
+        out.append("<tr>")
+        for index, (value, link) in enumerate(row):
+            if index == 0:
+                out.append(f'<th scope="row">{render_value_in_context(value, context)}</th>')
+            elif value is None:
+                out.append('<td class="num">—</td>')
+            elif link and value:
+                out.append(f'<td class="num"><a href="{conditional_escape(link)}">'
+                           f"{conditional_escape(charts.format_number(value))}</a></td>")
+            else:
+                out.append(f'<td class="num">{conditional_escape(charts.format_number(value))}</td>')
+        out.append("</tr>\n  ")
+    return mark_safe("".join(out))  # noqa: S308 — every value and link escaped above

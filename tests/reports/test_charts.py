@@ -155,3 +155,43 @@ def test_an_all_zero_chart_is_left_out_and_the_table_stays(network):
     html = response.content.decode()
     assert 'id="chart-alerts_by_centre"' not in html  # nothing raised in that month
     assert 'id="table-alerts_by_centre"' in html
+
+
+# --- the tables' rows --------------------------------------------------------------------------------
+
+# The rows as the template language rendered them, cell by cell, before `{% table_rows %}`.
+CELL_BY_CELL = (
+    '{% load reports_tags %}{% for row in table.cells %}<tr>{% for value, link in row %}{% if forloop.first %}'
+    '<th scope="row">{{ value }}</th>{% else %}<td class="num">{% if value is None %}—{% elif link and value %}'
+    '<a href="{{ link }}">{{ value|num }}</a>{% else %}{{ value|num }}{% endif %}</td>{% endif %}{% endfor %}</tr>\n'
+    "  {% endfor %}")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_table_rows_are_the_cell_by_cell_markup(language):
+    """`{% table_rows %}` writes in one pass what the template wrote cell by cell: row headers
+    (escaped, lazy translations and numbers as the template shows them), figures in the viewer's
+    language, a link on a non-zero figure that has one, a dash for None, zero without its link."""
+    from django.template import Context, Template
+    from django.utils.translation import gettext_lazy
+
+    from reports.selectors import Table
+
+    table = Table(key="t", title="T", columns=["Centre", "A", "B", "C"], rows=[
+        ["HT <b>&</b>", 1234, 0, None],
+        [gettext_lazy("Network"), 12.5, 1_234_567, 0.0],
+        [2025, -3, 7.25, 100.0],
+    ], links=[
+        [None, "/tickets/?status=new&centre=HT", "/tickets/?status=new", None],
+        [None, None, '/tickets/?q="x"<y>', "/tickets/?a=1"],
+        [None, None, None, None],
+    ])
+    with translation.override(language):
+        expected = Template(CELL_BY_CELL).render(Context({"table": table}))
+        got = Template("{% load reports_tags %}{% table_rows table %}").render(Context({"table": table}))
+    assert got == expected
+    assert "HT &lt;b&gt;&amp;&lt;/b&gt;" in got and "&quot;x&quot;&lt;y&gt;" in got
+    table.links = None
+    with translation.override(language):
+        assert (Template("{% load reports_tags %}{% table_rows table %}").render(Context({"table": table}))
+                == Template(CELL_BY_CELL).render(Context({"table": table})))
