@@ -223,7 +223,8 @@ def resolved_in(start: datetime, end: datetime, ticket_q: Q = Q()) -> Rows:  # n
 
 def response_times(start: datetime, end: datetime, centre: str | None = None,
                    category: str | None = None, user: Any = None, *, accept: bool = True,
-                   resolve: bool = True, per_centre: bool = True) -> dict[str, dict[str | None, Figures | None]]:
+                   resolve: bool = True, per_centre: bool = True,
+                   codes: dict[int, str] | None = None) -> dict[str, dict[str | None, Figures | None]]:
     """{"accept"|"resolve": {target centre code (None = network): {"count", 0.5, 0.9}}} in seconds,
     over the tickets counted for `user` (`ticket_base`): one query per figure, per centre and the
     network's together.
@@ -231,10 +232,10 @@ def response_times(start: datetime, end: datetime, centre: str | None = None,
     What a caller does not show is not computed: `accept=False` leaves out the time to accept (the
     yearly report shows how many were accepted, never how long it took: `accepted_counts`), and
     `per_centre=False` keeps the network's figures alone (the report's previous year) — each
-    percentile orders every value of its period, ~330,000 for a year at the network's size."""
+    percentile orders every value of its period, ~330,000 for a year at the network's size.
+    `codes`: the centres' {id: code}, when the caller has them (`centre_codes`)."""
     ticket_q = _ticket_q(centre, category, user=user)
     out: dict[str, dict[str | None, Figures | None]] = {}
-    codes: dict[int, str] | None = None
     figures = ((("accept", accepted_in(start, end, ticket_q)),) if accept else ()) + (
         (("resolve", resolved_in(start, end, ticket_q)),) if resolve else ())
     for name, rows in figures:
@@ -247,9 +248,14 @@ def response_times(start: datetime, end: datetime, centre: str | None = None,
             by_id, network = {}, percentiles_by_group(rows, None, "seconds").get(None)
         by_id.pop(None, None)  # cannot happen (acceptance sets the target), but never mix it with the total
         if by_id and codes is None:
-            codes = dict(Centre.objects.values_list("id", "code"))
+            codes = centre_codes()
         out[name] = {**{(codes or {})[pk]: figures for pk, figures in by_id.items()}, None: network}
     return out
+
+
+def centre_codes() -> dict[int, str]:
+    """{centre id: code}: what the figures grouped by centre id are named after."""
+    return dict(Centre.objects.values_list("id", "code"))
 
 
 def _ticket_months(user: Any, start: datetime, end: datetime) -> QuerySet[TicketMonth] | None:
@@ -309,7 +315,8 @@ def open_counts(qs: QuerySet[Ticket], now: datetime) -> list[dict[str, Any]]:
 
 
 def sla_attainment(start: datetime, end: datetime, centre: str | None = None, category: str | None = None,
-                   user: Any = None, now: datetime | None = None) -> list[dict[str, Any]]:
+                   user: Any = None, now: datetime | None = None,
+                   codes: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """SLA attainment of the requests made in [start, end), per target centre and month of creation
     (local time), for both clocks: met, breached, and the median working minutes taken — on PostgreSQL
     one grouped query (the medians as `Percentile` aggregates beside the counts), elsewhere one more per
@@ -368,7 +375,8 @@ def sla_attainment(start: datetime, end: datetime, centre: str | None = None, ca
         for row in rows:
             row["first_median"] = (first.get(row["slot"]) or {}).get(0.5)
             row["resolution_median"] = (resolution.get(row["slot"]) or {}).get(0.5)
-    codes = dict(Centre.objects.values_list("id", "code")) if rows else {}
+    if codes is None:
+        codes = centre_codes() if rows else {}
     out = []
     for row in sorted(rows, key=lambda row: (codes[row["slot"] // 1000000], row["slot"])):
         key = row["slot"]
@@ -606,11 +614,12 @@ def dashboard(user: Any, filters: DashboardFilters, now: datetime | None = None)
     now = now or timezone.now()
     start, end = filters.bounds
     centre, category = filters.centre, filters.category
+    codes = centre_codes()  # once, for the three tasks that name centres by id
     found = concurrently({
         # The heaviest first: each of these orders every value of its period (docs/benchmarks.md).
-        "sla": lambda: sla_attainment(start, end, centre, category, user=user, now=now),
-        "accept": lambda: response_times(start, end, centre, category, user=user, resolve=False),
-        "resolve": lambda: response_times(start, end, centre, category, user=user, accept=False),
+        "sla": lambda: sla_attainment(start, end, centre, category, user=user, now=now, codes=codes),
+        "accept": lambda: response_times(start, end, centre, category, user=user, resolve=False, codes=codes),
+        "resolve": lambda: response_times(start, end, centre, category, user=user, accept=False, codes=codes),
         "open": lambda: open_counts(ticket_base(centre, category, user=user), now),
         "alerts": lambda: alert_figures(user, start, end, centre),
         "messages": lambda: message_counts(user, start, end, centre),
@@ -867,7 +876,7 @@ class CooperationReport:
 def _network_figures(user: Any, year: int, by_centre: bool = True) -> tuple[
         dict[str, Any], dict[str, dict[str, Any]], list[Topic], dict[tuple[int, str | None], int]]:
     start, end = year_bounds(year)
-    codes = dict(Centre.objects.values_list("id", "code"))
+    codes = centre_codes()
     made: dict[str, int] = defaultdict(int)
     received: dict[str | None, int] = defaultdict(int)
     for requesting, target, count in made_counts(user, start, end):
