@@ -85,7 +85,7 @@ def test_several_connections_give_the_same_figures_in_the_callers_time_zone(tran
 def test_the_helpers_give_their_connections_back(transactional_db, network, settings):
     _postgresql()
     settings.HUB_REPORT_CONNECTIONS = 3
-    pool = connection.pool
+    pool = getattr(connection, "pool", None)
     if pool is None:
         pytest.skip("the hub runs PostgreSQL with a connection pool (HUB_DB_POOL)")
     filters = DashboardFilters(start=date(2025, 3, 1), end=date(2025, 3, 31))
@@ -97,7 +97,24 @@ def test_the_helpers_give_their_connections_back(transactional_db, network, sett
     # Every connection but the caller's own is back in the pool, and the pool did not grow.
     assert after["pool_size"] == before["pool_size"]
     assert after["pool_available"] == after["pool_size"] - 1
-    assert selectors._extra_connections()._value == 2  # every helper's slot released
+    assert free_slots() == 2  # every helper's slot released
+
+
+def task(name: str, ran: list[str]):
+    def run() -> str:
+        ran.append(threading.current_thread().name)
+        return name
+    return run
+
+
+def free_slots() -> int:
+    """How many helper connections the process has to spare now."""
+    slots, taken = selectors._extra_connections(), 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    for _ in range(taken):
+        slots.release()
+    return taken
 
 
 def test_no_spare_connection_means_one_after_another(transactional_db, network, settings, where_sla_ran):
@@ -107,8 +124,7 @@ def test_no_spare_connection_means_one_after_another(transactional_db, network, 
     assert slots.acquire(blocking=False) and slots.acquire(blocking=False)  # another dashboard holds both
     ran: list[str] = []
     try:
-        result = concurrently({name: (lambda name=name: ran.append(threading.current_thread().name) or name)
-                               for name in ("a", "b", "c")})
+        result = concurrently({name: task(name, ran) for name in ("a", "b", "c")})
     finally:
         slots.release()
         slots.release()
@@ -137,4 +153,4 @@ def test_a_failing_task_fails_the_call_and_frees_its_slots(transactional_db, set
 
     with pytest.raises(ValueError, match="broken"):
         concurrently({"fine": lambda: 1, "broken": broken, "also fine": lambda: 2})
-    assert selectors._extra_connections()._value == 2
+    assert free_slots() == 2
