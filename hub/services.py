@@ -24,18 +24,28 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from hub.models import ApiToken, User
-from hub.realtime.publisher import broadcast_control_on_commit
+from hub.realtime.groups import topic_group
+from hub.realtime.publisher import broadcast_control_on_commit, broadcast_group_control_on_commit
 
 # Control actions (the `control` of a control event; hub/realtime/consumers.py acts on them).
 IDENTITY_CHANGED = "identity_changed"
 TOKEN_REVOKED = "token_revoked"
 SESSION_ENDED = "session_ended"
+ACCESS_CHANGED = "access_changed"  # who may read what a socket shows changed: it re-checks
 
 
 def identity_changed(user_ids: Iterable[int]) -> None:
     """Tell every live socket of these people to decide again, once the current transaction commits."""
     for user_id in dict.fromkeys(user_ids):
         broadcast_control_on_commit(user_id, IDENTITY_CHANGED)
+
+
+def topic_access_changed(slug: str) -> None:
+    """Fewer people may read topic `slug` now (a support request's thread whose request moved to
+    another centre, say): once the current transaction commits, every open socket of the topic holds
+    what arrives, re-checks its person against the topic as stored then, and those that may no
+    longer read it close with 4403 — before anything posted after the change reaches them."""
+    broadcast_group_control_on_commit(topic_group(slug), ACCESS_CHANGED)
 
 
 def revoke_tokens(tokens: QuerySet[ApiToken]) -> int:

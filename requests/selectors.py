@@ -68,8 +68,14 @@ def party_codes(ticket: Ticket) -> frozenset[str]:
     return frozenset(codes)
 
 
+# The ticket's own columns `audience_of` reads (besides its watchers): a change of one of them may
+# leave someone who saw the ticket unable to (requests.services._touch tells its thread's sockets).
+READERS_FIELDS = frozenset({"status", "tlp", "requesting_centre", "target_centre"})
+
+
 def audience_of(ticket: Ticket) -> Audience:
-    """THE rule: who may see `ticket` (hub admins always, through `Audience.allows`)."""
+    """THE rule: who may see `ticket` (hub admins always, through `Audience.allows`). What it reads
+    of the ticket's row is `READERS_FIELDS`."""
     watchers = (frozenset() if ticket.tlp in PARTY_ONLY
                 else frozenset(ticket.watchers.values_list("pk", flat=True)))
     return ticket_audience(ticket.tlp, status=ticket.status, parties=party_codes(ticket),

@@ -31,6 +31,7 @@ from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
 from hub.realtime.publisher import broadcast_on_commit
+from hub.services import topic_access_changed
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, tightest
 from notify import services as notify
 from requests import sla, workflow
@@ -54,6 +55,7 @@ from requests.models import (
 )
 from requests.selectors import (
     PARTY_ONLY,
+    READERS_FIELDS,
     TICKET_RELATED,
     audience_of,
     can_view_ticket,
@@ -126,10 +128,17 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
                        extra={"version": ticket.version}, version=ticket.version, yours=expected_version)
 
 
-def _touch(ticket: Ticket, now: datetime, fields: list[str]) -> None:
+def _touch(ticket: Ticket, now: datetime, fields: list[str], *, watchers_removed: bool = False) -> None:
+    """Save a change of `ticket` (its `fields`) with its new version. Every change is saved here, so
+    here too a change of what the ticket's readers are decided from (`READERS_FIELDS`, or watchers
+    removed: accepted by one centre, redirected, re-marked, merged) tells the sockets open on its
+    discussion thread to re-check at once: those whose person no longer sees the ticket close (4403)
+    before the thread's next message (hub.services.topic_access_changed)."""
     ticket.version += 1
     ticket.updated_at = now
     ticket.save(update_fields=[*fields, "version", "updated_at"])
+    if ticket.thread_id is not None and (watchers_removed or not READERS_FIELDS.isdisjoint(fields)):
+        topic_access_changed(thread_slug(ticket))
 
 
 def _event(ticket: Ticket, actor: User | None, kind: str, *, field: str = "", before: Any = None, after: Any = None,
@@ -627,7 +636,7 @@ def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> 
                        at=now)
         _broadcast(ticket, event)
         ticket.watchers.remove(target)
-        _touch(ticket, now, [])
+        _touch(ticket, now, [], watchers_removed=True)
     return ticket
 
 

@@ -301,13 +301,23 @@ def published_in_commit_order(stream: Hashable) -> Iterator[Callable[[], None]]:
 
 def broadcast_control_on_commit(user_id: int, action: str, **meta: Any) -> None:
     """Tell every live socket of `user_id` about `action` (e.g. "user_deactivated") after commit."""
+    # `user`: the group is shared with other people (hub.realtime.groups.CONTROL_GROUPS).
+    _control_on_commit(control_group(user_id), action, user=user_id, **meta)
 
+
+def broadcast_group_control_on_commit(group: str, action: str) -> None:
+    """Tell every live socket in `group` — a topic's, say — about `action` after commit. The event
+    names nobody, so each socket hearing it holds what arrives next, re-reads its person and decides
+    again whether it may stay (HubConsumer._control): those that may not close (4403) before
+    anything published after this change reaches them (one group's events arrive in order)."""
+    _control_on_commit(group, action)
+
+
+def _control_on_commit(group: str, action: str, **meta: Any) -> None:
     def send() -> None:
         try:
-            # `user`: the group is shared with other people (hub.realtime.groups.CONTROL_GROUPS).
-            _run_publisher([(control_group(user_id), "",
-                             {"event_id": uuid.uuid4().hex, "control": action, "user": user_id, **meta})])
+            _run_publisher([(group, "", {"event_id": uuid.uuid4().hex, "control": action, **meta})])
         except Exception:
-            logger.exception("control broadcast %s for user %s failed", action, user_id)
+            logger.exception("control broadcast %s to %s failed", action, group)
 
     transaction.on_commit(send, robust=True)
