@@ -197,7 +197,13 @@ def centres(request: ApiRequest):
 def ws_ticket(request: ApiRequest, response: HttpResponse):
     from django.conf import settings
 
-    ticket = WsTicket.issue(request.auth, token=getattr(request, "api_token", None))
+    token = getattr(request, "api_token", None)
+    # Asked by a browser session: the ticket is bound to it, and opens a socket only with its cookie;
+    # the socket then ends with the session — logout, "sign out everywhere", a new password (review
+    # of 7 December, finding 5; hub.realtime.ws_auth).
+    # (A session-authenticated request has a key; without one the ticket names no session there is.)
+    session_key = None if token is not None else request.session.session_key or ""
+    ticket = WsTicket.issue(request.auth, token=token, session_key=session_key)
     # A ticket is fetched to open a socket, which is a connection of its own: kept alive, the
     # ticket's HTTP connection only lingered (4-5 s), and in a reconnect storm hundreds of them held
     # their server objects while the sockets' were made, a peak the allocator keeps — ~4.5 KiB more

@@ -109,8 +109,10 @@ class User(AbstractUser):
                                 help_text=_("Blank: Vietnamese, unless the browser's cookie says otherwise."))
 
     # Set on the person a WebSocket ticket was redeemed for (WsTicket.redeem): the API token behind
-    # the ticket, or None (a session's ticket). Not a column.
+    # the ticket, or None; and the digest of the browser session a session's ticket is bound to
+    # (hub.services.session_digest), or None. Not columns.
     ws_token_id: int | None
+    ws_session_tag: str | None
 
     class Meta:
         verbose_name = _("user")
@@ -301,13 +303,17 @@ class WsTicket(models.Model):
     """A redeemed WebSocket ticket: the row that makes a ticket single-use.
 
     A ticket (`?ticket=`) is a short-lived credential for one WebSocket handshake, issued to a person
-    (and the API token they asked with, or None for a browser session): `issue` signs their ids and a
-    random nonce with Django's `TimestampSigner`, and writes nothing — a reconnect storm is a
+    and the credential they asked with — an API token, or a browser session (the digest of its key,
+    never the key: a URL ends up in logs) — : `issue` signs these and a random nonce with Django's
+    `TimestampSigner`, and writes nothing — a reconnect storm is a
     thousand tickets at once, and their INSERT was a fifth of the ticket request's CPU
     (docs/benchmarks.md, "7 December"). `redeem` checks the signature and its age
     (`WS_TICKET_TTL_SECONDS`), then inserts this row under the nonce's hash — unique, so of two
     redemptions of one ticket, in any processes, exactly one inserts it — and reads the holder's
-    current standing (active, token not revoked) in the same round trip on PostgreSQL."""
+    current standing (active, token not revoked) in the same round trip on PostgreSQL. A session's
+    ticket opens a socket only together with that session's cookie, and the socket then lives no
+    longer than the session, as a cookie socket (hub.realtime.ws_auth: the handshake's session must
+    be the one the ticket names, and still sign the person in)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # The API token the ticket was obtained with (None for a browser session): revoking the token
@@ -318,22 +324,31 @@ class WsTicket(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)  # when it was redeemed
 
     @classmethod
-    def issue(cls, user: User, token: ApiToken | None = None) -> str:
-        """A ticket for `user` (and `token`): signed, not stored."""
+    def issue(cls, user: User, token: ApiToken | None = None, session_key: str | None = None) -> str:
+        """A ticket for `user` and the credential they asked with — `token`, or the browser session
+        `session_key` (the ticket carries its digest) — signed, not stored."""
         nonce = secrets.token_urlsafe(16)
-        return _ticket_signer().sign(f"{user.pk}.{token.pk if token is not None else 0}.{nonce}")
+        value = f"{user.pk}.{token.pk if token is not None else 0}.{nonce}"
+        if session_key is not None:
+            from hub.services import session_digest
+
+            value += f".{session_digest(session_key)}"
+        return _ticket_signer().sign(value)
 
     @classmethod
     def redeem(cls, raw: str) -> User | None:
         """Claim the ticket and return its person as they are now, or None: a forged, expired, used or
         malformed ticket, a person deactivated or a token revoked since. The claim is the unique
         INSERT (single use across processes). The user carries `ws_token_id`, the API token behind
-        the ticket (or None)."""
+        the ticket (or None), and `ws_session_tag`, the session it is bound to (or None: the
+        handshake checks that session, hub.realtime.ws_auth)."""
         try:
-            user_id, token_id, nonce = _ticket_signer().unsign(
+            user_id, token_id, nonce, *session = _ticket_signer().unsign(
                 raw, max_age=settings.WS_TICKET_TTL_SECONDS).split(".")
             holder = (int(user_id), int(token_id))
         except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+            return None
+        if len(session) > 1 or (session and holder[1]):  # a token's ticket is bound to no session
             return None
         now = timezone.now()
         claim = (holder[0], holder[1] or None, _hash_secret(nonce),
@@ -372,6 +387,7 @@ class WsTicket(models.Model):
         if not user.is_active:
             return None
         user.ws_token_id = holder[1] or None
+        user.ws_session_tag = session[0] if session else None
         return user
 
 

@@ -193,10 +193,10 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.user = cast("User", self.scope["user"])
         # The API token behind a `?ticket=` handshake (None for a session): revoking it cuts us off.
         self.token_id: int | None = getattr(self.user, "ws_token_id", None)
-        # The session behind a cookie handshake: the socket lives no longer than it (issue 20, class 2).
+        # The session behind a cookie handshake, or behind the ticket a session fetched: the socket
+        # lives no longer than it (issue 20, class 2; review of 7 December, finding 5).
         # (ws_auth.WsGate put both in the scope: a str and a datetime or None.)
-        self.session_key: str | None = cast("str | None", self.scope.get("session_key")) \
-            if self.scope.get("auth_method") == "session" else None
+        self.session_key: str | None = cast("str | None", self.scope.get("session_key"))
         self.session_tag = session_digest(self.session_key) if self.session_key else None
         self.session_expires = cast("datetime | None", self.scope.get("session_expires"))
         # What the person's authorisation was decided from; the periodic re-check compares it.

@@ -4,9 +4,10 @@
 A socket was authorised at its handshake by a ticket (an API token behind it) or a session. Later,
 on a control event (hub/services.py) or the periodic re-check, it asks here whether those still hold
 and who the person now is — active, role, centre, superuser — and decides again from the answer.
-A session-authenticated socket lives no longer than its session: deleted (logout, an admin),
-expired, or no longer matching the person's password (Django ends the other sessions on a password
-change by exactly this check, `django.contrib.auth.get_user`).
+A socket opened by a session — its cookie, or a ticket that session fetched, presented with the
+cookie (hub/realtime/ws_auth.py) — lives no longer than that session: deleted (logout, an admin,
+"sign out everywhere"), expired, or no longer matching the person's password (Django ends the
+other sessions on a password change by exactly this check, `django.contrib.auth.get_user`).
 """
 
 from __future__ import annotations
@@ -81,6 +82,12 @@ def current_standing(user_id: int, *, token_id: int | None = None, session_key: 
         return None
     if session_key is None:
         return Standing(user)
+    return session_standing(user, session_key)
+
+
+def session_standing(user: User, session_key: str) -> Standing | None:
+    """`user` (as stored now) and until when the session `session_key` lasts, or None when that
+    session is gone, expired or no longer signs them in (`session_matches`). Sync."""
     state = session_state(session_key)
     if state is None or not session_matches(state[0], user):
         return None

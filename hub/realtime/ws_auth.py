@@ -2,8 +2,9 @@
 
 Rules (../shared/CONTRACT.md): a foreign `Origin` is always refused (4403, Cross-Site WebSocket
 Hijacking); a handshake authenticated by the session cookie must carry an allowed `Origin`; one
-authenticated by a `?ticket=` may omit it, since a foreign page cannot obtain a ticket. Anything
-unauthenticated closes with 4401. The socket is accepted and then closed so that browsers and scripts
+authenticated by a `?ticket=` may omit it, since a foreign page cannot obtain a ticket. A ticket a
+browser session fetched needs that session's cookie too, and its socket keeps the session (it ends
+with it, as a cookie socket). Anything unauthenticated closes with 4401. The socket is accepted and then closed so that browsers and scripts
 see the close code rather than a bare HTTP 403.
 """
 
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
 
 from hub.lib.asgi import ASGIApp, Receive, Scope, Send
 from hub.lib.origins import Origin, parse_origin
@@ -24,6 +26,7 @@ from hub.server.admission import HANDSHAKE_DONE, HandshakeLimit
 
 if TYPE_CHECKING:
     from hub.models import User
+    from hub.realtime.identity import Standing
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -141,16 +144,39 @@ def _has_ticket(scope: Scope) -> bool:
 
 
 async def _by_ticket(scope: dict[str, Any]) -> int | None:
-    """Redeem the handshake's ticket into `scope` (user, auth_method, cookies); the close code when
-    it does not hold."""
+    """Redeem the handshake's ticket into `scope` (user, auth_method, cookies; for a session's ticket
+    the session's key and expiry, as `_SessionGate` gives them); the close code when it does not hold."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     ticket = (query.get("ticket") or [""])[0]
     user = await _redeem_ticket(ticket) if ticket else None
     if user is None:
         return CLOSE_NOT_AUTHENTICATED
     cookie = _headers(scope).get(b"cookie")
-    scope.update(user=user, auth_method="ticket", cookies=parse_cookie(cookie.decode("latin1")) if cookie else {})
+    cookies = parse_cookie(cookie.decode("latin1")) if cookie else {}
+    scope.update(user=user, auth_method="ticket", cookies=cookies)
+    if user.ws_session_tag is not None:
+        standing = await _ticket_session(user, cookies.get(settings.SESSION_COOKIE_NAME, ""), user.ws_session_tag)
+        if standing is None:
+            return CLOSE_NOT_AUTHENTICATED
+        scope.update(user=standing.user, session_key=cookies[settings.SESSION_COOKIE_NAME],
+                     session_expires=standing.session_expires)
     return None
+
+
+@in_worker_thread
+def _ticket_session(user: User, session_key: str, tag: str) -> Standing | None:
+    """A ticket a browser session fetched is bound to that session (the digest of its key, `tag`): it
+    opens a socket only when the handshake carries that session's cookie — a same-origin page sends
+    it with the handshake — and the session still signs the person in. The socket then keeps the
+    session's key, as a cookie socket: logout, "sign out everywhere", a new password or the session's
+    expiry end it (4401, hub/realtime/consumers.py), which a socket knowing no session outlived
+    (review of 7 December, finding 5). None when the session is not there, not that one, or over."""
+    from hub.realtime.identity import session_standing
+    from hub.services import session_digest
+
+    if not session_key or not constant_time_compare(session_digest(session_key), tag):
+        return None
+    return session_standing(user, session_key)
 
 
 class _SessionGate:

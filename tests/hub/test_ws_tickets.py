@@ -111,3 +111,27 @@ def test_a_ticket_is_refused_the_second_time_across_two_processes(make_user):
     assert WsTicket.redeem(first) is None
     assert WsTicket.redeem(second) == person
     assert redeem_in_another_process(second) is None
+
+
+def test_a_session_s_ticket_names_its_session_by_a_digest_never_by_its_key(make_user):
+    """A ticket a browser session fetched carries the session as the control events name it (a digest:
+    the key is a credential, and a URL ends up in logs); the handshake checks that session
+    (tests/hub/test_session_tickets.py). A token's ticket names no session, and one made to name
+    both is refused."""
+    from hub.services import session_digest
+
+    person = make_user("a")
+    token, _ = ApiToken.issue(person)
+    key = "k7q2" * 8
+    raw = WsTicket.issue(person, session_key=key)
+    assert key not in raw and session_digest(key) in raw
+    by_session = WsTicket.redeem(raw)
+    assert by_session is not None and by_session == person
+    assert by_session.ws_session_tag == session_digest(key) and by_session.ws_token_id is None
+    by_token = WsTicket.redeem(WsTicket.issue(person, token))
+    assert by_token is not None and by_token.ws_session_tag is None
+    signer = signing.TimestampSigner(salt="hub.ws-ticket", sep=".")
+    assert WsTicket.redeem(signer.sign(f"{person.pk}.{token.pk}.n1.{session_digest(key)}")) is None
+    assert WsTicket.redeem(signer.sign(f"{person.pk}.0.n2.{session_digest(key)}.more")) is None
+    user_id, token_id, nonce, tag = raw.split(".")[:4]
+    assert WsTicket.redeem(raw.replace(tag, session_digest("another-session"))) is None  # the signature
