@@ -76,8 +76,8 @@ async def test_a_request_for_any_centre_taken_or_refused_closes_the_other_centre
     readers = {name: await open_topic(getattr(people, name), topic.slug)
                for name in ("ht_engineer", "dn_engineer", "qb_engineer")}
     try:
-        started = time.monotonic()
         await sync_to_async(move)(people, ticket)
+        started = time.monotonic()  # the move is committed
         await sync_to_async(post_message)(topic, by=people.ht_engineer, body="Mật khẩu VPN tạm: Hx-9931")
         for name, socket in readers.items():
             if name in still_reading:
@@ -116,8 +116,8 @@ async def test_a_move_that_narrows_who_sees_a_request_closes_its_thread_sockets_
     readers = {name: await open_topic(getattr(people, name), topic.slug)
                for name in ("ht_engineer", "dn_engineer", "qb_engineer")}
     try:
-        started = time.monotonic()
         await sync_to_async(move)(people, ticket)
+        started = time.monotonic()  # the move is committed
         await sync_to_async(post_message)(topic, by=people.ht_engineer, body="Cấu hình tường lửa mới")
         for name, socket in readers.items():
             if name == left_out:
