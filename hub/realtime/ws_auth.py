@@ -4,8 +4,8 @@ Rules (../shared/CONTRACT.md): a foreign `Origin` is always refused (4403, Cross
 Hijacking); a handshake authenticated by the session cookie must carry an allowed `Origin`; one
 authenticated by a `?ticket=` may omit it, since a foreign page cannot obtain a ticket. A ticket a
 browser session fetched needs that session's cookie too, and its socket keeps the session (it ends
-with it, as a cookie socket). Anything unauthenticated closes with 4401. The socket is accepted and then closed so that browsers and scripts
-see the close code rather than a bare HTTP 403.
+with it, as a cookie socket). Anything unauthenticated closes with 4401. The socket is accepted and
+then closed so that browsers and scripts see the close code rather than a bare HTTP 403.
 """
 
 from __future__ import annotations

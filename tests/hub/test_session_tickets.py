@@ -18,7 +18,7 @@ from django.test import Client
 from hub.asgi import application
 from hub.models import ApiToken
 from tests.security import test_session_sockets as session_sockets
-from tests.security.test_session_sockets import ORIGIN, WITHIN, browser_for, closed_with, still_posting
+from tests.security.test_session_sockets import ORIGIN, WITHIN, browser_for, closed_with, delete_in_sql, still_posting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,16 +97,7 @@ async def test_a_session_deleted_without_any_event_is_caught_by_the_periodic_rec
     settings.HUB_WS_REVALIDATE_SECONDS = 1
     browser = await sync_to_async(browser_for)(person)
     socket = await opened(browser)
-    key = browser.cookies[settings.SESSION_COOKIE_NAME].value
-
-    def delete_in_sql() -> None:
-        from django.contrib.sessions.models import Session
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {Session._meta.db_table} WHERE session_key = %s", [key])
-
-    await sync_to_async(delete_in_sql)()
+    await sync_to_async(delete_in_sql)(browser)
     assert await closed_with(socket, timeout=5) == 4401
 
 

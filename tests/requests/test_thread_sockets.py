@@ -45,6 +45,28 @@ async def closed_at_once(socket: WebsocketCommunicator, since: float) -> None:
     assert time.monotonic() - since < AT_ONCE, f"closed only {time.monotonic() - since:.1f}s after the move"
 
 
+async def only_those_still_reading_hear_on(people, ticket: Ticket, move: Callable[..., None],
+                                            still_reading: set[str]) -> None:
+    """HT, DN and QB's engineers have the thread of `ticket` open; `move` is made, then HT posts: the
+    sockets of `still_reading` receive the message, the others close with 4403 at once, before it."""
+    topic = await sync_to_async(thread_of)(ticket)
+    readers = {name: await open_topic(getattr(people, name), topic.slug)
+               for name in ("ht_engineer", "dn_engineer", "qb_engineer")}
+    try:
+        await sync_to_async(move)(people, ticket)
+        started = time.monotonic()  # the move is committed
+        await sync_to_async(post_message)(topic, by=people.ht_engineer, body="Mật khẩu VPN tạm: Hx-9931")
+        for name, socket in readers.items():
+            if name in still_reading:
+                frame = await next_frame(socket, "message")
+                assert frame["message"]["body"] == "Mật khẩu VPN tạm: Hx-9931"
+            else:
+                await closed_at_once(socket, started)
+    finally:
+        for socket in readers.values():
+            await socket.disconnect()
+
+
 def thread_of(ticket: Ticket) -> Any:
     return Ticket.objects.select_related("thread").get(pk=ticket.pk).thread
 
@@ -72,22 +94,7 @@ def merge_into_dn_s(people, ticket):
 async def test_a_request_for_any_centre_taken_or_refused_closes_the_other_centres_thread_sockets(
         people, new_ticket, move: Callable[..., None], still_reading: tuple[str, ...]):
     ticket = await sync_to_async(new_ticket)(target=None)
-    topic = await sync_to_async(thread_of)(ticket)
-    readers = {name: await open_topic(getattr(people, name), topic.slug)
-               for name in ("ht_engineer", "dn_engineer", "qb_engineer")}
-    try:
-        await sync_to_async(move)(people, ticket)
-        started = time.monotonic()  # the move is committed
-        await sync_to_async(post_message)(topic, by=people.ht_engineer, body="Mật khẩu VPN tạm: Hx-9931")
-        for name, socket in readers.items():
-            if name in still_reading:
-                frame = await next_frame(socket, "message")
-                assert frame["message"]["body"] == "Mật khẩu VPN tạm: Hx-9931"
-            else:
-                await closed_at_once(socket, started)
-    finally:
-        for socket in readers.values():
-            await socket.disconnect()
+    await only_those_still_reading_hear_on(people, ticket, move, set(still_reading))
 
 
 def redirect_to_qb(people, ticket):
@@ -112,22 +119,8 @@ async def test_a_move_that_narrows_who_sees_a_request_closes_its_thread_sockets_
         people, new_ticket, move: Callable[..., None], left_out: str):
     ticket = await sync_to_async(new_ticket)(target="DN", tlp="amber")
     await sync_to_async(services.add_watcher)(ticket, by=people.ht_engineer, username="qb.engineer")
-    topic = await sync_to_async(thread_of)(ticket)
-    readers = {name: await open_topic(getattr(people, name), topic.slug)
-               for name in ("ht_engineer", "dn_engineer", "qb_engineer")}
-    try:
-        await sync_to_async(move)(people, ticket)
-        started = time.monotonic()  # the move is committed
-        await sync_to_async(post_message)(topic, by=people.ht_engineer, body="Cấu hình tường lửa mới")
-        for name, socket in readers.items():
-            if name == left_out:
-                await closed_at_once(socket, started)
-            else:
-                frame = await next_frame(socket, "message")
-                assert frame["message"]["body"] == "Cấu hình tường lửa mới"
-    finally:
-        for socket in readers.values():
-            await socket.disconnect()
+    await only_those_still_reading_hear_on(people, ticket, move,
+                                           {"ht_engineer", "dn_engineer", "qb_engineer"} - {left_out})
 
 
 async def test_a_change_that_leaves_the_readers_as_they_were_closes_nothing(people, new_ticket):
