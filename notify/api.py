@@ -92,7 +92,7 @@ class QueuedOut(Schema):
 def list_notifications(request: ApiRequest, cursor: str | None = None, limit: int | None = None):
     user = request.auth
     page = keyset_page(Notification.objects.filter(user=user).select_related(
-        "actor__centre", "alert", "ticket", "ticket_event__actor", "message__topic", "message__author"),
+        "actor__centre", "alert", "ticket_event__actor", "message__author", *selectors.READABLE_RELATED),
         ["-id"], cursor, limit)
     readable = selectors.readable(user, page.results)
     return {"results": [notification_out(n) for n in readable], "next": page.next,

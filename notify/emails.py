@@ -31,7 +31,7 @@ from notify.tokens import reply_address, reply_base_address, unsubscribe_token
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-    from requests.models import Comment, Ticket, TicketEvent
+    from requests.models import Ticket, TicketEvent
 
 # What a builder makes of an outbox row: (subject, template, context, reply-to), or None.
 Built = tuple[str, str, dict[str, Any], str | None]
@@ -157,6 +157,9 @@ def _batch(email: Email, user: User) -> Built | None:
     rows = readable(user, rows)
     if not rows:
         return None
+    from requests.selectors import items_of
+
+    items = items_of([n.ticket_event for n in rows if n.ticket_event is not None])
     mentions: dict[int, dict[str, Any]] = {}
     tickets: dict[int, dict[str, Any]] = {}
     for n in rows:
@@ -170,8 +173,7 @@ def _batch(email: Email, user: User) -> Built | None:
                 "ticket": ticket, "items": [], "url": absolute(item_url(n)),
                 "withheld": email_withholds_body(ticket),
                 "reply_to": reply_address(ticket_id=ticket.pk, user_id=user.pk)})
-            group["items"].append({"n": n, "text": describe_ticket_event(n.ticket_event, ticket),
-                                   "comment": comment_of(n)})
+            group["items"].append(_ticket_change(n, ticket, items))
     count = len(rows)
     if len(tickets) == 1 and not mentions:
         only = next(iter(tickets.values()))
@@ -205,8 +207,9 @@ def _digest(email: Email, user: User) -> Built | None:
     else:
         subject = _("[Hub] Your daily digest: %(open)s open requests, %(late)s overdue")
     subject = subject % {"open": len(content.open_requests), "late": len(content.breached)}
-    for t in content.open_requests:
+    for t in content.open_requests:  # due soon and breached are some of them
         t.email_url = absolute(t.get_absolute_url())
+        t.withheld = email_withholds_body(t)
     for a in content.unacknowledged:
         a.email_url = absolute(a.get_absolute_url())
         a.withheld = email_withholds_body(a)
@@ -244,8 +247,9 @@ _BUILDERS: dict[str, Callable[[Email, User], Built | None]] = {
 }
 
 
-def describe_ticket_event(event: TicketEvent | None, ticket: Ticket) -> str:
-    """One line in the reader's language: who did what to the request."""
+def describe_ticket_event(event: TicketEvent | None, ticket: Ticket, *, withhold_name: bool = False) -> str:
+    """One line in the reader's language: who did what to the request. `withhold_name`: the line
+    goes into an email and the file's marking keeps its name out (TLP:RED, AMBER+STRICT)."""
     from requests.models import Status, TicketEvent
 
     if event is None:
@@ -265,6 +269,8 @@ def describe_ticket_event(event: TicketEvent | None, ticket: Ticket) -> str:
     if kind == TicketEvent.Kind.COMMENT:
         return _("%(who)s commented.") % {"who": who}
     if kind == TicketEvent.Kind.ATTACHMENT:
+        if withhold_name:
+            return _("%(who)s attached a file marked TLP:RED or TLP:AMBER+STRICT (see it in the hub).") % {"who": who}
         name = (event.after or {}).get("name", "") if isinstance(event.after, dict) else ""
         return _("%(who)s attached %(name)s.") % {"who": who, "name": name}
     if kind == TicketEvent.Kind.FIELD:
@@ -274,14 +280,17 @@ def describe_ticket_event(event: TicketEvent | None, ticket: Ticket) -> str:
     return _("%(who)s changed the request.") % {"who": who}
 
 
-def comment_of(notification: Notification) -> Comment | None:
-    """The public comment a ticket notification is about, if any (for the mail's quote)."""
+def _ticket_change(n: Notification, ticket: Ticket, items: dict[tuple[str, int], Any]) -> dict[str, Any]:
+    """A request's change in an email (the reader may read it: `readable`): its line, and the public
+    comment it is about, quoted unless the comment's own marking (never looser than the request's,
+    `effective_tlp`) keeps its content out of email — then, like a file's name, it is withheld."""
     from requests.models import Comment
+    from requests.selectors import effective_tlp, items_named
 
-    event = notification.ticket_event
-    if event is None or event.kind != "comment" or not isinstance(event.after, dict):
-        return None
-    comment_id = event.after.get("comment")
-    if comment_id is None:
-        return None
-    return Comment.objects.filter(pk=comment_id, internal=False).first()
+    event = n.ticket_event
+    named = items_named(event) if event is not None else []
+    item = items.get(named[0]) if named else None
+    withheld = email_withholds_body(effective_tlp(ticket, item.tlp) if item is not None else ticket.tlp)
+    comment = item if isinstance(item, Comment) and not item.internal else None
+    return {"n": n, "text": describe_ticket_event(event, ticket, withhold_name=withheld), "comment": comment,
+            "withheld": withheld}

@@ -1,9 +1,10 @@
 """Reading notifications, digests and webhooks — always through the apps' own visibility rules
-(alerts.selectors.visible_alerts, requests.selectors.can_view_ticket / may_read_internal,
+(alerts.selectors.visible_alerts, requests.selectors.audience_of / may_read_event,
 chat.selectors.can_view_topic / message_visible), decided with the person's rights *now*."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,40 +44,72 @@ def message_url(message: Message) -> str:
     return f"/topics/{topic.slug}/#m-{message.pk}"
 
 
-def still_readable(user: Any, notification: Notification) -> bool:
-    """May the person still read what this notification points at (at delivery: rights change)?"""
-    if notification.alert_id:
-        from alerts.selectors import visible_alerts
+# What deciding whether a notification is still readable reads with it (`readable`).
+READABLE_RELATED = ("ticket__requesting_centre", "ticket__target_centre", "ticket_event", "message__topic")
 
-        return visible_alerts(user).filter(pk=notification.alert_id).exists()
-    if notification.ticket_id:
-        from requests.selectors import can_view_ticket, may_read_internal
 
-        ticket = notification.ticket
-        assert ticket is not None  # ticket_id is set
-        if not can_view_ticket(user, ticket):
-            return False
-        event = notification.ticket_event
-        return event is None or may_read_internal(user, event)  # an internal one: its own centre's only
-    if notification.message_id:
-        from chat.selectors import can_view_topic, message_visible
+class _RequestChanges:
+    """Whether `user` may read request changes, many at once: `requests.selectors.may_read_event`,
+    each request's readers (`audience_of`) decided once, the comments and files the changes name
+    read together (only their markings when `marking_only`), the centres only if a change is internal."""
 
-        message = notification.message
-        assert message is not None  # message_id is set
-        return (message.deleted_at is None and can_view_topic(user, message.topic)
-                and message_visible(user, message))
-    return False
+    def __init__(self, user: Any, events: list[Any], *, marking_only: bool = False) -> None:
+        from hub.selectors import centres_by_id
+        from requests.selectors import items_of
+
+        self.user = user
+        self.items = items_of(events, marking_only=marking_only)
+        self.centres = centres_by_id() if any(e.internal for e in events) else None
+        self.readers: dict[int, Any] = {}
+
+    def may_read(self, ticket: Ticket, event: Any) -> bool:
+        from requests.selectors import audience_of, may_read_event
+
+        if ticket.pk not in self.readers:
+            self.readers[ticket.pk] = audience_of(ticket)
+        readers = self.readers[ticket.pk]
+        return readers.allows(self.user) and (
+            event is None or may_read_event(self.user, ticket, event, self.items, readers, self.centres))
 
 
 def readable(user: Any, notifications: list[Notification]) -> list[Notification]:
-    return [n for n in notifications if still_readable(user, n)]
+    """Those of `notifications` the person may still read, decided now (rights change after a
+    notification is written), with each app's own rule: an alert through `visible_alerts`; a
+    request's change through `requests.selectors.may_read_event` (the ticket, an internal line's
+    centre, a comment's or a file's own TLP and scope); a message through the topic and the
+    message's audience. Every read of notifications — the list, the unseen badge, the emails, the
+    digest — goes through here (or, for the badge, its filter forms). An alert's rule is one query
+    for the lot; a ticket's readers are decided once per ticket."""
+    if not notifications:
+        return []
+    from alerts.selectors import visible_alerts
+    from chat.selectors import can_view_topic, message_visible
+
+    alert_ids = {n.alert_id for n in notifications if n.alert_id}
+    alerts_ok = set(visible_alerts(user).filter(pk__in=alert_ids).values_list("pk", flat=True)) if alert_ids else set()
+    changes = _RequestChanges(user, [n.ticket_event for n in notifications if n.ticket_id and n.ticket_event])
+    topics: dict[int, bool] = {}
+    kept = []
+    for n in notifications:
+        if n.alert_id:
+            ok = n.alert_id in alerts_ok
+        elif (ticket := n.ticket) is not None:
+            ok = changes.may_read(ticket, n.ticket_event)
+        elif (message := n.message) is not None:
+            if message.topic_id not in topics:
+                topics[message.topic_id] = can_view_topic(user, message.topic)
+            ok = message.deleted_at is None and topics[message.topic_id] and message_visible(user, message)
+        else:
+            ok = False
+        if ok:
+            kept.append(n)
+    return kept
 
 
 def inbox(user: Any, *, limit: int = 50, before: int | None = None) -> list[Notification]:
     """The person's latest notifications that they may still read, newest first."""
     qs = (Notification.objects.filter(user=user)
-          .select_related("actor__centre", "alert", "ticket", "ticket_event", "message__topic",
-                          "message__author")
+          .select_related("actor__centre", "alert", "message__author", *READABLE_RELATED)
           .order_by("-id"))
     if before is not None:
         qs = qs.filter(pk__lt=before)
@@ -84,7 +117,32 @@ def inbox(user: Any, *, limit: int = 50, before: int | None = None) -> list[Noti
 
 
 def unseen_count(user: Any) -> int:
-    return Notification.objects.filter(user=user, seen_at__isnull=True).count()
+    """The bell's badge: the person's unseen notifications that they may still read — the list's
+    rule (`readable`): one they may no longer read is neither shown nor counted. What the apps'
+    rules decide as filters is counted in the database (an alert: `visible_alerts`; a request's
+    change no narrower than its request: `visible_tickets`, both held to their `audience_of` by
+    exhaustive tests). A request's internal lines and those about a comment or a file have their own
+    readers: decided per change (`may_read_event`) from the changes, their requests and the items'
+    markings, not from whole notification rows; mentions through `readable`. A person with
+    thousands of unseen notifications is not read thousands of rows per page (docs/notifications.md)."""
+    from alerts.selectors import visible_alerts
+    from requests.models import Ticket, TicketEvent
+    from requests.selectors import LIST_DEFERRED, narrower_events_q, visible_tickets
+
+    unseen = Notification.objects.filter(user=user, seen_at__isnull=True)
+    narrower = narrower_events_q("ticket_event__")
+    of_requests = unseen.filter(ticket__in=visible_tickets(user).values("pk"))
+    counted = (unseen.filter(alert__in=visible_alerts(user).values("pk")).count()
+               + of_requests.exclude(narrower).count())
+    per_change = Counter(of_requests.filter(narrower).values_list("ticket_event_id", flat=True))
+    events = list(TicketEvent.objects.filter(pk__in=list(per_change)).only("id", "ticket", "internal", "internal_to",
+                                                                           "after"))
+    tickets = Ticket.objects.select_related("requesting_centre", "target_centre").defer(*LIST_DEFERRED).in_bulk(
+        {e.ticket_id for e in events})
+    changes = _RequestChanges(user, events, marking_only=True)
+    counted += sum(per_change[e.pk] for e in events if changes.may_read(tickets[e.ticket_id], e))
+    mentions = unseen.filter(message__isnull=False).select_related(*READABLE_RELATED)
+    return counted + len(readable(user, list(mentions)))
 
 
 # --- digests ---------------------------------------------------------------------------------------
@@ -131,8 +189,8 @@ def digest_for(user: Any, *, since: datetime, now: datetime) -> DigestContent:
                                   if recipient_centres(a).filter(pk=user.centre_id).exists()]
     pending = (Notification.objects.filter(user=user, channel="digest", created_at__gte=since,
                                            created_at__lt=now, seen_at__isnull=True)
-               .select_related("actor__centre", "alert", "ticket", "ticket_event", "message__topic",
-                               "message__author").order_by("created_at", "id"))
+               .select_related("actor__centre", "alert", "message__author", *READABLE_RELATED)
+               .order_by("created_at", "id"))
     content.notifications = readable(user, list(pending[:200]))
     return content
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery, model_fields
 from hub.models import Centre, Role, User, person_from_row
+from hub.selectors import centres_by_id
 from notify import preferences as prefs
 from notify.models import (
     AlertNotice,
@@ -431,10 +432,11 @@ def mentioned(*, message: Message, recipients: Iterable[int], direct: Iterable[i
 
 def ticket_people(ticket: Ticket, *, event: TicketEvent) -> list[User]:
     """Who a change to a request concerns: its requester, assignee, watchers and the people who
-    commented; for a new request, the target centre's managers too. Never the one who acted; for an
-    internal event only those who see internal notes; always only people who may see the ticket."""
+    commented; for a new request, the target centre's managers too. Never the one who acted; only
+    people who may read the change itself (`requests.selectors.may_read_event`: the ticket, and for
+    an internal event its own centre, for a comment or an attachment that item's TLP and scope)."""
     from requests.models import Comment, TicketEvent
-    from requests.selectors import can_view_ticket, may_read_internal
+    from requests.selectors import audience_of, items_of, may_read_event
 
     ids = {ticket.requested_by_id, ticket.assignee_id}
     ids |= set(ticket.watchers.values_list("pk", flat=True))
@@ -445,10 +447,11 @@ def ticket_people(ticket: Ticket, *, event: TicketEvent) -> list[User]:
     candidates = _active(User.objects.filter(query))
     if event.actor_id is not None:  # the hub's own events (an SLA reminder) have no actor
         candidates = candidates.exclude(pk=event.actor_id)
-    people = [p for p in candidates if can_view_ticket(p, ticket)]
-    if event.internal:  # the centre the internal note belongs to (issue 20), not whoever the ticket targets
-        people = [p for p in people if may_read_internal(p, event)]
-    return people
+    readers = audience_of(ticket)  # the ticket's readers, decided once for everyone
+    items = items_of([event])
+    centres = centres_by_id() if event.internal else None  # an internal item names its centre by id
+    return [p for p in candidates
+            if readers.allows(p) and may_read_event(p, ticket, event, items, readers, centres)]
 
 
 def ticket_changed(*, ticket: Ticket, event: TicketEvent) -> None:

@@ -19,7 +19,9 @@ UNMARKED = "green"
 
 
 def tlp_of(item: Any) -> str:
-    value = getattr(item, "tlp", None) or UNMARKED
+    """The item's marking; `item` may also be the marking itself (a request's comment or file:
+    `requests.selectors.effective_tlp`, never looser than its request)."""
+    value = (item if isinstance(item, str) else getattr(item, "tlp", None)) or UNMARKED
     return value if value in ORDER else "red"  # an unknown marking is treated as the strictest
 
 

@@ -320,12 +320,35 @@ def enqueue_alert(*, alert, event: str, webhooks: list[Webhook] | None = None) -
         WebhookDelivery.objects.bulk_create(rows)
 
 
-def enqueue_ticket(*, ticket, event) -> None:
-    from requests.selectors import can_view_ticket
+def ticket_may_leave(webhook: Webhook, ticket, event, *, items: dict | None = None, readers: Any = None) -> bool:
+    """Whether a request's change may leave by `webhook`, checked when it is queued and again when
+    it is sent: the webhook's owner may read the change (the request; for a comment or a file, that
+    item itself: `requests.selectors.may_read_event`, the rule of the request's history) and its
+    marking — the item's own, never looser than the request's (`effective_tlp`) — is within the
+    webhook's ceiling. A change the owner may not read is not sent at all, not sent without its
+    item: the history does not show it to them either."""
+    from requests.selectors import audience_of, effective_tlp, items_named, items_of, may_read_event
 
+    owner = webhook.created_by
+    readers = readers if readers is not None else audience_of(ticket)
+    if not readers.allows(owner) or not webhook_may_carry(ticket, webhook.max_tlp):
+        return False
+    if event is None:
+        return True
+    items = items if items is not None else items_of([event])
+    if not may_read_event(owner, ticket, event, items, readers):
+        return False
+    return all(webhook_may_carry(effective_tlp(ticket, items[key].tlp), webhook.max_tlp)
+               for key in items_named(event))
+
+
+def enqueue_ticket(*, ticket, event) -> None:
+    from requests.selectors import audience_of, items_of
+
+    readers, items = audience_of(ticket), items_of([event])
     rows = [WebhookDelivery(webhook=w, event=f"ticket.{event.kind}", ticket=ticket, ticket_event=event)
             for w in _subscribed(WebhookEvent.TICKET)
-            if webhook_may_carry(ticket, w.max_tlp) and can_view_ticket(w.created_by, ticket)]
+            if ticket_may_leave(w, ticket, event, items=items, readers=readers)]
     if rows:
         WebhookDelivery.objects.bulk_create(rows)
 
@@ -388,14 +411,14 @@ def payload(delivery: WebhookDelivery) -> dict[str, Any]:
         body["data"] = {"alert": {**alert_out(alert), "promoted_from": promoted_from(alert.origin, owner,
                                                                                       max_tlp=webhook.max_tlp)}}
     elif (ticket := delivery.ticket) is not None:
-        from requests.selectors import can_view_ticket, with_summary_relations
+        from requests.selectors import with_summary_relations
         from requests.serializers import event_out, ticket_summary
 
-        if not can_view_ticket(owner, ticket) or not webhook_may_carry(ticket, webhook.max_tlp):
-            raise NotAllowed("the request may not leave by this webhook")
-        with_summary_relations([ticket])
-        data: dict[str, Any] = {"ticket": ticket_summary(ticket)}
         event = delivery.ticket_event
+        with_summary_relations([ticket])
+        if not ticket_may_leave(webhook, ticket, event):
+            raise NotAllowed("the request, or the comment or file it is about, may not leave by this webhook")
+        data: dict[str, Any] = {"ticket": ticket_summary(ticket)}
         if event is not None and not event.internal:
             data["change"] = event_out(event)
         body["data"] = data

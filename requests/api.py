@@ -31,6 +31,7 @@ from requests.selectors import (
     get_template,
     get_visible_ticket,
     internal_visible_q,
+    items_named,
     links_of,
     may_read_item,
     merged_sources,
@@ -369,11 +370,7 @@ def ticket_detail(ticket: Ticket, user: User) -> dict[str, Any]:
 
 def _about_shown(event: TicketEvent, shown: set[tuple[str, int]]) -> bool:
     """A history line about a comment or attachment is shown with the item, not without it."""
-    about = event.after if isinstance(event.after, dict) else {}
-    for kind in ("comment", "attachment"):
-        if kind in about and (kind, about[kind]) not in shown:
-            return False
-    return True
+    return all(key in shown for key in items_named(event))
 
 
 def _fresh(user: User, ticket: Ticket) -> dict[str, Any]:

@@ -157,8 +157,10 @@ class Ticket(models.Model):
     # Accent- and case-folded reference + title + description, so "an toan" finds "an toàn".
     search_text = models.TextField(editable=False, blank=True)
 
-    # Set on the requests a digest mail lists (notify.emails): the absolute link. Not a column.
+    # Set on the requests a digest mail lists (notify.emails): the absolute link, and whether TLP keeps
+    # the title out of the mail. Not columns.
     email_url: str
+    withheld: bool
 
     class Meta:
         verbose_name = _("support request")

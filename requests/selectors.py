@@ -154,6 +154,66 @@ def may_read_item(user: Any, ticket: Ticket, item: Any, ticket_audience: Audienc
                          ticket_audience=ticket_audience, centres=centres).allows(user)
 
 
+# A history line about one comment or attachment names it in its `after` under these keys.
+ITEM_KINDS = ("comment", "attachment")
+
+
+def items_named(event: Any) -> list[tuple[str, int]]:
+    """The comments and attachments a history line is about (`("comment", 12)`), usually none or one."""
+    about = event.after if isinstance(event.after, dict) else {}
+    return [(kind, about[kind]) for kind in ITEM_KINDS if kind in about]
+
+
+def narrower_events_q(prefix: str = "") -> Q:
+    """The history lines that may be narrower than their request — internal ones, and those about a
+    comment or a file (`items_named`'s keys) — as a filter (`prefix`: the path to the event, e.g.
+    "ticket_event__"); `may_read_event` decides each of them, any other line is read with its request."""
+    return Q(**{f"{prefix}internal": True}) | Q(**{f"{prefix}after__has_any_keys": list(ITEM_KINDS)})
+
+
+# What `may_read_item` reads of a comment or an attachment.
+ITEM_MARKING = ("id", "ticket", "tlp", "shared_with", "internal", "internal_to")
+
+
+def items_of(events: Any, *, marking_only: bool = False) -> dict[tuple[str, int], Any]:
+    """The comments and attachments `events` name, by `items_named`'s key (at most two queries);
+    with `marking_only`, only what deciding who reads them needs (`ITEM_MARKING`)."""
+    from requests.models import Attachment, Comment
+
+    wanted: dict[str, set[int]] = {kind: set() for kind in ITEM_KINDS}
+    for event in events:
+        for kind, pk in items_named(event):
+            if isinstance(pk, int):
+                wanted[kind].add(pk)
+    found: dict[tuple[str, int], Any] = {}
+    for kind, model in (("comment", Comment), ("attachment", Attachment)):
+        if wanted[kind]:
+            rows = model.objects.filter(pk__in=wanted[kind])
+            found.update({(kind, item.pk): item for item in (rows.only(*ITEM_MARKING) if marking_only else rows)})
+    return found
+
+
+def may_read_event(user: Any, ticket: Ticket, event: Any, items: dict[tuple[str, int], Any] | None = None,
+                   ticket_audience: Audience | None = None, centres: dict[int, Centre] | None = None) -> bool:
+    """Whether `user` (who may see `ticket`) may read this history line — and so be told of it, in
+    the hub, by email or by a webhook: an internal one only its own centre (`may_read_internal`);
+    one about a comment or an attachment only with the item itself (`may_read_item`: the item's
+    TLP and sharing scope), and nobody once the item is gone. `items` (`items_of`) saves reading
+    the items per line."""
+    if not may_read_internal(user, event):
+        return False
+    named = items_named(event)
+    if not named:
+        return True
+    if items is None:
+        items = items_of([event])
+    for key in named:
+        item = items.get(key)
+        if item is None or not may_read_item(user, ticket, item, ticket_audience, centres):
+            return False
+    return True
+
+
 def can_see_internal(user: Any, ticket: Ticket) -> bool:
     """Whether `user` writes internal notes on `ticket` now (the target centre, hub admins)."""
     return may_comment_internally(user, ticket)

@@ -180,3 +180,33 @@ def test_the_list_filter_and_the_rule_agree_for_every_state(people, new_ticket):
     # Not vacuous: the watcher from QB sees the watched AMBER ones and not the party-only ones.
     watched_ones = [t for t in tickets if t.status == "accepted" and t.target_centre_id and "True" in t.title]
     assert {t.tlp for t in watched_ones if can_view_ticket(people.qb_engineer, t)} == {"clear", "green", "amber"}
+
+
+def test_a_history_line_is_read_with_its_item_on_the_page_and_in_every_notification(people, new_ticket, media_root,
+                                                                                     api_client):
+    """`may_read_event` — who may be told of a change, in the hub, by email, by webhook — is the rule
+    the request's page shows its history by: a line about a comment or a file only with that item
+    (its TLP, its sharing scope, internal), for each person who sees the request."""
+    from requests.selectors import may_read_event
+
+    ticket = new_ticket(title="Rà soát", target="DN")
+    services.add_watcher(ticket, by=people.ht_engineer, username="qb.manager")
+    services.add_comment(ticket, by=people.ht_engineer, body="công khai")
+    red = services.add_comment(ticket, by=people.dn_engineer, body="chỉ hai trung tâm", tlp="red")
+    services.add_comment(ticket, by=people.dn_engineer, body="chỉ DN", shared_with=["DN"])
+    note = services.add_comment(ticket, by=people.dn_engineer, body="nội bộ", internal=True)
+    for comment, name in ((red, "do.txt"), (note, "noibo.txt"), (None, "chung.txt")):
+        services.add_attachment(ticket, by=people.dn_engineer if comment else people.ht_engineer,
+                                comment_id=comment.pk if comment else None, upload=SimpleUploadedFile(name, b"x"))
+    services.add_attachment(ticket, by=people.ht_engineer, tlp="amber+strict",
+                            upload=SimpleUploadedFile("strict.txt", b"x"))
+    events = list(TicketEvent.objects.filter(ticket=ticket))
+    told: dict[str, set[int]] = {}
+    for user in (people.ht_engineer, people.dn_engineer, people.dn_manager, people.qb_manager, people.admin):
+        page = {line["id"] for line in api_client(user).get(f"/api/v1/tickets/{ticket.pk}").json()["history"]}
+        told[user.username] = {e.pk for e in events if may_read_event(user, ticket, e)}
+        assert told[user.username] == page, user.username
+    # Eight items on top of the request: QB's watcher reads the two public ones, HT all but DN's
+    # scoped comment and the internal note with its file, DN all eight.
+    assert len(told["admin"]) - len(told["qb.manager"]) == 6
+    assert len(told["dn.engineer"]) == len(told["admin"]) and len(told["ht.engineer"]) == len(told["admin"]) - 3

@@ -6,7 +6,8 @@ whether the item is counted in their figures. Here every row is checked through 
 could show the item: the API's lists, details, search, exports and downloads, the live sockets (topic
 and notifications), sync, unread counts, the summary in the security topic, the dashboard and the
 yearly report, the notification list (the bell) and the email each person would be sent (composed
-as the worker composes it, TLP:RED and AMBER+STRICT without their content). A model with a `tlp`
+as the worker composes it, TLP:RED and AMBER+STRICT without their content; for a request's comments
+and files, the notifications and emails of their history lines). A model with a `tlp`
 field and no rows fails `test_every_item_type_has_rows`.
 
 The world (docs/authorisation.md): HT's security officer writes messages and raises alerts; HT's
@@ -421,9 +422,55 @@ async def check_comments(cast) -> list:
             history = response.json()["history"] if response.status_code == 200 else []
             found["history"][name] = {items[e["after"]["comment"]] for e in history
                                       if e["kind"] == "comment" and e["after"]["comment"] in items}
-        return [w for path, got in found.items() for w in check(got, model, path)]
+        changes = item_changes(items, "comment")
+        return ([w for path, got in found.items() for w in check(got, model, path)]
+                + notified_within_the_table(model, changes, cast, "ticket_event")
+                + comment_email_path(model, changes, cast))
 
     return check(live, model, "notifications socket") + await sync_to_async(over_http)()
+
+
+def item_changes(items: dict[int, tuple], kind: str) -> dict[int, tuple]:
+    """The history lines ("X commented", "X attached …") of these comments or files, by the same key."""
+    from requests.models import TicketEvent
+
+    return {event.pk: items[event.after[kind]] for event in TicketEvent.objects.filter(kind=kind)
+            if isinstance(event.after, dict) and event.after.get(kind) in items}
+
+
+def comment_email_path(model: str, changes: dict[int, tuple], cast) -> list:
+    """The unseen-rule email each person is sent about the comments, composed as the worker composes
+    it: it quotes a comment only to its readers, and never one marked TLP:RED or AMBER+STRICT."""
+    from datetime import timedelta
+    from html import unescape
+
+    from notify.delivery import queue_batches
+    from notify.emails import compose
+    from notify.services import update_preferences
+
+    for user in cast.values():  # whatever the hour the test runs at (request changes: email by default)
+        update_preferences(user=user, quiet_hours=False)
+    readers = expect(model)
+    names = {user.pk: name for name, user in cast.items()}
+    wrong: list[tuple[Any, ...]] = []
+    quoted_somewhere = False
+    for email in queue_batches(timezone.now() + timedelta(hours=1)):
+        composed = compose(email)
+        if composed.message is None:
+            continue
+        message, html = composed.message, composed.message.alternatives[0][0]
+        assert isinstance(html, str)
+        whole = f"{message.subject}\n{message.body}\n{unescape(html)}"
+        name = names[email.user_id]
+        for key in set(changes.values()):
+            if f"bangtlp {key}" not in whole:
+                continue
+            quoted_somewhere = True
+            if key not in readers.get(name, set()) or key[0] in ("red", "amber+strict"):
+                wrong.append((model, "email", name, "quotes", key))
+    if not quoted_somewhere:
+        wrong.append((model, "email", "nobody was quoted a comment: the check is vacuous"))
+    return wrong
 
 
 async def check_attachments(cast) -> list:
@@ -454,7 +501,8 @@ async def check_attachments(cast) -> list:
             found["detail"][name] = {items[a["id"]] for a in listed}
             found["download"][name] = {key for pk, key in items.items() if client.get(
                 f"/api/v1/tickets/{ticket.pk}/attachments/{pk}").status_code == 200}
-        return [w for path, got in found.items() for w in check(got, model, path)]
+        return ([w for path, got in found.items() for w in check(got, model, path)]
+                + notified_within_the_table(model, item_changes(items, "attachment"), cast, "ticket_event"))
 
     return await sync_to_async(build)()
 
