@@ -49,7 +49,7 @@ from hub.lib import ratelimit
 from hub.lib.prefetch import hold_prefetched
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
-from hub.models import Centre, Role, User
+from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for, user_group
 from hub.realtime.publisher import broadcast_on_commit
@@ -402,21 +402,23 @@ def _escalate_alert(alert: Alert, step: int, now: datetime) -> list[Escalation]:
     return done
 
 
-def escalation_targets(centre: Centre, *, step: int, now: datetime) -> tuple[str, list[User]]:
+def escalation_targets(alert: Alert, centre: Centre, *, step: int, now: datetime) -> tuple[str, list[User]]:
     """Whom step `step` of an unacknowledged alert reaches at `centre` (docs/duty.md): step 1 the
-    deputy of the shift on duty now (the officer on duty already had the alert first); step 2 and
-    later, or step 1 where no deputy is rostered, the centre's managers."""
-    from duty.selectors import on_duty
+    deputy of the shift on duty now (the officer on duty already had the alert first) if they may
+    stand it still (`duty.selectors.standing_deputy`) and may read the alert now (`audience_of`);
+    step 2 and later, or step 1 without such a deputy, the centre's managers who may read it."""
+    from duty.selectors import managers_of, standing_deputy
 
+    audience = audience_of(alert)
     if step == 1:
-        shift = on_duty(centre, now)
-        if shift is not None and shift.deputy is not None and shift.deputy.is_active:
-            return "deputy", [shift.deputy]
-    return "managers", list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).order_by("username"))
+        deputy = standing_deputy(centre, now)
+        if deputy is not None and audience.allows(deputy):
+            return "deputy", [deputy]
+    return "managers", [m for m in managers_of(centre) if audience.allows(m)]
 
 
 def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> Escalation | None:
-    to, targets = escalation_targets(centre, step=step, now=now)
+    to, targets = escalation_targets(alert, centre, step=step, now=now)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -432,8 +434,11 @@ def _escalate_centre(alert: Alert, centre: Centre, step: int, now: datetime) -> 
         if targets:
             frame: AlertFrame = {"type": "alert", "event": "escalated", "alert": alert_out(alert),
                                  "escalation": escalation_out(escalation)}
-            ids = frozenset(m.pk for m in targets)
-            broadcast_on_commit([user_group(i) for i in sorted(ids)], frame, Audience(users=ids))
+            # To the people reached (their own groups), with the alert's audience: each socket checks
+            # it at delivery against the person as they are then, so someone who lost the right to
+            # read the alert since they were chosen does not get it.
+            broadcast_on_commit([user_group(m.pk) for m in sorted(targets, key=lambda m: m.pk)], frame,
+                                audience_of(alert))
         # Email (the centre's managers and security officers per their preferences; at the deputy step the
         # deputy alone) and webhooks.
         notify.alert_escalated(alert=alert, centre=centre, step=step, people=targets if to == "deputy" else None)
@@ -574,18 +579,14 @@ def _change_indicators(alert: Alert, by: User, items: Any, note: str) -> list[Al
 
 def _follow_summary(alert: Alert, audience: Audience) -> None:
     """The alert's summary message in the security topic gets the alert's current audience and
-    marking: after a TLP change it reaches exactly who the alert reaches, no one else."""
+    marking: after a TLP change it reaches exactly who the alert reaches, no one else; the
+    discussion under it (its thread's replies) is narrowed with it, never widened
+    (chat.services.remark_thread)."""
     from chat.models import Message
-    from chat.serializers import message_out
-    from hub.realtime.groups import topic_group
+    from chat.services import remark_thread
 
     scope = scope_of(alert)
     for message in Message.objects.filter(client_id=f"alert-{alert.pk}", author_id=alert.raised_by_id).select_related(
-            "topic", "author__centre").select_for_update(of=("self",)):
-        message.set_audience(audience.as_meta())
-        message.tlp = tightest(alert.tlp, message.topic.default_tlp)
-        message.shared_with = sorted(scope) if scope is not None else None
-        message.save(update_fields=["audience", "audience_centres", "audience_roles", "audience_users", "tlp",
-                                    "shared_with", *message.mark_changed()])
-        broadcast_on_commit([topic_group(message.topic.slug)],
-                            {"type": "message.updated", "message": message_out(message)}, audience)
+            "topic").select_for_update(of=("self",)):
+        remark_thread(message, audience=audience, tlp=tightest(alert.tlp, message.topic.default_tlp),
+                      shared_with=sorted(scope) if scope is not None else None)

@@ -58,6 +58,7 @@ from chat.selectors import (
     message_visible,
     my_history_after,
     reactions_of,
+    ready_for_wire,
     thread_state,
 )
 from chat.serializers import author_out, message_out
@@ -195,7 +196,8 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 # A reply's lock of its thread's root, taken before the topic's (`_lock_thread`), compiled likewise.
 _LOCK_ROOT = CompiledQuery(
-    lambda pk: Message.objects.select_for_update(no_key=True).filter(pk=pk).values_list("reply_count")[:1])
+    lambda pk: Message.objects.select_for_update(no_key=True).filter(pk=pk)
+    .values_list("reply_count", "audience", "tlp")[:1])
 
 
 # The message a reply answers (`_thread_of`), compiled likewise: the ORM's version was a fifth of a
@@ -289,7 +291,8 @@ def post_message(
             raise HubError(INVALID, _("A reply keeps its thread's sharing scope."), fields=["shared_with"])
         if root.audience is not None:
             shared_with = root.shared_with
-            audience = Audience.from_meta(root.audience) if audience is None else audience
+            root_audience = Audience.from_meta(root.audience)
+            audience = root_audience if audience is None else audience.narrowed_by(root_audience)
     elif also_channel:
         raise HubError(INVALID, _("also_channel needs reply_to."), fields=["also_channel"])
     tlp = clean_tlp(tlp, floor=floor)
@@ -298,19 +301,18 @@ def post_message(
     ratelimit.charge("post")  # the acting person's `post` bucket (hub/lib/ratelimit.py)
     # No look-up for an existing client_id first: the unique constraint answers retries below,
     # which keeps the common path (a new message) one query shorter.
-    meta = audience.as_meta() if audience is not None else None
     # Everything that needs no lock is done before the topic's (`_insert_message`): the text's
     # rendering (and its mentions' look-up) and, for a reply, who takes part in its thread.
     rendered = render_body(body) if body else Rendered("")
     message = Message(topic=topic, author=by, body=body, html=rendered.html, client_id=client_id,
                       search_text=search_text(body), tlp=tlp, shared_with=shared_with, reply_to=parent,
                       thread_root=root, also_channel=also_channel)
-    message.set_audience(meta)
+    message.set_audience(audience.as_meta() if audience is not None else None)
     thread = _read_thread(topic, root, message) if root is not None else None
     with removed_on_failure() as stored:
         pending = store_files(files, checked, by=by, stored=stored)
         try:
-            _insert_message(topic, message, rendered, meta=meta, thread=thread, pending=pending)
+            _insert_message(topic, message, rendered, thread=thread, pending=pending)
         except IntegrityError:
             # The same client_id raced in from another socket or process: the first one won (and
             # this retry's copies of its files are not needed).
@@ -322,8 +324,8 @@ def post_message(
     return message, True
 
 
-def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, meta: dict[str, Any] | None,
-                    thread: _Thread | None, pending: list[MessageAttachment]) -> None:
+def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, thread: _Thread | None,
+                    pending: list[MessageAttachment]) -> None:
     """post_message's transaction: the row, its files and mentions (and a reply's thread), and the
     frames after commit. It holds the topic's row lock until COMMIT, and every other message of the
     topic waits for it: only what must be in the lock is (a reply adds two writes; its root's row
@@ -342,7 +344,7 @@ def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, meta:
         _store_mentions(message, rendered.users, rendered.centres)
         payload = message_out(message, _mention_names(rendered))
         frame: MessageFrame = {"type": "message", "message": payload}
-        live = live_audience(topic, audience=Audience.from_meta(meta), anchor=anchor_id(message))
+        live = live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor_id(message))
         mentioned = _mention_recipients(message, rendered.users, rendered.centres)
         broadcasts: list[Broadcast] = [([topic_group(topic.slug)], frame, live)]
         if thread is not None:
@@ -384,8 +386,15 @@ def _lock_thread(topic: Topic, thread: _Thread, reply: Message) -> _Thread:
     (as the count's UPDATE would, `FOR NO KEY UPDATE`: a reaction's insert is not held up) until
     COMMIT. Every reply of the thread takes this lock, so from here on its count and participants do
     not move; if they moved since `_read_thread` (another reply committed in between), what changed
-    is read again now."""
+    is read again now. If the root's marking moved meanwhile (`remark_thread`: its alert's TLP was
+    raised), the reply follows it as the replies already there did, and who is notified is read again."""
     locked = _LOCK_ROOT.rows(thread.root.pk)
+    if locked and (locked[0][1], locked[0][2]) != (thread.root.audience, thread.root.tlp):
+        root = thread.root
+        root.set_audience(locked[0][1])
+        root.tlp = locked[0][2]
+        _narrow(reply, Audience.from_meta(root.audience), root.tlp)
+        return _read_thread(topic, root, reply)
     return thread if locked and locked[0][0] == thread.count else _read_thread(topic, thread.root, reply, after=thread)
 
 
@@ -410,6 +419,54 @@ def _thread_replied(topic: Topic, thread: _Thread, reply: Message, payload: Mess
         record_mentions(message=reply, channels=chosen, verb="reply")
     root_live = live_audience(topic, audience=Audience.from_meta(root.audience), anchor=root.pk)
     return [topic_group(topic.slug)], updated, root_live if root.audience is not None else live
+
+
+def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_with: list[str] | None) -> None:
+    """Give a thread's root a new marking — its audience, TLP and scope, exactly (an alert's summary
+    follows its alert: alerts.services._follow_summary) — and hold its replies to the thread's rule:
+    a reply never reaches anyone its root does not (`post_message`). Each reply is narrowed to whom
+    both its own audience and the root's admit (`Audience.narrowed_by`) and to at least the root's
+    TLP; never widened — a reply written for fewer people stays so when the root loosens. Stored
+    markings are what every read path (history, sync, search, threads, pins, files, unread counts,
+    notifications) and every later frame read, so they all follow. Each changed message moves its
+    version and goes out as `message.updated` to its new audience, together after commit. Runs in
+    the caller's transaction; `root` is read locked (`select_for_update`) by the caller."""
+    topic = root.topic
+    root_audience = audience if audience is not None else Audience()
+    root.set_audience(root_audience.as_meta())
+    root.tlp, root.shared_with = tlp, shared_with
+    root.save(update_fields=[*MARKING_FIELDS, *root.mark_changed()])
+    changed = [root]
+    replies = list(Message.objects.filter(thread_root=root).select_for_update().order_by("id"))
+    for reply in replies:
+        if _narrow(reply, root_audience, tlp):
+            reply.save(update_fields=[*MARKING_FIELDS, *reply.mark_changed()])
+            changed.append(reply)
+    ready_for_wire(changed, [topic])
+    broadcast_together_on_commit([
+        ([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
+         live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor_id(message)))
+        for message in changed])
+
+
+def _narrow(reply: Message, root_audience: Audience, root_tlp: str) -> bool:
+    """The thread's rule on one reply (not saved): its audience narrowed to whom its root's also
+    admits, its TLP at least the root's, the scope it shows the centres that then read it. Whether
+    anything changed."""
+    before = Audience.from_meta(reply.audience)
+    after = before.narrowed_by(root_audience)
+    tlp = tightest(reply.tlp, root_tlp)
+    if after == before and tlp == reply.tlp:
+        return False
+    if after.centres != before.centres:
+        reply.shared_with = sorted(after.centres) if after.centres is not None else None
+    reply.set_audience(after.as_meta())
+    reply.tlp = tlp
+    return True
+
+
+# What a message's marking is stored in (`remark_thread`).
+MARKING_FIELDS = ("audience", "audience_centres", "audience_roles", "audience_users", "tlp", "shared_with")
 
 
 def mark_thread_read(root: Message, *, by: User, up_to: Any) -> int:

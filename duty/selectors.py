@@ -143,6 +143,23 @@ def eligible_staff(centre: Centre) -> QuerySet[User]:
             .order_by("role", "display_name", "username"))
 
 
+def standing_deputy(centre: Centre, at: datetime) -> User | None:
+    """The deputy of the shift on duty at `centre` at `at`, if they may still stand it there
+    (`eligible_staff`: active, of that centre, a duty role). A roster is made ahead, and people move
+    centre or change role since: who is reached as deputy (alert escalation) is decided now."""
+    shift = on_duty(centre, at)
+    if shift is None or shift.deputy_id is None:
+        return None
+    return eligible_staff(centre).filter(pk=shift.deputy_id).first()
+
+
+def managers_of(centre: Centre) -> list[User]:
+    """A centre's active managers (with their centre), by username: the next in line after the
+    deputy (escalation, an unconfirmed shift)."""
+    return list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).select_related("centre")
+                .order_by("username"))
+
+
 def state_rank(state: str) -> int:
     """Sorting: the centres needing attention first."""
     return {State.UNCONFIRMED: 0, State.NOBODY: 1, State.CONFIRMED: 2}[state]

@@ -23,11 +23,12 @@ from duty.selectors import (
     current_shift_of,
     duty_state,
     eligible_staff,
+    managers_of,
     may_manage_roster,
 )
 from duty.serializers import duty_out, shift_out
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
-from hub.models import CalendarFeed, Centre, Role, User
+from hub.models import CalendarFeed, Centre, User
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.groups import ALL, user_group
 from hub.realtime.publisher import broadcast_on_commit
@@ -217,10 +218,6 @@ class WatchReport:
         out += [f"duty: {s.centre.code} shift {s.pk} not confirmed by {s.officer.username}; deputy and managers told"
                 for s in self.unconfirmed]
         return out
-
-
-def managers_of(centre: Centre) -> list[User]:
-    return list(User.objects.filter(centre=centre, role=Role.MANAGER, is_active=True).order_by("username"))
 
 
 def watch_shifts(*, now: datetime) -> WatchReport:

@@ -44,6 +44,21 @@ class Audience:
             return False  # only the named users
         return True
 
+    def narrowed_by(self, other: Audience) -> Audience:
+        """Who both this audience and `other` admit: a reply under a root whose audience narrowed
+        (chat.services.narrow_thread). Exact when neither names people (every channel message's
+        and alert's audience: centres and roles); with named people never wider than either (a
+        person named by one only is dropped). tests/hub/test_audience.py holds it to `allows`."""
+        if other.centres is None and other.roles is None and other.users is None:
+            return self
+        if self.centres is None and self.roles is None and self.users is None:
+            return other
+        named = (self.users or frozenset()) & (other.users or frozenset())
+        if _only_named(self) or _only_named(other):
+            return Audience(users=named)
+        return Audience(centres=_both(self.centres, other.centres), roles=_both(self.roles, other.roles),
+                        users=named or None)
+
     def as_meta(self) -> dict[str, list[Any] | None] | None:
         """A JSON-able form carried on channel-layer events; None means everyone."""
         if self.centres is None and self.roles is None and self.users is None:
@@ -63,6 +78,17 @@ class Audience:
             roles=_frozen(meta.get("roles")),
             users=_frozen(meta.get("users")),
         )
+
+
+def _only_named(audience: Audience) -> bool:
+    return audience.users is not None and audience.centres is None and audience.roles is None
+
+
+def _both(one: frozenset[Any] | None, other: frozenset[Any] | None) -> frozenset[Any] | None:
+    """Two restrictions of one dimension at once (None: no restriction)."""
+    if one is None:
+        return other
+    return one if other is None else one & other
 
 
 def _frozen(values: list[Any] | None) -> frozenset[Any] | None:

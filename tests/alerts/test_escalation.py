@@ -14,6 +14,7 @@ from alerts.models import AlertEvent, Escalation
 from alerts.services import acknowledge_alert, change_alert_status, escalate_due_alerts
 from notify.delivery import deliver_emails
 from tests.alerts.conftest import listen, next_alert_frame, raise_as
+from tests.factories import staff
 
 pytestmark = pytest.mark.django_db(transaction=True)  # emails and frames leave only after commit
 
@@ -164,3 +165,86 @@ async def test_the_escalation_frame_reaches_the_pending_centres_managers_only(ca
     finally:
         for socket in (manager, engineer, other_manager):
             await socket.disconnect()
+
+
+# --- the deputy step: someone who may read the alert now --------------------------------------------
+
+def _rostered_deputy(cast):
+    """HT's shift on duty now has ht.security2 as its deputy (with ht.security as the officer)."""
+    from django.utils import timezone
+
+    from duty.services import create_shift
+    from hub.models import Centre
+
+    deputy = staff("ht.security2", email="ht.security2@example.vn")
+    now = timezone.now()
+    create_shift(Centre.objects.get(code="HT"), by=cast.ht_manager, starts_at=now - timedelta(hours=1),
+                 ends_at=now + timedelta(hours=23), officer="ht.security", deputy="ht.security2")
+    return deputy
+
+
+def _red_for_ht(cast):
+    """A critical TLP:RED alert DN raises and shares with HT alone: HT is its pending centre."""
+    return raise_as(cast.dn_security, severity="critical", tlp="red", shared_with=["HT"],
+                    title="Chỉ DN và HT", description="bí mật")
+
+
+async def _alert_frames(socket) -> list[dict]:
+    frames = []
+    while not await socket.receive_nothing(timeout=1):
+        frame = await socket.receive_json_from()
+        if frame.get("type") == "alert":
+            frames.append(frame)
+    return frames
+
+
+async def test_a_deputy_who_moved_centre_is_passed_over_for_the_managers(cast):
+    def setup():
+        deputy = _rostered_deputy(cast)
+        deputy.centre = cast.qb_manager.centre  # moved to QB after the roster was made
+        deputy.save()
+        return deputy
+
+    deputy = await sync_to_async(setup)()
+    sockets = [await listen(deputy), await listen(cast.ht_manager)]
+    try:
+        alert = await sync_to_async(_red_for_ht)(cast)
+        assert (await next_alert_frame(sockets[1]))["event"] == "raised"
+        done = await sync_to_async(escalate_due_alerts)(now=alert.created_at + timedelta(minutes=5))
+        assert [(e.centre.code, e.step, e.notified) for e in done] == [("HT", 1, ["ht.manager"])]
+        frame = await next_alert_frame(sockets[1])
+        assert frame["event"] == "escalated" and frame["escalation"]["notified"] == ["ht.manager"]
+        assert await _alert_frames(sockets[0]) == []  # not the alert, not its escalation
+    finally:
+        for socket in sockets:
+            await socket.disconnect()
+    entry = await sync_to_async(AlertEvent.objects.get)(alert=alert, kind="escalated")
+    assert entry.data == {"step": 1, "to": "managers", "notified": ["ht.manager"]}
+
+
+async def test_a_deputy_who_loses_the_right_after_being_chosen_is_stopped_at_delivery(cast, monkeypatch):
+    """The frame carries the alert's audience, checked by the socket against the person as they are
+    when it arrives: a move between choosing the deputy and delivering the frame is caught too."""
+    from alerts import services
+
+    deputy = await sync_to_async(_rostered_deputy)(cast)
+    chosen = services.escalation_targets
+
+    def choose_then_move(*args, **kwargs):
+        to, people = chosen(*args, **kwargs)
+        assert to == "deputy" and [p.username for p in people] == ["ht.security2"]
+        moved = type(deputy).objects.get(pk=deputy.pk)
+        moved.centre = cast.qb_manager.centre
+        moved.save()  # announced to the person's sockets after its commit (before the frame's)
+        return to, people
+
+    monkeypatch.setattr(services, "escalation_targets", choose_then_move)
+    socket = await listen(deputy)
+    try:
+        alert = await sync_to_async(_red_for_ht)(cast)
+        assert (await next_alert_frame(socket))["event"] == "raised"  # still HT's then
+        done = await sync_to_async(escalate_due_alerts)(now=alert.created_at + timedelta(minutes=5))
+        assert [(e.centre.code, e.notified) for e in done] == [("HT", ["ht.security2"])]
+        assert await _alert_frames(socket) == []
+    finally:
+        await socket.disconnect()

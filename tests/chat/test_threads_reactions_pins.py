@@ -166,6 +166,61 @@ async def test_replies_arrive_live_with_the_threads_new_count(world):
 # --- reactions -------------------------------------------------------------------------------------
 
 
+def test_a_root_re_marked_narrows_its_replies_and_never_widens_them(world):
+    """`remark_thread` (an alert's summary following its alert): the root takes the new marking as
+    given; each reply is narrowed to whom both admit and to at least the root's TLP, never widened."""
+    from chat.services import remark_thread
+    from hub.realtime.audience import Audience
+
+    topic = world["security"]
+    root = post_message(topic, by=world["dns"], body="gốc")[0]
+    open_reply = post_message(topic, by=world["ht"], body="ai cũng đọc", reply_to=root.pk)[0]
+    scoped = post_message(topic, by=world["ht"], body="chỉ HT và QB", reply_to=root.pk, shared_with=["QB"])[0]
+    red_ht_dn = Audience(centres=frozenset({"DN", "HT"}))
+    remark_thread(root, audience=red_ht_dn, tlp="red", shared_with=["DN", "HT"])
+    markings = {m.pk: (Audience.from_meta(m.audience), m.tlp, m.shared_with)
+                for m in Message.objects.filter(pk__in=[root.pk, open_reply.pk, scoped.pk])}
+    assert markings == {root.pk: (red_ht_dn, "red", ["DN", "HT"]),
+                        open_reply.pk: (red_ht_dn, "red", ["DN", "HT"]),
+                        scoped.pk: (Audience(centres=frozenset({"HT"})), "red", ["HT"])}
+    versions = dict(Message.objects.filter(pk__in=[open_reply.pk, scoped.pk]).values_list("pk", "version"))
+    remark_thread(Message.objects.get(pk=root.pk), audience=None, tlp="amber", shared_with=None)  # loosened
+    assert Audience.from_meta(Message.objects.get(pk=root.pk).audience) == Audience()
+    after = {m.pk: (Audience.from_meta(m.audience), m.tlp, m.shared_with, m.version)
+             for m in Message.objects.filter(pk__in=[open_reply.pk, scoped.pk])}
+    assert after == {open_reply.pk: (red_ht_dn, "red", ["DN", "HT"], versions[open_reply.pk]),
+                     scoped.pk: (Audience(centres=frozenset({"HT"})), "red", ["HT"], versions[scoped.pk])}
+
+
+def test_a_reply_follows_a_root_re_marked_while_it_was_being_posted(world, monkeypatch):
+    """A reply reads its root before its transaction; if the root's marking narrows before the reply
+    takes the root's lock, the reply is narrowed with it (chat.services._lock_thread)."""
+    from django.db import transaction
+
+    from chat import services
+    from hub.realtime.audience import Audience
+
+    topic = world["security"]
+    root = post_message(topic, by=world["dns"], body="gốc")[0]
+    read_thread = services._read_thread
+    narrowed = []
+
+    def read_then_narrow(*args, **kwargs):
+        state = read_thread(*args, **kwargs)
+        if not narrowed:  # another transaction re-marks the root now (its alert raised to RED)
+            narrowed.append(True)
+            with transaction.atomic():
+                services.remark_thread(Message.objects.select_for_update().get(pk=root.pk),
+                                       audience=Audience(centres=frozenset({"DN"})), tlp="red", shared_with=["DN"])
+        return state
+
+    monkeypatch.setattr(services, "_read_thread", read_then_narrow)
+    reply = post_message(topic, by=world["dn"], body="trả lời", reply_to=root.pk)[0]
+    stored = Message.objects.get(pk=reply.pk)
+    assert (Audience.from_meta(stored.audience), stored.tlp, stored.shared_with) == (
+        Audience(centres=frozenset({"DN"})), "red", ["DN"])
+
+
 def test_reacting_toggles_and_counts_per_emoji_with_who(world, api_client):
     message = post(world, "ht", "Đã vá xong")
     url = f"/api/v1/topics/{SLUG}/messages/{message.pk}/reactions"

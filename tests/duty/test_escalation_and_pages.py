@@ -61,6 +61,26 @@ def test_without_a_deputy_on_duty_the_first_step_goes_to_the_managers(cast):
     # A centre with no roster at all (DN raised it; HT's neighbours) is escalated as before: managers.
 
 
+@pytest.mark.parametrize("change", ["role", "centre", "active"])
+def test_a_deputy_who_may_no_longer_stand_the_shift_is_passed_over_for_the_managers(cast, change):
+    """The roster was made earlier; who is reached is decided when the step falls due
+    (duty.selectors.standing_deputy: active, of that centre, a duty role — the staff list's rule)."""
+    roster(cast)
+    deputy = cast.ht_security2
+    if change == "role":
+        deputy.role = "engineer"
+    elif change == "centre":
+        deputy.centre = cast.dn_manager.centre
+    else:
+        deputy.is_active = False
+    deputy.save()
+    with time_machine.travel(T0, tick=False) as clock:
+        alert = raise_critical(cast)
+        clock.move_to(T0 + timedelta(minutes=5))
+        escalate_due_alerts()
+    assert timeline(alert) == [("step 1", "managers", ["ht.manager"])]
+
+
 def test_the_staff_list_names_who_may_stand_a_shift(cast, api_client):
     response = api_client(cast.ht_manager).get("/api/v1/centres/HT/roster/staff")
     assert response.status_code == 200

@@ -49,3 +49,29 @@ def test_allows_and_audience_q_are_the_same_rule(make_user, settings):
     # Not vacuous: the universe has people each side of most audiences.
     allowed = sum(a.allows(p) for p in people for a in audiences.values())
     assert 0 < allowed < len(people) * len(audiences)
+
+
+def test_narrowed_by_admits_only_whom_both_admit_and_exactly_so_without_named_people(make_user, settings):
+    """`Audience.narrowed_by` (a thread's replies when its root narrows, chat.services.remark_thread):
+    for every pair of audiences of the universe above and every kind of person, never anyone one of
+    the two refuses; for audiences naming no one (every channel message's and alert's), exactly
+    whom both admit."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    people = [make_user(f"{(centre or 'x').lower()}.{role}", centre=centre, role=role)
+              for centre, role in product(["HT", "DN", None], ["engineer", "security_officer", "manager"])]
+    people.append(make_user("admin", centre=None, role="hub_admin"))
+    named = [None, frozenset({people[0].pk}), frozenset({people[0].pk, people[4].pk})]
+    audiences = [Audience(centres=c, roles=r, users=u) for c, r, u in product(CENTRES, ROLES, named)]
+    wider, inexact = [], []
+    for one, other in product(audiences, audiences):
+        both = one.narrowed_by(other)
+        for person in people:
+            if both.allows(person) and not (one.allows(person) and other.allows(person)):
+                wider.append((one, other, person.username))
+            elif (one.users is None and other.users is None
+                  and both.allows(person) != (one.allows(person) and other.allows(person))):
+                inexact.append((one, other, person.username))
+    assert wider == [] and inexact == []
+    # Not vacuous: narrowing admits someone and refuses someone.
+    assert Audience(centres=frozenset({"HT", "DN"})).narrowed_by(Audience(centres=frozenset({"HT"}))) == Audience(
+        centres=frozenset({"HT"}))
