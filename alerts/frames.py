@@ -56,7 +56,7 @@ class EscalationWire(TypedDict):
     centre: str
     step: int
     at: str
-    notified: list[str]  # the usernames of the managers told
+    notified: list[str]  # the usernames of the people told (the deputy on duty, or the managers)
 
 
 AlertEventName = Literal["raised", "acknowledged", "status_changed", "escalated", "entry", "updated"]
@@ -82,7 +82,9 @@ class AlertEntryWire(TypedDict):
 class AlertFrame(TypedDict):
     """An alert was raised, acknowledged by a centre, changed status, got a timeline entry (a note or a
     correction), was updated (severity, TLP, sharing, indicators: one entry per change), or escalated
-    (the last only to the managers of the centre that has not acknowledged)."""
+    (the last only to the people it reached at the centre that has not acknowledged — its deputy on
+    duty or its managers — and, as every alert frame, only if the alert's audience admits them when
+    it arrives)."""
 
     type: Literal["alert"]
     event: AlertEventName
