@@ -430,23 +430,23 @@ def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_
     markings are what every read path (history, sync, search, threads, pins, files, unread counts,
     notifications) and every later frame read, so they all follow. Each changed message moves its
     version and goes out as `message.updated` to its new audience, together after commit. Runs in
-    the caller's transaction; `root` is read locked (`select_for_update`) by the caller."""
+    the caller's transaction (`root` read locked, `select_for_update`, by the caller), or its own."""
     topic = root.topic
     root_audience = audience if audience is not None else Audience()
-    root.set_audience(root_audience.as_meta())
-    root.tlp, root.shared_with = tlp, shared_with
-    root.save(update_fields=[*MARKING_FIELDS, *root.mark_changed()])
-    changed = [root]
-    replies = list(Message.objects.filter(thread_root=root).select_for_update().order_by("id"))
-    for reply in replies:
-        if _narrow(reply, root_audience, tlp):
-            reply.save(update_fields=[*MARKING_FIELDS, *reply.mark_changed()])
-            changed.append(reply)
-    ready_for_wire(changed, [topic])
-    broadcast_together_on_commit([
-        ([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
-         live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor_id(message)))
-        for message in changed])
+    with transaction.atomic():
+        root.set_audience(root_audience.as_meta())
+        root.tlp, root.shared_with = tlp, shared_with
+        root.save(update_fields=[*MARKING_FIELDS, *root.mark_changed()])
+        changed = [root]
+        for reply in Message.objects.filter(thread_root=root).select_for_update().order_by("id"):
+            if _narrow(reply, root_audience, tlp):
+                reply.save(update_fields=[*MARKING_FIELDS, *reply.mark_changed()])
+                changed.append(reply)
+        ready_for_wire(changed, [topic])
+        broadcast_together_on_commit([
+            ([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
+             live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor_id(message)))
+            for message in changed])
 
 
 def _narrow(reply: Message, root_audience: Audience, root_tlp: str) -> bool:
