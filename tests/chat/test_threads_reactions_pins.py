@@ -174,22 +174,26 @@ def test_a_root_re_marked_narrows_its_replies_and_never_widens_them(world):
 
     topic = world["security"]
     root = post_message(topic, by=world["dns"], body="gốc")[0]
-    open_reply = post_message(topic, by=world["ht"], body="ai cũng đọc", reply_to=root.pk)[0]
-    scoped = post_message(topic, by=world["ht"], body="chỉ HT và QB", reply_to=root.pk, shared_with=["QB"])[0]
-    red_ht_dn = Audience(centres=frozenset({"DN", "HT"}))
-    remark_thread(root, audience=red_ht_dn, tlp="red", shared_with=["DN", "HT"])
+    early = post_message(topic, by=world["ht"], body="ai cũng đọc", reply_to=root.pk)[0]
+    ht_qb = Audience(centres=frozenset({"HT", "QB"}))
+    remark_thread(Message.objects.get(pk=root.pk), audience=ht_qb, tlp="amber", shared_with=["HT", "QB"])
+    late = post_message(topic, by=world["ht"], body="HT và QB", reply_to=root.pk)[0]
+    assert Audience.from_meta(Message.objects.get(pk=early.pk).audience) == ht_qb
+    assert Audience.from_meta(late.audience) == ht_qb
+
+    dn_ht = Audience(centres=frozenset({"DN", "HT"}))
+    remark_thread(Message.objects.get(pk=root.pk), audience=dn_ht, tlp="red", shared_with=["DN", "HT"])
     markings = {m.pk: (Audience.from_meta(m.audience), m.tlp, m.shared_with)
-                for m in Message.objects.filter(pk__in=[root.pk, open_reply.pk, scoped.pk])}
-    assert markings == {root.pk: (red_ht_dn, "red", ["DN", "HT"]),
-                        open_reply.pk: (red_ht_dn, "red", ["DN", "HT"]),
-                        scoped.pk: (Audience(centres=frozenset({"HT"})), "red", ["HT"])}
-    versions = dict(Message.objects.filter(pk__in=[open_reply.pk, scoped.pk]).values_list("pk", "version"))
+                for m in Message.objects.filter(pk__in=[root.pk, early.pk, late.pk])}
+    only_ht = (Audience(centres=frozenset({"HT"})), "red", ["HT"])  # whom both the reply and the root admit
+    assert markings == {root.pk: (dn_ht, "red", ["DN", "HT"]), early.pk: only_ht, late.pk: only_ht}
+
+    versions = dict(Message.objects.filter(pk__in=[early.pk, late.pk]).values_list("pk", "version"))
     remark_thread(Message.objects.get(pk=root.pk), audience=None, tlp="amber", shared_with=None)  # loosened
     assert Audience.from_meta(Message.objects.get(pk=root.pk).audience) == Audience()
     after = {m.pk: (Audience.from_meta(m.audience), m.tlp, m.shared_with, m.version)
-             for m in Message.objects.filter(pk__in=[open_reply.pk, scoped.pk])}
-    assert after == {open_reply.pk: (red_ht_dn, "red", ["DN", "HT"], versions[open_reply.pk]),
-                     scoped.pk: (Audience(centres=frozenset({"HT"})), "red", ["HT"], versions[scoped.pk])}
+             for m in Message.objects.filter(pk__in=[early.pk, late.pk])}
+    assert after == {pk: (*only_ht, versions[pk]) for pk in (early.pk, late.pk)}
 
 
 def test_a_reply_follows_a_root_re_marked_while_it_was_being_posted(world, monkeypatch):
