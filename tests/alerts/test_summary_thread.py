@@ -94,7 +94,9 @@ async def test_sync_and_sockets_follow_the_narrowed_thread(cast):
         from chat.services import post_message
 
         summary = summary_of(alert)
-        answer, _ = post_message(get_topic(SLUG), by=cast.qb_manager, body="yakbaz chi tiết", reply_to=summary.pk)
+        topic = get_topic(SLUG)
+        assert topic is not None
+        answer, _ = post_message(topic, by=cast.qb_manager, body="yakbaz chi tiết", reply_to=summary.pk)
         return answer
 
     answer = await sync_to_async(setup)()

@@ -207,7 +207,7 @@ def test_a_reply_follows_a_root_re_marked_while_it_was_being_posted(world, monke
     topic = world["security"]
     root = post_message(topic, by=world["dns"], body="gốc")[0]
     read_thread = services._read_thread
-    narrowed = []
+    narrowed: list[bool] = []
 
     def read_then_narrow(*args, **kwargs):
         state = read_thread(*args, **kwargs)
