@@ -79,6 +79,7 @@ from hub.realtime.publisher import (
     broadcast_together_on_commit,
     published_in_commit_order,
 )
+from hub.services import ACCESS_CHANGED
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
@@ -787,7 +788,7 @@ def leave_conversation(topic: Topic, *, by: User) -> None:
         rest = [m for m in members if m.pk != by.pk]
         if rest:
             _members_changed(topic, rest)
-        broadcast_control_on_commit(by.pk, "access_changed")
+        broadcast_control_on_commit(by.pk, ACCESS_CHANGED)
 
 
 def export_conversation(topic: Topic, *, by: User, reason: str) -> tuple[dict[str, Any], Any]:
