@@ -123,6 +123,39 @@ function startDrawer() {
 }
 
 /**
+ * The topic page's head on a phone: the search box (#search-form) and the topic's information
+ * (#topic-info: its description, the read-state switch) fold behind two disclosure buttons so the
+ * messages get the screen. On a desktop the buttons are hidden and both parts always shown (hub.css);
+ * `open` is the class that shows them on a phone. Opening moves the focus into the part; Escape in
+ * it closes it and gives the focus back to its button.
+ */
+function startTopicHead() {
+  const pairs = [["search-toggle", "search-form", "#search-q"], ["topic-info-toggle", "topic-info", null]];
+  for (const [toggleId, partId, focusSelector] of pairs) {
+    const toggle = document.getElementById(toggleId);
+    const part = document.getElementById(partId);
+    if (!toggle || !part) continue;
+    const set = (open, {returnFocus = false} = {}) => {
+      toggle.setAttribute("aria-expanded", String(open));
+      part.classList.toggle("open", open);
+      if (open) {
+        const first = focusSelector ? part.querySelector(focusSelector) : focusables(part)[0];
+        if (first) first.focus();
+      } else if (returnFocus) {
+        toggle.focus();
+      }
+    };
+    toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+    part.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && PHONE.matches && part.classList.contains("open")) {
+        event.preventDefault();
+        set(false, {returnFocus: true});
+      }
+    });
+  }
+}
+
+/**
  * The topic page's message list keeps showing its newest messages when its own height changes (a
  * banner appears above it, the phone's keyboard opens, the window is resized) if it was scrolled to
  * the bottom before; chat.js keeps it there as messages arrive.
@@ -143,5 +176,6 @@ function pinScrollerToBottom() {
 export function startLayout() {
   startMenu();
   startDrawer();
+  startTopicHead();
   pinScrollerToBottom();
 }

@@ -61,6 +61,10 @@ export function markingChooser(root, {floor = "clear", centreCode = null, scopeL
   const tlpId = `${root.id || "marking"}-tlp`;
   const scopeId = `${root.id || "marking"}-scope`;
   const {select: tlp, meaning} = tlpSelect({id: tlpId, floor});
+  // The meaning describes the chooser, so a screen reader says it with the choice (on a phone the
+  // line is cut to one line until the chooser has the focus, hub.css).
+  meaning.id = `${tlpId}-meaning`;
+  tlp.setAttribute("aria-describedby", meaning.id);
   const scope = el("select", {id: scopeId, name: "scope"},
     el("option", {value: "all"}, scopeLabel || gettext("Everyone in this topic")),
     el("option", {value: "own"}, centreCode ? fmt(gettext("Only my centre (%(centre)s)"), {centre: centreCode})

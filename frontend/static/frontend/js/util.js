@@ -241,14 +241,16 @@ export const ICONS = {
   ticket: "M19 3h-4.18C14.4 1.84 13.3 1 12 1s-2.4.84-2.82 2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm-7 0a1 1 0 1 1 0 2 1 1 0 0 1 0-2zm2 14H7v-2h7v2zm3-4H7v-2h10v2zm0-4H7V7h10v2z",
   attach: "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z",
   menu: "M3 18h18v-2H3v2zm0-5h18v-2H3v2zm0-7v2h18V6H3z",
+  forum: "M21 6h-2v9H6v2c0 .55.45 1 1 1h11l4 4V7c0-.55-.45-1-1-1zm-4 6V3c0-.55-.45-1-1-1H3c-.55 0-1 .45-1 1v14l4-4h10c.55 0 1-.45 1-1z",
 };
 
-/** An inline SVG icon (aria-hidden: the button or link around it carries the accessible name). */
-export function icon(name, size = 18) {
+/** An inline SVG icon (aria-hidden: the button or link around it carries the accessible name); `extra`
+ * adds classes (e.g. "phone-only"). */
+export function icon(name, size = 18, extra = "") {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   for (const [k, v] of Object.entries({viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true",
-    focusable: "false", class: "icon"})) svg.setAttribute(k, String(v));
+    focusable: "false", class: extra ? `icon ${extra}` : "icon"})) svg.setAttribute(k, String(v));
   const path = document.createElementNS(ns, "path");
   path.setAttribute("fill", "currentColor");
   path.setAttribute("d", ICONS[name] || "");

@@ -25,7 +25,11 @@ async function setPinned(m, ctx, pinned) {
 function renderButton() {
   const button = $("#pins-button");
   if (!button) return;
-  button.replaceChildren(icon("pin", 16), " ", fmt(gettext("Pinned (%(n)s)"), {n: pins.size}));
+  // On a phone only the pin and the count show (hub.css: the count from data-count, the words
+  // visually hidden but still the button's name).
+  button.replaceChildren(icon("pin", 16), " ",
+    el("span", {class: "tool-label"}, fmt(gettext("Pinned (%(n)s)"), {n: pins.size})));
+  button.dataset.count = String(pins.size);
   const list = $("#pins-list");
   if (list) fillList(list);
 }
@@ -66,7 +70,9 @@ async function install(view) {
   const button = el("button", {type: "button", id: "pins-button", class: "secondary", "aria-expanded": "false",
     "aria-controls": "pins-list"});
   button.addEventListener("click", () => toggleList(button));
-  tools.prepend(button);
+  const search = tools.querySelector("#search-toggle"); // the phone's search button comes first
+  if (search) search.after(button);
+  else tools.prepend(button);
   const [topic, listed] = await Promise.all([api("GET", base(view.slug)), api("GET", `${base(view.slug)}/pins`)]);
   if (topic.ok) topics.set(view.slug, topic.data);
   if (listed.ok) for (const pin of listed.data.results || []) pins.set(pin.message.id, pin);

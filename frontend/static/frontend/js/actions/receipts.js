@@ -46,8 +46,9 @@ function showSwitch(value) {
   sharing = value;
   let box = $("#receipts-share");
   if (!box) {
-    const head = $(".chat-head");
-    if (!head) return;
+    // Beside the topic's description (behind "About this topic" on a phone), else under the title.
+    const home = $("#topic-info") || $(".chat-head");
+    if (!home) return;
     const input = el("input", {type: "checkbox", id: "receipts-share-input"});
     input.addEventListener("change", async () => {
       const r = await api("PUT", "/api/v1/me/read-receipts", {share: input.checked});
@@ -55,7 +56,7 @@ function showSwitch(value) {
     });
     box = el("label", {id: "receipts-share", class: "receipts-share muted", dataset: {testid: "receipts-share"}}, input, " ",
       gettext("Share that I have read messages (off: I see nobody's)"));
-    head.append(box);
+    home.prepend(box);
   }
   $("#receipts-share-input").checked = Boolean(value);
   if (!value) for (const s of $$("#messages .msg-receipts")) { s.hidden = true; s.textContent = ""; }

@@ -170,7 +170,8 @@ async function refreshThreadsButton(view) {
   const threads = r.data.results || [];
   button.threads = threads;
   const unread = threads.reduce((n, t) => n + t.unread, 0);
-  button.replaceChildren(gettext("Threads"));
+  // The icon shows on a phone only, where the words are visually hidden (still the button's name).
+  button.replaceChildren(icon("forum", 16, "phone-only"), el("span", {class: "tool-label"}, gettext("Threads")));
   if (unread) {
     button.append(" ", el("span", {class: "badge", "aria-label": fmt(ngettext("%(n)s unread reply",
       "%(n)s unread replies", unread), {n: unread})}, String(unread)));
@@ -202,7 +203,9 @@ function installHeader(view) {
   const button = el("button", {type: "button", id: "threads-button", class: "secondary", "aria-expanded": "false"},
     gettext("Threads"));
   button.addEventListener("click", () => showThreadList(view, button));
-  tools.append(button);
+  const info = tools.querySelector("#topic-info-toggle"); // the phone's "About this topic" stays last
+  if (info) info.before(button);
+  else tools.append(button);
   refreshThreadsButton(view);
 }
 
