@@ -61,6 +61,11 @@ def test_no_page_has_a_serious_accessibility_violation(scene: Scene, browser, hu
         expect(page.locator("#site-menu nav")).to_be_visible()
         found["header menu"] = violations(page)
         page.keyboard.press("Escape")
+        page.click("#topic-info-toggle")  # what the topic's head folds away on a phone, opened
+        page.click("#search-toggle")
+        expect(page.locator("#topic-info [data-testid=receipts-share]")).to_be_visible()
+        expect(page.locator("#search-q")).to_be_visible()
+        found["topic information and search"] = violations(page)
         message = page.locator("#messages li.msg").first
         message.locator(".msg-body").tap()
         expect(page.locator("#msg-menu.sheet")).to_be_visible()
