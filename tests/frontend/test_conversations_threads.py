@@ -116,12 +116,12 @@ DM_WORDS = {
     "vi": {"heading": "Tin nhắn riêng", "none": "Chưa có cuộc trao đổi nào.", "new": "Cuộc trao đổi mới",
            "find": "Tên, tên đăng nhập hoặc mã trung tâm", "nobody": "Chưa chọn ai.", "chosen": "Đã chọn: Minh (DN)",
            "start": "Bắt đầu", "cancel": "Huỷ", "unread": "1 tin chưa đọc", "members": "Thành viên: ",
-           "add": "Thêm người", "leave": "Rời khỏi", "only_you": "Chỉ mình bạn",
+           "add": "Thêm người", "leave": "Rời khỏi", "about": "Thông tin cuộc trao đổi", "only_you": "Chỉ mình bạn",
            "confirm": "Rời khỏi cuộc trao đổi này? Bạn sẽ không còn thấy nó nữa."},
     "en": {"heading": "Direct messages", "none": "No conversations yet.", "new": "New conversation",
            "find": "Name, username or centre", "nobody": "Nobody chosen yet.", "chosen": "Chosen: Minh (DN)",
            "start": "Start", "cancel": "Cancel", "unread": "1 unread message", "members": "Members: ",
-           "add": "Add people", "leave": "Leave", "only_you": "Only you",
+           "add": "Add people", "leave": "Leave", "about": "About this conversation", "only_you": "Only you",
            "confirm": "Leave this conversation? You will no longer see it."},
 }
 
@@ -158,6 +158,7 @@ def test_starting_and_leaving_a_direct_conversation_on_a_phone(make_user, sign_i
     expect(members.locator("span.muted")).to_have_text(re.compile(rf"^{words['members']}.*Lan \(HT\) \(HT\)"))
     expect(members.locator("#add-people")).to_have_text(words["add"])
     expect(members.locator("#leave-conversation")).to_have_text(words["leave"])
+    expect(page.locator("#topic-info-toggle")).to_have_accessible_name(words["about"])
     page.locator("#composer-input").fill("Anh Minh ơi, hỏi riêng một việc")
     page.locator("#send").tap()
     expect(page.locator("#messages li.msg")).to_have_count(1)
@@ -172,7 +173,10 @@ def test_starting_and_leaving_a_direct_conversation_on_a_phone(make_user, sign_i
     minh.wait_live()
     expect(minh.page.locator("#messages li.msg .msg-body")).to_have_text(["Anh Minh ơi, hỏi riêng một việc"])
 
-    # Lan leaves by touch: asked first, then home without it; Minh's header follows live.
+    # Lan leaves by touch (the members and "Leave" are behind "About this conversation" on a phone):
+    # asked first, then home without it; Minh's header follows live.
+    expect(page.locator("#leave-conversation")).to_be_hidden()
+    page.locator("#topic-info-toggle").tap()
     page.locator("#leave-conversation").tap()
     confirm = page.locator("dialog.confirm-dialog")
     expect(confirm).to_contain_text(words["confirm"])
@@ -422,6 +426,7 @@ def test_someone_added_without_the_history_reads_only_what_comes_after_on_a_phon
     lan, hoa = sign_in("ht.en", phone=True), sign_in("qb.en", phone=True)
     lan.goto(f"/topics/{topic.slug}/")
     lan.wait_live()
+    lan.page.locator("#topic-info-toggle").tap()  # the members and "Add people" are behind it on a phone
     lan.page.locator("#add-people").tap()
     dialog = lan.page.locator("dialog.people-dialog")
     dialog.locator("#people-q").fill("QB")

@@ -121,7 +121,11 @@ async function conversationHeader(root) {
   const box = el("div", {class: "conversation-members", dataset: {testid: "conversation-members"}});
   const head = $(".chat-head", root);
   if (!head) return;
-  head.after(box);
+  // With the conversation's information (behind "About this conversation" on a phone), after the
+  // read-state switch (receipts.js puts it first), else under the title.
+  const info = $("#topic-info", root);
+  if (info) info.append(box);
+  else head.after(box);
   const show = (topic) => {
     const names = (topic.members || []).map((m) => `${personName(m)} (${centreCode(m.centre) || "—"})`);
     $("#h-topic").textContent = conversationName(topic);
