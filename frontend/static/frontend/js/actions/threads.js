@@ -201,7 +201,7 @@ function installHeader(view) {
   const tools = head.querySelector(".chat-tools") || el("div", {class: "chat-tools"});
   if (!tools.isConnected) head.append(tools);
   const button = el("button", {type: "button", id: "threads-button", class: "secondary", "aria-expanded": "false"},
-    gettext("Threads"));
+    icon("forum", 16, "phone-only"), el("span", {class: "tool-label"}, gettext("Threads")));
   button.addEventListener("click", () => showThreadList(view, button));
   const info = tools.querySelector("#topic-info-toggle"); // the phone's "About this topic" stays last
   if (info) info.before(button);
