@@ -9,6 +9,7 @@ disagree.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -92,14 +93,34 @@ _TOPIC_CENTRES = CompiledQuery(
     lambda pk: Topic.allowed_centres.through.objects.filter(topic_id=pk).values_list("centre_id"))
 
 
+@functools.cache
+def _with_centre_ids() -> tuple[str, str]:
+    """PostgreSQL: around `_TOPIC_BY_SLUG`'s SQL, its allowed centres' ids as one more column (an
+    array), so that the topic and its centres are one round trip (every topic request and handshake
+    reads them; an alert's summary message too: issue 27)."""
+    from hub.lib.inserts import quoted_column, quoted_table
+
+    through = Topic.allowed_centres.through
+    centre, topic = quoted_column(through, "centre"), quoted_column(through, "topic")
+    return (f"SELECT t.*, ARRAY(SELECT c.{centre} FROM {quoted_table(through)} c "
+            f"WHERE c.{topic} = t.{connection.ops.quote_name('id')}) FROM (", ") AS t")
+
+
 def get_topic(slug: str) -> Topic | None:
     """The topic with its allowed centres loaded, as `prefetch_related("allowed_centres")` leaves
     them: `topic.allowed_centres.all()` and `topic_centre_codes` read them without a query."""
-    rows = _TOPIC_BY_SLUG.rows(slug)
+    if connection.vendor == "postgresql":
+        before, after = _with_centre_ids()
+        rows = _TOPIC_BY_SLUG.rows_within(before, (), after, slug)
+    else:
+        rows = _TOPIC_BY_SLUG.rows(slug)
     if not rows:
         return None
-    topic = model_from_row(Topic, rows[0])
-    centre_ids = [centre_id for (centre_id,) in _TOPIC_CENTRES.rows(topic.pk)]
+    topic = model_from_row(Topic, rows[0][: len(_TOPIC_FIELDS)])
+    if connection.vendor == "postgresql":
+        centre_ids = list(rows[0][len(_TOPIC_FIELDS)])
+    else:
+        centre_ids = [centre_id for (centre_id,) in _TOPIC_CENTRES.rows(topic.pk)]
     centres = centres_by_id() if centre_ids else {}
     # As Django's prefetch leaves it: the relation's own queryset (so that `.filter()`, `.set()` …
     # on it still mean "this topic's centres") holding the rows.

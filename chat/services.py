@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -64,7 +64,7 @@ from chat.selectors import (
 from chat.serializers import author_out, message_out
 from chat.text import search_text
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
-from hub.lib import ratelimit
+from hub.lib import inserts, ratelimit
 from hub.lib.compiled_queries import CompiledQuery, model_fields, model_from_row
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
@@ -193,7 +193,7 @@ def _notify_mentions(message: Message, recipients: set[int], payload: MessageWir
 # --- messages -----------------------------------------------------------------------------------
 
 # post_message's topic lock, compiled once (hub.lib.compiled_queries): building its SQL cost more CPU than the
-# database took to answer it (its other read, the previous id, is `latest_message_id`).
+# database took to answer it (the previous id is read by the INSERT itself: `_store_message`).
 _LOCK_TOPIC = CompiledQuery(lambda pk: Topic.objects.select_for_update().filter(pk=pk).values_list("pk")[:1])
 # A reply's lock of its thread's root, taken before the topic's (`_lock_thread`), compiled likewise.
 _LOCK_ROOT = CompiledQuery(
@@ -313,33 +313,43 @@ def post_message(
     with removed_on_failure() as stored:
         pending = store_files(files, checked, by=by, stored=stored)
         try:
-            _insert_message(topic, message, rendered, thread=thread, pending=pending)
+            inserted = _insert_message(topic, message, rendered, thread=thread, pending=pending)
         except IntegrityError:
+            if client_id is None:
+                raise
+            inserted = False
+        if not inserted:
             # The same client_id raced in from another socket or process: the first one won (and
             # this retry's copies of its files are not needed).
             existing = _existing(by, client_id, topic) if client_id is not None else None
             if existing is None:
-                raise
+                raise IntegrityError("client_id: no message, yet a conflict")
             delete_stored(stored)
             return existing, False
     return message, True
 
 
 def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, thread: _Thread | None,
-                    pending: list[MessageAttachment]) -> None:
+                    pending: list[MessageAttachment]) -> bool:
     """post_message's transaction: the row, its files and mentions (and a reply's thread), and the
-    frames after commit. It holds the topic's row lock until COMMIT, and every other message of the
-    topic waits for it: only what must be in the lock is (a reply adds two writes; its root's row
-    is locked before the topic's, so that waiting for a reaction or an edit of the root never holds
-    the topic up: tests/chat/test_thread_lock.py; docs/benchmarks.md, "Issue 26")."""
-    with published_in_commit_order(("topic", topic.pk)) as before_commit, transaction.atomic():
+    frames after commit; False, and nothing written, when the author's client_id is already taken
+    (PostgreSQL; elsewhere the INSERT raises IntegrityError). On PostgreSQL it takes no savepoint
+    inside a caller's transaction (an alert's summary message: two round trips of a raise, issue 27):
+    a taken client_id is answered by the INSERT (`_store_message`), not by an error to recover from,
+    and any other error fails the caller's transaction as a whole, as it would fail it anyway.
+    It holds the topic's row lock until COMMIT, and every other message of the topic waits for it:
+    only what must be in the lock is (a reply adds two writes; its root's row is locked before the
+    topic's, so that waiting for a reaction or an edit of the root never holds the topic up:
+    tests/chat/test_thread_lock.py; docs/benchmarks.md, "Issue 26")."""
+    with (published_in_commit_order(("topic", topic.pk)) as before_commit,
+          transaction.atomic(savepoint=connection.vendor != "postgresql")):
         if thread is not None:
             thread = _lock_thread(topic, thread, message)
         # Lock the topic row: ids are then committed in id order within a topic, so a client
         # that synced "after N" can never later miss a message with an id below a seen one.
         _LOCK_TOPIC.rows(topic.pk)
-        message.prev_id = latest_message_id(topic) or None
-        message.save()
+        if not _store_message(topic, message):
+            return False
         message.reaction_list, message.is_pinned = [], False  # type: ignore[attr-defined]  # a new message
         attach(message, pending)
         _store_mentions(message, rendered.users, rendered.centres)
@@ -353,6 +363,35 @@ def _insert_message(topic: Topic, message: Message, rendered: Rendered, *, threa
         broadcast_together_on_commit(broadcasts)  # a reply and its thread's count: one write to each socket
         _notify_mentions(message, mentioned, payload, direct=[u.id for u in rendered.users])
         before_commit()
+    return True
+
+
+def _store_message(topic: Topic, message: Message) -> bool:
+    """The new message's row, under the topic's lock, with `prev_id` the topic's newest message then.
+    On PostgreSQL one statement (hub.lib.inserts): the newest id is read by the INSERT itself, whose
+    snapshot is taken after the lock, so it sees every message committed before — a round trip less
+    than reading it first, and no SQL for Django to build (an alert's summary message is a tenth of
+    raising the alert: issue 27, target 3; every chat post takes this path). A client_id the author
+    already used (the unique constraint `chat_message_unique_client_id_per_author`) writes nothing
+    and returns False there; elsewhere `save()` raises IntegrityError."""
+    if connection.vendor != "postgresql":
+        message.prev_id = latest_message_id(topic) or None
+        message.save()
+        return True
+    table, column = inserts.quoted_table(Message), inserts.quoted_column
+    newest = (f"(SELECT {column(Message, 'id')} FROM {table} WHERE {column(Message, 'topic')} = {int(topic.pk)} "
+              f"ORDER BY {column(Message, 'id')} DESC LIMIT 1)")
+    columns, values, params = inserts.row(message, given={"prev_id": newest})
+    client_id = column(Message, "client_id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({values}) "
+                       f"ON CONFLICT ({column(Message, 'author')}, {client_id}) WHERE {client_id} IS NOT NULL "
+                       f"DO NOTHING RETURNING {column(Message, 'id')}, {column(Message, 'prev_id')}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    inserts.saved(message, row[0], prev_id=row[1])
+    return True
 
 
 @dataclass(frozen=True)

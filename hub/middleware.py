@@ -48,9 +48,10 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(self.EXEMPT):  # first: an API call by token loads no session user
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if (user is not None and user.is_authenticated and not request.path.startswith(self.EXEMPT)
-                and not twofactor.request_verified(request)):
+        if user is not None and user.is_authenticated and not twofactor.request_verified(request):
             target = "login-code" if twofactor.has_device(user) else "account-security"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

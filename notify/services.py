@@ -90,14 +90,23 @@ def _recipient_order(on_duty: set[int]) -> Callable[[User], tuple[bool, bool, st
                       p.centre.code if p.centre is not None else "", p.username)
 
 
-def alert_raised(*, alert: Alert) -> None:
-    """A new alert: ONE outbox row ("tell its audience"), in the raise's transaction. The alert's
+def alert_notice(*, alert: Alert) -> AlertNotice:
+    """A new alert's outbox row (`alert_raised`), not stored yet: on PostgreSQL the raise writes it
+    in the statement that writes the alert (alerts.services._write_raise), then says so to
+    `alert_raised(stored=True)`."""
+    return AlertNotice(alert=alert, created_at=alert.created_at)
+
+
+def alert_raised(*, alert: Alert, stored: bool = False) -> None:
+    """A new alert: ONE outbox row ("tell its audience"), in the raise's transaction (`stored`: the
+    raise wrote it already, `alert_notice`). The alert's
     live frame has already been scheduled for every reader (alerts.services); the notifications,
     the emails and the webhook deliveries are written by `expand_alert_notices` within seconds,
     outside the request, for the readers it has then (issue 27, target 3: with ~1,000 readers they
     were most of a raise's cost). On commit this process's job runner is woken, so an embedded
     server (`make run`) expands after HUB_ALERT_NOTIFY_SECONDS instead of at its next tick."""
-    AlertNotice.objects.create(alert=alert, created_at=alert.created_at)
+    if not stored:
+        alert_notice(alert=alert).save()
     from hub.jobs import wake
 
     transaction.on_commit(lambda: wake(after=django_settings.HUB_ALERT_NOTIFY_SECONDS))

@@ -180,3 +180,20 @@ def test_posting_does_not_query_per_mentioned_centre_member(make_user, make_topi
     with CaptureQueriesContext(connection) as queries:
         post_message(topic, by=author, body="@HT chú ý")
     assert len(queries) < 30
+
+
+def test_a_taken_client_id_inside_a_callers_transaction_leaves_it_usable(make_user, make_topic):
+    """An alert's summary is posted inside the raise's transaction, without a savepoint on PostgreSQL
+    (issue 27): a client_id already taken is answered by the INSERT, and the caller's transaction
+    goes on."""
+    from django.db import transaction
+
+    topic, author = make_topic(), make_user("qt.engineer")
+    with transaction.atomic():
+        first, _ = post_message(topic, by=author, body="một lần", client_id="in-tx")
+        again, created = post_message(topic, by=author, body="lần hai", client_id="in-tx")
+        assert (again.pk, created) == (first.pk, False)
+        later, created_later = post_message(topic, by=author, body="tiếp", client_id="in-tx-2")
+    assert created_later and later.prev_id == first.pk
+    bodies = Message.objects.filter(topic=topic).order_by("id").values_list("body", flat=True)
+    assert list(bodies) == ["một lần", "tiếp"]
