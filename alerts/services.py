@@ -243,7 +243,7 @@ def raise_alert(
             affected_systems=systems, raised_by=by, centre=by.centre, origin=origin,
         )
         alert.search_text = _search_text(alert, cleaned)
-        written, raised = _write_raise(alert, cleaned, {
+        written, raised, notice_stored = _write_raise(alert, cleaned, {
             "kind": AlertEvent.Kind.RAISED, "actor": by, "centre": by.centre, "after": Status.OPEN,
             "text": alert.description, "html": alert.description_html,
             "data": {"severity": severity, "tlp": tlp, "shared_with": sorted(c.code for c in centres),
@@ -261,14 +261,14 @@ def raise_alert(
         raised.alert, raised.actor, raised.centre = alert, alert.raised_by, alert.centre
         raised.corrected_by = []  # as alerts.selectors.timeline sets it
         alert._raised_entry = raised  # type: ignore[attr-defined]
-        _broadcast(alert, "raised", notice_stored=connection.vendor == "postgresql")  # `_write_raise` wrote it
+        _broadcast(alert, "raised", notice_stored=notice_stored)
         _post_summary(alert, by, audience_of(alert))
     logger.info("alert %s raised by %s (%s, TLP:%s)", alert.pk, by, severity, tlp)
     return alert
 
 
 def _write_raise(alert: Alert, cleaned: Sequence[indicator_rules.CleanIndicator],
-                 entry: dict[str, Any]) -> tuple[list[Indicator], AlertEvent]:
+                 entry: dict[str, Any]) -> tuple[list[Indicator], AlertEvent, bool]:
     """Store a new alert, its indicators and its record's first entry (`entry`: that entry's fields
     but its alert and time, which are the alert's) — and, on PostgreSQL, its notice (the notify
     app's outbox row, `notify.alert_notice`), all four in one statement, a data-modifying WITH
@@ -276,7 +276,8 @@ def _write_raise(alert: Alert, cleaned: Sequence[indicator_rules.CleanIndicator]
     a raise's CPU (issue 27, target 3). The rows are the ones `save()` and `bulk_create` wrote
     (tests/alerts/test_raise_rows.py); `pre_save` and `post_save` are sent for the alert, the entry
     and the notice as `save()` sends them (`bulk_create` sends none for the indicators). Elsewhere
-    the notice is written by `notify.alert_raised`, as before."""
+    the notice is written by `notify.alert_raised`, as before. Returns the indicators, the entry
+    and whether the notice is written."""
     def indicator_rows() -> list[Indicator]:
         return [Indicator(alert=alert, position=i, type=c.type, value=c.value, algorithm=c.algorithm,
                           created_at=alert.created_at) for i, c in enumerate(cleaned)]
@@ -284,7 +285,7 @@ def _write_raise(alert: Alert, cleaned: Sequence[indicator_rules.CleanIndicator]
     if connection.vendor != "postgresql":
         alert.save()
         written = Indicator.objects.bulk_create(indicator_rows())
-        return written, AlertEvent.objects.create(alert=alert, at=alert.created_at, **entry)
+        return written, AlertEvent.objects.create(alert=alert, at=alert.created_at, **entry), False
     table, column = inserts.quoted_table, inserts.quoted_column
     alert_columns, alert_values, params = inserts.row(alert)  # first: its pre_save sets created_at
     written = indicator_rows()
@@ -316,7 +317,7 @@ def _write_raise(alert: Alert, cleaned: Sequence[indicator_rules.CleanIndicator]
         inserts.saved(indicator, indicator_id, signal=False, alert_id=alert_id)
     inserts.saved(raised, entry_id, alert_id=alert_id)
     inserts.saved(notice, notice_id, alert_id=alert_id)
-    return written, raised
+    return written, raised, True
 
 
 def raised_entry(alert: Alert) -> AlertEvent | None:
