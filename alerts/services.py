@@ -40,6 +40,8 @@ from alerts.selectors import (
     can_change_status,
     can_correct,
     fold,
+    marking_audience,
+    marking_scope,
     recipient_centres,
     scope_of,
 )
@@ -596,6 +598,13 @@ def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any], note: st
     after_codes = sorted(c.code for c in centres)
     if tlp == alert.tlp and after_codes == before_codes:
         return []
+    from chat.promotion import check_quote_floor
+
+    # An alert quoting messages' text never reaches anyone they exclude, nor goes looser than their TLP.
+    check_quote_floor(alert.origin, kind="alert", fields=["tlp", "shared_with"], tlp=tlp,
+                      audience=marking_audience(tlp, marking_scope(tlp, after_codes, alert.centre.code
+                                                                   if alert.centre is not None else None)),
+                      before=audience_of(alert), before_tlp=alert.tlp)
     entry = _entry(alert, by, AlertEvent.Kind.TLP, before=alert.tlp, after=tlp, note=note,
                    data={"shared_with": {"before": before_codes, "after": after_codes}})
     alert.tlp = tlp

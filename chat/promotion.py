@@ -21,7 +21,7 @@ or indicators). We refuse rather than silently drop the text because the author 
 message chose its readers; the promoter should see that and decide, not find the quote missing.
 
 Never marked looser than what it quotes. A quoting item's TLP is at least the tightest of the
-quoted messages' (`_check_readers`): asking for a looser one is refused (400 on `tlp`, naming the floor),
+quoted messages' (`check_quote_floor`): asking for a looser one is refused (400 on `tlp`, naming the floor),
 as a reply's TLP below its root's is (hub.sharing.clean_tlp) — not silently raised, for the same reason
 as above; the prefilled marking already satisfies it, and `"quote": false` is not bound by it.
 
@@ -30,14 +30,20 @@ promoted and when), never their text. Whoever reads the item — the API's `prom
 and request pages, a webhook (as its owner, within its `max_tlp`) — gets each quote rendered for them
 from the live message (`promoted_from`): its author, time and text only if they may read that message
 *now* (the topic's rule and the message's audience: `readers_allow`) and it is not deleted; otherwise
-a placeholder ("a message you may not read", "a deleted message") with nothing of it. So a watcher
-added later, a TLP loosened later, a message deleted or re-marked later never shows through the item.
-The item's own `description` (prefilled from the text, which the promoter confirmed or edited) is the
-item's text, governed by the item's marking like any other. What every recipient shares (an alert's
-frame and list row, the alert's append-only RAISED entry, the request's `created` event) carries only
-the reference (`origin_reference`: who promoted, when, whether quoted, the message ids) — so the
-record never holds a quote to show to someone who may not read it; rows written before this rule
-still hold the text in the database and are shown through `origin_reference` too.
+a placeholder ("a message you may not read", "a deleted message") with nothing of it. So a message
+deleted or re-marked later never shows through the item. But the item's own `description` (and an alert's
+`indicators`) is prefilled from the messages' text, so an item promoted with `"quote": true` stays
+bound by them for its life, not by its own marking alone: every move that may widen it — an alert's
+TLP or sharing (alerts.services.update_alert), a request's TLP, target centre, status, watchers
+(requests.services._keeping_quotes) — runs `check_quote_floor`, the same comparison as at promotion,
+against the live messages named in its origin, and is refused (403 naming who it would add, 400 on
+`tlp`) with nothing changed. An item promoted with `"quote": false` is not bound.
+
+What every recipient shares (an alert's frame and list row, the alert's append-only RAISED entry, the
+request's `created` event) carries only the reference (`origin_reference`: who promoted, when, whether
+quoted, the message ids) — so the record never holds a quote to show to someone who may not read it;
+rows written before this rule still hold the text in the database and are shown through
+`origin_reference` too.
 """
 
 from __future__ import annotations
@@ -102,6 +108,8 @@ def _messages(user: User, topic: Topic, message_id: int, include: Iterable[Any])
     if transaction.get_connection().in_atomic_block:
         qs = qs.select_for_update(of=("self",))
     found = list(qs)
+    for message in found:
+        message.topic = topic  # the one already read (its rule is read per message: `_wider_than`)
     missing = sorted(ids - {m.pk for m in found})
     if missing:
         field = "include" if missing != [message_id] else "id"
@@ -127,18 +135,62 @@ def _archetypes() -> list[User]:
     return people
 
 
-def _wider_than(audience: Audience, topic: Topic, messages: list[Message],
-                named: Iterable[User] = ()) -> list[str]:
-    """Who the new item's audience reaches that some promoted message does not ("QB engineer"),
-    empty when it reaches no one new."""
+def _wider_than(audience: Audience, messages: list[Message | None], named: Iterable[User] = (),
+                before: Audience | None = None) -> list[str]:
+    """Who the item's audience reaches (and `before` did not) that some quoted message does not
+    ("QB engineer"), empty when it reaches no one new. Each message is read by its own topic's rule;
+    one that no longer exists (None) by no one."""
     outside: list[str] = []
     for person in [*_archetypes(), *named]:
-        if audience.allows(person) and not all(readers_allow(person, topic, m) for m in messages):
+        if audience.allows(person) and not (before is not None and before.allows(person)) and not all(
+                m is not None and readers_allow(person, m.topic, m) for m in messages):
             code = person.centre.code if person.centre is not None else "—"
             label = f"{code} {Role(person.role).label}" if person.pk is None else person.username
             if label not in outside:
                 outside.append(label)
     return outside
+
+
+def quotes(origin: dict[str, Any] | None) -> bool:
+    """Whether an item's `origin` is a promotion that quoted its messages' text (bound by
+    `check_quote_floor`); `"quote": false` and items not promoted are not."""
+    return origin is not None and origin.get("kind") == "conversation" and bool(origin.get("quoted"))
+
+
+def check_quote_floor(origin: dict[str, Any] | None, *, kind: str, audience: Audience, tlp: str,
+                      fields: list[str], named: Iterable[User] = (), before: Audience | None = None,
+                      before_tlp: str | None = None, messages: list[Message] | None = None) -> None:
+    """THE rule of an item that quotes messages' text (module docstring, "Never showing a message…" and
+    "Never wider later"): its readers (`audience`, and the `named` people it admits by name) all
+    read every quoted message, and its `tlp` is no looser than their tightest — else refused, naming
+    who it would add (403) or the floor (400 on `tlp`), before anything is written.
+
+    At promotion (`before` None) against everyone the item reaches and the promoted `messages`;
+    afterwards, in every move that may widen the item (alerts.services._change_sharing,
+    requests.services._keeping_quotes), against who the move adds to `before` and a TLP looser than
+    `before_tlp`, on the live messages named by `origin` (one missing reads as read by no one)."""
+    if origin is None or not quotes(origin):
+        return
+    quoted: list[Message | None] = list(messages or [])
+    if messages is None:
+        ids = [m["id"] for m in origin.get("messages") or [] if isinstance(m, dict) and "id" in m]
+        live = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("topic")
+                .prefetch_related("topic__allowed_centres")}
+        quoted = [live.get(pk) for pk in ids]
+    outside = _wider_than(audience, quoted, named, before)
+    if outside:
+        message = _("This %(kind)s would show the promoted messages to people who cannot read them (%(who)s). "
+                    "Narrow its TLP or sharing, or promote without quoting their text (quote: false).") \
+            if before is None else _("This %(kind)s quotes messages that %(who)s may not read; it may not be shown "
+                                     "to them.")
+        raise HubError(FORBIDDEN, message, fields=fields, kind=KIND_NAMES[kind], who=", ".join(outside[:6]))
+    floor = tightest(*(m.tlp for m in quoted if m is not None))
+    if rank(tlp) < rank(floor) and (before_tlp is None or rank(tlp) < rank(before_tlp)):
+        message = _("tlp: this %(kind)s quotes TLP:%(floor)s messages, so it may not be marked looser than "
+                    "TLP:%(floor)s. Choose TLP:%(floor)s or tighter, or promote without quoting their text "
+                    "(quote: false).") if before is None else _(
+            "tlp: this %(kind)s quotes TLP:%(floor)s messages, so it may not be marked looser than TLP:%(floor)s.")
+        raise HubError(INVALID, message, fields=["tlp"], kind=KIND_NAMES[kind], floor=floor.upper())
 
 
 # --- what a promotion starts from ------------------------------------------------------------------------
@@ -331,6 +383,7 @@ def promote(*, user: User, topic: Topic, message_id: int, to: Any, fields: dict[
 
 
 def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, values: dict[str, Any]) -> None:
+    """`check_quote_floor` for the item the promotion would create from `values`."""
     if to == "alert":
         from alerts.selectors import marking_audience, marking_scope
 
@@ -353,19 +406,9 @@ def _check_readers(user: User, topic: Topic, messages: list[Message], to: str, v
         audience = ticket_audience(tlp, status="new", parties=parties, any_centre=target is None,
                                    watchers=frozenset({user.pk}))
         named = [user]
-    outside = _wider_than(audience, topic, messages, named)
-    if outside:
-        raise HubError(FORBIDDEN, _("This %(kind)s would show the promoted messages to people who cannot read them "
-                                    "(%(who)s). Narrow its TLP or sharing, or promote without quoting their text "
-                                    "(quote: false)."), fields=["tlp", "shared_with" if to == "alert" else
-                                                                "target_centre"],
-                       kind=KIND_NAMES[to], who=", ".join(outside[:6]))
-    floor = tightest(*(m.tlp for m in messages))
-    if rank(tlp) < rank(floor):
-        raise HubError(INVALID, _("tlp: this %(kind)s quotes TLP:%(floor)s messages, so it may not be marked looser "
-                                  "than TLP:%(floor)s. Choose TLP:%(floor)s or tighter, or promote without quoting "
-                                  "their text (quote: false)."), fields=["tlp"], kind=KIND_NAMES[to],
-                       floor=floor.upper())
+    check_quote_floor(origin_of(user, topic, messages, True), kind=to, audience=audience, tlp=tlp,
+                      fields=["tlp", "shared_with" if to == "alert" else "target_centre"], named=named,
+                      messages=messages)
 
 
 def _raise(user: User, values: dict[str, Any], origin: dict[str, Any]) -> Any:

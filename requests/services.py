@@ -10,7 +10,8 @@ an `Audience` that every socket re-checks before sending.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -313,6 +314,25 @@ def _open_ticket(*, by: User, centre: Centre, requested_by: User, title: Any, de
     return ticket
 
 
+@contextmanager
+def _keeping_quotes(ticket: Ticket, *, fields: list[str]) -> Iterator[None]:
+    """THE check of every move that may widen a request — its TLP or target centre (`update_ticket`),
+    a status move (`transition_ticket`), a watcher added (`add_watcher`, `merge_ticket`) — wrapped
+    around the move inside its transaction, so a refusal rolls it all back: a request promoted with
+    its messages' text quoted reaches no one they exclude that it did not reach before the move, nor
+    goes looser than their tightest TLP (chat.promotion.check_quote_floor, on the live messages).
+    Nothing is read for a request that quotes nothing."""
+    from chat.promotion import check_quote_floor, quotes
+
+    if not quotes(ticket.origin):
+        yield
+        return
+    before, marking = audience_of(ticket), ticket.tlp
+    yield
+    check_quote_floor(ticket.origin, kind="ticket", fields=fields, audience=audience_of(ticket), tlp=ticket.tlp,
+                      named=list(ticket.watchers.select_related("centre")), before=before, before_tlp=marking)
+
+
 # --- the workflow ------------------------------------------------------------------------------------
 
 
@@ -332,7 +352,8 @@ def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
         move = workflow.require_move(ticket, by, to, note)
         now = timezone.now()
         before = ticket.status
-        done = workflow.perform(move, ticket, by, now)
+        with _keeping_quotes(ticket, fields=["to"]):
+            done = workflow.perform(move, ticket, by, now)
         _touch(ticket, now, done.fields)
         event = _event(ticket, by, TicketEvent.Kind.TRANSITION, field="status", before=before, after=to,
                        note=note, at=now)
@@ -473,9 +494,10 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         if not workflow.may_edit(by, ticket):
             raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
         done = workflow.Consequences()
-        for name, edit in EDITORS.items():
-            if name in changes:
-                edit(ticket, by, changes[name], done)
+        with _keeping_quotes(ticket, fields=[name for name in ("tlp", "target_centre") if name in changes]):
+            for name, edit in EDITORS.items():
+                if name in changes:
+                    edit(ticket, by, changes[name], done)
         if not done.events:
             return ticket
         ticket.search_text = _search_text(ticket)
@@ -610,7 +632,8 @@ def add_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> Tic
         if ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
-        ticket.watchers.add(target)
+        with _keeping_quotes(ticket, fields=["username"]):
+            ticket.watchers.add(target)
         _touch(ticket, now, [])
         event = _event(ticket, by, TicketEvent.Kind.WATCHER_ADDED, field="watchers", after=target.username, at=now)
         _broadcast(ticket, event)
@@ -713,7 +736,8 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
         moved = [w for w in candidates
                  if target.tlp not in PARTY_ONLY or (w.centre is not None and w.centre.code in parties)]
         left_out = [w.username for w in candidates if w not in moved]
-        target.watchers.add(*moved)
+        with _keeping_quotes(target, fields=["into"]):
+            target.watchers.add(*moved)
         # The earliest SLA clock is kept (requests.sla.take_earliest); the due times it moved are in
         # the history like any other change of them.
         clocks = ("first_response_due", "due_at", "first_response_at")
