@@ -57,7 +57,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Message, Topic
-from chat.selectors import anchor_id, can_view_topic, message_visible
+from chat.selectors import anchor_id, can_view_topic, may_read_messages, message_visible
 from chat.serializers import author_out, message_out
 from chat.services import live_audience
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, define
@@ -315,22 +315,24 @@ def promoted_from(origin: dict[str, Any] | None, viewer: User, *, max_tlp: str |
     """An item's `promoted_from` as `viewer` may read it now (module docstring, "Never wider later"):
     each quote from the live message when `viewer` may read it and it is not deleted — and, for a
     webhook (`max_tlp`), when its marking may leave by it — else a placeholder; the topic only when
-    `viewer` may see it. A fixed number of queries for the whole origin (two for a channel's messages),
-    whatever the number of messages: read only by an item's detail, never by lists or frames."""
+    `viewer` may see it. A fixed number of queries for the whole origin (two for a channel's messages;
+    for a conversation's, its topic's check and the viewer's history cutoff: four), whatever the number
+    of messages (`chat.selectors.may_read_messages`): read only by an item's detail, never by lists or
+    frames."""
     reference = origin_reference(origin)
     if reference is None or reference.get("kind") != "conversation":
         return reference
     from notify.tlp import webhook_may_carry
 
     ids = [m["id"] for m in reference["messages"]]
-    live = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related(
-        "author", "author__centre", "topic").prefetch_related("topic__allowed_centres")}
+    found = list(Message.objects.filter(pk__in=ids).select_related(
+        "author", "author__centre", "topic").prefetch_related("topic__allowed_centres"))
+    live = {m.pk: m for m, ok in zip(found, may_read_messages(viewer, found, deleted_too=True), strict=True) if ok}
     quoted = []
     topic: Topic | None = None
     for pk in ids:
         message = live.get(pk)
-        if message is None or not readers_allow(viewer, message.topic, message) or (
-                max_tlp is not None and not webhook_may_carry(message, max_tlp)):
+        if message is None or (max_tlp is not None and not webhook_may_carry(message, max_tlp)):
             quoted.append({"id": pk, "readable": False, "placeholder": str(UNREADABLE)})
             continue
         topic = message.topic

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,7 +161,32 @@ def visible_topics(user: User, kind: str | None = Topic.Kind.CHANNEL) -> list[To
 def message_visible(user: User, message: Message) -> bool:
     """The message's own audience admits the user, and — in a conversation — the user reads that part
     of its history (`reads_history`). The caller has checked the topic."""
-    return Audience.from_meta(message.audience).allows(user) and reads_history(user, message)
+    return messages_visible(user, [message])[0]
+
+
+def messages_visible(user: User, messages: Sequence[Message]) -> list[bool]:
+    """`message_visible` for each of `messages`: the conversations' cutoffs read once for all of
+    them (`reads_histories`), only for those whose audience admits the user."""
+    admitted = [Audience.from_meta(message.audience).allows(user) for message in messages]
+    reads = iter(reads_histories(user, [m for m, ok in zip(messages, admitted, strict=True) if ok]))
+    return [ok and next(reads) for ok in admitted]
+
+
+def may_read_messages(user: User, messages: Sequence[Message], *, deleted_too: bool = False) -> list[bool]:
+    """Whether the user may read each of `messages` on its own, now (a mention's notification, a
+    webhook's message, a promoted item's quote): not deleted, its topic's rule (`can_view_topic`,
+    once per topic) and the message's (`message_visible`, the cutoffs once for all). `deleted_too`:
+    a deleted message counts as readable by whoever could read it (a quote then says only that it
+    was deleted). A fixed number of queries whatever the number of messages of one topic."""
+    topics: dict[int, bool] = {}
+    candidates = []
+    for message in messages:
+        ok = deleted_too or message.deleted_at is None
+        if ok and message.topic_id not in topics:
+            topics[message.topic_id] = can_view_topic(user, message.topic)
+        candidates.append(ok and topics[message.topic_id])
+    visible = iter(messages_visible(user, [m for m, ok in zip(messages, candidates, strict=True) if ok]))
+    return [ok and next(visible) for ok in candidates]
 
 
 def _with_relations(qs: QuerySet[Message]) -> QuerySet[Message]:
@@ -269,9 +294,9 @@ def with_reactions_and_pins(messages: list[Message]) -> list[Message]:
 # (0: the whole history). Someone added without the earlier messages thus reads nothing from before
 # they came, nor the later replies in a thread that started before they came (they could not open
 # it). `history_q` is the rule over querysets (history, sync, search, threads, pins, unread counts),
-# `reads_history` over one message (message_visible: notifications, reactions, pins, promotion,
-# receipts), `history_audience` over the live frames; tests/chat/test_conversation_history.py holds
-# each read path to it.
+# `reads_history` over one message (message_visible: reactions, pins, receipts), `reads_histories` over
+# a batch of them (may_read_messages: notifications, webhooks, promotion's quotes), `history_audience`
+# over the live frames; tests/chat/test_conversation_history.py holds each read path to it.
 
 
 def anchor_id(message: Message) -> int:
@@ -311,11 +336,17 @@ def history_q(user: User, topics: Iterable[Topic]) -> Q:
 
 def reads_history(user: User, message: Message) -> bool:
     """The rule for one message (a channel's or a request's messages have no cut: no query)."""
-    topic = message.topic if Message.topic.is_cached(message) else None
-    if topic is not None and topic.kind != Topic.Kind.DIRECT:
-        return True
-    cut = history_cutoffs(user, [message.topic_id]).get(message.topic_id, 0)
-    return reads_anchor(anchor_id(message), cut)
+    return reads_histories(user, [message])[0]
+
+
+def reads_histories(user: User, messages: Sequence[Message]) -> list[bool]:
+    """The rule for each of `messages`, the cutoffs of their conversations read in one query (none
+    when every topic is loaded and none is a conversation: a channel's or a request's messages have
+    no cut)."""
+    cut_by = [not Message.topic.is_cached(m) or m.topic.kind == Topic.Kind.DIRECT for m in messages]
+    cuts = history_cutoffs(user, {m.topic_id for m, cut in zip(messages, cut_by, strict=True) if cut})
+    return [not cut or reads_anchor(anchor_id(m), cuts.get(m.topic_id, 0))
+            for m, cut in zip(messages, cut_by, strict=True)]
 
 
 def member_cutoffs(topic: Topic) -> dict[int, int]:

@@ -1,6 +1,6 @@
 """Reading notifications, digests and webhooks — always through the apps' own visibility rules
 (alerts.selectors.visible_alerts, requests.selectors.audience_of / may_read_event,
-chat.selectors.can_view_topic / message_visible), decided with the person's rights *now*."""
+chat.selectors.may_read_messages), decided with the person's rights *now*."""
 
 from __future__ import annotations
 
@@ -76,19 +76,22 @@ def readable(user: Any, notifications: list[Notification]) -> list[Notification]
     """Those of `notifications` the person may still read, decided now (rights change after a
     notification is written), with each app's own rule: an alert through `visible_alerts`; a
     request's change through `requests.selectors.may_read_event` (the ticket, an internal line's
-    centre, a comment's or a file's own TLP and scope); a message through the topic and the
-    message's audience. Every read of notifications — the list, the unseen badge, the emails, the
-    digest — goes through here (or, for the badge, its filter forms). An alert's rule is one query
-    for the lot; a ticket's readers are decided once per ticket."""
+    centre, a comment's or a file's own TLP and scope); a message through the topic, the message's
+    audience and the conversation's history (`chat.selectors.may_read_messages`). Every read of
+    notifications — the list, the unseen badge, the emails, the digest — goes through here (or, for
+    the badge, its filter forms). An alert's rule is one query for the lot; a ticket's readers are
+    decided once per ticket; a message's topic once per topic, and the reader's history cutoffs in
+    the conversations once for all the messages."""
     if not notifications:
         return []
     from alerts.selectors import visible_alerts
-    from chat.selectors import can_view_topic, message_visible
+    from chat.selectors import may_read_messages
 
     alert_ids = {n.alert_id for n in notifications if n.alert_id}
     alerts_ok = set(visible_alerts(user).filter(pk__in=alert_ids).values_list("pk", flat=True)) if alert_ids else set()
     changes = _RequestChanges(user, [n.ticket_event for n in notifications if n.ticket_id and n.ticket_event])
-    topics: dict[int, bool] = {}
+    messages = [n.message for n in notifications if not n.alert_id and n.ticket is None and n.message is not None]
+    messages_ok = {m.pk for m, ok in zip(messages, may_read_messages(user, messages), strict=True) if ok}
     kept = []
     for n in notifications:
         if n.alert_id:
@@ -96,9 +99,7 @@ def readable(user: Any, notifications: list[Notification]) -> list[Notification]
         elif (ticket := n.ticket) is not None:
             ok = changes.may_read(ticket, n.ticket_event)
         elif (message := n.message) is not None:
-            if message.topic_id not in topics:
-                topics[message.topic_id] = can_view_topic(user, message.topic)
-            ok = message.deleted_at is None and topics[message.topic_id] and message_visible(user, message)
+            ok = message.pk in messages_ok
         else:
             ok = False
         if ok:

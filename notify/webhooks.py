@@ -423,11 +423,10 @@ def payload(delivery: WebhookDelivery) -> dict[str, Any]:
             data["change"] = event_out(event)
         body["data"] = data
     elif (message := delivery.message) is not None:
-        from chat.selectors import can_view_topic, message_visible
+        from chat.selectors import may_read_messages
         from chat.serializers import message_out
 
-        if (message.deleted_at is not None or not can_view_topic(owner, message.topic)
-                or not message_visible(owner, message) or not webhook_may_carry(message, webhook.max_tlp)
+        if (not may_read_messages(owner, [message])[0] or not webhook_may_carry(message, webhook.max_tlp)
                 or not webhook.topics.filter(pk=message.topic_id).exists()):
             raise NotAllowed("the message may not leave by this webhook")
         body["data"] = {"message": message_out(message)}

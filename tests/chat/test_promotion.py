@@ -211,3 +211,35 @@ def test_a_quote_is_the_live_message_as_its_reader_may_read_it_now(crew, api_cli
     seen = api_client(p["hts"]).get(f"/api/v1/alerts/{alert_id}", HTTP_ACCEPT_LANGUAGE="en").json()["promoted_from"]
     assert seen["messages"] == [{"id": scan.pk, "readable": False, "placeholder": "a deleted message"}]
     assert "203.0.113.7" not in str(seen)
+
+
+def test_quotes_from_a_conversation_cost_the_same_queries_for_2_and_12_messages(crew):
+    """Each quote's topic is checked once per topic and the reader's history cutoff read once for all
+    the quotes (chat.selectors.may_read_messages), by the conversation's history rule: someone added
+    later without the history reads none of them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.promotion import origin_of, promoted_from
+    from chat.services import add_members, start_conversation
+
+    _, p = crew
+    topic, _ = start_conversation(by=p["hts"], members=["dn.security"])
+    said = [post_message(topic, by=p["dn"], body=f"Lượt {i}: quét cổng từ 203.0.113.{i}")[0] for i in range(14)]
+    # What an item promoted from them keeps (only which messages: promoted_from reads nothing else).
+    origins = {2: origin_of(p["hts"], topic, said[:2], True), 12: origin_of(p["hts"], topic, said[2:], True)}
+    add_members(topic, by=p["hts"], usernames=["ht.engineer"], history=False)
+
+    def read(n, viewer):
+        with CaptureQueriesContext(connection) as queries:
+            seen = promoted_from(origins[n], viewer)
+        return seen, len(queries)
+
+    (at_2, cost_2), (at_12, cost_12) = read(2, p["hts"]), read(12, p["hts"])
+    assert [q["readable"] for q in at_2["messages"] + at_12["messages"]] == [True] * 14
+    assert at_12["topic"]["slug"] == topic.slug
+    assert cost_12 == cost_2, (cost_2, cost_12)
+    (late_2, late_cost_2), (late_12, late_cost_12) = read(2, p["ht"]), read(12, p["ht"])
+    assert [q["readable"] for q in late_2["messages"] + late_12["messages"]] == [False] * 14
+    assert late_12["topic"] is None and "203.0.113" not in str(late_12)
+    assert late_cost_12 == late_cost_2, (late_cost_2, late_cost_12)
