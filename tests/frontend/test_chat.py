@@ -96,7 +96,7 @@ def test_a_big_topics_counts_fit_a_phones_drawer_in_english(make_user, sign_in, 
     expect(presence.locator("section", has_text="DN")).to_contain_text("DN (1)")
     expect(presence.locator(".presence-unnamed")).to_have_text("2 people are online: too many to list by name.")
     expect(presence).not_to_contain_text("Minh (Đà Nẵng)")
-    scroll, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    scroll, screen = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert scroll <= screen, f"the drawer is {scroll}px wide on a {screen}px screen"
 
 

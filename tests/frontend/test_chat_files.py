@@ -147,6 +147,6 @@ def test_files_on_a_phone_fit_the_screen(make_user, sign_in, topic):
     lan.page.click("#send")
     thumb = lan.page.locator("#messages li.msg .msg-files img")
     lan.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
-    assert lan.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert lan.page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
     box = thumb.bounding_box()
     assert box is not None and box["width"] <= 390

@@ -393,7 +393,7 @@ def test_on_a_phone_the_thread_fills_the_screen_and_reactions_work(people, sign_
 
 
 def no_horizontal_scroll(page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"))
 
 
 WORDS = {

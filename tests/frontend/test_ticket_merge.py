@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.services, pytest.mark.browser]
 
 def fits(page) -> bool:
     """Nothing wider than the screen (no sideways scrolling on a phone)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1"))
 
 
 @pytest.fixture

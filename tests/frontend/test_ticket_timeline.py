@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]
 
-NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth"
+NO_SIDEWAYS = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 @pytest.fixture
