@@ -119,7 +119,12 @@ def _messages(user: User, topic: Topic, message_id: int, include: Iterable[Any])
 
 
 def readers_allow(person: User, topic: Topic, message: Message) -> bool:
-    """Whether `person` may read `message` (the topic's rule and the message's own audience)."""
+    """Whether `person` may read `message` (the topic's rule and the message's own audience). An
+    unsaved archetype (`_archetypes`: whoever of a centre and role) is nobody's member: a direct
+    conversation, read by its named members alone, is never theirs (its membership rule needs a
+    stored person; a request thread's rule reads the request's centres and roles, and theirs)."""
+    if person.pk is None and topic.kind == Topic.Kind.DIRECT:
+        return False
     return can_view_topic(person, topic) and message_visible(person, message)
 
 

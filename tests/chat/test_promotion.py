@@ -243,3 +243,34 @@ def test_quotes_from_a_conversation_cost_the_same_queries_for_2_and_12_messages(
     assert [q["readable"] for q in late_2["messages"] + late_12["messages"]] == [False] * 14
     assert late_12["topic"] is None and "203.0.113" not in str(late_12)
     assert late_cost_12 == late_cost_2, (late_cost_2, late_cost_12)
+
+
+@pytest.mark.parametrize("where", ["conversation", "request thread"])
+@pytest.mark.parametrize("to", ["alert", "ticket"])
+def test_a_conversation_or_a_request_thread_promotes_or_is_refused_never_a_server_error(crew, api_client, to,
+                                                                                       where):
+    """A direct conversation's messages are read by its members alone, a request thread's by the
+    request's readers: promoting them with their text to an item read by others is refused as too
+    wide (403), and without the text it is made; a conversation's was a 500 (its membership rule was
+    asked of an unsaved stand-in person)."""
+    from chat.services import start_conversation
+    from requests.services import create_ticket
+
+    _, p = crew
+    if where == "conversation":
+        topic, _ = start_conversation(by=p["hts"], members=["dn.security"])
+    else:
+        ticket = create_ticket(by=p["dn"], title="Quét cổng", description="…", category="security",
+                               target_centre="HT")
+        topic = ticket.thread
+    said, _ = post_message(topic, by=p["dn"], body=SCAN)
+    extra = {"severity": "high"} if to == "alert" else {"target_centre": "DN"}
+    draft = api_client(p["hts"]).get(f"/api/v1/topics/{topic.slug}/messages/{said.pk}/promote", {"to": to})
+    assert draft.status_code == 200, draft.content
+    quoted = promote(api_client(p["hts"]), said, to=to, title="Quét cổng", **extra)
+    if where == "request thread" and to == "ticket":  # a request between the same two centres: theirs
+        assert quoted.status_code == 201, quoted.content
+        return
+    assert quoted.status_code == 403, quoted.content
+    unquoted = promote(api_client(p["hts"]), said, to=to, title="Quét cổng", quote=False, **extra)
+    assert unquoted.status_code == 201, unquoted.content
