@@ -262,6 +262,7 @@ def test_a_conversation_or_a_request_thread_promotes_or_is_refused_never_a_serve
     else:
         ticket = create_ticket(by=p["dn"], title="Quét cổng", description="…", category="security",
                                target_centre="HT")
+        assert ticket.thread is not None
         topic = ticket.thread
     said, _ = post_message(topic, by=p["dn"], body=SCAN)
     extra = {"severity": "high"} if to == "alert" else {"target_centre": "DN"}
