@@ -256,10 +256,10 @@ def test_on_a_phone_a_message_is_promoted_from_the_sheet(make_user, sign_in, sec
 
 
 def test_a_quote_the_viewer_may_not_read_shows_only_a_placeholder(officers, sign_in):
-    """An alert promoted from a message shared with HT and DN, later loosened to TLP:GREEN: QB's
-    engineer reads the alert, and in place of the quote only "a message you may not read"."""
+    """An alert promoted from a message shared with HT and DN, loosened to TLP:GREEN before quoting
+    items were held to their messages' readers (update_alert now refuses it): QB's engineer reads the
+    alert, and in place of the quote only "a message you may not read"."""
     from alerts.models import Alert
-    from alerts.services import update_alert
     from chat.models import Topic
     from chat.promotion import promote
     from chat.services import post_message
@@ -272,7 +272,9 @@ def test_a_quote_the_viewer_may_not_read_shows_only_a_placeholder(officers, sign
     _, alert = promote(user=ht, topic=topic, message_id=secret.pk, to="alert",
                        fields={"title": "Chiếm quyền máy chủ", "description": "Xem trích dẫn."})
     assert isinstance(alert, Alert) and alert.tlp == "red"
-    update_alert(alert, by=ht, changes={"tlp": "green", "shared_with": []})
+    from tests.alerts.test_promoted_alert import widened_before_the_rule
+
+    widened_before_the_rule(alert, "green")
     cuong = sign_in("qb.eng")
     cuong.goto(f"/alerts/{alert.pk}/")
     origin = cuong.page.locator("#alert-origin")
