@@ -29,7 +29,7 @@ Never wider later. The item keeps only *which* messages it quotes (`origin_of`: 
 promoted and when), never their text. Whoever reads the item — the API's `promoted_from`, the alert
 and request pages, a webhook (as its owner, within its `max_tlp`) — gets each quote rendered for them
 from the live message (`promoted_from`): its author, time and text only if they may read that message
-*now* (the topic's rule and the message's audience: `readers_allow`) and it is not deleted; otherwise
+*now* (the topic's rule and the message's audience: `chat.selectors.may_read_messages`) and it is not deleted; otherwise
 a placeholder ("a message you may not read", "a deleted message") with nothing of it. So a message
 deleted or re-marked later never shows through the item. But the item's own `description` (and an alert's
 `indicators`) is prefilled from the messages' text, so an item promoted with `"quote": true` stays
@@ -57,7 +57,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chat.models import Message, Topic
-from chat.selectors import anchor_id, can_view_topic, may_read_messages, message_visible
+from chat.selectors import anchor_id, may_read_messages
 from chat.serializers import author_out, message_out
 from chat.services import live_audience
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError, define
@@ -118,14 +118,18 @@ def _messages(user: User, topic: Topic, message_id: int, include: Iterable[Any])
     return found
 
 
-def readers_allow(person: User, topic: Topic, message: Message) -> bool:
-    """Whether `person` may read `message` (the topic's rule and the message's own audience). An
-    unsaved archetype (`_archetypes`: whoever of a centre and role) is nobody's member: a direct
-    conversation, read by its named members alone, is never theirs (its membership rule needs a
-    stored person; a request thread's rule reads the request's centres and roles, and theirs)."""
-    if person.pk is None and topic.kind == Topic.Kind.DIRECT:
+def _reads_all(person: User, messages: list[Message | None]) -> bool:
+    """Whether `person` may read every one of `messages` — the one rule of who reads a message
+    (`chat.selectors.may_read_messages`; a deleted one by whoever could read it), one that no longer
+    exists (None) by no one. An unsaved archetype (`_archetypes`: whoever of a centre and role) is
+    nobody's member: a direct conversation, read by its named members alone, is never theirs (its
+    membership rule needs a stored person; a request thread's reads the request's centres and roles)."""
+    present = [m for m in messages if m is not None]
+    if len(present) != len(messages):
         return False
-    return can_view_topic(person, topic) and message_visible(person, message)
+    if person.pk is None and any(m.topic.kind == Topic.Kind.DIRECT for m in present):
+        return False
+    return all(may_read_messages(person, present, deleted_too=True))
 
 
 def _archetypes() -> list[User]:
@@ -147,8 +151,8 @@ def _wider_than(audience: Audience, messages: list[Message | None], named: Itera
     one that no longer exists (None) by no one."""
     outside: list[str] = []
     for person in [*_archetypes(), *named]:
-        if audience.allows(person) and not (before is not None and before.allows(person)) and not all(
-                m is not None and readers_allow(person, m.topic, m) for m in messages):
+        if audience.allows(person) and not (before is not None and before.allows(person)) and not _reads_all(
+                person, messages):
             code = person.centre.code if person.centre is not None else "—"
             label = f"{code} {Role(person.role).label}" if person.pk is None else person.username
             if label not in outside:
