@@ -94,9 +94,12 @@ def test_the_helpers_give_their_connections_back(transactional_db, network, sett
     for _ in range(3):
         dashboard(network.users["admin"], filters)
     after = pool.get_stats()
-    # Every connection but the caller's own is back in the pool, and the pool did not grow.
+    # Every helper's connection is back in the pool, and the pool did not grow. (Not "all but the
+    # caller's": in a full run, threads of earlier tests — live servers, sync executors — may still
+    # hold connections of their own; they are the same before and after.)
     assert after["pool_size"] == before["pool_size"]
-    assert after["pool_available"] == after["pool_size"] - 1
+    assert after["pool_available"] == before["pool_available"]
+    assert after["pool_available"] >= settings.HUB_REPORT_CONNECTIONS - 1
     assert free_slots() == 2  # every helper's slot released
 
 
