@@ -80,6 +80,36 @@ class Audience:
         )
 
 
+@dataclass(frozen=True)
+class Lost:
+    """Who could see a thing and no longer can: `before` admits them and `after` does not. The
+    audience of the frames that take a thing off the screens of people whose right to it just ended
+    (a message narrowed with its alert, an alert or a request whose marking tightened), so that what
+    someone may no longer see leaves their open pages at once — and nobody who still may is told it
+    went. Carried on channel-layer events as {"lost": {"before": …, "after": …}} (`reach_from_meta`)."""
+
+    before: Audience
+    after: Audience
+
+    def allows(self, user: Any) -> bool:
+        return self.before.allows(user) and not self.after.allows(user)
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"lost": {"before": self.before.as_meta(), "after": self.after.as_meta()}}
+
+
+# Who a frame reaches: an audience, or the people who lost one (`Lost`).
+Reach = Audience | Lost
+
+
+def reach_from_meta(meta: Mapping[str, Any] | None) -> Reach:
+    """The `Reach` a channel-layer event carries (`Audience.as_meta()` or `Lost.as_meta()`)."""
+    if meta and "lost" in meta:
+        lost = meta["lost"]
+        return Lost(before=Audience.from_meta(lost.get("before")), after=Audience.from_meta(lost.get("after")))
+    return Audience.from_meta(meta)
+
+
 def _only_named(audience: Audience) -> bool:
     return audience.users is not None and audience.centres is None and audience.roles is None
 

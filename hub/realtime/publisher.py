@@ -26,7 +26,7 @@ from django.db import transaction
 
 from hub import metrics
 from hub.lib.jsonutil import dumps
-from hub.realtime.audience import Audience
+from hub.realtime.audience import Reach
 from hub.realtime.groups import control_group
 from hub.realtime.loops import per_loop
 
@@ -114,7 +114,7 @@ def cursor_of(frame: Mapping[str, Any]) -> int | None:
 Publication = tuple[str, str, dict[str, Any]]
 
 
-def publications(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
+def publications(groups: list[str], frame: Mapping[str, Any], audience: Reach | None = None, *,
                  state: str | None = None, version: int | None = None) -> list[Publication]:
     """One event (one id, so a socket in several of the groups gets it once) for each group. `state`
     names what the frame carries the whole of (e.g. one message's reactions): such an event may wait
@@ -144,7 +144,7 @@ async def send_publications(items: list[Publication]) -> None:
                 logger.exception("broadcast to %s failed (clients will recover through sync)", group)
 
 
-async def send_now(groups: list[str], frame: dict[str, Any], audience: Audience | None = None) -> None:
+async def send_now(groups: list[str], frame: dict[str, Any], audience: Reach | None = None) -> None:
     await send_publications(publications(groups, frame, audience))
 
 
@@ -226,7 +226,7 @@ def _run_publisher(items: list[Publication]) -> None:
         asyncio.run(send_publications(items))
 
 
-def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Audience | None = None, *,
+def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: Reach | None = None, *,
                         state: str | None = None, version: int | None = None) -> None:
     """Schedule `frame` for `groups` once the current transaction commits (at once outside one).
     `state`: the frame is the whole current state it names, `version` its order (see `publications`)."""
@@ -235,7 +235,7 @@ def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: A
 
 
 # One frame's broadcast: its groups, the frame, its audience.
-Broadcast = tuple[list[str], Mapping[str, Any], Audience | None]
+Broadcast = tuple[list[str], Mapping[str, Any], Reach | None]
 
 
 def broadcast_together_on_commit(broadcasts: Sequence[Broadcast]) -> None:

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from hub import metrics
 from hub.lib.jsonutil import dumps
-from hub.realtime.audience import Audience
+from hub.realtime.audience import Reach, reach_from_meta
 from hub.realtime.frames import ResyncFrame
 from hub.realtime.loops import per_loop
 from hub.realtime.publisher import BATCH_TYPE, EVENT_TYPE, channel_layer, event
@@ -149,7 +149,7 @@ class Delivery:
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
         self.message = {"type": "websocket.send", "text": event.get("frame", "")}
-        self.audience = Audience.from_meta(event.get("audience"))
+        self.audience: Reach = reach_from_meta(event.get("audience"))
         # Read by every socket (duplicate check, control events, one's own typing indicator): looked
         # up once here rather than in the event's dict per socket (tests/hub/test_outbox.py).
         self.event_id: str | None = event.get("event_id") or None

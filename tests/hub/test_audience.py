@@ -75,3 +75,33 @@ def test_narrowed_by_admits_only_whom_both_admit_and_exactly_so_without_named_pe
     # Not vacuous: narrowing admits someone and refuses someone.
     assert Audience(centres=frozenset({"HT", "DN"})).narrowed_by(Audience(centres=frozenset({"HT"}))) == Audience(
         centres=frozenset({"HT"}))
+
+
+def test_lost_reaches_exactly_who_one_audience_admitted_and_the_next_does_not(make_user, settings):
+    """`Lost` (the frames that take a thing off the screens of people who may no longer see it):
+    for every pair of audiences and every kind of person, exactly those `before` admits and `after`
+    refuses — never a hub admin (who sees everything), never someone who still may — and it crosses
+    the channel layer unchanged (`reach_from_meta`)."""
+    from hub.realtime.audience import Lost, reach_from_meta
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    people = [make_user(f"{(centre or 'x').lower()}.{role}", centre=centre, role=role)
+              for centre, role in product(["HT", "DN", None], ["engineer", "security_officer"])]
+    admin = make_user("admin", centre=None, role="hub_admin")
+    named = [None, frozenset({people[0].pk})]
+    audiences = [Audience(centres=c, roles=r, users=u) for c, r, u in product(CENTRES, ROLES, named)]
+    wrong = []
+    for before, after in product(audiences, audiences):
+        lost = Lost(before=before, after=after)
+        assert reach_from_meta(lost.as_meta()) == lost
+        for person in [*people, admin]:
+            if lost.allows(person) != (before.allows(person) and not after.allows(person)):
+                wrong.append((before, after, person.username))
+        assert not lost.allows(admin)
+    assert wrong == []
+    assert reach_from_meta(Audience(centres=frozenset({"HT"})).as_meta()) == Audience(centres=frozenset({"HT"}))
+    assert reach_from_meta(None) == Audience()
+    # Not vacuous: raising an alert from everyone to HT alone reaches DN's people, not HT's.
+    raised = Lost(before=Audience(), after=Audience(centres=frozenset({"HT"})))
+    assert [p.username for p in people if raised.allows(p)] == ["dn.engineer", "dn.security_officer",
+                                                                 "x.engineer", "x.security_officer"]
