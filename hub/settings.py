@@ -389,6 +389,8 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
+# Vietnamese short date/time formats as the browser writes them for vi-VN (hub/formats/vi).
+FORMAT_MODULE_PATH = ["hub.formats"]
 # Each app ships its own locale/ folder. This one comes before all of them and before Django's
 # contrib apps: the few msgids the hub words its own way everywhere, the admin included ("Save",
 # "Delete", "Log out", ...), which contrib catalogues would otherwise translate first (docs/ui.md,

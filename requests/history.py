@@ -36,7 +36,9 @@ def _when(value: Any) -> str:
     moment = parse_datetime(value) if isinstance(value, str) else value
     if not isinstance(moment, datetime):
         return "—"
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    # The short form ("14:00 26/11/2026", en "11/26/2026 2 p.m."): what the page around the sentence
+    # shows (hub/formats/vi), not the long "14:00 Ngày 26 tháng 11 năm 2026".
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
 class _Names:

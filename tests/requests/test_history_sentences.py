@@ -103,3 +103,20 @@ def test_a_request_opened_before_markings_were_recorded_names_no_empty_marking(p
     with translation.override("en"):
         text = history.sentence(event, history._Names([event]))
     assert text is not None and text.endswith("Software development, priority High.") and "—" not in text
+
+
+def test_times_in_sentences_read_like_the_times_on_the_page(people, new_ticket):
+    """A deadline in a sentence is the short local form the page writes around it (vi-VN
+    "14:00 26/11/2026"), not Django's long "14:00 Ngày 26 tháng 11 năm 2026"."""
+    from requests import history
+    from requests.models import TicketEvent
+
+    event = TicketEvent(ticket=new_ticket(target="DN"), actor=people.ht_engineer, kind=TicketEvent.Kind.FIELD,
+                        field="due_at", before="2026-11-26T07:00:00+00:00", after="2026-11-27T02:30:00+00:00")
+    with translation.override("vi"):
+        vietnamese = history.sentence(event, history._Names([event]))
+    with translation.override("en"):
+        english = history.sentence(event, history._Names([event]))
+    assert vietnamese is not None and "14:00 26/11/2026" in vietnamese and "09:30 27/11/2026" in vietnamese
+    assert "Ngày" not in vietnamese
+    assert english is not None and "11/26/2026 2 p.m." in english and "11/27/2026 9:30 a.m." in english
