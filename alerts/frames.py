@@ -1,6 +1,6 @@
-"""The `alert` frame of the notifications stream (`/ws/notifications/`), as types.
+"""The `alert` and `alert.withdrawn` frames of the notifications stream (`/ws/notifications/`), as types.
 
-One frame type with an `event`; the alert inside is the same object `GET /api/v1/alerts` lists
+The `alert` frame has an `event`; the alert inside is the same object `GET /api/v1/alerts` lists
 (alerts.serializers.alert_out), so a client merges a frame into what it fetched. Built by
 alerts.services, held to these types by tests/hub/test_frames.py, listed in docs/frames.md.
 """
@@ -96,4 +96,14 @@ class AlertFrame(TypedDict):
     entries: NotRequired[list[AlertEntryWire]]  # event "updated"
 
 
-NOTIFICATION_FRAMES = (AlertFrame,)
+class AlertWithdrawnFrame(TypedDict):
+    """The alert's marking tightened (TLP raised, sharing narrowed) and the recipient may no longer
+    see it: take it off every open page. Nothing of the alert but its id. Only to the people its old
+    audience admitted and its new one refuses (`hub.realtime.audience.Lost`), never a hub admin;
+    the people who still may see it get the `alert` frame ("updated") instead."""
+
+    type: Literal["alert.withdrawn"]
+    id: int
+
+
+NOTIFICATION_FRAMES = (AlertFrame, AlertWithdrawnFrame)

@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alerts import indicators as indicator_rules
-from alerts.frames import AcknowledgementWire, AlertEntryWire, AlertEventName, AlertFrame, StatusChangeWire
+from alerts.frames import (
+    AcknowledgementWire,
+    AlertEntryWire,
+    AlertEventName,
+    AlertFrame,
+    AlertWithdrawnFrame,
+    StatusChangeWire,
+)
 from alerts.models import (
     Acknowledgement,
     Alert,
@@ -54,7 +61,7 @@ from hub.lib.text import clean_text
 from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for, user_group
-from hub.realtime.publisher import broadcast_on_commit
+from hub.realtime.publisher import broadcast_on_commit, broadcast_together_on_commit, withdrawal
 from hub.sharing import tightest
 from notify import services as notify
 
@@ -148,8 +155,13 @@ def _search_text(alert: Alert, indicators: Sequence[indicator_rules.CleanIndicat
 
 def _broadcast(alert: Alert, event: AlertEventName, *, acknowledgement: AcknowledgementWire | None = None,
                change: StatusChangeWire | None = None, entry: AlertEntryWire | None = None,
-               entries: list[AlertEntryWire] | None = None, notice_stored: bool = False) -> None:
+               entries: list[AlertEntryWire] | None = None, notice_stored: bool = False,
+               was: Audience | None = None) -> None:
+    """The `alert` frame of a change, to the alert's audience; `was`: its audience before the change
+    (a marking changed): the people the change left out get `alert.withdrawn` in the same hand-over
+    (`hub.realtime.publisher.withdrawal`)."""
     audience = audience_of(alert)
+    withdrawn: AlertWithdrawnFrame = {"type": "alert.withdrawn", "id": alert.pk}
     frame: AlertFrame = {"type": "alert", "event": event, "alert": alert_out(alert)}
     if acknowledgement is not None:
         frame["acknowledgement"] = acknowledgement
@@ -159,7 +171,8 @@ def _broadcast(alert: Alert, event: AlertEventName, *, acknowledgement: Acknowle
         frame["entry"] = entry
     if entries is not None:
         frame["entries"] = entries
-    broadcast_on_commit(groups_for(audience), frame, audience)
+    broadcast_together_on_commit([(groups_for(audience), frame, audience),
+                                  *withdrawal(withdrawn, before=was, after=audience)])
     # Email and webhooks: their outbox rows commit with the change (notify.services).
     if event == "raised":
         notify.alert_raised(alert=alert, stored=notice_stored)
@@ -558,6 +571,7 @@ def update_alert(alert: Alert, *, by: User, changes: Mapping[str, Any]) -> Alert
     with transaction.atomic():
         locked = Alert.objects.select_for_update(of=("self",)).select_related("centre", "raised_by").get(pk=alert.pk)
         changed: list[AlertEvent] = []
+        was: Audience | None = None  # its audience before a change of marking
         if "description" in changes and (changes["description"] or "") != locked.description:
             text = changes["description"] or ""
             if not isinstance(text, str) or len(text) > MAX_TEXT:
@@ -572,7 +586,8 @@ def update_alert(alert: Alert, *, by: User, changes: Mapping[str, Any]) -> Alert
                                   after=changes["severity"], note=note))
             locked.severity = changes["severity"]
         if "tlp" in changes or "shared_with" in changes:
-            changed += _change_sharing(locked, by, changes, note)
+            was, entries = _change_sharing(locked, by, changes, note)
+            changed += entries
         if "indicators" in changes:
             changed += _change_indicators(locked, by, changes["indicators"], note)
         if not changed:
@@ -582,12 +597,15 @@ def update_alert(alert: Alert, *, by: User, changes: Mapping[str, Any]) -> Alert
                                    "updated_at"])
         audience = audience_of(locked)
         fresh = Alert.objects.select_related("raised_by__centre", "centre").get(pk=alert.pk)
-        _broadcast(fresh, "updated", entries=[entry_out(e) for e in changed])
+        _broadcast(fresh, "updated", entries=[entry_out(e) for e in changed], was=was)
         _follow_summary(fresh, audience)
     return fresh
 
 
-def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any], note: str) -> list[AlertEvent]:
+def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any],
+                    note: str) -> tuple[Audience | None, list[AlertEvent]]:
+    """A new TLP and sharing scope: the alert's audience before it (None when nothing changed) and the
+    entry recording it."""
     tlp = changes.get("tlp") or alert.tlp
     if tlp not in Tlp.values:
         raise invalid("tlp", ONE_OF, values=", ".join(Tlp.values))
@@ -597,19 +615,20 @@ def _change_sharing(alert: Alert, by: User, changes: Mapping[str, Any], note: st
     centres = _clean_shared_with(codes or [], tlp, by)
     after_codes = sorted(c.code for c in centres)
     if tlp == alert.tlp and after_codes == before_codes:
-        return []
+        return None, []
     from chat.promotion import check_quote_floor
 
+    before = audience_of(alert)
     # An alert quoting messages' text never reaches anyone they exclude, nor goes looser than their TLP.
     check_quote_floor(alert.origin, kind="alert", fields=["tlp", "shared_with"], tlp=tlp,
                       audience=marking_audience(tlp, marking_scope(tlp, after_codes, alert.centre.code
                                                                    if alert.centre is not None else None)),
-                      before=audience_of(alert), before_tlp=alert.tlp)
+                      before=before, before_tlp=alert.tlp)
     entry = _entry(alert, by, AlertEvent.Kind.TLP, before=alert.tlp, after=tlp, note=note,
                    data={"shared_with": {"before": before_codes, "after": after_codes}})
     alert.tlp = tlp
     alert.shared_with.set(centres)
-    return [entry]
+    return before, [entry]
 
 
 def _change_indicators(alert: Alert, by: User, items: Any, note: str) -> list[AlertEvent]:

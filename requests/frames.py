@@ -1,4 +1,4 @@
-"""The `ticket` frame of the notifications stream (`/ws/notifications/`), as types.
+"""The `ticket` frames of the notifications stream (`/ws/notifications/`), as types.
 
 Its objects are those of the tickets API (requests.serializers), so a client merges a frame into
 what it fetched. Built by requests.services, held to these types by tests/hub/test_frames.py,
@@ -113,4 +113,14 @@ class TicketSeenFrame(TypedDict):
     seen: CommentSeen
 
 
-NOTIFICATION_FRAMES = (TicketFrame, TicketSlaFrame, TicketSeenFrame)
+class TicketWithdrawnFrame(TypedDict):
+    """The request's readers shrank (TLP raised, redirected or accepted by one centre, a watcher
+    removed, merged) and the recipient may no longer see it: take it off every open page. Nothing
+    of the request but its id. Only to the people its old readers admitted and its new ones refuse
+    (`hub.realtime.audience.Lost`), never a hub admin; its readers get the `ticket` frame instead."""
+
+    type: Literal["ticket.withdrawn"]
+    id: int
+
+
+NOTIFICATION_FRAMES = (TicketFrame, TicketSlaFrame, TicketSeenFrame, TicketWithdrawnFrame)

@@ -31,12 +31,12 @@ from hub.lib.uploads import removed_on_failure, validate_upload
 from hub.models import Centre, User
 from hub.realtime.audience import Audience
 from hub.realtime.groups import groups_for
-from hub.realtime.publisher import broadcast_on_commit
+from hub.realtime.publisher import broadcast_on_commit, broadcast_together_on_commit, withdrawal
 from hub.services import topic_access_changed
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, tightest
 from notify import services as notify
 from requests import sla, workflow
-from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame
+from requests.frames import AttachmentWire, CommentWire, TicketFrame, TicketSlaFrame, TicketWithdrawnFrame
 from requests.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -154,19 +154,27 @@ def _event(ticket: Ticket, actor: User | None, kind: str, *, field: str = "", be
 
 
 def _broadcast(ticket: Ticket, event: TicketEvent, *, comment: CommentWire | None = None,
-               attachment: AttachmentWire | None = None, audience: Audience | None = None) -> None:
+               attachment: AttachmentWire | None = None, audience: Audience | None = None,
+               was: Audience | None = None) -> None:
     """The `ticket` frame of a change, to the ticket's audience (`requests.selectors.audience_of`),
     or, for a change about a comment or an attachment, to that item's (`item_audience`): an internal
-    one's goes to the centre it belongs to (`internal_to`), not whoever the ticket targets."""
+    one's goes to the centre it belongs to (`internal_to`), not whoever the ticket targets. `was`:
+    the ticket's readers before a change that may have narrowed them (a status move, a new TLP or
+    target centre, a watcher removed, a merge): those it left out get `ticket.withdrawn` in the same
+    hand-over (`hub.realtime.publisher.withdrawal`)."""
+    readers = audience_of(ticket) if was is not None or (audience is None and not event.internal) else None
     if audience is None:
-        audience = (item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True,
-                                  internal_to=event.internal_to_id) if event.internal else audience_of(ticket))
+        audience = (readers if readers is not None and not event.internal else
+                    item_audience(ticket, tlp=ticket.tlp, shared_with=None, internal=True,
+                                  internal_to=event.internal_to_id))
     frame: TicketFrame = {"type": "ticket", "ticket": ticket_summary(ticket), "event": event_out(event)}
     if comment is not None:
         frame["comment"] = comment
     if attachment is not None:
         frame["attachment"] = attachment
-    broadcast_on_commit(groups_for(audience), frame, audience)
+    withdrawn: TicketWithdrawnFrame = {"type": "ticket.withdrawn", "id": ticket.pk}
+    broadcast_together_on_commit([(groups_for(audience), frame, audience),
+                                  *(withdrawal(withdrawn, before=was, after=readers) if readers is not None else [])])
     # The people it concerns (email if unseen) and the centres' webhooks, committed with the change.
     notify.ticket_changed(ticket=ticket, event=event)
 
@@ -351,7 +359,7 @@ def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
         _check_version(ticket, expected_version)
         move = workflow.require_move(ticket, by, to, note)
         now = timezone.now()
-        before = ticket.status
+        before, was = ticket.status, audience_of(ticket)
         with _keeping_quotes(ticket, fields=["to"]):
             done = workflow.perform(move, ticket, by, now)
         _touch(ticket, now, done.fields)
@@ -359,7 +367,7 @@ def transition_ticket(ticket: Ticket, *, by: User, to: str, note: str = "",
                        note=note, at=now)
         for kind, data in done.events:  # what the move brought with it (target centre, assignee)
             _event(ticket, by, kind, at=now, **data)
-        _broadcast(ticket, event)
+        _broadcast(ticket, event, was=was)
     return ticket
 
 
@@ -494,6 +502,8 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         if not workflow.may_edit(by, ticket):
             raise HubError(FORBIDDEN, _("Only the requesting and target centres edit an open ticket."))
         done = workflow.Consequences()
+        # Its readers before a change of what they are decided from (`READERS_FIELDS`).
+        was = audience_of(ticket) if not READERS_FIELDS.isdisjoint(changes) else None
         with _keeping_quotes(ticket, fields=[name for name in ("tlp", "target_centre") if name in changes]):
             for name, edit in EDITORS.items():
                 if name in changes:
@@ -504,7 +514,7 @@ def update_ticket(ticket: Ticket, *, by: User, changes: dict[str, Any],
         now = timezone.now()
         _touch(ticket, now, [*done.fields, "search_text"])
         events = [_event(ticket, by, kind, at=now, **data) for kind, data in done.events]
-        _broadcast(ticket, events[-1])
+        _broadcast(ticket, events[-1], was=was)
     return ticket
 
 
@@ -654,12 +664,14 @@ def remove_watcher(ticket: Ticket, *, by: User, username: str | None = None) -> 
         if not ticket.watchers.filter(pk=target.pk).exists():
             return ticket
         now = timezone.now()
-        # Broadcast before removing so the leaving watcher hears about it too.
+        was = audience_of(ticket)
         event = _event(ticket, by, TicketEvent.Kind.WATCHER_REMOVED, field="watchers", before=target.username,
                        at=now)
-        _broadcast(ticket, event)
         ticket.watchers.remove(target)
         _touch(ticket, now, [], watchers_removed=True)
+        # The frame goes to the readers before the removal, so the leaving watcher hears about it too
+        # (and then, with everyone else it leaves out, that the request is withdrawn from them).
+        _broadcast(ticket, event, audience=was, was=was)
     return ticket
 
 
@@ -721,7 +733,7 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
             raise HubError(FORBIDDEN, _("Only the centre handling %(reference)s merges a duplicate of it into it "
                                         "(and only a duplicate it handles too)."), reference=target.reference)
         now = timezone.now()
-        before = source.status
+        before, readers_were = source.status, audience_of(source)
         source.status = Status.MERGED
         source.merged_into = target
         _touch(source, now, ["status", "merged_into", *sla.pause(source, now)])  # its clock stops
@@ -756,7 +768,7 @@ def merge_ticket(ticket: Ticket, *, by: User, into: Any, expected_version: int |
         }, at=now)
         for kind, data in done.events:
             _event(target, by, kind, at=now, **data)
-        _broadcast(source, merged_event)
+        _broadcast(source, merged_event, was=readers_were)
         _broadcast(target, taken_event)
     return target
 

@@ -26,8 +26,8 @@ from django.db import transaction
 
 from hub import metrics
 from hub.lib.jsonutil import dumps
-from hub.realtime.audience import Reach
-from hub.realtime.groups import control_group
+from hub.realtime.audience import Audience, Lost, Reach
+from hub.realtime.groups import control_group, groups_for
 from hub.realtime.loops import per_loop
 
 logger = logging.getLogger(__name__)
@@ -236,6 +236,18 @@ def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: R
 
 # One frame's broadcast: its groups, the frame, its audience.
 Broadcast = tuple[list[str], Mapping[str, Any], Reach | None]
+
+
+def withdrawal(frame: Mapping[str, Any], *, before: Audience | None, after: Audience) -> list[Broadcast]:
+    """The broadcast of `frame` — one that takes a thing off the screens of the people whose right to
+    it a change just ended (`alert.withdrawn`, `ticket.withdrawn`) — to exactly those people: the
+    ones `before` admitted and `after` refuses (`Lost`), over the groups that cover `before`. None
+    when the audience did not change (or `before` is not known): a change that left everyone who saw
+    the thing able to see it withdraws nothing. To hand over with the change's own frames
+    (`broadcast_together_on_commit`)."""
+    if before is None or before == after:
+        return []
+    return [(groups_for(before), frame, Lost(before=before, after=after))]
 
 
 def broadcast_together_on_commit(broadcasts: Sequence[Broadcast]) -> None:

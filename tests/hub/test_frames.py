@@ -155,6 +155,18 @@ async def alert_and_ticket_frames(world, seen: list[dict]) -> None:
     assert ticket.first_response_due is not None
     await sync_to_async(send_sla_reminders)(now=ticket.first_response_due + timedelta(minutes=1))
     await notifications.until("ticket.sla")
+    # Withdrawn: an alert raised to RED (HT alone) leaves DN; a watcher removed loses the request.
+    from alerts.services import update_alert
+    from requests.services import add_watcher, remove_watcher
+
+    await sync_to_async(update_alert)(alert, by=world["hts"], changes={"tlp": "red"})
+    await notifications.until("alert.withdrawn")
+    outsider = await sync_to_async(staff)("qb.engineer")
+    await sync_to_async(add_watcher)(ticket, by=world["ht"], username="qb.engineer")
+    watching = await listen(outsider, seen)
+    await sync_to_async(remove_watcher)(ticket, by=world["ht"], username="qb.engineer")
+    await watching.until("ticket.withdrawn")
+    await watching.socket.disconnect()
     await notifications.drain()
     await notifications.socket.disconnect()
 

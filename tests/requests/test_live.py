@@ -111,7 +111,9 @@ async def test_an_any_centre_request_reaches_every_centre_until_one_accepts(peop
         assert (await next_frame(socket))["ticket"]["target_centre"] == "QB"
     await sync_to_async(services.add_comment)(ticket, by=people.qb_engineer, body="Đã nhận")
     await next_frame(ht), await next_frame(qb)
-    assert await dn.receive_nothing(timeout=0.5)  # DN is out of it now
+    # DN is out of it now: told once to take it off its pages (tests/requests/test_withdrawn.py), then nothing.
+    assert await dn.receive_json_from(timeout=5) == {"type": "ticket.withdrawn", "id": ticket.pk}
+    assert await dn.receive_nothing(timeout=0.5)
     await close(ht, dn, qb)
 
 

@@ -2,7 +2,7 @@
 // history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
 
 import {$, api, centreCode, clearFieldErrors, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext,
-  showFormError, timeEl} from "./util.js";
+  showFormError, showWithdrawn, timeEl} from "./util.js";
 import {acknowledge, since as sinceText} from "./notifications.js";
 import {renderRecord} from "./alert_record.js";
 import {tlpLabel} from "./tlp.js";
@@ -47,6 +47,11 @@ export function startAlertList() {
   }
   more.addEventListener("click", () => load(true));
   document.addEventListener("hub:alert", () => load());
+  // An alert this person may no longer see leaves the list at once (no reload: its row goes).
+  document.addEventListener("hub:alert-withdrawn", (e) => {
+    rows.querySelector(`tr[data-alert-id="${Number(e.detail.id)}"]`)?.remove();
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No alerts."))));
+  });
   document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
   bindRaiseForm();
@@ -173,9 +178,12 @@ function duration(ms) {
 export function startAlertDetail(root) {
   const id = Number(root.dataset.alertId);
   const user = me();
+  let withdrawn = false;  // no longer this person's to see: nothing of it is shown again
 
   async function load() {
+    if (withdrawn) return;
     const r = await api("GET", `/api/v1/alerts/${id}`);
+    if (withdrawn) return;  // withdrawn while this was on its way
     root.setAttribute("aria-busy", "false");
     if (!r.ok) { $("#alert-error").textContent = r.error.detail; return; }
     render((r.data && r.data.alert) || r.data);
@@ -266,6 +274,13 @@ export function startAlertDetail(root) {
 
   document.addEventListener("hub:alert", (e) => {
     if (e.detail.alert && Number(e.detail.alert.id) === id) load();
+  });
+  // Its marking tightened past this person: the page stops showing it and says why.
+  document.addEventListener("hub:alert-withdrawn", (e) => {
+    if (Number(e.detail.id) !== id || withdrawn) return;
+    withdrawn = true;
+    clearInterval(sinceTimer);
+    showWithdrawn(root, gettext("This alert is no longer visible to you."), "/alerts/", gettext("All alerts"));
   });
   document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();

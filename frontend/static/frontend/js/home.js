@@ -48,6 +48,9 @@ export function startHome() {
   loadTickets();
   document.addEventListener("hub:alert", loadAlerts);
   document.addEventListener("hub:ticket", loadTickets);
+  // One this person may no longer see (its marking tightened) leaves the cards too.
+  document.addEventListener("hub:alert-withdrawn", loadAlerts);
+  document.addEventListener("hub:ticket-withdrawn", loadTickets);
   document.addEventListener("hub:reconnected", () => { loadAlerts(); loadTickets(); refreshTopics(); });
   // The alerts waiting for my centre (notifications.js loads them for the banner and the bell).
   document.addEventListener("hub:awaiting", (e) => renderAwaitingBlock(e.detail));

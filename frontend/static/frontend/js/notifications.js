@@ -1,7 +1,9 @@
 // The caller's own stream (/ws/notifications/), on every page: the header bell with its unread
 // count, full-width alert banners with an Acknowledge button, browser notifications, and DOM events
 // ("hub:alert", "hub:ticket", "hub:mention") that the alert and ticket pages listen to for live
-// updates, so a page never opens a second notifications socket.
+// updates, so a page never opens a second notifications socket. An alert or a request the person
+// may no longer see ("alert.withdrawn", "ticket.withdrawn": its marking tightened) leaves the bell
+// and the banners here, and every page that shows it ("hub:alert-withdrawn", "hub:ticket-withdrawn").
 
 import {$, api, centreCode, el, fmt, label, me, personName, gettext} from "./util.js";
 import {LiveSocket} from "./socket.js";
@@ -36,6 +38,15 @@ class Bell {
     if (this.items.some((i) => i.key === item.key)) return;
     this.items.unshift({...item, read: false, at: new Date().toISOString()});
     this.items = this.items.slice(0, KEEP);
+    this.save();
+    this.render();
+  }
+
+  /** Drop what the bell holds about an item the person may no longer see (its page's `url`). */
+  forget(url) {
+    const kept = this.items.filter((i) => i.url !== url && !String(i.url || "").startsWith(`${url}#`));
+    if (kept.length === this.items.length) return;
+    this.items = kept;
     this.save();
     this.render();
   }
@@ -324,6 +335,17 @@ export function startNotifications() {
       }
       refreshAwaiting();
       document.dispatchEvent(new CustomEvent("hub:alert", {detail: frame}));
+    } else if (frame.type === "alert.withdrawn" || frame.type === "ticket.withdrawn") {
+      // Its marking tightened and this person may no longer see it: off the bell, the banners and
+      // every page showing it; the server's unseen count no longer counts it (notify.selectors.readable).
+      const alert = frame.type === "alert.withdrawn";
+      bell.forget(alert ? `/alerts/${frame.id}/` : `/tickets/${frame.id}/`);
+      if (alert) {
+        for (const banner of document.querySelectorAll(`.alert-banner[data-alert-id="${frame.id}"]`)) banner.remove();
+        refreshAwaiting();
+      }
+      bell.loadFromServer();
+      document.dispatchEvent(new CustomEvent(alert ? "hub:alert-withdrawn" : "hub:ticket-withdrawn", {detail: frame}));
     } else if (frame.type === "ticket" && frame.ticket) {
       const ticket = frame.ticket;
       const ev = frame.event || {};

@@ -7,7 +7,8 @@ import {renderOrigin} from "./origin.js";
 import {renderSla, slaCell} from "./sla.js";
 import {mergedTimeline, renderTimeline} from "./ticket_timeline.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
-import {$, $$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError} from "./util.js";
+import {$, $$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError,
+  showWithdrawn} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -73,6 +74,11 @@ export async function startTicketList() {
   });
   more.addEventListener("click", () => load(true));
   document.addEventListener("hub:ticket", () => load());
+  // A request this person may no longer see leaves the list at once (no reload: its row goes).
+  document.addEventListener("hub:ticket-withdrawn", (e) => {
+    rows.querySelector(`tr[data-ticket-id="${Number(e.detail.id)}"]`)?.remove();
+    if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No requests match."))));
+  });
   document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();
 }
@@ -250,9 +256,12 @@ export function startTicketDetail(root) {
   const user = me();
   let current = null;
   let commentTlp = null; // the comment form's TLP chooser, no looser than the request's marking
+  let withdrawn = false;  // no longer this person's to see: nothing of it is shown again
 
   async function load(reason) {
+    if (withdrawn) return;
     const r = await api("GET", `/api/v1/tickets/${id}`);
+    if (withdrawn) return;  // withdrawn while this was on its way
     root.setAttribute("aria-busy", "false");
     if (!r.ok) { fail($("#ticket-error"), r.error); return; }
     current = (r.data && r.data.ticket) || r.data;
@@ -497,6 +506,13 @@ export function startTicketDetail(root) {
     if (!k || Number(k.id) !== id) return;
     const ev = e.detail.event || {};
     load(fmt(gettext("Updated just now: %(who)s %(event)s."), {who: personName(ev.actor), event: label(ev.kind || k.status)}));
+  });
+  // Its readers shrank past this person: the page stops showing it and says why.
+  document.addEventListener("hub:ticket-withdrawn", (e) => {
+    if (Number(e.detail.id) !== id || withdrawn) return;
+    withdrawn = true;
+    current = null;
+    showWithdrawn(root, gettext("This request is no longer visible to you."), "/tickets/", gettext("All requests"));
   });
   document.addEventListener("hub:reconnected", () => load());  // catch up after a drop
   load();

@@ -40,6 +40,19 @@ export function setHtml(node, sanitisedHtml) {
   return node;
 }
 
+/**
+ * An item's page whose item the person may no longer see (its marking tightened: "alert.withdrawn",
+ * "ticket.withdrawn"): everything it showed gives way to `text` and a link back to the list, which
+ * takes the focus (a screen reader hears why the page emptied). Returns the notice.
+ */
+export function showWithdrawn(root, text, backHref, backText) {
+  const notice = el("p", {class: "notice withdrawn", role: "status", tabindex: "-1", dataset: {testid: "withdrawn"}}, text);
+  root.replaceChildren(notice, el("p", {}, el("a", {href: backHref}, backText)));
+  root.setAttribute("aria-busy", "false");
+  notice.focus();
+  return notice;
+}
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 

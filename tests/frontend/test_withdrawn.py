@@ -1,0 +1,113 @@
+"""An alert or a request someone may no longer see leaves their open pages at once (no reload): its
+page gives way to a short notice and shows nothing of it any more, its row leaves the list, its
+banner and bell count go — while someone who still may see it watches the change arrive live."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import token_for
+
+pytestmark = [pytest.mark.services, pytest.mark.browser]
+
+
+def over_http(hub, user, method: str, path: str, body: dict | None = None) -> int:
+    """A change made through the running hub, as another person's client would (so the server
+    broadcasts it: this test process's own broadcasts go to another channel prefix than the server's)."""
+    request = urllib.request.Request(
+        f"{hub.http}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Token {token_for(user)}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def item_and_list(person, item: str, listing: str, shown: tuple[str, str]):
+    """The person's page of an item (showing `shown`: a selector and a text of it) and, in a second
+    tab of theirs, the list it is in."""
+    page = person.goto(item)
+    expect(page.locator(shown[0])).to_contain_text(shown[1])
+    tab = person.context.new_page()
+    tab.goto(listing)
+    return page, tab
+
+
+def test_an_alert_raised_to_amber_for_dn_leaves_qbs_open_pages(make_user, sign_in, hub):
+    from alerts.services import raise_alert
+
+    officer = make_user("ht.sec", centre="HT", role="security_officer")
+    make_user("qb.mgr", centre="QB", role="manager")
+    make_user("dn.mgr", centre="DN", role="manager")
+    alert = raise_alert(by=officer, title="Dò quét cổng dịch vụ công", severity="high", tlp="green",
+                        description="Địa chỉ **203.0.113.7** dò quét liên tục.")
+
+    page, listing = item_and_list(sign_in("qb.mgr"), f"/alerts/{alert.pk}/", "/alerts/",
+                                  ("#alert-description", "203.0.113.7"))
+    row = listing.locator(f"#alert-rows tr[data-alert-id='{alert.pk}']")
+    expect(row).to_contain_text("Dò quét cổng dịch vụ công")
+    expect(listing.locator("#bell-count")).to_have_text("1")  # waiting for QB's acknowledgement
+    expect(listing.locator(f".alert-banner[data-alert-id='{alert.pk}']")).to_have_count(1)
+    dn = sign_in("dn.mgr").goto(f"/alerts/{alert.pk}/")
+    expect(dn.locator("#alert-description")).to_contain_text("203.0.113.7")
+    for tab in (page, listing, dn):
+        expect(tab.locator("#bell")).to_have_attribute("data-state", "live")
+
+    assert over_http(hub, officer, "PATCH", f"/api/v1/alerts/{alert.pk}",
+                     {"tlp": "amber", "shared_with": ["DN"], "note": "Chỉ chia sẻ với ĐN"}) == 200
+
+    notice = page.locator("[data-testid=withdrawn]")
+    expect(notice).to_have_text("Cảnh báo này không còn hiển thị với bạn.")
+    expect(notice).to_be_focused()
+    expect(page.locator("#alert")).not_to_contain_text("Dò quét")
+    for part in ("#alert-title", "#alert-description", "#alert-indicators", "#alert-acks", "#alert-timeline"):
+        expect(page.locator(part)).to_have_count(0)
+    expect(page.locator("#alert a[href='/alerts/']")).to_have_text("Tất cả cảnh báo")
+    expect(row).to_have_count(0)
+    expect(listing.locator("#alert-rows")).to_contain_text("Chưa có cảnh báo.")
+    expect(listing.locator(f".alert-banner[data-alert-id='{alert.pk}']")).to_have_count(0)
+    expect(listing.locator("#bell-count")).to_be_hidden()
+    # DN still sees it: the change arrives on its page, nothing withdrawn.
+    expect(dn.locator("#alert-tlp")).to_contain_text("AMBER")
+    expect(dn.locator("#alert-description")).to_contain_text("203.0.113.7")
+    expect(dn.locator("[data-testid=withdrawn]")).to_have_count(0)
+    # The page stays empty after a reconnect's reload would have drawn it again.
+    page.evaluate("document.dispatchEvent(new CustomEvent('hub:reconnected'))")
+    page.wait_for_timeout(500)
+    expect(page.locator("#alert-title")).to_have_count(0)
+
+
+def test_a_removed_watcher_loses_the_request_from_their_open_pages_on_a_phone(make_user, sign_in, hub):
+    from requests.services import add_watcher, create_ticket
+
+    requester = make_user("ht.eng", centre="HT")
+    make_user("dn.eng", centre="DN")
+    make_user("qb.eng", centre="QB")
+    ticket = create_ticket(by=requester, title="Rà soát tường lửa cổng dịch vụ công", category="security",
+                           target_centre="DN", description="Cần kiểm tra **quy tắc** tường lửa.")
+    add_watcher(ticket, by=requester, username="qb.eng")
+
+    page, listing = item_and_list(sign_in("qb.eng", phone=True), f"/tickets/{ticket.pk}/", "/tickets/",
+                                  ("#ticket-description", "quy tắc"))
+    row = listing.locator(f"#ticket-rows tr[data-ticket-id='{ticket.pk}']")
+    expect(row).to_contain_text("Rà soát tường lửa")
+    dn = sign_in("dn.eng").goto(f"/tickets/{ticket.pk}/")
+    expect(dn.locator("#ticket-description")).to_contain_text("quy tắc")
+    for tab in (page, listing, dn):
+        expect(tab.locator("#bell")).to_have_attribute("data-state", "live")
+
+    assert over_http(hub, requester, "DELETE", f"/api/v1/tickets/{ticket.pk}/watchers/qb.eng") in (200, 204)
+
+    notice = page.locator("[data-testid=withdrawn]")
+    expect(notice).to_have_text("Yêu cầu này không còn hiển thị với bạn.")
+    expect(page.locator("#ticket")).not_to_contain_text("Rà soát tường lửa")
+    for part in ("#ticket-title", "#ticket-description", "#ticket-timeline", "#comment-form"):
+        expect(page.locator(part)).to_have_count(0)
+    expect(page.locator("#ticket a[href='/tickets/']")).to_have_text("Tất cả yêu cầu")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no wider than the phone
+    expect(row).to_have_count(0)
+    # DN still reads it: the removal arrives on its page, nothing withdrawn.
+    expect(dn.locator("#ticket-live")).not_to_be_empty()
+    expect(dn.locator("[data-testid=withdrawn]")).to_have_count(0)
