@@ -44,7 +44,7 @@ from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read,
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
 from hub.lib.jsonutil import dumps, timestamp
-from hub.models import User
+from hub.models import ACCESS_FIELDS, User
 from hub.realtime.consumers import HubConsumer
 from hub.realtime.frames import ResyncFrame
 from hub.realtime.groups import topic_group
@@ -93,7 +93,7 @@ def _time_field(frame: dict[str, Any], name: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-_ACCESS_FIELDS = ("pk", "is_active", "role", "is_superuser", "centre_id")
+_ACCESS_FIELDS = ("pk", *ACCESS_FIELDS)
 
 
 def _access_fingerprint(user: User) -> tuple:

@@ -19,6 +19,7 @@ from hub.lib.api_support import SignedInRequest
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
 from hub.models import Role
+from hub.realtime.identity import access_digest
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
 ALERT_RAISER_ROLES = (Role.SECURITY_OFFICER, Role.HUB_ADMIN)
@@ -42,6 +43,9 @@ def hub_user(user) -> dict:
         # Files in chat: the hub's upload rule (hub/lib/uploads.py); the server checks again.
         "max_file_bytes": settings.REQUESTS_ATTACHMENT_MAX_BYTES,
         "max_files": settings.HUB_CHAT_MAX_FILES,
+        # What the page was rendered with: its sockets send it back (socket.js), and a socket whose
+        # person's rights differ now makes the page reload (docs/ui.md, "When your access changes").
+        "access": access_digest(user),
     }
 
 

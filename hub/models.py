@@ -65,8 +65,18 @@ class Role(models.TextChoices):
 # their other sessions). A change to any of them reaches every open socket of the person at once
 # (`identity_changed`, hub/services.py), whichever way it was written — see `User.save` and
 # `UserQuerySet.update` — and the sockets' periodic re-check compares them as a safety net for writes
-# that bypass both (raw SQL).
-IDENTITY_FIELDS = ("is_active", "role", "is_superuser", "centre_id", "password")
+# that bypass both (raw SQL). What the person may *see* depends on all of them but the password
+# (ACCESS_FIELDS): a change of those also makes their open pages reload what they show (`access.changed`,
+# hub.realtime.consumers.HubConsumer.reauthorise).
+ACCESS_FIELDS = ("is_active", "role", "is_superuser", "centre_id")
+IDENTITY_FIELDS = (*ACCESS_FIELDS, "password")
+
+
+def access_of(identity: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The ACCESS_FIELDS part of an identity (`User.identity()`: IDENTITY_FIELDS begins with them)."""
+    return identity[:len(ACCESS_FIELDS)]
+
+
 _IDENTITY_NAMES = frozenset(IDENTITY_FIELDS) | {"centre"}
 _NOT_LOADED = object()  # a deferred field, in `User.identity()`
 

@@ -36,8 +36,9 @@ from hub.lib.api_support import DATABASE_UNAVAILABLE
 from hub.lib.asgi import Receive, Scope, Send
 from hub.lib.jsonutil import dumps
 from hub.lib.ratelimit import TokenBucket
+from hub.models import access_of
 from hub.realtime import identity
-from hub.realtime.frames import ErrorFrame
+from hub.realtime.frames import AccessChangedFrame, ErrorFrame
 from hub.realtime.groups import control_group, is_control_group
 from hub.realtime.loops import per_loop
 from hub.realtime.receiver import Batch, Delivery, local_fanout
@@ -57,6 +58,8 @@ CLOSE_ABUSE = 4429  # "too many bad frames"; see the module docstring for why no
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 
+
+ACCESS_CHANGED_FRAME: AccessChangedFrame = {"type": "access.changed"}
 
 # Deliveries a socket holds back while it re-reads who its person is (at most; then it reconnects).
 MAX_HELD = 5000
@@ -149,10 +152,15 @@ def _new_revalidator(loop: asyncio.AbstractEventLoop) -> _Revalidator:
 _revalidator = per_loop(_new_revalidator)
 
 
+def _query(scope: Mapping[str, Any], name: str) -> str:
+    """The last value of `name` in the WebSocket URL's query ('' when absent)."""
+    values: list[str] = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name, [""])
+    return values[-1]
+
+
 def wants_batches(scope: Mapping[str, Any]) -> bool:
     """`?batch=1` on the WebSocket URL: the client unpacks `batch` frames (docs/chat.md)."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return query.get("batch", [""])[-1] in ("1", "true")
+    return _query(scope, "batch") in ("1", "true")
 
 
 class HubConsumer(AsyncWebsocketConsumer):
@@ -231,6 +239,11 @@ class HubConsumer(AsyncWebsocketConsumer):
                 await self.join(control_group(self.user.id))
                 _revalidator().add(self)
                 self._schedule_expiry()
+                shown = _query(self.scope, "access")
+                if shown and shown != identity.access_digest(self.user):
+                    # The page was rendered with other rights (changed before this socket opened, or
+                    # while the page was disconnected): what it shows is stale.
+                    await self.send_json(ACCESS_CHANGED_FRAME)
         finally:
             handshake_done: Callable[[], None] | None = cast(Mapping[str, Any], self.scope).get(HANDSHAKE_DONE)
             if handshake_done is not None:
@@ -257,7 +270,9 @@ class HubConsumer(AsyncWebsocketConsumer):
     # A control event (hub/services.py) or the periodic re-check (`_stale`) makes the socket re-read
     # its person (`reauthorise_soon`); meanwhile it holds back what arrives, and afterwards lets
     # through only what the person as they are now may receive. Then `adopt` (per socket kind) joins
-    # and leaves groups, or refuses (4403); credentials gone close it (4401).
+    # and leaves groups, or refuses (4403); credentials gone close it (4401). A socket that stays open
+    # while what the person may see changed (their centre, role, hub admin flag) first tells its client
+    # with `access.changed`: what the page already shows was chosen with the old rights.
 
     async def still_allowed(self) -> bool:
         """Whether the user may still use this socket's resource (a restricted topic, say).
@@ -289,6 +304,7 @@ class HubConsumer(AsyncWebsocketConsumer):
         self._reauth = asyncio.get_running_loop().create_task(self._reauthorise(), name="hub-ws-reauthorise")
 
     async def _reauthorise(self) -> None:
+        seen = access_of(self.identity_seen)
         try:
             while True:
                 self._reauth_again = False
@@ -296,6 +312,10 @@ class HubConsumer(AsyncWebsocketConsumer):
                     return
                 if not self._reauth_again:
                     break
+            if access_of(self.identity_seen) != seen:
+                # Before the held deliveries (still held until this is sent), once however many
+                # re-reads it took.
+                await self.send_json(ACCESS_CHANGED_FRAME)
         except Exception:
             # Cannot tell who the person is now (the database failed): fail closed, and let the client
             # reconnect, which authenticates afresh.

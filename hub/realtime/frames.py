@@ -44,6 +44,19 @@ class BatchFrame(TypedDict):
     frames: list[dict[str, object]]
 
 
+class AccessChangedFrame(TypedDict):
+    """The person's rights changed — their centre, role, hub admin flag (hub.models.ACCESS_FIELDS) —
+    and this socket stays open: later frames are already chosen with the new rights, but what the
+    page shows was chosen with the old ones. Load it again (the hub's pages reload themselves,
+    keeping what the person was typing; docs/ui.md). Sent once per change, before any frame that
+    arrived while the person was re-read; and after the first frame of a socket opened with
+    `?access=D` when D (`access` in the page's viewer data) is not the person's digest now — the page
+    was rendered with other rights. Never for a change that leaves what they see alone (a password,
+    a display name)."""
+
+    type: Literal["access.changed"]
+
+
 class HelloFrame(TypedDict):
     """The notifications stream's first frame."""
 
@@ -62,7 +75,7 @@ class PingIn(TypedDict):
     type: Literal["ping"]
 
 
-ANY_SOCKET_FRAMES = (ErrorFrame, BatchFrame)
+ANY_SOCKET_FRAMES = (ErrorFrame, BatchFrame, AccessChangedFrame)
 NOTIFICATION_FRAMES = (HelloFrame, PongFrame)
 TOPIC_FRAMES = (ResyncFrame,)
 CLIENT_FRAMES = (PingIn,)

@@ -12,6 +12,7 @@ other sessions on a password change by exactly this check, `django.contrib.auth.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from hub import twofactor
-from hub.models import IDENTITY_FIELDS, ApiToken, User
+from hub.models import IDENTITY_FIELDS, ApiToken, User, access_of
 
 
 def session_store(session_key: str | None = None) -> SessionBase:
@@ -92,6 +93,14 @@ def session_standing(user: User, session_key: str) -> Standing | None:
     if state is None or not session_matches(state[0], user):
         return None
     return Standing(user, state[1])
+
+
+def access_digest(user: User) -> str:
+    """A short fingerprint of what `user` may see (hub.models.ACCESS_FIELDS): a page carries the one it
+    was rendered with (`hub_user`'s `access`) and its sockets send it back (`?access=`); a socket whose
+    person's digest differs says `access.changed` at once — the rights changed between the page and
+    the socket, or while the page was disconnected. Not a secret: the person's own role and centre."""
+    return hashlib.sha256(repr((user.pk, *access_of(user.identity()))).encode()).hexdigest()[:16]
 
 
 def identities(user_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:

@@ -212,12 +212,23 @@ async def event_frames(world, seen: list[dict]) -> None:
     await attendee.socket.disconnect()
 
 
+async def access_frames(world, seen: list[dict]) -> None:
+    from hub.models import Centre, User
+
+    stream = await listen(world["ht"], seen)
+    await sync_to_async(lambda: User.objects.filter(pk=world["ht"].pk).update(
+        centre=Centre.objects.get(code="DN")))()
+    await stream.until("access.changed")  # their pages reload what they show
+    await stream.socket.disconnect()
+
+
 async def test_every_frame_the_server_sends_is_its_declared_type(world):
     seen: list[dict] = []
     await chat_frames(world, seen)
     await alert_and_ticket_frames(world, seen)
     await duty_frames(world, seen)
     await event_frames(world, seen)
+    await access_frames(world, seen)
 
     declared = frame_types.server_frames()
     faults = []

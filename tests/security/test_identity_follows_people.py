@@ -112,20 +112,33 @@ def demote_by_command(user: User) -> None:
     call_command("set_person", user.username, "--role", "engineer", "--centre", "QB", stdout=open("/dev/null", "w"))
 
 
-def demote_in_the_admin(user: User) -> None:
+def edit_in_the_admin(user: User, **changes) -> None:
+    """What a hub admin does: the person's change form in /admin/, saved with `changes` (a centre by
+    its code, `is_superuser` as a bool); every other field as the form showed it."""
     admin = User.objects.get(username="root")
     browser = Client()
     browser.force_login(admin)
     page = browser.get(f"/admin/hub/user/{user.pk}/change/")
     assert page.status_code == 200
     form = page.context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update(role="engineer", centre=Centre.objects.get(code="QB").pk, username=user.username,
-                date_joined_0=user.date_joined.strftime("%Y-%m-%d"), date_joined_1="00:00:00",
-                is_active="on", _save="Save")
+    data = {name: value for name, value in form.initial.items() if value not in (None, False)}
+    data.update(username=user.username, date_joined_0=user.date_joined.strftime("%Y-%m-%d"),
+                date_joined_1="00:00:00", _save="Save")
+    data.update({"is_active": "on"} if data.pop("is_active", False) else {})
+    data.update({"is_staff": "on"} if data.pop("is_staff", False) else {})
+    data.update({"is_superuser": "on"} if data.pop("is_superuser", False) else {})
+    if "centre" in changes:
+        changes["centre"] = Centre.objects.get(code=changes["centre"]).pk
+    if changes.pop("is_superuser", False):
+        data["is_superuser"] = "on"
+    data.update(changes)
     data = {k: v for k, v in data.items() if k not in {"groups", "user_permissions", "password", "last_login"}}
     response = browser.post(f"/admin/hub/user/{user.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+
+
+def demote_in_the_admin(user: User) -> None:
+    edit_in_the_admin(user, role="engineer", centre="QB")
     assert User.objects.get(pk=user.pk).role == "engineer"
 
 
@@ -233,3 +246,119 @@ async def test_other_people_are_not_disturbed(cast):
     await sync_to_async(raise_alerts)(cast["admin"], "khác")
     assert await alerts_until_clear(bystander) == ["amber", "clear"]  # RED is shared with NA only
     await bystander.disconnect()
+
+
+# --- what the person's pages already show: `access.changed` ---------------------------------------
+# A socket that stays open after a change of what its person may see says so to its page, which
+# loads again (frontend/static/frontend/js/access.js): messages shared with the old centre, alerts and
+# requests of the old one, the old role's figures must not stay on screen (docs/security.md).
+
+async def frames_until(socket, last) -> list[dict]:
+    """Every frame the socket receives up to and including the first for which `last` is true."""
+    frames = []
+    while True:
+        frames.append(await socket.receive_json_from(timeout=5))
+        if last(frames[-1]):
+            return frames
+
+
+def is_clear_alert(frame: dict) -> bool:
+    return frame["type"] == "alert" and frame["alert"]["tlp"] == "clear"
+
+
+def post_around(author: User, marker: str) -> None:
+    """On the security topic: a message shared with HT only, then one shared with DN (and HT, the
+    author's centre), then one for everyone — the last proves the socket is alive."""
+    from chat.models import Topic
+    from chat.services import post_message
+
+    topic = Topic.objects.get(slug="an-toan-thong-tin")
+    for shared in (["HT"], ["DN"], None):
+        post_message(topic, by=author, body=f"{marker} {shared}", shared_with=shared)
+
+
+async def test_an_engineer_moved_to_another_centre_in_the_admin_is_told_on_the_topic_they_keep(cast, make_user):
+    ht = await sync_to_async(make_user)("ht.engineer", centre="HT")
+    await sync_to_async(make_user)("dn.engineer", centre="DN")
+    socket = await topic_socket(ht, "an-toan-thong-tin")  # open to every centre: they keep it
+    await sync_to_async(edit_in_the_admin)(ht, centre="DN")
+    started = time.monotonic()
+    frames = await frames_until(socket, lambda f: f["type"] != "presence")
+    assert frames[-1] == {"type": "access.changed"}
+    assert time.monotonic() - started < WITHIN
+    # Still open, and choosing with the new centre: no HT-only message, the DN one, the public one.
+    await sync_to_async(post_around)(cast["ht_security"], "sau khi chuyển")
+    frames = await frames_until(socket, lambda f: f["type"] == "message" and f["message"]["shared_with"] is None)
+    assert [f["message"]["shared_with"] for f in frames if f["type"] == "message"] == [["DN"], None]
+    assert "access.changed" not in [f["type"] for f in frames]  # once per change
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("change, alerts_then", [
+    (lambda u: edit_in_the_admin(u, centre="QB"), ["amber", "clear"]),  # the RED one is NA's
+    (lambda u: edit_in_the_admin(u, role="engineer"), ["red", "clear"]),  # AMBER is for security officers
+    (lambda u: User.objects.filter(pk=u.pk).update(is_superuser=True), ["amber", "red", "clear"]),
+], ids=["centre", "role", "hub_admin"])
+async def test_the_notifications_stream_is_told_of_a_change_of_centre_role_or_admin_flag(cast, change, alerts_then):
+    stream = await notifications(cast["na_security"])
+    await sync_to_async(change)(cast["na_security"])
+    assert await stream.receive_json_from(timeout=WITHIN) == {"type": "access.changed"}
+    await sync_to_async(raise_alerts)(cast["ht_security"], "sau")
+    assert await alerts_until_clear(stream) == alerts_then  # open, choosing with the new person
+    await stream.disconnect()
+
+
+async def test_what_arrived_while_the_person_was_re_read_follows_the_access_changed_frame(cast):
+    stream = await notifications(cast["na_security"])
+
+    def demote_then_raise() -> None:
+        demote_by_update(cast["na_security"])
+        raise_alerts(cast["ht_security"], "ngay")  # at once: held during the re-read
+
+    await sync_to_async(demote_then_raise)()
+    frames = await frames_until(stream, is_clear_alert)
+    assert [f["type"] for f in frames] == ["access.changed", "alert"]
+    await stream.disconnect()
+
+
+def set_password(user: User) -> None:
+    person = User.objects.get(pk=user.pk)
+    person.set_password("mật-khẩu-mới-2026")
+    person.save()  # an identity change: the sockets re-read the person (a ticket's socket stays open)
+
+
+@pytest.mark.parametrize("change", [
+    lambda u: edit_in_the_admin(u, display_name="Tên mới"),
+    set_password,
+    lambda u: User.objects.filter(pk=u.pk).update(role="security_officer"),  # the role they had
+], ids=["display_name", "password", "same_role"])
+async def test_a_change_that_leaves_what_they_see_alone_sends_nothing(cast, change):
+    stream = await notifications(cast["na_security"])
+    await sync_to_async(change)(cast["na_security"])
+    await asyncio.sleep(WITHIN)
+    await sync_to_async(raise_alerts)(cast["ht_security"], "vẫn vậy")
+    frames = await frames_until(stream, is_clear_alert)
+    assert [f["alert"]["tlp"] for f in frames if f["type"] == "alert"] == ["amber", "red", "clear"]
+    assert [f["type"] for f in frames] == ["alert"] * 3
+    await stream.disconnect()
+
+
+async def test_a_socket_opened_for_a_page_rendered_with_other_rights_says_so_at_once(cast):
+    """The page sends the rights it was rendered with (`?access=`, hub_user's `access`): a change made
+    before its socket opened — or while the page was disconnected — is told as soon as it connects."""
+    from hub.realtime.identity import access_digest
+
+    person = cast["na_security"]
+    rendered = access_digest(person)
+    await sync_to_async(demote_by_update)(person)  # then the page's socket (re)connects
+    moved = await sync_to_async(User.objects.get)(pk=person.pk)
+    for shown, then in ((rendered, [{"type": "access.changed"}]), (access_digest(moved), [])):
+        ticket = await sync_to_async(WsTicket.issue)(moved)
+        stream = WebsocketCommunicator(application, f"/ws/notifications/?ticket={ticket}&access={shown}")
+        assert (await stream.connect())[0]
+        assert (await stream.receive_json_from(timeout=5))["type"] == "hello"
+        frames = []
+        while not await stream.receive_nothing(timeout=0.5):
+            frames.append(await stream.receive_json_from(timeout=1))
+        assert frames == then
+        await stream.disconnect()

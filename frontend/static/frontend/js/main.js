@@ -4,6 +4,7 @@
 import {startNotifications} from "./notifications.js";
 import {startConversations} from "./conversations.js";
 import {startLayout} from "./layout.js";
+import {afterAccessReload} from "./access.js";
 
 const PAGES = {
   home: () => import("./home.js").then((m) => m.startHome()),
@@ -32,5 +33,6 @@ bindLanguageSwitch();
 startLayout(); // the header's menu and the topic drawer on a phone
 window.hubNotifications = startNotifications();
 const start = PAGES[document.body.dataset.page];
-if (start) start();
+const started = start ? start() : null;
+afterAccessReload(started); // reloaded because the person's rights changed: say so, restore their typing
 startConversations(); // the "Direct messages" list and picker, where the page has them

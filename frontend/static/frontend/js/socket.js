@@ -3,7 +3,12 @@
 // browser says it is online again, and a clear state for the UI. It knows nothing about frames;
 // pages decide what to send on (re)connect (e.g. `sync` from their last message id). It asks the
 // hub for `batch` frames (?batch=1: events that reach the socket together come as one frame,
-// docs/chat.md) and hands their frames to the page one by one, in order.
+// docs/chat.md) and hands their frames to the page one by one, in order. One frame it acts on itself,
+// for every page: `access.changed` (the person's rights changed) reloads the page (access.js); it
+// sends the rights the page was rendered with (`?access=`), so a change the page missed — before the
+// socket opened, or while it was away — is told as soon as it (re)connects.
+
+import {accessChanged, pageAccess} from "./access.js";
 
 const TERMINAL = new Set([4401, 4403, 4404]); // not authenticated, not allowed, no such topic
 // 4401 gets one fresh handshake first: a socket is closed when its session ends, and a session
@@ -35,7 +40,8 @@ export class LiveSocket {
 
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const query = this.path.includes("?") ? "&batch=1" : "?batch=1";
+    const access = pageAccess();
+    const query = `${this.path.includes("?") ? "&" : "?"}batch=1${access ? `&access=${encodeURIComponent(access)}` : ""}`;
     return `${scheme}//${window.location.host}${this.path}${query}`;
   }
 
@@ -83,11 +89,14 @@ export class LiveSocket {
       this.authRetried = false; // the hub talks to us: signed in
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (!this.handlers.onFrame) return;
       const frames = frame && frame.type === "batch" && Array.isArray(frame.frames) ? frame.frames : [frame];
       for (const one of frames) {
         if (this.ws !== ws) return; // a handler dropped the socket
-        this.handlers.onFrame(one);
+        if (one && one.type === "access.changed") {
+          accessChanged(); // what the page shows was chosen with the old rights: load it again
+          return;
+        }
+        if (this.handlers.onFrame) this.handlers.onFrame(one);
       }
     });
     ws.addEventListener("close", (event) => {
