@@ -179,7 +179,7 @@ def export_roster(request: ApiRequest, code: str, query: Query[RangeQuery]):
         today = timezone.localdate()
         query = RangeQuery(start=today - timedelta(days=31), end=today + timedelta(days=366))
     start, end = _range(query)
-    response = HttpResponse(ical.roster_calendar(centre, shifts_between(centre, start, end)),
+    response = HttpResponse(ical.roster_calendar(centre, shifts_between(centre, start, end), reader=request.auth),
                             content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="duty-{centre.code.lower()}.ics"'
     return response
@@ -191,6 +191,7 @@ def export_roster(request: ApiRequest, code: str, query: Query[RangeQuery]):
              summary="Import shifts from iCalendar (text/calendar body, or multipart `file`): all or nothing")
 def import_roster(request: ApiRequest, code: str):
     centre = services.centre_by_code(code)
+    services.require_roster_manager(request.auth, centre)  # before the body is read, let alone parsed
     upload = request.FILES.get("file")
     data = upload.read() if upload is not None else request.body
     result = ical.import_roster(centre, by=request.auth, data=data)

@@ -2,16 +2,22 @@
 
 One shift is one VEVENT. Its UID is the shift's own, so a roster exported, edited in a calendar
 app and imported again updates those shifts instead of duplicating them. Who stands the shift is
-carried twice: as ATTENDEEs with their email (what calendar apps show; the officer is
+carried twice: as ATTENDEEs with their name (what calendar apps show; the officer is
 REQ-PARTICIPANT, the deputy OPT-PARTICIPANT) and as `X-HUB-OFFICER` / `X-HUB-DEPUTY` usernames
-(exact, what the import reads first).
+(exact, what the import reads first). An ATTENDEE's address is the person's email only for a reader
+who sees their contact details (`hub.selectors.sees_contact_details`: their centre, hub admins);
+anyone else gets `mailto:<username>@invalid`, an address that names no mailbox (RFC 6761 §6.4).
+
+The import decodes each event's times through `icalendar`'s own `Event.start` / `Event.end` and
+turns the library's refusals (`InvalidCalendar`, `IncompleteComponent`) and dates beyond Python's
+range into the translated 400 naming the event; it runs only for someone who may keep the roster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 import icalendar
 from django.conf import settings
@@ -19,18 +25,21 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from icalendar.error import IncompleteComponent, InvalidCalendar
 
 from duty.models import Shift
 from hub.errors import INVALID, HubError
 from hub.models import Centre, User
+from hub.selectors import sees_contact_details
 
 PRODID = "-//Inter-Centre Hub//Duty roster//VI"
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_EVENTS = 1000
 
 
-def _attendee(user: User, role: str) -> icalendar.vCalAddress:
-    address = icalendar.vCalAddress(f"mailto:{user.email or user.username + '@invalid'}")
+def _attendee(user: User, role: str, reader: User | Centre) -> icalendar.vCalAddress:
+    email = user.email if user.email and sees_contact_details(reader, user) else f"{user.username}@invalid"
+    address = icalendar.vCalAddress(f"mailto:{email}")
     address.params["CN"] = icalendar.vText(user.get_display_name())
     address.params["ROLE"] = icalendar.vText(role)
     return address
@@ -46,8 +55,9 @@ def calendar(name: str) -> icalendar.Calendar:
     return cal
 
 
-def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
-    """The shifts as a calendar, in the hub's working language (it is shared by the whole centre)."""
+def roster_calendar(centre: Centre, shifts: Iterable[Shift], *, reader: User | Centre) -> bytes:
+    """The shifts as a calendar for `reader` (a person, or the centre itself for its private feed), in
+    the hub's working language (it is shared by the whole centre)."""
     with translation.override(settings.LANGUAGE_CODE):
         cal = calendar(gettext("Duty roster %(centre)s") % {"centre": centre.code})
         stamp = timezone.now()
@@ -65,9 +75,9 @@ def roster_calendar(centre: Centre, shifts: Iterable[Shift]) -> bytes:
             if shift.note:
                 lines.append(shift.note)
             event.add("description", "\n".join(lines))
-            event.add("attendee", _attendee(shift.officer, "REQ-PARTICIPANT"))
+            event.add("attendee", _attendee(shift.officer, "REQ-PARTICIPANT", reader))
             if shift.deputy is not None:
-                event.add("attendee", _attendee(shift.deputy, "OPT-PARTICIPANT"))
+                event.add("attendee", _attendee(shift.deputy, "OPT-PARTICIPANT", reader))
             event.add("x-hub-officer", shift.officer.username)
             if shift.deputy is not None:
                 event.add("x-hub-deputy", shift.deputy.username)
@@ -95,10 +105,26 @@ class ImportResult:
     updated: int
 
 
-def _aware(value: date | datetime, tz) -> datetime:
+def _aware(value: date | datetime, tz: tzinfo) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
     return datetime.combine(value, datetime.min.time(), tzinfo=tz)  # an all-day event: local midnight
+
+
+def _times(event: icalendar.Event, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The event's start and end, decoded and checked by `icalendar` (`Event.start`, `Event.end`: one
+    DTSTART that is a date or a date-time, DTEND of the same kind or a DURATION, not both), made aware
+    in `tz`. Without DTEND and DURATION a shift lasts the day (a date) or HUB_DUTY_DEFAULT_HOURS.
+    Raises the library's InvalidCalendar / IncompleteComponent, or OverflowError beyond year 9999."""
+    start = event.start
+    duration = event.DURATION
+    if duration is not None and not isinstance(duration, timedelta):  # DURATION;VALUE=DATE-TIME:…
+        raise InvalidCalendar(f"DURATION must be a duration, not {duration}.")
+    starts_at = _aware(start, tz)
+    if event.get("dtend") is None and duration is None:
+        default = timedelta(hours=settings.HUB_DUTY_DEFAULT_HOURS) if isinstance(start, datetime) else timedelta(days=1)
+        return starts_at, starts_at + default
+    return starts_at, _aware(event.end, tz)
 
 
 def _who(event: icalendar.cal.Component, centre: Centre, own: str, role: str, required: bool, label: str) -> str | None:
@@ -138,17 +164,18 @@ def parse(data: bytes, centre: Centre) -> list[ParsedShift]:
     for event in cal.walk("VEVENT"):
         uid = str(event.get("uid") or "").strip() or None
         label = uid or "?"
-        start = event.get("dtstart")
-        if start is None:
+        if event.get("dtstart") is None:
             raise HubError(INVALID, _("Event %(uid)s: no DTSTART."), fields=["file"], uid=label[:80])
-        starts_at = _aware(start.dt, tz)
-        if event.get("dtend") is not None:
-            ends_at = _aware(event.get("dtend").dt, tz)
-        elif event.get("duration") is not None:
-            ends_at = starts_at + event.get("duration").dt
-        else:
-            ends_at = starts_at + (timedelta(days=1) if not isinstance(start.dt, datetime)
-                                   else timedelta(hours=settings.HUB_DUTY_DEFAULT_HOURS))
+        assert isinstance(event, icalendar.Event)  # what the parser makes of a VEVENT
+        try:
+            starts_at, ends_at = _times(event, tz)
+        except (InvalidCalendar, IncompleteComponent) as exc:
+            raise HubError(INVALID, _("Event %(uid)s: its start, end or duration is not a date or a time the "
+                                      "roster can use (%(why)s)."), fields=["file"], uid=label[:80],
+                           why=str(exc)[:160]) from None
+        except OverflowError:
+            raise HubError(INVALID, _("Event %(uid)s: its end falls after the last day a calendar can hold."),
+                           fields=["file"], uid=label[:80]) from None
         officer = _who(event, centre, "x-hub-officer", "REQ-PARTICIPANT", True, "officer")
         deputy = _who(event, centre, "x-hub-deputy", "OPT-PARTICIPANT", False, "deputy")
         parsed.append(ParsedShift(uid=uid, starts_at=starts_at, ends_at=ends_at, officer=officer or "",
@@ -165,6 +192,7 @@ def import_roster(centre: Centre, *, by: User, data: bytes) -> ImportResult:
     officer, an overlap, a UID of another centre's shift — changes nothing and names the event."""
     from duty import services
 
+    services.require_roster_manager(by, centre)  # before the file is parsed
     shifts = sorted(parse(data, centre), key=lambda s: s.starts_at)
     created = updated = 0
     with transaction.atomic():

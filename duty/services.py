@@ -111,14 +111,15 @@ def _lock_centre(centre: Centre) -> Centre:
     return Centre.objects.select_for_update().get(pk=centre.pk)
 
 
-def _require_manager(user: User, centre: Centre) -> None:
+def require_roster_manager(user: User, centre: Centre) -> None:
+    """Refuse (403) anyone who may not keep the centre's roster (`may_manage_roster`)."""
     if not may_manage_roster(user, centre):
         raise HubError(FORBIDDEN, _("Only the managers of %(centre)s keep its duty roster."), centre=centre.code)
 
 
 def create_shift(centre: Centre, *, by: User, starts_at: datetime, ends_at: datetime, officer: str,
                  deputy: str | None = None, note: str = "", uid: str | None = None) -> Shift:
-    _require_manager(by, centre)
+    require_roster_manager(by, centre)
     note = (note or "").strip()
     officer_user = _officer(centre, officer)
     deputy_user = _staff(centre, deputy, "deputy", required=False)
@@ -138,7 +139,7 @@ def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
     """Change a shift's times, officer, deputy or note (its managers). Changing the officer clears
     the confirmation: the new officer has not confirmed anything."""
     centre = shift.centre
-    _require_manager(by, centre)
+    require_roster_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
         shift = Shift.objects.select_related("officer", "deputy", "centre").get(pk=shift.pk)
@@ -167,7 +168,7 @@ def update_shift(shift: Shift, *, by: User, **changes: Any) -> Shift:
 
 def delete_shift(shift: Shift, *, by: User) -> None:
     centre = shift.centre
-    _require_manager(by, centre)
+    require_roster_manager(by, centre)
     with transaction.atomic():
         _lock_centre(centre)
         deleted: DeletedShift = {"id": shift.pk}

@@ -46,7 +46,8 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         tz = timezone.get_current_timezone()
         start = datetime.combine(today - timedelta(days=31), datetime.min.time(), tzinfo=tz)
         end = datetime.combine(today + timedelta(days=366), datetime.min.time(), tzinfo=tz)
-        body = ical.roster_calendar(feed.centre, shifts_between(feed.centre, start, end))
+        # The centre's own feed (only its managers give the address out): read as by the centre.
+        body = ical.roster_calendar(feed.centre, shifts_between(feed.centre, start, end), reader=feed.centre)
     elif feed.kind == CalendarFeed.Kind.EVENTS and feed.user is not None and feed.user.is_active:
         from events.ical import events_calendar_for
 

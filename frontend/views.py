@@ -194,7 +194,8 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
 @login_required
 def person(request: HttpRequest, username: str) -> HttpResponse:
     """Where an @username mention links: who the person is and where they work. Colleagues across
-    the MOU's centres may see each other's name, centre and role (nothing else is shown)."""
+    the MOU's centres may see each other's name, centre and role (nothing else is shown: contact
+    details follow `hub.selectors.sees_contact_details`)."""
     from hub.models import User
 
     found = User.objects.select_related("centre").filter(username=username, is_active=True).first()

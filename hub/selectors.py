@@ -39,3 +39,18 @@ def people_by_id(ids: Iterable[int], centres: dict[int, Centre] | None = None) -
             person.centre = centres[person.centre_id]
         people[person.pk] = person
     return people
+
+
+def sees_contact_details(reader: User | Centre | None, person: User) -> bool:
+    """Who sees a person's contact details (their email address): the person, the people of the
+    person's centre, and hub admins. Colleagues of other centres see a person's name, centre and role
+    only (the person page, the roster, every list). `reader` is a centre for a file made for that
+    centre's own people — the private subscription feed of its roster, which only its managers give
+    out (docs/authorisation.md, "People's contact details")."""
+    if isinstance(reader, Centre):
+        return person.centre_id is not None and person.centre_id == reader.pk
+    if reader is None or not getattr(reader, "is_authenticated", False) or not reader.is_active:
+        return False
+    if reader.pk == person.pk or reader.is_hub_admin:
+        return True
+    return reader.centre_id is not None and reader.centre_id == person.centre_id
