@@ -238,11 +238,23 @@ def can_acknowledge(alert: Alert, user: Any, *, recipients: list[Centre] | None 
     return recipient_centres(alert).filter(pk=user.centre_id).exists()
 
 
+def may_raise(user: Any) -> bool:
+    """Who raises alerts: security officers and hub admins (`RAISE_ROLES`), while active."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_active
+                and user.has_role(*RAISE_ROLES))
+
+
 def can_change_status(alert: Alert, user: Any) -> bool:
-    """The raiser, the raising centre's security officers and managers, and hub admins."""
-    if user.is_hub_admin or user.pk == alert.raised_by_id:
+    """Who changes an alert (its status, TLP, sharing, text) and keeps its record: hub admins, the
+    raising centre's security officers and managers, and the raiser while they are still of the
+    raising centre and still one who may raise (`may_raise`). The right is the raising centre's,
+    decided from the person's centre and role now: a raiser who moved to another centre or was
+    demoted keeps nothing of it."""
+    if user.is_hub_admin:
         return True
-    return alert.centre_id is not None and user.centre_id == alert.centre_id and user.has_role(*ACK_ROLES)
+    if alert.centre_id is None or user.centre_id != alert.centre_id:
+        return False
+    return user.has_role(*ACK_ROLES) or (user.pk == alert.raised_by_id and may_raise(user))
 
 
 def person_out(user: Any) -> Person:

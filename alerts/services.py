@@ -41,7 +41,6 @@ from alerts.models import (
 )
 from alerts.selectors import (
     ACK_ROLES,
-    RAISE_ROLES,
     audience_of,
     can_add_entry,
     can_change_status,
@@ -49,6 +48,7 @@ from alerts.selectors import (
     fold,
     marking_audience,
     marking_scope,
+    may_raise,
     recipient_centres,
     scope_of,
 )
@@ -230,7 +230,7 @@ def raise_alert(
 ) -> Alert:
     """Store an alert, broadcast it to its TLP audience and post its summary in the security topic.
     `origin` is what a promotion quotes (chat.promotion) or the STIX bundle it came from."""
-    if not by.is_active or not by.has_role(*RAISE_ROLES):
+    if not may_raise(by):
         raise HubError(FORBIDDEN, gettext_lazy("Only security officers and hub admins raise alerts."))
     title = clean_text(title, field="title", max_length=MAX_TITLE, single_line=True)
     if severity not in Severity.values:

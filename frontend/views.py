@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from alerts.selectors import may_raise
 from hub.errors import INVALID, HubError, invalid
 from hub.lib.api_support import SignedInRequest
 from hub.lib.rendering import render_markdown
@@ -22,7 +23,6 @@ from hub.models import Role
 from hub.realtime.identity import access_digest
 
 MANAGER_ROLES = (Role.MANAGER, Role.HUB_ADMIN)
-ALERT_RAISER_ROLES = (Role.SECURITY_OFFICER, Role.HUB_ADMIN)
 ALERT_ACK_ROLES = (Role.SECURITY_OFFICER, Role.MANAGER)
 
 
@@ -34,7 +34,7 @@ def hub_user(user) -> dict:
         "centre": user.centre.code if user.centre is not None else None,
         "role": user.role,
         "roles": user.roles,
-        "can_raise_alerts": user.has_role(*ALERT_RAISER_ROLES),
+        "can_raise_alerts": may_raise(user),
         "can_ack_alerts": user.has_role(*ALERT_ACK_ROLES) and bool(user.centre_id),
         "is_manager": user.has_role(*MANAGER_ROLES),
         # Security staff see every centre's duty state on the home page (docs/duty.md).
