@@ -41,10 +41,10 @@ def may_organise(user: Any) -> bool:
 
 
 def may_change(user: Any, event: Event) -> bool:
-    """The organising centre's managers, whoever created the event, and hub admins."""
-    if not may_organise(user) and not (user is not None and getattr(user, "pk", None) == event.created_by_id):
-        return False
-    return bool(user.is_hub_admin or user.pk == event.created_by_id or user.centre_id == event.organiser_id)
+    """Hub admins, and those who may organise now (`may_organise`) of the organising centre. Whoever
+    created the event has no right of their own: they keep it exactly while they are a manager of the
+    organising centre, not after a move or a demotion."""
+    return may_organise(user) and bool(user.is_hub_admin or user.centre_id == event.organiser_id)
 
 
 def registrants(event: Event) -> list[User]:
