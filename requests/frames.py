@@ -105,8 +105,9 @@ class TicketSlaFrame(TypedDict):
 
 class TicketSeenFrame(TypedDict):
     """Someone of the other centre has just read the request since its latest public comment
-    (requests/seen.py): `seen` is what `GET /api/v1/tickets/{id}/seen` answers now. To the request's
-    readers."""
+    (requests/seen.py): `seen` is what `GET /api/v1/tickets/{id}/seen` answers now. To the readers
+    of that comment (`requests.selectors.audience_of_item`), never to a reader of the request who
+    may not read it (a watcher from a third centre and a TLP:RED comment)."""
 
     type: Literal["ticket.seen"]
     ticket: int

@@ -2,10 +2,12 @@
 
 A `TicketView` is the last time a person read a request: its page (`frontend.views.ticket_detail`)
 or `GET /api/v1/tickets/{id}` (requests/api.py), with a session or a token — `record_view`. The
-latest public comment a centre may read has been *seen by the other centre* when someone of that
-centre — the target centre for a comment of the requesting side, the requesting centre for one of
-the target side — read the request at or after the comment was written. The view
-that makes it so is announced live (`ticket.seen` frame to the request's readers).
+latest public comment a centre may read — of those the asking person may read too
+(`requests.selectors.may_read_item`: a watcher from a third centre is never told of a TLP:RED
+comment) — has been *seen by the other centre* when someone of that centre — the target centre for
+a comment of the requesting side, the requesting centre for one of the target side — read the
+request at or after the comment was written. The view that makes it so is announced live
+(`ticket.seen` frame to the comment's readers, `item_audience`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ class TicketView(models.Model):
         constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="requests_ticketview_once")]
 
 
+# How many of a request's latest public comments are looked at for the one to answer about; past
+# them the answer is "no comment" (it tells less, never more).
+LOOK_BACK = 20
+
+
 class CommentSeen(TypedDict):
     comment: int | None
     other_centre: str | None
@@ -45,7 +52,7 @@ def record_view(ticket: Ticket, user: Any, *, at: datetime | None = None) -> Non
     """`user` has read the request (its page, or `GET /api/v1/tickets/{id}` with a token or a
     session): their view is recorded, and when it is what makes the latest public comment *seen*
     by the other centre for them (they are of that centre and had not read the request since the
-    comment), a `ticket.seen` frame tells the request's readers at once (after commit)."""
+    comment), a `ticket.seen` frame tells the comment's readers at once (after commit)."""
     if not getattr(user, "is_authenticated", False):
         return
     at = at or timezone.now()
@@ -64,29 +71,40 @@ def record_view(ticket: Ticket, user: Any, *, at: datetime | None = None) -> Non
         from hub.realtime.groups import groups_for
         from hub.realtime.publisher import broadcast_on_commit
         from requests.frames import TicketSeenFrame
-        from requests.selectors import audience_of
+        from requests.selectors import audience_of_item
 
-        audience = audience_of(ticket)
-        frame: TicketSeenFrame = {"type": "ticket.seen", "ticket": ticket.pk, "seen": latest_comment_seen(ticket)}
+        audience = audience_of_item(ticket, comment)  # the frame names the comment: only to its readers
+        frame: TicketSeenFrame = {"type": "ticket.seen", "ticket": ticket.pk, "seen": _seen(ticket, comment, other)}
         broadcast_on_commit(groups_for(audience), frame, audience)
 
 
-def _latest(ticket: Ticket) -> tuple[Comment | None, Centre | None]:
-    """The latest public comment the other of the request's two centres may read, and that centre."""
+def _latest(ticket: Ticket, viewer: Any = None) -> tuple[Comment | None, Centre | None]:
+    """The latest public comment the other of the request's two centres may read — of those `viewer`
+    may read too (`requests.selectors.may_read_item`), when given — and that centre."""
+    from requests.selectors import audience_of, may_read_item
+
+    ticket_audience = audience_of(ticket) if viewer is not None else None
     for comment in Comment.objects.filter(ticket=ticket, internal=False).select_related("author").order_by(
-            "-created_at", "-id")[:20]:
+            "-created_at", "-id")[:LOOK_BACK]:
         other = _other_centre(ticket, comment)
         if other is None:
             continue
         if comment.shared_with is not None and other.code not in comment.shared_with:
             continue  # a comment the other centre may not read is not waiting for it to be seen
+        if viewer is not None and not may_read_item(viewer, ticket, comment, ticket_audience):
+            continue  # nor is one the viewer may not read theirs to hear of
         return comment, other
     return None, None
 
 
-def latest_comment_seen(ticket: Ticket) -> CommentSeen:
-    """The latest public comment and whether the other of the request's two centres has seen it."""
-    comment, other = _latest(ticket)
+def latest_comment_seen(ticket: Ticket, viewer: Any) -> CommentSeen:
+    """The latest public comment `viewer` may read (and the other of the request's two centres too),
+    and whether that centre has seen it."""
+    comment, other = _latest(ticket, viewer)
+    return _seen(ticket, comment, other)
+
+
+def _seen(ticket: Ticket, comment: Comment | None, other: Centre | None) -> CommentSeen:
     if comment is None or other is None:
         return {"comment": None, "other_centre": None, "seen": False, "seen_at": None, "seen_by": []}
     views = list(TicketView.objects.filter(ticket=ticket, centre=other, seen_at__gte=comment.created_at)

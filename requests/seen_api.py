@@ -29,4 +29,4 @@ def comment_seen(request: ApiRequest, ticket_id: int):
         "requesting_centre", "target_centre").first() if 0 < ticket_id < 2**63 else None
     if ticket is None:
         raise HubError(NOT_FOUND, _("No such request."))
-    return latest_comment_seen(ticket)
+    return latest_comment_seen(ticket, request.auth)

@@ -146,12 +146,18 @@ def effective_tlp(ticket: Ticket, item_tlp: str) -> str:
     return tightest(ticket.tlp, item_tlp)
 
 
+def audience_of_item(ticket: Ticket, item: Any, ticket_audience: Audience | None = None,
+                     centres: dict[int, Centre] | None = None) -> Audience:
+    """`item_audience` of a comment or attachment already written, from its own marking."""
+    return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
+                         internal_to=item.internal_to_id, internal=item.internal,
+                         ticket_audience=ticket_audience, centres=centres)
+
+
 def may_read_item(user: Any, ticket: Ticket, item: Any, ticket_audience: Audience | None = None,
                   centres: dict[int, Centre] | None = None) -> bool:
     """Whether `user` (who may see `ticket`) may read this comment or attachment."""
-    return item_audience(ticket, tlp=effective_tlp(ticket, item.tlp), shared_with=item.shared_with,
-                         internal_to=item.internal_to_id, internal=item.internal,
-                         ticket_audience=ticket_audience, centres=centres).allows(user)
+    return audience_of_item(ticket, item, ticket_audience, centres).allows(user)
 
 
 # A history line about one comment or attachment names it in its `after` under these keys.

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from requests.services import add_comment, create_ticket
+from requests.services import add_comment, add_watcher, create_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +77,51 @@ def test_a_read_by_the_api_with_a_token_counts_and_is_announced_once(people, api
     assert (seen["other_centre"], seen["seen"], seen["seen_by"]) == ("DN", True, ["Hồ Hai"])
     assert len(sent) == 1
     assert sent[0]["ticket"] == ticket.pk and sent[0]["seen"]["seen_by"] == ["Hồ Hai"]
+
+
+@pytest.fixture
+def watched_with_a_red_comment(people, make_user):
+    """HT asks DN under TLP:GREEN; QB's manager watches; HT's latest comment is TLP:RED (the two
+    centres only), the one before it GREEN."""
+    outsider = make_user("qb.manager", centre="QB", role="manager")
+    ticket = create_ticket(by=people["ht"], title="Rà soát cổng dịch vụ công", category="security",
+                           target_centre="DN", tlp="green")
+    add_watcher(ticket, by=people["ht"], username="qb.manager")
+    readable = add_comment(ticket, by=people["ht"], body="Nhờ Đà Nẵng kiểm tra giúp.")
+    red = add_comment(ticket, by=people["ht"], body="Máy chủ đã bị xâm nhập, giữ kín.", tlp="red")
+    return ticket, outsider, readable, red
+
+
+def test_the_answer_is_about_the_latest_comment_the_asker_may_read(people, watched_with_a_red_comment, api_client):
+    """A watcher from a third centre is told about the GREEN comment it reads, never of the RED one
+    (requests.selectors.may_read_item) — as the request's page hides it from them."""
+    ticket, outsider, readable, red = watched_with_a_red_comment
+    client = api_client(outsider)
+    assert [c["id"] for c in client.get(f"/api/v1/tickets/{ticket.pk}").json()["comments"]] == [readable.pk]
+    seen = client.get(f"/api/v1/tickets/{ticket.pk}/seen").json()
+    assert (seen["comment"], seen["other_centre"], seen["seen"]) == (readable.pk, "DN", False)
+    assert api_client(people["ht"]).get(f"/api/v1/tickets/{ticket.pk}/seen").json()["comment"] == red.pk
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_frame_about_a_red_comment_reaches_its_readers_only(people, watched_with_a_red_comment):
+    """DN reading the request makes HT's RED comment seen: HT hears it live, the QB watcher (who
+    reads the request but not that comment) hears nothing."""
+    from asgiref.sync import sync_to_async
+
+    from requests.seen import record_view
+    from tests.chat.conftest import open_socket
+
+    ticket, outsider, _, red = watched_with_a_red_comment
+    sockets = []
+    for person in (people["ht"], outsider):
+        socket = await open_socket(person, "/ws/notifications/")
+        assert (await socket.receive_json_from(timeout=5))["type"] == "hello"
+        sockets.append(socket)
+    requester, watcher = sockets
+    await sync_to_async(record_view)(ticket, people["dn"])
+    frame = await requester.receive_json_from(timeout=5)
+    assert (frame["type"], frame["seen"]["comment"], frame["seen"]["seen"]) == ("ticket.seen", red.pk, True)
+    assert await watcher.receive_nothing(timeout=0.5)
+    for socket in sockets:
+        await socket.disconnect()
