@@ -290,8 +290,12 @@ def can_add_entry(alert: Alert, user: Any) -> bool:
 
 
 def can_correct(entry: AlertEvent, user: Any) -> bool:
-    """An entry is corrected by whoever wrote it, or by the alert's own side."""
-    return (entry.actor_id is not None and entry.actor_id == user.pk) or can_change_status(entry.alert, user)
+    """An entry is corrected by the alert's own side, or by whoever wrote it while they may still add
+    entries (`can_add_entry`, decided from their role and centre now: an author demoted to engineer
+    no longer writes on the record, and the page's flag says so)."""
+    if can_change_status(entry.alert, user):
+        return True
+    return entry.actor_id is not None and entry.actor_id == user.pk and can_add_entry(entry.alert, user)
 
 
 # --- indicators across alerts ---------------------------------------------------------------------------

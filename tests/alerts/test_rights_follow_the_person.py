@@ -65,3 +65,27 @@ def test_the_raising_centre_keeps_the_alert_whoever_raised_it(cast, api_client):
     response = api_client(cast.ht_manager).post(f"/api/v1/alerts/{alert.pk}/status", {"to": "closed"},
                                                 content_type="application/json")
     assert response.status_code == 200, response.content[:200]
+
+
+def test_an_entry_s_author_demoted_to_engineer_is_no_longer_offered_its_correction(cast, api_client):
+    """`can_correct` on the page follows the same rule as the server: the author of a note corrects it
+    only while they may still write on the record (a security officer or manager of a receiving
+    centre, or the alert's own side)."""
+    alert = raise_as(cast.ht_security, tlp="green")  # engineers read it too
+    responder = cast.dn_security
+    note = api_client(responder).post(f"/api/v1/alerts/{alert.pk}/entries", {"text": "Đà Nẵng thấy IP này."},
+                                      content_type="application/json").json()
+
+    def offered(person) -> bool:
+        detail = api_client(person).get(f"/api/v1/alerts/{alert.pk}").json()
+        return next(e for e in detail["entries"] if e["id"] == note["id"])["can_correct"]
+
+    assert offered(responder) is True
+    responder.role = "engineer"
+    responder.save()
+    assert offered(responder) is False
+    response = api_client(responder).post(f"/api/v1/alerts/{alert.pk}/entries",
+                                          {"text": "Đính chính", "corrects": note["id"]},
+                                          content_type="application/json")
+    assert response.status_code == 403
+    assert offered(cast.ht_security) is True  # the alert's own side still corrects it
