@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema, Status
 
 from alerts.api import AlertDetailOut
 from chat.models import Message, Topic
-from chat.promotion import draft, promote
+from chat.promotion import MAX_MESSAGES, draft, promote
 from chat.selectors import (
     can_view_topic,
     conversation_members,
@@ -36,7 +36,6 @@ from chat.selectors import (
 )
 from chat.serializers import author_out, message_out, topic_out
 from chat.services import (
-    MAX_ID,
     add_members,
     delete_message,
     edit_message,
@@ -62,6 +61,7 @@ from hub.lib.api_support import (
     invalid_cursor,
     trusted_json,
 )
+from hub.lib.inputs import MAX_ID, parse_id, parse_ids
 from hub.lib.jsonutil import timestamp
 from hub.lib.uploads import check_length, multipart_body
 from requests.api import TicketDetailOut
@@ -314,7 +314,7 @@ def _form_json(request: ApiRequest, name: str) -> object:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise invalid(name, _("must be JSON.")) from None
 
 
@@ -329,14 +329,13 @@ def create_message_with_files(request: ApiRequest, response: HttpResponse, slug:
     files = request.FILES.getlist("file")
     if not files:
         raise invalid("file", _("a multipart field `file` is required."))
-    reply_to = request.POST.get("reply_to") or None
-    if reply_to is not None and not reply_to.isdigit():
-        raise invalid("reply_to", _("must be a message id."))
+    raw_reply_to = request.POST.get("reply_to") or None
+    reply_to = parse_id(raw_reply_to, field="reply_to", message=_("must be a message id.")) if raw_reply_to else None
     message, created = post_message(topic, by=request.auth, body=request.POST.get("body", ""),
                                     client_id=request.POST.get("client_id") or None,
                                     tlp=request.POST.get("tlp") or None,
                                     shared_with=_form_json(request, "shared_with"),
-                                    reply_to=int(reply_to) if reply_to else None,
+                                    reply_to=reply_to,
                                     also_channel=request.POST.get("also_channel") in ("true", "1", "on"),
                                     files=files)
     if not created:
@@ -664,10 +663,7 @@ def promotion_draft(request: ApiRequest, slug: str, message_id: int, to: str = "
 
 
 def _ids(raw: str) -> list[int]:
-    try:
-        return [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
-        raise invalid("include", _("comma-separated message ids.")) from None
+    return parse_ids(raw, field="include", limit=MAX_MESSAGES, message=_("comma-separated message ids."))
 
 
 @router.post("/topics/{slug}/messages/{message_id}/promote", response={201: PromotedOut, 409: ERRORS[400], **ERRORS},

@@ -40,9 +40,10 @@ from chat.selectors import (
     message_after,
 )
 from chat.serializers import author_out, message_out
-from chat.services import MAX_ID, delete_message, edit_message, mark_topic_read, post_message
+from chat.services import delete_message, edit_message, mark_topic_read, post_message
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.inputs import MAX_ID
 from hub.lib.jsonutil import dumps, timestamp
 from hub.models import ACCESS_FIELDS, User
 from hub.realtime.consumers import HubConsumer

@@ -8,8 +8,8 @@ from ninja import Query, Router, Schema
 
 from chat import receipts
 from chat.api import _topic_for
-from hub.errors import INVALID, HubError
 from hub.lib.api_support import ERRORS, ApiRequest, InSchema
+from hub.lib.inputs import parse_ids
 
 router = Router(tags=["chat"])
 MAX_IDS = 200
@@ -45,10 +45,7 @@ class SharingOut(Schema):
 
 
 def _ids(raw: str) -> list[int]:
-    parts = [p for p in raw.split(",") if p.strip()]
-    if len(parts) > MAX_IDS or not all(p.strip().isdigit() and len(p.strip()) < 19 for p in parts):
-        raise HubError(INVALID, _("ids: up to %(n)s message ids, separated by commas."), fields=["ids"], n=MAX_IDS)
-    return [int(p) for p in parts]
+    return parse_ids(raw, field="ids", limit=MAX_IDS, message=_("up to %(n)s message ids, separated by commas."))
 
 
 @router.get("/topics/{slug}/receipts", response={200: ReceiptsOut, **ERRORS},

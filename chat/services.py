@@ -66,6 +66,7 @@ from chat.text import search_text
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib import inserts, ratelimit
 from hub.lib.compiled_queries import CompiledQuery, model_fields, model_from_row
+from hub.lib.inputs import MAX_ID
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_text
 from hub.lib.uploads import delete_stored, removed_on_failure
@@ -83,7 +84,6 @@ from hub.services import ACCESS_CHANGED
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
-MAX_ID = 2**63 - 1  # ids are 64-bit; anything larger is bad input, not a database error
 
 
 # --- topics -------------------------------------------------------------------------------------

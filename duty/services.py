@@ -28,6 +28,7 @@ from duty.selectors import (
 )
 from duty.serializers import duty_out, shift_out
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError
+from hub.lib.inputs import check_year
 from hub.models import CalendarFeed, Centre, User
 from hub.realtime.audience import EVERYONE, Audience
 from hub.realtime.groups import ALL, user_group
@@ -80,6 +81,8 @@ def _validate(centre: Centre, starts_at: datetime, ends_at: datetime, officer: U
               note: str, exclude: int | None = None) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise HubError(INVALID, _("starts_at, ends_at: give times with their offset."), fields=["starts_at"])
+    check_year(starts_at, field="starts_at")
+    check_year(ends_at, field="ends_at")
     if ends_at <= starts_at:
         raise HubError(INVALID, _("ends_at: a shift ends after it starts."), fields=["ends_at"])
     if ends_at - starts_at > MAX_SHIFT:

@@ -22,6 +22,7 @@ from events.models import Event, Registration
 from events.selectors import may_change, may_organise, registrants
 from events.serializers import brief_out, event_url
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, HubError
+from hub.lib.inputs import check_year
 from hub.lib.text import clean_model_text
 from hub.models import Centre, User
 from hub.realtime.audience import EVERYONE, Audience
@@ -45,6 +46,8 @@ def _clean(values: dict[str, Any], by: User) -> dict[str, Any]:
         raise HubError(INVALID, _("starts_at, ends_at: give both times."), fields=["starts_at"])
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise HubError(INVALID, _("starts_at, ends_at: give times with their offset."), fields=["starts_at"])
+    check_year(starts_at, field="starts_at")
+    check_year(ends_at, field="ends_at")
     if ends_at <= starts_at:
         raise HubError(INVALID, _("ends_at: an event ends after it starts."), fields=["ends_at"])
     if ends_at - starts_at > MAX_DURATION:

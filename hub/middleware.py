@@ -12,13 +12,15 @@ purpose), then the person's preference once their token is known (`hub.i18n.afte
 import time
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 
 from hub import i18n, metrics, twofactor
+from hub.errors import HubError, invalid
+from hub.lib.text import text_problem
 
 API_PREFIX = "/api/"
 
@@ -33,6 +35,42 @@ class VietnameseFirstLocaleMiddleware(LocaleMiddleware):
             language = i18n.page_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class UnstorableCharactersMiddleware:
+    """A request whose path or query string (decoded) holds a character no text column can (NUL, the
+    other C0 controls: `hub.lib.text.text_problem`, the rule for stored text) is refused with a 400
+    before any view runs: whatever a view looks up with it (a centre code, a ticket reference, a
+    calendar token, `?q=`) would otherwise reach PostgreSQL, whose `text` refuses NUL (a DataError,
+    which the API answers as "database unavailable" and a page as a 500). The API's error body under
+    /api/, the message as plain text on pages; in the caller's language (placed after the locale's
+    middleware). Bodies are the services' to clean (`clean_text`), with the save-time safety net."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self.refusal(request)
+        if refusal is None:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            return JsonResponse(refusal.body(), status=refusal.http_status)
+        return HttpResponse(refusal.render(), status=refusal.http_status, content_type="text/plain; charset=utf-8")
+
+    @staticmethod
+    def refusal(request: HttpRequest) -> HubError | None:
+        problem = text_problem(request.path_info)
+        if problem is not None:
+            return invalid("path", problem)
+        for name, values in request.GET.lists():
+            problem = text_problem(name)
+            if problem is not None:
+                return invalid("query", problem)
+            for value in values:
+                problem = text_problem(value)
+                if problem is not None:
+                    return invalid(name, problem)
+        return None
 
 
 class TwoFactorRequiredMiddleware:

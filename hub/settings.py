@@ -127,6 +127,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a page without the language cookie falls back on the person's preference.
     "hub.middleware.VietnameseFirstLocaleMiddleware",
+    "hub.middleware.UnstorableCharactersMiddleware",  # NUL etc. in the path or query: 400 before any lookup
     "django_otp.middleware.OTPMiddleware",
     "hub.middleware.TwoFactorRequiredMiddleware",  # HUB_2FA_REQUIRED_ROLES: enrol or verify first
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -26,7 +26,9 @@ from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
+from hub.lib.text import storable
 from notify.models import InboundEmail
 from notify.replies import html_to_text, strip_reply
 from notify.tokens import BadToken, looks_like_reply_address, parse_reply_address
@@ -44,8 +46,10 @@ class Received:
 
 
 def _header(message: EmailMessage, name: str) -> str:
+    """A header's decoded value, with what no text column takes (NUL and other control characters in
+    an encoded word, undecodable bytes) replaced (`hub.lib.text.storable`): the message is still logged."""
     try:
-        return str(message.get(name, "") or "")
+        return storable(str(message.get(name, "") or ""))
     except Exception:  # noqa: BLE001 - a malformed header is as good as none
         return ""
 
@@ -70,16 +74,16 @@ def _attachments(message: EmailMessage) -> list[tuple[str, bytes]]:
         name = part.get_filename()
         data = part.get_payload(decode=True)
         if name and isinstance(data, bytes) and data:
-            found.append((name, data))
+            found.append((storable(name), data))
     return found
 
 
 def receive(raw: bytes, *, recipients: list[str] | None = None, envelope_from: str = "") -> Received:
-    record = InboundEmail(envelope_from=envelope_from[:254], size=len(raw))
+    record = InboundEmail(envelope_from=storable(envelope_from)[:254], size=len(raw))
 
     def refuse(reason: str) -> Received:
         record.outcome = InboundEmail.Outcome.REFUSED
-        record.reason = reason[:300]
+        record.reason = storable(reason)[:300]
         record.save()
         logger.warning("inbound email to %s refused: %s", record.recipient or recipients, reason)
         return Received(record)
@@ -95,9 +99,9 @@ def receive(raw: bytes, *, recipients: list[str] | None = None, envelope_from: s
             [_header(message, h) for h in ("Delivered-To", "X-Original-To", "To", "Cc")])]
     addresses = [a for a in candidates if looks_like_reply_address(a)]
     if not addresses:
-        record.recipient = ", ".join(candidates)[:254]
+        record.recipient = storable(", ".join(candidates))[:254]
         return refuse("no reply address among the recipients")
-    record.recipient = addresses[0][:254]
+    record.recipient = storable(addresses[0])[:254]
     try:
         token = parse_reply_address(addresses[0])
     except BadToken as exc:
@@ -134,22 +138,28 @@ def _comment(record: InboundEmail, user, ticket, text: str, files: list[tuple[st
     from hub.errors import HubError
     from requests.services import add_attachment, add_comment
 
+    def attach(comment, name: str, data: bytes) -> str | None:
+        """The problem with one attachment, or None; a refused one leaves nothing behind (savepoint)."""
+        try:
+            with transaction.atomic():
+                add_attachment(ticket, by=user, upload=SimpleUploadedFile(name, data), comment_id=comment.pk)
+        except HubError as exc:
+            return f"{name}: {exc.render()}"
+        return None
+
     # The stored text and the log are read by both centres and the admins: the hub's working language.
     with translation.override(settings.LANGUAGE_CODE):
         body = text or _("(attachments sent by email)")
         try:
-            comment = add_comment(ticket, by=user, body=body, internal=False)
+            with transaction.atomic():  # the comment and its log row: both or neither
+                comment = add_comment(ticket, by=user, body=body, internal=False)
+                problems = [problem for name, data in files if (problem := attach(comment, name, data))]
+                record.comment = comment
+                record.outcome = InboundEmail.Outcome.COMMENTED
+                record.reason = storable("; ".join(problems))[:300]
+                record.save()
         except HubError as exc:
+            record.comment = None
             return refuse(f"the comment was refused: {exc.render()}")
-        problems = []
-        for name, data in files:
-            try:
-                add_attachment(ticket, by=user, upload=SimpleUploadedFile(name, data), comment_id=comment.pk)
-            except HubError as exc:
-                problems.append(f"{name}: {exc.render()}")
-    record.comment = comment
-    record.outcome = InboundEmail.Outcome.COMMENTED
-    record.reason = ("; ".join(problems))[:300]
-    record.save()
     logger.info("inbound email from %s became comment %s on %s", user.username, comment.pk, ticket.reference)
     return Received(record)

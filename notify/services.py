@@ -529,7 +529,7 @@ def _parse_time(value: Any, field: str) -> time:
 def update_preferences(*, user: User, channels: dict[str, str] | None = None, language: str | None = None,
                        quiet_hours: bool | None = None, own_hours: bool | None = None,
                        work_start: Any = None, work_end: Any = None,
-                       work_days: list[int] | None = None, digest: str | None = None,
+                       work_days: list[Any] | None = None, digest: str | None = None,
                        topics: dict[str, str] | None = None) -> NotifySettings:
     """Change what the person is told and how; everything is checked before anything is written."""
     channels = channels or {}

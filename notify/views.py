@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from hub.errors import HubError
 from hub.lib.api_support import SignedInRequest
+from hub.lib.inputs import number_or_none, parse_id
 from notify import preferences as prefs
 from notify import selectors, services, webhooks
 from notify.models import Channel, Digest, Kind, TopicLevel, WebhookEvent, WebhookTlp
@@ -59,7 +60,7 @@ def preferences(request: SignedInRequest) -> HttpResponse:
                     own_hours=request.POST.get("hours") == "own",
                     work_start=request.POST.get("work_start") or None,
                     work_end=request.POST.get("work_end") or None,
-                    work_days=[int(d) for d in request.POST.getlist("work_days") if d.isdigit()],
+                    work_days=[number_or_none(d, low=0) for d in request.POST.getlist("work_days")],  # None: refused
                     digest=request.POST.get("digest") or None,
                     topics={key.removeprefix("topic-"): request.POST.get(key, "") for key in request.POST
                             if key.startswith("topic-")},
@@ -101,7 +102,7 @@ def webhook_list(request: SignedInRequest) -> HttpResponse:
                 messages.success(request, _("Webhook registered. Its secret (shown only now): %(secret)s")
                                  % {"secret": secret})
             else:
-                webhook_id = int(request.POST.get("webhook", "0") or 0)
+                webhook_id = parse_id(request.POST.get("webhook"), field="webhook")
                 if action == "test":
                     webhooks.send_test(user=user, webhook_id=webhook_id)
                     messages.success(request, _("A test delivery is queued; its result appears in the log."))

@@ -42,6 +42,7 @@ from alerts.selectors import visible_alerts
 from chat.models import Message, Topic
 from chat.selectors import visible_topics
 from hub.errors import invalid
+from hub.lib.inputs import YEARS, check_year
 from hub.lib.jsonutil import timestamp
 from hub.models import Centre
 from hub.realtime.audience import audience_q
@@ -109,8 +110,7 @@ def _parse_date(raw: str, name: str) -> date:
         value = date.fromisoformat(raw.strip())
     except ValueError as exc:
         raise invalid(name, gettext_lazy("must be a date as YYYY-MM-DD.")) from exc
-    if not 2000 <= value.year <= 2999:  # also keeps date arithmetic away from year 1 / 9999
-        raise invalid(name, gettext_lazy("a date between the years 2000 and 2999."))
+    check_year(value, field=name)  # also keeps date arithmetic away from year 1 / 9999
     return value
 
 
@@ -942,7 +942,7 @@ CENTRE_FIGURES = ("made", "received", "accepted", "resolved", "alerts_raised", "
 def cooperation_report(year: int, user: Any = None) -> CooperationReport:
     """The report for `year` as `user` may see it (None: the hub's own, complete view — what the
     management command prints for the standing office)."""
-    if not 2000 <= year <= 2999:
+    if year not in YEARS:
         raise invalid("year", gettext_lazy("between 2000 and 2999."))
     network, per_centre, topics, participation = _network_figures(user, year)
     previous, _centres, _topics, _participation = _network_figures(user, year - 1, by_centre=False)

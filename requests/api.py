@@ -17,6 +17,7 @@ from pydantic import Field
 from chat.promotion import promoted_from
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, PersonOut, Timestamp, trusted_json
+from hub.lib.inputs import parse_id
 from hub.lib.jsonutil import timestamp
 from hub.lib.uploads import check_length, multipart_body
 from hub.models import User
@@ -532,10 +533,8 @@ def upload(request: ApiRequest, ident: str):
     if file is None:
         raise invalid("file", _("a multipart field `file` is required."))
     raw_comment = request.POST.get("comment") or None
-    if raw_comment is not None and not raw_comment.isdigit():
-        raise invalid("comment", _("must be a comment id."))
-    attachment = services.add_attachment(ticket, by=request.auth, upload=file,
-                                         comment_id=int(raw_comment) if raw_comment else None,
+    comment_id = parse_id(raw_comment, field="comment", message=_("must be a comment id.")) if raw_comment else None
+    attachment = services.add_attachment(ticket, by=request.auth, upload=file, comment_id=comment_id,
                                          tlp=request.POST.get("tlp") or None)
     return Status(201, attachment_out(attachment))
 

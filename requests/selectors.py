@@ -30,6 +30,7 @@ from chat.selectors import topics_by_id
 from hub.errors import NOT_FOUND, HubError, invalid
 from hub.lib.api_support import Page, keyset_page
 from hub.lib.compiled_queries import CompiledQuery
+from hub.lib.inputs import id_or_none
 from hub.lib.jsonutil import timestamp
 from hub.lib.text import clean_query
 from hub.models import Centre, Role
@@ -256,8 +257,8 @@ def possible_assignees(user: Any, ticket: Ticket) -> list[Any]:
 def get_visible_ticket(user: Any, ident: str | int) -> Ticket:
     """The ticket by numeric id or reference (`HT-2026-0042`), or 404 — the same 404 whether it
     does not exist or the caller may not see it, so ids cannot be probed."""
-    text = str(ident)
-    lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
+    pk = id_or_none(ident)
+    lookup = {"pk": pk} if pk is not None else {"reference": str(ident).strip().upper()}
     ticket = Ticket.objects.filter(**lookup).first()
     if ticket is None or not can_view_ticket(user, ticket):
         raise HubError(NOT_FOUND, _("No such ticket."))

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.errors import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, HubError, define, invalid
 from hub.lib import ratelimit
+from hub.lib.inputs import id_or_none
 from hub.lib.jsonutil import timestamp
 from hub.lib.rendering import render_markdown
 from hub.lib.text import clean_text
@@ -689,7 +690,8 @@ def _other_ticket_id(user: User, ident: Any, field: str) -> int:
     """The id of a request `user` may see, named by id or reference, or 400 on `field` (the same
     answer whether it does not exist or is not theirs to see)."""
     text = str(ident if ident is not None else "").strip()
-    lookup = {"pk": int(text)} if text.isdigit() else {"reference": text.upper()}
+    pk = id_or_none(text)
+    lookup = {"pk": pk} if pk is not None else {"reference": text.upper()}
     other = Ticket.objects.select_related(*TICKET_RELATED).filter(**lookup).first() if text else None
     if other is None or not can_view_ticket(user, other):
         raise invalid(field, _("no such request."))

@@ -58,6 +58,13 @@ def text_problem(value: str) -> Any | None:
     return None
 
 
+def storable(value: str) -> str:
+    """`value` with every character `text_problem` refuses replaced by U+FFFD: for text the hub must
+    keep although nobody can be asked to fix it (an inbound email's headers and file names), where
+    refusing would lose the message."""
+    return _ANY_PROBLEM.sub("\ufffd", value)
+
+
 def _refuse(field: str, message: Any, **params: Any) -> HubError:
     """A 400 read as `field: problem` (hub.errors.invalid), rendered in the caller's language."""
     return invalid(field, message, **params)

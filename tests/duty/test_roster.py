@@ -85,6 +85,22 @@ def test_times_must_make_sense(cast):
         add(cast, hours=24 * 8)
 
 
+@pytest.mark.parametrize(("start", "end"), [
+    ("0001-01-01T00:00:00+07:00", "0001-01-01T08:00:00+07:00"),  # year 1 east of UTC: before datetime.min in UTC
+    ("9999-12-31T20:00:00-07:00", "9999-12-31T23:00:00-07:00"),  # year 9999 west of UTC: after datetime.max
+    ("1999-12-31T08:00:00+07:00", "1999-12-31T20:00:00+07:00"),
+])
+def test_a_shift_outside_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, start, end):
+    client = api_client(cast.ht_manager)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/centres/HT/roster", {"starts_at": start, "ends_at": end, "officer": "ht.security"},
+                           content_type="application/json", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == {"code": "invalid", "fields": ["starts_at"],
+                                        "detail": "starts_at: một ngày trong khoảng năm 2000 đến 2999."}
+    assert not Shift.objects.exists()
+
+
 def test_changing_the_officer_clears_the_confirmation(cast):
     shift = add(cast)
     services.confirm_duty(by=cast.ht_security, at=MON + timedelta(minutes=5))

@@ -73,6 +73,23 @@ def test_bad_events_are_refused_naming_the_field_in_vietnamese(cast, api_client,
     assert Event.objects.count() == 0
 
 
+@pytest.mark.parametrize(("start", "end"), [
+    ("0001-01-01T00:00:00+07:00", "0001-01-01T08:00:00+07:00"),  # year 1 east of UTC: before datetime.min in UTC
+    ("9999-12-31T20:00:00-07:00", "9999-12-31T23:00:00-07:00"),  # year 9999 west of UTC: after datetime.max
+    ("2026-12-31T20:00:00+07:00", "3000-01-01T08:00:00+07:00"),
+])
+def test_an_event_outside_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, start, end):
+    client = api_client(cast.dn_manager)
+    client.raise_request_exception = False
+    response = client.post("/api/v1/events", workshop(starts_at=start, ends_at=end), content_type="application/json",
+                           HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["fields"] in (["starts_at"], ["ends_at"])
+    assert error["detail"].endswith(": một ngày trong khoảng năm 2000 đến 2999.")
+    assert Event.objects.count() == 0
+
+
 def test_only_managers_organise_and_only_the_organisers_change_or_cancel(cast, api_client):
     assert api_client(cast.dn_security).post("/api/v1/events", workshop(),
                                              content_type="application/json").status_code == 403

@@ -51,6 +51,9 @@ class ReplyHandler:
         except DatabaseError:
             logger.exception("inbound message not stored: database unavailable")
             status = "451 4.3.0 Try again later"
+        except Exception:  # noqa: BLE001 - a fault of ours: logged here, never its text to the sender
+            logger.exception("inbound message not stored: unexpected error")
+            status = "451 4.3.0 Try again later"
         if self.lmtp:  # LMTP answers once per recipient
             return "\r\n".join(status for _ in envelope.rcpt_tos)
         return status
