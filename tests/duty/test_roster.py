@@ -13,6 +13,7 @@ from duty.selectors import State, duty_state, duty_states, on_duty
 from hub.errors import HubError
 from hub.models import Centre
 from tests.duty.conftest import local
+from tests.moments import CALENDAR_EDGES
 
 pytestmark = pytest.mark.django_db
 
@@ -86,10 +87,7 @@ def test_times_must_make_sense(cast):
 
 
 @pytest.mark.parametrize(("start", "end"), [
-    ("0001-01-01T00:00:00+07:00", "0001-01-01T08:00:00+07:00"),  # year 1 east of UTC: before datetime.min in UTC
-    ("9999-12-31T20:00:00-07:00", "9999-12-31T23:00:00-07:00"),  # year 9999 west of UTC: after datetime.max
-    ("1999-12-31T08:00:00+07:00", "1999-12-31T20:00:00+07:00"),
-])
+    *CALENDAR_EDGES, ("1999-12-31T08:00:00+07:00", "1999-12-31T20:00:00+07:00")])
 def test_a_shift_outside_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, start, end):
     client = api_client(cast.ht_manager)
     client.raise_request_exception = False

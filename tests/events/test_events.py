@@ -17,6 +17,7 @@ from events.services import send_reminders
 from notify.delivery import deliver_emails
 from notify.models import Email
 from reports.selectors import cooperation_report
+from tests.moments import CALENDAR_EDGES
 
 pytestmark = pytest.mark.django_db(transaction=True)  # reminders leave after commit
 
@@ -74,10 +75,7 @@ def test_bad_events_are_refused_naming_the_field_in_vietnamese(cast, api_client,
 
 
 @pytest.mark.parametrize(("start", "end"), [
-    ("0001-01-01T00:00:00+07:00", "0001-01-01T08:00:00+07:00"),  # year 1 east of UTC: before datetime.min in UTC
-    ("9999-12-31T20:00:00-07:00", "9999-12-31T23:00:00-07:00"),  # year 9999 west of UTC: after datetime.max
-    ("2026-12-31T20:00:00+07:00", "3000-01-01T08:00:00+07:00"),
-])
+    *CALENDAR_EDGES, ("2026-12-31T20:00:00+07:00", "3000-01-01T08:00:00+07:00")])
 def test_an_event_outside_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, start, end):
     client = api_client(cast.dn_manager)
     client.raise_request_exception = False

@@ -4,7 +4,8 @@ Mentions and request changes are emailed only when the person has not seen them 
 HUB_EMAIL_UNSEEN_MINUTES, as one email per person per HUB_EMAIL_BATCH_MINUTES. A request's email
 carries a signed reply address; a reply sent over SMTP to `run_mail_server` becomes a public comment
 by that person, quoted text and signature stripped; anything forged, foreign or expired creates
-nothing and is only logged."""
+nothing and is only logged. Control characters in a header or a file name are replaced, never a
+reason to bounce the message or lose its log row."""
 
 import smtplib
 import subprocess
@@ -191,6 +192,43 @@ def test_forged_foreign_or_expired_replies_create_nothing_and_are_logged(cast, t
     assert not Comment.objects.filter(ticket=ticket).exists()
     record = InboundEmail.objects.get()
     assert record.outcome == "refused" and record.reason
+
+
+def raw_reply(to: str, subject: bytes, attachment_header: bytes | None = None) -> bytes:
+    """A reply written byte for byte: an encoded word or a file name may carry what EmailMessage
+    would not write (a NUL)."""
+    plain = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    head = (b"From: ht.engineer@ht.example.vn\r\nTo: " + to.encode() + b"\r\nSubject: " + subject
+            + b"\r\nMIME-Version: 1.0\r\n")
+    text = "Em đã kiểm tra, không thấy dấu hiệu xâm nhập.".encode()
+    if attachment_header is None:
+        return head + plain + text + b"\r\n"
+    return (head + b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n" + plain + text + b"\r\n--XX\r\n"
+            + attachment_header + b"\r\nContent-Transfer-Encoding: base64\r\n\r\nbmjhuq10IGvDvQo=\r\n--XX--\r\n")
+
+
+def test_a_subject_with_a_nul_becomes_the_comment_and_is_logged_with_the_nul_replaced(cast, ticket, mail_server):
+    """An encoded word can carry a NUL; the message is logged with it replaced, not answered with an
+    SMTP 500 carrying the exception's text (review 3)."""
+    address = reply_address(ticket_id=ticket.pk, user_id=cast.ht_engineer.pk)
+    send_smtp(mail_server, "ht.engineer@ht.example.vn", address,
+              raw_reply(address, b"=?utf-8?b?UmU6IAB5w6p1IGPhuqd1?="))  # "Re: \x00yêu cầu"
+    record = InboundEmail.objects.get()
+    comment = Comment.objects.get(ticket=ticket)
+    assert (record.ticket_id, record.outcome, record.comment_id) == (ticket.pk, "commented", comment.pk)
+    assert record.subject == "Re: \ufffdyêu cầu"
+
+
+def test_an_attachment_named_with_a_nul_is_kept_with_the_comment_and_its_log_row(cast, ticket, mail_server):
+    """The comment and its log row are written together (the comment was committed, then its log row
+    refused); the file is kept under its name with the NUL replaced (review 3)."""
+    address = reply_address(ticket_id=ticket.pk, user_id=cast.ht_engineer.pk)
+    header = b"Content-Type: text/plain\r\nContent-Disposition: attachment; filename*=utf-8''nhat%00ky.txt"
+    send_smtp(mail_server, "ht.engineer@ht.example.vn", address, raw_reply(address, b"Re: yeu cau", header))
+    comment = Comment.objects.get(ticket=ticket)
+    record = InboundEmail.objects.get()
+    assert (record.outcome, record.comment_id, record.reason) == ("commented", comment.pk, "")
+    assert [a.original_name for a in comment.attachments.all()] == ["nhat\ufffdky.txt"]
 
 
 def test_receive_email_reads_one_message_on_standard_input(cast, ticket, tmp_path):
