@@ -101,6 +101,7 @@ BAD_EVENTS = {
     "a day that ends at a time": "UID:bad-8\r\nDTSTART;VALUE=DATE:20270101\r\nDTEND:20270101T160000Z\r\n",
     "a start at the end of year 9999": "UID:bad-9\r\nDTSTART:99991231T230000Z\r\nDURATION:P3D\r\n",
     "the last day of year 9999": "UID:bad-10\r\nDTSTART;VALUE=DATE:99991231\r\n",
+    "a start in year 1": "UID:bad-11\r\nDTSTART;TZID=Asia/Ho_Chi_Minh:00010101T000000\r\nDURATION:PT8H\r\n",
 }
 
 
