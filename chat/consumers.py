@@ -26,6 +26,7 @@ from chat.frames import (
     MessageDeletedFrame,
     MessageFrame,
     MessageUpdatedFrame,
+    MessageWithdrawnFrame,
     ReadFrame,
     SyncDoneFrame,
     TypingFrame,
@@ -38,6 +39,7 @@ from chat.selectors import (
     get_visible_message,
     latest_message_id,
     message_after,
+    withdrawn_up_to,
 )
 from chat.serializers import author_out, message_out
 from chat.services import delete_message, edit_message, mark_topic_read, post_message
@@ -313,14 +315,19 @@ class TopicConsumer(HubConsumer):
             # Taken before reading: a change made during the read is sent again next time, not lost.
             at = timestamp(timezone.now())
             changed = changed_up_to(self.user, self.joined, after, since, limit) if since is not None else []
+            # What it may have shown and may no longer (its audience narrowed while it was away).
+            withdrawn = withdrawn_up_to(self.user, self.joined, after, since, limit) if since is not None else []
             rows = message_after(self.user, self.joined, after, limit + 1)
-            return ([message_out(m) for m in changed], [message_out(m) for m in rows[:limit]], len(rows) > limit,
-                    latest_message_id(self.joined), at)
+            return (withdrawn, [message_out(m) for m in changed], [message_out(m) for m in rows[:limit]],
+                    len(rows) > limit, latest_message_id(self.joined), at)
 
         result = await self._call(read)
         if result is CLOSED:
             return
-        changed, messages, more, latest, at = result
+        withdrawn, changed, messages, more, latest, at = result
+        for message_id in withdrawn:
+            gone: MessageWithdrawnFrame = {"type": "message.withdrawn", "topic": self.joined.slug, "id": message_id}
+            await self.send_json(gone)
         for payload in changed:  # what changed in messages the client already had (edits, reactions, …)
             change: MessageDeletedFrame | MessageUpdatedFrame = (
                 {"type": "message.deleted", "message": payload} if payload["deleted"]

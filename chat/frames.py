@@ -119,6 +119,17 @@ class MessageDeletedFrame(TypedDict):
     message: MessageWire
 
 
+class MessageWithdrawnFrame(TypedDict):
+    """A message the person could read and no longer may (its audience narrowed: an alert's summary
+    and its replies when the alert's TLP is raised or its sharing narrowed): take it off the page —
+    the channel, its thread, the pins, search results. Only its id, never its content; sent to the
+    people who lost it (`Lost`), and by `sync` with `changed_since` to a client that was away."""
+
+    type: Literal["message.withdrawn"]
+    topic: str
+    id: int
+
+
 class TypingFrame(TypedDict):
     """Someone in the topic is typing (never sent back to the typing socket)."""
 
@@ -252,7 +263,8 @@ class ReadIn(TypedDict):
 
 
 # and hub.realtime.frames.ResyncFrame
-TOPIC_FRAMES = (MessageFrame, MessageUpdatedFrame, MessageDeletedFrame, TypingFrame, PresenceFrame, ReadFrame,
-                SyncDoneFrame, ReactionsFrame, ThreadUpdatedFrame, PinnedFrame, MembersFrame, ReceiptFrame)
+TOPIC_FRAMES = (MessageFrame, MessageUpdatedFrame, MessageDeletedFrame, MessageWithdrawnFrame, TypingFrame,
+                PresenceFrame, ReadFrame, SyncDoneFrame, ReactionsFrame, ThreadUpdatedFrame, PinnedFrame, MembersFrame,
+                ReceiptFrame)
 NOTIFICATION_FRAMES = (MentionFrame, ReadFrame)
 CLIENT_FRAMES = (MessageSendIn, MessageEditIn, MessageDeleteIn, SyncIn, TypingIn, ReadIn)

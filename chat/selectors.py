@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from chat.access import access_for
 from chat.frames import ReactionWire
@@ -404,6 +404,20 @@ def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: 
     the newest of them, since a page shows the newest messages (docs/chat.md, "Known limits")."""
     qs = _for_wire(_visible(user, topic)).filter(id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN)
     return ready_for_wire(list(qs.order_by("-id")[:limit])[::-1], [topic])
+
+
+def withdrawn_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: int) -> list[int]:
+    """Ids of the messages with id <= up_to, not deleted, whose wire form changed after `since` and
+    which the user may NOT read now, oldest first: what a client that was away must take off its page
+    if it had them (`sync` with `changed_since` → `message.withdrawn`; their audience narrowed, e.g. an
+    alert's summary and its thread after the alert's TLP was raised). Only ids: a message's id is no
+    secret (every message's `prev_id` names its predecessor whatever its audience, docs/chat.md). The
+    same window and bound as `changed_up_to` (the newest `limit`). Hub admins read everything: none."""
+    readable = _visible(user, topic).filter(pk=OuterRef("pk"))
+    qs = (Message.objects.filter(topic=topic, id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN,
+                                 deleted_at__isnull=True)
+          .filter(~Exists(readable)).order_by("-id").values_list("id", flat=True))
+    return list(qs[:limit])[::-1]
 
 
 # Read on every sync and, inside its transaction, by every posted message (its `prev_id`): compiled

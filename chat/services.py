@@ -28,6 +28,7 @@ from chat.frames import (
     MessageFrame,
     MessageUpdatedFrame,
     MessageWire,
+    MessageWithdrawnFrame,
     PinnedFrame,
     ReactionsFrame,
     ReadFrame,
@@ -79,6 +80,7 @@ from hub.realtime.publisher import (
     broadcast_on_commit,
     broadcast_together_on_commit,
     published_in_commit_order,
+    withdrawal,
 )
 from hub.services import ACCESS_CHANGED
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
@@ -469,24 +471,38 @@ def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_
     TLP; never widened — a reply written for fewer people stays so when the root loosens. Stored
     markings are what every read path (history, sync, search, threads, pins, files, unread counts,
     notifications) and every later frame read, so they all follow. Each changed message moves its
-    version and goes out as `message.updated` to its new audience, together after commit. Runs in
-    the caller's transaction (`root` read locked, `select_for_update`, by the caller), or its own."""
+    version and goes out as `message.updated` to its new audience and, when its audience changed, as
+    `message.withdrawn` to the people it had and has no longer (`Lost`: they take it off their open
+    pages; hub admins read everything and are never among them), together after commit. A change of
+    TLP alone that reaches the same people (AMBER → AMBER+STRICT) withdraws nothing. Runs in the
+    caller's transaction (`root` read locked, `select_for_update`, by the caller), or its own."""
     topic = root.topic
     root_audience = audience if audience is not None else Audience()
     with transaction.atomic():
+        before = {root.pk: Audience.from_meta(root.audience)}
         root.set_audience(root_audience.as_meta())
         root.tlp, root.shared_with = tlp, shared_with
         root.save(update_fields=[*MARKING_FIELDS, *root.mark_changed()])
         changed = [root]
         for reply in Message.objects.filter(thread_root=root).select_for_update().order_by("id"):
+            was = Audience.from_meta(reply.audience)
             if _narrow(reply, root_audience, tlp):
                 reply.save(update_fields=[*MARKING_FIELDS, *reply.mark_changed()])
+                before[reply.pk] = was
                 changed.append(reply)
         ready_for_wire(changed, [topic])
-        broadcast_together_on_commit([
-            ([topic_group(topic.slug)], {"type": "message.updated", "message": message_out(message)},
-             live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor_id(message)))
-            for message in changed])
+        group = [topic_group(topic.slug)]
+        broadcasts: list[Broadcast] = []
+        for message in changed:
+            anchor = anchor_id(message)
+            now = live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor)
+            broadcasts.append((group, {"type": "message.updated", "message": message_out(message)}, now))
+            if before[message.pk] == Audience.from_meta(message.audience):
+                continue  # its TLP alone changed: the same people read it
+            withdrawn: MessageWithdrawnFrame = {"type": "message.withdrawn", "topic": topic.slug, "id": message.pk}
+            broadcasts += withdrawal(withdrawn, before=live_audience(topic, audience=before[message.pk], anchor=anchor),
+                                     after=now, groups=group)
+        broadcast_together_on_commit(broadcasts)
 
 
 def _narrow(reply: Message, root_audience: Audience, root_tlp: str) -> bool:

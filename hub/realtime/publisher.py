@@ -238,16 +238,17 @@ def broadcast_on_commit(groups: list[str], frame: Mapping[str, Any], audience: R
 Broadcast = tuple[list[str], Mapping[str, Any], Reach | None]
 
 
-def withdrawal(frame: Mapping[str, Any], *, before: Audience | None, after: Audience) -> list[Broadcast]:
+def withdrawal(frame: Mapping[str, Any], *, before: Audience | None, after: Audience,
+               groups: list[str] | None = None) -> list[Broadcast]:
     """The broadcast of `frame` — one that takes a thing off the screens of the people whose right to
-    it a change just ended (`alert.withdrawn`, `ticket.withdrawn`) — to exactly those people: the
-    ones `before` admitted and `after` refuses (`Lost`), over the groups that cover `before`. None
-    when the audience did not change (or `before` is not known): a change that left everyone who saw
-    the thing able to see it withdraws nothing. To hand over with the change's own frames
-    (`broadcast_together_on_commit`)."""
+    it a change just ended (`alert.withdrawn`, `ticket.withdrawn`, `message.withdrawn`) — to exactly
+    those people: the ones `before` admitted and `after` refuses (`Lost`), over `groups` (a topic's
+    group for a message) or else the groups that cover `before`. None when the audience did not
+    change (or `before` is not known): a change that left everyone who saw the thing able to see it
+    withdraws nothing. To hand over with the change's own frames (`broadcast_together_on_commit`)."""
     if before is None or before == after:
         return []
-    return [(groups_for(before), frame, Lost(before=before, after=after))]
+    return [(groups if groups is not None else groups_for(before), frame, Lost(before=before, after=after))]
 
 
 def broadcast_together_on_commit(broadcasts: Sequence[Broadcast]) -> None:

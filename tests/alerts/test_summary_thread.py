@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from alerts.services import update_alert
 from chat.models import Message
 from tests.alerts.conftest import raise_as
-from tests.chat.conftest import next_frame, nothing_but_background, open_topic
+from tests.chat.conftest import BACKGROUND, next_frame, nothing_but_background, open_topic
 
 SLUG = "an-toan-thong-tin"
 JSON = "application/json"
@@ -85,6 +85,140 @@ def test_loosening_the_alert_never_widens_its_replies(cast, api_client):
     assert (kept["tlp"], kept["shared_with"]) == ("red", ["DN", "HT"])
 
 
+async def quiet(socket) -> list[dict]:
+    """Every frame but the background ones (presence, typing, receipts) until the socket is quiet."""
+    frames = []
+    while not await socket.receive_nothing(timeout=0.5):
+        frame = await socket.receive_json_from(timeout=1)
+        if frame["type"] not in BACKGROUND:
+            frames.append(frame)
+    return frames
+
+
+def summary_and_reply(alert, by) -> tuple[int, int]:
+    """The alert's summary and a reply under it by `by`: their ids."""
+    from chat.selectors import get_topic
+    from chat.services import post_message
+
+    summary = summary_of(alert)
+    topic = get_topic(SLUG)
+    assert topic is not None
+    answer, _ = post_message(topic, by=by, body="yakbaz chi tiết", reply_to=summary.pk)
+    return summary.pk, answer.pk
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_who_loses_the_summary_and_its_thread_is_told_to_take_them_off_the_page(cast):
+    """Raised to AMBER shared with QB (HT's and QB's officers and managers), the alert leaves DN: the
+    DN manager's open page is told `message.withdrawn` for the summary and its reply — their ids, no
+    content — and nothing else; HT's gets them re-marked and no withdrawal; a hub admin reads
+    everything and loses nothing."""
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.qb_manager)
+    dn = await open_topic(cast.dn_manager, SLUG)
+    ht = await open_topic(cast.ht_manager, SLUG)
+    admin = await open_topic(cast.admin, SLUG)
+    try:
+        await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "amber", "shared_with": ["QB"]})
+
+        assert sorted(await quiet(dn), key=lambda f: f["id"]) == [
+            {"type": "message.withdrawn", "topic": SLUG, "id": summary},
+            {"type": "message.withdrawn", "topic": SLUG, "id": answer}]
+        for socket in (ht, admin):
+            frames = await quiet(socket)
+            assert sorted((f["type"], f["message"]["id"], f["message"]["shared_with"]) for f in frames) == [
+                ("message.updated", summary, ["HT", "QB"]), ("message.updated", answer, ["HT", "QB"])]
+    finally:
+        for socket in (dn, ht, admin):
+            await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_tlp_change_withdraws_only_from_whom_its_audience_no_longer_admits(cast):
+    """GREEN → AMBER narrows the summary to officers and managers: DN's engineer loses it, DN's
+    manager does not. AMBER → AMBER+STRICT reaches the same people: nobody is told anything went."""
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.qb_manager)
+    engineer = await open_topic(cast.dn_engineer, SLUG)
+    manager = await open_topic(cast.dn_manager, SLUG)
+    try:
+        await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "amber"})
+        assert sorted(f["id"] for f in await quiet(engineer) if f["type"] == "message.withdrawn") == [summary, answer]
+        assert {f["type"] for f in await quiet(manager)} == {"message.updated"}
+
+        await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "amber+strict"})
+        assert await quiet(engineer) == []
+        assert {(f["type"], f["message"]["tlp"]) for f in await quiet(manager)} == {
+            ("message.updated", "amber+strict")}
+    finally:
+        for socket in (engineer, manager):
+            await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_client_that_was_away_learns_on_sync_what_it_may_no_longer_show(cast, api_client):
+    """A page that had the summary and its reply, away while the alert was raised to RED (HT only),
+    reconnects with `changed_since`: its sync says `message.withdrawn` for both (only ids: every
+    message's `prev_id` names its predecessor anyway, docs/chat.md), and a page load no longer shows
+    them; HT's page, still a reader, gets them as `message.updated` and no withdrawal. Bounded by
+    HUB_SYNC_MAX like the rest of a sync: the newest ones."""
+    from django.utils import timezone
+
+    from hub.lib.jsonutil import timestamp
+
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.qb_manager)
+    since = timestamp(timezone.now())
+    await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "red"})
+
+    async def sync(user, **extra) -> list[dict]:
+        socket = await open_topic(user, SLUG)
+        try:
+            await socket.send_json_to({"type": "sync", "after": answer, "changed_since": since, **extra})
+            frames = []
+            while (frame := await next_frame(socket, "message.withdrawn", "message.updated", "message",
+                                             "sync.done"))["type"] != "sync.done":
+                frames.append(frame)
+            return frames
+        finally:
+            await socket.disconnect()
+
+    assert await sync(cast.dn_manager) == [{"type": "message.withdrawn", "topic": SLUG, "id": summary},
+                                           {"type": "message.withdrawn", "topic": SLUG, "id": answer}]
+    assert sorted((f["type"], f["message"]["id"]) for f in await sync(cast.ht_manager)) == [
+        ("message.updated", summary), ("message.updated", answer)]
+    assert {f["type"] for f in await sync(cast.admin)} == {"message.updated"}  # a hub admin loses nothing
+
+    def history(user) -> list[int]:
+        return [m["id"] for m in api_client(user).get(f"/api/v1/topics/{SLUG}/messages").json()["results"]]
+
+    assert summary not in await sync_to_async(history)(cast.dn_manager)
+    assert summary in await sync_to_async(history)(cast.ht_manager)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sync_withdraws_at_most_hub_sync_max_the_newest(cast, settings):
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.qb_manager)
+    _, later = await sync_to_async(summary_and_reply)(alert, cast.ht_manager)
+    settings.HUB_SYNC_MAX = 2
+    from django.utils import timezone
+
+    from hub.lib.jsonutil import timestamp
+
+    since = timestamp(timezone.now())
+    await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "red"})
+    socket = await open_topic(cast.dn_manager, SLUG)
+    try:
+        await socket.send_json_to({"type": "sync", "after": later, "changed_since": since})
+        withdrawn = []
+        while (frame := await next_frame(socket, "message.withdrawn", "sync.done"))["type"] != "sync.done":
+            withdrawn.append(frame["id"])
+        assert withdrawn == [answer, later]
+    finally:
+        await socket.disconnect()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_sync_and_sockets_follow_the_narrowed_thread(cast):
     alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
@@ -104,11 +238,11 @@ async def test_sync_and_sockets_follow_the_narrowed_thread(cast):
     ht = await open_topic(cast.ht_manager, SLUG)
     try:
         await sync_to_async(update_alert)(alert, by=cast.ht_security, changes={"tlp": "red"})
-        # HT hears the summary and the reply re-marked; DN hears neither.
+        # HT hears the summary and the reply re-marked; DN only that both are withdrawn from it.
         updated = [(await next_frame(ht, "message.updated"))["message"] for _ in range(2)]
         assert sorted((m["id"], m["tlp"]) for m in updated) == sorted(
             [(answer.thread_root_id, "red"), (answer.pk, "red")])
-        assert await nothing_but_background(dn)
+        assert sorted(f["id"] for f in await quiet(dn)) == sorted([answer.thread_root_id, answer.pk])
         # A later change of the reply (a reaction) reaches only those who may read it now.
         from chat.services import toggle_reaction
 

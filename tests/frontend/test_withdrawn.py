@@ -1,6 +1,8 @@
-"""An alert or a request someone may no longer see leaves their open pages at once (no reload): its
-page gives way to a short notice and shows nothing of it any more, its row leaves the list, its
-banner and bell count go — while someone who still may see it watches the change arrive live."""
+"""An alert, a request or a message someone may no longer see leaves their open pages at once (no
+reload): its page gives way to a short notice and shows nothing of it any more, its row leaves the
+list, its banner and bell count go — while someone who still may see it watches the change arrive
+live. A message (an alert's summary and its thread, narrowed with the alert) leaves the topic's log,
+the thread panel (which closes, saying why), the pins and the search results."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import token_for
+from tests.frontend.conftest import screenshot
 
 pytestmark = [pytest.mark.services, pytest.mark.browser]
 
@@ -111,3 +114,72 @@ def test_a_removed_watcher_loses_the_request_from_their_open_pages_on_a_phone(ma
     # DN still reads it: the removal arrives on its page, nothing withdrawn.
     expect(dn.locator("#ticket-live")).not_to_be_empty()
     expect(dn.locator("[data-testid=withdrawn]")).to_have_count(0)
+
+
+# --- a message narrowed away (docs/chat.md, "Withdrawn messages") ---------------------------------
+
+SECURITY = "/topics/an-toan-thong-tin/"
+MESSAGE_GONE = "Tin nhắn này không còn hiển thị với bạn."
+
+
+@pytest.fixture
+def incident(transactional_db, make_user):
+    """HT's alert (TLP:GREEN, every centre), its summary pinned, DN's reply under it also in the
+    channel, and a message of DN's own that nothing touches."""
+    from alerts.services import raise_alert
+    from chat.models import Message
+    from chat.services import create_topic, post_message, set_pinned
+
+    topic = create_topic(slug="an-toan-thong-tin", name_vi="Sự cố an toàn thông tin",
+                         name_en="Information security incidents", default_tlp="amber")
+    ht = make_user("ht.sec", centre="HT", role="security_officer", display_name="An (ATTT Hà Tĩnh)")
+    dn = make_user("dn.sec", centre="DN", role="security_officer", display_name="Bình (ATTT Đà Nẵng)")
+    make_user("qb.sec", centre="QB", role="security_officer", display_name="Cường (ATTT Quảng Bình)")
+    alert = raise_alert(by=ht, title="Dò quét cổng từ 203.0.113.7", severity="high", tlp="green",
+                        description="Quét cổng hàng loạt.", indicators=[], affected_systems=[],
+                        recommended_actions="")
+    summary = Message.objects.select_related("topic").get(client_id=f"alert-{alert.pk}")
+    set_pinned(summary, by=ht, pinned=True)
+    reply = post_message(topic, by=dn, body="zebrafoo: Đà Nẵng cũng thấy quét", reply_to=summary.pk,
+                         also_channel=True)[0]
+    post_message(topic, by=dn, body="Tin khác của Đà Nẵng")
+    return {"alert": alert, "ht": ht, "summary": summary.pk, "reply": reply.pk}
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_a_message_narrowed_away_leaves_the_open_page_and_its_thread_closes(incident, sign_in, hub, phone):
+    binh = sign_in("dn.sec", phone=phone)
+    page = binh.page
+    binh.goto(SECURITY)
+    binh.wait_live()
+    log = page.locator("#messages li.msg")
+    expect(log).to_have_count(3)
+    expect(page.locator(f"#m-{incident['summary']}")).to_be_visible()
+    expect(page.locator("#pins-button")).to_have_attribute("data-count", "1")
+    if not phone:  # the topic's search box (behind a button on a phone): the reply is found
+        page.fill("#search-q", "zebrafoo")
+        page.locator("#search-q").press("Enter")
+        expect(page.locator("#search-list li.search-hit")).to_have_count(1)
+    page.locator(f"#m-{incident['summary']} [data-testid=thread-summary]").click()
+    panel = page.locator("#thread-panel")
+    expect(panel.locator("[data-testid=thread-messages] li.msg")).to_have_count(2)  # the root and the reply
+    page.evaluate("window.__notReloaded = true")
+
+    assert over_http(hub, incident["ht"], "PATCH", f"/api/v1/alerts/{incident['alert'].pk}",
+                     {"tlp": "amber", "shared_with": ["QB"]}) == 200
+
+    expect(page.locator("#thread-panel")).to_have_count(0)
+    expect(page.locator("#action-status")).to_have_text(MESSAGE_GONE)
+    expect(log).to_have_count(1)
+    expect(page.locator("#messages li.msg .msg-body")).to_have_text(["Tin khác của Đà Nẵng"])
+    expect(page.locator("#pins-button")).to_have_attribute("data-count", "0")
+    if not phone:
+        expect(page.locator("#search-list li.search-hit")).to_have_count(0)
+    assert page.evaluate("window.__notReloaded") is True
+    screenshot(page, f"message-withdrawn-{'phone' if phone else 'desktop'}")
+
+    # A page load afterwards shows neither (history reads the same rule).
+    page.reload()
+    binh.wait_live()
+    expect(log).to_have_count(1)
+    expect(page.locator(f"#m-{incident['summary']}")).to_have_count(0)

@@ -112,6 +112,14 @@ async def chat_frames(world, seen: list[dict]) -> None:
     await sync_to_async(add_members)(talk, by=world["ht"], usernames=["dn.security"])
     await direct.until("members")
     await direct.socket.disconnect()
+    # A thread narrowed away from DN (an alert's summary following its alert): DN's page takes it off.
+    from chat.services import remark_thread
+    from hub.realtime.audience import Audience
+
+    root = await sync_to_async(Message.objects.select_related("topic").get)(pk=second["id"])
+    await sync_to_async(remark_thread)(root, audience=Audience(centres=frozenset({"HT"})), tlp="amber",
+                                       shared_with=["HT"])
+    await dn.until("message.withdrawn")
 
     from hub.realtime.groups import topic_group
     from hub.realtime.publisher import publications, send_publications

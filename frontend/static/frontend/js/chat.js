@@ -22,7 +22,7 @@ import "./actions/index.js";
 import {markingChooser} from "./tlp.js";
 import {merged} from "./message_state.js";
 import {attachFiles} from "./chat_files.js";
-import {bindTopicSearch} from "./search.js";
+import {bindTopicSearch, withdrawHit} from "./search.js";
 
 const PAGE_SIZE = 50;
 const TYPING_SEND_EVERY = 3000;
@@ -213,6 +213,11 @@ export class TopicView {
         break;
       case "message.deleted":
         this.markDeleted(frame.message || {id: frame.id});
+        break;
+      case "message.withdrawn":
+        // No longer mine to see (its audience narrowed: an alert's summary and its thread when the
+        // alert's TLP is raised): it leaves the log, the thread panel, the pins and the search results.
+        this.withdraw(frame.id);
         break;
       case "sync.done":
         if (frame.at) this.changedSince = frame.at;
@@ -621,6 +626,24 @@ export class TopicView {
     const current = this.messages.get(id) || this.held.get(id);
     if (!current) return;
     this.upsert({...current, ...m, deleted: true, html: "", body: ""}, {replace: true});
+  }
+
+  /** Take a message off the page: the log, what is held back, and (through its frame, for the
+   * extensions) the thread panel and the pins; the search panel's hit too. Its id stays received
+   * (`lastId`, the window's ends): the history around it is unchanged. */
+  withdraw(id) {
+    if (typeof id !== "number") return;
+    const node = this.nodes.get(id);
+    this.messages.delete(id);
+    this.nodes.delete(id);
+    this.held.delete(id);
+    if (node) {
+      node.remove();
+      this.placeMarkers();
+      this.updateJumps();
+    }
+    withdrawHit(id);
+    dispatchTopicFrame({type: "message.withdrawn", topic: this.slug, id}, this);
   }
 
   /** What a message action or part gets to know and do (message_actions.js documents it). */

@@ -68,6 +68,13 @@ export function bindTopicSearch(slug) {
   $("#search-close").addEventListener("click", () => { panel.hidden = true; $("#search-q").focus(); });
 }
 
+/** A message no longer shown to me (`message.withdrawn`) leaves the topic page's search results. */
+export function withdrawHit(id) {
+  const list = $("#search-list");
+  if (!list) return;
+  for (const hit of list.querySelectorAll(`li.search-hit[data-id="${Number(id)}"]`)) hit.remove();
+}
+
 /** The /search/ page. The filters live in the address, so a search can be bookmarked and shared. */
 export function startSearchPage() {
   const form = $("#search-page-form");

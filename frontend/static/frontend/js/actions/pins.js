@@ -128,6 +128,11 @@ onTopicFrame("message.pinned", (frame, view) => {
   if (view.messages.get(id)) view.upsert(frame.message, {replace: true});
 });
 
+// A message no longer mine to see leaves the pinned list with the rest of the page (chat.js).
+onTopicFrame("message.withdrawn", (frame) => {
+  if (pins.delete(frame.id)) renderButton();
+});
+
 // A sync brings back messages and what changed in them (a message's own "Pinned" mark included), not
 // the topic's list: after a reconnect the list is read again, so pins made or removed meanwhile show.
 // The first sync follows the page's own read of the list (`install`).

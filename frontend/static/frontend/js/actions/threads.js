@@ -272,6 +272,21 @@ onTopicFrame("thread.updated", (frame, view) => {
   view.upsert({...root, reply_count: frame.reply_count, last_reply_at: frame.last_reply_at}, {replace: true});
 });
 
+// A message no longer mine to see (chat.js `withdraw`): a reply leaves the panel; when it is the
+// open thread's root, the whole thread has gone from me: the panel closes, saying why.
+// The "Threads" list is read again when it names the withdrawn root (a sync may name many ids the
+// page never had: those cost nothing).
+onTopicFrame("message.withdrawn", (frame, view) => {
+  if (panel && frame.id === panel.root) {
+    closeThread();
+    view.say(gettext("This message is no longer visible to you."));
+  } else if (panel && panel.replies.delete(frame.id)) {
+    renderPanel({keepPlace: true});
+  }
+  const button = $("#threads-button");
+  if (button && (button.threads || []).some((t) => t.root && t.root.id === frame.id)) refreshThreadsButton(view);
+});
+
 onTopicFrame("message.reactions", (frame) => {
   if (panel && panel.replies.has(frame.id)) {
     const next = withReactions(panel.replies.get(frame.id), frame);
