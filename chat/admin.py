@@ -7,6 +7,7 @@ record (listed here, read-only, as "conversation exports")."""
 from django.contrib import admin
 
 from chat.models import ConversationExport, Message, MessageRevision, Topic
+from chat.services import topic_saved
 
 
 @admin.register(Topic)
@@ -18,6 +19,11 @@ class TopicAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(kind=Topic.Kind.DIRECT)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # the allowed centres are saved here
+        if change:
+            topic_saved(form.instance, changed=form.changed_data, slug_before=form.initial.get("slug", ""))
 
 
 @admin.register(ConversationExport)

@@ -82,7 +82,7 @@ from hub.realtime.publisher import (
     published_in_commit_order,
     withdrawal,
 )
-from hub.services import ACCESS_CHANGED
+from hub.services import ACCESS_CHANGED, topic_access_changed
 from hub.sharing import Tlp, clean_shared_with, clean_tlp, scope_audience, tightest
 
 CLIENT_ID_MAX = 64
@@ -125,6 +125,22 @@ def create_topic(
         if created and centres:
             topic.allowed_centres.set(centres)
     return topic
+
+
+# What a topic's own rule of who reads it is made of (chat.selectors.can_view_topic).
+TOPIC_RULE_FIELDS = frozenset({"kind", "allowed_roles", "allowed_centres"})
+
+
+def topic_saved(topic: Topic, *, changed: Iterable[str], slug_before: str = "") -> None:
+    """A stored topic was changed (`changed`: the fields that differ; the admin's Topic page, the only
+    place topics are edited, calls this once its allowed centres are saved too). A change of its rule
+    may leave people out: once the transaction commits, every socket open on the topic re-checks, and
+    those of the people left out close (4403) before anything posted after the change reaches them
+    (hub.services.topic_access_changed). Every write of a topic's rule goes through here. Sockets
+    opened under `slug_before` (the slug changed too) are told as well."""
+    if not TOPIC_RULE_FIELDS.isdisjoint(changed):
+        for slug in dict.fromkeys(filter(None, (topic.slug, slug_before))):
+            topic_access_changed(slug)
 
 
 # --- validation ---------------------------------------------------------------------------------
