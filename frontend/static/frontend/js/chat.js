@@ -15,7 +15,7 @@
 // latest again. Day separators and the "new messages" line are placed by one walk over the log
 // (`placeMarkers`) after every change, so history pages, windows and live messages all get them.
 
-import {$, api, centreCode, centres, el, fmt, hubTimeZone, me, ngettext, personName, setHtml, gettext, timeEl} from "./util.js";
+import {$, api, centreCode, centres, el, fmt, hubTimeZone, me, ngettext, personName, setHtml, showWithdrawn, gettext, timeEl} from "./util.js";
 import {LiveSocket} from "./socket.js";
 import {bindTapToOpen, closeMessageMenu, dispatchTopicFrame, messageToolbar, renderParts} from "./message_actions.js";
 import "./actions/index.js";
@@ -182,6 +182,10 @@ export class TopicView {
         4404: gettext("This topic does not exist."),
       }[detail] || gettext("Disconnected."),
     };
+    if (state === "closed" && (detail === 4403 || detail === 4404)) {
+      this.leave(texts.closed);
+      return;
+    }
     this.status.dataset.state = state;
     this.status.textContent = texts[state] || state;
     if (state === "closed" && detail === 4401) {
@@ -193,7 +197,30 @@ export class TopicView {
     }
   }
 
+  /** The topic is no longer the person's to see (its rule narrowed: closed 4403) or is gone (4404):
+   * nothing of it stays on screen — the messages, the thread panel, the pins, the search results and
+   * the composer give way to `text` and a link back to the topic list; the sidebar drops the topic. */
+  leave(text) {
+    if (this.gone) return;
+    this.gone = true;
+    closeMessageMenu();
+    clearTimeout(this.readTimer);
+    clearTimeout(this.flushRetry);
+    for (const {timer} of this.typers.values()) clearTimeout(timer);
+    this.messages.clear();
+    this.nodes.clear();
+    this.held.clear();
+    const thread = $("#thread-panel");
+    if (thread) thread.remove();
+    document.body.classList.remove("thread-open");
+    const main = this.root.querySelector(".chat-main");
+    main.dataset.state = "gone";
+    showWithdrawn(main, text, "/", gettext("All topics"));
+    this.loadSidebar();
+  }
+
   onFrame(frame) {
+    if (this.gone) return;
     switch (frame.type) {
       case "message": {
         // Each message names the one before it in its topic (`prev_id`). A predecessor newer than
