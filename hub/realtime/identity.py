@@ -12,7 +12,6 @@ other sessions on a password change by exactly this check, `django.contrib.auth.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from hub import twofactor
 from hub.models import IDENTITY_FIELDS, ApiToken, User, access_of
@@ -95,12 +94,18 @@ def session_standing(user: User, session_key: str) -> Standing | None:
     return Standing(user, state[1])
 
 
+ACCESS_DIGEST_SALT = "hub.realtime.identity.access_digest"
+
+
 def access_digest(user: User) -> str:
     """A short fingerprint of what `user` may see (hub.models.ACCESS_FIELDS): a page carries the one it
     was rendered with (`hub_user`'s `access`) and its sockets send it back (`?access=`); a socket whose
     person's digest differs says `access.changed` at once — the rights changed between the page and
-    the socket, or while the page was disconnected. Not a secret: the person's own role and centre."""
-    return hashlib.sha256(repr((user.pk, *access_of(user.identity()))).encode()).hexdigest()[:16]
+    the socket, or while the page was disconnected. Keyed with the SECRET_KEY (`salted_hmac`): it
+    travels in WebSocket URLs that proxies may log, and a plain hash of so few possible values (a
+    person's id, role, hub admin flag, centre) would be reversed by trying them all."""
+    return salted_hmac(ACCESS_DIGEST_SALT, repr((user.pk, *access_of(user.identity()))),
+                       algorithm="sha256").hexdigest()[:16]
 
 
 def identities(user_ids: Iterable[int]) -> dict[int, tuple[Any, ...]]:

@@ -362,3 +362,22 @@ async def test_a_socket_opened_for_a_page_rendered_with_other_rights_says_so_at_
             frames.append(await stream.receive_json_from(timeout=1))
         assert frames == then
         await stream.disconnect()
+
+
+def test_the_rights_a_page_carries_cannot_be_read_back_from_a_logged_url(cast, settings):
+    """`?access=` travels in WebSocket URLs that proxies may log. It is keyed with the SECRET_KEY: not
+    the plain hash of (id, role, hub admin flag, centre) that anyone could compute for every centre
+    and role and match; another deployment's secret gives another digest. Same shape as before."""
+    import hashlib
+
+    from hub.models import access_of
+    from hub.realtime.identity import access_digest
+
+    person = cast["na_security"]
+    digest = access_digest(person)
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    plain = hashlib.sha256(repr((person.pk, *access_of(person.identity()))).encode()).hexdigest()[:16]
+    assert digest != plain
+    assert access_digest(person) == digest  # stable while nothing changes
+    settings.SECRET_KEY = "another deployment's secret key, long enough to be a real one 0123456789"
+    assert access_digest(person) != digest
