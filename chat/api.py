@@ -61,7 +61,7 @@ from hub.lib.api_support import (
     invalid_cursor,
     trusted_json,
 )
-from hub.lib.inputs import MAX_ID, parse_id, parse_ids
+from hub.lib.inputs import MAX_ID, check_year, parse_id, parse_ids
 from hub.lib.jsonutil import timestamp
 from hub.lib.uploads import check_length, multipart_body
 from requests.api import TicketDetailOut
@@ -438,10 +438,8 @@ def _day_start(day: date | None, field: str, *, days_after: int = 0) -> datetime
     the day people mean."""
     if day is None:
         return None
-    try:
-        return timezone.make_aware(datetime.combine(day + timedelta(days=days_after), time.min))
-    except (OverflowError, ValueError):
-        raise invalid(field, _("not a date the hub can use.")) from None
+    check_year(day, field=field)  # at the calendar's edge the day after or the move to UTC overflows
+    return timezone.make_aware(datetime.combine(day + timedelta(days=days_after), time.min))
 
 
 @router.get("/search", response={200: SearchPage, **ERRORS},

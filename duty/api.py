@@ -20,6 +20,7 @@ from duty.selectors import duty_state, duty_states, eligible_staff, my_duty, shi
 from duty.serializers import duty_out, person_out, shift_out
 from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema
+from hub.lib.inputs import check_year
 
 router = Router(tags=["duty"])
 RESPONSES = {**ERRORS, 409: ErrorOut}
@@ -93,7 +94,12 @@ class ImportOut(Schema):
 
 
 def _range(query: RangeQuery) -> tuple[datetime, datetime]:
-    """[start, end) as local midnights; default: this week (Monday to Monday)."""
+    """[start, end) as local midnights; default: this week (Monday to Monday). Dates given are within
+    the hub's years (`check_year`): at the calendar's edge the week added or the move to UTC overflows."""
+    if query.start is not None:
+        check_year(query.start, field="start")
+    if query.end is not None:
+        check_year(query.end, field="end")
     today = timezone.localdate()
     start = query.start or (today - timedelta(days=today.weekday()))
     end = query.end or (start + timedelta(days=7))

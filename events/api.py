@@ -16,6 +16,7 @@ from events.selectors import events_between, get_event
 from events.serializers import event_out
 from hub.errors import INVALID, NOT_FOUND, HubError
 from hub.lib.api_support import ERRORS, ApiRequest, ErrorOut, InSchema, keyset_page
+from hub.lib.inputs import check_year
 from hub.models import CalendarFeed
 
 router = Router(tags=["events"])
@@ -94,6 +95,12 @@ class EventFeedOut(Schema):
 
 
 def _bounds(query: EventListQuery) -> tuple[datetime | None, datetime | None]:
+    """[start, end) as local midnights, either open. Dates given are within the hub's years
+    (`check_year`): a local midnight at the calendar's edge cannot be compared in UTC."""
+    if query.start is not None:
+        check_year(query.start, field="start")
+    if query.end is not None:
+        check_year(query.end, field="end")
     tz = timezone.get_current_timezone()
     start = datetime.combine(query.start, datetime.min.time(), tzinfo=tz) if query.start else None
     end = datetime.combine(query.end, datetime.min.time(), tzinfo=tz) if query.end else None

@@ -68,6 +68,21 @@ def test_a_shift_needs_an_officer_and_deputy_of_the_centre(cast, officer, deputy
     assert not Shift.objects.exists()
 
 
+@pytest.mark.parametrize(("query", "field"), [
+    ("start=9999-12-30", "start"),  # the week after it is past the last date Python holds
+    ("start=0001-01-01&end=0001-01-05", "start"),  # a local midnight of year 1 is before the first in UTC
+    ("start=2026-03-02&end=3000-01-01", "end"),
+])
+@pytest.mark.parametrize("path", ["roster", "roster.ics"])
+def test_a_roster_read_beyond_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, path, query, field):
+    client = api_client(cast.ht_manager)
+    client.raise_request_exception = False
+    response = client.get(f"/api/v1/centres/HT/{path}?{query}", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["error"] == {"code": "invalid", "fields": [field],
+                                        "detail": f"{field}: một ngày trong khoảng năm 2000 đến 2999."}
+
+
 def test_shifts_of_one_centre_never_overlap(cast):
     add(cast)
     with pytest.raises(HubError) as refused:

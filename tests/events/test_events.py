@@ -74,6 +74,20 @@ def test_bad_events_are_refused_naming_the_field_in_vietnamese(cast, api_client,
     assert Event.objects.count() == 0
 
 
+@pytest.mark.parametrize(("query", "field"), [
+    ("start=0001-01-01&end=0001-01-05", "start"),  # a local midnight of year 1 is before the first in UTC
+    ("end=9999-12-31", "end"),
+    ("start=1999-12-31", "start"),
+])
+def test_a_calendar_read_beyond_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, query, field):
+    client = api_client(cast.dn_manager)
+    client.raise_request_exception = False
+    response = client.get(f"/api/v1/events?{query}", HTTP_ACCEPT_LANGUAGE="vi")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["error"] == {"code": "invalid", "fields": [field],
+                                        "detail": f"{field}: một ngày trong khoảng năm 2000 đến 2999."}
+
+
 @pytest.mark.parametrize(("start", "end"), [
     *CALENDAR_EDGES, ("2026-12-31T20:00:00+07:00", "3000-01-01T08:00:00+07:00")])
 def test_an_event_outside_the_years_2000_to_2999_is_refused_in_vietnamese(cast, api_client, start, end):
