@@ -10,7 +10,7 @@ import json
 import urllib.request
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.conftest import token_for
 from tests.frontend.conftest import screenshot
@@ -114,6 +114,116 @@ def test_a_removed_watcher_loses_the_request_from_their_open_pages_on_a_phone(ma
     # DN still reads it: the removal arrives on its page, nothing withdrawn.
     expect(dn.locator("#ticket-live")).not_to_be_empty()
     expect(dn.locator("[data-testid=withdrawn]")).to_have_count(0)
+
+
+class ReloadOnItsWay:
+    """The next reload of a list page (its requests: URLs containing `path`), held on its way by the
+    browser's own request routing (no part of the hub replaced): `wait()` gives what the server said
+    when it left; `land()` delivers it, once every later reload has landed. Later ones go through."""
+
+    def __init__(self, page, path: str):
+        self.page, self.passed, self.finished = page, 0, 0
+        self.routes: list[Route] = []
+        page.route(lambda url: path in url, self._hold_first)
+        page.on("requestfinished", lambda request: self._count(request, path))
+
+    def _hold_first(self, route):
+        if self.routes:
+            self.passed += 1
+            route.continue_()
+        else:
+            self.routes.append(route)
+
+    def _count(self, request, path):
+        if path in request.url and self.routes and request is not self.routes[0].request:
+            self.finished += 1
+
+    def _until(self, done, what):
+        for _ in range(150):
+            if done():
+                return
+            self.page.wait_for_timeout(100)
+        raise AssertionError(what)
+
+    def wait(self) -> str:
+        self._until(lambda: self.routes, "the list did not reload")
+        self.answer = self.routes[0].fetch()
+        return self.answer.text()
+
+    def land(self):
+        self._until(lambda: self.finished >= self.passed, "a later reload did not land")
+        self.page.wait_for_timeout(100)  # ... and was drawn
+        self.routes[0].fulfill(response=self.answer)
+
+
+def test_a_list_reload_on_its_way_when_the_alert_is_withdrawn_does_not_draw_it_again(make_user, sign_in, hub):
+    """The list reloads on every `alert` frame; an answer that left before the withdrawal and lands
+    after it still lists the alert — its row stays gone. Shared with QB again, the alert's frame
+    brings it back."""
+    from alerts.services import raise_alert
+
+    officer = make_user("ht.sec", centre="HT", role="security_officer")
+    make_user("qb.mgr", centre="QB", role="manager")
+    make_user("dn.mgr", centre="DN", role="manager")
+    narrowed = raise_alert(by=officer, title="Dò quét cổng dịch vụ công", severity="high", tlp="green",
+                           description="Địa chỉ 203.0.113.7 dò quét liên tục.")
+    other = raise_alert(by=officer, title="Mã độc trong tệp đính kèm", severity="high", tlp="green",
+                        description="Tệp .docm lạ.")
+    listing = sign_in("qb.mgr").goto("/alerts/")
+    row = listing.locator(f"#alert-rows tr[data-alert-id='{narrowed.pk}']")
+    expect(row).to_contain_text("Dò quét cổng dịch vụ công")
+    expect(listing.locator("#bell")).to_have_attribute("data-state", "live")
+
+    reload = ReloadOnItsWay(listing, "/api/v1/alerts?limit=")
+    assert over_http(hub, officer, "PATCH", f"/api/v1/alerts/{other.pk}", {"severity": "critical"}) == 200
+    assert "Dò quét cổng dịch vụ công" in reload.wait()  # the other alert's frame reloads the list
+    assert over_http(hub, officer, "PATCH", f"/api/v1/alerts/{narrowed.pk}",
+                     {"tlp": "amber", "shared_with": ["DN"]}) == 200
+    expect(row).to_have_count(0)  # the withdrawal takes the row off ...
+    reload.land()  # ... and then the reload that left before it lands, last
+    expect(listing.locator(f"#alert-rows tr[data-alert-id='{other.pk}'] .severity-critical")).to_have_count(1)
+    listing.wait_for_timeout(300)
+    expect(row).to_have_count(0)
+
+    # Shared with QB again: its `alert` frame reaches QB and the row is back.
+    assert over_http(hub, officer, "PATCH", f"/api/v1/alerts/{narrowed.pk}", {"shared_with": ["DN", "QB"]}) == 200
+    expect(row).to_contain_text("Dò quét cổng dịch vụ công")
+
+
+def test_a_list_reload_on_its_way_when_the_request_is_withdrawn_does_not_draw_it_again_on_a_phone(
+        make_user, sign_in, hub):
+    """The same for the request list, on a phone: a removed watcher's list reload that left before the
+    removal does not bring the request back; added again, its `ticket` frame does."""
+    from requests.services import add_watcher, create_ticket
+
+    requester = make_user("ht.eng", centre="HT")
+    make_user("dn.eng", centre="DN")
+    make_user("qb.eng", centre="QB")
+    lost = create_ticket(by=requester, title="Rà soát tường lửa cổng dịch vụ công", category="security",
+                         target_centre="DN", description="Cần kiểm tra quy tắc tường lửa.")
+    other = create_ticket(by=requester, title="Gia hạn chứng thư số", category="security",
+                          target_centre="DN", description="Chứng thư hết hạn cuối tháng.")
+    for ticket in (lost, other):
+        add_watcher(ticket, by=requester, username="qb.eng")
+    listing = sign_in("qb.eng", phone=True).goto("/tickets/")
+    row = listing.locator(f"#ticket-rows tr[data-ticket-id='{lost.pk}']")
+    expect(row).to_contain_text("Rà soát tường lửa")
+    expect(listing.locator("#bell")).to_have_attribute("data-state", "live")
+
+    reload = ReloadOnItsWay(listing, "/api/v1/tickets?")
+    assert over_http(hub, requester, "PATCH", f"/api/v1/tickets/{other.pk}",
+                     {"title": "Gia hạn chứng thư số trước 31/12"}) == 200
+    assert "Rà soát tường lửa" in reload.wait()  # the other request's frame reloads the list
+    assert over_http(hub, requester, "DELETE", f"/api/v1/tickets/{lost.pk}/watchers/qb.eng") in (200, 204)
+    expect(row).to_have_count(0)
+    reload.land()  # last
+    expect(listing.locator(f"#ticket-rows tr[data-ticket-id='{other.pk}']")).to_contain_text("trước 31/12")
+    listing.wait_for_timeout(300)
+    expect(row).to_have_count(0)
+    assert listing.evaluate("document.documentElement.scrollWidth") <= 390  # no wider than the phone
+
+    assert over_http(hub, requester, "POST", f"/api/v1/tickets/{lost.pk}/watchers", {"username": "qb.eng"}) == 200
+    expect(row).to_contain_text("Rà soát tường lửa")
 
 
 # --- a message narrowed away (docs/chat.md, "Withdrawn messages") ---------------------------------

@@ -2,7 +2,7 @@
 // history (/alerts/{id}/). Both refresh when the notifications stream reports a change.
 
 import {$, api, centreCode, clearFieldErrors, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext,
-  showFormError, showWithdrawn, timeEl} from "./util.js";
+  showFormError, showWithdrawn, timeEl, withdrawnItems} from "./util.js";
 import {acknowledge, since as sinceText} from "./notifications.js";
 import {renderRecord} from "./alert_record.js";
 import {tlpLabel} from "./tlp.js";
@@ -23,9 +23,11 @@ export function startAlertList() {
   const rows = $("#alert-rows");
   const more = $("#alerts-more");
   let next = null;
+  const withdrawn = withdrawnItems();
 
   async function load(append = false) {
     const url = "/api/v1/alerts?limit=50" + (append && next ? `&cursor=${encodeURIComponent(next)}` : "");
+    const started = withdrawn.started();
     const r = await api("GET", url);
     if (!append) rows.replaceChildren();
     if (!r.ok) { rows.append(el("tr", {}, el("td", {colspan: 7, class: "error"}, r.error.detail))); return; }
@@ -33,6 +35,7 @@ export function startAlertList() {
     next = r.data && r.data.next;
     more.hidden = !next;
     for (const a of list) {
+      if (!withdrawn.shows(a.id, started)) continue;  // withdrawn while this load was on its way
       rows.append(el("tr", {dataset: {alertId: String(a.id)}},
         el("td", {}, el("a", {href: `/alerts/${a.id}/`}, a.title)),
         el("td", {}, severityTag(a.severity)),
@@ -46,9 +49,14 @@ export function startAlertList() {
     if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No alerts."))));
   }
   more.addEventListener("click", () => load(true));
-  document.addEventListener("hub:alert", () => load());
-  // An alert this person may no longer see leaves the list at once (no reload: its row goes).
+  document.addEventListener("hub:alert", (e) => {
+    if (e.detail.alert) withdrawn.shown(e.detail.alert.id);  // a frame about it: this person sees it again
+    load();
+  });
+  // An alert this person may no longer see leaves the list at once (no reload: its row goes), and a
+  // load already on its way does not draw it again.
   document.addEventListener("hub:alert-withdrawn", (e) => {
+    withdrawn.withdraw(e.detail.id);
     rows.querySelector(`tr[data-alert-id="${Number(e.detail.id)}"]`)?.remove();
     if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No alerts."))));
   });

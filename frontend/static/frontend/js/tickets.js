@@ -8,7 +8,7 @@ import {renderSla, slaCell} from "./sla.js";
 import {mergedTimeline, renderTimeline} from "./ticket_timeline.js";
 import {tlpLabel, tlpSelect} from "./tlp.js";
 import {$, $$, api, centreCode, el, fillCentreSelects, fmt, label, me, personName, setHtml, gettext, timeEl, clearFieldErrors, showFormError,
-  showWithdrawn} from "./util.js";
+  showWithdrawn, withdrawnItems} from "./util.js";
 
 function resultsOf(data) {
   if (Array.isArray(data)) return data;
@@ -41,12 +41,14 @@ export async function startTicketList() {
   await fillCentreSelects(form);
   for (const [k, v] of Object.entries(filters)) if (form.elements[k] && !v.includes(",")) form.elements[k].value = v;
   let next = null;
+  const withdrawn = withdrawnItems();
 
   async function load(append = false) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
     q.set("limit", "50");
     if (append && next) q.set("cursor", next);
+    const started = withdrawn.started();
     const r = await api("GET", `/api/v1/tickets?${q}`);
     if (!append) rows.replaceChildren();
     $("#tickets-error").textContent = r.ok ? "" : r.error.detail;
@@ -54,6 +56,7 @@ export async function startTicketList() {
     next = r.data && r.data.next;
     more.hidden = !next;
     for (const k of resultsOf(r.data)) {
+      if (!withdrawn.shows(k.id, started)) continue;  // withdrawn while this load was on its way
       const overdue = Boolean(k.overdue);
       rows.append(el("tr", {dataset: {ticketId: String(k.id)}, class: overdue ? "overdue" : ""},
         el("td", {}, el("a", {href: `/tickets/${k.id}/`}, k.reference || `#${k.id}`)),
@@ -73,9 +76,14 @@ export async function startTicketList() {
     load();
   });
   more.addEventListener("click", () => load(true));
-  document.addEventListener("hub:ticket", () => load());
-  // A request this person may no longer see leaves the list at once (no reload: its row goes).
+  document.addEventListener("hub:ticket", (e) => {
+    if (e.detail.ticket) withdrawn.shown(e.detail.ticket.id);  // a frame about it: this person sees it again
+    load();
+  });
+  // A request this person may no longer see leaves the list at once (no reload: its row goes), and a
+  // load already on its way does not draw it again.
   document.addEventListener("hub:ticket-withdrawn", (e) => {
+    withdrawn.withdraw(e.detail.id);
     rows.querySelector(`tr[data-ticket-id="${Number(e.detail.id)}"]`)?.remove();
     if (!rows.children.length) rows.append(el("tr", {}, el("td", {colspan: 7, class: "muted"}, gettext("No requests match."))));
   });

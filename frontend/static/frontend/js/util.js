@@ -53,6 +53,31 @@ export function showWithdrawn(root, text, backHref, backText) {
   return notice;
 }
 
+/**
+ * A list page's memory of the items withdrawn from it ("alert.withdrawn", "ticket.withdrawn"): a load
+ * of the list already on its way when the withdrawal arrived answers from before it, and would draw
+ * the row again. Each load takes a number as it leaves (`started()`); `shows(id, load)` says whether
+ * that load may draw the item — not if the item was withdrawn after the load left. A load that left
+ * after the withdrawal (the server's word since) or a frame about the item (`shown(id)`: only its
+ * readers get one) makes it visible again.
+ */
+export function withdrawnItems() {
+  let loads = 0;
+  const gone = new Map();  // id → the number of the last load started before its withdrawal
+  return {
+    started: () => ++loads,
+    withdraw: (id) => { gone.set(Number(id), loads); },
+    shown: (id) => { gone.delete(Number(id)); },
+    shows(id, load) {
+      const before = gone.get(Number(id));
+      if (before === undefined) return true;
+      if (load <= before) return false;
+      gone.delete(Number(id));
+      return true;
+    },
+  };
+}
+
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
