@@ -45,7 +45,7 @@ from chat.serializers import author_out, message_out
 from chat.services import delete_message, edit_message, mark_topic_read, post_message
 from hub.errors import FORBIDDEN, INVALID, NOT_FOUND, HubError
 from hub.lib.compiled_queries import CompiledQuery
-from hub.lib.inputs import MAX_ID
+from hub.lib.inputs import MAX_ID, check_year
 from hub.lib.jsonutil import dumps, timestamp
 from hub.models import ACCESS_FIELDS, User
 from hub.realtime.consumers import HubConsumer
@@ -93,6 +93,7 @@ def _time_field(frame: dict[str, Any], name: str) -> datetime | None:
         parsed = None
     if parsed is None:
         raise HubError(INVALID, _("`%(name)s` must be an ISO 8601 date and time."), fields=[name], name=name)
+    check_year(parsed, field=name)  # year 1 less the sync's margin would leave Python's range
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
@@ -321,21 +322,31 @@ class TopicConsumer(HubConsumer):
             return (withdrawn, [message_out(m) for m in changed], [message_out(m) for m in rows[:limit]],
                     len(rows) > limit, latest_message_id(self.joined), at)
 
-        result = await self._call(read)
-        if result is CLOSED:
+        # Live frames wait while the answer is read and sent: one of a change committed after the
+        # read (a narrowing's `message.withdrawn`) must come after what the read saw, never before it.
+        # They follow the answer's messages, before its closing frame, filtered by the person as now.
+        self.hold_deliveries()
+        try:
+            result = await self._call(read)
+            if result is CLOSED:
+                return
+            withdrawn, changed, messages, more, latest, at = result
+            for message_id in withdrawn:
+                gone: MessageWithdrawnFrame = {"type": "message.withdrawn", "topic": self.joined.slug,
+                                               "id": message_id}
+                await self.send_json(gone)
+            for payload in changed:  # what changed in messages the client already had (edits, reactions, …)
+                change: MessageDeletedFrame | MessageUpdatedFrame = (
+                    {"type": "message.deleted", "message": payload} if payload["deleted"]
+                    else {"type": "message.updated", "message": payload})
+                await self.send_json(change)
+            for payload in messages:
+                missed: MessageFrame = {"type": "message", "message": payload}
+                await self.send_json(missed)
+        finally:
+            await self.release_deliveries()
+        if self.closed:
             return
-        withdrawn, changed, messages, more, latest, at = result
-        for message_id in withdrawn:
-            gone: MessageWithdrawnFrame = {"type": "message.withdrawn", "topic": self.joined.slug, "id": message_id}
-            await self.send_json(gone)
-        for payload in changed:  # what changed in messages the client already had (edits, reactions, …)
-            change: MessageDeletedFrame | MessageUpdatedFrame = (
-                {"type": "message.deleted", "message": payload} if payload["deleted"]
-                else {"type": "message.updated", "message": payload})
-            await self.send_json(change)
-        for payload in messages:
-            missed: MessageFrame = {"type": "message", "message": payload}
-            await self.send_json(missed)
         if more:
             # Never a silent partial catch-up: say where to continue (sync again from `after`).
             resync: ResyncFrame = {"type": "resync", "after": messages[-1]["id"], "latest": latest}

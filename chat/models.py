@@ -102,6 +102,11 @@ class Message(models.Model):
     # (`version` in a message and in `message.reactions`): frames of one message published by two
     # processes may reach a socket in the other order, and a client keeps the newer state.
     version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    # When the message's audience last changed after it was posted — narrowed, mostly (chat.services.remark_thread: an
+    # alert's summary and its thread follow the alert's raised TLP or narrowed sharing), so that a
+    # client back from being away is told to take off its page what its person may no longer read
+    # (`sync` with `changed_since` → `message.withdrawn`; chat.selectors.withdrawn_up_to).
+    marked_at = models.DateTimeField(_("marking narrowed at"), null=True, blank=True, editable=False)
     # Audience.as_meta() or null (= everyone who may see the topic). Canonical form.
     audience = models.JSONField(_("audience"), null=True, blank=True)
     # The same audience as ",a,b," strings so both SQLite and PostgreSQL can filter on it in SQL
@@ -156,6 +161,9 @@ class Message(models.Model):
                    # What changed in a topic since a time (`sync`'s `changed_since`): the few changed rows.
                    models.Index(fields=["topic", "changed_at"], condition=models.Q(changed_at__isnull=False),
                                 name="chat_msg_topic_changed"),
+                   # … and whose audience narrowed since then (`message.withdrawn` on sync): fewer still.
+                   models.Index(fields=["topic", "marked_at"], condition=models.Q(marked_at__isnull=False),
+                                name="chat_msg_topic_marked"),
                    models.Index(fields=["thread_root", "id"], name="chat_msg_thread_id"),
                    # The reports count messages by period (reports.selectors.message_counts) and find
                    # the years with any (years_with_data): a range of this index, not the whole table.

@@ -407,15 +407,18 @@ def changed_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: 
 
 
 def withdrawn_up_to(user: User, topic: Topic, up_to: int, since: datetime, limit: int) -> list[int]:
-    """Ids of the messages with id <= up_to, not deleted, whose wire form changed after `since` and
-    which the user may NOT read now, oldest first: what a client that was away must take off its page
-    if it had them (`sync` with `changed_since` → `message.withdrawn`; their audience narrowed, e.g. an
-    alert's summary and its thread after the alert's TLP was raised). Only ids: a message's id is no
-    secret (every message's `prev_id` names its predecessor whatever its audience, docs/chat.md). The
-    same window and bound as `changed_up_to` (the newest `limit`). Hub admins read everything: none."""
+    """Ids of the messages with id <= up_to whose audience narrowed after `since` (`marked_at`,
+    written by chat.services.remark_thread: an alert's summary and its thread after the alert's TLP
+    was raised) and which the user may NOT read now, deleted ones included, oldest first: what a
+    client that was away must take off its page (`sync` with `changed_since` → `message.withdrawn`).
+    Whether the user could read one before is not stored: "narrowed since, unreadable now" is the
+    approximation — so a message they never had is named only if its own marking narrowed meanwhile,
+    never for a reaction or an edit. A deleted one too: its tombstone goes only to its new audience.
+    Only ids: a message's id is no secret (every message's `prev_id` names its predecessor whatever
+    its audience, docs/chat.md). The same margin and bound as `changed_up_to` (the newest `limit`).
+    Hub admins read everything: none."""
     readable = _visible(user, topic).filter(pk=OuterRef("pk"))
-    qs = (Message.objects.filter(topic=topic, id__lte=up_to, changed_at__gt=since - CHANGED_SINCE_MARGIN,
-                                 deleted_at__isnull=True)
+    qs = (Message.objects.filter(topic=topic, id__lte=up_to, marked_at__gt=since - CHANGED_SINCE_MARGIN)
           .filter(~Exists(readable)).order_by("-id").values_list("id", flat=True))
     return list(qs[:limit])[::-1]
 

@@ -498,12 +498,12 @@ def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_
         before = {root.pk: Audience.from_meta(root.audience)}
         root.set_audience(root_audience.as_meta())
         root.tlp, root.shared_with = tlp, shared_with
-        root.save(update_fields=[*MARKING_FIELDS, *root.mark_changed()])
+        root.save(update_fields=[*MARKING_FIELDS, *_marked(root, was=before[root.pk])])
         changed = [root]
         for reply in Message.objects.filter(thread_root=root).select_for_update().order_by("id"):
             was = Audience.from_meta(reply.audience)
             if _narrow(reply, root_audience, tlp):
-                reply.save(update_fields=[*MARKING_FIELDS, *reply.mark_changed()])
+                reply.save(update_fields=[*MARKING_FIELDS, *_marked(reply, was=was)])
                 before[reply.pk] = was
                 changed.append(reply)
         ready_for_wire(changed, [topic])
@@ -519,6 +519,18 @@ def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_
             broadcasts += withdrawal(withdrawn, before=live_audience(topic, audience=before[message.pk], anchor=anchor),
                                      after=now, groups=group)
         broadcast_together_on_commit(broadcasts)
+
+
+def _marked(message: Message, *, was: Audience) -> list[str]:
+    """A re-marked message's change (not saved): its version and `changed_at`, and, when its audience
+    is no longer `was`, `marked_at` — what `sync` with `changed_since` withdraws by
+    (chat.selectors.withdrawn_up_to). A reply is only ever narrowed; a root follows its alert either
+    way, and a widened one is simply readable by everyone it had. The fields to save."""
+    fields = message.mark_changed()
+    if Audience.from_meta(message.audience) == was:
+        return fields  # its TLP alone changed: the same people read it
+    message.marked_at = message.changed_at
+    return [*fields, "marked_at"]
 
 
 def _narrow(reply: Message, root_audience: Audience, root_tlp: str) -> bool:

@@ -209,10 +209,12 @@ class HubConsumer(AsyncWebsocketConsumer):
         self.session_expires = cast("datetime | None", self.scope.get("session_expires"))
         # What the person's authorisation was decided from; the periodic re-check compares it.
         self.identity_seen = self.user.identity()
-        self._held: list[Delivery] | None = None  # deliveries waiting while the person is re-read
+        self._held: list[Delivery] | None = None  # deliveries waiting while the person is re-read…
+        self._holders = 0  # … or a topic's `sync` is read and answered (`hold_deliveries`): how many hold
         self._held_overflow = False
         self._reauth: asyncio.Task[None] | None = None
         self._reauth_again = False
+        self._rereading = False  # `_reauth` is reading the person, holding deliveries
         self._expiry: asyncio.TimerHandle | None = None
         self.groups_joined: set[str] = set()
         self.strikes = 0
@@ -296,11 +298,11 @@ class HubConsumer(AsyncWebsocketConsumer):
         database); deliveries arriving meanwhile are held, then filtered with the new person."""
         if self.closed:
             return
-        if self._held is None:
-            self._held = []
-        if self._reauth is not None and not self._reauth.done():
+        if self._rereading:
             self._reauth_again = True  # a second change while the first is read: read once more
             return
+        self._rereading = True
+        self.hold_deliveries()  # released by the re-read (`_reauthorise`)
         self._reauth = asyncio.get_running_loop().create_task(self._reauthorise(), name="hub-ws-reauthorise")
 
     async def _reauthorise(self) -> None:
@@ -323,15 +325,9 @@ class HubConsumer(AsyncWebsocketConsumer):
             await self.close(code=shutdown.CLOSE_SERVICE_RESTART)
             return
         finally:
-            held, self._held = self._held or [], None
-        if self._held_overflow:
-            await self.close(code=shutdown.CLOSE_SERVICE_RESTART)  # too much held back: catch up anew
-            return
-        for delivery in held:
-            if self.closed:
-                return
-            if self._accepts(delivery):
-                await self.base_send(delivery.message)
+            self._rereading = False  # a change from here on is read by a new re-read
+            held = self._unhold()
+        await self._release(held)
 
     async def reauthorise(self) -> bool:
         """Re-read the person and their credentials now; close (4401/4403) and return False if they
@@ -362,6 +358,38 @@ class HubConsumer(AsyncWebsocketConsumer):
             return
         delay = max(0.0, (self.session_expires - timezone.now()).total_seconds()) + 0.05
         self._expiry = asyncio.get_running_loop().call_later(delay, self.reauthorise_soon)
+
+    def hold_deliveries(self) -> None:
+        """Hold what arrives for this socket until `release_deliveries` (each call with its own):
+        a re-read of the person, or an answer that must not be overtaken by the live frames of a
+        change committed while it was read (a topic's `sync`: chat.consumers). Holders nest; what
+        was held goes out, in its order, when the last lets go, filtered by the person as they are then."""
+        if self._held is None:
+            self._held = []
+        self._holders += 1
+
+    async def release_deliveries(self) -> None:
+        await self._release(self._unhold())
+
+    def _unhold(self) -> list[Delivery] | None:
+        """One holder lets go: what was held if it was the last, else None (the last sends it)."""
+        self._holders -= 1
+        if self._holders:
+            return None
+        held, self._held = self._held or [], None
+        return held
+
+    async def _release(self, held: list[Delivery] | None) -> None:
+        if held is None:
+            return
+        if self._held_overflow:
+            await self.close(code=shutdown.CLOSE_SERVICE_RESTART)  # too much held back: catch up anew
+            return
+        for delivery in held:
+            if self.closed:
+                return
+            if self._accepts(delivery):
+                await self.base_send(delivery.message)
 
     def _hold(self, delivery: Delivery) -> None:
         held = self._held

@@ -219,6 +219,112 @@ async def test_a_sync_withdraws_at_most_hub_sync_max_the_newest(cast, settings):
         await socket.disconnect()
 
 
+def now_stamp() -> str:
+    from django.utils import timezone
+
+    from hub.lib.jsonutil import timestamp
+
+    return timestamp(timezone.now())
+
+
+async def taken_off_on_sync(user, after: int, since: str) -> list[int]:
+    """The ids a returning client is told to take off its page: withdrawn, or tombstoned as deleted."""
+    socket = await open_topic(user, SLUG)
+    try:
+        await socket.send_json_to({"type": "sync", "after": after, "changed_since": since})
+        ids = []
+        while (frame := await next_frame(socket, "message.withdrawn", "message.deleted", "sync.done"))["type"] \
+                != "sync.done":
+            ids.append(frame["id"] if frame["type"] == "message.withdrawn" else frame["message"]["id"])
+        return ids
+    finally:
+        await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_reply_narrowed_then_deleted_is_still_withdrawn_on_sync(cast):
+    """DN's manager had the GREEN alert's summary and HT's reply on their page and went away; the
+    alert was raised to RED (HT only), then HT's manager deleted the reply. Its tombstone reaches only
+    its new audience, so DN's sync withdraws both: deleted messages count too."""
+    from chat.services import delete_message
+
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.ht_manager)
+    since = now_stamp()
+
+    def narrow_then_delete():
+        update_alert(alert, by=cast.ht_security, changes={"tlp": "red"})
+        delete_message(Message.objects.get(pk=answer), by=cast.ht_manager)
+
+    await sync_to_async(narrow_then_delete)()
+    assert await taken_off_on_sync(cast.dn_manager, answer, since) == [summary, answer]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sync_withdraws_what_was_narrowed_not_what_the_person_never_could_read(cast, settings):
+    """A sync withdraws the messages whose marking narrowed since `changed_since` and that the person
+    may not read now — not every unreadable message that changed. With HUB_SYNC_MAX 2, two of HT's own
+    TLP:RED posts (never DN's to see) got a reaction while DN's manager was away and the alert was
+    raised to RED: DN's sync names the summary and its reply, and nothing of HT's."""
+    from chat.selectors import get_topic
+    from chat.services import post_message, toggle_reaction
+
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary, answer = await sync_to_async(summary_and_reply)(alert, cast.qb_manager)
+
+    def ht_only_posts() -> list[int]:
+        topic = get_topic(SLUG)
+        assert topic is not None
+        return [post_message(topic, by=cast.ht_manager, body=f"nội bộ HT {i}", tlp="red", shared_with=["HT"])[0].pk
+                for i in range(2)]
+
+    private = await sync_to_async(ht_only_posts)()
+    settings.HUB_SYNC_MAX = 2
+    since = now_stamp()
+
+    def meanwhile():
+        for pk in private:
+            toggle_reaction(Message.objects.get(pk=pk), by=cast.ht_security, emoji="👍")
+        update_alert(alert, by=cast.ht_security, changes={"tlp": "red"})
+
+    await sync_to_async(meanwhile)()
+    assert await taken_off_on_sync(cast.dn_manager, private[-1], since) == [summary, answer]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_message_narrowed_while_a_sync_reads_is_not_sent_back_after_its_withdrawal(cast, monkeypatch):
+    """The sync reads the GREEN summary for DN's manager; before its answer is sent the alert is raised
+    to RED and the live `message.withdrawn` reaches the socket. Live frames wait while a sync is read
+    and answered: the withdrawal comes after the summary it withdraws, before `sync.done`, and nothing
+    of the summary follows it."""
+    import time
+
+    from chat import consumers
+
+    alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")
+    summary = await sync_to_async(lambda: summary_of(alert).pk)()
+    socket = await open_topic(cast.dn_manager, SLUG)
+    read = consumers.message_after
+
+    def read_then_narrow(*args, **kwargs):
+        rows = read(*args, **kwargs)  # the summary, GREEN: DN's manager may read it…
+        update_alert(alert, by=cast.ht_security, changes={"tlp": "red"})  # …and now HT only
+        time.sleep(1.0)  # the live withdrawal has reached the socket before the answer is sent
+        return rows
+
+    monkeypatch.setattr(consumers, "message_after", read_then_narrow)
+    try:
+        await socket.send_json_to({"type": "sync", "after": summary - 1})
+        shown = []
+        while (frame := await next_frame(socket, "message", "message.updated", "message.withdrawn",
+                                         "sync.done"))["type"] != "sync.done":
+            shown.append((frame["type"], frame["id"] if "id" in frame else frame["message"]["id"]))
+        about_summary = [kind for kind, pk in shown if pk == summary]
+        assert about_summary == ["message", "message.withdrawn"], shown
+    finally:
+        await socket.disconnect()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_sync_and_sockets_follow_the_narrowed_thread(cast):
     alert = await sync_to_async(raise_as)(cast.ht_security, tlp="green", title="Sự cố thử nghiệm")

@@ -569,6 +569,19 @@ async def test_sync_with_a_bad_changed_since_is_invalid(value, people):
     await aclose(socket)
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:03+00:00", "9999-12-31T23:59:59-01:00"])
+async def test_sync_with_changed_since_outside_the_hub_years_is_invalid_and_the_socket_answers_on(value, people):
+    """A time at the calendar's edge, less the sync's margin, would leave Python's range: refused like
+    any bad time (the hub's years, hub.lib.inputs.YEARS), and the socket goes on answering."""
+    socket = await open_topic(people["dn"], SLUG)
+    await socket.send_json_to({"type": "sync", "after": 0, "changed_since": value})
+    error = await next_frame(socket, "error")
+    assert error["code"] == "invalid" and "changed_since" in error["detail"], error
+    await socket.send_json_to({"type": "sync", "after": 0})
+    assert (await next_frame(socket, "sync.done"))["type"] == "sync.done"
+    await aclose(socket)
+
+
 def _recheck_queries(socket) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
