@@ -7,7 +7,7 @@ record (listed here, read-only, as "conversation exports")."""
 from django.contrib import admin
 
 from chat.models import ConversationExport, Message, MessageRevision, Topic
-from chat.services import topic_saved
+from chat.services import delete_topic, topic_saved
 
 
 @admin.register(Topic)
@@ -24,6 +24,13 @@ class TopicAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)  # the allowed centres are saved here
         if change:
             topic_saved(form.instance, changed=form.changed_data, slug_before=form.initial.get("slug", ""))
+
+    def delete_model(self, request, obj):
+        delete_topic(obj)
+
+    def delete_queryset(self, request, queryset):
+        for topic in queryset:
+            delete_topic(topic)
 
 
 @admin.register(ConversationExport)
