@@ -104,7 +104,8 @@ def seed(total: int) -> dict:
             "client_id": "NULL",
             # Three years, oldest first, ids growing with time as in a real hub.
             "created_at": f"now() - make_interval(secs => (({missing} - g)::float / {missing}) * 94608000)",
-            "edited_at": "NULL", "deleted_at": "NULL", "changed_at": "NULL", "version": "0", "audience": "NULL",
+            "edited_at": "NULL", "deleted_at": "NULL", "changed_at": "NULL", "marked_at": "NULL", "version": "0",
+            "audience": "NULL",
             "audience_centres": "NULL",
             "audience_roles": "NULL", "audience_users": "NULL", "prev_id": "NULL",
             "tlp": "'green'", "shared_with": "NULL", "promoted_to": "'[]'::jsonb", "files": "'[]'::jsonb",

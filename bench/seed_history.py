@@ -30,6 +30,7 @@ def message_columns(*, topic_id: int, first_author: int, authors: int, count: in
         "edited_at": "NULL",
         "deleted_at": "NULL",
         "changed_at": "NULL",
+        "marked_at": "NULL",  # never re-marked
         "version": "0",
         "audience": "NULL",
         "audience_centres": "NULL",
