@@ -523,8 +523,7 @@ def remark_thread(root: Message, *, audience: Audience | None, tlp: str, shared_
             anchor = anchor_id(message)
             now = live_audience(topic, audience=Audience.from_meta(message.audience), anchor=anchor)
             broadcasts.append((group, {"type": "message.updated", "message": message_out(message)}, now))
-            if before[message.pk] == Audience.from_meta(message.audience):
-                continue  # its TLP alone changed: the same people read it
+            # Nothing when its TLP alone changed: the same people read it (`withdrawal`'s own rule).
             withdrawn: MessageWithdrawnFrame = {"type": "message.withdrawn", "topic": topic.slug, "id": message.pk}
             broadcasts += withdrawal(withdrawn, before=live_audience(topic, audience=before[message.pk], anchor=anchor),
                                      after=now, groups=group)
